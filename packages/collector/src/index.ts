@@ -1,0 +1,5 @@
+export { RawBatcher, type RawSink, type BatcherOptions } from "./batcher";
+export { DeadLetterWriter } from "./dead-letters";
+export { Ingestor, type IngestorOptions } from "./ingestor";
+export { startSyslogListeners, normalizeAddress, type SyslogListeners, type SyslogListenerOptions } from "./syslog-listeners";
+export { createIngestHandler, splitBulk, INGEST_PATH, type IngestHandler, type HttpIngestOptions } from "./http-ingest";

@@ -1,0 +1,165 @@
+import { isUtf8 } from "node:buffer";
+import {
+  extractLogglySd,
+  newEventId,
+  uniteTags,
+  type Counter,
+  type DropReason,
+  type Metrics,
+  type RawRecord,
+  type Tenant,
+  type TenantDirectory,
+  type Transport,
+} from "@unmeltable/core";
+import type { RawBatcher } from "./batcher";
+
+type BoundCounter = { inc(value?: number): void };
+import type { DeadLetterWriter } from "./dead-letters";
+
+export interface IngestorOptions {
+  tenants: TenantDirectory;
+  /** Tenant for syslog messages without a Loggly token; off unless configured (always off in AWS). */
+  defaultTenant?: string;
+  collector: string;
+  maxEventBytes: number;
+  batcher: RawBatcher;
+  deadLetters: DeadLetterWriter;
+  metrics: Metrics;
+}
+
+/** One event of an HTTP request, before it becomes a raw record. */
+export interface HttpEvent {
+  bytes: Buffer;
+}
+
+/**
+ * Turns what the listeners receive into raw records: resolves the tenant from the token, assigns the
+ * event id and the receive time, keeps bytes that are not UTF-8 exactly as they came (flagged), and
+ * hands refused events to the dead letters with a stable reason.
+ */
+export class Ingestor {
+  private readonly received: Counter;
+  private readonly accepted: Counter;
+  private readonly receivedBytes: Counter;
+  private readonly invalidTags: Counter;
+  private readonly bound = new Map<Transport, { received: BoundCounter; bytes: BoundCounter; accepted: BoundCounter }>();
+
+  constructor(private readonly options: IngestorOptions) {
+    const m = options.metrics;
+    this.received = m.counter("unmeltable_events_received_total", "Events received by the collector, by transport", ["transport"]);
+    this.accepted = m.counter("unmeltable_events_accepted_total", "Events accepted into a raw batch, by transport", ["transport"]);
+    this.receivedBytes = m.counter("unmeltable_received_bytes_total", "Event bytes received, by transport", ["transport"]);
+    this.invalidTags = m.counter("unmeltable_invalid_tags_total", "Tags ignored because they are not valid Loggly tags");
+  }
+
+  private counters(transport: Transport) {
+    let c = this.bound.get(transport);
+    if (!c) {
+      const labels = { transport };
+      c = { received: this.received.labels(labels), bytes: this.receivedBytes.labels(labels), accepted: this.accepted.labels(labels) };
+      this.bound.set(transport, c);
+    }
+    return c;
+  }
+
+  /** A syslog message from UDP, TCP or TLS. Never throws: refused messages become dead letters. */
+  syslog(frame: Buffer, transport: Transport, remote: string): void {
+    const counters = this.counters(transport);
+    counters.received.inc();
+    counters.bytes.inc(frame.length);
+    if (frame.length > this.options.maxEventBytes) {
+      this.drop("event_too_large", `syslog message of ${frame.length} bytes exceeds the ${this.options.maxEventBytes}-byte limit`, transport, remote, frame.subarray(0, this.options.maxEventBytes));
+      return;
+    }
+    const text = decode(frame);
+    let tenant: Tenant | undefined;
+    let tags: string[] = [];
+    const sd = extractLogglySd(text.raw);
+    if (sd) {
+      tenant = this.options.tenants.byIngestToken(sd.token);
+      if (!tenant) {
+        this.drop("unknown_token", `unknown token ${JSON.stringify(sd.token.slice(0, 64))}`, transport, remote, frame);
+        return;
+      }
+      if (sd.tags.length > 0) tags = this.tags(sd.tags);
+    } else {
+      const fallback = this.options.defaultTenant;
+      tenant = fallback === undefined ? undefined : this.options.tenants.byName(fallback);
+      if (!tenant) {
+        this.drop("missing_token", "the message has no [TOKEN@41058] structured data and there is no default tenant", transport, remote, frame);
+        return;
+      }
+    }
+    const record = this.record(tenant, transport, remote, tags, text);
+    counters.accepted.inc();
+    // Stream transports are acknowledged by reading on; the batcher's back-pressure does the rest.
+    void this.options.batcher.add(tenant.name, tenant.partitionSpread, record);
+  }
+
+  /**
+   * Events of one HTTP request, already size-checked and split. Resolves once all of them are durable.
+   */
+  http(tenant: Tenant, events: Buffer[], transport: Transport, remote: string, tags: string[], contentType: string | undefined): Promise<void> {
+    const counters = this.counters(transport);
+    const waits = new Set<Promise<void>>();
+    for (const bytes of events) {
+      counters.received.inc();
+      counters.bytes.inc(bytes.length);
+      const record = this.record(tenant, transport, remote, tags, decode(bytes));
+      if (contentType) record.contentType = contentType;
+      waits.add(this.options.batcher.add(tenant.name, tenant.partitionSpread, record));
+    }
+    counters.accepted.inc(events.length);
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Unites and validates tags, counting the invalid ones it leaves out. */
+  tags(...lists: (string | readonly string[] | undefined | null)[]): string[] {
+    const { tags, rejected } = uniteTags(...lists);
+    if (rejected.length > 0) this.invalidTags.inc(undefined, rejected.length);
+    return tags;
+  }
+
+  /** Records an event refused before it became a raw record. */
+  drop(reason: DropReason, error: string, transport: Transport, remote: string, bytes: Buffer, tenant?: string): void {
+    this.options.deadLetters.write({
+      stage: "collector",
+      reason,
+      error,
+      at: Date.now(),
+      tenant,
+      bytes: bytes.toString("base64"),
+      source: `${transport} ${remote}`,
+    });
+  }
+
+  private record(tenant: Tenant, transport: Transport, remote: string, tags: string[], text: Decoded): RawRecord {
+    const record: RawRecord = {
+      id: newEventId(),
+      tenant: tenant.name,
+      receivedAt: Date.now(),
+      transport,
+      remote,
+      collector: this.options.collector,
+      tags,
+      raw: text.raw,
+    };
+    if (text.rawBytes !== undefined) {
+      record.rawBytes = text.rawBytes;
+      record.flags = ["invalid_utf8"];
+    }
+    return record;
+  }
+}
+
+interface Decoded {
+  raw: string;
+  rawBytes?: string;
+}
+
+/** UTF-8 text as is; anything else is kept byte for byte (base64) next to a lossy decoding for search. */
+function decode(bytes: Buffer): Decoded {
+  const raw = bytes.toString("utf8");
+  if (isUtf8(bytes)) return { raw };
+  return { raw, rawBytes: bytes.toString("base64") };
+}

@@ -1,0 +1,30 @@
+/** A customer of the platform. */
+export interface Tenant {
+  name: string;
+  /** Sent by log shippers: in the URL for HTTP, in the `TOKEN@41058` SD-ID for syslog. */
+  ingestToken: string;
+  /** Bearer token for the search API. */
+  apiToken: string;
+  /** Index tier (a processed topic and an index domain of its own). */
+  tier: string;
+  /** Number of consecutive raw-topic partitions the tenant's batches are spread over. */
+  partitionSpread: number;
+  createdAt: number;
+}
+
+/** The in-memory view of the tenant table every request consults; lookups are synchronous and cheap. */
+export interface TenantDirectory {
+  byIngestToken(token: string): Tenant | undefined;
+  byApiToken(token: string): Tenant | undefined;
+  byName(name: string): Tenant | undefined;
+  list(): Tenant[];
+}
+
+const TENANT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** Tenant names end up in file names, topic keys and index names, so they are kept simple. */
+export function validateTenantName(name: string): string | undefined {
+  return TENANT_NAME.test(name)
+    ? undefined
+    : "a tenant name is 1-63 characters of lowercase letters, digits, '-' and '_', starting with a letter or digit";
+}

@@ -1,0 +1,390 @@
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import {
+  tenantPartition,
+  type BatchHandler,
+  type ConsumerOptions,
+  type OutgoingRecord,
+  type PartitionOffsets,
+  type Queue,
+  type QueueAdmin,
+  type QueueConsumer,
+  type QueueProducer,
+  type QueueReader,
+  type QueueRecord,
+  type RecordPosition,
+  type TopicSpec,
+} from "@unmeltable/core";
+import { PartitionLog } from "./partition-log";
+import { writeFileAtomic } from "./fs-util";
+import { acquireLock, releaseLock } from "./lock";
+
+/**
+ * The embedded durable queue: Kafka's model (topics, partitions, offsets, consumer groups) on local disk,
+ * for the single-machine deployment. One process owns a queue directory (a lock file says which);
+ * other processes may open it read-only to inspect it.
+ *
+ *   <dir>/LOCK                              pid of the owner
+ *   <dir>/topics/<topic>/meta.json          {"partitions": N}
+ *   <dir>/topics/<topic>/<partition>/*.log  segments (see partition-log.ts)
+ *   <dir>/groups/<group>/<topic>.json       committed offsets {"<partition>": nextOffset}
+ */
+export interface EmbeddedQueueOptions {
+  dir: string;
+  /** Roll segments at this size (default 64 MiB). */
+  segmentBytes?: number;
+  /** Keep fully consumed segments at least this long (default 48 h, so the daily archive can read a whole day). */
+  retentionMs?: number;
+  /** And drop fully consumed segments beyond this many bytes per partition (default 10 GiB). */
+  retentionBytes?: number;
+  readOnly?: boolean;
+}
+
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_RETENTION_MS = 48 * 3600_000;
+const DEFAULT_RETENTION_BYTES = 10 * 1024 ** 3;
+
+export class EmbeddedQueue implements Queue {
+  readonly admin: QueueAdmin;
+  readonly reader: QueueReader;
+  private readonly topics = new Map<string, PartitionLog[]>();
+  private readonly consumers = new Set<EmbeddedConsumer>();
+  private readonly groupOffsets = new Map<string, Map<string, Map<number, number>>>();
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(readonly options: Required<Omit<EmbeddedQueueOptions, "readOnly">> & { readOnly: boolean }) {
+    this.admin = {
+      ensureTopics: (specs) => this.ensureTopics(specs),
+      partitions: async (topic) => (await this.logs(topic)).length,
+      offsets: async (topic) =>
+        (await this.logs(topic)).map((log, partition): PartitionOffsets => ({ partition, start: log.startOffset, end: log.endOffset })),
+      committed: async (group, topic) => new Map(await this.loadCommitted(group, topic)),
+      offsetsForTime: async (topic, ts) => {
+        const out = new Map<number, number>();
+        const logs = await this.logs(topic);
+        for (let p = 0; p < logs.length; p++) out.set(p, await logs[p]!.offsetForTime(ts));
+        return out;
+      },
+    };
+    this.reader = {
+      read: async (topic, partition, offset, maxRecords) => {
+        const log = (await this.logs(topic))[partition];
+        if (!log) throw new Error(`topic ${topic} has no partition ${partition}`);
+        return (await log.read(offset, maxRecords)).map((r) => toQueueRecord(topic, partition, r));
+      },
+    };
+  }
+
+  static async open(options: EmbeddedQueueOptions): Promise<EmbeddedQueue> {
+    const q = new EmbeddedQueue({
+      dir: options.dir,
+      segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+      retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
+      retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION_BYTES,
+      readOnly: options.readOnly ?? false,
+    });
+    if (!q.options.readOnly) {
+      await fsp.mkdir(path.join(options.dir, "topics"), { recursive: true });
+      await fsp.mkdir(path.join(options.dir, "groups"), { recursive: true });
+      await acquireLock(path.join(options.dir, "LOCK"));
+      q.retentionTimer = setInterval(() => void q.applyRetention().catch(() => undefined), 60_000);
+      q.retentionTimer.unref();
+    }
+    return q;
+  }
+
+  /** Lists topics present on disk. */
+  async listTopics(): Promise<string[]> {
+    return (await fsp.readdir(path.join(this.options.dir, "topics")).catch(() => [] as string[])).sort();
+  }
+
+  private async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    if (this.options.readOnly) throw new Error("queue is open read-only");
+    for (const spec of specs) {
+      if (!/^[A-Za-z0-9._-]{1,200}$/.test(spec.name)) throw new Error(`invalid topic name ${JSON.stringify(spec.name)}`);
+      if (!Number.isInteger(spec.partitions) || spec.partitions < 1) throw new Error(`topic ${spec.name}: partitions must be >= 1`);
+      const dir = path.join(this.options.dir, "topics", spec.name);
+      await fsp.mkdir(dir, { recursive: true });
+      const existing = await readMeta(dir);
+      if (existing === undefined || existing < spec.partitions) {
+        // Like Kafka, partitions can be added but never removed.
+        await writeFileAtomic(path.join(dir, "meta.json"), JSON.stringify({ partitions: spec.partitions }));
+        this.topics.delete(spec.name);
+      }
+      await this.logs(spec.name);
+    }
+  }
+
+  private async logs(topic: string): Promise<PartitionLog[]> {
+    const open = this.topics.get(topic);
+    if (open) return open;
+    const dir = path.join(this.options.dir, "topics", topic);
+    const partitions = await readMeta(dir);
+    if (partitions === undefined) throw new UnknownTopicError(topic);
+    const logs: PartitionLog[] = [];
+    for (let p = 0; p < partitions; p++) {
+      logs.push(await PartitionLog.open(path.join(dir, String(p)), { segmentBytes: this.options.segmentBytes, readOnly: this.options.readOnly }));
+    }
+    // Another caller may have opened the same topic while we awaited.
+    const raced = this.topics.get(topic);
+    if (raced) {
+      await Promise.all(logs.map((l) => l.close()));
+      return raced;
+    }
+    this.topics.set(topic, logs);
+    return logs;
+  }
+
+  producer(): QueueProducer {
+    const turns = new Map<string, number>();
+    return {
+      send: async (topic: string, records: OutgoingRecord[]): Promise<RecordPosition[]> => {
+        if (this.closed) throw new Error("queue is closed");
+        const logs = await this.logs(topic);
+        const byPartition = new Map<number, number[]>();
+        records.forEach((r, i) => {
+          let p = r.partition;
+          if (p === undefined) {
+            const turn = turns.get(r.key) ?? 0;
+            turns.set(r.key, turn + 1);
+            p = tenantPartition(r.key, logs.length, 1, turn);
+          }
+          if (p < 0 || p >= logs.length) throw new Error(`topic ${topic} has no partition ${p}`);
+          let list = byPartition.get(p);
+          if (!list) byPartition.set(p, (list = []));
+          list.push(i);
+        });
+        const out: RecordPosition[] = new Array(records.length);
+        await Promise.all(
+          [...byPartition].map(async ([partition, indexes]) => {
+            const now = Date.now();
+            const first = await logs[partition]!.append(
+              indexes.map((i) => {
+                const r = records[i]!;
+                return { key: r.key, value: r.value, timestamp: r.timestamp ?? now, headers: r.headers };
+              }),
+            );
+            indexes.forEach((i, k) => (out[i] = { topic, partition, offset: first + k }));
+          }),
+        );
+        return out;
+      },
+      close: async () => undefined,
+    };
+  }
+
+  consumer(options: ConsumerOptions): QueueConsumer {
+    const consumer = new EmbeddedConsumer(this, options);
+    return consumer;
+  }
+
+  /** @internal */
+  registerConsumer(c: EmbeddedConsumer): void {
+    for (const other of this.consumers) {
+      if (other.options.group === c.options.group) {
+        throw new Error(`consumer group ${c.options.group} already has a member in this process (the embedded queue allows one)`);
+      }
+    }
+    this.consumers.add(c);
+  }
+
+  /** @internal */
+  unregisterConsumer(c: EmbeddedConsumer): void {
+    this.consumers.delete(c);
+  }
+
+  /** @internal */
+  async topicLogs(topic: string): Promise<PartitionLog[]> {
+    return this.logs(topic);
+  }
+
+  /** @internal Committed offsets of a group for a topic, loaded once and then kept in memory. */
+  async loadCommitted(group: string, topic: string): Promise<Map<number, number>> {
+    let byTopic = this.groupOffsets.get(group);
+    if (!byTopic) this.groupOffsets.set(group, (byTopic = new Map()));
+    let offsets = byTopic.get(topic);
+    if (!offsets) {
+      offsets = new Map();
+      try {
+        const doc = JSON.parse(await fsp.readFile(this.offsetsFile(group, topic), "utf8")) as Record<string, number>;
+        for (const [p, o] of Object.entries(doc)) offsets.set(Number(p), o);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+      byTopic.set(topic, offsets);
+    }
+    return offsets;
+  }
+
+  private commitChains = new Map<string, Promise<void>>();
+
+  /** @internal Durably records the next offset to read for a group's partition. */
+  async commit(group: string, topic: string, partition: number, nextOffset: number): Promise<void> {
+    const offsets = await this.loadCommitted(group, topic);
+    offsets.set(partition, nextOffset);
+    const file = this.offsetsFile(group, topic);
+    // Serialise writes per file; each write carries the latest offsets of every partition.
+    const prev = this.commitChains.get(file) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      await writeFileAtomic(file, JSON.stringify(Object.fromEntries(offsets)));
+    });
+    this.commitChains.set(file, next.catch(() => undefined));
+    await next;
+  }
+
+  private offsetsFile(group: string, topic: string): string {
+    return path.join(this.options.dir, "groups", encodeURIComponent(group), `${topic}.json`);
+  }
+
+  /**
+   * Deletes segments that every known consumer group has read past, once they are older than the
+   * retention time or the partition is over its byte budget. Unread records are never deleted: the
+   * queue is what lets the pipeline always accept while a stage is down.
+   */
+  async applyRetention(now = Date.now()): Promise<number> {
+    const groupsDir = path.join(this.options.dir, "groups");
+    const groups = await fsp.readdir(groupsDir).catch(() => [] as string[]);
+    let deleted = 0;
+    for (const topic of await this.listTopics()) {
+      const logs = await this.logs(topic);
+      const committed = await Promise.all(groups.map((g) => this.loadCommitted(decodeURIComponent(g), topic)));
+      for (let p = 0; p < logs.length; p++) {
+        const log = logs[p]!;
+        const readers = committed.filter((m) => m.size > 0);
+        const minCommitted = readers.length === 0 ? 0 : Math.min(...readers.map((m) => m.get(p) ?? 0));
+        let size = log.sizeBytes;
+        deleted += await log.deleteSegments((seg) => {
+          const consumed = seg.end <= minCommitted;
+          const expired = seg.maxTimestamp < now - this.options.retentionMs || size > this.options.retentionBytes;
+          if (consumed && expired) {
+            size -= seg.size;
+            return true;
+          }
+          return false;
+        });
+      }
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.retentionTimer);
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await Promise.all([...this.commitChains.values()]);
+    for (const logs of this.topics.values()) await Promise.all(logs.map((l) => l.close()));
+    if (!this.options.readOnly) await releaseLock(path.join(this.options.dir, "LOCK"));
+  }
+}
+
+export class UnknownTopicError extends Error {
+  constructor(readonly topic: string) {
+    super(`unknown topic ${topic}`);
+    this.name = "UnknownTopicError";
+  }
+}
+
+async function readMeta(dir: string): Promise<number | undefined> {
+  try {
+    const meta = JSON.parse(await fsp.readFile(path.join(dir, "meta.json"), "utf8")) as { partitions: number };
+    return meta.partitions;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+function toQueueRecord(topic: string, partition: number, r: { offset: number; key: string | null; value: Buffer; timestamp: number; headers: Record<string, string> }): QueueRecord {
+  return { topic, partition, offset: r.offset, key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers };
+}
+
+/**
+ * A consumer group member that owns every partition of its topics (the embedded queue has one process).
+ * Each partition runs its own loop, so a slow or failing partition never holds up the others — the same
+ * per-partition concurrency a Lambda event-source mapping gives.
+ */
+class EmbeddedConsumer implements QueueConsumer {
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly queue: EmbeddedQueue,
+    readonly options: ConsumerOptions,
+  ) {}
+
+  async run(handler: BatchHandler): Promise<void> {
+    this.queue.registerConsumer(this);
+    try {
+      for (const topic of this.options.topics) {
+        const logs = await this.queue.topicLogs(topic);
+        const committed = await this.queue.loadCommitted(this.options.group, topic);
+        logs.forEach((log, partition) => {
+          const start = committed.get(partition) ?? (this.options.fromBeginning ? log.startOffset : log.endOffset);
+          this.loops.push(this.partitionLoop(topic, partition, log, start, handler));
+        });
+      }
+      await Promise.all(this.loops);
+    } finally {
+      this.queue.unregisterConsumer(this);
+    }
+  }
+
+  private async partitionLoop(topic: string, partition: number, log: PartitionLog, start: number, handler: BatchHandler): Promise<void> {
+    const signal = this.abort.signal;
+    const maxRecords = this.options.maxBatchRecords ?? 100;
+    const maxBytes = this.options.maxBatchBytes ?? 6 * 1024 * 1024;
+    const windowMs = this.options.maxWaitMs ?? 500;
+    let offset = start;
+    let failures = 0;
+    while (!signal.aborted) {
+      let records = await log.read(offset, maxRecords, maxBytes);
+      if (records.length === 0) {
+        await log.waitFor(offset, 1000, signal);
+        continue;
+      }
+      if (records.length < maxRecords && windowMs > 0) {
+        // The batching window: give the batch a chance to fill before handing it over.
+        const deadline = Date.now() + windowMs;
+        while (!signal.aborted && records.length < maxRecords && Date.now() < deadline) {
+          const last = records[records.length - 1]!.offset;
+          await log.waitFor(last + 1, deadline - Date.now(), signal);
+          if (log.endOffset <= last + 1) break;
+          records = await log.read(offset, maxRecords, maxBytes);
+        }
+      }
+      if (records[0]!.offset > offset) offset = records[0]!.offset; // retention moved past us
+      const batch = { topic, partition, records: records.map((r) => toQueueRecord(topic, partition, r)) };
+      try {
+        await handler(batch);
+      } catch {
+        failures++;
+        // Back off and deliver the same batch again: at-least-once, in order.
+        await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures, 9)), signal);
+        continue;
+      }
+      failures = 0;
+      offset = records[records.length - 1]!.offset + 1;
+      await this.queue.commit(this.options.group, topic, partition, offset);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,1 @@
+export { EmbeddedQueue, UnknownTopicError, type EmbeddedQueueOptions } from "./embedded-queue";

@@ -1,0 +1,45 @@
+import type { Tenant } from "@unmeltable/core";
+
+/** What a newcomer needs after `npm start`: where to send, with which token, copy-paste ready. */
+export function banner(opts: {
+  dataDir: string;
+  syslogPort: number;
+  tlsPort?: number;
+  httpPort: number;
+  httpsPort?: number;
+  tenant?: Tenant;
+  defaultTenant?: string;
+}): string {
+  const host = "127.0.0.1";
+  const lines = [
+    "",
+    "unmeltable is running",
+    `  data        ${opts.dataDir}`,
+    `  syslog      udp+tcp ${opts.syslogPort}${opts.tlsPort ? `, tls ${opts.tlsPort}` : ""}`,
+    `  http        http://localhost:${opts.httpPort}/  (ingest /inputs /bulk, /healthz, /metrics)${opts.httpsPort ? `; https ${opts.httpsPort}` : ""}`,
+    `  no token    ${opts.defaultTenant ? `syslog without a token goes to tenant "${opts.defaultTenant}"` : "syslog without a token is refused (missing_token)"}`,
+  ];
+  const t = opts.tenant;
+  if (t) {
+    const sd = `${t.ingestToken}@41058`;
+    lines.push(
+      "",
+      `tenant "${t.name}"`,
+      `  ingest token  ${t.ingestToken}`,
+      `  API token     ${t.apiToken}`,
+      "",
+      "send a first event:",
+      `  logger -n ${host} -P ${opts.syslogPort} -d --rfc5424 --sd-id ${sd} --sd-param 'tag="demo"' "hello over UDP"`,
+      `  logger -n ${host} -P ${opts.syslogPort} -T --octet-count --rfc5424 --sd-id ${sd} --sd-param 'tag="demo"' "hello over TCP"`,
+      `  curl -H 'content-type:text/plain' -d 'hello over HTTP' http://localhost:${opts.httpPort}/inputs/${t.ingestToken}/tag/http/`,
+      `  printf 'line one\\nline two\\n' | curl --data-binary @- http://localhost:${opts.httpPort}/bulk/${t.ingestToken}/tag/bulk/`,
+      "",
+      "forward a machine's logs with rsyslog (/etc/rsyslog.d/22-unmeltable.conf, then restart rsyslog):",
+      `  template(name="UnmeltableFormat" type="string" string="<%pri%>%protocol-version% %timestamp:::date-rfc3339% %HOSTNAME% %app-name% %procid% %msgid% [${sd} tag=\\"rsyslog\\"] %msg%\\n")`,
+      `  action(type="omfwd" protocol="tcp" target="${host}" port="${opts.syslogPort}" template="UnmeltableFormat")`,
+      "",
+      "more tenants: unmeltable tenants add NAME",
+    );
+  }
+  return lines.join("\n") + "\n";
+}

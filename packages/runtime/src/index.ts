@@ -1,0 +1,4 @@
+export { buildCli, main } from "./cli";
+export { start, DEFAULTS, type StartConfig, type Running } from "./start";
+export { TenantStore, TenantError } from "./tenant-store";
+export { PrometheusMetrics } from "./prometheus";

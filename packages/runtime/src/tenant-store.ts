@@ -1,0 +1,130 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
+
+/**
+ * Tenants of a single-machine installation, in `<data-dir>/tenants.db` (SQLite), so that the CLI can add
+ * one while the server runs: the server notices the commit (PRAGMA data_version) within a poll interval
+ * and serves the new tokens from then on.
+ */
+export class TenantStore {
+  private readonly db: Database.Database;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(path.join(dataDir, "tenants.db"));
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(`CREATE TABLE IF NOT EXISTS tenants (
+      name TEXT PRIMARY KEY,
+      ingest_token TEXT NOT NULL UNIQUE,
+      api_token TEXT NOT NULL UNIQUE,
+      tier TEXT NOT NULL DEFAULT 'default',
+      partition_spread INTEGER NOT NULL DEFAULT 1,
+      created_at INTEGER NOT NULL
+    )`);
+  }
+
+  add(name: string, opts: { tier?: string; partitionSpread?: number } = {}): Tenant {
+    const problem = validateTenantName(name);
+    if (problem) throw new TenantError(`invalid tenant name ${JSON.stringify(name)}: ${problem}`);
+    if (this.get(name)) throw new TenantError(`tenant ${name} already exists`);
+    const tenant: Tenant = {
+      name,
+      // Loggly customer tokens are UUIDs; clients and scripts expect that shape.
+      ingestToken: randomUUID(),
+      apiToken: randomBytes(24).toString("base64url"),
+      tier: opts.tier ?? "default",
+      partitionSpread: opts.partitionSpread ?? 1,
+      createdAt: Date.now(),
+    };
+    this.db
+      .prepare("INSERT INTO tenants (name, ingest_token, api_token, tier, partition_spread, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(tenant.name, tenant.ingestToken, tenant.apiToken, tenant.tier, tenant.partitionSpread, tenant.createdAt);
+    return tenant;
+  }
+
+  get(name: string): Tenant | undefined {
+    const row = this.db.prepare("SELECT * FROM tenants WHERE name = ?").get(name) as Row | undefined;
+    return row && toTenant(row);
+  }
+
+  list(): Tenant[] {
+    return (this.db.prepare("SELECT * FROM tenants ORDER BY name").all() as Row[]).map(toTenant);
+  }
+
+  /** A directory that follows the table, re-reading it when another connection committed a change. */
+  liveDirectory(pollMs = 250): LiveTenantDirectory {
+    return new LiveTenantDirectory(this, () => this.db.pragma("data_version", { simple: true }) as number, pollMs);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export class TenantError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TenantError";
+  }
+}
+
+export class LiveTenantDirectory implements TenantDirectory {
+  private byIngest = new Map<string, Tenant>();
+  private byApi = new Map<string, Tenant>();
+  private byNameMap = new Map<string, Tenant>();
+  private version = -1;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: TenantStore,
+    private readonly dataVersion: () => number,
+    pollMs: number,
+  ) {
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), pollMs);
+    this.timer.unref();
+  }
+
+  refresh(): void {
+    const v = this.dataVersion();
+    if (v === this.version) return;
+    this.version = v;
+    const tenants = this.store.list();
+    this.byIngest = new Map(tenants.map((t) => [t.ingestToken, t]));
+    this.byApi = new Map(tenants.map((t) => [t.apiToken, t]));
+    this.byNameMap = new Map(tenants.map((t) => [t.name, t]));
+  }
+
+  byIngestToken(token: string): Tenant | undefined {
+    return this.byIngest.get(token);
+  }
+  byApiToken(token: string): Tenant | undefined {
+    return this.byApi.get(token);
+  }
+  byName(name: string): Tenant | undefined {
+    return this.byNameMap.get(name);
+  }
+  list(): Tenant[] {
+    return [...this.byNameMap.values()];
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+interface Row {
+  name: string;
+  ingest_token: string;
+  api_token: string;
+  tier: string;
+  partition_spread: number;
+  created_at: number;
+}
+
+function toTenant(r: Row): Tenant {
+  return { name: r.name, ingestToken: r.ingest_token, apiToken: r.api_token, tier: r.tier, partitionSpread: r.partition_spread, createdAt: r.created_at };
+}

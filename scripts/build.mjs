@@ -1,0 +1,28 @@
+// Bundles the program with esbuild: our workspace packages (TypeScript sources) are compiled in,
+// third-party packages stay in node_modules (some are native, like better-sqlite3).
+import { build } from "esbuild";
+
+const externalizeDependencies = {
+  name: "externalize-dependencies",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("@unmeltable/")) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+const started = Date.now();
+await build({
+  entryPoints: { unmeltable: "packages/runtime/src/main.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".mjs" },
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  sourcemap: true,
+  logLevel: "warning",
+  plugins: [externalizeDependencies],
+});
+process.stderr.write(`built dist/ in ${Date.now() - started} ms\n`);
