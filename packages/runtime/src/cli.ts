@@ -169,6 +169,11 @@ function intArg(value: string): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `unmeltable queue read | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {

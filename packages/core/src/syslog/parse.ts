@@ -299,17 +299,27 @@ function zoneOffset(zone: Zone, utc: number): number {
   return offset;
 }
 
+const DAY = 86_400_000;
+
 /**
- * Converts a wall-clock time in `zone` (given as if it were UTC) to a real UTC instant.
- * Two passes settle DST edges: in an overlap the earlier (pre-transition) instant wins, in a gap the wall time is
- * shifted by the offset change; either way the result is a deterministic instant near what the sender meant.
+ * Converts a wall-clock time in `zone` (given as if it were UTC) to a real UTC instant, resolving DST edges like
+ * Temporal's "compatible" disambiguation: a repeated wall time (fall back) maps to the earlier instant, a skipped
+ * one (spring forward) is pushed forward by the gap. The offsets a day before and after bracket any transition
+ * near `wall`; each is a candidate if it maps back onto itself.
  */
 function wallToUtc(wall: number, zone: Zone): number {
   if (zone.fmt === null) return wall;
-  const first = zoneOffset(zone, wall);
-  const guess = wall - first;
-  const second = zoneOffset(zone, guess);
-  return second === first ? guess : wall - second;
+  const before = zoneOffset(zone, wall - DAY);
+  const after = zoneOffset(zone, wall + DAY);
+  const early = wall - before;
+  const earlyOk = zoneOffset(zone, early) === before;
+  if (before === after) return earlyOk ? early : wall - zoneOffset(zone, early);
+  const late = wall - after;
+  const lateOk = zoneOffset(zone, late) === after;
+  if (earlyOk && lateOk) return Math.min(early, late);
+  if (earlyOk) return early;
+  if (lateOk) return late;
+  return early; // in the gap: the pre-transition offset lands after the jump
 }
 
 /** Zone for timestamps without an offset: opts.timeZone (default UTC); an unknown name is flagged and treated as UTC. */

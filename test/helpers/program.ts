@@ -1,0 +1,171 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import dgram from "node:dgram";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+
+const execFileP = promisify(execFile);
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const CLI = path.join(ROOT, "dist/unmeltable.mjs");
+
+/** A port that is free for both TCP and UDP right now (syslog listens on both with one number). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket("udp4");
+      s.once("error", () => resolve(false));
+      s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error("no free port");
+}
+
+export async function tempDataDir(): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), "unmeltable-e2e-"));
+}
+
+export interface TenantTokens {
+  name: string;
+  ingestToken: string;
+  apiToken: string;
+}
+
+export interface Program {
+  dataDir: string;
+  syslogPort: number;
+  httpPort: number;
+  tlsPort?: number;
+  child: ChildProcess;
+  output(): string;
+  url(p: string): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash at an arbitrary moment. */
+  kill(): Promise<void>;
+}
+
+/** Starts the real program (the built CLI) and waits until /healthz says every part is ready. */
+export async function startProgram(opts: { dataDir?: string; args?: string[]; syslogPort?: number; httpPort?: number; tlsPort?: number } = {}): Promise<Program> {
+  const dataDir = opts.dataDir ?? (await tempDataDir());
+  const syslogPort = opts.syslogPort ?? (await freePort());
+  const httpPort = opts.httpPort ?? (await freePort());
+  const args = [CLI, "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort)];
+  if (opts.tlsPort !== undefined) args.push("--tls-port", String(opts.tlsPort));
+  args.push(...(opts.args ?? []));
+  const child = spawn(process.execPath, ["--enable-source-maps", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const url = (p: string) => `http://127.0.0.1:${httpPort}${p}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`program exited with ${child.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(url("/healthz"));
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`program did not become healthy:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    dataDir,
+    syslogPort,
+    httpPort,
+    tlsPort: opts.tlsPort,
+    child,
+    output: () => out,
+    url,
+    stop: async () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+    kill: async () => {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+export async function cli(args: string[]): Promise<string> {
+  const { stdout } = await execFileP(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 512 * 1024 * 1024 });
+  return stdout;
+}
+
+export async function tenantTokens(dataDir: string, name = "default"): Promise<TenantTokens> {
+  const lines = (await cli(["tenants", "list", "--data-dir", dataDir, "--json"])).trim().split("\n");
+  const t = lines.map((l) => JSON.parse(l) as TenantTokens).find((x) => x.name === name);
+  if (!t) throw new Error(`no tenant ${name}`);
+  return t;
+}
+
+export interface RawEvent {
+  partition: number;
+  offset: number;
+  id: string;
+  tenant: string;
+  receivedAt: number;
+  transport: string;
+  remote: string;
+  collector: string;
+  tags: string[];
+  raw: string;
+  rawBytes?: string;
+  flags?: string[];
+  contentType?: string;
+}
+
+/** Every event in the raw topic, read through the real CLI (read-only, works while the server runs). */
+export async function readTopic<T = RawEvent>(dataDir: string, topic = "raw"): Promise<T[]> {
+  const out = await cli(["queue", "read", "--data-dir", dataDir, "--topic", topic]);
+  return out
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as T);
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function run(cmd: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`))));
+    if (child.stdin) {
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(input);
+    }
+  });
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
