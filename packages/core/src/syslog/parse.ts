@@ -249,12 +249,20 @@ function resolveZone(name: string): Zone | null {
   return zone;
 }
 
-/** Milliseconds since the epoch for a proleptic-Gregorian wall time read as UTC (years < 100 included). */
+/**
+ * Milliseconds since the epoch for a proleptic-Gregorian wall time read as UTC (`mo` 0-based, any year).
+ * Integer arithmetic (H. Hinnant's days_from_civil) instead of Date.UTC, which goes through the runtime and was
+ * the single most expensive step of parsing a typical line; it also needs no special case for years < 100.
+ */
 function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
-  if (y >= 100) return Date.UTC(y, mo, d, h, mi, s, ms);
-  const date = new Date(Date.UTC(2000, mo, d, h, mi, s, ms));
-  date.setUTCFullYear(y);
-  return date.getTime();
+  const m = mo + 1;
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60_000 + s * 1000 + ms;
 }
 
 /** UTC offset of `zone` at the instant `utc` (ms, positive east of Greenwich). */
