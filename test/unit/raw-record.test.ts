@@ -47,3 +47,17 @@ describe("tenant partitioning", () => {
     expect(spread.has(p)).toBe(true);
   });
 });
+
+describe("raw batch envelope, hostile input", () => {
+  it("rejects every truncation of a valid batch with a typed error, never a crash or a wrong result", () => {
+    const events: RawRecord[] = [
+      { id: newEventId(), tenant: "t", receivedAt: 5, transport: "tls", remote: "10.1.1.1", collector: "c", tags: ["x", "y"], raw: "é ü \" \\ ] line" },
+      { id: newEventId(), tenant: "t", receivedAt: 6, transport: "https", remote: "::1", collector: "c", tags: [], raw: "b", contentType: "application/json" },
+    ];
+    const buf = encodeRawBatch("t", "c", events);
+    expect(decodeRawBatch(buf).events).toEqual(events);
+    for (let n = 0; n < buf.length; n++) {
+      expect(() => decodeRawBatch(buf.subarray(0, n))).toThrow(RawBatchDecodeError);
+    }
+  });
+});

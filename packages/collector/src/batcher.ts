@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { encodeRawBatch, tenantPartition, type OutgoingRecord, type RawRecord } from "@unmeltable/core";
+import { RawBatchBuilder, tenantPartition, type OutgoingRecord, type RawEventInput } from "@unmeltable/core";
 
 /**
  * Where sealed raw batches go: the raw topic of the queue (later: with a disk spool in front when the
@@ -25,8 +25,7 @@ export interface BatcherOptions {
 interface Pending {
   tenant: string;
   spread: number;
-  events: RawRecord[];
-  bytes: number;
+  batch: RawBatchBuilder;
   durable: Promise<void>;
   resolve: () => void;
 }
@@ -69,19 +68,18 @@ export class RawBatcher extends EventEmitter {
   }
 
   /** Queues one event; the promise resolves when the batch holding it is durable. */
-  add(tenant: string, spread: number, event: RawRecord): Promise<void> {
+  add(tenant: string, spread: number, event: RawEventInput): Promise<void> {
     if (this.closed) return Promise.reject(new Error("collector is shutting down"));
     let p = this.pending.get(tenant);
     if (!p) {
-      p = newPending(tenant, spread);
+      p = newPending(tenant, spread, this.options.collector);
       this.pending.set(tenant, p);
     }
-    const size = event.raw.length + (event.rawBytes?.length ?? 0) + 96;
-    p.events.push(event);
-    p.bytes += size;
-    this.inflight += size;
+    const before = p.batch.size;
+    p.batch.add(event);
+    this.inflight += p.batch.size - before;
     const durable = p.durable;
-    if (p.events.length >= this.maxEvents || p.bytes >= this.maxBytes) {
+    if (p.batch.count >= this.maxEvents || p.batch.size >= this.maxBytes) {
       this.pending.delete(tenant);
       this.ship([p]);
     } else if (!this.timer) {
@@ -117,18 +115,20 @@ export class RawBatcher extends EventEmitter {
       return {
         key: b.tenant,
         partition: tenantPartition(b.tenant, this.options.rawPartitions, b.spread, turn),
-        value: encodeRawBatch(b.tenant, this.options.collector, b.events),
+        value: b.batch.finish(),
       };
     });
     const task = this.sendWithRetry(records).then(() => {
       let bytes = 0;
+      let events = 0;
       for (const b of batches) {
-        bytes += b.bytes;
+        bytes += b.batch.size;
+        events += b.batch.count;
         b.resolve();
       }
       const wasOver = this.overloaded;
       this.inflight -= bytes;
-      this.emit("durable", batches.reduce((n, b) => n + b.events.length, 0));
+      this.emit("durable", events);
       if (wasOver && !this.overloaded) this.emit("drain");
     });
     this.sending.add(task);
@@ -150,8 +150,8 @@ export class RawBatcher extends EventEmitter {
   }
 }
 
-function newPending(tenant: string, spread: number): Pending {
+function newPending(tenant: string, spread: number, collector: string): Pending {
   let resolve!: () => void;
   const durable = new Promise<void>((r) => (resolve = r));
-  return { tenant, spread, events: [], bytes: 0, durable, resolve };
+  return { tenant, spread, batch: new RawBatchBuilder(tenant, collector), durable, resolve };
 }

@@ -6,6 +6,7 @@ export class PrometheusMetrics implements Metrics {
   readonly registry = new client.Registry();
   private readonly counters = new Map<string, client.Counter>();
   private readonly gauges = new Map<string, client.Gauge>();
+  private readonly bound = new Map<string, Map<string, { labels: Record<string, string>; value: number }>>();
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: "unmeltable_process_" });
@@ -14,13 +15,36 @@ export class PrometheusMetrics implements Metrics {
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
     let c = this.counters.get(name);
     if (!c) {
-      c = new client.Counter({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+      const bound = new Map<string, { labels: Record<string, string>; value: number }>();
+      this.bound.set(name, bound);
+      c = new client.Counter({
+        name,
+        help,
+        labelNames: [...labelNames],
+        registers: [this.registry],
+        // Bound counters count in plain numbers (hot paths run per event); they are folded in on scrape.
+        collect() {
+          for (const b of bound.values()) {
+            if (b.value === 0) continue;
+            if (Object.keys(b.labels).length > 0) this.inc(b.labels, b.value);
+            else this.inc(b.value);
+            b.value = 0;
+          }
+        },
+      });
       this.counters.set(name, c);
     }
     const counter = c;
+    const bound = this.bound.get(name)!;
     return {
       inc: (labels, value = 1) => (labels ? counter.inc(labels, value) : counter.inc(value)),
-      labels: (labels) => counter.labels(labels),
+      labels: (labels) => {
+        const key = JSON.stringify(labels);
+        let b = bound.get(key);
+        if (!b) bound.set(key, (b = { labels, value: 0 }));
+        const cell = b;
+        return { inc: (value = 1) => void (cell.value += value) };
+      },
     };
   }
 
