@@ -13,4 +13,6 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  // SST's config must reference its generated platform types this way.
+  { files: ["sst.config.ts"], rules: { "@typescript-eslint/triple-slash-reference": "off" } },
 );

@@ -33,10 +33,12 @@ async function post(url: string, body: string | Buffer, headers: Record<string, 
 describe("ingest through real clients", () => {
   let program: Program;
   let tokens: TenantTokens;
+  let httpsPort: number;
 
   beforeAll(async () => {
     const { cert, key } = selfSignedCert();
-    program = await startProgram({ tlsPort: await freePort(), args: ["--tls-cert", cert, "--tls-key", key] });
+    httpsPort = await freePort();
+    program = await startProgram({ tlsPort: await freePort(), args: ["--tls-cert", cert, "--tls-key", key, "--https-port", String(httpsPort)] });
     tokens = await tenantTokens(program.dataDir);
   });
   afterAll(async () => {
@@ -58,10 +60,12 @@ describe("ingest through real clients", () => {
     expect(single).toEqual({ status: 200, json: { response: "ok" } });
     const bulk = await post(program.url(`/bulk/${tokens.ingestToken}/tag/bulk`), `bulk1-${run_}\r\n{"message":"bulk2-${run_}","level":"info"}\n\nbulk3-${run_}\n`);
     expect(bulk).toEqual({ status: 200, json: { response: "ok" } });
+    const overHttps = await run("curl", ["-sk", "-H", "X-LOGGLY-TAG: secure", "--data-binary", `https-${run_}`, `https://127.0.0.1:${httpsPort}/inputs/${tokens.ingestToken}`]);
+    expect(JSON.parse(overHttps.stdout)).toEqual({ response: "ok" });
 
     const events = await waitFor("all events in the raw topic", async () => {
       const all = (await readTopic(program.dataDir)).filter((e) => e.raw.includes(run_) || e.tags.includes("tls"));
-      return all.length >= 1 + 1 + 25 + 1 + 3 ? all : undefined;
+      return all.length >= 1 + 1 + 25 + 1 + 3 + 1 ? all : undefined;
     });
     const find = (marker: string) => events.filter((e) => e.raw.includes(marker));
     const [udp] = find(`udp-${run_}`);
@@ -79,6 +83,7 @@ describe("ingest through real clients", () => {
     expect(find(`bulk1-${run_}`)[0]).toMatchObject({ raw: `bulk1-${run_}`, tags: ["bulk"] });
     expect(find(`bulk2-${run_}`)[0]!.raw).toBe(`{"message":"bulk2-${run_}","level":"info"}`);
     expect(find(`bulk3-${run_}`)).toHaveLength(1);
+    expect(find(`https-${run_}`)[0]).toMatchObject({ transport: "https", tags: ["secure"] });
 
     for (const e of events) {
       expect(e.id).toMatch(UUID_V7);
