@@ -10,3 +10,4 @@ export * from "./ports/tenants";
 export * from "./ports/metrics";
 export * from "./syslog/framing";
 export * from "./syslog/parse";
+export * from "./event";

@@ -1,0 +1,33 @@
+/**
+ * The processed event, in Loggly's shape: what the process stage produces, the processed topic carries,
+ * the index stores and the search API returns.
+ *
+ *   { id, timestamp, tags, logtypes, raw, logmsg, unparsed,
+ *     event: { syslog: {...}, json: {...}, http: {...}, apache: {...}, nginx: {...}, keyvalue: {...}, ... } }
+ *
+ * Field paths in queries are Loggly's: `syslog.host`, `syslog.appName`, `json.level`, `json.a.b` (nested
+ * JSON objects are addressed with dots), `apache.status`, `http.clientHost`, plus the pseudo-fields
+ * `tag` and `logtype`.
+ */
+export type FieldValue = string | number | boolean | null | FieldValue[] | { [key: string]: FieldValue };
+
+export interface LogEvent {
+  /** The raw record's id (UUIDv7), unchanged. */
+  id: string;
+  /** Event time, epoch ms: parsed from the event, else the syslog header, else the receive time. */
+  timestamp: number;
+  /** Receive time at the collector, epoch ms. */
+  receivedAt: number;
+  tenant: string;
+  tags: string[];
+  /** Detected log types, e.g. ["syslog", "json"], ["syslog", "apache"], ["gc"]. */
+  logtypes: string[];
+  /** The event exactly as received (lossy-decoded when it was not UTF-8). */
+  raw: string;
+  /** The message: the syslog MSG when there was a syslog header, else the whole raw text. */
+  logmsg: string;
+  /** Loggly's `unparsed` field: null when a log type was recognised, else the text no parser took. */
+  unparsed: string | null;
+  /** Parsed fields, keyed by log type (Loggly's `event` object). */
+  event: Record<string, { [key: string]: FieldValue }>;
+}
