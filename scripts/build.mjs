@@ -14,7 +14,11 @@ const externalizeDependencies = {
 
 const started = Date.now();
 await build({
-  entryPoints: { unmeltable: "packages/runtime/src/main.ts" },
+  entryPoints: {
+    unmeltable: "packages/runtime/src/main.ts",
+    // The index writer runs in a worker thread and is loaded from next to the main bundle.
+    "index-writer-worker": "packages/index-sqlite/src/writer-worker.ts",
+  },
   outdir: "dist",
   outExtension: { ".js": ".mjs" },
   bundle: true,

@@ -139,6 +139,29 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       await producer.close();
     });
 
+    it("commits only up to the offset a handler returns and redelivers the rest", async () => {
+      const t = topicName();
+      const group = `g-${randomUUID().slice(0, 8)}`;
+      await queue.admin.ensureTopics([{ name: t, partitions: 1 }]);
+      const producer = queue.producer();
+      const pos = await producer.send(t, Array.from({ length: 6 }, (_, i) => ({ key: "k", value: value(String(i)), partition: 0 })));
+      const base = pos[0]!.offset;
+      const deliveries: number[][] = [];
+      const consumer = queue.consumer({ group, topics: [t], fromBeginning: true, maxBatchRecords: 6, maxWaitMs: 0 });
+      const done = consumer.run(async (batch) => {
+        deliveries.push(batch.records.map((r) => Number(r.value.toString())));
+        // First time: records 0-2 are done, 3 must be retried (with 4 and 5 after it).
+        if (deliveries.length === 1) return base + 3;
+      });
+      await waitUntil(() => deliveries.length >= 2);
+      await waitUntil(async () => (await queue.admin.committed(group, t)).get(0) === base + 6);
+      await consumer.stop();
+      await done;
+      expect(deliveries[0]).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(deliveries[1]).toEqual([3, 4, 5]);
+      await producer.close();
+    });
+
     it("resumes a group at its committed offset after the consumer restarts", async () => {
       const t = topicName();
       const group = `g-${randomUUID().slice(0, 8)}`;

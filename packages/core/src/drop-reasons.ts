@@ -18,6 +18,8 @@ export const DROP_REASONS = {
   retries_exhausted: "processing kept failing after every retry",
   /** The index refused the event (e.g. a mapping conflict). */
   index_rejected: "the index rejected the event",
+  /** Turning the raw event into a parsed event failed (a bug: parsers do not throw on bad input). */
+  process_failed: "the event could not be processed",
 } as const;
 
 export type DropReason = keyof typeof DROP_REASONS;

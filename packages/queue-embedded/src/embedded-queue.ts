@@ -357,17 +357,25 @@ class EmbeddedConsumer implements QueueConsumer {
       }
       if (records[0]!.offset > offset) offset = records[0]!.offset; // retention moved past us
       const batch = { topic, partition, records: records.map((r) => toQueueRecord(topic, partition, r)) };
+      let next: number;
       try {
-        await handler(batch);
+        const upTo = await handler(batch);
+        next = typeof upTo === "number" ? Math.min(upTo, records[records.length - 1]!.offset + 1) : records[records.length - 1]!.offset + 1;
       } catch {
         failures++;
         // Back off and deliver the same batch again: at-least-once, in order.
-        await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures, 9)), signal);
+        await sleep(backoffMs(failures), signal);
         continue;
       }
-      failures = 0;
-      offset = records[records.length - 1]!.offset + 1;
-      await this.queue.commit(this.options.group, topic, partition, offset);
+      if (next > offset) {
+        offset = next;
+        await this.queue.commit(this.options.group, topic, partition, offset);
+      }
+      if (next <= records[records.length - 1]!.offset) {
+        // The handler asked for the rest again: back off before redelivering it.
+        failures++;
+        await sleep(backoffMs(failures), signal);
+      } else failures = 0;
     }
   }
 
@@ -375,6 +383,10 @@ class EmbeddedConsumer implements QueueConsumer {
     this.abort.abort();
     await Promise.allSettled(this.loops);
   }
+}
+
+function backoffMs(failures: number): number {
+  return Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 9));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

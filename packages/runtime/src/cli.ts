@@ -2,6 +2,7 @@ import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { banner } from "./banner";
 import { queueReadCommand, queueTopicsCommand } from "./queue-commands";
+import { searchCommand, tailCommand } from "./search-commands";
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
 
@@ -108,6 +109,29 @@ export function buildCli(): Command {
       }
     });
 
+  program
+    .command("search [query]")
+    .description("Search events through the API (Loggly query syntax), newest first. Example: unmeltable search 'json.level:error AND timeout' --from -1h")
+    .addOption(urlOption())
+    .addOption(new Option("--token <token>", "API token (default: the --tenant's, read from --data-dir)").env("UNMELTABLE_API_TOKEN"))
+    .option("--tenant <name>", "tenant whose API token to use", "default")
+    .addOption(dataDirOption())
+    .option("--from <time>", "start: -10m, -24h, -7d, ISO-8601", "-24h")
+    .option("--until <time>", "end: now or ISO-8601", "now")
+    .option("--order <order>", "desc (newest first) or asc", "desc")
+    .option("--limit <n>", "print at most this many events", intArg, 50)
+    .option("--json", "print the events as JSON lines")
+    .action(searchCommand);
+  program
+    .command("tail [query]")
+    .description("Follow new events as they are indexed (optionally only those matching a query).")
+    .addOption(urlOption())
+    .addOption(new Option("--token <token>", "API token (default: the --tenant's, read from --data-dir)").env("UNMELTABLE_API_TOKEN"))
+    .option("--tenant <name>", "tenant whose API token to use", "default")
+    .addOption(dataDirOption())
+    .option("--json", "print the events as JSON lines")
+    .action(tailCommand);
+
   const queue = program.command("queue").description("Inspect the embedded queue (read-only; safe while the server runs).");
   queue
     .command("topics")
@@ -141,6 +165,10 @@ interface StartFlags {
   collectorId: string;
   maxEventBytes: number;
   rawPartitions: number;
+}
+
+function urlOption(): Option {
+  return new Option("--url <url>", "the server's HTTP address").env("UNMELTABLE_URL").default("http://localhost:8080");
 }
 
 function dataDirOption(): Option {

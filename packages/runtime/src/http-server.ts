@@ -76,6 +76,8 @@ export async function startHttpServers(options: {
             new Promise<void>((resolve) => {
               s.close(() => resolve());
               s.closeIdleConnections();
+              // Long-lived streams (live tail) never become idle: end them after a grace period.
+              setTimeout(() => s.closeAllConnections(), 2000).unref();
             }),
         ),
       );

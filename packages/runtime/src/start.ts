@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEAD_LETTER_TOPIC, RAW_TOPIC, type Tenant } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Tenant } from "@unmeltable/core";
+import { EmbeddedIndex } from "@unmeltable/index-sqlite";
+import { StageRunner } from "@unmeltable/runner";
 import {
   createIngestHandler,
   DeadLetterWriter,
@@ -12,6 +14,7 @@ import {
   type SyslogListeners,
 } from "@unmeltable/collector";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
+import { apiHandler, tailHandler } from "./api-http";
 import { createRequestListener, sendJson, startHttpServers, type HttpServers, type Route } from "./http-server";
 import { PrometheusMetrics } from "./prometheus";
 import { TenantStore } from "./tenant-store";
@@ -59,6 +62,8 @@ export async function start(config: StartConfig): Promise<Running> {
   const parts = new Map<string, boolean>([
     ["tenants", false],
     ["queue", false],
+    ["index", false],
+    ["stages", false],
     ["syslog", false],
     ["http", false],
   ]);
@@ -84,7 +89,60 @@ export async function start(config: StartConfig): Promise<Running> {
   ]);
   const rawPartitions = await queue.admin.partitions(RAW_TOPIC);
   const producer = queue.producer();
+  // One processed topic per index tier; new tiers appear when a tenant is moved to one.
+  const tierTopics = new Set<string>();
+  const ensureTierTopics = async (list: Tenant[]) => {
+    const missing = [...new Set(["default", ...list.map((t) => t.tier)])].filter((tier) => !tierTopics.has(tier));
+    if (missing.length === 0) return;
+    await queue.admin.ensureTopics(missing.map((tier) => ({ name: processedTopic(tier), partitions: config.rawPartitions })));
+    for (const tier of missing) tierTopics.add(tier);
+  };
+  await ensureTierTopics(tenants.list());
   parts.set("queue", true);
+
+  const index = new EmbeddedIndex({ dir: path.join(config.dataDir, "index"), slices: Object.fromEntries(tenants.list().map((t) => [t.name, t.slice])) });
+  parts.set("index", true);
+  const runners: StageRunner[] = [];
+  const startIndexRunner = (tier: string) => {
+    const runner = new StageRunner({
+      name: `index.${tier}`,
+      queue,
+      producer,
+      group: `index.${tier}`,
+      topics: [processedTopic(tier)],
+      stage: createIndexStage({ index, stageName: "index" }),
+      batchSize: 50,
+      batchWindowMs: 200,
+      metrics,
+      log: config.log,
+    });
+    runner.start();
+    runners.push(runner);
+  };
+  for (const tier of tierTopics) startIndexRunner(tier);
+  tenants.on("change", (list: Tenant[]) => {
+    for (const t of list) index.setSliceLength(t.name, t.slice);
+    const before = new Set(tierTopics);
+    void ensureTierTopics(list).then(() => {
+      for (const tier of tierTopics) if (!before.has(tier)) startIndexRunner(tier);
+    });
+  });
+  const processRunner = new StageRunner({
+    name: "process",
+    queue,
+    producer,
+    group: "process",
+    topics: [RAW_TOPIC],
+    stage: createProcessStage({ tierOf: (name) => tenants.byName(name)?.tier ?? "default" }),
+    batchSize: 20,
+    batchWindowMs: 20,
+    maxBatchBytes: 4 * 1024 * 1024,
+    metrics,
+    log: config.log,
+  });
+  processRunner.start();
+  runners.push(processRunner);
+  parts.set("stages", true);
 
   const dropped = metrics.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
   const deadLetters = new DeadLetterWriter(producer, dropped);
@@ -134,6 +192,8 @@ export async function start(config: StartConfig): Promise<Running> {
   });
   const routes: Route[] = [
     { methods: ["POST", "PUT", "OPTIONS"], path: INGEST_PATH, handler: ingest },
+    { methods: ["GET"], path: /^\/apiv2\/tail\/?(?:\?.*)?$/, handler: tailHandler({ indexed: index, tenants }) },
+    { methods: ["GET", "HEAD"], path: /^\/apiv2\//, handler: apiHandler({ index, tenants }) },
     {
       methods: ["GET", "HEAD"],
       path: /^\/healthz\/?(?:\?.*)?$/,
@@ -172,6 +232,8 @@ export async function start(config: StartConfig): Promise<Running> {
       await Promise.all([syslog.close(), http.close()]);
       await batcher.close();
       await deadLetters.flush();
+      await Promise.all(runners.map((r) => r.stop()));
+      await index.close();
       clearInterval(inflightTimer);
       tenants.stop();
       await queue.close();

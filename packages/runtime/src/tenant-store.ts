@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -25,9 +26,13 @@ export class TenantStore {
       partition_spread INTEGER NOT NULL DEFAULT 1,
       created_at INTEGER NOT NULL
     )`);
+    // Columns added after the first release: add them to older tables.
+    const columns = new Set((this.db.prepare("PRAGMA table_info(tenants)").all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has("slice")) this.db.exec("ALTER TABLE tenants ADD COLUMN slice TEXT NOT NULL DEFAULT 'day'");
+    if (!columns.has("retention_days")) this.db.exec("ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 30");
   }
 
-  add(name: string, opts: { tier?: string; partitionSpread?: number } = {}): Tenant {
+  add(name: string, opts: { tier?: string; partitionSpread?: number; slice?: Tenant["slice"]; retentionDays?: number } = {}): Tenant {
     const problem = validateTenantName(name);
     if (problem) throw new TenantError(`invalid tenant name ${JSON.stringify(name)}: ${problem}`);
     if (this.get(name)) throw new TenantError(`tenant ${name} already exists`);
@@ -38,11 +43,13 @@ export class TenantStore {
       apiToken: randomBytes(24).toString("base64url"),
       tier: opts.tier ?? "default",
       partitionSpread: opts.partitionSpread ?? 1,
+      slice: opts.slice ?? "day",
+      retentionDays: opts.retentionDays ?? 30,
       createdAt: Date.now(),
     };
     this.db
-      .prepare("INSERT INTO tenants (name, ingest_token, api_token, tier, partition_spread, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(tenant.name, tenant.ingestToken, tenant.apiToken, tenant.tier, tenant.partitionSpread, tenant.createdAt);
+      .prepare("INSERT INTO tenants (name, ingest_token, api_token, tier, partition_spread, slice, retention_days, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(tenant.name, tenant.ingestToken, tenant.apiToken, tenant.tier, tenant.partitionSpread, tenant.slice, tenant.retentionDays, tenant.createdAt);
     return tenant;
   }
 
@@ -72,7 +79,7 @@ export class TenantError extends Error {
   }
 }
 
-export class LiveTenantDirectory implements TenantDirectory {
+export class LiveTenantDirectory extends EventEmitter implements TenantDirectory {
   private byIngest = new Map<string, Tenant>();
   private byApi = new Map<string, Tenant>();
   private byNameMap = new Map<string, Tenant>();
@@ -84,6 +91,7 @@ export class LiveTenantDirectory implements TenantDirectory {
     private readonly dataVersion: () => number,
     pollMs: number,
   ) {
+    super();
     this.refresh();
     this.timer = setInterval(() => this.refresh(), pollMs);
     this.timer.unref();
@@ -97,6 +105,7 @@ export class LiveTenantDirectory implements TenantDirectory {
     this.byIngest = new Map(tenants.map((t) => [t.ingestToken, t]));
     this.byApi = new Map(tenants.map((t) => [t.apiToken, t]));
     this.byNameMap = new Map(tenants.map((t) => [t.name, t]));
+    this.emit("change", tenants);
   }
 
   byIngestToken(token: string): Tenant | undefined {
@@ -122,9 +131,20 @@ interface Row {
   api_token: string;
   tier: string;
   partition_spread: number;
+  slice: Tenant["slice"];
+  retention_days: number;
   created_at: number;
 }
 
 function toTenant(r: Row): Tenant {
-  return { name: r.name, ingestToken: r.ingest_token, apiToken: r.api_token, tier: r.tier, partitionSpread: r.partition_spread, createdAt: r.created_at };
+  return {
+    name: r.name,
+    ingestToken: r.ingest_token,
+    apiToken: r.api_token,
+    tier: r.tier,
+    partitionSpread: r.partition_spread,
+    slice: r.slice,
+    retentionDays: r.retention_days,
+    createdAt: r.created_at,
+  };
 }

@@ -57,13 +57,18 @@ export interface ConsumerOptions {
   maxWaitMs?: number;
 }
 
-export type BatchHandler = (batch: PartitionBatch) => Promise<void>;
+/**
+ * Handles one batch. Resolving with nothing commits the whole batch. Resolving with an offset commits
+ * only up to it (the records before it are done) and delivers the records from it again after a backoff:
+ * how a stage retries a record without re-doing, or blocking on, the ones before it.
+ */
+export type BatchHandler = (batch: PartitionBatch) => Promise<void | number>;
 
 export interface QueueConsumer {
   /**
    * Delivers batches, at most one in flight per partition, until stop(). After `handler` resolves the
-   * offset after the batch's last record is committed; when it throws, the batch is delivered again
-   * after a backoff.
+   * offset after the batch's last record (or the offset it returned) is committed; when it throws, the
+   * batch is delivered again after a backoff.
    */
   run(handler: BatchHandler): Promise<void>;
   stop(): Promise<void>;

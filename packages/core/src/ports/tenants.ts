@@ -9,6 +9,10 @@ export interface Tenant {
   tier: string;
   /** Number of consecutive raw-topic partitions the tenant's batches are spread over. */
   partitionSpread: number;
+  /** Length of the tenant's index time slices: hour for busy tenants, week for quiet ones. */
+  slice: "hour" | "day" | "week";
+  /** Whole slices older than this many days are deleted. */
+  retentionDays: number;
   createdAt: number;
 }
 

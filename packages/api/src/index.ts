@@ -1,0 +1,1 @@
+export { handleApi, logglyEvent, parseInterval, type ApiRequest, type ApiResponse, type ApiDeps } from "./routes";

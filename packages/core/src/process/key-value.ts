@@ -1,0 +1,164 @@
+/**
+ * `event.kv`: key=value pairs (logfmt, FortiGate/FortiOS, `user=alice action=login`, ...).
+ *
+ * Grammar (hand-written scanner, one pass, no regular expressions):
+ * - a pair starts at the beginning of the text or after whitespace: KEY `=` VALUE, KEY = `[A-Za-z_][A-Za-z0-9_.-]*`;
+ * - VALUE is `"…"` or `'…'` (backslash escapes the quote and itself; other backslashes stay literal), or runs to
+ *   the next whitespace (one trailing `,` or `;` is dropped: `host=a, port=1`); an empty value is "";
+ * - anything else is a word of prose.
+ * Unquoted values that are plain decimal numbers (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, within float precision)
+ * become numbers; quoted values stay strings (the sender quoted them). A repeated key collects an array.
+ *
+ * Threshold (so prose with one stray `=` is not turned into fields): at least 2 pairs, or exactly 1 pair when
+ * the text is nothing but that pair. "retrying in a=b style" → not kv; "user=alice" → kv; "login user=alice
+ * ip=1.2.3.4" → kv.
+ *
+ * Only the first KV_SCAN_LIMIT characters are scanned: the work per event is bounded, and pairs beyond that
+ * are still searchable as text.
+ */
+import { addField, type Fields } from "./fields";
+import { fieldsTimestamp } from "./json-body";
+import { parseIsoString } from "./timestamps";
+
+export const KV_SCAN_LIMIT = 4096;
+
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const DQUOTE = 0x22;
+const SQUOTE = 0x27;
+const COMMA = 0x2c;
+const DASH = 0x2d;
+const DOT = 0x2e;
+const SEMI = 0x3b;
+const EQUALS = 0x3d;
+const BACKSLASH = 0x5c;
+const UNDERSCORE = 0x5f;
+
+function isSpace(c: number): boolean {
+  return c === SP || c === TAB || c === LF || c === CR;
+}
+
+function isKeyStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === UNDERSCORE;
+}
+
+function isKeyChar(c: number): boolean {
+  return isKeyStart(c) || (c >= 0x30 && c <= 0x39) || c === DOT || c === DASH;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** The number for a plain decimal literal, or NaN (leading zeros, exponents, hex, >15 significant digits...). */
+function plainNumber(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 16) return NaN;
+  let i = s.charCodeAt(0) === DASH ? 1 : 0;
+  const intStart = i;
+  while (i < n && isDigit(s.charCodeAt(i))) i++;
+  const intLen = i - intStart;
+  if (intLen === 0 || (intLen > 1 && s.charCodeAt(intStart) === 0x30)) return NaN;
+  if (i < n) {
+    if (s.charCodeAt(i) !== DOT || i + 1 === n) return NaN;
+    i++;
+    while (i < n && isDigit(s.charCodeAt(i))) i++;
+    if (i < n) return NaN;
+  }
+  return Number(s);
+}
+
+/** Scratch for the quoted-value scanner: the unescaped value and the index after the closing quote. */
+let quoted = "";
+let quotedEnd = 0;
+
+/** Reads a quoted value whose opening quote is at `q`; false when it is not closed before `end`. */
+function readQuoted(s: string, q: number, end: number): boolean {
+  const quote = s.charCodeAt(q);
+  let out = "";
+  let from = q + 1;
+  for (let i = q + 1; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === quote) {
+      quoted = out + s.slice(from, i);
+      quotedEnd = i + 1;
+      return true;
+    }
+    if (c === BACKSLASH && i + 1 < end) {
+      const n = s.charCodeAt(i + 1);
+      if (n === quote || n === BACKSLASH) {
+        out += s.slice(from, i);
+        from = i + 1; // keep the escaped char, drop the backslash
+        i++;
+      }
+    }
+  }
+  return false;
+}
+
+/** The pairs of `text` as fields, or null when it does not meet the threshold above. */
+export function parseKeyValue(text: string): Fields | null {
+  const end = Math.min(text.length, KV_SCAN_LIMIT);
+  if (text.lastIndexOf("=", end - 1) < 1) return null;
+  const out: Fields = {};
+  let pairs = 0;
+  let words = 0;
+  let i = 0;
+  while (i < end) {
+    while (i < end && isSpace(text.charCodeAt(i))) i++;
+    if (i >= end) break;
+    const keyStart = i;
+    if (isKeyStart(text.charCodeAt(i))) {
+      i++;
+      while (i < end && isKeyChar(text.charCodeAt(i))) i++;
+    }
+    if (i > keyStart && text.charCodeAt(i) === EQUALS && text.charCodeAt(i + 1) !== EQUALS) {
+      const key = text.slice(keyStart, i);
+      const v = i + 1;
+      const c = text.charCodeAt(v);
+      if ((c === DQUOTE || c === SQUOTE) && readQuoted(text, v, end)) {
+        addField(out, key, quoted);
+        pairs++;
+        i = quotedEnd;
+        continue;
+      }
+      let e = v;
+      while (e < end && !isSpace(text.charCodeAt(e))) e++;
+      let ve = e;
+      const last = text.charCodeAt(ve - 1);
+      if (ve > v && (last === COMMA || last === SEMI)) ve--;
+      const value = text.slice(v, ve);
+      const num = c === DASH || isDigit(c) ? plainNumber(value) : NaN;
+      addField(out, key, Number.isNaN(num) ? value : num);
+      pairs++;
+      i = e;
+      continue;
+    }
+    words++;
+    while (i < end && !isSpace(text.charCodeAt(i))) i++;
+  }
+  return pairs >= 2 || (pairs === 1 && words === 0) ? out : null;
+}
+
+const TZ_OFFSET_LENGTH = 5; // FortiOS `tz="-0700"`
+
+/**
+ * The event time of a kv event: the fields named like JSON timestamps (`timestamp`, `time`, `ts`, ... holding
+ * ISO-8601 or epoch values), else FortiGate's `date=2023-10-11 time=15:44:14` (with its `tz="-0700"` when present,
+ * otherwise read in `timeZone`). NaN when there is none.
+ */
+export function kvTimestamp(kv: Fields, timeZone: string | undefined): number {
+  const ms = fieldsTimestamp(kv, timeZone);
+  if (!Number.isNaN(ms)) return ms;
+  const date = kv.date;
+  const time = kv.time;
+  if (typeof date !== "string" || typeof time !== "string" || date.length !== 10 || time.length < 5 || time.length > 15) {
+    return NaN;
+  }
+  const tz = kv.tz;
+  const offset =
+    typeof tz === "string" && tz.length === TZ_OFFSET_LENGTH && (tz[0] === "+" || tz[0] === "-") ? tz : "";
+  return parseIsoString(`${date}T${time}${offset}`, timeZone);
+}

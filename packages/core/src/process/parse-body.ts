@@ -1,0 +1,60 @@
+/**
+ * Recognises the log type of a message body (the syslog MSG, or the whole text when there is no header) and
+ * parses it into fields. Cheapest checks first; each parser bails out on its first character or a bounded
+ * indexOf before doing real work:
+ *
+ *   json   trimmed text starts with `{` and ends with `}` (also after rsyslog's `@cee:` cookie)
+ *   java   multi-line text with an `<whitespace>at <frame>` line
+ *   gc     starts with `[` or a digit and carries a JVM GC line shape
+ *   apache / nginx   starts with an address and has ` [dd/Mon/yyyy:...]` within the first 512 chars
+ *   kv     `=` within the first 4 KiB, and at least 2 pairs (or only 1 pair and nothing else)
+ *
+ * Order matters where shapes overlap: a GC line's `[Times: user=0.01 ...]` and an access log's query string contain
+ * `=`, and a Java header line may contain anything, so kv comes last.
+ */
+import { parseAccessLog } from "./access-log";
+import type { Fields } from "./fields";
+import { parseGcLog } from "./gc-log";
+import { parseJavaTrace } from "./java-trace";
+import { fieldsTimestamp, parseJsonObject } from "./json-body";
+import { kvTimestamp, parseKeyValue } from "./key-value";
+
+export interface Body {
+  logtype: "json" | "java" | "gc" | "apache" | "nginx" | "kv";
+  fields: Fields;
+  /** The time the body itself states (epoch ms), NaN when it states none. */
+  timestamp: number;
+}
+
+export interface BodyHints {
+  timeZone: string | undefined;
+  /** The sender says it is nginx (syslog appName or a tag): an access log line is `nginx`, not `apache`. */
+  nginx: boolean;
+}
+
+const LBRACE = 0x7b;
+const AT = 0x40;
+
+/** Trimmed text without rsyslog's CEE cookie (`@cee: {...}`, mmjsonparse/lumberjack). */
+function jsonCandidate(text: string): string {
+  return text.charCodeAt(0) === AT && text.startsWith("@cee:") ? text.slice(5).trimStart() : text;
+}
+
+export function parseBody(message: string, hints: BodyHints): Body | null {
+  const text = message.trim();
+  if (text.length === 0) return null;
+  const c0 = text.charCodeAt(0);
+  if (c0 === LBRACE || c0 === AT) {
+    const json = parseJsonObject(jsonCandidate(text));
+    if (json !== null) return { logtype: "json", fields: json, timestamp: fieldsTimestamp(json, hints.timeZone) };
+  }
+  const java = parseJavaTrace(text);
+  if (java !== null) return { logtype: "java", fields: java, timestamp: NaN };
+  const gc = parseGcLog(text, hints.timeZone);
+  if (gc !== null) return { logtype: "gc", fields: gc.fields, timestamp: gc.timestamp };
+  const access = parseAccessLog(text);
+  if (access !== null) return { logtype: hints.nginx ? "nginx" : "apache", fields: access.fields, timestamp: access.timestamp };
+  const kv = parseKeyValue(text);
+  if (kv !== null) return { logtype: "kv", fields: kv, timestamp: kvTimestamp(kv, hints.timeZone) };
+  return null;
+}

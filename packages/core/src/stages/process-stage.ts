@@ -1,0 +1,84 @@
+import { decodeRawBatch, type RawRecord } from "../raw-record";
+import { encodeProcessedDocs } from "../processed-batch";
+import { toEvent, type ToEventOptions } from "../process/to-event";
+import { processedTopic } from "../topics";
+import { isSampled } from "../sampling";
+import type { DeadLetter } from "../dead-letter";
+import type { QueueRecord } from "../ports/queue";
+import { recordDeadLetter, type RecordOutcome, type Stage, type StageResult } from "./stage";
+
+export interface ProcessStageOptions {
+  /** The index tier of a tenant (each tier has its own processed topic). */
+  tierOf: (tenant: string) => string;
+  toEvent?: ToEventOptions;
+  /** Staging: keep only this fraction of events, chosen by a hash of the id (deterministic). */
+  sampleRate?: number;
+}
+
+/**
+ * The process stage: raw batches → parsed Loggly events, one processed record per tenant per input batch
+ * (all the tenant's events of the batch together), to the processed topic of the tenant's tier.
+ */
+export function createProcessStage(options: ProcessStageOptions): Stage {
+  return async (records: QueueRecord[]): Promise<StageResult> => {
+    const outcomes: RecordOutcome[] = [];
+    const deadLetters: DeadLetter[] = [];
+    // Per tenant, the JSON documents of this batch, in order.
+    const byTenant = new Map<string, string[]>();
+    let eventsIn = 0;
+    let eventsOut = 0;
+    for (const record of records) {
+      let events: RawRecord[];
+      try {
+        events = decodeRawBatch(record.value).events;
+      } catch (err) {
+        outcomes.push({ status: "dead", reason: "unparseable_record", error: (err as Error).message });
+        continue;
+      }
+      eventsIn += events.length;
+      for (const raw of events) {
+        if (options.sampleRate !== undefined && !isSampled(raw.id, options.sampleRate)) continue;
+        let doc: string;
+        try {
+          doc = JSON.stringify(toEvent(raw, options.toEvent));
+        } catch (err) {
+          deadLetters.push({ stage: "process", reason: "process_failed", error: (err as Error).message, at: Date.now(), tenant: raw.tenant, record: raw, source: `${record.topic}-${record.partition}@${record.offset}` });
+          continue;
+        }
+        let docs = byTenant.get(raw.tenant);
+        if (!docs) byTenant.set(raw.tenant, (docs = []));
+        docs.push(doc);
+        eventsOut++;
+      }
+      outcomes.push({ status: "ok" });
+    }
+    const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+    for (const [tenant, docs] of byTenant) {
+      const topic = processedTopic(options.tierOf(tenant));
+      let list = byTopic.get(topic);
+      if (!list) byTopic.set(topic, (list = []));
+      // Keep processed records well under the 6 MB a Lambda invocation can carry.
+      for (const chunk of chunkBySize(docs, 4 * 1024 * 1024)) list.push({ key: tenant, value: encodeProcessedDocs(tenant, chunk) });
+    }
+    for (let i = 0; i < records.length; i++) {
+      const o = outcomes[i]!;
+      if (o.status === "dead") deadLetters.push(recordDeadLetter("process", records[i]!, o.reason, o.error));
+    }
+    return { outcomes, output: [...byTopic].map(([topic, recs]) => ({ topic, records: recs })), deadLetters, eventsIn, eventsOut };
+  };
+}
+
+function* chunkBySize(docs: string[], maxBytes: number): Generator<string[]> {
+  let chunk: string[] = [];
+  let size = 0;
+  for (const d of docs) {
+    if (chunk.length > 0 && size + d.length > maxBytes) {
+      yield chunk;
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(d);
+    size += d.length;
+  }
+  if (chunk.length > 0) yield chunk;
+}

@@ -1,0 +1,41 @@
+import type { DeadLetter } from "../dead-letter";
+import type { DropReason } from "../drop-reasons";
+import type { OutgoingRecord, QueueRecord } from "../ports/queue";
+
+/**
+ * A stage: a batch of queue records of one partition in, an outcome per record out. Stages hold no
+ * delivery logic: drivers (the local runner over the embedded queue, the Lambda MSK handler) produce the
+ * stage's output and dead letters durably, then commit — exactly what a Lambda event-source mapping does.
+ */
+export type RecordOutcome =
+  | { status: "ok" }
+  /** A transient failure (the index is unavailable...): deliver this record again later. */
+  | { status: "retry"; error: string }
+  /** The record itself cannot be processed: it goes to the dead letters and its partition moves on. */
+  | { status: "dead"; reason: DropReason; error: string };
+
+export interface StageResult {
+  /** One per input record, in input order. */
+  outcomes: RecordOutcome[];
+  /** Records to produce before the batch counts as done (e.g. the processed topic). */
+  output: { topic: string; records: OutgoingRecord[] }[];
+  /** Single events that failed inside records that are otherwise ok. */
+  deadLetters: DeadLetter[];
+  eventsIn: number;
+  eventsOut: number;
+}
+
+export type Stage = (records: QueueRecord[]) => Promise<StageResult>;
+
+/** The dead letter for a whole queue record that a stage gave up on. */
+export function recordDeadLetter(stage: string, record: QueueRecord, reason: DropReason, error: string): DeadLetter {
+  return {
+    stage,
+    reason,
+    error,
+    at: Date.now(),
+    tenant: record.key ?? undefined,
+    bytes: record.value.toString("base64"),
+    source: `${record.topic}-${record.partition}@${record.offset}`,
+  };
+}

@@ -1,0 +1,144 @@
+import { EventEmitter } from "node:events";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import type { FacetResult, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult } from "@unmeltable/core";
+import { IndexReader } from "./reader";
+import { IndexWriter } from "./writer";
+import type { SliceLength } from "./slices";
+
+export interface EmbeddedIndexOptions {
+  /** Directory holding one sub-directory per tenant. */
+  dir: string;
+  /** Slice length per tenant (a tenant setting); defaults to `defaultSlice`. */
+  slices?: Record<string, SliceLength>;
+  defaultSlice?: SliceLength;
+  /**
+   * "thread" (the server): writes run in a worker thread. "inline": in the calling thread (tools, tests).
+   */
+  writer?: "thread" | "inline";
+}
+
+/**
+ * The index port on SQLite FTS5, one file per tenant per time slice (see schema.ts). Emits
+ * "indexed" (tenant, events) after each write with the events it newly stored, for live tail.
+ */
+export class EmbeddedIndex extends EventEmitter implements IndexPort {
+  readonly reader: IndexReader;
+  private readonly inline?: IndexWriter;
+  private readonly worker?: Worker;
+  private readonly pending = new Map<number, { resolve: (r: IndexWriteResult[]) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private slicePolicy: Record<string, SliceLength>;
+  private workerError: Error | undefined;
+
+  constructor(private readonly options: EmbeddedIndexOptions) {
+    super();
+    mkdirSync(options.dir, { recursive: true });
+    this.slicePolicy = { ...(options.slices ?? {}) };
+    const defaultSlice = options.defaultSlice ?? "day";
+    this.reader = new IndexReader(options.dir);
+    if ((options.writer ?? "thread") === "inline") {
+      this.inline = new IndexWriter(options.dir, (t) => this.slicePolicy[t] ?? defaultSlice);
+      return;
+    }
+    this.worker = startWorker({ root: options.dir, slices: this.slicePolicy, defaultSlice });
+    this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error !== undefined) p.reject(new Error(msg.error));
+      else p.resolve(msg.results!);
+    });
+    this.worker.on("error", (err) => {
+      this.workerError = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+    this.worker.unref();
+  }
+
+  /** Changes a tenant's slice length for slices created from now on. */
+  setSliceLength(tenant: string, length: SliceLength): void {
+    this.slicePolicy[tenant] = length;
+    this.worker?.postMessage({ type: "policy", slices: this.slicePolicy });
+  }
+
+  async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
+    const results = this.inline ? this.inline.write(tenant, docs) : await this.call({ type: "write", tenant, docs });
+    if (this.listenerCount("indexed") > 0) {
+      const created: LogEvent[] = [];
+      results.forEach((r, i) => {
+        if (r.status === "created") created.push(JSON.parse(docs[i]!) as LogEvent);
+      });
+      if (created.length > 0) this.emit("indexed", tenant, created);
+    }
+    return results;
+  }
+
+  private call(msg: Record<string, unknown>): Promise<IndexWriteResult[]> {
+    if (this.workerError) return Promise.reject(this.workerError);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker!.ref();
+      this.worker!.postMessage({ ...msg, id });
+    }).finally(() => {
+      if (this.pending.size === 0) this.worker?.unref();
+    }) as Promise<IndexWriteResult[]>;
+  }
+
+  async search(q: SearchQuery, page: SearchPage): Promise<SearchResult> {
+    return this.reader.search(q, page);
+  }
+
+  async count(q: SearchQuery): Promise<number> {
+    return this.reader.count(q);
+  }
+
+  async facet(q: SearchQuery, field: string, size: number): Promise<FacetResult> {
+    return this.reader.facet(q, field, size);
+  }
+
+  async histogram(q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> {
+    return this.reader.histogram(q, intervalMs);
+  }
+
+  async fields(q: SearchQuery): Promise<string[]> {
+    return this.reader.fields(q);
+  }
+
+  /** Deletes one slice file (retention): readers and the writer let go of it first. */
+  async dropSlice(tenant: string, sliceName: string): Promise<void> {
+    this.reader.closeSlice(tenant, sliceName);
+    if (this.inline) this.inline.closeSlice(tenant, sliceName);
+    else await this.call({ type: "closeSlice", tenant, sliceName });
+    const base = path.join(this.options.dir, tenant, `${sliceName}.db`);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(base + suffix, { force: true });
+  }
+
+  async close(): Promise<void> {
+    this.reader.close();
+    if (this.inline) this.inline.close();
+    else if (this.worker && !this.workerError) {
+      await this.call({ type: "close" });
+      await this.worker.terminate();
+    }
+  }
+}
+
+/**
+ * Starts the writer thread: from the bundle next to the program in dist/, or, when running from the
+ * TypeScript sources (tests, tools), from the source through tsx's loader, registered inside the thread.
+ */
+function startWorker(workerData: unknown): Worker {
+  const bundled = new URL("./index-writer-worker.mjs", import.meta.url);
+  if (existsSync(bundled)) return new Worker(bundled, { workerData });
+  const source = new URL("./writer-worker.ts", import.meta.url).href;
+  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
+  const tsx = pathToFileURL(path.join(tsxRoot, "dist/esm/api/index.mjs")).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(source)}); });`;
+  return new Worker(boot, { eval: true, workerData });
+}

@@ -1,0 +1,79 @@
+/**
+ * Exact-match terms of an event, as FTS5 tokens. A field's value is indexed as one opaque token derived
+ * from (path, value), in a second FTS column next to the text, so `json.level:error AND timeout` is one
+ * FTS query: both conditions intersect in the same posting lists, and no per-field table is needed.
+ *
+ *   x<hash(path)>                 the field exists (every ancestor path too: `json.req` exists when
+ *                                 `json.req.id` does)
+ *   v<hash(path = value)>         the field has this value: strings lower-cased (term queries are
+ *                                 case-insensitive); numbers as "n:<canonical number>" so that 500,
+ *                                 "500" and 500.0 meet where the query semantics say they do
+ *
+ * The hash is 53 bits (cyrb53): a false match needs a collision between two of the (path, value) pairs
+ * a tenant's slice holds — about one in 10^9 for a million distinct pairs.
+ */
+export function cyrb53(text: string, seed = 0): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+export function existsToken(path: string): string {
+  return `x${cyrb53(path).toString(36)}`;
+}
+
+export function valueToken(path: string, normalized: string): string {
+  return `v${cyrb53(`${path}\u0000${normalized}`).toString(36)}`;
+}
+
+/** The normalised form a stored value is indexed under. */
+export function storedValueKey(value: string | number | boolean): string {
+  return typeof value === "number" ? `n:${canonicalNumber(value)}` : String(value).toLowerCase();
+}
+
+/** The keys a query value may match: its lower-cased text, and its number when it is numeric. */
+export function queryValueKeys(value: string): string[] {
+  const keys = [value.toLowerCase()];
+  const n = numeric(value);
+  if (n !== undefined) keys.push(`n:${canonicalNumber(n)}`);
+  return keys;
+}
+
+export function numeric(value: string): number | undefined {
+  const t = value.trim();
+  if (t === "" || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function canonicalNumber(n: number): string {
+  return Object.is(n, -0) ? "0" : String(n);
+}
+
+/** All FTS tokens for an event's flattened fields, space-separated, without duplicates. */
+export function fieldTokens(fields: Iterable<[string, string | number | boolean]>): string {
+  const out = new Set<string>();
+  const seenPaths = new Set<string>();
+  for (const [path, value] of fields) {
+    if (!seenPaths.has(path)) {
+      seenPaths.add(path);
+      out.add(existsToken(path));
+      // Ancestors exist too.
+      for (let i = path.lastIndexOf("."); i > 0; i = path.lastIndexOf(".", i - 1)) {
+        const parent = path.slice(0, i);
+        if (seenPaths.has(parent)) break;
+        seenPaths.add(parent);
+        out.add(existsToken(parent));
+      }
+    }
+    out.add(valueToken(path, storedValueKey(value)));
+  }
+  return [...out].join(" ");
+}

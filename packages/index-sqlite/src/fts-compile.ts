@@ -1,0 +1,82 @@
+import { tokenize, tokenPrefixOf, type Query } from "@unmeltable/core";
+import { existsToken, queryValueKeys, valueToken } from "./field-tokens";
+
+/**
+ * Compiles the query AST to an FTS5 MATCH expression over the slice's `fts` table (column `raw`: the
+ * event text; column `f`: the field tokens).
+ *
+ * The expression is always a necessary condition: every matching event satisfies it. When `exact`, it
+ * is also sufficient, and the engine counts and pages straight off FTS. Otherwise (ranges, value
+ * wildcards, infix wildcards, a NOT with nothing positive beside it) the engine reads the candidates and
+ * checks each with `matchesEvent`, the reference semantics. `expr` null means no FTS condition at all:
+ * the candidates are every event in the time range.
+ */
+export interface FtsPlan {
+  expr: string | null;
+  exact: boolean;
+  /** True when the query can match nothing (e.g. a text query without a single token). */
+  never?: boolean;
+}
+
+/** Fields every event has (top-level properties, not in `event`): they have no exists/value tokens. */
+const INTRINSIC = new Set(["timestamp", "id"]);
+
+export function compileFts(q: Query): FtsPlan {
+  if ((q.type === "exists" || q.type === "range" || q.type === "fieldWildcard" || (q.type === "term" && q.field === "timestamp")) && INTRINSIC.has(q.field)) {
+    return { expr: null, exact: q.type === "exists" };
+  }
+  switch (q.type) {
+    case "all":
+      return { expr: null, exact: true };
+    case "text": {
+      // The same tokens FTS5's unicode61 tokenizer made of the text; a text without any matches everything.
+      const tokens = tokenize(q.value);
+      if (tokens.length === 0) return { expr: null, exact: true };
+      return { expr: `raw : "${tokens.join(" ")}"`, exact: true };
+    }
+    case "textWildcard": {
+      // A trailing * on one whole token is a token-prefix query; anything else is a glob over the text.
+      const prefix = tokenPrefixOf(q.pattern);
+      return prefix === null ? { expr: null, exact: false } : { expr: `raw : "${prefix}" *`, exact: true };
+    }
+    case "term":
+      return { expr: `f : (${queryValueKeys(q.value).map((k) => valueToken(q.field, k)).join(" OR ")})`, exact: true };
+    case "exists":
+      return { expr: `f : ${existsToken(q.field)}`, exact: true };
+    case "fieldWildcard":
+    case "range":
+      // Only events that have the field can match.
+      return { expr: `f : ${existsToken(q.field)}`, exact: false };
+    case "not":
+      return { expr: null, exact: false };
+    case "and":
+      return compileAnd(q.children);
+    case "or": {
+      const parts = q.children.map(compileFts);
+      if (parts.some((p) => p.expr === null)) return { expr: null, exact: false };
+      return { expr: parts.map((p) => `(${p.expr})`).join(" OR "), exact: parts.every((p) => p.exact) };
+    }
+  }
+}
+
+function compileAnd(children: Query[]): FtsPlan {
+  const positive: string[] = [];
+  const negative: string[] = [];
+  let exact = true;
+  for (const child of children) {
+    if (child.type === "not") {
+      const inner = compileFts(child.child);
+      if (inner.expr !== null && inner.exact) negative.push(inner.expr);
+      else exact = false;
+      continue;
+    }
+    const p = compileFts(child);
+    if (!p.exact) exact = false;
+    if (p.expr !== null) positive.push(p.expr);
+  }
+  if (positive.length === 0) return { expr: null, exact: false };
+  let expr = positive.map((e) => `(${e})`).join(" AND ");
+  // FTS5's NOT is binary: "a NOT b". It needs a positive side, which we have here.
+  for (const n of negative) expr = `(${expr}) NOT (${n})`;
+  return { expr, exact };
+}

@@ -1,0 +1,55 @@
+import Database from "better-sqlite3";
+
+/**
+ * One slice file. Measured choices (../shared/reference/EMBEDDED-INDEX.md):
+ * - `events.rowid` is the time: `timestamp_ms * 1000 + seq`. A time range is a rowid range for every
+ *   structure, and newest-first comes straight off the FTS posting lists, without a sort.
+ * - The FTS table is contentless (the text lives once, inside `doc`) with `columnsize=0` (logs are
+ *   ordered by time, not ranked), tokenizer unicode61 with diacritics removed. Column `raw` holds the
+ *   event text, column `f` the exact-match field tokens (field-tokens.ts).
+ * - `idb` (the event id, 16 bytes) is unique: writing an event twice stores it once.
+ * - `rollup` counts events per (field, minute, value) for a few low-cardinality fields (and `*` for all
+ *   events), so unfiltered facets, counts and histograms never scan the events.
+ * - WAL with synchronous=FULL: a committed batch survives a power cut, because the index stage commits
+ *   its queue offsets right after.
+ */
+export const ROLLUP_FIELDS = ["tag", "logtype", "syslog.host", "syslog.appName", "syslog.severity", "syslog.facility", "json.level", "apache.status", "nginx.status"] as const;
+
+export function openSlice(file: string, readonly: boolean): Database.Database {
+  const db = new Database(file, { readonly, fileMustExist: readonly });
+  if (!readonly) {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE, doc TEXT NOT NULL);
+      CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');
+      CREATE TABLE IF NOT EXISTS rollup (field TEXT NOT NULL, minute INTEGER NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, minute, value)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS fieldnames (name TEXT PRIMARY KEY) WITHOUT ROWID;
+    `);
+  }
+  db.pragma("busy_timeout = 5000");
+  db.pragma("temp_store = MEMORY");
+  db.pragma("cache_size = -65536");
+  if (readonly) db.pragma("mmap_size = 268435456");
+  return db;
+}
+
+/** The 16 bytes of a UUID, or the UTF-8 of any other id. */
+export function idBytes(id: string): Buffer {
+  if (id.length === 36 && id[8] === "-" && id[13] === "-" && id[18] === "-" && id[23] === "-") {
+    const hex = id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24);
+    if (/^[0-9a-fA-F]{32}$/.test(hex)) return Buffer.from(hex, "hex");
+  }
+  return Buffer.from(id, "utf8");
+}
+
+/** The rowid range of the inclusive time range [from, until]. */
+export function rowidRange(from: number, until: number): [number, number] {
+  return [clampTs(from) * 1000, clampTs(until) * 1000 + 999];
+}
+
+/** Rowids must stay below 2^53: event times are clamped to [1970, 2255]. */
+export function clampTs(ts: number): number {
+  if (!Number.isFinite(ts) || ts < 0) return 0;
+  return Math.min(Math.floor(ts), 9_000_000_000_000);
+}

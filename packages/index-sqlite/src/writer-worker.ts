@@ -1,0 +1,36 @@
+/**
+ * The index writer's thread: SQLite writes are synchronous, so they run here, off the event loop that
+ * serves the collectors and the search API. Messages: {type:"write", id, tenant, docs} → {id, results};
+ * {type:"policy", slices}; {type:"close"}.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { IndexWriter } from "./writer";
+import type { SliceLength } from "./slices";
+
+interface Init {
+  root: string;
+  slices: Record<string, SliceLength>;
+  defaultSlice: SliceLength;
+}
+
+const init = workerData as Init;
+let slices = init.slices;
+const writer = new IndexWriter(init.root, (tenant) => slices[tenant] ?? init.defaultSlice);
+
+parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; docs?: string[]; slices?: Record<string, SliceLength>; sliceName?: string }) => {
+  if (msg.type === "write") {
+    try {
+      parentPort!.postMessage({ id: msg.id, results: writer.write(msg.tenant!, msg.docs!) });
+    } catch (err) {
+      parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
+    }
+  } else if (msg.type === "policy") {
+    slices = msg.slices!;
+  } else if (msg.type === "closeSlice") {
+    writer.closeSlice(msg.tenant!, msg.sliceName!);
+    parentPort!.postMessage({ id: msg.id, results: [] });
+  } else if (msg.type === "close") {
+    writer.close();
+    parentPort!.postMessage({ id: msg.id, results: [] });
+  }
+});

@@ -1,0 +1,195 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type Database from "better-sqlite3";
+import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable/core";
+import { fieldTokens } from "./field-tokens";
+import { clampTs, idBytes, openSlice, ROLLUP_FIELDS } from "./schema";
+import { sliceFor, type Slice, type SliceLength } from "./slices";
+
+const ROLLUP = new Set<string>(ROLLUP_FIELDS);
+const MAX_OPEN = 32;
+
+interface SliceDb {
+  db: Database.Database;
+  exists: Database.Statement;
+  insert: Database.Statement;
+  fts: Database.Statement;
+  maxInMs: Database.Statement;
+  rollup: Database.Statement;
+  fieldname: Database.Statement;
+  /** Next free sequence number per millisecond recently written. */
+  nextSeq: Map<number, number>;
+}
+
+/**
+ * Writes events into their tenant's slice files. Synchronous (better-sqlite3): it runs in a worker
+ * thread in the server (writer-worker.ts) so that a 5,000-event transaction does not stall the event loop.
+ * One transaction per slice per batch; within it events go in time order, because FTS5 flushes its
+ * pending terms whenever a rowid arrives below the previous one (40 % slower ingest, measured).
+ */
+export class IndexWriter {
+  private readonly open = new Map<string, SliceDb>();
+
+  constructor(
+    private readonly root: string,
+    private sliceOf: (tenant: string) => SliceLength,
+  ) {}
+
+  setSlicePolicy(sliceOf: (tenant: string) => SliceLength): void {
+    this.sliceOf = sliceOf;
+  }
+
+  write(tenant: string, docs: string[]): IndexWriteResult[] {
+    const results: IndexWriteResult[] = new Array(docs.length);
+    const groups = new Map<string, { slice: Slice; items: { i: number; ev: LogEvent; ts: number }[] }>();
+    const length = this.sliceOf(tenant);
+    for (let i = 0; i < docs.length; i++) {
+      let ev: LogEvent;
+      try {
+        ev = JSON.parse(docs[i]!) as LogEvent;
+      } catch (err) {
+        results[i] = { status: "rejected", error: `not a JSON document: ${(err as Error).message}` };
+        continue;
+      }
+      if (typeof ev?.id !== "string" || ev.id === "" || typeof ev.timestamp !== "number" || typeof ev.raw !== "string") {
+        results[i] = { status: "rejected", error: "an event needs a string id, a numeric timestamp and a raw text" };
+        continue;
+      }
+      if (ev.tenant !== undefined && ev.tenant !== tenant) {
+        results[i] = { status: "rejected", error: `event of tenant ${ev.tenant} written to tenant ${tenant}` };
+        continue;
+      }
+      const ts = clampTs(ev.timestamp);
+      const slice = sliceFor(ts, length);
+      let g = groups.get(slice.name);
+      if (!g) groups.set(slice.name, (g = { slice, items: [] }));
+      g.items.push({ i, ev, ts });
+    }
+    for (const { slice, items } of groups.values()) {
+      items.sort((a, b) => a.ts - b.ts || (a.ev.id < b.ev.id ? -1 : a.ev.id > b.ev.id ? 1 : 0));
+      try {
+        this.writeSlice(tenant, slice, items, docs, results);
+      } catch (err) {
+        // A disk or database failure: nothing of this slice's transaction was kept; try again later.
+        for (const it of items) results[it.i] = { status: "retry", error: (err as Error).message };
+        this.closeSlice(tenant, slice.name);
+      }
+    }
+    return results;
+  }
+
+  private writeSlice(tenant: string, slice: Slice, items: { i: number; ev: LogEvent; ts: number }[], docs: string[], results: IndexWriteResult[]): void {
+    const s = this.sliceDb(tenant, slice);
+    const rollup = new Map<string, number>();
+    const names = new Set<string>();
+    s.db.transaction(() => {
+      for (const { i, ev, ts } of items) {
+        const idb = idBytes(ev.id);
+        if (s.exists.get(idb) !== undefined) {
+          results[i] = { status: "exists" };
+          continue;
+        }
+        const rowid = this.insertEvent(s, ts, idb, docs[i]!);
+        const fields = flattenFields(ev);
+        fields.push(["id", ev.id]);
+        s.fts.run(rowid, ev.raw, fieldTokens(fields));
+        const minute = Math.floor(ts / 60_000);
+        bump(rollup, `*\u0000${minute}\u0000`);
+        for (const [p, v] of fields) {
+          names.add(p);
+          if (ROLLUP.has(p)) bump(rollup, `${p}\u0000${minute}\u0000${rollupValue(v)}`);
+        }
+        results[i] = { status: "created" };
+      }
+      for (const [key, n] of rollup) {
+        const [field, minute, value] = key.split("\u0000");
+        s.rollup.run(field, Number(minute), value, n);
+      }
+      for (const name of names) s.fieldname.run(name);
+    })();
+  }
+
+  /** Inserts at the first free rowid of the event's millisecond. */
+  private insertEvent(s: SliceDb, ts: number, idb: Buffer, doc: string): number {
+    let ms = ts;
+    for (;;) {
+      let seq = s.nextSeq.get(ms);
+      if (seq === undefined) {
+        const max = (s.maxInMs.get(ms * 1000, ms * 1000 + 999) as { m: number | null }).m;
+        seq = max === null ? 0 : max - ms * 1000 + 1;
+      }
+      if (seq > 999) {
+        // A thousand events in one millisecond: the next one borrows the next millisecond's rowids
+        // (its document keeps the true time).
+        ms++;
+        continue;
+      }
+      if (s.nextSeq.size > 100_000) s.nextSeq.clear();
+      s.nextSeq.set(ms, seq + 1);
+      const rowid = ms * 1000 + seq;
+      try {
+        s.insert.run(rowid, idb, doc);
+        return rowid;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw err;
+        // Someone else's rowid (the sequence cache was cleared): look again.
+        s.nextSeq.delete(ms);
+      }
+    }
+  }
+
+  private sliceDb(tenant: string, slice: Slice): SliceDb {
+    const key = `${tenant}/${slice.name}`;
+    const found = this.open.get(key);
+    if (found) {
+      // Refresh its place in the LRU order.
+      this.open.delete(key);
+      this.open.set(key, found);
+      return found;
+    }
+    if (this.open.size >= MAX_OPEN) {
+      const [oldest, s] = this.open.entries().next().value as [string, SliceDb];
+      s.db.close();
+      this.open.delete(oldest);
+    }
+    const dir = path.join(this.root, tenant);
+    mkdirSync(dir, { recursive: true });
+    const db = openSlice(path.join(dir, `${slice.name}.db`), false);
+    const s: SliceDb = {
+      db,
+      exists: db.prepare("SELECT 1 FROM events WHERE idb = ?").pluck(),
+      insert: db.prepare("INSERT INTO events (rowid, idb, doc) VALUES (?, ?, ?)"),
+      fts: db.prepare("INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)"),
+      maxInMs: db.prepare("SELECT max(rowid) AS m FROM events WHERE rowid BETWEEN ? AND ?"),
+      rollup: db.prepare("INSERT INTO rollup (field, minute, value, n) VALUES (?, ?, ?, ?) ON CONFLICT (field, minute, value) DO UPDATE SET n = n + excluded.n"),
+      fieldname: db.prepare("INSERT OR IGNORE INTO fieldnames (name) VALUES (?)"),
+      nextSeq: new Map(),
+    };
+    this.open.set(key, s);
+    return s;
+  }
+
+  /** Closes a slice's connection (before retention deletes its file, or after an error). */
+  closeSlice(tenant: string, sliceName: string): void {
+    const key = `${tenant}/${sliceName}`;
+    const s = this.open.get(key);
+    if (s) {
+      s.db.close();
+      this.open.delete(key);
+    }
+  }
+
+  close(): void {
+    for (const s of this.open.values()) s.db.close();
+    this.open.clear();
+  }
+}
+
+/** Roll-up values keep their type: "s" + text, "n" + number, "b" + boolean. */
+export function rollupValue(v: string | number | boolean): string {
+  return (typeof v === "string" ? "s" : typeof v === "number" ? "n" : "b") + String(v);
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}

@@ -1,0 +1,1 @@
+export { StageRunner, type StageRunnerOptions } from "./stage-runner";

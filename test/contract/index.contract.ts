@@ -1,0 +1,191 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newEventId, parseQuery, type IndexPort, type LogEvent, type SearchQuery } from "@unmeltable/core";
+
+/**
+ * The index port's contract; every adapter runs it (embedded SQLite, OpenSearch through recorded
+ * responses or a live cluster). Tenant names are unique per run, so it also runs against a shared cluster.
+ */
+export interface IndexHarness {
+  index: IndexPort;
+  /** Make writes visible to searches (OpenSearch: refresh); no-op where writes are visible at once. */
+  refresh(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+const HOUR = 3_600_000;
+const BASE = Date.UTC(2026, 0, 5, 12, 0, 0); // a Monday noon
+
+export function makeEvent(tenant: string, at: number, fields: Partial<LogEvent> & { json?: Record<string, unknown>; host?: string; app?: string } = {}): LogEvent {
+  const host = fields.host ?? "web-01";
+  const app = fields.app ?? "api";
+  const raw = fields.raw ?? `<14>1 ${new Date(at).toISOString()} ${host} ${app} - - - ${fields.logmsg ?? "hello world"}`;
+  return {
+    id: fields.id ?? newEventId(at),
+    timestamp: at,
+    receivedAt: at,
+    tenant,
+    tags: fields.tags ?? [],
+    logtypes: fields.logtypes ?? (fields.json ? ["syslog", "json"] : ["syslog"]),
+    raw,
+    logmsg: fields.logmsg ?? "hello world",
+    unparsed: null,
+    event: fields.json ? { syslog: { host, appName: app, severity: "Informational" }, json: fields.json as never } : { syslog: { host, appName: app, severity: "Informational" } },
+  };
+}
+
+export function indexContract(name: string, makeHarness: () => Promise<IndexHarness>): void {
+  describe(`index contract: ${name}`, () => {
+    let h: IndexHarness;
+    beforeAll(async () => {
+      h = await makeHarness();
+    });
+    afterAll(async () => {
+      await h.index.close();
+      await h.cleanup();
+    });
+    const tenantName = () => `t${randomUUID().slice(0, 8)}`;
+    const all = (tenant: string, from = BASE - 30 * 86_400_000, until = BASE + 30 * 86_400_000): SearchQuery => ({ tenant, query: parseQuery("*"), from, until });
+    const docs = (events: LogEvent[]) => events.map((e) => JSON.stringify(e));
+
+    it("stores each event once: a repeated id is reported as existing, in the same batch or a later one", async () => {
+      const t = tenantName();
+      const a = makeEvent(t, BASE);
+      const b = makeEvent(t, BASE + 1000);
+      expect((await h.index.write(t, docs([a, b, a]))).map((r) => r.status)).toEqual(["created", "created", "exists"]);
+      expect((await h.index.write(t, docs([b]))).map((r) => r.status)).toEqual(["exists"]);
+      await h.refresh();
+      expect(await h.index.count(all(t))).toBe(2);
+    });
+
+    it("rejects a document that is not an event without losing its neighbours", async () => {
+      const t = tenantName();
+      const good = makeEvent(t, BASE);
+      const results = await h.index.write(t, [JSON.stringify(good), "{not json", JSON.stringify({ hello: "world" })]);
+      expect(results.map((r) => r.status)).toEqual(["created", "rejected", "rejected"]);
+      expect(results[1]!.error).toBeTruthy();
+      await h.refresh();
+      const found = await h.index.search(all(t), { order: "desc", size: 10 });
+      expect(found.events.map((e) => e.id)).toEqual([good.id]);
+    });
+
+    it("returns events newest first (or oldest first), within the inclusive time range, across time slices", async () => {
+      const t = tenantName();
+      // Spread over three days, so any slice length splits them.
+      const events = [0, 1, 2, 25, 26, 50].map((hour) => makeEvent(t, BASE + hour * HOUR));
+      await h.index.write(t, docs([...events].reverse()));
+      await h.refresh();
+      const desc = await h.index.search(all(t), { order: "desc", size: 10 });
+      expect(desc.events.map((e) => e.timestamp)).toEqual(events.map((e) => e.timestamp).reverse());
+      const asc = await h.index.search(all(t), { order: "asc", size: 10 });
+      expect(asc.events.map((e) => e.timestamp)).toEqual(events.map((e) => e.timestamp));
+      const window = await h.index.search({ ...all(t), from: BASE + HOUR, until: BASE + 25 * HOUR }, { order: "asc", size: 10 });
+      expect(window.events.map((e) => e.timestamp)).toEqual([BASE + HOUR, BASE + 2 * HOUR, BASE + 25 * HOUR]);
+      expect(await h.index.count({ ...all(t), from: BASE + HOUR, until: BASE + 25 * HOUR })).toBe(3);
+    });
+
+    it("pages by offset and by cursor without gaps or repeats", async () => {
+      const t = tenantName();
+      const events = Array.from({ length: 23 }, (_, i) => makeEvent(t, BASE + i * 60_000, { logmsg: `message ${i}` }));
+      await h.index.write(t, docs(events));
+      await h.refresh();
+      const byOffset: string[] = [];
+      for (let page = 0; page < 3; page++) byOffset.push(...(await h.index.search(all(t), { order: "desc", size: 10, offset: page * 10 })).events.map((e) => e.id));
+      const byCursor: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await h.index.search(all(t), { order: "desc", size: 7, cursor });
+        byCursor.push(...r.events.map((e) => e.id));
+        cursor = r.cursor;
+      } while (cursor);
+      const expected = events.map((e) => e.id).reverse();
+      expect(byOffset).toEqual(expected);
+      expect(byCursor).toEqual(expected);
+    });
+
+    it("never shows one tenant's events to another", async () => {
+      const a = tenantName();
+      const b = tenantName();
+      await h.index.write(a, docs([makeEvent(a, BASE, { logmsg: "secret of a" })]));
+      await h.index.write(b, docs([makeEvent(b, BASE, { logmsg: "visible to b" })]));
+      await h.refresh();
+      const seenByB = await h.index.search({ ...all(b), query: parseQuery("*") }, { order: "desc", size: 10 });
+      expect(seenByB.events.map((e) => e.logmsg)).toEqual(["visible to b"]);
+      expect(await h.index.count({ ...all(b), query: parseQuery("secret") })).toBe(0);
+      expect((await h.index.facet(all(b), "syslog.host", 10)).terms.reduce((n, t) => n + t.count, 0)).toBe(1);
+    });
+
+    it("counts facet values, filtered or not, biggest first", async () => {
+      const t = tenantName();
+      const events = [
+        ...Array.from({ length: 5 }, (_, i) => makeEvent(t, BASE + i * 1000, { host: "web-01", json: { level: "error", status: 500 } })),
+        ...Array.from({ length: 3 }, (_, i) => makeEvent(t, BASE + 10_000 + i * 1000, { host: "web-02", json: { level: "info", status: 200 } })),
+        makeEvent(t, BASE + 20_000, { host: "db-01", json: { level: "info", status: 200 } }),
+      ];
+      await h.index.write(t, docs(events));
+      await h.refresh();
+      expect((await h.index.facet(all(t), "syslog.host", 10)).terms).toEqual([
+        { term: "web-01", count: 5 },
+        { term: "web-02", count: 3 },
+        { term: "db-01", count: 1 },
+      ]);
+      expect((await h.index.facet(all(t), "syslog.host", 1)).terms).toEqual([{ term: "web-01", count: 5 }]);
+      const filtered = await h.index.facet({ ...all(t), query: parseQuery("json.level:info") }, "json.status", 10);
+      expect(filtered.terms).toEqual([{ term: 200, count: 4 }]);
+    });
+
+    it("counts events per time bucket, empty buckets included", async () => {
+      const t = tenantName();
+      const events = [0, 10, 20, 70, 200].map((s) => makeEvent(t, BASE + s * 1000, { logmsg: s < 100 ? "tick" : "tock" }));
+      await h.index.write(t, docs(events));
+      await h.refresh();
+      const q = { ...all(t), from: BASE, until: BASE + 239_999 };
+      expect(await h.index.histogram(q, 60_000)).toEqual([
+        { time: BASE, count: 3 },
+        { time: BASE + 60_000, count: 1 },
+        { time: BASE + 120_000, count: 0 },
+        { time: BASE + 180_000, count: 1 },
+      ]);
+      expect((await h.index.histogram({ ...q, query: parseQuery("tick") }, 60_000)).map((b) => b.count)).toEqual([3, 1, 0, 0]);
+    });
+
+    it("lists the fields present", async () => {
+      const t = tenantName();
+      await h.index.write(t, docs([makeEvent(t, BASE, { tags: ["x"], json: { level: "info", req: { id: "r1" } } })]));
+      await h.refresh();
+      const fields = await h.index.fields(all(t));
+      expect(fields).toEqual(expect.arrayContaining(["syslog.host", "syslog.appName", "json.level", "json.req.id", "tag", "logtype"]));
+    });
+
+    it("gives every query of the query-language corpus its expected hits", async () => {
+      const corpus = loadQueryCorpus();
+      const t = tenantName();
+      const events = corpus.events.map((e) => ({ ...e, tenant: t }));
+      await h.index.write(t, docs(events));
+      await h.refresh();
+      const times = events.map((e) => e.timestamp);
+      const range = { tenant: t, from: Math.min(...times), until: Math.max(...times) };
+      const failures: string[] = [];
+      for (const c of corpus.cases) {
+        const q = { ...range, query: parseQuery(c.query) };
+        const got = (await h.index.search(q, { order: "desc", size: 1000 })).events.map((e) => e.id).sort();
+        const count = await h.index.count(q);
+        if (JSON.stringify(got) !== JSON.stringify([...c.expected].sort()) || count !== c.expected.length) {
+          failures.push(`${c.query}: expected ${JSON.stringify(c.expected)} got ${JSON.stringify(got)} (count ${count})`);
+        }
+      }
+      expect(failures).toEqual([]);
+    });
+  });
+}
+
+export interface QueryCorpus {
+  events: LogEvent[];
+  cases: { query: string; expected: string[] }[];
+}
+
+export function loadQueryCorpus(): QueryCorpus {
+  return JSON.parse(readFileSync(path.join(import.meta.dirname, "../fixtures/query-corpus.json"), "utf8")) as QueryCorpus;
+}
