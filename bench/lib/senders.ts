@@ -13,9 +13,12 @@ export function messageRing(opts: { seed: number; size: number; token?: string; 
   const at = new Date();
   for (let i = 0; i < (opts.count ?? 4096); i++) {
     let line = rfc5424(corpus.next(at), opts.token, at);
-    // Pad or cut to the requested size, so results are comparable with the peers' 200-byte runs.
-    if (line.length < opts.size) line += " " + "x".repeat(opts.size - line.length - 1);
-    else line = line.slice(0, opts.size);
+    // Pad or cut to the requested size, so results are comparable with the peers' 200-byte runs
+    // (size 0: the corpus's natural lines, which the parsers recognise).
+    if (opts.size > 0) {
+      if (line.length < opts.size) line += " " + "x".repeat(opts.size - line.length - 1);
+      else line = line.slice(0, opts.size);
+    }
     out.push(line);
   }
   return out;

@@ -446,6 +446,15 @@ describe("matchesEvent: details beyond the corpus", () => {
     expect(matchesEvent(parseQuery("99%?"), e)).toBe(false);
   });
 
+  // Patterns that make a backtracking matcher explode (tests never assert timings: an exponential
+  // matcher would hang this test until the runner's timeout).
+  it("matches globs that defeat backtracking matchers", () => {
+    const e = ev({ raw: "a".repeat(20_000), event: { json: { v: "a".repeat(20_000) } } });
+    expect(matchesEvent(parseQuery("a*a*a*a*a*a*a*a*b"), e)).toBe(false);
+    expect(matchesEvent(parseQuery("json.v:*a*a*a*a*a*a*a*a*b"), e)).toBe(false);
+    expect(matchesEvent(parseQuery("json.v:*a*a*a*a*a*a*a*a"), e)).toBe(true);
+  });
+
   it("fieldWildcard is anchored at both ends", () => {
     const e = ev({ event: { json: { p: "/api/v1/users" } } });
     expect(matchesEvent(parseQuery("json.p:/api/*"), e)).toBe(true);

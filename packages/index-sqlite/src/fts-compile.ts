@@ -1,5 +1,5 @@
 import { tokenize, tokenPrefixOf, type Query } from "@unmeltable/core";
-import { existsToken, queryValueKeys, valueToken } from "./field-tokens";
+import { existsToken, hasValueTokens, MAX_TERM_KEY, queryValueKeys, valueToken } from "./field-tokens";
 
 /**
  * Compiles the query AST to an FTS5 MATCH expression over the slice's `fts` table (column `raw`: the
@@ -39,8 +39,12 @@ export function compileFts(q: Query): FtsPlan {
       const prefix = tokenPrefixOf(q.pattern);
       return prefix === null ? { expr: null, exact: false } : { expr: `raw : "${prefix}" *`, exact: true };
     }
-    case "term":
-      return { expr: `f : (${queryValueKeys(q.value).map((k) => valueToken(q.field, k)).join(" OR ")})`, exact: true };
+    case "term": {
+      const keys = queryValueKeys(q.value);
+      // A value without a token of its own (too long, or a timestamp): candidates are the events that have the field.
+      if (!hasValueTokens(q.field) || keys.every((k) => k.length > MAX_TERM_KEY)) return { expr: `f : ${existsToken(q.field)}`, exact: false };
+      return { expr: `f : (${keys.filter((k) => k.length <= MAX_TERM_KEY).map((k) => valueToken(q.field, k)).join(" OR ")})`, exact: keys.every((k) => k.length <= MAX_TERM_KEY) };
+    }
     case "exists":
       return { expr: `f : ${existsToken(q.field)}`, exact: true };
     case "fieldWildcard":

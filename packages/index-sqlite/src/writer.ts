@@ -11,7 +11,6 @@ const MAX_OPEN = 32;
 
 interface SliceDb {
   db: Database.Database;
-  exists: Database.Statement;
   insert: Database.Statement;
   fts: Database.Statement;
   maxInMs: Database.Statement;
@@ -84,12 +83,11 @@ export class IndexWriter {
     const names = new Set<string>();
     s.db.transaction(() => {
       for (const { i, ev, ts } of items) {
-        const idb = idBytes(ev.id);
-        if (s.exists.get(idb) !== undefined) {
+        const rowid = this.insertEvent(s, ts, idBytes(ev.id), docs[i]!);
+        if (rowid === undefined) {
           results[i] = { status: "exists" };
           continue;
         }
-        const rowid = this.insertEvent(s, ts, idb, docs[i]!);
         const fields = flattenFields(ev);
         fields.push(["id", ev.id]);
         s.fts.run(rowid, ev.raw, fieldTokens(fields));
@@ -109,8 +107,8 @@ export class IndexWriter {
     })();
   }
 
-  /** Inserts at the first free rowid of the event's millisecond. */
-  private insertEvent(s: SliceDb, ts: number, idb: Buffer, doc: string): number {
+  /** Inserts at the first free rowid of the event's millisecond; undefined when the id is already stored. */
+  private insertEvent(s: SliceDb, ts: number, idb: Buffer, doc: string): number | undefined {
     let ms = ts;
     for (;;) {
       let seq = s.nextSeq.get(ms);
@@ -128,8 +126,7 @@ export class IndexWriter {
       s.nextSeq.set(ms, seq + 1);
       const rowid = ms * 1000 + seq;
       try {
-        s.insert.run(rowid, idb, doc);
-        return rowid;
+        return s.insert.run(rowid, idb, doc).changes === 0 ? undefined : rowid;
       } catch (err) {
         if ((err as { code?: string }).code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw err;
         // Someone else's rowid (the sequence cache was cleared): look again.
@@ -157,8 +154,8 @@ export class IndexWriter {
     const db = openSlice(path.join(dir, `${slice.name}.db`), false);
     const s: SliceDb = {
       db,
-      exists: db.prepare("SELECT 1 FROM events WHERE idb = ?").pluck(),
-      insert: db.prepare("INSERT INTO events (rowid, idb, doc) VALUES (?, ?, ?)"),
+      // A known id is skipped by the unique index (idempotent writes); a taken rowid still raises.
+      insert: db.prepare("INSERT INTO events (rowid, idb, doc) VALUES (?, ?, ?) ON CONFLICT (idb) DO NOTHING"),
       fts: db.prepare("INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)"),
       maxInMs: db.prepare("SELECT max(rowid) AS m FROM events WHERE rowid BETWEEN ? AND ?"),
       rollup: db.prepare("INSERT INTO rollup (field, minute, value, n) VALUES (?, ?, ?, ?) ON CONFLICT (field, minute, value) DO UPDATE SET n = n + excluded.n"),

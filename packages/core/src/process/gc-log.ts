@@ -14,7 +14,8 @@
  * heapBeforeKB?, heapAfterKB?, heapTotalKB? (whole heap, not one generation), pauseMs?, gcId? (unified GC(n)),
  * collector? (the first generation the line names: PSYoungGen, ParNew, DefNew, CMS, ...; "G1" for G1 lines).
  * Sizes are converted to KB and times to ms (decimal-exact: "0.0106690 secs" → 10.669). A unified line with a
- * `gc` tag but no pause (`Using G1`, `Concurrent Cycle`) is still a gc event with the fields it has.
+ * `gc` tag but no pause (`Using G1`, `GC(7) Concurrent Cycle`) is still a gc event with the fields it has; one
+ * that yields no field at all (`[gc,init] Version: 17`) is not.
  *
  * One pass over at most GC_SCAN_LIMIT characters, index arithmetic only.
  */
@@ -164,6 +165,13 @@ function parseUnified(s: string, end: number, timeZone: string | undefined): GcL
   }
   if (!gcTag) return null;
   while (s.charCodeAt(i) === SP) i++;
+  const log = parseUnifiedMessage(s, i, end);
+  // `[gc,init] Version: 17.0.2` and the like are GC subsystem chatter, not GC events.
+  return Object.keys(log).length === 0 ? null : { fields: log, timestamp };
+}
+
+/** The message part of a unified `gc` line, starting at `i`. */
+function parseUnifiedMessage(s: string, i: number, end: number): Fields {
   const fields: Fields = {};
   if (s.startsWith("GC(", i)) {
     const e = numberEnd(s, i + 3);
@@ -176,13 +184,13 @@ function parseUnified(s: string, end: number, timeZone: string | undefined): GcL
   if (s.startsWith("Using ", i)) {
     const lf = s.indexOf("\n", i);
     fields.collector = s.slice(i + 6, lf < 0 || lf > end ? end : lf).trim();
-    return { fields, timestamp };
+    return fields;
   }
   if (s.startsWith("Concurrent ", i)) {
     fields.type = "concurrent";
-    return { fields, timestamp };
+    return fields;
   }
-  if (!s.startsWith("Pause ", i)) return { fields, timestamp };
+  if (!s.startsWith("Pause ", i)) return fields;
   i += 6;
   let w = i;
   while (isLetter(s.charCodeAt(w))) w++;
@@ -224,13 +232,24 @@ function parseUnified(s: string, end: number, timeZone: string | undefined): GcL
     else if (s.startsWith("us", e)) fields.pauseMs = shiftDecimal(num, -3);
     else if (s.charCodeAt(e) === 0x73 && !isLetter(s.charCodeAt(e + 1))) fields.pauseMs = shiftDecimal(num, 3);
   }
-  return { fields, timestamp };
+  return fields;
 }
 
 // --- JDK 8 and older ---------------------------------------------------------------------------------------------
 
 /** Bracketed names inside a JDK 8 line that are not a collector/generation. */
-const NOT_COLLECTORS = new Set(["Times", "Metaspace", "PSPermGen", "CMS Perm", "Perm", "YG occupancy", "Rescan", "class unloading", "scrub symbol table", "scrub string table"]);
+const NOT_COLLECTORS = new Set([
+  "Times",
+  "Metaspace",
+  "PSPermGen",
+  "CMS Perm",
+  "Perm",
+  "YG occupancy",
+  "Rescan",
+  "class unloading",
+  "scrub symbol table",
+  "scrub string table",
+]);
 /** Paren groups that say which kind of pause it was rather than why. */
 const KIND_GROUPS = new Set(["young", "mixed", "initial-mark", "to-space exhausted", "to-space overflow"]);
 

@@ -7,6 +7,7 @@ import { timestampValue } from "./timestamps";
 
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
+const QUOTE = 0x22;
 
 /**
  * The parsed object when `text` (already trimmed) is a JSON object; null for anything else, including JSON
@@ -15,6 +16,12 @@ const RBRACE = 0x7d;
  */
 export function parseJsonObject(text: string): Fields | null {
   if (text.charCodeAt(0) !== LBRACE || text.charCodeAt(text.length - 1) !== RBRACE) return null;
+  // A JSON object's first token is `"` or `}`. Checking it first keeps brace text that is not JSON (`{level=info}`,
+  // Go's `{Name:foo}`) away from JSON.parse, whose SyntaxError costs several µs.
+  let i = 1;
+  let c = text.charCodeAt(i);
+  while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++i);
+  if (c !== QUOTE && c !== RBRACE) return null;
   try {
     const value: unknown = JSON.parse(text);
     return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Fields) : null;

@@ -11,16 +11,18 @@
  *
  * Threshold (so prose with one stray `=` is not turned into fields): at least 2 pairs, or exactly 1 pair when
  * the text is nothing but that pair. "retrying in a=b style" → not kv; "user=alice" → kv; "login user=alice
- * ip=1.2.3.4" → kv.
+ * ip=1.2.3.4" → kv. A form-urlencoded body (`a=1&b=2`, one token) is text, not kv.
  *
- * Only the first KV_SCAN_LIMIT characters are scanned: the work per event is bounded, and pairs beyond that
- * are still searchable as text.
+ * Only the first KV_SCAN_LIMIT characters are scanned and at most KV_MAX_PAIRS pairs kept: the work per event
+ * is bounded, and pairs beyond that are still searchable as text.
  */
 import { addField, type Fields } from "./fields";
 import { fieldsTimestamp } from "./json-body";
 import { parseIsoString } from "./timestamps";
 
 export const KV_SCAN_LIMIT = 4096;
+/** At most this many pairs become fields (FortiGate lines carry ~40); the rest stay searchable as text. */
+export const KV_MAX_PAIRS = 256;
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -106,7 +108,7 @@ export function parseKeyValue(text: string): Fields | null {
   let pairs = 0;
   let words = 0;
   let i = 0;
-  while (i < end) {
+  while (i < end && pairs < KV_MAX_PAIRS) {
     while (i < end && isSpace(text.charCodeAt(i))) i++;
     if (i >= end) break;
     const keyStart = i;
@@ -139,7 +141,12 @@ export function parseKeyValue(text: string): Fields | null {
     words++;
     while (i < end && !isSpace(text.charCodeAt(i))) i++;
   }
-  return pairs >= 2 || (pairs === 1 && words === 0) ? out : null;
+  if (pairs === 1 && words === 0) {
+    // A lone token `a=1&b=2` is a form-urlencoded body: text, not one pair with value "1&b=2".
+    for (const key in out) if (typeof out[key] === "string" && (out[key] as string).includes("&")) return null;
+    return out;
+  }
+  return pairs >= 2 ? out : null;
 }
 
 const TZ_OFFSET_LENGTH = 5; // FortiOS `tz="-0700"`
@@ -154,9 +161,8 @@ export function kvTimestamp(kv: Fields, timeZone: string | undefined): number {
   if (!Number.isNaN(ms)) return ms;
   const date = kv.date;
   const time = kv.time;
-  if (typeof date !== "string" || typeof time !== "string" || date.length !== 10 || time.length < 5 || time.length > 15) {
-    return NaN;
-  }
+  if (typeof date !== "string" || date.length !== 10) return NaN;
+  if (typeof time !== "string" || time.length < 5 || time.length > 15) return NaN;
   const tz = kv.tz;
   const offset =
     typeof tz === "string" && tz.length === TZ_OFFSET_LENGTH && (tz[0] === "+" || tz[0] === "-") ? tz : "";

@@ -28,8 +28,16 @@ export interface Body {
 
 export interface BodyHints {
   timeZone: string | undefined;
-  /** The sender says it is nginx (syslog appName or a tag): an access log line is `nginx`, not `apache`. */
-  nginx: boolean;
+  /** Syslog APP-NAME and the event's tags: they tell nginx from apache (access log lines look the same). */
+  appName: string | undefined;
+  tags: readonly string[];
+}
+
+/** An access log line is `nginx` when the syslog appName or a tag mentions nginx, `apache` otherwise. */
+function mentionsNginx(hints: BodyHints): boolean {
+  if (hints.appName !== undefined && hints.appName.toLowerCase().includes("nginx")) return true;
+  for (const t of hints.tags) if (typeof t === "string" && t.toLowerCase().includes("nginx")) return true;
+  return false;
 }
 
 const LBRACE = 0x7b;
@@ -40,6 +48,7 @@ function jsonCandidate(text: string): string {
   return text.charCodeAt(0) === AT && text.startsWith("@cee:") ? text.slice(5).trimStart() : text;
 }
 
+/** The body's log type, fields and stated time, or null when no parser recognises it (plain text). */
 export function parseBody(message: string, hints: BodyHints): Body | null {
   const text = message.trim();
   if (text.length === 0) return null;
@@ -53,7 +62,9 @@ export function parseBody(message: string, hints: BodyHints): Body | null {
   const gc = parseGcLog(text, hints.timeZone);
   if (gc !== null) return { logtype: "gc", fields: gc.fields, timestamp: gc.timestamp };
   const access = parseAccessLog(text);
-  if (access !== null) return { logtype: hints.nginx ? "nginx" : "apache", fields: access.fields, timestamp: access.timestamp };
+  if (access !== null) {
+    return { logtype: mentionsNginx(hints) ? "nginx" : "apache", fields: access.fields, timestamp: access.timestamp };
+  }
   const kv = parseKeyValue(text);
   if (kv !== null) return { logtype: "kv", fields: kv, timestamp: kvTimestamp(kv, hints.timeZone) };
   return null;

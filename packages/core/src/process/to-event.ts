@@ -6,8 +6,9 @@
  * 1. Envelope. Syslog transports (udp/tcp/tls) always go through parseSyslog; an HTTP body does only when it starts
  *    with `<` and parses as rfc5424/rfc3164/cisco (a PRI-only or headerless body is plain text). With a header,
  *    logmsg is the syslog MSG and logtypes starts with "syslog"; over a syslog transport without any header
- *    (format "none") logmsg is the line and `syslog.host` still names the sender (rsyslog's fromhost-ip fallback),
- *    but "syslog" is not a logtype. HTTP events get `http.clientHost` / `http.contentType`; "http" is no logtype.
+ *    (format "none") logmsg is the line (less trailing CR/LF/NUL framing leftovers) and `syslog.host` still names
+ *    the sender (rsyslog's fromhost-ip fallback), but "syslog" is not a logtype. HTTP events get
+ *    `http.clientHost` / `http.contentType`; "http" is not a logtype.
  * 2. Body (parse-body.ts): json, java, gc, apache/nginx, kv, or none. `unparsed` is null when the body was parsed
  *    into fields, else logmsg.
  * 3. Timestamp, Loggly's precedence: the time the body states (JSON/kv timestamp fields, the access log date, the
@@ -45,12 +46,6 @@ function isSyslogTransport(t: RawRecord["transport"]): boolean {
   return t === "udp" || t === "tcp" || t === "tls";
 }
 
-function mentionsNginx(appName: string | undefined, tags: readonly string[]): boolean {
-  if (appName !== undefined && appName.toLowerCase().includes("nginx")) return true;
-  for (const t of tags) if (typeof t === "string" && t.toLowerCase().includes("nginx")) return true;
-  return false;
-}
-
 /** Builds the Loggly event for a raw record. Never throws, whatever the input. */
 export function toEvent(raw: RawRecord, opts?: ToEventOptions): LogEvent {
   try {
@@ -77,10 +72,7 @@ function buildEvent(raw: RawRecord, timeZone: string | undefined): LogEvent {
       logmsg = msg.message;
       if (msg.format !== "none") logtypes.push("syslog");
       const fields = syslogFields(msg);
-      for (const _ in fields) {
-        event.syslog = fields;
-        break;
-      }
+      if (Object.keys(fields).length > 0) event.syslog = fields;
       if (msg.timestamp !== undefined) headerTime = msg.timestamp;
       appName = msg.appName;
     }
@@ -91,7 +83,7 @@ function buildEvent(raw: RawRecord, timeZone: string | undefined): LogEvent {
     event.http = http;
   }
 
-  const body = parseBody(logmsg, { timeZone, nginx: mentionsNginx(appName, tags) });
+  const body = parseBody(logmsg, { timeZone, appName, tags });
   if (body !== null) {
     if (!logtypes.includes(body.logtype)) logtypes.push(body.logtype);
     event[body.logtype] = body.fields;

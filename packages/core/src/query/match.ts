@@ -110,16 +110,48 @@ function patternParts(pattern: string): ({ lit: string } | { wild: "*" | "?" })[
   return parts;
 }
 
-const REGEX_SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
+/** A compiled glob: literal code points (lower-cased), `STAR` (any run) or `ANY` (one code point). */
+const STAR = 0;
+const ANY = 1;
+export type CompiledGlob = (string | typeof STAR | typeof ANY)[];
 
-/** A case-insensitive glob as a RegExp over lower-cased text. */
-export function globToRegExp(pattern: string, anchored: boolean): RegExp {
-  let src = "";
+/** Compiles a pattern for case-insensitive matching; consecutive `*` collapse. */
+export function compileGlob(pattern: string): CompiledGlob {
+  const out: CompiledGlob = [];
   for (const p of patternParts(pattern)) {
-    if ("lit" in p) src += p.lit.toLowerCase().replace(REGEX_SPECIAL, "\\$&");
-    else src += p.wild === "*" ? ".*" : ".";
+    if ("lit" in p) out.push(...Array.from(p.lit.toLowerCase()));
+    else if (p.wild === "?") out.push(ANY);
+    else if (out[out.length - 1] !== STAR) out.push(STAR);
   }
-  return new RegExp(anchored ? `^(?:${src})$` : src, "su");
+  return out;
+}
+
+/**
+ * Whether the code points `text` (already lower-cased) match `glob`, anchored at both ends. Iterative, with
+ * backtracking to the last `*` only: O(|text| × |glob|) at worst, no catastrophic backtracking.
+ */
+export function globMatches(glob: CompiledGlob, text: readonly string[]): boolean {
+  let p = 0;
+  let t = 0;
+  let starP = -1;
+  let starT = 0;
+  while (t < text.length) {
+    const g = glob[p];
+    if (p < glob.length && (g === ANY || g === text[t])) {
+      p++;
+      t++;
+    } else if (g === STAR) {
+      starP = p++;
+      starT = t;
+    } else if (starP >= 0) {
+      p = starP + 1;
+      t = ++starT;
+    } else {
+      return false;
+    }
+  }
+  while (glob[p] === STAR) p++;
+  return p === glob.length;
 }
 
 /**
@@ -245,17 +277,41 @@ function rawTokens(e: LogEvent): string[] {
   return tokens;
 }
 
-const regexCache = new Map<string, RegExp>();
+const globCache = new Map<string, CompiledGlob>();
 
-function cachedGlob(pattern: string, anchored: boolean): RegExp {
+/** The compiled glob; unanchored = wrapped in `*`. */
+function cachedGlob(pattern: string, anchored: boolean): CompiledGlob {
   const key = `${anchored ? "A" : "U"}${pattern}`;
-  let re = regexCache.get(key);
-  if (!re) {
-    if (regexCache.size > 1000) regexCache.clear();
-    re = globToRegExp(pattern, anchored);
-    regexCache.set(key, re);
+  let g = globCache.get(key);
+  if (!g) {
+    if (globCache.size > 1000) globCache.clear();
+    g = compileGlob(anchored ? pattern : `*${pattern}*`);
+    globCache.set(key, g);
   }
-  return re;
+  return g;
+}
+
+const queryTokenCache = new Map<string, string[]>();
+
+function queryTokens(value: string): string[] {
+  let t = queryTokenCache.get(value);
+  if (!t) {
+    if (queryTokenCache.size > 1000) queryTokenCache.clear();
+    t = tokenize(value);
+    queryTokenCache.set(value, t);
+  }
+  return t;
+}
+
+const rawCharsCache = new WeakMap<LogEvent, { raw: string; chars: string[] }>();
+
+/** `e.raw` lower-cased, as code points. */
+function rawChars(e: LogEvent): string[] {
+  const hit = rawCharsCache.get(e);
+  if (hit && hit.raw === e.raw) return hit.chars;
+  const chars = Array.from(e.raw.toLowerCase());
+  rawCharsCache.set(e, { raw: e.raw, chars });
+  return chars;
 }
 
 /** Whether event `e` is in the result of query `q` (the reference semantics: see the top of this file). */
@@ -270,17 +326,17 @@ export function matchesEvent(q: Query, e: LogEvent): boolean {
     case "not":
       return !matchesEvent(q.child, e);
     case "text":
-      return containsTokenSequence(rawTokens(e), tokenize(q.value));
+      return containsTokenSequence(rawTokens(e), queryTokens(q.value));
     case "textWildcard": {
       const prefix = tokenPrefixOf(q.pattern);
       if (prefix !== null) return rawTokens(e).some((t) => t.startsWith(prefix));
-      return cachedGlob(q.pattern, false).test(e.raw.toLowerCase());
+      return globMatches(cachedGlob(q.pattern, false), rawChars(e));
     }
     case "term":
       return resolveField(e, q.field).some((leaf) => termMatches(leaf, q.value));
     case "fieldWildcard": {
-      const re = cachedGlob(q.pattern, true);
-      return resolveField(e, q.field).some((leaf) => isScalar(leaf) && re.test(String(leaf).toLowerCase()));
+      const glob = cachedGlob(q.pattern, true);
+      return resolveField(e, q.field).some((leaf) => isScalar(leaf) && globMatches(glob, Array.from(String(leaf).toLowerCase())));
     }
     case "exists":
       return resolveField(e, q.field).some(hasValue);
