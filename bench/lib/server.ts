@@ -23,7 +23,8 @@ export async function startServer(extraArgs: string[] = []): Promise<BenchServer
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-bench-"));
   const syslogPort = 20000 + Math.floor(Math.random() * 20000);
   const httpPort = syslogPort + 1;
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/unmeltable.mjs"), "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort), ...extraArgs], { stdio: ["ignore", "ignore", "inherit"] });
+  const nodeArgs = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist/unmeltable.mjs"), "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort), ...extraArgs], { stdio: ["ignore", "ignore", "inherit"] });
   for (let i = 0; i < 400; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status === 200) break;

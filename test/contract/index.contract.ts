@@ -159,6 +159,20 @@ export function indexContract(name: string, makeHarness: () => Promise<IndexHarn
       expect(fields).toEqual(expect.arrayContaining(["syslog.host", "syslog.appName", "json.level", "json.req.id", "tag", "logtype"]));
     });
 
+    it("answers exists, term and range queries on long values and on the intrinsic fields", async () => {
+      const t = tenantName();
+      const long = "x".repeat(3000);
+      const a = makeEvent(t, BASE, { json: { trace: long, n: 1 } });
+      const b = makeEvent(t, BASE + 1000, { json: { n: 2 } });
+      await h.index.write(t, docs([a, b]));
+      await h.refresh();
+      const ids = async (text: string) => (await h.index.search({ ...all(t), query: parseQuery(text) }, { order: "asc", size: 10 })).events.map((e) => e.id);
+      expect(await ids("json.trace:*")).toEqual([a.id]);
+      expect(await ids(`json.trace:${long}`)).toEqual([a.id]);
+      expect(await ids(`id:${b.id}`)).toEqual([b.id]);
+      expect(await ids(`timestamp:>=${BASE + 500}`)).toEqual([b.id]);
+    });
+
     it("gives every query of the query-language corpus its expected hits", async () => {
       const corpus = loadQueryCorpus();
       const t = tenantName();

@@ -19,28 +19,6 @@
  */
 export const MAX_TERM_KEY = 64;
 
-/**
- * Timestamps get no value token either: every event has a different one, which would add a term to the
- * FTS dictionary per event for queries nobody writes as exact terms (time is the search's range, and
- * `*.timestamp` ranges are checked against the candidates).
- */
-export function hasValueTokens(path: string): boolean {
-  return !(path === "timestamp" || path.endsWith(".timestamp"));
-}
-
-/** Value tokens repeat (hosts, apps, levels, statuses): remembering the last few thousand saves hashing. */
-const tokenCache = new Map<string, string>();
-
-function cachedValueToken(path: string, key: string): string {
-  const k = `${path}\u0000${key}`;
-  let t = tokenCache.get(k);
-  if (t === undefined) {
-    if (tokenCache.size >= 50_000) tokenCache.clear();
-    t = `v${cyrb53(k).toString(36)}`;
-    tokenCache.set(k, t);
-  }
-  return t;
-}
 export function cyrb53(text: string, seed = 0): number {
   let h1 = 0xdeadbeef ^ seed;
   let h2 = 0x41c6ce57 ^ seed;
@@ -52,6 +30,57 @@ export function cyrb53(text: string, seed = 0): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/**
+ * Timestamps get no value token either: every event has a different one, which would add a term to the
+ * FTS dictionary per event for queries nobody writes as exact terms (time is the search's range, and
+ * `*.timestamp` ranges are checked against the candidates).
+ */
+export function hasValueTokens(path: string): boolean {
+  return !(path === "timestamp" || path.endsWith(".timestamp"));
+}
+
+/**
+ * Tokens repeat from event to event (the same paths; hosts, apps, levels, statuses): they are memoised
+ * per path, so the per-event cost is a few map lookups instead of hashing every pair again.
+ */
+interface PathTokens {
+  exists: string;
+  /** Ancestor paths, nearest first: `json.req.id` → [`json.req`, `json`]. */
+  ancestors: string[];
+  values: Map<string, string>;
+}
+const byPath = new Map<string, PathTokens>();
+let cachedValues = 0;
+
+function pathTokens(path: string): PathTokens {
+  let p = byPath.get(path);
+  if (!p) {
+    if (byPath.size >= 10_000) {
+      byPath.clear();
+      cachedValues = 0;
+    }
+    const ancestors: string[] = [];
+    for (let i = path.lastIndexOf("."); i > 0; i = path.lastIndexOf(".", i - 1)) ancestors.push(path.slice(0, i));
+    p = { exists: existsToken(path), ancestors, values: new Map() };
+    byPath.set(path, p);
+  }
+  return p;
+}
+
+function cachedValueToken(p: PathTokens, path: string, key: string): string {
+  let t = p.values.get(key);
+  if (t === undefined) {
+    if (cachedValues >= 100_000) {
+      for (const x of byPath.values()) x.values.clear();
+      cachedValues = 0;
+    }
+    t = valueToken(path, key);
+    p.values.set(key, t);
+    cachedValues++;
+  }
+  return t;
 }
 
 export function existsToken(path: string): string {
@@ -86,25 +115,25 @@ function canonicalNumber(n: number): string {
   return Object.is(n, -0) ? "0" : String(n);
 }
 
-/** All FTS tokens for an event's flattened fields, space-separated, without duplicates. */
+/** All FTS tokens for an event's flattened fields, space-separated. */
 export function fieldTokens(fields: Iterable<[string, string | number | boolean]>): string {
-  const out = new Set<string>();
-  const seenPaths = new Set<string>();
+  let out = "";
+  const seen = new Set<string>();
   for (const [path, value] of fields) {
-    if (!seenPaths.has(path)) {
-      seenPaths.add(path);
-      out.add(existsToken(path));
-      // Ancestors exist too.
-      for (let i = path.lastIndexOf("."); i > 0; i = path.lastIndexOf(".", i - 1)) {
-        const parent = path.slice(0, i);
-        if (seenPaths.has(parent)) break;
-        seenPaths.add(parent);
-        out.add(existsToken(parent));
+    const p = pathTokens(path);
+    if (!seen.has(path)) {
+      seen.add(path);
+      out += out === "" ? p.exists : ` ${p.exists}`;
+      // Ancestors exist too; once one is known, so are the ones above it.
+      for (const a of p.ancestors) {
+        if (seen.has(a)) break;
+        seen.add(a);
+        out += ` ${pathTokens(a).exists}`;
       }
     }
     if (!hasValueTokens(path)) continue;
     const key = storedValueKey(value);
-    if (key.length <= MAX_TERM_KEY) out.add(cachedValueToken(path, key));
+    if (key.length <= MAX_TERM_KEY) out += ` ${cachedValueToken(p, path, key)}`;
   }
-  return [...out].join(" ");
+  return out;
 }

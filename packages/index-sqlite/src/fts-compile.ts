@@ -18,11 +18,12 @@ export interface FtsPlan {
   never?: boolean;
 }
 
-/** Fields every event has (top-level properties, not in `event`): they have no exists/value tokens. */
+/** Fields every event has (top-level properties, not in `event`): they have no exists or value tokens
+ * (a token per distinct id or time would bloat the FTS dictionary); queries on them check candidates. */
 const INTRINSIC = new Set(["timestamp", "id"]);
 
 export function compileFts(q: Query): FtsPlan {
-  if ((q.type === "exists" || q.type === "range" || q.type === "fieldWildcard" || (q.type === "term" && q.field === "timestamp")) && INTRINSIC.has(q.field)) {
+  if (INTRINSIC.has(q.type === "exists" || q.type === "range" || q.type === "fieldWildcard" || q.type === "term" ? q.field : "")) {
     return { expr: null, exact: q.type === "exists" };
   }
   switch (q.type) {

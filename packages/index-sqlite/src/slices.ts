@@ -21,11 +21,15 @@ export interface Slice {
 /** 1970-01-05 was a Monday: week slices are aligned to it. */
 const MONDAY_EPOCH = 4 * 86_400_000;
 
-export function sliceFor(ts: number, length: SliceLength): Slice {
+export function sliceStart(ts: number, length: SliceLength): number {
   const size = SLICE_MS[length];
   const origin = length === "week" ? MONDAY_EPOCH : 0;
-  const start = Math.floor((ts - origin) / size) * size + origin;
-  return { length, start, end: start + size, name: sliceName(length, start) };
+  return Math.floor((ts - origin) / size) * size + origin;
+}
+
+export function sliceFor(ts: number, length: SliceLength): Slice {
+  const start = sliceStart(ts, length);
+  return { length, start, end: start + SLICE_MS[length], name: sliceName(length, start) };
 }
 
 function sliceName(length: SliceLength, start: number): string {

@@ -1,6 +1,6 @@
 /**
  * The index writer's thread: SQLite writes are synchronous, so they run here, off the event loop that
- * serves the collectors and the search API. Messages: {type:"write", id, tenant, docs} → {id, results};
+ * serves the collectors and the search API. Messages: {type:"write", id, tenant, docs (newline-joined)} → {id, results};
  * {type:"policy", slices}; {type:"close"}.
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -17,10 +17,12 @@ const init = workerData as Init;
 let slices = init.slices;
 const writer = new IndexWriter(init.root, (tenant) => slices[tenant] ?? init.defaultSlice);
 
-parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; docs?: string[]; slices?: Record<string, SliceLength>; sliceName?: string }) => {
+parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; docs?: string; slices?: Record<string, SliceLength>; sliceName?: string }) => {
   if (msg.type === "write") {
     try {
-      parentPort!.postMessage({ id: msg.id, results: writer.write(msg.tenant!, msg.docs!) });
+      // Documents arrive joined by newlines (JSON text never contains a raw one).
+      const docs = msg.docs === "" ? [] : msg.docs!.split("\n");
+      parentPort!.postMessage({ id: msg.id, results: writer.write(msg.tenant!, docs) });
     } catch (err) {
       parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
     }

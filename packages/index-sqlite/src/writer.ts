@@ -4,7 +4,7 @@ import type Database from "better-sqlite3";
 import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable/core";
 import { fieldTokens } from "./field-tokens";
 import { clampTs, idBytes, openSlice, ROLLUP_FIELDS } from "./schema";
-import { sliceFor, type Slice, type SliceLength } from "./slices";
+import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
 const MAX_OPEN = 32;
@@ -40,7 +40,7 @@ export class IndexWriter {
 
   write(tenant: string, docs: string[]): IndexWriteResult[] {
     const results: IndexWriteResult[] = new Array(docs.length);
-    const groups = new Map<string, { slice: Slice; items: { i: number; ev: LogEvent; ts: number }[] }>();
+    const groups = new Map<number, { slice: Slice; items: { i: number; ev: LogEvent; ts: number }[] }>();
     const length = this.sliceOf(tenant);
     for (let i = 0; i < docs.length; i++) {
       let ev: LogEvent;
@@ -59,9 +59,9 @@ export class IndexWriter {
         continue;
       }
       const ts = clampTs(ev.timestamp);
-      const slice = sliceFor(ts, length);
-      let g = groups.get(slice.name);
-      if (!g) groups.set(slice.name, (g = { slice, items: [] }));
+      const start = sliceStart(ts, length);
+      let g = groups.get(start);
+      if (!g) groups.set(start, (g = { slice: sliceFor(ts, length), items: [] }));
       g.items.push({ i, ev, ts });
     }
     for (const { slice, items } of groups.values()) {
@@ -88,8 +88,8 @@ export class IndexWriter {
           results[i] = { status: "exists" };
           continue;
         }
-        const fields = flattenFields(ev);
-        fields.push(["id", ev.id]);
+        // The id gets no token: unique per event, it would add a term to the FTS dictionary per event.
+        const fields = flattenFields(ev, { maxValue: Number.POSITIVE_INFINITY });
         s.fts.run(rowid, ev.raw, fieldTokens(fields));
         const minute = Math.floor(ts / 60_000);
         bump(rollup, `*\u0000${minute}\u0000`);

@@ -345,7 +345,9 @@ class EmbeddedConsumer implements QueueConsumer {
         await log.waitFor(offset, 1000, signal);
         continue;
       }
-      if (records.length < maxRecords && windowMs > 0) {
+      // The batching window only applies when the partition has nothing more for us yet: with a backlog,
+      // a batch cut short by the byte limit goes out at once.
+      if (records.length < maxRecords && windowMs > 0 && log.endOffset <= records[records.length - 1]!.offset + 1) {
         // The batching window: give the batch a chance to fill before handing it over.
         const deadline = Date.now() + windowMs;
         while (!signal.aborted && records.length < maxRecords && Date.now() < deadline) {

@@ -1,0 +1,113 @@
+/**
+ * Query latency over a large seeded corpus in the embedded index (the engine the server uses).
+ *
+ *   npm run bench:query -- [--events 10000000] [--seed 1] [--runs 5]
+ *
+ * The first run loads the corpus (parsed by the real process stage code, written by the real index
+ * writer, 72 hours of events, day slices) into bench/out/index-<events>-s<seed>/ and reuses it after.
+ * Then each query runs once cold (freshly opened files) and `runs` times warm; the median warm and the
+ * cold time are printed and written to bench/out/query-<timestamp>.json.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { newEventId, parseQuery, toEvent } from "@unmeltable/core";
+import { EmbeddedIndex, IndexWriter } from "@unmeltable/index-sqlite";
+import { Corpus, rfc5424 } from "./lib/corpus";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const { values: args } = parseArgs({ options: { events: { type: "string", default: "10000000" }, seed: { type: "string", default: "1" }, runs: { type: "string", default: "5" } } });
+const N = Number(args.events);
+const SEED = Number(args.seed);
+const SPAN = 72 * 3_600_000;
+const END = Date.UTC(2024, 2, 18, 0, 0, 0);
+const START = END - SPAN;
+const TENANT = "bench";
+const dir = path.join(ROOT, "bench/out", `index-${N}-s${SEED}`);
+/** Exactly this many events contain the rare word. */
+const RARE = 10;
+
+async function load(): Promise<void> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const writer = new IndexWriter(dir, () => "day");
+  const corpus = new Corpus(SEED);
+  const batch = 10_000;
+  const started = performance.now();
+  const rareEvery = Math.floor(N / RARE);
+  for (let i = 0; i < N; i += batch) {
+    const docs: string[] = [];
+    for (let k = i; k < Math.min(N, i + batch); k++) {
+      const at = START + Math.floor((k / N) * SPAN);
+      const e = corpus.next(new Date(at));
+      if (k % rareEvery === rareEvery - 1) e.message = `kernel: process ${k} segfault at 0000 ip 00007f sp 00007ffd error 4`;
+      const raw = rfc5424(e, undefined, new Date(at));
+      docs.push(JSON.stringify(toEvent({ id: newEventId(at), tenant: TENANT, receivedAt: at, transport: "tcp", remote: "10.0.0.1", collector: "bench", tags: ["bench"], raw })));
+    }
+    writer.write(TENANT, docs);
+    if ((i / batch) % 20 === 0) {
+      const done = i + docs.length;
+      const rate = done / ((performance.now() - started) / 1000);
+      process.stderr.write(`\rloading ${done.toLocaleString()} / ${N.toLocaleString()} events, ${Math.round(rate).toLocaleString()}/s, ${Math.round((N - done) / rate)} s left   `);
+    }
+  }
+  writer.close();
+  writeFileSync(path.join(dir, "LOADED"), JSON.stringify({ events: N, seed: SEED, seconds: (performance.now() - started) / 1000 }));
+  process.stderr.write(`\nloaded in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+interface Row {
+  name: string;
+  query: string;
+  result: string;
+  coldMs: number;
+  warmMedianMs: number;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(dir, "LOADED"))) await load();
+  const hour = 3_600_000;
+  const day = 24 * hour;
+  const q = (text: string, from: number, until: number) => ({ tenant: TENANT, query: parseQuery(text), from, until });
+  const oneHour = END - 30 * hour;
+  const cases: { name: string; query: string; run: (ix: EmbeddedIndex) => Promise<string> }[] = [
+    { name: "rare term, newest 100", query: "segfault", run: async (ix) => `${(await ix.search(q("segfault", START, END), { order: "desc", size: 100 })).events.length} events` },
+    { name: "common term, newest 100", query: "POST", run: async (ix) => `${(await ix.search(q("POST", START, END), { order: "desc", size: 100 })).events.length} events` },
+    { name: "common term, total count", query: "POST", run: async (ix) => `${await ix.count(q("POST", START, END))} events` },
+    { name: "field filter in a 1-hour window, newest 100", query: "syslog.host:web-03 AND syslog.severity:Error", run: async (ix) => `${(await ix.search(q("syslog.host:web-03 AND syslog.severity:Error", oneHour, oneHour + hour - 1), { order: "desc", size: 100 })).events.length} events` },
+    { name: "field filter + numeric range in a 1-hour window", query: "syslog.host:web-03 AND json.status:>=500", run: async (ix) => `${(await ix.search(q("syslog.host:web-03 AND json.status:>=500", oneHour, oneHour + hour - 1), { order: "desc", size: 100 })).events.length} events` },
+    { name: "top-10 facet over 24 h", query: "* | syslog.appName", run: async (ix) => (await ix.facet(q("*", END - day, END - 1), "syslog.appName", 10)).terms.slice(0, 2).map((t) => `${t.term}=${t.count}`).join(" ") },
+    { name: "per-minute histogram over 24 h", query: "*", run: async (ix) => `${(await ix.histogram(q("*", END - day, END - 1), 60_000)).length} buckets` },
+    { name: "per-minute histogram over 24 h of a search", query: "POST", run: async (ix) => `${(await ix.histogram(q("POST", END - day, END - 1), 60_000)).reduce((n, b) => n + b.count, 0)} events` },
+  ];
+  const rows: Row[] = [];
+  for (const c of cases) {
+    const cold = new EmbeddedIndex({ dir, writer: "inline" });
+    let t = performance.now();
+    const result = await c.run(cold);
+    const coldMs = performance.now() - t;
+    const times: number[] = [];
+    for (let r = 0; r < Number(args.runs); r++) {
+      t = performance.now();
+      await c.run(cold);
+      times.push(performance.now() - t);
+    }
+    await cold.close();
+    times.sort((a, b) => a - b);
+    const row = { name: c.name, query: c.query, result, coldMs: round(coldMs), warmMedianMs: round(times[Math.floor(times.length / 2)]!) };
+    rows.push(row);
+    process.stderr.write(`${JSON.stringify(row)}\n`);
+  }
+  console.log(`\nquery latency over ${N.toLocaleString()} events (72 h, day slices, seed ${SEED}); "cold" = first query on freshly opened files (the OS page cache may be warm)`);
+  console.log("| query | result | cold ms | warm median ms |\n|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.name}: \`${r.query}\` | ${r.result} | ${r.coldMs} | ${r.warmMedianMs} |`);
+  const file = path.join(ROOT, "bench/out", `query-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify({ events: N, seed: SEED, rows }, null, 2));
+  console.log(`\nwritten to ${path.relative(ROOT, file)}`);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+await main();
