@@ -146,19 +146,25 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       const producer = queue.producer();
       const pos = await producer.send(t, Array.from({ length: 6 }, (_, i) => ({ key: "k", value: value(String(i)), partition: 0 })));
       const base = pos[0]!.offset;
-      const deliveries: number[][] = [];
+      const delivered: number[] = [];
+      let refused = false;
       const consumer = queue.consumer({ group, topics: [t], fromBeginning: true, maxBatchRecords: 6, maxWaitMs: 0 });
       const done = consumer.run(async (batch) => {
-        deliveries.push(batch.records.map((r) => Number(r.value.toString())));
-        // First time: records 0-2 are done, 3 must be retried (with 4 and 5 after it).
-        if (deliveries.length === 1) return base + 3;
+        delivered.push(...batch.records.map((r) => Number(r.value.toString())));
+        // The first time record 3 shows up: everything before it is done, 3 and after must come again.
+        const at = batch.records.findIndex((r) => r.offset === base + 3);
+        if (at >= 0 && !refused) {
+          refused = true;
+          return base + 3;
+        }
       });
-      await waitUntil(() => deliveries.length >= 2);
       await waitUntil(async () => (await queue.admin.committed(group, t)).get(0) === base + 6);
       await consumer.stop();
       await done;
-      expect(deliveries[0]).toEqual([0, 1, 2, 3, 4, 5]);
-      expect(deliveries[1]).toEqual([3, 4, 5]);
+      const times = (n: number) => delivered.filter((d) => d === n).length;
+      expect([0, 1, 2].map(times)).toEqual([1, 1, 1]);
+      expect(times(3)).toBe(2);
+      expect(new Set(delivered)).toEqual(new Set([0, 1, 2, 3, 4, 5]));
       await producer.close();
     });
 
@@ -195,13 +201,15 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       const got: string[] = [];
       const c = queue.consumer({ group: `g-${randomUUID().slice(0, 8)}`, topics: [t], fromBeginning: false, maxWaitMs: 0 });
       const d = c.run(async (b) => void got.push(...b.records.map((r) => r.value.toString())));
-      // Give the consumer time to position itself before the new record is written.
-      await new Promise((r) => setTimeout(r, 1500));
-      await producer.send(t, [{ key: "k", value: value("new"), partition: 0 }]);
-      await waitUntil(() => got.length >= 1);
+      // When the consumer takes its position is up to the broker: keep writing until something arrives.
+      for (let i = 0; got.length === 0 && i < 100; i++) {
+        await producer.send(t, [{ key: "k", value: value(`new-${i}`), partition: 0 }]);
+        await new Promise((r) => setTimeout(r, 300));
+      }
       await c.stop();
       await d;
-      expect(got).toEqual(["new"]);
+      expect(got.length).toBeGreaterThan(0);
+      expect(got.every((v) => v.startsWith("new-"))).toBe(true);
       await producer.close();
     });
 

@@ -1,0 +1,378 @@
+import { createRequire } from "node:module";
+import type { KafkaJS as KafkaJSTypes, KafkaConsumer as RdKafkaConsumer } from "@confluentinc/kafka-javascript";
+import {
+  tenantPartition,
+  type BatchHandler,
+  type ConsumerOptions,
+  type OutgoingRecord,
+  type PartitionOffsets,
+  type Queue,
+  type QueueAdmin,
+  type QueueConsumer,
+  type QueueProducer,
+  type QueueReader,
+  type QueueRecord,
+  type RecordPosition,
+  type TopicSpec,
+} from "@unmeltable/core";
+import { rdkafkaConfig, type KafkaConnection, type RdkafkaConfig } from "./connection";
+
+// The client is CommonJS with a native addon; load it the CommonJS way from ESM.
+const kafkaModule = createRequire(import.meta.url)("@confluentinc/kafka-javascript") as typeof import("@confluentinc/kafka-javascript");
+const { KafkaJS } = kafkaModule;
+
+export interface KafkaQueueOptions extends KafkaConnection {
+  /** Give up on a produce after this long (the collector then spools to disk). Default 30 s. */
+  produceTimeoutMs?: number;
+  /** "lz4" (default), "zstd", "gzip", "snappy" or "none". */
+  compression?: string;
+  /** Consumer group session timeout (default 10 s): how soon a crashed member's partitions move on. */
+  sessionTimeoutMs?: number;
+  /** Replication factor for topics this adapter creates (default 3, or fewer brokers). */
+  replicationFactor?: number;
+  /**
+   * Creates topics instead of the Admin API's CreateTopics. Only for brokers without that API: the test
+   * suite's librdkafka mock cluster gets its topics through its control channel this way.
+   */
+  createTopics?: (topics: TopicSpec[]) => Promise<void>;
+}
+
+/**
+ * The queue port on Kafka (Amazon MSK or any cluster) with @confluentinc/kafka-javascript (librdkafka):
+ * producer with acks=all and compression; consumer groups with offsets committed only after the
+ * handler's output is durable; admin and reads through librdkafka's classic calls (metadata, watermark
+ * offsets, offsets for times, committed offsets), which every broker version answers.
+ */
+export class KafkaQueue implements Queue {
+  readonly admin: QueueAdmin;
+  readonly reader: QueueReader;
+  private readonly base: RdkafkaConfig;
+  private readonly kafka: KafkaJSTypes.Kafka;
+  private inspector: Promise<RdKafkaConsumer> | undefined;
+  private readonly closers = new Set<() => Promise<void>>();
+  private readonly partitionCounts = new Map<string, number>();
+
+  constructor(private readonly options: KafkaQueueOptions) {
+    this.base = rdkafkaConfig(options);
+    this.kafka = new KafkaJS.Kafka({ ...(this.base as object) });
+    this.admin = {
+      ensureTopics: (specs) => this.ensureTopics(specs),
+      partitions: (topic) => this.partitionCount(topic),
+      offsets: (topic) => this.offsets(topic),
+      committed: (group, topic) => this.committed(group, topic),
+      offsetsForTime: (topic, ts) => this.offsetsForTime(topic, ts),
+    };
+    this.reader = { read: (topic, partition, offset, max) => this.read(topic, partition, offset, max) };
+  }
+
+  /** A low-level consumer without subscriptions, for metadata and offset queries. */
+  private inspect(): Promise<RdKafkaConsumer> {
+    this.inspector ??= (async () => {
+      const c = new kafkaModule.KafkaConsumer({ ...(this.base as object), "group.id": `unmeltable-inspector-${process.pid}`, "enable.auto.commit": false } as never, {});
+      await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+      this.closers.add(() => new Promise<void>((r) => c.disconnect(() => r())));
+      return c;
+    })();
+    return this.inspector;
+  }
+
+  private async topicPartitions(): Promise<Map<string, number>> {
+    const c = await this.inspect();
+    const md = await new Promise<{ topics: { name: string; partitions: unknown[] }[] }>((resolve, reject) =>
+      c.getMetadata({ timeout: 10_000 }, (err, data) => (err ? reject(err) : resolve(data as never))),
+    );
+    return new Map(md.topics.map((t) => [t.name, t.partitions.length]));
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    const n = (await this.topicPartitions()).get(topic);
+    if (n === undefined) throw new Error(`unknown topic ${topic}`);
+    this.partitionCounts.set(topic, n);
+    return n;
+  }
+
+  /**
+   * Creates missing topics through the Admin API and verifies existing ones. Partitions are never removed;
+   * a topic with fewer partitions than asked for is reported, not altered (that reshuffles keys).
+   */
+  private async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const existing = await this.topicPartitions();
+    const missing = specs.filter((s) => !existing.has(s.name));
+    if (missing.length > 0 && this.options.createTopics) {
+      await this.options.createTopics(missing);
+    } else if (missing.length > 0) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        const brokers = this.options.brokers.length;
+        await admin.createTopics({
+          topics: missing.map((s) => ({ topic: s.name, numPartitions: s.partitions, replicationFactor: this.options.replicationFactor ?? Math.min(3, brokers) })),
+        });
+      } catch (err) {
+        throw new Error(`could not create topics ${missing.map((s) => `${s.name} (${s.partitions} partitions)`).join(", ")}: ${(err as Error).message}. Create them with your cluster's tools and start again.`);
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    const after = missing.length > 0 ? await this.topicPartitions() : existing;
+    for (const s of specs) {
+      const n = after.get(s.name);
+      if (n === undefined) throw new Error(`topic ${s.name} does not exist after creating it`);
+      if (n < s.partitions) throw new Error(`topic ${s.name} has ${n} partitions, ${s.partitions} wanted: add partitions with your cluster's tools`);
+      this.partitionCounts.set(s.name, n);
+    }
+  }
+
+  private async offsets(topic: string): Promise<PartitionOffsets[]> {
+    const c = await this.inspect();
+    const n = await this.partitionCount(topic);
+    return Promise.all(
+      Array.from({ length: n }, (_, partition) =>
+        new Promise<PartitionOffsets>((resolve, reject) =>
+          c.queryWatermarkOffsets(topic, partition, 10_000, (err, o) => (err ? reject(err) : resolve({ partition, start: o.lowOffset, end: o.highOffset }))),
+        ),
+      ),
+    );
+  }
+
+  private async committed(group: string, topic: string): Promise<Map<number, number>> {
+    const n = await this.partitionCount(topic);
+    const c = new kafkaModule.KafkaConsumer({ ...(this.base as object), "group.id": group, "enable.auto.commit": false } as never, {});
+    await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+    try {
+      const parts = await new Promise<{ partition: number; offset: number }[]>((resolve, reject) =>
+        c.committed(
+          Array.from({ length: n }, (_, partition) => ({ topic, partition })),
+          10_000,
+          (err, tps) => (err ? reject(err) : resolve(tps as never)),
+        ),
+      );
+      return new Map(parts.filter((p) => p.offset >= 0).map((p) => [p.partition, p.offset]));
+    } finally {
+      await new Promise<void>((r) => c.disconnect(() => r()));
+    }
+  }
+
+  private async offsetsForTime(topic: string, ts: number): Promise<Map<number, number>> {
+    const c = await this.inspect();
+    const n = await this.partitionCount(topic);
+    const found = await new Promise<{ partition: number; offset: number }[]>((resolve, reject) =>
+      c.offsetsForTimes(
+        Array.from({ length: n }, (_, partition) => ({ topic, partition, offset: ts })),
+        10_000,
+        (err, offsets) => (err ? reject(err) : resolve(offsets as never)),
+      ),
+    );
+    const ends = await this.offsets(topic);
+    const out = new Map<number, number>();
+    for (const f of found) {
+      const { start, end } = ends[f.partition]!;
+      if (f.offset >= 0) out.set(f.partition, f.offset);
+      // -1 means no record at or after ts, or a broker that cannot look offsets up by time (the test
+      // suite's mock cluster): check the last record, and if it is that recent, search by reading.
+      else out.set(f.partition, await this.searchByTime(topic, f.partition, start, end, ts));
+    }
+    return out;
+  }
+
+  /** Binary search for the first offset with timestamp >= ts, reading single records (log2 n reads). */
+  private async searchByTime(topic: string, partition: number, start: number, end: number, ts: number): Promise<number> {
+    if (end <= start) return end;
+    const stamp = async (offset: number) => (await this.read(topic, partition, offset, 1))[0]?.timestamp ?? Number.POSITIVE_INFINITY;
+    if ((await stamp(end - 1)) < ts) return end;
+    let lo = start;
+    let hi = end - 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((await stamp(mid)) >= ts) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** Reads records of one partition from an offset, with a short-lived assigned consumer (no group). */
+  private async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<QueueRecord[]> {
+    const [{ end }] = (await this.offsets(topic)).filter((o) => o.partition === partition) as [PartitionOffsets];
+    if (offset >= end) return [];
+    const c = new kafkaModule.KafkaConsumer({ ...(this.base as object), "group.id": `unmeltable-reader-${process.pid}`, "enable.auto.commit": false } as never, { "auto.offset.reset": "earliest" });
+    await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+    try {
+      c.assign([{ topic, partition, offset }]);
+      const out: QueueRecord[] = [];
+      const want = Math.min(maxRecords, end - offset);
+      const deadline = Date.now() + 15_000;
+      while (out.length < want && Date.now() < deadline) {
+        const msgs = await new Promise<{ offset: number; key?: Buffer | null; value: Buffer | null; timestamp?: number; headers?: Record<string, Buffer | string>[] }[]>((resolve, reject) =>
+          c.consume(want - out.length, (err, m) => (err ? reject(err) : resolve(m as never))),
+        );
+        for (const m of msgs) {
+          if (m.offset < offset) continue;
+          out.push({ topic, partition, offset: m.offset, key: m.key ? m.key.toString() : null, value: m.value ?? Buffer.alloc(0), timestamp: m.timestamp ?? 0, headers: flattenHeaders(m.headers) });
+        }
+      }
+      return out;
+    } finally {
+      await new Promise<void>((r) => c.disconnect(() => r()));
+    }
+  }
+
+  producer(): QueueProducer {
+    const producer = this.kafka.producer({
+      ...(this.base as object),
+      "linger.ms": 5,
+      "message.timeout.ms": this.options.produceTimeoutMs ?? 30_000,
+      // acks=all and idempotence: a retried produce after a broker failover neither loses nor duplicates.
+      "enable.idempotence": true,
+      kafkaJS: { acks: -1, compression: (this.options.compression ?? "lz4") as KafkaJSTypes.CompressionTypes },
+    } as never);
+    let connected: Promise<void> | undefined;
+    const turns = new Map<string, number>();
+    const close = async () => {
+      if (connected) await producer.disconnect().catch(() => undefined);
+    };
+    this.closers.add(close);
+    return {
+      send: async (topic: string, records: OutgoingRecord[]): Promise<RecordPosition[]> => {
+        connected ??= producer.connect();
+        await connected;
+        const n = await this.partitionCount(topic);
+        const messages = records.map((r) => {
+          let partition = r.partition;
+          if (partition === undefined) {
+            const turn = turns.get(r.key) ?? 0;
+            turns.set(r.key, turn + 1);
+            partition = tenantPartition(r.key, n, 1, turn);
+          }
+          return { key: r.key, value: r.value, partition, timestamp: r.timestamp === undefined ? undefined : String(r.timestamp), headers: r.headers };
+        });
+        const metadata = await producer.send({ topic, messages });
+        // The broker reports the first offset per partition; records of one send are in order within it.
+        const base = new Map(metadata.map((m) => [m.partition, Number(m.baseOffset ?? m.offset ?? -1)]));
+        const seen = new Map<number, number>();
+        return messages.map((m) => {
+          const k = seen.get(m.partition) ?? 0;
+          seen.set(m.partition, k + 1);
+          return { topic, partition: m.partition, offset: (base.get(m.partition) ?? -1) + k };
+        });
+      },
+      close: async () => {
+        this.closers.delete(close);
+        await close();
+      },
+    };
+  }
+
+  consumer(options: ConsumerOptions): QueueConsumer {
+    return new KafkaGroupConsumer(this.kafka, this.base, options, this.options.sessionTimeoutMs ?? 10_000);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.closers].map((c) => c()));
+    this.closers.clear();
+  }
+}
+
+function flattenHeaders(headers: Record<string, Buffer | string>[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of headers ?? []) for (const [k, v] of Object.entries(h)) out[k] = v.toString();
+  return out;
+}
+
+/**
+ * A consumer group member. Batches come from librdkafka per partition (partitionsConsumedConcurrently),
+ * are cut to maxBatchRecords, and are committed explicitly after the handler resolves. A failing handler
+ * is retried in place with backoff (the partition waits, as with a Lambda event-source mapping in
+ * on-demand mode); a partial result commits what is done and retries the rest.
+ */
+class KafkaGroupConsumer implements QueueConsumer {
+  private readonly consumer: KafkaJSTypes.Consumer;
+  private stopped = false;
+
+  constructor(
+    kafka: KafkaJSTypes.Kafka,
+    base: RdkafkaConfig,
+    private readonly options: ConsumerOptions,
+    sessionTimeoutMs: number,
+  ) {
+    this.consumer = kafka.consumer({
+      ...(base as object),
+      // The batching window: the broker holds a fetch until there is enough data or the wait is over.
+      "fetch.wait.max.ms": Math.max(1, options.maxWaitMs ?? 500),
+      "fetch.min.bytes": 1,
+      // How long a member that vanished without leaving (a crash) holds its partitions.
+      "session.timeout.ms": sessionTimeoutMs,
+      "heartbeat.interval.ms": Math.max(500, Math.floor(sessionTimeoutMs / 5)),
+      "max.partition.fetch.bytes": Math.max(1024 * 1024, options.maxBatchBytes ?? 6 * 1024 * 1024),
+      kafkaJS: { groupId: options.group, fromBeginning: options.fromBeginning ?? false, autoCommit: false },
+    } as never);
+  }
+
+  async run(handler: BatchHandler): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.options.topics });
+    const maxRecords = this.options.maxBatchRecords ?? 100;
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    await this.consumer.run({
+      partitionsConsumedConcurrently: 16,
+      eachBatch: async ({ batch, isRunning, isStale }) => {
+        const all: QueueRecord[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: Number(m.offset),
+          key: m.key ? m.key.toString() : null,
+          value: m.value ?? Buffer.alloc(0),
+          timestamp: Number(m.timestamp),
+          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        }));
+        let failures = 0;
+        for (let i = 0; i < all.length && !this.stopped && isRunning() && !isStale(); ) {
+          const records = all.slice(i, i + maxRecords);
+          let next: number;
+          try {
+            const upTo = await handler({ topic: batch.topic, partition: batch.partition, records });
+            next = typeof upTo === "number" ? upTo : records[records.length - 1]!.offset + 1;
+          } catch {
+            failures++;
+            await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 9)));
+            continue;
+          }
+          if (next > records[0]!.offset) {
+            await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
+          }
+          const consumed = records.findIndex((r) => r.offset >= next);
+          if (consumed !== -1) failures++;
+          if (consumed === -1) {
+            i += records.length;
+            failures = 0;
+          } else {
+            i += consumed;
+            await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 9)));
+          }
+          if (i < all.length && (this.stopped || !isRunning() || isStale())) {
+            // Leaving the batch unfinished: the fetch position must go back to the first unhandled record.
+            this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(all[i]!.offset) });
+          }
+        }
+      },
+    });
+    const check = setInterval(() => {
+      if (this.stopped) {
+        clearInterval(check);
+        finished();
+      }
+    }, 50);
+    await done;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.consumer.disconnect().catch(() => undefined);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
