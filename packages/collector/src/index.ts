@@ -3,3 +3,4 @@ export { DeadLetterWriter } from "./dead-letters";
 export { Ingestor, type IngestorOptions } from "./ingestor";
 export { startSyslogListeners, normalizeAddress, type SyslogListeners, type SyslogListenerOptions } from "./syslog-listeners";
 export { createIngestHandler, splitBulk, INGEST_PATH, type IngestHandler, type HttpIngestOptions } from "./http-ingest";
+export { SpoolingSink, SpoolFullError, type SpoolOptions } from "./spool";

@@ -271,3 +271,12 @@ function utf8(buf: CodecBuffer, start: number, len: number): string {
 export function rawRecordBytes(rec: RawRecord): Buffer {
   return rec.rawBytes !== undefined ? Buffer.from(rec.rawBytes, "base64") : Buffer.from(rec.raw, "utf8");
 }
+
+/** The number of events in an encoded raw batch, read from its header without decoding it. */
+export function rawBatchEventCount(value: Buffer): number {
+  if (value.length < 10 || value[0] !== MAGIC[0] || value[1] !== MAGIC[1] || value[2] !== MAGIC[2]) return 0;
+  const tenantLen = value.readUInt16BE(4);
+  const collectorLen = value.readUInt16BE(6 + tenantLen);
+  const at = 8 + tenantLen + collectorLen;
+  return at + 4 <= value.length ? value.readUInt32BE(at) : 0;
+}

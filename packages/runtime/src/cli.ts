@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { banner } from "./banner";
 import { queueReadCommand, queueTopicsCommand } from "./queue-commands";
 import { searchCommand, tailCommand } from "./search-commands";
+import type { KafkaConnection } from "@unmeltable/queue-kafka";
+import { parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
 
@@ -13,61 +15,20 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true });
 
-  program
-    .command("start")
-    .description("Run the whole pipeline on this machine: collectors, durable queue and HTTP server.")
-    .addOption(dataDirOption())
-    .addOption(new Option("--host <addr>", "address to listen on").env("UNMELTABLE_HOST").default(DEFAULTS.host))
-    .addOption(portOption("--syslog-port <port>", "syslog over UDP and TCP", "UNMELTABLE_SYSLOG_PORT", DEFAULTS.syslogPort))
-    .addOption(portOption("--http-port <port>", "HTTP: Loggly ingest (/inputs, /bulk), /healthz, /metrics", "UNMELTABLE_HTTP_PORT", DEFAULTS.httpPort))
-    .addOption(portOption("--tls-port <port>", "syslog over TLS, RFC 5425 (needs --tls-cert and --tls-key)", "UNMELTABLE_TLS_PORT"))
-    .addOption(portOption("--https-port <port>", "HTTPS for ingest (needs --tls-cert and --tls-key)", "UNMELTABLE_HTTPS_PORT"))
-    .addOption(new Option("--tls-cert <file>", "PEM certificate (chain) for TLS and HTTPS").env("UNMELTABLE_TLS_CERT"))
-    .addOption(new Option("--tls-key <file>", "PEM private key for TLS and HTTPS").env("UNMELTABLE_TLS_KEY"))
-    .addOption(new Option("--default-tenant <name>", "tenant for syslog messages that carry no [TOKEN@41058] (off by default)").env("UNMELTABLE_DEFAULT_TENANT"))
-    .addOption(new Option("--collector-id <id>", "name of this collector in every raw record").env("UNMELTABLE_COLLECTOR_ID").default(DEFAULTS.collectorId))
-    .addOption(sizeOption("--max-event-bytes <n>", "largest accepted event", "UNMELTABLE_MAX_EVENT_BYTES", DEFAULTS.maxEventBytes))
-    .addOption(sizeOption("--raw-partitions <n>", "partitions of the raw topic (only raised, never lowered)", "UNMELTABLE_RAW_PARTITIONS", DEFAULTS.rawPartitions))
-    .action(async (opts: StartFlags) => {
-      const dataDir = path.resolve(opts.dataDir);
-      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-      const running = await start({
-        dataDir,
-        host: opts.host,
-        syslogPort: opts.syslogPort,
-        httpPort: opts.httpPort,
-        tls: opts.tlsCert && opts.tlsKey ? { certFile: opts.tlsCert, keyFile: opts.tlsKey } : undefined,
-        tlsPort: opts.tlsPort,
-        httpsPort: opts.httpsPort,
-        defaultTenant: opts.defaultTenant,
-        collectorId: opts.collectorId,
-        maxEventBytes: opts.maxEventBytes,
-        maxRequestBytes: DEFAULTS.maxRequestBytes,
-        rawPartitions: opts.rawPartitions,
-        log,
-      });
-      process.stdout.write(
-        banner({ dataDir, ...running, tenant: running.defaultTenant, defaultTenant: opts.defaultTenant }),
-      );
-      let stopping = false;
-      const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log(`${signal}: draining (finishing requests, making accepted events durable)`);
-        running.stop().then(
-          () => {
-            log("stopped cleanly");
-            process.exit(0);
-          },
-          (err: Error) => {
-            log(`stop failed: ${err.stack ?? err.message}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on("SIGTERM", () => shutdown("SIGTERM"));
-      process.on("SIGINT", () => shutdown("SIGINT"));
-    });
+  addRunOptions(
+    program.command("start").description("Run the whole pipeline: collectors, queue, processing stages, index and search API."),
+    { collector: true, stages: true },
+  ).action((opts: RunFlags) => runAction(opts, { collector: true, stages: true }));
+  addRunOptions(
+    program
+      .command("collector")
+      .description("Run only the collectors (syslog UDP/TCP/TLS, HTTP ingest) feeding the queue; with Kafka, a disk spool keeps them accepting while the brokers are away. What the EC2 collector instances run."),
+    { collector: true, stages: false },
+  ).action((opts: RunFlags) => runAction(opts, { collector: true, stages: false }));
+  addRunOptions(
+    program.command("stages").description("Run only the processing stages (process, index) over the queue, with the index and the search API."),
+    { collector: false, stages: true },
+  ).action((opts: RunFlags) => runAction(opts, { collector: false, stages: true }));
 
   const tenants = program.command("tenants").description("Manage tenants (customers) and their tokens.");
   tenants
@@ -152,7 +113,7 @@ export function buildCli(): Command {
   return program;
 }
 
-interface StartFlags {
+interface RunFlags {
   dataDir: string;
   host: string;
   syslogPort: number;
@@ -165,6 +126,116 @@ interface StartFlags {
   collectorId: string;
   maxEventBytes: number;
   rawPartitions: number;
+  queue: "embedded" | "kafka";
+  brokers?: string;
+  mskClusterArn?: string;
+  awsRegion?: string;
+  kafkaTls?: boolean;
+  kafkaCa?: string;
+  kafkaSasl?: "scram-sha-256" | "scram-sha-512" | "plain" | "aws-msk-iam";
+  kafkaUsername?: string;
+  kafkaPassword?: string;
+  spoolMaxBytes: number;
+  produceTimeoutMs: number;
+}
+
+function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolean }): Command {
+  cmd.addOption(dataDirOption()).addOption(new Option("--host <addr>", "address to listen on").env("UNMELTABLE_HOST").default(DEFAULTS.host));
+  cmd.addOption(portOption("--http-port <port>", roles.collector ? "HTTP: Loggly ingest, the search API, /healthz, /metrics" : "HTTP: the search API, /healthz, /metrics", "UNMELTABLE_HTTP_PORT", DEFAULTS.httpPort));
+  if (roles.collector) {
+    cmd
+      .addOption(portOption("--syslog-port <port>", "syslog over UDP and TCP", "UNMELTABLE_SYSLOG_PORT", DEFAULTS.syslogPort))
+      .addOption(portOption("--tls-port <port>", "syslog over TLS, RFC 5425 (needs --tls-cert and --tls-key)", "UNMELTABLE_TLS_PORT"))
+      .addOption(portOption("--https-port <port>", "HTTPS for ingest and the API (needs --tls-cert and --tls-key)", "UNMELTABLE_HTTPS_PORT"))
+      .addOption(new Option("--tls-cert <file>", "PEM certificate (chain) for TLS and HTTPS").env("UNMELTABLE_TLS_CERT"))
+      .addOption(new Option("--tls-key <file>", "PEM private key for TLS and HTTPS").env("UNMELTABLE_TLS_KEY"))
+      .addOption(new Option("--default-tenant <name>", "tenant for syslog messages that carry no [TOKEN@41058] (off by default)").env("UNMELTABLE_DEFAULT_TENANT"))
+      .addOption(new Option("--collector-id <id>", "name of this collector in every raw record").env("UNMELTABLE_COLLECTOR_ID").default(DEFAULTS.collectorId))
+      .addOption(sizeOption("--max-event-bytes <n>", "largest accepted event", "UNMELTABLE_MAX_EVENT_BYTES", DEFAULTS.maxEventBytes))
+      .addOption(sizeOption("--spool-max-bytes <n>", "disk spool limit while Kafka is unreachable (then senders are slowed down)", "UNMELTABLE_SPOOL_MAX_BYTES", DEFAULTS.spoolMaxBytes))
+      .addOption(sizeOption("--produce-timeout-ms <n>", "how long a Kafka write may take before the batch goes to the spool", "UNMELTABLE_PRODUCE_TIMEOUT_MS", 10_000));
+  }
+  return cmd
+    .addOption(sizeOption("--raw-partitions <n>", "partitions of the raw and processed topics when they are created", "UNMELTABLE_RAW_PARTITIONS", DEFAULTS.rawPartitions))
+    .addOption(new Option("--queue <kind>", "the queue: the embedded on-disk log, or Kafka / Amazon MSK").choices(["embedded", "kafka"]).env("UNMELTABLE_QUEUE").default("embedded"))
+    .addOption(new Option("--brokers <list>", "Kafka bootstrap brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"))
+    .addOption(new Option("--msk-cluster-arn <arn>", "look the brokers up from an Amazon MSK cluster (kafka:GetBootstrapBrokers)").env("UNMELTABLE_MSK_CLUSTER_ARN"))
+    .addOption(new Option("--aws-region <region>", "AWS region (MSK IAM, the MSK lookup)").env("AWS_REGION"))
+    .addOption(new Option("--kafka-tls", "connect to Kafka over TLS").env("UNMELTABLE_KAFKA_TLS"))
+    .addOption(new Option("--kafka-ca <file>", "PEM CA bundle for the brokers' certificates").env("UNMELTABLE_KAFKA_CA"))
+    .addOption(new Option("--kafka-sasl <mechanism>", "SASL: SCRAM (MSK port 9096), PLAIN, or MSK IAM (OAUTHBEARER, port 9098)").choices(["scram-sha-256", "scram-sha-512", "plain", "aws-msk-iam"]).env("UNMELTABLE_KAFKA_SASL"))
+    .addOption(new Option("--kafka-username <name>", "SASL username").env("UNMELTABLE_KAFKA_USERNAME"))
+    .addOption(new Option("--kafka-password <secret>", "SASL password (prefer the environment variable)").env("UNMELTABLE_KAFKA_PASSWORD"));
+}
+
+function queueConfig(opts: RunFlags): QueueConfig {
+  if (opts.queue === "embedded") return { kind: "embedded" };
+  if (!opts.brokers && !opts.mskClusterArn) throw new InvalidArgumentError("--queue kafka needs --brokers HOST:PORT,... or --msk-cluster-arn");
+  let sasl: KafkaConnection["sasl"];
+  if (opts.kafkaSasl === "aws-msk-iam") {
+    if (!opts.awsRegion) throw new InvalidArgumentError("--kafka-sasl aws-msk-iam needs --aws-region (or AWS_REGION)");
+    sasl = { mechanism: "aws-msk-iam", region: opts.awsRegion };
+  } else if (opts.kafkaSasl) {
+    if (!opts.kafkaUsername || !opts.kafkaPassword) throw new InvalidArgumentError(`--kafka-sasl ${opts.kafkaSasl} needs --kafka-username and --kafka-password`);
+    sasl = { mechanism: opts.kafkaSasl, username: opts.kafkaUsername, password: opts.kafkaPassword };
+  }
+  return {
+    kind: "kafka",
+    brokers: opts.brokers ? parseBrokers(opts.brokers) : [],
+    mskClusterArn: opts.mskClusterArn,
+    region: opts.awsRegion,
+    ssl: opts.kafkaTls,
+    caFile: opts.kafkaCa,
+    sasl,
+    clientId: `unmeltable-${opts.collectorId ?? DEFAULTS.collectorId}`,
+    produceTimeoutMs: opts.produceTimeoutMs,
+  };
+}
+
+async function runAction(opts: RunFlags, roles: { collector: boolean; stages: boolean }): Promise<void> {
+  const dataDir = path.resolve(opts.dataDir);
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const running = await start({
+    dataDir,
+    host: opts.host,
+    syslogPort: opts.syslogPort,
+    httpPort: opts.httpPort,
+    tls: opts.tlsCert && opts.tlsKey ? { certFile: opts.tlsCert, keyFile: opts.tlsKey } : undefined,
+    tlsPort: opts.tlsPort,
+    httpsPort: opts.httpsPort,
+    defaultTenant: opts.defaultTenant,
+    collectorId: opts.collectorId ?? DEFAULTS.collectorId,
+    maxEventBytes: opts.maxEventBytes ?? DEFAULTS.maxEventBytes,
+    maxRequestBytes: DEFAULTS.maxRequestBytes,
+    rawPartitions: opts.rawPartitions,
+    queue: queueConfig(opts),
+    roles,
+    spoolMaxBytes: opts.spoolMaxBytes ?? DEFAULTS.spoolMaxBytes,
+    log,
+  });
+  if (roles.collector) {
+    process.stdout.write(banner({ dataDir, syslogPort: running.syslogPort!, tlsPort: running.tlsPort, httpPort: running.httpPort, httpsPort: running.httpsPort, tenant: running.defaultTenant, defaultTenant: opts.defaultTenant }));
+  } else {
+    process.stdout.write(`\nunmeltable stages are running (queue: ${opts.queue}); search API on http://localhost:${running.httpPort}/apiv2/\n`);
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: draining (finishing requests, making accepted events durable)`);
+    running.stop().then(
+      () => {
+        log("stopped cleanly");
+        process.exit(0);
+      },
+      (err: Error) => {
+        log(`stop failed: ${err.stack ?? err.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
 function urlOption(): Option {
