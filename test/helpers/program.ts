@@ -56,11 +56,11 @@ export interface Program {
 }
 
 /** Starts the real program (the built CLI) and waits until /healthz says every part is ready. */
-export async function startProgram(opts: { dataDir?: string; args?: string[]; syslogPort?: number; httpPort?: number; tlsPort?: number } = {}): Promise<Program> {
+export async function startProgram(opts: { dataDir?: string; args?: string[]; syslogPort?: number; httpPort?: number; tlsPort?: number; command?: "start" | "collector" } = {}): Promise<Program> {
   const dataDir = opts.dataDir ?? (await tempDataDir());
   const syslogPort = opts.syslogPort ?? (await freePort());
   const httpPort = opts.httpPort ?? (await freePort());
-  const args = [CLI, "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort)];
+  const args = [CLI, opts.command ?? "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort)];
   if (opts.tlsPort !== undefined) args.push("--tls-port", String(opts.tlsPort));
   args.push(...(opts.args ?? []));
   const child = spawn(process.execPath, ["--enable-source-maps", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });

@@ -152,8 +152,7 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       .addOption(new Option("--default-tenant <name>", "tenant for syslog messages that carry no [TOKEN@41058] (off by default)").env("UNMELTABLE_DEFAULT_TENANT"))
       .addOption(new Option("--collector-id <id>", "name of this collector in every raw record").env("UNMELTABLE_COLLECTOR_ID").default(DEFAULTS.collectorId))
       .addOption(sizeOption("--max-event-bytes <n>", "largest accepted event", "UNMELTABLE_MAX_EVENT_BYTES", DEFAULTS.maxEventBytes))
-      .addOption(sizeOption("--spool-max-bytes <n>", "disk spool limit while Kafka is unreachable (then senders are slowed down)", "UNMELTABLE_SPOOL_MAX_BYTES", DEFAULTS.spoolMaxBytes))
-      .addOption(sizeOption("--produce-timeout-ms <n>", "how long a Kafka write may take before the batch goes to the spool", "UNMELTABLE_PRODUCE_TIMEOUT_MS", 10_000));
+      .addOption(sizeOption("--spool-max-bytes <n>", "disk spool limit while Kafka is unreachable (then senders are slowed down)", "UNMELTABLE_SPOOL_MAX_BYTES", DEFAULTS.spoolMaxBytes));
   }
   return cmd
     .addOption(sizeOption("--raw-partitions <n>", "partitions of the raw and processed topics when they are created", "UNMELTABLE_RAW_PARTITIONS", DEFAULTS.rawPartitions))
@@ -165,7 +164,8 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
     .addOption(new Option("--kafka-ca <file>", "PEM CA bundle for the brokers' certificates").env("UNMELTABLE_KAFKA_CA"))
     .addOption(new Option("--kafka-sasl <mechanism>", "SASL: SCRAM (MSK port 9096), PLAIN, or MSK IAM (OAUTHBEARER, port 9098)").choices(["scram-sha-256", "scram-sha-512", "plain", "aws-msk-iam"]).env("UNMELTABLE_KAFKA_SASL"))
     .addOption(new Option("--kafka-username <name>", "SASL username").env("UNMELTABLE_KAFKA_USERNAME"))
-    .addOption(new Option("--kafka-password <secret>", "SASL password (prefer the environment variable)").env("UNMELTABLE_KAFKA_PASSWORD"));
+    .addOption(new Option("--kafka-password <secret>", "SASL password (prefer the environment variable)").env("UNMELTABLE_KAFKA_PASSWORD"))
+    .addOption(sizeOption("--produce-timeout-ms <n>", "how long a Kafka write may take before it fails (the collector then spools the batch to disk)", "UNMELTABLE_PRODUCE_TIMEOUT_MS", 10_000));
 }
 
 function queueConfig(opts: RunFlags): QueueConfig {
