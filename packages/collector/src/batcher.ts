@@ -53,7 +53,8 @@ export class RawBatcher extends EventEmitter {
   constructor(private readonly options: BatcherOptions) {
     super();
     this.maxEvents = options.maxEvents ?? 5000;
-    this.maxBytes = options.maxBytes ?? 1024 * 1024;
+    // Under Kafka's default 1 MB record limit (MSK's too), so a batch never needs bigger records.
+    this.maxBytes = options.maxBytes ?? 900 * 1024;
     this.lingerMs = options.lingerMs ?? 5;
     this.highWater = options.highWaterBytes ?? 64 * 1024 * 1024;
   }

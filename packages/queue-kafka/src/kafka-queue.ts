@@ -21,6 +21,9 @@ import { rdkafkaConfig, type KafkaConnection, type RdkafkaConfig } from "./conne
 const kafkaModule = createRequire(import.meta.url)("@confluentinc/kafka-javascript") as typeof import("@confluentinc/kafka-javascript");
 const { KafkaJS } = kafkaModule;
 
+/** The largest record the adapter writes (the topics it creates accept it too). */
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+
 export interface KafkaQueueOptions extends KafkaConnection {
   /** Give up on a produce after this long (the collector then spools to disk). Default 30 s. */
   produceTimeoutMs?: number;
@@ -108,7 +111,12 @@ export class KafkaQueue implements Queue {
       try {
         const brokers = this.options.brokers.length;
         await admin.createTopics({
-          topics: missing.map((s) => ({ topic: s.name, numPartitions: s.partitions, replicationFactor: this.options.replicationFactor ?? Math.min(3, brokers) })),
+          topics: missing.map((s) => ({
+            topic: s.name,
+            numPartitions: s.partitions,
+            replicationFactor: this.options.replicationFactor ?? Math.min(3, brokers),
+            configEntries: [{ name: "max.message.bytes", value: String(MAX_RECORD_BYTES) }],
+          })),
         });
       } catch (err) {
         throw new Error(`could not create topics ${missing.map((s) => `${s.name} (${s.partitions} partitions)`).join(", ")}: ${(err as Error).message}. Create them with your cluster's tools and start again.`);
@@ -223,6 +231,9 @@ export class KafkaQueue implements Queue {
       ...(this.base as object),
       "linger.ms": 5,
       "message.timeout.ms": this.options.produceTimeoutMs ?? 30_000,
+      // A raw batch is up to ~1 MiB, and one event may be 1 MiB on its own: allow records up to 8 MiB
+      // (the topics are created with the same max.message.bytes).
+      "message.max.bytes": MAX_RECORD_BYTES,
       // acks=all and idempotence: a retried produce after a broker failover neither loses nor duplicates.
       "enable.idempotence": true,
       kafkaJS: { acks: -1, compression: (this.options.compression ?? "lz4") as KafkaJSTypes.CompressionTypes },

@@ -57,8 +57,9 @@ export function createProcessStage(options: ProcessStageOptions): Stage {
       const topic = processedTopic(options.tierOf(tenant));
       let list = byTopic.get(topic);
       if (!list) byTopic.set(topic, (list = []));
-      // Keep processed records well under the 6 MB a Lambda invocation can carry.
-      for (const chunk of chunkBySize(docs, 4 * 1024 * 1024)) list.push({ key: tenant, value: encodeProcessedDocs(tenant, chunk) });
+      // About 1 MiB per processed record: under Kafka's default record limit and far under the 6 MB a
+      // Lambda invocation can carry.
+      for (const chunk of chunkBySize(docs, 900 * 1024)) list.push({ key: tenant, value: encodeProcessedDocs(tenant, chunk) });
     }
     for (let i = 0; i < records.length; i++) {
       const o = outcomes[i]!;
