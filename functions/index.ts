@@ -1,0 +1,24 @@
+/**
+ * The index stage on AWS, one function per tier: an MSK event-source mapping on `processed.<tier>`,
+ * writing to that tier's OpenSearch domain, idempotently by event id (packages/core/src/stages/index-stage.ts).
+ */
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { createIndexStage } from "@unmeltable/core";
+import { createMskHandler, EmfMetrics, errorHandling, indexPort, kafkaProducer, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
+
+const index = await indexPort();
+
+export const handler = middy(
+  createMskHandler({
+    stage: createIndexStage({ index }),
+    stageName: "index",
+    producer: () => kafkaProducer(),
+    errorHandling: errorHandling(),
+    metrics: new EmfMetrics(),
+    log,
+  }),
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(powertoolsMetrics));

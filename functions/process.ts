@@ -1,0 +1,24 @@
+/**
+ * The process stage on AWS: an MSK event-source mapping on the `raw` topic. Raw batches in, parsed
+ * Loggly events out to `processed.<tier>` of each tenant's tier (packages/core/src/stages/process-stage.ts).
+ */
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { createProcessStage } from "@unmeltable/core";
+import { createMskHandler, EmfMetrics, errorHandling, kafkaProducer, log, logger, powertoolsMetrics, tenantDirectory } from "@unmeltable/lambda";
+
+const tenants = await tenantDirectory();
+
+export const handler = middy(
+  createMskHandler({
+    stage: createProcessStage({ tierOf: (name) => tenants.byName(name)?.tier ?? "default" }),
+    stageName: "process",
+    producer: () => kafkaProducer(),
+    errorHandling: errorHandling(),
+    metrics: new EmfMetrics(),
+    log,
+  }),
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(powertoolsMetrics));

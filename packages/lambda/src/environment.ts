@@ -1,0 +1,90 @@
+import type { IndexPort, Queue, QueueProducer } from "@unmeltable/core";
+import type { StaticTenantDirectory } from "./tenants";
+import { loadTenantDirectory } from "./tenants";
+
+/**
+ * Builds a function's ports from its environment (set by the stacks), once per container: the Kafka
+ * producer, the tenants and the index are reused across invocations.
+ *
+ *   UNMELTABLE_MSK_CLUSTER_ARN | UNMELTABLE_KAFKA_BROKERS   where Kafka is
+ *   UNMELTABLE_KAFKA_SASL=aws-msk-iam                        MSK IAM (with AWS_REGION)
+ *   UNMELTABLE_TENANTS=s3://bucket/tenants.json | path       the tenants
+ *   UNMELTABLE_INDEX=opensearch | embedded                   the index (embedded: UNMELTABLE_INDEX_DIR)
+ *   UNMELTABLE_OPENSEARCH_ENDPOINTS={"tier":"https://..."}   one domain per tier
+ *   UNMELTABLE_TIER                                          the index function's tier
+ *   UNMELTABLE_ERROR_HANDLING=provisioned | on-demand        see msk-driver.ts
+ *   UNMELTABLE_PRODUCE_TIMEOUT_MS                            how long a Kafka write may take (30 s)
+ */
+export interface FunctionEnv {
+  env: NodeJS.ProcessEnv;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+export function errorHandling(env: NodeJS.ProcessEnv = process.env): "provisioned" | "on-demand" {
+  return env.UNMELTABLE_ERROR_HANDLING === "provisioned" ? "provisioned" : "on-demand";
+}
+
+let queue: Promise<Queue> | undefined;
+let producer: Promise<QueueProducer> | undefined;
+let tenants: Promise<StaticTenantDirectory> | undefined;
+let index: Promise<IndexPort> | undefined;
+
+export function kafka(env: NodeJS.ProcessEnv = process.env): Promise<Queue> {
+  queue ??= (async () => {
+    const { KafkaQueue } = await import("@unmeltable/queue-kafka");
+    const region = env.AWS_REGION;
+    const sasl = env.UNMELTABLE_KAFKA_SASL === "aws-msk-iam" ? { mechanism: "aws-msk-iam" as const, region: required(env, "AWS_REGION") } : undefined;
+    let brokers = (env.UNMELTABLE_KAFKA_BROKERS ?? "").split(",").filter(Boolean);
+    if (brokers.length === 0) {
+      const arn = required(env, "UNMELTABLE_MSK_CLUSTER_ARN");
+      const { KafkaClient, GetBootstrapBrokersCommand } = await import("@aws-sdk/client-kafka");
+      const out = await new KafkaClient(region ? { region } : {}).send(new GetBootstrapBrokersCommand({ ClusterArn: arn }));
+      const list = sasl ? out.BootstrapBrokerStringSaslIam : out.BootstrapBrokerStringTls ?? out.BootstrapBrokerString;
+      if (!list) throw new Error(`MSK cluster ${arn} has no bootstrap brokers for this authentication`);
+      brokers = list.split(",");
+    }
+    return new KafkaQueue({
+      brokers,
+      sasl,
+      ssl: Boolean(sasl) || env.UNMELTABLE_KAFKA_TLS === "1",
+      clientId: `unmeltable-${env.AWS_LAMBDA_FUNCTION_NAME ?? "function"}`,
+      // Within the function's timeout: a produce that cannot finish fails the invocation, and Lambda retries.
+      produceTimeoutMs: Number(env.UNMELTABLE_PRODUCE_TIMEOUT_MS ?? 30_000),
+    });
+  })();
+  return queue;
+}
+
+export function kafkaProducer(env: NodeJS.ProcessEnv = process.env): Promise<QueueProducer> {
+  producer ??= kafka(env).then((q) => q.producer());
+  return producer;
+}
+
+export function tenantDirectory(env: NodeJS.ProcessEnv = process.env): Promise<StaticTenantDirectory> {
+  tenants ??= loadTenantDirectory(required(env, "UNMELTABLE_TENANTS"));
+  return tenants;
+}
+
+export function indexPort(env: NodeJS.ProcessEnv = process.env): Promise<IndexPort> {
+  index ??= (async () => {
+    const kind = env.UNMELTABLE_INDEX ?? "opensearch";
+    if (kind === "embedded") {
+      const { EmbeddedIndex } = await import("@unmeltable/index-sqlite");
+      return new EmbeddedIndex({ dir: required(env, "UNMELTABLE_INDEX_DIR"), writer: "inline" });
+    }
+    if (kind !== "opensearch") throw new Error(`UNMELTABLE_INDEX must be opensearch or embedded, not ${kind}`);
+    const { openSearchFromEnv } = await import("./opensearch-env");
+    return openSearchFromEnv(env, await tenantDirectory(env));
+  })();
+  return index;
+}
+
+/** Forgets the cached ports (tests start functions with different environments). */
+export function resetEnvironment(): void {
+  queue = producer = tenants = index = undefined;
+}

@@ -1,0 +1,222 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { APIGatewayProxyEventV2, MSKEvent, MSKRecord } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createIndexStage,
+  decodeDeadLetter,
+  decodeProcessedBatch,
+  encodeRawBatch,
+  newEventId,
+  noMetrics,
+  parseQuery,
+  type IndexPort,
+  type QueueRecord,
+  type RawRecord,
+} from "@unmeltable/core";
+import { EmbeddedIndex } from "@unmeltable/index-sqlite";
+import { createMskHandler, partitionBatches, resetEnvironment } from "@unmeltable/lambda";
+import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { startMockCluster, type MockCluster } from "../helpers/kafka";
+
+/**
+ * The Lambda handlers in functions/, invoked with MSK events built to the documented shape
+ * (test/fixtures/lambda/msk-event.json), running the real stage code against the Kafka test broker and
+ * the embedded index.
+ */
+const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/lambda");
+const template = JSON.parse(readFileSync(path.join(FIXTURES, "msk-event.json"), "utf8")) as MSKEvent;
+
+function mskEvent(records: QueueRecord[]): MSKEvent {
+  const grouped: MSKEvent["records"] = {};
+  for (const r of records) {
+    const key = `${r.topic}-${r.partition}`;
+    const rec: MSKRecord = {
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+      timestamp: r.timestamp,
+      timestampType: "CREATE_TIME",
+      key: Buffer.from(r.key ?? "").toString("base64"),
+      value: r.value.toString("base64"),
+      headers: Object.entries(r.headers).map(([k, v]) => ({ [k]: [...Buffer.from(v)] })),
+    };
+    (grouped[key] ??= []).push(rec);
+  }
+  return { ...template, records: grouped };
+}
+
+function rawRecord(tenant: string, raw: string): RawRecord {
+  return { id: newEventId(), tenant, receivedAt: Date.now(), transport: "tcp", remote: "10.0.0.9", collector: "c1", tags: ["lambda"], raw };
+}
+
+describe("MSK events", () => {
+  it("decode to one ordered batch per partition, with key, value and headers", () => {
+    const batches = partitionBatches(template);
+    expect(batches).toHaveLength(1);
+    const [r] = batches[0]!.records;
+    expect(r).toMatchObject({ topic: "mytopic", partition: 0, offset: 15, timestamp: 1545084650987, headers: { headerKey: "headerValue" } });
+    expect(r!.value.toString()).toBe("Hello, this is a test.");
+  });
+});
+
+describe("the Lambda handlers", () => {
+  let cluster: MockCluster;
+  let queue: KafkaQueue;
+  let dir: string;
+  const tenant = { name: "acme", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default" };
+  const marker = randomUUID().slice(0, 8);
+  type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
+  let processHandler: Handler<MSKEvent, { batchItemFailures: unknown[] }>;
+  let indexHandler: Handler<MSKEvent, { batchItemFailures: unknown[] }>;
+  let searchHandler: Handler<APIGatewayProxyEventV2, { statusCode: number; body: string }>;
+  let topicsHandler: Handler<Record<string, unknown>, { topics: { name: string }[] }>;
+  const context = { functionName: "test", awsRequestId: "r1", getRemainingTimeInMillis: () => 60_000 };
+
+  beforeAll(async () => {
+    cluster = await startMockCluster(3);
+    await cluster.createTopics([
+      { name: "raw", partitions: 2 },
+      { name: "deadletter", partitions: 1 },
+      { name: "processed.default", partitions: 2 },
+    ]);
+    queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
+    dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-lambda-"));
+    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant]));
+    Object.assign(process.env, {
+      UNMELTABLE_KAFKA_BROKERS: cluster.brokers.join(","),
+      UNMELTABLE_TENANTS: path.join(dir, "tenants.json"),
+      UNMELTABLE_INDEX: "embedded",
+      UNMELTABLE_INDEX_DIR: path.join(dir, "index"),
+      UNMELTABLE_TIERS: "default",
+      UNMELTABLE_PARTITIONS: "2",
+      POWERTOOLS_METRICS_NAMESPACE: "unmeltable-test",
+      POWERTOOLS_DEV: "true",
+    });
+    resetEnvironment();
+    processHandler = (await import("../../functions/process")).handler as never;
+    indexHandler = (await import("../../functions/index")).handler as never;
+    searchHandler = (await import("../../functions/search")).handler as never;
+    topicsHandler = (await import("../../functions/topics")).handler as never;
+  });
+
+  afterAll(async () => {
+    await queue.close();
+    await cluster.stop();
+  });
+
+  async function readAll(topic: string): Promise<QueueRecord[]> {
+    const out: QueueRecord[] = [];
+    for (const p of await queue.admin.offsets(topic)) if (p.end > p.start) out.push(...(await queue.reader.read(topic, p.partition, p.start, p.end - p.start)));
+    return out;
+  }
+
+  it("topics: verifies the raw, dead-letter and processed topics on deploy", async () => {
+    const result = await topicsHandler({}, context);
+    expect(result.topics.map((t) => t.name).sort()).toEqual(["deadletter", "processed.default", "raw"]);
+  });
+
+  it("process: parses raw batches into the tier's processed topic and dead-letters a poison record", async () => {
+    const events = [rawRecord("acme", `<14>1 2026-01-05T10:00:00Z web-1 api - - - ${marker} hello`), rawRecord("acme", `{"level":"error","message":"${marker} boom"}`)];
+    const raw: QueueRecord[] = [
+      { topic: "raw", partition: 0, offset: 100, key: "acme", value: encodeRawBatch("acme", "c1", events.slice(0, 1)), timestamp: Date.now(), headers: {} },
+      { topic: "raw", partition: 0, offset: 101, key: "acme", value: Buffer.from("not a raw batch"), timestamp: Date.now(), headers: {} },
+      { topic: "raw", partition: 1, offset: 7, key: "acme", value: encodeRawBatch("acme", "c1", events.slice(1)), timestamp: Date.now(), headers: {} },
+    ];
+    const result = await processHandler(mskEvent(raw), context);
+    expect(result.batchItemFailures).toEqual([]);
+    const processed = (await readAll("processed.default")).flatMap((r) => decodeProcessedBatch(r.value).events);
+    expect(processed.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+    expect(processed.find((e) => e.logtypes.includes("json"))?.event.json).toMatchObject({ level: "error" });
+    const letters = (await readAll("deadletter")).map((r) => decodeDeadLetter(r.value));
+    expect(letters).toEqual([expect.objectContaining({ stage: "process", reason: "unparseable_record", source: "raw-0@101" })]);
+  });
+
+  it("index: stores the processed events once, however often the batch is delivered", async () => {
+    const processed = await readAll("processed.default");
+    expect((await indexHandler(mskEvent(processed), context)).batchItemFailures).toEqual([]);
+    expect((await indexHandler(mskEvent(processed), context)).batchItemFailures).toEqual([]);
+    const index = new EmbeddedIndex({ dir: path.join(dir, "index"), writer: "inline" });
+    try {
+      const found = await index.search({ tenant: "acme", query: parseQuery(marker), from: 0, until: Date.now() + 86_400_000 }, { order: "desc", size: 10 });
+      expect(found.events).toHaveLength(2);
+    } finally {
+      await index.close();
+    }
+  });
+
+  it("search: answers Loggly's API through an API Gateway event", async () => {
+    const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+    const event = { ...base, rawQueryString: `q=${marker}&from=-520w&until=now`, headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } };
+    const res = await searchHandler(event, context);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ count: 2 });
+    const denied = await searchHandler({ ...base, headers: { ...base.headers, authorization: "bearer nope" } }, context);
+    expect(denied.statusCode).toBe(401);
+  });
+});
+
+describe("the MSK driver's error handling", () => {
+  /** The real index stage over an index that is down for the first `failures` writes. */
+  function flakyIndex(inner: IndexPort, failures: number): IndexPort {
+    let left = failures;
+    return {
+      ...inner,
+      write: async (tenant, docs) => {
+        if (left-- > 0) return docs.map(() => ({ status: "retry" as const, error: "index unavailable" }));
+        return inner.write(tenant, docs);
+      },
+    };
+  }
+
+  const sent: { topic: string; count: number }[] = [];
+  const producer = async () => ({
+    send: async (topic: string, records: unknown[]) => {
+      sent.push({ topic, count: records.length });
+      return [];
+    },
+    close: async () => undefined,
+  });
+
+  async function processedRecord(offset: number): Promise<QueueRecord> {
+    const { encodeProcessedBatch, toEvent } = await import("@unmeltable/core");
+    const ev = toEvent(rawRecord("acme", `retry me ${offset}`));
+    return { topic: "processed.default", partition: 3, offset, key: "acme", value: encodeProcessedBatch("acme", [ev]), timestamp: Date.now(), headers: {} };
+  }
+
+  it("reports the record to retry in batchItemFailures in provisioned mode", async () => {
+    const index = new EmbeddedIndex({ dir: mkdtempSync(path.join(os.tmpdir(), "unmeltable-drv-")), writer: "inline" });
+    const handler = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 10) }), stageName: "index", producer, errorHandling: "provisioned", metrics: noMetrics, log: () => undefined, retriesInInvocation: 0 });
+    const records = [await processedRecord(40), await processedRecord(41)];
+    const result = await handler(mskEvent(records));
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: { partition: "processed.default-3", offset: 40 } }]);
+    await index.close();
+  });
+
+  it("retries within the invocation, then dead-letters and succeeds in on-demand mode", async () => {
+    const index = new EmbeddedIndex({ dir: mkdtempSync(path.join(os.tmpdir(), "unmeltable-drv-")), writer: "inline" });
+    sent.length = 0;
+    const recovering = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 1) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, log: () => undefined, retriesInInvocation: 2 });
+    expect((await recovering(mskEvent([await processedRecord(1)]))).batchItemFailures).toEqual([]);
+    expect(sent).toEqual([]);
+    const down = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 100) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, log: () => undefined, retriesInInvocation: 1 });
+    expect((await down(mskEvent([await processedRecord(2)]))).batchItemFailures).toEqual([]);
+    expect(sent).toEqual([{ topic: "deadletter", count: 1 }]);
+    await index.close();
+  });
+
+  it("throws when the output cannot be made durable, so Lambda delivers the batch again", async () => {
+    const failing = async () => ({
+      send: async () => {
+        throw new Error("brokers unreachable");
+      },
+      close: async () => undefined,
+    });
+    const raw = encodeRawBatch("acme", "c1", [rawRecord("acme", "x")]);
+    const { createProcessStage } = await import("@unmeltable/core");
+    const handler = createMskHandler({ stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", producer: failing, errorHandling: "provisioned", metrics: noMetrics, log: () => undefined });
+    await expect(handler(mskEvent([{ topic: "raw", partition: 0, offset: 1, key: "acme", value: raw, timestamp: Date.now(), headers: {} }]))).rejects.toThrow(/brokers unreachable/);
+  });
+});
