@@ -19,3 +19,8 @@ export * from "./stages/process-stage";
 export * from "./stages/index-stage";
 export * from "./process/to-event";
 export * from "./query/index";
+export * from "./alerts/index";
+export * from "./lifecycle/slice-policy";
+export * from "./ports/object-store";
+export * from "./archive/layout";
+export * from "./lifecycle/run-lifecycle";

@@ -4,7 +4,8 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { FacetResult, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult } from "@unmeltable/core";
+import { statSync } from "node:fs";
+import type { FacetResult, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult, SliceAdmin, SliceInfo } from "@unmeltable/core";
 import { IndexReader } from "./reader";
 import { IndexWriter } from "./writer";
 import type { SliceLength } from "./slices";
@@ -25,7 +26,7 @@ export interface EmbeddedIndexOptions {
  * The index port on SQLite FTS5, one file per tenant per time slice (see schema.ts). Emits
  * "indexed" (tenant, events) after each write with the events it newly stored, for live tail.
  */
-export class EmbeddedIndex extends EventEmitter implements IndexPort {
+export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin {
   readonly reader: IndexReader;
   private readonly inline?: IndexWriter;
   private readonly worker?: Worker;
@@ -109,6 +110,28 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort {
 
   async fields(q: SearchQuery): Promise<string[]> {
     return this.reader.fields(q);
+  }
+
+  /** The tenant's slice files with their sizes (for the lifecycle job). */
+  async slices(tenant: string): Promise<SliceInfo[]> {
+    return this.reader.slices(tenant, 0, Number.MAX_SAFE_INTEGER).map((s) => {
+      const base = path.join(this.options.dir, tenant, `${s.name}.db`);
+      let bytes = 0;
+      for (const suffix of ["", "-wal"]) {
+        try {
+          bytes += statSync(base + suffix).size;
+        } catch {
+          // no WAL file: nothing to add
+        }
+      }
+      return { name: s.name, start: s.start, end: s.end, bytes };
+    });
+  }
+
+  /** Creates the slice file holding `at` ahead of its first event. */
+  async prepareSlice(tenant: string, at: number, length: SliceLength): Promise<void> {
+    if (this.inline) this.inline.prepare(tenant, at, length);
+    else await this.call({ type: "prepare", tenant, at, length });
   }
 
   /** Deletes one slice file (retention): readers and the writer let go of it first. */

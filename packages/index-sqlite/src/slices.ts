@@ -6,9 +6,9 @@
  *
  *   <root>/<tenant>/hour-2026112605.db   day-20261126.db   week-20261123.db (weeks start on Monday, UTC)
  */
-export type SliceLength = "hour" | "day" | "week";
+import { SLICE_MS, sliceStart, type SliceLength } from "@unmeltable/core";
 
-export const SLICE_MS: Record<SliceLength, number> = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 };
+export { SLICE_MS, sliceStart, type SliceLength };
 
 export interface Slice {
   length: SliceLength;
@@ -16,15 +16,6 @@ export interface Slice {
   start: number;
   end: number;
   name: string;
-}
-
-/** 1970-01-05 was a Monday: week slices are aligned to it. */
-const MONDAY_EPOCH = 4 * 86_400_000;
-
-export function sliceStart(ts: number, length: SliceLength): number {
-  const size = SLICE_MS[length];
-  const origin = length === "week" ? MONDAY_EPOCH : 0;
-  return Math.floor((ts - origin) / size) * size + origin;
 }
 
 export function sliceFor(ts: number, length: SliceLength): Slice {

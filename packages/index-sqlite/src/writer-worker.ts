@@ -17,7 +17,7 @@ const init = workerData as Init;
 let slices = init.slices;
 const writer = new IndexWriter(init.root, (tenant) => slices[tenant] ?? init.defaultSlice);
 
-parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; docs?: string; slices?: Record<string, SliceLength>; sliceName?: string }) => {
+parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; docs?: string; slices?: Record<string, SliceLength>; sliceName?: string; at?: number; length?: SliceLength }) => {
   if (msg.type === "write") {
     try {
       // Documents arrive joined by newlines (JSON text never contains a raw one).
@@ -28,6 +28,13 @@ parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; do
     }
   } else if (msg.type === "policy") {
     slices = msg.slices!;
+  } else if (msg.type === "prepare") {
+    try {
+      writer.prepare(msg.tenant!, msg.at!, msg.length!);
+      parentPort!.postMessage({ id: msg.id, results: [] });
+    } catch (err) {
+      parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
+    }
   } else if (msg.type === "closeSlice") {
     writer.closeSlice(msg.tenant!, msg.sliceName!);
     parentPort!.postMessage({ id: msg.id, results: [] });

@@ -166,6 +166,11 @@ export class IndexWriter {
     return s;
   }
 
+  /** Creates (opens, with its schema) the slice file holding `at`. */
+  prepare(tenant: string, at: number, length: SliceLength): void {
+    this.sliceDb(tenant, sliceFor(at, length));
+  }
+
   /** Closes a slice's connection (before retention deletes its file, or after an error). */
   closeSlice(tenant: string, sliceName: string): void {
     const key = `${tenant}/${sliceName}`;

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { banner } from "./banner";
 import { queueReadCommand, queueTopicsCommand } from "./queue-commands";
 import { searchCommand, tailCommand } from "./search-commands";
+import { archiveCommand, lifecycleCommand, replayCommand } from "./data-commands";
 import type { KafkaConnection } from "@unmeltable/queue-kafka";
 import { parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
@@ -28,7 +29,10 @@ export function buildCli(): Command {
   addRunOptions(
     program.command("stages").description("Run only the processing stages (process, index) over the queue, with the index and the search API."),
     { collector: false, stages: true },
-  ).action((opts: RunFlags) => runAction(opts, { collector: false, stages: true }));
+  )
+    .option("--sample <rate>", "staging: process only this fraction of events (chosen by a hash of the event id, the same on every run), with consumer groups of its own", rateArg)
+    .option("--group-prefix <prefix>", "prefix of the consumer groups (default: 'staging-' with --sample)")
+    .action((opts: RunFlags) => runAction(opts, { collector: false, stages: true }));
 
   const tenants = program.command("tenants").description("Manage tenants (customers) and their tokens.");
   tenants
@@ -93,6 +97,49 @@ export function buildCli(): Command {
     .option("--json", "print the events as JSON lines")
     .action(tailCommand);
 
+  tenants
+    .command("set <name>")
+    .description("Change a tenant's tier (its new slices go to the new tier, the old ones stay searchable until they expire), slice length or retention.")
+    .addOption(dataDirOption())
+    .option("--tier <tier>", "index tier")
+    .addOption(new Option("--slice <length>", "time slice length of new slices").choices(["hour", "day", "week"]))
+    .option("--retention-days <n>", "delete slices older than this", intArg)
+    .option("--partition-spread <n>", "raw-topic partitions a busy tenant's batches are spread over", intArg)
+    .action((name: string, opts: { dataDir: string; tier?: string; slice?: "hour" | "day" | "week"; retentionDays?: number; partitionSpread?: number }) => {
+      const store = new TenantStore(path.resolve(opts.dataDir));
+      try {
+        const t = store.update(name, { tier: opts.tier, slice: opts.slice, retentionDays: opts.retentionDays, partitionSpread: opts.partitionSpread });
+        process.stdout.write(`tenant ${t.name}: tier ${t.tier}, ${t.slice} slices, ${t.retentionDays} days retention, spread ${t.partitionSpread}\n`);
+      } finally {
+        store.close();
+      }
+    });
+
+  const storeOptions = (cmd: Command) =>
+    cmd
+      .addOption(dataDirOption())
+      .option("--dir <dir>", "archive directory (default: <data-dir>/archive)")
+      .addOption(new Option("--s3-bucket <bucket>", "archive in this S3 bucket instead").env("UNMELTABLE_ARCHIVE_BUCKET"))
+      .option("--s3-prefix <prefix>", "key prefix in the bucket", "")
+      .addOption(new Option("--s3-endpoint <url>", "S3-compatible endpoint (path-style)").env("UNMELTABLE_S3_ENDPOINT"));
+  storeOptions(program.command("archive").description("Write a day's raw events from the queue to the archive, per tenant and hour (gzipped NDJSON + manifest). Idempotent: a rerun writes the same objects."))
+    .option("--day <YYYY-MM-DD>", "the day (UTC) to archive (default: yesterday)")
+    .addOption(new Option("--queue <kind>", "the queue to read").choices(["embedded", "kafka"]).default("embedded"))
+    .addOption(new Option("--brokers <list>", "Kafka brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"))
+    .action(archiveCommand);
+  storeOptions(program.command("replay").description("Feed a tenant's archived raw events back through the process and index stages (already indexed events are left alone)."))
+    .requiredOption("--tenant <name>", "whose events")
+    .requiredOption("--from <time>", "start: -2d, ISO-8601, epoch ms")
+    .option("--until <time>", "end", "now")
+    .action(replayCommand);
+  program
+    .command("lifecycle")
+    .description("Run the index lifecycle once: delete slices past retention, fit each tenant's slice length to its volume, create next slices ahead of time (the server does this every hour).")
+    .addOption(dataDirOption())
+    .option("--target-bytes <n>", "the size a slice should reach", intArg, 1024 ** 3)
+    .option("--json", "print the report as JSON")
+    .action(lifecycleCommand);
+
   const queue = program.command("queue").description("Inspect the embedded queue (read-only; safe while the server runs).");
   queue
     .command("topics")
@@ -137,6 +184,8 @@ interface RunFlags {
   kafkaPassword?: string;
   spoolMaxBytes: number;
   produceTimeoutMs: number;
+  sample?: number;
+  groupPrefix?: string;
 }
 
 function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolean }): Command {
@@ -211,6 +260,8 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     queue: queueConfig(opts),
     roles,
     spoolMaxBytes: opts.spoolMaxBytes ?? DEFAULTS.spoolMaxBytes,
+    sampleRate: opts.sample,
+    groupPrefix: opts.groupPrefix ?? (opts.sample !== undefined ? "staging-" : undefined),
     log,
   });
   if (roles.collector) {
@@ -258,6 +309,12 @@ function sizeOption(flags: string, description: string, env: string, dflt: numbe
 function portArg(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number 0-65535");
+  return n;
+}
+
+function rateArg(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("expected a fraction in (0, 1], e.g. 0.05");
   return n;
 }
 

@@ -1,10 +1,11 @@
 import path from "node:path";
-import { createIndexStage, createProcessStage, processedTopic, RAW_TOPIC, type Metrics, type Queue, type QueueProducer, type Tenant } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, processedTopic, RAW_TOPIC, runLifecycle, type Metrics, type Queue, type QueueProducer, type Tenant } from "@unmeltable/core";
+import { archiveDay, DirectoryStore, previousDay } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { StageRunner } from "@unmeltable/runner";
 import { apiHandler, tailHandler } from "./api-http";
 import type { Route } from "./http-server";
-import type { LiveTenantDirectory } from "./tenant-store";
+import type { LiveTenantDirectory, TenantStore } from "./tenant-store";
 
 export interface StagesPart {
   index: EmbeddedIndex;
@@ -29,6 +30,12 @@ export async function startStages(options: {
   /** Staging: index only this fraction of events (by a hash of the id), with its own consumer groups. */
   sampleRate?: number;
   groupPrefix?: string;
+  /** For the lifecycle job's slice-length changes. */
+  store: TenantStore;
+  /** Run the daily archive of the raw topic at 00:15 UTC into <data-dir>/archive. */
+  archive: boolean;
+  /** Size a slice should reach (the lifecycle job fits slice lengths to it); default 1 GiB. */
+  sliceTargetBytes?: number;
 }): Promise<StagesPart> {
   const { queue, producer, tenants, metrics } = options;
   const prefix = options.groupPrefix ?? "";
@@ -42,7 +49,7 @@ export async function startStages(options: {
       queue,
       producer,
       group: `${prefix}index.${tier}`,
-      topics: [processedTopic(tier)],
+      topics: [`${prefix}${processedTopic(tier)}`],
       stage: createIndexStage({ index, stageName: "index" }),
       // Big transactions index fastest (FTS5 flushes per transaction); the window bounds the latency.
       batchSize: 500,
@@ -54,13 +61,16 @@ export async function startStages(options: {
     runner.start();
     runners.push(runner);
   };
-  for (const tier of new Set(["default", ...tenants.list().map((t) => t.tier)])) startIndexRunner(tier);
+  const initialTiers = [...new Set(["default", ...tenants.list().map((t) => t.tier)])];
+  // A staging pipeline (a group prefix) writes processed topics of its own, never production's.
+  if (prefix) await queue.admin.ensureTopics(initialTiers.map((tier) => ({ name: `${prefix}${processedTopic(tier)}`, partitions: options.partitions })));
+  for (const tier of initialTiers) startIndexRunner(tier);
   const onChange = (list: Tenant[]) => {
     for (const t of list) index.setSliceLength(t.name, t.slice);
     const added = [...new Set(list.map((t) => t.tier))].filter((tier) => !tiers.has(tier));
     if (added.length === 0) return;
     void queue.admin
-      .ensureTopics(added.map((tier) => ({ name: processedTopic(tier), partitions: options.partitions })))
+      .ensureTopics(added.map((tier) => ({ name: `${prefix}${processedTopic(tier)}`, partitions: options.partitions })))
       .then(() => added.forEach(startIndexRunner))
       .catch((err: Error) => options.log(`could not set up tiers ${added.join(", ")}: ${err.message}`));
   };
@@ -72,7 +82,7 @@ export async function startStages(options: {
     producer,
     group: `${prefix}process`,
     topics: [RAW_TOPIC],
-    stage: createProcessStage({ tierOf: (name) => tenants.byName(name)?.tier ?? "default", sampleRate: options.sampleRate }),
+    stage: createProcessStage({ tierOf: (name) => tenants.byName(name)?.tier ?? "default", sampleRate: options.sampleRate, topicPrefix: prefix }),
     batchSize: 100,
     batchWindowMs: 10,
     maxBatchBytes: 4 * 1024 * 1024,
@@ -84,7 +94,7 @@ export async function startStages(options: {
 
   const lag = metrics.gauge("unmeltable_consumer_lag", "Records a stage's consumer group has not read yet, per partition", ["group", "topic", "partition"]);
   const refreshLag = async () => {
-    const groups: [string, string][] = [[`${prefix}process`, RAW_TOPIC], ...[...tiers].map((t): [string, string] => [`${prefix}index.${t}`, processedTopic(t)])];
+    const groups: [string, string][] = [[`${prefix}process`, RAW_TOPIC], ...[...tiers].map((t): [string, string] => [`${prefix}index.${t}`, `${prefix}${processedTopic(t)}`])];
     for (const [group, topic] of groups) {
       try {
         const [ends, committed] = await Promise.all([queue.admin.offsets(topic), queue.admin.committed(group, topic)]);
@@ -95,6 +105,44 @@ export async function startStages(options: {
     }
   };
 
+  // The scheduled jobs of one machine (on AWS: EventBridge-scheduled Lambdas).
+  const timers: NodeJS.Timeout[] = [];
+  const lifecycle = async () => {
+    try {
+      const report = await runLifecycle({
+        admin: index,
+        tenants: tenants.list(),
+        setSliceLength: (tenant, length) => void options.store.update(tenant, { slice: length }),
+        targetBytes: options.sliceTargetBytes ?? 1024 ** 3,
+      });
+      for (const d of report.dropped) options.log(`lifecycle: dropped ${d.tenant}/${d.slice} (past retention)`);
+      for (const r of report.resliced) options.log(`lifecycle: ${r.tenant} now gets ${r.to} slices (${Math.round(r.bytesPerDay / 1e6)} MB/day)`);
+    } catch (err) {
+      options.log(`lifecycle failed: ${(err as Error).message}`);
+    }
+  };
+  timers.push(setTimeout(() => void lifecycle(), 60_000), setInterval(() => void lifecycle(), 3_600_000));
+  if (options.archive) {
+    const store = new DirectoryStore(path.join(options.dataDir, "archive"));
+    const scheduleArchive = () => {
+      const now = Date.now();
+      const next = Math.floor(now / 86_400_000) * 86_400_000 + 15 * 60_000;
+      const at = next > now ? next : next + 86_400_000;
+      const t = setTimeout(() => {
+        const day = previousDay();
+        archiveDay({ queue, store, day }).then(
+          (m) => options.log(`archive ${day}: ${m.events} events in ${m.files.length} files`),
+          (err: Error) => options.log(`archive ${day} failed: ${err.message} (run: unmeltable archive --day ${day})`),
+        );
+        scheduleArchive();
+      }, at - now);
+      t.unref();
+      timers.push(t);
+    };
+    scheduleArchive();
+  }
+  for (const t of timers) t.unref();
+
   return {
     index,
     routes: [
@@ -103,6 +151,7 @@ export async function startStages(options: {
     ],
     refreshLag,
     stop: async () => {
+      for (const t of timers) clearTimeout(t);
       tenants.off("change", onChange);
       await Promise.all(runners.map((r) => r.stop()));
       await index.close();

@@ -7,6 +7,8 @@ import { createRequestListener, sendJson, startHttpServers, type HttpServers, ty
 import { PrometheusMetrics } from "./prometheus";
 import { openQueue, type QueueConfig } from "./queue-config";
 import { startStages, type StagesPart } from "./stages-part";
+import { startAlerts } from "./alerts-part";
+import { webUiRoutes } from "./web-ui";
 import { TenantStore } from "./tenant-store";
 
 export interface StartConfig {
@@ -29,6 +31,9 @@ export interface StartConfig {
   roles: { collector: boolean; stages: boolean };
   /** Limit of the collector's disk spool (used when the queue is Kafka). */
   spoolMaxBytes: number;
+  /** Staging: process this fraction of events, with consumer groups of their own (groupPrefix). */
+  sampleRate?: number;
+  groupPrefix?: string;
   log: (line: string) => void;
 }
 
@@ -101,6 +106,8 @@ export async function start(config: StartConfig): Promise<Running> {
     parts.set("queue", true);
 
     const routes: Route[] = [];
+    /** The HTTP servers once they listen (the UI and the alerts' links need their ports). */
+    const listening: { http?: HttpServers } = {};
     let collector: CollectorPart | undefined;
     if (config.roles.collector) {
       let tls: { cert: Buffer; key: Buffer } | undefined;
@@ -133,9 +140,25 @@ export async function start(config: StartConfig): Promise<Running> {
 
     let stages: StagesPart | undefined;
     if (config.roles.stages) {
-      stages = await startStages({ dataDir: config.dataDir, queue, producer, tenants, partitions: config.rawPartitions, metrics, log: config.log });
+      stages = await startStages({
+        dataDir: config.dataDir,
+        queue,
+        producer,
+        tenants,
+        store,
+        partitions: config.rawPartitions,
+        metrics,
+        log: config.log,
+        sampleRate: config.sampleRate,
+        groupPrefix: config.groupPrefix,
+        // The daily archive reads the local queue; with Kafka it is the archive Lambda's job (or `unmeltable archive`).
+        archive: config.queue.kind === "embedded",
+      });
       closers.push(() => stages!.stop());
-      routes.push(...stages.routes);
+      // Alerts (checked by a timer) and their API, which must precede the search API's /apiv2/ route.
+      const alerts = startAlerts({ dataDir: config.dataDir, index: stages.index, tenants, httpAddress: () => ({ host: config.host, port: listening.http?.httpPort }), log: config.log });
+      closers.push(() => alerts.stop());
+      routes.push(...alerts.routes, ...stages.routes);
       parts.set("stages", true);
     }
 
@@ -161,6 +184,15 @@ export async function start(config: StartConfig): Promise<Running> {
         },
       },
     );
+    // The web UI (over the search API): /ui/config and the static files at / — last, it takes every other GET.
+    if (stages) {
+      routes.push(
+        ...webUiRoutes({
+          tenants,
+          info: () => ({ host: config.host, syslogPort: collector?.syslogPort, tlsPort: collector?.tlsPort, httpPort: listening.http?.httpPort, httpsPort: listening.http?.httpsPort, alerts: true }),
+        }),
+      );
+    }
     const tlsMaterial = config.httpsPort !== undefined && config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
     const http: HttpServers = await startHttpServers({
       host: config.host,
@@ -168,6 +200,7 @@ export async function start(config: StartConfig): Promise<Running> {
       https: config.httpsPort !== undefined && tlsMaterial ? { port: config.httpsPort, ...tlsMaterial } : undefined,
       listener: createRequestListener(routes),
     });
+    listening.http = http;
     // Stop order: stop accepting (HTTP first), then the parts drain, then the queue closes.
     closers.push(() => http.close());
     parts.set("http", true);

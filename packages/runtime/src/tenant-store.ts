@@ -53,6 +53,20 @@ export class TenantStore {
     return tenant;
   }
 
+  /** Changes a tenant's settings (a tier move, its slice length, its retention). */
+  update(name: string, changes: Partial<Pick<Tenant, "tier" | "slice" | "retentionDays" | "partitionSpread">>): Tenant {
+    const current = this.get(name);
+    if (!current) throw new TenantError(`no tenant ${name}`);
+    if (changes.slice !== undefined && !["hour", "day", "week"].includes(changes.slice)) throw new TenantError("slice must be hour, day or week");
+    if (changes.retentionDays !== undefined && !(Number.isInteger(changes.retentionDays) && changes.retentionDays > 0)) throw new TenantError("retention must be a whole number of days > 0");
+    if (changes.tier !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(changes.tier)) throw new TenantError("a tier name is lowercase letters, digits, '-' and '_'");
+    const next = { ...current, ...changes };
+    this.db
+      .prepare("UPDATE tenants SET tier = ?, slice = ?, retention_days = ?, partition_spread = ? WHERE name = ?")
+      .run(next.tier, next.slice, next.retentionDays, next.partitionSpread, name);
+    return next;
+  }
+
   get(name: string): Tenant | undefined {
     const row = this.db.prepare("SELECT * FROM tenants WHERE name = ?").get(name) as Row | undefined;
     return row && toTenant(row);

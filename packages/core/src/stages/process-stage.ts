@@ -13,6 +13,8 @@ export interface ProcessStageOptions {
   toEvent?: ToEventOptions;
   /** Staging: keep only this fraction of events, chosen by a hash of the id (deterministic). */
   sampleRate?: number;
+  /** Prefix of the processed topics written (a staging pipeline writes to topics of its own). */
+  topicPrefix?: string;
 }
 
 /**
@@ -54,7 +56,7 @@ export function createProcessStage(options: ProcessStageOptions): Stage {
     }
     const byTopic = new Map<string, { key: string; value: Buffer }[]>();
     for (const [tenant, docs] of byTenant) {
-      const topic = processedTopic(options.tierOf(tenant));
+      const topic = `${options.topicPrefix ?? ""}${processedTopic(options.tierOf(tenant))}`;
       let list = byTopic.get(topic);
       if (!list) byTopic.set(topic, (list = []));
       // About 1 MiB per processed record: under Kafka's default record limit and far under the 6 MB a

@@ -1,0 +1,236 @@
+/**
+ * Alerts: a saved search with a threshold, checked on a schedule, firing a webhook.
+ *
+ *   "count of `query` above N (or below N) over the last M minutes" → POST webhookUrl
+ *
+ * This file holds the pure parts — validation, the condition, when to notify, the webhook payload and
+ * the link into the UI — so that the local timer and a scheduled Lambda run exactly the same rules.
+ */
+import { parseQuery, QuerySyntaxError } from "../query/parse";
+
+export type AlertComparison = "above" | "below";
+
+/** What a user defines. */
+export interface AlertSpec {
+  name: string;
+  /** Loggly query syntax, as typed in the search box. */
+  query: string;
+  /** `above`: fires when count > threshold; `below`: fires when count < threshold. */
+  comparison: AlertComparison;
+  threshold: number;
+  /** The count is taken over the last `windowMinutes` minutes. */
+  windowMinutes: number;
+  webhookUrl: string;
+  enabled: boolean;
+}
+
+/** What the checker remembers between runs. */
+export interface AlertState {
+  lastCheckedAt?: number;
+  lastCount?: number;
+  /** Why the last check could not count (a query the index refused, an index error). */
+  lastError?: string;
+  /** Whether the condition held at the last check. */
+  triggered: boolean;
+  lastFiredAt?: number;
+}
+
+export interface Alert extends AlertSpec {
+  id: string;
+  tenant: string;
+  createdAt: number;
+  updatedAt: number;
+  state: AlertState;
+}
+
+/** The outcome of one webhook delivery. */
+export interface WebhookDelivery {
+  ok: boolean;
+  /** HTTP status, when the receiver answered. */
+  status?: number;
+  error?: string;
+  attempts: number;
+}
+
+/** One notification: recorded in the alert's history whether or not the webhook accepted it. */
+export interface AlertFiring {
+  id: string;
+  alertId: string;
+  alertName: string;
+  tenant: string;
+  firedAt: number;
+  query: string;
+  count: number;
+  comparison: AlertComparison;
+  threshold: number;
+  windowMinutes: number;
+  /** The window counted, epoch ms. */
+  from: number;
+  until: number;
+  link: string;
+  delivery: WebhookDelivery;
+}
+
+/** The JSON body POSTed to the webhook. */
+export interface WebhookPayload {
+  alert: { id: string; name: string };
+  tenant: string;
+  query: string;
+  count: number;
+  threshold: { comparison: AlertComparison; value: number };
+  window: { minutes: number; from: string; until: string };
+  /** Opens the search over the window in the web UI. */
+  link: string;
+  firedAt: string;
+}
+
+export const ALERT_LIMITS = Object.freeze({
+  nameLength: 100,
+  queryLength: 4000,
+  urlLength: 2000,
+  maxThreshold: 1_000_000_000_000,
+  /** One week: longer windows are better served by a daily report than by a per-minute check. */
+  maxWindowMinutes: 7 * 24 * 60,
+});
+
+export interface AlertFieldError {
+  field: keyof AlertSpec | "body";
+  message: string;
+  /** For `query`: where in the query the syntax error is. */
+  position?: number;
+}
+
+export type AlertValidation = { ok: true; spec: AlertSpec } | { ok: false; errors: AlertFieldError[] };
+
+/**
+ * Checks a user's alert definition (a parsed JSON body). With `base`, the input is a partial update of
+ * `base`: missing fields keep their value. Unknown fields are ignored.
+ */
+export function validateAlertSpec(input: unknown, base?: AlertSpec): AlertValidation {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [{ field: "body", message: "the body must be a JSON object" }] };
+  }
+  const o = input as Record<string, unknown>;
+  const errors: AlertFieldError[] = [];
+  const pick = <K extends keyof AlertSpec>(k: K): unknown => (k in o ? o[k] : base?.[k]);
+
+  const name = pick("name");
+  if (typeof name !== "string" || name.trim() === "") errors.push({ field: "name", message: "a name is required" });
+  else if (name.trim().length > ALERT_LIMITS.nameLength) errors.push({ field: "name", message: `a name has at most ${ALERT_LIMITS.nameLength} characters` });
+
+  const query = pick("query");
+  if (typeof query !== "string") errors.push({ field: "query", message: "a query is required (use * for every event)" });
+  else if (query.length > ALERT_LIMITS.queryLength) errors.push({ field: "query", message: `a query has at most ${ALERT_LIMITS.queryLength} characters` });
+  else {
+    try {
+      parseQuery(query);
+    } catch (err) {
+      if (!(err instanceof QuerySyntaxError)) throw err;
+      errors.push({ field: "query", message: `query syntax error: ${err.message}`, position: err.position });
+    }
+  }
+
+  const comparison = pick("comparison") ?? "above";
+  if (comparison !== "above" && comparison !== "below") errors.push({ field: "comparison", message: 'comparison is "above" or "below"' });
+
+  const threshold = toNumber(pick("threshold"));
+  if (threshold === undefined || !Number.isInteger(threshold) || threshold < 0 || threshold > ALERT_LIMITS.maxThreshold) {
+    errors.push({ field: "threshold", message: "the threshold is a whole number of events, 0 or more" });
+  } else if (comparison === "below" && threshold === 0) {
+    errors.push({ field: "threshold", message: "a count is never below 0: use a threshold of 1 or more" });
+  }
+
+  const windowMinutes = toNumber(pick("windowMinutes"));
+  if (windowMinutes === undefined || !Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > ALERT_LIMITS.maxWindowMinutes) {
+    errors.push({ field: "windowMinutes", message: `the window is a whole number of minutes from 1 to ${ALERT_LIMITS.maxWindowMinutes}` });
+  }
+
+  const webhookUrl = pick("webhookUrl");
+  const urlProblem = typeof webhookUrl === "string" ? webhookUrlProblem(webhookUrl) : "a webhook URL is required";
+  if (urlProblem) errors.push({ field: "webhookUrl", message: urlProblem });
+
+  const enabled = pick("enabled") ?? true;
+  if (typeof enabled !== "boolean") errors.push({ field: "enabled", message: "enabled is true or false" });
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    spec: {
+      name: (name as string).trim(),
+      query: query as string,
+      comparison: comparison as AlertComparison,
+      threshold: threshold!,
+      windowMinutes: windowMinutes!,
+      webhookUrl: (webhookUrl as string).trim(),
+      enabled: enabled as boolean,
+    },
+  };
+}
+
+function toNumber(v: unknown): number | undefined {
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
+  return undefined;
+}
+
+function webhookUrlProblem(text: string): string | undefined {
+  const t = text.trim();
+  if (t === "") return "a webhook URL is required";
+  if (t.length > ALERT_LIMITS.urlLength) return `a webhook URL has at most ${ALERT_LIMITS.urlLength} characters`;
+  let url: URL;
+  try {
+    url = new URL(t);
+  } catch {
+    return "the webhook URL is not a valid URL (e.g. https://hooks.example.com/unmeltable)";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "the webhook URL must start with http:// or https://";
+  return undefined;
+}
+
+/** The time window a check counts over, ending now. */
+export function alertWindow(alert: Pick<AlertSpec, "windowMinutes">, now: number): { from: number; until: number } {
+  return { from: now - alert.windowMinutes * 60_000, until: now };
+}
+
+/** Whether `count` crosses the threshold. */
+export function conditionHolds(alert: Pick<AlertSpec, "comparison" | "threshold">, count: number): boolean {
+  return alert.comparison === "above" ? count > alert.threshold : count < alert.threshold;
+}
+
+/**
+ * Whether to send a notification now. While the condition holds, an alert notifies at most once per
+ * window: the events that made it fire are then out of the window, so one burst is never reported twice,
+ * and a condition that keeps holding (an error rate that stays high, a source that stays silent) is
+ * reported again once per window rather than every minute.
+ */
+export function shouldNotify(alert: Pick<Alert, "windowMinutes" | "state">, holds: boolean, now: number): boolean {
+  if (!holds) return false;
+  const last = alert.state.lastFiredAt;
+  return last === undefined || now - last >= alert.windowMinutes * 60_000;
+}
+
+/** The UI's search for a query over a range: `BASE/#/search?q=...&from=ISO&until=ISO`. */
+export function searchLink(baseUrl: string, query: string, from: number, until: number): string {
+  const params = new URLSearchParams({ q: query, from: new Date(from).toISOString(), until: new Date(until).toISOString() });
+  return `${baseUrl.replace(/\/+$/, "")}/#/search?${params.toString()}`;
+}
+
+export function webhookPayload(firing: Omit<AlertFiring, "delivery" | "id">): WebhookPayload {
+  return {
+    alert: { id: firing.alertId, name: firing.alertName },
+    tenant: firing.tenant,
+    query: firing.query,
+    count: firing.count,
+    threshold: { comparison: firing.comparison, value: firing.threshold },
+    window: { minutes: firing.windowMinutes, from: new Date(firing.from).toISOString(), until: new Date(firing.until).toISOString() },
+    link: firing.link,
+    firedAt: new Date(firing.firedAt).toISOString(),
+  };
+}
+
+/** A one-line description: `more than 10 events in 5 minutes`. */
+export function describeCondition(alert: Pick<AlertSpec, "comparison" | "threshold" | "windowMinutes">): string {
+  const events = (n: number) => `${n} event${n === 1 ? "" : "s"}`;
+  const minutes = `${alert.windowMinutes} minute${alert.windowMinutes === 1 ? "" : "s"}`;
+  return `${alert.comparison === "above" ? "more than" : "fewer than"} ${events(alert.threshold)} in ${minutes}`;
+}

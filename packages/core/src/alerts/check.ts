@@ -1,0 +1,87 @@
+import { newEventId } from "../ids";
+import type { IndexPort } from "../ports/index";
+import { parseQuery } from "../query/parse";
+import { alertWindow, conditionHolds, shouldNotify, webhookPayload, type Alert, type AlertFiring, type AlertState } from "./alert";
+import type { AlertStore, WebhookSender } from "./ports";
+
+export interface AlertCheckDeps {
+  store: Pick<AlertStore, "enabled" | "saveState" | "addFiring">;
+  index: Pick<IndexPort, "count">;
+  send: WebhookSender;
+  /** The UI link for a query over a window (see `searchLink`). */
+  linkFor: (query: string, from: number, until: number) => string;
+  now?: () => number;
+  /** Alerts counted at the same time. */
+  concurrency?: number;
+  log?: (line: string) => void;
+}
+
+export interface AlertCheckResult {
+  alertId: string;
+  tenant: string;
+  count?: number;
+  holds: boolean;
+  fired: boolean;
+  error?: string;
+}
+
+/**
+ * One round of alert checks: counts every enabled alert's query over its window through the index
+ * port, records the state, and for those whose condition holds (at most once per window) sends the
+ * webhook and records the firing. A function of ports only, so the local timer and a scheduled Lambda
+ * run the same code. One alert's failure (a bad query, an index error) never stops the others.
+ */
+export async function checkAlerts(deps: AlertCheckDeps): Promise<AlertCheckResult[]> {
+  const now = deps.now?.() ?? Date.now();
+  const alerts = await deps.store.enabled();
+  const results: AlertCheckResult[] = new Array(alerts.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < alerts.length) {
+      const i = next++;
+      results[i] = await checkOne(alerts[i]!, now, deps);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? 4, alerts.length)) }, worker));
+  return results;
+}
+
+async function checkOne(alert: Alert, now: number, deps: AlertCheckDeps): Promise<AlertCheckResult> {
+  const { from, until } = alertWindow(alert, now);
+  let count: number;
+  try {
+    count = await deps.index.count({ tenant: alert.tenant, query: parseQuery(alert.query), from, until });
+  } catch (err) {
+    const error = (err as Error).message;
+    await deps.store.saveState(alert, { ...alert.state, lastCheckedAt: now, lastError: error });
+    deps.log?.(`alert ${alert.tenant}/${alert.id} (${alert.name}): could not count: ${error}`);
+    return { alertId: alert.id, tenant: alert.tenant, holds: false, fired: false, error };
+  }
+  const holds = conditionHolds(alert, count);
+  const state: AlertState = { lastCheckedAt: now, lastCount: count, triggered: holds, lastFiredAt: alert.state.lastFiredAt };
+  const fire = shouldNotify(alert, holds, now);
+  if (fire) {
+    const base: Omit<AlertFiring, "delivery" | "id"> = {
+      alertId: alert.id,
+      alertName: alert.name,
+      tenant: alert.tenant,
+      firedAt: now,
+      query: alert.query,
+      count,
+      comparison: alert.comparison,
+      threshold: alert.threshold,
+      windowMinutes: alert.windowMinutes,
+      from,
+      until,
+      link: deps.linkFor(alert.query, from, until),
+    };
+    const delivery = await deps.send(alert.webhookUrl, webhookPayload(base));
+    await deps.store.addFiring({ ...base, id: newEventId(now), delivery });
+    state.lastFiredAt = now;
+    deps.log?.(
+      `alert ${alert.tenant}/${alert.id} (${alert.name}) fired: ${count} events; webhook ${delivery.ok ? `answered ${delivery.status}` : `failed: ${delivery.error ?? delivery.status}`}`,
+    );
+  }
+  await deps.store.saveState(alert, state);
+  return { alertId: alert.id, tenant: alert.tenant, count, holds, fired: fire };
+}

@@ -1,0 +1,3 @@
+export * from "./alert";
+export * from "./ports";
+export * from "./check";

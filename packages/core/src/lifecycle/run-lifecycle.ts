@@ -1,0 +1,87 @@
+import type { Tenant } from "../ports/tenants";
+import { isExpired, planSliceLength, SLICE_MS, sliceStart, type SliceLength } from "./slice-policy";
+
+/**
+ * What the lifecycle job needs from an index: its slices per tenant, and to drop or create one.
+ * The embedded index implements it on slice files, OpenSearch on indices.
+ */
+export interface SliceInfo {
+  name: string;
+  start: number;
+  end: number;
+  bytes: number;
+}
+
+export interface SliceAdmin {
+  slices(tenant: string): Promise<SliceInfo[]>;
+  dropSlice(tenant: string, name: string): Promise<void>;
+  /** Creates the slice holding `at` (with the tenant's tier's template) if it does not exist yet. */
+  prepareSlice(tenant: string, at: number, length: SliceLength): Promise<void>;
+}
+
+export interface LifecycleReport {
+  dropped: { tenant: string; slice: string }[];
+  resliced: { tenant: string; from: SliceLength; to: SliceLength; bytesPerDay: number }[];
+  prepared: { tenant: string; at: number; length: SliceLength }[];
+}
+
+/**
+ * The index lifecycle, run every hour (a timer on one machine, a scheduled Lambda on AWS):
+ * 1. retention — whole slices that ended more than `retentionDays` ago are deleted;
+ * 2. slice length — from the volume the tenant's slices grew by over the last day, the length that
+ *    keeps a slice near `targetBytes` (a 100k events/s tenant gets hours, a 10 events/s one weeks);
+ * 3. ahead of time — the next slice is created before its first event arrives.
+ */
+export async function runLifecycle(options: {
+  admin: SliceAdmin;
+  tenants: Tenant[];
+  setSliceLength: (tenant: string, length: SliceLength) => Promise<void> | void;
+  targetBytes: number;
+  now?: number;
+}): Promise<LifecycleReport> {
+  const now = options.now ?? Date.now();
+  const report: LifecycleReport = { dropped: [], resliced: [], prepared: [] };
+  for (const tenant of options.tenants) {
+    const slices = await options.admin.slices(tenant.name);
+    for (const s of slices) {
+      if (isExpired(s.end, tenant.retentionDays, now)) {
+        await options.admin.dropSlice(tenant.name, s.name);
+        report.dropped.push({ tenant: tenant.name, slice: s.name });
+      }
+    }
+    const bytesPerDay = observedBytesPerDay(slices.filter((s) => !isExpired(s.end, tenant.retentionDays, now)), now);
+    let length = tenant.slice;
+    if (bytesPerDay !== undefined) {
+      const planned = planSliceLength({ bytesPerDay, targetBytes: options.targetBytes });
+      if (planned !== tenant.slice) {
+        await options.setSliceLength(tenant.name, planned);
+        report.resliced.push({ tenant: tenant.name, from: tenant.slice, to: planned, bytesPerDay });
+        length = planned;
+      }
+    }
+    const next = sliceStart(now, length) + SLICE_MS[length];
+    await options.admin.prepareSlice(tenant.name, next, length);
+    report.prepared.push({ tenant: tenant.name, at: next, length });
+  }
+  return report;
+}
+
+/**
+ * Bytes per day from the slices that overlap the last 24 hours, each counted by the share of it that
+ * falls in that window; undefined when the tenant has no recent data to judge by.
+ */
+export function observedBytesPerDay(slices: SliceInfo[], now: number): number | undefined {
+  const since = now - 86_400_000;
+  let bytes = 0;
+  let seen = false;
+  for (const s of slices) {
+    if (s.end <= since || s.start >= now) continue;
+    // A slice still being written grew over [start, now]; a finished one over its whole length.
+    const grownOver = Math.min(s.end, now) - s.start;
+    const inWindow = Math.min(s.end, now) - Math.max(s.start, since);
+    if (grownOver <= 0) continue;
+    bytes += (s.bytes * inWindow) / grownOver;
+    seen = true;
+  }
+  return seen ? bytes : undefined;
+}

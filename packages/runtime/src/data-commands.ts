@@ -1,0 +1,92 @@
+import path from "node:path";
+import { parseTime, runLifecycle, type ObjectStore, type Queue } from "@unmeltable/core";
+import { archiveDay, DirectoryStore, previousDay, replay, S3Store } from "@unmeltable/archive";
+import { EmbeddedIndex } from "@unmeltable/index-sqlite";
+import { EmbeddedQueue } from "@unmeltable/queue-embedded";
+import { ProgressBar } from "./progress";
+import { openQueue, parseBrokers } from "./queue-config";
+import { TenantStore } from "./tenant-store";
+
+/** Where archives go: an S3 bucket (--s3-bucket, optional --s3-prefix), else a directory. */
+export interface StoreFlags {
+  dataDir: string;
+  dir?: string;
+  s3Bucket?: string;
+  s3Prefix?: string;
+  s3Endpoint?: string;
+}
+
+export function objectStore(flags: StoreFlags): ObjectStore {
+  if (flags.s3Bucket) return new S3Store(flags.s3Bucket, flags.s3Prefix ?? "", flags.s3Endpoint ? { endpoint: flags.s3Endpoint, forcePathStyle: true } : {});
+  return new DirectoryStore(path.resolve(flags.dir ?? path.join(flags.dataDir, "archive")));
+}
+
+/** `unmeltable archive --day D`: the day's raw events from the queue into the archive. */
+export async function archiveCommand(flags: StoreFlags & { day?: string; queue: string; brokers?: string }): Promise<void> {
+  const day = flags.day ?? previousDay();
+  const dataDir = path.resolve(flags.dataDir);
+  // The embedded queue is read in read-only mode, so the archive runs beside a running server.
+  const queue: Queue =
+    flags.queue === "kafka"
+      ? await openQueue({ kind: "kafka", brokers: parseBrokers(flags.brokers ?? "") }, dataDir, () => undefined)
+      : await EmbeddedQueue.open({ dir: path.join(dataDir, "queue"), readOnly: true });
+  const store = objectStore(flags);
+  const bar = new ProgressBar(`archive ${day}`);
+  try {
+    const manifest = await archiveDay({
+      queue,
+      store,
+      day,
+      onProgress: (p) => bar.update((p.partition + (p.end > 0 ? p.offset / p.end : 1)) / p.partitions, `partition ${p.partition + 1}/${p.partitions}, ${p.events.toLocaleString()} events`),
+    });
+    bar.done(`${manifest.events.toLocaleString()} events in ${manifest.files.length} files to ${store.location} (manifest checksum ${manifest.checksum.slice(0, 12)})`);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** `unmeltable replay --tenant T --from F --until U`: archived events back through process and index. */
+export async function replayCommand(flags: StoreFlags & { tenant: string; from: string; until: string }): Promise<void> {
+  const now = Date.now();
+  const from = parseTime(flags.from, now, now - 86_400_000);
+  const until = parseTime(flags.until, now, now);
+  const index = new EmbeddedIndex({ dir: path.join(path.resolve(flags.dataDir), "index"), writer: "inline" });
+  const bar = new ProgressBar(`replay ${flags.tenant}`);
+  try {
+    const result = await replay({
+      store: objectStore(flags),
+      index,
+      tenant: flags.tenant,
+      from,
+      until,
+      onProgress: (p) => bar.update(p.files === 0 ? 1 : p.filesDone / p.files, `${p.filesDone}/${p.files} files, ${p.events.toLocaleString()} events`),
+    });
+    bar.done(`${result.events.toLocaleString()} events from ${result.files} files: ${result.indexed.toLocaleString()} indexed, ${result.existing.toLocaleString()} already there, ${result.rejected} refused`);
+  } finally {
+    await index.close();
+  }
+}
+
+/** `unmeltable lifecycle`: one run of the index lifecycle (retention, slice lengths, slices ahead). */
+export async function lifecycleCommand(flags: { dataDir: string; targetBytes: number; json?: boolean }): Promise<void> {
+  const dataDir = path.resolve(flags.dataDir);
+  const store = new TenantStore(dataDir);
+  const index = new EmbeddedIndex({ dir: path.join(dataDir, "index"), writer: "inline" });
+  try {
+    const report = await runLifecycle({
+      admin: index,
+      tenants: store.list(),
+      setSliceLength: (tenant, length) => void store.update(tenant, { slice: length }),
+      targetBytes: flags.targetBytes,
+    });
+    if (flags.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      for (const d of report.dropped) process.stdout.write(`dropped ${d.tenant}/${d.slice} (past retention)\n`);
+      for (const r of report.resliced) process.stdout.write(`${r.tenant}: slices ${r.from} → ${r.to} (${Math.round(r.bytesPerDay / 1e6)} MB/day)\n`);
+      process.stdout.write(`prepared the next slice of ${report.prepared.length} tenants\n`);
+    }
+  } finally {
+    await index.close();
+    store.close();
+  }
+}
