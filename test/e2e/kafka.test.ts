@@ -104,7 +104,7 @@ describe("the pipeline on Kafka", () => {
     for (const line of acked.filter((_, i) => i % 97 === 0)) expect(await count(program, tokens.apiToken, `"${line}"`)).toBe(1);
     const metrics = await (await fetch(program.url("/metrics"))).text();
     expect(Number(/unmeltable_events_spooled_total (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
-  });
+  }, 240_000);
 });
 
 describe("a collector killed while it spools", () => {
@@ -141,5 +141,5 @@ describe("a collector killed while it spools", () => {
       await removeDir(dataDir);
       await c.stop();
     }
-  });
+  }, 240_000);
 });

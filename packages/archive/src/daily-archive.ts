@@ -69,9 +69,16 @@ export async function archiveDay(options: ArchiveOptions): Promise<ArchiveManife
       const begin = Math.max(starts.get(partition) ?? oldest, oldest);
       const end = ends.get(partition) ?? begin;
       let offset = begin;
+      let empty = 0;
       while (offset < end) {
         const records = await queue.reader.read(RAW_TOPIC, partition, offset, Math.min(CHUNK, end - offset));
-        if (records.length === 0) break;
+        if (records.length === 0) {
+          // Records below `end` exist: an empty read is a slow broker, never the end of the day's data.
+          if (++empty > 5) throw new Error(`raw topic partition ${partition}: no records readable at offset ${offset} (end ${end}); the archive of ${options.day} is incomplete, run it again`);
+          await new Promise((r) => setTimeout(r, 1000 * empty));
+          continue;
+        }
+        empty = 0;
         for (const record of records) {
           let batch;
           try {
