@@ -3,7 +3,7 @@
  * libraries print), epoch numbers, and the Apache/nginx `[10/Oct/2000:13:55:36 -0700]` date. All hand-written
  * (index arithmetic, no regular expressions) and NaN-returning, never throwing.
  */
-import { dayExists, utcMs, wallToUtc, zoneFor } from "./time-zone";
+import { dayExists, utcMs, wallToUtc, zoneFor } from "../time-zone";
 
 const SP = 0x20;
 const PLUS = 0x2b;

@@ -25,6 +25,8 @@
  * - `parse_error`         internal safety net fired (should never happen); message = the raw line
  */
 
+import { dayExists, resolveZone, utcMs, UTC_ZONE, wallToUtc, type Zone } from "../time-zone";
+
 export type SyslogFormat = "rfc5424" | "rfc3164" | "cisco" | "pri-only" | "none";
 
 export interface SdElement {
@@ -205,131 +207,6 @@ function applyPriority(msg: SyslogMessage, pri: number): void {
 // Time zones (Intl) and calendar helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Zone {
-  /** null for UTC: no Intl round trip needed. */
-  fmt: Intl.DateTimeFormat | null;
-  /** Offset (ms) per 15-minute UTC bucket. Every modern zone changes offset on a quarter hour, so the offset
-   * at the start of a bucket holds for the whole bucket; caching by bucket keeps formatToParts off the hot path. */
-  offsets: Map<number, number>;
-}
-
-const UTC_ZONE: Zone = { fmt: null, offsets: new Map() };
-const zones = new Map<string, Zone | null>();
-const QUARTER_HOUR = 900_000;
-
-/** Resolves an IANA zone name once; null when Intl rejects it (caller falls back to UTC and flags it). */
-function resolveZone(name: string): Zone | null {
-  const cached = zones.get(name);
-  if (cached !== undefined) return cached;
-  let zone: Zone | null;
-  const upper = name.toUpperCase();
-  if (upper === "UTC" || upper === "GMT" || upper === "Z" || upper === "ETC/UTC" || upper === "ETC/GMT") {
-    zone = UTC_ZONE;
-  } else {
-    try {
-      const fmt = new Intl.DateTimeFormat("en-US", {
-        timeZone: name,
-        hourCycle: "h23",
-        year: "numeric",
-        month: "numeric",
-        day: "numeric",
-        hour: "numeric",
-        minute: "numeric",
-        second: "numeric",
-      });
-      zone = { fmt, offsets: new Map() };
-    } catch {
-      zone = null;
-    }
-  }
-  // Zone names come from configuration, so this stays tiny; the cap only guards against a misuse that
-  // passes attacker-controlled strings.
-  if (zones.size > 256) zones.clear();
-  zones.set(name, zone);
-  return zone;
-}
-
-/**
- * Milliseconds since the epoch for a proleptic-Gregorian wall time read as UTC (`mo` 0-based, any year).
- * Integer arithmetic (H. Hinnant's days_from_civil) instead of Date.UTC, which goes through the runtime and was
- * the single most expensive step of parsing a typical line; it also needs no special case for years < 100.
- */
-function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
-  const m = mo + 1;
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  const days = era * 146097 + doe - 719468;
-  return ((days * 24 + h) * 60 + mi) * 60_000 + s * 1000 + ms;
-}
-
-/** UTC offset of `zone` at the instant `utc` (ms, positive east of Greenwich). */
-function zoneOffset(zone: Zone, utc: number): number {
-  const fmt = zone.fmt;
-  if (fmt === null) return 0;
-  const bucket = Math.floor(utc / QUARTER_HOUR);
-  const cached = zone.offsets.get(bucket);
-  if (cached !== undefined) return cached;
-  const at = bucket * QUARTER_HOUR;
-  let y = 0;
-  let mo = 1;
-  let d = 1;
-  let h = 0;
-  let mi = 0;
-  let s = 0;
-  for (const part of fmt.formatToParts(at)) {
-    switch (part.type) {
-      case "year":
-        y = Number(part.value);
-        break;
-      case "month":
-        mo = Number(part.value);
-        break;
-      case "day":
-        d = Number(part.value);
-        break;
-      case "hour":
-        h = Number(part.value) % 24; // some ICU builds print midnight as "24" even with h23
-        break;
-      case "minute":
-        mi = Number(part.value);
-        break;
-      case "second":
-        s = Number(part.value);
-        break;
-    }
-  }
-  const offset = utcMs(y, mo - 1, d, h, mi, s, 0) - at;
-  if (zone.offsets.size > 4096) zone.offsets.clear();
-  zone.offsets.set(bucket, offset);
-  return offset;
-}
-
-const DAY = 86_400_000;
-
-/**
- * Converts a wall-clock time in `zone` (given as if it were UTC) to a real UTC instant, resolving DST edges like
- * Temporal's "compatible" disambiguation: a repeated wall time (fall back) maps to the earlier instant, a skipped
- * one (spring forward) is pushed forward by the gap. The offsets a day before and after bracket any transition
- * near `wall`; each is a candidate if it maps back onto itself.
- */
-function wallToUtc(wall: number, zone: Zone): number {
-  if (zone.fmt === null) return wall;
-  const before = zoneOffset(zone, wall - DAY);
-  const after = zoneOffset(zone, wall + DAY);
-  const early = wall - before;
-  const earlyOk = zoneOffset(zone, early) === before;
-  if (before === after) return earlyOk ? early : wall - zoneOffset(zone, early);
-  const late = wall - after;
-  const lateOk = zoneOffset(zone, late) === after;
-  if (earlyOk && lateOk) return Math.min(early, late);
-  if (earlyOk) return early;
-  if (lateOk) return late;
-  return early; // in the gap: the pre-transition offset lands after the jump
-}
-
 /** Zone for timestamps without an offset: opts.timeZone (default UTC); an unknown name is flagged and treated as UTC. */
 function assumedZone(msg: SyslogMessage, opts: ParseOptions): Zone {
   msg.flags.push("timezone_assumed");
@@ -341,18 +218,6 @@ function assumedZone(msg: SyslogMessage, opts: ParseOptions): Zone {
     return UTC_ZONE;
   }
   return zone;
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function isLeapYear(y: number): boolean {
-  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-}
-
-/** True when day `d` exists in month `mo` (0-based) of year `y`: Date.UTC would silently roll Feb 30 to Mar 2. */
-function dayExists(y: number, mo: number, d: number): boolean {
-  if (d < 1 || mo < 0 || mo > 11) return false;
-  return d <= (mo === 1 && isLeapYear(y) ? 29 : DAYS_IN_MONTH[mo]);
 }
 
 /** Reads `.ddd…` at `r`; sets `fractionMs` (truncated to ms) and returns the index after the digits (r if none). */

@@ -2,30 +2,28 @@
  * Wall-clock to UTC conversion for timestamps written without a UTC offset (`2024-01-01 10:00:00`), read in
  * an IANA zone (ToEventOptions.timeZone, default UTC).
  *
- * Same algorithm as the private helpers of syslog/parse.ts (kept private there, so repeated here): the zone's
- * offset is looked up with Intl once per 15-minute UTC bucket and cached, and DST edges resolve like Temporal's
- * "compatible" disambiguation (a repeated wall time takes the earlier instant, a skipped one moves forward).
- * An unknown zone name is treated as UTC.
+ * Used by the syslog parser (RFC 3164 stamps) and the event parser. The zone's offset is looked up with Intl
+ * once per 15-minute UTC bucket and cached, and DST edges resolve like Temporal's "compatible"
+ * disambiguation (a repeated wall time takes the earlier instant, a skipped one moves forward).
  */
 
-interface Zone {
+export interface Zone {
   /** null for UTC: no Intl round trip needed. */
   fmt: Intl.DateTimeFormat | null;
   /** Offset (ms) per 15-minute UTC bucket. */
   offsets: Map<number, number>;
 }
 
-const UTC_ZONE: Zone = { fmt: null, offsets: new Map() };
-const zones = new Map<string, Zone>();
+export const UTC_ZONE: Zone = { fmt: null, offsets: new Map() };
+const zones = new Map<string, Zone | null>();
 const QUARTER_HOUR = 900_000;
 const DAY = 86_400_000;
 
-/** The zone for an IANA name (cached); UTC for undefined, "", UTC aliases and names Intl rejects. */
-export function zoneFor(name: string | undefined): Zone {
-  if (name === undefined || name === "") return UTC_ZONE;
+/** Resolves an IANA zone name once (cached); null when Intl rejects it (callers fall back to UTC). */
+export function resolveZone(name: string): Zone | null {
   const cached = zones.get(name);
   if (cached !== undefined) return cached;
-  let zone = UTC_ZONE;
+  let zone: Zone | null = UTC_ZONE;
   const upper = name.toUpperCase();
   if (upper !== "UTC" && upper !== "GMT" && upper !== "Z" && upper !== "ETC/UTC" && upper !== "ETC/GMT") {
     try {
@@ -41,13 +39,19 @@ export function zoneFor(name: string | undefined): Zone {
       });
       zone = { fmt, offsets: new Map() };
     } catch {
-      zone = UTC_ZONE;
+      zone = null;
     }
   }
   // Names come from configuration; the cap only guards against misuse with arbitrary strings.
   if (zones.size > 256) zones.clear();
   zones.set(name, zone);
   return zone;
+}
+
+/** The zone for an IANA name; UTC for undefined, "", UTC aliases and names Intl rejects. */
+export function zoneFor(name: string | undefined): Zone {
+  if (name === undefined || name === "") return UTC_ZONE;
+  return resolveZone(name) ?? UTC_ZONE;
 }
 
 /**
