@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { LogEvent } from "../../packages/core/src/event";
 import {
+import { seededRandom } from "../helpers/seeded";
   matchesEvent,
   parseQuery,
   parseTime,
@@ -297,17 +298,7 @@ describe("parseQuery: syntax errors", () => {
 });
 
 describe("parseQuery: fuzz", () => {
-  // A deterministic PRNG (mulberry32) so a failure reproduces.
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const rng = seededRandom;
   const alphabet = [
     ..."abcXYZ019 é日\t\n()\"\\:*?-+!&|[]{}<>=.,/_@'~^",
     " AND ", " OR ", " NOT ", "AND", "OR", "NOT", "TO", " TO ", "&&", "||", "json.level:", "tag:", "f:", "\\\"", "\\:", "*", "[1 TO 5]",

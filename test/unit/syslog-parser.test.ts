@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+import { seededRandom } from "../helpers/seeded";
   extractLogglySd,
   FACILITY_NAMES,
   parseSyslog,
@@ -519,17 +520,7 @@ describe("extractLogglySd", () => {
 });
 
 describe("robustness", () => {
-  /** Small deterministic PRNG (mulberry32) so a failure is reproducible from the seed. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const rng = seededRandom;
 
   const ALPHABET = [
     ..."<>[]\"\\=@:%*.- 0123456789TZ+",

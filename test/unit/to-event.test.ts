@@ -5,6 +5,7 @@ import type { RawRecord, Transport } from "../../packages/core/src/raw-record";
 import { parseKeyValue } from "../../packages/core/src/process/key-value";
 import { epochToMs } from "../../packages/core/src/process/timestamps";
 import { flattenFields, MAX_FUTURE_DRIFT_MS, toEvent, type ToEventOptions } from "../../packages/core/src/process/to-event";
+import { seededRandom } from "../helpers/seeded";
 
 /**
  * Corpus entry (test/fixtures/process-corpus.json). Timestamps are ISO strings worked out by hand from the input.
@@ -339,17 +340,7 @@ describe("flattenFields", () => {
 });
 
 describe("fuzz: toEvent never throws and always returns a well-formed event", () => {
-  /** mulberry32: a tiny seeded PRNG, so a failure reproduces. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const prng = seededRandom;
 
   /** Fragments that steer mutations into every parser's edge cases (and lone surrogates, NULs, BOMs). */
   const PIECES = [
