@@ -1,8 +1,8 @@
+import { seededRandom } from "../helpers/seeded";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { LogEvent } from "../../packages/core/src/event";
 import {
-import { seededRandom } from "../helpers/seeded";
   matchesEvent,
   parseQuery,
   parseTime,

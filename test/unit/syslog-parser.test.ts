@@ -1,7 +1,7 @@
+import { seededRandom } from "../helpers/seeded";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
-import { seededRandom } from "../helpers/seeded";
   extractLogglySd,
   FACILITY_NAMES,
   parseSyslog,
