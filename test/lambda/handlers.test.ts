@@ -73,6 +73,7 @@ describe("the Lambda handlers", () => {
   let indexHandler: Handler<MSKEvent, { batchItemFailures: unknown[] }>;
   let searchHandler: Handler<APIGatewayProxyEventV2, { statusCode: number; body: string }>;
   let topicsHandler: Handler<Record<string, unknown>, { topics: { name: string }[] }>;
+  let lifecycleHandler: Handler<Record<string, unknown>, { prepared: { tenant: string }[]; resliced: { tenant: string; to: string }[] }>;
   const context = { functionName: "test", awsRequestId: "r1", getRemainingTimeInMillis: () => 60_000 };
 
   beforeAll(async () => {
@@ -100,6 +101,7 @@ describe("the Lambda handlers", () => {
     indexHandler = (await import("../../functions/index")).handler as never;
     searchHandler = (await import("../../functions/search")).handler as never;
     topicsHandler = (await import("../../functions/topics")).handler as never;
+    lifecycleHandler = (await import("../../functions/lifecycle")).handler as never;
   });
 
   afterAll(async () => {
@@ -119,7 +121,7 @@ describe("the Lambda handlers", () => {
   });
 
   it("process: parses raw batches into the tier's processed topic and dead-letters a poison record", async () => {
-    const events = [rawRecord("acme", `<14>1 2026-01-05T10:00:00Z web-1 api - - - ${marker} hello`), rawRecord("acme", `{"level":"error","message":"${marker} boom"}`)];
+    const events = [rawRecord("acme", `<14>1 ${new Date().toISOString()} web-1 api - - - ${marker} hello`), rawRecord("acme", `{"level":"error","message":"${marker} boom"}`)];
     const raw: QueueRecord[] = [
       { topic: "raw", partition: 0, offset: 100, key: "acme", value: encodeRawBatch("acme", "c1", events.slice(0, 1)), timestamp: Date.now(), headers: {} },
       { topic: "raw", partition: 0, offset: 101, key: "acme", value: Buffer.from("not a raw batch"), timestamp: Date.now(), headers: {} },
@@ -145,6 +147,15 @@ describe("the Lambda handlers", () => {
     } finally {
       await index.close();
     }
+  });
+
+  it("lifecycle: fits the slice length to the volume, writes it to the tenants config, and prepares the next slice", async () => {
+    const report = await lifecycleHandler({}, context);
+    // A handful of events a day against a 40 GB target: weekly slices.
+    expect(report.resliced).toEqual([expect.objectContaining({ tenant: "acme", to: "week" })]);
+    expect(report.prepared.map((p) => p.tenant)).toEqual(["acme"]);
+    const saved = JSON.parse(readFileSync(path.join(dir, "tenants.json"), "utf8")) as { name: string; slice: string }[];
+    expect(saved.find((t) => t.name === "acme")?.slice).toBe("week");
   });
 
   it("search: answers Loggly's API through an API Gateway event", async () => {

@@ -54,7 +54,7 @@ describe("compileDsl", () => {
       "json.v:500", "json.v:0500", "json.v:5e2", "json.v:>=500", "json.v:<0", "json.v:[0 TO 600]", "json.v:>m", "json.v:[200 TO n/z]", "json.v:\"500\"",
       "json.w:>5", "json.w:[a TO c]", "json.w:true", "json.w:TRUE", "json.w:*", "json.s:>1e300", "json.s:<a", "json.s:>=Z", "json.s:zebra", "json.s:z*",
       "json.s:>=\"\"", "json.s:*", "json.d.a.b:x", "json.d:*", "json.n:<0", "json.n:>=0", "json.n:[-1 TO -1e-301]", "json.n:0", "json.n:-0",
-      "timestamp:1700000000003", "timestamp:>1700000000002.5", "timestamp:<=1.7e12", "timestamp:170000000000?", "timestamp:>=2024", "id:X?", "id:>x3",
+      "timestamp:1700000000003", "timestamp:>1700000000002.5", "timestamp:<=1.7e12", "timestamp:170000000000?", "timestamp:>=2024", "timestamp:<2024-03-10", "timestamp:[1700000000001 TO 2024-03-10]", "id:X?", "id:>x3",
     ];
     const docs = events.map((e) => indexDoc(e, "asciifolding"));
     const failures: string[] = [];

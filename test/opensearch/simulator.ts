@@ -8,7 +8,7 @@
  * (test/contract/index-opensearch.test.ts) is the real check.
  */
 import type { LogEvent } from "@unmeltable/core";
-import { KEY_CHARS, project, type TextAnalysis } from "@unmeltable/index-opensearch";
+import { KEY_CHARS, project, type Projection, type TextAnalysis } from "@unmeltable/index-opensearch";
 
 type Dsl = Record<string, unknown>;
 
@@ -42,8 +42,9 @@ export function analyze(text: string, analysis: TextAnalysis): string[][] {
   });
 }
 
-export function indexDoc(event: LogEvent, analysis: TextAnalysis): SimDoc {
-  const f = project(event);
+/** A document as the adapter sends it (the event and its projection `f`), as OpenSearch would index it. */
+export function simDoc(source: LogEvent & { f: Projection }, analysis: TextAnalysis): SimDoc {
+  const { f, ...event } = source;
   const fit = (keys: string[]) => keys.filter((k) => k.length <= KEY_CHARS);
   return {
     event,
@@ -59,6 +60,10 @@ export function indexDoc(event: LogEvent, analysis: TextAnalysis): SimDoc {
     },
     positions: analyze(event.raw, analysis),
   };
+}
+
+export function indexDoc(event: LogEvent, analysis: TextAnalysis): SimDoc {
+  return simDoc({ ...event, f: project(event) }, analysis);
 }
 
 function cmp(a: string, b: string): number {

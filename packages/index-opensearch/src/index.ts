@@ -1,1 +1,7 @@
-export {};
+export { OpenSearchIndex, type OpenSearchIndexOptions } from "./opensearch-index";
+export { openSearchIndexForTiers, type TieredOptions } from "./tiers";
+export { compileDsl, facetAggregation, luceneGlob, type DslOptions, type TextAnalysis } from "./dsl";
+export { project, sortableHex, type Projection } from "./projection";
+export { componentTemplate, indexTemplate, componentTemplateName, indexTemplateName, KEY_CHARS, TEMPLATE_VERSION } from "./mapping";
+export { IndexNames, sliceName, sliceStart, SLICE_MS, SLICE_LENGTHS, type SliceLength } from "./slices";
+export { OpenSearchError, OpenSearchRequestError, OpenSearchUnavailableError, OpenSearchConfigError, InvalidCursorError } from "./errors";

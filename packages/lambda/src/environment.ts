@@ -1,4 +1,4 @@
-import type { IndexPort, Queue, QueueProducer } from "@unmeltable/core";
+import type { IndexPort, Queue, QueueProducer, SliceAdmin } from "@unmeltable/core";
 import type { StaticTenantDirectory } from "./tenants";
 import { loadTenantDirectory } from "./tenants";
 
@@ -32,7 +32,7 @@ export function errorHandling(env: NodeJS.ProcessEnv = process.env): "provisione
 let queue: Promise<Queue> | undefined;
 let producer: Promise<QueueProducer> | undefined;
 let tenants: Promise<StaticTenantDirectory> | undefined;
-let index: Promise<IndexPort> | undefined;
+let index: Promise<IndexPort & SliceAdmin> | undefined;
 
 export function kafka(env: NodeJS.ProcessEnv = process.env): Promise<Queue> {
   queue ??= (async () => {
@@ -70,7 +70,7 @@ export function tenantDirectory(env: NodeJS.ProcessEnv = process.env): Promise<S
   return tenants;
 }
 
-export function indexPort(env: NodeJS.ProcessEnv = process.env): Promise<IndexPort> {
+export function indexPort(env: NodeJS.ProcessEnv = process.env): Promise<IndexPort & SliceAdmin> {
   index ??= (async () => {
     const kind = env.UNMELTABLE_INDEX ?? "opensearch";
     if (kind === "embedded") {

@@ -1,10 +1,13 @@
-import type { IndexPort, TenantDirectory } from "@unmeltable/core";
+import type { IndexPort, SliceAdmin, TenantDirectory } from "@unmeltable/core";
+import { openSearchIndexForTiers } from "@unmeltable/index-opensearch";
 
 /** The OpenSearch index from the environment: one domain per tier (UNMELTABLE_OPENSEARCH_ENDPOINTS). */
-export async function openSearchFromEnv(env: NodeJS.ProcessEnv, tenants: TenantDirectory): Promise<IndexPort> {
-  const endpoints = JSON.parse(env.UNMELTABLE_OPENSEARCH_ENDPOINTS ?? "{}") as Record<string, string>;
-  const mod = (await import("@unmeltable/index-opensearch")) as Record<string, unknown>;
-  const factory = mod.openSearchIndexForTiers as ((o: { endpoints: Record<string, string>; region?: string; tenants: TenantDirectory; tier?: string }) => IndexPort) | undefined;
-  if (!factory) throw new Error("the OpenSearch adapter is not available in this build");
-  return factory({ endpoints, region: env.AWS_REGION, tenants, tier: env.UNMELTABLE_TIER });
+export function openSearchFromEnv(env: NodeJS.ProcessEnv, tenants: TenantDirectory): IndexPort & SliceAdmin {
+  let endpoints: Record<string, string>;
+  try {
+    endpoints = JSON.parse(env.UNMELTABLE_OPENSEARCH_ENDPOINTS ?? "") as Record<string, string>;
+  } catch {
+    throw new Error('UNMELTABLE_OPENSEARCH_ENDPOINTS must be a JSON object of tier → endpoint, e.g. {"default":"https://search-..."}');
+  }
+  return openSearchIndexForTiers({ endpoints, tenants, region: env.AWS_REGION, tier: env.UNMELTABLE_TIER });
 }

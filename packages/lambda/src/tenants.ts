@@ -65,3 +65,20 @@ export async function loadTenantDirectory(source: string, refreshMs = 60_000): P
   timer.unref();
   return dir;
 }
+
+/** Changes one tenant in the tenants config (read, modify, write back), e.g. its slice length. */
+export async function updateTenant(source: string, name: string, changes: Partial<Tenant>): Promise<void> {
+  const list = await readTenants(source);
+  const t = list.find((x) => x.name === name);
+  if (!t) throw new Error(`${source}: no tenant ${name}`);
+  Object.assign(t, changes);
+  const body = `${JSON.stringify(list, null, 2)}\n`;
+  if (source.startsWith("s3://")) {
+    const [, , bucket, ...key] = source.split("/");
+    const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
+    await new S3Client({}).send(new PutObjectCommand({ Bucket: bucket, Key: key.join("/"), Body: body, ContentType: "application/json" }));
+  } else {
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(source, body);
+  }
+}

@@ -1,0 +1,429 @@
+import { Client, errors } from "@opensearch-project/opensearch";
+import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws-v3";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
+import { compileDsl, facetAggregation, type TextAnalysis } from "./dsl";
+import { excerpt, InvalidCursorError, OpenSearchConfigError, OpenSearchRequestError, OpenSearchUnavailableError } from "./errors";
+import { componentTemplate, componentTemplateName, indexTemplate, indexTemplateName, type TemplateOptions } from "./mapping";
+import { project } from "./projection";
+import { IndexNames, SLICE_MS, type SliceLength } from "./slices";
+
+export interface OpenSearchIndexOptions {
+  /** The cluster or domain endpoint, e.g. https://search-logs-xyz.eu-west-1.es.amazonaws.com; basic auth may be in it. */
+  node: string;
+  /** Sign requests with SigV4 for Amazon OpenSearch Service (credentials from the default AWS chain). */
+  region?: string;
+  /** SigV4 service name: "es" (managed domains, the default) or "aoss" (Serverless). */
+  service?: "es" | "aoss";
+  auth?: { username: string; password: string };
+  /** Accept a self-signed certificate (a local cluster); never in production. */
+  insecure?: boolean;
+  /** The tier this domain serves; part of every index name (default "default"). */
+  tier?: string;
+  /** First part of every index name (default "logs"). */
+  prefix?: string;
+  /** A tenant's slice length (a tenant setting; default day). */
+  sliceOf?: (tenant: string) => SliceLength;
+  /** Index settings of the tier's template. */
+  refreshInterval?: string;
+  shards?: number;
+  replicas?: number;
+  templatePriority?: number;
+  /** How free text is analyzed: "icu" needs the analysis-icu plugin and is exact (see dsl.ts). */
+  analysis?: TextAnalysis;
+  /** Put the templates before the first write (default true; false when they are managed elsewhere). */
+  manageTemplates?: boolean;
+  /** Bulk request limits: bytes of the body (5–15 MB is OpenSearch's advice; some AWS instance types cap requests at 10 MiB) and operations. */
+  maxBulkBytes?: number;
+  maxBulkOps?: number;
+  /** Sending attempts per document for 429s, 5xx and unreachable clusters, with exponential backoff from retryBaseMs. */
+  maxAttempts?: number;
+  retryBaseMs?: number;
+  requestTimeoutMs?: number;
+  /** Top field names fields() returns at most. */
+  maxFields?: number;
+}
+
+interface Op {
+  i: number;
+  /** The bulk action line and the document line, each ending in "\n". */
+  lines: string;
+  bytes: number;
+  error?: string;
+}
+
+interface Hit {
+  _source: LogEvent & { f?: unknown };
+  sort: [number, string];
+}
+
+type BulkItem = Record<string, { status: number; error?: { type?: string; reason?: string } }>;
+
+/** Events of one tenant are written to and read from the indices of that tenant only (slices.ts). */
+export class OpenSearchIndex implements IndexPort {
+  readonly client: Client;
+  readonly names: IndexNames;
+  private readonly sliceOf: (tenant: string) => SliceLength;
+  private readonly analysis: TextAnalysis;
+  private templates: Promise<void> | undefined;
+
+  constructor(private readonly options: OpenSearchIndexOptions) {
+    this.names = new IndexNames(options.prefix ?? "logs", options.tier ?? "default");
+    this.sliceOf = options.sliceOf ?? (() => "day");
+    this.analysis = options.analysis ?? "asciifolding";
+    const signer = options.region
+      ? AwsSigv4Signer({ region: options.region, service: options.service ?? "es", getCredentials: () => defaultProvider()() })
+      : {};
+    this.client = new Client({
+      node: options.node,
+      ...signer,
+      ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.insecure ? { ssl: { rejectUnauthorized: false } } : {}),
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+      // One endpoint (a domain is one load-balanced name): marking it dead only adds HEAD pings.
+      resurrectStrategy: "none",
+    });
+    if (options.manageTemplates === false) this.templates = Promise.resolve();
+  }
+
+  /** Puts the component template and this tier's index template (idempotent: PUT replaces). */
+  async ensureTemplates(): Promise<void> {
+    const o: TemplateOptions = {
+      names: this.names,
+      analysis: this.analysis,
+      refreshInterval: this.options.refreshInterval ?? "30s",
+      shards: this.options.shards ?? 1,
+      replicas: this.options.replicas,
+      priority: this.options.templatePriority ?? 200,
+    };
+    await this.request("PUT", `/_component_template/${componentTemplateName(this.names)}`, { body: componentTemplate(o) });
+    await this.request("PUT", `/_index_template/${indexTemplateName(this.names)}`, { body: indexTemplate(o) });
+  }
+
+  private templatesOnce(): Promise<void> {
+    this.templates ??= this.ensureTemplates().catch((err: unknown) => {
+      this.templates = undefined; // try again with the next write
+      throw err;
+    });
+    return this.templates;
+  }
+
+  async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
+    checkTenant(tenant);
+    const results: IndexWriteResult[] = new Array(docs.length);
+    const ops: Op[] = [];
+    // OpenSearch finds a repeated id only within one index and one request order: a repeat in the
+    // batch is answered from its first occurrence instead.
+    const firstOf = new Map<string, number>();
+    const repeats: [number, number][] = [];
+    const length = this.sliceOf(tenant);
+    docs.forEach((doc, i) => {
+      const parsed = parseEvent(doc, tenant);
+      if (typeof parsed === "string") {
+        results[i] = { status: "rejected", error: parsed };
+        return;
+      }
+      const first = firstOf.get(parsed.id);
+      if (first !== undefined) {
+        repeats.push([i, first]);
+        return;
+      }
+      firstOf.set(parsed.id, i);
+      const action = JSON.stringify({ create: { _index: this.names.indexFor(tenant, parsed.timestamp, length), _id: parsed.id } });
+      // The tenant is the caller's; f is the search projection (projection.ts), excluded from _source.
+      const lines = `${action}\n${JSON.stringify({ ...parsed, tenant, f: project(parsed) })}\n`;
+      ops.push({ i, lines, bytes: Buffer.byteLength(lines) });
+    });
+    if (ops.length > 0) {
+      await this.templatesOnce();
+      await this.sendWithRetries(ops, results);
+    }
+    for (const [i, first] of repeats) {
+      const r = results[first]!;
+      results[i] = r.status === "created" || r.status === "exists" ? { status: "exists" } : r;
+    }
+    return results;
+  }
+
+  /** Rounds of bulk requests: each round re-sends only the operations that failed transiently. */
+  private async sendWithRetries(ops: Op[], results: IndexWriteResult[]): Promise<void> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    let pending = ops;
+    for (let attempt = 1; pending.length > 0 && attempt <= maxAttempts; attempt++) {
+      if (attempt > 1) await sleep(backoff(attempt - 1, this.options.retryBaseMs ?? 200));
+      const failed: Op[] = [];
+      for (const chunk of this.chunks(pending)) await this.sendBulk(chunk, results, failed);
+      pending = failed;
+    }
+    for (const op of pending) results[op.i] = { status: "retry", error: op.error };
+  }
+
+  /** Splits operations into bodies of at most maxBulkBytes and maxBulkOps (a bigger document goes alone). */
+  private *chunks(ops: Op[]): Generator<Op[]> {
+    const maxBytes = this.options.maxBulkBytes ?? 10_000_000;
+    const maxOps = this.options.maxBulkOps ?? 5000;
+    let chunk: Op[] = [];
+    let bytes = 0;
+    for (const op of ops) {
+      if (chunk.length > 0 && (bytes + op.bytes > maxBytes || chunk.length >= maxOps)) {
+        yield chunk;
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(op);
+      bytes += op.bytes;
+    }
+    if (chunk.length > 0) yield chunk;
+  }
+
+  private async sendBulk(chunk: Op[], results: IndexWriteResult[], failed: Op[]): Promise<void> {
+    let items: BulkItem[];
+    try {
+      const res = await this.client.transport.request({ method: "POST", path: "/_bulk", bulkBody: chunk.map((o) => o.lines).join("") }, { maxRetries: 0 });
+      items = (res.body as { items: BulkItem[] }).items;
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 413 && chunk.length > 1) {
+        // Too large for this cluster's http.max_content_length (or the instance type's limit): halve it.
+        const half = Math.ceil(chunk.length / 2);
+        await this.sendBulk(chunk.slice(0, half), results, failed);
+        await this.sendBulk(chunk.slice(half), results, failed);
+      } else if (status === 413) {
+        results[chunk[0]!.i] = { status: "rejected", error: "the document is larger than the cluster accepts in a request (413)" };
+      } else if (status === undefined || status === 429 || status >= 500) {
+        const error = status === undefined ? `OpenSearch unavailable: ${(err as Error).message}` : `bulk request failed with ${status}`;
+        for (const op of chunk) failed.push({ ...op, error });
+      } else {
+        throw requestError(err, "POST", "/_bulk");
+      }
+      return;
+    }
+    // Items come back in request order.
+    chunk.forEach((op, k) => {
+      const item = items[k] ? Object.values(items[k])[0] : undefined;
+      const status = item?.status ?? 0;
+      if (status >= 200 && status < 300) results[op.i] = { status: "created" };
+      else if (status === 409) results[op.i] = { status: "exists" };
+      else if (status === 429 || status >= 500 || status === 0) failed.push({ ...op, error: itemError(status, item?.error) });
+      else results[op.i] = { status: "rejected", error: itemError(status, item?.error) };
+    });
+  }
+
+  async search(q: SearchQuery, page: SearchPage): Promise<SearchResult> {
+    const after = page.cursor !== undefined ? decodeCursor(page.cursor) : undefined;
+    const offset = page.offset ?? 0;
+    // search_after requires from = 0: with a cursor and an offset, the skipped events are fetched too.
+    const body = {
+      query: this.filtered(q),
+      sort: [{ timestamp: { order: page.order } }, { id: { order: page.order } }],
+      size: page.size + 1 + (after ? offset : 0),
+      ...(after ? { search_after: after } : { from: offset }),
+      track_total_hits: false,
+    };
+    const res = await this.searchRequest<{ hits: { hits: Hit[] } }>(q, body);
+    const hits = (res?.hits.hits ?? []).slice(after ? offset : 0);
+    const events = hits.slice(0, page.size).map((h) => toEvent(h._source));
+    const last = hits[page.size - 1];
+    return hits.length > page.size && last ? { events, cursor: encodeCursor(last.sort) } : { events };
+  }
+
+  async count(q: SearchQuery): Promise<number> {
+    const target = this.target(q);
+    if (!target) return 0;
+    const res = await this.request<{ count: number }>("POST", `/${target.target}/_count`, { querystring: { ignore_unavailable: true, allow_no_indices: true }, body: { query: this.filtered(q) } });
+    return res.count;
+  }
+
+  /**
+   * A terms aggregation over the matching events. Not a sample (`sampled: false`), but with several
+   * shards (a range over several slices) the top terms and their counts are per-shard approximations:
+   * each shard returns its own top `shard_size` terms, so a term just outside one shard's top list is
+   * under-counted (OpenSearch's doc_count_error_upper_bound).
+   */
+  async facet(q: SearchQuery, field: string, size: number): Promise<FacetResult> {
+    if (size < 1) return { terms: [], sampled: false };
+    const { agg, term } = facetAggregation(field, size);
+    const res = await this.searchRequest<{ aggregations?: { facet?: { buckets: { key: string | number; doc_count: number }[] } } }>(q, { size: 0, query: this.filtered(q), aggs: { facet: agg } });
+    const terms = [];
+    for (const b of res?.aggregations?.facet?.buckets ?? []) {
+      const t = term(b.key);
+      if (t !== undefined) terms.push({ term: t, count: b.doc_count });
+    }
+    return { terms, sampled: false };
+  }
+
+  /** Buckets are multiples of the interval from the epoch (date_histogram's fixed_interval rounding), empty ones included. */
+  async histogram(q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> {
+    if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) throw new RangeError(`a histogram interval is a whole number of milliseconds, not ${intervalMs}`);
+    const first = Math.floor(q.from / intervalMs) * intervalMs;
+    const aggs = { histogram: { date_histogram: { field: "timestamp", fixed_interval: `${intervalMs}ms`, min_doc_count: 0, extended_bounds: { min: first, max: q.until } } } };
+    const res = await this.searchRequest<{ aggregations?: { histogram?: { buckets: { key: number; doc_count: number }[] } } }>(q, { size: 0, query: this.filtered(q), aggs });
+    const counts = new Map<number, number>();
+    for (const b of res?.aggregations?.histogram?.buckets ?? []) counts.set(b.key, b.doc_count);
+    // Built here too, so that a range without any index still gets its empty buckets.
+    const out: HistogramBucket[] = [];
+    for (let t = first; t <= q.until; t += intervalMs) out.push({ time: t, count: counts.get(t) ?? 0 });
+    return out;
+  }
+
+  /**
+   * The field paths present in the matching events: a terms aggregation over f.paths (every leaf path of
+   * each event, projection.ts). Unlike the index mapping it follows the query and the time range, and
+   * unlike sampled documents it sees every matching event.
+   */
+  async fields(q: SearchQuery): Promise<string[]> {
+    const aggs = { fields: { terms: { field: "f.paths", size: this.options.maxFields ?? 10_000 } } };
+    const res = await this.searchRequest<{ aggregations?: { fields?: { buckets: { key: string }[] } } }>(q, { size: 0, query: this.filtered(q), aggs });
+    return (res?.aggregations?.fields?.buckets ?? []).map((b) => b.key).sort();
+  }
+
+  /** Makes everything written so far searchable (tests; OpenSearch refreshes every refresh_interval). */
+  async refresh(): Promise<void> {
+    await this.request("POST", `/${this.names.tierPattern}/_refresh`, { querystring: { ignore_unavailable: true, allow_no_indices: true } });
+  }
+
+  /** Deletes every index of a tenant (tenant removal, test cleanup); names are resolved first, as clusters may refuse wildcard deletes. */
+  async deleteTenant(tenant: string): Promise<void> {
+    checkTenant(tenant);
+    const rows = await this.request<{ index: string }[]>("GET", `/_cat/indices/${this.names.tenantPattern(tenant)}`, { querystring: { format: "json", h: "index", expand_wildcards: "all" } });
+    const names = rows.map((r) => r.index);
+    if (names.length > 0) await this.request("DELETE", `/${names.join(",")}`, {});
+  }
+
+  /** The tenant's slice indices in this tier with their sizes (the lifecycle job). */
+  async slices(tenant: string): Promise<SliceInfo[]> {
+    checkTenant(tenant);
+    const rows = await this.request<{ index: string; "store.size"?: string | null }[]>("GET", `/_cat/indices/${this.names.tenantPattern(tenant)}`, {
+      querystring: { format: "json", h: "index,store.size", bytes: "b", expand_wildcards: "all" },
+    });
+    const out: SliceInfo[] = [];
+    for (const r of rows) {
+      const m = /\.(hour|day|week)-(\d{4})(\d{2})(\d{2})(\d{2})?$/.exec(r.index);
+      if (!m) continue;
+      const length = m[1] as SliceLength;
+      const start = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]), m[5] ? Number(m[5]) : 0);
+      out.push({ name: r.index, start, end: start + SLICE_MS[length], bytes: Number(r["store.size"] ?? 0) });
+    }
+    return out.sort((a, b) => a.start - b.start);
+  }
+
+  /** Deletes one slice index (retention), refusing any name that is not one of this tenant's. */
+  async dropSlice(tenant: string, name: string): Promise<void> {
+    checkTenant(tenant);
+    if (!name.startsWith(this.names.tenantPattern(tenant).slice(0, -1)) || /[*,]/.test(name)) throw new OpenSearchConfigError(`${name} is not an index of tenant ${tenant} in tier ${this.options.tier ?? "default"}`);
+    await this.request("DELETE", `/${name}`, { querystring: { ignore_unavailable: true } });
+  }
+
+  /** Creates the slice index holding `at` ahead of its first event, with the tier's template. */
+  async prepareSlice(tenant: string, at: number, length: SliceLength): Promise<void> {
+    checkTenant(tenant);
+    await this.ensureTemplates();
+    try {
+      await this.request("PUT", `/${this.names.indexFor(tenant, at, length)}`, {});
+    } catch (err) {
+      if (err instanceof OpenSearchRequestError && err.status === 400 && /resource_already_exists/.test(err.message)) return;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  /** The user's query inside the tenant and time filters. */
+  private filtered(q: SearchQuery): Record<string, unknown> {
+    return {
+      bool: {
+        filter: [{ term: { tenant: q.tenant } }, { range: { timestamp: { gte: q.from, lte: q.until, format: "epoch_millis" } } }, compileDsl(q.query, { analysis: this.analysis })],
+      },
+    };
+  }
+
+  private target(q: SearchQuery): { target: string; pattern: boolean } | undefined {
+    checkTenant(q.tenant);
+    return q.from > q.until ? undefined : this.names.searchTarget(q.tenant, q.from, q.until);
+  }
+
+  private async searchRequest<T>(q: SearchQuery, body: Record<string, unknown>): Promise<T | undefined> {
+    const target = this.target(q);
+    if (!target) return undefined;
+    // With a pattern, pre-filter every shard on the time range (the can_match phase) before searching.
+    const querystring = { ignore_unavailable: true, allow_no_indices: true, ...(target.pattern ? { pre_filter_shard_size: 1 } : {}) };
+    return this.request<T>("POST", `/${target.target}/_search`, { querystring, body });
+  }
+
+  private async request<T>(method: string, path: string, params: { querystring?: Record<string, unknown>; body?: unknown }): Promise<T> {
+    try {
+      const res = await this.client.transport.request({ method, path, querystring: params.querystring, body: params.body as Record<string, unknown> | undefined });
+      return res.body as T;
+    } catch (err) {
+      throw requestError(err, method, path);
+    }
+  }
+}
+
+/** The event of a document line, or why it is rejected. */
+function parseEvent(doc: string, tenant: string): LogEvent | string {
+  let ev: LogEvent;
+  try {
+    ev = JSON.parse(doc) as LogEvent;
+  } catch (err) {
+    return `not a JSON document: ${(err as Error).message}`;
+  }
+  if (typeof ev !== "object" || ev === null || Array.isArray(ev)) return "not a JSON object";
+  if (typeof ev.id !== "string" || ev.id === "" || Buffer.byteLength(ev.id) > 512) return "an event needs a string id (at most 512 bytes, OpenSearch's _id limit)";
+  // Beyond ±8.64e15 ms there is no date (and no slice to name).
+  if (typeof ev.timestamp !== "number" || !(Math.abs(ev.timestamp) <= 8.64e15) || typeof ev.raw !== "string") return "an event needs a numeric timestamp and a raw text";
+  // The index is chosen from the caller's tenant; an event claiming another tenant is a routing bug upstream.
+  if (ev.tenant !== undefined && ev.tenant !== tenant) return `event of tenant ${ev.tenant} written to tenant ${tenant}`;
+  return { ...ev, tags: Array.isArray(ev.tags) ? ev.tags : [], logtypes: Array.isArray(ev.logtypes) ? ev.logtypes : [], event: ev.event ?? {} };
+}
+
+function checkTenant(tenant: string): void {
+  // Tenant names go into index names and patterns: a "*" or "," here would read other tenants' indices.
+  const problem = validateTenantName(tenant);
+  if (problem) throw new OpenSearchConfigError(`invalid tenant "${tenant}": ${problem}`);
+}
+
+function toEvent(source: LogEvent & { f?: unknown }): LogEvent {
+  const { f: _f, ...event } = source;
+  return event;
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof errors.ResponseError ? (err.meta.statusCode ?? undefined) : undefined;
+}
+
+function requestError(err: unknown, method: string, path: string): Error {
+  if (err instanceof errors.ResponseError) return new OpenSearchRequestError(err.meta.statusCode ?? 0, method, path, excerpt(err.meta.body));
+  return new OpenSearchUnavailableError(method, path, err);
+}
+
+function itemError(status: number, error: { type?: string; reason?: string } | undefined): string {
+  return error ? `${status} ${error.type ?? "error"}: ${error.reason ?? ""}`.trim() : `status ${status}`;
+}
+
+/** Exponential with full jitter over its upper half, capped at 10 s. */
+function backoff(retry: number, baseMs: number): number {
+  const ms = Math.min(10_000, baseMs * 2 ** (retry - 1));
+  return ms / 2 + Math.random() * (ms / 2);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The sort values of the last event of a page, opaque to callers (the same across tier domains). */
+export function encodeCursor(sort: [number, string]): string {
+  return Buffer.from(JSON.stringify(sort)).toString("base64url");
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}

@@ -1,0 +1,90 @@
+import type { FacetResult, FacetTerm, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult, SliceAdmin, SliceInfo, TenantDirectory } from "@unmeltable/core";
+import { OpenSearchConfigError } from "./errors";
+import { encodeCursor, OpenSearchIndex, type OpenSearchIndexOptions } from "./opensearch-index";
+import type { SliceLength } from "./slices";
+
+export interface TieredOptions extends Omit<OpenSearchIndexOptions, "node" | "tier" | "sliceOf"> {
+  /** One OpenSearch domain per tier: {"default": "https://...", "hot": "https://..."}. */
+  endpoints: Record<string, string>;
+  tenants: TenantDirectory;
+  /** The index function's tier: its processed topic holds that tier's events, so writes go there. */
+  tier?: string;
+}
+
+/**
+ * The index port over one domain per tier (what the Lambda functions use). Writes go to the function's
+ * tier (or the tenant's). Reads go to every tier: a tenant moved to another tier gets its new slices
+ * there while its old ones stay searchable until they expire, so a search merges the tiers' results by
+ * (timestamp, id) — the same sort key every domain pages by — and counts, buckets and facets add up.
+ */
+export function openSearchIndexForTiers(options: TieredOptions): IndexPort & SliceAdmin {
+  const { endpoints, tenants, tier: writeTier, ...rest } = options;
+  const byTier = new Map<string, OpenSearchIndex>();
+  const forTier = (tier: string): OpenSearchIndex => {
+    let index = byTier.get(tier);
+    if (!index) {
+      const node = endpoints[tier];
+      if (!node) throw new OpenSearchConfigError(`no OpenSearch endpoint for tier "${tier}"`);
+      index = new OpenSearchIndex({ ...rest, node, tier, sliceOf: (t) => tenants.byName(t)?.slice ?? "day" });
+      byTier.set(tier, index);
+    }
+    return index;
+  };
+  const tierOf = (tenant: string) => tenants.byName(tenant)?.tier ?? "default";
+  const all = () => Object.keys(endpoints).map(forTier);
+
+  return {
+    write: (tenant: string, docs: string[]): Promise<IndexWriteResult[]> => forTier(writeTier ?? tierOf(tenant)).write(tenant, docs),
+
+    search: async (q: SearchQuery, page: SearchPage): Promise<SearchResult> => {
+      const indices = all();
+      if (indices.length === 1) return indices[0]!.search(q, page);
+      // Each tier returns its first offset+size events after the cursor; the merged order decides.
+      const want = (page.offset ?? 0) + page.size;
+      const parts = await Promise.all(indices.map((i) => i.search(q, { order: page.order, size: want, cursor: page.cursor })));
+      const sign = page.order === "asc" ? 1 : -1;
+      const merged = parts.flatMap((p) => p.events).sort((a, b) => sign * (a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+      const events = merged.slice(page.offset ?? 0, want);
+      const more = merged.length > want || parts.some((p) => p.cursor !== undefined);
+      const last: LogEvent | undefined = events[events.length - 1];
+      return more && last ? { events, cursor: encodeCursor([last.timestamp, last.id]) } : { events };
+    },
+
+    count: async (q: SearchQuery): Promise<number> => (await Promise.all(all().map((i) => i.count(q)))).reduce((a, b) => a + b, 0),
+
+    facet: async (q: SearchQuery, field: string, size: number): Promise<FacetResult> => {
+      const counts = new Map<string, FacetTerm>();
+      for (const r of await Promise.all(all().map((i) => i.facet(q, field, size)))) {
+        for (const t of r.terms) {
+          const key = `${typeof t.term}:${String(t.term)}`;
+          const c = counts.get(key);
+          if (c) c.count += t.count;
+          else counts.set(key, { ...t });
+        }
+      }
+      return { terms: [...counts.values()].sort((a, b) => b.count - a.count || String(a.term).localeCompare(String(b.term))).slice(0, size), sampled: false };
+    },
+
+    histogram: async (q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> => {
+      const parts = await Promise.all(all().map((i) => i.histogram(q, intervalMs)));
+      return parts[0]!.map((b, k) => ({ time: b.time, count: parts.reduce((n, p) => n + (p[k]?.count ?? 0), 0) }));
+    },
+
+    fields: async (q: SearchQuery): Promise<string[]> => [...new Set((await Promise.all(all().map((i) => i.fields(q)))).flat())].sort(),
+
+    slices: async (tenant: string): Promise<SliceInfo[]> => (await Promise.all(all().map((i) => i.slices(tenant)))).flat().sort((a, b) => a.start - b.start),
+
+    dropSlice: async (tenant: string, name: string): Promise<void> => {
+      // The index name says its tier: "<prefix>-<tier>.<tenant>.<slice>".
+      const tier = Object.keys(endpoints).find((t) => name.startsWith(`${rest.prefix ?? "logs"}-${t}.${tenant}.`));
+      if (!tier) throw new OpenSearchConfigError(`${name} is not an index of tenant ${tenant} in any tier`);
+      await forTier(tier).dropSlice(tenant, name);
+    },
+
+    prepareSlice: (tenant: string, at: number, length: SliceLength): Promise<void> => forTier(tierOf(tenant)).prepareSlice(tenant, at, length),
+
+    close: async () => {
+      await Promise.all([...byTier.values()].map((i) => i.close()));
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { describe, expect, vi } from "vitest";
+import { OpenSearchIndex } from "@unmeltable/index-opensearch";
+import { indexContract, type IndexHarness } from "../contract/index.contract";
+import { SeededIds } from "./live-mode";
+import { startModelCluster } from "./model-cluster";
+import { RecordedServer, type Exchange } from "./recorded-server";
+
+/**
+ * The index contract end to end over HTTP without a cluster: the adapter against the modelled cluster
+ * (model-cluster.ts) through the recording proxy, then the same suite replayed from that recording —
+ * which also checks that record and replay (README.md) reproduce a run request for request.
+ */
+const seeded = vi.hoisted(() => ({ ids: undefined as { uuid(): string; eventId(now: number): string } | undefined }));
+vi.mock("node:crypto", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:crypto")>();
+  return { ...real, randomUUID: () => (seeded.ids ? seeded.ids.uuid() : real.randomUUID()) };
+});
+vi.mock("@unmeltable/core", async (importOriginal) => {
+  const real = await importOriginal<typeof import("@unmeltable/core")>();
+  return { ...real, newEventId: (now: number = Date.now()) => (seeded.ids ? seeded.ids.eventId(now) : real.newEventId(now)) };
+});
+
+let recording: Exchange[] = [];
+
+function harness(server: RecordedServer, after: () => Promise<void>): IndexHarness {
+  const index = new OpenSearchIndex({ node: server.url, sliceOf: () => "hour", retryBaseMs: 1 });
+  return {
+    index,
+    refresh: () => index.refresh(),
+    cleanup: async () => {
+      await after();
+      await server.close();
+      expect(server.problems).toEqual([]);
+    },
+  };
+}
+
+describe("OpenSearch adapter on the modelled cluster", () => {
+  indexContract("OpenSearch (modelled cluster, recorded)", async () => {
+    seeded.ids = new SeededIds("model-contract");
+    const cluster = await startModelCluster();
+    const proxy = await RecordedServer.forward(cluster.url);
+    return harness(proxy, async () => {
+      recording = proxy.exchanges;
+      await cluster.close();
+      expect(cluster.problems).toEqual([]);
+    });
+  });
+
+  indexContract("OpenSearch (replay of that recording)", async () => {
+    seeded.ids = new SeededIds("model-contract");
+    expect(recording.length).toBeGreaterThan(100);
+    return harness(await RecordedServer.replay(recording), async () => undefined);
+  });
+});
