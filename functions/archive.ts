@@ -14,7 +14,8 @@ export const handler = middy(async (event: { day?: string } = {}) => {
   const day = event.day ?? previousDay();
   const manifest = await archiveDay({
     queue: await kafka(),
-    store: new S3Store(bucket, process.env.UNMELTABLE_ARCHIVE_PREFIX ?? ""),
+    // UNMELTABLE_S3_ENDPOINT: an S3-compatible endpoint instead of AWS's (path-style addressing).
+    store: new S3Store(bucket, process.env.UNMELTABLE_ARCHIVE_PREFIX ?? "", process.env.UNMELTABLE_S3_ENDPOINT ? { endpoint: process.env.UNMELTABLE_S3_ENDPOINT, forcePathStyle: true } : {}),
     day,
     onProgress: (p) => {
       if (p.offset === p.end) log("archive partition done", { day, partition: p.partition, events: p.events });

@@ -20,6 +20,8 @@ import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { createMskHandler, partitionBatches, resetEnvironment } from "@unmeltable/lambda";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
+// @ts-expect-error -- s3rver ships no type declarations
+import S3rver from "s3rver";
 
 /**
  * The Lambda handlers in functions/, invoked with MSK events built to the documented shape
@@ -73,6 +75,7 @@ describe("the Lambda handlers", () => {
   let indexHandler: Handler<MSKEvent, { batchItemFailures: unknown[] }>;
   let searchHandler: Handler<APIGatewayProxyEventV2, { statusCode: number; body: string }>;
   let topicsHandler: Handler<Record<string, unknown>, { topics: { name: string }[] }>;
+  let archiveHandler: Handler<{ day?: string }, { day: string; events: number; files: number }>;
   let lifecycleHandler: Handler<Record<string, unknown>, { prepared: { tenant: string }[]; resliced: { tenant: string; to: string }[] }>;
   const context = { functionName: "test", awsRequestId: "r1", getRemainingTimeInMillis: () => 60_000 };
 
@@ -102,6 +105,7 @@ describe("the Lambda handlers", () => {
     searchHandler = (await import("../../functions/search")).handler as never;
     topicsHandler = (await import("../../functions/topics")).handler as never;
     lifecycleHandler = (await import("../../functions/lifecycle")).handler as never;
+    archiveHandler = (await import("../../functions/archive")).handler as never;
   });
 
   afterAll(async () => {
@@ -156,6 +160,21 @@ describe("the Lambda handlers", () => {
     expect(report.prepared.map((p) => p.tenant)).toEqual(["acme"]);
     const saved = JSON.parse(readFileSync(path.join(dir, "tenants.json"), "utf8")) as { name: string; slice: string }[];
     expect(saved.find((t) => t.name === "acme")?.slice).toBe("week");
+  });
+
+  it("archive: writes a day of the raw topic to S3 (s3rver, the real S3 client)", async () => {
+    const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }] });
+    const { port } = (await server.run()) as { port: number };
+    Object.assign(process.env, { UNMELTABLE_ARCHIVE_BUCKET: "archive", UNMELTABLE_S3_ENDPOINT: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" });
+    try {
+      const producer = (await import("@unmeltable/lambda")).kafkaProducer;
+      const at = Date.UTC(2026, 0, 7, 9);
+      await (await producer()).send("raw", [{ key: "acme", partition: 0, value: encodeRawBatch("acme", "c1", [{ ...rawRecord("acme", "archived"), receivedAt: at }]), timestamp: at }]);
+      const result = await archiveHandler({ day: "2026-01-07" }, context);
+      expect(result).toMatchObject({ day: "2026-01-07", events: 1, files: 1 });
+    } finally {
+      await server.close();
+    }
   });
 
   it("search: answers Loggly's API through an API Gateway event", async () => {
