@@ -1,6 +1,7 @@
 // Bundles the program with esbuild: our workspace packages (TypeScript sources) are compiled in,
 // third-party packages stay in node_modules (some are native, like better-sqlite3).
 import { build } from "esbuild";
+import { buildWeb } from "./build-web.mjs";
 
 const externalizeDependencies = {
   name: "externalize-dependencies",
@@ -30,3 +31,8 @@ await build({
   plugins: [externalizeDependencies],
 });
 process.stderr.write(`built dist/ in ${Date.now() - started} ms\n`);
+
+// The web UI (Vite), served by the program at `/`.
+const web = await buildWeb({ force: process.argv.includes("--force") });
+if (!web.skipped) process.stderr.write(`built dist/web in ${web.ms} ms\n`);
+

@@ -10,7 +10,7 @@ export interface AlertsPart {
   stop(): Promise<void>;
 }
 
-/** Checks run once a minute; `UNMELTABLE_ALERT_INTERVAL_MS` changes that (tests use a fraction of a second). */
+/** Checks run once a minute; `UNMELTABLE_ALERT_INTERVAL_MS` changes that (tests use a fraction of a second; 0 turns them off). */
 export const DEFAULT_ALERT_INTERVAL_MS = 60_000;
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -36,7 +36,8 @@ export function startAlerts(options: {
     const name = host === "0.0.0.0" || host === "::" || host === "" ? os.hostname() : host.includes(":") ? `[${host}]` : host;
     return `http://${name}:${port ?? 8080}`;
   };
-  const scheduler = startAlertScheduler({
+  // 0 turns the checker off here (the API stays): when several processes share the work, one checks.
+  const scheduler = intervalMs === 0 ? undefined : startAlertScheduler({
     store,
     index: options.index,
     send: webhookSender(),
@@ -60,7 +61,7 @@ export function startAlerts(options: {
   return {
     routes: [{ methods: ["GET", "POST", "PUT", "PATCH", "DELETE"], path: ALERTS_PATH, handler }],
     stop: async () => {
-      await scheduler.stop();
+      await scheduler?.stop();
       store.close();
     },
   };
@@ -69,7 +70,7 @@ export function startAlerts(options: {
 function intervalFromEnv(): number {
   const text = process.env.UNMELTABLE_ALERT_INTERVAL_MS;
   const n = text ? Number(text) : NaN;
-  return Number.isInteger(n) && n >= 100 ? n : DEFAULT_ALERT_INTERVAL_MS;
+  return Number.isInteger(n) && (n === 0 || n >= 100) ? n : DEFAULT_ALERT_INTERVAL_MS;
 }
 
 /** The body as text, or undefined when it is larger than `max` bytes. */

@@ -9,6 +9,8 @@ export function banner(opts: {
   httpsPort?: number;
   tenant?: Tenant;
   defaultTenant?: string;
+  /** Whether this process serves the web UI (it does when it runs the stages). */
+  ui?: boolean;
 }): string {
   const host = "127.0.0.1";
   const lines = [
@@ -17,6 +19,7 @@ export function banner(opts: {
     `  data        ${opts.dataDir}`,
     `  syslog      udp+tcp ${opts.syslogPort}${opts.tlsPort ? `, tls ${opts.tlsPort}` : ""}`,
     `  http        http://localhost:${opts.httpPort}/  (ingest /inputs /bulk, /healthz, /metrics)${opts.httpsPort ? `; https ${opts.httpsPort}` : ""}`,
+    ...(opts.ui ? [`  web UI      http://localhost:${opts.httpPort}/  (sign in with the API token)`] : []),
     `  no token    ${opts.defaultTenant ? `syslog without a token goes to tenant "${opts.defaultTenant}"` : "syslog without a token is refused (missing_token)"}`,
   ];
   const t = opts.tenant;

@@ -265,7 +265,7 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     log,
   });
   if (roles.collector) {
-    process.stdout.write(banner({ dataDir, syslogPort: running.syslogPort!, tlsPort: running.tlsPort, httpPort: running.httpPort, httpsPort: running.httpsPort, tenant: running.defaultTenant, defaultTenant: opts.defaultTenant }));
+    process.stdout.write(banner({ dataDir, syslogPort: running.syslogPort!, tlsPort: running.tlsPort, httpPort: running.httpPort, httpsPort: running.httpsPort, tenant: running.defaultTenant, defaultTenant: opts.defaultTenant, ui: roles.stages }));
   } else {
     process.stdout.write(`\nunmeltable stages are running (queue: ${opts.queue}); search API on http://localhost:${running.httpPort}/apiv2/\n`);
   }

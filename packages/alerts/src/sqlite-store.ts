@@ -1,0 +1,243 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import type { Alert, AlertComparison, AlertFiring, AlertSpec, AlertState, AlertStore } from "@unmeltable/core";
+
+/** Firings kept per tenant; older ones are deleted as new ones are recorded. */
+export const FIRINGS_KEPT_PER_TENANT = 1000;
+
+/**
+ * Alerts and their firings in `<data-dir>/alerts.db` (SQLite, WAL): per tenant, surviving restarts.
+ * The firings of a deleted alert stay in the history (they carry the alert's name).
+ */
+export class SqliteAlertStore implements AlertStore {
+  private readonly db: Database.Database;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(path.join(dataDir, "alerts.db"));
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS alerts (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        query TEXT NOT NULL,
+        comparison TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        window_minutes INTEGER NOT NULL,
+        webhook_url TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_checked_at INTEGER,
+        last_count INTEGER,
+        last_error TEXT,
+        triggered INTEGER NOT NULL DEFAULT 0,
+        last_fired_at INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS alerts_by_tenant ON alerts (tenant, created_at);
+      CREATE TABLE IF NOT EXISTS firings (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        alert_id TEXT NOT NULL,
+        alert_name TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        fired_at INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        comparison TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        window_minutes INTEGER NOT NULL,
+        range_from INTEGER NOT NULL,
+        range_until INTEGER NOT NULL,
+        link TEXT NOT NULL,
+        delivered INTEGER NOT NULL,
+        status INTEGER,
+        error TEXT,
+        attempts INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS firings_by_tenant ON firings (tenant, seq);
+      CREATE INDEX IF NOT EXISTS firings_by_alert ON firings (alert_id, seq);
+    `);
+  }
+
+  async list(tenant: string): Promise<Alert[]> {
+    return (this.db.prepare("SELECT * FROM alerts WHERE tenant = ? ORDER BY created_at, id").all(tenant) as AlertRow[]).map(toAlert);
+  }
+
+  async get(tenant: string, id: string): Promise<Alert | undefined> {
+    const row = this.db.prepare("SELECT * FROM alerts WHERE tenant = ? AND id = ?").get(tenant, id) as AlertRow | undefined;
+    return row && toAlert(row);
+  }
+
+  async create(tenant: string, spec: AlertSpec, now: number): Promise<Alert> {
+    const id = randomUUID();
+    this.db
+      .prepare(
+        `INSERT INTO alerts (id, tenant, name, query, comparison, threshold, window_minutes, webhook_url, enabled, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, tenant, spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, now, now);
+    return (await this.get(tenant, id))!;
+  }
+
+  async update(tenant: string, id: string, spec: AlertSpec, now: number): Promise<Alert | undefined> {
+    const old = await this.get(tenant, id);
+    if (!old) return undefined;
+    // A changed condition starts afresh: it may fire at the next check.
+    const conditionChanged =
+      old.query !== spec.query || old.comparison !== spec.comparison || old.threshold !== spec.threshold || old.windowMinutes !== spec.windowMinutes;
+    this.db
+      .prepare(
+        `UPDATE alerts SET name = ?, query = ?, comparison = ?, threshold = ?, window_minutes = ?, webhook_url = ?, enabled = ?, updated_at = ?
+         ${conditionChanged ? ", last_checked_at = NULL, last_count = NULL, last_error = NULL, triggered = 0, last_fired_at = NULL" : ""}
+         WHERE tenant = ? AND id = ?`,
+      )
+      .run(spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, now, tenant, id);
+    return this.get(tenant, id);
+  }
+
+  async delete(tenant: string, id: string): Promise<boolean> {
+    return this.db.prepare("DELETE FROM alerts WHERE tenant = ? AND id = ?").run(tenant, id).changes > 0;
+  }
+
+  async firings(tenant: string, opts: { alertId?: string; limit: number }): Promise<AlertFiring[]> {
+    const rows = opts.alertId
+      ? this.db.prepare("SELECT * FROM firings WHERE tenant = ? AND alert_id = ? ORDER BY seq DESC LIMIT ?").all(tenant, opts.alertId, opts.limit)
+      : this.db.prepare("SELECT * FROM firings WHERE tenant = ? ORDER BY seq DESC LIMIT ?").all(tenant, opts.limit);
+    return (rows as FiringRow[]).map(toFiring);
+  }
+
+  async enabled(): Promise<Alert[]> {
+    return (this.db.prepare("SELECT * FROM alerts WHERE enabled = 1 ORDER BY tenant, created_at, id").all() as AlertRow[]).map(toAlert);
+  }
+
+  async saveState(alert: Pick<Alert, "tenant" | "id" | "updatedAt">, state: AlertState): Promise<void> {
+    this.db
+      .prepare("UPDATE alerts SET last_checked_at = ?, last_count = ?, last_error = ?, triggered = ?, last_fired_at = ? WHERE tenant = ? AND id = ? AND updated_at = ?")
+      .run(state.lastCheckedAt ?? null, state.lastCount ?? null, state.lastError ?? null, state.triggered ? 1 : 0, state.lastFiredAt ?? null, alert.tenant, alert.id, alert.updatedAt);
+  }
+
+  async addFiring(f: AlertFiring): Promise<void> {
+    const insert = this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO firings (id, alert_id, alert_name, tenant, fired_at, query, count, comparison, threshold, window_minutes, range_from, range_until, link, delivered, status, error, attempts)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          f.id,
+          f.alertId,
+          f.alertName,
+          f.tenant,
+          f.firedAt,
+          f.query,
+          f.count,
+          f.comparison,
+          f.threshold,
+          f.windowMinutes,
+          f.from,
+          f.until,
+          f.link,
+          f.delivery.ok ? 1 : 0,
+          f.delivery.status ?? null,
+          f.delivery.error ?? null,
+          f.delivery.attempts,
+        );
+      this.db
+        .prepare("DELETE FROM firings WHERE tenant = ? AND seq <= (SELECT seq FROM firings WHERE tenant = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)")
+        .run(f.tenant, f.tenant, FIRINGS_KEPT_PER_TENANT);
+    });
+    insert();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface AlertRow {
+  id: string;
+  tenant: string;
+  name: string;
+  query: string;
+  comparison: AlertComparison;
+  threshold: number;
+  window_minutes: number;
+  webhook_url: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+  last_checked_at: number | null;
+  last_count: number | null;
+  last_error: string | null;
+  triggered: number;
+  last_fired_at: number | null;
+}
+
+interface FiringRow {
+  id: string;
+  alert_id: string;
+  alert_name: string;
+  tenant: string;
+  fired_at: number;
+  query: string;
+  count: number;
+  comparison: AlertComparison;
+  threshold: number;
+  window_minutes: number;
+  range_from: number;
+  range_until: number;
+  link: string;
+  delivered: number;
+  status: number | null;
+  error: string | null;
+  attempts: number;
+}
+
+function toAlert(r: AlertRow): Alert {
+  const state: AlertState = { triggered: r.triggered === 1 };
+  if (r.last_checked_at !== null) state.lastCheckedAt = r.last_checked_at;
+  if (r.last_count !== null) state.lastCount = r.last_count;
+  if (r.last_error !== null) state.lastError = r.last_error;
+  if (r.last_fired_at !== null) state.lastFiredAt = r.last_fired_at;
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    name: r.name,
+    query: r.query,
+    comparison: r.comparison,
+    threshold: r.threshold,
+    windowMinutes: r.window_minutes,
+    webhookUrl: r.webhook_url,
+    enabled: r.enabled === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    state,
+  };
+}
+
+function toFiring(r: FiringRow): AlertFiring {
+  const delivery: AlertFiring["delivery"] = { ok: r.delivered === 1, attempts: r.attempts };
+  if (r.status !== null) delivery.status = r.status;
+  if (r.error !== null) delivery.error = r.error;
+  return {
+    id: r.id,
+    alertId: r.alert_id,
+    alertName: r.alert_name,
+    tenant: r.tenant,
+    firedAt: r.fired_at,
+    query: r.query,
+    count: r.count,
+    comparison: r.comparison,
+    threshold: r.threshold,
+    windowMinutes: r.window_minutes,
+    from: r.range_from,
+    until: r.range_until,
+    link: r.link,
+    delivery,
+  };
+}

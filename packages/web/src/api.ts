@@ -1,0 +1,166 @@
+/**
+ * The browser's side of the API: every request carries `Authorization: bearer <API token>`; the token
+ * lives in sessionStorage only (gone when the tab closes).
+ */
+const TOKEN_KEY = "unmeltable.apiToken";
+/** Where the API is: this origin, unless the UI is hosted elsewhere (a static bucket) and built with VITE_API_BASE. */
+export const API_BASE: string = (import.meta.env.VITE_API_BASE as string | undefined)?.replace(/\/+$/, "") ?? "";
+
+/** The API answered with an error (4xx/5xx). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+  /** For a query syntax error: where in the query it is. */
+  get position(): number | undefined {
+    return typeof this.body.position === "number" ? this.body.position : undefined;
+  }
+}
+
+/** The server could not be reached at all. */
+export class NetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NetworkError";
+  }
+}
+
+export function getToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token: string | null): void {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // storage disabled: the token lasts as long as the page
+  }
+  memoryToken = token;
+}
+
+let memoryToken: string | null = getToken();
+const listeners = new Set<(e: { kind: "unauthorized" | "down" | "up" }) => void>();
+
+/** Hears about a refused token (sign the user out) and about the server going away and coming back. */
+export function onApiStatus(fn: (e: { kind: "unauthorized" | "down" | "up" }) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function emit(kind: "unauthorized" | "down" | "up") {
+  for (const fn of listeners) fn({ kind });
+}
+
+export function apiUrl(path: string): string {
+  return `${API_BASE}${path}`;
+}
+
+/** A JSON request to the API; throws ApiError or NetworkError. `token` overrides the session's (sign-in). */
+export async function api<T>(path: string, init: RequestInit & { token?: string; json?: unknown } = {}): Promise<T> {
+  const token = init.token ?? memoryToken ?? "";
+  const headers = new Headers(init.headers);
+  headers.set("Authorization", `bearer ${token}`);
+  headers.set("Accept", "application/json");
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("Content-Type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  let res: Response;
+  try {
+    res = await fetch(apiUrl(path), { ...init, headers, body });
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    emit("down");
+    throw new NetworkError("The server cannot be reached. It may be restarting, or your network is down.");
+  }
+  emit("up");
+  let data: unknown = undefined;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { message: text.slice(0, 300) };
+    }
+  }
+  if (!res.ok) {
+    const b = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
+    if (res.status === 401 && init.token === undefined) emit("unauthorized");
+    const message = typeof b.message === "string" ? b.message : `The server answered ${res.status} ${res.statusText}`;
+    throw new ApiError(res.status, message, b);
+  }
+  return data as T;
+}
+
+/** `?a=1&b=2` from the defined entries. */
+export function qs(params: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}
+
+export interface UiConfig {
+  tenant: string;
+  ingestToken: string;
+  host: string | null;
+  syslog: { port: number; tlsPort: number | null } | null;
+  http: { port: number | null; httpsPort: number | null };
+  alerts: boolean;
+}
+
+/**
+ * Follows a server-sent event stream with fetch (so the token travels in the Authorization header, not
+ * the URL), calling `onEvent` with each `data:` payload, until the stream ends or `signal` aborts.
+ */
+export async function streamEvents(path: string, onOpen: () => void, onData: (data: string) => void, signal: AbortSignal): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(apiUrl(path), { headers: { Authorization: `bearer ${memoryToken ?? ""}`, Accept: "text/event-stream" }, signal, cache: "no-store" });
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    throw new NetworkError("The server cannot be reached.");
+  }
+  if (!res.ok || !res.body) {
+    let b: Record<string, unknown> = {};
+    try {
+      b = (await res.json()) as Record<string, unknown>;
+    } catch {
+      // not JSON
+    }
+    if (res.status === 401) emit("unauthorized");
+    throw new ApiError(res.status, typeof b.message === "string" ? b.message : `The server answered ${res.status}`, b);
+  }
+  onOpen();
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let data: string[] = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let nl: number;
+    while ((nl = buffer.indexOf("\n")) !== -1) {
+      const line = buffer.slice(0, nl).replace(/\r$/, "");
+      buffer = buffer.slice(nl + 1);
+      if (line === "") {
+        if (data.length > 0) onData(data.join("\n"));
+        data = [];
+      } else if (line.startsWith("data:")) {
+        data.push(line.slice(5).replace(/^ /, ""));
+      }
+      // comments (": heartbeat") and other fields are ignored
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, getToken, onApiStatus, setToken, type UiConfig } from "./api";
+import { AlertsPage } from "./pages/alerts";
+import { FieldsPage } from "./pages/fields";
+import type { PageProps } from "./pages/page";
+import { SearchPage } from "./pages/search";
+import { SetupPage } from "./pages/setup";
+import { SignIn } from "./pages/sign-in";
+import { TailPage } from "./pages/tail";
+import { formatHash, parseHash, type Page, type RouteState } from "./route";
+
+const NAV: { page: Page; label: string }[] = [
+  { page: "search", label: "Search" },
+  { page: "fields", label: "Fields" },
+  { page: "tail", label: "Live tail" },
+  { page: "alerts", label: "Alerts" },
+  { page: "setup", label: "Send logs" },
+];
+
+const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", alerts: "Alerts", setup: "Send logs" };
+
+export function App() {
+  const [signedIn, setSignedIn] = useState(() => getToken() !== null);
+  const [config, setConfig] = useState<UiConfig | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [route, setRoute] = useState<RouteState>(() => parseHash(location.hash));
+  const [nonce, setNonce] = useState(0);
+  const [down, setDown] = useState(false);
+
+  useEffect(
+    () =>
+      onApiStatus((e) => {
+        if (e.kind === "unauthorized") {
+          setToken(null);
+          setSignedIn(false);
+          setConfig(null);
+          setNotice("The server did not accept your token any more. Sign in again.");
+        } else setDown(e.kind === "down");
+      }),
+    [],
+  );
+  useEffect(() => {
+    const on = () => setRoute(parseHash(location.hash));
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  useEffect(() => {
+    if (signedIn && !config) api<UiConfig>("/ui/config").then(setConfig, () => undefined);
+  }, [signedIn, config]);
+  // While the server is away, ask every few seconds; when it answers, reload what the page shows.
+  useEffect(() => {
+    if (!down || !signedIn) return;
+    const t = setInterval(() => {
+      api<UiConfig>("/ui/config").then(
+        () => setNonce((n) => n + 1),
+        () => undefined,
+      );
+    }, 3000);
+    return () => clearInterval(t);
+  }, [down, signedIn]);
+  useEffect(() => {
+    document.title = `${TITLES[route.page]} · unmeltable`;
+  }, [route.page]);
+
+  const navigate = (next: Partial<RouteState>) => {
+    const hash = formatHash({ ...route, ...next });
+    if (hash === location.hash) setNonce((n) => n + 1);
+    else location.hash = hash;
+  };
+
+  if (!signedIn) {
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(cfg) => {
+          setConfig(cfg);
+          setNotice(null);
+          setSignedIn(true);
+        }}
+      />
+    );
+  }
+
+  const props: PageProps = { route, nonce, navigate, config };
+  return (
+    <Shell route={route} config={config} down={down} navigate={navigate} onSignOut={() => (setToken(null), setConfig(null), setSignedIn(false))}>
+      {route.page === "search" && <SearchPage {...props} />}
+      {route.page === "fields" && <FieldsPage {...props} />}
+      {route.page === "tail" && <TailPage {...props} />}
+      {route.page === "setup" && <SetupPage {...props} />}
+      {route.page === "alerts" && <AlertsPage {...props} />}
+    </Shell>
+  );
+}
+
+function Shell(props: {
+  route: RouteState;
+  config: UiConfig | null;
+  down: boolean;
+  navigate: PageProps["navigate"];
+  onSignOut(): void;
+  children: preact.ComponentChildren;
+}) {
+  const main = useRef<HTMLElement>(null);
+  const firstPage = useRef(true);
+  // After moving to another page, focus its heading (for keyboards and screen readers).
+  useEffect(() => {
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
+    main.current?.querySelector<HTMLElement>(".page-title")?.focus();
+  }, [props.route.page]);
+  const { route } = props;
+  const href = (page: Page) => formatHash({ ...route, page });
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
+        Skip to content
+      </a>
+      <header class="top">
+        <a class="brand" href={href("search")} aria-label="unmeltable: search">
+          <span class="logo" aria-hidden="true" />
+          <span>unmeltable</span>
+        </a>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.page}>
+                <a href={href(n.page)} aria-current={route.page === n.page ? "page" : undefined}>
+                  {n.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div class="who">
+          {props.config && (
+            <span class="tenant" title="Tenant">
+              {props.config.tenant}
+            </span>
+          )}
+          <button type="button" class="btn btn-small" onClick={props.onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      {props.down && (
+        <p class="banner banner-error global-banner" role="alert">
+          The server cannot be reached. Showing what was loaded; trying again every few seconds.
+        </p>
+      )}
+      <main id="main" ref={main} tabIndex={-1}>
+        {props.children}
+      </main>
+    </>
+  );
+}

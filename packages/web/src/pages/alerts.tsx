@@ -1,0 +1,394 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError } from "../api";
+import { Empty, ErrorBox, Loading } from "../components/states";
+import { formatAgo, formatTimestamp } from "../time";
+import type { PageProps } from "./page";
+
+interface AlertView {
+  id: string;
+  name: string;
+  query: string;
+  comparison: "above" | "below";
+  threshold: number;
+  windowMinutes: number;
+  webhookUrl: string;
+  enabled: boolean;
+  condition: string;
+  state: { lastCheckedAt?: number; lastCount?: number; lastError?: string; triggered: boolean; lastFiredAt?: number };
+}
+
+interface Firing {
+  id: string;
+  alertId: string;
+  alertName: string;
+  firedAt: number;
+  query: string;
+  count: number;
+  comparison: "above" | "below";
+  threshold: number;
+  windowMinutes: number;
+  link: string;
+  delivery: { ok: boolean; status?: number; error?: string; attempts: number };
+}
+
+interface Draft {
+  name: string;
+  query: string;
+  comparison: "above" | "below";
+  threshold: string;
+  windowMinutes: string;
+  webhookUrl: string;
+  enabled: boolean;
+}
+
+type FieldErrors = Partial<Record<keyof Draft | "body", string>>;
+
+const POLL_MS = 3000;
+
+/** Alerts: saved searches with a threshold, checked every minute, firing a webhook; and their history. */
+export function AlertsPage({ route, navigate }: PageProps) {
+  const [alerts, setAlerts] = useState<AlertView[] | undefined>();
+  const [firings, setFirings] = useState<Firing[] | undefined>();
+  const [error, setError] = useState<unknown>(null);
+  const [editing, setEditing] = useState<{ id?: string; draft: Draft } | null>(null);
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => {
+    let stop = false;
+    const load = async () => {
+      try {
+        const [a, f] = await Promise.all([api<{ alerts: AlertView[] }>("/apiv2/alerts"), api<{ firings: Firing[] }>("/apiv2/alerts/firings?limit=50")]);
+        if (stop) return;
+        setAlerts(a.alerts);
+        setFirings(f.firings);
+        setError(null);
+      } catch (err) {
+        if (!stop) setError(err);
+      }
+    };
+    void load();
+    const t = setInterval(() => void load(), POLL_MS);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, [tick]);
+  const reload = () => setTick((t) => t + 1);
+
+  const startNew = () =>
+    setEditing({ draft: { name: "", query: route.q, comparison: "above", threshold: "0", windowMinutes: "5", webhookUrl: "", enabled: true } });
+
+  return (
+    <div class="page page-alerts">
+      <div class="page-head">
+        <h1 class="page-title" tabIndex={-1}>
+          Alerts
+        </h1>
+        {!editing && (
+          <button type="button" class="btn btn-primary" onClick={startNew}>
+            New alert
+          </button>
+        )}
+      </div>
+      <p class="lead">
+        An alert counts the events of a saved search over a window, every minute, and calls your webhook with the search, the count and a link when the count is above (or
+        below) your threshold — at most once per window while it stays that way.
+      </p>
+      {editing && (
+        <AlertForm
+          id={editing.id}
+          initial={editing.draft}
+          onCancel={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            reload();
+          }}
+        />
+      )}
+      {error && !alerts ? (
+        <ErrorBox error={error} onRetry={reload} />
+      ) : !alerts ? (
+        <Loading label="Loading alerts…" />
+      ) : (
+        <>
+          {error !== null && (
+            <p class="banner banner-warn" role="alert">
+              Could not refresh: {(error as Error).message}
+            </p>
+          )}
+          <section aria-labelledby="alerts-list-h">
+            <h2 id="alerts-list-h" class="section-title">
+              Your alerts
+            </h2>
+            {alerts.length === 0 ? (
+              <Empty title="No alerts yet" icon="🔔">
+                <p>Create one from any search: for example more than 0 events of <code>json.level:error</code> in 5 minutes, or fewer than 1 event in 15 minutes for a source that went quiet.</p>
+                {!editing && (
+                  <button type="button" class="btn btn-primary" onClick={startNew}>
+                    Create an alert
+                  </button>
+                )}
+              </Empty>
+            ) : (
+              <ul class="alert-list">
+                {alerts.map((a) => (
+                  <AlertItem
+                    key={a.id}
+                    alert={a}
+                    onEdit={() =>
+                      setEditing({
+                        id: a.id,
+                        draft: { name: a.name, query: a.query, comparison: a.comparison, threshold: String(a.threshold), windowMinutes: String(a.windowMinutes), webhookUrl: a.webhookUrl, enabled: a.enabled },
+                      })
+                    }
+                    onChanged={reload}
+                    onSearch={() => navigate({ page: "search", q: a.query, from: `-${a.windowMinutes}m`, until: "now" })}
+                  />
+                ))}
+              </ul>
+            )}
+          </section>
+          <section aria-labelledby="history-h">
+            <h2 id="history-h" class="section-title">
+              History
+            </h2>
+            {!firings || firings.length === 0 ? (
+              <p class="muted">No alert has fired yet. Firings appear here with the webhook's answer.</p>
+            ) : (
+              <div class="table-wrap">
+                <table class="history">
+                  <caption class="sr-only">Alert firings, newest first</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Fired</th>
+                      <th scope="col">Alert</th>
+                      <th scope="col">Count</th>
+                      <th scope="col">Webhook</th>
+                      <th scope="col">
+                        <span class="sr-only">Search</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {firings.map((f) => (
+                      <tr key={f.id} data-firing={f.alertName}>
+                        <td>
+                          <time dateTime={new Date(f.firedAt).toISOString()} title={formatTimestamp(f.firedAt)}>
+                            {formatTimestamp(f.firedAt).slice(0, 19)}
+                          </time>
+                        </td>
+                        <td>{f.alertName}</td>
+                        <td>
+                          <strong>{f.count.toLocaleString()}</strong>
+                          <span class="muted">
+                            {" "}
+                            ({f.comparison === "above" ? ">" : "<"} {f.threshold} in {f.windowMinutes} min)
+                          </span>
+                        </td>
+                        <td>
+                          {f.delivery.ok ? (
+                            <span class="badge badge-ok">delivered · {f.delivery.status}</span>
+                          ) : (
+                            <span class="badge badge-bad" title={f.delivery.error}>
+                              failed{f.delivery.status ? ` · ${f.delivery.status}` : ""}
+                            </span>
+                          )}
+                        </td>
+                        <td>
+                          <a href={localLink(f.link)} aria-label={`Open the search of ${f.alertName} at ${formatTimestamp(f.firedAt)}`}>
+                            Open search
+                          </a>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </section>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** A firing's link opens here when it points at this UI. */
+function localLink(link: string): string {
+  const at = link.indexOf("#/");
+  return at === -1 ? link : link.slice(at);
+}
+
+function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView; onEdit(): void; onChanged(): void; onSearch(): void }) {
+  const [confirm, setConfirm] = useState(false);
+  const [problem, setProblem] = useState("");
+  const status = !a.enabled
+    ? { cls: "off", text: "Disabled" }
+    : a.state.lastError
+      ? { cls: "bad", text: "Error" }
+      : a.state.lastCheckedAt === undefined
+        ? { cls: "idle", text: "Not checked yet" }
+        : a.state.triggered
+          ? { cls: "fire", text: "Triggered" }
+          : { cls: "ok", text: "OK" };
+  const act = async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      setProblem("");
+      onChanged();
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  };
+  return (
+    <li class="alert-item" data-alert={a.name}>
+      <div class="alert-main">
+        <h3>
+          {a.name} <span class={`badge badge-${status.cls}`}>{status.text}</span>
+        </h3>
+        <p>
+          <code>{a.query || "*"}</code> · {a.condition}
+        </p>
+        <p class="muted small">
+          {a.state.lastCheckedAt !== undefined ? `Last check ${formatAgo(a.state.lastCheckedAt, Date.now())}: ${a.state.lastCount ?? "?"} event${a.state.lastCount === 1 ? "" : "s"}. ` : ""}
+          {a.state.lastFiredAt !== undefined ? `Last fired ${formatAgo(a.state.lastFiredAt, Date.now())}. ` : ""}
+          {a.state.lastError ? `Error: ${a.state.lastError}. ` : ""}
+          Webhook {a.webhookUrl}
+        </p>
+        {problem && (
+          <p class="field-error" role="alert">
+            {problem}
+          </p>
+        )}
+      </div>
+      <div class="alert-actions">
+        <button type="button" class="btn btn-small" onClick={onSearch} aria-label={`Search ${a.name}`}>
+          Search
+        </button>
+        <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${a.name}`}>
+          Edit
+        </button>
+        <button
+          type="button"
+          class="btn btn-small"
+          aria-label={`${a.enabled ? "Disable" : "Enable"} ${a.name}`}
+          onClick={() => void act(() => api(`/apiv2/alerts/${encodeURIComponent(a.id)}`, { method: "PATCH", json: { enabled: !a.enabled } }))}
+        >
+          {a.enabled ? "Disable" : "Enable"}
+        </button>
+        {confirm ? (
+          <span class="confirm" role="group" aria-label={`Delete ${a.name}?`}>
+            <span>Delete?</span>
+            <button type="button" class="btn btn-small btn-danger" onClick={() => void act(() => api(`/apiv2/alerts/${encodeURIComponent(a.id)}`, { method: "DELETE" }))}>
+              Yes, delete
+            </button>
+            <button type="button" class="btn btn-small" onClick={() => setConfirm(false)}>
+              Keep
+            </button>
+          </span>
+        ) : (
+          <button type="button" class="btn btn-small" onClick={() => setConfirm(true)} aria-label={`Delete ${a.name}`}>
+            Delete
+          </button>
+        )}
+      </div>
+    </li>
+  );
+}
+
+function AlertForm({ id, initial, onCancel, onSaved }: { id?: string; initial: Draft; onCancel(): void; onSaved(): void }) {
+  const [d, setD] = useState<Draft>(initial);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD({ ...d, [k]: v });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      const body = { ...d, threshold: Number(d.threshold), windowMinutes: Number(d.windowMinutes) };
+      if (id) await api(`/apiv2/alerts/${encodeURIComponent(id)}`, { method: "PUT", json: body });
+      else await api("/apiv2/alerts", { method: "POST", json: body });
+      onSaved();
+    } catch (err) {
+      if (err instanceof ApiError && Array.isArray(err.body.errors)) {
+        const fe: FieldErrors = {};
+        for (const x of err.body.errors as { field: keyof Draft | "body"; message: string }[]) fe[x.field] = x.message;
+        setErrors(fe);
+      } else {
+        setErrors({ body: (err as Error).message });
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+  const field = (k: keyof Draft) => ({ "aria-invalid": errors[k] ? ("true" as const) : undefined, "aria-describedby": errors[k] ? `err-${k}` : undefined });
+  const err = (k: keyof Draft) =>
+    errors[k] ? (
+      <span id={`err-${k}`} class="field-error">
+        {errors[k]}
+      </span>
+    ) : null;
+  return (
+    <form class="card alert-form" onSubmit={submit} aria-labelledby="alert-form-h" noValidate>
+      <h2 id="alert-form-h">{id ? "Edit alert" : "New alert"}</h2>
+      <label class="field">
+        <span>Name</span>
+        <input name="name" value={d.name} onInput={(e) => set("name", (e.target as HTMLInputElement).value)} {...field("name")} required maxLength={100} />
+        {err("name")}
+      </label>
+      <label class="field">
+        <span>Search query</span>
+        <input name="query" class="mono" value={d.query} placeholder="* (every event)" onInput={(e) => set("query", (e.target as HTMLInputElement).value)} {...field("query")} spellcheck={false} />
+        {err("query")}
+      </label>
+      <div class="field-row">
+        <label class="field">
+          <span>When the count is</span>
+          <select name="comparison" value={d.comparison} onChange={(e) => set("comparison", (e.target as HTMLSelectElement).value as Draft["comparison"])} {...field("comparison")}>
+            <option value="above">above</option>
+            <option value="below">below</option>
+          </select>
+        </label>
+        <label class="field">
+          <span>Threshold (events)</span>
+          <input name="threshold" type="number" min={0} step={1} inputMode="numeric" value={d.threshold} onInput={(e) => set("threshold", (e.target as HTMLInputElement).value)} {...field("threshold")} />
+          {err("threshold")}
+        </label>
+        <label class="field">
+          <span>Over the last (minutes)</span>
+          <input name="windowMinutes" type="number" min={1} step={1} inputMode="numeric" value={d.windowMinutes} onInput={(e) => set("windowMinutes", (e.target as HTMLInputElement).value)} {...field("windowMinutes")} />
+          {err("windowMinutes")}
+        </label>
+      </div>
+      <label class="field">
+        <span>Webhook URL</span>
+        <input name="webhookUrl" type="url" value={d.webhookUrl} placeholder="https://hooks.example.com/unmeltable" onInput={(e) => set("webhookUrl", (e.target as HTMLInputElement).value)} {...field("webhookUrl")} />
+        {err("webhookUrl")}
+        <span class="muted small">
+          Receives a POST with JSON <code>{"{alert, query, count, threshold, window, link}"}</code>.
+        </span>
+      </label>
+      <label class="check">
+        <input type="checkbox" name="enabled" checked={d.enabled} onChange={(e) => set("enabled", (e.target as HTMLInputElement).checked)} />
+        <span>Enabled</span>
+      </label>
+      {errors.body && (
+        <p class="field-error" role="alert">
+          {errors.body}
+        </p>
+      )}
+      {Object.keys(errors).length > 0 && !errors.body && (
+        <p class="sr-only" role="alert">
+          The alert was not saved: {Object.values(errors).join("; ")}
+        </p>
+      )}
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? "Saving…" : id ? "Save alert" : "Create alert"}
+        </button>
+        <button type="button" class="btn" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,157 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, qs, streamEvents } from "../api";
+import { EventRow } from "../components/event-row";
+import { QueryBar } from "../components/query-bar";
+import { Empty } from "../components/states";
+import type { ApiEvent } from "../fields";
+import { addClause } from "../query";
+import type { PageProps } from "./page";
+
+/** The list never holds more than this many events: older ones drop off the bottom (Search has them all). */
+export const TAIL_CAP = 500;
+
+type Status = "connecting" | "live" | "reconnecting" | "stopped";
+
+/** Live tail: newly indexed events matching the query stream in (server-sent events), pausable. */
+export function TailPage({ route, nonce, navigate }: PageProps) {
+  const q = route.q;
+  const [events, setEvents] = useState<ApiEvent[]>([]);
+  const [paused, setPaused] = useState(false);
+  const [pending, setPending] = useState(0);
+  const [dropped, setDropped] = useState(0);
+  const [status, setStatus] = useState<Status>("connecting");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [problem, setProblem] = useState("");
+  const incoming = useRef<ApiEvent[]>([]);
+  const pausedRef = useRef(paused);
+  pausedRef.current = paused;
+  const freshIds = useRef(new Set<string>());
+
+  // Events are added in small batches, so a burst costs one render, not one per event.
+  const flush = () => {
+    if (pausedRef.current || incoming.current.length === 0) return;
+    const batch = incoming.current.reverse();
+    incoming.current = [];
+    freshIds.current = new Set(batch.map((e) => e.id));
+    setPending(0);
+    setEvents((prev) => {
+      const all = [...batch, ...prev];
+      if (all.length > TAIL_CAP) setDropped((d) => d + all.length - TAIL_CAP);
+      return all.slice(0, TAIL_CAP);
+    });
+  };
+  useEffect(() => {
+    const t = setInterval(flush, 200);
+    return () => clearInterval(t);
+  }, []);
+  useEffect(() => {
+    if (!paused) flush();
+  }, [paused]);
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    setError(null);
+    setProblem("");
+    setEvents([]);
+    setDropped(0);
+    incoming.current = [];
+    setPending(0);
+    let delay = 1000;
+    const run = async () => {
+      while (!ctl.signal.aborted) {
+        setStatus((s) => (s === "live" ? "reconnecting" : s));
+        try {
+          await streamEvents(
+            `/apiv2/tail${qs({ q: q || "*" })}`,
+            () => {
+              delay = 1000;
+              setStatus("live");
+              setProblem("");
+            },
+            (data) => {
+              try {
+                incoming.current.push(JSON.parse(data) as ApiEvent);
+              } catch {
+                return;
+              }
+              // While paused, keep only the newest TAIL_CAP in the buffer as well.
+              if (incoming.current.length > TAIL_CAP) incoming.current.splice(0, incoming.current.length - TAIL_CAP);
+              if (pausedRef.current) setPending(incoming.current.length);
+            },
+            ctl.signal,
+          );
+        } catch (err) {
+          if (ctl.signal.aborted) return;
+          if (err instanceof ApiError && (err.status === 400 || err.status === 401)) {
+            setStatus("stopped");
+            if (err.status === 400) setError(err);
+            return;
+          }
+          setProblem("The connection to the server was lost; reconnecting…");
+        }
+        if (ctl.signal.aborted) return;
+        setStatus("reconnecting");
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    };
+    setStatus("connecting");
+    void run();
+    return () => ctl.abort();
+  }, [q, nonce]);
+
+  const label = paused ? "Paused" : status === "live" ? "Live" : status === "connecting" ? "Connecting…" : status === "reconnecting" ? "Reconnecting…" : "Stopped";
+  return (
+    <div class="page page-tail">
+      <h1 class="page-title" tabIndex={-1}>
+        Live tail
+      </h1>
+      <QueryBar q={q} from={route.from} until={route.until} noRange error={error} submitLabel="Tail" onSubmit={(s) => navigate({ page: "tail", q: s.q })} />
+      <div class="tail-toolbar">
+        <span class={`status-dot status-${paused ? "paused" : status}`} role="status" aria-live="polite" data-testid="tail-status">
+          {label}
+        </span>
+        <button type="button" class="btn" aria-pressed={paused ? "true" : "false"} onClick={() => setPaused(!paused)}>
+          {paused ? "Resume" : "Pause"}
+        </button>
+        <button type="button" class="btn" onClick={() => (setEvents([]), setDropped(0))} disabled={events.length === 0}>
+          Clear
+        </button>
+        {paused && pending > 0 && (
+          <span class="pending" aria-live="polite">
+            {pending} new event{pending === 1 ? "" : "s"} waiting — resume to show
+          </span>
+        )}
+        <span class="muted small">
+          Newest first · keeps the last {TAIL_CAP}
+          {dropped > 0 ? ` (${dropped.toLocaleString()} older dropped; search has them)` : ""}
+        </span>
+      </div>
+      {problem && (
+        <p class="banner banner-warn" role="alert">
+          {problem}
+        </p>
+      )}
+      {events.length === 0 ? (
+        <Empty title={status === "live" ? "Waiting for new events…" : "Not connected yet"} icon="◌">
+          <p>
+            New events {q ? (
+              <>
+                matching <code>{q}</code>{" "}
+              </>
+            ) : (
+              ""
+            )}
+            appear here as soon as they are indexed. Only events that arrive from now on are shown.
+          </p>
+        </Empty>
+      ) : (
+        <ol class="events" aria-label="Tailed events, newest first">
+          {events.map((e) => (
+            <EventRow key={e.id} event={e} fresh={freshIds.current.has(e.id)} onFilter={(clause) => navigate({ page: "tail", q: addClause(q, clause) })} />
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,424 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeDir, ROOT, run, startProgram, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
+
+/**
+ * The web UI in a real headless Chromium against the real program: sign in, send events through the
+ * collector (HTTP /bulk and logger), search, the histogram, expand an event, filter by a field value,
+ * the field browser, live tail, the source setup (copied and run), an alert firing to a webhook here.
+ * Each page's screenshot goes to docs/screenshots/ (shown in the README).
+ */
+const SCREENSHOTS = path.join(ROOT, "docs/screenshots");
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+interface Hook {
+  alert: { id: string; name: string };
+  tenant: string;
+  query: string;
+  count: number;
+  threshold: { comparison: string; value: number };
+  window: { minutes: number; from: string; until: string };
+  link: string;
+  firedAt: string;
+}
+
+describe("the web UI, in Chromium, against the real program", () => {
+  let program: Program;
+  let def: TenantTokens;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let hookServer: http.Server;
+  let hookUrl: string;
+  const hooks: Hook[] = [];
+  const pageErrors: string[] = [];
+  const cspViolations: string[] = [];
+  const marker = `m${randomUUID().slice(0, 8)}`;
+  const savedInterval = process.env.UNMELTABLE_ALERT_INTERVAL_MS;
+
+  const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 });
+  const shot = (name: string, p: Page = page) => p.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: false });
+  const apiCount = async (q: string) => {
+    const res = await fetch(program.url(`/apiv2/events/count?q=${encodeURIComponent(q)}&from=-1h`), { headers: { Authorization: `bearer ${def.apiToken}` } });
+    return ((await res.json()) as { count: number }).count;
+  };
+  const search = async (q: string) => {
+    await page.getByLabel("Search query").fill(q);
+    await page.getByLabel("Search query").press("Enter");
+  };
+  const watch = (p: Page) => {
+    p.on("pageerror", (e) => pageErrors.push(e.message));
+    p.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+  };
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    hookServer = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        if (req.method === "POST") hooks.push(JSON.parse(body) as Hook);
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r));
+    hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hooks/unmeltable`;
+
+    // Alerts are checked every half second instead of every minute.
+    process.env.UNMELTABLE_ALERT_INTERVAL_MS = "500";
+    program = await startProgram();
+    def = await tenantTokens(program.dataDir);
+
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light", locale: "en-US", timezoneId: "UTC" });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: program.url("") });
+    context.setDefaultTimeout(20_000);
+    page = await context.newPage();
+    watch(page);
+  });
+
+  afterAll(async () => {
+    if (savedInterval === undefined) delete process.env.UNMELTABLE_ALERT_INTERVAL_MS;
+    else process.env.UNMELTABLE_ALERT_INTERVAL_MS = savedInterval;
+    await browser?.close();
+    if (program && program.child.exitCode === null) await program.kill();
+    if (program) await removeDir(program.dataDir);
+    await new Promise<void>((r) => (hookServer ? hookServer.close(() => r()) : r()));
+  });
+
+  it("serves the UI: index.html revalidated, hashed assets cached for good, client paths fall back, API paths stay JSON", async () => {
+    const index = await fetch(program.url("/"));
+    expect(index.status).toBe(200);
+    expect(index.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(index.headers.get("cache-control")).toBe("no-cache");
+    expect(index.headers.get("content-security-policy")).toContain("default-src 'self'");
+    const html = await index.text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const asset = await fetch(program.url(script), { headers: { "Accept-Encoding": "gzip" } });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(asset.headers.get("content-encoding")).toBe("gzip");
+    const etag = asset.headers.get("etag")!;
+    expect((await fetch(program.url(script), { headers: { "If-None-Match": etag } })).status).toBe(304);
+    const deep = await fetch(program.url("/search/anything"));
+    expect(deep.status).toBe(200);
+    expect(await deep.text()).toBe(html);
+    expect((await fetch(program.url("/assets/missing-abc123.js"))).status).toBe(404);
+    const api = await fetch(program.url("/apiv2/nowhere"), { headers: { Authorization: `bearer ${def.apiToken}` } });
+    expect(api.status).toBe(404);
+    expect(api.headers.get("content-type")).toBe("application/json");
+    expect((await fetch(program.url("/ui/config"))).status).toBe(401);
+    const config = await fetch(program.url("/ui/config"), { headers: { Authorization: `bearer ${def.apiToken}` } });
+    expect(await config.json()).toMatchObject({ tenant: "default", ingestToken: def.ingestToken, syslog: { port: program.syslogPort }, http: { port: program.httpPort } });
+  });
+
+  it("signs in with the API token, kept in the tab's session only", async () => {
+    await page.goto(program.url("/"));
+    await eventually(() => page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true);
+    await shot("sign-in");
+    await page.getByLabel("API token").fill(def.ingestToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("That looks like an ingest token").waitFor();
+    await page.getByLabel("API token").fill("not-a-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("This token was not accepted").waitFor();
+    await page.getByLabel("API token").fill(def.apiToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    expect(await page.evaluate('[sessionStorage.getItem("unmeltable.apiToken"), localStorage.length]')).toEqual([def.apiToken, 0]);
+    // A tenant without events sees a designed empty state.
+    await page.getByText("No events in the last hour").waitFor();
+    await shot("search-empty");
+  });
+
+  it("gives copy-ready source setup that works, and turns green when the first event arrives", async () => {
+    await page.getByRole("link", { name: "Send logs" }).click();
+    const status = page.getByTestId("first-event");
+    await status.getByText("Waiting for your first event").waitFor();
+    expect(await status.getAttribute("data-state")).toBe("waiting");
+    await page.getByTestId("ingest-token").getByText(def.ingestToken).waitFor();
+    await shot("setup-waiting");
+
+    const copied = async (name: string) => {
+      await page.getByRole("button", { name: `Copy ${name}` }).click();
+      await page.getByText(`${name} copied to the clipboard`).waitFor({ state: "attached" });
+      return page.evaluate<string>("navigator.clipboard.readText()");
+    };
+    const rsyslog = await copied("rsyslog");
+    expect(rsyslog).toContain(`[${def.ingestToken}@41058 tag=\\"rsyslog\\"]`);
+    expect(rsyslog).toContain(`target="127.0.0.1" port="${program.syslogPort}"`);
+    const syslogNg = await copied("syslog-ng");
+    expect(syslogNg).toContain(`loggly(host("127.0.0.1") port(${program.syslogPort}) token("${def.ingestToken}")`);
+    expect(await copied("curl: many events (/bulk)")).toContain(program.url(`/bulk/${def.ingestToken}/tag/bulk/`));
+
+    // The copied logger line, run as a user would (with a marker to find it again).
+    const logger = await copied("logger");
+    expect(logger).toContain(`--sd-id ${def.ingestToken}@41058`);
+    await run("sh", ["-c", logger.replace('"hello from logger"', `"hello from logger ${marker}"`)]);
+    await waitFor("the setup page to turn green", async () => (await status.getAttribute("data-state")) === "received");
+    await status.getByText("Events are arriving").waitFor();
+    await status.getByText(`hello from logger ${marker}`).waitFor();
+    await shot("setup");
+  });
+
+  it("searches: histogram and events newest first; expands one; a field value narrows the query", async () => {
+    const now = new Date().toISOString();
+    const bulk = [
+      { timestamp: now, level: "error", message: `${marker} db timeout`, status: 503, req: { path: "/api/orders" } },
+      { level: "info", message: `${marker} ok`, status: 200, req: { path: "/api/users" } },
+      { level: "info", message: `${marker} ok again`, status: 201, req: { path: "/api/users" } },
+    ]
+      .map((o) => JSON.stringify(o))
+      .join("\n");
+    const res = await fetch(program.url(`/bulk/${def.ingestToken}/tag/web`), { method: "POST", body: bulk });
+    expect(res.status).toBe(200);
+    await waitFor("the 4 events to be searchable", async () => (await apiCount(marker)) === 4);
+    // An hour of background traffic from a few services, so that the pictures have something to show.
+    const background = backgroundEvents(Date.now());
+    expect((await fetch(program.url(`/bulk/${def.ingestToken}/tag/demo,prod`), { method: "POST", body: background.join("\n") })).status).toBe(200);
+    await waitFor("the background events", async () => (await apiCount("json.service:*")) === background.length);
+
+    await page.getByRole("link", { name: "Search", exact: true }).click();
+    await search("");
+    await page.getByText(`${(background.length + 4).toLocaleString("en-US")} events · Last hour`).waitFor();
+    await shot("search");
+    await search(marker);
+    const rows = page.locator("ol.events > li.event");
+    await eventually(() => rows.count()).toBe(4);
+    await page.getByText("4 events · Last hour").waitFor();
+    // The histogram's bars add up to the events found.
+    const bars = await page.locator("[data-testid=histogram] rect.bar").evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-count"))));
+    expect(bars.length).toBeGreaterThan(10);
+    expect(bars.reduce((a, b) => a + b, 0)).toBe(4);
+    // Newest first.
+    const times = await rows.locator("time").evaluateAll((els) => els.map((e) => Date.parse(e.getAttribute("datetime")!)));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    expect(page.url()).toContain(`#/search?q=${marker}`);
+
+    const row = rows.filter({ hasText: "db timeout" });
+    await row.getByRole("button", { expanded: false }).click();
+    await row.getByRole("table").waitFor();
+    for (const field of ["json.level", "json.status", "json.req.path", "http.clientHost"]) await row.getByRole("rowheader", { name: field, exact: true }).waitFor();
+    await row.getByRole("button", { name: "Filter by tag web" }).waitFor();
+    await row.getByText(`"message":"${marker} db timeout"`).first().waitFor();
+    await shot("search-event");
+
+    await row.getByRole("button", { name: "Filter by json.level error" }).click();
+    await eventually(() => page.getByLabel("Search query").inputValue()).toBe(`${marker} json.level:error`);
+    await eventually(() => rows.count()).toBe(1);
+    await page.getByText("1 event · Last hour").waitFor();
+    expect(decodeURIComponent(page.url())).toContain(`q=${marker}+json.level:error`);
+  });
+
+  it("shows a query error where it is", async () => {
+    await search("json.level:(error");
+    const alert = page.locator(".query-error");
+    await alert.getByText("query syntax error").waitFor();
+    expect(await alert.locator(".query-caret").textContent()).toBe(`json.level:(error\n${" ".repeat(11)}^`);
+    expect(await page.getByLabel("Search query").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByLabel("Search query").evaluate((el) => (el as unknown as { selectionStart: number }).selectionStart)).toBe(11);
+    await page.getByText("Fix the query to see results").waitFor();
+    await shot("search-error");
+  });
+
+  it("zooms into a span by dragging across the histogram; the URL holds it, so the search can be bookmarked", async () => {
+    await search(marker);
+    await page.getByRole("button", { name: "Last 10 minutes" }).click();
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(4);
+    const plot = page.getByTestId("histogram");
+    const box = (await plot.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.8, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.move(box.x + box.width + 20, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await eventually(() => decodeURIComponent(page.url())).toMatch(/from=\d{4}-\d\d-\d\dT[\d:.]+Z&until=\d{4}-\d\d-\d\dT[\d:.]+Z/);
+    const zoomed = page.url();
+    const hash = new URLSearchParams(zoomed.slice(zoomed.indexOf("?") + 1));
+    const span = Date.parse(hash.get("until")!) - Date.parse(hash.get("from")!);
+    expect(span).toBeGreaterThan(0);
+    expect(span).toBeLessThan(6 * 60_000);
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(4);
+    await page.getByRole("button", { name: "Zoom out" }).waitFor();
+
+    // Opened in another tab (a bookmark): sign in, and the same search is there.
+    const other = await context.newPage();
+    watch(other);
+    await other.goto(zoomed);
+    await other.getByLabel("API token").fill(def.apiToken);
+    await other.getByRole("button", { name: "Sign in" }).click();
+    await eventually(() => other.getByLabel("Search query").inputValue()).toBe(marker);
+    await eventually(() => other.locator("ol.events > li.event").count()).toBe(4);
+    expect(other.url()).toBe(zoomed);
+    await other.close();
+  });
+
+  it("browses the fields present, each with its top values", async () => {
+    await page.goto(program.url("/#/fields"));
+    await page.locator('[data-field="json.service"]').getByRole("button", { name: /Search json\.service checkout/ }).waitFor();
+    await page.locator('[data-field="json.level"]').getByRole("button", { name: /Search json\.level error/ }).waitFor();
+    // Every card in view has counted its values.
+    await eventually(() => page.locator('.field-card [aria-busy="true"]').evaluateAll((els, height) => els.filter((el) => el.getBoundingClientRect().top < height).length, page.viewportSize()!.height)).toBe(0);
+    await shot("fields");
+    await page.goto(program.url(`/#/fields?q=${marker}`));
+    const level = page.locator('[data-field="json.level"]');
+    await level.getByRole("button", { name: "Search json.level info: 2 events" }).waitFor();
+    await level.getByRole("button", { name: "Search json.level error: 1 event" }).waitFor();
+    await page.locator('[data-field="tag"]').getByRole("button", { name: /Search tag web: 3 events/ }).waitFor();
+    await page.locator('[data-field="syslog.appName"]').waitFor();
+    await level.getByRole("button", { name: /json\.level info/ }).click();
+    await eventually(() => page.getByLabel("Search query").inputValue()).toBe(`${marker} json.level:info`);
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(2);
+  });
+
+  it("tails new events in as they are indexed, pauses and resumes", async () => {
+    await page.getByRole("link", { name: "Live tail" }).click();
+    await search(`tailme AND ${marker}`);
+    const status = page.getByTestId("tail-status");
+    await status.getByText("Live").waitFor();
+    await page.getByText("Waiting for new events").waitFor();
+    const send = async (text: string) => expect((await fetch(program.url(`/inputs/${def.ingestToken}/tag/tail`), { method: "POST", body: text })).status).toBe(200);
+    await send(`tailme ${marker} first`);
+    await send(`not for the tail ${marker}`);
+    const rows = page.locator("ol.events > li.event");
+    await rows.filter({ hasText: `tailme ${marker} first` }).waitFor();
+    await shot("tail");
+
+    await page.getByRole("button", { name: "Pause" }).click();
+    await status.getByText("Paused").waitFor();
+    await send(`tailme ${marker} while paused`);
+    await page.getByText("1 new event waiting — resume to show").waitFor();
+    expect(await rows.filter({ hasText: "while paused" }).count()).toBe(0);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await rows.filter({ hasText: `tailme ${marker} while paused` }).waitFor();
+    expect(await rows.count()).toBe(2);
+    expect(await rows.first().textContent()).toContain("while paused");
+  });
+
+  it("creates an alert that fires to a webhook, and shows the firing in its history", async () => {
+    await page.getByRole("link", { name: "Alerts" }).click();
+    await page.getByText("No alerts yet").waitFor();
+    await page.getByRole("button", { name: "New alert" }).click();
+    // A bad definition is explained next to its fields.
+    await page.getByLabel("Name", { exact: true }).fill("Order errors");
+    await page.getByLabel("Search query").fill(`${marker} AND json.level:(error`);
+    await page.getByLabel("Webhook URL").fill("ftp://nope");
+    await page.getByRole("button", { name: "Create alert" }).click();
+    await page.locator("#err-query").getByText("query syntax error").waitFor();
+    await page.locator("#err-webhookUrl").getByText("the webhook URL must start with http:// or https://").waitFor();
+    expect(await page.getByLabel("Webhook URL").getAttribute("aria-invalid")).toBe("true");
+
+    await page.getByLabel("Search query").fill(`${marker} AND json.level:error`);
+    await page.getByLabel("When the count is").selectOption("above");
+    await page.getByLabel("Threshold (events)").fill("0");
+    await page.getByLabel("Over the last (minutes)").fill("5");
+    await page.getByLabel("Webhook URL").fill(hookUrl);
+    await page.getByRole("button", { name: "Create alert" }).click();
+    const item = page.locator('[data-alert="Order errors"]');
+    await item.getByText("more than 0 events in 5 minutes").waitFor();
+
+    const hook = await waitFor("the webhook", async () => hooks[0]);
+    expect(hook).toMatchObject({
+      alert: { name: "Order errors" },
+      tenant: "default",
+      query: `${marker} AND json.level:error`,
+      count: 1,
+      threshold: { comparison: "above", value: 0 },
+      window: { minutes: 5 },
+    });
+    expect(Date.parse(hook.window.until) - Date.parse(hook.window.from)).toBe(5 * 60_000);
+    expect(hook.link).toContain(program.url("/#/search?q="));
+    const firing = page.locator(`tr[data-firing="Order errors"]`);
+    await firing.getByText("delivered · 200").waitFor();
+    await item.getByText("Triggered").waitFor();
+    await shot("alerts");
+    // Once per window: still one webhook call after several more checks.
+    await waitFor("a few more checks", async () => {
+      const res = await fetch(program.url("/apiv2/alerts"), { headers: { Authorization: `bearer ${def.apiToken}` } });
+      const body = (await res.json()) as { alerts: { state: { lastCheckedAt?: number; lastFiredAt?: number } }[] };
+      const s = body.alerts[0]!.state;
+      return s.lastCheckedAt !== undefined && s.lastFiredAt !== undefined && s.lastCheckedAt - s.lastFiredAt >= 1500;
+    });
+    expect(hooks).toHaveLength(1);
+
+    // The firing's link opens the search over the window.
+    await firing.getByRole("link", { name: /Open the search of Order errors/ }).click();
+    await eventually(() => page.getByLabel("Search query").inputValue()).toBe(`${marker} AND json.level:error`);
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(1);
+  });
+
+  it("is readable on a phone", async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: "light", timezoneId: "UTC" });
+    const p = await phone.newPage();
+    watch(p);
+    await p.goto(program.url(`/#/search?q=${marker}`));
+    await p.getByLabel("API token").fill(def.apiToken);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await eventually(() => p.locator("ol.events > li.event").count()).toBe(7);
+    expect(await p.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+    await shot("search-phone", p);
+    await phone.close();
+  });
+
+  it("says so when the server cannot be reached", async () => {
+    await page.goto(program.url(`/#/search?q=${marker}`));
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(7);
+    await program.stop();
+    await search(`${marker} ok`);
+    await page.getByRole("heading", { name: "Can't reach the server" }).waitFor();
+    await page.getByText("The server cannot be reached. Showing what was loaded").waitFor();
+    await shot("api-down");
+
+    // Back on the same ports: the page notices by itself and shows the results again.
+    program = await startProgram({ dataDir: program.dataDir, syslogPort: program.syslogPort, httpPort: program.httpPort });
+    await page.getByText("The server cannot be reached").first().waitFor({ state: "detached" });
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(2);
+    expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
+  });
+});
+
+/** About an hour of JSON events from a few services, denser in a burst of errors 20 minutes ago. */
+function backgroundEvents(now: number): string[] {
+  const services = ["checkout", "search", "auth", "payments"];
+  const paths = ["/api/cart", "/api/search", "/api/login", "/api/pay", "/api/orders"];
+  const lines: string[] = [];
+  for (let minute = 55; minute >= 1; minute--) {
+    const burst = minute >= 18 && minute <= 22;
+    const n = 2 + Math.round(3 * Math.sin(minute / 7) ** 2) + (burst ? 9 : 0);
+    for (let i = 0; i < n; i++) {
+      const k = minute * 31 + i * 7;
+      const error = burst ? i % 2 === 0 : k % 23 === 0;
+      const status = error ? 503 : k % 5 === 0 ? 201 : 200;
+      lines.push(
+        JSON.stringify({
+          timestamp: new Date(now - minute * 60_000 + (i * 60_000) / n).toISOString(),
+          level: error ? "error" : k % 4 === 0 ? "debug" : "info",
+          service: services[k % services.length],
+          message: error ? "upstream timeout talking to the database" : `handled ${paths[k % paths.length]} in ${5 + (k % 90)} ms`,
+          status,
+          req: { path: paths[k % paths.length], ms: 5 + (k % 90) },
+        }),
+      );
+    }
+  }
+  return lines;
+}

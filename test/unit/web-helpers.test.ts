@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { parseQuery } from "../../packages/core/src/query/index";
+import { eventFields } from "../../packages/web/src/fields";
+import { addClause, fieldClause, quoteValue } from "../../packages/web/src/query";
+import { DEFAULT_ROUTE, formatHash, parseHash } from "../../packages/web/src/route";
+import { setupSnippets } from "../../packages/web/src/setup-snippets";
+import { describeRange, fillBuckets, resolveTime } from "../../packages/web/src/time";
+
+describe("web UI: field:value clauses", () => {
+  it("writes values bare when the query language reads them back unchanged, quoted otherwise", () => {
+    const cases: [string | number | boolean, string][] = [
+      ["error", "error"],
+      [503, "503"],
+      [true, "true"],
+      ["web-01", "web-01"],
+      ["/api/users", "/api/users"],
+      ["10.0.0.5:5432", "10.0.0.5:5432"],
+      ["db timeout", '"db timeout"'],
+      ['say "hi"', '"say \\"hi\\""'],
+      ["a\\b", '"a\\\\b"'],
+      ["err*", '"err*"'],
+      ["(x)", '"(x)"'],
+      ["[1 TO 2]", '"[1 TO 2]"'],
+      [">=5", '">=5"'],
+      ["", '""'],
+      ["-3", '"-3"'],
+    ];
+    for (const [value, written] of cases) expect(quoteValue(value)).toBe(written);
+  });
+
+  it("makes clauses the parser turns into exactly that field and value", () => {
+    for (const value of ["error", "db timeout", 'say "hi"', "a\\b", "err*", "(x)", "[1 TO 2]", ">=5", "10.0.0.5:5432", "AND", "-3"]) {
+      const clause = fieldClause("json.msg", value)!;
+      expect(parseQuery(clause)).toEqual({ type: "term", field: "json.msg", value });
+    }
+    expect(fieldClause("json.has space", "x")).toBeUndefined();
+    expect(fieldClause("tag", "web")).toBe("tag:web");
+  });
+
+  it("narrows the query: appended, parenthesised around an OR, never twice", () => {
+    expect(addClause("", "json.level:error")).toBe("json.level:error");
+    expect(addClause("*", "json.level:error")).toBe("json.level:error");
+    expect(addClause("timeout", "json.level:error")).toBe("timeout json.level:error");
+    expect(addClause("a OR b", "tag:web")).toBe("(a OR b) tag:web");
+    expect(addClause("tag:web", "tag:web")).toBe("tag:web");
+    expect(addClause("x tag:web", "tag:web")).toBe("x tag:web");
+    expect(addClause("ORDERS", "tag:web")).toBe("ORDERS tag:web");
+    // The narrowed query means "the old one AND the clause".
+    expect(parseQuery(addClause("a OR b", "tag:web"))).toEqual({
+      type: "and",
+      children: [
+        { type: "or", children: [{ type: "text", value: "a", phrase: false }, { type: "text", value: "b", phrase: false }] },
+        { type: "term", field: "tag", value: "web" },
+      ],
+    });
+  });
+});
+
+describe("web UI: the URL holds the search", () => {
+  it("round-trips query and range through the hash", () => {
+    const state = { page: "search" as const, q: 'json.level:error AND "db timeout" & more', from: "2024-03-10T12:00:00.000Z", until: "2024-03-10T12:30:00.000Z" };
+    expect(parseHash(formatHash(state))).toEqual(state);
+    expect(formatHash({ ...DEFAULT_ROUTE, page: "fields" })).toBe("#/fields");
+    expect(parseHash("")).toEqual(DEFAULT_ROUTE);
+    expect(parseHash("#/nowhere?q=x")).toEqual({ ...DEFAULT_ROUTE, q: "x" });
+    expect(parseHash("#/tail?q=tag%3Aweb")).toEqual({ ...DEFAULT_ROUTE, page: "tail", q: "tag:web" });
+  });
+});
+
+describe("web UI: time", () => {
+  const now = Date.UTC(2024, 2, 10, 12, 0, 0);
+  it("reads the API's time values", () => {
+    expect(resolveTime("now", now)).toBe(now);
+    expect(resolveTime("-10m", now)).toBe(now - 600_000);
+    expect(resolveTime("-7d", now)).toBe(now - 7 * 86_400_000);
+    expect(resolveTime("1710072000000", now)).toBe(1710072000000);
+    expect(resolveTime("2024-03-10T11:00:00.000Z", now)).toBe(now - 3_600_000);
+    expect(resolveTime("2024-03-10T11:00:00", now)).toBe(now - 3_600_000);
+    expect(resolveTime("garbage", now)).toBeUndefined();
+    expect(describeRange("-1h", "now", now)).toBe("Last hour");
+    expect(describeRange("-3h", "now", now)).toBe("Last 3h");
+  });
+
+  it("fills the buckets the API leaves out with zeros", () => {
+    const filled = fillBuckets([{ time: 120_000, count: 4 }], 30_000, 200_000, 60_000);
+    expect(filled).toEqual([
+      { time: 0, count: 0 },
+      { time: 60_000, count: 0 },
+      { time: 120_000, count: 4 },
+      { time: 180_000, count: 0 },
+    ]);
+  });
+});
+
+describe("web UI: events and source setup", () => {
+  it("flattens an event's fields the way queries address them", () => {
+    const fields = eventFields({ event: { syslog: { appName: "billing", sd: { origin: { ip: "1.2.3.4" } } }, json: { level: "error", tags: ["a", "b"], empty: null, req: { status: 503 } } } });
+    expect(fields).toEqual([
+      ["syslog.appName", "billing"],
+      ["syslog.sd.origin.ip", "1.2.3.4"],
+      ["json.level", "error"],
+      ["json.tags", "a"],
+      ["json.tags", "b"],
+      ["json.req.status", 503],
+    ]);
+  });
+
+  it("puts the token, host and ports into Loggly's templates", () => {
+    const token = "5e4f0c72-b0dd-413e-96e2-c87f0bff5ee0";
+    const s = Object.fromEntries(setupSnippets({ syslogHost: "logs.example.com", syslogPort: 5514, httpBase: "http://logs.example.com:8080", token }).map((x) => [x.id, x.text]));
+    expect(s.rsyslog).toContain(`[${token}@41058 tag=\\"rsyslog\\"] %msg%\\n`);
+    expect(s.rsyslog).toContain('target="logs.example.com" port="5514"');
+    expect(s["syslog-ng"]).toContain(`loggly(host("logs.example.com") port(5514) token("${token}")`);
+    expect(s.logger).toContain(`-P 5514 -T --octet-count --rfc5424 --sd-id ${token}@41058`);
+    expect(s["curl-inputs"]).toContain(`http://logs.example.com:8080/inputs/${token}/tag/http/`);
+    expect(s["curl-bulk"]).toContain(`http://logs.example.com:8080/bulk/${token}/tag/bulk/`);
+  });
+});
