@@ -1,13 +1,30 @@
 /**
  * Loggly's retrieval API (apiv2) behind API Gateway or a function URL: the same route functions as the
- * local HTTP server (packages/api).
+ * local HTTP server (packages/api), plus the alerts API (/apiv2/alerts, alerts kept in S3) and the web
+ * UI's /ui/config.
  */
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { handleAlertsApi } from "@unmeltable/alerts";
 import { handleApi } from "@unmeltable/api";
-import { apiRequestFromEvent, eventResponse, indexPort, logger, tenantDirectory } from "@unmeltable/lambda";
+import { alertStore, apiRequestFromEvent, eventResponse, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
+const alerts = process.env.UNMELTABLE_ALERTS ? alertStore() : undefined;
 
-export const handler = middy(async (event: APIGatewayProxyEventV2) => eventResponse(await handleApi(apiRequestFromEvent(event), { index, tenants }))).use(injectLambdaContext(logger));
+export const handler = middy(async (event: APIGatewayProxyEventV2) => {
+  const req = apiRequestFromEvent(event);
+  if (alerts && req.path.startsWith("/apiv2/alerts")) {
+    const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+    return eventResponse(await handleAlertsApi({ ...req, body }, { store: alerts, tenants }));
+  }
+  if (req.path === "/ui/config") {
+    const token = /^bearer\s+(.+)$/i.exec((req.headers.authorization ?? "").trim())?.[1] ?? "";
+    const tenant = tenants.byApiToken(token);
+    return tenant
+      ? eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) })
+      : eventResponse({ status: 401, headers: { "Content-Type": "application/json" }, body: { response: "error", message: "invalid API token" } });
+  }
+  return eventResponse(await handleApi(req, { index, tenants }));
+}).use(injectLambdaContext(logger));

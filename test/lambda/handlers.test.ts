@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import http from "node:http";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -67,6 +68,7 @@ describe("MSK events", () => {
 describe("the Lambda handlers", () => {
   let cluster: MockCluster;
   let queue: KafkaQueue;
+  let s3: { close(): Promise<void> };
   let dir: string;
   const tenant = { name: "acme", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default" };
   const marker = randomUUID().slice(0, 8);
@@ -75,6 +77,7 @@ describe("the Lambda handlers", () => {
   let indexHandler: Handler<MSKEvent, { batchItemFailures: unknown[] }>;
   let searchHandler: Handler<APIGatewayProxyEventV2, { statusCode: number; body: string }>;
   let topicsHandler: Handler<Record<string, unknown>, { topics: { name: string }[] }>;
+  let alertsHandler: Handler<Record<string, unknown>, { alerts: number; fired: number }>;
   let archiveHandler: Handler<{ day?: string }, { day: string; events: number; files: number }>;
   let lifecycleHandler: Handler<Record<string, unknown>, { prepared: { tenant: string }[]; resliced: { tenant: string; to: string }[] }>;
   const context = { functionName: "test", awsRequestId: "r1", getRemainingTimeInMillis: () => 60_000 };
@@ -89,6 +92,17 @@ describe("the Lambda handlers", () => {
     queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-lambda-"));
     writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant]));
+    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }, { name: "config" }] });
+    const { port } = (await s3.run()) as { port: number };
+    Object.assign(process.env, {
+      UNMELTABLE_ARCHIVE_BUCKET: "archive",
+      UNMELTABLE_ALERTS: "s3://config/alerts/",
+      UNMELTABLE_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      UNMELTABLE_PUBLIC_URL: "https://logs.example.com",
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      AWS_REGION: "us-east-1",
+    });
     Object.assign(process.env, {
       UNMELTABLE_KAFKA_BROKERS: cluster.brokers.join(","),
       UNMELTABLE_TENANTS: path.join(dir, "tenants.json"),
@@ -106,11 +120,13 @@ describe("the Lambda handlers", () => {
     topicsHandler = (await import("../../functions/topics")).handler as never;
     lifecycleHandler = (await import("../../functions/lifecycle")).handler as never;
     archiveHandler = (await import("../../functions/archive")).handler as never;
+    alertsHandler = (await import("../../functions/alerts")).handler as never;
   });
 
   afterAll(async () => {
     await queue.close();
     await cluster.stop();
+    await s3.close();
   });
 
   async function readAll(topic: string): Promise<QueueRecord[]> {
@@ -163,17 +179,35 @@ describe("the Lambda handlers", () => {
   });
 
   it("archive: writes a day of the raw topic to S3 (s3rver, the real S3 client)", async () => {
-    const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }] });
-    const { port } = (await server.run()) as { port: number };
-    Object.assign(process.env, { UNMELTABLE_ARCHIVE_BUCKET: "archive", UNMELTABLE_S3_ENDPOINT: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" });
+    const at = Date.UTC(2026, 0, 7, 9);
+    await queue.producer().send("raw", [{ key: "acme", partition: 0, value: encodeRawBatch("acme", "c1", [{ ...rawRecord("acme", "archived"), receivedAt: at }]), timestamp: at }]);
+    const result = await archiveHandler({ day: "2026-01-07" }, context);
+    expect(result).toMatchObject({ day: "2026-01-07", events: 1, files: 1 });
+  });
+
+  it("alerts: an alert created through the search API (kept in S3) fires its webhook from the scheduled check", async () => {
+    const received: unknown[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        received.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
     try {
-      const producer = (await import("@unmeltable/lambda")).kafkaProducer;
-      const at = Date.UTC(2026, 0, 7, 9);
-      await (await producer()).send("raw", [{ key: "acme", partition: 0, value: encodeRawBatch("acme", "c1", [{ ...rawRecord("acme", "archived"), receivedAt: at }]), timestamp: at }]);
-      const result = await archiveHandler({ day: "2026-01-07" }, context);
-      expect(result).toMatchObject({ day: "2026-01-07", events: 1, files: 1 });
+      const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+      const spec = { name: "errors", query: marker, comparison: "above", threshold: 0, windowMinutes: 60, webhookUrl: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`, enabled: true };
+      const created = await searchHandler({ ...base, rawPath: "/apiv2/alerts", rawQueryString: "", body: JSON.stringify(spec), requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method: "POST" } }, headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } }, context);
+      expect(created.statusCode).toBe(201);
+      const config = await searchHandler({ ...base, rawPath: "/ui/config", rawQueryString: "", headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } }, context);
+      expect(JSON.parse(config.body)).toMatchObject({ tenant: "acme", ingestToken: tenant.ingestToken });
+      const result = await alertsHandler({}, context);
+      expect(result).toEqual({ alerts: 1, fired: 1 });
+      expect(received).toEqual([expect.objectContaining({ query: marker, count: 2, link: expect.stringMatching(/^https:\/\/logs\.example\.com\/#\/search\?/) })]);
     } finally {
-      await server.close();
+      receiver.close();
     }
   });
 

@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handleAlertsApi, SqliteAlertStore, startAlertScheduler, webhookSender } from "../../packages/alerts/src/index";
+import { handleAlertsApi, ObjectAlertStore, SqliteAlertStore, startAlertScheduler, webhookSender } from "../../packages/alerts/src/index";
+import { DirectoryStore } from "@unmeltable/archive";
 import {
   alertWindow,
   checkAlerts,
@@ -243,7 +244,13 @@ describe("checkAlerts", () => {
   });
 });
 
-describe("SqliteAlertStore", () => {
+// The same store tests for SQLite (one machine) and an object store (S3 on AWS; a directory here).
+const STORES: [string, (dir: string) => SqliteAlertStore | ObjectAlertStore][] = [
+  ["SqliteAlertStore", (d) => new SqliteAlertStore(d)],
+  ["ObjectAlertStore", (d) => new ObjectAlertStore(new DirectoryStore(d))],
+];
+
+describe.each(STORES)("%s", (_name, makeStore) => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "unmeltable-alerts-"));
@@ -254,14 +261,14 @@ describe("SqliteAlertStore", () => {
 
   it("keeps alerts per tenant across restarts, with their state and firings", async () => {
     const d = path.join(dir, "restart");
-    let store = new SqliteAlertStore(d);
+    let store = makeStore(d);
     const a = await store.create("acme", spec(), T0);
     await store.create("other", spec({ name: "theirs" }), T0);
     await store.saveState(a, { triggered: true, lastCheckedAt: T0 + 1, lastCount: 11, lastFiredAt: T0 + 1 });
     await store.addFiring({ ...firing(a, T0 + 1), delivery: { ok: false, status: 500, error: "the webhook answered 500", attempts: 2 } });
     store.close();
 
-    store = new SqliteAlertStore(d);
+    store = makeStore(d);
     const list = await store.list("acme");
     expect(list).toHaveLength(1);
     expect(list[0]).toEqual({ ...spec(), id: a.id, tenant: "acme", createdAt: T0, updatedAt: T0, state: { triggered: true, lastCheckedAt: T0 + 1, lastCount: 11, lastFiredAt: T0 + 1 } });
@@ -275,7 +282,7 @@ describe("SqliteAlertStore", () => {
   });
 
   it("resets the state when the condition changes, not when only the name does", async () => {
-    const store = new SqliteAlertStore(path.join(dir, "update"));
+    const store = makeStore(path.join(dir, "update"));
     const a = await store.create("acme", spec(), T0);
     await store.saveState(a, { triggered: true, lastCheckedAt: T0, lastCount: 20, lastFiredAt: T0 });
     const renamed = await store.update("acme", a.id, spec({ name: "renamed" }), T0 + 1);
@@ -293,7 +300,7 @@ describe("SqliteAlertStore", () => {
   });
 
   it("keeps the newest firings of a tenant", async () => {
-    const store = new SqliteAlertStore(path.join(dir, "prune"));
+    const store = makeStore(path.join(dir, "prune"));
     const a = await store.create("acme", spec(), T0);
     for (let i = 0; i < 1005; i++) await store.addFiring({ ...firing(a, T0 + i), id: `f${i}` });
     const kept = await store.firings("acme", { limit: 2000 });

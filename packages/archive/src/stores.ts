@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { ObjectNotFoundError, type ObjectStore } from "@unmeltable/core";
 
 /** The object store on one machine: a directory (`<data-dir>/archive`). Writes are atomic (rename). */
@@ -46,6 +46,10 @@ export class DirectoryStore implements ObjectStore {
     };
     await walk(this.root);
     return out.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    await fsp.rm(this.file(key), { force: true });
   }
 
   private file(key: string): string {
@@ -92,6 +96,10 @@ export class S3Store implements ObjectStore {
       if (err instanceof NoSuchKey || (err as { name?: string }).name === "NoSuchKey") throw new ObjectNotFoundError(key);
       throw err;
     }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
   }
 
   async list(prefix: string): Promise<string[]> {

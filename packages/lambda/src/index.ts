@@ -4,3 +4,4 @@ export { EmfMetrics, logger, powertoolsMetrics, log } from "./powertools";
 export { StaticTenantDirectory, readTenants, loadTenantDirectory, updateTenant } from "./tenants";
 export { errorHandling, indexPort, kafka, kafkaProducer, resetEnvironment, tenantDirectory } from "./environment";
 export { apiRequestFromEvent, eventResponse } from "./http-event";
+export { alertStore, uiConfig } from "./alerts-env";

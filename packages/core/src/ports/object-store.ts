@@ -11,6 +11,8 @@ export interface ObjectStore {
   get(key: string): Promise<Readable>;
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
+  /** Removes an object (no error when there is none). */
+  delete(key: string): Promise<void>;
   /** A short name for messages ("s3://bucket", "/data/archive"). */
   readonly location: string;
 }

@@ -1,0 +1,25 @@
+/**
+ * Alert checks on AWS (EventBridge, every minute): each tenant's saved searches counted through the index,
+ * webhooks fired for those whose condition holds — the same `checkAlerts` the local timer runs. Alerts
+ * live in S3 (`UNMELTABLE_ALERTS=s3://bucket/alerts/`), written by the search API's /apiv2/alerts.
+ */
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { checkAlerts, searchLink } from "@unmeltable/core";
+import { webhookSender } from "@unmeltable/alerts";
+import { alertStore, indexPort, log, logger } from "@unmeltable/lambda";
+
+export const handler = middy(async () => {
+  const index = await indexPort();
+  const base = process.env.UNMELTABLE_PUBLIC_URL ?? "";
+  const results = await checkAlerts({
+    store: alertStore(),
+    index,
+    send: webhookSender(),
+    linkFor: (query, from, until) => searchLink(base, query, from, until),
+    log: (line) => log(line),
+  });
+  const fired = results.filter((r) => r.fired).length;
+  log("alerts checked", { alerts: results.length, fired, failed: results.filter((r) => r.error).length });
+  return { alerts: results.length, fired };
+}).use(injectLambdaContext(logger));

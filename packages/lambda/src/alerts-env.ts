@@ -1,0 +1,26 @@
+import { ObjectAlertStore } from "@unmeltable/alerts";
+import { S3Store } from "@unmeltable/archive";
+
+/** The alert store from `UNMELTABLE_ALERTS=s3://bucket/prefix/` (shared by the checker and the search API). */
+export function alertStore(env: NodeJS.ProcessEnv = process.env): ObjectAlertStore {
+  const source = env.UNMELTABLE_ALERTS;
+  const m = source ? /^s3:\/\/([^/]+)\/?(.*)$/.exec(source) : null;
+  if (!m) throw new Error("UNMELTABLE_ALERTS must be s3://<bucket>/<prefix>/");
+  const endpoint = env.UNMELTABLE_S3_ENDPOINT;
+  return new ObjectAlertStore(new S3Store(m[1]!, m[2] ?? "", endpoint ? { endpoint, forcePathStyle: true } : {}));
+}
+
+/**
+ * What the web UI's source-setup page needs (`GET /ui/config`): on AWS the collectors are reached by DNS
+ * name (UNMELTABLE_COLLECTOR_HOST) on the standard ports.
+ */
+export function uiConfig(tenant: { name: string; ingestToken: string }, env: NodeJS.ProcessEnv = process.env) {
+  return {
+    tenant: tenant.name,
+    ingestToken: tenant.ingestToken,
+    host: env.UNMELTABLE_COLLECTOR_HOST ?? null,
+    syslog: { port: 514, tlsPort: 6514 },
+    http: { port: null, httpsPort: 443 },
+    alerts: true,
+  };
+}
