@@ -1,19 +1,80 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 /**
- * The AWS deployment (`sst deploy --stage X`). This file only wires the stacks in `stacks/`, one concern
- * per file (network, queue, index, pipeline, collectors, archive, api); see docs/deploy.md.
- * The stacks themselves are not written yet: until they are, a deploy creates nothing.
+ * The AWS deployment: `sst deploy --stage prod`, `sst dev --stage <you>`. This file only wires the
+ * stacks in `stacks/` (one concern per file); the tunables are the tables in `stacks/config.ts`.
+ * See docs/deploy.md. No top-level imports: SST refuses them; stacks are imported inside run().
  */
 export default $config({
   app(input) {
     return {
       name: "unmeltable",
       home: "aws",
-      removal: input?.stage === "production" ? "retain" : "remove",
-      protect: input?.stage === "production",
+      removal: input?.stage === "prod" ? "retain" : "remove",
+      protect: input?.stage === "prod",
+      // The home region of every stage in stacks/config.ts (a test keeps them equal).
+      providers: { aws: { region: "eu-west-1", version: "7.20.0" } },
     };
   },
   async run() {
-    return {};
+    const { resolveStage, tiersFor } = await import("./stacks/config");
+    const cfg = resolveStage($app.stage);
+    if ($dev && cfg.kind !== "personal") {
+      // `sst dev` replaces every function with a stub that needs your laptop: never on a shared stage.
+      throw new Error(`sst dev is for personal stages; "${$app.stage}" is ${cfg.kind}. Use sst deploy, or sst dev --stage <your name>.`);
+    }
+    const app = $app.name;
+
+    const { createNetwork } = await import("./stacks/network");
+    const { createConfigStore } = await import("./stacks/storage");
+    const { createArchiveBucket, createArchiveJobs } = await import("./stacks/archive");
+    const { createQueue, createTopicSetup } = await import("./stacks/queue");
+    const { createIndexDomains, createIndexAccess } = await import("./stacks/index");
+    const { createStageFunctions, createMappings } = await import("./stacks/pipeline");
+    const { createAlerts } = await import("./stacks/alerts");
+    const { createApi } = await import("./stacks/api");
+    const { createWeb } = await import("./stacks/web");
+    const { createCollectors } = await import("./stacks/collectors");
+
+    const net = createNetwork(cfg);
+    const config = createConfigStore(cfg);
+    const archive = createArchiveBucket(cfg);
+    const queue = createQueue(app, cfg, net);
+    const index = createIndexDomains(app, cfg, net);
+
+    const ctx = {
+      cfg,
+      vpc: net.vpc,
+      clusterArn: queue.clusterArn,
+      tenantsUrl: config.tenantsUrl,
+      tenantsObjectArn: config.tenantsObjectArn,
+      openSearchEndpoints: index.endpoints,
+      archiveBucket: archive.name,
+      dev: $dev,
+    };
+    const topics = createTopicSetup(ctx, queue);
+    const stages = createStageFunctions(app, ctx, queue, index);
+    const jobs = createArchiveJobs(app, ctx, archive, index);
+    const api = createApi(ctx, index, config);
+    const web = createWeb(cfg, api.api.url);
+    const alerts = createAlerts(ctx, config, index, web.url);
+    const access = createIndexAccess(ctx, index, {
+      writers: [...Object.values(stages.index), jobs.lifecycleFn].map((f) => f.nodes.role.arn),
+      readers: [api.fn, alerts.fn].map((f) => f.nodes.role.arn),
+    });
+    const mappings = createMappings(app, cfg, queue, stages, { topics: [topics.invocation], indexAccess: [access.invocation] });
+    const collectors = createCollectors({ app, cfg, net, clusterArn: queue.clusterArn, tenantsUrl: config.tenantsUrl, tenantsObjectArn: config.tenantsObjectArn });
+
+    return {
+      api: api.api.url,
+      web: web.url,
+      tenants: config.tenantsUrl,
+      kafka: queue.clusterArn,
+      opensearch: index.endpoints,
+      tiers: tiersFor(cfg).map((t) => t.name).join(","),
+      mappingsEnabled: String(cfg.esmEnabled),
+      mappings: String(Object.keys(mappings.index).length + 1),
+      collectors: cfg.domain ? cfg.domain.collectors : "(no DNS on this stage)",
+      collectorIps: $util.all(collectors.collectors.map((c) => c.eip.publicIp)).apply((ips) => ips.join(",")),
+    };
   },
 });

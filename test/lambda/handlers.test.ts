@@ -92,8 +92,9 @@ describe("the Lambda handlers", () => {
     queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-lambda-"));
     writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant]));
-    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }, { name: "config" }] });
-    const { port } = (await s3.run()) as { port: number };
+    const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }, { name: "config" }] });
+    const { port } = (await server.run()) as { port: number };
+    s3 = server;
     Object.assign(process.env, {
       UNMELTABLE_ARCHIVE_BUCKET: "archive",
       UNMELTABLE_ALERTS: "s3://config/alerts/",

@@ -1,0 +1,43 @@
+/**
+ * Alerts: `functions/alerts.handler` every minute (EventBridge Scheduler via `sst.aws.CronV2`). It runs
+ * each tenant's saved searches against the index and fires their webhooks (over the NAT). Alert
+ * definitions and firing history live in the configuration bucket under `alerts/`
+ * (`UNMELTABLE_ALERTS=s3://<config bucket>/alerts/`).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { functionArgs, openSearchPermissions, type FunctionContext } from "./functions";
+import { SCHEDULES } from "./archive";
+import type { PrivateBucket } from "./storage";
+
+/**
+ * Where alerts are kept (`UNMELTABLE_ALERTS`) and the rights to read and write them: the alert checks
+ * and the search API (which serves `/apiv2/alerts`) both use it.
+ */
+export function alertsStore(config: PrivateBucket) {
+  return {
+    environment: { UNMELTABLE_ALERTS: pulumi.interpolate`s3://${config.name}/alerts/` },
+    permissions: [
+      { actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${config.arn}/alerts/*`] },
+      { actions: ["s3:ListBucket"], resources: [config.arn] },
+    ],
+  };
+}
+
+export function createAlerts(ctx: FunctionContext, config: PrivateBucket, index: { domainArns: pulumi.Output<string>[] }, webUrl: pulumi.Output<string>) {
+  const store = alertsStore(config);
+  const fn = new sst.aws.Function(
+    "Alerts",
+    functionArgs(ctx, {
+      handler: "functions/alerts.handler",
+      description: "Alert checks (every minute)",
+      memoryMb: 512,
+      timeoutSeconds: 55,
+      // Firings link to the search in the web UI.
+      environment: { ...store.environment, UNMELTABLE_PUBLIC_URL: webUrl },
+      permissions: [...openSearchPermissions(index.domainArns), ...store.permissions],
+    }),
+  );
+  // No retries: the next check is a minute away, and a late firing is worse than the next on-time one.
+  const cron = new sst.aws.CronV2("AlertsSchedule", { schedule: SCHEDULES.alerts, timezone: "UTC", function: fn, retries: 0 });
+  return { fn, cron };
+}

@@ -1,0 +1,42 @@
+/**
+ * API: Loggly's retrieval API (apiv2), the alerts API and the UI's `/ui/config`, all answered by
+ * `functions/search.handler` in the VPC (it queries the tier domains), behind an API Gateway HTTP API
+ * (its own domain for API clients; the web UI reaches it through the web router, same origin).
+ * Authentication is the tenant's bearer API token, checked by the function against the tenants.
+ * API Gateway answers within 30 s and does not stream: live tail (`/apiv2/tail`, server-sent events)
+ * needs the function URL with response streaming instead (docs/deploy.md, "Known limits").
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { alertsStore } from "./alerts";
+import { functionArgs, openSearchPermissions, type FunctionContext } from "./functions";
+import type { PrivateBucket } from "./storage";
+
+export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Output<string>[] }, config: PrivateBucket) {
+  const alerts = alertsStore(config);
+  const cfg = ctx.cfg;
+  const fn = new sst.aws.Function(
+    "Search",
+    functionArgs(ctx, {
+      handler: "functions/search.handler",
+      description: "Loggly apiv2 search API",
+      memoryMb: 1024,
+      timeoutSeconds: 29,
+      // The API also serves the alerts (`/apiv2/alerts`), kept where the alert checks read them, and
+      // the UI's `/ui/config`, which tells senders the collectors' name.
+      environment: { ...alerts.environment, ...(cfg.domain ? { UNMELTABLE_COLLECTOR_HOST: cfg.domain.collectors } : {}) },
+      permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions],
+    }),
+  );
+  const api = new sst.aws.ApiGatewayV2("Api", {
+    ...(cfg.domain?.api ? { domain: cfg.domain.api } : {}),
+    cors: {
+      allowOrigins: cfg.domain?.web ? [`https://${cfg.domain.web}`] : ["*"],
+      allowHeaders: ["authorization", "content-type", "x-requested-with"],
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      maxAge: "1 hour",
+    },
+    accessLog: { retention: "1 month" },
+  });
+  api.route("$default", fn.arn.apply((arn) => arn as `arn:${string}`));
+  return { fn, api };
+}

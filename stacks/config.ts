@@ -1,0 +1,303 @@
+/**
+ * The deployment's tunables, as plain data: the tiers table (one processed topic, one index function
+ * with its MSK event-source mapping, and one OpenSearch domain per tier), the process stage, and the
+ * per-stage sizing (MSK brokers, collectors per AZ, regions, DNS). No AWS calls here: the stacks read
+ * `resolveStage($app.stage)` and the tests assert the resource graph against the same tables.
+ *
+ * Ops tune a tenant's throughput by moving the tenant to another tier (the `tier` field of its entry in
+ * tenants.json) and by tuning that tier's row below: batch size, batching window, pollers, partitions,
+ * domain size. See docs/deploy.md, "Tuning a tenant's tier".
+ */
+
+export type StartingPosition = "LATEST" | "TRIM_HORIZON";
+export type ErrorHandling = "provisioned" | "on-demand";
+export type StageKind = "production" | "shared" | "personal";
+
+/** One MSK event-source mapping's settings (docs.aws.amazon.com/lambda/latest/dg/msk-esm-parameters.html). */
+export interface EsmSettings {
+  /** Records per invocation, 1–10,000 (Lambda also stops at 6 MB of payload). */
+  batchSize: number;
+  /** 0–300 s. Once set, Lambda's 500 ms default cannot be restored without recreating the mapping. */
+  batchingWindowSeconds: number;
+  /** Where a new consumer group starts. Ignored once the group has committed offsets. */
+  startingPosition: StartingPosition;
+  /** Provisioned mode: event pollers (≈5 MB/s and up to 5 concurrent invocations each). Min 1–200, max 1–2000. */
+  pollers: { min: number; max: number };
+  /** Provisioned mode: retries of a failing batch before it goes to the dead-letter topic (0–10,000). */
+  retryLimit: number;
+}
+
+export interface OpenSearchSizing {
+  /** A `*.search` instance type. t2.* and t3.small do not support encryption at rest, which FGAC needs. */
+  instanceType: string;
+  instanceCount: number;
+  /** gp3 EBS volume per data node, GB. */
+  volumeGb: number;
+  /** Dedicated cluster-manager nodes (3 recommended for production domains). */
+  dedicatedMaster?: { instanceType: string; count: number };
+}
+
+export interface TierConfig {
+  /** Tenant-facing tier name: tenants.json `tier`, topic `processed.<name>`, env `UNMELTABLE_TIER`. */
+  name: string;
+  opensearch: OpenSearchSizing;
+  /** The index function's mapping on `processed.<name>`. */
+  esm: EsmSettings;
+  /** Partitions of `processed.<name>`: the ceiling of the index stage's parallelism (one consumer per partition). */
+  partitions: number;
+  indexFunction: { memoryMb: number; timeoutSeconds: number };
+}
+
+/**
+ * The tiers table. `default` is the tier of every tenant that names none (packages/lambda/src/tenants.ts),
+ * so it must exist. `bulk` is for the few tenants that send most of the volume.
+ */
+export const TIERS: readonly TierConfig[] = [
+  {
+    name: "default",
+    opensearch: { instanceType: "r7g.large.search", instanceCount: 3, volumeGb: 200, dedicatedMaster: { instanceType: "m7g.large.search", count: 3 } },
+    esm: { batchSize: 2_000, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", pollers: { min: 1, max: 10 }, retryLimit: 5 },
+    partitions: 12,
+    indexFunction: { memoryMb: 1024, timeoutSeconds: 120 },
+  },
+  {
+    name: "bulk",
+    opensearch: { instanceType: "r7g.xlarge.search", instanceCount: 6, volumeGb: 500, dedicatedMaster: { instanceType: "m7g.large.search", count: 3 } },
+    esm: { batchSize: 10_000, batchingWindowSeconds: 2, startingPosition: "TRIM_HORIZON", pollers: { min: 2, max: 48 }, retryLimit: 5 },
+    partitions: 48,
+    indexFunction: { memoryMb: 2048, timeoutSeconds: 300 },
+  },
+];
+
+/** The process stage: one mapping on `raw` for every tenant; it routes events to `processed.<tier>`. */
+export const PROCESS = {
+  esm: { batchSize: 500, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", pollers: { min: 2, max: 48 }, retryLimit: 5 } satisfies EsmSettings,
+  /** Partitions of `raw`. A tenant's batches spread over its `partitionSpread` of them. */
+  rawPartitions: 48,
+  memoryMb: 1769, // one full vCPU
+  timeoutSeconds: 120,
+};
+
+/** Topic names shared with packages/core (RAW_TOPIC, DEAD_LETTER_TOPIC, processedTopic). */
+export const TOPICS = {
+  raw: "raw",
+  deadLetter: "deadletter",
+  processed: (tier: string) => `processed.${tier}`,
+};
+
+/**
+ * The Kafka client is native (librdkafka): esbuild cannot bundle its binary, so SST installs it next to
+ * every function bundle (`nodejs.install`, for linux-x64). Kept equal to the version in package-lock.json
+ * (test/stacks/config.test.ts checks it).
+ */
+export const KAFKA_CLIENT = { name: "@confluentinc/kafka-javascript", version: "1.10.1" };
+
+/** Lambda runtime for every function (Node 20 reached end of support on Lambda in 2026; the code targets >= 20.19). */
+export const LAMBDA_RUNTIME = "nodejs22.x";
+
+export interface RegionConfig {
+  region: string;
+  /** The home region hosts MSK, the functions, OpenSearch and S3; the others only collectors. */
+  home?: boolean;
+  /** Collector VPC CIDR for non-home regions (peered with the home VPC, which SST fixes at 10.0.0.0/16). */
+  cidr?: string;
+  /** Collector instances per availability zone (3 AZs per region). 0: no collectors. */
+  collectorsPerAz: number;
+}
+
+/** Where the collectors get the program (docs/deploy.md, "The collector artifact"). */
+export type CollectorArtifact =
+  /** A tarball made by `node scripts/sst-collector-artifact.mjs` and uploaded to S3. */
+  | { kind: "s3"; bucket: string; key: string }
+  /** A git checkout, built on the instance (`npm ci && npm run build`; slower first boot). */
+  | { kind: "git"; url: string; ref: string };
+
+export interface StageConfig {
+  stage: string;
+  kind: StageKind;
+  regions: RegionConfig[];
+  /** VPC NAT: "managed" (a NAT gateway per AZ) or "ec2" (fck-nat t4g.nano instances, far cheaper). */
+  nat: "managed" | "ec2";
+  msk: { kafkaVersion: string; brokerType: string; brokers: number; volumeGb: number };
+  /** Overrides applied to every tier's domain (small stages do not need the production sizing). */
+  opensearchOverride?: Partial<OpenSearchSizing>;
+  opensearchEngine: string;
+  /** provisioned: pollers + ReportBatchItemFailures + bisect + retry limit + on-failure `kafka://deadletter`. */
+  errorHandling: ErrorHandling;
+  /**
+   * The dev-stage guard. Personal stages create their MSK mappings disabled, because under `sst dev` the
+   * deployed function is a stub that answers *success* after 16 s when no `sst dev` session is connected,
+   * and the mapping would commit offsets of records nobody processed. Set UNMELTABLE_ESM_ENABLED=1 on the
+   * `sst deploy`/`sst dev` command line to consume while you debug.
+   */
+  esmEnabled: boolean;
+  collector: {
+    instanceType: string;
+    spoolVolumeGb: number;
+    /** Node.js installed on the collectors (official linux-x64 build, checked against SHASUMS256.txt). */
+    nodeVersion: string;
+    artifact: CollectorArtifact;
+    /** SSM parameters (SecureString, home region) with the PEM certificate chain and key for TLS 6514 and HTTPS. */
+    tls: { certParameter: string; keyParameter: string };
+    /** TCP port Route 53 checks on every collector (the syslog TLS listener). */
+    healthCheckPort: number;
+  };
+  /** DNS: collectors at `<region>.<collectors>` (multivalue) and `<collectors>` (latency). Omitted: no DNS. */
+  domain?: { zone: string; collectors: string; api?: string; web?: string };
+  archive: { infrequentAccessAfterDays: number; glacierAfterDays: number; expireAfterDays?: number };
+  logRetentionDays: number;
+}
+
+const COLLECTOR_DEFAULTS = {
+  nodeVersion: "20.20.2",
+  artifact: { kind: "s3", bucket: "unmeltable-artifacts", key: "collector/unmeltable-collector-0.1.0.tgz" },
+  healthCheckPort: 6514,
+} as const;
+
+/** Shared stages, by name. Any other stage name is a personal (developer) stage: see `personalStage`. */
+export const STAGES: Record<string, Omit<StageConfig, "stage" | "esmEnabled">> = {
+  prod: {
+    kind: "production",
+    regions: [
+      { region: "eu-west-1", home: true, collectorsPerAz: 1 },
+      { region: "us-east-1", cidr: "10.1.0.0/16", collectorsPerAz: 1 },
+    ],
+    nat: "managed",
+    msk: { kafkaVersion: "3.8.x", brokerType: "kafka.m7g.large", brokers: 3, volumeGb: 1000 },
+    opensearchEngine: "OpenSearch_2.19",
+    errorHandling: "provisioned",
+    collector: {
+      ...COLLECTOR_DEFAULTS,
+      instanceType: "c7i.large",
+      spoolVolumeGb: 100,
+      tls: { certParameter: "/unmeltable/prod/tls/cert", keyParameter: "/unmeltable/prod/tls/key" },
+    },
+    domain: { zone: "example.com", collectors: "logs.example.com", api: "api.logs.example.com", web: "app.logs.example.com" },
+    archive: { infrequentAccessAfterDays: 30, glacierAfterDays: 90, expireAfterDays: 400 },
+    logRetentionDays: 30,
+  },
+  staging: {
+    kind: "shared",
+    regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 1 }],
+    nat: "ec2",
+    msk: { kafkaVersion: "3.8.x", brokerType: "kafka.t3.small", brokers: 3, volumeGb: 100 },
+    opensearchOverride: { instanceType: "t3.medium.search", instanceCount: 1, volumeGb: 20, dedicatedMaster: undefined },
+    opensearchEngine: "OpenSearch_2.19",
+    errorHandling: "provisioned",
+    collector: {
+      ...COLLECTOR_DEFAULTS,
+      instanceType: "t3.small",
+      spoolVolumeGb: 20,
+      tls: { certParameter: "/unmeltable/staging/tls/cert", keyParameter: "/unmeltable/staging/tls/key" },
+    },
+    domain: { zone: "example.com", collectors: "logs.staging.example.com" },
+    archive: { infrequentAccessAfterDays: 30, glacierAfterDays: 90, expireAfterDays: 30 },
+    logRetentionDays: 7,
+  },
+};
+
+/** A developer's own stage (`sst dev --stage alice`): smallest sizes, no collectors, no DNS, guarded mappings. */
+export function personalStage(): Omit<StageConfig, "stage" | "esmEnabled"> {
+  return {
+    kind: "personal",
+    regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 0 }],
+    nat: "ec2",
+    msk: { kafkaVersion: "3.8.x", brokerType: "kafka.t3.small", brokers: 3, volumeGb: 20 },
+    opensearchOverride: { instanceType: "t3.medium.search", instanceCount: 1, volumeGb: 10, dedicatedMaster: undefined },
+    opensearchEngine: "OpenSearch_2.19",
+    errorHandling: "on-demand",
+    collector: {
+      ...COLLECTOR_DEFAULTS,
+      instanceType: "t3.small",
+      spoolVolumeGb: 10,
+      tls: { certParameter: "/unmeltable/dev/tls/cert", keyParameter: "/unmeltable/dev/tls/key" },
+    },
+    archive: { infrequentAccessAfterDays: 30, glacierAfterDays: 90, expireAfterDays: 7 },
+    logRetentionDays: 3,
+  };
+}
+
+/** The stage's whole configuration, validated. `env` is where the dev-stage guard's opt-in is read. */
+export function resolveStage(stage: string, env: Record<string, string | undefined> = process.env): StageConfig {
+  const base = STAGES[stage] ?? personalStage();
+  const esmEnabled = base.kind === "personal" ? env.UNMELTABLE_ESM_ENABLED === "1" : true;
+  const cfg: StageConfig = { ...base, stage, esmEnabled };
+  validate(cfg);
+  return cfg;
+}
+
+/** The tiers table with the stage's OpenSearch override applied. */
+export function tiersFor(cfg: StageConfig): TierConfig[] {
+  return TIERS.map((t) => ({ ...t, opensearch: { ...t.opensearch, ...cfg.opensearchOverride } }));
+}
+
+export function homeRegion(cfg: StageConfig): RegionConfig {
+  return cfg.regions.find((r) => r.home)!;
+}
+
+/** Availability zones used in every region (MSK brokers, OpenSearch zone awareness, collectors). */
+export const AZ_COUNT = 3;
+/** SST's `sst.aws.Vpc` always uses this CIDR (platform/src/components/aws/vpc.ts). */
+export const HOME_VPC_CIDR = "10.0.0.0/16";
+
+/** OpenSearch domain names: 3–28 characters, lowercase letters, digits and hyphens, starting with a letter. */
+export function domainName(app: string, stage: string, tier: string): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+  const full = `${clean(app)}-${clean(stage)}-${clean(tier)}`;
+  if (full.length <= 28) return full;
+  const hash = fnv1a(`${app}/${stage}/${tier}`).toString(36).slice(0, 6);
+  return `${clean(app).slice(0, 4)}-${hash}-${clean(tier)}`.slice(0, 28).replace(/-+$/, "");
+}
+
+/** `bulk-eu` → `BulkEu`, for resource names. */
+export function pascal(s: string): string {
+  return s
+    .split(/[^a-zA-Z0-9]/)
+    .filter(Boolean)
+    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .join("");
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+function validate(cfg: StageConfig): void {
+  const fail = (msg: string) => {
+    throw new Error(`stacks/config.ts, stage "${cfg.stage}": ${msg}`);
+  };
+  const homes = cfg.regions.filter((r) => r.home);
+  if (homes.length !== 1) fail("exactly one region must be the home region");
+  const cidrs = new Set<string>([HOME_VPC_CIDR]);
+  for (const r of cfg.regions.filter((x) => !x.home)) {
+    if (!r.cidr) fail(`region ${r.region} needs a cidr for its collector VPC`);
+    if (cidrs.has(r.cidr!)) fail(`region ${r.region}: cidr ${r.cidr} is already used`);
+    cidrs.add(r.cidr!);
+  }
+  if (new Set(cfg.regions.map((r) => r.region)).size !== cfg.regions.length) fail("a region is listed twice");
+  if (cfg.msk.brokers % AZ_COUNT !== 0) fail(`MSK brokers (${cfg.msk.brokers}) must be a multiple of the ${AZ_COUNT} AZs`);
+  const tiers = tiersFor(cfg);
+  if (!tiers.some((t) => t.name === "default")) fail('the tiers table needs a "default" tier');
+  if (new Set(tiers.map((t) => t.name)).size !== tiers.length) fail("tier names must be unique");
+  for (const t of tiers) {
+    if (!/^[a-z][a-z0-9-]*$/.test(t.name)) fail(`tier name "${t.name}": lowercase letters, digits and hyphens`);
+    const os = t.opensearch;
+    if (/^t2\.|^t3\.(micro|small)\./.test(os.instanceType)) fail(`tier ${t.name}: ${os.instanceType} has no encryption at rest, which fine-grained access control needs`);
+    const azs = Math.min(AZ_COUNT, os.instanceCount);
+    if (os.instanceCount > 1 && os.instanceCount % azs !== 0) fail(`tier ${t.name}: ${os.instanceCount} data nodes do not spread evenly over ${azs} AZs`);
+    checkEsm(`tier ${t.name}`, t.esm, fail);
+  }
+  checkEsm("process", PROCESS.esm, fail);
+}
+
+function checkEsm(what: string, e: EsmSettings, fail: (m: string) => never | void): void {
+  if (e.batchSize < 1 || e.batchSize > 10_000) fail(`${what}: batch size must be 1–10,000`);
+  if (e.batchingWindowSeconds < 0 || e.batchingWindowSeconds > 300) fail(`${what}: batching window must be 0–300 s`);
+  if (e.pollers.min < 1 || e.pollers.min > 200 || e.pollers.max < e.pollers.min || e.pollers.max > 2000) fail(`${what}: pollers must satisfy 1 ≤ min ≤ 200, min ≤ max ≤ 2000`);
+  if (e.retryLimit < 0 || e.retryLimit > 10_000) fail(`${what}: retry limit must be 0–10,000`);
+}

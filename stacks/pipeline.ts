@@ -1,0 +1,135 @@
+/**
+ * Pipeline: the process stage (MSK mapping on `raw`) and one index function per tier (MSK mapping on
+ * `processed.<tier>`, writing to that tier's domain). Every mapping takes its batch size, batching
+ * window, starting position, pollers and retry limit from the tiers table (stacks/config.ts), and its
+ * consumer group id from the stage, so stages never share offsets.
+ *
+ * Error handling (`errorHandling` of the stage):
+ * - provisioned: provisioned pollers; ReportBatchItemFailures (the driver reports the failed records);
+ *   bisect on function error; a retry limit; then the batch goes to the on-failure destination
+ *   `kafka://deadletter` on the same cluster. These controls exist only in provisioned mode.
+ * - on-demand: Lambda's default poller scaling; a failed batch is retried until it succeeds (the driver
+ *   writes dead letters itself and fails only when its output cannot be made durable).
+ *
+ * The dev-stage guard: mappings are created disabled when the stage config says `esmEnabled: false`
+ * (personal stages unless UNMELTABLE_ESM_ENABLED=1): under `sst dev` the function is a stub that answers
+ * success after 16 s when no session is connected, which would commit offsets of unprocessed records.
+ */
+import * as aws from "@pulumi/aws";
+import type * as pulumi from "@pulumi/pulumi";
+import { pascal, PROCESS, TOPICS, tiersFor, type EsmSettings, type StageConfig } from "./config";
+import { consumePermissions, consumerGroup, functionArgs, MSK_ESM_POLICY, openSearchPermissions, producePermissions, type FunctionContext } from "./functions";
+import type { Queue } from "./queue";
+
+export interface StageFunctions {
+  process: sst.aws.Function;
+  /** tier → index function */
+  index: Record<string, sst.aws.Function>;
+}
+
+export interface Mappings {
+  process: aws.lambda.EventSourceMapping;
+  index: Record<string, aws.lambda.EventSourceMapping>;
+}
+
+/** The mapping arguments for one consumer, from its settings row. */
+export function mappingArgs(
+  cfg: StageConfig,
+  app: string,
+  o: { clusterArn: pulumi.Input<string>; functionArn: pulumi.Input<string>; topic: string; consumer: string; esm: EsmSettings },
+): aws.lambda.EventSourceMappingArgs {
+  const provisioned = cfg.errorHandling === "provisioned";
+  return {
+    eventSourceArn: o.clusterArn,
+    functionName: o.functionArn,
+    topics: [o.topic],
+    enabled: cfg.esmEnabled,
+    startingPosition: o.esm.startingPosition,
+    batchSize: o.esm.batchSize,
+    maximumBatchingWindowInSeconds: o.esm.batchingWindowSeconds,
+    amazonManagedKafkaEventSourceConfig: { consumerGroupId: consumerGroup(app, cfg.stage, o.consumer) },
+    ...(provisioned
+      ? {
+          provisionedPollerConfig: { minimumPollers: o.esm.pollers.min, maximumPollers: o.esm.pollers.max },
+          functionResponseTypes: ["ReportBatchItemFailures"],
+          bisectBatchOnFunctionError: true,
+          maximumRetryAttempts: o.esm.retryLimit,
+          destinationConfig: { onFailure: { destinationArn: `kafka://${TOPICS.deadLetter}` } },
+        }
+      : {}),
+  };
+}
+
+/** The process function and one index function per tier. */
+export function createStageFunctions(app: string, ctx: FunctionContext, queue: Queue, index: { domainArns: pulumi.Output<string>[] }): StageFunctions {
+  const cfg = ctx.cfg;
+  const tiers = tiersFor(cfg);
+  const cluster = queue.clusterArn;
+  // The on-failure destination `kafka://deadletter` is written with the function's role.
+  const deadLetterWrite = producePermissions(cluster, [TOPICS.deadLetter]);
+
+  const process = new sst.aws.Function(
+    "Process",
+    functionArgs(ctx, {
+      handler: "functions/process.handler",
+      description: "Process stage: raw -> processed.<tier>",
+      memoryMb: PROCESS.memoryMb,
+      timeoutSeconds: PROCESS.timeoutSeconds,
+      policies: [MSK_ESM_POLICY],
+      permissions: [
+        ...consumePermissions(cluster, TOPICS.raw, consumerGroup(app, cfg.stage, "process")),
+        ...producePermissions(cluster, [TOPICS.deadLetter, ...tiers.map((t) => TOPICS.processed(t.name))]),
+      ],
+    }),
+  );
+
+  const indexFns: Record<string, sst.aws.Function> = {};
+  tiers.forEach((tier, i) => {
+    indexFns[tier.name] = new sst.aws.Function(
+      `Index${pascal(tier.name)}Writer`,
+      functionArgs(ctx, {
+        handler: "functions/index.handler",
+        description: `Index stage, tier ${tier.name}: processed.${tier.name} -> OpenSearch`,
+        memoryMb: tier.indexFunction.memoryMb,
+        timeoutSeconds: tier.indexFunction.timeoutSeconds,
+        environment: { UNMELTABLE_TIER: tier.name },
+        policies: [MSK_ESM_POLICY],
+        permissions: [
+          ...consumePermissions(cluster, TOPICS.processed(tier.name), consumerGroup(app, cfg.stage, `index-${tier.name}`)),
+          ...deadLetterWrite,
+          ...openSearchPermissions([index.domainArns[i]]),
+        ],
+      }),
+    );
+  });
+  return { process, index: indexFns };
+}
+
+/**
+ * The event-source mappings, created once what they need exists: the topics (all mappings) and the
+ * OpenSearch role mapping (index mappings; without it every write would be refused and, in
+ * provisioned mode, the first batches would end in the dead-letter topic).
+ */
+export function createMappings(
+  app: string,
+  cfg: StageConfig,
+  queue: Queue,
+  fns: StageFunctions,
+  after: { topics: pulumi.Resource[]; indexAccess: pulumi.Resource[] },
+): Mappings {
+  const cluster = queue.clusterArn;
+  const process = new aws.lambda.EventSourceMapping(
+    "ProcessMapping",
+    mappingArgs(cfg, app, { clusterArn: cluster, functionArn: fns.process.arn, topic: TOPICS.raw, consumer: "process", esm: PROCESS.esm }),
+    { dependsOn: after.topics },
+  );
+  const index: Mappings["index"] = {};
+  for (const tier of tiersFor(cfg)) {
+    index[tier.name] = new aws.lambda.EventSourceMapping(
+      `Index${pascal(tier.name)}Mapping`,
+      mappingArgs(cfg, app, { clusterArn: cluster, functionArn: fns.index[tier.name].arn, topic: TOPICS.processed(tier.name), consumer: `index-${tier.name}`, esm: tier.esm }),
+      { dependsOn: [...after.topics, ...after.indexAccess] },
+    );
+  }
+  return { process, index };
+}

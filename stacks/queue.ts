@@ -1,0 +1,133 @@
+/**
+ * Queue: the MSK cluster (provisioned brokers spread over the 3 AZs, IAM authentication only, TLS
+ * between clients and brokers and inside the cluster, encryption at rest), its broker configuration,
+ * and the topic setup step run on every deploy that changes the topics: `functions/topics.handler`
+ * creates `raw`, `deadletter` and `processed.<tier>` when missing and verifies them when present
+ * (the AWS provider cannot create Kafka topics). SST has no MSK component: this is raw Pulumi.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AZ_COUNT, PROCESS, TOPICS, tiersFor, type StageConfig } from "./config";
+import type { Network } from "./network";
+import { functionArgs, kafkaArns, type FunctionContext } from "./functions";
+
+export interface Queue {
+  cluster: aws.msk.Cluster;
+  clusterArn: pulumi.Output<string>;
+  bootstrapBrokers: pulumi.Output<string>;
+}
+
+/** 8 MiB records: the collector's raw batches stay under 900 KiB, processed records ~1 MiB (README, "Kafka"). */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+export function serverProperties(cfg: StageConfig): string {
+  const replication = Math.min(3, cfg.msk.brokers);
+  return [
+    "auto.create.topics.enable=false",
+    `default.replication.factor=${replication}`,
+    `min.insync.replicas=${Math.max(1, replication - 1)}`,
+    "unclean.leader.election.enable=false",
+    `message.max.bytes=${MAX_MESSAGE_BYTES}`,
+    `replica.fetch.max.bytes=${MAX_MESSAGE_BYTES}`,
+    // The daily archive reads yesterday's raw records at 00:15 UTC: keep three days for slack and reruns.
+    "log.retention.hours=72",
+    `num.partitions=${PROCESS.rawPartitions}`,
+  ].join("\n");
+}
+
+export function createQueue(app: string, cfg: StageConfig, net: Network): Queue {
+  const config = new aws.msk.Configuration("KafkaConfiguration", {
+    name: `${app}-${cfg.stage}`,
+    kafkaVersions: [cfg.msk.kafkaVersion],
+    serverProperties: serverProperties(cfg),
+  });
+  const logs = new aws.cloudwatch.LogGroup("KafkaBrokerLogs", {
+    name: `/${app}/${cfg.stage}/msk`,
+    retentionInDays: cfg.logRetentionDays,
+  });
+  const cluster = new aws.msk.Cluster(
+    "Kafka",
+    {
+      clusterName: `${app}-${cfg.stage}`,
+      kafkaVersion: cfg.msk.kafkaVersion,
+      numberOfBrokerNodes: cfg.msk.brokers,
+      brokerNodeGroupInfo: {
+        instanceType: cfg.msk.brokerType,
+        clientSubnets: net.privateSubnets.apply((s) => s.slice(0, AZ_COUNT)),
+        securityGroups: [net.mskSecurityGroup.id],
+        storageInfo: { ebsStorageInfo: { volumeSize: cfg.msk.volumeGb } },
+      },
+      clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
+      encryptionInfo: {
+        // At rest: always on in MSK; without a key ARN it uses the AWS-managed key for MSK.
+        encryptionInTransit: { clientBroker: "TLS", inCluster: true },
+      },
+      configurationInfo: { arn: config.arn, revision: config.latestRevision },
+      loggingInfo: { brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: logs.name } } },
+      enhancedMonitoring: cfg.kind === "production" ? "PER_TOPIC_PER_PARTITION" : "DEFAULT",
+    },
+    { customTimeouts: { create: "120m", update: "120m", delete: "120m" } },
+  );
+  return { cluster, clusterArn: cluster.arn, bootstrapBrokers: cluster.bootstrapBrokersSaslIam };
+}
+
+/** The topics the deployment needs, with their partitions from the tiers table. */
+export function topicPlan(cfg: StageConfig) {
+  const tiers = tiersFor(cfg);
+  return [
+    { name: TOPICS.raw, partitions: PROCESS.rawPartitions },
+    { name: TOPICS.deadLetter, partitions: 1 },
+    ...tiers.map((t) => ({ name: TOPICS.processed(t.name), partitions: t.partitions })),
+  ];
+}
+
+/**
+ * The topic setup function and its invocation on deploy. `dev: false`: under `sst dev` an invocation
+ * of the stub would "succeed" after 16 s without creating anything. The invocation runs again when
+ * the topic plan changes (new tier, more partitions) and is the dependency of every event-source mapping.
+ */
+export function createTopicSetup(ctx: FunctionContext, queue: Queue) {
+  const plan = topicPlan(ctx.cfg);
+  const tiers = tiersFor(ctx.cfg);
+  const arns = kafkaArns(queue.clusterArn);
+  const fn = new sst.aws.Function(
+    "Topics",
+    functionArgs(ctx, {
+      handler: "functions/topics.handler",
+      description: "Creates or verifies the Kafka topics (raw, deadletter, processed.<tier>)",
+      memoryMb: 512,
+      timeoutSeconds: 300,
+      live: false,
+      environment: {
+        UNMELTABLE_PARTITIONS: String(PROCESS.rawPartitions),
+        UNMELTABLE_TIERS: tiers.map((t) => t.name).join(","),
+      },
+      permissions: [
+        { actions: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:DescribeClusterDynamicConfiguration"], resources: [arns.cluster] },
+        {
+          actions: [
+            "kafka-cluster:CreateTopic",
+            "kafka-cluster:DescribeTopic",
+            "kafka-cluster:AlterTopic",
+            "kafka-cluster:DescribeTopicDynamicConfiguration",
+            "kafka-cluster:AlterTopicDynamicConfiguration",
+          ],
+          resources: [arns.anyTopic],
+        },
+      ],
+    }),
+  );
+  const input = JSON.stringify({
+    // What functions/topics.ts reads today: one partition count and the tier names ...
+    partitions: PROCESS.rawPartitions,
+    tiers: tiers.map((t) => t.name),
+    // ... and the full plan with each tier's own partition count (docs/deploy.md, "Topics").
+    topics: plan,
+  });
+  const invocation = new aws.lambda.Invocation(
+    "TopicsSetup",
+    { functionName: fn.name, input, triggers: { plan: JSON.stringify(plan), cluster: queue.clusterArn } },
+    { dependsOn: [queue.cluster] },
+  );
+  return { fn, invocation, plan };
+}

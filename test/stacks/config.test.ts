@@ -1,0 +1,199 @@
+/** The config table, its validation, and the pure pieces of the stacks (no Pulumi engine needed). */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { domainName, KAFKA_CLIENT, PROCESS, resolveStage, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
+import { archiveLifecycle } from "../../stacks/archive";
+import { collectorUserData, type UserDataInput } from "../../stacks/collector-user-data";
+import { subnetCidr, regionId } from "../../stacks/network";
+import { mappingArgs } from "../../stacks/pipeline";
+import { topicPlan, serverProperties } from "../../stacks/queue";
+import { planMappings } from "../../stacks/handlers/index-access";
+import { runtimeDependencies } from "../../scripts/sst-collector-artifact.mjs";
+
+describe("stages", () => {
+  afterEach(() => {
+    delete process.env.UNMELTABLE_ESM_ENABLED;
+    delete STAGES.broken;
+  });
+
+  it("prod and staging are shared stages with their mappings on; any other name is a personal stage with them off", () => {
+    expect(resolveStage("prod", {})).toMatchObject({ kind: "production", esmEnabled: true, errorHandling: "provisioned" });
+    expect(resolveStage("staging", {})).toMatchObject({ kind: "shared", esmEnabled: true });
+    expect(resolveStage("alice", {})).toMatchObject({ kind: "personal", stage: "alice", esmEnabled: false, errorHandling: "on-demand" });
+  });
+
+  it("a personal stage consumes only when asked to (UNMELTABLE_ESM_ENABLED=1)", () => {
+    expect(resolveStage("alice", { UNMELTABLE_ESM_ENABLED: "1" }).esmEnabled).toBe(true);
+    expect(resolveStage("alice", { UNMELTABLE_ESM_ENABLED: "true" }).esmEnabled).toBe(false);
+    process.env.UNMELTABLE_ESM_ENABLED = "1";
+    expect(resolveStage("bob").esmEnabled).toBe(true);
+    expect(resolveStage("prod", { UNMELTABLE_ESM_ENABLED: "0" }).esmEnabled).toBe(true);
+  });
+
+  it.each([
+    ["brokers that do not spread over the 3 AZs", { msk: { ...STAGES.prod.msk, brokers: 4 } }, /multiple of the 3 AZs/],
+    ["an instance type without encryption at rest", { opensearchOverride: { instanceType: "t3.small.search" } }, /no encryption at rest/],
+    ["data nodes that do not spread evenly", { opensearchOverride: { instanceCount: 4 } }, /do not spread evenly/],
+    ["two home regions", { regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 1 }, { region: "us-east-1", home: true, collectorsPerAz: 1 }] }, /exactly one region/],
+    ["a collector region without a CIDR", { regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 1 }, { region: "us-east-1", collectorsPerAz: 1 }] }, /needs a cidr/],
+    ["a collector VPC on the home VPC's CIDR", { regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 1 }, { region: "us-east-1", cidr: "10.0.0.0/16", collectorsPerAz: 1 }] }, /already used/],
+  ])("rejects %s", (_what, change, message) => {
+    STAGES.broken = { ...STAGES.prod, ...(change as Partial<StageConfig>) };
+    expect(() => resolveStage("broken", {})).toThrow(message);
+  });
+
+  it("the tiers table has a default tier and settings within Lambda's limits", () => {
+    expect(TIERS.map((t) => t.name)).toContain("default");
+    for (const e of [PROCESS.esm, ...TIERS.map((t) => t.esm)]) {
+      expect(e.batchSize).toBeGreaterThanOrEqual(1);
+      expect(e.batchSize).toBeLessThanOrEqual(10_000);
+      expect(e.pollers.max).toBeLessThanOrEqual(2000);
+    }
+    expect(tiersFor(resolveStage("alice", {})).every((t) => t.opensearch.instanceCount === 1 && t.opensearch.dedicatedMaster === undefined)).toBe(true);
+    expect(tiersFor(resolveStage("prod", {}))).toEqual(TIERS);
+  });
+
+  it("installs the Kafka client version the repository uses", () => {
+    const installed = JSON.parse(readFileSync(path.resolve("node_modules", KAFKA_CLIENT.name, "package.json"), "utf8")).version;
+    expect(KAFKA_CLIENT.version).toBe(installed);
+  });
+});
+
+describe("names", () => {
+  it("OpenSearch domain names fit AWS's rules, long stage names included", () => {
+    for (const stage of ["prod", "staging", "alice", "a-very-long-personal-stage-name-indeed"]) {
+      for (const tier of TIERS) {
+        const n = domainName("unmeltable", stage, tier.name);
+        expect(n).toMatch(/^[a-z][a-z0-9-]{2,27}$/);
+      }
+    }
+    expect(domainName("unmeltable", "prod", "default")).toBe("unmeltable-prod-default");
+    expect(domainName("unmeltable", "a-very-long-personal-stage-name", "default")).not.toBe(domainName("unmeltable", "a-very-long-personal-stage-name-2", "default"));
+  });
+
+  it("collector subnets and region ids", () => {
+    expect([0, 1, 2].map((i) => subnetCidr("10.1.0.0/16", i))).toEqual(["10.1.0.0/19", "10.1.32.0/19", "10.1.64.0/19"]);
+    expect(regionId("ap-southeast-2")).toBe("ApSoutheast2");
+  });
+});
+
+describe("queue", () => {
+  it("plans raw, deadletter and one processed topic per tier with the tier's partitions", () => {
+    expect(topicPlan(resolveStage("prod", {}))).toEqual([
+      { name: "raw", partitions: PROCESS.rawPartitions },
+      { name: "deadletter", partitions: 1 },
+      { name: "processed.default", partitions: TIERS[0].partitions },
+      { name: "processed.bulk", partitions: TIERS[1].partitions },
+    ]);
+  });
+
+  it("brokers keep records for three days and refuse topic auto-creation", () => {
+    const props = serverProperties(resolveStage("prod", {}));
+    expect(props).toContain("log.retention.hours=72");
+    expect(props).toContain("auto.create.topics.enable=false");
+  });
+});
+
+describe("mappings", () => {
+  const row = TIERS[0].esm;
+  const base = { clusterArn: "arn:aws:kafka:r:a:cluster/c/u", functionArn: "arn:aws:lambda:r:a:function:f", topic: "processed.default", consumer: "index-default", esm: row };
+
+  it("on-demand mode sets no provisioned-only controls", () => {
+    const a = mappingArgs({ ...resolveStage("prod", {}), errorHandling: "on-demand" }, "unmeltable", base);
+    for (const k of ["provisionedPollerConfig", "functionResponseTypes", "bisectBatchOnFunctionError", "maximumRetryAttempts", "destinationConfig"]) expect(a).not.toHaveProperty(k);
+  });
+
+  it("the guard is the stage's esmEnabled", () => {
+    expect(mappingArgs(resolveStage("alice", {}), "unmeltable", base).enabled).toBe(false);
+    expect(mappingArgs(resolveStage("alice", { UNMELTABLE_ESM_ENABLED: "1" }), "unmeltable", base).enabled).toBe(true);
+  });
+});
+
+describe("archive lifecycle", () => {
+  it("moves to Standard-IA then Glacier Instant Retrieval, then expires; no move on or after expiry", () => {
+    expect(archiveLifecycle(resolveStage("prod", {}))[0]).toEqual({
+      id: "tiering",
+      status: "Enabled",
+      filter: {},
+      transitions: [
+        { days: 30, storageClass: "STANDARD_IA" },
+        { days: 90, storageClass: "GLACIER_IR" },
+      ],
+      expiration: { days: 400 },
+    });
+    expect(archiveLifecycle({ ...resolveStage("prod", {}), archive: { infrequentAccessAfterDays: 30, glacierAfterDays: 90, expireAfterDays: 60 } })[0]).toHaveProperty("transitions", [
+      { days: 30, storageClass: "STANDARD_IA" },
+    ]);
+  });
+});
+
+describe("collector user data", () => {
+  const input: UserDataInput = {
+    nodeVersion: "20.20.2",
+    artifact: { kind: "s3", bucket: "artifacts", key: "collector/x.tgz" },
+    homeRegion: "eu-west-1",
+    clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/unmeltable-prod/uuid",
+    tenantsUrl: "s3://config/tenants.json",
+    tls: { certParameter: "/unmeltable/prod/tls/cert", keyParameter: "/unmeltable/prod/tls/key" },
+    spoolDevice: "/dev/sdf",
+    ports: { syslog: 514, tls: 6514, https: 443 },
+  };
+
+  it.each([
+    ["an S3 artifact", input],
+    ["a git checkout", { ...input, artifact: { kind: "git" as const, url: "https://example.com/unmeltable.git", ref: "v0.1.0" } }],
+  ])("is valid bash with %s", (_what, i) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "userdata-"));
+    try {
+      const file = path.join(dir, "user-data.sh");
+      writeFileSync(file, collectorUserData(i));
+      execFileSync("bash", ["-n", file]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs the collector as a systemd service on the spool mount, with the TLS material from SSM", () => {
+    const s = collectorUserData(input);
+    expect(s).toContain("RequiresMountsFor=/var/lib/unmeltable");
+    expect(s).toContain("AmbientCapabilities=CAP_NET_BIND_SERVICE");
+    expect(s).toContain("ExecStartPre=+/usr/local/libexec/unmeltable-tls");
+    expect(s).toContain("--tls-port 6514 --https-port 443");
+    expect(s).toContain("for pair in cert:/unmeltable/prod/tls/cert key:/unmeltable/prod/tls/key; do");
+    expect(s).toContain("blkid \"$DEV\" >/dev/null 2>&1 || mkfs.xfs -L unmeltable-spool \"$DEV\"");
+    expect(s).toContain("grep \" node-v20.20.2-linux-x64.tar.xz\\$\" SHASUMS256.txt | sha256sum -c -");
+    const git = collectorUserData({ ...input, artifact: { kind: "git", url: "https://example.com/u.git", ref: "main" } });
+    expect(git).toContain("git clone --depth 1 --branch 'main' 'https://example.com/u.git' /opt/unmeltable");
+    expect(git).toContain("npm ci --no-audit --no-fund && npm run build");
+  });
+});
+
+describe("the OpenSearch role mapping step", () => {
+  it("puts the master role in all_access, one request per domain and role, sorted and deduplicated", () => {
+    const plan = planMappings({
+      endpoints: { default: "https://a", bulk: "https://b" },
+      master: "arn:master",
+      mappings: { all_access: ["arn:w2", "arn:w1", "arn:w1"], readall: ["arn:r"] },
+    });
+    expect(plan).toEqual([
+      { endpoint: "https://a", role: "all_access", body: { backend_roles: ["arn:master", "arn:w1", "arn:w2"], hosts: [], users: [] } },
+      { endpoint: "https://a", role: "readall", body: { backend_roles: ["arn:r"], hosts: [], users: [] } },
+      { endpoint: "https://b", role: "all_access", body: { backend_roles: ["arn:master", "arn:w1", "arn:w2"], hosts: [], users: [] } },
+      { endpoint: "https://b", role: "readall", body: { backend_roles: ["arn:r"], hosts: [], users: [] } },
+    ]);
+  });
+});
+
+describe("the collector artifact", () => {
+  it("lists the workspace dependencies the bundles load, and no workspace package", () => {
+    const bundle = 'import x from "commander";\nconst k = createRequire(import.meta.url)("@confluentinc/kafka-javascript");\nimport("@aws-sdk/client-s3/dist")';
+    expect(runtimeDependencies([bundle], new Set(["commander", "@confluentinc/kafka-javascript", "@aws-sdk/client-s3", "preact", "@unmeltable/core"]))).toEqual([
+      "@aws-sdk/client-s3",
+      "@confluentinc/kafka-javascript",
+      "commander",
+    ]);
+  });
+});

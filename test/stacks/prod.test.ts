@@ -1,0 +1,467 @@
+/**
+ * The production stage's resource graph, from the real sst.config.ts under Pulumi mocks: every resource
+ * of issue 7 exists with the settings of stacks/config.ts.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { PROCESS, STAGES, TIERS, KAFKA_CLIENT, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
+import { LAMBDA_ONLY_TRUST } from "../../stacks/functions";
+import { ACCOUNT, byType, component, components, componentsOf, effectiveTrust, principals, resource, resources, runApp, T, value, type SstConfig } from "./harness";
+
+const CLUSTER_ARN = `arn:aws:kafka:eu-west-1:${ACCOUNT}:cluster/unmeltable-prod/0000-uuid-1`;
+const fnArn = (name: string) => `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${name}`;
+const prod = STAGES.prod;
+
+let outputs: Record<string, unknown>;
+let config: SstConfig;
+
+beforeAll(async () => {
+  const run = await runApp({ stage: "prod" });
+  config = run.config;
+  outputs = (await value(run.outputs as Record<string, unknown>)) as Record<string, unknown>;
+});
+
+describe("prod: app", () => {
+  it("retains and protects production, uses the home region of the config", () => {
+    const a = config.app({ stage: "prod" });
+    expect(a).toMatchObject({ name: "unmeltable", removal: "retain", protect: true });
+    expect(a.providers.aws).toEqual({ region: "eu-west-1", version: "7.20.0" });
+    expect(config.app({ stage: "alice" })).toMatchObject({ removal: "remove", protect: false });
+    for (const stage of [...Object.keys(STAGES), "alice"]) {
+      expect(resolveStage(stage).regions.find((r) => r.home)!.region).toBe(a.providers.aws.region);
+    }
+  });
+
+  it("has no resource-name collisions", () => {
+    const keys = resources.map((r) => `${r.type}::${r.name}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it("returns the endpoints a deploy prints", () => {
+    expect(outputs).toMatchObject({
+      api: "https://api.fake.example",
+      kafka: CLUSTER_ARN,
+      tiers: "default,bulk",
+      mappingsEnabled: "true",
+      mappings: "3",
+      collectors: "logs.example.com",
+    });
+    expect(String(outputs.collectorIps).split(",")).toHaveLength(6);
+    expect(Object.keys(outputs.opensearch as object)).toEqual(["default", "bulk"]);
+  });
+});
+
+describe("prod: network", () => {
+  it("one VPC over 3 AZs with managed NAT and no bastion", () => {
+    expect(componentsOf(T.sstVpc)).toHaveLength(1);
+    expect(component(T.sstVpc, "Vpc").args).toEqual({ az: 3, nat: "managed", bastion: false });
+  });
+
+  it("MSK security group: self-referencing (event-source mapping ENIs) and 9098 from both VPCs", () => {
+    const sg = resource(T.sg, "MskSecurityGroup").inputs;
+    expect(sg.ingress).toContainEqual(expect.objectContaining({ protocol: "-1", self: true }));
+    expect(sg.ingress).toContainEqual(expect.objectContaining({ protocol: "tcp", fromPort: 9098, toPort: 9098, cidrBlocks: ["10.0.0.0/16", "10.1.0.0/16"] }));
+    expect(resource(T.sg, "OpenSearchSecurityGroup").inputs.ingress).toEqual([expect.objectContaining({ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["10.0.0.0/16"] })]);
+  });
+
+  it("an S3 gateway endpoint on the private route tables", () => {
+    expect(resource(T.endpoint, "S3Endpoint").inputs).toMatchObject({
+      vpcEndpointType: "Gateway",
+      serviceName: "com.amazonaws.eu-west-1.s3",
+      routeTableIds: ["rtb-priv-a", "rtb-priv-b", "rtb-priv-c"],
+    });
+  });
+
+  it("us-east-1: a collector VPC peered with the home VPC, routes both ways", () => {
+    expect(resource(T.vpc, "UsEast1Vpc").inputs).toMatchObject({ region: "us-east-1", cidrBlock: "10.1.0.0/16" });
+    expect(resource(T.peering, "UsEast1Peering").inputs).toMatchObject({ region: "us-east-1", peerRegion: "eu-west-1", peerVpcId: "Vpc-id" });
+    expect(resource(T.peeringAccepter, "UsEast1PeeringAccepter").inputs).toMatchObject({ region: "eu-west-1", autoAccept: true });
+    expect(resource(T.routeTable, "UsEast1RouteTable").inputs.routes).toContainEqual(expect.objectContaining({ cidrBlock: "10.0.0.0/16", vpcPeeringConnectionId: "UsEast1Peering-id" }));
+    const back = byType(T.route).filter((r) => r.name.startsWith("UsEast1ReturnRoute"));
+    expect(back.map((r) => r.inputs.routeTableId).sort()).toEqual(["rtb-priv-a", "rtb-priv-b", "rtb-priv-c"]);
+    for (const r of back) expect(r.inputs).toMatchObject({ region: "eu-west-1", destinationCidrBlock: "10.1.0.0/16", vpcPeeringConnectionId: "UsEast1Peering-id" });
+    const subnets = byType(T.subnet).filter((s) => s.name.startsWith("UsEast1PublicSubnet"));
+    expect(subnets.map((s) => s.inputs.availabilityZone).sort()).toEqual(["us-east-1a", "us-east-1b", "us-east-1c"]);
+    expect(subnets.map((s) => s.inputs.cidrBlock).sort()).toEqual(["10.1.0.0/19", "10.1.32.0/19", "10.1.64.0/19"]);
+  });
+});
+
+describe("prod: queue", () => {
+  it("a provisioned MSK cluster: IAM only, TLS in transit and in cluster, brokers across the 3 AZs", () => {
+    const c = resource(T.msk, "Kafka").inputs;
+    expect(c).toMatchObject({
+      clusterName: "unmeltable-prod",
+      kafkaVersion: prod.msk.kafkaVersion,
+      numberOfBrokerNodes: prod.msk.brokers,
+      brokerNodeGroupInfo: {
+        instanceType: prod.msk.brokerType,
+        clientSubnets: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"],
+        securityGroups: ["MskSecurityGroup-id"],
+        storageInfo: { ebsStorageInfo: { volumeSize: prod.msk.volumeGb } },
+      },
+      clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
+      encryptionInfo: { encryptionInTransit: { clientBroker: "TLS", inCluster: true } },
+      configurationInfo: { revision: 1 },
+    });
+    // At rest: MSK always encrypts; no key ARN means the AWS-managed key.
+    expect(c.encryptionInfo.encryptionAtRestKmsKeyArn).toBeUndefined();
+    expect(c.numberOfBrokerNodes % c.brokerNodeGroupInfo.clientSubnets.length).toBe(0);
+    const props = resource(T.mskConfig, "KafkaConfiguration").inputs.serverProperties as string;
+    expect(props.split("\n")).toEqual(expect.arrayContaining(["auto.create.topics.enable=false", "default.replication.factor=3", "min.insync.replicas=2", "message.max.bytes=8388608"]));
+  });
+
+  it("the topic setup function runs on deploy with every topic and its partitions, never as a dev stub", async () => {
+    const fn = component(T.function, "Topics").args;
+    expect(fn.handler).toBe("functions/topics.handler");
+    expect(fn.dev).toBe(false);
+    const inv = resource(T.invocation, "TopicsSetup").inputs;
+    expect(inv.functionName).toBe("Topics-fake");
+    const input = JSON.parse(inv.input);
+    expect(input.topics).toEqual([
+      { name: "raw", partitions: PROCESS.rawPartitions },
+      { name: "deadletter", partitions: 1 },
+      ...TIERS.map((t) => ({ name: `processed.${t.name}`, partitions: t.partitions })),
+    ]);
+    expect(input).toMatchObject({ partitions: PROCESS.rawPartitions, tiers: ["default", "bulk"] });
+    expect(inv.triggers.cluster).toBe(CLUSTER_ARN);
+    const perms = await value(fn.permissions);
+    expect(perms).toContainEqual({ actions: expect.arrayContaining(["kafka-cluster:CreateTopic"]), resources: [`arn:aws:kafka:eu-west-1:${ACCOUNT}:topic/unmeltable-prod/0000-uuid-1/*`] });
+  });
+});
+
+describe("prod: index", () => {
+  it.each(TIERS.map((t) => [t.name, t] as const))("tier %s: one OpenSearch domain sized from the tiers table, in the VPC", (name, tier) => {
+    const d = byType(T.domain).find((x) => x.inputs.domainName === `unmeltable-prod-${name}`)!;
+    expect(d).toBeDefined();
+    expect(d.inputs.clusterConfig).toEqual({
+      instanceType: tier.opensearch.instanceType,
+      instanceCount: tier.opensearch.instanceCount,
+      zoneAwarenessEnabled: true,
+      zoneAwarenessConfig: { availabilityZoneCount: 3 },
+      dedicatedMasterEnabled: true,
+      dedicatedMasterType: tier.opensearch.dedicatedMaster!.instanceType,
+      dedicatedMasterCount: tier.opensearch.dedicatedMaster!.count,
+    });
+    expect(d.inputs.ebsOptions).toEqual({ ebsEnabled: true, volumeType: "gp3", volumeSize: tier.opensearch.volumeGb });
+    expect(d.inputs.vpcOptions).toEqual({ subnetIds: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"], securityGroupIds: ["OpenSearchSecurityGroup-id"] });
+    expect(d.inputs.autoTuneOptions).toEqual({ desiredState: "ENABLED", rollbackOnDisable: "NO_ROLLBACK" });
+  });
+
+  it("fine-grained access control with an IAM master role, encryption at rest and in transit, HTTPS only", () => {
+    for (const d of byType(T.domain)) {
+      expect(d.inputs).toMatchObject({
+        engineVersion: prod.opensearchEngine,
+        encryptAtRest: { enabled: true },
+        nodeToNodeEncryption: { enabled: true },
+        domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" },
+        advancedSecurityOptions: {
+          enabled: true,
+          anonymousAuthEnabled: false,
+          internalUserDatabaseEnabled: false,
+          masterUserOptions: { masterUserArn: `arn:aws:iam::${ACCOUNT}:role/IndexMasterRole` },
+        },
+      });
+      const policy = JSON.parse(d.inputs.accessPolicies);
+      expect(policy.Statement[0].Resource).toBe(`arn:aws:es:eu-west-1:${ACCOUNT}:domain/${d.inputs.domainName}/*`);
+    }
+  });
+
+  it("maps writers to all_access and readers to readall on deploy", () => {
+    expect(component(T.function, "IndexAccess").args).toMatchObject({ handler: "stacks/handlers/index-access.handler", role: expect.anything(), dev: false });
+    const input = JSON.parse(resource(T.invocation, "IndexAccessMapping").inputs.input);
+    const role = (n: string) => `arn:aws:iam::${ACCOUNT}:role/${n}Role`;
+    expect(input.mappings).toEqual({
+      all_access: [role("IndexDefaultWriter"), role("IndexBulkWriter"), role("Lifecycle")],
+      readall: [role("Search"), role("Alerts")],
+    });
+    expect(input.master).toBe(`arn:aws:iam::${ACCOUNT}:role/IndexMasterRole`);
+    expect(Object.keys(input.endpoints)).toEqual(["default", "bulk"]);
+  });
+});
+
+describe("prod: pipeline", () => {
+  const esm = (name: string) => resource(T.esm, name).inputs;
+
+  it("process: raw → the process function, with the process row's settings", () => {
+    expect(esm("ProcessMapping")).toEqual({
+      eventSourceArn: CLUSTER_ARN,
+      functionName: fnArn("Process"),
+      topics: ["raw"],
+      enabled: true,
+      startingPosition: PROCESS.esm.startingPosition,
+      batchSize: PROCESS.esm.batchSize,
+      maximumBatchingWindowInSeconds: PROCESS.esm.batchingWindowSeconds,
+      amazonManagedKafkaEventSourceConfig: { consumerGroupId: "unmeltable-prod-process" },
+      provisionedPollerConfig: { minimumPollers: PROCESS.esm.pollers.min, maximumPollers: PROCESS.esm.pollers.max },
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: PROCESS.esm.retryLimit,
+      destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
+    });
+  });
+
+  it.each(TIERS.map((t) => [t.name, t] as const))("tier %s: processed.<tier> → that tier's index function, with the tier's settings", (name, tier) => {
+    const fnName = `Index${name[0].toUpperCase()}${name.slice(1)}Writer`;
+    expect(esm(`Index${name[0].toUpperCase()}${name.slice(1)}Mapping`)).toEqual({
+      eventSourceArn: CLUSTER_ARN,
+      functionName: fnArn(fnName),
+      topics: [`processed.${name}`],
+      enabled: true,
+      startingPosition: tier.esm.startingPosition,
+      batchSize: tier.esm.batchSize,
+      maximumBatchingWindowInSeconds: tier.esm.batchingWindowSeconds,
+      amazonManagedKafkaEventSourceConfig: { consumerGroupId: `unmeltable-prod-index-${name}` },
+      provisionedPollerConfig: { minimumPollers: tier.esm.pollers.min, maximumPollers: tier.esm.pollers.max },
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: tier.esm.retryLimit,
+      destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
+    });
+    const fn = component(T.function, fnName).args;
+    expect(fn).toMatchObject({ handler: "functions/index.handler", memory: `${tier.indexFunction.memoryMb} MB`, timeout: `${tier.indexFunction.timeoutSeconds} seconds` });
+    expect(fn.environment.UNMELTABLE_TIER).toBe(name);
+  });
+
+  it("mappings start after the topics exist, and the index mappings after their roles are mapped in OpenSearch", () => {
+    const topics = `${T.invocation}::TopicsSetup`;
+    const access = `${T.invocation}::IndexAccessMapping`;
+    expect(resource(T.esm, "ProcessMapping").dependsOn).toContain(topics);
+    for (const t of TIERS) {
+      const name = `Index${t.name[0].toUpperCase()}${t.name.slice(1)}Mapping`;
+      expect(resource(T.esm, name).dependsOn).toEqual(expect.arrayContaining([topics, access]));
+    }
+    expect(resource(T.invocation, "TopicsSetup").dependsOn).toContain(`${T.msk}::Kafka`);
+  });
+
+  it("exactly one mapping per consumer", () => {
+    expect(byType(T.esm)).toHaveLength(1 + TIERS.length);
+  });
+
+  it("consumers may read their topic as their group and write dead letters; the process stage writes every processed topic", async () => {
+    const perms = (await value(component(T.function, "Process").args.permissions)) as { actions: string[]; resources: string[] }[];
+    const topic = (t: string) => `arn:aws:kafka:eu-west-1:${ACCOUNT}:topic/unmeltable-prod/0000-uuid-1/${t}`;
+    const group = (g: string) => `arn:aws:kafka:eu-west-1:${ACCOUNT}:group/unmeltable-prod/0000-uuid-1/${g}`;
+    expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"], resources: [topic("raw")] });
+    expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], resources: [group("unmeltable-prod-process")] });
+    expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"], resources: [topic("deadletter"), topic("processed.default"), topic("processed.bulk")] });
+    expect(component(T.function, "Process").args.policies).toEqual(["arn:aws:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole"]);
+  });
+});
+
+describe("prod: every function", () => {
+  const appFunctions = () => componentsOf(T.function).filter((c) => c.args.handler.startsWith("functions/"));
+
+  it("the seven handlers of functions/ are all deployed", () => {
+    expect(new Set(appFunctions().map((c) => c.args.handler))).toEqual(
+      new Set(["process", "index", "search", "topics", "lifecycle", "archive", "alerts"].map((h) => `functions/${h}.handler`)),
+    );
+  });
+
+  it("gets the environment contract, the VPC and the Kafka client", async () => {
+    for (const c of appFunctions()) {
+      const env = (await value(c.args.environment)) as Record<string, string>;
+      expect(env).toMatchObject({
+        UNMELTABLE_MSK_CLUSTER_ARN: CLUSTER_ARN,
+        UNMELTABLE_KAFKA_SASL: "aws-msk-iam",
+        UNMELTABLE_TENANTS: "s3://configbucket-mock/tenants.json",
+        UNMELTABLE_INDEX: "opensearch",
+        UNMELTABLE_ARCHIVE_BUCKET: "archivebucket-mock",
+        UNMELTABLE_ERROR_HANDLING: "provisioned",
+      });
+      expect(JSON.parse(env.UNMELTABLE_OPENSEARCH_ENDPOINTS)).toEqual({
+        default: "https://vpc-unmeltable-prod-default-mock.eu-west-1.es.amazonaws.com",
+        bulk: "https://vpc-unmeltable-prod-bulk-mock.eu-west-1.es.amazonaws.com",
+      });
+      expect(c.args.vpc).toBe(component(T.sstVpc, "Vpc").instance);
+      expect(c.args.runtime).toBe(LAMBDA_RUNTIME);
+      expect(c.args.nodejs).toEqual({ install: { [KAFKA_CLIENT.name]: KAFKA_CLIENT.version } });
+    }
+  });
+
+  it("no function role trusts the account root: SST's roles are overridden, pre-made roles trust Lambda only", async () => {
+    for (const c of componentsOf(T.function)) {
+      if (c.args.role) {
+        const arn = await value(c.args.role);
+        const role = byType(T.role).find((r) => `arn:aws:iam::${ACCOUNT}:role/${r.name}` === arn);
+        expect(role, `${c.name}: role ${c.args.role}`).toBeDefined();
+        expect(principals(JSON.parse(role!.inputs.assumeRolePolicy))).toEqual(["lambda.amazonaws.com"]);
+      } else {
+        expect(principals(effectiveTrust(c.args)), c.name).toEqual(["lambda.amazonaws.com"]);
+        expect(effectiveTrust(c.args)).toEqual(JSON.parse(LAMBDA_ONLY_TRUST));
+      }
+    }
+    for (const r of byType(T.role)) expect(JSON.stringify(r.inputs.assumeRolePolicy), r.name).not.toMatch(/:root/);
+  });
+});
+
+describe("prod: archive and schedules", () => {
+  it("the archive bucket: private, encrypted, tiered to cheaper storage, expired", () => {
+    expect(resource(T.sse, "ArchiveBucketEncryption").inputs.rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }]);
+    expect(resource(T.publicAccess, "ArchiveBucketPublicAccessBlock").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    const rules = resource(T.lifecycle, "ArchiveBucketLifecycle").inputs.rules;
+    expect(rules[0]).toMatchObject({
+      status: "Enabled",
+      transitions: [
+        { days: prod.archive.infrequentAccessAfterDays, storageClass: "STANDARD_IA" },
+        { days: prod.archive.glacierAfterDays, storageClass: "GLACIER_IR" },
+      ],
+      expiration: { days: prod.archive.expireAfterDays },
+    });
+    expect(resource(T.bucket, "ArchiveBucket").inputs.forceDestroy).toBe(false);
+  });
+
+  it("the tenants config bucket is versioned and encrypted", () => {
+    expect(resource(T.versioning, "ConfigBucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+    expect(resource(T.sse, "ConfigBucketEncryption")).toBeDefined();
+  });
+
+  it.each([
+    ["ArchiveSchedule", "cron(15 0 * * ? *)", "functions/archive.handler"],
+    ["LifecycleSchedule", "rate(1 hour)", "functions/lifecycle.handler"],
+    ["AlertsSchedule", "rate(1 minute)", "functions/alerts.handler"],
+  ])("%s: %s runs %s (CronV2, UTC)", (name, schedule, handler) => {
+    const cron = component(T.cron, name).args;
+    expect(cron).toMatchObject({ schedule, timezone: "UTC" });
+    expect(cron.function.args.handler).toBe(handler);
+  });
+});
+
+describe("prod: api and web", () => {
+  it("the search function behind API Gateway on the API domain", async () => {
+    const api = component(T.apiGateway, "Api").args;
+    expect(api.domain).toBe("api.logs.example.com");
+    expect(api.cors.allowOrigins).toEqual(["https://app.logs.example.com"]);
+    const route = component(`${T.apiGateway}.route`, "Api").args;
+    expect(route[0]).toBe("$default");
+    expect(await value(route[1])).toBe(fnArn("Search"));
+    expect(component(T.function, "Search").args.handler).toBe("functions/search.handler");
+  });
+
+  it("the search API and the alert checks share the alerts store; firings link to the web UI; /ui/config names the collectors", async () => {
+    const search = (await value(component(T.function, "Search").args.environment)) as Record<string, string>;
+    const alerts = (await value(component(T.function, "Alerts").args.environment)) as Record<string, string>;
+    expect(search.UNMELTABLE_ALERTS).toBe("s3://configbucket-mock/alerts/");
+    expect(search.UNMELTABLE_COLLECTOR_HOST).toBe("logs.example.com");
+    expect(alerts.UNMELTABLE_ALERTS).toBe("s3://configbucket-mock/alerts/");
+    expect(alerts.UNMELTABLE_PUBLIC_URL).toBe("https://webrouter.fake.example");
+    for (const name of ["Search", "Alerts"]) {
+      expect(await value(component(T.function, name).args.permissions)).toContainEqual({
+        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        resources: ["arn:aws:s3:::configbucket-mock/alerts/*"],
+      });
+    }
+  });
+
+  it("the UI on S3 + CloudFront: a StaticSite of packages/web (dist/web) behind a Router that sends /apiv2 and /ui to the API", async () => {
+    const router = component(T.router, "WebRouter");
+    expect(router.args).toEqual({ domain: "app.logs.example.com" });
+    const routes = components.filter((c) => c.type === `${T.router}.route` && c.name === "WebRouter").map((c) => c.args);
+    expect(routes.map((r) => r[0])).toEqual(["/apiv2", "/ui"]);
+    for (const r of routes) expect(await value(r[1])).toBe("https://api.fake.example");
+    const site = component(T.staticSite, "Web").args;
+    expect(site).toMatchObject({ path: "packages/web", build: { command: "npx vite build", output: "../../dist/web" } });
+    expect(site.router.instance).toBe(router.instance);
+    expect(outputs.web).toBe("https://webrouter.fake.example");
+  });
+});
+
+describe("prod: collectors", () => {
+  const regions = prod.regions.map((r) => r.region);
+  const collectors = () => byType(T.instance);
+
+  it("collectors per AZ per region, each with an Elastic IP and its own spool volume", () => {
+    expect(collectors()).toHaveLength(prod.regions.reduce((n, r) => n + 3 * r.collectorsPerAz, 0));
+    for (const i of collectors()) {
+      const assoc = byType(T.eipAssociation).find((a) => a.inputs.instanceId === `${i.name}-id`)!;
+      expect(assoc.inputs.allocationId).toBe(`eipalloc-${i.name}Ip`);
+      const att = byType(T.attachment).find((a) => a.inputs.instanceId === `${i.name}-id`)!;
+      expect(att.inputs).toMatchObject({ deviceName: "/dev/sdf", volumeId: `${i.name}Spool-id`, stopInstanceBeforeDetaching: true });
+      expect(resource(T.volume, `${i.name}Spool`).inputs).toMatchObject({ size: prod.collector.spoolVolumeGb, type: "gp3", encrypted: true, region: i.inputs.region });
+      expect(i.inputs.launchTemplate).toEqual({ id: `${i.name.replace(/Collector.*/, "")}CollectorTemplate-id`, version: "1" });
+    }
+    // One collector per AZ: the instances of a region sit in its 3 public subnets.
+    const home = collectors().filter((i) => i.inputs.region === "eu-west-1");
+    expect(home.map((i) => i.inputs.subnetId).sort()).toEqual(["subnet-pub-a", "subnet-pub-b", "subnet-pub-c"]);
+    expect(home.map((i) => resource(T.volume, `${i.name}Spool`).inputs.availabilityZone).sort()).toEqual(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+  });
+
+  it("every collector has a TCP health check and a multivalue record with it", () => {
+    for (const i of collectors()) {
+      const ip = resource(T.eip, `${i.name}Ip`);
+      const hc = resource(T.healthCheck, `${i.name}Health`).inputs;
+      const publicIp = byType(T.record).find((r) => r.name === `${i.name}Record`)!.inputs.records[0];
+      expect(hc).toMatchObject({ type: "TCP", port: prod.collector.healthCheckPort, ipAddress: publicIp });
+      expect(publicIp).toMatch(/^203\.0\.113\.\d+$/);
+      expect(ip.inputs.domain).toBe("vpc");
+      expect(resource(T.record, `${i.name}Record`).inputs).toEqual({
+        zoneId: "Z0MOCKZONE",
+        name: `${i.inputs.region}.logs.example.com`,
+        type: "A",
+        ttl: 60,
+        records: [publicIp],
+        setIdentifier: i.name,
+        multivalueAnswerRoutingPolicy: true,
+        healthCheckId: `${i.name}Health-id`,
+      });
+    }
+    const ids = byType(T.record).map((r) => `${r.inputs.name}/${r.inputs.setIdentifier}`);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("latency-based alias records route logs.example.com to each region's set", () => {
+    const latency = byType(T.record).filter((r) => r.inputs.latencyRoutingPolicies);
+    expect(latency.map((r) => r.inputs)).toEqual(
+      regions.map((region) => ({
+        zoneId: "Z0MOCKZONE",
+        name: "logs.example.com",
+        type: "A",
+        setIdentifier: region,
+        latencyRoutingPolicies: [{ region }],
+        aliases: [{ name: `${region}.logs.example.com`, zoneId: "Z0MOCKZONE", evaluateTargetHealth: true }],
+      })),
+    );
+  });
+
+  it("security groups open syslog UDP/TCP 514, TLS 6514 and HTTPS 443, nothing else", () => {
+    for (const region of regions) {
+      const sg = byType(T.sg).find((s) => s.name.endsWith("CollectorSecurityGroup") && s.inputs.region === region)!;
+      expect(sg.inputs.ingress.map((r: { protocol: string; fromPort: number; toPort: number; cidrBlocks: string[] }) => `${r.protocol}/${r.fromPort}-${r.toPort} ${r.cidrBlocks}`).sort()).toEqual([
+        "tcp/443-443 0.0.0.0/0",
+        "tcp/514-514 0.0.0.0/0",
+        "tcp/6514-6514 0.0.0.0/0",
+        "udp/514-514 0.0.0.0/0",
+      ]);
+    }
+  });
+
+  it("the launch template: AL2023, IMDSv2, the instance profile, and user data that installs and runs the collector", () => {
+    for (const lt of byType(T.launchTemplate)) {
+      expect(lt.inputs).toMatchObject({
+        imageId: "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+        instanceType: prod.collector.instanceType,
+        metadataOptions: { httpTokens: "required" },
+        iamInstanceProfile: { arn: "arn:mock:aws:iam/instanceProfile:InstanceProfile:CollectorProfile" },
+      });
+      const script = Buffer.from(lt.inputs.userData, "base64").toString("utf8");
+      expect(script).toContain(`UNMELTABLE_MSK_CLUSTER_ARN=${CLUSTER_ARN}`);
+      expect(script).toContain("AWS_REGION=eu-west-1");
+      expect(script).toContain("UNMELTABLE_TENANTS=s3://configbucket-mock/tenants.json");
+      expect(script).toMatch(/ExecStart=\/opt\/node\/bin\/node .*unmeltable\.mjs collector --queue kafka --msk-cluster-arn \$\{UNMELTABLE_MSK_CLUSTER_ARN\} --kafka-sasl aws-msk-iam --aws-region \$\{AWS_REGION\} --data-dir \/var\/lib\/unmeltable/);
+      expect(script).toContain(`https://nodejs.org/dist/v${prod.collector.nodeVersion}/node-v${prod.collector.nodeVersion}-linux-x64.tar.xz`);
+      expect(script).toContain("aws s3 cp --region 'eu-west-1' 's3://unmeltable-artifacts/collector/unmeltable-collector-0.1.0.tgz'");
+      expect(script).toContain("mountpoint -q /var/lib/unmeltable || mount /var/lib/unmeltable");
+      expect(script).toContain("systemctl enable --now unmeltable-collector.service");
+    }
+  });
+
+  it("the instance role trusts EC2 only and may produce to raw and deadletter", async () => {
+    expect(principals(JSON.parse(resource(T.role, "CollectorRole").inputs.assumeRolePolicy))).toEqual(["ec2.amazonaws.com"]);
+    const policy = JSON.parse(resource(T.rolePolicy, "CollectorRoleAccess").inputs.policy);
+    const topic = (t: string) => `arn:aws:kafka:eu-west-1:${ACCOUNT}:topic/unmeltable-prod/0000-uuid-1/${t}`;
+    expect(policy.Statement).toContainEqual({ Effect: "Allow", Action: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"], Resource: [topic("raw"), topic("deadletter")] });
+    expect(policy.Statement).toContainEqual({
+      Effect: "Allow",
+      Action: "ssm:GetParameter",
+      Resource: [`arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/unmeltable/prod/tls/cert`, `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/unmeltable/prod/tls/key`],
+    });
+  });
+});
