@@ -1,17 +1,18 @@
 /**
  * The topic setup step, run on deploy: creates the raw, dead-letter and per-tier processed topics that
  * are missing and verifies the partitions of those that exist (the AWS provider cannot create topics).
- * Input (optional): { "partitions": 12, "tiers": ["default", "gold"] }.
+ * Input (optional): { "topics": [{ "name": "raw", "partitions": 12 }, ...] } — the deploy's plan, with each
+ * tier's own partition count — or { "partitions": 12, "tiers": ["default", "gold"] }.
  */
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC } from "@unmeltable/core";
 import { kafka, log, logger } from "@unmeltable/lambda";
 
-export const handler = middy(async (event: { partitions?: number; tiers?: string[] } = {}) => {
+export const handler = middy(async (event: { topics?: { name: string; partitions: number }[]; partitions?: number; tiers?: string[] } = {}) => {
   const partitions = event.partitions ?? Number(process.env.UNMELTABLE_PARTITIONS ?? 12);
   const tiers = event.tiers ?? (process.env.UNMELTABLE_TIERS ?? "default").split(",");
-  const topics = [
+  const topics = event.topics ?? [
     { name: RAW_TOPIC, partitions },
     { name: DEAD_LETTER_TOPIC, partitions: 1 },
     ...tiers.map((tier) => ({ name: processedTopic(tier), partitions })),

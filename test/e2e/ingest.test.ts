@@ -266,3 +266,28 @@ describe("a crash loses nothing that was acknowledged", () => {
 });
 
 export type { RawEvent };
+
+describe("a collector with a deployment's tenants config", () => {
+  it("accepts the tokens of the tenants file it is given (as the EC2 collectors read s3://…/tenants.json)", async () => {
+    const { mkdtemp, writeFile } = await import("node:fs/promises");
+    const dir = await mkdtemp(path.join(os.tmpdir(), "unmeltable-tenants-"));
+    const file = path.join(dir, "tenants.json");
+    const tenant = { name: "fromfile", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default" };
+    await writeFile(file, JSON.stringify([tenant]));
+    const program = await startProgram({ command: "collector", args: ["--tenants", file] });
+    try {
+      const marker = randomUUID();
+      expect((await post(program.url(`/inputs/${tenant.ingestToken}`), marker)).status).toBe(200);
+      const [event] = await waitFor("the event", async () => {
+        const all = (await readTopic(program.dataDir)).filter((e) => e.raw === marker);
+        return all.length === 1 ? all : undefined;
+      });
+      expect(event!.tenant).toBe("fromfile");
+      expect((await post(program.url("/inputs/00000000-0000-0000-0000-000000000000"), "x")).status).toBe(401);
+    } finally {
+      await program.stop();
+      await removeDir(program.dataDir);
+      await removeDir(dir);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import type { IndexPort, Queue, QueueProducer, SliceAdmin } from "@unmeltable/core";
-import type { StaticTenantDirectory } from "./tenants";
-import { loadTenantDirectory } from "./tenants";
+import type { StaticTenantDirectory } from "@unmeltable/tenants-config";
+import { loadTenantDirectory } from "@unmeltable/tenants-config";
 
 /**
  * Builds a function's ports from its environment (set by the stacks), once per container: the Kafka

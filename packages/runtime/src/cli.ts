@@ -186,6 +186,7 @@ interface RunFlags {
   produceTimeoutMs: number;
   sample?: number;
   groupPrefix?: string;
+  tenants?: string;
 }
 
 function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolean }): Command {
@@ -201,6 +202,7 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       .addOption(new Option("--default-tenant <name>", "tenant for syslog messages that carry no [TOKEN@41058] (off by default)").env("UNMELTABLE_DEFAULT_TENANT"))
       .addOption(new Option("--collector-id <id>", "name of this collector in every raw record").env("UNMELTABLE_COLLECTOR_ID").default(DEFAULTS.collectorId))
       .addOption(sizeOption("--max-event-bytes <n>", "largest accepted event", "UNMELTABLE_MAX_EVENT_BYTES", DEFAULTS.maxEventBytes))
+      .addOption(new Option("--tenants <source>", "read tenants from a deployment's tenants config (s3://bucket/tenants.json or a JSON file; re-read every minute) instead of the data dir (collector only)").env("UNMELTABLE_TENANTS"))
       .addOption(sizeOption("--spool-max-bytes <n>", "disk spool limit while Kafka is unreachable (then senders are slowed down)", "UNMELTABLE_SPOOL_MAX_BYTES", DEFAULTS.spoolMaxBytes));
   }
   return cmd
@@ -261,6 +263,7 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     roles,
     spoolMaxBytes: opts.spoolMaxBytes ?? DEFAULTS.spoolMaxBytes,
     sampleRate: opts.sample,
+    tenantsSource: opts.tenants,
     groupPrefix: opts.groupPrefix ?? (opts.sample !== undefined ? "staging-" : undefined),
     log,
   });

@@ -10,7 +10,7 @@ import {
   type RawSink,
 } from "@unmeltable/collector";
 import type { Route } from "./http-server";
-import type { LiveTenantDirectory } from "./tenant-store";
+import type { TenantDirectory } from "@unmeltable/core";
 
 export interface CollectorPart {
   syslogPort: number;
@@ -37,7 +37,7 @@ export async function startCollector(options: {
   producer: QueueProducer;
   rawPartitions: number;
   spool?: { dir: string; maxBytes: number };
-  tenants: LiveTenantDirectory;
+  tenants: TenantDirectory;
   metrics: Metrics;
   log: (line: string) => void;
 }): Promise<CollectorPart> {

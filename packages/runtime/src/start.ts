@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Queue, type Tenant } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { startCollector, type CollectorPart } from "./collector-part";
 import { createRequestListener, sendJson, startHttpServers, type HttpServers, type Route } from "./http-server";
 import { PrometheusMetrics } from "./prometheus";
@@ -9,7 +9,8 @@ import { openQueue, type QueueConfig } from "./queue-config";
 import { startStages, type StagesPart } from "./stages-part";
 import { startAlerts } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
-import { TenantStore } from "./tenant-store";
+import { TenantStore, type LiveTenantDirectory } from "./tenant-store";
+import { loadTenantDirectory } from "@unmeltable/tenants-config";
 
 export interface StartConfig {
   dataDir: string;
@@ -31,6 +32,8 @@ export interface StartConfig {
   roles: { collector: boolean; stages: boolean };
   /** Limit of the collector's disk spool (used when the queue is Kafka). */
   spoolMaxBytes: number;
+  /** The tenants config of a deployment (`s3://bucket/tenants.json` or a file) instead of the data dir's table. */
+  tenantsSource?: string;
   /** Staging: process this fraction of events, with consumer groups of their own (groupPrefix). */
   sampleRate?: number;
   groupPrefix?: string;
@@ -81,15 +84,27 @@ export async function start(config: StartConfig): Promise<Running> {
     const store = new TenantStore(config.dataDir);
     closers.push(() => store.close());
     let defaultTenant: Tenant | undefined;
-    if (store.list().length === 0) {
-      defaultTenant = store.add("default");
-      config.log(`created tenant "default" (first start)`);
+    let collectorTenants: TenantDirectory;
+    let tenants: LiveTenantDirectory;
+    if (config.tenantsSource) {
+      // A deployment's tenants config (s3://bucket/tenants.json on AWS), re-read every minute: what the
+      // collector instances use, so that they see the tenants the functions see.
+      if (config.roles.stages) throw new Error("--tenants is for `unmeltable collector`: the stages keep their tenants in the data dir");
+      collectorTenants = await loadTenantDirectory(config.tenantsSource);
+      config.log(`tenants from ${config.tenantsSource}: ${collectorTenants.list().length}`);
+      tenants = store.liveDirectory();
+    } else {
+      if (store.list().length === 0) {
+        defaultTenant = store.add("default");
+        config.log(`created tenant "default" (first start)`);
+      }
+      tenants = store.liveDirectory();
+      collectorTenants = tenants;
     }
-    if (config.defaultTenant && !store.get(config.defaultTenant)) {
+    if (config.defaultTenant && !collectorTenants.byName(config.defaultTenant)) {
       throw new Error(`--default-tenant ${config.defaultTenant}: no such tenant (add it with: unmeltable tenants add ${config.defaultTenant})`);
     }
-    defaultTenant = store.get(config.defaultTenant ?? "default") ?? defaultTenant;
-    const tenants = store.liveDirectory();
+    defaultTenant = collectorTenants.byName(config.defaultTenant ?? "default") ?? defaultTenant;
     closers.push(() => tenants.stop());
     parts.set("tenants", true);
 
@@ -129,7 +144,7 @@ export async function start(config: StartConfig): Promise<Running> {
         rawPartitions: await queue.admin.partitions(RAW_TOPIC),
         // Only Kafka can be unreachable; the embedded queue is this process's own disk.
         spool: config.queue.kind === "kafka" ? { dir: path.join(config.dataDir, "spool"), maxBytes: config.spoolMaxBytes } : undefined,
-        tenants,
+        tenants: collectorTenants,
         metrics,
         log: config.log,
       });

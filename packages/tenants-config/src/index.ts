@@ -1,0 +1,1 @@
+export { StaticTenantDirectory, readTenants, loadTenantDirectory, updateTenant } from "./tenants";
