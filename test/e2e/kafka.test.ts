@@ -98,13 +98,13 @@ describe("the pipeline on Kafka", () => {
     await new Promise((r) => setTimeout(r, 1000));
     await stream.stop();
     const acked = stream.acked;
-    await waitFor("every acknowledged event indexed", async () => (await count(program, tokens.apiToken, marker)) >= acked.length, 90_000);
+    await waitFor("every acknowledged event indexed", async () => (await count(program, tokens.apiToken, marker)) >= acked.length, 180_000);
     expect(await count(program, tokens.apiToken, marker)).toBe(acked.length);
     // Exactly once, event by event: a sample of the acknowledged lines, each found once.
     for (const line of acked.filter((_, i) => i % 97 === 0)) expect(await count(program, tokens.apiToken, `"${line}"`)).toBe(1);
     const metrics = await (await fetch(program.url("/metrics"))).text();
     expect(Number(/unmeltable_events_spooled_total (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
-  }, 240_000);
+  }, 360_000);
 });
 
 describe("a collector killed while it spools", () => {
@@ -130,7 +130,7 @@ describe("a collector killed while it spools", () => {
       const acked = [...stream.acked];
       for (const id of c.brokerIds) await c.command(`up ${id}`);
       collector = await startProgram({ command: "collector", dataDir, httpPort, syslogPort, args: kafkaArgs(c) });
-      await waitFor("every acknowledged event indexed", async () => (await count(api, tokens.apiToken, marker)) >= acked.length, 90_000);
+      await waitFor("every acknowledged event indexed", async () => (await count(api, tokens.apiToken, marker)) >= acked.length, 180_000);
       // Some requests may have been written but not answered when the collector died: those may be there too.
       const total = await count(api, tokens.apiToken, marker);
       expect(total).toBeGreaterThanOrEqual(acked.length);
@@ -141,5 +141,5 @@ describe("a collector killed while it spools", () => {
       await removeDir(dataDir);
       await c.stop();
     }
-  }, 240_000);
+  }, 360_000);
 });
