@@ -2,16 +2,10 @@
  * A seeded generator of realistic log lines (syslog from common daemons, nginx/apache access logs, JSON
  * application logs, JVM GC lines), so that benchmarks are reproducible: the same seed gives the same events.
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../test/helpers/seeded";
+
+/** The seeded generator the tests use too (mulberry32). */
+export const mulberry32 = seededRandom;
 
 const HOSTS = Array.from({ length: 50 }, (_, i) => `web-${String(i + 1).padStart(2, "0")}`);
 const APPS = ["sshd", "cron", "kernel", "systemd", "postfix", "haproxy", "redis", "postgres", "kafka", "dockerd"];

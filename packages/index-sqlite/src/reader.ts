@@ -167,13 +167,10 @@ export class IndexReader {
   /** All events in a rowid range: whole minutes from the roll-up, the ragged ends counted directly. */
   private countAll(db: Database.Database, lo: number, hi: number): number {
     if (lo > hi) return 0;
-    const firstFull = Math.ceil(lo / 60_000_000);
-    const lastFull = Math.floor((hi + 1) / 60_000_000) - 1;
+    const { minutes, edges } = byWholeMinutes(lo, hi);
     const direct = db.prepare("SELECT count(*) FROM events WHERE rowid BETWEEN ? AND ?").pluck();
-    if (firstFull > lastFull) return direct.get(lo, hi) as number;
-    let n = db.prepare("SELECT coalesce(sum(n), 0) FROM rollup WHERE field = '*' AND minute BETWEEN ? AND ?").pluck().get(firstFull, lastFull) as number;
-    if (lo < firstFull * 60_000_000) n += direct.get(lo, firstFull * 60_000_000 - 1) as number;
-    if (hi >= (lastFull + 1) * 60_000_000) n += direct.get((lastFull + 1) * 60_000_000, hi) as number;
+    let n = minutes ? (db.prepare("SELECT coalesce(sum(n), 0) FROM rollup WHERE field = '*' AND minute BETWEEN ? AND ?").pluck().get(minutes[0], minutes[1]) as number) : 0;
+    for (const [a, b] of edges) n += direct.get(a, b) as number;
     return n;
   }
 
@@ -190,14 +187,12 @@ export class IndexReader {
           const slo = Math.max(lo, slice.start * 1000);
           const shi = Math.min(hi, slice.end * 1000 - 1);
           if (slo > shi) continue;
-          const firstFull = Math.ceil(slo / 60_000_000);
-          const lastFull = Math.floor((shi + 1) / 60_000_000) - 1;
-          const perMinute = db.prepare("SELECT minute, n FROM rollup WHERE field = '*' AND value = '' AND minute BETWEEN ? AND ?").all(firstFull, lastFull) as { minute: number; n: number }[];
-          for (const r of perMinute) add(Math.floor((r.minute * 60_000) / intervalMs) * intervalMs, r.n);
+          const { minutes, edges } = byWholeMinutes(slo, shi);
+          if (minutes) {
+            const perMinute = db.prepare("SELECT minute, n FROM rollup WHERE field = '*' AND value = '' AND minute BETWEEN ? AND ?").all(minutes[0], minutes[1]) as { minute: number; n: number }[];
+            for (const r of perMinute) add(Math.floor((r.minute * 60_000) / intervalMs) * intervalMs, r.n);
+          }
           const edge = db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM events WHERE rowid BETWEEN ? AND ? GROUP BY b");
-          const edges: [number, number][] = firstFull > lastFull ? [[slo, shi]] : [];
-          if (firstFull <= lastFull && slo < firstFull * 60_000_000) edges.push([slo, firstFull * 60_000_000 - 1]);
-          if (firstFull <= lastFull && shi >= (lastFull + 1) * 60_000_000) edges.push([(lastFull + 1) * 60_000_000, shi]);
           for (const [a, b] of edges) for (const r of edge.all(width, a, b) as { b: number; n: number }[]) add(Math.floor(r.b) * intervalMs, r.n);
         }
       } else if (plan.exact) {
@@ -235,20 +230,14 @@ export class IndexReader {
         const slo = Math.max(lo, slice.start * 1000);
         const shi = Math.min(hi, slice.end * 1000 - 1);
         if (slo > shi) continue;
-        const firstFull = Math.ceil(slo / 60_000_000);
-        const lastFull = Math.floor((shi + 1) / 60_000_000) - 1;
-        if (firstFull <= lastFull) {
-          const rows = db.prepare("SELECT value, sum(n) AS n FROM rollup WHERE field = ? AND minute BETWEEN ? AND ? GROUP BY value").all(field, firstFull, lastFull) as { value: string; n: number }[];
+        const { minutes, edges } = byWholeMinutes(slo, shi);
+        if (minutes) {
+          const rows = db.prepare("SELECT value, sum(n) AS n FROM rollup WHERE field = ? AND minute BETWEEN ? AND ? GROUP BY value").all(field, minutes[0], minutes[1]) as { value: string; n: number }[];
           for (const r of rows) add(rollupTerm(r.value), r.n);
-          // The ragged ends, event by event.
-          const edges: [number, number][] = [];
-          if (slo < firstFull * 60_000_000) edges.push([slo, firstFull * 60_000_000 - 1]);
-          if (shi >= (lastFull + 1) * 60_000_000) edges.push([(lastFull + 1) * 60_000_000, shi]);
-          const stmt = db.prepare("SELECT doc FROM events WHERE rowid BETWEEN ? AND ?").pluck();
-          for (const [a, b] of edges) for (const doc of stmt.iterate(a, b) as Iterable<string>) for (const v of values(JSON.parse(doc) as LogEvent, field)) add(v, 1);
-        } else {
-          for (const doc of db.prepare("SELECT doc FROM events WHERE rowid BETWEEN ? AND ?").pluck().iterate(slo, shi) as Iterable<string>) for (const v of values(JSON.parse(doc) as LogEvent, field)) add(v, 1);
         }
+        // The ragged ends, event by event.
+        const stmt = db.prepare("SELECT doc FROM events WHERE rowid BETWEEN ? AND ?").pluck();
+        for (const [a, b] of edges) for (const doc of stmt.iterate(a, b) as Iterable<string>) for (const v of values(JSON.parse(doc) as LogEvent, field)) add(v, 1);
       }
     } else {
       let seen = 0;
@@ -284,6 +273,20 @@ export class IndexReader {
     for (const db of this.open.values()) db.close();
     this.open.clear();
   }
+}
+
+/**
+ * A rowid range cut into the whole minutes it covers (served by the per-minute roll-up) and the ragged
+ * rowid ranges at either end (read event by event).
+ */
+function byWholeMinutes(lo: number, hi: number): { minutes: [number, number] | undefined; edges: [number, number][] } {
+  const first = Math.ceil(lo / 60_000_000);
+  const last = Math.floor((hi + 1) / 60_000_000) - 1;
+  if (first > last) return { minutes: undefined, edges: [[lo, hi]] };
+  const edges: [number, number][] = [];
+  if (lo < first * 60_000_000) edges.push([lo, first * 60_000_000 - 1]);
+  if (hi >= (last + 1) * 60_000_000) edges.push([(last + 1) * 60_000_000, hi]);
+  return { minutes: [first, last], edges };
 }
 
 /** Scalar values of a field in an event (arrays give each element). */
