@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import { statSync } from "node:fs";
 import type { FacetResult, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult, SliceAdmin, SliceInfo } from "@unmeltable/core";
 import { IndexReader } from "./reader";
-import { IndexWriter } from "./writer";
+import { IndexWriter, prepareWrite } from "./writer";
 import type { SliceLength } from "./slices";
 
 export interface EmbeddedIndexOptions {
@@ -34,12 +34,14 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   private nextId = 1;
   private slicePolicy: Record<string, SliceLength>;
   private workerError: Error | undefined;
+  private readonly defaultSlice: SliceLength;
 
   constructor(private readonly options: EmbeddedIndexOptions) {
     super();
     mkdirSync(options.dir, { recursive: true });
     this.slicePolicy = { ...(options.slices ?? {}) };
     const defaultSlice = options.defaultSlice ?? "day";
+    this.defaultSlice = defaultSlice;
     this.reader = new IndexReader(options.dir);
     if ((options.writer ?? "thread") === "inline") {
       this.inline = new IndexWriter(options.dir, (t) => this.slicePolicy[t] ?? defaultSlice);
@@ -68,8 +70,7 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   }
 
   async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
-    // One string crosses to the writer thread instead of thousands: JSON text never contains a raw newline.
-    const results = this.inline ? this.inline.write(tenant, docs) : await this.call({ type: "write", tenant, docs: docs.join("\n") });
+    const results = this.inline ? this.inline.write(tenant, docs) : await this.writeInChunks(tenant, docs);
     if (this.listenerCount("indexed") > 0) {
       const created: LogEvent[] = [];
       results.forEach((r, i) => {
@@ -78,6 +79,23 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
       if (created.length > 0) this.emit("indexed", tenant, created);
     }
     return results;
+  }
+
+  /**
+   * Parsing, flattening and tokenising run on this thread, so the writer thread spends its time in
+   * SQLite; the batch goes over in chunks, so this thread prepares the next chunk while the writer
+   * stores the last one. Each chunk is its own transaction: a retry after a failure rewrites the
+   * stored ones as "exists", never twice.
+   */
+  private async writeInChunks(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
+    const length = this.slicePolicy[tenant] ?? this.defaultSlice;
+    const calls: Promise<IndexWriteResult[]>[] = [];
+    for (let i = 0; i < docs.length; i += WRITE_CHUNK) {
+      calls.push(this.call({ type: "apply", tenant, prepared: prepareWrite(tenant, docs.slice(i, i + WRITE_CHUNK), length) }));
+      // Let the chunk reach the writer before this thread starts on the next one.
+      if (i + WRITE_CHUNK < docs.length) await new Promise<void>((r) => setImmediate(r));
+    }
+    return (await Promise.all(calls)).flat();
   }
 
   private call(msg: Record<string, unknown>): Promise<IndexWriteResult[]> {
@@ -157,6 +175,9 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
  * Starts the writer thread: from the bundle next to the program in dist/, or, when running from the
  * TypeScript sources (tests, tools), from the source through tsx's loader, registered inside the thread.
  */
+/** Events per writer transaction when a batch is split to overlap preparing with storing. */
+const WRITE_CHUNK = 2_000;
+
 function startWorker(workerData: unknown): Worker {
   const bundled = new URL("./index-writer-worker.mjs", import.meta.url);
   if (existsSync(bundled)) return new Worker(bundled, { workerData });

@@ -8,6 +8,69 @@ import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
 const MAX_OPEN = 32;
+/** Values per event in a prepared slice's rows: index, time, id, raw, document, field tokens, roll-up pairs. */
+const ROW = 7;
+
+/**
+ * Events made ready for the writer: parsed, checked, grouped by slice and sorted, with their field tokens
+ * and roll-up values — the CPU work, done in the calling thread, so that the writer thread only inserts
+ * (measured: parsing, flattening and hashing were half of the writer's time per event). Rows are one flat
+ * array per slice, which crosses to the writer thread far cheaper than an object per event.
+ */
+export interface PreparedWrite {
+  /** Per document: its result already (rejected), or null until the writer stores it. */
+  results: (IndexWriteResult | null)[];
+  slices: { name: string; start: number; length: SliceLength; rows: (string | number)[] }[];
+  /** Field names present in the batch (Loggly's /apiv2/fields). */
+  names: string[];
+}
+
+export function prepareWrite(tenant: string, docs: string[], length: SliceLength): PreparedWrite {
+  const results: (IndexWriteResult | null)[] = new Array(docs.length).fill(null);
+  const groups = new Map<number, { i: number; ev: LogEvent; ts: number }[]>();
+  for (let i = 0; i < docs.length; i++) {
+    let ev: LogEvent;
+    try {
+      ev = JSON.parse(docs[i]!) as LogEvent;
+    } catch (err) {
+      results[i] = { status: "rejected", error: `not a JSON document: ${(err as Error).message}` };
+      continue;
+    }
+    if (typeof ev?.id !== "string" || ev.id === "" || typeof ev.timestamp !== "number" || typeof ev.raw !== "string") {
+      results[i] = { status: "rejected", error: "an event needs a string id, a numeric timestamp and a raw text" };
+      continue;
+    }
+    if (ev.tenant !== undefined && ev.tenant !== tenant) {
+      results[i] = { status: "rejected", error: `event of tenant ${ev.tenant} written to tenant ${tenant}` };
+      continue;
+    }
+    const ts = clampTs(ev.timestamp);
+    const start = sliceStart(ts, length);
+    let g = groups.get(start);
+    if (!g) groups.set(start, (g = []));
+    g.push({ i, ev, ts });
+  }
+  const names = new Set<string>();
+  const slices: PreparedWrite["slices"] = [];
+  for (const [start, items] of groups) {
+    // In time order within the transaction: FTS5 flushes its pending terms whenever a rowid arrives
+    // below the previous one (40 % slower ingest, measured).
+    items.sort((a, b) => a.ts - b.ts || (a.ev.id < b.ev.id ? -1 : a.ev.id > b.ev.id ? 1 : 0));
+    const rows: (string | number)[] = [];
+    for (const { i, ev, ts } of items) {
+      // The id gets no token: unique per event, it would add a term to the FTS dictionary per event.
+      const fields = flattenFields(ev, { maxValue: Number.POSITIVE_INFINITY });
+      let pairs = "";
+      for (const [p, v] of fields) {
+        names.add(p);
+        if (ROLLUP.has(p)) pairs += `${pairs === "" ? "" : "\u0001"}${p}\u0000${rollupValue(v)}`;
+      }
+      rows.push(i, ts, ev.id, ev.raw, docs[i]!, fieldTokens(fields), pairs);
+    }
+    slices.push({ name: sliceFor(start, length).name, start, length, rows });
+  }
+  return { results, slices, names: [...names] };
+}
 
 interface SliceDb {
   db: Database.Database;
@@ -38,64 +101,47 @@ export class IndexWriter {
     this.sliceOf = sliceOf;
   }
 
+  /** Parses, prepares and stores events: what the inline mode does in one call. */
   write(tenant: string, docs: string[]): IndexWriteResult[] {
-    const results: IndexWriteResult[] = new Array(docs.length);
-    const groups = new Map<number, { slice: Slice; items: { i: number; ev: LogEvent; ts: number }[] }>();
-    const length = this.sliceOf(tenant);
-    for (let i = 0; i < docs.length; i++) {
-      let ev: LogEvent;
+    return this.apply(tenant, prepareWrite(tenant, docs, this.sliceOf(tenant)));
+  }
+
+  /** Stores prepared events (see prepareWrite), one transaction per slice. */
+  apply(tenant: string, prepared: PreparedWrite): IndexWriteResult[] {
+    const results = prepared.results as IndexWriteResult[];
+    for (const slice of prepared.slices) {
       try {
-        ev = JSON.parse(docs[i]!) as LogEvent;
-      } catch (err) {
-        results[i] = { status: "rejected", error: `not a JSON document: ${(err as Error).message}` };
-        continue;
-      }
-      if (typeof ev?.id !== "string" || ev.id === "" || typeof ev.timestamp !== "number" || typeof ev.raw !== "string") {
-        results[i] = { status: "rejected", error: "an event needs a string id, a numeric timestamp and a raw text" };
-        continue;
-      }
-      if (ev.tenant !== undefined && ev.tenant !== tenant) {
-        results[i] = { status: "rejected", error: `event of tenant ${ev.tenant} written to tenant ${tenant}` };
-        continue;
-      }
-      const ts = clampTs(ev.timestamp);
-      const start = sliceStart(ts, length);
-      let g = groups.get(start);
-      if (!g) groups.set(start, (g = { slice: sliceFor(ts, length), items: [] }));
-      g.items.push({ i, ev, ts });
-    }
-    for (const { slice, items } of groups.values()) {
-      items.sort((a, b) => a.ts - b.ts || (a.ev.id < b.ev.id ? -1 : a.ev.id > b.ev.id ? 1 : 0));
-      try {
-        this.writeSlice(tenant, slice, items, docs, results);
+        this.writeSlice(tenant, sliceFor(slice.start, slice.length), slice.rows, prepared.names, results);
       } catch (err) {
         // A disk or database failure: nothing of this slice's transaction was kept; try again later.
-        for (const it of items) results[it.i] = { status: "retry", error: (err as Error).message };
+        for (let k = 0; k < slice.rows.length; k += ROW) results[slice.rows[k] as number] = { status: "retry", error: (err as Error).message };
         this.closeSlice(tenant, slice.name);
       }
     }
     return results;
   }
 
-  private writeSlice(tenant: string, slice: Slice, items: { i: number; ev: LogEvent; ts: number }[], docs: string[], results: IndexWriteResult[]): void {
+  private writeSlice(tenant: string, slice: Slice, rows: (string | number)[], names: string[], results: IndexWriteResult[]): void {
     const s = this.sliceDb(tenant, slice);
     const rollup = new Map<string, number>();
-    const names = new Set<string>();
     s.db.transaction(() => {
-      for (const { i, ev, ts } of items) {
-        const rowid = this.insertEvent(s, ts, idBytes(ev.id), docs[i]!);
+      for (let k = 0; k < rows.length; k += ROW) {
+        const i = rows[k] as number;
+        const ts = rows[k + 1] as number;
+        const rowid = this.insertEvent(s, ts, idBytes(rows[k + 2] as string), rows[k + 4] as string);
         if (rowid === undefined) {
           results[i] = { status: "exists" };
           continue;
         }
-        // The id gets no token: unique per event, it would add a term to the FTS dictionary per event.
-        const fields = flattenFields(ev, { maxValue: Number.POSITIVE_INFINITY });
-        s.fts.run(rowid, ev.raw, fieldTokens(fields));
+        s.fts.run(rowid, rows[k + 3] as string, rows[k + 5] as string);
         const minute = Math.floor(ts / 60_000);
         bump(rollup, `*\u0000${minute}\u0000`);
-        for (const [p, v] of fields) {
-          names.add(p);
-          if (ROLLUP.has(p)) bump(rollup, `${p}\u0000${minute}\u0000${rollupValue(v)}`);
+        const pairs = rows[k + 6] as string;
+        if (pairs !== "") {
+          for (const pair of pairs.split("\u0001")) {
+            const cut = pair.indexOf("\u0000");
+            bump(rollup, `${pair.slice(0, cut)}\u0000${minute}\u0000${pair.slice(cut + 1)}`);
+          }
         }
         results[i] = { status: "created" };
       }
