@@ -19,7 +19,10 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
   const [paused, setPaused] = useState(false);
   const [pending, setPending] = useState(0);
   const [dropped, setDropped] = useState(0);
-  const [status, setStatus] = useState<Status>("connecting");
+  // The status belongs to the query whose stream set it: between a new query's first render and its
+  // stream opening, the old stream's "live" must not show, or events sent then look tailed but are not.
+  const [streamStatus, setStreamStatus] = useState<{ q: string; status: Status }>({ q, status: "connecting" });
+  const status: Status = streamStatus.q === q ? streamStatus.status : "connecting";
   const [error, setError] = useState<ApiError | null>(null);
   const [problem, setProblem] = useState("");
   const incoming = useRef<ApiEvent[]>([]);
@@ -50,6 +53,11 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
 
   useEffect(() => {
     const ctl = new AbortController();
+    const setStatus = (next: Status | ((s: Status) => Status)) =>
+      setStreamStatus((prev) => {
+        const current = prev.q === q ? prev.status : "connecting";
+        return { q, status: typeof next === "function" ? next(current) : next };
+      });
     setError(null);
     setProblem("");
     setEvents([]);
