@@ -147,9 +147,11 @@ export class IndexReader {
     const [lo, hi] = rowidRange(q.from, q.until);
     let n = 0;
     if (q.query.type === "all") {
-      for (const slice of this.slices(q.tenant, q.from, q.until)) {
-        const db = this.db(q.tenant, slice);
-        n += this.countAll(db, Math.max(lo, slice.start * 1000), Math.min(hi, slice.end * 1000 - 1));
+      // All events: whole minutes from the roll-up, the ragged ends counted directly.
+      for (const { db, minutes, edges } of this.minuteSpans(q)) {
+        if (minutes) n += db.prepare("SELECT coalesce(sum(n), 0) FROM rollup WHERE field = '*' AND minute BETWEEN ? AND ?").pluck().get(minutes[0], minutes[1]) as number;
+        const direct = db.prepare("SELECT count(*) FROM events WHERE rowid BETWEEN ? AND ?").pluck();
+        for (const [a, b] of edges) n += direct.get(a, b) as number;
       }
       return n;
     }
@@ -164,14 +166,17 @@ export class IndexReader {
     return n;
   }
 
-  /** All events in a rowid range: whole minutes from the roll-up, the ragged ends counted directly. */
-  private countAll(db: Database.Database, lo: number, hi: number): number {
-    if (lo > hi) return 0;
-    const { minutes, edges } = byWholeMinutes(lo, hi);
-    const direct = db.prepare("SELECT count(*) FROM events WHERE rowid BETWEEN ? AND ?").pluck();
-    let n = minutes ? (db.prepare("SELECT coalesce(sum(n), 0) FROM rollup WHERE field = '*' AND minute BETWEEN ? AND ?").pluck().get(minutes[0], minutes[1]) as number) : 0;
-    for (const [a, b] of edges) n += direct.get(a, b) as number;
-    return n;
+  /**
+   * The query's range in each slice it touches, split into the whole minutes the roll-up answers and
+   * the ragged ends (rowid ranges) that must be read event by event.
+   */
+  private *minuteSpans(q: SearchQuery): Generator<{ db: Database.Database; minutes: [number, number] | undefined; edges: [number, number][] }> {
+    const [lo, hi] = rowidRange(q.from, q.until);
+    for (const slice of this.slices(q.tenant, q.from, q.until)) {
+      const slo = Math.max(lo, slice.start * 1000);
+      const shi = Math.min(hi, slice.end * 1000 - 1);
+      if (slo <= shi) yield { db: this.db(q.tenant, slice), ...byWholeMinutes(slo, shi) };
+    }
   }
 
   histogram(q: SearchQuery, intervalMs: number): HistogramBucket[] {
@@ -182,12 +187,7 @@ export class IndexReader {
     const width = intervalMs * 1000;
     if (!plan.never) {
       if (q.query.type === "all" && intervalMs % 60_000 === 0) {
-        for (const slice of this.slices(q.tenant, q.from, q.until)) {
-          const db = this.db(q.tenant, slice);
-          const slo = Math.max(lo, slice.start * 1000);
-          const shi = Math.min(hi, slice.end * 1000 - 1);
-          if (slo > shi) continue;
-          const { minutes, edges } = byWholeMinutes(slo, shi);
+        for (const { db, minutes, edges } of this.minuteSpans(q)) {
           if (minutes) {
             const perMinute = db.prepare("SELECT minute, n FROM rollup WHERE field = '*' AND value = '' AND minute BETWEEN ? AND ?").all(minutes[0], minutes[1]) as { minute: number; n: number }[];
             for (const r of perMinute) add(Math.floor((r.minute * 60_000) / intervalMs) * intervalMs, r.n);
@@ -224,13 +224,7 @@ export class IndexReader {
     };
     let sampled = false;
     if (q.query.type === "all" && ROLLUP.has(field)) {
-      const [lo, hi] = rowidRange(q.from, q.until);
-      for (const slice of this.slices(q.tenant, q.from, q.until)) {
-        const db = this.db(q.tenant, slice);
-        const slo = Math.max(lo, slice.start * 1000);
-        const shi = Math.min(hi, slice.end * 1000 - 1);
-        if (slo > shi) continue;
-        const { minutes, edges } = byWholeMinutes(slo, shi);
+      for (const { db, minutes, edges } of this.minuteSpans(q)) {
         if (minutes) {
           const rows = db.prepare("SELECT value, sum(n) AS n FROM rollup WHERE field = ? AND minute BETWEEN ? AND ? GROUP BY value").all(field, minutes[0], minutes[1]) as { value: string; n: number }[];
           for (const r of rows) add(rollupTerm(r.value), r.n);
