@@ -117,7 +117,10 @@ describe("a collector killed while it spools", () => {
     const stagesPort = await freePort();
     let collector = await startProgram({ command: "collector", dataDir, httpPort, syslogPort, args: kafkaArgs(c) });
     const tokens = await tenantTokens(dataDir);
-    const stages = spawn(process.execPath, [CLI, "stages", "--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", String(stagesPort), ...kafkaArgs(c)], { cwd: ROOT, stdio: "ignore" });
+    const stages = spawn(process.execPath, [CLI, "stages", "--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", String(stagesPort), ...kafkaArgs(c)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stagesOut = "";
+    stages.stdout!.on("data", (b: Buffer) => (stagesOut += b.toString()));
+    stages.stderr!.on("data", (b: Buffer) => (stagesOut += b.toString()));
     const api: Program = { ...collector, url: (p: string) => `http://127.0.0.1:${stagesPort}${p}` };
     try {
       await waitFor("the stages' API", async () => (await fetch(api.url("/healthz")).catch(() => undefined))?.status === 200, 30_000);
@@ -130,7 +133,13 @@ describe("a collector killed while it spools", () => {
       const acked = [...stream.acked];
       for (const id of c.brokerIds) await c.command(`up ${id}`);
       collector = await startProgram({ command: "collector", dataDir, httpPort, syslogPort, args: kafkaArgs(c) });
-      await waitFor("every acknowledged event indexed", async () => (await count(api, tokens.apiToken, marker)) >= acked.length, 180_000);
+      try {
+        await waitFor("every acknowledged event indexed", async () => (await count(api, tokens.apiToken, marker)) >= acked.length, 180_000);
+      } catch (err) {
+        // What the two programs said is what tells a lost event from a stuck stage.
+        const tail = (s: string) => s.split("\n").slice(-40).join("\n");
+        throw new Error(`${(err as Error).message}: ${await count(api, tokens.apiToken, marker)} of ${acked.length} indexed\n--- collector ---\n${tail(collector.output())}\n--- stages ---\n${tail(stagesOut)}`);
+      }
       // Some requests may have been written but not answered when the collector died: those may be there too.
       const total = await count(api, tokens.apiToken, marker);
       expect(total).toBeGreaterThanOrEqual(acked.length);

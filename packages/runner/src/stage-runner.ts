@@ -33,9 +33,17 @@ export interface StageRunnerOptions {
   log?: (line: string) => void;
 }
 
+/** Backoff between restarts of a failed consumer: 1 s, doubling, at most 30 s. */
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+
 export class StageRunner {
   private consumer: QueueConsumer | undefined;
   private running: Promise<void> | undefined;
+  private stopping = false;
+  /** Ends the wait before a restart early (on stop). */
+  private wake: (() => void) | undefined;
+  private readonly restarts;
   /** Attempts per record that asked for a retry, by "topic/partition/offset". */
   private readonly attempts = new Map<string, number>();
   private readonly eventsIn;
@@ -51,21 +59,53 @@ export class StageRunner {
     this.eventsOut = m.counter("unmeltable_stage_events_out_total", "Events a stage passed on (produced or indexed)", ["stage"]).labels(stage);
     this.batches = m.counter("unmeltable_stage_batches_total", "Batches handled by a stage", ["stage"]).labels(stage);
     this.deadLetters = m.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
+    this.restarts = m.counter("unmeltable_stage_restarts_total", "Times a stage's consumer failed and was started again", ["stage"]).labels(stage);
     this.batchMs = m.counter("unmeltable_stage_batch_ms_total", "Time spent in a stage's batches (ms)", ["stage"]).labels(stage);
   }
 
   start(): void {
-    this.consumer = this.options.queue.consumer({
-      group: this.options.group,
-      topics: this.options.topics,
-      fromBeginning: true,
-      maxBatchRecords: this.options.batchSize ?? 100,
-      maxBatchBytes: this.options.maxBatchBytes ?? 6 * 1024 * 1024,
-      maxWaitMs: this.options.batchWindowMs ?? 500,
-    });
-    this.running = this.consumer.run((batch) => this.handle(batch)).catch((err: Error) => {
-      this.options.log?.(`stage ${this.options.name} stopped: ${err.message}`);
-    });
+    this.running = this.supervise();
+  }
+
+  /**
+   * Runs the consumer, and runs a new one whenever it fails (a broker outage at start, a fatal client
+   * error): a stage never stops for good while the program runs. Offsets are committed only after
+   * durable output, so a restarted consumer goes on from the last commit; the index skips repeats.
+   */
+  private async supervise(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      const consumer = this.options.queue.consumer({
+        group: this.options.group,
+        topics: this.options.topics,
+        fromBeginning: true,
+        maxBatchRecords: this.options.batchSize ?? 100,
+        maxBatchBytes: this.options.maxBatchBytes ?? 6 * 1024 * 1024,
+        maxWaitMs: this.options.batchWindowMs ?? 500,
+      });
+      this.consumer = consumer;
+      let reason: string;
+      try {
+        await consumer.run((batch) => this.handle(batch));
+        reason = "its consumer ended";
+      } catch (err) {
+        reason = (err as Error).message;
+      }
+      if (this.stopping) return;
+      await consumer.stop().catch(() => undefined);
+      failures++;
+      this.restarts.inc();
+      const delayMs = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** Math.min(failures - 1, 10));
+      this.options.log?.(`stage ${this.options.name}: ${reason}; starting it again in ${(delayMs / 1000).toFixed(1)} s (restart ${failures})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
   }
 
   private async handle(batch: PartitionBatch): Promise<void | number> {
@@ -112,6 +152,8 @@ export class StageRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
     await this.consumer?.stop();
     await this.running;
   }
