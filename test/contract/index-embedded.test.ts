@@ -95,3 +95,25 @@ describe("embedded SQLite roll-up: answers equal counting event by event", () =>
     }
   });
 });
+
+describe("embedded SQLite: one batch across slices", () => {
+  it("lists in each slice only the fields of its own events", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "unmeltable-fields-"));
+    const index = new EmbeddedIndex({ dir, writer: "thread", defaultSlice: "hour" });
+    try {
+      const at = Date.UTC(2026, 0, 5, 12, 30, 0);
+      const early = makeEvent("f", at, { json: { onlyEarly: 1 } });
+      const late = makeEvent("f", at + 3_600_000, { json: { onlyLate: 2 } });
+      expect((await index.write("f", [late, early].map((e) => JSON.stringify(e)))).map((r) => r.status)).toEqual(["created", "created"]);
+      const fields = (from: number, until: number) => index.fields({ tenant: "f", query: parseQuery("*"), from, until });
+      const first = await fields(at - 60_000, at + 60_000);
+      expect(first).toContain("json.onlyEarly");
+      expect(first).not.toContain("json.onlyLate");
+      expect(await fields(at + 3_540_000, at + 3_660_000)).toEqual(expect.arrayContaining(["json.onlyLate"]));
+      expect(await fields(at + 3_540_000, at + 3_660_000)).not.toContain("json.onlyEarly");
+    } finally {
+      await index.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

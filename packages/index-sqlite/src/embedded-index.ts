@@ -47,7 +47,7 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
       this.inline = new IndexWriter(options.dir, (t) => this.slicePolicy[t] ?? defaultSlice);
       return;
     }
-    this.worker = startWorker({ root: options.dir, slices: this.slicePolicy, defaultSlice });
+    this.worker = startWorker({ root: options.dir });
     this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -66,7 +66,6 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   /** Changes a tenant's slice length for slices created from now on. */
   setSliceLength(tenant: string, length: SliceLength): void {
     this.slicePolicy[tenant] = length;
-    this.worker?.postMessage({ type: "policy", slices: this.slicePolicy });
   }
 
   async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
@@ -171,13 +170,13 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   }
 }
 
+/** Events per writer transaction when a batch is split to overlap preparing with storing. */
+const WRITE_CHUNK = 2_000;
+
 /**
  * Starts the writer thread: from the bundle next to the program in dist/, or, when running from the
  * TypeScript sources (tests, tools), from the source through tsx's loader, registered inside the thread.
  */
-/** Events per writer transaction when a batch is split to overlap preparing with storing. */
-const WRITE_CHUNK = 2_000;
-
 function startWorker(workerData: unknown): Worker {
   const bundled = new URL("./index-writer-worker.mjs", import.meta.url);
   if (existsSync(bundled)) return new Worker(bundled, { workerData });
