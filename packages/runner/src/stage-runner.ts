@@ -84,6 +84,7 @@ export class StageRunner {
         maxWaitMs: this.options.batchWindowMs ?? 500,
       });
       this.consumer = consumer;
+      const startedAt = Date.now();
       let reason: string;
       try {
         await consumer.run((batch) => this.handle(batch));
@@ -93,6 +94,8 @@ export class StageRunner {
       }
       if (this.stopping) return;
       await consumer.stop().catch(() => undefined);
+      // A consumer that ran well for a while starts the backoff over.
+      if (Date.now() - startedAt > RESTART_MAX_MS) failures = 0;
       failures++;
       this.restarts.inc();
       const delayMs = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** Math.min(failures - 1, 10));
