@@ -2,19 +2,9 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeRawBatch, newEventId, RAW_TOPIC } from "@unmeltable/core";
+import { encodeRawBatch, newEventId, RAW_TOPIC, type ApiEvent } from "@unmeltable/core";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { CLI, cli, readTopic, removeDir, ROOT, run, startProgram, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
-
-interface ApiEvent {
-  id: string;
-  timestamp: number;
-  tags: string[];
-  logtypes: string[];
-  raw: string;
-  logmsg: string;
-  event: Record<string, Record<string, unknown>>;
-}
 
 describe("search what was sent, through the real program", () => {
   let program: Program;

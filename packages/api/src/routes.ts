@@ -3,6 +3,7 @@ import {
   parseTimeRange,
   QuerySyntaxError,
   TimeRangeError,
+  type ApiEvent,
   type IndexPort,
   type LogEvent,
   type Query,
@@ -218,7 +219,7 @@ export function parseInterval(text: string | null, spanMs: number): number {
 }
 
 /** The event as Loggly's API returns it (internal fields left out). */
-export function logglyEvent(e: LogEvent) {
+export function logglyEvent(e: LogEvent): ApiEvent {
   return { id: e.id, timestamp: e.timestamp, tags: e.tags, logtypes: e.logtypes, raw: e.raw, logmsg: e.logmsg, unparsed: e.unparsed, event: e.event };
 }
 

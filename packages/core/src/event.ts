@@ -31,3 +31,6 @@ export interface LogEvent {
   /** Parsed fields, keyed by log type (Loggly's `event` object). */
   event: Record<string, { [key: string]: FieldValue }>;
 }
+
+/** An event as the search API returns it: Loggly's shape, the internal fields left out. */
+export type ApiEvent = Omit<LogEvent, "receivedAt" | "tenant">;

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { TenantStore } from "./tenant-store";
+import type { ApiEvent } from "@unmeltable/core";
 
 /**
  * `unmeltable search` and `unmeltable tail`: clients of the HTTP API, so they work against any running
@@ -23,16 +24,6 @@ function apiToken(flags: ClientFlags): string {
   } finally {
     store.close();
   }
-}
-
-interface ApiEvent {
-  id: string;
-  timestamp: number;
-  tags: string[];
-  logtypes: string[];
-  raw: string;
-  logmsg: string;
-  event: { syslog?: { host?: string; appName?: string } };
 }
 
 /** One line per event for people: time, host, app, message. */

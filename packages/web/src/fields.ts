@@ -1,4 +1,4 @@
-/** An event as the API returns it (Loggly's shape). */
+/** An event as the API returns it (Loggly's shape): core's ApiEvent, restated because core's barrel needs Node types. */
 export interface ApiEvent {
   id: string;
   timestamp: number;
