@@ -69,12 +69,14 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   }
 
   async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
-    const results = this.inline ? this.inline.write(tenant, docs) : await this.writeInChunks(tenant, docs);
-    if (this.listenerCount("indexed") > 0) {
-      const created: LogEvent[] = [];
-      results.forEach((r, i) => {
-        if (r.status === "created") created.push(JSON.parse(docs[i]!) as LogEvent);
-      });
+    const length = this.slicePolicy[tenant] ?? this.defaultSlice;
+    // Live tail wants the created events as objects: keep the ones preparing parsed, not parse twice.
+    const parsed: LogEvent[] | undefined = this.listenerCount("indexed") > 0 ? new Array<LogEvent>(docs.length) : undefined;
+    const results = this.inline
+      ? this.inline.apply(tenant, prepareWrite(tenant, docs, length, parsed && ((i, ev) => (parsed[i] = ev))))
+      : await this.writeInChunks(tenant, docs, length, parsed);
+    if (parsed) {
+      const created = results.flatMap((r, i) => (r.status === "created" ? [parsed[i]!] : []));
       if (created.length > 0) this.emit("indexed", tenant, created);
     }
     return results;
@@ -86,11 +88,11 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
    * stores the last one. Each chunk is its own transaction: a retry after a failure rewrites the
    * stored ones as "exists", never twice.
    */
-  private async writeInChunks(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
-    const length = this.slicePolicy[tenant] ?? this.defaultSlice;
+  private async writeInChunks(tenant: string, docs: string[], length: SliceLength, parsed: LogEvent[] | undefined): Promise<IndexWriteResult[]> {
     const calls: Promise<IndexWriteResult[]>[] = [];
     for (let i = 0; i < docs.length; i += WRITE_CHUNK) {
-      calls.push(this.call({ type: "apply", tenant, prepared: prepareWrite(tenant, docs.slice(i, i + WRITE_CHUNK), length) }));
+      const keep = parsed && ((k: number, ev: LogEvent) => (parsed[i + k] = ev));
+      calls.push(this.call({ type: "apply", tenant, prepared: prepareWrite(tenant, docs.slice(i, i + WRITE_CHUNK), length, keep) }));
       // Let the chunk reach the writer before this thread starts on the next one.
       if (i + WRITE_CHUNK < docs.length) await new Promise<void>((r) => setImmediate(r));
     }

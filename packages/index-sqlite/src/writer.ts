@@ -24,7 +24,8 @@ export interface PreparedWrite {
   slices: { name: string; start: number; length: SliceLength; rows: (string | number)[]; names: string[] }[];
 }
 
-export function prepareWrite(tenant: string, docs: string[], length: SliceLength): PreparedWrite {
+/** `onParsed` receives each valid event as parsed, for callers that need the objects too. */
+export function prepareWrite(tenant: string, docs: string[], length: SliceLength, onParsed?: (i: number, ev: LogEvent) => void): PreparedWrite {
   const results: (IndexWriteResult | null)[] = new Array(docs.length).fill(null);
   const groups = new Map<number, { i: number; ev: LogEvent; ts: number }[]>();
   for (let i = 0; i < docs.length; i++) {
@@ -43,6 +44,7 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
       results[i] = { status: "rejected", error: `event of tenant ${ev.tenant} written to tenant ${tenant}` };
       continue;
     }
+    onParsed?.(i, ev);
     const ts = clampTs(ev.timestamp);
     const start = sliceStart(ts, length);
     let g = groups.get(start);
