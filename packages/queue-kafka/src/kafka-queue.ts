@@ -17,9 +17,31 @@ import {
 } from "@unmeltable/core";
 import { rdkafkaConfig, type KafkaConnection, type RdkafkaConfig } from "./connection";
 
-// The client is CommonJS with a native addon; load it the CommonJS way from ESM.
-const kafkaModule = createRequire(import.meta.url)("@confluentinc/kafka-javascript") as typeof import("@confluentinc/kafka-javascript");
-const { KafkaJS } = kafkaModule;
+type KafkaModule = typeof import("@confluentinc/kafka-javascript");
+
+/** What to do when the Kafka client is not installed, in one line (the CLI prints it as it is). */
+export const KAFKA_CLIENT_MISSING =
+  "the Kafka queue needs @confluentinc/kafka-javascript, an optional native addon that is not installed here: " +
+  "apt-get install librdkafka-dev libssl-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev liblz4-dev libsasl2-dev && CKJS_LINKING=dynamic npm install";
+
+let kafkaModule: KafkaModule | undefined;
+
+/**
+ * The client is CommonJS with a native addon and an optional dependency (the embedded mode never needs
+ * it, and it cannot be built on a machine without librdkafka's libraries): load it the CommonJS way from
+ * ESM, and only when a Kafka queue is opened.
+ */
+export function loadKafkaClient(): KafkaModule {
+  if (kafkaModule) return kafkaModule;
+  try {
+    kafkaModule = createRequire(import.meta.url)("@confluentinc/kafka-javascript") as KafkaModule;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "MODULE_NOT_FOUND" || code === "ERR_DLOPEN_FAILED") throw new Error(KAFKA_CLIENT_MISSING, { cause: err });
+    throw err;
+  }
+  return kafkaModule;
+}
 
 /** The largest record the adapter writes (the topics it creates accept it too). */
 export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
@@ -57,7 +79,7 @@ export class KafkaQueue implements Queue {
 
   constructor(private readonly options: KafkaQueueOptions) {
     this.base = rdkafkaConfig(options);
-    this.kafka = new KafkaJS.Kafka({ ...(this.base as object) });
+    this.kafka = new (loadKafkaClient().KafkaJS.Kafka)({ ...(this.base as object) });
     this.admin = {
       ensureTopics: (specs) => this.ensureTopics(specs),
       partitions: (topic) => this.partitionCount(topic),
@@ -71,7 +93,7 @@ export class KafkaQueue implements Queue {
   /** A low-level consumer without subscriptions, for metadata and offset queries. */
   private inspect(): Promise<RdKafkaConsumer> {
     this.inspector ??= (async () => {
-      const c = new kafkaModule.KafkaConsumer({ ...(this.base as object), "group.id": `unmeltable-inspector-${process.pid}`, "enable.auto.commit": false } as never, {});
+      const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": `unmeltable-inspector-${process.pid}`, "enable.auto.commit": false } as never, {});
       await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
       this.closers.add(() => new Promise<void>((r) => c.disconnect(() => r())));
       return c;
@@ -147,7 +169,7 @@ export class KafkaQueue implements Queue {
 
   private async committed(group: string, topic: string): Promise<Map<number, number>> {
     const n = await this.partitionCount(topic);
-    const c = new kafkaModule.KafkaConsumer({ ...(this.base as object), "group.id": group, "enable.auto.commit": false } as never, {});
+    const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": group, "enable.auto.commit": false } as never, {});
     await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
     try {
       const parts = await new Promise<{ partition: number; offset: number }[]>((resolve, reject) =>
@@ -210,7 +232,7 @@ export class KafkaQueue implements Queue {
    */
   private async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<QueueRecord[]> {
     const end = ((await this.offsets(topic)).find((o) => o.partition === partition) as PartitionOffsets).end;
-    const c = new kafkaModule.KafkaConsumer({ ...(this.base as object), "group.id": `unmeltable-reader-${process.pid}-${++readers}`, "enable.auto.commit": false } as never, { "auto.offset.reset": "earliest" });
+    const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": `unmeltable-reader-${process.pid}-${++readers}`, "enable.auto.commit": false } as never, { "auto.offset.reset": "earliest" });
     await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
     try {
       c.setDefaultConsumeTimeout(offset >= end ? 300 : 1000);
