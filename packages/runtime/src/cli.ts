@@ -79,7 +79,7 @@ export function buildCli(): Command {
 
   tenants
     .command("rotate-token <name>")
-    .description("Replace a tenant's API token with a new one and print it; the old one stops working at once (a running server included).")
+    .description("Replace a tenant's API tokens with a new one and print it; the old ones stop working at once, on a running server too.")
     .addOption(dataDirOption())
     .option("--json", "print {name, ingestToken, apiToken} as JSON")
     .action((name: string, opts: { dataDir: string; json?: boolean }) => {

@@ -254,18 +254,14 @@ export class LiveTenantDirectory extends EventEmitter implements TenantDirectory
 
   byApiToken(token: string): Tenant | undefined {
     if (typeof token !== "string" || token === "" || token.length > MAX_TOKEN_LENGTH) return undefined;
-    const hash = apiTokenHash(token);
-    let entry = this.byApiHash.get(hash);
-    if (!entry) {
-      // A token minted a moment ago (`unmeltable search`, `tenants rotate-token`) is used at once: look
-      // again if the table changed since the last poll (one cheap pragma when it did not).
-      try {
-        this.refresh();
-      } catch {
-        return undefined; // the store is closing
-      }
-      entry = this.byApiHash.get(hash);
+    // A token minted or revoked a moment ago (`unmeltable search`, `tenants rotate-token`) counts at
+    // once: look again if the table changed since the last poll (one cheap pragma when it did not).
+    try {
+      this.refresh();
+    } catch {
+      return undefined; // the store is closing
     }
+    const entry = this.byApiHash.get(apiTokenHash(token));
     if (!entry || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return undefined;
     return entry.tenant;
   }
