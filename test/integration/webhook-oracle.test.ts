@@ -10,7 +10,9 @@ import { ROOT } from "../helpers/program";
  */
 const PUBLIC_ADDRESS = "11.0.0.1";
 const NAMESPACE_SETUP = `ip link set lo up && ip addr add ${PUBLIC_ADDRESS}/32 dev lo`;
-const namespaces = spawnSync("unshare", ["-rn", "sh", "-c", NAMESPACE_SETUP], { stdio: "ignore" }).status === 0;
+// `ip` lives in /usr/sbin, which an unprivileged user's PATH may lack.
+const ENV = { ...process.env, PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin`, UNMELTABLE_WEBHOOK_ALLOW: "" };
+const namespaces = spawnSync("unshare", ["-rn", "sh", "-c", NAMESPACE_SETUP], { stdio: "ignore", env: ENV }).status === 0;
 
 interface Delivery {
   ok: boolean;
@@ -35,7 +37,7 @@ function runInNamespace(): Promise<ChildReport> {
     const child = spawn("unshare", ["-rn", "sh", "-c", `${NAMESPACE_SETUP} && exec "$0" --import tsx test/helpers/webhook-public-net-child.ts ${PUBLIC_ADDRESS}`, process.execPath], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, UNMELTABLE_WEBHOOK_ALLOW: "" },
+      env: ENV,
     });
     let out = "";
     let err = "";
