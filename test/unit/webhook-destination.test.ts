@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressClass, GENERIC_DELIVERY_FAILURE, handleAlertsApi, parseAllowList, SqliteAlertStore, webhookSender, WebhookPolicy, type ResolvedAddress } from "../../packages/alerts/src/index";
+import { addressClass, boundedResolver, GENERIC_DELIVERY_FAILURE, handleAlertsApi, parseAllowList, SqliteAlertStore, webhookSender, WebhookPolicy, type ResolvedAddress } from "../../packages/alerts/src/index";
 import { checkAlerts, searchLink, webhookPayload, type Tenant, type TenantDirectory } from "../../packages/core/src/index";
 
 /**
@@ -135,6 +135,28 @@ describe("checking a webhook URL", () => {
     expect(() => parseAllowList("10.0.0.0/33")).toThrow(/not a valid CIDR/);
     expect(() => parseAllowList("http://hooks")).toThrow(/webhook allow-list: "http:\/\/hooks"/);
     expect(() => parseAllowList("hooks!internal")).toThrow(/not a CIDR, an IP address or a host name/);
+  });
+});
+
+describe("DNS lookups for webhooks are bounded", () => {
+  it("lets one tenant's never-answered names hold one lookup slot at most, and the others' names still resolve", async () => {
+    const started: string[] = [];
+    // A DNS server that never answers for *.slow.example: the lookup hangs for good.
+    const resolve = boundedResolver(
+      (host) => {
+        started.push(host);
+        return host.endsWith(".slow.example") ? new Promise<never>(() => undefined) : Promise.resolve([{ address: "93.184.215.14", family: 4 as const }]);
+      },
+      { maxInFlight: 2, perOwner: 1, timeoutMs: 100 },
+    );
+    const first = resolve("a.slow.example", "mallory").catch((e: NodeJS.ErrnoException) => e.code);
+    const second = resolve("b.slow.example", "mallory").catch((e: NodeJS.ErrnoException) => e.code);
+    expect(await resolve("hooks.example.com", "alice")).toEqual([{ address: "93.184.215.14", family: 4 }]);
+    expect(await first).toBe("ETIMEOUT");
+    expect(await second).toBe("ETIMEOUT");
+    // Mallory's second name never reached the resolver: one slot stays free for everyone else.
+    expect(started).toEqual(["a.slow.example", "hooks.example.com"]);
+    expect(await resolve("hooks.example.org", "bob")).toEqual([{ address: "93.184.215.14", family: 4 }]);
   });
 });
 

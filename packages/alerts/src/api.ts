@@ -68,7 +68,7 @@ export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): 
         const existing = await deps.store.list(tenant.name);
         const max = deps.maxAlertsPerTenant ?? 100;
         if (existing.length >= max) throw new HttpError(409, `a tenant has at most ${max} alerts: delete one first`);
-        await allowedDestination(spec, deps);
+        await allowedDestination(spec, tenant, deps);
         return ok({ alert: view(await deps.store.create(tenant.name, spec, now)) }, 201);
       }
       throw notAllowed(method, "GET, POST");
@@ -84,7 +84,7 @@ export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): 
         const old = await found(deps.store.get(tenant.name, id), id);
         const spec = valid(parseBody(req.body), old);
         // An unchanged URL is checked again at every delivery; an edit (say, disabling) need not wait on DNS.
-        if (spec.webhookUrl !== old.webhookUrl) await allowedDestination(spec, deps);
+        if (spec.webhookUrl !== old.webhookUrl) await allowedDestination(spec, tenant, deps);
         return ok({ alert: view(await found(deps.store.update(tenant.name, id, spec, Math.max(now, old.updatedAt + 1)), id)) });
       }
       if (method === "DELETE") {
@@ -138,8 +138,8 @@ function valid(input: unknown, base?: Alert) {
   return result.spec;
 }
 
-async function allowedDestination(spec: AlertSpec, deps: AlertsApiDeps): Promise<void> {
-  const check = await (deps.webhooks ?? WebhookPolicy.fromEnv()).check(spec.webhookUrl);
+async function allowedDestination(spec: AlertSpec, tenant: Tenant, deps: AlertsApiDeps): Promise<void> {
+  const check = await (deps.webhooks ?? WebhookPolicy.fromEnv()).check(spec.webhookUrl, tenant.name);
   if (!check.ok) throw new HttpError(400, check.reason, { errors: [{ field: "webhookUrl", message: check.reason }] });
 }
 

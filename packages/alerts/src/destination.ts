@@ -16,8 +16,11 @@ export interface ResolvedAddress {
   family: 4 | 6;
 }
 
-/** Resolves a host name to every address it has (the system resolver by default: /etc/hosts, DNS). */
-export type Resolve = (host: string) => Promise<ResolvedAddress[]>;
+/**
+ * Resolves a host name to every address it has (the system resolver by default: /etc/hosts, DNS).
+ * `owner` (the tenant) lets a resolver share its capacity fairly.
+ */
+export type Resolve = (host: string, owner?: string) => Promise<ResolvedAddress[]>;
 
 export type DestinationCheck =
   | {
@@ -152,8 +155,8 @@ export class WebhookPolicy {
     return this.entries.length === 0 ? "webhooks go to public addresses only" : `webhooks go to public addresses and to ${this.entries.map((e) => e.text).join(", ")}`;
   }
 
-  /** Checks a webhook URL (already known to be an http(s) URL) and resolves its host. Never throws. */
-  async check(url: string | URL): Promise<DestinationCheck> {
+  /** Checks a webhook URL and resolves its host, for `owner` (the tenant whose webhook it is). Never throws. */
+  async check(url: string | URL, owner?: string): Promise<DestinationCheck> {
     let u: URL;
     try {
       u = typeof url === "string" ? new URL(url) : url;
@@ -176,7 +179,7 @@ export class WebhookPolicy {
     const nameListed = this.hostListed(name);
     let addresses: ResolvedAddress[];
     try {
-      addresses = await this.resolve(host);
+      addresses = await this.resolve(host, owner);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return refused(`${name} could not be resolved: ${e.code ?? e.message}`);
@@ -203,42 +206,86 @@ export class WebhookPolicy {
 const fromEnvCache = new Map<string, WebhookPolicy>();
 
 /**
- * The system resolver (getaddrinfo: /etc/hosts, then DNS), bounded: getaddrinfo runs on libuv's small
- * thread pool, which file I/O shares, so a tenant saving alerts with slow-to-resolve names must not
- * occupy it. At most `maxInFlight` lookups run at once; a lookup gives up after `timeoutMs` (waiting
- * included), though its thread is only released when getaddrinfo returns — hence the in-flight cap.
+ * The system resolver (getaddrinfo: /etc/hosts, then DNS), bounded (see `boundedResolver`): getaddrinfo
+ * runs on libuv's small thread pool, which file I/O shares, and a tenant can point a webhook at a name
+ * whose DNS server never answers.
  */
-export function systemResolver(opts: { maxInFlight?: number; timeoutMs?: number } = {}): Resolve {
-  const maxInFlight = opts.maxInFlight ?? 2;
-  const timeoutMs = opts.timeoutMs ?? 5000;
-  let inFlight = 0;
-  const waiting: (() => void)[] = [];
-  const release = () => {
-    inFlight--;
-    waiting.shift()?.();
-  };
-  return (host) =>
-    new Promise<ResolvedAddress[]>((resolve, reject) => {
-      let settled = false;
-      const start = () => {
-        inFlight++;
+export function systemResolver(opts: { maxInFlight?: number; perOwner?: number; timeoutMs?: number } = {}): Resolve {
+  return boundedResolver(
+    (host) =>
+      new Promise<ResolvedAddress[]>((resolve, reject) => {
         dns.lookup(host, { all: true, verbatim: true }, (err, addresses) => {
-          release();
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
           if (err) reject(err);
           else resolve(addresses.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 })));
         });
+      }),
+    opts,
+  );
+}
+
+/**
+ * Runs at most `maxInFlight` lookups at once, and at most `perOwner` for one owner (a tenant), so that one
+ * tenant's slow names cannot hold every slot; a caller gives up after `timeoutMs` (waiting included),
+ * but the slot is only freed when the lookup itself ends — which is what the caps bound.
+ */
+export function boundedResolver(lookup: (host: string) => Promise<ResolvedAddress[]>, opts: { maxInFlight?: number; perOwner?: number; timeoutMs?: number } = {}): Resolve {
+  const maxInFlight = opts.maxInFlight ?? 2;
+  const perOwner = opts.perOwner ?? 1;
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  let inFlight = 0;
+  const byOwner = new Map<string, number>();
+  const waiting: { owner: string; start: () => void }[] = [];
+  const free = (owner: string) => inFlight < maxInFlight && (byOwner.get(owner) ?? 0) < perOwner;
+  const pump = () => {
+    for (let i = 0; i < waiting.length && inFlight < maxInFlight; ) {
+      const w = waiting[i]!;
+      if (free(w.owner)) {
+        waiting.splice(i, 1);
+        w.start();
+      } else i++;
+    }
+  };
+  return (host, owner = "") =>
+    new Promise<ResolvedAddress[]>((resolve, reject) => {
+      let settled = false;
+      const waiter = {
+        owner,
+        start: () => {
+          inFlight++;
+          byOwner.set(owner, (byOwner.get(owner) ?? 0) + 1);
+          const done = () => {
+            inFlight--;
+            const n = byOwner.get(owner)! - 1;
+            if (n === 0) byOwner.delete(owner);
+            else byOwner.set(owner, n);
+            pump();
+          };
+          lookup(host).then(
+            (addresses) => {
+              done();
+              if (settled) return;
+              settled = true;
+              clearTimeout(timer);
+              resolve(addresses);
+            },
+            (err: unknown) => {
+              done();
+              if (settled) return;
+              settled = true;
+              clearTimeout(timer);
+              reject(err);
+            },
+          );
+        },
       };
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
-        const i = waiting.indexOf(start);
+        const i = waiting.indexOf(waiter);
         if (i >= 0) waiting.splice(i, 1);
         reject(Object.assign(new Error(`no DNS answer within ${timeoutMs} ms`), { code: "ETIMEOUT" }));
       }, timeoutMs);
-      if (inFlight < maxInFlight) start();
-      else waiting.push(start);
+      if (free(owner)) waiter.start();
+      else waiting.push(waiter);
     });
 }

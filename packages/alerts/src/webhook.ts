@@ -45,7 +45,7 @@ export function webhookSender(opts: WebhookSenderOptions = {}): WebhookSender {
     while (attempt < attempts) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs));
       attempt++;
-      const destination = await policy.check(url);
+      const destination = await policy.check(url, payload.tenant);
       if (!destination.ok) {
         log(`${what}: refused (attempt ${attempt}): ${destination.detail}`);
         detailed = { ok: false, error: `the webhook's destination is not allowed: ${destination.detail}`, attempts: attempt };
