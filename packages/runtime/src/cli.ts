@@ -98,7 +98,7 @@ export function buildCli(): Command {
     .description("Search events through the API (Loggly query syntax), newest first. Example: unmeltable search 'json.level:error AND timeout' --from -1h")
     .addOption(urlOption())
     .addOption(new Option("--token <token>", "API token (default: one minted for this command in --data-dir, for --tenant)").env("UNMELTABLE_API_TOKEN"))
-    .option("--tenant <name>", "tenant to search when no --token is given", "default")
+    .option("--tenant <name>", "whose events, when no --token is given", "default")
     .addOption(dataDirOption())
     .option("--from <time>", "start: -10m, -24h, -7d, ISO-8601", "-24h")
     .option("--until <time>", "end: now or ISO-8601", "now")
@@ -111,7 +111,7 @@ export function buildCli(): Command {
     .description("Follow new events as they are indexed (optionally only those matching a query).")
     .addOption(urlOption())
     .addOption(new Option("--token <token>", "API token (default: one minted for this command in --data-dir, for --tenant)").env("UNMELTABLE_API_TOKEN"))
-    .option("--tenant <name>", "tenant to search when no --token is given", "default")
+    .option("--tenant <name>", "whose events, when no --token is given", "default")
     .addOption(dataDirOption())
     .option("--json", "print the events as JSON lines")
     .action(tailCommand);
