@@ -141,7 +141,8 @@ async function tail(query: string | undefined, flags: ClientFlags, token: string
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     throw new Error(`${res.status}: ${body.message ?? res.statusText}`);
   }
-  if (!flags.json) process.stderr.write(`tailing ${query ?? "*"} (Ctrl-C to stop)\n`);
+  // Also with --json (stdout stays JSON lines): a script can wait for this line to know the tail is live.
+  process.stderr.write(`tailing ${query ?? "*"} (Ctrl-C to stop)\n`);
   let buffered = "";
   const decoder = new TextDecoder();
   for await (const chunk of res.body) {
