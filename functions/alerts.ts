@@ -2,6 +2,7 @@
  * Alert checks on AWS (EventBridge, every minute): each tenant's saved searches counted through the index,
  * webhooks fired for those whose condition holds — the same `checkAlerts` the local timer runs. Alerts
  * live in S3 (`UNMELTABLE_ALERTS=s3://bucket/alerts/`), written by the search API's /apiv2/alerts.
+ * Webhooks go to public addresses only, plus `UNMELTABLE_WEBHOOK_ALLOW` (the same check as on one machine).
  */
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -15,7 +16,7 @@ export const handler = middy(async () => {
   const results = await checkAlerts({
     store: alertStore(),
     index,
-    send: webhookSender(),
+    send: webhookSender({ log: (line) => log(line) }),
     linkFor: (query, from, until) => searchLink(base, query, from, until),
     log: (line) => log(line),
   });

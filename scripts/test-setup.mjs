@@ -14,6 +14,7 @@ const NEEDS = [
   { pkg: "gcc", why: "compiles the Kafka test broker's launcher", present: () => onPath("cc") },
   { pkg: "librdkafka-dev", why: "librdkafka's mock cluster, the Kafka-protocol broker of the tests", present: () => existsSync("/usr/include/librdkafka/rdkafka_mock.h") },
   { pkg: "chromium", why: "the browser of the web UI tests", present: () => existsSync("/usr/bin/chromium") },
+  { pkg: "iproute2", why: "ip, which gives the webhook tests a public address in a network namespace of their own", present: () => onPath("ip") || existsSync("/usr/sbin/ip") || existsSync("/sbin/ip") },
 ];
 
 /**

@@ -136,9 +136,12 @@ describe("search what was sent, through the real program", () => {
 
     const tail = spawn(process.execPath, [CLI, "tail", `tailme AND ${marker}`, "--url", program.url(""), "--data-dir", program.dataDir, "--json"], { cwd: ROOT });
     let tailed = "";
+    let status = "";
     tail.stdout.on("data", (c: Buffer) => (tailed += c.toString()));
+    tail.stderr.on("data", (c: Buffer) => (status += c.toString()));
     try {
-      await new Promise((r) => setTimeout(r, 1000));
+      // The tail says on stderr when it is live; events sent before would not be tailed.
+      await waitFor("the tail to be live", async () => status.includes("tailing"), 30_000);
       await fetch(program.url(`/inputs/${def.ingestToken}`), { method: "POST", body: `tailme ${marker} first` });
       await fetch(program.url(`/inputs/${def.ingestToken}`), { method: "POST", body: `not for the tail ${marker}` });
       await waitFor("the tailed event", async () => tailed.includes("tailme"));

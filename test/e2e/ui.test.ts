@@ -81,9 +81,10 @@ describe("the web UI, in Chromium, against the real program", () => {
     await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r));
     hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hooks/unmeltable`;
 
-    // Alerts are checked every half second instead of every minute.
+    // Alerts are checked every half second instead of every minute; the webhook receiver here is on
+    // loopback, which webhooks reach only when the operator allows it.
     process.env.UNMELTABLE_ALERT_INTERVAL_MS = "500";
-    program = await startProgram();
+    program = await startProgram({ args: ["--webhook-allow", "127.0.0.1"] });
     def = await tenantTokens(program.dataDir);
 
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });

@@ -108,11 +108,13 @@ export async function cli(args: string[]): Promise<string> {
   return stdout;
 }
 
+/**
+ * A tenant's ingest token and an API token for it. The data dir keeps API tokens only as hashes, so this
+ * rotates the tenant's API token (`tenants rotate-token`) and returns the new one: call it once per data
+ * dir, before handing the token around (a running server accepts the new token at once).
+ */
 export async function tenantTokens(dataDir: string, name = "default"): Promise<TenantTokens> {
-  const lines = (await cli(["tenants", "list", "--data-dir", dataDir, "--json"])).trim().split("\n");
-  const t = lines.map((l) => JSON.parse(l) as TenantTokens).find((x) => x.name === name);
-  if (!t) throw new Error(`no tenant ${name}`);
-  return t;
+  return JSON.parse(await cli(["tenants", "rotate-token", name, "--data-dir", dataDir, "--json"])) as TenantTokens;
 }
 
 export interface RawEvent {

@@ -100,6 +100,8 @@ describe("the Lambda handlers", () => {
       UNMELTABLE_ALERTS: "s3://config/alerts/",
       UNMELTABLE_S3_ENDPOINT: `http://127.0.0.1:${port}`,
       UNMELTABLE_PUBLIC_URL: "https://logs.example.com",
+      // The alerts test's webhook receiver is on loopback: allowed as an operator would allow their own hooks.
+      UNMELTABLE_WEBHOOK_ALLOW: "127.0.0.1",
       AWS_ACCESS_KEY_ID: "S3RVER",
       AWS_SECRET_ACCESS_KEY: "S3RVER",
       AWS_REGION: "us-east-1",
@@ -202,6 +204,10 @@ describe("the Lambda handlers", () => {
       const spec = { name: "errors", query: marker, comparison: "above", threshold: 0, windowMinutes: 60, webhookUrl: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`, enabled: true };
       const created = await searchHandler({ ...base, rawPath: "/apiv2/alerts", rawQueryString: "", body: JSON.stringify(spec), requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method: "POST" } }, headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } }, context);
       expect(created.statusCode).toBe(201);
+      // The cloud metadata service is no webhook: refused when saved, as on one machine.
+      const metadata = await searchHandler({ ...base, rawPath: "/apiv2/alerts", rawQueryString: "", body: JSON.stringify({ ...spec, webhookUrl: "http://169.254.169.254/latest/meta-data/iam/" }), requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method: "POST" } }, headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } }, context);
+      expect(metadata.statusCode).toBe(400);
+      expect(JSON.parse(metadata.body)).toMatchObject({ errors: [{ field: "webhookUrl", message: expect.stringContaining("169.254.169.254, a link-local address") }] });
       const config = await searchHandler({ ...base, rawPath: "/ui/config", rawQueryString: "", headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } }, context);
       expect(JSON.parse(config.body)).toMatchObject({ tenant: "acme", ingestToken: tenant.ingestToken });
       const result = await alertsHandler({}, context);

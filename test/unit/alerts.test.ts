@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handleAlertsApi, ObjectAlertStore, SqliteAlertStore, startAlertScheduler, webhookSender } from "../../packages/alerts/src/index";
+import { handleAlertsApi, ObjectAlertStore, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "../../packages/alerts/src/index";
 import { DirectoryStore } from "@unmeltable/archive";
 import {
   alertWindow,
@@ -358,7 +358,7 @@ describe("the alerts API", () => {
   });
 
   it("creates, lists, updates and deletes a tenant's alerts", async () => {
-    const created = await call("POST", "/apiv2/alerts", { name: "errors", query: "json.level:error", threshold: 0, windowMinutes: 5, webhookUrl: "http://h/x" });
+    const created = await call("POST", "/apiv2/alerts", { name: "errors", query: "json.level:error", threshold: 0, windowMinutes: 5, webhookUrl: "http://1.1.1.1/x" });
     expect(created.status).toBe(201);
     const a = (created.body as { alert: { id: string; condition: string; enabled: boolean } }).alert;
     expect(a).toMatchObject({ condition: "more than 0 events in 5 minutes", enabled: true });
@@ -377,7 +377,7 @@ describe("the alerts API", () => {
   });
 
   it("answers an invalid definition with the field errors and the query's error position", async () => {
-    const r = await call("POST", "/apiv2/alerts", { name: "x", query: "a AND (b", threshold: 1, windowMinutes: 5, webhookUrl: "http://h" });
+    const r = await call("POST", "/apiv2/alerts", { name: "x", query: "a AND (b", threshold: 1, windowMinutes: 5, webhookUrl: "http://1.1.1.1" });
     expect(r.status).toBe(400);
     expect((r.body as { errors: unknown[] }).errors).toEqual([{ field: "query", message: expect.stringMatching(/query syntax error/), position: 6 }]);
     expect((await call("POST", "/apiv2/alerts", "{not json")).status).toBe(400);
@@ -391,7 +391,7 @@ describe("the alerts API", () => {
     const put = await call("PUT", "/apiv2/alerts");
     expect(put.status).toBe(405);
     expect(put.headers.Allow).toBe("GET, POST");
-    const ok = { name: "n", query: "*", threshold: 1, windowMinutes: 1, webhookUrl: "http://h" };
+    const ok = { name: "n", query: "*", threshold: 1, windowMinutes: 1, webhookUrl: "http://1.1.1.1" };
     for (let i = 0; i < 3; i++) expect((await call("POST", "/apiv2/alerts", ok, "tok-other")).status).toBe(201);
     expect((await call("POST", "/apiv2/alerts", ok, "tok-other")).status).toBe(409);
   });
@@ -418,8 +418,11 @@ describe("webhookSender and the scheduler", () => {
 
   const payload = webhookPayload({ alertId: "a", alertName: "n", tenant: "t", firedAt: T0, query: "q", count: 1, comparison: "above", threshold: 0, windowMinutes: 1, from: T0 - MIN, until: T0, link: "L" });
 
+  // The receiver is on this machine: the operator's allow-list lets webhooks reach it (and tell why they failed).
+  const local = new WebhookPolicy({ allow: ["127.0.0.1"] });
+
   it("POSTs JSON, retries a server error once, and never retries a client error", async () => {
-    const send = webhookSender({ retryDelayMs: 10 });
+    const send = webhookSender({ retryDelayMs: 10, policy: local, log: () => undefined });
     expect(await send(`${base}/ok`, payload)).toEqual({ ok: true, status: 204, attempts: 1 });
     expect(hits.at(-1)).toEqual({ path: "/ok", body: payload, type: "application/json" });
     expect(await send(`${base}/fail`, payload)).toEqual({ ok: false, status: 500, error: "the webhook answered 500", attempts: 2 });
@@ -444,7 +447,7 @@ describe("webhookSender and the scheduler", () => {
         addFiring: async () => undefined,
       },
       index: { count: async () => 0 },
-      send: webhookSender(),
+      send: webhookSender({ policy: local }),
       linkFor: () => "",
       intervalMs: 3_600_000,
     });

@@ -1,4 +1,5 @@
-import { describeCondition, validateAlertSpec, type Alert, type AlertFiring, type AlertStore, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { describeCondition, validateAlertSpec, type Alert, type AlertFiring, type AlertSpec, type AlertStore, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { WebhookPolicy } from "./destination";
 
 /**
  * The alerts API, tenant-scoped by the API token (`Authorization: bearer TOKEN`), as plain functions of a
@@ -12,7 +13,8 @@ import { describeCondition, validateAlertSpec, type Alert, type AlertFiring, typ
  *   DELETE /apiv2/alerts/ID                → {response:"ok"}
  *   GET    /apiv2/alerts/ID/firings?limit  → {firings:[...]}
  *
- * Invalid definitions are answered 400 with `errors: [{field, message, position?}]`.
+ * Invalid definitions are answered 400 with `errors: [{field, message, position?}]` — among them a
+ * webhook URL whose host is not a public address (after DNS resolution) nor allowed by the operator.
  */
 export interface AlertsRequest {
   method: string;
@@ -36,6 +38,8 @@ export interface AlertsApiDeps {
   now?: () => number;
   /** Alerts one tenant may have. */
   maxAlertsPerTenant?: number;
+  /** Where webhooks may go (default: public addresses plus UNMELTABLE_WEBHOOK_ALLOW). */
+  webhooks?: WebhookPolicy;
 }
 
 export const ALERTS_PATH = /^\/apiv2\/alerts(?:\/[^?]*)?(?:\?.*)?$/;
@@ -64,6 +68,7 @@ export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): 
         const existing = await deps.store.list(tenant.name);
         const max = deps.maxAlertsPerTenant ?? 100;
         if (existing.length >= max) throw new HttpError(409, `a tenant has at most ${max} alerts: delete one first`);
+        await allowedDestination(spec, tenant, deps);
         return ok({ alert: view(await deps.store.create(tenant.name, spec, now)) }, 201);
       }
       throw notAllowed(method, "GET, POST");
@@ -78,6 +83,8 @@ export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): 
       if (method === "PUT" || method === "PATCH") {
         const old = await found(deps.store.get(tenant.name, id), id);
         const spec = valid(parseBody(req.body), old);
+        // An unchanged URL is checked again at every delivery; an edit (say, disabling) need not wait on DNS.
+        if (spec.webhookUrl !== old.webhookUrl) await allowedDestination(spec, tenant, deps);
         return ok({ alert: view(await found(deps.store.update(tenant.name, id, spec, Math.max(now, old.updatedAt + 1)), id)) });
       }
       if (method === "DELETE") {
@@ -129,6 +136,11 @@ function valid(input: unknown, base?: Alert) {
   const result = validateAlertSpec(input, base);
   if (!result.ok) throw new HttpError(400, result.errors.map((e) => e.message).join("; "), { errors: result.errors });
   return result.spec;
+}
+
+async function allowedDestination(spec: AlertSpec, tenant: Tenant, deps: AlertsApiDeps): Promise<void> {
+  const check = await (deps.webhooks ?? WebhookPolicy.fromEnv()).check(spec.webhookUrl, tenant.name);
+  if (!check.ok) throw new HttpError(400, check.reason, { errors: [{ field: "webhookUrl", message: check.reason }] });
 }
 
 function limitOf(query: URLSearchParams): number {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import type { Alert, AlertComparison, AlertFiring, AlertSpec, AlertState, AlertStore } from "@unmeltable/core";
@@ -15,8 +15,11 @@ export class SqliteAlertStore implements AlertStore {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(path.join(dataDir, "alerts.db"));
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = path.join(dataDir, "alerts.db");
+    // Webhook URLs often carry a secret (Slack's do): the file is the service user's only, whatever the umask.
+    closeSync(openSync(file, "a", 0o600));
+    this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(`

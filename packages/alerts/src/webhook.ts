@@ -1,36 +1,115 @@
+import http from "node:http";
+import https from "node:https";
+import type { LookupFunction } from "node:net";
 import type { WebhookDelivery, WebhookPayload, WebhookSender } from "@unmeltable/core";
+import { WebhookPolicy, type ResolvedAddress } from "./destination";
+
+export interface WebhookSenderOptions {
+  timeoutMs?: number;
+  attempts?: number;
+  retryDelayMs?: number;
+  userAgent?: string;
+  /** Where webhooks may go (default: public addresses plus UNMELTABLE_WEBHOOK_ALLOW). */
+  policy?: WebhookPolicy;
+  /** The server's log: why a delivery failed, in detail (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** What a tenant reads about a failed delivery to a destination the operator did not allow-list. */
+export const GENERIC_DELIVERY_FAILURE = "the webhook could not be delivered (the server's log says why)";
 
 /**
- * POSTs the payload as JSON. A 2xx answer is a delivery; anything else (another status, a refused
- * connection, no answer within `timeoutMs`) is retried once after `retryDelayMs`, then reported as failed.
+ * POSTs the payload as JSON to the webhook, on the conditions of the webhook policy: the destination is
+ * checked (after DNS resolution) before every attempt, and the connection goes to exactly the addresses
+ * checked, so a second DNS answer cannot swap in an internal one. Redirects are not followed (a 3xx is
+ * a failed delivery). A 2xx answer is a delivery; a failure is retried once after `retryDelayMs`.
+ *
+ * The tenant's firing history must not become an oracle about the network (refused, timed out,
+ * unresolvable, or answered 405?): for a destination that is merely public, every failure reads the
+ * same — one generic message, no status, and the same number of attempts — and the details go to the
+ * server's log. For a destination the operator allow-listed (their own hooks), the tenant sees them.
  */
-export function webhookSender(opts: { timeoutMs?: number; attempts?: number; retryDelayMs?: number; userAgent?: string } = {}): WebhookSender {
+export function webhookSender(opts: WebhookSenderOptions = {}): WebhookSender {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const attempts = Math.max(1, opts.attempts ?? 2);
   const retryDelayMs = opts.retryDelayMs ?? 1000;
+  const policy = opts.policy ?? WebhookPolicy.fromEnv();
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const userAgent = opts.userAgent ?? "unmeltable-alerts/0.1";
   return async (url: string, payload: WebhookPayload): Promise<WebhookDelivery> => {
-    let last: WebhookDelivery = { ok: false, attempts: 0, error: "not sent" };
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await new Promise((r) => setTimeout(r, retryDelayMs));
+    const body = JSON.stringify(payload);
+    const what = `webhook of alert ${payload.tenant}/${payload.alert.id} to ${origin(url)}`;
+    let detailed: WebhookDelivery = { ok: false, attempts: 0, error: "not sent" };
+    let allowListed = false;
+    let attempt = 0;
+    while (attempt < attempts) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs));
+      attempt++;
+      const destination = await policy.check(url, payload.tenant);
+      if (!destination.ok) {
+        log(`${what}: refused (attempt ${attempt}): ${destination.detail}`);
+        detailed = { ok: false, error: `the webhook's destination is not allowed: ${destination.detail}`, attempts: attempt };
+        continue;
+      }
+      allowListed = destination.allowListed;
       try {
-        const res = await fetch(url, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "User-Agent": opts.userAgent ?? "unmeltable-alerts/0.1" },
-          body: JSON.stringify(payload),
-          signal: AbortSignal.timeout(timeoutMs),
-          redirect: "manual",
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, attempts: attempt };
-        last = { ok: false, status: res.status, error: `the webhook answered ${res.status}`, attempts: attempt };
-        // A client error will not go away by asking again (except 408 / 429).
-        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return last;
+        const status = await post(url, destination.addresses, body, { timeoutMs, userAgent });
+        if (status >= 200 && status < 300) return { ok: true, status, attempts: attempt };
+        detailed = { ok: false, status, error: `the webhook answered ${status}`, attempts: attempt };
+        log(`${what}: answered ${status} (attempt ${attempt})`);
+        // A client error will not go away by asking again (except 408 / 429) — but skipping the retry
+        // would tell a tenant a 4xx from a refused connection, so only for allow-listed destinations.
+        if (allowListed && status >= 400 && status < 500 && status !== 408 && status !== 429) break;
       } catch (err) {
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        const reason = e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
-        last = { ok: false, error: `could not reach the webhook: ${reason}`, attempts: attempt };
+        const reason = failureReason(err, timeoutMs);
+        detailed = { ok: false, error: `could not reach the webhook: ${reason}`, attempts: attempt };
+        log(`${what}: ${reason} (attempt ${attempt})`);
       }
     }
-    return last;
+    return allowListed ? detailed : { ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: attempt };
   };
+}
+
+/** One POST, connected to `addresses` only; resolves to the answer's status without reading its body. */
+function post(url: string, addresses: ResolvedAddress[], body: string, opts: { timeoutMs: number; userAgent: string }): Promise<number> {
+  const pinned: LookupFunction = (_host, options, callback) => {
+    if (options.all) callback(null, addresses);
+    else callback(null, addresses[0]!.address, addresses[0]!.family);
+  };
+  const client = url.startsWith("https:") ? https : http;
+  return new Promise<number>((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "User-Agent": opts.userAgent },
+        // An IP literal is connected to as it is (it was checked); a name goes through `lookup`.
+        lookup: pinned,
+        agent: false,
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      },
+      (res) => {
+        resolve(res.statusCode ?? 0);
+        // The body is not needed: close rather than read an answer of any size.
+        res.destroy();
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function failureReason(err: unknown, timeoutMs: number): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.name === "TimeoutError" || e.name === "AbortError") return `no answer within ${timeoutMs} ms`;
+  return e.code ?? e.message;
+}
+
+/** scheme://host:port — a webhook's path and query often hold a secret (Slack's do): never logged. */
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(invalid URL)";
+  }
 }

@@ -1,6 +1,6 @@
 import os from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { handleAlertsApi, ALERTS_PATH, SqliteAlertStore, startAlertScheduler, webhookSender } from "@unmeltable/alerts";
+import { handleAlertsApi, ALERTS_PATH, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "@unmeltable/alerts";
 import { searchLink, type IndexPort, type TenantDirectory } from "@unmeltable/core";
 import { sendJson, type Route } from "./http-server";
 
@@ -17,7 +17,8 @@ const MAX_BODY_BYTES = 64 * 1024;
 /**
  * Alerts on one machine: definitions and firings in `<data-dir>/alerts.db`, a timer running the same
  * `checkAlerts` a scheduled Lambda runs on AWS, and the alerts API. Webhook links point at
- * `UNMELTABLE_PUBLIC_URL` (default: this server's HTTP address).
+ * `UNMELTABLE_PUBLIC_URL` (default: this server's HTTP address). Webhooks go where `webhooks` allows
+ * (public addresses, plus the operator's `--webhook-allow`), checked when saved and at each delivery.
  */
 export function startAlerts(options: {
   dataDir: string;
@@ -27,8 +28,11 @@ export function startAlerts(options: {
   httpAddress: () => { host: string; port: number | undefined };
   log: (line: string) => void;
   intervalMs?: number;
+  webhooks?: WebhookPolicy;
 }): AlertsPart {
   const store = new SqliteAlertStore(options.dataDir);
+  const webhooks = options.webhooks ?? WebhookPolicy.fromEnv();
+  options.log(`alerts: ${webhooks.describe()}`);
   const intervalMs = options.intervalMs ?? intervalFromEnv();
   const publicUrl = () => {
     if (process.env.UNMELTABLE_PUBLIC_URL) return process.env.UNMELTABLE_PUBLIC_URL;
@@ -40,7 +44,7 @@ export function startAlerts(options: {
   const scheduler = intervalMs === 0 ? undefined : startAlertScheduler({
     store,
     index: options.index,
-    send: webhookSender(),
+    send: webhookSender({ policy: webhooks, log: options.log }),
     linkFor: (query, from, until) => searchLink(publicUrl(), query, from, until),
     intervalMs,
     log: options.log,
@@ -54,7 +58,7 @@ export function startAlerts(options: {
     }
     const response = await handleAlertsApi(
       { method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers as Record<string, string | undefined>, body },
-      { store, tenants: options.tenants },
+      { store, tenants: options.tenants, webhooks },
     );
     sendJson(res, response.status, response.body, response.headers);
   };

@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Tenant } from "@unmeltable/core";
 
 /** What a newcomer needs after `npm start`: where to send, with which token, copy-paste ready. */
@@ -29,7 +30,11 @@ export function banner(opts: {
       "",
       `tenant "${t.name}"`,
       `  ingest token  ${t.ingestToken}`,
-      `  API token     ${t.apiToken}`,
+      // The data dir keeps only the API token's hash: it can be shown when it was just created, never again.
+      ...(t.apiToken
+        ? [`  API token     ${t.apiToken}  (shown once: keep it; a new one: unmeltable tenants rotate-token ${t.name})`]
+        : [`  API token     shown when created; a new one: unmeltable tenants rotate-token ${t.name}`]),
+      `  search        ${searchCommand(opts.dataDir, opts.httpPort)}   (on this machine no token is needed)`,
       "",
       "send a first event:",
       `  logger -n ${host} -P ${opts.syslogPort} -d --rfc5424 --sd-id ${sd} --sd-param 'tag="demo"' "hello over UDP"`,
@@ -45,4 +50,13 @@ export function banner(opts: {
     );
   }
   return lines.join("\n") + "\n";
+}
+
+/** `unmeltable search hello`, with the flags this server needs when it does not run with the defaults. */
+function searchCommand(dataDir: string, httpPort: number): string {
+  const flags = [
+    ...(path.resolve(dataDir) === path.resolve("data") ? [] : [`--data-dir ${dataDir}`]),
+    ...(httpPort === 8080 ? [] : [`--url http://localhost:${httpPort}`]),
+  ];
+  return ["unmeltable search hello", ...flags].join(" ");
 }

@@ -8,6 +8,8 @@ import type { KafkaConnection } from "@unmeltable/queue-kafka";
 import { parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
+import { PRIVATE_UMASK } from "./private-data-dir";
+import { parseAllowList } from "@unmeltable/alerts";
 
 /** The `unmeltable` command line. Every flag can also be set as an UNMELTABLE_* environment variable. */
 export function buildCli(): Command {
@@ -37,7 +39,7 @@ export function buildCli(): Command {
   const tenants = program.command("tenants").description("Manage tenants (customers) and their tokens.");
   tenants
     .command("add <name>")
-    .description("Create a tenant; prints its ingest and API tokens. A running server accepts them within a second.")
+    .description("Create a tenant; prints its ingest and API tokens (the API token only now: the data dir keeps its hash). A running server accepts them within a second.")
     .addOption(dataDirOption())
     .option("--tier <tier>", "index tier", "default")
     .option("--json", "print {name, ingestToken, apiToken} as JSON")
@@ -53,7 +55,7 @@ export function buildCli(): Command {
     });
   tenants
     .command("list")
-    .description("List tenants with their tokens.")
+    .description("List tenants with their ingest tokens (API tokens are kept hashed: see rotate-token).")
     .addOption(dataDirOption())
     .option("--json", "print one JSON object per line")
     .action((opts: { dataDir: string; json?: boolean }) => {
@@ -61,14 +63,31 @@ export function buildCli(): Command {
       try {
         const list = store.list();
         if (opts.json) {
-          for (const t of list) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, apiToken: t.apiToken, tier: t.tier }) + "\n");
+          for (const t of list) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, tier: t.tier }) + "\n");
         } else if (list.length === 0) {
           process.stdout.write("no tenants yet (unmeltable start creates \"default\")\n");
         } else {
           const w = Math.max(4, ...list.map((t) => t.name.length));
-          process.stdout.write(`${"NAME".padEnd(w)}  ${"INGEST TOKEN".padEnd(36)}  ${"API TOKEN".padEnd(32)}  TIER\n`);
-          for (const t of list) process.stdout.write(`${t.name.padEnd(w)}  ${t.ingestToken}  ${t.apiToken}  ${t.tier}\n`);
+          process.stdout.write(`${"NAME".padEnd(w)}  ${"INGEST TOKEN".padEnd(36)}  TIER\n`);
+          for (const t of list) process.stdout.write(`${t.name.padEnd(w)}  ${t.ingestToken}  ${t.tier}\n`);
+          process.stdout.write("API tokens are kept only as hashes: `unmeltable tenants rotate-token NAME` prints a new one.\n");
         }
+      } finally {
+        store.close();
+      }
+    });
+
+  tenants
+    .command("rotate-token <name>")
+    .description("Replace a tenant's API tokens with a new one and print it; the old ones stop working at once, on a running server too.")
+    .addOption(dataDirOption())
+    .option("--json", "print {name, ingestToken, apiToken} as JSON")
+    .action((name: string, opts: { dataDir: string; json?: boolean }) => {
+      const store = new TenantStore(path.resolve(opts.dataDir));
+      try {
+        const t = store.rotateApiToken(name);
+        if (opts.json) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, apiToken: t.apiToken }) + "\n");
+        else process.stdout.write(`tenant ${t.name}\n  API token     ${t.apiToken}  (new; the previous one no longer works)\n`);
       } finally {
         store.close();
       }
@@ -78,8 +97,8 @@ export function buildCli(): Command {
     .command("search [query]")
     .description("Search events through the API (Loggly query syntax), newest first. Example: unmeltable search 'json.level:error AND timeout' --from -1h")
     .addOption(urlOption())
-    .addOption(new Option("--token <token>", "API token (default: the --tenant's, read from --data-dir)").env("UNMELTABLE_API_TOKEN"))
-    .option("--tenant <name>", "tenant whose API token to use", "default")
+    .addOption(new Option("--token <token>", "API token (default: one minted for this command in --data-dir, for --tenant)").env("UNMELTABLE_API_TOKEN"))
+    .option("--tenant <name>", "whose events, when no --token is given", "default")
     .addOption(dataDirOption())
     .option("--from <time>", "start: -10m, -24h, -7d, ISO-8601", "-24h")
     .option("--until <time>", "end: now or ISO-8601", "now")
@@ -91,8 +110,8 @@ export function buildCli(): Command {
     .command("tail [query]")
     .description("Follow new events as they are indexed (optionally only those matching a query).")
     .addOption(urlOption())
-    .addOption(new Option("--token <token>", "API token (default: the --tenant's, read from --data-dir)").env("UNMELTABLE_API_TOKEN"))
-    .option("--tenant <name>", "tenant whose API token to use", "default")
+    .addOption(new Option("--token <token>", "API token (default: one minted for this command in --data-dir, for --tenant)").env("UNMELTABLE_API_TOKEN"))
+    .option("--tenant <name>", "whose events, when no --token is given", "default")
     .addOption(dataDirOption())
     .option("--json", "print the events as JSON lines")
     .action(tailCommand);
@@ -187,6 +206,7 @@ interface RunFlags {
   sample?: number;
   groupPrefix?: string;
   tenants?: string;
+  webhookAllow?: string[];
 }
 
 function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolean }): Command {
@@ -204,6 +224,13 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       .addOption(sizeOption("--max-event-bytes <n>", "largest accepted event", "UNMELTABLE_MAX_EVENT_BYTES", DEFAULTS.maxEventBytes))
       .addOption(new Option("--tenants <source>", "read tenants from a deployment's tenants config (s3://bucket/tenants.json or a JSON file; re-read every minute) instead of the data dir (collector only)").env("UNMELTABLE_TENANTS"))
       .addOption(sizeOption("--spool-max-bytes <n>", "disk spool limit while Kafka is unreachable (then senders are slowed down)", "UNMELTABLE_SPOOL_MAX_BYTES", DEFAULTS.spoolMaxBytes));
+  }
+  if (roles.stages) {
+    cmd.addOption(
+      new Option("--webhook-allow <list>", "alert webhooks may also go to these CIDRs, addresses and host names (comma-separated; by default only public addresses)")
+        .env("UNMELTABLE_WEBHOOK_ALLOW")
+        .argParser(allowListArg),
+    );
   }
   return cmd
     .addOption(sizeOption("--raw-partitions <n>", "partitions of the raw and processed topics when they are created", "UNMELTABLE_RAW_PARTITIONS", DEFAULTS.rawPartitions))
@@ -265,6 +292,7 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     sampleRate: opts.sample,
     tenantsSource: opts.tenants,
     groupPrefix: opts.groupPrefix ?? (opts.sample !== undefined ? "staging-" : undefined),
+    webhookAllow: opts.webhookAllow,
     log,
   });
   if (roles.collector) {
@@ -321,6 +349,14 @@ function rateArg(value: string): number {
   return n;
 }
 
+function allowListArg(value: string): string[] {
+  try {
+    return parseAllowList(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function intArg(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("expected a non-negative integer");
@@ -328,6 +364,9 @@ function intArg(value: string): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Whatever this program creates — the data dir, its databases, queue segments, index slices, archives —
+  // is the service user's alone (files 0600, directories 0700).
+  process.umask(PRIVATE_UMASK);
   // `unmeltable queue read | head` closes the pipe early: that is the reader's choice, not an error.
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE") process.exit(0);

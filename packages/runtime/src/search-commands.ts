@@ -1,10 +1,14 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { TenantStore } from "./tenant-store";
 import type { ApiEvent } from "@unmeltable/core";
 
 /**
  * `unmeltable search` and `unmeltable tail`: clients of the HTTP API, so they work against any running
- * server. The API token comes from --token, UNMELTABLE_API_TOKEN, or the local tenant table (--tenant).
+ * server. The API token comes from --token or UNMELTABLE_API_TOKEN; without one, the command uses its
+ * access to the data dir (which only the service user has) to mint a token of its own for --tenant,
+ * valid while it runs — so on the server's machine nothing needs to be copied around, and no token is
+ * kept in clear anywhere.
  */
 export interface ClientFlags {
   url: string;
@@ -14,16 +18,48 @@ export interface ClientFlags {
   json?: boolean;
 }
 
-function apiToken(flags: ClientFlags): string {
-  if (flags.token) return flags.token;
-  const store = new TenantStore(path.resolve(flags.dataDir));
+/** A token minted by a command lives at most this long, should the command die without revoking it. */
+export const CLI_TOKEN_TTL_MS = 24 * 3600_000;
+
+interface Credential {
+  token: string;
+  /** Revokes a minted token (synchronous, so that it can run on a signal); nothing for a given one. */
+  release(): void;
+}
+
+function credential(flags: ClientFlags): Credential {
+  if (flags.token) return { token: flags.token, release: () => undefined };
+  const dir = path.resolve(flags.dataDir);
+  if (!existsSync(path.join(dir, "tenants.db"))) throw new Error(`no tenants in ${flags.dataDir} (is it the server's --data-dir?); pass --data-dir or --token`);
+  const open = () => {
+    try {
+      return new TenantStore(dir);
+    } catch (err) {
+      throw new Error(`cannot open ${path.join(flags.dataDir, "tenants.db")} (${(err as Error).message}): run this as the user the server runs as, or pass --token`);
+    }
+  };
+  const store = open();
+  let token: string;
   try {
-    const t = store.get(flags.tenant);
-    if (!t) throw new Error(`no tenant ${flags.tenant} in ${flags.dataDir}; pass --token or --tenant`);
-    return t.apiToken;
+    if (!store.get(flags.tenant)) throw new Error(`no tenant ${flags.tenant} in ${flags.dataDir}; pass --tenant or --token`);
+    token = store.issueApiToken(flags.tenant, { purpose: "cli", ttlMs: CLI_TOKEN_TTL_MS });
   } finally {
     store.close();
   }
+  let released = false;
+  return {
+    token,
+    release: () => {
+      if (released) return;
+      released = true;
+      const s = open();
+      try {
+        s.revokeApiToken(token);
+      } finally {
+        s.close();
+      }
+    },
+  };
 }
 
 /** One line per event for people: time, host, app, message. */
@@ -50,7 +86,15 @@ async function getJson(url: string, token: string): Promise<Record<string, unkno
 }
 
 export async function searchCommand(query: string | undefined, flags: ClientFlags & { from: string; until: string; limit: number; order: string }): Promise<void> {
-  const token = apiToken(flags);
+  const cred = credential(flags);
+  try {
+    await search(query, flags, cred.token);
+  } finally {
+    cred.release();
+  }
+}
+
+async function search(query: string | undefined, flags: ClientFlags & { from: string; until: string; limit: number; order: string }, token: string): Promise<void> {
   const params = new URLSearchParams({ q: query ?? "*", from: flags.from, until: flags.until, order: flags.order, size: String(Math.min(1000, flags.limit)) });
   const base = flags.url.replace(/\/+$/, "");
   const { count } = (await getJson(`${base}/apiv2/events/count?${params}`, token)) as { count: number };
@@ -68,7 +112,27 @@ export async function searchCommand(query: string | undefined, flags: ClientFlag
 }
 
 export async function tailCommand(query: string | undefined, flags: ClientFlags): Promise<void> {
-  const token = apiToken(flags);
+  const cred = credential(flags);
+  // Ctrl-C is how a tail ends: revoke the minted token on the way out.
+  const onSignal = (signal: NodeJS.Signals) => {
+    try {
+      cred.release();
+    } finally {
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    }
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    await tail(query, flags, cred.token);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    cred.release();
+  }
+}
+
+async function tail(query: string | undefined, flags: ClientFlags, token: string): Promise<void> {
   const url = `${flags.url.replace(/\/+$/, "")}/apiv2/tail?${new URLSearchParams({ q: query ?? "*" })}`;
   const res = await fetch(url, { headers: { Authorization: `bearer ${token}`, Accept: "text/event-stream" } }).catch((err: Error) => {
     throw new Error(`cannot reach ${flags.url}: ${err.message} (is the server running? set --url)`);
@@ -77,7 +141,8 @@ export async function tailCommand(query: string | undefined, flags: ClientFlags)
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     throw new Error(`${res.status}: ${body.message ?? res.statusText}`);
   }
-  if (!flags.json) process.stderr.write(`tailing ${query ?? "*"} (Ctrl-C to stop)\n`);
+  // Also with --json (stdout stays JSON lines): a script can wait for this line to know the tail is live.
+  process.stderr.write(`tailing ${query ?? "*"} (Ctrl-C to stop)\n`);
   let buffered = "";
   const decoder = new TextDecoder();
   for await (const chunk of res.body) {

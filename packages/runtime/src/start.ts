@@ -9,7 +9,9 @@ import { openQueue, type QueueConfig } from "./queue-config";
 import { startStages, type StagesPart } from "./stages-part";
 import { startAlerts } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
-import { TenantStore, type LiveTenantDirectory } from "./tenant-store";
+import { TenantStore, type LiveTenantDirectory, type TenantWithApiToken } from "./tenant-store";
+import { makeDataDirPrivate } from "./private-data-dir";
+import { WebhookPolicy } from "@unmeltable/alerts";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
 
 export interface StartConfig {
@@ -34,6 +36,8 @@ export interface StartConfig {
   spoolMaxBytes: number;
   /** The tenants config of a deployment (`s3://bucket/tenants.json` or a file) instead of the data dir's table. */
   tenantsSource?: string;
+  /** Where alert webhooks may go beyond public addresses: CIDRs, addresses, host names (`--webhook-allow`). */
+  webhookAllow?: string[];
   /** Staging: process this fraction of events, with consumer groups of their own (groupPrefix). */
   sampleRate?: number;
   groupPrefix?: string;
@@ -45,6 +49,7 @@ export interface Running {
   tlsPort?: number;
   httpPort: number;
   httpsPort?: number;
+  /** The tenant the banner shows; with its API token when this start created it. */
   defaultTenant?: Tenant;
   /** Drains: stops accepting, makes everything accepted durable, closes the queue. */
   stop(): Promise<void>;
@@ -81,8 +86,13 @@ export async function start(config: StartConfig): Promise<Running> {
   };
 
   try {
+    // Before anything opens a file: an older data dir's 0644 files and 0755 directories become private.
+    const privacy = makeDataDirPrivate(config.dataDir);
+    if (privacy.changed > 0) config.log(`made the data dir private to this user: ${privacy.changed} files and directories set to 0600/0700`);
+    for (const line of privacy.failed.slice(0, 5)) config.log(`could not make private (files 0600, directories 0700): ${line}`);
     const store = new TenantStore(config.dataDir);
     closers.push(() => store.close());
+    let created: TenantWithApiToken | undefined;
     let defaultTenant: Tenant | undefined;
     let collectorTenants: TenantDirectory;
     let tenants: LiveTenantDirectory;
@@ -95,7 +105,7 @@ export async function start(config: StartConfig): Promise<Running> {
       tenants = store.liveDirectory();
     } else {
       if (store.list().length === 0) {
-        defaultTenant = store.add("default");
+        created = store.add("default");
         config.log(`created tenant "default" (first start)`);
       }
       tenants = store.liveDirectory();
@@ -104,7 +114,9 @@ export async function start(config: StartConfig): Promise<Running> {
     if (config.defaultTenant && !collectorTenants.byName(config.defaultTenant)) {
       throw new Error(`--default-tenant ${config.defaultTenant}: no such tenant (add it with: unmeltable tenants add ${config.defaultTenant})`);
     }
-    defaultTenant = collectorTenants.byName(config.defaultTenant ?? "default") ?? defaultTenant;
+    defaultTenant = collectorTenants.byName(config.defaultTenant ?? "default");
+    // Its API token is known only now, as it was just created (the table keeps a hash).
+    if (created && defaultTenant?.name === created.name) defaultTenant = created;
     closers.push(() => tenants.stop());
     parts.set("tenants", true);
 
@@ -171,7 +183,14 @@ export async function start(config: StartConfig): Promise<Running> {
       });
       closers.push(() => stages!.stop());
       // Alerts (checked by a timer) and their API, which must precede the search API's /apiv2/ route.
-      const alerts = startAlerts({ dataDir: config.dataDir, index: stages.index, tenants, httpAddress: () => ({ host: config.host, port: listening.http?.httpPort }), log: config.log });
+      const alerts = startAlerts({
+        dataDir: config.dataDir,
+        index: stages.index,
+        tenants,
+        httpAddress: () => ({ host: config.host, port: listening.http?.httpPort }),
+        log: config.log,
+        webhooks: new WebhookPolicy({ allow: config.webhookAllow }),
+      });
       closers.push(() => alerts.stop());
       routes.push(...alerts.routes, ...stages.routes);
       parts.set("stages", true);

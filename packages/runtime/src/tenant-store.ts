@@ -1,56 +1,132 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
+
+/** A tenant as created or rotated: the only moment its API token is known in clear. */
+export type TenantWithApiToken = Tenant & { apiToken: string };
+
+/** `api`: the tenant's own token (`tenants add`, `tenants rotate-token`); `cli`: minted by a local command for its run. */
+export type ApiTokenPurpose = "api" | "cli";
+
+/**
+ * The SHA-256 of an API token, as the tenant table keeps it. A token is 192 random bits, so its hash
+ * cannot be reversed by guessing: a slow, salted password hash (scrypt, bcrypt) would add nothing but
+ * cost on every request, and an unsalted hash can be the table's key, found with one lookup.
+ */
+export function apiTokenHash(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** A new API token: 24 random bytes, base64url (32 characters). */
+function newApiToken(): string {
+  return randomBytes(24).toString("base64url");
+}
 
 /**
  * Tenants of a single-machine installation, in `<data-dir>/tenants.db` (SQLite), so that the CLI can add
  * one while the server runs: the server notices the commit (PRAGMA data_version) within a poll interval
  * and serves the new tokens from then on.
+ *
+ * API tokens (bearer credentials that read a tenant's logs) are kept only as SHA-256 hashes, in
+ * `api_tokens`; the token itself is shown once, when created or rotated. A tenant may have several: its
+ * own (`api`) and short-lived ones a local command (`unmeltable search`) mints for itself (`cli`).
+ * Ingest tokens stay in clear: they are in every sender's configuration and in every syslog line, the
+ * UI's source setup shows them, and they can only add logs — the file is the service user's alone (0600).
+ * A table from before hashing (an `api_token` column in clear) is converted when opened.
  */
 export class TenantStore {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(path.join(dataDir, "tenants.db"));
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = path.join(dataDir, "tenants.db");
+    // Created private whatever the umask (SQLite gives the -wal and -shm files the same mode).
+    closeSync(openSync(file, "a", 0o600));
+    this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 5000");
-    this.db.exec(`CREATE TABLE IF NOT EXISTS tenants (
-      name TEXT PRIMARY KEY,
-      ingest_token TEXT NOT NULL UNIQUE,
-      api_token TEXT NOT NULL UNIQUE,
-      tier TEXT NOT NULL DEFAULT 'default',
-      partition_spread INTEGER NOT NULL DEFAULT 1,
-      created_at INTEGER NOT NULL
-    )`);
+    // Deleted rows (a rotated token's hash, the clear tokens of a converted table) are overwritten.
+    this.db.pragma("secure_delete = ON");
+    this.db.exec(`CREATE TABLE IF NOT EXISTS tenants (${TENANT_COLUMNS});
+      CREATE TABLE IF NOT EXISTS api_tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS api_tokens_by_tenant ON api_tokens (tenant);`);
     // Columns added after the first release: add them to older tables.
-    const columns = new Set((this.db.prepare("PRAGMA table_info(tenants)").all() as { name: string }[]).map((c) => c.name));
+    const columns = this.columns();
     if (!columns.has("slice")) this.db.exec("ALTER TABLE tenants ADD COLUMN slice TEXT NOT NULL DEFAULT 'day'");
     if (!columns.has("retention_days")) this.db.exec("ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 30");
+    if (columns.has("api_token")) this.hashClearApiTokens();
   }
 
-  add(name: string, opts: { tier?: string; partitionSpread?: number; slice?: Tenant["slice"]; retentionDays?: number } = {}): Tenant {
+  add(name: string, opts: { tier?: string; partitionSpread?: number; slice?: Tenant["slice"]; retentionDays?: number } = {}): TenantWithApiToken {
     const problem = validateTenantName(name);
     if (problem) throw new TenantError(`invalid tenant name ${JSON.stringify(name)}: ${problem}`);
     if (this.get(name)) throw new TenantError(`tenant ${name} already exists`);
-    const tenant: Tenant = {
+    const tenant: TenantWithApiToken = {
       name,
       // Loggly customer tokens are UUIDs; clients and scripts expect that shape.
       ingestToken: randomUUID(),
-      apiToken: randomBytes(24).toString("base64url"),
+      apiToken: newApiToken(),
       tier: opts.tier ?? "default",
       partitionSpread: opts.partitionSpread ?? 1,
       slice: opts.slice ?? "day",
       retentionDays: opts.retentionDays ?? 30,
       createdAt: Date.now(),
     };
-    this.db
-      .prepare("INSERT INTO tenants (name, ingest_token, api_token, tier, partition_spread, slice, retention_days, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-      .run(tenant.name, tenant.ingestToken, tenant.apiToken, tenant.tier, tenant.partitionSpread, tenant.slice, tenant.retentionDays, tenant.createdAt);
+    this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO tenants (name, ingest_token, tier, partition_spread, slice, retention_days, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(tenant.name, tenant.ingestToken, tenant.tier, tenant.partitionSpread, tenant.slice, tenant.retentionDays, tenant.createdAt);
+      this.insertApiToken(tenant.apiToken, name, "api", tenant.createdAt);
+    })();
     return tenant;
+  }
+
+  /** Replaces every API token of the tenant (its own and any a local command minted) with a new one. */
+  rotateApiToken(name: string): TenantWithApiToken {
+    const current = this.get(name);
+    if (!current) throw new TenantError(`no tenant ${name}`);
+    const apiToken = newApiToken();
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM api_tokens WHERE tenant = ?").run(name);
+      this.insertApiToken(apiToken, name, "api", Date.now());
+    })();
+    return { ...current, apiToken };
+  }
+
+  /**
+   * An additional API token for the tenant, valid for `ttlMs` (or until revoked): what `unmeltable search`
+   * mints for itself from the data dir, so that no token needs to be copied around on this machine.
+   */
+  issueApiToken(name: string, opts: { purpose: ApiTokenPurpose; ttlMs?: number }): string {
+    if (!this.get(name)) throw new TenantError(`no tenant ${name}`);
+    const token = newApiToken();
+    const now = Date.now();
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now);
+      this.insertApiToken(token, name, opts.purpose, now, opts.ttlMs === undefined ? undefined : now + opts.ttlMs);
+    })();
+    return token;
+  }
+
+  revokeApiToken(token: string): boolean {
+    return this.db.prepare("DELETE FROM api_tokens WHERE token_sha256 = ?").run(apiTokenHash(token)).changes > 0;
+  }
+
+  /** The hashes of the API tokens in force. */
+  apiTokens(): { sha256: string; tenant: string; purpose: ApiTokenPurpose; expiresAt?: number }[] {
+    const rows = this.db
+      .prepare("SELECT token_sha256, tenant, purpose, expires_at FROM api_tokens WHERE expires_at IS NULL OR expires_at > ?")
+      .all(Date.now()) as { token_sha256: string; tenant: string; purpose: ApiTokenPurpose; expires_at: number | null }[];
+    return rows.map((r) => ({ sha256: r.token_sha256, tenant: r.tenant, purpose: r.purpose, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}) }));
   }
 
   /** Changes a tenant's settings (a tier move, its slice length, its retention). */
@@ -84,7 +160,48 @@ export class TenantStore {
   close(): void {
     this.db.close();
   }
+
+  private columns(): Set<string> {
+    return new Set((this.db.prepare("PRAGMA table_info(tenants)").all() as { name: string }[]).map((c) => c.name));
+  }
+
+  private insertApiToken(token: string, tenant: string, purpose: ApiTokenPurpose, createdAt: number, expiresAt?: number): void {
+    this.db
+      .prepare("INSERT INTO api_tokens (token_sha256, tenant, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+      .run(apiTokenHash(token), tenant, purpose, createdAt, expiresAt ?? null);
+  }
+
+  /**
+   * Converts a table from before hashing: each clear `api_token` becomes its hash (the token keeps
+   * working), and the table is rebuilt without the column — SQLite cannot drop a UNIQUE column. With
+   * secure_delete the old pages are zeroed, and the checkpoint empties the WAL, which held them too.
+   */
+  private hashClearApiTokens(): void {
+    const convert = this.db.transaction(() => {
+      // Another process may have converted it while this one waited for the lock.
+      if (!this.columns().has("api_token")) return false;
+      const rows = this.db.prepare("SELECT name, api_token, created_at FROM tenants").all() as { name: string; api_token: string; created_at: number }[];
+      const insert = this.db.prepare("INSERT OR IGNORE INTO api_tokens (token_sha256, tenant, purpose, created_at) VALUES (?, ?, 'api', ?)");
+      for (const r of rows) insert.run(apiTokenHash(r.api_token), r.name, r.created_at);
+      this.db.exec(`CREATE TABLE tenants_hashed (${TENANT_COLUMNS});
+        INSERT INTO tenants_hashed (name, ingest_token, tier, partition_spread, created_at, slice, retention_days)
+          SELECT name, ingest_token, tier, partition_spread, created_at, slice, retention_days FROM tenants;
+        DROP TABLE tenants;
+        ALTER TABLE tenants_hashed RENAME TO tenants;`);
+      return true;
+    });
+    if (convert.immediate()) this.db.pragma("wal_checkpoint(TRUNCATE)");
+  }
 }
+
+const TENANT_COLUMNS = `
+  name TEXT PRIMARY KEY,
+  ingest_token TEXT NOT NULL UNIQUE,
+  tier TEXT NOT NULL DEFAULT 'default',
+  partition_spread INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL,
+  slice TEXT NOT NULL DEFAULT 'day',
+  retention_days INTEGER NOT NULL DEFAULT 30`;
 
 export class TenantError extends Error {
   constructor(message: string) {
@@ -93,9 +210,12 @@ export class TenantError extends Error {
   }
 }
 
+/** Longer is not a token of ours: not worth hashing. */
+const MAX_TOKEN_LENGTH = 512;
+
 export class LiveTenantDirectory extends EventEmitter implements TenantDirectory {
   private byIngest = new Map<string, Tenant>();
-  private byApi = new Map<string, Tenant>();
+  private byApiHash = new Map<string, { tenant: Tenant; expiresAt?: number }>();
   private byNameMap = new Map<string, Tenant>();
   private version = -1;
   private readonly timer: NodeJS.Timeout;
@@ -116,18 +236,36 @@ export class LiveTenantDirectory extends EventEmitter implements TenantDirectory
     if (v === this.version) return;
     this.version = v;
     const tenants = this.store.list();
+    const byName = new Map(tenants.map((t) => [t.name, t]));
     this.byIngest = new Map(tenants.map((t) => [t.ingestToken, t]));
-    this.byApi = new Map(tenants.map((t) => [t.apiToken, t]));
-    this.byNameMap = new Map(tenants.map((t) => [t.name, t]));
+    this.byApiHash = new Map(
+      this.store.apiTokens().flatMap((k) => {
+        const tenant = byName.get(k.tenant);
+        return tenant ? [[k.sha256, { tenant, expiresAt: k.expiresAt }] as const] : [];
+      }),
+    );
+    this.byNameMap = byName;
     this.emit("change", tenants);
   }
 
   byIngestToken(token: string): Tenant | undefined {
     return this.byIngest.get(token);
   }
+
   byApiToken(token: string): Tenant | undefined {
-    return this.byApi.get(token);
+    if (typeof token !== "string" || token === "" || token.length > MAX_TOKEN_LENGTH) return undefined;
+    // A token minted or revoked a moment ago (`unmeltable search`, `tenants rotate-token`) counts at
+    // once: look again if the table changed since the last poll (one cheap pragma when it did not).
+    try {
+      this.refresh();
+    } catch {
+      return undefined; // the store is closing
+    }
+    const entry = this.byApiHash.get(apiTokenHash(token));
+    if (!entry || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return undefined;
+    return entry.tenant;
   }
+
   byName(name: string): Tenant | undefined {
     return this.byNameMap.get(name);
   }
@@ -142,7 +280,6 @@ export class LiveTenantDirectory extends EventEmitter implements TenantDirectory
 interface Row {
   name: string;
   ingest_token: string;
-  api_token: string;
   tier: string;
   partition_spread: number;
   slice: Tenant["slice"];
@@ -154,7 +291,6 @@ function toTenant(r: Row): Tenant {
   return {
     name: r.name,
     ingestToken: r.ingest_token,
-    apiToken: r.api_token,
     tier: r.tier,
     partitionSpread: r.partition_spread,
     slice: r.slice,

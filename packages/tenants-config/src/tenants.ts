@@ -17,7 +17,7 @@ export class StaticTenantDirectory implements TenantDirectory {
 
   replace(tenants: Tenant[]): void {
     this.byIngest = new Map(tenants.map((t) => [t.ingestToken, t]));
-    this.byApi = new Map(tenants.map((t) => [t.apiToken, t]));
+    this.byApi = new Map(tenants.flatMap((t) => (t.apiToken ? [[t.apiToken, t] as const] : [])));
     this.byNameMap = new Map(tenants.map((t) => [t.name, t]));
   }
 

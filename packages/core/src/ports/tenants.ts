@@ -3,8 +3,12 @@ export interface Tenant {
   name: string;
   /** Sent by log shippers: in the URL for HTTP, in the `TOKEN@41058` SD-ID for syslog. */
   ingestToken: string;
-  /** Bearer token for the search API. */
-  apiToken: string;
+  /**
+   * Bearer token for the search API, where the directory keeps it: a deployment's tenants config does;
+   * a single machine's tenant table keeps only its SHA-256 (the token is shown when created or rotated),
+   * so its tenants carry none.
+   */
+  apiToken?: string;
   /** Index tier (a processed topic and an index domain of its own). */
   tier: string;
   /** Number of consecutive raw-topic partitions the tenant's batches are spread over. */

@@ -71,7 +71,7 @@ export function SignIn({ notice, onSignedIn }: { notice?: string | null; onSigne
           </p>
         )}
         <p id="token-help" class="muted small">
-          The API token is printed when the server starts, and by <code>unmeltable tenants list</code>. It is kept in this tab only and sent with every request.
+          The API token is printed once, when the tenant is created (the server's first start, <code>unmeltable tenants add</code>); <code>unmeltable tenants rotate-token NAME</code> prints a new one. It is kept in this tab only and sent with every request.
         </p>
         <button type="submit" class="btn btn-primary btn-block" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
