@@ -1,3 +1,3 @@
 export { EmbeddedQueue, UnknownTopicError, type EmbeddedQueueOptions } from "./embedded-queue";
-export { PartitionLog } from "./partition-log";
+export { PartitionLog, AppendAbortedError } from "./partition-log";
 export { writeFileAtomic } from "./fs-util";
