@@ -32,8 +32,9 @@ export async function fillUp(dir: string): Promise<{ free(): Promise<void> }> {
   const h = await open(file, "w");
   const chunk = Buffer.alloc(64 * 1024);
   try {
-    // Halve the chunk at each ENOSPC: the last few free blocks are taken too.
-    for (let size = chunk.length; size >= 512; ) {
+    // Halve the chunk at each ENOSPC: the last free bytes are taken too. (Other files' last pages may
+    // still take a few bytes each: write more than a page to be sure to fail.)
+    for (let size = chunk.length; size >= 1; ) {
       try {
         await h.write(chunk, 0, size);
       } catch (err) {

@@ -183,9 +183,13 @@ export async function start(config: StartConfig): Promise<Running> {
         path: /^\/healthz\/?(?:\?.*)?$/,
         handler: (_req, res) => {
           const ready = !stopping && [...parts.values()].every(Boolean);
-          const body: Record<string, unknown> = { status: ready ? "ok" : stopping ? "stopping" : "starting", parts: Object.fromEntries(parts) };
+          // A collector whose writes fail stores nothing: not healthy, whatever else works.
+          const failure = collector?.writeFailure();
+          const status = !ready ? (stopping ? "stopping" : "starting") : failure ? "degraded" : "ok";
+          const body: Record<string, unknown> = { status, parts: Object.fromEntries(parts) };
+          if (failure) body.reason = `queue writes fail since ${new Date(failure.since).toISOString()}: ${failure.message}`;
           if (collector?.spool) body.spool = { spooling: collector.spool.spooling, pendingBatches: collector.spool.pending, bytes: collector.spool.bytes };
-          sendJson(res, ready ? 200 : 503, body);
+          sendJson(res, status === "ok" ? 200 : 503, body);
         },
       },
       {
@@ -193,6 +197,7 @@ export async function start(config: StartConfig): Promise<Running> {
         path: /^\/metrics\/?(?:\?.*)?$/,
         handler: async (_req, res) => {
           await stages?.refreshLag();
+          collector?.refreshGauges();
           const text = await metrics.text();
           res.writeHead(200, { "Content-Type": metrics.contentType });
           res.end(text);
