@@ -43,7 +43,7 @@ function probes(program: () => Program, tokens: () => TenantTokens) {
     expect(await metric("unmeltable_dropped_events_total", 'reason="retries_exhausted"')).toBe(0);
     await waitFor("the stage no longer blocked", async () => (await metric("unmeltable_stage_blocked_since_seconds", 'stage="index.default"')) === 0);
   };
-  return { metric, count, bulk, pastOldBudget, allIndexedAfter };
+  return { metric, count, bulk, deadLetters, pastOldBudget, allIndexedAfter };
 }
 
 describe("an index slice locked for a while", () => {
@@ -57,7 +57,7 @@ describe("an index slice locked for a while", () => {
     if (program.child.exitCode === null) await program.kill();
     await removeDir(program.dataDir);
   });
-  const { metric, count, bulk, pastOldBudget, allIndexedAfter } = probes(
+  const { metric, count, bulk, deadLetters, pastOldBudget, allIndexedAfter } = probes(
     () => program,
     () => tokens,
   );
@@ -75,6 +75,7 @@ describe("an index slice locked for a while", () => {
       expect((await bulk(lines)).status).toBe(200);
       // Hold the lock past the old retry budget.
       await pastOldBudget();
+      expect(await deadLetters()).toEqual([]);
       expect(await metric("unmeltable_stage_blocked_since_seconds", 'stage="index.default"')).toBeGreaterThan(0);
       expect(await count(`locked${run}`)).toBe(0);
     } finally {
@@ -105,7 +106,7 @@ describe("a full disk under the index", () => {
     await unmount?.();
     await removeDir(dataDir);
   });
-  const { metric, count, bulk, pastOldBudget, allIndexedAfter } = probes(
+  const { metric, count, bulk, deadLetters, pastOldBudget, allIndexedAfter } = probes(
     () => program,
     () => tokens,
   );
@@ -119,6 +120,7 @@ describe("a full disk under the index", () => {
       const lines = Array.from({ length: 400 }, (_, i) => `full${run} n${i} ${"x".repeat(300)}`);
       expect((await bulk(lines)).status).toBe(200);
       await pastOldBudget();
+      expect(await deadLetters()).toEqual([]);
       expect(await metric("unmeltable_stage_blocked_since_seconds", 'stage="index.default"')).toBeGreaterThan(0);
     } finally {
       await disk.free();
