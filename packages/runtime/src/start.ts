@@ -3,6 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { startCollector, type CollectorPart } from "./collector-part";
+import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
+import { redriveDeadLetters } from "./dead-letters";
 import { createRequestListener, sendJson, startHttpServers, type HttpServers, type Route } from "./http-server";
 import { PrometheusMetrics } from "./prometheus";
 import { openQueue, type QueueConfig } from "./queue-config";
@@ -119,6 +121,18 @@ export async function start(config: StartConfig): Promise<Running> {
     const producer = queue.producer();
     closers.push(() => producer.close());
     parts.set("queue", true);
+
+    // Commands that must write to the queue while the server holds it (deadletters redrive) ask here.
+    const control = await startControlSocket({
+      file: path.join(config.dataDir, CONTROL_SOCKET),
+      redrive: (filter, onProgress) => {
+        // A tenant added a moment ago (`tenants add --ingest-token`, then redrive) must be seen already.
+        if (collectorTenants === tenants) tenants.refresh();
+        return redriveDeadLetters({ queue, producer, tenants: collectorTenants, filter, onProgress });
+      },
+      log: config.log,
+    });
+    if (control) closers.push(() => control.close());
 
     const routes: Route[] = [];
     /** The HTTP servers once they listen (the UI and the alerts' links need their ports). */
