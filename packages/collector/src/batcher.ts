@@ -95,6 +95,8 @@ export class RawBatcher extends EventEmitter {
 
   constructor(private readonly options: BatcherOptions) {
     super();
+    // Every paused stream waits for "drain".
+    this.setMaxListeners(0);
     this.maxEvents = options.maxEvents ?? 5000;
     // Under Kafka's default 1 MB record limit (MSK's too), so a batch never needs bigger records.
     this.maxBytes = options.maxBytes ?? 900 * 1024;
