@@ -57,16 +57,19 @@ export async function startCollector(options: {
   const writeFailures = metrics.counter("unmeltable_queue_write_failures_total", "Raw batch writes to the queue (or spool) that failed: those of requests were answered 503, those of streams are retried").labels({});
   const writeFailing = metrics.gauge("unmeltable_queue_write_failing", "1 while raw batch writes fail (then /healthz says degraded), else 0");
   writeFailing.set(0);
-  let lastError = 0;
+  let lastLogged = 0;
   batcher.on("sendError", (err: Error) => {
     writeFailures.inc();
-    // While a disk is full every write fails; say so every few seconds, not every write.
-    if (Date.now() - lastError > 5000) options.log(`raw batch write failed: ${err.message} (HTTP requests are answered 503, syslog streams are paused and their events retried)`);
-    lastError = Date.now();
+    // While a disk is full every write fails: say so when it starts and then once a minute.
+    if (Date.now() - lastLogged > 60_000) {
+      options.log(`raw batch write failed: ${err.message} (HTTP requests are answered 503, syslog streams are paused and their events retried)`);
+      lastLogged = Date.now();
+    }
   });
   batcher.on("writeFailing", () => writeFailing.set(1));
   batcher.on("writeRecovered", () => {
     writeFailing.set(0);
+    lastLogged = 0;
     options.log("raw batch writes succeed again");
   });
   const inflight = metrics.gauge("unmeltable_collector_inflight_bytes", "Bytes accepted by the collector and not yet durable");
