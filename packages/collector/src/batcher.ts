@@ -143,8 +143,8 @@ export class RawBatcher extends EventEmitter {
    * the write began. Once the write has begun, the promise waits for its outcome whatever the signal.
    */
   addRequest(tenant: string, spread: number, events: readonly RawEventInput[], signal?: AbortSignal): Promise<void> {
-    if (this.closed) return Promise.reject(new NotStoredError("not stored: the collector is shutting down"));
-    if (signal?.aborted) return Promise.reject(new NotStoredError("not stored: the request gave up waiting"));
+    if (this.closed) return Promise.reject(new NotStoredError("the collector is shutting down"));
+    if (signal?.aborted) return Promise.reject(new NotStoredError("the request stopped waiting"));
     if (events.length === 0) return Promise.resolve();
     let estimate = 0;
     for (const e of events) estimate += encodedSize(e);
@@ -271,7 +271,7 @@ export class RawBatcher extends EventEmitter {
       const error = err as Error;
       const withdrawn = s.abort.signal.aborted && error.name === "AbortError";
       if (!withdrawn) this.noteFailure(error);
-      this.settle(s, new NotStoredError(withdrawn ? "not stored in time: the events were withdrawn before they were written" : `not stored: ${error.message}`, { cause: err }));
+      this.settle(s, new NotStoredError(withdrawn ? "withdrawn before they were written (the request stopped waiting)" : `the queue write failed: ${error.message}`, { cause: err }));
       return;
     }
     this.noteSuccess();
