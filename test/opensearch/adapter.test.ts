@@ -160,6 +160,26 @@ describe("OpenSearch adapter (recorded responses)", () => {
       expect(bulks[1]!.raw).toBe(bulks[0]!.raw.split("\n").slice(4, 6).join("\n") + "\n");
     });
 
+    it("retries items the cluster refused for its own reasons (a write block, a closed or missing index, the shard limit); only the document's own fault is rejected", async () => {
+      server.once("POST", "/_bulk", loadFixture("bulk-items-cluster-side"));
+      server.on("POST", "/_bulk", allCreated);
+      const events = [ev("e1"), ev("e2", BASE + 1), ev("e3", BASE + 2), ev("e4", BASE + 3), ev("e5", BASE + 4)];
+      const results = await index.write("acme", docs(...events));
+      expect(results.map((r) => r.status)).toEqual(["created", "created", "created", "created", "rejected"]);
+      expect(results[4]!.error).toMatch(/^400 mapper_parsing_exception/);
+      const bulks = server.requestsTo("POST", /_bulk/);
+      expect(bulks.map((r) => bulkOps(r).map((o) => o.action._id))).toEqual([["e1", "e2", "e3", "e4", "e5"], ["e1", "e2", "e3", "e4"]]);
+    });
+
+    it("reports retry, never rejected, while a write block outlasts the attempts", async () => {
+      const blocked = loadFixture("bulk-items-cluster-side").body as { items: unknown[] };
+      server.on("POST", "/_bulk", { status: 200, body: { took: 1, errors: true, items: [blocked.items[0]] } });
+      const i = open({ maxAttempts: 2 });
+      const results = await i.write("acme", docs(ev("e1")));
+      await i.close();
+      expect(results).toEqual([{ status: "retry", error: expect.stringMatching(/^403 cluster_block_exception: .*FORBIDDEN\/8\/index write/) }]);
+    });
+
     it("reports retry with the last error when 429s outlast the attempts", async () => {
       const mixed = loadFixture("bulk-mixed-errors").body as { items: unknown[] };
       server.on("POST", "/_bulk", { status: 200, body: { took: 1, errors: true, items: [mixed.items[2]] } });

@@ -109,10 +109,14 @@ export function createIngestHandler(options: HttpIngestOptions): IngestHandler {
           reply(res, 400, "the request has no event: the body is empty");
           return;
         }
-        const durable = options.ingestor.http(tenant, nonEmpty, transport, remote, tags, contentType);
-        const timedOut = await withTimeout(durable, ackTimeoutMs);
-        if (timedOut) {
-          reply(res, 503, "the events could not be stored in time, retry later", { "Retry-After": "5" });
+        // 503 only for events that were not stored and never will be (see Ingestor.http): past the ack
+        // timeout a write not begun is withdrawn, one under way is waited for.
+        const notStored = await options.ingestor.http(tenant, nonEmpty, transport, remote, tags, contentType, AbortSignal.timeout(ackTimeoutMs)).then(
+          () => undefined,
+          (err: Error) => err,
+        );
+        if (notStored) {
+          reply(res, 503, `the events were not stored, retry later (${notStored.message})`, { "Retry-After": "5" });
           return;
         }
         const body2: Record<string, unknown> = { response: "ok" };
@@ -205,15 +209,5 @@ function safeDecode(s: string): string {
     return decodeURIComponent(s);
   } catch {
     return s;
-  }
-}
-
-async function withTimeout(p: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms)));
-  try {
-    return await Promise.race([p.then(() => false), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,4 +1,4 @@
-export { RawBatcher, type RawSink, type BatcherOptions } from "./batcher";
+export { RawBatcher, NotStoredError, type RawSink, type BatcherOptions, type WriteFailure } from "./batcher";
 export { DeadLetterWriter } from "./dead-letters";
 export { Ingestor, type IngestorOptions } from "./ingestor";
 export { startSyslogListeners, normalizeAddress, type SyslogListeners, type SyslogListenerOptions } from "./syslog-listeners";

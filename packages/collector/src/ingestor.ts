@@ -6,6 +6,7 @@ import {
   type Counter,
   type DropReason,
   type Metrics,
+  type RawEventInput,
   type Tenant,
   type TenantDirectory,
   type Transport,
@@ -95,8 +96,9 @@ export class Ingestor {
       }
     }
     counters.accepted.inc();
-    // Stream transports are acknowledged by reading on; the batcher's back-pressure does the rest.
-    void this.options.batcher.add(tenant.name, tenant.partitionSpread, {
+    // Read from a stream means acknowledged: the batcher keeps the event until it is stored, and pauses
+    // the streams while writes fail or too much waits.
+    this.options.batcher.add(tenant.name, tenant.partitionSpread, {
       id: newEventId(),
       receivedAt: Date.now(),
       transport,
@@ -109,29 +111,22 @@ export class Ingestor {
 
   /**
    * Events of one HTTP request, already size-checked and split. Resolves once all of them are durable.
+   * Rejects with NotStoredError when none of them was stored — the queue write failed, or `signal`
+   * fired (the request stopped waiting) before the write began — so the client may send them again.
+   * A write that has begun is always waited for: a rejection never hides events that will be stored.
    */
-  http(tenant: Tenant, events: Buffer[], transport: Transport, remote: string, tags: readonly string[], contentType: string | undefined): Promise<void> {
+  http(tenant: Tenant, events: Buffer[], transport: Transport, remote: string, tags: readonly string[], contentType: string | undefined, signal?: AbortSignal): Promise<void> {
     const counters = this.counters(transport);
-    const waits = new Set<Promise<void>>();
     const receivedAt = Date.now();
-    for (const bytes of events) {
+    const inputs: RawEventInput[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const bytes = events[i]!;
       counters.received.inc();
       counters.bytes.inc(bytes.length);
-      waits.add(
-        this.options.batcher.add(tenant.name, tenant.partitionSpread, {
-          id: newEventId(receivedAt),
-          receivedAt,
-          transport,
-          remote,
-          tags,
-          bytes,
-          invalidUtf8: !isUtf8(bytes),
-          contentType,
-        }),
-      );
+      inputs[i] = { id: newEventId(receivedAt), receivedAt, transport, remote, tags, bytes, invalidUtf8: !isUtf8(bytes), contentType };
     }
     counters.accepted.inc(events.length);
-    return Promise.all(waits).then(() => undefined);
+    return this.options.batcher.addRequest(tenant.name, tenant.partitionSpread, inputs, signal);
   }
 
   /**

@@ -102,7 +102,12 @@ export class SpoolingSink extends EventEmitter implements RawSink {
     return this.log.sizeBytes >= this.maxBytes;
   }
 
-  async send(records: OutgoingRecord[]): Promise<void> {
+  /**
+   * `signal` can withdraw records only while they wait for a spool write they went to directly: once
+   * the queue has been tried, its outcome is unknown, so they are spooled whatever the signal says
+   * (a duplicate carries the same event ids; a withdrawn batch the client resends would not).
+   */
+  async send(records: OutgoingRecord[], signal?: AbortSignal): Promise<void> {
     if (!this.spooling) {
       try {
         await this.options.primary.send(records);
@@ -111,11 +116,13 @@ export class SpoolingSink extends EventEmitter implements RawSink {
       } catch (err) {
         this.options.log?.(`queue write failed (${(err as Error).message}); spooling to disk`);
       }
+      await this.append(records);
+      return;
     }
-    await this.append(records);
+    await this.append(records, signal);
   }
 
-  private async append(records: OutgoingRecord[]): Promise<void> {
+  private async append(records: OutgoingRecord[], signal?: AbortSignal): Promise<void> {
     if (this.full) throw new SpoolFullError(this.log.sizeBytes);
     this.appendsInFlight++;
     try {
@@ -126,6 +133,7 @@ export class SpoolingSink extends EventEmitter implements RawSink {
           timestamp: r.timestamp ?? Date.now(),
           headers: r.partition === undefined ? undefined : { [PARTITION_HEADER]: String(r.partition) },
         })),
+        signal,
       );
     } finally {
       this.appendsInFlight--;

@@ -14,7 +14,10 @@ export const DROP_REASONS = {
   unparseable_frame: "the bytes could not be split into a syslog frame",
   /** A queue record whose value could not be decoded as a raw batch. */
   unparseable_record: "the queue record could not be decoded",
-  /** A stage failed on the record more times than its retry limit allows. */
+  /**
+   * A stage failed on the record more times than its retry limit allowed. Only earlier versions wrote
+   * it: such records are now retried until they succeed. `unmeltable deadletters redrive` sends them on.
+   */
   retries_exhausted: "processing kept failing after every retry",
   /** The index refused the event (e.g. a mapping conflict). */
   index_rejected: "the index rejected the event",

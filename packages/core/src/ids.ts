@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 /**
  * The event id: a UUIDv7 (RFC 9562), assigned once by the collector that accepted the event and never
@@ -51,4 +51,16 @@ export function eventIdTime(id: string): number | undefined {
   const hex = id.slice(0, 8) + id.slice(9, 13);
   const ms = Number.parseInt(hex, 16);
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+/**
+ * A UUIDv7 for time `ms` whose other bits come from a hash of `key`: the same inputs always give the
+ * same id. For events that get their id late (a dead letter sent on again), so that doing it twice
+ * stores the event once.
+ */
+export function stableEventId(ms: number, key: string): string {
+  const h = createHash("sha256").update(key).digest("hex");
+  const t = Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0").slice(-12);
+  const variant = (0x8 | (Number.parseInt(h[3]!, 16) & 0x3)).toString(16);
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${h.slice(0, 3)}-${variant}${h.slice(4, 7)}-${h.slice(7, 19)}`;
 }

@@ -24,3 +24,4 @@ export * from "./lifecycle/slice-policy";
 export * from "./ports/object-store";
 export * from "./archive/layout";
 export * from "./lifecycle/run-lifecycle";
+export * from "./redrive";

@@ -204,8 +204,8 @@ export class OpenSearchIndex implements IndexPort {
       const status = item?.status ?? 0;
       if (status >= 200 && status < 300) results[op.i] = { status: "created" };
       else if (status === 409) results[op.i] = { status: "exists" };
-      else if (status === 429 || status >= 500 || status === 0) failed.push({ ...op, error: itemError(status, item?.error) });
-      else results[op.i] = { status: "rejected", error: itemError(status, item?.error) };
+      else if (refusesDocument(status, item?.error)) results[op.i] = { status: "rejected", error: itemError(status, item?.error) };
+      else failed.push({ ...op, error: itemError(status, item?.error) });
     });
   }
 
@@ -397,6 +397,34 @@ function statusOf(err: unknown): number | undefined {
 function requestError(err: unknown, method: string, path: string): Error {
   if (err instanceof errors.ResponseError) return new OpenSearchRequestError(err.meta.statusCode ?? 0, method, path, excerpt(err.meta.body));
   return new OpenSearchUnavailableError(method, path, err);
+}
+
+/**
+ * Failures of the cluster, not of the document: retrying (later, once the block is lifted, the index
+ * reopened or created, shards freed) succeeds with the very same document. Their status is often 400
+ * or 403, so the status alone does not tell.
+ */
+const CLUSTER_SIDE = new Set([
+  "cluster_block_exception", // a write or read-only block (flood-stage watermark, maintenance)
+  "index_closed_exception",
+  "index_not_found_exception", // auto-creation off, or the index deleted meanwhile
+  "validation_exception", // creating the index would exceed the cluster's shard limit
+  "unavailable_shards_exception",
+  "no_shard_available_action_exception",
+  "process_cluster_event_timeout_exception",
+  "circuit_breaking_exception",
+  "es_rejected_execution_exception",
+  "rejected_execution_exception",
+  "security_exception",
+]);
+
+/**
+ * An item refused because of the document itself (a mapping conflict, a value that does not parse, too
+ * large): trying again cannot help, it goes to the dead letters. Anything else is retried until it works.
+ */
+export function refusesDocument(status: number, error: { type?: string } | undefined): boolean {
+  if (status !== 400 && status !== 413) return false;
+  return !CLUSTER_SIDE.has(error?.type ?? "");
 }
 
 function itemError(status: number, error: { type?: string; reason?: string } | undefined): string {

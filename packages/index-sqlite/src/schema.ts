@@ -15,22 +15,29 @@ import Database from "better-sqlite3";
  */
 export const ROLLUP_FIELDS = ["tag", "logtype", "syslog.host", "syslog.appName", "syslog.severity", "syslog.facility", "json.level", "apache.status", "nginx.status"] as const;
 
-export function openSlice(file: string, readonly: boolean): Database.Database {
+export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000): Database.Database {
   const db = new Database(file, { readonly, fileMustExist: readonly });
-  if (!readonly) {
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE, doc TEXT NOT NULL);
-      CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');
-      CREATE TABLE IF NOT EXISTS rollup (field TEXT NOT NULL, minute INTEGER NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, minute, value)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS fieldnames (name TEXT PRIMARY KEY) WITHOUT ROWID;
-    `);
+  try {
+    // First: the statements below wait for a lock too (set after them, a locked file failed at once).
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    if (!readonly) {
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE, doc TEXT NOT NULL);
+        CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');
+        CREATE TABLE IF NOT EXISTS rollup (field TEXT NOT NULL, minute INTEGER NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, minute, value)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS fieldnames (name TEXT PRIMARY KEY) WITHOUT ROWID;
+      `);
+    }
+    db.pragma("temp_store = MEMORY");
+    db.pragma("cache_size = -65536");
+    if (readonly) db.pragma("mmap_size = 268435456");
+  } catch (err) {
+    // Locked or failing now: the caller tries again later, with a new connection, not a leaked one.
+    db.close();
+    throw err;
   }
-  db.pragma("busy_timeout = 5000");
-  db.pragma("temp_store = MEMORY");
-  db.pragma("cache_size = -65536");
-  if (readonly) db.pragma("mmap_size = 268435456");
   return db;
 }
 

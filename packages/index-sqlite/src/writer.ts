@@ -8,6 +8,7 @@ import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
 const MAX_OPEN = 32;
+const WRITER_BUSY_TIMEOUT_MS = 1000;
 /** Values per event in a prepared slice's rows: index, time, id, raw, document, field tokens, roll-up pairs. */
 const ROW = 7;
 
@@ -107,16 +108,22 @@ export class IndexWriter {
     return this.apply(tenant, prepareWrite(tenant, docs, this.sliceOf(tenant)));
   }
 
-  /** Stores prepared events (see prepareWrite), one transaction per slice. */
+  /**
+   * Stores prepared events (see prepareWrite), one transaction per slice. An event that cannot be
+   * stored for what it is was "rejected" by prepareWrite already; a failure here is the storage's (the
+   * file locked by another connection, the disk full or failing), so its events are "retry": the stage
+   * tries again, with backoff, until it works — they never go to the dead letters for it.
+   */
   apply(tenant: string, prepared: PreparedWrite): IndexWriteResult[] {
     const results = prepared.results as IndexWriteResult[];
     for (const slice of prepared.slices) {
       try {
         this.writeSlice(tenant, sliceFor(slice.start, slice.length), slice.rows, slice.names, results);
       } catch (err) {
-        // A disk or database failure: nothing of this slice's transaction was kept; try again later.
+        // Nothing of this slice's transaction was kept.
         for (let k = 0; k < slice.rows.length; k += ROW) results[slice.rows[k] as number] = { status: "retry", error: (err as Error).message };
-        this.closeSlice(tenant, slice.name);
+        // A lock leaves the connection as good as it was; after a disk error, open the file afresh.
+        if (!/^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? "")) this.closeSlice(tenant, slice.name);
       }
     }
     return results;
@@ -198,7 +205,9 @@ export class IndexWriter {
     }
     const dir = path.join(this.root, tenant);
     mkdirSync(dir, { recursive: true });
-    const db = openSlice(path.join(dir, `${slice.name}.db`), false);
+    // A short wait for a lock: this thread writes for every tenant, and a slice locked for longer is
+    // retried by the stage (with backoff) instead of holding up the others.
+    const db = openSlice(path.join(dir, `${slice.name}.db`), false, WRITER_BUSY_TIMEOUT_MS);
     const s: SliceDb = {
       db,
       // A known id is skipped by the unique index (idempotent writes); a taken rowid still raises.

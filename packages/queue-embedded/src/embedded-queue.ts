@@ -13,6 +13,7 @@ import {
   type QueueReader,
   type QueueRecord,
   type RecordPosition,
+  type SendOptions,
   type TopicSpec,
 } from "@unmeltable/core";
 import { PartitionLog } from "./partition-log";
@@ -139,7 +140,7 @@ export class EmbeddedQueue implements Queue {
   producer(): QueueProducer {
     const turns = new Map<string, number>();
     return {
-      send: async (topic: string, records: OutgoingRecord[]): Promise<RecordPosition[]> => {
+      send: async (topic: string, records: OutgoingRecord[], options?: SendOptions): Promise<RecordPosition[]> => {
         if (this.closed) throw new Error("queue is closed");
         const logs = await this.logs(topic);
         const byPartition = new Map<number, number[]>();
@@ -164,6 +165,7 @@ export class EmbeddedQueue implements Queue {
                 const r = records[i]!;
                 return { key: r.key, value: r.value, timestamp: r.timestamp ?? now, headers: r.headers };
               }),
+              options?.signal,
             );
             indexes.forEach((i, k) => (out[i] = { topic, partition, offset: first + k }));
           }),
@@ -371,7 +373,9 @@ class EmbeddedConsumer implements QueueConsumer {
       }
       if (next > offset) {
         offset = next;
-        await this.queue.commit(this.options.group, topic, partition, offset);
+        // The batch's output is durable already. An offset file that cannot be written now (a full
+        // disk) is written with the next commit; a crash before that redelivers, never loses.
+        await this.queue.commit(this.options.group, topic, partition, offset).catch(() => undefined);
       }
       if (next <= records[records.length - 1]!.offset) {
         // The handler asked for the rest again: back off before redelivering it.

@@ -1,3 +1,4 @@
 export { EmbeddedQueue, UnknownTopicError, type EmbeddedQueueOptions } from "./embedded-queue";
-export { PartitionLog } from "./partition-log";
+export { PartitionLog, AppendAbortedError } from "./partition-log";
 export { writeFileAtomic } from "./fs-util";
+export { QueueInUseError } from "./lock";

@@ -15,13 +15,22 @@ export async function acquireLock(file: string): Promise<void> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = Number.parseInt(await fsp.readFile(file, "utf8").catch(() => ""), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`the queue in ${file.replace(/\/LOCK$/, "")} is in use by process ${owner}; stop it first`);
-      }
+      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) throw new QueueInUseError(file.replace(/\/LOCK$/, ""), owner);
       await fsp.rm(file, { force: true });
     }
   }
   throw new Error(`could not take the lock ${file}`);
+}
+
+/** Another live process (a running server) owns the queue directory. */
+export class QueueInUseError extends Error {
+  override name = "QueueInUseError";
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`the queue in ${dir} is in use by process ${pid}; stop it first`);
+  }
 }
 
 export async function releaseLock(file: string): Promise<void> {

@@ -41,6 +41,16 @@ interface Pending {
   bytes: number;
   resolve: (firstOffset: number) => void;
   reject: (err: Error) => void;
+  /** Withdraws the append while it still waits for a group commit (see append's signal). */
+  forget?: () => void;
+}
+
+/** An append withdrawn by its signal before it was written: none of its records are in the log. */
+export class AppendAbortedError extends Error {
+  override name = "AbortError";
+  constructor() {
+    super("the append was withdrawn before it was written");
+  }
 }
 
 const INDEX_EVERY_BYTES = 64 * 1024;
@@ -54,6 +64,11 @@ export class PartitionLog extends EventEmitter {
   private closed = false;
   /** Offset the next durable record gets; everything below it is on disk and fsync'd. */
   private durableEnd = 0;
+  /**
+   * Set when a failed write could not be cut off again: the active segment may hold bytes past its
+   * last durable record, so nothing is appended until they are gone (appends would land after them).
+   */
+  private damaged: Error | undefined;
   private lastIndexedPosition = 0;
   private readOnlyScannedSize = -1;
 
@@ -85,15 +100,35 @@ export class PartitionLog extends EventEmitter {
     return n;
   }
 
-  /** Appends records; resolves with the offset of the first one once all of them are durable. */
-  append(records: { key: string | null; value: Buffer; timestamp: number; headers?: Record<string, string> }[]): Promise<number> {
+  /**
+   * Appends records; resolves with the offset of the first one once all of them are durable. When the
+   * write or its fdatasync fails (ENOSPC, EIO...), every append of that group commit is rejected and the
+   * segment is cut back to its last durable record: a rejected append never shows up later.
+   *
+   * `signal` withdraws the append while it still waits for its group commit (it then rejects with
+   * AppendAbortedError and nothing of it is written); once its write has begun, the append settles with
+   * the write's outcome whatever the signal says.
+   */
+  append(records: { key: string | null; value: Buffer; timestamp: number; headers?: Record<string, string> }[], signal?: AbortSignal): Promise<number> {
     if (this.options.readOnly) return Promise.reject(new Error("partition log is open read-only"));
     if (this.closed) return Promise.reject(new Error("partition log is closed"));
+    if (signal?.aborted) return Promise.reject(new AppendAbortedError());
     const buffers = records.map((r) => encodeRecord(r.key, r.value, r.timestamp, r.headers));
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ buffers, bytes, resolve, reject });
+      const entry: Pending = { buffers, bytes, resolve, reject };
+      if (signal) {
+        const onAbort = () => {
+          const at = this.pending.indexOf(entry);
+          if (at < 0) return; // already being written
+          this.pending.splice(at, 1);
+          reject(new AppendAbortedError());
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        entry.forget = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.pending.push(entry);
       if (!this.flushing) {
         this.flushing = true;
         // Let the current tick add more records before the write: that is the group commit.
@@ -107,6 +142,8 @@ export class PartitionLog extends EventEmitter {
       while (this.pending.length > 0) {
         const group = this.pending;
         this.pending = [];
+        // From here on these appends are being written: their signals no longer withdraw them.
+        for (const p of group) p.forget?.();
         await this.flushGroup(group);
       }
     } finally {
@@ -122,6 +159,7 @@ export class PartitionLog extends EventEmitter {
     let bytes = 0;
     for (const p of group) bytes += p.bytes;
     try {
+      if (this.damaged) await this.repair();
       let seg = this.segments[this.segments.length - 1]!;
       if (seg.size > 0 && seg.size + bytes > this.options.segmentBytes) seg = await this.roll();
       const handle = this.active!;
@@ -131,15 +169,16 @@ export class PartitionLog extends EventEmitter {
       const all: Buffer[] = [];
       const positions: IndexEntry[] = [];
       let position = startSize;
+      let lastIndexed = this.lastIndexedPosition;
       let minTs = seg.minTimestamp;
       let maxTs = seg.maxTimestamp;
       for (const p of group) {
         firstOffsets.push(offset);
         for (const b of p.buffers) {
           setRecordOffset(b, offset);
-          if (position - this.lastIndexedPosition >= INDEX_EVERY_BYTES || seg.index.length === 0) {
+          if (position - lastIndexed >= INDEX_EVERY_BYTES || (seg.index.length === 0 && positions.length === 0)) {
             positions.push({ offset, position });
-            this.lastIndexedPosition = position;
+            lastIndexed = position;
           }
           const ts = b.readDoubleBE(HEADER_BYTES + 2);
           if (ts < minTs) minTs = ts;
@@ -153,13 +192,14 @@ export class PartitionLog extends EventEmitter {
         await writevAll(handle, all, startSize);
         await handle.datasync();
       } catch (err) {
-        // Leave the segment exactly as it was, so the next append does not follow a torn record.
-        await handle.truncate(startSize).catch(() => undefined);
-        this.lastIndexedPosition = seg.index[seg.index.length - 1]?.position ?? 0;
+        // Leave the segment exactly as it was, so these records never appear (not after a restart
+        // either) and the next append does not follow a torn record.
+        await this.cutBack(handle, startSize, err as Error);
         throw err;
       }
       seg.size = position;
       seg.index.push(...positions);
+      this.lastIndexedPosition = lastIndexed;
       seg.end = offset;
       seg.minTimestamp = minTs;
       seg.maxTimestamp = maxTs;
@@ -172,14 +212,44 @@ export class PartitionLog extends EventEmitter {
     }
   }
 
+  /** Truncates the active segment back to `size` after a failed write; remembers when that fails too. */
+  private async cutBack(handle: FileHandle, size: number, cause: Error): Promise<void> {
+    try {
+      await handle.truncate(size);
+      await handle.datasync();
+      this.damaged = undefined;
+    } catch {
+      this.damaged = cause;
+    }
+  }
+
+  /** Before writing after a failed cut-back: cut again, and make sure the file ends at the last durable record. */
+  private async repair(): Promise<void> {
+    const seg = this.segments[this.segments.length - 1]!;
+    const handle = this.active!;
+    await this.cutBack(handle, seg.size, this.damaged!);
+    if (this.damaged || (await handle.stat()).size !== seg.size) {
+      throw new Error(`the log cannot be written until a failed write is cut off (${this.damaged?.message ?? "size mismatch"})`);
+    }
+  }
+
+  /** Starts a new segment. Nothing changes until the new file exists and is durable in the directory. */
   private async roll(): Promise<Segment> {
-    await this.active?.datasync();
-    await this.active?.close();
     const seg = newSegment(this.dir, this.durableEnd);
-    this.active = await fsp.open(seg.file, "a+");
-    await fsyncDir(this.dir);
+    const handle = await fsp.open(seg.file, "a+");
+    try {
+      await fsyncDir(this.dir);
+    } catch (err) {
+      // An empty segment file may stay behind; the next roll (or a restart) takes it as it is.
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+    const previous = this.active;
+    this.active = handle;
     this.segments.push(seg);
     this.lastIndexedPosition = 0;
+    // Everything in the previous segment was fdatasync'd by its group commit.
+    await previous?.close().catch(() => undefined);
     return seg;
   }
 

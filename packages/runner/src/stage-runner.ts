@@ -1,7 +1,6 @@
 import {
   DEAD_LETTER_TOPIC,
   encodeDeadLetter,
-  recordDeadLetter,
   type DeadLetter,
   type Metrics,
   type PartitionBatch,
@@ -14,9 +13,13 @@ import {
 /**
  * Drives a stage over a queue the way a Lambda Kafka event-source mapping does: per partition, batches
  * of up to `batchSize` records or `batchWindowMs` of waiting; the stage's output and dead letters are
- * produced durably before the offsets are committed; a record the stage wants retried is delivered again
- * with backoff (with the records after it), and after `maxRetries` it goes to the dead letters
- * (`retries_exhausted`) so that its partition moves on.
+ * produced durably before the offsets are committed.
+ *
+ * A record the stage wants retried (the index is locked, full or unreachable) blocks its partition: it
+ * is delivered again, with the records after it, with the consumer's backoff (at most 30 s between
+ * attempts), for as long as it takes. It never goes to the dead letters for that: only records the stage
+ * itself finds invalid do. The blocking shows in `unmeltable_stage_retries_total` and
+ * `unmeltable_stage_blocked_since_seconds`, and in the log.
  */
 export interface StageRunnerOptions {
   name: string;
@@ -28,7 +31,6 @@ export interface StageRunnerOptions {
   batchSize?: number;
   batchWindowMs?: number;
   maxBatchBytes?: number;
-  maxRetries?: number;
   metrics: Metrics;
   log?: (line: string) => void;
 }
@@ -44,8 +46,10 @@ export class StageRunner {
   /** Ends the wait before a restart early (on stop). */
   private wake: (() => void) | undefined;
   private readonly restarts;
-  /** Attempts per record that asked for a retry, by "topic/partition/offset". */
-  private readonly attempts = new Map<string, number>();
+  /** Partitions waiting on a record to succeed, by "topic/partition": since when, and attempts so far. */
+  private readonly blocked = new Map<string, { since: number; attempts: number }>();
+  private readonly retries;
+  private readonly blockedSince;
   private readonly eventsIn;
   private readonly eventsOut;
   private readonly batches;
@@ -61,6 +65,10 @@ export class StageRunner {
     this.deadLetters = m.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
     this.restarts = m.counter("unmeltable_stage_restarts_total", "Times a stage's consumer failed and was started again", ["stage"]).labels(stage);
     this.batchMs = m.counter("unmeltable_stage_batch_ms_total", "Time spent in a stage's batches (ms)", ["stage"]).labels(stage);
+    this.retries = m.counter("unmeltable_stage_retries_total", "Batches a stage handed back to be delivered again (a transient failure: the index locked, full or unreachable)", ["stage"]).labels(stage);
+    const blockedSince = m.gauge("unmeltable_stage_blocked_since_seconds", "Unix time since which a stage has been retrying a record that keeps failing (the oldest such partition), 0 when none", ["stage"]);
+    this.blockedSince = (seconds: number) => blockedSince.set(seconds, stage);
+    this.blockedSince(0);
   }
 
   start(): void {
@@ -112,26 +120,21 @@ export class StageRunner {
   }
 
   private async handle(batch: PartitionBatch): Promise<void | number> {
+    try {
+      return await this.attempt(batch);
+    } catch (err) {
+      // The output could not be made durable (the queue's disk is full...): the consumer delivers the
+      // whole batch again after its backoff.
+      this.noteRetry(batch, batch.records[0]!.offset, `could not write the stage's output: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private async attempt(batch: PartitionBatch): Promise<undefined | number> {
     const started = performance.now();
     const result = await this.options.stage(batch.records);
     const letters: DeadLetter[] = [...result.deadLetters];
-    let retryFrom: number | undefined;
-    for (let i = 0; i < batch.records.length; i++) {
-      const outcome = result.outcomes[i]!;
-      if (outcome.status !== "retry") continue;
-      const record = batch.records[i]!;
-      const key = `${record.topic}/${record.partition}/${record.offset}`;
-      const attempts = (this.attempts.get(key) ?? 0) + 1;
-      this.attempts.set(key, attempts);
-      if (attempts > (this.options.maxRetries ?? 5)) {
-        letters.push(recordDeadLetter(this.options.name, record, "retries_exhausted", `${outcome.error} (after ${attempts} attempts)`));
-        this.attempts.delete(key);
-        continue;
-      }
-      this.options.log?.(`stage ${this.options.name}: ${key} will be retried (attempt ${attempts}): ${outcome.error}`);
-      retryFrom = record.offset;
-      break;
-    }
+    const retryAt = result.outcomes.findIndex((o) => o.status === "retry");
     // Durable output first, then the commit (which the consumer does when we return).
     for (const out of result.output) {
       if (out.records.length > 0) await this.options.producer.send(out.topic, out.records);
@@ -147,11 +150,43 @@ export class StageRunner {
     this.eventsOut.inc(result.eventsOut);
     this.batches.inc();
     this.batchMs.inc(performance.now() - started);
-    if (retryFrom === undefined) {
-      for (const r of batch.records) this.attempts.delete(`${r.topic}/${r.partition}/${r.offset}`);
+    if (retryAt < 0) {
+      this.noteDone(batch);
       return undefined;
     }
-    return retryFrom;
+    const record = batch.records[retryAt]!;
+    this.noteRetry(batch, record.offset, (result.outcomes[retryAt] as { error: string }).error);
+    return record.offset;
+  }
+
+  private noteRetry(batch: PartitionBatch, offset: number, error: string): void {
+    const key = `${batch.topic}/${batch.partition}`;
+    let b = this.blocked.get(key);
+    if (!b) {
+      this.blocked.set(key, (b = { since: Date.now(), attempts: 0 }));
+      this.updateBlocked();
+    }
+    b.attempts++;
+    this.retries.inc();
+    // The first failure, then every 10th: a lock held for an hour should not flood the log.
+    if (b.attempts === 1 || b.attempts % 10 === 0) {
+      this.options.log?.(`stage ${this.options.name}: ${key}@${offset} failed (attempt ${b.attempts}, blocked for ${Math.round((Date.now() - b.since) / 1000)} s), retrying until it succeeds: ${error}`);
+    }
+  }
+
+  private noteDone(batch: PartitionBatch): void {
+    const key = `${batch.topic}/${batch.partition}`;
+    const b = this.blocked.get(key);
+    if (!b) return;
+    this.blocked.delete(key);
+    this.updateBlocked();
+    this.options.log?.(`stage ${this.options.name}: ${key} goes on after ${b.attempts} retries (${Math.round((Date.now() - b.since) / 1000)} s)`);
+  }
+
+  private updateBlocked(): void {
+    let oldest = 0;
+    for (const b of this.blocked.values()) if (oldest === 0 || b.since < oldest) oldest = b.since;
+    this.blockedSince(oldest === 0 ? 0 : Math.floor(oldest / 1000));
   }
 
   async stop(): Promise<void> {

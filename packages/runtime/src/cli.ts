@@ -4,6 +4,7 @@ import { banner } from "./banner";
 import { queueReadCommand, queueTopicsCommand } from "./queue-commands";
 import { searchCommand, tailCommand } from "./search-commands";
 import { archiveCommand, lifecycleCommand, replayCommand } from "./data-commands";
+import { deadLettersListCommand, deadLettersRedriveCommand } from "./dead-letter-commands";
 import type { KafkaConnection } from "@unmeltable/queue-kafka";
 import { parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
@@ -42,11 +43,12 @@ export function buildCli(): Command {
     .description("Create a tenant; prints its ingest and API tokens (the API token only now: the data dir keeps its hash). A running server accepts them within a second.")
     .addOption(dataDirOption())
     .option("--tier <tier>", "index tier", "default")
+    .option("--ingest-token <token>", "keep this ingest token (e.g. your Loggly customer token) instead of a new one")
     .option("--json", "print {name, ingestToken, apiToken} as JSON")
-    .action((name: string, opts: { dataDir: string; tier: string; json?: boolean }) => {
+    .action((name: string, opts: { dataDir: string; tier: string; ingestToken?: string; json?: boolean }) => {
       const store = new TenantStore(path.resolve(opts.dataDir));
       try {
-        const t = store.add(name, { tier: opts.tier });
+        const t = store.add(name, { tier: opts.tier, ingestToken: opts.ingestToken });
         if (opts.json) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, apiToken: t.apiToken }) + "\n");
         else process.stdout.write(`tenant ${t.name}\n  ingest token  ${t.ingestToken}\n  API token     ${t.apiToken}\n`);
       } finally {
@@ -175,6 +177,29 @@ export function buildCli(): Command {
     .option("--offset <n>", "start at this offset (default: the oldest retained)", intArg)
     .option("--limit <n>", "stop after this many events", intArg)
     .action(queueReadCommand);
+
+  const deadletters = program
+    .command("deadletters")
+    .description("What left the pipeline without reaching the index (unknown tokens, index refusals...), and sending it back once the cause is fixed.");
+  const deadLetterOptions = (cmd: Command) =>
+    cmd
+      .addOption(dataDirOption())
+      .option("--reason <reason>", "only this drop reason (unknown_token, index_rejected, process_failed, ...)")
+      .option("--tenant <name>", "only this tenant's (for an unknown token: the tenant it belongs to now)")
+      .option("--stage <stage>", "only those of this stage (collector, process, index)")
+      .option("--json", "print JSON")
+      .addOption(new Option("--queue <kind>", "the queue").choices(["embedded", "kafka"]).env("UNMELTABLE_QUEUE").default("embedded"))
+      .addOption(new Option("--brokers <list>", "Kafka brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"));
+  deadLetterOptions(deadletters.command("list").description("List dead letters: where, why, and whether each can be (or was) redriven. Read-only; safe while the server runs.")).action(
+    deadLettersListCommand,
+  );
+  deadLetterOptions(
+    deadletters
+      .command("redrive")
+      .description(
+        "Send the matching redrivable dead letters back into the pipeline (unknown tokens now known and processing failures to the raw topic, index refusals to their processed topic), each once: what was redriven is recorded, a rerun skips it. With the embedded queue and a running server, the server does it.",
+      ),
+  ).action(deadLettersRedriveCommand);
 
   return program;
 }

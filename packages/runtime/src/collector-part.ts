@@ -8,6 +8,7 @@ import {
   SpoolingSink,
   startSyslogListeners,
   type RawSink,
+  type WriteFailure,
 } from "@unmeltable/collector";
 import type { Route } from "./http-server";
 import type { TenantDirectory } from "@unmeltable/core";
@@ -17,6 +18,10 @@ export interface CollectorPart {
   tlsPort?: number;
   routes: Route[];
   spool?: SpoolingSink;
+  /** Set while queue (or spool) writes fail: /healthz reports "degraded" with it. */
+  writeFailure(): WriteFailure | undefined;
+  /** Sets the gauges that are read rather than counted (called before /metrics is served). */
+  refreshGauges(): void;
   stop(): Promise<void>;
 }
 
@@ -42,22 +47,32 @@ export async function startCollector(options: {
   log: (line: string) => void;
 }): Promise<CollectorPart> {
   const { metrics, producer } = options;
-  const toQueue: RawSink = { send: async (records) => void (await producer.send(RAW_TOPIC, records)) };
+  const toQueue: RawSink = { send: async (records, signal) => void (await producer.send(RAW_TOPIC, records, { signal })) };
   const spool = options.spool ? await SpoolingSink.open({ dir: options.spool.dir, maxBytes: options.spool.maxBytes, primary: toQueue, metrics, log: options.log }) : undefined;
   const dropped = metrics.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
   const deadLetters = new DeadLetterWriter(producer, dropped);
   const batcher = new RawBatcher({ sink: spool ?? toQueue, collector: options.collectorId, rawPartitions: options.rawPartitions });
   const durableCounter = metrics.counter("unmeltable_events_durable_total", "Events acknowledged as durable (in the queue or the collector's spool)").labels({});
   batcher.on("durable", (n: number) => durableCounter.inc(n));
-  let lastError = 0;
+  const writeFailures = metrics.counter("unmeltable_queue_write_failures_total", "Raw batch writes to the queue (or spool) that failed: those of requests were answered 503, those of streams are retried").labels({});
+  const writeFailing = metrics.gauge("unmeltable_queue_write_failing", "1 while raw batch writes fail (then /healthz says degraded), else 0");
+  writeFailing.set(0);
+  let lastLogged = 0;
   batcher.on("sendError", (err: Error) => {
-    // Once a spool fills up every retry fails; say so every few seconds, not every retry.
-    if (Date.now() - lastError > 5000) options.log(`raw batch not yet durable, retrying: ${err.message}`);
-    lastError = Date.now();
+    writeFailures.inc();
+    // While a disk is full every write fails: say so when it starts and then once a minute.
+    if (Date.now() - lastLogged > 60_000) {
+      options.log(`raw batch write failed: ${err.message} (HTTP requests are answered 503, syslog streams are paused and their events retried)`);
+      lastLogged = Date.now();
+    }
+  });
+  batcher.on("writeFailing", () => writeFailing.set(1));
+  batcher.on("writeRecovered", () => {
+    writeFailing.set(0);
+    lastLogged = 0;
+    options.log("raw batch writes succeed again");
   });
   const inflight = metrics.gauge("unmeltable_collector_inflight_bytes", "Bytes accepted by the collector and not yet durable");
-  const inflightTimer = setInterval(() => inflight.set(batcher.inflightBytes), 1000);
-  inflightTimer.unref();
 
   const ingestor = new Ingestor({
     tenants: options.tenants,
@@ -81,19 +96,21 @@ export async function startCollector(options: {
     tenants: options.tenants,
     maxEventBytes: options.maxEventBytes,
     maxRequestBytes: options.maxRequestBytes,
-    // Memory is bounded: past the high-water mark (the spool full, the queue away) HTTP senders are told to retry.
-    overloaded: () => batcher.overloaded,
+    // Memory is bounded: past the high-water mark HTTP senders are told to retry. (While writes fail,
+    // requests still try theirs: each fails at once, and the first to succeed ends the failure.)
+    overloaded: () => batcher.overHighWater,
   });
   return {
     syslogPort: syslog.tcpPort,
     tlsPort: syslog.tlsPort,
     spool,
+    writeFailure: () => batcher.writeFailure,
+    refreshGauges: () => inflight.set(batcher.inflightBytes),
     routes: [{ methods: ["POST", "PUT", "OPTIONS"], path: INGEST_PATH, handler: ingest }],
     stop: async () => {
       await syslog.close();
       await batcher.close();
       await deadLetters.flush();
-      clearInterval(inflightTimer);
       await spool?.close();
     },
   };

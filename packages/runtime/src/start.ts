@@ -3,6 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { startCollector, type CollectorPart } from "./collector-part";
+import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
+import { redriveDeadLetters } from "./dead-letters";
 import { createRequestListener, sendJson, startHttpServers, type HttpServers, type Route } from "./http-server";
 import { PrometheusMetrics } from "./prometheus";
 import { openQueue, type QueueConfig } from "./queue-config";
@@ -132,6 +134,18 @@ export async function start(config: StartConfig): Promise<Running> {
     closers.push(() => producer.close());
     parts.set("queue", true);
 
+    // Commands that must write to the queue while the server holds it (deadletters redrive) ask here.
+    const control = await startControlSocket({
+      file: path.join(config.dataDir, CONTROL_SOCKET),
+      redrive: (filter, onProgress) => {
+        // A tenant added a moment ago (`tenants add --ingest-token`, then redrive) must be seen already.
+        if (collectorTenants === tenants) tenants.refresh();
+        return redriveDeadLetters({ queue, producer, tenants: collectorTenants, filter, onProgress });
+      },
+      log: config.log,
+    });
+    if (control) closers.push(() => control.close());
+
     const routes: Route[] = [];
     /** The HTTP servers once they listen (the UI and the alerts' links need their ports). */
     const listening: { http?: HttpServers } = {};
@@ -202,9 +216,13 @@ export async function start(config: StartConfig): Promise<Running> {
         path: /^\/healthz\/?(?:\?.*)?$/,
         handler: (_req, res) => {
           const ready = !stopping && [...parts.values()].every(Boolean);
-          const body: Record<string, unknown> = { status: ready ? "ok" : stopping ? "stopping" : "starting", parts: Object.fromEntries(parts) };
+          // A collector whose writes fail stores nothing: not healthy, whatever else works.
+          const failure = collector?.writeFailure();
+          const status = !ready ? (stopping ? "stopping" : "starting") : failure ? "degraded" : "ok";
+          const body: Record<string, unknown> = { status, parts: Object.fromEntries(parts) };
+          if (failure) body.reason = `queue writes fail since ${new Date(failure.since).toISOString()}: ${failure.message}`;
           if (collector?.spool) body.spool = { spooling: collector.spool.spooling, pendingBatches: collector.spool.pending, bytes: collector.spool.bytes };
-          sendJson(res, ready ? 200 : 503, body);
+          sendJson(res, status === "ok" ? 200 : 503, body);
         },
       },
       {
@@ -212,6 +230,7 @@ export async function start(config: StartConfig): Promise<Running> {
         path: /^\/metrics\/?(?:\?.*)?$/,
         handler: async (_req, res) => {
           await stages?.refreshLag();
+          collector?.refreshGauges();
           const text = await metrics.text();
           res.writeHead(200, { "Content-Type": metrics.contentType });
           res.end(text);

@@ -66,14 +66,19 @@ export class TenantStore {
     if (columns.has("api_token")) this.hashClearApiTokens();
   }
 
-  add(name: string, opts: { tier?: string; partitionSpread?: number; slice?: Tenant["slice"]; retentionDays?: number } = {}): TenantWithApiToken {
+  add(name: string, opts: { tier?: string; partitionSpread?: number; slice?: Tenant["slice"]; retentionDays?: number; ingestToken?: string } = {}): TenantWithApiToken {
     const problem = validateTenantName(name);
     if (problem) throw new TenantError(`invalid tenant name ${JSON.stringify(name)}: ${problem}`);
     if (this.get(name)) throw new TenantError(`tenant ${name} already exists`);
+    if (opts.ingestToken !== undefined) {
+      // An existing token (a Loggly customer token): the senders already configured keep working.
+      if (!/^[A-Za-z0-9-]{16,64}$/.test(opts.ingestToken)) throw new TenantError("an ingest token is 16-64 letters, digits and '-' (Loggly's are UUIDs)");
+      if (this.list().some((t) => t.ingestToken === opts.ingestToken)) throw new TenantError("that ingest token belongs to another tenant");
+    }
     const tenant: TenantWithApiToken = {
       name,
       // Loggly customer tokens are UUIDs; clients and scripts expect that shape.
-      ingestToken: randomUUID(),
+      ingestToken: opts.ingestToken ?? randomUUID(),
       apiToken: newApiToken(),
       tier: opts.tier ?? "default",
       partitionSpread: opts.partitionSpread ?? 1,

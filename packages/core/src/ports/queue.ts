@@ -74,8 +74,22 @@ export interface QueueConsumer {
   stop(): Promise<void>;
 }
 
+export interface SendOptions {
+  /**
+   * Withdraws records that are still waiting to be written: the send then rejects with an error named
+   * "AbortError" and none of them is stored. Records whose write has begun settle with its outcome (an
+   * adapter that cannot withdraw anything, like Kafka's, always waits for the outcome).
+   */
+  signal?: AbortSignal;
+}
+
 export interface QueueProducer {
-  send(topic: string, records: OutgoingRecord[]): Promise<RecordPosition[]>;
+  /**
+   * Resolves once every record is durable. A rejection other than AbortError may leave some records
+   * stored when they went to several partitions; records of one send to one partition are all stored
+   * or none (the embedded queue writes them in one group commit).
+   */
+  send(topic: string, records: OutgoingRecord[], options?: SendOptions): Promise<RecordPosition[]>;
   close(): Promise<void>;
 }
 
