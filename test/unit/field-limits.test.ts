@@ -37,7 +37,7 @@ describe("readJson (bounded JSON.parse)", () => {
   it("gives exactly what JSON.parse gives for texts within the limits, and undefined for what is not JSON", () => {
     const rnd = seededRandom(5);
     let scanned = 0;
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 200; i++) {
       const value = { items: Array.from({ length: 1 + Math.floor(rnd() * 40) }, () => randomJson(rnd)) };
       const text = JSON.stringify(value, null, i % 3 === 0 ? 2 : undefined);
       if (scalars(value) > FIELD_LIMITS.maxFields) continue;
@@ -49,7 +49,7 @@ describe("readJson (bounded JSON.parse)", () => {
         expect(readJson(broken, new FieldLimitReport()), broken.slice(0, 80)).toBeUndefined();
       }
     }
-    expect(scanned).toBeGreaterThan(50);
+    expect(scanned).toBeGreaterThan(30);
   });
 
   it("cuts what is nested too deep and leaves out the values past the field limit, closing every container", () => {
