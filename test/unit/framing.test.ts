@@ -54,10 +54,19 @@ describe("syslog stream framing (RFC 6587)", () => {
   });
 
   it("keeps a NUL inside a message in that message, wherever the stream is cut", () => {
-    const text = "<13>1 - h a - - [tok@41058] first\u0000second\n<13>b\u0000\u0000junk\u0000 <x>\u0000<1a>\n";
+    const text = "<13>1 - h a - - [tok@41058] first\u0000second\n<13>b\u0000\u0000pad\u0000 <x>\u0000<1a>\u0000\u0000<14>c\u0000\r\n";
     const results = everySplit(text);
     expect(results).toHaveLength(1);
-    expect(results[0]!.frames).toEqual(["<13>1 - h a - - [tok@41058] first\u0000second", "<13>b", "junk\u0000 <x>\u0000<1a>"]);
+    expect(results[0]!.frames).toEqual(["<13>1 - h a - - [tok@41058] first\u0000second", "<13>b\u0000\u0000pad\u0000 <x>\u0000<1a>", "<14>c"]);
+  });
+
+  it("ends a large frame at a NUL whose <PRI> arrives in the next reads", () => {
+    const big = `<13>${"y".repeat(100_000)}`;
+    const frames = deframe([Buffer.from(`${big}\u0000<1`), Buffer.from("3>next frame"), Buffer.from(" goes on"), Buffer.from("\n")], 200_000).frames;
+    expect(frames).toEqual([big, "<13>next frame goes on"]);
+    const nuls = `<13>${"\u0000".repeat(150_000)}`;
+    const pieces = Array.from({ length: 10 }, (_, i) => Buffer.from(nuls.slice(i * 15_001, (i + 1) * 15_001)));
+    expect(deframe([...pieces, Buffer.from("tail\n")], 200_000).frames).toEqual([`${nuls}tail`]);
   });
 
   it("holds a frame that ends in NUL until the next byte or a quiet-connection flush", () => {

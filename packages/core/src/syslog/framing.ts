@@ -61,6 +61,13 @@ export class SyslogDeframer {
    */
   private collected: Buffer[] = [];
   private collectedBytes = 0;
+  /**
+   * How far into the unfinished newline-delimited frame at the start of `buf` NULs have been looked at
+   * already: a frame full of NULs arriving in many reads is looked at once, not once per read.
+   */
+  private nulResume = 0;
+  /** Set by nulTrailer: the NUL whose meaning the bytes after it do not tell yet, or -1. */
+  private undecidedAt = -1;
 
   constructor(
     private readonly sink: FrameSink,
@@ -103,6 +110,8 @@ export class SyslogDeframer {
     }
     this.waiting = null;
     this.nulSearchedFrom = Number.POSITIVE_INFINITY;
+    const resume = this.nulResume;
+    this.nulResume = 0;
     let pos = 0;
     const buf = this.buf;
     const len = buf.length;
@@ -119,7 +128,7 @@ export class SyslogDeframer {
         const lf = buf.indexOf(LF, pos);
         const nul = this.nulTrailer(buf, pos, lf < 0 ? len : lf);
         if (nul === "undecided") {
-          pos = len - 1; // keep the final NUL: the next byte decides
+          pos = this.undecidedAt; // keep that NUL: the next bytes decide
           break;
         }
         const stop = nul >= 0 ? nul : lf;
@@ -145,7 +154,7 @@ export class SyslogDeframer {
           continue;
         }
       }
-      const next = this.nonTransparent(buf, pos);
+      const next = this.nonTransparent(buf, pos, pos === 0 ? resume : pos);
       if (next === "need-more") break;
       pos = next;
     }
@@ -227,10 +236,11 @@ export class SyslogDeframer {
     return start + count;
   }
 
-  private nonTransparent(buf: Buffer, pos: number): number | "need-more" {
+  /** A newline-delimited frame at `pos`; NULs before `nulFrom` were looked at by an earlier read. */
+  private nonTransparent(buf: Buffer, pos: number, nulFrom: number): number | "need-more" {
     const lf = buf.indexOf(LF, pos);
     const end = lf < 0 ? buf.length : lf;
-    const nul = this.nulTrailer(buf, pos, end);
+    const nul = this.nulTrailer(buf, nulFrom, end);
     if (nul === "undecided") return this.needMore(buf, pos);
     const stop = nul >= 0 ? nul : end;
     if (stop === buf.length) return this.needMore(buf, pos);
@@ -250,8 +260,9 @@ export class SyslogDeframer {
       this.mode = { kind: "skip-line" };
       return buf.length;
     }
-    // A final NUL is decided by the next byte, which must be looked at: no collecting then.
-    if (buf[buf.length - 1] !== NUL) this.waiting = { kind: "line" };
+    // A NUL not decided yet is decided by the next bytes, which must be looked at: no collecting then.
+    if (this.undecidedAt < 0) this.waiting = { kind: "line" };
+    this.nulResume = (this.undecidedAt < 0 ? buf.length : this.undecidedAt) - pos;
     return "need-more";
   }
 
@@ -266,18 +277,23 @@ export class SyslogDeframer {
    * byte received so far.
    *
    * Some senders end every message with NUL instead of LF, so NUL is a trailer, but only where a new frame
-   * follows it (`<PRI>`, or another trailer byte): a NUL inside a message (binary junk, a C string pasted
+   * follows it (`<PRI>`, or the end of the line): a NUL inside a message (binary junk, a C string pasted
    * into a log line) must not cut the message in two, because the second half carries no token and would be
    * stored in the default tenant, or refused.
    */
   private nulTrailer(buf: Buffer, pos: number, end: number): number | "undecided" {
+    this.undecidedAt = -1;
     for (let nul = this.nextNul(buf, pos); nul >= 0 && nul < end; nul = this.nextNul(buf, nul + 1)) {
       const verdict = startsFrame(buf, nul + 1);
-      if (verdict === "undecided") return "undecided";
+      if (verdict === "undecided") {
+        this.undecidedAt = nul;
+        return "undecided";
+      }
       if (verdict) return nul;
     }
     return -1;
   }
+
   private nextNul(buf: Buffer, pos: number): number {
     if (pos < this.nulSearchedFrom || (this.nulAt >= 0 && this.nulAt < pos)) {
       this.nulAt = buf.indexOf(NUL, pos);
@@ -298,13 +314,14 @@ export class SyslogDeframer {
 }
 
 /**
- * Whether a new frame starts at `i`: `<` + 1–3 digits + `>`, or a trailer byte (LF, CR, NUL). "undecided"
- * when `buf` ends before that can be told.
+ * Whether a new frame starts at `i`: `<` + 1–3 digits + `>`, or a line ends there (LF, CRLF). Not another
+ * NUL: a run of NULs inside a message (padding, UTF-16 text) keeps it whole; in `a\0\0<13>b` the second NUL
+ * ends the frame. "undecided" when `buf` ends before that can be told.
  */
 function startsFrame(buf: Buffer, i: number): boolean | "undecided" {
   if (i >= buf.length) return "undecided";
   const c = buf[i]!;
-  if (c === LF || c === CR || c === NUL) return true;
+  if (c === LF || c === CR) return true;
   if (c !== LT) return false;
   for (let k = i + 1; k <= i + 4; k++) {
     if (k >= buf.length) return "undecided";
