@@ -209,8 +209,8 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       .addOption(new Option("--default-tenant <name>", "tenant for syslog messages that carry no [TOKEN@41058] (off by default)").env("UNMELTABLE_DEFAULT_TENANT"))
       .addOption(new Option("--collector-id <id>", "name of this collector in every raw record").env("UNMELTABLE_COLLECTOR_ID").default(DEFAULTS.collectorId))
       .addOption(sizeOption("--max-event-bytes <n>", "largest accepted event", "UNMELTABLE_MAX_EVENT_BYTES", DEFAULTS.maxEventBytes))
-      .addOption(sizeOption("--syslog-max-connections <n>", "open syslog TCP (and TLS) connections per listener; beyond it new ones are refused", "UNMELTABLE_SYSLOG_MAX_CONNECTIONS", DEFAULT_STREAM_LIMITS.maxConnections))
-      .addOption(sizeOption("--syslog-buffer-bytes <n>", "unfinished syslog frames of all connections together; beyond it the connections holding one longest are closed", "UNMELTABLE_SYSLOG_BUFFER_BYTES", DEFAULT_STREAM_LIMITS.bufferBytes))
+      .addOption(positiveOption("--syslog-max-connections <n>", "open syslog TCP (and TLS) connections per listener; beyond it new ones are refused", "UNMELTABLE_SYSLOG_MAX_CONNECTIONS", DEFAULT_STREAM_LIMITS.maxConnections))
+      .addOption(positiveOption("--syslog-buffer-bytes <n>", "unfinished syslog frames of all connections together; beyond it the connections holding one longest are closed", "UNMELTABLE_SYSLOG_BUFFER_BYTES", DEFAULT_STREAM_LIMITS.bufferBytes))
       .addOption(secondsOption("--syslog-idle-timeout <seconds>", "close a syslog connection that sends nothing for this long", "UNMELTABLE_SYSLOG_IDLE_TIMEOUT", DEFAULT_STREAM_LIMITS.idleTimeoutMs / 1000))
       .addOption(secondsOption("--syslog-frame-timeout <seconds>", "close a syslog connection that does not finish a frame (or a TLS handshake) within this long", "UNMELTABLE_SYSLOG_FRAME_TIMEOUT", DEFAULT_STREAM_LIMITS.frameTimeoutMs / 1000))
       .addOption(sizeOption("--dead-letter-max-bytes <n>", "bytes of a refused message kept in its dead letter", "UNMELTABLE_DEAD_LETTER_MAX_BYTES", DEFAULT_DEAD_LETTER_LIMITS.maxLetterBytes))
@@ -329,13 +329,24 @@ function sizeOption(flags: string, description: string, env: string, dflt: numbe
   return new Option(flags, description).env(env).argParser(intArg).default(dflt);
 }
 
+function positiveOption(flags: string, description: string, env: string, dflt: number): Option {
+  return new Option(flags, description).env(env).argParser(positiveArg).default(dflt);
+}
+
+function positiveArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
 function secondsOption(flags: string, description: string, env: string, dflt: number): Option {
   return new Option(flags, description).env(env).argParser(secondsArg).default(dflt);
 }
 
+/** Seconds up to 20 days: Node's timers hold at most 2^31 - 1 ms (24.8 days) and fire at once beyond. */
 function secondsArg(value: string): number {
   const n = Number(value);
-  if (!(n > 0 && n <= 86_400 * 365)) throw new InvalidArgumentError("expected a number of seconds greater than 0, e.g. 30 or 0.5");
+  if (!(n > 0 && n <= 20 * 86_400)) throw new InvalidArgumentError("expected a number of seconds from 0 to 1728000 (20 days), e.g. 30 or 0.5");
   return n;
 }
 
