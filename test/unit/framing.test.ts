@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SyslogDeframer } from "@unmeltable/core";
+import { seededRandom } from "../helpers/seeded";
 
 function deframe(chunks: (string | Buffer)[], max = 1000) {
   const frames: string[] = [];
@@ -50,6 +51,64 @@ describe("syslog stream framing (RFC 6587)", () => {
 
   it("treats NUL as a trailer too", () => {
     expect(deframe(["<13>a\u0000<13>b\u0000"]).frames).toEqual(["<13>a", "<13>b"]);
+  });
+
+  it("keeps a NUL inside a message in that message, wherever the stream is cut", () => {
+    const text = "<13>1 - h a - - [tok@41058] first\u0000second\n<13>b\u0000\u0000pad\u0000 <x>\u0000<1a>\u0000\u0000<14>c\u0000\r\n";
+    const results = everySplit(text);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.frames).toEqual(["<13>1 - h a - - [tok@41058] first\u0000second", "<13>b\u0000\u0000pad\u0000 <x>\u0000<1a>", "<14>c"]);
+  });
+
+  it("ends a large frame at a NUL whose <PRI> arrives in the next reads", () => {
+    const big = `<13>${"y".repeat(100_000)}`;
+    const frames = deframe([Buffer.from(`${big}\u0000<1`), Buffer.from("3>next frame"), Buffer.from(" goes on"), Buffer.from("\n")], 200_000).frames;
+    expect(frames).toEqual([big, "<13>next frame goes on"]);
+    const nuls = `<13>${"\u0000".repeat(150_000)}`;
+    const pieces = Array.from({ length: 10 }, (_, i) => Buffer.from(nuls.slice(i * 15_001, (i + 1) * 15_001)));
+    expect(deframe([...pieces, Buffer.from("tail\n")], 200_000).frames).toEqual([`${nuls}tail`]);
+  });
+
+  it("holds a frame that ends in NUL until the next byte or a quiet-connection flush", () => {
+    const frames: string[] = [];
+    const d = new SyslogDeframer({ frame: (b) => frames.push(b.toString()), reject: () => undefined }, 1000);
+    d.push(Buffer.from("<13>a\u0000<13>b\u0000"));
+    expect(frames).toEqual(["<13>a"]);
+    expect(d.holdsNulTerminated).toBe(true);
+    d.flushNulTerminated();
+    expect(frames).toEqual(["<13>a", "<13>b"]);
+    expect(d.holdsNulTerminated).toBe(false);
+    d.push(Buffer.from("<13>c\u0000rest"));
+    expect(d.holdsNulTerminated).toBe(false);
+    d.flushNulTerminated();
+    expect(frames).toEqual(["<13>a", "<13>b"]);
+  });
+
+  it("gives the same frames for large frames read in many small chunks (collected, not copied per read)", () => {
+    const rnd = seededRandom(7);
+    const parts: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const body = `<13>${String(i)} ${"y".repeat(Math.floor(rnd() * 300_000))}`;
+      const kind = Math.floor(rnd() * 4);
+      if (kind === 0) parts.push(`${Buffer.byteLength(body)} ${body}`);
+      else if (kind === 1) parts.push(`${body}\u0000`);
+      else if (kind === 2) parts.push(`${body}\u0000junk\n`);
+      else parts.push(`${body}\n`);
+    }
+    const stream = Buffer.from(parts.join(""));
+    const whole = deframe([stream], 250_000);
+    const chunks: Buffer[] = [];
+    for (let p = 0; p < stream.length; ) {
+      const n = 1 + Math.floor(rnd() * 70_000);
+      chunks.push(stream.subarray(p, p + n));
+      p += n;
+    }
+    const pieces = deframe(chunks, 250_000);
+    // An oversized line's error text says what was known when it was refused; frames and bytes must agree.
+    const same = (r: ReturnType<typeof deframe>) => ({ frames: r.frames, rejected: r.rejected.map((x) => x.bytes) });
+    expect(same(pieces)).toEqual(same(whole));
+    expect(whole.frames.length + whole.rejected.length).toBeGreaterThan(30);
+    expect(whole.rejected.length).toBeGreaterThan(0);
   });
 
   it("delivers a last frame that has no trailer when the connection ends", () => {

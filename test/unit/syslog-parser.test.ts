@@ -273,6 +273,30 @@ describe("RFC 5424", () => {
     expect(parse("<13>1 - h a - - - x", undefined, { peerHost: "198.51.100.9" })).toMatchObject({ host: "h", flags: [] });
   });
 
+  it("reads rsyslog's VERSION 0 lines (Loggly's template over imfile / RFC 3164 input) as RFC 5424", () => {
+    const line = '<134>0 2026-12-04T16:09:41.687457+00:00 vm myapp - - [tok@41058 tag="rsyslog" tag="file"] hello from imfile';
+    expect(parse(line, "2026-12-04T16:09:42Z")).toMatchObject({
+      format: "rfc5424",
+      version: 0,
+      priority: 134,
+      timestamp: at("2026-12-04T16:09:41.687Z"),
+      host: "vm",
+      appName: "myapp",
+      structuredData: [{ id: "tok@41058", params: [["tag", "rsyslog"], ["tag", "file"]] }],
+      message: "hello from imfile",
+      flags: [],
+    });
+    expect(extractLogglySd(line)).toEqual({ token: "tok", tags: ["rsyslog", "file"] });
+    expect(parse("<13>1 2024-01-02T03:04:05Z h a - - - x").version).toBe(1);
+  });
+
+  it("takes VERSION 0 only with an RFC 3339 date: other text after '0 ' stays PRI-only", () => {
+    expect(parse("<13>0 - h a - - - x")).toMatchObject({ format: "pri-only", message: "0 - h a - - - x" });
+    expect(parse("<13>0 2023-10-11 backup done")).toMatchObject({ format: "pri-only", message: "0 2023-10-11 backup done" });
+    expect(parse("<13>0 errors found")).toMatchObject({ format: "pri-only", message: "0 errors found" });
+    expect(extractLogglySd('<13>0 - h a - - [tok@41058 tag="x"] msg')).toBeNull();
+  });
+
   it("does not take PRI-only text that merely starts with '1 ' for RFC 5424", () => {
     expect(parse("<13>1 2023-10-11 backup done")).toMatchObject({ format: "pri-only", message: "1 2023-10-11 backup done" });
     expect(parse("<13>1 user logged in")).toMatchObject({ format: "pri-only", message: "1 user logged in" });
@@ -287,7 +311,7 @@ describe("RFC 3164", () => {
     expect(unpadded).toMatchObject({ timestamp: at("2023-10-09T07:05:03Z"), timestampText: "Oct 9 07:05:03", host: "h" });
   });
 
-  it("infers the year closest to receivedAt", () => {
+  it("infers the year from receivedAt across New Year", () => {
     const lastYear = parse("<13>Dec 31 23:59:59 h app: x", "2024-01-01T00:00:10Z");
     expect(lastYear.timestamp).toBe(at("2023-12-31T23:59:59Z"));
     expect(lastYear.flags).toContain("year_inferred");
@@ -295,6 +319,28 @@ describe("RFC 3164", () => {
     expect(parse("<13>Jun 15 12:00:00 h app: x", "2024-06-15T12:00:05Z").timestamp).toBe(at("2024-06-15T12:00:00Z"));
     // Feb 29 only exists in 2024 among 2024..2026.
     expect(parse("<13>Feb 29 12:00:00 h app: x", "2025-03-01T00:00:00Z").timestamp).toBe(at("2024-02-29T12:00:00Z"));
+  });
+
+  it("never puts a year-less timestamp more than a day after the receive time", () => {
+    // Mar 1 seen in December is this year's, not next year's (three months ahead).
+    expect(parse("<13>Mar  1 00:00:10 h app: x", "2024-12-04T10:00:00Z").timestamp).toBe(at("2024-03-01T00:00:10Z"));
+    // A day of clock skew (or a sender's zone ahead of UTC) is still believed.
+    expect(parse("<13>Dec  5 08:00:00 h app: x", "2024-12-04T10:00:00Z").timestamp).toBe(at("2024-12-05T08:00:00Z"));
+    expect(parse("<13>Dec  5 11:00:00 h app: x", "2024-12-04T10:00:00Z").timestamp).toBe(at("2023-12-05T11:00:00Z"));
+    // Feb 29 received on Feb 28 of a year after a leap year: the last Feb 29 that was not in the future.
+    expect(parse("<13>Feb 29 12:00:00 h app: x", "2027-02-28T00:00:00Z").timestamp).toBe(at("2024-02-29T12:00:00Z"));
+    const rnd = seededRandom(11);
+    const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    for (let i = 0; i < 2000; i++) {
+      const receivedAt = at("2020-01-01T00:00:00Z") + Math.floor(rnd() * 10 * 365 * 86_400_000);
+      const month = Math.floor(rnd() * 12);
+      const day = 1 + Math.floor(rnd() * 28);
+      const hh = String(Math.floor(rnd() * 24)).padStart(2, "0");
+      const line = `<13>${months[month]} ${String(day).padStart(2, " ")} ${hh}:30:00 h app: x`;
+      const m = parseSyslog(line, { receivedAt });
+      expect(m.timestamp! - receivedAt, line).toBeLessThanOrEqual(86_400_000);
+      expect(receivedAt - m.timestamp!, line).toBeLessThan(366 * 86_400_000);
+    }
   });
 
   it("uses UTC by default and opts.timeZone (IANA, DST-aware) when given", () => {
@@ -398,6 +444,12 @@ describe("Cisco ASA / IOS", () => {
       expect(m).toMatchObject({ format: "cisco", timestamp: at("2024-03-01T18:46:11.123Z"), timestampText: "Mar  1 18:46:11.123" });
       expect(m.flags).toContain("time_unsynced");
     }
+  });
+
+  it("dates an unsynced '*Mar  1' clock (no year) in the past, not three months ahead", () => {
+    const m = parse("<189>27: *Mar  1 00:01:42.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to up", "2024-12-04T10:00:00Z");
+    expect(m).toMatchObject({ format: "cisco", timestamp: at("2024-03-01T00:01:42.123Z"), appName: "LINK-3-UPDOWN" });
+    expect(m.flags).toEqual(expect.arrayContaining(["time_unsynced", "year_inferred"]));
   });
 
   it("honours an explicit UTC zone and applies opts.timeZone to other abbreviations", () => {

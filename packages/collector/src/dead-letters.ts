@@ -1,19 +1,67 @@
 import { DEAD_LETTER_TOPIC, encodeDeadLetter, type Counter, type DeadLetter, type QueueProducer } from "@unmeltable/core";
 
+export interface DeadLetterLimits {
+  /** At most this many bytes of a refused message are kept in its dead letter (the rest is counted, not stored). */
+  maxLetterBytes: number;
+  /** Refused messages stored per second, in bytes (a one-second burst); beyond it they are only counted. */
+  bytesPerSecond: number;
+}
+
+export const DEFAULT_DEAD_LETTER_LIMITS: DeadLetterLimits = {
+  maxLetterBytes: 16 * 1024,
+  bytesPerSecond: 1024 * 1024,
+};
+
+/** What a letter costs besides its bytes (reason, error text, source, JSON), for the byte budget. */
+const LETTER_OVERHEAD = 256;
+
 /**
  * Writes dead letters to the dead-letter topic, batched, retried until durable, and counted by reason,
  * so that what the collector refuses is still on record and visible on a dashboard.
+ *
+ * What the collector refuses comes from anyone who can reach a port (an unknown token costs nothing to
+ * send), so storing it is bounded: a letter keeps the first `maxLetterBytes` of the message, and letters are
+ * stored within a byte budget per second. Every refused message is counted in
+ * unmeltable_dropped_events_total with its reason; those over the budget are counted a second time in
+ * unmeltable_dead_letters_unstored_total and not stored.
  */
 export class DeadLetterWriter {
   private pending: DeadLetter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly inflight = new Set<Promise<void>>();
+  private readonly limits: DeadLetterLimits;
+  private readonly unstored: Counter | undefined;
+  private readonly maxPending: number;
+  private readonly now: () => number;
+  /** Token bucket of the byte budget. */
+  private allowance: number;
+  private refilledAt: number;
 
   constructor(
     private readonly producer: QueueProducer,
     private readonly dropped: Counter,
-    private readonly maxPending = 10_000,
-  ) {}
+    options: { limits?: Partial<DeadLetterLimits>; unstored?: Counter; maxPending?: number; now?: () => number } = {},
+  ) {
+    this.limits = { ...DEFAULT_DEAD_LETTER_LIMITS, ...options.limits };
+    this.unstored = options.unstored;
+    this.maxPending = options.maxPending ?? 10_000;
+    this.now = options.now ?? Date.now;
+    this.allowance = this.limits.bytesPerSecond;
+    this.refilledAt = this.now();
+  }
+
+  /** Records a refused message: `bytes` as received (a prefix of it is kept), within the byte budget. */
+  refuse(letter: Omit<DeadLetter, "bytes" | "bytesLength">, bytes: Buffer): void {
+    const kept = bytes.length > this.limits.maxLetterBytes ? bytes.subarray(0, this.limits.maxLetterBytes) : bytes;
+    if (!this.spend(kept.length + LETTER_OVERHEAD + letter.error.length)) {
+      this.dropped.inc({ reason: letter.reason, stage: letter.stage });
+      this.unstored?.inc({ reason: letter.reason, stage: letter.stage });
+      return;
+    }
+    const full: DeadLetter = { ...letter, bytes: kept.toString("base64") };
+    if (kept.length < bytes.length) full.bytesLength = bytes.length;
+    this.write(full);
+  }
 
   write(letter: DeadLetter): void {
     this.dropped.inc({ reason: letter.reason, stage: letter.stage });
@@ -25,6 +73,16 @@ export class DeadLetterWriter {
   async flush(): Promise<void> {
     this.flushNow();
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  }
+
+  private spend(cost: number): boolean {
+    const now = this.now();
+    const rate = this.limits.bytesPerSecond;
+    this.allowance = Math.min(rate, this.allowance + ((now - this.refilledAt) / 1000) * rate);
+    this.refilledAt = now;
+    if (this.allowance < cost) return false;
+    this.allowance -= cost;
+    return true;
   }
 
   private flushNow(): void {

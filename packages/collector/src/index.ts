@@ -1,6 +1,6 @@
 export { RawBatcher, NotStoredError, type RawSink, type BatcherOptions, type WriteFailure } from "./batcher";
-export { DeadLetterWriter } from "./dead-letters";
+export { DeadLetterWriter, DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from "./dead-letters";
 export { Ingestor, type IngestorOptions } from "./ingestor";
-export { startSyslogListeners, normalizeAddress, type SyslogListeners, type SyslogListenerOptions } from "./syslog-listeners";
+export { startSyslogListeners, normalizeAddress, DEFAULT_STREAM_LIMITS, type StreamLimits, type SyslogListeners, type SyslogListenerOptions } from "./syslog-listeners";
 export { createIngestHandler, splitBulk, INGEST_PATH, type IngestHandler, type HttpIngestOptions } from "./http-ingest";
 export { SpoolingSink, SpoolFullError, type SpoolOptions } from "./spool";

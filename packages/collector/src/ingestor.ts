@@ -152,16 +152,8 @@ export class Ingestor {
     return tags;
   }
 
-  /** Records an event refused before it became a raw record. */
+  /** Records an event refused before it became a raw record (a bounded prefix of it, within a byte budget). */
   drop(reason: DropReason, error: string, transport: Transport, remote: string, bytes: Buffer, tenant?: string): void {
-    this.options.deadLetters.write({
-      stage: "collector",
-      reason,
-      error,
-      at: Date.now(),
-      tenant,
-      bytes: bytes.toString("base64"),
-      source: `${transport} ${remote}`,
-    });
+    this.options.deadLetters.refuse({ stage: "collector", reason, error, at: Date.now(), tenant, source: `${transport} ${remote}` }, bytes);
   }
 }

@@ -1,9 +1,38 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import tls from "node:tls";
-import { SyslogDeframer, trimTrailer, type Transport } from "@unmeltable/core";
+import { noMetrics, SyslogDeframer, trimTrailer, type Metrics, type Transport } from "@unmeltable/core";
 import type { RawBatcher } from "./batcher";
 import type { Ingestor } from "./ingestor";
+import { UnfinishedFrames, type FrameHolder } from "./unfinished-frames";
+
+/**
+ * What unauthenticated stream connections may hold. Anyone who can reach the port can open connections,
+ * so each resource a connection ties up has a limit of its own.
+ */
+export interface StreamLimits {
+  /** Open connections per listener (TCP, TLS); beyond it new connections are refused (closed at once). */
+  maxConnections: number;
+  /** Bytes of unfinished frames of all connections together (see UnfinishedFrames). */
+  bufferBytes: number;
+  /** A connection that sends nothing for this long is closed. */
+  idleTimeoutMs: number;
+  /** A frame (and a TLS handshake) must be finished within this long, or the connection is closed. */
+  frameTimeoutMs: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  maxConnections: 4096,
+  bufferBytes: 64 * 1024 * 1024,
+  idleTimeoutMs: 10 * 60_000,
+  frameTimeoutMs: 30_000,
+};
+
+/**
+ * A frame that ends in NUL waits for the next byte to tell whether NUL was its trailer (see SyslogDeframer);
+ * when the sender goes quiet after it, it is delivered this long after the last read.
+ */
+const NUL_TRAILER_QUIET_MS = 200;
 
 export interface SyslogListenerOptions {
   host: string;
@@ -15,6 +44,9 @@ export interface SyslogListenerOptions {
   batcher: RawBatcher;
   /** Kernel receive buffer for UDP; bursts beyond it are lost by the kernel before we see them. */
   udpReceiveBufferBytes?: number;
+  limits?: Partial<StreamLimits>;
+  metrics?: Metrics;
+  log?: (line: string) => void;
 }
 
 export interface SyslogListeners {
@@ -25,11 +57,34 @@ export interface SyslogListeners {
   close(): Promise<void>;
 }
 
+type CloseReason = "idle" | "frame_timeout" | "buffer_budget";
+
 /** Starts the syslog listeners: UDP (RFC 5426), TCP (RFC 6587) and, when configured, TLS (RFC 5425). */
 export async function startSyslogListeners(options: SyslogListenerOptions): Promise<SyslogListeners> {
+  const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, ...options.limits };
+  const metrics = options.metrics ?? noMetrics;
+  const notice = new Notices(options.log ?? (() => undefined));
+  const openGauge = metrics.gauge("unmeltable_syslog_connections", "Open syslog stream connections, by transport", ["transport"]);
+  const bufferedGauge = metrics.gauge("unmeltable_syslog_unfinished_frame_bytes", "Bytes of syslog frames received but not yet finished, all connections together");
+  const closedCounter = metrics.counter("unmeltable_syslog_connections_closed_total", "Syslog connections the server cut off, by transport and reason (idle, frame_timeout, buffer_budget)", ["transport", "reason"]);
+  const refusedCounter = metrics.counter("unmeltable_syslog_connections_refused_total", "Syslog connections refused because the listener had --syslog-max-connections open", ["transport"]);
+  const unfinished = new UnfinishedFrames(limits.bufferBytes, limits.frameTimeoutMs);
+  const sweeper = setInterval(() => {
+    unfinished.sweep();
+    bufferedGauge.set(unfinished.bytes);
+  }, Math.max(100, Math.min(1000, limits.frameTimeoutMs / 4)));
+  sweeper.unref();
+  const open = new Map<Transport, number>();
+  const countOpen = (transport: Transport, delta: number) => {
+    const n = (open.get(transport) ?? 0) + delta;
+    open.set(transport, n);
+    openGauge.set(n, { transport });
+  };
+
   const sockets = new Set<net.Socket>();
   const handleStream = (transport: Transport) => (socket: net.Socket) => {
     sockets.add(socket);
+    countOpen(transport, 1);
     const remote = normalizeAddress(socket.remoteAddress);
     const deframer = new SyslogDeframer(
       {
@@ -38,21 +93,74 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
       },
       options.maxEventBytes,
     );
+    let nulTimer: NodeJS.Timeout | undefined;
+    const holder: FrameHolder = {
+      held: 0,
+      since: 0,
+      paused: false,
+      cut: (reason) => cut(reason),
+    };
+    const cut = (reason: CloseReason) => {
+      if (socket.destroyed) return;
+      const partial = deframer.discard();
+      unfinished.release(holder);
+      if (partial.length > 0) {
+        options.ingestor.drop("unparseable_frame", `connection closed (${reason}) holding an unfinished frame of ${partial.length} bytes`, transport, remote, partial);
+      }
+      closedCounter.inc({ transport, reason });
+      notice.count(`closed-${reason}`, closeNotice(reason, limits));
+      socket.destroy();
+    };
     socket.setKeepAlive(true, 60_000);
+    socket.setTimeout(limits.idleTimeoutMs);
+    socket.on("timeout", () => cut("idle"));
     socket.on("data", (chunk: Buffer) => {
+      const ended = deframer.completed;
       deframer.push(chunk);
+      unfinished.update(holder, deframer.buffered, deframer.completed !== ended);
+      clearTimeout(nulTimer);
+      if (deframer.holdsNulTerminated) {
+        nulTimer = setTimeout(() => {
+          deframer.flushNulTerminated();
+          unfinished.update(holder, deframer.buffered, true);
+        }, NUL_TRAILER_QUIET_MS);
+      }
       // Back-pressure: stop reading while too much is waiting to become durable; TCP does the rest.
-      if (options.batcher.overloaded && !socket.isPaused()) {
+      if (options.batcher.overloaded && !socket.isPaused() && !socket.destroyed) {
         socket.pause();
-        options.batcher.once("drain", () => socket.resume());
+        socket.setTimeout(0);
+        unfinished.pause(holder);
+        options.batcher.once("drain", () => {
+          if (socket.destroyed) return;
+          unfinished.resume(holder);
+          socket.setTimeout(limits.idleTimeoutMs);
+          socket.resume();
+        });
       }
     });
-    socket.on("end", () => deframer.end());
+    socket.on("end", () => {
+      clearTimeout(nulTimer);
+      deframer.end();
+      unfinished.release(holder);
+    });
     socket.on("error", () => undefined); // a reset by the peer is not our error; what was read is kept
-    socket.on("close", () => sockets.delete(socket));
+    socket.on("close", () => {
+      clearTimeout(nulTimer);
+      unfinished.release(holder);
+      sockets.delete(socket);
+      countOpen(transport, -1);
+    });
+  };
+  const refuseBeyondLimit = (server: net.Server, transport: Transport) => {
+    server.maxConnections = limits.maxConnections;
+    server.on("drop", () => {
+      refusedCounter.inc({ transport });
+      notice.count(`refused-${transport}`, (n) => `syslog ${transport}: refused ${n} connection(s): ${limits.maxConnections} already open (--syslog-max-connections)`);
+    });
   };
 
   const tcp = net.createServer(handleStream("tcp"));
+  refuseBeyondLimit(tcp, "tcp");
   await listen(tcp, options.port, options.host);
   const tcpPort = (tcp.address() as net.AddressInfo).port;
 
@@ -78,8 +186,9 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
   let tlsServer: tls.Server | undefined;
   let tlsPort: number | undefined;
   if (options.tls) {
-    tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key }, handleStream("tls"));
+    tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: limits.frameTimeoutMs }, handleStream("tls"));
     tlsServer.on("tlsClientError", () => undefined);
+    refuseBeyondLimit(tlsServer, "tls");
     await listen(tlsServer, options.tls.port, options.host);
     tlsPort = (tlsServer.address() as net.AddressInfo).port;
   }
@@ -89,6 +198,8 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
     tcpPort,
     tlsPort,
     close: async () => {
+      clearInterval(sweeper);
+      notice.stop();
       await new Promise<void>((r) => udp.close(() => r()));
       const closing = [closeServer(tcp), tlsServer ? closeServer(tlsServer) : Promise.resolve()];
       // Half-close: the peers' unread bytes are read and delivered, then the sockets go.
@@ -98,6 +209,62 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
       clearTimeout(deadline);
     },
   };
+}
+
+function closeNotice(reason: CloseReason, limits: StreamLimits): (n: number) => string {
+  switch (reason) {
+    case "idle":
+      return (n) => `syslog: closed ${n} connection(s) idle for ${limits.idleTimeoutMs / 1000} s (--syslog-idle-timeout)`;
+    case "frame_timeout":
+      return (n) => `syslog: closed ${n} connection(s) holding an unfinished frame for ${limits.frameTimeoutMs / 1000} s (--syslog-frame-timeout)`;
+    case "buffer_budget":
+      return (n) => `syslog: closed ${n} connection(s) to keep unfinished frames under ${limits.bufferBytes} bytes (--syslog-buffer-bytes)`;
+  }
+}
+
+/**
+ * Log lines about refused and closed connections, at most one per kind every 10 s, with the count since the
+ * last one: an attack must not turn into a flood of log lines.
+ */
+class Notices {
+  private readonly pending = new Map<string, { n: number; text: (n: number) => string }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  count(kind: string, text: (n: number) => string): void {
+    const p = this.pending.get(kind);
+    if (p) {
+      p.n++;
+      return;
+    }
+    if (this.timer === undefined) {
+      // The first of a kind is said at once; what follows within the window is summed up at its end.
+      this.log(text(1));
+      this.pending.set(kind, { n: 0, text });
+      this.timer = setTimeout(() => this.flush(), 10_000);
+      this.timer.unref();
+      return;
+    }
+    this.pending.set(kind, { n: 1, text });
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const said = [...this.pending].filter(([, p]) => p.n > 0);
+    this.pending.clear();
+    for (const [, p] of said) this.log(p.text(p.n));
+    if (said.length > 0) {
+      // Keep the window open while it goes on.
+      for (const [kind, p] of said) this.pending.set(kind, { n: 0, text: p.text });
+      this.timer = setTimeout(() => this.flush(), 10_000);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {

@@ -17,6 +17,8 @@ export interface DeadLetter {
   record?: RawRecord;
   /** Otherwise the bytes as received (base64), e.g. an unparseable frame or an unknown token's message. */
   bytes?: string;
+  /** The size of the refused input when `bytes` holds only its first part (dead letters keep a bounded prefix). */
+  bytesLength?: number;
   /** Where the input came from, e.g. "tcp 10.0.0.1:51234" or "raw-3@1200". */
   source?: string;
 }

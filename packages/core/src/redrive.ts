@@ -31,6 +31,10 @@ const TRANSPORTS = new Set<Transport>(["udp", "tcp", "tls", "http", "https"]);
  * as it is: `skip` says why.
  */
 export function planRedrive(letter: DeadLetter, position: string, tenants: TenantDirectory): RedrivePlan {
+  // Dead letters keep a bounded prefix of what was refused: a cut message must not go on as if whole.
+  if (letter.bytes !== undefined && letter.bytesLength !== undefined && letter.bytesLength > Buffer.byteLength(letter.bytes, "base64")) {
+    return { skip: `only the first ${Buffer.byteLength(letter.bytes, "base64")} of its ${letter.bytesLength} bytes were kept` };
+  }
   try {
     switch (letter.reason) {
       case "unknown_token":

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_DEAD_LETTER_LIMITS, DEFAULT_STREAM_LIMITS } from "@unmeltable/collector";
 import { banner } from "./banner";
 import { queueReadCommand, queueTopicsCommand } from "./queue-commands";
 import { searchCommand, tailCommand } from "./search-commands";
@@ -216,6 +217,12 @@ interface RunFlags {
   defaultTenant?: string;
   collectorId: string;
   maxEventBytes: number;
+  syslogMaxConnections: number;
+  syslogBufferBytes: number;
+  syslogIdleTimeout: number;
+  syslogFrameTimeout: number;
+  deadLetterMaxBytes: number;
+  deadLetterRate: number;
   rawPartitions: number;
   queue: "embedded" | "kafka";
   brokers?: string;
@@ -247,6 +254,12 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       .addOption(new Option("--default-tenant <name>", "tenant for syslog messages that carry no [TOKEN@41058] (off by default)").env("UNMELTABLE_DEFAULT_TENANT"))
       .addOption(new Option("--collector-id <id>", "name of this collector in every raw record").env("UNMELTABLE_COLLECTOR_ID").default(DEFAULTS.collectorId))
       .addOption(sizeOption("--max-event-bytes <n>", "largest accepted event", "UNMELTABLE_MAX_EVENT_BYTES", DEFAULTS.maxEventBytes))
+      .addOption(positiveOption("--syslog-max-connections <n>", "open syslog TCP (and TLS) connections per listener; beyond it new ones are refused", "UNMELTABLE_SYSLOG_MAX_CONNECTIONS", DEFAULT_STREAM_LIMITS.maxConnections))
+      .addOption(positiveOption("--syslog-buffer-bytes <n>", "unfinished syslog frames of all connections together; beyond it the connections holding one longest are closed", "UNMELTABLE_SYSLOG_BUFFER_BYTES", DEFAULT_STREAM_LIMITS.bufferBytes))
+      .addOption(secondsOption("--syslog-idle-timeout <seconds>", "close a syslog connection that sends nothing for this long", "UNMELTABLE_SYSLOG_IDLE_TIMEOUT", DEFAULT_STREAM_LIMITS.idleTimeoutMs / 1000))
+      .addOption(secondsOption("--syslog-frame-timeout <seconds>", "close a syslog connection that does not finish a frame (or a TLS handshake) within this long", "UNMELTABLE_SYSLOG_FRAME_TIMEOUT", DEFAULT_STREAM_LIMITS.frameTimeoutMs / 1000))
+      .addOption(sizeOption("--dead-letter-max-bytes <n>", "bytes of a refused message kept in its dead letter", "UNMELTABLE_DEAD_LETTER_MAX_BYTES", DEFAULT_DEAD_LETTER_LIMITS.maxLetterBytes))
+      .addOption(sizeOption("--dead-letter-rate <bytes/s>", "refused messages stored per second; beyond it they are only counted", "UNMELTABLE_DEAD_LETTER_RATE", DEFAULT_DEAD_LETTER_LIMITS.bytesPerSecond))
       .addOption(new Option("--tenants <source>", "read tenants from a deployment's tenants config (s3://bucket/tenants.json or a JSON file; re-read every minute) instead of the data dir (collector only)").env("UNMELTABLE_TENANTS"))
       .addOption(sizeOption("--spool-max-bytes <n>", "disk spool limit while Kafka is unreachable (then senders are slowed down)", "UNMELTABLE_SPOOL_MAX_BYTES", DEFAULTS.spoolMaxBytes));
   }
@@ -310,6 +323,13 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     collectorId: opts.collectorId ?? DEFAULTS.collectorId,
     maxEventBytes: opts.maxEventBytes ?? DEFAULTS.maxEventBytes,
     maxRequestBytes: DEFAULTS.maxRequestBytes,
+    syslogLimits: {
+      maxConnections: opts.syslogMaxConnections,
+      bufferBytes: opts.syslogBufferBytes,
+      idleTimeoutMs: Math.round(opts.syslogIdleTimeout * 1000),
+      frameTimeoutMs: Math.round(opts.syslogFrameTimeout * 1000),
+    },
+    deadLetterLimits: { maxLetterBytes: opts.deadLetterMaxBytes, bytesPerSecond: opts.deadLetterRate },
     rawPartitions: opts.rawPartitions,
     queue: queueConfig(opts),
     roles,
@@ -360,6 +380,27 @@ function portOption(flags: string, description: string, env: string, dflt?: numb
 
 function sizeOption(flags: string, description: string, env: string, dflt: number): Option {
   return new Option(flags, description).env(env).argParser(intArg).default(dflt);
+}
+
+function positiveOption(flags: string, description: string, env: string, dflt: number): Option {
+  return new Option(flags, description).env(env).argParser(positiveArg).default(dflt);
+}
+
+function positiveArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+function secondsOption(flags: string, description: string, env: string, dflt: number): Option {
+  return new Option(flags, description).env(env).argParser(secondsArg).default(dflt);
+}
+
+/** Seconds up to 20 days: Node's timers hold at most 2^31 - 1 ms (24.8 days) and fire at once beyond. */
+function secondsArg(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 20 * 86_400)) throw new InvalidArgumentError("expected a number of seconds from 0 to 1728000 (20 days), e.g. 30 or 0.5");
+  return n;
 }
 
 function portArg(value: string): number {

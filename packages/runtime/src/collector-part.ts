@@ -7,8 +7,10 @@ import {
   RawBatcher,
   SpoolingSink,
   startSyslogListeners,
+  type DeadLetterLimits,
   type RawSink,
   type WriteFailure,
+  type StreamLimits,
 } from "@unmeltable/collector";
 import type { Route } from "./http-server";
 import type { TenantDirectory } from "@unmeltable/core";
@@ -38,6 +40,8 @@ export async function startCollector(options: {
   collectorId: string;
   maxEventBytes: number;
   maxRequestBytes: number;
+  syslogLimits?: Partial<StreamLimits>;
+  deadLetterLimits?: Partial<DeadLetterLimits>;
   queue: Queue;
   producer: QueueProducer;
   rawPartitions: number;
@@ -50,7 +54,8 @@ export async function startCollector(options: {
   const toQueue: RawSink = { send: async (records, signal) => void (await producer.send(RAW_TOPIC, records, { signal })) };
   const spool = options.spool ? await SpoolingSink.open({ dir: options.spool.dir, maxBytes: options.spool.maxBytes, primary: toQueue, metrics, log: options.log }) : undefined;
   const dropped = metrics.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
-  const deadLetters = new DeadLetterWriter(producer, dropped);
+  const unstored = metrics.counter("unmeltable_dead_letters_unstored_total", "Refused events counted in unmeltable_dropped_events_total but not stored: over --dead-letter-rate", ["reason", "stage"]);
+  const deadLetters = new DeadLetterWriter(producer, dropped, { limits: options.deadLetterLimits, unstored });
   const batcher = new RawBatcher({ sink: spool ?? toQueue, collector: options.collectorId, rawPartitions: options.rawPartitions });
   const durableCounter = metrics.counter("unmeltable_events_durable_total", "Events acknowledged as durable (in the queue or the collector's spool)").labels({});
   batcher.on("durable", (n: number) => durableCounter.inc(n));
@@ -90,6 +95,9 @@ export async function startCollector(options: {
     maxEventBytes: options.maxEventBytes,
     ingestor,
     batcher,
+    limits: options.syslogLimits,
+    metrics,
+    log: options.log,
   });
   const ingest = createIngestHandler({
     ingestor,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import type { DeadLetterLimits, StreamLimits } from "@unmeltable/collector";
 import { startCollector, type CollectorPart } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
 import { redriveDeadLetters } from "./dead-letters";
@@ -29,6 +30,10 @@ export interface StartConfig {
   collectorId: string;
   maxEventBytes: number;
   maxRequestBytes: number;
+  /** Bounds on syslog stream connections (defaults: DEFAULT_STREAM_LIMITS). */
+  syslogLimits?: Partial<StreamLimits>;
+  /** Bounds on storing refused messages (defaults: DEFAULT_DEAD_LETTER_LIMITS). */
+  deadLetterLimits?: Partial<DeadLetterLimits>;
   /** Partitions of the raw and processed topics. */
   rawPartitions: number;
   queue: QueueConfig;
@@ -165,6 +170,8 @@ export async function start(config: StartConfig): Promise<Running> {
         collectorId: config.collectorId,
         maxEventBytes: config.maxEventBytes,
         maxRequestBytes: config.maxRequestBytes,
+        syslogLimits: config.syslogLimits,
+        deadLetterLimits: config.deadLetterLimits,
         queue,
         producer,
         rawPartitions: await queue.admin.partitions(RAW_TOPIC),

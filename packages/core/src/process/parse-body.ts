@@ -3,21 +3,29 @@
  * parses it into fields. Cheapest checks first; each parser bails out on its first character or a bounded
  * indexOf before doing real work:
  *
- *   json   trimmed text starts with `{` and ends with `}` (also after rsyslog's `@cee:` cookie)
+ *   json   trimmed text starts with `{` and ends with `}` (also after rsyslog's `@cee:` cookie), or is a
+ *          top-level array `[...]`
  *   java   multi-line text with an `<whitespace>at <frame>` line
  *   gc     starts with `[` or a digit and carries a JVM GC line shape
  *   apache / nginx   starts with an address and has ` [dd/Mon/yyyy:...]` within the first 512 chars
+ *   nginx  nginx's error log: `yyyy/mm/dd hh:mm:ss [level] pid#tid: ...`
+ *   json   a JSON object that ends the text after a short prefix (`INFO 2024-... {"a":1}`)
  *   kv     `=` within the first 4 KiB, and at least 2 pairs (or only 1 pair and nothing else)
  *
  * Order matters where shapes overlap: a GC line's `[Times: user=0.01 ...]` and an access log's query string contain
  * `=`, and a Java header line may contain anything, so kv comes last.
+ *
+ * JSON is read with bounded work and what an event may hold is capped (field-limits.ts); what was left out is
+ * added to `report`.
  */
 import { parseAccessLog } from "./access-log";
+import type { FieldLimitReport } from "./field-limits";
 import type { Fields } from "./fields";
 import { parseGcLog } from "./gc-log";
 import { parseJavaTrace } from "./java-trace";
-import { fieldsTimestamp, parseJsonObject } from "./json-body";
+import { fieldsTimestamp, findEmbeddedJson, parseJsonBody } from "./json-body";
 import { kvTimestamp, parseKeyValue } from "./key-value";
+import { parseNginxError } from "./nginx-error";
 
 export interface Body {
   logtype: "json" | "java" | "gc" | "apache" | "nginx" | "kv";
@@ -41,6 +49,7 @@ function mentionsNginx(hints: BodyHints): boolean {
 }
 
 const LBRACE = 0x7b;
+const LBRACKET = 0x5b;
 const AT = 0x40;
 
 /** Trimmed text without rsyslog's CEE cookie (`@cee: {...}`, mmjsonparse/lumberjack). */
@@ -49,13 +58,13 @@ function jsonCandidate(text: string): string {
 }
 
 /** The body's log type, fields and stated time, or null when no parser recognises it (plain text). */
-export function parseBody(message: string, hints: BodyHints): Body | null {
+export function parseBody(message: string, hints: BodyHints, report: FieldLimitReport): Body | null {
   const text = message.trim();
   if (text.length === 0) return null;
   const c0 = text.charCodeAt(0);
-  if (c0 === LBRACE || c0 === AT) {
-    const json = parseJsonObject(jsonCandidate(text));
-    if (json !== null) return { logtype: "json", fields: json, timestamp: fieldsTimestamp(json, hints.timeZone) };
+  if (c0 === LBRACE || c0 === AT || c0 === LBRACKET) {
+    const json = parseJsonBody(jsonCandidate(text), report);
+    if (json !== null) return jsonBody(json, hints);
   }
   const java = parseJavaTrace(text);
   if (java !== null) return { logtype: "java", fields: java, timestamp: NaN };
@@ -65,7 +74,15 @@ export function parseBody(message: string, hints: BodyHints): Body | null {
   if (access !== null) {
     return { logtype: mentionsNginx(hints) ? "nginx" : "apache", fields: access.fields, timestamp: access.timestamp };
   }
+  const nginxError = parseNginxError(text, hints.timeZone);
+  if (nginxError !== null) return { logtype: "nginx", fields: nginxError.fields, timestamp: nginxError.timestamp };
+  const embedded = findEmbeddedJson(text, report);
+  if (embedded !== null) return jsonBody(embedded, hints);
   const kv = parseKeyValue(text);
   if (kv !== null) return { logtype: "kv", fields: kv, timestamp: kvTimestamp(kv, hints.timeZone) };
   return null;
+}
+
+function jsonBody(fields: Fields, hints: BodyHints): Body {
+  return { logtype: "json", fields, timestamp: fieldsTimestamp(fields, hints.timeZone) };
 }

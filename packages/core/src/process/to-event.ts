@@ -10,7 +10,8 @@
  *    the sender (rsyslog's fromhost-ip fallback), but "syslog" is not a logtype. HTTP events get
  *    `http.clientHost` / `http.contentType`; "http" is not a logtype.
  * 2. Body (parse-body.ts): json, java, gc, apache/nginx, kv, or none. `unparsed` is null when the body was parsed
- *    into fields, else logmsg.
+ *    into fields, else logmsg. The fields of all namespaces together are capped (field-limits.ts: at most 1,000
+ *    values, 20 levels, 256-character names, 32 KiB values); what was left out is said in `event.unmeltable`.
  * 3. Timestamp, Loggly's precedence: the time the body states (JSON/kv timestamp fields, the access log date, the
  *    GC date stamp), else a timestamp at the start of logmsg, else the syslog header time, else receivedAt.
  *    Drift guard: a candidate more than MAX_FUTURE_DRIFT_MS after receivedAt is not believed and the next source
@@ -24,6 +25,7 @@
 import type { LogEvent } from "../event";
 import type { RawRecord } from "../raw-record";
 import { parseSyslog, type SyslogFormat } from "../syslog/parse";
+import { capEventFields, FieldLimitReport } from "./field-limits";
 import type { Fields } from "./fields";
 import { parseBody } from "./parse-body";
 import { syslogFields } from "./syslog-fields";
@@ -83,11 +85,15 @@ function buildEvent(raw: RawRecord, timeZone: string | undefined): LogEvent {
     event.http = http;
   }
 
-  const body = parseBody(logmsg, { timeZone, appName, tags });
+  const report = new FieldLimitReport();
+  const body = parseBody(logmsg, { timeZone, appName, tags }, report);
   if (body !== null) {
     if (!logtypes.includes(body.logtype)) logtypes.push(body.logtype);
     event[body.logtype] = body.fields;
   }
+  capEventFields(event, report);
+  const limited = report.fields();
+  if (limited !== null) event.unmeltable = limited;
 
   const latest = receivedAt + MAX_FUTURE_DRIFT_MS;
   let timestamp = receivedAt;

@@ -12,7 +12,8 @@
  * Flags that may appear in `SyslogMessage.flags` (order is not significant):
  * - `no_pri`              the line had no valid `<PRI>`; format "none", whole line is the message
  * - `bom_stripped`        a UTF-8 BOM (U+FEFF) at the start of MSG/CONTENT was removed
- * - `year_inferred`       RFC 3164/Cisco timestamp without year; year chosen closest to `receivedAt`
+ * - `year_inferred`       RFC 3164/Cisco timestamp without year; the latest year that puts it at most a day after
+ *                         `receivedAt` (never months into the future)
  * - `timezone_assumed`    the timestamp carried no UTC offset; `opts.timeZone` (default UTC) was applied
  * - `timezone_invalid`    `opts.timeZone` is not a zone Intl knows; UTC was used instead
  * - `timestamp_invalid`   a timestamp field was present but unusable; `timestampText` keeps it, `timestamp` absent
@@ -435,16 +436,25 @@ const fieldEnd = new Int32Array(5);
 let headerShort = false;
 
 /**
- * True when the text after PRI is an RFC 5424 VERSION 1 header: `1 ` followed by a NILVALUE timestamp, an empty
+ * True when the text after PRI is an RFC 5424 header: VERSION `1 ` followed by a NILVALUE timestamp, an empty
  * timestamp (template macro expanded to nothing) or `YYYY-MM-DDT`. Checking the date shape keeps PRI-only text
  * such as `<13>1 2023-10-11 backup done` out of the 5424 path.
+ *
+ * VERSION `0` is accepted too, with a date-shaped timestamp only: rsyslog's `%protocol-version%` is 0 for every
+ * message it did not receive as RFC 5424 (imfile, the local socket, RFC 3164 relays, Docker's syslog driver), so
+ * Loggly's own template (`<%pri%>%protocol-version% %timestamp:::date-rfc3339% ... [TOKEN@41058 ...]`) sends
+ * `<134>0 2024-05-01T12:00:00.123456+00:00 host app - - [TOKEN@41058 tag="x"] msg`: an RFC 5424 header in all
+ * but the version digit, which must be read as one, or its token is never found.
  */
 function looks5424(line: string, p: number, end: number): boolean {
-  if (p + 2 >= end || line.charCodeAt(p) !== 0x31 || line.charCodeAt(p + 1) !== SP) return false;
+  const v = line.charCodeAt(p);
+  if (p + 2 >= end || (v !== 0x31 && v !== 0x30) || line.charCodeAt(p + 1) !== SP) return false;
   const q = p + 2;
   const c = line.charCodeAt(q);
-  if (c === DASH) return q + 1 >= end || line.charCodeAt(q + 1) === SP;
-  if (c === SP) return true;
+  if (v === 0x31) {
+    if (c === DASH) return q + 1 >= end || line.charCodeAt(q + 1) === SP;
+    if (c === SP) return true;
+  }
   const t = line.charCodeAt(q + 10);
   return (
     readDigits(line, q, 4, end) >= 0 &&
@@ -492,7 +502,7 @@ function headerField(line: string, k: number): string | undefined {
 
 function parse5424(line: string, p: number, end: number, msg: SyslogMessage, opts: ParseOptions): void {
   msg.format = "rfc5424";
-  msg.version = 1;
+  msg.version = line.charCodeAt(p - 2) - 0x30;
   const sdStart = walk5424Header(line, p, end);
   if (headerShort) msg.flags.push("header_short");
   for (let k = 0; k < 5; k++) {
@@ -665,7 +675,10 @@ function isUtcAbbrev(line: string, s: number, e: number): boolean {
   return e - s === 3 && (line.startsWith("UTC", s) || line.startsWith("GMT", s));
 }
 
-/** Sets msg.timestamp from `bsd`: explicit year as written, otherwise the year closest to receivedAt. */
+/** How far after the receive time an inferred year may put a year-less timestamp (clock skew, time zones). */
+export const YEAR_INFERENCE_SKEW_MS = 24 * 60 * 60 * 1000;
+
+/** Sets msg.timestamp from `bsd`: explicit year as written, otherwise the latest year not in the future (see below). */
 function applyBsdTimestamp(msg: SyslogMessage, opts: ParseOptions, utcKnown: boolean): void {
   const zone = utcKnown ? UTC_ZONE : assumedZone(msg, opts);
   const { month, day, hour, minute, second, ms } = bsd;
@@ -677,19 +690,22 @@ function applyBsdTimestamp(msg: SyslogMessage, opts: ParseOptions, utcKnown: boo
     }
     return;
   }
-  // No year (RFC 3164): "current year" misdates around New Year (rsyslog#4765). Try the neighbouring years and
-  // keep the one nearest to the receive time: Dec 31 seen on Jan 1 is last year, Jan 1 seen on Dec 31 is next year.
+  // No year (RFC 3164, Cisco): "current year" misdates around New Year (rsyslog#4765), and "nearest year" put a
+  // Cisco `*Mar  1 00:00:10` (a clock that never synced, received in December) three months into the future.
+  // Take the latest year that does not put the time more than YEAR_INFERENCE_SKEW_MS after the receive time:
+  // Dec 31 seen on Jan 1 is last year, Jan 1 00:00:05 seen on Dec 31 23:59:59 is next year, Mar 1 seen in Dec
+  // is this year's. A year-less time is never believed to lie far in the future.
   const ref = Number.isFinite(opts.receivedAt) ? opts.receivedAt : Date.now();
   const refYear = new Date(ref).getUTCFullYear();
+  const latest = ref + YEAR_INFERENCE_SKEW_MS;
   let best = NaN;
-  let bestDiff = Infinity;
-  for (let y = refYear - 1; y <= refYear + 1; y++) {
+  // Feb 29 may be up to 4 years back (8 across a century that skips a leap year).
+  for (let y = refYear + 1; y >= refYear - 8; y--) {
     if (!dayExists(y, month, day)) continue;
     const t = wallToUtc(utcMs(y, month, day, hour, minute, second, ms), zone);
-    const diff = Math.abs(t - ref);
-    if (diff < bestDiff) {
-      bestDiff = diff;
+    if (t <= latest) {
       best = t;
+      break;
     }
   }
   if (Number.isNaN(best)) {
@@ -926,7 +942,8 @@ export function parseSyslog(line: string, opts: ParseOptions): SyslogMessage {
  * returns the token and the tag values (unescaped), or null when there is none.
  *
  * Decisions:
- * - Only the RFC 5424 STRUCTURED-DATA position counts (Loggly accepts only RFC 5424 headers, REFERENCE §1.6). The
+ * - Only the RFC 5424 STRUCTURED-DATA position counts (Loggly accepts only RFC 5424 headers, REFERENCE §1.6; also
+ *   rsyslog's VERSION 0 lines, see looks5424). The
  *   header is walked exactly like parseSyslog does, so empty template fields (double spaces) and omitted trailing
  *   header fields are tolerated and both functions always agree on where SD is.
  * - RFC 3164 / Cisco / PRI-only lines never yield a token, even if their content starts with `[x@41058 ...]`
