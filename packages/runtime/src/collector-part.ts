@@ -2,20 +2,20 @@ import { RAW_TOPIC, type Metrics, type Queue, type QueueProducer } from "@unmelt
 import {
   createIngestHandler,
   DeadLetterWriter,
-  INGEST_PATH,
   Ingestor,
   RawBatcher,
   SpoolingSink,
   startSyslogListeners,
   type RawSink,
 } from "@unmeltable/collector";
-import type { Route } from "./http-server";
+import type { HttpRoute } from "./http-server";
+import { ingestRoutes } from "./ingest-http";
 import type { TenantDirectory } from "@unmeltable/core";
 
 export interface CollectorPart {
   syslogPort: number;
   tlsPort?: number;
-  routes: Route[];
+  routes: HttpRoute[];
   spool?: SpoolingSink;
   stop(): Promise<void>;
 }
@@ -88,7 +88,7 @@ export async function startCollector(options: {
     syslogPort: syslog.tcpPort,
     tlsPort: syslog.tlsPort,
     spool,
-    routes: [{ methods: ["POST", "PUT", "OPTIONS"], path: INGEST_PATH, handler: ingest }],
+    routes: ingestRoutes(ingest),
     stop: async () => {
       await syslog.close();
       await batcher.close();

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { startCollector, type CollectorPart } from "./collector-part";
-import { createRequestListener, sendJson, startHttpServers, type HttpServers, type Route } from "./http-server";
+import { sendJson, startHttpServers, type HttpRoute, type HttpServers } from "./http-server";
 import { PrometheusMetrics } from "./prometheus";
 import { openQueue, type QueueConfig } from "./queue-config";
 import { startStages, type StagesPart } from "./stages-part";
@@ -120,7 +120,7 @@ export async function start(config: StartConfig): Promise<Running> {
     closers.push(() => producer.close());
     parts.set("queue", true);
 
-    const routes: Route[] = [];
+    const routes: HttpRoute[] = [];
     /** The HTTP servers once they listen (the UI and the alerts' links need their ports). */
     const listening: { http?: HttpServers } = {};
     let collector: CollectorPart | undefined;
@@ -170,7 +170,7 @@ export async function start(config: StartConfig): Promise<Running> {
         archive: config.queue.kind === "embedded",
       });
       closers.push(() => stages!.stop());
-      // Alerts (checked by a timer) and their API, which must precede the search API's /apiv2/ route.
+      // Alerts (checked by a timer) and their API.
       const alerts = startAlerts({ dataDir: config.dataDir, index: stages.index, tenants, httpAddress: () => ({ host: config.host, port: listening.http?.httpPort }), log: config.log });
       closers.push(() => alerts.stop());
       routes.push(...alerts.routes, ...stages.routes);
@@ -179,27 +179,26 @@ export async function start(config: StartConfig): Promise<Running> {
 
     routes.push(
       {
+        url: "/healthz",
         methods: ["GET", "HEAD"],
-        path: /^\/healthz\/?(?:\?.*)?$/,
-        handler: (_req, res) => {
+        handler: async (_req, reply) => {
           const ready = !stopping && [...parts.values()].every(Boolean);
           const body: Record<string, unknown> = { status: ready ? "ok" : stopping ? "stopping" : "starting", parts: Object.fromEntries(parts) };
           if (collector?.spool) body.spool = { spooling: collector.spool.spooling, pendingBatches: collector.spool.pending, bytes: collector.spool.bytes };
-          sendJson(res, ready ? 200 : 503, body);
+          return sendJson(reply, ready ? 200 : 503, body);
         },
       },
       {
+        url: "/metrics",
         methods: ["GET"],
-        path: /^\/metrics\/?(?:\?.*)?$/,
-        handler: async (_req, res) => {
+        handler: async (_req, reply) => {
           await stages?.refreshLag();
           const text = await metrics.text();
-          res.writeHead(200, { "Content-Type": metrics.contentType });
-          res.end(text);
+          return reply.code(200).header("content-type", metrics.contentType).send(text);
         },
       },
     );
-    // The web UI (over the search API): /ui/config and the static files at / — last, it takes every other GET.
+    // The web UI (over the search API): /ui/config and the static files at / (every GET no other route takes).
     if (stages) {
       routes.push(
         ...webUiRoutes({
@@ -213,7 +212,9 @@ export async function start(config: StartConfig): Promise<Running> {
       host: config.host,
       port: config.httpPort,
       https: config.httpsPort !== undefined && tlsMaterial ? { port: config.httpsPort, ...tlsMaterial } : undefined,
-      listener: createRequestListener(routes),
+      routes,
+      onDrain: stages ? [() => stages!.tail.endAll()] : [],
+      log: config.log,
     });
     listening.http = http;
     // Stop order: stop accepting (HTTP first), then the parts drain, then the queue closes.
