@@ -138,7 +138,8 @@ describe("search what was sent, through the real program", () => {
     let tailed = "";
     tail.stdout.on("data", (c: Buffer) => (tailed += c.toString()));
     try {
-      await new Promise((r) => setTimeout(r, 1000));
+      // Only events indexed once the stream is open are tailed: wait for it (the server counts open streams).
+      await waitFor("the tail stream to open", async () => /^unmeltable_tail_streams 1$/m.test(await (await fetch(program.url("/metrics"))).text()));
       await fetch(program.url(`/inputs/${def.ingestToken}`), { method: "POST", body: `tailme ${marker} first` });
       await fetch(program.url(`/inputs/${def.ingestToken}`), { method: "POST", body: `not for the tail ${marker}` });
       await waitFor("the tailed event", async () => tailed.includes("tailme"));
