@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { EventEmitter } from "node:events";
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { logglyEvent } from "@unmeltable/api";
 import { matchesEvent, parseQuery, QuerySyntaxError, type LogEvent, type Metrics, type Query, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { errorBody, sendJson, type HttpRoute } from "./http-server";
@@ -127,7 +128,8 @@ export class LiveTail {
   }
 
   private stream(res: ServerResponse, tenant: string, query: Query): void {
-    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+    // The connection ends with the stream: what a stream left unsent must not keep it open afterwards.
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "close", "X-Accel-Buffering": "no" });
     res.write(": tailing\n\n");
     let stopped = false;
     /** Stops following, sends a last message and ends; a reader that takes nothing never lets it out, so its buffer is released after a grace period. */
@@ -136,8 +138,11 @@ export class LiveTail {
       stopped = true;
       clearInterval(heartbeat);
       this.deps.indexed.off("indexed", onIndexed);
+      const socket = res.socket;
       res.end(last);
-      setTimeout(() => res.destroy(), CUT_OFF_GRACE_MS).unref();
+      if (!socket || socket.destroyed) return;
+      const release = setTimeout(() => reset(socket), CUT_OFF_GRACE_MS).unref();
+      socket.once("close", () => clearTimeout(release));
     };
     const send = (text: string) => {
       if (stopped) return;
@@ -170,6 +175,19 @@ export class LiveTail {
   private bearer(headers: IncomingHttpHeaders): Tenant | undefined {
     const token = /^bearer\s+(.+)$/i.exec((headers.authorization ?? "").trim())?.[1];
     return token ? this.deps.tenants.byApiToken(token) : undefined;
+  }
+}
+
+/**
+ * Drops a connection whose reader takes nothing: a reset (not a FIN) lets the kernel free the socket's
+ * buffers at once, instead of keeping them for minutes to deliver to a peer that does not read.
+ */
+function reset(socket: Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
   }
 }
 

@@ -97,12 +97,12 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
     }
     const rel = path.posix.normalize(pathname).replace(/^\/+/, "");
     const file = path.resolve(root, rel === "" ? "index.html" : rel);
-    if (pathname.includes("\0") || (file !== root && !file.startsWith(root + path.sep))) return sendText(reply, 404, "not found");
+    if (pathname.includes("\0") || (file !== root && !file.startsWith(root + path.sep))) return sendJson(reply, 404, errorBody(`no such file: ${pathOf(url)}`));
     let entry = files.get(file);
     if (!entry && path.extname(rel) === "") entry = files.get(path.join(root, "index.html")); // a client-side path
     if (!entry) {
       if (rel === "" || path.extname(rel) === "") return sendText(reply, 503, "The web UI has not been built: run `npm run build` (it runs vite build into dist/web).");
-      return sendText(reply, 404, "not found");
+      return sendJson(reply, 404, errorBody(`no such file: ${pathOf(url)}`));
     }
     const immutable = rel.startsWith("assets/") && entry.file !== path.join(root, "index.html");
     const headers: Record<string, string> = {
