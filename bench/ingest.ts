@@ -6,6 +6,7 @@
  *   npm run bench:ingest -- [--transports tcp,tcp-octet,udp,http] [--events 2000000] [--size 200]
  *                           [--connections 2] [--udp-rate 100000] [--seed 1]
  *                           [--command start|collector] [--program dist/unmeltable.mjs]
+ *                           [--lines-per-request 1000] [--http-clients 4]
  *
  * `--command collector` runs the collectors alone (no index competing for the two cores), which shows
  * the cost of the ingest edge itself; `--program` measures another build (e.g. a copy of an older
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     "udp-events": { type: "string", default: "1000000" },
     seed: { type: "string", default: "1" },
     command: { type: "string", default: "start" },
+    "lines-per-request": { type: "string", default: "1000" },
+    "http-clients": { type: "string", default: "4" },
     program: { type: "string" },
   },
 });
@@ -105,7 +108,7 @@ async function measure(transport: string): Promise<Row> {
     } else if (transport === "udp") {
       result = await sendUdp({ host: "127.0.0.1", port: server.syslogPort, ring, total, ratePerSec: Number(args["udp-rate"]) });
     } else {
-      result = await sendHttpBulk({ host: "127.0.0.1", port: server.httpPort, token: server.token, ring, total, linesPerRequest: 1000, concurrency: 4 });
+      result = await sendHttpBulk({ host: "127.0.0.1", port: server.httpPort, token: server.token, ring, total, linesPerRequest: Number(args["lines-per-request"]), concurrency: Number(args["http-clients"]) });
     }
     // Wait until the server has made everything durable (or, for UDP, stopped growing).
     let last = -1;
