@@ -82,6 +82,16 @@ describe("the HTTP edge of the real program", () => {
     });
   }
 
+  it("refuses a request declared too large at once, without waiting for (or reading) its megabytes", async () => {
+    // Only the headers and a few bytes are ever sent: an answer proves the server did not wait for the rest.
+    for (const [target, declared] of [[`/bulk/${tokens.ingestToken}`, 6 * 1024 * 1024], [`/inputs/${tokens.ingestToken}`, 2 * 1024 * 1024]] as const) {
+      const answer = await send(false, "POST", target, { headers: { "Content-Length": String(declared) }, body: "a few bytes" });
+      expect(answer?.status, target).toBe(413);
+      expect(answer?.headers.connection, target).toBe("close");
+      expect(json(answer).message, target).toMatch(/exceeds the \d+-byte limit/);
+    }
+  });
+
   it("takes Loggly's tracking pixel: GET /inputs/TOKEN.gif?key=value is one JSON event, answered with a 1×1 GIF", async () => {
     const marker = randomUUID();
     const plain = await send(false, "GET", `/inputs/${tokens.ingestToken}.gif?source=pixel&data=${marker}&data=again`, { headers: { "X-LOGGLY-TAG": "px" } });
