@@ -30,7 +30,7 @@ export interface HttpServers {
   close(): Promise<void>;
 }
 
-/** A request that arrives on an open connection while draining is still served, and told to reconnect. */
+/** How long draining waits for requests in flight (ingest waits up to 30 s for durability) before cutting what is left. */
 const DEFAULT_DRAIN_TIMEOUT_MS = 40_000;
 
 export function errorBody(message: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -145,8 +145,15 @@ export async function startHttpServers(options: {
 
   const [plain, secure] = servers as [http.Server, http.Server | undefined];
   for (const s of servers) s.on("error", (err) => options.log(`HTTP server error: ${err.message}`));
-  await listen(plain, options.port, options.host);
-  if (secure && options.https) await listen(secure, options.https.port, options.host);
+  try {
+    await listen(plain, options.port, options.host);
+    if (secure && options.https) await listen(secure, options.https.port, options.host);
+  } catch (err) {
+    // The HTTPS port is taken, say: the HTTP server must not stay up on its own.
+    await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))));
+    await app.close();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   const close = async () => {
