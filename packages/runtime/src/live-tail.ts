@@ -156,7 +156,12 @@ export class LiveTail {
     };
     const onIndexed = (t: string, events: LogEvent[]) => {
       if (t !== tenant) return;
-      for (const e of events) if (!stopped && matchesEvent(query, e)) send(`data: ${JSON.stringify(logglyEvent(e))}\n\n`);
+      // This runs inside the index's notification: a failure here ends this stream, never the indexing.
+      try {
+        for (const e of events) if (!stopped && matchesEvent(query, e)) send(`data: ${JSON.stringify(logglyEvent(e))}\n\n`);
+      } catch (err) {
+        end(`event: error\ndata: ${JSON.stringify({ message: `the stream failed: ${(err as Error).message}` })}\n\n`);
+      }
     };
     const heartbeat = setInterval(() => send(": heartbeat\n\n"), HEARTBEAT_MS);
     this.deps.indexed.on("indexed", onIndexed);
