@@ -103,7 +103,9 @@ async function followTail(url: string, token: string, format: (e: ApiEvent) => s
       const message = buffered.slice(0, cut);
       buffered = buffered.slice(cut + 2);
       const lines = message.split("\n");
-      if (lines.includes("event: overflow")) return "overflow";
+      const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim() ?? "message";
+      if (event === "overflow") return "overflow";
+      if (event !== "message") continue;
       for (const line of lines) {
         if (!line.startsWith("data: ")) continue;
         if (!process.stdout.write(format(JSON.parse(line.slice(6)) as ApiEvent))) await new Promise((r) => process.stdout.once("drain", r));
