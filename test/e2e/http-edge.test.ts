@@ -227,8 +227,9 @@ describe("the HTTP edge of the real program", () => {
       const closed = stalled.map((s) => new Promise<void>((r) => s.on("close", () => r())));
       for (const s of stalled) s.on("error", () => undefined);
       const withStalled = await flow(30);
-      // Unbounded, the server would hold the 30 MB flow (more as event JSON) for each of the 5: 150 MB or more.
-      expect(withStalled - without).toBeLessThan(100 * MB);
+      // Unbounded, the server holds the 30 MB flow (more, as event JSON) for each of the 5: over 150 MB
+      // (+710 MB measured on the server before the bound). Bounded: 1 MiB each, lost in the noise of ±40 MB.
+      expect(withStalled - without).toBeLessThan(128 * MB);
 
       // Each stalled reader was cut off; its connection closes (and its buffers go) once it is let go.
       await waitFor("the stalled readers cut off", async () => (await metric("unmeltable_tail_slow_readers_total")) - cutBefore === readers, 30_000);
