@@ -5,6 +5,12 @@
  *
  *   npm run bench:ingest -- [--transports tcp,tcp-octet,udp,http] [--events 2000000] [--size 200]
  *                           [--connections 2] [--udp-rate 100000] [--seed 1]
+ *                           [--command start|collector] [--program dist/unmeltable.mjs]
+ *                           [--lines-per-request 1000] [--http-clients 4]
+ *
+ * `--command collector` runs the collectors alone (no index competing for the two cores), which shows
+ * the cost of the ingest edge itself; `--program` measures another build (e.g. a copy of an older
+ * dist/unmeltable.mjs kept inside the repository, so that it finds node_modules) instead of building.
  *
  * Results go to stdout and bench/out/ingest-<timestamp>.json.
  */
@@ -25,11 +31,17 @@ const { values: args } = parseArgs({
     "udp-rate": { type: "string", default: "100000" },
     "udp-events": { type: "string", default: "1000000" },
     seed: { type: "string", default: "1" },
+    command: { type: "string", default: "start" },
+    "lines-per-request": { type: "string", default: "1000" },
+    "http-clients": { type: "string", default: "4" },
+    program: { type: "string" },
   },
 });
 
 const TOTAL = Number(args.events);
 const SIZE = Number(args.size);
+const PROGRAM = path.resolve(args.program ?? path.join(ROOT, "dist/unmeltable.mjs"));
+if (args.command !== "start" && args.command !== "collector") throw new Error("--command is start or collector");
 
 interface Server {
   child: ChildProcess;
@@ -43,7 +55,7 @@ async function startServer(): Promise<Server> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-bench-"));
   const syslogPort = 20000 + Math.floor(Math.random() * 20000);
   const httpPort = syslogPort + 1;
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/unmeltable.mjs"), "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort)], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [PROGRAM, args.command!, "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort)], { stdio: ["ignore", "ignore", "inherit"] });
   for (let i = 0; i < 200; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status === 200) break;
@@ -52,7 +64,7 @@ async function startServer(): Promise<Server> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const list = execFileSync(process.execPath, [path.join(ROOT, "dist/unmeltable.mjs"), "tenants", "list", "--data-dir", dataDir, "--json"]).toString();
+  const list = execFileSync(process.execPath, [PROGRAM, "tenants", "list", "--data-dir", dataDir, "--json"]).toString();
   const token = (JSON.parse(list.split("\n")[0]!) as { ingestToken: string }).ingestToken;
   return { child, dataDir, syslogPort, httpPort, token };
 }
@@ -96,7 +108,7 @@ async function measure(transport: string): Promise<Row> {
     } else if (transport === "udp") {
       result = await sendUdp({ host: "127.0.0.1", port: server.syslogPort, ring, total, ratePerSec: Number(args["udp-rate"]) });
     } else {
-      result = await sendHttpBulk({ host: "127.0.0.1", port: server.httpPort, token: server.token, ring, total, linesPerRequest: 1000, concurrency: 4 });
+      result = await sendHttpBulk({ host: "127.0.0.1", port: server.httpPort, token: server.token, ring, total, linesPerRequest: Number(args["lines-per-request"]), concurrency: Number(args["http-clients"]) });
     }
     // Wait until the server has made everything durable (or, for UDP, stopped growing).
     let last = -1;
@@ -132,7 +144,7 @@ async function measure(transport: string): Promise<Row> {
   }
 }
 
-execFileSync(process.execPath, [path.join(ROOT, "scripts/build.mjs")], { stdio: "inherit" });
+if (args.program === undefined) execFileSync(process.execPath, [path.join(ROOT, "scripts/build.mjs")], { stdio: "inherit" });
 const rows: Row[] = [];
 for (const t of String(args.transports).split(",")) {
   process.stderr.write(`measuring ${t} ...\n`);
@@ -140,11 +152,11 @@ for (const t of String(args.transports).split(",")) {
   rows.push(row);
   process.stderr.write(`  ${JSON.stringify(row)}\n`);
 }
-console.log(`\ningest benchmark: ${SIZE}-byte RFC 5424 messages with a token, durable in the embedded queue (fsync), ${os.cpus().length} cores, node ${process.version}`);
+console.log(`\ningest benchmark (${path.relative(ROOT, PROGRAM)} ${args.command}): ${SIZE}-byte RFC 5424 messages with a token, durable in the embedded queue (fsync), ${os.cpus().length} cores, node ${process.version}`);
 console.log("| transport | sent | durable | loss % | seconds | events/s | server CPU % | peak RSS MiB |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.transport} | ${r.sent} | ${r.durable} | ${r.lossPct} | ${r.seconds} | ${r.eventsPerSec} | ${r.serverCpuPct} | ${r.peakRssMiB} |`);
 mkdirSync(path.join(ROOT, "bench/out"), { recursive: true });
 const file = path.join(ROOT, "bench/out", `ingest-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), node: process.version, size: SIZE, rows }, null, 2));
+writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), node: process.version, size: SIZE, program: path.relative(ROOT, PROGRAM), command: args.command, rows }, null, 2));
 console.log(`\nwritten to ${path.relative(ROOT, file)}`);

@@ -140,8 +140,8 @@ describe("search what was sent, through the real program", () => {
     tail.stdout.on("data", (c: Buffer) => (tailed += c.toString()));
     tail.stderr.on("data", (c: Buffer) => (status += c.toString()));
     try {
-      // The tail says on stderr when it is live; events sent before would not be tailed.
-      await waitFor("the tail to be live", async () => status.includes("tailing"), 30_000);
+      // Only events indexed once the stream is open are tailed: wait for it (the server counts open streams).
+      await waitFor("the tail stream to open", async () => /^unmeltable_tail_streams 1$/m.test(await (await fetch(program.url("/metrics"))).text()));
       await fetch(program.url(`/inputs/${def.ingestToken}`), { method: "POST", body: `tailme ${marker} first` });
       await fetch(program.url(`/inputs/${def.ingestToken}`), { method: "POST", body: `not for the tail ${marker}` });
       await waitFor("the tailed event", async () => tailed.includes("tailme"));

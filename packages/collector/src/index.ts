@@ -2,5 +2,16 @@ export { RawBatcher, NotStoredError, type RawSink, type BatcherOptions, type Wri
 export { DeadLetterWriter, DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from "./dead-letters";
 export { Ingestor, type IngestorOptions } from "./ingestor";
 export { startSyslogListeners, normalizeAddress, DEFAULT_STREAM_LIMITS, type StreamLimits, type SyslogListeners, type SyslogListenerOptions } from "./syslog-listeners";
-export { createIngestHandler, splitBulk, INGEST_PATH, type IngestHandler, type HttpIngestOptions } from "./http-ingest";
+export {
+  answerWhenDurable,
+  createIngestHandler,
+  parseIngestPath,
+  pixelEvent,
+  splitBulk,
+  PIXEL_GIF,
+  type IngestAnswer,
+  type IngestHandler,
+  type IngestRequest,
+  type HttpIngestOptions,
+} from "./http-ingest";
 export { SpoolingSink, SpoolFullError, type SpoolOptions } from "./spool";

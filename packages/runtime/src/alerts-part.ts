@@ -1,12 +1,13 @@
 import os from "node:os";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { handleAlertsApi, ALERTS_PATH, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "@unmeltable/alerts";
+import { handleAlertsApi, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "@unmeltable/alerts";
 import { searchLink, type IndexPort, type TenantDirectory } from "@unmeltable/core";
-import { sendJson, type Route } from "./http-server";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { decodable } from "./api-http";
+import { errorBody, sendJson, type HttpRoute } from "./http-server";
 
 export interface AlertsPart {
   /** The alerts API; must come before the search API's `/apiv2/` route. */
-  routes: Route[];
+  routes: HttpRoute[];
   stop(): Promise<void>;
 }
 
@@ -49,21 +50,21 @@ export function startAlerts(options: {
     intervalMs,
     log: options.log,
   });
-  const handler = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const body = await readBody(req, MAX_BODY_BYTES);
-    if (body === undefined) {
-      sendJson(res, 413, { response: "error", message: `the body is larger than ${MAX_BODY_BYTES} bytes` });
-      return;
-    }
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const url = new URL(req.raw.url ?? "/", "http://localhost");
+    // The alerts API decodes the alert id from the path; refuse what cannot be decoded before it tries.
+    if (!decodable(url.pathname)) return sendJson(reply, 400, errorBody("malformed URL: the path has an invalid percent-escape"));
+    const body = typeof req.body === "string" ? req.body : undefined;
     const response = await handleAlertsApi(
-      { method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers as Record<string, string | undefined>, body },
+      { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers as Record<string, string | undefined>, body },
       { store, tenants: options.tenants, webhooks },
     );
-    sendJson(res, response.status, response.body, response.headers);
+    return sendJson(reply, response.status, response.body, response.headers);
   };
+  const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
   return {
-    routes: [{ methods: ["GET", "POST", "PUT", "PATCH", "DELETE"], path: ALERTS_PATH, handler }],
+    // A body over the limit is answered 413 before it is read.
+    routes: ["/apiv2/alerts", "/apiv2/alerts/*"].map((url) => ({ url, methods, body: { text: MAX_BODY_BYTES }, handler })),
     stop: async () => {
       await scheduler?.stop();
       store.close();
@@ -75,20 +76,4 @@ function intervalFromEnv(): number {
   const text = process.env.UNMELTABLE_ALERT_INTERVAL_MS;
   const n = text ? Number(text) : NaN;
   return Number.isInteger(n) && (n === 0 || n >= 100) ? n : DEFAULT_ALERT_INTERVAL_MS;
-}
-
-/** The body as text, or undefined when it is larger than `max` bytes. */
-function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > max) tooLarge = true;
-      else chunks.push(c);
-    });
-    req.on("end", () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

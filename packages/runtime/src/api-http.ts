@@ -1,65 +1,55 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { handleApi, logglyEvent } from "@unmeltable/api";
-import { matchesEvent, parseQuery, QuerySyntaxError, type IndexPort, type LogEvent, type TenantDirectory } from "@unmeltable/core";
-import type { EventEmitter } from "node:events";
-import { sendJson } from "./http-server";
+import type { IncomingHttpHeaders } from "node:http";
+import { handleApi } from "@unmeltable/api";
+import type { IndexPort, TenantDirectory } from "@unmeltable/core";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { errorBody, sendJson, type HttpRoute } from "./http-server";
 
-/** Serves Loggly's apiv2 routes (packages/api) on node:http. */
-export function apiHandler(deps: { index: IndexPort; tenants: TenantDirectory }) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const response = await handleApi(
-      {
-        method: req.method ?? "GET",
-        path: url.pathname,
-        query: url.searchParams,
-        headers: req.headers as Record<string, string | undefined>,
-        origin: `${(req.socket as { encrypted?: boolean }).encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`,
-      },
-      deps,
-    );
-    sendJson(res, response.status, response.body, response.headers);
+/** Serves Loggly's apiv2 routes (packages/api) on the HTTP server. */
+export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory }): HttpRoute {
+  return {
+    url: "/apiv2/*",
+    methods: ["GET", "HEAD"],
+    handler: async (req: FastifyRequest, reply: FastifyReply) => {
+      const url = new URL(req.raw.url ?? "/", "http://localhost");
+      // The API decodes path segments itself (a field name); refuse what cannot be decoded before it tries.
+      if (!decodable(url.pathname)) return sendJson(reply, 400, errorBody("malformed URL: the path has an invalid percent-escape"));
+      const response = await handleApi(
+        {
+          method: req.method,
+          path: url.pathname,
+          query: url.searchParams,
+          headers: req.headers as Record<string, string | undefined>,
+          origin: requestOrigin(req.headers, (req.raw.socket as { encrypted?: boolean }).encrypted === true),
+        },
+        deps,
+      );
+      return sendJson(reply, response.status, response.body, response.headers);
+    },
   };
 }
 
+/** Whether every percent-escape of a path decodes. */
+export function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 /**
- * Live tail (an extension of the API): `GET /apiv2/tail?q=QUERY` streams every newly indexed event of
- * the caller's tenant that matches QUERY as server-sent events (`data: <event JSON>`), until the client
- * disconnects. Heartbeat comments every 15 s keep proxies from closing an idle stream.
+ * The scheme and host the client used, for absolute links (`next`): behind a TLS-terminating proxy, the
+ * proxy's X-Forwarded-Proto and X-Forwarded-Host (the first value of each; what Loggly's clients reach),
+ * else this connection's own scheme and Host. A value that is not a plain scheme or host is ignored.
  */
-export function tailHandler(deps: { indexed: EventEmitter; tenants: TenantDirectory }) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const auth = req.headers.authorization ?? "";
-    const token = /^bearer\s+(.+)$/i.exec(auth.trim())?.[1] ?? url.searchParams.get("token") ?? "";
-    const tenant = deps.tenants.byApiToken(token);
-    if (!tenant) {
-      sendJson(res, 401, { response: "error", message: "invalid API token" }, { "WWW-Authenticate": 'Bearer realm="unmeltable"' });
-      return;
-    }
-    let query;
-    try {
-      query = parseQuery(url.searchParams.get("q") ?? "*");
-    } catch (err) {
-      if (err instanceof QuerySyntaxError) {
-        sendJson(res, 400, { response: "error", message: `query syntax error: ${err.message}`, position: err.position });
-        return;
-      }
-      throw err;
-    }
-    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
-    res.write(": tailing\n\n");
-    const onIndexed = (t: string, events: LogEvent[]) => {
-      if (t !== tenant.name) return;
-      for (const e of events) if (matchesEvent(query, e)) res.write(`data: ${JSON.stringify(logglyEvent(e))}\n\n`);
-    };
-    deps.indexed.on("indexed", onIndexed);
-    const heartbeat = setInterval(() => res.write(": heartbeat\n\n"), 15_000);
-    const stop = () => {
-      clearInterval(heartbeat);
-      deps.indexed.off("indexed", onIndexed);
-    };
-    req.on("close", stop);
-    res.on("close", stop);
-  };
+export function requestOrigin(headers: IncomingHttpHeaders, encrypted: boolean): string {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.split(",")[0]?.trim();
+  const fwdProto = first(headers["x-forwarded-proto"])?.toLowerCase();
+  const proto = fwdProto === "https" || fwdProto === "http" ? fwdProto : encrypted ? "https" : "http";
+  const candidates = [first(headers["x-forwarded-host"]), first(headers.host)];
+  const host = candidates.find((h) => h !== undefined && HOST.test(h)) ?? "localhost";
+  return `${proto}://${host}`;
 }

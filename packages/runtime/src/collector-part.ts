@@ -2,7 +2,6 @@ import { RAW_TOPIC, type Metrics, type Queue, type QueueProducer } from "@unmelt
 import {
   createIngestHandler,
   DeadLetterWriter,
-  INGEST_PATH,
   Ingestor,
   RawBatcher,
   SpoolingSink,
@@ -12,13 +11,14 @@ import {
   type WriteFailure,
   type StreamLimits,
 } from "@unmeltable/collector";
-import type { Route } from "./http-server";
+import type { HttpRoute } from "./http-server";
+import { ingestRoutes } from "./ingest-http";
 import type { TenantDirectory } from "@unmeltable/core";
 
 export interface CollectorPart {
   syslogPort: number;
   tlsPort?: number;
-  routes: Route[];
+  routes: HttpRoute[];
   spool?: SpoolingSink;
   /** Set while queue (or spool) writes fail: /healthz reports "degraded" with it. */
   writeFailure(): WriteFailure | undefined;
@@ -114,7 +114,7 @@ export async function startCollector(options: {
     spool,
     writeFailure: () => batcher.writeFailure,
     refreshGauges: () => inflight.set(batcher.inflightBytes),
-    routes: [{ methods: ["POST", "PUT", "OPTIONS"], path: INGEST_PATH, handler: ingest }],
+    routes: ingestRoutes(ingest),
     stop: async () => {
       await syslog.close();
       await batcher.close();

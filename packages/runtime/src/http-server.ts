@@ -1,88 +1,207 @@
 import http from "node:http";
 import https from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, match: RegExpMatchArray) => void | Promise<void>;
+export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
 
-export interface Route {
-  /** Methods answered; others get 405. */
-  methods: readonly string[];
-  path: RegExp;
-  handler: RouteHandler;
-}
-
-/** A small router on node:http: the route handlers stay plain functions, free of any framework. */
-export function createRequestListener(routes: Route[]): http.RequestListener {
-  return (req, res) => {
-    const url = req.url ?? "/";
-    for (const route of routes) {
-      const match = url.match(route.path);
-      if (!match) continue;
-      if (!route.methods.includes(req.method ?? "GET")) {
-        sendJson(res, 405, { response: "error", message: `${req.method} is not allowed here; use ${route.methods.join(", ")}` }, { Allow: route.methods.join(", ") });
-        req.resume();
-        return;
-      }
-      Promise.resolve(route.handler(req, res, match)).catch((err: unknown) => {
-        if (!res.headersSent) sendJson(res, 500, { response: "error", message: `internal error: ${(err as Error).message}` });
-        else res.destroy();
-      });
-      return;
-    }
-    sendJson(res, 404, { response: "error", message: `no such endpoint: ${req.method} ${url.split("?")[0]}` });
-    req.resume();
-  };
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...headers });
-  res.end(text);
+export interface HttpRoute {
+  /** A find-my-way path: static (`/healthz`) or ending in a wildcard (`/apiv2/*`). A trailing slash is ignored. */
+  url: string;
+  /** Methods answered; any other gets 405 with `Allow`, before its body is read. */
+  methods: readonly HttpMethod[];
+  /**
+   * The request body: not read (the default); handed over unread (`"stream"`: the handler reads
+   * `req.raw` itself, whatever the Content-Type); or read as text up to a limit (413 beyond it).
+   */
+  body?: "stream" | { text: number };
+  /** May throw or reject: the error becomes a JSON answer (500 unless it carries a 4xx statusCode). */
+  handler: (req: FastifyRequest, reply: FastifyReply) => unknown;
 }
 
 export interface HttpServers {
   httpPort: number;
   httpsPort?: number;
+  /**
+   * Drains: stops accepting connections, lets every request in flight finish and get its answer
+   * (responses from now on close their connection), ends the long-lived streams, then closes.
+   * Connections still busy after `drainTimeoutMs` are cut.
+   */
   close(): Promise<void>;
 }
 
+/** How long draining waits for requests in flight (ingest waits up to 30 s for durability) before cutting what is left. */
+const DEFAULT_DRAIN_TIMEOUT_MS = 40_000;
+
+export function errorBody(message: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { response: "error", message, ...extra };
+}
+
+/** An answer in the API's JSON shape. */
+export function sendJson(reply: FastifyReply, status: number, body: unknown, headers: Record<string, string> = {}): FastifyReply {
+  // A Buffer, so that fastify leaves the type as it is (JSON is UTF-8 by definition: no charset parameter).
+  return reply.code(status).headers({ ...headers, "content-type": "application/json" }).send(Buffer.from(JSON.stringify(body)));
+}
+
+/**
+ * The program's HTTP edge on fastify (its router, URL decoding and error handling): one route table served
+ * on HTTP and, when configured, HTTPS. Every failure becomes an answer — a malformed URL 400, an unknown
+ * path 404, a wrong method 405 with Allow, an exception in a handler (thrown or rejected) 500 — and never
+ * takes the process down.
+ */
 export async function startHttpServers(options: {
   host: string;
   port: number;
   https?: { port: number; cert: Buffer; key: Buffer };
-  listener: http.RequestListener;
+  routes: readonly HttpRoute[];
+  /** Called when draining starts, to end long-lived streams (live tail) that would otherwise hold it up. */
+  onDrain?: readonly (() => void)[];
+  drainTimeoutMs?: number;
+  log: (line: string) => void;
 }): Promise<HttpServers> {
   const servers: http.Server[] = [];
-  const plain = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, options.listener);
-  servers.push(plain);
-  await listen(plain, options.port, options.host);
-  let httpsPort: number | undefined;
-  if (options.https) {
-    const secure = https.createServer({ cert: options.https.cert, key: options.https.key, keepAliveTimeout: 65_000 }, options.listener);
-    servers.push(secure);
-    await listen(secure, options.https.port, options.host);
-    httpsPort = (secure.address() as AddressInfo).port;
+  let draining = false;
+  const serverOptions: http.ServerOptions = { keepAliveTimeout: 65_000, requestTimeout: 120_000 };
+  const app = Fastify({
+    logger: false,
+    routerOptions: { ignoreTrailingSlash: true },
+    exposeHeadRoutes: false,
+    // Draining is ours: requests on open connections are served (with Connection: close), not refused.
+    return503OnClosing: false,
+    clientErrorHandler: answerClientError,
+    serverFactory: (handler) => {
+      const plain = http.createServer(serverOptions, handler);
+      servers.push(plain);
+      if (options.https) {
+        const secure = https.createServer({ ...serverOptions, cert: options.https.cert, key: options.https.key }, handler);
+        secure.on("clientError", answerClientError);
+        servers.push(secure);
+      }
+      return plain;
+    },
+    frameworkErrors: (err, req, reply) => {
+      // FST_ERR_BAD_URL: a malformed percent-escape in the path (find-my-way will not decode it).
+      const status = err.code === "FST_ERR_BAD_URL" ? 400 : (err.statusCode ?? 400);
+      sendJson(reply, status, errorBody(err.code === "FST_ERR_BAD_URL" ? `malformed URL: ${pathOf(req.raw.url)} has an invalid percent-escape` : err.message));
+    },
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let status = typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    // decodeURIComponent in a handler: the request's fault, not ours.
+    if (err instanceof URIError) status = 400;
+    if (status >= 500) options.log(`HTTP ${req.method} ${pathOf(req.raw.url)} failed: ${err.stack ?? err.message}`);
+    if (reply.raw.headersSent) {
+      reply.raw.destroy();
+      return;
+    }
+    const message =
+      status >= 500
+        ? "internal error (the server logged it)"
+        : err instanceof URIError
+          ? `malformed URL: ${pathOf(req.raw.url)} has an invalid percent-escape`
+          : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+            ? "the request body is larger than this endpoint takes"
+            : err.message;
+    return sendJson(reply, status, errorBody(message));
+  });
+  app.setNotFoundHandler((req, reply) => sendJson(reply, 404, errorBody(`no such endpoint: ${req.method} ${pathOf(req.raw.url)}`)));
+  app.addHook("onSend", async (_req, reply) => {
+    if (draining) reply.header("connection", "close");
+  });
+
+  for (const route of options.routes) {
+    await app.register(async (scope: FastifyInstance) => {
+      scope.removeAllContentTypeParsers();
+      if (route.body === undefined || route.body === "stream") {
+        // Unread: the handler reads it, or node discards it after the answer.
+        scope.addContentTypeParser("*", (_req, payload, done) => done(null, route.body === "stream" ? payload : undefined));
+      } else {
+        scope.addContentTypeParser("*", { parseAs: "string", bodyLimit: route.body.text }, (_req, body, done) => done(null, body));
+      }
+      const allow = route.methods.join(", ");
+      scope.route({
+        method: [...ALL_METHODS],
+        url: route.url,
+        onRequest: async (req, reply) => {
+          if (route.methods.includes(req.method as HttpMethod)) return;
+          return sendJson(reply, 405, errorBody(`${req.method} is not allowed here; use ${allow}`), { allow });
+        },
+        handler: async (req, reply) => {
+          try {
+            return await route.handler(req, reply);
+          } catch (err) {
+            // Fastify's error handler answers, unless the answer has begun (or the handler took the
+            // response over): then the only honest end is to cut the connection.
+            if (!reply.raw.headersSent && !reply.sent) throw err;
+            options.log(`HTTP ${req.method} ${pathOf(req.raw.url)} failed after answering began: ${(err as Error).stack ?? String(err)}`);
+            if (!reply.raw.writableEnded) reply.raw.destroy();
+          }
+        },
+      });
+    });
   }
+  await app.ready();
+
+  const [plain, secure] = servers as [http.Server, http.Server | undefined];
+  for (const s of servers) s.on("error", (err) => options.log(`HTTP server error: ${err.message}`));
+  try {
+    await listen(plain, options.port, options.host);
+    if (secure && options.https) await listen(secure, options.https.port, options.host);
+  } catch (err) {
+    // The HTTPS port is taken, say: the HTTP server must not stay up on its own.
+    await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))));
+    await app.close();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    draining = true;
+    const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    for (const end of options.onDrain ?? []) end();
+    // Runs fastify's own close (its onClose hooks); it sees our servers as not its to close.
+    await app.close();
+    // A response that began before draining leaves its connection idle (keep-alive) once it ends.
+    const reaper = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 100);
+    const cut = setTimeout(() => {
+      options.log("HTTP drain timed out: closing the connections still open");
+      servers.forEach((s) => s.closeAllConnections());
+    }, options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+    try {
+      await Promise.all(closed);
+    } finally {
+      clearInterval(reaper);
+      clearTimeout(cut);
+    }
+  };
   return {
     httpPort: (plain.address() as AddressInfo).port,
-    httpsPort,
-    close: async () => {
-      // Stop accepting, let requests in flight finish (their events become durable), drop idle sockets.
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve());
-              s.closeIdleConnections();
-              // Long-lived streams (live tail) never become idle: end them after a grace period.
-              setTimeout(() => s.closeAllConnections(), 2000).unref();
-            }),
-        ),
-      );
-    },
+    httpsPort: secure ? (secure.address() as AddressInfo).port : undefined,
+    close: () => (closing ??= close()),
   };
+}
+
+/** Every method fastify routes: a route takes them all, so that a wrong one gets 405 rather than 404. */
+const ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"] as const;
+
+/** The path of a request target, for messages (without the query, which may hold secrets). */
+export function pathOf(url: string | undefined): string {
+  const u = url ?? "/";
+  const q = u.indexOf("?");
+  return q < 0 ? u : u.slice(0, q);
+}
+
+/** What node's HTTP parser refused (bad request line or header, oversized headers, timeouts): a JSON 4xx, then close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === "ECONNRESET" || socket.destroyed || !socket.writable || answering) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+  const body = JSON.stringify(errorBody(status === 408 ? "the request took too long to arrive" : status === 431 ? "the request headers are too large" : "malformed HTTP request"));
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

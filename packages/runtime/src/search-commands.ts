@@ -111,6 +111,11 @@ async function search(query: string | undefined, flags: ClientFlags & { from: st
   }
 }
 
+/**
+ * Follows `GET /apiv2/tail` (the token in the Authorization header). Output waits for stdout (piped into
+ * a slow reader, this reader falls behind, and the server cuts it off past its buffer: then it says so
+ * and reconnects; what it missed is in search).
+ */
 export async function tailCommand(query: string | undefined, flags: ClientFlags): Promise<void> {
   const cred = credential(flags);
   // Ctrl-C is how a tail ends: revoke the minted token on the way out.
@@ -134,15 +139,27 @@ export async function tailCommand(query: string | undefined, flags: ClientFlags)
 
 async function tail(query: string | undefined, flags: ClientFlags, token: string): Promise<void> {
   const url = `${flags.url.replace(/\/+$/, "")}/apiv2/tail?${new URLSearchParams({ q: query ?? "*" })}`;
+  // Said once the stream is open, also with --json (stdout stays JSON lines): a script can wait for it.
+  const onLive = () => process.stderr.write(`tailing ${query ?? "*"} (Ctrl-C to stop)\n`);
+  for (;;) {
+    const ended = await followTail(url, token, (e) => (flags.json ? JSON.stringify(e) : formatEvent(e)) + "\n", onLive);
+    if (ended === "closed") {
+      process.stderr.write("the server ended the stream\n");
+      return;
+    }
+    process.stderr.write("fell behind the stream and was cut off by the server; reconnecting (search has the events missed)\n");
+  }
+}
+
+async function followTail(url: string, token: string, format: (e: ApiEvent) => string, onLive: () => void): Promise<"overflow" | "closed"> {
   const res = await fetch(url, { headers: { Authorization: `bearer ${token}`, Accept: "text/event-stream" } }).catch((err: Error) => {
-    throw new Error(`cannot reach ${flags.url}: ${err.message} (is the server running? set --url)`);
+    throw new Error(`cannot reach ${new URL(url).origin}: ${err.message} (is the server running? set --url)`);
   });
   if (res.status !== 200 || !res.body) {
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     throw new Error(`${res.status}: ${body.message ?? res.statusText}`);
   }
-  // Also with --json (stdout stays JSON lines): a script can wait for this line to know the tail is live.
-  process.stderr.write(`tailing ${query ?? "*"} (Ctrl-C to stop)\n`);
+  onLive();
   let buffered = "";
   const decoder = new TextDecoder();
   for await (const chunk of res.body) {
@@ -151,11 +168,15 @@ async function tail(query: string | undefined, flags: ClientFlags, token: string
     while ((cut = buffered.indexOf("\n\n")) >= 0) {
       const message = buffered.slice(0, cut);
       buffered = buffered.slice(cut + 2);
-      for (const line of message.split("\n")) {
+      const lines = message.split("\n");
+      const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim() ?? "message";
+      if (event === "overflow") return "overflow";
+      if (event !== "message") continue;
+      for (const line of lines) {
         if (!line.startsWith("data: ")) continue;
-        const e = JSON.parse(line.slice(6)) as ApiEvent;
-        process.stdout.write((flags.json ? JSON.stringify(e) : formatEvent(e)) + "\n");
+        if (!process.stdout.write(format(JSON.parse(line.slice(6)) as ApiEvent))) await new Promise((r) => process.stdout.once("drain", r));
       }
     }
   }
+  return "closed";
 }

@@ -3,13 +3,16 @@ import { createIndexStage, createProcessStage, processedTopic, RAW_TOPIC, runLif
 import { archiveDay, DirectoryStore, previousDay } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { StageRunner } from "@unmeltable/runner";
-import { apiHandler, tailHandler } from "./api-http";
-import type { Route } from "./http-server";
+import { apiRoute } from "./api-http";
+import type { HttpRoute } from "./http-server";
+import { LiveTail } from "./live-tail";
 import type { LiveTenantDirectory, TenantStore } from "./tenant-store";
 
 export interface StagesPart {
   index: EmbeddedIndex;
-  routes: Route[];
+  routes: HttpRoute[];
+  /** Live tail's streams never end on their own: the HTTP server ends them when it drains. */
+  tail: LiveTail;
   /** Updates the consumer-lag gauges (called before /metrics is served). */
   refreshLag(): Promise<void>;
   stop(): Promise<void>;
@@ -143,12 +146,11 @@ export async function startStages(options: {
   }
   for (const t of timers) t.unref();
 
+  const tail = new LiveTail({ indexed: index, tenants, metrics });
   return {
     index,
-    routes: [
-      { methods: ["GET"], path: /^\/apiv2\/tail\/?(?:\?.*)?$/, handler: tailHandler({ indexed: index, tenants }) },
-      { methods: ["GET", "HEAD"], path: /^\/apiv2\//, handler: apiHandler({ index, tenants }) },
-    ],
+    routes: [...tail.routes(), apiRoute({ index, tenants })],
+    tail,
     refreshLag,
     stop: async () => {
       for (const t of timers) clearTimeout(t);

@@ -6,7 +6,7 @@ import type { DeadLetterLimits, StreamLimits } from "@unmeltable/collector";
 import { startCollector, type CollectorPart } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
 import { redriveDeadLetters } from "./dead-letters";
-import { createRequestListener, sendJson, startHttpServers, type HttpServers, type Route } from "./http-server";
+import { sendJson, startHttpServers, type HttpRoute, type HttpServers } from "./http-server";
 import { PrometheusMetrics } from "./prometheus";
 import { openQueue, type QueueConfig } from "./queue-config";
 import { startStages, type StagesPart } from "./stages-part";
@@ -151,7 +151,7 @@ export async function start(config: StartConfig): Promise<Running> {
     });
     if (control) closers.push(() => control.close());
 
-    const routes: Route[] = [];
+    const routes: HttpRoute[] = [];
     /** The HTTP servers once they listen (the UI and the alerts' links need their ports). */
     const listening: { http?: HttpServers } = {};
     let collector: CollectorPart | undefined;
@@ -203,7 +203,7 @@ export async function start(config: StartConfig): Promise<Running> {
         archive: config.queue.kind === "embedded",
       });
       closers.push(() => stages!.stop());
-      // Alerts (checked by a timer) and their API, which must precede the search API's /apiv2/ route.
+      // Alerts (checked by a timer) and their API.
       const alerts = startAlerts({
         dataDir: config.dataDir,
         index: stages.index,
@@ -219,9 +219,9 @@ export async function start(config: StartConfig): Promise<Running> {
 
     routes.push(
       {
+        url: "/healthz",
         methods: ["GET", "HEAD"],
-        path: /^\/healthz\/?(?:\?.*)?$/,
-        handler: (_req, res) => {
+        handler: async (_req, reply) => {
           const ready = !stopping && [...parts.values()].every(Boolean);
           // A collector whose writes fail stores nothing: not healthy, whatever else works.
           const failure = collector?.writeFailure();
@@ -229,22 +229,21 @@ export async function start(config: StartConfig): Promise<Running> {
           const body: Record<string, unknown> = { status, parts: Object.fromEntries(parts) };
           if (failure) body.reason = `queue writes fail since ${new Date(failure.since).toISOString()}: ${failure.message}`;
           if (collector?.spool) body.spool = { spooling: collector.spool.spooling, pendingBatches: collector.spool.pending, bytes: collector.spool.bytes };
-          sendJson(res, status === "ok" ? 200 : 503, body);
+          return sendJson(reply, status === "ok" ? 200 : 503, body);
         },
       },
       {
+        url: "/metrics",
         methods: ["GET"],
-        path: /^\/metrics\/?(?:\?.*)?$/,
-        handler: async (_req, res) => {
+        handler: async (_req, reply) => {
           await stages?.refreshLag();
           collector?.refreshGauges();
           const text = await metrics.text();
-          res.writeHead(200, { "Content-Type": metrics.contentType });
-          res.end(text);
+          return reply.code(200).header("content-type", metrics.contentType).send(text);
         },
       },
     );
-    // The web UI (over the search API): /ui/config and the static files at / — last, it takes every other GET.
+    // The web UI (over the search API): /ui/config and the static files at / (every GET no other route takes).
     if (stages) {
       routes.push(
         ...webUiRoutes({
@@ -258,7 +257,9 @@ export async function start(config: StartConfig): Promise<Running> {
       host: config.host,
       port: config.httpPort,
       https: config.httpsPort !== undefined && tlsMaterial ? { port: config.httpsPort, ...tlsMaterial } : undefined,
-      listener: createRequestListener(routes),
+      routes,
+      onDrain: stages ? [() => stages!.tail.endAll()] : [],
+      log: config.log,
     });
     listening.http = http;
     // Stop order: stop accepting (HTTP first), then the parts drain, then the queue closes.

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import type { TenantDirectory } from "@unmeltable/core";
-import { sendJson, type Route } from "./http-server";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { errorBody, pathOf, sendJson, type HttpMethod, type HttpRoute } from "./http-server";
 
 /** What the UI needs to know about this server to write a tenant's source setup. */
 export interface UiServerInfo {
@@ -42,7 +42,8 @@ const SECURITY_HEADERS = {
 };
 
 /** Paths the UI never answers, so their 404s stay the API's JSON. */
-const UI_PATH = /^\/(?!apiv2(?:[/?]|$)|inputs(?:[/?]|$)|bulk(?:[/?]|$)|healthz(?:[/?]|$)|metrics(?:[/?]|$)|ui\/config(?:[/?]|$))/;
+const NOT_UI = /^\/(?:apiv2|inputs|bulk|healthz|metrics|ui\/config)(?:[/?]|$)/;
+const ALL: readonly HttpMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /** Where `vite build` put the UI: next to the bundled program (dist/web), or dist/web when run from source. */
 export function defaultWebDir(): string {
@@ -58,22 +59,19 @@ export function defaultWebDir(): string {
  * index.html for client-side paths. Hashed assets (`/assets/*`) are cached for a year, index.html is
  * revalidated on every load; text is gzipped when the browser accepts it.
  */
-export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiServerInfo; dir?: string }): Route[] {
+export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiServerInfo; dir?: string }): HttpRoute[] {
   const root = options.dir ?? defaultWebDir();
   const files = new FileCache();
 
-  const config = (req: IncomingMessage, res: ServerResponse) => {
+  const config = async (req: FastifyRequest, reply: FastifyReply) => {
     const auth = req.headers.authorization ?? "";
     const token = /^bearer\s+(.+)$/i.exec(auth.trim())?.[1] ?? "";
     const tenant = options.tenants.byApiToken(token);
-    if (!tenant) {
-      sendJson(res, 401, { response: "error", message: "invalid API token" }, { "WWW-Authenticate": 'Bearer realm="unmeltable"' });
-      return;
-    }
+    if (!tenant) return sendJson(reply, 401, errorBody("invalid API token"), { "WWW-Authenticate": 'Bearer realm="unmeltable"' });
     const info = options.info();
     const wildcard = info.host === "0.0.0.0" || info.host === "::" || info.host === "";
-    sendJson(
-      res,
+    return sendJson(
+      reply,
       200,
       {
         tenant: tenant.name,
@@ -88,29 +86,23 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
     );
   };
 
-  const serve = (req: IncomingMessage, res: ServerResponse) => {
+  const serve = async (req: FastifyRequest, reply: FastifyReply) => {
+    const url = req.raw.url ?? "/";
+    if (NOT_UI.test(url)) return sendJson(reply, 404, errorBody(`no such endpoint: ${req.method} ${pathOf(url)}`));
     let pathname: string;
     try {
-      pathname = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+      pathname = decodeURIComponent(new URL(url, "http://localhost").pathname);
     } catch {
-      sendText(res, 400, "bad path");
-      return;
+      return sendJson(reply, 400, errorBody("malformed URL: the path has an invalid percent-escape"));
     }
     const rel = path.posix.normalize(pathname).replace(/^\/+/, "");
     const file = path.resolve(root, rel === "" ? "index.html" : rel);
-    if (pathname.includes("\0") || (file !== root && !file.startsWith(root + path.sep))) {
-      sendText(res, 404, "not found");
-      return;
-    }
+    if (pathname.includes("\0") || (file !== root && !file.startsWith(root + path.sep))) return sendJson(reply, 404, errorBody(`no such file: ${pathOf(url)}`));
     let entry = files.get(file);
     if (!entry && path.extname(rel) === "") entry = files.get(path.join(root, "index.html")); // a client-side path
     if (!entry) {
-      if (rel === "" || path.extname(rel) === "") {
-        sendText(res, 503, "The web UI has not been built: run `npm run build` (it runs vite build into dist/web).");
-      } else {
-        sendText(res, 404, "not found");
-      }
-      return;
+      if (rel === "" || path.extname(rel) === "") return sendText(reply, 503, "The web UI has not been built: run `npm run build` (it runs vite build into dist/web).");
+      return sendJson(reply, 404, errorBody(`no such file: ${pathOf(url)}`));
     }
     const immutable = rel.startsWith("assets/") && entry.file !== path.join(root, "index.html");
     const headers: Record<string, string> = {
@@ -120,28 +112,24 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
       Vary: "Accept-Encoding",
       ...(entry.type.startsWith("text/html") ? SECURITY_HEADERS : { "X-Content-Type-Options": "nosniff" }),
     };
-    if (req.headers["if-none-match"] === entry.etag) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
+    if (req.headers["if-none-match"] === entry.etag) return reply.code(304).headers(headers).send();
     const gzip = entry.gzipped !== undefined && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
     const body = gzip ? entry.gzipped! : entry.body;
     if (gzip) headers["Content-Encoding"] = "gzip";
-    headers["Content-Length"] = String(body.length);
-    res.writeHead(200, headers);
-    res.end(req.method === "HEAD" ? undefined : body);
+    return reply.code(200).headers(headers).send(body);
   };
+  const notFound = async (req: FastifyRequest, reply: FastifyReply) => sendJson(reply, 404, errorBody(`no such endpoint: ${req.method} ${pathOf(req.raw.url)}`));
 
   return [
-    { methods: ["GET"], path: /^\/ui\/config\/?(?:\?.*)?$/, handler: config },
-    { methods: ["GET", "HEAD"], path: UI_PATH, handler: serve },
+    { url: "/ui/config", methods: ["GET"], handler: config },
+    { url: "/*", methods: ["GET", "HEAD"], handler: serve },
+    // Bare API prefixes are not UI paths either, whatever the method.
+    ...["/inputs", "/bulk", "/apiv2"].map((url) => ({ url, methods: ALL, handler: notFound })),
   ];
 }
 
-function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-store" });
-  res.end(text);
+function sendText(reply: FastifyReply, status: number, text: string): FastifyReply {
+  return reply.code(status).headers({ "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" }).send(text);
 }
 
 interface Entry {

@@ -122,9 +122,10 @@ export interface UiConfig {
 
 /**
  * Follows a server-sent event stream with fetch (so the token travels in the Authorization header, not
- * the URL), calling `onEvent` with each `data:` payload, until the stream ends or `signal` aborts.
+ * the URL), calling `onData` with each event's `data:` payload, until the stream ends or `signal` aborts.
+ * Says how it ended: "overflow" when the server cut this reader off for falling behind (`event: overflow`).
  */
-export async function streamEvents(path: string, onOpen: () => void, onData: (data: string) => void, signal: AbortSignal): Promise<void> {
+export async function streamEvents(path: string, onOpen: () => void, onData: (data: string) => void, signal: AbortSignal): Promise<"overflow" | "closed"> {
   let res: Response;
   try {
     res = await fetch(apiUrl(path), { headers: { Authorization: `bearer ${memoryToken ?? ""}`, Accept: "text/event-stream" }, signal, cache: "no-store" });
@@ -146,19 +147,24 @@ export async function streamEvents(path: string, onOpen: () => void, onData: (da
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let data: string[] = [];
+  let event = "message";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) return;
+    if (done) return "closed";
     buffer += value;
     let nl: number;
     while ((nl = buffer.indexOf("\n")) !== -1) {
       const line = buffer.slice(0, nl).replace(/\r$/, "");
       buffer = buffer.slice(nl + 1);
       if (line === "") {
-        if (data.length > 0) onData(data.join("\n"));
+        if (event === "overflow") return "overflow";
+        if (data.length > 0 && event === "message") onData(data.join("\n"));
         data = [];
+        event = "message";
       } else if (line.startsWith("data:")) {
         data.push(line.slice(5).replace(/^ /, ""));
+      } else if (line.startsWith("event:")) {
+        event = line.slice(6).trim();
       }
       // comments (": heartbeat") and other fields are ignored
     }

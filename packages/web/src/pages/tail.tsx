@@ -69,7 +69,7 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
       while (!ctl.signal.aborted) {
         setStatus((s) => (s === "live" ? "reconnecting" : s));
         try {
-          await streamEvents(
+          const ended = await streamEvents(
             `/apiv2/tail${qs({ q: q || "*" })}`,
             () => {
               delay = 1000;
@@ -88,6 +88,7 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
             },
             ctl.signal,
           );
+          if (ended === "overflow") setProblem("This page fell behind the stream and the server cut it off; reconnecting. Search has every event.");
         } catch (err) {
           if (ctl.signal.aborted) return;
           if (err instanceof ApiError && (err.status === 400 || err.status === 401)) {
