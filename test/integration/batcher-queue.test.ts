@@ -3,7 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeRawBatch, newEventId, RAW_TOPIC, type RawEventInput } from "@unmeltable/core";
-import { NotStoredError, RawBatcher } from "@unmeltable/collector";
+import { DeadLetterWriter, Ingestor, NotStoredError, RawBatcher } from "@unmeltable/collector";
+import { PrometheusMetrics } from "@unmeltable/runtime";
+import { StaticTenantDirectory } from "@unmeltable/tenants-config";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { fillUp, mountTmpfs } from "../helpers/full-disk";
 
@@ -37,7 +39,7 @@ async function setup(options: { maxBytes?: number } = {}) {
     return where;
   };
   const stored = async () => [...(await partitionsOf()).keys()].sort();
-  return { dir, batcher, stored, partitionsOf };
+  return { dir, batcher, stored, partitionsOf, producer };
 }
 
 const event = (text: string, transport: RawEventInput["transport"] = "http"): RawEventInput => ({ id: newEventId(), receivedAt: Date.now(), transport, remote: "10.0.0.1", tags: [], bytes: Buffer.from(text) });
@@ -93,5 +95,30 @@ describe("the collector's batcher on a real queue", () => {
     expect(batcher.inflightBytes).toBe(0);
     expect((await stored()).map((t) => t.split(" ")[0])).toEqual(["kept-1", "kept-2", "kept-3"]);
     expect(new Set((await partitionsOf()).values()).size).toBe(1);
+  });
+
+  it("bounds what UDP may hold while writes fail: datagrams past the budget are counted as udp_overflow, not kept", async () => {
+    const { dir, batcher, producer, stored } = await setup();
+    const metrics = new PrometheusMetrics();
+    const dropped = metrics.counter("unmeltable_dropped_events_total", "drops", ["reason", "stage"]);
+    const tenants = new StaticTenantDirectory([{ name: "acme", ingestToken: "11111111-2222-4333-8444-555555555555", tier: "default", partitionSpread: 1, slice: "day", retentionDays: 30, createdAt: 0 }]);
+    const holdBytes = 256 * 1024;
+    const ingestor = new Ingestor({ tenants, collector: "c1", maxEventBytes: 65_536, batcher, deadLetters: new DeadLetterWriter(producer, dropped), metrics, udpHoldBytes: holdBytes });
+    const disk = await fillUp(dir);
+    const datagram = (i: number) => Buffer.from(`<13>1 - h app - - [11111111-2222-4333-8444-555555555555@41058] udp-${i} ${"u".repeat(4000)}`);
+    for (let i = 0; i < 1000; i++) ingestor.syslog(datagram(i), "udp", "10.0.0.9");
+    // About 4 MB arrived; what is held stays within the budget plus one datagram.
+    expect(batcher.inflightBytes).toBeLessThanOrEqual(holdBytes + 8 * 1024);
+    const text = await metrics.text();
+    const overflow = Number(/unmeltable_dropped_events_total\{reason="udp_overflow",stage="collector"\} (\d+)/.exec(text)?.[1] ?? 0);
+    expect(overflow).toBeGreaterThan(900);
+    // What was held is stored once the disk takes writes again; nothing else appears.
+    const recovered = new Promise((r) => batcher.once("writeRecovered", r));
+    await disk.free();
+    await recovered;
+    await batcher.flush();
+    const kept = (await stored()).length;
+    expect(kept + overflow).toBe(1000);
+    expect(batcher.inflightBytes).toBe(0);
   });
 });

@@ -63,6 +63,12 @@ export class DeadLetterWriter {
     this.write(full);
   }
 
+  /** Counts a refused message that is not stored at all (e.g. while the queue cannot take writes). */
+  countOnly(reason: DeadLetter["reason"], stage: string): void {
+    this.dropped.inc({ reason, stage });
+    this.unstored?.inc({ reason, stage });
+  }
+
   write(letter: DeadLetter): void {
     this.dropped.inc({ reason: letter.reason, stage: letter.stage });
     this.pending.push(letter);

@@ -28,6 +28,12 @@ export interface IngestorOptions {
   batcher: RawBatcher;
   deadLetters: DeadLetterWriter;
   metrics: Metrics;
+  /**
+   * UDP datagrams are refused (counted as udp_overflow) while more than this many bytes wait to be
+   * stored. Streams are paused at the batcher's high water instead; UDP has no way to slow a sender, so
+   * during a long storage failure it would otherwise grow memory without end. Default 128 MiB.
+   */
+  udpHoldBytes?: number;
 }
 
 /** One event of an HTTP request, before it becomes a raw record. */
@@ -71,6 +77,10 @@ export class Ingestor {
     const counters = this.counters(transport);
     counters.received.inc();
     counters.bytes.inc(frame.length);
+    if (transport === "udp" && this.options.batcher.inflightBytes > (this.options.udpHoldBytes ?? 128 * 1024 * 1024)) {
+      this.options.deadLetters.countOnly("udp_overflow", "collector");
+      return;
+    }
     if (frame.length > this.options.maxEventBytes) {
       this.drop("event_too_large", `syslog message of ${frame.length} bytes exceeds the ${this.options.maxEventBytes}-byte limit`, transport, remote, frame.subarray(0, this.options.maxEventBytes));
       return;

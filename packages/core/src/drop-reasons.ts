@@ -21,6 +21,11 @@ export const DROP_REASONS = {
   retries_exhausted: "processing kept failing after every retry",
   /** The index refused the event (e.g. a mapping conflict). */
   index_rejected: "the index rejected the event",
+  /**
+   * A UDP datagram arrived while more than the collector's memory budget was waiting to be stored (the
+   * queue's disk full or failing). TCP senders are paused instead; UDP cannot be slowed down. Counted only.
+   */
+  udp_overflow: "a UDP message arrived while too much was waiting to be stored",
   /** Turning the raw event into a parsed event failed (a bug: parsers do not throw on bad input). */
   process_failed: "the event could not be processed",
 } as const;
