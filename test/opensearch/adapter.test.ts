@@ -333,17 +333,26 @@ describe("OpenSearch adapter (recorded responses)", () => {
     it("facets with a terms aggregation on the field's keys, and gives the terms their JSON types", async () => {
       server.on("POST", /_search$/, loadFixture("facet-terms"));
       const facet = await index.facet(q("*"), "json.status", 4);
-      expect(facet).toEqual({ terms: [{ term: 500, count: 5 }, { term: "200", count: 3 }, { term: "n/a", count: 1 }, { term: true, count: 1 }], sampled: false });
+      // sum_other_doc_count 2: keys were left out, so the distinct count is a lower bound.
+      expect(facet).toEqual({ terms: [{ term: 500, count: 5 }, { term: "200", count: 3 }, { term: "n/a", count: 1 }, { term: true, count: 1 }], sampled: false, distinct: 4, distinctExact: false });
+      // More keys than terms: spellings of one term are added up here.
       expect(server.requests[0]!.body).toMatchObject({
         size: 0,
-        aggs: { facet: { terms: { field: "f.str", size: 4, include: "json\\.status\\=[nqsb].*", order: [{ _count: "desc" }, { _key: "asc" }] } } },
+        aggs: { facet: { terms: { field: "f.str", size: 1000, include: "json\\.status\\=[nqsb].*", order: [{ _count: "desc" }, { _key: "asc" }] } } },
       });
+    });
+
+    it("folds case in facet terms as term queries do: one term per value, in its most frequent spelling, and the true distinct count", async () => {
+      server.on("POST", /_search$/, loadFixture("facet-terms-case"));
+      const facet = await index.facet(q("*"), "json.level", 1);
+      expect(facet).toEqual({ terms: [{ term: "ERROR", count: 9 }], sampled: false, distinct: 2, distinctExact: true });
+      expect(server.requests[0]!.body).toMatchObject({ aggs: { facet: { terms: { field: "f.str", size: 1000 } } } });
     });
 
     it("facets id and timestamp on their own fields", async () => {
       server.on("POST", /_search$/, { status: 200, body: { aggregations: { facet: { buckets: [{ key: 1767614400000, key_as_string: "1767614400000", doc_count: 2 }] } } } });
       expect((await index.facet(q("*"), "timestamp", 3)).terms).toEqual([{ term: 1767614400000, count: 2 }]);
-      expect(server.requests[0]!.body).toMatchObject({ aggs: { facet: { terms: { field: "timestamp", size: 3 } } } });
+      expect(server.requests[0]!.body).toMatchObject({ aggs: { facet: { terms: { field: "timestamp", size: 1000 } } } });
     });
 
     it("counts per time bucket with a date_histogram aligned to the epoch, empty buckets included", async () => {
@@ -373,7 +382,7 @@ describe("OpenSearch adapter (recorded responses)", () => {
     it("lists the fields present in the matching events from a terms aggregation on f.paths", async () => {
       server.on("POST", /_search$/, loadFixture("fields-terms"));
       expect(await index.fields(q("json.level:*"))).toEqual(["json.level", "json.req.id", "logtype", "syslog.host", "tag"]);
-      expect(server.requests[0]!.body).toMatchObject({ size: 0, aggs: { fields: { terms: { field: "f.paths", size: 10_000 } } } });
+      expect(server.requests[0]!.body).toMatchObject({ size: 0, aggs: { fields: { terms: { field: "f.paths", size: 10_001 } } } });
     });
   });
 
