@@ -510,4 +510,30 @@ describe("slice administration and tier moves", () => {
     await index.close();
     await Promise.all([hot.close(), cold.close()]);
   });
+
+  it("adds up a tenant's facet terms across tiers, case folded, and ends a merged page at maxBytes", async () => {
+    const [hot, cold] = [await RecordedServer.start(), await RecordedServer.start()];
+    const terms = (buckets: [string, number][]) => () => ({ status: 200, body: { aggregations: { facet: { sum_other_doc_count: 0, buckets: buckets.map(([key, doc_count]) => ({ key, doc_count })) } } } });
+    hot.once("POST", /_search$/, terms([["json.level=sERROR", 3], ["json.level=sinfo", 1]]));
+    cold.once("POST", /_search$/, terms([["json.level=serror", 2]]));
+    const list = [{ name: "acme", tier: "hot", slice: "hour" } as Tenant];
+    const tenants: TenantDirectory = { byName: (n) => list.find((t) => t.name === n), byApiToken: () => undefined, byIngestToken: () => undefined, list: () => list };
+    const index = openSearchIndexForTiers({ endpoints: { hot: hot.url, cold: cold.url }, tenants, retryBaseMs: 1 });
+    const facet = await index.facet(q("*"), "json.level", 5);
+    expect(facet.terms).toEqual([
+      { term: "ERROR", count: 5 },
+      { term: "info", count: 1 },
+    ]);
+    // Two tiers' values may overlap: the biggest tier's count is a lower bound.
+    expect({ distinct: facet.distinct, distinctExact: facet.distinctExact }).toEqual({ distinct: 2, distinctExact: false });
+
+    const hit = (e: LogEvent) => ({ _index: "x", _id: e.id, _source: e, sort: [e.timestamp, e.id] });
+    hot.on("POST", /_search$/, () => ({ status: 200, body: { hits: { hits: [hit(ev("b2", BASE + 2))] } } }));
+    cold.on("POST", /_search$/, () => ({ status: 200, body: { hits: { hits: [hit(ev("a1", BASE + 1))] } } }));
+    const page = await index.search(q("*"), { order: "desc", size: 2, maxBytes: 10 });
+    expect(page.events.map((e) => e.id)).toEqual(["b2"]);
+    expect(page.cursor).toBeDefined();
+    await index.close();
+    await Promise.all([hot.close(), cold.close()]);
+  });
 });

@@ -44,8 +44,18 @@ export function openSearchIndexForTiers(options: TieredOptions): IndexPort & Sli
       const parts = await Promise.all(indices.map((i) => i.search(q, { order: page.order, size: want, cursor: page.cursor })));
       const sign = page.order === "asc" ? 1 : -1;
       const merged = parts.flatMap((p) => p.events).sort((a, b) => sign * (a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
-      const events = merged.slice(page.offset ?? 0, want);
-      const more = merged.length > want || parts.some((p) => p.cursor !== undefined);
+      let events = merged.slice(page.offset ?? 0, want);
+      let cut = false;
+      if (page.maxBytes !== undefined) {
+        // As each tier does: the page ends once its documents reach maxBytes (at least one event).
+        let bytes = 0;
+        const fit = events.findIndex((e, k) => (bytes += JSON.stringify(e).length) > page.maxBytes! && k > 0);
+        if (fit > 0) {
+          events = events.slice(0, fit);
+          cut = true;
+        }
+      }
+      const more = cut || merged.length > want || parts.some((p) => p.cursor !== undefined);
       const last: LogEvent | undefined = events[events.length - 1];
       return more && last ? { events, cursor: encodeCursor([last.timestamp, last.id]) } : { events };
     },

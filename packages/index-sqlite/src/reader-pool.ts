@@ -45,13 +45,17 @@ interface Slot {
  * The embedded index's reads, off the thread that receives events: a few reader threads (reader-worker.ts)
  * with read-only connections. Each read has a time budget (waiting included) and runs in a thread with a
  * bounded heap; a read over budget is answered with QueryBudgetError and its thread stopped if it does not
- * stop by itself. Waiting reads are served tenant by tenant in turn, so one tenant's heavy queries delay
- * another tenant's reads by at most one read per thread.
+ * stop by itself. Waiting reads are served tenant by tenant in turn (the tenant whose last read started
+ * longest ago goes first), so one tenant's heavy queries delay another tenant's read by at most the reads
+ * already running.
  */
 export class ReaderPool {
   private readonly slots: Slot[];
-  /** Waiting reads per tenant; the Map's order is the turn order (a served tenant moves to the end). */
+  /** Waiting reads per tenant. */
   private readonly waiting = new Map<string, Job[]>();
+  /** When each tenant last had a read started (a sequence number): the longest-waiting tenant goes next. */
+  private readonly lastStarted = new Map<string, number>();
+  private started = 0;
   private readonly timeoutMs: number;
   private readonly maxWaiting: number;
   private nextId = 1;
@@ -121,15 +125,18 @@ export class ReaderPool {
     }
   }
 
+  /** The first waiting read of the tenant whose last read started longest ago (or never). */
   private nextJob(): Job | undefined {
-    for (const [tenant, queue] of this.waiting) {
-      const job = queue.shift();
-      this.waiting.delete(tenant);
-      // Back in line behind every other tenant, if it has more.
-      if (queue.length > 0) this.waiting.set(tenant, queue);
-      if (job) return job;
+    let pick: string | undefined;
+    for (const tenant of this.waiting.keys()) {
+      if (pick === undefined || (this.lastStarted.get(tenant) ?? -1) < (this.lastStarted.get(pick) ?? -1)) pick = tenant;
     }
-    return undefined;
+    if (pick === undefined) return undefined;
+    const queue = this.waiting.get(pick)!;
+    const job = queue.shift()!;
+    if (queue.length === 0) this.waiting.delete(pick);
+    this.lastStarted.set(pick, ++this.started);
+    return job;
   }
 
   private spawn(slot: Slot): Worker {

@@ -14,11 +14,11 @@ import { QueryBudgetError } from "@unmeltable/core";
 import { IndexReader } from "./reader";
 import type { ReaderMessage, ReaderReply } from "./reader-protocol";
 
-/** Nice 10 for this thread only: on Linux, a thread id given to setpriority names just that thread. */
+/** Nice 19 for this thread only: on Linux, a thread id given to setpriority names just that thread. */
 function lowerPriority(): void {
   try {
     const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, 10);
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, 19);
   } catch {
     // Not Linux, or not allowed: queries then compete with ingest on equal terms.
   }
