@@ -19,6 +19,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import { Corpus, rfc5424 } from "./lib/corpus";
 import { ROOT, startServer, type BenchServer } from "./lib/server";
 
@@ -80,7 +81,10 @@ interface QueryStats {
   [name: string]: { runs: number; ok: number; overBudget: number; busy: number; totalMs: number };
 }
 
-/** Tenant B's heavy queries in `clients` loops until stopped. */
+/**
+ * Tenant B's heavy queries in `clients` loops until stopped, from a thread of their own: like a remote
+ * client, their answers are read without slowing this thread's senders.
+ */
 function runQueries(server: BenchServer, token: string, clients: number): { stop(): Promise<QueryStats> } {
   const globs = Array.from({ length: 300 }, (_, i) => `*q${i}*z*`).join(" OR ");
   const queries: [string, string][] = [
@@ -94,27 +98,38 @@ function runQueries(server: BenchServer, token: string, clients: number): { stop
     ["search, wildcard, 1,000 events", `/apiv2/events/iterate?from=-3h&size=1000&q=${encodeURIComponent("*sess*")}`],
     ["count, 300-clause glob", `/apiv2/events/count?from=-3h&q=${encodeURIComponent(globs)}`],
   ];
-  const stats: QueryStats = Object.fromEntries(queries.map(([name]) => [name, { runs: 0, ok: 0, overBudget: 0, busy: 0, totalMs: 0 }]));
-  let running = true;
-  const loop = async (k: number) => {
-    for (let i = k; running; i++) {
-      const [name, p] = queries[i % queries.length]!;
-      const t = performance.now();
-      const { status } = await api(server, token, p);
-      const s = stats[name]!;
-      s.runs++;
-      s.totalMs += performance.now() - t;
-      if (status === 200) s.ok++;
-      else if (status === 504) s.overBudget++;
-      else if (status === 503) s.busy++;
-      else throw new Error(`${name}: ${status}`);
-    }
-  };
-  const loops = Array.from({ length: clients }, (_, k) => loop(k * 4));
+  const code = `
+    const { parentPort, workerData: { base, token, queries, clients } } = require("node:worker_threads");
+    const stats = Object.fromEntries(queries.map(([name]) => [name, { runs: 0, ok: 0, overBudget: 0, busy: 0, totalMs: 0 }]));
+    let running = true;
+    parentPort.on("message", () => (running = false));
+    const loop = async (k) => {
+      for (let i = k; running; i++) {
+        const [name, p] = queries[i % queries.length];
+        const t = performance.now();
+        const res = await fetch(base + p, { headers: { Authorization: "bearer " + token } });
+        await res.arrayBuffer();
+        const s = stats[name];
+        s.runs++;
+        s.totalMs += performance.now() - t;
+        if (res.status === 200) s.ok++;
+        else if (res.status === 504) s.overBudget++;
+        else if (res.status === 503) s.busy++;
+        else throw new Error(name + ": " + res.status);
+      }
+    };
+    Promise.all(Array.from({ length: clients }, (_, k) => loop(k * 4))).then(() => parentPort.postMessage(stats));
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { base: `http://127.0.0.1:${server.httpPort}`, token, queries, clients } });
+  const done = new Promise<QueryStats>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
   return {
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      worker.postMessage("stop");
+      const stats = await done;
+      await worker.terminate();
       return stats;
     },
   };
@@ -180,7 +195,7 @@ async function untilIndexed(server: BenchServer, target: number): Promise<number
   }
 }
 
-/** CPU seconds of the server's threads: the main thread, the reader threads (nice 10), the others (writer, libuv, V8). */
+/** CPU seconds of the server's threads: the main thread, the reader threads (niced), the others (writer, libuv, V8). */
 interface ThreadTimes {
   main: number;
   mainWaited: number;
@@ -188,27 +203,34 @@ interface ThreadTimes {
   others: number;
 }
 
-/** From /proc: utime + stime per thread (and the main thread's time spent waiting for a CPU, schedstat). */
-function threadTimes(pid: number): ThreadTimes {
-  const t: ThreadTimes = { main: 0, mainWaited: 0, readers: 0, others: 0 };
+interface Snapshot {
+  total: number;
+  mainWaited: number;
+  perThread: Map<number, { cpu: number; niced: boolean }>;
+}
+
+/** From /proc: the process's CPU (exited threads included), each thread's, and the main thread's wait for a CPU (schedstat). */
+function snapshot(pid: number): Snapshot {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const snap: Snapshot = { total: (Number(stat[11]) + Number(stat[12])) / 100, mainWaited: Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e9, perThread: new Map() };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      const cpu = (Number(f[11]) + Number(f[12])) / 100;
-      if (Number(tid) === pid) {
-        t.main += cpu;
-        t.mainWaited += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]) / 1e9;
-      } else if (Number(f[16]) === 10) t.readers += cpu;
-      else t.others += cpu;
+      snap.perThread.set(Number(tid), { cpu: (Number(f[11]) + Number(f[12])) / 100, niced: Number(f[16]) > 0 });
     } catch {
       // the thread ended meanwhile
     }
   }
-  return t;
+  return snap;
 }
 
-function since(a: ThreadTimes, b: ThreadTimes): ThreadTimes {
-  return { main: b.main - a.main, mainWaited: b.mainWaited - a.mainWaited, readers: b.readers - a.readers, others: b.others - a.others };
+function since(pid: number, a: Snapshot, b: Snapshot): ThreadTimes {
+  const delta = (tid: number) => (b.perThread.get(tid)?.cpu ?? 0) - (a.perThread.get(tid)?.cpu ?? 0);
+  const main = delta(pid);
+  // Reader threads may be replaced (one stopped over its budget): count each from its own start.
+  let readers = 0;
+  for (const [tid, t] of b.perThread) if (t.niced) readers += delta(tid);
+  return { main, mainWaited: b.mainWaited - a.mainWaited, readers, others: Math.max(0, b.total - a.total - main - readers) };
 }
 
 interface Phase {
@@ -230,7 +252,7 @@ interface Phase {
 async function phase(server: BenchServer, name: string): Promise<Omit<Phase, "stored" | "lost" | "maxStored">> {
   const base = await indexed(server);
   const started = performance.now();
-  const times0 = threadTimes(server.child.pid!);
+  const times0 = snapshot(server.child.pid!);
   const load0 = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
   const sent = await sendFixed(server, name);
   const done = await untilIndexed(server, base + sent.udp + sent.tcp);
@@ -244,7 +266,7 @@ async function phase(server: BenchServer, name: string): Promise<Omit<Phase, "st
   const drained = await untilIndexed(server, i0 + maxSent);
   const maxIndexedPerSec = ((await indexed(server)) - i0) / ((drained - t0) / 1000);
   log(`${name}: flat out sent ${maxSent} over TCP, ${Math.round(maxDurablePerSec)} durable/s, indexed at ${Math.round(maxIndexedPerSec)}/s`);
-  const threads = since(times0, threadTimes(server.child.pid!));
+  const threads = since(server.child.pid!, times0, snapshot(server.child.pid!));
   const load = (load0 + Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0])) / 2;
   return { phase: name, udpSent: sent.udp, tcpSent: sent.tcp, fixedIndexedPerSec, maxSent, maxDurablePerSec, maxIndexedPerSec, seconds: (performance.now() - started) / 1000, threads, load };
 }
@@ -292,7 +314,7 @@ try {
   };
   const ratio = (f: (r: Phase) => number) => `${(((mean("queries", f) - mean("quiet", f)) / mean("quiet", f)) * 100).toFixed(1)} %`;
   console.log(`\nwith queries vs quiet (means): fixed-rate indexing ${ratio((r) => r.fixedIndexedPerSec)}, flat-out durable ${ratio((r) => r.maxDurablePerSec)}, flat-out indexed ${ratio((r) => r.maxIndexedPerSec)}; lost ${rows.reduce((n, r) => n + r.lost, 0)}`);
-  console.log("\nServer CPU per phase (seconds; the main thread receives syslog and HTTP and runs the process stage; readers run at nice 10):\n");
+  console.log("\nServer CPU per phase (seconds; the main thread receives syslog and HTTP and runs the process stage; readers run at nice 19; a reader stopped over its budget takes its CPU time along, so readers are a lower bound):\n");
   console.log("| phase | wall s | machine load (1 min) | main thread CPU | main thread waiting for a CPU | reader threads CPU | other threads CPU (writer, libuv, V8) |");
   console.log("|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.phase} | ${r.seconds.toFixed(0)} | ${r.load.toFixed(1)} | ${r.threads.main.toFixed(1)} | ${r.threads.mainWaited.toFixed(1)} | ${r.threads.readers.toFixed(1)} | ${r.threads.others.toFixed(1)} |`);

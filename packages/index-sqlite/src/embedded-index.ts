@@ -1,10 +1,11 @@
 import { EventEmitter } from "node:events";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
+import type { EventLoopUtilization } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
 import type { FacetResult, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult, SliceAdmin, SliceInfo } from "@unmeltable/core";
 import { IndexReader } from "./reader";
-import { DEFAULT_QUERY_TIMEOUT_MS, ReaderPool } from "./reader-pool";
+import { DEFAULT_QUERY_TIMEOUT_MS, eventLoopLoad, ReaderPool } from "./reader-pool";
 import type { ReadRequest } from "./reader-protocol";
 import { startWorker } from "./start-worker";
 import { IndexWriter, prepareWrite } from "./writer";
@@ -59,7 +60,17 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
     this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     const writer = options.writer ?? "thread";
     if ((options.readers ?? (writer === "thread" ? "threads" : "inline")) === "threads") {
-      this.pool = new ReaderPool({ root: options.dir, threads: options.readerThreads, timeoutMs: this.queryTimeoutMs });
+      // Ingest is busy when this thread (collectors, stages) or the writer thread is.
+      const mainLoad = eventLoopLoad();
+      let writerLast: EventLoopUtilization | undefined;
+      const writerLoad = () => {
+        if (!this.worker) return 0;
+        const now = this.worker.performance.eventLoopUtilization();
+        const load = writerLast ? this.worker.performance.eventLoopUtilization(now, writerLast).utilization : 0;
+        writerLast = now;
+        return load;
+      };
+      this.pool = new ReaderPool({ root: options.dir, threads: options.readerThreads, timeoutMs: this.queryTimeoutMs, ingestLoad: () => Math.max(mainLoad(), writerLoad()) });
     }
     if (writer === "inline") {
       this.inline = new IndexWriter(options.dir, (t) => this.slicePolicy[t] ?? defaultSlice);

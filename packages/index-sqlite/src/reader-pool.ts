@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
 import { IndexBusyError, InvalidCursorError, QueryBudgetError } from "@unmeltable/core";
 import type { ReaderMessage, ReaderReply, ReadRequest } from "./reader-protocol";
@@ -14,6 +15,12 @@ export interface ReaderPoolOptions {
   maxWaitingPerTenant?: number;
   /** Heap of a reader thread (default 256 MB): a read needing more fails alone, with QueryBudgetError. */
   heapMb?: number;
+  /**
+   * How busy ingest is, 0 to 1 (e.g. the event-loop utilization of the threads that receive and index
+   * events), sampled every 100 ms while reads run: reader threads pause between chunks of work while it
+   * is high. Default: this thread's event-loop utilization.
+   */
+  ingestLoad?: () => number;
 }
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 20_000;
@@ -60,6 +67,9 @@ export class ReaderPool {
   private readonly maxWaiting: number;
   private nextId = 1;
   private closed = false;
+  /** [ingest load in permille, a slot that never changes (reader threads sleep on it)]. */
+  private readonly pressure = new Int32Array(new SharedArrayBuffer(8));
+  private sampler?: NodeJS.Timeout;
 
   constructor(private readonly options: ReaderPoolOptions) {
     this.slots = Array.from({ length: Math.max(1, options.threads ?? 2) }, () => ({ controls: new Map() }));
@@ -99,6 +109,7 @@ export class ReaderPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sampler);
     for (const queue of this.waiting.values()) for (const job of queue) this.settle(job, new Error("the index is closed"));
     this.waiting.clear();
     await Promise.all(
@@ -111,18 +122,34 @@ export class ReaderPool {
     );
   }
 
+  /** Samples the ingest load for the reader threads while any read runs. */
+  private sample(): void {
+    const running = this.slots.some((s) => s.job);
+    if (running && !this.sampler) {
+      const load = this.options.ingestLoad ?? eventLoopLoad();
+      this.sampler = setInterval(() => Atomics.store(this.pressure, 0, Math.round(Math.min(1, Math.max(0, load())) * 1000)), 100);
+      this.sampler.unref();
+    } else if (!running && this.sampler) {
+      clearInterval(this.sampler);
+      this.sampler = undefined;
+      Atomics.store(this.pressure, 0, 0);
+    }
+  }
+
   /** Hands waiting reads to idle threads, one tenant after the other. */
   private dispatch(): void {
+    this.sample();
     for (const slot of this.slots) {
       if (this.closed || slot.job) continue;
       const job = this.nextJob();
-      if (!job) return;
+      if (!job) break;
       const worker = slot.worker ?? this.spawn(slot);
       slot.job = job;
       job.slot = slot;
       worker.ref();
       worker.postMessage({ ...job.request, id: job.id, deadline: job.deadline } as ReaderMessage);
     }
+    this.sample();
   }
 
   /** The first waiting read of the tenant whose last read started longest ago (or never). */
@@ -140,7 +167,7 @@ export class ReaderPool {
   }
 
   private spawn(slot: Slot): Worker {
-    const worker = startWorker("index-reader-worker.mjs", "reader-worker.ts", { root: this.options.root }, { maxOldGenerationSizeMb: this.options.heapMb ?? 256 });
+    const worker = startWorker("index-reader-worker.mjs", "reader-worker.ts", { root: this.options.root, pressure: this.pressure.buffer }, { maxOldGenerationSizeMb: this.options.heapMb ?? 256 });
     slot.worker = worker;
     worker.unref();
     worker.on("message", (reply: ReaderReply) => {
@@ -224,4 +251,15 @@ function replyError(e: NonNullable<ReaderReply["error"]>): Error {
   err.message = e.message;
   if (!(err instanceof QueryBudgetError || err instanceof InvalidCursorError || err instanceof RangeError)) err.name = e.name;
   return err;
+}
+
+/** This thread's event-loop utilization since the previous call. */
+export function eventLoopLoad(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const load = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    return load;
+  };
 }

@@ -25,11 +25,23 @@ function lowerPriority(): void {
 }
 
 lowerPriority();
-const { root } = workerData as { root: string };
+const { root, pressure } = workerData as { root: string; pressure: SharedArrayBuffer };
 const reader = new IndexReader(root);
+const ingest = new Int32Array(pressure);
+
+/**
+ * Between chunks of work: while ingest is busy (see IngestPressure), pause, so that a query takes what
+ * CPU ingest leaves rather than what the scheduler would give it — the priority alone does not stop a
+ * scanning thread from slowing the ingest threads on a small machine (caches, memory bandwidth).
+ */
+function between(): void {
+  const busy = Atomics.load(ingest, 0);
+  if (busy >= 900) Atomics.wait(ingest, 1, 0, 50);
+  else if (busy >= 700) Atomics.wait(ingest, 1, 0, 10);
+}
 
 function run(msg: ReaderMessage): unknown {
-  const opts = { deadline: "deadline" in msg ? msg.deadline : undefined };
+  const opts = { deadline: "deadline" in msg ? msg.deadline : undefined, between };
   switch (msg.op) {
     case "search": {
       // The documents as one JSON array text: one string crosses to the main thread, parsed there once.

@@ -40,6 +40,8 @@ const MAX_ROWID = 9_000_000_000_000_999;
 export interface ReadOptions {
   /** Date.now() after which the read gives up with a QueryBudgetError (checked between chunks of work). */
   deadline?: number;
+  /** Called between chunks of work: a reader thread pauses there while ingest is busy. */
+  between?: () => void;
 }
 
 interface Candidate {
@@ -353,6 +355,7 @@ export class IndexReader {
 }
 
 function checkDeadline(opts: ReadOptions): void {
+  opts.between?.();
   if (opts.deadline !== undefined && Date.now() > opts.deadline) {
     throw new QueryBudgetError("time", "the query took longer than a query may: narrow the time range or the query");
   }
