@@ -52,14 +52,26 @@ async function api(server: BenchServer, token: string, p: string): Promise<{ sta
 
 async function countOf(server: BenchServer, token: string, q: string): Promise<number> {
   for (;;) {
-    const r = await api(server, token, `/apiv2/events/count?from=-3h&until=now&q=${encodeURIComponent(q)}`);
+    const r = await retrying(() => api(server, token, `/apiv2/events/count?from=-3h&until=now&q=${encodeURIComponent(q)}`));
     if (r.status === 200) return r.body.count as number;
     await sleep(500);
   }
 }
 
-const indexed = (server: BenchServer) => server.metric("unmeltable_stage_events_out_total", 'stage="index.default"');
-const durable = (server: BenchServer) => server.metric("unmeltable_events_durable_total");
+/** Tries again while the server does not answer (a server whose event loop stalls resets connections). */
+async function retrying<T>(f: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (err) {
+      if (attempt >= 100) throw err;
+      await sleep(500);
+    }
+  }
+}
+
+const indexed = (server: BenchServer) => retrying(() => server.metric("unmeltable_stage_events_out_total", 'stage="index.default"'));
+const durable = (server: BenchServer) => retrying(() => server.metric("unmeltable_events_durable_total"));
 
 /** Tenant B's events over the last two hours, through the real bulk endpoint. */
 async function loadHeavy(server: BenchServer, token: string): Promise<void> {
