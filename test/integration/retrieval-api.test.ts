@@ -21,11 +21,13 @@ function tenant(name: string): Tenant {
 
 const acme = tenant("acme");
 const other = tenant("other");
+const big = tenant("big");
+const all = [acme, other, big];
 const tenants: TenantDirectory = {
-  byApiToken: (t) => [acme, other].find((x) => x.apiToken === t),
-  byIngestToken: (t) => [acme, other].find((x) => x.ingestToken === t),
-  byName: (n) => [acme, other].find((x) => x.name === n),
-  list: () => [acme, other],
+  byApiToken: (t) => all.find((x) => x.apiToken === t),
+  byIngestToken: (t) => all.find((x) => x.ingestToken === t),
+  byName: (n) => all.find((x) => x.name === n),
+  list: () => all,
 };
 
 describe("retrieval API: bounded answers, honest errors, Loggly's shapes", () => {
@@ -88,6 +90,27 @@ describe("retrieval API: bounded answers, honest errors, Loggly's shapes", () =>
     const facet = await get("/apiv2/fields/json.level/?from=-1h&facet_size=1000000000");
     expect(facet.status).toBe(200);
     expect((body(facet)["json.level"] as unknown[]).length).toBeLessThanOrEqual(2000);
+  });
+
+  it("stops a page at 8 MiB of events: /events says truncated, /iterate continues after it with every event", async () => {
+    const events = Array.from({ length: 30 }, (_, i) => makeEvent("big", NOW - (i + 1) * 1000, { logmsg: `big ${i} ${"y".repeat(600_000)}` }));
+    await index.write("big", events.map((e) => JSON.stringify(e)));
+    const { rsid } = body(await get("/apiv2/search?q=*&from=-1h&size=50", big)) as { rsid: { id: string } };
+    const page = body(await get(`/apiv2/events?rsid=${rsid.id}`, big));
+    const shown = (page.events as unknown[]).length;
+    expect(shown).toBeGreaterThan(0);
+    expect(shown).toBeLessThan(30);
+    expect(page.total_events).toBe(30);
+    expect(page.truncated).toBe(true);
+    const seen: string[] = [];
+    let p: string | undefined = "/apiv2/events/iterate?q=*&from=-1h&size=1000";
+    while (p) {
+      const b = body(await get(p, big)) as { events: { id: string }[]; next?: string };
+      expect(b.events.length).toBeLessThan(30);
+      seen.push(...b.events.map((e) => e.id));
+      p = b.next ? new URL(b.next).pathname + new URL(b.next).search : undefined;
+    }
+    expect(seen).toEqual(events.map((e) => e.id));
   });
 
   it("answers 400 to a query too long or with too many clauses, and runs long NOT chains (FTS5's parser once overflowed)", async () => {
