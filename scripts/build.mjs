@@ -17,8 +17,9 @@ const started = Date.now();
 await build({
   entryPoints: {
     unmeltable: "packages/runtime/src/main.ts",
-    // The index writer runs in a worker thread and is loaded from next to the main bundle.
+    // The index writer and the index readers run in worker threads, loaded from next to the main bundle.
     "index-writer-worker": "packages/index-sqlite/src/writer-worker.ts",
+    "index-reader-worker": "packages/index-sqlite/src/reader-worker.ts",
   },
   outdir: "dist",
   outExtension: { ".js": ".mjs" },

@@ -25,7 +25,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   execFileSync(process.execPath, [path.join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
   const { version } = readJson(path.join(root, "package.json"));
   const name = `unmeltable-collector-${version}`;
-  const bundles = ["unmeltable.mjs", "index-writer-worker.mjs"].map((f) => readFileSync(path.join(root, "dist", f), "utf8"));
+  const bundles = ["unmeltable.mjs", "index-writer-worker.mjs", "index-reader-worker.mjs"].map((f) => readFileSync(path.join(root, "dist", f), "utf8"));
   const workspaceDeps = new Set();
   for (const dir of readdirSync(path.join(root, "packages"))) {
     const pj = path.join(root, "packages", dir, "package.json");

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newEventId, parseQuery, type IndexPort, type LogEvent, type SearchQuery } from "@unmeltable/core";
+import { InvalidCursorError, MAX_HISTOGRAM_BUCKETS, newEventId, parseQuery, type IndexPort, type LogEvent, type SearchQuery } from "@unmeltable/core";
 
 /**
  * The index port's contract; every adapter runs it (embedded SQLite, OpenSearch through recorded
@@ -134,6 +134,68 @@ export function indexContract(name: string, makeHarness: () => Promise<IndexHarn
       expect((await h.index.facet(all(t), "syslog.host", 1)).terms).toEqual([{ term: "web-01", count: 5 }]);
       const filtered = await h.index.facet({ ...all(t), query: parseQuery("json.level:info") }, "json.status", 10);
       expect(filtered.terms).toEqual([{ term: 200, count: 4 }]);
+    });
+
+    it("counts facet values as term queries find them: case folded, in the most frequent spelling, with the true number of distinct values", async () => {
+      const t = tenantName();
+      const levels = ["ERROR", "ERROR", "ERROR", "ERROR", "error", "error", "error", "Error", "Error", "info", "info", "info", "info", "info", "warn"];
+      await h.index.write(t, docs(levels.map((level, i) => makeEvent(t, BASE + i * 1000, { json: { level } }))));
+      await h.refresh();
+      const errors = await h.index.count({ ...all(t), query: parseQuery("json.level:error") });
+      expect(errors).toBe(9);
+      // Unfiltered (json.level has a roll-up in the embedded index) and filtered (events counted one by one).
+      for (const query of ["*", "json.level:*"]) {
+        const facet = await h.index.facet({ ...all(t), query: parseQuery(query) }, "json.level", 1);
+        expect(facet.terms, query).toEqual([{ term: "ERROR", count: errors }]);
+        expect({ distinct: facet.distinct, distinctExact: facet.distinctExact }, query).toEqual({ distinct: 3, distinctExact: true });
+        const clicked = await h.index.count({ ...all(t), query: parseQuery(`json.level:"${String(facet.terms[0]!.term)}"`) });
+        expect(clicked, query).toBe(facet.terms[0]!.count);
+      }
+      expect((await h.index.facet(all(t), "json.level", 10)).terms).toEqual([
+        { term: "ERROR", count: 9 },
+        { term: "info", count: 5 },
+        { term: "warn", count: 1 },
+      ]);
+    });
+
+    it("refuses a cursor it did not make with core's InvalidCursorError", async () => {
+      const t = tenantName();
+      await h.index.write(t, docs([makeEvent(t, BASE), makeEvent(t, BASE + 1000), makeEvent(t, BASE + 2000)]));
+      await h.refresh();
+      const made = (await h.index.search(all(t), { order: "desc", size: 1 })).cursor!;
+      expect(made).toBeTruthy();
+      const forged = ["bm9wZQ", "!!", "zzzzzzzzzzzzzzzzzzzz", Buffer.from(JSON.stringify([1e300, "x"])).toString("base64url"), Buffer.from(JSON.stringify(["a", 1])).toString("base64url"), `${made}!`];
+      for (const cursor of forged) await expect(h.index.search(all(t), { order: "desc", size: 1, cursor }), cursor).rejects.toBeInstanceOf(InvalidCursorError);
+    });
+
+    it("ends a page early at maxBytes of events, with a cursor that continues, and gives the last page no cursor", async () => {
+      const t = tenantName();
+      const events = Array.from({ length: 4 }, (_, i) => makeEvent(t, BASE + i * 1000, { logmsg: `message ${i} ${"x".repeat(2000)}` }));
+      await h.index.write(t, docs(events));
+      await h.refresh();
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const r = await h.index.search(all(t), { order: "asc", size: 4, cursor, maxBytes: 3000 });
+        // One event fits in 3000 characters, two do not: at least one event per page, whatever maxBytes.
+        expect(r.events).toHaveLength(1);
+        ids.push(...r.events.map((e) => e.id));
+        cursor = r.cursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(4);
+      expect(ids).toEqual(events.map((e) => e.id));
+      // A last page that is exactly full has no cursor either.
+      const full = await h.index.search(all(t), { order: "asc", size: 2, offset: 2 });
+      expect(full.events).toHaveLength(2);
+      expect(full.cursor).toBeUndefined();
+    });
+
+    it("refuses a histogram of more than MAX_HISTOGRAM_BUCKETS buckets", async () => {
+      const t = tenantName();
+      await expect(h.index.histogram({ ...all(t), from: 0, until: MAX_HISTOGRAM_BUCKETS * 1000 }, 1000)).rejects.toBeInstanceOf(RangeError);
+      expect(await h.index.histogram({ ...all(t), from: 0, until: (MAX_HISTOGRAM_BUCKETS - 1) * 1000 }, 1000)).toHaveLength(MAX_HISTOGRAM_BUCKETS);
     });
 
     it("counts events per time bucket, empty buckets included", async () => {

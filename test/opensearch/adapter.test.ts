@@ -353,17 +353,26 @@ describe("OpenSearch adapter (recorded responses)", () => {
     it("facets with a terms aggregation on the field's keys, and gives the terms their JSON types", async () => {
       server.on("POST", /_search$/, loadFixture("facet-terms"));
       const facet = await index.facet(q("*"), "json.status", 4);
-      expect(facet).toEqual({ terms: [{ term: 500, count: 5 }, { term: "200", count: 3 }, { term: "n/a", count: 1 }, { term: true, count: 1 }], sampled: false });
+      // sum_other_doc_count 2: keys were left out, so the distinct count is a lower bound.
+      expect(facet).toEqual({ terms: [{ term: 500, count: 5 }, { term: "200", count: 3 }, { term: "n/a", count: 1 }, { term: true, count: 1 }], sampled: false, distinct: 4, distinctExact: false });
+      // More keys than terms: spellings of one term are added up here.
       expect(server.requests[0]!.body).toMatchObject({
         size: 0,
-        aggs: { facet: { terms: { field: "f.str", size: 4, include: "json\\.status\\=[nqsb].*", order: [{ _count: "desc" }, { _key: "asc" }] } } },
+        aggs: { facet: { terms: { field: "f.str", size: 1000, include: "json\\.status\\=[nqsb].*", order: [{ _count: "desc" }, { _key: "asc" }] } } },
       });
+    });
+
+    it("folds case in facet terms as term queries do: one term per value, in its most frequent spelling, and the true distinct count", async () => {
+      server.on("POST", /_search$/, loadFixture("facet-terms-case"));
+      const facet = await index.facet(q("*"), "json.level", 1);
+      expect(facet).toEqual({ terms: [{ term: "ERROR", count: 9 }], sampled: false, distinct: 2, distinctExact: true });
+      expect(server.requests[0]!.body).toMatchObject({ aggs: { facet: { terms: { field: "f.str", size: 1000 } } } });
     });
 
     it("facets id and timestamp on their own fields", async () => {
       server.on("POST", /_search$/, { status: 200, body: { aggregations: { facet: { buckets: [{ key: 1767614400000, key_as_string: "1767614400000", doc_count: 2 }] } } } });
       expect((await index.facet(q("*"), "timestamp", 3)).terms).toEqual([{ term: 1767614400000, count: 2 }]);
-      expect(server.requests[0]!.body).toMatchObject({ aggs: { facet: { terms: { field: "timestamp", size: 3 } } } });
+      expect(server.requests[0]!.body).toMatchObject({ aggs: { facet: { terms: { field: "timestamp", size: 1000 } } } });
     });
 
     it("counts per time bucket with a date_histogram aligned to the epoch, empty buckets included", async () => {
@@ -393,7 +402,7 @@ describe("OpenSearch adapter (recorded responses)", () => {
     it("lists the fields present in the matching events from a terms aggregation on f.paths", async () => {
       server.on("POST", /_search$/, loadFixture("fields-terms"));
       expect(await index.fields(q("json.level:*"))).toEqual(["json.level", "json.req.id", "logtype", "syslog.host", "tag"]);
-      expect(server.requests[0]!.body).toMatchObject({ size: 0, aggs: { fields: { terms: { field: "f.paths", size: 10_000 } } } });
+      expect(server.requests[0]!.body).toMatchObject({ size: 0, aggs: { fields: { terms: { field: "f.paths", size: 10_001 } } } });
     });
   });
 
@@ -518,6 +527,32 @@ describe("slice administration and tier moves", () => {
     const second = await index.search(q("*"), { order: "desc", size: 3, cursor: first.cursor });
     expect(second.events.map((e) => e.id)).toEqual(["a1"]);
     expect(second.cursor).toBeUndefined();
+    await index.close();
+    await Promise.all([hot.close(), cold.close()]);
+  });
+
+  it("adds up a tenant's facet terms across tiers, case folded, and ends a merged page at maxBytes", async () => {
+    const [hot, cold] = [await RecordedServer.start(), await RecordedServer.start()];
+    const terms = (buckets: [string, number][]) => () => ({ status: 200, body: { aggregations: { facet: { sum_other_doc_count: 0, buckets: buckets.map(([key, doc_count]) => ({ key, doc_count })) } } } });
+    hot.once("POST", /_search$/, terms([["json.level=sERROR", 3], ["json.level=sinfo", 1]]));
+    cold.once("POST", /_search$/, terms([["json.level=serror", 2]]));
+    const list = [{ name: "acme", tier: "hot", slice: "hour" } as Tenant];
+    const tenants: TenantDirectory = { byName: (n) => list.find((t) => t.name === n), byApiToken: () => undefined, byIngestToken: () => undefined, list: () => list };
+    const index = openSearchIndexForTiers({ endpoints: { hot: hot.url, cold: cold.url }, tenants, retryBaseMs: 1 });
+    const facet = await index.facet(q("*"), "json.level", 5);
+    expect(facet.terms).toEqual([
+      { term: "ERROR", count: 5 },
+      { term: "info", count: 1 },
+    ]);
+    // Two tiers' values may overlap: the biggest tier's count is a lower bound.
+    expect({ distinct: facet.distinct, distinctExact: facet.distinctExact }).toEqual({ distinct: 2, distinctExact: false });
+
+    const hit = (e: LogEvent) => ({ _index: "x", _id: e.id, _source: e, sort: [e.timestamp, e.id] });
+    hot.on("POST", /_search$/, () => ({ status: 200, body: { hits: { hits: [hit(ev("b2", BASE + 2))] } } }));
+    cold.on("POST", /_search$/, () => ({ status: 200, body: { hits: { hits: [hit(ev("a1", BASE + 1))] } } }));
+    const page = await index.search(q("*"), { order: "desc", size: 2, maxBytes: 10 });
+    expect(page.events.map((e) => e.id)).toEqual(["b2"]);
+    expect(page.cursor).toBeDefined();
     await index.close();
     await Promise.all([hot.close(), cold.close()]);
   });

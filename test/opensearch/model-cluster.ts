@@ -89,7 +89,10 @@ function search(all: (SimDoc & { source: Source })[], body: SearchBody, analysis
         for (const v of new Set(values)) if (!include || include.test(String(v))) counts.set(v, (counts.get(v) ?? 0) + 1);
       }
       const buckets = [...counts].map(([k, doc_count]) => ({ key: k, doc_count })).sort((a, b) => b.doc_count - a.doc_count || (a.key < b.key ? -1 : 1));
-      aggregations[name] = { buckets: buckets.slice(0, agg.terms.size) };
+      const kept = buckets.slice(0, agg.terms.size);
+      // As OpenSearch: the documents of the keys left out (0 when every key is listed).
+      const sumOther = buckets.slice(agg.terms.size).reduce((n, b) => n + b.doc_count, 0);
+      aggregations[name] = { doc_count_error_upper_bound: 0, sum_other_doc_count: sumOther, buckets: kept };
     } else if (agg.date_histogram) {
       const interval = Number.parseInt(agg.date_histogram.fixed_interval, 10);
       const { min, max } = agg.date_histogram.extended_bounds;

@@ -1,6 +1,11 @@
 import {
+  IndexBusyError,
+  InvalidCursorError,
+  MAX_FIELD_NAMES,
+  MAX_HISTOGRAM_BUCKETS,
   parseQuery,
   parseTimeRange,
+  QueryBudgetError,
   QuerySyntaxError,
   TimeRangeError,
   type ApiEvent,
@@ -30,6 +35,13 @@ import {
  *
  * Result-set ids (rsid) and `next` cursors are self-contained (the search, signed by nothing but
  * harmless: it is re-run under the caller's token), so any server or Lambda instance can answer them.
+ * A token or cursor that does not decode to what the API made is a 400, never a 500.
+ *
+ * Every answer is bounded whatever the parameters (README, "Limits"): times are clamped to the span an
+ * index can hold, histograms have at most MAX_HISTOGRAM_BUCKETS buckets (a finer interval is coarsened),
+ * pages reach at most MAX_RESULT_WINDOW events deep and carry at most MAX_PAGE_CHARS of events, facets
+ * list at most MAX_FACET_SIZE terms, fields at most MAX_FIELD_NAMES names, and queries are bounded by the
+ * parser. A read over its time budget is a 504, an overloaded index a 503 (both: try again, narrower).
  */
 export interface ApiRequest {
   method: string;
@@ -56,6 +68,16 @@ export interface ApiDeps {
 const DEFAULT_SIZE = 50;
 const MAX_EVENTS_SIZE = 5000;
 const MAX_ITERATE_SIZE = 1000;
+/** `/apiv2/events` pages reach this many events into a result set at most; the iterator goes further. */
+export const MAX_RESULT_WINDOW = 10_000;
+/** A page of events stops once their documents reach this many characters (the iterator continues after). */
+export const MAX_PAGE_CHARS = 8 * 1024 * 1024;
+const MAX_FACET_SIZE = 2000;
+/** Search times are clamped to the span the indices hold: the epoch to 9e12 ms (year 2255), as event times are. */
+export const TIME_FLOOR = 0;
+export const TIME_CEILING = 9_000_000_000_000;
+/** Longest field name in /apiv2/fields/FIELD/ (longer paths are never indexed). */
+const MAX_FIELD_NAME = 256;
 
 class ApiError extends Error {
   constructor(
@@ -78,23 +100,26 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
     if (path === "/apiv2/events/iterate") return ok(await iterate(req, tenant, deps, now));
     if (path === "/apiv2/events/count") return ok({ count: await deps.index.count(searchOf(req.query, tenant, now)) });
     if (path === "/apiv2/events/histogram") return ok(await histogram(req, tenant, deps, now));
-    if (path === "/apiv2/fields") return ok({ fields: await deps.index.fields(searchOf(req.query, tenant, now)) });
-    if (path.startsWith("/apiv2/fields/")) return ok(await facet(req, tenant, deps, now, decodeURIComponent(path.slice("/apiv2/fields/".length))));
+    if (path === "/apiv2/fields") return ok(await fields(req, tenant, deps, now));
+    if (path.startsWith("/apiv2/fields/")) return ok(await facet(req, tenant, deps, now, fieldOfPath(path.slice("/apiv2/fields/".length))));
     if (path === "/apiv2/customer") return ok({ tokens: [tenant.ingestToken], subdomain: tenant.name, subscription: { tier: tenant.tier } });
     throw new ApiError(404, `no such endpoint: ${req.path}`);
   } catch (err) {
     if (err instanceof ApiError) {
       const headers: Record<string, string> = err.status === 401 ? { "WWW-Authenticate": 'Bearer realm="unmeltable"' } : {};
-      return { status: err.status, headers: { "Content-Type": "application/json", ...headers }, body: { response: "error", message: err.message, ...err.extra } };
+      return error(err.status, err.message, err.extra, headers);
     }
-    if (err instanceof QuerySyntaxError) {
-      return { status: 400, headers: { "Content-Type": "application/json" }, body: { response: "error", message: `query syntax error: ${err.message}`, position: err.position } };
-    }
-    if (err instanceof TimeRangeError) {
-      return { status: 400, headers: { "Content-Type": "application/json" }, body: { response: "error", message: err.message } };
-    }
+    if (err instanceof QuerySyntaxError) return error(400, `query syntax error: ${err.message}`, { position: err.position });
+    if (err instanceof TimeRangeError) return error(400, err.message);
+    if (err instanceof InvalidCursorError) return error(400, "invalid next: use the value the API returned");
+    if (err instanceof QueryBudgetError) return error(504, err.message);
+    if (err instanceof IndexBusyError) return error(503, err.message, {}, { "Retry-After": "1" });
     throw err;
   }
+}
+
+function error(status: number, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { "Content-Type": "application/json", ...headers }, body: { response: "error", message, ...extra } };
 }
 
 function ok(body: unknown): ApiResponse {
@@ -127,7 +152,7 @@ interface SearchSpec {
 function parseSpec(params: URLSearchParams, now: number, maxSize: number): SearchSpec & { query: Query } {
   const q = params.get("q") ?? "*";
   const query = parseQuery(q);
-  const { from, until } = parseTimeRange(params.get("from") ?? undefined, params.get("until") ?? undefined, now);
+  const { from, until } = timeRange(params, now);
   const orderText = (params.get("order") ?? "desc").toLowerCase();
   if (orderText !== "asc" && orderText !== "desc") throw new ApiError(400, `order must be asc or desc, not ${JSON.stringify(orderText)}`);
   const size = intParam(params, "size", DEFAULT_SIZE, 1, maxSize);
@@ -136,8 +161,17 @@ function parseSpec(params: URLSearchParams, now: number, maxSize: number): Searc
 
 function searchOf(params: URLSearchParams, tenant: Tenant, now: number): SearchQuery {
   const q = params.get("q") ?? "*";
+  return { tenant: tenant.name, query: parseQuery(q), ...timeRange(params, now) };
+}
+
+/** `from` / `until` as Loggly reads them, clamped to [TIME_FLOOR, TIME_CEILING]: no index holds events outside it. */
+function timeRange(params: URLSearchParams, now: number): { from: number; until: number } {
   const { from, until } = parseTimeRange(params.get("from") ?? undefined, params.get("until") ?? undefined, now);
-  return { tenant: tenant.name, query: parseQuery(q), from, until };
+  return { from: clampTime(from), until: clampTime(until) };
+}
+
+function clampTime(t: number): number {
+  return Math.min(TIME_CEILING, Math.max(TIME_FLOOR, t));
 }
 
 function intParam(params: URLSearchParams, name: string, dflt: number, min: number, max: number): number {
@@ -160,10 +194,20 @@ async function events(req: ApiRequest, tenant: Tenant, deps: ApiDeps) {
   const rsid = req.query.get("rsid");
   if (!rsid) throw new ApiError(400, "rsid is required: get one from /apiv2/search");
   const spec = decodeToken<SearchSpec>(rsid, "rsid");
-  const page = intParam(req.query, "page", 0, 0, 1_000_000);
+  const page = intParam(req.query, "page", 0, 0, Number.MAX_SAFE_INTEGER);
+  const offset = page * spec.size;
+  if (offset >= MAX_RESULT_WINDOW) {
+    throw new ApiError(400, `page ${page} starts past the first ${MAX_RESULT_WINDOW} events of the result set: read further with /apiv2/events/iterate`);
+  }
+  const size = Math.min(spec.size, MAX_RESULT_WINDOW - offset);
   const q: SearchQuery = { tenant: tenant.name, query: parseQuery(spec.q), from: spec.from, until: spec.until };
-  const [total, result] = await Promise.all([deps.index.count(q), deps.index.search(q, { order: spec.order, size: spec.size, offset: page * spec.size })]);
-  return { total_events: total, page, events: result.events.map(logglyEvent) };
+  const [total, result] = await Promise.all([deps.index.count(q), deps.index.search(q, { order: spec.order, size, offset, maxBytes: MAX_PAGE_CHARS })]);
+  const body: Record<string, unknown> = { total_events: total, page, events: result.events.map(logglyEvent) };
+  if (result.events.length < size && result.cursor !== undefined) {
+    body.truncated = true;
+    body.message = `this page stops at ${MAX_PAGE_CHARS / 1024 / 1024} MiB of events; /apiv2/events/iterate reads every event`;
+  }
+  return body;
 }
 
 async function iterate(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: number) {
@@ -171,16 +215,18 @@ async function iterate(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: numb
   let cursor: string | undefined;
   const next = req.query.get("next");
   if (next) {
-    const state = decodeToken<SearchSpec & { cursor: string }>(next, "next");
+    const state = decodeToken<SearchSpec & { cursor?: unknown }>(next, "next");
+    if (typeof state.cursor !== "string" || state.cursor.length > 1024) throw new ApiError(400, "invalid next: use the value the API returned");
     spec = state;
     cursor = state.cursor;
   } else {
     spec = parseSpec(req.query, now, MAX_ITERATE_SIZE);
   }
   const q: SearchQuery = { tenant: tenant.name, query: parseQuery(spec.q), from: spec.from, until: spec.until };
-  const result = await deps.index.search(q, { order: spec.order, size: spec.size, cursor });
+  const result = await deps.index.search(q, { order: spec.order, size: spec.size, cursor, maxBytes: MAX_PAGE_CHARS });
+  // Loggly leaves `next` out of the last page (not null): only a page with more after it has the key.
   const body: { events: unknown[]; next?: string } = { events: result.events.map(logglyEvent) };
-  if (result.cursor) {
+  if (typeof result.cursor === "string" && result.cursor !== "") {
     const token = encodeToken({ q: spec.q, from: spec.from, until: spec.until, order: spec.order, size: spec.size, cursor: result.cursor });
     body.next = `${req.origin}/apiv2/events/iterate?next=${token}`;
   }
@@ -189,33 +235,72 @@ async function iterate(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: numb
 
 async function histogram(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: number) {
   const q = searchOf(req.query, tenant, now);
-  const interval = parseInterval(req.query.get("interval"), q.until - q.from);
+  const requested = req.query.get("interval");
+  const interval = parseInterval(requested, q.until - q.from);
   const buckets = await deps.index.histogram(q, interval);
-  return { interval, from: q.from, until: q.until, buckets };
+  const body: Record<string, unknown> = { interval, from: q.from, until: q.until, buckets };
+  // A finer interval than the bucket cap allows was coarsened: say which was asked for.
+  if (requested && intervalMs(requested) !== interval) body.interval_requested = intervalMs(requested);
+  return body;
+}
+
+async function fields(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: number) {
+  const names = await deps.index.fields(searchOf(req.query, tenant, now));
+  return names.length > MAX_FIELD_NAMES ? { fields: names.slice(0, MAX_FIELD_NAMES), truncated: true } : { fields: names };
+}
+
+function fieldOfPath(encoded: string): string {
+  let field: string;
+  try {
+    field = decodeURIComponent(encoded);
+  } catch {
+    throw new ApiError(400, "the field name in the path is not valid percent-encoding");
+  }
+  if (field.length > MAX_FIELD_NAME) throw new ApiError(400, `a field name has at most ${MAX_FIELD_NAME} characters`);
+  return field;
 }
 
 async function facet(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: number, field: string) {
   if (!field) throw new ApiError(400, "a field name is required: /apiv2/fields/<field>/");
   const q = searchOf(req.query, tenant, now);
-  const size = intParam(req.query, "facet_size", 10, 1, 2000);
+  const size = intParam(req.query, "facet_size", 10, 1, MAX_FACET_SIZE);
   const result = await deps.index.facet(q, field, size);
-  return { [field]: result.terms, unique_field_count: result.terms.length, sampled: result.sampled };
+  const body: Record<string, unknown> = { [field]: result.terms, unique_field_count: result.distinct, sampled: result.sampled };
+  if (!result.distinctExact) body.unique_field_count_exact = false;
+  return body;
 }
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DAY = 86_400_000;
+/** Round steps, finest first: the default interval is one of them, and a too-fine interval becomes one. */
+const STEPS = [1000, 5000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, DAY, 7 * DAY, 30 * DAY, 90 * DAY, 365 * DAY];
+/** Buckets the default interval aims at most. */
+const DEFAULT_BUCKETS = 120;
 
-/** "1m", "5m", "1h", "1d" or milliseconds; by default about 60 buckets over the range, on a round step. */
+function intervalMs(text: string): number {
+  const m = /^(\d{1,15})([smhdw]?)$/.exec(text.trim());
+  if (!m) throw new ApiError(400, `interval must look like 30s, 1m, 5m, 1h, 1d or a number of milliseconds, not ${JSON.stringify(text)}`);
+  const ms = Number(m[1]) * (m[2] ? UNITS[m[2]]! : 1);
+  if (ms < 1000) throw new ApiError(400, "interval must be at least 1s");
+  if (!Number.isSafeInteger(ms)) throw new ApiError(400, "interval is too long");
+  return ms;
+}
+
+/**
+ * "1m", "5m", "1h", "1d" or milliseconds; by default about DEFAULT_BUCKETS buckets over the range, on a
+ * round step. Never more than MAX_HISTOGRAM_BUCKETS buckets: a finer interval becomes the finest round
+ * step (at least as coarse as asked) that fits.
+ */
 export function parseInterval(text: string | null, spanMs: number): number {
+  // Buckets are aligned to multiples of the interval: a range gives at most span / interval + 2 of them.
+  const fits = (ms: number, most: number) => Math.floor(spanMs / ms) + 2 <= most;
+  const coarsest = () => Math.ceil(spanMs / (MAX_HISTOGRAM_BUCKETS - 2) / DAY) * DAY;
   if (text) {
-    const m = /^(\d+)([smhdw]?)$/.exec(text.trim());
-    if (!m) throw new ApiError(400, `interval must look like 30s, 1m, 5m, 1h, 1d or a number of milliseconds, not ${JSON.stringify(text)}`);
-    const ms = Number(m[1]) * (m[2] ? UNITS[m[2]]! : 1);
-    if (ms < 1000) throw new ApiError(400, "interval must be at least 1s");
-    if (spanMs / ms > 10_000) throw new ApiError(400, `interval ${text} would give more than 10,000 buckets over this range`);
-    return ms;
+    const ms = intervalMs(text);
+    if (fits(ms, MAX_HISTOGRAM_BUCKETS)) return ms;
+    return STEPS.find((s) => s >= ms && fits(s, MAX_HISTOGRAM_BUCKETS)) ?? Math.max(ms, coarsest());
   }
-  const steps = [1000, 5000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 604_800_000];
-  return steps.find((s) => spanMs / s <= 120) ?? steps[steps.length - 1]!;
+  return STEPS.find((s) => fits(s, DEFAULT_BUCKETS)) ?? STEPS.find((s) => fits(s, MAX_HISTOGRAM_BUCKETS)) ?? coarsest();
 }
 
 /** The event as Loggly's API returns it (internal fields left out). */
@@ -238,5 +323,5 @@ function decodeToken<T extends SearchSpec>(token: string, what: string): T {
     typeof spec === "object" && spec !== null && typeof spec.q === "string" && Number.isFinite(spec.from) && Number.isFinite(spec.until) &&
     (spec.order === "asc" || spec.order === "desc") && Number.isInteger(spec.size) && spec.size >= 1 && spec.size <= MAX_EVENTS_SIZE;
   if (!valid) throw new ApiError(400, `invalid ${what}: use the value the API returned`);
-  return spec;
+  return { ...spec, from: clampTime(spec.from), until: clampTime(spec.until) };
 }

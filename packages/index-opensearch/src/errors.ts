@@ -29,13 +29,8 @@ export class OpenSearchUnavailableError extends OpenSearchError {
   }
 }
 
-/** A search cursor this adapter did not make. */
-export class InvalidCursorError extends OpenSearchError {
-  override name = "InvalidCursorError";
-  constructor() {
-    super("invalid cursor");
-  }
-}
+/** A search cursor this adapter did not make: core's error, which every index adapter throws (the API answers 400). */
+export { InvalidCursorError } from "@unmeltable/core";
 
 /** An invalid setting: tier, prefix or tenant names that cannot be part of an index name. */
 export class OpenSearchConfigError extends OpenSearchError {

@@ -1,9 +1,9 @@
 import { Client, errors } from "@opensearch-project/opensearch";
 import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws-v3";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
+import { FacetTally, InvalidCursorError, MAX_FIELD_NAMES, MAX_HISTOGRAM_BUCKETS, validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
 import { compileDsl, facetAggregation, type TextAnalysis } from "./dsl";
-import { excerpt, InvalidCursorError, OpenSearchConfigError, OpenSearchRequestError, OpenSearchUnavailableError } from "./errors";
+import { excerpt, OpenSearchConfigError, OpenSearchRequestError, OpenSearchUnavailableError } from "./errors";
 import { componentTemplate, componentTemplateName, indexTemplate, indexTemplateName, type TemplateOptions } from "./mapping";
 import { project } from "./projection";
 import { IndexNames, SLICE_MS, type SliceLength } from "./slices";
@@ -40,7 +40,7 @@ export interface OpenSearchIndexOptions {
   maxAttempts?: number;
   retryBaseMs?: number;
   requestTimeoutMs?: number;
-  /** Top field names fields() returns at most. */
+  /** Top field names fields() returns at most (and never more than MAX_FIELD_NAMES + 1). */
   maxFields?: number;
 }
 
@@ -222,9 +222,21 @@ export class OpenSearchIndex implements IndexPort {
     };
     const res = await this.searchRequest<{ hits: { hits: Hit[] } }>(q, body);
     const hits = (res?.hits.hits ?? []).slice(after ? offset : 0);
-    const events = hits.slice(0, page.size).map((h) => toEvent(h._source));
-    const last = hits[page.size - 1];
-    return hits.length > page.size && last ? { events, cursor: encodeCursor(last.sort) } : { events };
+    // A page ends at page.size events, or earlier once their documents reach page.maxBytes.
+    let take = Math.min(page.size, hits.length);
+    if (page.maxBytes !== undefined) {
+      let bytes = 0;
+      for (let k = 0; k < take; k++) {
+        bytes += JSON.stringify(hits[k]!._source).length;
+        if (k > 0 && bytes > page.maxBytes) {
+          take = k;
+          break;
+        }
+      }
+    }
+    const events = hits.slice(0, take).map((h) => toEvent(h._source));
+    const last = hits[take - 1];
+    return hits.length > take && last ? { events, cursor: encodeCursor(last.sort) } : { events };
   }
 
   async count(q: SearchQuery): Promise<number> {
@@ -239,23 +251,32 @@ export class OpenSearchIndex implements IndexPort {
    * shards (a range over several slices) the top terms and their counts are per-shard approximations:
    * each shard returns its own top `shard_size` terms, so a term just outside one shard's top list is
    * under-counted (OpenSearch's doc_count_error_upper_bound).
+   *
+   * The keys keep each value's spelling (f.str); spellings that a term query finds alike (FacetTally) are
+   * added up here, so the aggregation asks for more keys than terms are wanted (facetCandidates). The
+   * number of distinct values is exact when every key came back (sum_other_doc_count 0), else a lower bound.
    */
   async facet(q: SearchQuery, field: string, size: number): Promise<FacetResult> {
-    if (size < 1) return { terms: [], sampled: false };
-    const { agg, term } = facetAggregation(field, size);
-    const res = await this.searchRequest<{ aggregations?: { facet?: { buckets: { key: string | number; doc_count: number }[] } } }>(q, { size: 0, query: this.filtered(q), aggs: { facet: agg } });
-    const terms = [];
+    if (size < 1) return { terms: [], sampled: false, distinct: 0, distinctExact: true };
+    const { agg, term } = facetAggregation(field, facetCandidates(size));
+    type Buckets = { buckets: { key: string | number; doc_count: number }[]; sum_other_doc_count?: number };
+    const res = await this.searchRequest<{ aggregations?: { facet?: Buckets } }>(q, { size: 0, query: this.filtered(q), aggs: { facet: agg } });
+    const tally = new FacetTally();
     for (const b of res?.aggregations?.facet?.buckets ?? []) {
       const t = term(b.key);
-      if (t !== undefined) terms.push({ term: t, count: b.doc_count });
+      if (t !== undefined) tally.add(t, b.doc_count);
     }
-    return { terms, sampled: false };
+    const everyKey = (res?.aggregations?.facet?.sum_other_doc_count ?? 0) === 0;
+    return { terms: tally.top(size), sampled: false, distinct: tally.distinct, distinctExact: everyKey && tally.complete };
   }
 
   /** Buckets are multiples of the interval from the epoch (date_histogram's fixed_interval rounding), empty ones included. */
   async histogram(q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> {
     if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) throw new RangeError(`a histogram interval is a whole number of milliseconds, not ${intervalMs}`);
     const first = Math.floor(q.from / intervalMs) * intervalMs;
+    if (q.until >= first && Math.floor((q.until - first) / intervalMs) + 1 > MAX_HISTOGRAM_BUCKETS) {
+      throw new RangeError(`a histogram has at most ${MAX_HISTOGRAM_BUCKETS} buckets: an interval of ${intervalMs} ms over this range gives more`);
+    }
     const aggs = { histogram: { date_histogram: { field: "timestamp", fixed_interval: `${intervalMs}ms`, min_doc_count: 0, extended_bounds: { min: first, max: q.until } } } };
     const res = await this.searchRequest<{ aggregations?: { histogram?: { buckets: { key: number; doc_count: number }[] } } }>(q, { size: 0, query: this.filtered(q), aggs });
     const counts = new Map<number, number>();
@@ -272,7 +293,7 @@ export class OpenSearchIndex implements IndexPort {
    * unlike sampled documents it sees every matching event.
    */
   async fields(q: SearchQuery): Promise<string[]> {
-    const aggs = { fields: { terms: { field: "f.paths", size: this.options.maxFields ?? 10_000 } } };
+    const aggs = { fields: { terms: { field: "f.paths", size: Math.min(this.options.maxFields ?? MAX_FIELD_NAMES + 1, MAX_FIELD_NAMES + 1) } } };
     const res = await this.searchRequest<{ aggregations?: { fields?: { buckets: { key: string }[] } } }>(q, { size: 0, query: this.filtered(q), aggs });
     return (res?.aggregations?.fields?.buckets ?? []).map((b) => b.key).sort();
   }
@@ -446,12 +467,21 @@ export function encodeCursor(sort: [number, string]): string {
   return Buffer.from(JSON.stringify(sort)).toString("base64url");
 }
 
+/** The sort values a cursor of encodeCursor holds, checked as OpenSearch would need them (else it answers 400). */
 function decodeCursor(cursor: string): [number, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
+    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && Math.abs(v[0] as number) <= 8.64e15 && typeof v[1] === "string" && v[1] !== "" && Buffer.byteLength(v[1]) <= 512) {
+      // Only the exact text encodeCursor makes (base64url decoding skips stray characters).
+      if (encodeCursor([v[0] as number, v[1]]) === cursor) return [v[0] as number, v[1]];
+    }
   } catch {
     // fall through
   }
-  throw new InvalidCursorError();
+  throw new InvalidCursorError("not a cursor this index made");
+}
+
+/** Keys a facet's terms aggregation asks for: enough for spellings that add up to one term (bounded). */
+export function facetCandidates(size: number): number {
+  return Math.min(10_000, Math.max(1_000, 10 * size));
 }

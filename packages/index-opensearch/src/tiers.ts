@@ -1,4 +1,4 @@
-import type { FacetResult, FacetTerm, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult, SliceAdmin, SliceInfo, TenantDirectory } from "@unmeltable/core";
+import { FacetTally, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo, type TenantDirectory } from "@unmeltable/core";
 import { OpenSearchConfigError } from "./errors";
 import { encodeCursor, OpenSearchIndex, type OpenSearchIndexOptions } from "./opensearch-index";
 import type { SliceLength } from "./slices";
@@ -44,8 +44,18 @@ export function openSearchIndexForTiers(options: TieredOptions): IndexPort & Sli
       const parts = await Promise.all(indices.map((i) => i.search(q, { order: page.order, size: want, cursor: page.cursor })));
       const sign = page.order === "asc" ? 1 : -1;
       const merged = parts.flatMap((p) => p.events).sort((a, b) => sign * (a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
-      const events = merged.slice(page.offset ?? 0, want);
-      const more = merged.length > want || parts.some((p) => p.cursor !== undefined);
+      let events = merged.slice(page.offset ?? 0, want);
+      let cut = false;
+      if (page.maxBytes !== undefined) {
+        // As each tier does: the page ends once its documents reach maxBytes (at least one event).
+        let bytes = 0;
+        const fit = events.findIndex((e, k) => (bytes += JSON.stringify(e).length) > page.maxBytes! && k > 0);
+        if (fit > 0) {
+          events = events.slice(0, fit);
+          cut = true;
+        }
+      }
+      const more = cut || merged.length > want || parts.some((p) => p.cursor !== undefined);
       const last: LogEvent | undefined = events[events.length - 1];
       return more && last ? { events, cursor: encodeCursor([last.timestamp, last.id]) } : { events };
     },
@@ -53,16 +63,13 @@ export function openSearchIndexForTiers(options: TieredOptions): IndexPort & Sli
     count: async (q: SearchQuery): Promise<number> => (await Promise.all(all().map((i) => i.count(q)))).reduce((a, b) => a + b, 0),
 
     facet: async (q: SearchQuery, field: string, size: number): Promise<FacetResult> => {
-      const counts = new Map<string, FacetTerm>();
-      for (const r of await Promise.all(all().map((i) => i.facet(q, field, size)))) {
-        for (const t of r.terms) {
-          const key = `${typeof t.term}:${String(t.term)}`;
-          const c = counts.get(key);
-          if (c) c.count += t.count;
-          else counts.set(key, { ...t });
-        }
-      }
-      return { terms: [...counts.values()].sort((a, b) => b.count - a.count || String(a.term).localeCompare(String(b.term))).slice(0, size), sampled: false };
+      const parts = await Promise.all(all().map((i) => i.facet(q, field, size)));
+      const tally = new FacetTally();
+      for (const r of parts) for (const t of r.terms) tally.add(t.term, t.count);
+      // Distinct values of several tiers may overlap: the biggest is a lower bound, exact when one tier has any.
+      const withValues = parts.filter((r) => r.distinct > 0);
+      const distinct = Math.max(0, ...parts.map((r) => r.distinct));
+      return { terms: tally.top(size), sampled: false, distinct, distinctExact: withValues.length <= 1 && parts.every((r) => r.distinctExact) };
     },
 
     histogram: async (q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> => {

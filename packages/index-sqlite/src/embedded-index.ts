@@ -1,12 +1,13 @@
 import { EventEmitter } from "node:events";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
+import { mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
-import { statSync } from "node:fs";
+import type { EventLoopUtilization } from "node:perf_hooks";
+import type { Worker } from "node:worker_threads";
 import type { FacetResult, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult, SliceAdmin, SliceInfo } from "@unmeltable/core";
 import { IndexReader } from "./reader";
+import { DEFAULT_QUERY_TIMEOUT_MS, eventLoopLoad, ReaderPool } from "./reader-pool";
+import type { ReadRequest } from "./reader-protocol";
+import { startWorker } from "./start-worker";
 import { IndexWriter, prepareWrite } from "./writer";
 import type { SliceLength } from "./slices";
 
@@ -20,6 +21,16 @@ export interface EmbeddedIndexOptions {
    * "thread" (the server): writes run in a worker thread. "inline": in the calling thread (tools, tests).
    */
   writer?: "thread" | "inline";
+  /**
+   * "threads": reads (search, count, facet, histogram, fields) run in a pool of reader threads, off the
+   * calling thread (reader-pool.ts). "inline": in the calling thread. Default: "threads" with the thread
+   * writer, else "inline".
+   */
+  readers?: "threads" | "inline";
+  /** Reader threads (default 2). */
+  readerThreads?: number;
+  /** A read's time budget, in ms (default 20 s); over it, the read fails with QueryBudgetError. */
+  queryTimeoutMs?: number;
 }
 
 /**
@@ -27,7 +38,10 @@ export interface EmbeddedIndexOptions {
  * "indexed" (tenant, events) after each write with the events it newly stored, for live tail.
  */
 export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin {
+  /** Reads in this thread (inline readers; also lists slice files). */
   readonly reader: IndexReader;
+  private readonly pool?: ReaderPool;
+  private readonly queryTimeoutMs: number;
   private readonly inline?: IndexWriter;
   private readonly worker?: Worker;
   private readonly pending = new Map<number, { resolve: (r: IndexWriteResult[]) => void; reject: (e: Error) => void }>();
@@ -43,11 +57,26 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
     const defaultSlice = options.defaultSlice ?? "day";
     this.defaultSlice = defaultSlice;
     this.reader = new IndexReader(options.dir);
-    if ((options.writer ?? "thread") === "inline") {
+    this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const writer = options.writer ?? "thread";
+    if ((options.readers ?? (writer === "thread" ? "threads" : "inline")) === "threads") {
+      // Ingest is busy when this thread (collectors, stages) or the writer thread is.
+      const mainLoad = eventLoopLoad();
+      let writerLast: EventLoopUtilization | undefined;
+      const writerLoad = () => {
+        if (!this.worker) return 0;
+        const now = this.worker.performance.eventLoopUtilization();
+        const load = writerLast ? this.worker.performance.eventLoopUtilization(now, writerLast).utilization : 0;
+        writerLast = now;
+        return load;
+      };
+      this.pool = new ReaderPool({ root: options.dir, threads: options.readerThreads, timeoutMs: this.queryTimeoutMs, ingestLoad: () => Math.max(mainLoad(), writerLoad()) });
+    }
+    if (writer === "inline") {
       this.inline = new IndexWriter(options.dir, (t) => this.slicePolicy[t] ?? defaultSlice);
       return;
     }
-    this.worker = startWorker({ root: options.dir });
+    this.worker = startWorker("index-writer-worker.mjs", "writer-worker.ts", { root: options.dir });
     this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -112,23 +141,34 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   }
 
   async search(q: SearchQuery, page: SearchPage): Promise<SearchResult> {
-    return this.reader.search(q, page);
+    if (!this.pool) return this.reader.search(q, page, this.budget());
+    const { json, cursor } = (await this.read(q.tenant, { op: "search", q, page })) as { json: string; cursor?: string };
+    const events = JSON.parse(json) as LogEvent[];
+    return cursor === undefined ? { events } : { events, cursor };
   }
 
   async count(q: SearchQuery): Promise<number> {
-    return this.reader.count(q);
+    return this.pool ? ((await this.read(q.tenant, { op: "count", q })) as number) : this.reader.count(q, this.budget());
   }
 
   async facet(q: SearchQuery, field: string, size: number): Promise<FacetResult> {
-    return this.reader.facet(q, field, size);
+    return this.pool ? ((await this.read(q.tenant, { op: "facet", q, field, size })) as FacetResult) : this.reader.facet(q, field, size, this.budget());
   }
 
   async histogram(q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> {
-    return this.reader.histogram(q, intervalMs);
+    return this.pool ? ((await this.read(q.tenant, { op: "histogram", q, intervalMs })) as HistogramBucket[]) : this.reader.histogram(q, intervalMs, this.budget());
   }
 
   async fields(q: SearchQuery): Promise<string[]> {
-    return this.reader.fields(q);
+    return this.pool ? ((await this.read(q.tenant, { op: "fields", q })) as string[]) : this.reader.fields(q, this.budget());
+  }
+
+  private read(tenant: string, request: ReadRequest): Promise<unknown> {
+    return this.pool!.run(tenant, request);
+  }
+
+  private budget(): { deadline: number } {
+    return { deadline: Date.now() + this.queryTimeoutMs };
   }
 
   /** The tenant's slice files with their sizes (for the lifecycle job). */
@@ -156,6 +196,7 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   /** Deletes one slice file (retention): readers and the writer let go of it first. */
   async dropSlice(tenant: string, sliceName: string): Promise<void> {
     this.reader.closeSlice(tenant, sliceName);
+    await this.pool?.closeSlice(tenant, sliceName);
     if (this.inline) this.inline.closeSlice(tenant, sliceName);
     else await this.call({ type: "closeSlice", tenant, sliceName });
     const base = path.join(this.options.dir, tenant, `${sliceName}.db`);
@@ -164,6 +205,7 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
 
   async close(): Promise<void> {
     this.reader.close();
+    await this.pool?.close();
     if (this.inline) this.inline.close();
     else if (this.worker && !this.workerError) {
       await this.call({ type: "close" });
@@ -174,17 +216,3 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
 
 /** Events per writer transaction when a batch is split to overlap preparing with storing. */
 const WRITE_CHUNK = 2_000;
-
-/**
- * Starts the writer thread: from the bundle next to the program in dist/, or, when running from the
- * TypeScript sources (tests, tools), from the source through tsx's loader, registered inside the thread.
- */
-function startWorker(workerData: unknown): Worker {
-  const bundled = new URL("./index-writer-worker.mjs", import.meta.url);
-  if (existsSync(bundled)) return new Worker(bundled, { workerData });
-  const source = new URL("./writer-worker.ts", import.meta.url).href;
-  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(path.join(tsxRoot, "dist/esm/api/index.mjs")).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(boot, { eval: true, workerData });
-}

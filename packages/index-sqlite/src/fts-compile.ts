@@ -22,7 +22,14 @@ export interface FtsPlan {
  * (a token per distinct id or time would bloat the FTS dictionary); queries on them check candidates. */
 const INTRINSIC = new Set(["timestamp", "id"]);
 
-export function compileFts(q: Query): FtsPlan {
+/**
+ * Levels of and/or/not nesting compiled to FTS at most: FTS5's expression parser overflows its stack at
+ * about 40 (measured). Deeper parts compile to no condition (expr null): still a necessary condition, the
+ * candidates are then checked one by one.
+ */
+const MAX_FTS_DEPTH = 12;
+
+export function compileFts(q: Query, depth = 0): FtsPlan {
   if (INTRINSIC.has(q.type === "exists" || q.type === "range" || q.type === "fieldWildcard" || q.type === "term" ? q.field : "")) {
     return { expr: null, exact: q.type === "exists" };
   }
@@ -55,33 +62,35 @@ export function compileFts(q: Query): FtsPlan {
     case "not":
       return { expr: null, exact: false };
     case "and":
-      return compileAnd(q.children);
+      return depth >= MAX_FTS_DEPTH ? { expr: null, exact: false } : compileAnd(q.children, depth + 1);
     case "or": {
-      const parts = q.children.map(compileFts);
+      if (depth >= MAX_FTS_DEPTH) return { expr: null, exact: false };
+      const parts = q.children.map((c) => compileFts(c, depth + 1));
       if (parts.some((p) => p.expr === null)) return { expr: null, exact: false };
       return { expr: parts.map((p) => `(${p.expr})`).join(" OR "), exact: parts.every((p) => p.exact) };
     }
   }
 }
 
-function compileAnd(children: Query[]): FtsPlan {
+function compileAnd(children: Query[], depth: number): FtsPlan {
   const positive: string[] = [];
   const negative: string[] = [];
   let exact = true;
   for (const child of children) {
     if (child.type === "not") {
-      const inner = compileFts(child.child);
+      const inner = compileFts(child.child, depth);
       if (inner.expr !== null && inner.exact) negative.push(inner.expr);
       else exact = false;
       continue;
     }
-    const p = compileFts(child);
+    const p = compileFts(child, depth);
     if (!p.exact) exact = false;
     if (p.expr !== null) positive.push(p.expr);
   }
   if (positive.length === 0) return { expr: null, exact: false };
-  let expr = positive.map((e) => `(${e})`).join(" AND ");
-  // FTS5's NOT is binary: "a NOT b". It needs a positive side, which we have here.
-  for (const n of negative) expr = `(${expr}) NOT (${n})`;
-  return { expr, exact };
+  const expr = positive.map((e) => `(${e})`).join(" AND ");
+  if (negative.length === 0) return { expr, exact };
+  // FTS5's NOT is binary: "a NOT b". It needs a positive side, which we have here. All negatives go in one
+  // OR (a NOT per negative nests one level each, and FTS5's parser overflows at about a hundred levels).
+  return { expr: `(${expr}) NOT (${negative.map((n) => `(${n})`).join(" OR ")})`, exact };
 }

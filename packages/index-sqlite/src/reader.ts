@@ -1,7 +1,23 @@
 import { readdirSync, existsSync } from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
-import { matchesEvent, resolveField, type FacetResult, type HistogramBucket, type LogEvent, type SearchPage, type SearchQuery, type SearchResult } from "@unmeltable/core";
+import {
+  FacetTally,
+  facetKey,
+  flattenFields,
+  InvalidCursorError,
+  matchesEvent,
+  MAX_FIELD_NAMES,
+  MAX_HISTOGRAM_BUCKETS,
+  QueryBudgetError,
+  resolveField,
+  type FacetResult,
+  type HistogramBucket,
+  type LogEvent,
+  type SearchPage,
+  type SearchQuery,
+  type SearchResult,
+} from "@unmeltable/core";
 import { compileFts, type FtsPlan } from "./fts-compile";
 import { openSlice, ROLLUP_FIELDS, rowidRange } from "./schema";
 import { overlapping, parseSliceName, type Slice } from "./slices";
@@ -10,16 +26,42 @@ const ROLLUP = new Set<string>(ROLLUP_FIELDS);
 const CHUNK = 500;
 /** Facets over a filtered search count the newest this-many matches, and say so. */
 export const FACET_SAMPLE = 100_000;
+/** Events a filtered fields() reads at most. */
+const FIELDS_SAMPLE = 10_000;
 const MAX_OPEN = 64;
+/**
+ * Rowids (an hour of time) one SQL statement covers at most, so that a read checks its deadline between
+ * statements: a statement cannot be interrupted once it runs.
+ */
+const SPAN = 3_600_000_000;
+/** Highest rowid: event times are clamped to 9e12 ms (schema.ts), 1000 rowids per millisecond. */
+const MAX_ROWID = 9_000_000_000_000_999;
+
+export interface ReadOptions {
+  /** Date.now() after which the read gives up with a QueryBudgetError (checked between chunks of work). */
+  deadline?: number;
+  /** Called between chunks of work: a reader thread pauses there while ingest is busy. */
+  between?: () => void;
+}
 
 interface Candidate {
   rowid: number;
-  event: LogEvent;
+  doc: string;
+  /** The parsed document, when matching needed it. */
+  event?: LogEvent;
+}
+
+/** A page as the documents' JSON text (what crosses from a reader thread), see IndexReader.searchDocs. */
+export interface DocsPage {
+  docs: string[];
+  cursor?: string;
 }
 
 /**
  * Searches a tenant's slices: only the files overlapping the time range are opened, newest first, and a
  * tenant's directory is the only place its queries look — tenants are isolated by construction.
+ * Every read is bounded: statements cover at most an hour of rowids, the deadline is checked between
+ * them, and what a read keeps in memory is capped (page bytes, facet terms, field names).
  */
 export class IndexReader {
   private readonly open = new Map<string, Database.Database>();
@@ -69,7 +111,7 @@ export class IndexReader {
    * off the FTS posting lists when the query compiles to FTS, else over the events table; checks each
    * candidate against the reference semantics when the FTS condition is not exact.
    */
-  *matches(q: SearchQuery, order: "asc" | "desc" = "desc", startAfter?: number): Generator<Candidate> {
+  *matches(q: SearchQuery, order: "asc" | "desc" = "desc", startAfter?: number, opts: ReadOptions = {}): Generator<Candidate> {
     const plan = compileFts(q.query);
     if (plan.never) return;
     let [lo, hi] = rowidRange(q.from, q.until);
@@ -80,39 +122,34 @@ export class IndexReader {
     const slices = this.slices(q.tenant, q.from, q.until);
     if (order === "asc") slices.reverse();
     for (const slice of slices) {
-      const db = this.db(q.tenant, slice);
       const [slo, shi] = [Math.max(lo, slice.start * 1000), Math.min(hi, slice.end * 1000 - 1)];
       if (slo > shi) continue;
-      yield* this.sliceMatches(db, plan, q, slo, shi, order);
+      yield* this.sliceMatches(this.db(q.tenant, slice), plan, q, slo, shi, order, opts);
     }
   }
 
-  private *sliceMatches(db: Database.Database, plan: FtsPlan, q: SearchQuery, lo: number, hi: number, order: "asc" | "desc"): Generator<Candidate> {
+  private *sliceMatches(db: Database.Database, plan: FtsPlan, q: SearchQuery, lo: number, hi: number, order: "asc" | "desc", opts: ReadOptions): Generator<Candidate> {
     const dir = order === "desc" ? "DESC" : "ASC";
     const docOf = db.prepare("SELECT doc FROM events WHERE rowid = ?").pluck();
-    if (plan.expr !== null) {
-      const stmt = db.prepare(`SELECT rowid FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`).pluck();
-      let [a, b] = [lo, hi];
-      for (;;) {
-        const rowids = stmt.all(plan.expr, a, b) as number[];
-        for (const rowid of rowids) {
-          const doc = docOf.get(rowid) as string | undefined;
-          if (doc === undefined) continue;
-          const event = JSON.parse(doc) as LogEvent;
-          if (plan.exact || matchesEvent(q.query, event)) yield { rowid, event };
-        }
-        if (rowids.length < CHUNK) return;
-        if (order === "desc") b = rowids[rowids.length - 1]! - 1;
-        else a = rowids[rowids.length - 1]! + 1;
-      }
-    }
-    const stmt = db.prepare(`SELECT rowid, doc FROM events WHERE rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`);
+    const stmt =
+      plan.expr !== null
+        ? db.prepare(`SELECT rowid FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`).pluck()
+        : db.prepare(`SELECT rowid, doc FROM events WHERE rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`);
     let [a, b] = [lo, hi];
     for (;;) {
-      const rows = stmt.all(a, b) as { rowid: number; doc: string }[];
+      checkDeadline(opts);
+      // FTS gives rowids: each document is read only when the consumer gets that far.
+      const rows = plan.expr !== null ? (stmt.all(plan.expr, a, b) as number[]).map((rowid) => ({ rowid, doc: undefined })) : (stmt.all(a, b) as { rowid: number; doc?: string }[]);
       for (const row of rows) {
-        const event = JSON.parse(row.doc) as LogEvent;
-        if (plan.exact || matchesEvent(q.query, event)) yield { rowid: row.rowid, event };
+        const rowid = row.rowid;
+        const doc = row.doc ?? (docOf.get(rowid) as string | undefined);
+        if (doc === undefined) continue;
+        if (plan.exact) {
+          yield { rowid, doc };
+          continue;
+        }
+        const event = JSON.parse(doc) as LogEvent;
+        if (matchesEvent(q.query, event)) yield { rowid, doc, event };
       }
       if (rows.length < CHUNK) return;
       if (order === "desc") b = rows[rows.length - 1]!.rowid - 1;
@@ -120,35 +157,48 @@ export class IndexReader {
     }
   }
 
-  search(q: SearchQuery, page: SearchPage): SearchResult {
+  search(q: SearchQuery, page: SearchPage, opts: ReadOptions = {}): SearchResult {
+    const { docs, cursor } = this.searchDocs(q, page, opts);
+    const events = docs.map((d) => JSON.parse(d) as LogEvent);
+    return cursor === undefined ? { events } : { events, cursor };
+  }
+
+  /** A page of matching events as their stored JSON documents: nothing parsed that the query did not need. */
+  searchDocs(q: SearchQuery, page: SearchPage, opts: ReadOptions = {}): DocsPage {
     const startAfter = page.cursor !== undefined ? decodeCursor(page.cursor) : undefined;
     let skip = page.offset ?? 0;
-    const events: LogEvent[] = [];
+    const maxBytes = page.maxBytes ?? Number.POSITIVE_INFINITY;
+    const docs: string[] = [];
+    let bytes = 0;
     let last: number | undefined;
     let more = false;
-    for (const c of this.matches(q, page.order, startAfter)) {
+    let skipped = 0;
+    for (const c of this.matches(q, page.order, startAfter, opts)) {
       if (skip > 0) {
         skip--;
+        // Skipping is work too (an offset far into a wide range).
+        if (++skipped % CHUNK === 0) checkDeadline(opts);
         continue;
       }
-      if (events.length === page.size) {
+      if (docs.length === page.size || (docs.length > 0 && bytes + c.doc.length > maxBytes)) {
         more = true;
         break;
       }
-      events.push(c.event);
+      docs.push(c.doc);
+      bytes += c.doc.length;
       last = c.rowid;
     }
-    return more && last !== undefined ? { events, cursor: encodeCursor(last) } : { events };
+    return more && last !== undefined ? { docs, cursor: encodeCursor(last) } : { docs };
   }
 
-  count(q: SearchQuery): number {
+  count(q: SearchQuery, opts: ReadOptions = {}): number {
     const plan = compileFts(q.query);
     if (plan.never) return 0;
-    const [lo, hi] = rowidRange(q.from, q.until);
     let n = 0;
     if (q.query.type === "all") {
       // All events: whole minutes from the roll-up, the ragged ends counted directly.
       for (const { db, minutes, edges } of this.minuteSpans(q)) {
+        checkDeadline(opts);
         if (minutes) n += db.prepare("SELECT coalesce(sum(n), 0) FROM rollup WHERE field = '*' AND minute BETWEEN ? AND ?").pluck().get(minutes[0], minutes[1]) as number;
         const direct = db.prepare("SELECT count(*) FROM events WHERE rowid BETWEEN ? AND ?").pluck();
         for (const [a, b] of edges) n += direct.get(a, b) as number;
@@ -156,14 +206,27 @@ export class IndexReader {
       return n;
     }
     if (plan.exact && plan.expr !== null) {
-      for (const slice of this.slices(q.tenant, q.from, q.until)) {
-        const db = this.db(q.tenant, slice);
-        n += db.prepare("SELECT count(*) FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ?").pluck().get(plan.expr, lo, hi) as number;
+      for (const { db, lo, hi } of this.sliceRanges(q)) {
+        const stmt = db.prepare("SELECT count(*) FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ?").pluck();
+        for (const [a, b] of pieces(lo, hi)) {
+          checkDeadline(opts);
+          n += stmt.get(plan.expr, a, b) as number;
+        }
       }
       return n;
     }
-    for (const _ of this.matches(q)) n++;
+    for (const _ of this.matches(q, "desc", undefined, opts)) n++;
     return n;
+  }
+
+  /** Each slice the query's range touches, with the part of the range inside it (rowids). */
+  private *sliceRanges(q: SearchQuery): Generator<{ db: Database.Database; lo: number; hi: number }> {
+    const [lo, hi] = rowidRange(q.from, q.until);
+    for (const slice of this.slices(q.tenant, q.from, q.until)) {
+      const slo = Math.max(lo, slice.start * 1000);
+      const shi = Math.min(hi, slice.end * 1000 - 1);
+      if (slo <= shi) yield { db: this.db(q.tenant, slice), lo: slo, hi: shi };
+    }
   }
 
   /**
@@ -171,23 +234,23 @@ export class IndexReader {
    * the ragged ends (rowid ranges) that must be read event by event.
    */
   private *minuteSpans(q: SearchQuery): Generator<{ db: Database.Database; minutes: [number, number] | undefined; edges: [number, number][] }> {
-    const [lo, hi] = rowidRange(q.from, q.until);
-    for (const slice of this.slices(q.tenant, q.from, q.until)) {
-      const slo = Math.max(lo, slice.start * 1000);
-      const shi = Math.min(hi, slice.end * 1000 - 1);
-      if (slo <= shi) yield { db: this.db(q.tenant, slice), ...byWholeMinutes(slo, shi) };
-    }
+    for (const { db, lo, hi } of this.sliceRanges(q)) yield { db, ...byWholeMinutes(lo, hi) };
   }
 
-  histogram(q: SearchQuery, intervalMs: number): HistogramBucket[] {
+  histogram(q: SearchQuery, intervalMs: number, opts: ReadOptions = {}): HistogramBucket[] {
+    if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) throw new RangeError(`a histogram interval is a whole number of milliseconds, not ${intervalMs}`);
+    const first = Math.floor(q.from / intervalMs) * intervalMs;
+    if (q.until >= first && Math.floor((q.until - first) / intervalMs) + 1 > MAX_HISTOGRAM_BUCKETS) {
+      throw new RangeError(`a histogram has at most ${MAX_HISTOGRAM_BUCKETS} buckets: an interval of ${intervalMs} ms over this range gives more`);
+    }
     const plan = compileFts(q.query);
     const buckets = new Map<number, number>();
     const add = (time: number, count: number) => buckets.set(time, (buckets.get(time) ?? 0) + count);
-    const [lo, hi] = rowidRange(q.from, q.until);
     const width = intervalMs * 1000;
     if (!plan.never) {
       if (q.query.type === "all" && intervalMs % 60_000 === 0) {
         for (const { db, minutes, edges } of this.minuteSpans(q)) {
+          checkDeadline(opts);
           if (minutes) {
             const perMinute = db.prepare("SELECT minute, n FROM rollup WHERE field = '*' AND value = '' AND minute BETWEEN ? AND ?").all(minutes[0], minutes[1]) as { minute: number; n: number }[];
             for (const r of perMinute) add(Math.floor((r.minute * 60_000) / intervalMs) * intervalMs, r.n);
@@ -196,68 +259,90 @@ export class IndexReader {
           for (const [a, b] of edges) for (const r of edge.all(width, a, b) as { b: number; n: number }[]) add(Math.floor(r.b) * intervalMs, r.n);
         }
       } else if (plan.exact) {
-        for (const slice of this.slices(q.tenant, q.from, q.until)) {
-          const db = this.db(q.tenant, slice);
-          const rows =
+        for (const { db, lo, hi } of this.sliceRanges(q)) {
+          const stmt =
             plan.expr === null
-              ? (db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM events WHERE rowid BETWEEN ? AND ? GROUP BY b").all(width, lo, hi) as { b: number; n: number }[])
-              : (db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? GROUP BY b").all(width, plan.expr, lo, hi) as { b: number; n: number }[]);
-          for (const r of rows) add(Math.floor(r.b) * intervalMs, r.n);
+              ? db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM events WHERE rowid BETWEEN ? AND ? GROUP BY b")
+              : db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? GROUP BY b");
+          for (const [a, b] of pieces(lo, hi)) {
+            checkDeadline(opts);
+            const rows = (plan.expr === null ? stmt.all(width, a, b) : stmt.all(width, plan.expr, a, b)) as { b: number; n: number }[];
+            for (const r of rows) add(Math.floor(r.b) * intervalMs, r.n);
+          }
         }
       } else {
-        for (const c of this.matches(q)) add(Math.floor(c.rowid / width) * intervalMs, 1);
+        for (const c of this.matches(q, "desc", undefined, opts)) add(Math.floor(c.rowid / width) * intervalMs, 1);
       }
     }
     // Every bucket of the range, empty ones included, oldest first: what a chart needs.
     const out: HistogramBucket[] = [];
-    for (let t = Math.floor(q.from / intervalMs) * intervalMs; t <= q.until; t += intervalMs) out.push({ time: t, count: buckets.get(t) ?? 0 });
+    for (let t = first; t <= q.until; t += intervalMs) out.push({ time: t, count: buckets.get(t) ?? 0 });
     return out;
   }
 
-  facet(q: SearchQuery, field: string, size: number): FacetResult {
-    const counts = new Map<string, { term: string | number | boolean; count: number }>();
-    const add = (term: string | number | boolean, n: number) => {
-      const key = `${typeof term}:${String(term)}`;
-      const c = counts.get(key);
-      if (c) c.count += n;
-      else counts.set(key, { term, count: n });
+  /**
+   * The top values of a field, case folded as term queries compare them (see FacetTally): each event
+   * counts once per value. Unfiltered facets on roll-up fields read the per-minute roll-up; others count
+   * the newest FACET_SAMPLE matching events and say so.
+   */
+  facet(q: SearchQuery, field: string, size: number, opts: ReadOptions = {}): FacetResult {
+    const tally = new FacetTally();
+    const countEvent = (event: LogEvent) => {
+      const seen = new Set<string>();
+      for (const v of values(event, field)) {
+        const key = facetKey(v);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        tally.add(v, 1);
+      }
     };
     let sampled = false;
     if (q.query.type === "all" && ROLLUP.has(field)) {
       for (const { db, minutes, edges } of this.minuteSpans(q)) {
         if (minutes) {
-          const rows = db.prepare("SELECT value, sum(n) AS n FROM rollup WHERE field = ? AND minute BETWEEN ? AND ? GROUP BY value").all(field, minutes[0], minutes[1]) as { value: string; n: number }[];
-          for (const r of rows) add(rollupTerm(r.value), r.n);
+          const stmt = db.prepare("SELECT value, sum(n) AS n FROM rollup WHERE field = ? AND minute BETWEEN ? AND ? GROUP BY value");
+          for (const [a, b] of pieces(minutes[0], minutes[1], 60)) {
+            checkDeadline(opts);
+            for (const r of stmt.iterate(field, a, b) as Iterable<{ value: string; n: number }>) tally.add(rollupTerm(r.value), r.n);
+          }
         }
         // The ragged ends, event by event.
         const stmt = db.prepare("SELECT doc FROM events WHERE rowid BETWEEN ? AND ?").pluck();
-        for (const [a, b] of edges) for (const doc of stmt.iterate(a, b) as Iterable<string>) for (const v of values(JSON.parse(doc) as LogEvent, field)) add(v, 1);
+        for (const [a, b] of edges) {
+          checkDeadline(opts);
+          for (const doc of stmt.iterate(a, b) as Iterable<string>) countEvent(JSON.parse(doc) as LogEvent);
+        }
       }
     } else {
       let seen = 0;
-      for (const c of this.matches(q)) {
+      for (const c of this.matches(q, "desc", undefined, opts)) {
         if (++seen > FACET_SAMPLE) {
           sampled = true;
           break;
         }
-        for (const v of values(c.event, field)) add(v, 1);
+        countEvent(c.event ?? (JSON.parse(c.doc) as LogEvent));
       }
     }
-    const terms = [...counts.values()].sort((a, b) => b.count - a.count || String(a.term).localeCompare(String(b.term))).slice(0, size);
-    return { terms, sampled };
+    return { terms: tally.top(size), sampled, distinct: tally.distinct, distinctExact: tally.complete && !sampled };
   }
 
-  fields(q: SearchQuery): string[] {
+  /** Field names of the matching events, sorted, at most MAX_FIELD_NAMES + 1 (one more says "there are more"). */
+  fields(q: SearchQuery, opts: ReadOptions = {}): string[] {
+    const limit = MAX_FIELD_NAMES + 1;
     const names = new Set<string>();
     if (q.query.type === "all") {
       for (const slice of this.slices(q.tenant, q.from, q.until)) {
-        for (const n of this.db(q.tenant, slice).prepare("SELECT name FROM fieldnames").pluck().all() as string[]) names.add(n);
+        checkDeadline(opts);
+        for (const n of this.db(q.tenant, slice).prepare("SELECT name FROM fieldnames ORDER BY name LIMIT ?").pluck().all(limit) as string[]) names.add(n);
       }
-    } else {
-      let seen = 0;
-      for (const c of this.matches(q)) {
-        if (++seen > 10_000) break;
-        for (const n of fieldNamesOf(c.event)) names.add(n);
+      return [...names].sort().slice(0, limit);
+    }
+    let seen = 0;
+    for (const c of this.matches(q, "desc", undefined, opts)) {
+      if (++seen > FIELDS_SAMPLE || names.size >= limit) break;
+      for (const [p] of flattenFields(c.event ?? (JSON.parse(c.doc) as LogEvent))) {
+        names.add(p);
+        if (names.size >= limit) break;
       }
     }
     return [...names].sort();
@@ -267,6 +352,18 @@ export class IndexReader {
     for (const db of this.open.values()) db.close();
     this.open.clear();
   }
+}
+
+function checkDeadline(opts: ReadOptions): void {
+  opts.between?.();
+  if (opts.deadline !== undefined && Date.now() > opts.deadline) {
+    throw new QueryBudgetError("time", "the query took longer than a query may: narrow the time range or the query");
+  }
+}
+
+/** [lo, hi] cut into consecutive ranges of at most `step` (rowids, or minutes). */
+function* pieces(lo: number, hi: number, step = SPAN): Generator<[number, number]> {
+  for (let a = lo; a <= hi; a += step) yield [a, Math.min(hi, a + step - 1)];
 }
 
 /**
@@ -286,25 +383,7 @@ function byWholeMinutes(lo: number, hi: number): { minutes: [number, number] | u
 /** Scalar values of a field in an event (arrays give each element). */
 function values(event: LogEvent, field: string): (string | number | boolean)[] {
   const out: (string | number | boolean)[] = [];
-  const visit = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(visit);
-    else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out.push(v);
-  };
-  visit(resolveField(event, field));
-  return out;
-}
-
-function fieldNamesOf(event: LogEvent): string[] {
-  const out: string[] = [];
-  const walk = (prefix: string, v: unknown) => {
-    if (v === null || v === undefined) return;
-    if (Array.isArray(v)) v.forEach((x) => walk(prefix, x));
-    else if (typeof v === "object") for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);
-    else out.push(prefix);
-  };
-  walk("", event.event);
-  if (event.tags.length > 0) out.push("tag");
-  if (event.logtypes.length > 0) out.push("logtype");
+  for (const v of resolveField(event, field)) if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out.push(v);
   return out;
 }
 
@@ -320,8 +399,10 @@ function encodeCursor(rowid: number): string {
   return rowid.toString(36);
 }
 
-function decodeCursor(cursor: string): number {
+/** The rowid a cursor of encodeCursor names; anything else is an InvalidCursorError. */
+export function decodeCursor(cursor: string): number {
+  if (typeof cursor !== "string" || !/^[0-9a-z]{1,12}$/.test(cursor)) throw new InvalidCursorError("not a cursor this index made");
   const n = Number.parseInt(cursor, 36);
-  if (!Number.isSafeInteger(n)) throw new Error("invalid cursor");
+  if (!Number.isSafeInteger(n) || n > MAX_ROWID) throw new InvalidCursorError("not a cursor this index made");
   return n;
 }

@@ -31,6 +31,11 @@ export interface SearchPage {
   offset?: number;
   /** Continue after the last event of a previous page (its `cursor`); opaque to callers. */
   cursor?: string;
+  /**
+   * Stop the page early once its events' documents add up to this many characters (at least one event is
+   * always returned). A page cut short still has a `cursor` to continue from.
+   */
+  maxBytes?: number;
 }
 
 export interface SearchResult {
@@ -44,10 +49,18 @@ export interface FacetTerm {
   count: number;
 }
 
+/**
+ * Facet terms agree with term queries (`field:value` is case-insensitive): values that differ only in
+ * case are one term, counted together, shown in their most frequent spelling.
+ */
 export interface FacetResult {
   terms: FacetTerm[];
   /** True when the counts come from a sample of the newest matching events, not all of them. */
   sampled: boolean;
+  /** How many distinct values (case folded) the field has among the matching events, all of them, not only `terms`. */
+  distinct: number;
+  /** False when `distinct` is a lower bound (too many distinct values to count them all, or a sample). */
+  distinctExact: boolean;
 }
 
 export interface HistogramBucket {
@@ -56,6 +69,15 @@ export interface HistogramBucket {
   count: number;
 }
 
+/**
+ * Field names a `fields` answer lists at most: adapters return up to one more, so that a caller can tell
+ * that the list was cut.
+ */
+export const MAX_FIELD_NAMES = 10_000;
+
+/** Buckets a `histogram` call may ask for at most ((until - from) / interval + 1); adapters refuse more. */
+export const MAX_HISTOGRAM_BUCKETS = 10_000;
+
 export interface IndexPort {
   /** Stores events (their JSON documents) of one tenant; one result per document, in order. */
   write(tenant: string, docs: string[]): Promise<IndexWriteResult[]>;
@@ -63,9 +85,33 @@ export interface IndexPort {
   count(q: SearchQuery): Promise<number>;
   /** Top values of a field among the matching events. */
   facet(q: SearchQuery, field: string, size: number): Promise<FacetResult>;
-  /** Counts per time bucket of `intervalMs`, buckets aligned to multiples of the interval. */
+  /** Counts per time bucket of `intervalMs`, buckets aligned to multiples of the interval (at most MAX_HISTOGRAM_BUCKETS). */
   histogram(q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]>;
-  /** Names of the fields present in the matching events (Loggly's /apiv2/fields). */
+  /** Names of the fields present in the matching events (Loggly's /apiv2/fields), sorted, at most MAX_FIELD_NAMES + 1. */
   fields(q: SearchQuery): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** A cursor (`SearchPage.cursor`) the adapter did not make or cannot continue from: the caller's mistake. */
+export class InvalidCursorError extends Error {
+  override name = "InvalidCursorError";
+  constructor(detail?: string) {
+    super(detail ? `invalid cursor: ${detail}` : "invalid cursor");
+  }
+}
+
+/** A read stopped because it went over its budget (of time or of memory): narrowing the range or the query helps. */
+export class QueryBudgetError extends Error {
+  override name = "QueryBudgetError";
+  constructor(
+    readonly budget: "time" | "memory",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Every reader is busy and the queue of waiting reads is full: try again shortly. */
+export class IndexBusyError extends Error {
+  override name = "IndexBusyError";
 }

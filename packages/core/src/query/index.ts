@@ -2,3 +2,4 @@ export * from "./ast";
 export * from "./parse";
 export * from "./match";
 export * from "./time";
+export * from "./facet-tally";

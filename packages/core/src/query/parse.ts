@@ -44,6 +44,10 @@ export class QuerySyntaxError extends Error {
 }
 
 const MAX_DEPTH = 100;
+/** Longest query text accepted (characters). */
+export const MAX_QUERY_LENGTH = 10_000;
+/** Most clauses (words, phrases, field conditions) in one query: Lucene's default maxClauseCount. */
+export const MAX_QUERY_CLAUSES = 1024;
 const FIELD_PREFIX = /[A-Za-z_@][A-Za-z0-9_.@-]*:/y;
 const WS = /\s/u;
 
@@ -443,9 +447,33 @@ class Parser {
 }
 
 /**
- * Parses a Loggly/Lucene query string (see the top of this file). Throws `QuerySyntaxError` on invalid syntax;
- * never throws anything else.
+ * Parses a Loggly/Lucene query string (see the top of this file). Throws `QuerySyntaxError` on invalid syntax,
+ * and on a query longer than MAX_QUERY_LENGTH or with more than MAX_QUERY_CLAUSES clauses (its work is bounded:
+ * linear in the text, at most MAX_DEPTH levels of nesting); never throws anything else.
  */
 export function parseQuery(q: string): Query {
-  return new Parser(q).parse();
+  if (q.length > MAX_QUERY_LENGTH) {
+    throw new QuerySyntaxError(`query too long: ${q.length} characters, at most ${MAX_QUERY_LENGTH} are accepted`, MAX_QUERY_LENGTH);
+  }
+  const query = new Parser(q).parse();
+  const clauses = clauseCount(query);
+  if (clauses > MAX_QUERY_CLAUSES) {
+    throw new QuerySyntaxError(`query too complex: ${clauses} clauses, at most ${MAX_QUERY_CLAUSES} are accepted`, 0);
+  }
+  return query;
+}
+
+/** Leaf conditions of a parsed query (its depth is bounded by the parser, so recursion is safe). */
+function clauseCount(q: Query): number {
+  switch (q.type) {
+    case "and":
+    case "or":
+      return q.children.reduce((n, c) => n + clauseCount(c), 0);
+    case "not":
+      return clauseCount(q.child);
+    case "all":
+      return 0;
+    default:
+      return 1;
+  }
 }
