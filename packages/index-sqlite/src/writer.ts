@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable/core";
@@ -207,7 +207,9 @@ export class IndexWriter {
     mkdirSync(dir, { recursive: true });
     // A short wait for a lock: this thread writes for every tenant, and a slice locked for longer is
     // retried by the stage (with backoff) instead of holding up the others.
-    const db = openSlice(path.join(dir, `${slice.name}.db`), false, WRITER_BUSY_TIMEOUT_MS);
+    const file = path.join(dir, `${slice.name}.db`);
+    if (!existsSync(file)) createSliceFile(file);
+    const db = openSlice(file, false, WRITER_BUSY_TIMEOUT_MS);
     const s: SliceDb = {
       db,
       // A known id is skipped by the unique index (idempotent writes); a taken rowid still raises.
@@ -251,3 +253,17 @@ export function rollupValue(v: string | number | boolean): string {
 function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
+
+/**
+ * A new slice file gets its tables under a temporary name and appears under its own name only then:
+ * readers find slices by listing the directory, and one opened between the file's creation and its
+ * tables answered "no such table: events" (a 500) for a tenant's first events.
+ */
+function createSliceFile(file: string): void {
+  const creating = `${file}.creating`;
+  for (const leftover of [creating, `${creating}-wal`, `${creating}-shm`]) rmSync(leftover, { force: true });
+  // Closing the only connection checkpoints the WAL into the file and removes it: the file is whole.
+  openSlice(creating, false, WRITER_BUSY_TIMEOUT_MS).close();
+  renameSync(creating, file);
+}
+
