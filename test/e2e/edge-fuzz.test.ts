@@ -23,7 +23,7 @@ import { seededRandom } from "../helpers/seeded";
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
 const ATTACK_MS = Number(process.env.FUZZ_MS ?? 20_000);
 /** The server's resident memory may not pass this at any sample (it starts near 150 MiB). */
-const RSS_BOUND_MB = 768;
+const RSS_BOUND_MB = 512;
 
 function selfSignedCert(): { cert: string; key: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-cert-"));
@@ -287,6 +287,7 @@ describe("the edge holds under seeded hostile input", () => {
       throw new Error(`${err.message}: ${seen} of ${expected}`);
     });
     clearInterval(sampler);
+    console.info(`edge fuzz (seed ${SEED}): ${attack.tried} attacks in ${ATTACK_MS} ms; the other tenant's ${expected} events all stored; server RSS peak ${maxRss.toFixed(0)} MiB`);
     expect(maxRss).toBeLessThan(RSS_BOUND_MB);
   }, 300_000);
 });
