@@ -1,13 +1,11 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import dgram from "node:dgram";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import tls from "node:tls";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { selfSignedCert } from "../helpers/http";
 import { cli, freePort, removeDir, startProgram, waitFor, type Program, type TenantTokens } from "../helpers/program";
 import { seededRandom } from "../helpers/seeded";
 
@@ -24,14 +22,6 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
 const ATTACK_MS = Number(process.env.FUZZ_MS ?? 20_000);
 /** The server's resident memory may not pass this at any sample (it starts near 150 MiB). */
 const RSS_BOUND_MB = 512;
-
-function selfSignedCert(): { cert: string; key: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-cert-"));
-  const cert = path.join(dir, "cert.pem");
-  const key = path.join(dir, "key.pem");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"], { stdio: "ignore" });
-  return { cert, key };
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");

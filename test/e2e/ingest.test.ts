@@ -1,10 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { selfSignedCert } from "../helpers/http";
 import { cli, freePort, readTopic, removeDir, run, startProgram, tenantTokens, waitFor, type Program, type RawEvent, type TenantTokens } from "../helpers/program";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -15,14 +14,6 @@ interface DeadLetterLine {
   error: string;
   bytes?: string;
   tenant?: string;
-}
-
-function selfSignedCert(): { cert: string; key: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-cert-"));
-  const cert = path.join(dir, "cert.pem");
-  const key = path.join(dir, "key.pem");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"], { stdio: "ignore" });
-  return { cert, key };
 }
 
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
