@@ -10,17 +10,21 @@ const execFileP = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const CLI = path.join(ROOT, "dist/unmeltable.mjs");
 
-/** A port that is free for both TCP and UDP right now (syslog listens on both with one number). */
+/**
+ * A port that is free for both TCP and UDP right now (syslog listens on both with one number).
+ * Drawn below the kernel's ephemeral range (ip_local_port_range starts at 32768 on Linux), so
+ * that no outgoing connection of a test running in parallel can take it as its local port
+ * between this check and the program's bind.
+ */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const tcpFree = await new Promise<boolean>((resolve) => {
       const srv = net.createServer();
-      srv.once("error", reject);
-      srv.listen(0, "127.0.0.1", () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
     });
+    if (!tcpFree) continue;
     const udpFree = await new Promise<boolean>((resolve) => {
       const s = dgram.createSocket("udp4");
       s.once("error", () => resolve(false));
@@ -55,8 +59,24 @@ export interface Program {
   kill(): Promise<void>;
 }
 
-/** Starts the real program (the built CLI) and waits until /healthz says every part is ready. */
-export async function startProgram(opts: { dataDir?: string; args?: string[]; syslogPort?: number; httpPort?: number; tlsPort?: number; command?: "start" | "collector" } = {}): Promise<Program> {
+type StartOptions = { dataDir?: string; args?: string[]; syslogPort?: number; httpPort?: number; tlsPort?: number; command?: "start" | "collector" };
+
+/**
+ * Starts the real program (the built CLI) and waits until /healthz says every part is ready.
+ * If a port this helper drew was taken by another test in the meantime, it draws again.
+ */
+export async function startProgram(opts: StartOptions = {}): Promise<Program> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      const drewBoth = opts.syslogPort === undefined && opts.httpPort === undefined;
+      if (!drewBoth || attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: StartOptions): Promise<Program> {
   const dataDir = opts.dataDir ?? (await tempDataDir());
   const syslogPort = opts.syslogPort ?? (await freePort());
   const httpPort = opts.httpPort ?? (await freePort());
