@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { domainName, KAFKA_CLIENT, PROCESS, resolveStage, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
+import { domainName, DRIVER_RESERVE_SECONDS, KAFKA_CLIENT, PROCESS, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
 import { archiveLifecycle } from "../../stacks/archive";
 import { collectorUserData, type UserDataInput } from "../../stacks/collector-user-data";
 import { subnetCidr, regionId } from "../../stacks/network";
@@ -84,7 +84,8 @@ describe("queue", () => {
   it("plans raw, deadletter and one processed topic per tier with the tier's partitions", () => {
     expect(topicPlan(resolveStage("prod", {}))).toEqual([
       { name: "raw", partitions: PROCESS.rawPartitions },
-      { name: "deadletter", partitions: 1 },
+      { name: "deadletter", partitions: 1, config: { "retention.ms": String(14 * 86_400_000) } },
+      { name: "deadletter.redriven", partitions: 1, config: { "retention.ms": "-1" } },
       { name: "processed.default", partitions: TIERS[0].partitions },
       { name: "processed.bulk", partitions: TIERS[1].partitions },
     ]);
@@ -104,6 +105,26 @@ describe("mappings", () => {
   it("on-demand mode sets no provisioned-only controls", () => {
     const a = mappingArgs({ ...resolveStage("prod", {}), errorHandling: "on-demand" }, "unmeltable", base);
     for (const k of ["provisionedPollerConfig", "functionResponseTypes", "bisectBatchOnFunctionError", "maximumRetryAttempts", "destinationConfig"]) expect(a).not.toHaveProperty(k);
+  });
+
+  it("provisioned mappings retry a blocked batch for longer than the topics keep it, with no age limit", () => {
+    for (const [esm, timeout] of [[PROCESS.esm, PROCESS.timeoutSeconds], ...TIERS.map((t) => [t.esm, t.indexFunction.timeoutSeconds] as const)] as const) {
+      const a = mappingArgs(resolveStage("prod", {}), "unmeltable", { ...base, esm });
+      expect(a.maximumRecordAgeInSeconds).toBe(-1);
+      // Not -1: with an on-failure destination Lambda caps "infinite" at 10 retries.
+      expect(a.maximumRetryAttempts).not.toBe(-1);
+      // Each retry is an invocation the driver spent blocking (its timeout less its reserve).
+      expect(((a.maximumRetryAttempts as number) * (timeout - DRIVER_RESERVE_SECONDS)) / 3600).toBeGreaterThan(RETENTION.pipelineHours);
+    }
+    STAGES.broken = STAGES.prod;
+    const saved = PROCESS.esm.retryLimit;
+    try {
+      PROCESS.esm.retryLimit = 5;
+      expect(() => resolveStage("broken", {})).toThrow(/a long outage would dead-letter/);
+    } finally {
+      PROCESS.esm.retryLimit = saved;
+      delete STAGES.broken;
+    }
   });
 
   it("the guard is the stage's esmEnabled", () => {

@@ -118,7 +118,9 @@ describe("prod: queue", () => {
     const input = JSON.parse(inv.input);
     expect(input.topics).toEqual([
       { name: "raw", partitions: PROCESS.rawPartitions },
-      { name: "deadletter", partitions: 1 },
+      // Dead letters wait for a person: two weeks, whatever the brokers' default; the redrive ledger for good.
+      { name: "deadletter", partitions: 1, config: { "retention.ms": String(14 * 86_400_000) } },
+      { name: "deadletter.redriven", partitions: 1, config: { "retention.ms": "-1" } },
       ...TIERS.map((t) => ({ name: `processed.${t.name}`, partitions: t.partitions })),
     ]);
     expect(input).toMatchObject({ partitions: PROCESS.rawPartitions, tiers: ["default", "bulk"] });
@@ -195,6 +197,7 @@ describe("prod: pipeline", () => {
       functionResponseTypes: ["ReportBatchItemFailures"],
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: PROCESS.esm.retryLimit,
+      maximumRecordAgeInSeconds: -1,
       destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
     });
   });
@@ -214,6 +217,7 @@ describe("prod: pipeline", () => {
       functionResponseTypes: ["ReportBatchItemFailures"],
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: tier.esm.retryLimit,
+      maximumRecordAgeInSeconds: -1,
       destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
     });
     const fn = component(T.function, fnName).args;
