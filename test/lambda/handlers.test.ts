@@ -71,6 +71,7 @@ describe("the Lambda handlers", () => {
   let s3: { close(): Promise<void> };
   let dir: string;
   const tenant = { name: "acme", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default" };
+  const big = { name: "big", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default", partitionSpread: 2 };
   const marker = randomUUID().slice(0, 8);
   type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
   let processHandler: Handler<MSKEvent, { batchItemFailures: unknown[] }>;
@@ -91,7 +92,7 @@ describe("the Lambda handlers", () => {
     ]);
     queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-lambda-"));
-    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant]));
+    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant, big]));
     const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }, { name: "config" }] });
     const { port } = (await server.run()) as { port: number };
     s3 = server;
@@ -159,6 +160,16 @@ describe("the Lambda handlers", () => {
     expect(letters).toEqual([expect.objectContaining({ stage: "process", reason: "unparseable_record", source: "raw-0@101" })]);
   });
 
+  it("process: a tenant's processed records spread over its partitionSpread partitions of the tier's topic", async () => {
+    const before = new Set((await readAll("processed.default")).map((r) => `${r.partition}@${r.offset}`));
+    const raw: QueueRecord[] = Array.from({ length: 6 }, (_, i) => ({ topic: "raw", partition: 1, offset: 200 + i, key: "big", value: encodeRawBatch("big", "c1", [rawRecord("big", `spread ${i}`)]), timestamp: Date.now(), headers: {} }));
+    // One processed record per tenant per invocation: six invocations, as six batches would be.
+    for (const r of raw) expect((await processHandler(mskEvent([r]), context)).batchItemFailures).toEqual([]);
+    const mine = (await readAll("processed.default")).filter((r) => !before.has(`${r.partition}@${r.offset}`) && decodeProcessedBatch(r.value).tenant === "big");
+    expect(mine).toHaveLength(6);
+    expect(new Set(mine.map((r) => r.partition))).toEqual(new Set([0, 1]));
+  });
+
   it("index: stores the processed events once, however often the batch is delivered", async () => {
     const processed = await readAll("processed.default");
     expect((await indexHandler(mskEvent(processed), context)).batchItemFailures).toEqual([]);
@@ -175,8 +186,8 @@ describe("the Lambda handlers", () => {
   it("lifecycle: fits the slice length to the volume, writes it to the tenants config, and prepares the next slice", async () => {
     const report = await lifecycleHandler({}, context);
     // A handful of events a day against a 40 GB target: weekly slices.
-    expect(report.resliced).toEqual([expect.objectContaining({ tenant: "acme", to: "week" })]);
-    expect(report.prepared.map((p) => p.tenant)).toEqual(["acme"]);
+    expect(report.resliced).toEqual(expect.arrayContaining([expect.objectContaining({ tenant: "acme", to: "week" })]));
+    expect(report.prepared.map((p) => p.tenant)).toEqual(["acme", "big"]);
     const saved = JSON.parse(readFileSync(path.join(dir, "tenants.json"), "utf8")) as { name: string; slice: string }[];
     expect(saved.find((t) => t.name === "acme")?.slice).toBe("week");
   });

@@ -85,7 +85,12 @@ export async function startStages(options: {
     producer,
     group: `${prefix}process`,
     topics: [RAW_TOPIC],
-    stage: createProcessStage({ tierOf: (name) => tenants.byName(name)?.tier ?? "default", sampleRate: options.sampleRate, topicPrefix: prefix }),
+    stage: createProcessStage({
+      tierOf: (name) => tenants.byName(name)?.tier ?? "default",
+      spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
+      sampleRate: options.sampleRate,
+      topicPrefix: prefix,
+    }),
     batchSize: 100,
     batchWindowMs: 10,
     maxBatchBytes: 4 * 1024 * 1024,
