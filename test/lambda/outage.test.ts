@@ -10,17 +10,21 @@ import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, encodeRawBatch
 import { OpenSearchIndex } from "@unmeltable/index-opensearch";
 import { createMskHandler } from "@unmeltable/lambda";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
-import { PROCESS, resolveStage, TIERS } from "../../stacks/config";
-import { mappingArgs } from "../../stacks/pipeline";
+import { PROCESS, resolveStage, TIERS, type EsmSettings, type StageConfig } from "../../stacks/config";
 import { EsmEmulator, type MappingSettings } from "../helpers/esm";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 import { startModelCluster } from "../opensearch/model-cluster";
 import type { RecordedServer } from "../opensearch/recorded-server";
 
+// stacks/pipeline.ts is type-checked with SST's types (tsconfig.infra.json), not with the packages': load
+// it by URL so that this file's type check does not pull the stacks in.
+type MappingArgsFn = (cfg: StageConfig, app: string, o: { clusterArn: string; functionArn: string; topic: string; consumer: string; esm: EsmSettings }) => MappingSettings;
+const { mappingArgs } = (await import(new URL("../../stacks/pipeline.ts", import.meta.url).href)) as { mappingArgs: MappingArgsFn };
+
 const prod = resolveStage("prod", {});
 const tier = TIERS.find((t) => t.name === "default")!;
-const mapping = (topic: string, consumer: string, esm: typeof tier.esm) =>
-  mappingArgs(prod, "unmeltable", { clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/unmeltable-prod/uuid", functionArn: "fn", topic, consumer, esm }) as MappingSettings;
+const mapping = (topic: string, consumer: string, esm: EsmSettings) =>
+  mappingArgs(prod, "unmeltable", { clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/unmeltable-prod/uuid", functionArn: "fn", topic, consumer, esm });
 
 describe("an OpenSearch outage longer than every retry", () => {
   let cluster: MockCluster;

@@ -188,9 +188,16 @@ export function buildCli(): Command {
       .option("--reason <reason>", "only this drop reason (unknown_token, index_rejected, process_failed, ...)")
       .option("--tenant <name>", "only this tenant's (for an unknown token: the tenant it belongs to now)")
       .option("--stage <stage>", "only those of this stage (collector, process, index)")
+      .option("--from <time>", "only letters written at or after this: -2d, ISO-8601, epoch ms")
+      .option("--until <time>", "only letters written before this")
       .option("--json", "print JSON")
       .addOption(new Option("--queue <kind>", "the queue").choices(["embedded", "kafka"]).env("UNMELTABLE_QUEUE").default("embedded"))
-      .addOption(new Option("--brokers <list>", "Kafka brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"));
+      .addOption(new Option("--brokers <list>", "Kafka brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"))
+      .addOption(new Option("--msk-cluster-arn <arn>", "a deployment's MSK cluster (brokers looked up with kafka:GetBootstrapBrokers)").env("UNMELTABLE_MSK_CLUSTER_ARN"))
+      .addOption(new Option("--kafka-sasl <mechanism>", "MSK IAM authentication (port 9098)").choices(["aws-msk-iam"]).env("UNMELTABLE_KAFKA_SASL"))
+      .addOption(new Option("--kafka-tls", "connect to Kafka over TLS").env("UNMELTABLE_KAFKA_TLS"))
+      .addOption(new Option("--aws-region <region>", "AWS region (MSK IAM, the MSK lookup, an s3:// tenants config)").env("AWS_REGION"))
+      .addOption(new Option("--tenants <source>", "a deployment's tenants config (s3://bucket/tenants.json or a JSON file) instead of the data dir's tenants").env("UNMELTABLE_TENANTS"));
   deadLetterOptions(deadletters.command("list").description("List dead letters: where, why, and whether each can be (or was) redriven. Read-only; safe while the server runs.")).action(
     deadLettersListCommand,
   );
