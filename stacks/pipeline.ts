@@ -83,6 +83,8 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
       description: "Process stage: raw -> processed.<tier>",
       memoryMb: PROCESS.memoryMb,
       timeoutSeconds: PROCESS.timeoutSeconds,
+      // Never the sst dev stub: the mapping would commit what the stub "processed" without a session.
+      live: false,
       policies: [MSK_ESM_POLICY],
       permissions: [
         ...consumePermissions(cluster, TOPICS.raw, consumerGroup(app, cfg.stage, "process")),
@@ -101,6 +103,7 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
         memoryMb: tier.indexFunction.memoryMb,
         timeoutSeconds: tier.indexFunction.timeoutSeconds,
         environment: { UNMELTABLE_TIER: tier.name },
+        live: false,
         policies: [MSK_ESM_POLICY],
         permissions: [
           ...consumePermissions(cluster, TOPICS.processed(tier.name), consumerGroup(app, cfg.stage, `index-${tier.name}`)),
