@@ -12,6 +12,7 @@ import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
 import { PRIVATE_UMASK } from "./private-data-dir";
 import { parseAllowList } from "@unmeltable/alerts";
+import { readTenants, TenantsConfigError } from "@unmeltable/tenants-config";
 
 /** The `unmeltable` command line. Every flag can also be set as an UNMELTABLE_* environment variable. */
 export function buildCli(): Command {
@@ -77,6 +78,22 @@ export function buildCli(): Command {
         }
       } finally {
         store.close();
+      }
+    });
+
+  tenants
+    .command("validate <file>")
+    .description("Check a deployment's tenants.json before uploading it: every entry against the schema (names, tokens, tier, slice, retention, partitionSpread; no unknown fields), names and tokens unique, tiers among the deployment's. Exits 1 with each problem's place in the file.")
+    .addOption(new Option("--tiers <list>", "the deployment's tiers, comma-separated (the `tiers` output of sst deploy)").env("UNMELTABLE_TIERS"))
+    .action(async (file: string, opts: { tiers?: string }) => {
+      const tiers = opts.tiers ? opts.tiers.split(",").map((t) => t.trim()).filter(Boolean) : undefined;
+      try {
+        const list = await readTenants(file, tiers);
+        process.stdout.write(`${file}: ${list.length} tenant${list.length === 1 ? "" : "s"}, valid${tiers ? ` (tiers ${tiers.join(", ")})` : " (tiers not checked: give --tiers)"}\n`);
+      } catch (err) {
+        if (!(err instanceof TenantsConfigError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        process.exitCode = 1;
       }
     });
 
