@@ -45,6 +45,7 @@ export default $config({
       cfg,
       vpc: net.vpc,
       clusterArn: queue.clusterArn,
+      bootstrapBrokers: queue.bootstrapBrokers,
       tenantsUrl: config.tenantsUrl,
       tenantsObjectArn: config.tenantsObjectArn,
       openSearchEndpoints: index.endpoints,

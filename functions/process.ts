@@ -12,7 +12,11 @@ const tenants = await tenantDirectory();
 
 export const handler = middy(
   createMskHandler({
-    stage: createProcessStage({ tierOf: (name) => tenants.byName(name)?.tier ?? "default" }),
+    stage: createProcessStage({
+      tierOf: (name) => tenants.byName(name)?.tier ?? "default",
+      // A big tenant's processed records go to `partitionSpread` partitions of its tier's topic, as on raw.
+      spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
+    }),
     stageName: "process",
     producer: () => kafkaProducer(),
     errorHandling: errorHandling(),

@@ -34,6 +34,10 @@ export function createAlerts(ctx: FunctionContext, config: PrivateBucket, index:
       timeoutSeconds: 55,
       // Firings link to the search in the web UI.
       environment: { ...store.environment, UNMELTABLE_PUBLIC_URL: webUrl },
+      // EventBridge Scheduler invokes asynchronously and Lambda would retry a failed check twice, sending
+      // the webhooks that had already gone out again: no retries, and a check that waited over a minute
+      // is dropped (the next one is due).
+      async: { retries: 0, maxEventAgeSeconds: 60 },
       permissions: [...openSearchPermissions(index.domainArns), ...store.permissions],
     }),
   );

@@ -49,6 +49,10 @@ export function createArchiveJobs(app: string, ctx: FunctionContext, archive: Pr
       description: "Daily snapshot of yesterday's raw events to S3 (00:15 UTC)",
       memoryMb: 3008,
       timeoutSeconds: 900,
+      // A day the sst dev stub "archived" would be a silent gap (the lifecycle check reports gaps anyway).
+      live: false,
+      // EventBridge Scheduler invokes asynchronously: Lambda retries a failed run twice; a run is idempotent.
+      async: { retries: 2 },
       permissions: [
         ...consumePermissions(ctx.clusterArn, TOPICS.raw, consumerGroup(app, cfg.stage, "archive")),
         { actions: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], resources: [archive.arn.apply((a) => `${a}/*`)] },
@@ -56,6 +60,8 @@ export function createArchiveJobs(app: string, ctx: FunctionContext, archive: Pr
       ],
     }),
   );
+  // `retries` of the schedule are EventBridge's attempts to hand the event to Lambda; the function's own
+  // `async.retries` are Lambda's retries of a run that failed.
   const archiveCron = new sst.aws.CronV2("ArchiveSchedule", { schedule: SCHEDULES.archive, timezone: "UTC", function: archiveFn, retries: 2 });
 
   const lifecycleFn = new sst.aws.Function(
@@ -65,7 +71,17 @@ export function createArchiveJobs(app: string, ctx: FunctionContext, archive: Pr
       description: "Index lifecycle: next slices ahead of time, retention (hourly)",
       memoryMb: 512,
       timeoutSeconds: 300,
-      permissions: openSearchPermissions(index.domainArns),
+      // Idempotent (retention, slice lengths, next slices): Lambda may retry a failed run; an old event is
+      // useless (the next run is an hour away).
+      async: { retries: 2, maxEventAgeSeconds: 3600 },
+      permissions: [
+        ...openSearchPermissions(index.domainArns),
+        // Slice-length changes are written back to tenants.json (a conditional write on its ETag).
+        { actions: ["s3:PutObject"], resources: [ctx.tenantsObjectArn] },
+        // The archive check lists the day manifests.
+        { actions: ["s3:ListBucket"], resources: [archive.arn] },
+        { actions: ["s3:GetObject"], resources: [archive.arn.apply((a) => `${a}/raw/*`)] },
+      ],
     }),
   );
   const lifecycleCron = new sst.aws.CronV2("LifecycleSchedule", { schedule: SCHEDULES.lifecycle, timezone: "UTC", function: lifecycleFn, retries: 2 });

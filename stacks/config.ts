@@ -23,7 +23,13 @@ export interface EsmSettings {
   startingPosition: StartingPosition;
   /** Provisioned mode: event pollers (≈5 MB/s and up to 5 concurrent invocations each). Min 1–200, max 1–2000. */
   pollers: { min: number; max: number };
-  /** Provisioned mode: retries of a failing batch before it goes to the dead-letter topic (0–10,000). */
+  /**
+   * Provisioned mode: retries of a batch the function hands back unfinished before Lambda sends it to
+   * the dead-letter topic (0–10,000). The driver blocks on transient failures for most of each
+   * invocation (packages/lambda/src/msk-driver.ts), so retries last about `retryLimit` × the function's
+   * timeout: validated to outlast the topics' retention, so an outage never dead-letters (not -1:
+   * with an on-failure destination Lambda turns "infinite" into 10).
+   */
   retryLimit: number;
 }
 
@@ -56,14 +62,14 @@ export const TIERS: readonly TierConfig[] = [
   {
     name: "default",
     opensearch: { instanceType: "r7g.large.search", instanceCount: 3, volumeGb: 200, dedicatedMaster: { instanceType: "m7g.large.search", count: 3 } },
-    esm: { batchSize: 2_000, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", pollers: { min: 1, max: 10 }, retryLimit: 5 },
+    esm: { batchSize: 2_000, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", pollers: { min: 1, max: 10 }, retryLimit: 10_000 },
     partitions: 12,
     indexFunction: { memoryMb: 1024, timeoutSeconds: 120 },
   },
   {
     name: "bulk",
     opensearch: { instanceType: "r7g.xlarge.search", instanceCount: 6, volumeGb: 500, dedicatedMaster: { instanceType: "m7g.large.search", count: 3 } },
-    esm: { batchSize: 10_000, batchingWindowSeconds: 2, startingPosition: "TRIM_HORIZON", pollers: { min: 2, max: 48 }, retryLimit: 5 },
+    esm: { batchSize: 10_000, batchingWindowSeconds: 2, startingPosition: "TRIM_HORIZON", pollers: { min: 2, max: 48 }, retryLimit: 10_000 },
     partitions: 48,
     indexFunction: { memoryMb: 2048, timeoutSeconds: 300 },
   },
@@ -71,19 +77,73 @@ export const TIERS: readonly TierConfig[] = [
 
 /** The process stage: one mapping on `raw` for every tenant; it routes events to `processed.<tier>`. */
 export const PROCESS = {
-  esm: { batchSize: 500, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", pollers: { min: 2, max: 48 }, retryLimit: 5 } satisfies EsmSettings,
+  esm: { batchSize: 500, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", pollers: { min: 2, max: 48 }, retryLimit: 10_000 } satisfies EsmSettings,
   /** Partitions of `raw`. A tenant's batches spread over its `partitionSpread` of them. */
   rawPartitions: 48,
   memoryMb: 1769, // one full vCPU
   timeoutSeconds: 120,
 };
 
-/** Topic names shared with packages/core (RAW_TOPIC, DEAD_LETTER_TOPIC, processedTopic). */
+/** Topic names shared with packages/core (RAW_TOPIC, DEAD_LETTER_TOPIC, REDRIVEN_TOPIC, processedTopic). */
 export const TOPICS = {
   raw: "raw",
   deadLetter: "deadletter",
+  /** The redrive ledger: which dead letters were sent back (packages/runtime/src/dead-letters.ts). */
+  redriven: "deadletter.redriven",
   processed: (tier: string) => `processed.${tier}`,
 };
+
+/**
+ * How long the topics keep records. `raw` and `processed.<tier>` are the pipeline's buffer (the daily
+ * archive reads yesterday's `raw` at 00:15 UTC; three days leave room for reruns); dead letters wait for
+ * a person, so they stay two weeks; the redrive ledger must outlive them (kept forever: it is tiny).
+ */
+export const RETENTION = {
+  pipelineHours: 72,
+  deadLetterDays: 14,
+  redrivenMs: -1,
+};
+
+/**
+ * What a batch can hold. Lambda invokes a mapping's function with at most 6 MB of event (the
+ * synchronous invocation payload), whatever `batchSize` says, and in that event every record's key and
+ * value are base64 (4/3 of their size) with the record's fields around them. So bytes, not records,
+ * bound an invocation: with full records, `recordsPerInvocation` of them. The records' sizes are set
+ * where they are written: a collector seals a raw batch at 900 KiB (packages/collector, RawBatcher), the
+ * process stage cuts a tenant's parsed events into processed records of at most 900 KiB
+ * (packages/core, PROCESSED_RECORD_BYTES); test/stacks/config.test.ts keeps these numbers equal to them.
+ */
+export const PAYLOAD = {
+  /** Lambda's limit for a synchronous invocation's request, which an event-source mapping's event is. */
+  invocationBytes: 6 * 1024 * 1024,
+  rawRecordBytes: 900 * 1024,
+  processedRecordBytes: 900 * 1024,
+  /** The largest event a collector accepts (`--max-event-bytes`): a record holds at least one. */
+  maxEventBytes: 1024 * 1024,
+};
+
+/** Bytes a record of `valueBytes` takes in an MSK event (key and value base64, topic, offsets, headers). */
+export function eventRecordBytes(valueBytes: number, keyBytes = 64): number {
+  return 4 * Math.ceil(valueBytes / 3) + 4 * Math.ceil(keyBytes / 3) + 256;
+}
+
+/** How many full records of `recordBytes` one invocation carries (the event's own fields take ~1 KiB). */
+export function recordsPerInvocation(recordBytes: number): number {
+  return Math.floor((PAYLOAD.invocationBytes - 1024) / eventRecordBytes(recordBytes));
+}
+
+/**
+ * What one invocation of a mapping carries at most, in records and in record bytes: the batch size or
+ * what fits in the payload, whichever is smaller. Throughput per partition is this divided by how long
+ * an invocation takes (docs/deploy.md, "Throughput").
+ */
+export function invocationLimit(esm: EsmSettings, recordBytes: number): { records: number; bytes: number } {
+  const records = Math.min(esm.batchSize, recordsPerInvocation(recordBytes));
+  return { records, bytes: records * recordBytes };
+}
+
+/** Seconds the MSK driver keeps for its answer before a function's timeout (its default `reserveMs`). */
+export const DRIVER_RESERVE_SECONDS = 10;
 
 /**
  * The Kafka client is native (librdkafka): esbuild cannot bundle its binary, so SST installs it next to
@@ -290,14 +350,23 @@ function validate(cfg: StageConfig): void {
     if (/^t2\.|^t3\.(micro|small)\./.test(os.instanceType)) fail(`tier ${t.name}: ${os.instanceType} has no encryption at rest, which fine-grained access control needs`);
     const azs = Math.min(AZ_COUNT, os.instanceCount);
     if (os.instanceCount > 1 && os.instanceCount % azs !== 0) fail(`tier ${t.name}: ${os.instanceCount} data nodes do not spread evenly over ${azs} AZs`);
-    checkEsm(`tier ${t.name}`, t.esm, fail);
+    checkEsm(`tier ${t.name}`, t.esm, t.indexFunction.timeoutSeconds, PAYLOAD.processedRecordBytes, fail);
   }
-  checkEsm("process", PROCESS.esm, fail);
+  checkEsm("process", PROCESS.esm, PROCESS.timeoutSeconds, PAYLOAD.rawRecordBytes, fail);
+  // A record must fit in an invocation alone, or Lambda cannot deliver it at all. The largest processed
+  // record is one event's document: the raw text plus its parsed fields, at most ~3 times the event.
+  if (eventRecordBytes(3 * PAYLOAD.maxEventBytes) > PAYLOAD.invocationBytes - 1024) fail(`maxEventBytes ${PAYLOAD.maxEventBytes}: its processed record would not fit in Lambda's 6 MB invocation`);
 }
 
-function checkEsm(what: string, e: EsmSettings, fail: (m: string) => never | void): void {
+function checkEsm(what: string, e: EsmSettings, timeoutSeconds: number, recordBytes: number, fail: (m: string) => never | void): void {
   if (e.batchSize < 1 || e.batchSize > 10_000) fail(`${what}: batch size must be 1–10,000`);
   if (e.batchingWindowSeconds < 0 || e.batchingWindowSeconds > 300) fail(`${what}: batching window must be 0–300 s`);
   if (e.pollers.min < 1 || e.pollers.min > 200 || e.pollers.max < e.pollers.min || e.pollers.max > 2000) fail(`${what}: pollers must satisfy 1 ≤ min ≤ 200, min ≤ max ≤ 2000`);
   if (e.retryLimit < 0 || e.retryLimit > 10_000) fail(`${what}: retry limit must be 0–10,000`);
+  // Each retry is an invocation that blocked for about its timeout: together they must outlast the
+  // records, or a long outage would end in the dead letters (records expire from the topic anyway).
+  const retriesLastHours = (e.retryLimit * Math.max(1, timeoutSeconds - DRIVER_RESERVE_SECONDS)) / 3600;
+  if (retriesLastHours < RETENTION.pipelineHours) fail(`${what}: ${e.retryLimit} retries of a ${timeoutSeconds} s function last ${retriesLastHours.toFixed(1)} h, less than the topics' ${RETENTION.pipelineHours} h retention: a long outage would dead-letter`);
+  // A batch smaller than what fits would leave the payload unused on busy partitions.
+  if (e.batchSize < recordsPerInvocation(recordBytes)) fail(`${what}: batch size ${e.batchSize} is below the ${recordsPerInvocation(recordBytes)} full records an invocation holds`);
 }

@@ -4,7 +4,7 @@
  * Each stack adds its own handler, sizing and permissions.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KAFKA_CLIENT, LAMBDA_RUNTIME, TOPICS, type StageConfig } from "./config";
+import { KAFKA_CLIENT, LAMBDA_RUNTIME, TOPICS, tiersFor, type StageConfig } from "./config";
 
 /**
  * A role trust policy that only lets Lambda assume the role.
@@ -36,6 +36,8 @@ export interface FunctionContext {
   cfg: StageConfig;
   vpc: sst.aws.Vpc;
   clusterArn: pulumi.Output<string>;
+  /** MSK's bootstrap brokers for IAM auth (port 9098), given to every function instead of a GetBootstrapBrokers call per cold start. */
+  bootstrapBrokers: pulumi.Output<string>;
   /** `s3://<config bucket>/tenants.json` */
   tenantsUrl: pulumi.Output<string>;
   tenantsObjectArn: pulumi.Output<string>;
@@ -54,15 +56,27 @@ export interface AppFunction {
   environment?: Record<string, pulumi.Input<string>>;
   permissions?: { actions: string[]; resources: pulumi.Input<pulumi.Input<string>[]> }[];
   policies?: string[];
-  /** false: always deploy the real code, also under `sst dev` (deploy-time steps must not hit the stub). */
+  /**
+   * false: always deploy the real code, also under `sst dev`. For deploy-time steps (a stub would
+   * "succeed" without doing anything), the event-source-mapped functions (a stub answers success after
+   * 16 s without a session, and the mapping would commit records nobody processed) and the archive.
+   */
   live?: boolean;
+  /**
+   * Asynchronous invocations (EventBridge Scheduler invokes this way): retries of a failed invocation
+   * (0–2; Lambda's default is 2) and how long an event may wait for its turn.
+   */
+  async?: { retries: number; maxEventAgeSeconds?: number };
 }
 
 /** The environment contract, identical for every function (UNMELTABLE_* variables). */
 export function contractEnvironment(ctx: FunctionContext): Record<string, pulumi.Input<string>> {
   return {
     UNMELTABLE_MSK_CLUSTER_ARN: ctx.clusterArn,
+    UNMELTABLE_KAFKA_BROKERS: ctx.bootstrapBrokers,
     UNMELTABLE_KAFKA_SASL: "aws-msk-iam",
+    // tenants.json is checked against these: a tier that does not exist here is refused.
+    UNMELTABLE_TIERS: tiersFor(ctx.cfg).map((t) => t.name).join(","),
     UNMELTABLE_TENANTS: ctx.tenantsUrl,
     UNMELTABLE_INDEX: "opensearch",
     UNMELTABLE_OPENSEARCH_ENDPOINTS: ctx.openSearchEndpoints.apply((e) => JSON.stringify(e)),
@@ -85,15 +99,25 @@ export function functionArgs(ctx: FunctionContext, fn: AppFunction) {
     permissions: [
       // Every function may read the tenants (the contract gives every function UNMELTABLE_TENANTS).
       { actions: ["s3:GetObject"], resources: [ctx.tenantsObjectArn] },
-      // Brokers are looked up from the cluster ARN (kafka:GetBootstrapBrokers).
-      { actions: ["kafka:GetBootstrapBrokers", "kafka:DescribeCluster", "kafka:DescribeClusterV2"], resources: [ctx.clusterArn] },
       ...(fn.permissions ?? []),
     ],
     policies: fn.policies,
     logging: { retention: logRetention(ctx.cfg.logRetentionDays) },
     ...(fn.live === false ? { dev: false as const } : {}),
-    transform: { role: lambdaOnlyRoleTransform(ctx.dev) },
+    ...(fn.async ? { retries: fn.async.retries } : {}),
+    transform: {
+      role: lambdaOnlyRoleTransform(ctx.dev),
+      ...(fn.async?.maxEventAgeSeconds !== undefined ? { eventInvokeConfig: maxEventAge(fn.async.maxEventAgeSeconds) } : {}),
+    },
   } satisfies sst.aws.FunctionArgs;
+}
+
+/** The `transform.eventInvokeConfig` that bounds how long an asynchronous event may wait. */
+export function maxEventAge(seconds: number) {
+  return (args: { maximumEventAgeInSeconds?: pulumi.Input<number> }): undefined => {
+    args.maximumEventAgeInSeconds = seconds;
+    return undefined;
+  };
 }
 
 const RETENTION_NAMES: Record<number, "1 day" | "3 days" | "1 week" | "2 weeks" | "1 month" | "3 months" | "6 months" | "1 year"> = {

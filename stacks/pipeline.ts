@@ -4,12 +4,18 @@
  * window, starting position, pollers and retry limit from the tiers table (stacks/config.ts), and its
  * consumer group id from the stage, so stages never share offsets.
  *
- * Error handling (`errorHandling` of the stage):
- * - provisioned: provisioned pollers; ReportBatchItemFailures (the driver reports the failed records);
- *   bisect on function error; a retry limit; then the batch goes to the on-failure destination
- *   `kafka://deadletter` on the same cluster. These controls exist only in provisioned mode.
- * - on-demand: Lambda's default poller scaling; a failed batch is retried until it succeeds (the driver
- *   writes dead letters itself and fails only when its output cannot be made durable).
+ * Error handling (`errorHandling` of the stage). The driver (packages/lambda/src/msk-driver.ts) blocks on
+ * transient failures (OpenSearch throttling or down, brokers unreachable) for most of each invocation and
+ * dead-letters only what the stage finds invalid; what Lambda does with the rest:
+ * - provisioned: provisioned pollers; ReportBatchItemFailures (the driver reports the first unfinished
+ *   record of each blocked partition; Lambda commits what came before and invokes again from it); bisect
+ *   when the function itself fails (a crash, a timeout); no record age limit; a retry limit sized to
+ *   outlast the topics' retention (stacks/config.ts). Only after it, or for a record Lambda cannot deliver
+ *   at all, does a batch go to the on-failure destination `kafka://deadletter` on the same cluster, where
+ *   `unmeltable deadletters` reads Lambda's envelope beside the app's own dead letters. These controls
+ *   exist only in provisioned mode.
+ * - on-demand: Lambda's default poller scaling; a failed invocation is retried with the whole batch until
+ *   it succeeds or the records expire (the driver fails the invocation while a partition stays blocked).
  *
  * The dev-stage guard: mappings are created disabled when the stage config says `esmEnabled: false`
  * (personal stages unless UNMELTABLE_ESM_ENABLED=1): under `sst dev` the function is a stub that answers
@@ -54,6 +60,8 @@ export function mappingArgs(
           functionResponseTypes: ["ReportBatchItemFailures"],
           bisectBatchOnFunctionError: true,
           maximumRetryAttempts: o.esm.retryLimit,
+          // -1: no age limit. A blocked partition's records are never discarded for being old.
+          maximumRecordAgeInSeconds: -1,
           destinationConfig: { onFailure: { destinationArn: `kafka://${TOPICS.deadLetter}` } },
         }
       : {}),
@@ -75,6 +83,8 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
       description: "Process stage: raw -> processed.<tier>",
       memoryMb: PROCESS.memoryMb,
       timeoutSeconds: PROCESS.timeoutSeconds,
+      // Never the sst dev stub: the mapping would commit what the stub "processed" without a session.
+      live: false,
       policies: [MSK_ESM_POLICY],
       permissions: [
         ...consumePermissions(cluster, TOPICS.raw, consumerGroup(app, cfg.stage, "process")),
@@ -93,6 +103,7 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
         memoryMb: tier.indexFunction.memoryMb,
         timeoutSeconds: tier.indexFunction.timeoutSeconds,
         environment: { UNMELTABLE_TIER: tier.name },
+        live: false,
         policies: [MSK_ESM_POLICY],
         permissions: [
           ...consumePermissions(cluster, TOPICS.processed(tier.name), consumerGroup(app, cfg.stage, `index-${tier.name}`)),

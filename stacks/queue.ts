@@ -7,7 +7,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AZ_COUNT, PROCESS, TOPICS, tiersFor, type StageConfig } from "./config";
+import { AZ_COUNT, PROCESS, RETENTION, TOPICS, tiersFor, type StageConfig } from "./config";
 import type { Network } from "./network";
 import { functionArgs, kafkaArns, type FunctionContext } from "./functions";
 
@@ -30,7 +30,8 @@ export function serverProperties(cfg: StageConfig): string {
     `message.max.bytes=${MAX_MESSAGE_BYTES}`,
     `replica.fetch.max.bytes=${MAX_MESSAGE_BYTES}`,
     // The daily archive reads yesterday's raw records at 00:15 UTC: keep three days for slack and reruns.
-    "log.retention.hours=72",
+    // Dead letters keep longer (a topic setting: see topicPlan).
+    `log.retention.hours=${RETENTION.pipelineHours}`,
     `num.partitions=${PROCESS.rawPartitions}`,
   ].join("\n");
 }
@@ -71,12 +72,16 @@ export function createQueue(app: string, cfg: StageConfig, net: Network): Queue 
   return { cluster, clusterArn: cluster.arn, bootstrapBrokers: cluster.bootstrapBrokersSaslIam };
 }
 
-/** The topics the deployment needs, with their partitions from the tiers table. */
+/**
+ * The topics the deployment needs, with their partitions from the tiers table. The dead letters (the
+ * app's own and Lambda's on-failure destination) and the redrive ledger carry their own retention.
+ */
 export function topicPlan(cfg: StageConfig) {
   const tiers = tiersFor(cfg);
   return [
     { name: TOPICS.raw, partitions: PROCESS.rawPartitions },
-    { name: TOPICS.deadLetter, partitions: 1 },
+    { name: TOPICS.deadLetter, partitions: 1, config: { "retention.ms": String(RETENTION.deadLetterDays * 86_400_000) } },
+    { name: TOPICS.redriven, partitions: 1, config: { "retention.ms": String(RETENTION.redrivenMs) } },
     ...tiers.map((t) => ({ name: TOPICS.processed(t.name), partitions: t.partitions })),
   ];
 }
@@ -94,7 +99,7 @@ export function createTopicSetup(ctx: FunctionContext, queue: Queue) {
     "Topics",
     functionArgs(ctx, {
       handler: "functions/topics.handler",
-      description: "Creates or verifies the Kafka topics (raw, deadletter, processed.<tier>)",
+      description: "Creates or verifies the Kafka topics (raw, deadletter, deadletter.redriven, processed.<tier>)",
       memoryMb: 512,
       timeoutSeconds: 300,
       live: false,
@@ -110,6 +115,7 @@ export function createTopicSetup(ctx: FunctionContext, queue: Queue) {
             "kafka-cluster:DescribeTopic",
             "kafka-cluster:AlterTopic",
             "kafka-cluster:DescribeTopicDynamicConfiguration",
+            // The dead-letter topics' retention.ms is a topic setting.
             "kafka-cluster:AlterTopicDynamicConfiguration",
           ],
           resources: [arns.anyTopic],

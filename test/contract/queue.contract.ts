@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PartitionBatch, Queue } from "@unmeltable/core";
+import { tenantPartition, type PartitionBatch, type Queue } from "@unmeltable/core";
 
 /**
  * The queue port's contract. Every adapter (the embedded log, Kafka) runs this same suite; see
@@ -60,6 +60,18 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       const producer = queue.producer();
       const positions = await producer.send(t, Array.from({ length: 20 }, (_, i) => ({ key: "tenant-x", value: value(String(i)) })));
       expect(new Set(positions.map((p) => p.partition)).size).toBe(1);
+      await producer.close();
+    });
+
+    it("spreads a key's records over `spread` consecutive partitions when asked (a big tenant's load)", async () => {
+      const t = topicName();
+      await queue.admin.ensureTopics([{ name: t, partitions: 8 }]);
+      const producer = queue.producer();
+      const positions = await producer.send(t, Array.from({ length: 24 }, (_, i) => ({ key: "tenant-big", spread: 4, value: value(String(i)) })));
+      const used = new Set(positions.map((p) => p.partition));
+      expect(used.size).toBe(4);
+      // The same partitions as the collectors use for that tenant on raw (core's tenantPartition).
+      expect(used).toEqual(new Set([0, 1, 2, 3].map((turn) => tenantPartition("tenant-big", 8, 4, turn))));
       await producer.close();
     });
 

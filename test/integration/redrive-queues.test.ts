@@ -7,6 +7,8 @@ import {
   decodeProcessedDocs,
   decodeRawBatch,
   encodeDeadLetter,
+  encodeProcessedDocs,
+  encodeRawBatch,
   processedTopic,
   RAW_TOPIC,
   REDRIVEN_TOPIC,
@@ -17,7 +19,7 @@ import {
 } from "@unmeltable/core";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
-import { redriveDeadLetters } from "../../packages/runtime/src/dead-letters";
+import { redriveDeadLetters, scanDeadLetters } from "../../packages/runtime/src/dead-letters";
 import { startMockCluster } from "../helpers/kafka";
 
 const tenant = (name: string, ingestToken: string, tier = "default"): Tenant => ({ name, ingestToken, apiToken: `api-${name}`, tier, partitionSpread: 1, slice: "day", retentionDays: 30, createdAt: 0 });
@@ -93,6 +95,50 @@ describe.each([
     const processed = (await readAll(queue, processedTopic("gold"))).map((r) => decodeProcessedDocs(r.value));
     expect(processed).toEqual([{ tenant: "acme", docs: [JSON.stringify({ id: "e1", timestamp: at, raw: "r", tags: [] })] }]);
     expect((await readAll(queue, REDRIVEN_TOPIC)).map((r) => r.key).sort()).toEqual(["0@0", "0@2"]);
+    await producer.close();
+  });
+
+  it("reads Lambda's on-failure records beside the app's own letters: by tenant and time, redriven once to where they were read", async () => {
+    const producer = queue.producer();
+    const before = await redriveDeadLetters({ queue, producer, tenants: directory, filter: {} });
+    const t0 = Date.UTC(2026, 1, 3, 8);
+    const rawValue = encodeRawBatch("acme", "c1", [{ id: "0f0e0d0c-0b0a-4908-8706-050403020100", tenant: "acme", receivedAt: t0, transport: "tcp", remote: "10.0.0.1", collector: "c1", tags: [], raw: "from lambda" }]);
+    const processedValue = encodeProcessedDocs("acme", [JSON.stringify({ id: "lambda-doc-1", timestamp: t0, raw: "doc", tags: [] })]);
+    const record = (topic: string, partition: number, offset: number, value: Buffer) => ({ topic, partition, offset, timestamp: t0, timestampType: "CREATE_TIME", key: Buffer.from("acme").toString("base64"), value: value.toString("base64"), headers: [] });
+    // Lambda's on-failure destination record, as documented (kafka-on-failure-destination.html).
+    const lambdaRecord = (records: Record<string, unknown[]>, at: number) =>
+      Buffer.from(
+        JSON.stringify({
+          requestContext: { requestId: "r-1", functionArn: "arn:aws:lambda:eu-west-1:123456789012:function:index", condition: "RetriesExhausted", approximateInvokeCount: 10_001 },
+          responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
+          version: "1.0",
+          timestamp: new Date(at).toISOString(),
+          KafkaBatchInfo: { batchSize: 2, eventSourceArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/c/u", bootstrapServers: "b-1:9098", payloadSize: 1, recordInfo: { offset: "7", timestamp: new Date(at).toISOString() } },
+          payload: { eventSource: "aws:kafka", records },
+        }),
+      );
+    await producer.send(DEAD_LETTER_TOPIC, [
+      // An app letter of the same tenant, earlier: outside the time range asked for.
+      { key: "acme", value: encodeDeadLetter({ stage: "index", reason: "index_rejected", error: "400", at: t0 - 86_400_000, tenant: "acme", bytes: Buffer.from(JSON.stringify({ id: "old", timestamp: t0, raw: "r", tags: [] })).toString("base64") }) },
+      { key: "acme", value: lambdaRecord({ "raw-1": [record("raw", 1, 7, rawValue)], "processed.gold-0": [record("processed.gold", 0, 9, processedValue)] }, t0 + 60_000) },
+    ]);
+    const filter = { tenant: "acme", from: t0, until: t0 + 3_600_000 };
+    const found = [];
+    for await (const page of scanDeadLetters(queue, directory, filter)) found.push(...page);
+    expect(found.map((f) => [f.letter.stage, f.letter.reason, f.letter.tenant, f.letter.source, "topic" in f.plan ? f.plan.topic : f.plan.skip])).toEqual([
+      ["process", "retries_exhausted", "acme", "raw-1@7", "raw"],
+      ["index", "retries_exhausted", "acme", "processed.gold-0@9", "processed.gold"],
+    ]);
+    const first = await redriveDeadLetters({ queue, producer, tenants: directory, filter });
+    expect(first).toMatchObject({ matched: 2, redriven: 2, topics: { raw: 1, "processed.gold": 1 } });
+    expect((await redriveDeadLetters({ queue, producer, tenants: directory, filter })).redriven).toBe(0);
+    // The old app letter is still there, untouched.
+    expect((await redriveDeadLetters({ queue, producer, tenants: directory, filter: { tenant: "acme", until: t0 } })).redriven).toBe(1);
+    const raw = (await readAll(queue, RAW_TOPIC)).map((r) => decodeRawBatch(r.value)).flatMap((b) => b.events.map((e) => e.id));
+    expect(raw).toContain("0f0e0d0c-0b0a-4908-8706-050403020100");
+    const docs = (await readAll(queue, processedTopic("gold"))).flatMap((r) => decodeProcessedDocs(r.value).docs);
+    expect(docs.filter((d) => d.includes("lambda-doc-1"))).toHaveLength(1);
+    expect(before.redriven).toBe(0);
     await producer.close();
   });
 });

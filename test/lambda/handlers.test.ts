@@ -18,7 +18,7 @@ import {
   type RawRecord,
 } from "@unmeltable/core";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
-import { createMskHandler, partitionBatches, resetEnvironment } from "@unmeltable/lambda";
+import { createMskHandler, partitionBatches, PartitionsBlockedError, resetEnvironment } from "@unmeltable/lambda";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 // @ts-expect-error -- s3rver ships no type declarations
@@ -71,6 +71,7 @@ describe("the Lambda handlers", () => {
   let s3: { close(): Promise<void> };
   let dir: string;
   const tenant = { name: "acme", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default" };
+  const big = { name: "big", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default", partitionSpread: 2 };
   const marker = randomUUID().slice(0, 8);
   type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
   let processHandler: Handler<MSKEvent, { batchItemFailures: unknown[] }>;
@@ -91,7 +92,7 @@ describe("the Lambda handlers", () => {
     ]);
     queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-lambda-"));
-    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant]));
+    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant, big]));
     const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }, { name: "config" }] });
     const { port } = (await server.run()) as { port: number };
     s3 = server;
@@ -159,6 +160,16 @@ describe("the Lambda handlers", () => {
     expect(letters).toEqual([expect.objectContaining({ stage: "process", reason: "unparseable_record", source: "raw-0@101" })]);
   });
 
+  it("process: a tenant's processed records spread over its partitionSpread partitions of the tier's topic", async () => {
+    const before = new Set((await readAll("processed.default")).map((r) => `${r.partition}@${r.offset}`));
+    const raw: QueueRecord[] = Array.from({ length: 6 }, (_, i) => ({ topic: "raw", partition: 1, offset: 200 + i, key: "big", value: encodeRawBatch("big", "c1", [rawRecord("big", `spread ${i}`)]), timestamp: Date.now(), headers: {} }));
+    // One processed record per tenant per invocation: six invocations, as six batches would be.
+    for (const r of raw) expect((await processHandler(mskEvent([r]), context)).batchItemFailures).toEqual([]);
+    const mine = (await readAll("processed.default")).filter((r) => !before.has(`${r.partition}@${r.offset}`) && decodeProcessedBatch(r.value).tenant === "big");
+    expect(mine).toHaveLength(6);
+    expect(new Set(mine.map((r) => r.partition))).toEqual(new Set([0, 1]));
+  });
+
   it("index: stores the processed events once, however often the batch is delivered", async () => {
     const processed = await readAll("processed.default");
     expect((await indexHandler(mskEvent(processed), context)).batchItemFailures).toEqual([]);
@@ -175,8 +186,8 @@ describe("the Lambda handlers", () => {
   it("lifecycle: fits the slice length to the volume, writes it to the tenants config, and prepares the next slice", async () => {
     const report = await lifecycleHandler({}, context);
     // A handful of events a day against a 40 GB target: weekly slices.
-    expect(report.resliced).toEqual([expect.objectContaining({ tenant: "acme", to: "week" })]);
-    expect(report.prepared.map((p) => p.tenant)).toEqual(["acme"]);
+    expect(report.resliced).toEqual(expect.arrayContaining([expect.objectContaining({ tenant: "acme", to: "week" })]));
+    expect(report.prepared.map((p) => p.tenant)).toEqual(["acme", "big"]);
     const saved = JSON.parse(readFileSync(path.join(dir, "tenants.json"), "utf8")) as { name: string; slice: string }[];
     expect(saved.find((t) => t.name === "acme")?.slice).toBe("week");
   });
@@ -257,37 +268,54 @@ describe("the MSK driver's error handling", () => {
     return { topic: "processed.default", partition: 3, offset, key: "acme", value: encodeProcessedBatch("acme", [ev]), timestamp: Date.now(), headers: {} };
   }
 
-  it("reports the record to retry in batchItemFailures in provisioned mode", async () => {
-    const index = new EmbeddedIndex({ dir: mkdtempSync(path.join(os.tmpdir(), "unmeltable-drv-")), writer: "inline" });
-    const handler = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 10) }), stageName: "index", producer, errorHandling: "provisioned", metrics: noMetrics, log: () => undefined, retriesInInvocation: 0 });
-    const records = [await processedRecord(40), await processedRecord(41)];
-    const result = await handler(mskEvent(records));
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: { partition: "processed.default-3", offset: 40 } }]);
-    await index.close();
-  });
+  /** Lambda's context with a short time budget: the driver blocks for it, then hands the partition back. */
+  const shortInvocation = () => {
+    const until = Date.now() + 300;
+    return { getRemainingTimeInMillis: () => until - Date.now() };
+  };
+  const fast = { reserveMs: 0, backoff: { firstMs: 1, maxMs: 5 } };
 
-  it("retries within the invocation, then dead-letters and succeeds in on-demand mode", async () => {
+  it("provisioned: blocks on a transient failure, then reports the first unfinished record; nothing is dead-lettered", async () => {
     const index = new EmbeddedIndex({ dir: mkdtempSync(path.join(os.tmpdir(), "unmeltable-drv-")), writer: "inline" });
     sent.length = 0;
-    const recovering = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 1) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, log: () => undefined, retriesInInvocation: 2 });
-    expect((await recovering(mskEvent([await processedRecord(1)]))).batchItemFailures).toEqual([]);
+    const writes = { n: 0 };
+    const down = flakyIndex(index, 1e9);
+    const counting: IndexPort = { ...down, write: async (t, d) => (writes.n++, down.write(t, d)) };
+    const handler = createMskHandler({ stage: createIndexStage({ index: counting }), stageName: "index", producer, errorHandling: "provisioned", metrics: noMetrics, log: () => undefined, ...fast });
+    const records = [await processedRecord(40), await processedRecord(41)];
+    const result = await handler(mskEvent(records), shortInvocation());
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: { partition: "processed.default-3", offset: 40 } }]);
+    // It kept trying within the invocation instead of giving up after a fixed count.
+    expect(writes.n).toBeGreaterThan(1);
     expect(sent).toEqual([]);
-    const down = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 100) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, log: () => undefined, retriesInInvocation: 1 });
-    expect((await down(mskEvent([await processedRecord(2)]))).batchItemFailures).toEqual([]);
-    expect(sent).toEqual([{ topic: "deadletter", count: 1 }]);
     await index.close();
   });
 
-  it("throws when the output cannot be made durable, so Lambda delivers the batch again", async () => {
+  it("on-demand: recovers within the invocation; while the index stays down the invocation fails, and nothing is dead-lettered", async () => {
+    const index = new EmbeddedIndex({ dir: mkdtempSync(path.join(os.tmpdir(), "unmeltable-drv-")), writer: "inline" });
+    sent.length = 0;
+    const recovering = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 3) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, log: () => undefined, ...fast });
+    expect((await recovering(mskEvent([await processedRecord(1)]), { getRemainingTimeInMillis: () => 60_000 })).batchItemFailures).toEqual([]);
+    const down = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 1e9) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, log: () => undefined, ...fast });
+    await expect(down(mskEvent([await processedRecord(2)]), shortInvocation())).rejects.toBeInstanceOf(PartitionsBlockedError);
+    expect(sent).toEqual([]);
+    await index.close();
+  });
+
+  it("output that cannot be made durable blocks the partition like any transient failure", async () => {
+    let attempts = 0;
     const failing = async () => ({
       send: async () => {
+        attempts++;
         throw new Error("brokers unreachable");
       },
       close: async () => undefined,
     });
     const raw = encodeRawBatch("acme", "c1", [rawRecord("acme", "x")]);
     const { createProcessStage } = await import("@unmeltable/core");
-    const handler = createMskHandler({ stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", producer: failing, errorHandling: "provisioned", metrics: noMetrics, log: () => undefined });
-    await expect(handler(mskEvent([{ topic: "raw", partition: 0, offset: 1, key: "acme", value: raw, timestamp: Date.now(), headers: {} }]))).rejects.toThrow(/brokers unreachable/);
+    const handler = createMskHandler({ stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", producer: failing, errorHandling: "provisioned", metrics: noMetrics, log: () => undefined, ...fast });
+    const result = await handler(mskEvent([{ topic: "raw", partition: 0, offset: 1, key: "acme", value: raw, timestamp: Date.now(), headers: {} }]), shortInvocation());
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: { partition: "raw-0", offset: 1 } }]);
+    expect(attempts).toBeGreaterThan(1);
   });
 });

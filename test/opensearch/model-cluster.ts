@@ -46,6 +46,12 @@ export async function startModelCluster(analysis: TextAnalysis = "asciifolding")
   });
   server.on("POST", /\/_refresh$/, ok({ _shards: { total: 1, successful: 1, failed: 0 } }));
   server.on("GET", /^\/_cat\/indices\//, (req) => ok(resolve(req.path.slice("/_cat/indices/".length)).map((index) => ({ index }))));
+  server.on("PUT", /^\/[^_/][^/]*$/, (req) => {
+    const name = req.path.slice(1);
+    if (indices.has(name)) return { status: 400, body: { error: { type: "resource_already_exists_exception", reason: `index [${name}] already exists` }, status: 400 } };
+    indices.set(name, new Map());
+    return ok({ acknowledged: true, shards_acknowledged: true, index: name });
+  });
   server.on("DELETE", /^\/[^_]/, (req) => {
     for (const name of resolve(req.path.slice(1))) indices.delete(name);
     return ok({ acknowledged: true });

@@ -71,6 +71,8 @@ export class RecordedServer {
   readonly problems: string[] = [];
   private readonly routes: Route[] = [];
   private replayAt = 0;
+  /** Consulted before anything else: a reply overrides the routes (a fault: throttling, an outage). */
+  fault: ((req: RecordedRequest) => Reply | undefined) | undefined;
 
   private constructor(
     private readonly server: http.Server,
@@ -143,7 +145,9 @@ export class RecordedServer {
     };
     this.requests.push(recorded);
     let reply: Reply;
-    if (this.mode.forward) reply = await this.forwardTo(this.mode.forward, req, raw);
+    const faulty = this.fault?.(recorded);
+    if (faulty) reply = faulty;
+    else if (this.mode.forward) reply = await this.forwardTo(this.mode.forward, req, raw);
     else if (this.mode.replay) reply = this.nextReplay(recorded);
     else reply = this.route(recorded);
     if (this.mode.forward) this.exchanges.push({ request: pick(recorded), response: reply });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { domainName, KAFKA_CLIENT, PROCESS, resolveStage, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
+import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, invocationLimit, KAFKA_CLIENT, PAYLOAD, PROCESS, recordsPerInvocation, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
 import { archiveLifecycle } from "../../stacks/archive";
 import { collectorUserData, type UserDataInput } from "../../stacks/collector-user-data";
 import { subnetCidr, regionId } from "../../stacks/network";
@@ -62,6 +62,45 @@ describe("stages", () => {
   });
 });
 
+describe("batches and records", () => {
+  it("the record sizes in the config are the ones the code writes", async () => {
+    // By URL: the packages type-check with their own tsconfig, not with SST's types.
+    const { PROCESSED_RECORD_BYTES } = (await import(new URL("../../packages/core/src/stages/process-stage.ts", import.meta.url).href)) as { PROCESSED_RECORD_BYTES: number };
+    const { RAW_BATCH_BYTES } = (await import(new URL("../../packages/collector/src/batcher.ts", import.meta.url).href)) as { RAW_BATCH_BYTES: number };
+    expect(PAYLOAD.rawRecordBytes).toBe(RAW_BATCH_BYTES);
+    expect(PAYLOAD.processedRecordBytes).toBe(PROCESSED_RECORD_BYTES);
+  });
+
+  it("an invocation holds what fits in 6 MB of event: full 900 KiB records, five of them, whatever the batch size", () => {
+    // Base64 makes a 900 KiB record 1.2 MB of event.
+    expect(eventRecordBytes(900 * 1024)).toBeGreaterThan(1.2e6);
+    expect(recordsPerInvocation(900 * 1024)).toBe(5);
+    for (const [esm, bytes] of [[PROCESS.esm, PAYLOAD.rawRecordBytes], ...TIERS.map((t) => [t.esm, PAYLOAD.processedRecordBytes] as const)] as const) {
+      const limit = invocationLimit(esm, bytes);
+      expect(limit.records).toBe(5);
+      expect(limit.records * eventRecordBytes(bytes)).toBeLessThanOrEqual(PAYLOAD.invocationBytes);
+    }
+    // Small records: the batch size decides.
+    expect(invocationLimit(PROCESS.esm, 2_000).records).toBe(PROCESS.esm.batchSize);
+  });
+
+  it("refuses a batch size below what fits, and an event whose record could not be delivered at all", () => {
+    STAGES.broken = STAGES.prod;
+    const saved = { batch: PROCESS.esm.batchSize, event: PAYLOAD.maxEventBytes };
+    try {
+      PROCESS.esm.batchSize = 3;
+      expect(() => resolveStage("broken", {})).toThrow(/batch size 3 is below the 5 full records/);
+      PROCESS.esm.batchSize = saved.batch;
+      PAYLOAD.maxEventBytes = 2 * 1024 * 1024;
+      expect(() => resolveStage("broken", {})).toThrow(/would not fit in Lambda's 6 MB invocation/);
+    } finally {
+      PROCESS.esm.batchSize = saved.batch;
+      PAYLOAD.maxEventBytes = saved.event;
+      delete STAGES.broken;
+    }
+  });
+});
+
 describe("names", () => {
   it("OpenSearch domain names fit AWS's rules, long stage names included", () => {
     for (const stage of ["prod", "staging", "alice", "a-very-long-personal-stage-name-indeed"]) {
@@ -84,7 +123,8 @@ describe("queue", () => {
   it("plans raw, deadletter and one processed topic per tier with the tier's partitions", () => {
     expect(topicPlan(resolveStage("prod", {}))).toEqual([
       { name: "raw", partitions: PROCESS.rawPartitions },
-      { name: "deadletter", partitions: 1 },
+      { name: "deadletter", partitions: 1, config: { "retention.ms": String(14 * 86_400_000) } },
+      { name: "deadletter.redriven", partitions: 1, config: { "retention.ms": "-1" } },
       { name: "processed.default", partitions: TIERS[0].partitions },
       { name: "processed.bulk", partitions: TIERS[1].partitions },
     ]);
@@ -104,6 +144,26 @@ describe("mappings", () => {
   it("on-demand mode sets no provisioned-only controls", () => {
     const a = mappingArgs({ ...resolveStage("prod", {}), errorHandling: "on-demand" }, "unmeltable", base);
     for (const k of ["provisionedPollerConfig", "functionResponseTypes", "bisectBatchOnFunctionError", "maximumRetryAttempts", "destinationConfig"]) expect(a).not.toHaveProperty(k);
+  });
+
+  it("provisioned mappings retry a blocked batch for longer than the topics keep it, with no age limit", () => {
+    for (const [esm, timeout] of [[PROCESS.esm, PROCESS.timeoutSeconds], ...TIERS.map((t) => [t.esm, t.indexFunction.timeoutSeconds] as const)] as const) {
+      const a = mappingArgs(resolveStage("prod", {}), "unmeltable", { ...base, esm });
+      expect(a.maximumRecordAgeInSeconds).toBe(-1);
+      // Not -1: with an on-failure destination Lambda caps "infinite" at 10 retries.
+      expect(a.maximumRetryAttempts).not.toBe(-1);
+      // Each retry is an invocation the driver spent blocking (its timeout less its reserve).
+      expect(((a.maximumRetryAttempts as number) * (timeout - DRIVER_RESERVE_SECONDS)) / 3600).toBeGreaterThan(RETENTION.pipelineHours);
+    }
+    STAGES.broken = STAGES.prod;
+    const saved = PROCESS.esm.retryLimit;
+    try {
+      PROCESS.esm.retryLimit = 5;
+      expect(() => resolveStage("broken", {})).toThrow(/a long outage would dead-letter/);
+    } finally {
+      PROCESS.esm.retryLimit = saved;
+      delete STAGES.broken;
+    }
   });
 
   it("the guard is the stage's esmEnabled", () => {

@@ -118,7 +118,9 @@ describe("prod: queue", () => {
     const input = JSON.parse(inv.input);
     expect(input.topics).toEqual([
       { name: "raw", partitions: PROCESS.rawPartitions },
-      { name: "deadletter", partitions: 1 },
+      // Dead letters wait for a person: two weeks, whatever the brokers' default; the redrive ledger for good.
+      { name: "deadletter", partitions: 1, config: { "retention.ms": String(14 * 86_400_000) } },
+      { name: "deadletter.redriven", partitions: 1, config: { "retention.ms": "-1" } },
       ...TIERS.map((t) => ({ name: `processed.${t.name}`, partitions: t.partitions })),
     ]);
     expect(input).toMatchObject({ partitions: PROCESS.rawPartitions, tiers: ["default", "bulk"] });
@@ -195,6 +197,7 @@ describe("prod: pipeline", () => {
       functionResponseTypes: ["ReportBatchItemFailures"],
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: PROCESS.esm.retryLimit,
+      maximumRecordAgeInSeconds: -1,
       destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
     });
   });
@@ -214,6 +217,7 @@ describe("prod: pipeline", () => {
       functionResponseTypes: ["ReportBatchItemFailures"],
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: tier.esm.retryLimit,
+      maximumRecordAgeInSeconds: -1,
       destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
     });
     const fn = component(T.function, fnName).args;
@@ -277,6 +281,16 @@ describe("prod: every function", () => {
     }
   });
 
+  it("gets MSK's bootstrap brokers and the deployment's tiers in its environment, so no cold start calls GetBootstrapBrokers", async () => {
+    for (const c of appFunctions()) {
+      const env = (await value(c.args.environment)) as Record<string, string>;
+      expect(env.UNMELTABLE_KAFKA_BROKERS).toBe("b-1.kafka.mock:9098,b-2.kafka.mock:9098,b-3.kafka.mock:9098");
+      expect(env.UNMELTABLE_TIERS).toBe("default,bulk");
+      const actions = ((await value(c.args.permissions)) as { actions: string[] }[]).flatMap((p) => p.actions);
+      expect(actions, c.name).not.toContain("kafka:GetBootstrapBrokers");
+    }
+  });
+
   it("no function role trusts the account root: SST's roles are overridden, pre-made roles trust Lambda only", async () => {
     for (const c of componentsOf(T.function)) {
       if (c.args.role) {
@@ -325,6 +339,27 @@ describe("prod: archive and schedules", () => {
   });
 });
 
+describe("prod: scheduled functions (EventBridge Scheduler invokes asynchronously)", () => {
+  it("alerts: Lambda never retries a check (its webhooks would go out twice), and a check that waited a minute is dropped", () => {
+    const fn = component(T.function, "Alerts").args;
+    expect(fn.retries).toBe(0);
+    const invoke: Record<string, unknown> = {};
+    fn.transform.eventInvokeConfig(invoke, {}, "AlertsEventInvokeConfig");
+    expect(invoke.maximumEventAgeInSeconds).toBe(60);
+  });
+
+  it("archive and lifecycle: idempotent runs, retried by Lambda", () => {
+    expect(component(T.function, "Archive").args.retries).toBe(2);
+    expect(component(T.function, "Lifecycle").args.retries).toBe(2);
+  });
+
+  it("lifecycle: may write tenants.json (slice lengths) and read the archive's manifests", async () => {
+    const perms = (await value(component(T.function, "Lifecycle").args.permissions)) as { actions: string[]; resources: string[] }[];
+    expect(perms).toContainEqual({ actions: ["s3:PutObject"], resources: ["arn:aws:s3:::configbucket-mock/tenants.json"] });
+    expect(perms).toContainEqual({ actions: ["s3:ListBucket"], resources: ["arn:aws:s3:::archivebucket-mock"] });
+  });
+});
+
 describe("prod: api and web", () => {
   it("the search function behind API Gateway on the API domain", async () => {
     const api = component(T.apiGateway, "Api").args;
@@ -353,7 +388,7 @@ describe("prod: api and web", () => {
 
   it("the UI on S3 + CloudFront: a StaticSite of packages/web (dist/web) behind a Router that sends /apiv2 and /ui to the API", async () => {
     const router = component(T.router, "WebRouter");
-    expect(router.args).toEqual({ domain: "app.logs.example.com" });
+    expect(router.args.domain).toBe("app.logs.example.com");
     const routes = components.filter((c) => c.type === `${T.router}.route` && c.name === "WebRouter").map((c) => c.args);
     expect(routes.map((r) => r[0])).toEqual(["/apiv2", "/ui"]);
     for (const r of routes) expect(await value(r[1])).toBe("https://api.fake.example");
@@ -361,6 +396,29 @@ describe("prod: api and web", () => {
     expect(site).toMatchObject({ path: "packages/web", build: { command: "npx vite build", output: "../../dist/web" } });
     expect(site.router.instance).toBe(router.instance);
     expect(outputs.web).toBe("https://webrouter.fake.example");
+  });
+
+  it("the router's cache policy keys on Authorization (else CloudFront drops it from GETs and the UI gets 401), TTL 0 by default", () => {
+    const transform = component(T.router, "WebRouter").args.transform?.cachePolicy;
+    expect(typeof transform).toBe("function");
+    // What SST 4.17's Router passes for the routes added with route() (router.ts, ServerCachePolicy) and for inline routes.
+    for (const [behavior, items] of [["whitelist", ["x-open-next-cache-key", "x-forwarded-host"]], ["none", undefined]] as const) {
+      const args = {
+        defaultTtl: 0,
+        maxTtl: 31536000,
+        minTtl: 0,
+        parametersInCacheKeyAndForwardedToOrigin: {
+          cookiesConfig: { cookieBehavior: "none" },
+          headersConfig: { headerBehavior: behavior, ...(items ? { headers: { items: [...items] } } : {}) },
+          queryStringsConfig: { queryStringBehavior: "all" },
+        },
+      };
+      transform(args, {}, "WebRouterServerCachePolicy");
+      expect(args.parametersInCacheKeyAndForwardedToOrigin.headersConfig).toEqual({ headerBehavior: "whitelist", headers: { items: [...(items ?? []), "authorization"] } });
+      expect(args).toMatchObject({ defaultTtl: 0, minTtl: 0 });
+      // CloudFront refuses headers in the key of a policy whose TTLs are all 0.
+      expect(args.maxTtl).toBeGreaterThan(0);
+    }
   });
 });
 

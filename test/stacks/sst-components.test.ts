@@ -106,6 +106,7 @@ describe.skipIf(!available)("sst.aws.Function from SST's platform", () => {
         cfg: resolveStage("prod", {}),
         vpc: { privateSubnets: ["subnet-a", "subnet-b", "subnet-c"], securityGroups: ["sg-vpc"] } as unknown as sst.aws.Vpc,
         clusterArn: pulumi.output(`arn:aws:kafka:eu-west-1:${ACCOUNT}:cluster/unmeltable-prod/uuid`),
+        bootstrapBrokers: pulumi.output("b-1.kafka.mock:9098"),
         tenantsUrl: pulumi.output("s3://config/tenants.json"),
         tenantsObjectArn: pulumi.output("arn:aws:s3:::config/tenants.json"),
         openSearchEndpoints: pulumi.output<Record<string, string>>({ default: "https://vpc-x.es.amazonaws.com" }),

@@ -23,6 +23,9 @@ export interface WriteFailure {
   message: string;
 }
 
+/** A raw batch is sealed at this many bytes (by default): under Kafka's 1 MB record limit, MSK's too. */
+export const RAW_BATCH_BYTES = 900 * 1024;
+
 export interface BatcherOptions {
   sink: RawSink;
   collector: string;
@@ -98,8 +101,7 @@ export class RawBatcher extends EventEmitter {
     // Every paused stream waits for "drain".
     this.setMaxListeners(0);
     this.maxEvents = options.maxEvents ?? 5000;
-    // Under Kafka's default 1 MB record limit (MSK's too), so a batch never needs bigger records.
-    this.maxBytes = options.maxBytes ?? 900 * 1024;
+    this.maxBytes = options.maxBytes ?? RAW_BATCH_BYTES;
     this.lingerMs = options.lingerMs ?? 5;
     this.highWater = options.highWaterBytes ?? 64 * 1024 * 1024;
   }

@@ -25,3 +25,4 @@ export * from "./ports/object-store";
 export * from "./archive/layout";
 export * from "./lifecycle/run-lifecycle";
 export * from "./redrive";
+export * from "./archive/gaps";

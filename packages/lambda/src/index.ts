@@ -1,4 +1,4 @@
-export { createMskHandler, type MskDriverOptions, type BatchItemFailure } from "./msk-driver";
+export { createMskHandler, PartitionsBlockedError, type MskDriverOptions, type BatchItemFailure, type InvocationContext } from "./msk-driver";
 export { partitionBatches } from "./msk-event";
 export { EmfMetrics, logger, powertoolsMetrics, log } from "./powertools";
 export { StaticTenantDirectory, readTenants, loadTenantDirectory, updateTenant } from "@unmeltable/tenants-config";

@@ -149,7 +149,7 @@ export class EmbeddedQueue implements Queue {
           if (p === undefined) {
             const turn = turns.get(r.key) ?? 0;
             turns.set(r.key, turn + 1);
-            p = tenantPartition(r.key, logs.length, 1, turn);
+            p = tenantPartition(r.key, logs.length, r.spread ?? 1, turn);
           }
           if (p < 0 || p >= logs.length) throw new Error(`topic ${topic} has no partition ${p}`);
           let list = byPartition.get(p);

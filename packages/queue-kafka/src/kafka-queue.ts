@@ -137,7 +137,7 @@ export class KafkaQueue implements Queue {
             topic: s.name,
             numPartitions: s.partitions,
             replicationFactor: this.options.replicationFactor ?? Math.min(3, brokers),
-            configEntries: [{ name: "max.message.bytes", value: String(MAX_RECORD_BYTES) }],
+            configEntries: [{ name: "max.message.bytes", value: String(MAX_RECORD_BYTES) }, ...Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value }))],
           })),
         });
       } catch (err) {
@@ -286,7 +286,7 @@ export class KafkaQueue implements Queue {
           if (partition === undefined) {
             const turn = turns.get(r.key) ?? 0;
             turns.set(r.key, turn + 1);
-            partition = tenantPartition(r.key, n, 1, turn);
+            partition = tenantPartition(r.key, n, r.spread ?? 1, turn);
           }
           return { key: r.key, value: r.value, partition, timestamp: r.timestamp === undefined ? undefined : String(r.timestamp), headers: r.headers };
         });

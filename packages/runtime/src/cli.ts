@@ -12,6 +12,7 @@ import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
 import { PRIVATE_UMASK } from "./private-data-dir";
 import { parseAllowList } from "@unmeltable/alerts";
+import { readTenants, TenantsConfigError } from "@unmeltable/tenants-config";
 
 /** The `unmeltable` command line. Every flag can also be set as an UNMELTABLE_* environment variable. */
 export function buildCli(): Command {
@@ -77,6 +78,22 @@ export function buildCli(): Command {
         }
       } finally {
         store.close();
+      }
+    });
+
+  tenants
+    .command("validate <file>")
+    .description("Check a deployment's tenants.json before uploading it: every entry against the schema (names, tokens, tier, slice, retention, partitionSpread; no unknown fields), names and tokens unique, tiers among the deployment's. Exits 1 with each problem's place in the file.")
+    .addOption(new Option("--tiers <list>", "the deployment's tiers, comma-separated (the `tiers` output of sst deploy)").env("UNMELTABLE_TIERS"))
+    .action(async (file: string, opts: { tiers?: string }) => {
+      const tiers = opts.tiers ? opts.tiers.split(",").map((t) => t.trim()).filter(Boolean) : undefined;
+      try {
+        const list = await readTenants(file, tiers);
+        process.stdout.write(`${file}: ${list.length} tenant${list.length === 1 ? "" : "s"}, valid${tiers ? ` (tiers ${tiers.join(", ")})` : " (tiers not checked: give --tiers)"}\n`);
+      } catch (err) {
+        if (!(err instanceof TenantsConfigError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        process.exitCode = 1;
       }
     });
 
@@ -188,9 +205,16 @@ export function buildCli(): Command {
       .option("--reason <reason>", "only this drop reason (unknown_token, index_rejected, process_failed, ...)")
       .option("--tenant <name>", "only this tenant's (for an unknown token: the tenant it belongs to now)")
       .option("--stage <stage>", "only those of this stage (collector, process, index)")
+      .option("--from <time>", "only letters written at or after this: -2d, ISO-8601, epoch ms")
+      .option("--until <time>", "only letters written before this")
       .option("--json", "print JSON")
       .addOption(new Option("--queue <kind>", "the queue").choices(["embedded", "kafka"]).env("UNMELTABLE_QUEUE").default("embedded"))
-      .addOption(new Option("--brokers <list>", "Kafka brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"));
+      .addOption(new Option("--brokers <list>", "Kafka brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"))
+      .addOption(new Option("--msk-cluster-arn <arn>", "a deployment's MSK cluster (brokers looked up with kafka:GetBootstrapBrokers)").env("UNMELTABLE_MSK_CLUSTER_ARN"))
+      .addOption(new Option("--kafka-sasl <mechanism>", "MSK IAM authentication (port 9098)").choices(["aws-msk-iam"]).env("UNMELTABLE_KAFKA_SASL"))
+      .addOption(new Option("--kafka-tls", "connect to Kafka over TLS").env("UNMELTABLE_KAFKA_TLS"))
+      .addOption(new Option("--aws-region <region>", "AWS region (MSK IAM, the MSK lookup, an s3:// tenants config)").env("AWS_REGION"))
+      .addOption(new Option("--tenants <source>", "a deployment's tenants config (s3://bucket/tenants.json or a JSON file) instead of the data dir's tenants").env("UNMELTABLE_TENANTS"));
   deadLetterOptions(deadletters.command("list").description("List dead letters: where, why, and whether each can be (or was) redriven. Read-only; safe while the server runs.")).action(
     deadLettersListCommand,
   );

@@ -84,6 +84,7 @@ export async function lifecycleCommand(flags: { dataDir: string; targetBytes: nu
       for (const d of report.dropped) process.stdout.write(`dropped ${d.tenant}/${d.slice} (past retention)\n`);
       for (const r of report.resliced) process.stdout.write(`${r.tenant}: slices ${r.from} → ${r.to} (${Math.round(r.bytesPerDay / 1e6)} MB/day)\n`);
       process.stdout.write(`prepared the next slice of ${report.prepared.length} tenants\n`);
+      for (const f of report.failed) process.stdout.write(`failed for ${f.tenant} (the others were done): ${f.error}\n`);
     }
   } finally {
     await index.close();

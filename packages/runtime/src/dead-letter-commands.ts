@@ -1,5 +1,6 @@
 import path from "node:path";
-import type { Queue } from "@unmeltable/core";
+import { parseTime, type Queue, type TenantDirectory } from "@unmeltable/core";
+import { loadTenantDirectory } from "@unmeltable/tenants-config";
 import { EmbeddedQueue, QueueInUseError } from "@unmeltable/queue-embedded";
 import { CONTROL_SOCKET, redriveThroughServer } from "./control-socket";
 import { redriveDeadLetters, scanDeadLetters, type DeadLetterFilter, type RedriveProgress, type RedriveReport } from "./dead-letters";
@@ -7,17 +8,69 @@ import { ProgressBar } from "./progress";
 import { openQueue, parseBrokers } from "./queue-config";
 import { TenantStore } from "./tenant-store";
 
-export interface DeadLetterFlags extends DeadLetterFilter {
+export interface DeadLetterFlags extends Omit<DeadLetterFilter, "from" | "until"> {
   dataDir: string;
   json?: boolean;
   queue: "embedded" | "kafka";
   brokers?: string;
+  /** A deployment's MSK cluster and how to reach it (as the collector's flags). */
+  mskClusterArn?: string;
+  awsRegion?: string;
+  kafkaTls?: boolean;
+  kafkaSasl?: "aws-msk-iam";
+  /** A deployment's tenants (s3://bucket/tenants.json or a file) instead of the data dir's. */
+  tenants?: string;
+  /** When the letters were written: -2d, ISO-8601, epoch ms (as `search`). */
+  from?: string;
+  until?: string;
 }
 
-const filterOf = (flags: DeadLetterFlags): DeadLetterFilter => ({ reason: flags.reason, tenant: flags.tenant, stage: flags.stage });
+function filterOf(flags: DeadLetterFlags): DeadLetterFilter {
+  const now = Date.now();
+  return {
+    reason: flags.reason,
+    tenant: flags.tenant,
+    stage: flags.stage,
+    from: flags.from === undefined ? undefined : parseTime(flags.from, now, now),
+    until: flags.until === undefined ? undefined : parseTime(flags.until, now, now),
+  };
+}
 
 function openKafka(flags: DeadLetterFlags, dataDir: string): Promise<Queue> {
-  return openQueue({ kind: "kafka", brokers: parseBrokers(flags.brokers ?? "") }, dataDir, () => undefined);
+  if (!flags.brokers && !flags.mskClusterArn) throw new Error("--queue kafka needs --brokers HOST:PORT,... or --msk-cluster-arn");
+  const iam = flags.kafkaSasl === "aws-msk-iam";
+  if (iam && !flags.awsRegion) throw new Error("--kafka-sasl aws-msk-iam needs --aws-region (or AWS_REGION)");
+  return openQueue(
+    {
+      kind: "kafka",
+      brokers: parseBrokers(flags.brokers ?? ""),
+      mskClusterArn: flags.mskClusterArn,
+      region: flags.awsRegion,
+      ssl: flags.kafkaTls || iam,
+      sasl: iam ? { mechanism: "aws-msk-iam", region: flags.awsRegion! } : undefined,
+      clientId: "unmeltable-deadletters",
+    },
+    dataDir,
+    () => undefined,
+  );
+}
+
+/** The tenants to resolve letters against: a deployment's tenants config, or the data dir's table. */
+async function openTenants(flags: DeadLetterFlags, dataDir: string): Promise<{ tenants: TenantDirectory; close: () => void }> {
+  if (flags.tenants) {
+    // The S3 client finds its region in the environment.
+    if (flags.awsRegion) process.env.AWS_REGION ??= flags.awsRegion;
+    return { tenants: await loadTenantDirectory(flags.tenants), close: () => undefined };
+  }
+  const store = new TenantStore(dataDir);
+  const live = store.liveDirectory();
+  return {
+    tenants: live,
+    close: () => {
+      live.stop();
+      store.close();
+    },
+  };
 }
 
 /** `unmeltable deadletters list`: the dead letters, what each is and whether it can be (or was) redriven. */
@@ -25,8 +78,7 @@ export async function deadLettersListCommand(flags: DeadLetterFlags): Promise<vo
   const dataDir = path.resolve(flags.dataDir);
   // Read-only: safe beside a running server.
   const queue = flags.queue === "kafka" ? await openKafka(flags, dataDir) : await EmbeddedQueue.open({ dir: path.join(dataDir, "queue"), readOnly: true });
-  const store = new TenantStore(dataDir);
-  const tenants = store.liveDirectory();
+  const { tenants, close } = await openTenants(flags, dataDir);
   let listed = 0;
   let redrivable = 0;
   let redriven = 0;
@@ -43,6 +95,7 @@ export async function deadLettersListCommand(flags: DeadLetterFlags): Promise<vo
           const line = {
             partition: f.partition,
             offset: f.offset,
+            position: f.position,
             at: new Date(l.at).toISOString(),
             stage: l.stage,
             reason: l.reason,
@@ -58,7 +111,7 @@ export async function deadLettersListCommand(flags: DeadLetterFlags): Promise<vo
         }
         const state = f.redriven ? "redriven" : target ? `redrivable to ${target.topic}` : `not redrivable: ${"skip" in f.plan ? f.plan.skip : ""}`;
         const tenant = l.tenant ?? (target ? `${target.tenant}*` : "-");
-        process.stdout.write(`${`${f.partition}@${f.offset}`.padEnd(10)}  ${new Date(l.at).toISOString().padEnd(24)}  ${l.stage.padEnd(13)}  ${l.reason.padEnd(17)}  ${tenant.padEnd(12)}  ${state}\n`);
+        process.stdout.write(`${f.position.padEnd(10)}  ${new Date(l.at).toISOString().padEnd(24)}  ${l.stage.padEnd(13)}  ${l.reason.padEnd(17)}  ${tenant.padEnd(12)}  ${state}\n`);
         process.stdout.write(`            ${oneLine(l.error, 110)}\n`);
       }
     }
@@ -66,8 +119,7 @@ export async function deadLettersListCommand(flags: DeadLetterFlags): Promise<vo
     if (flags.json) process.stderr.write(`${summary}\n`);
     else process.stdout.write(`${summary}${listed > 0 ? " (* the tenant the message's token belongs to now)" : ""}\n`);
   } finally {
-    tenants.stop();
-    store.close();
+    close();
     await queue.close();
   }
 }
@@ -92,15 +144,13 @@ export async function deadLettersRedriveCommand(flags: DeadLetterFlags): Promise
     }
   }
   if (queue) {
-    const store = new TenantStore(dataDir);
-    const tenants = store.liveDirectory();
+    const { tenants, close } = await openTenants(flags, dataDir);
     const producer = queue.producer();
     try {
       report = await redriveDeadLetters({ queue, producer, tenants, filter, onProgress });
     } finally {
       await producer.close();
-      tenants.stop();
-      store.close();
+      close();
       await queue.close();
     }
   } else {

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_TOPIC, decodeDeadLetter, planRedrive, REDRIVEN_TOPIC, type DeadLetter, type OutgoingRecord, type Queue, type QueueProducer, type RedrivePlan, type TenantDirectory } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, decodeDeadLetters, planRedrive, REDRIVEN_TOPIC, type DeadLetter, type OutgoingRecord, type Queue, type QueueProducer, type RedrivePlan, type TenantDirectory } from "@unmeltable/core";
 
 /**
  * Dead letters over the queue port (the embedded queue or Kafka alike): listing them, and sending the
@@ -12,11 +12,16 @@ export interface DeadLetterFilter {
   tenant?: string;
   /** "index" also matches the index stages of every tier ("index.default"...). */
   stage?: string;
+  /** Only letters written at or after `from` and before `until` (epoch ms). */
+  from?: number;
+  until?: number;
 }
 
 export interface FoundLetter {
   partition: number;
   offset: number;
+  /** "partition@offset", and ".i" for the i-th of several letters in one record (Lambda's on-failure records). */
+  position: string;
   letter: DeadLetter;
   plan: RedrivePlan;
   redriven: boolean;
@@ -61,15 +66,17 @@ export async function* scanDeadLetters(queue: Queue, tenants: TenantDirectory, f
       const page: FoundLetter[] = [];
       for (const r of records) {
         if (r.offset >= end) break;
-        let letter: DeadLetter;
+        let letters: DeadLetter[];
         try {
-          letter = decodeDeadLetter(r.value);
+          letters = decodeDeadLetters(r.value);
         } catch {
-          continue; // not a dead letter this program wrote
+          continue; // not a dead letter: neither this program's nor Lambda's
         }
-        const position = `${partition}@${r.offset}`;
-        const plan = planRedrive(letter, position, tenants);
-        if (matches(letter, plan, filter)) page.push({ partition, offset: r.offset, letter, plan, redriven: done.has(position) });
+        letters.forEach((letter, i) => {
+          const position = letters.length === 1 ? `${partition}@${r.offset}` : `${partition}@${r.offset}.${i}`;
+          const plan = planRedrive(letter, position, tenants);
+          if (matches(letter, plan, filter)) page.push({ partition, offset: r.offset, position, letter, plan, redriven: done.has(position) });
+        });
       }
       scanned += records.length;
       offset = records[records.length - 1]!.offset + 1;
@@ -110,8 +117,7 @@ export async function redriveDeadLetters(options: {
       let list = byTopic.get(f.plan.topic);
       if (!list) byTopic.set(f.plan.topic, (list = []));
       list.push(f.plan.record);
-      const position = `${f.partition}@${f.offset}`;
-      ledger.push({ key: position, partition: 0, value: Buffer.from(JSON.stringify({ partition: f.partition, offset: f.offset, topic: f.plan.topic, at: Date.now() })) });
+      ledger.push({ key: f.position, partition: 0, value: Buffer.from(JSON.stringify({ partition: f.partition, offset: f.offset, topic: f.plan.topic, at: Date.now() })) });
     }
     // What the letters become is durable before they are recorded as redriven.
     for (const [topic, records] of byTopic) {
@@ -149,6 +155,8 @@ async function redrivenPositions(queue: Queue): Promise<Set<string>> {
 
 function matches(letter: DeadLetter, plan: RedrivePlan, filter: DeadLetterFilter): boolean {
   if (filter.reason !== undefined && letter.reason !== filter.reason) return false;
+  if (filter.from !== undefined && letter.at < filter.from) return false;
+  if (filter.until !== undefined && letter.at >= filter.until) return false;
   if (filter.stage !== undefined && letter.stage !== filter.stage && !letter.stage.startsWith(`${filter.stage}.`)) return false;
   if (filter.tenant !== undefined && letter.tenant !== filter.tenant && !("tenant" in plan && plan.tenant === filter.tenant)) return false;
   return true;

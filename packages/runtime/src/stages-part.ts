@@ -85,7 +85,12 @@ export async function startStages(options: {
     producer,
     group: `${prefix}process`,
     topics: [RAW_TOPIC],
-    stage: createProcessStage({ tierOf: (name) => tenants.byName(name)?.tier ?? "default", sampleRate: options.sampleRate, topicPrefix: prefix }),
+    stage: createProcessStage({
+      tierOf: (name) => tenants.byName(name)?.tier ?? "default",
+      spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
+      sampleRate: options.sampleRate,
+      topicPrefix: prefix,
+    }),
     batchSize: 100,
     batchWindowMs: 10,
     maxBatchBytes: 4 * 1024 * 1024,
@@ -120,6 +125,7 @@ export async function startStages(options: {
       });
       for (const d of report.dropped) options.log(`lifecycle: dropped ${d.tenant}/${d.slice} (past retention)`);
       for (const r of report.resliced) options.log(`lifecycle: ${r.tenant} now gets ${r.to} slices (${Math.round(r.bytesPerDay / 1e6)} MB/day)`);
+      for (const f of report.failed) options.log(`lifecycle: failed for ${f.tenant} (the others were done): ${f.error}`);
     } catch (err) {
       options.log(`lifecycle failed: ${(err as Error).message}`);
     }

@@ -1,1 +1,1 @@
-export { StaticTenantDirectory, readTenants, loadTenantDirectory, updateTenant } from "./tenants";
+export { StaticTenantDirectory, readTenants, parseTenants, deploymentTiers, loadTenantDirectory, updateTenant, TenantsConfigError, TENANT_ENTRY } from "./tenants";

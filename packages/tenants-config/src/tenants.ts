@@ -1,10 +1,16 @@
-import { readFile } from "node:fs/promises";
-import type { Tenant, TenantDirectory } from "@unmeltable/core";
+import { readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { z } from "zod";
+import { validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
 
 /**
  * The tenants of an AWS deployment: a JSON array of tenants (name, tokens, tier, slice, retention) kept
  * at `UNMELTABLE_TENANTS` — an `s3://bucket/key` object or a file path — read at cold start and again
  * every minute, so a new tenant or a tier move reaches running functions within a minute.
+ *
+ * The file is checked against a schema wherever it is read (and by `unmeltable tenants validate FILE`,
+ * which ops run before uploading): a mistyped field or tier is refused with its place in the file,
+ * instead of sending a tenant's events to a topic that does not exist. A refresh that fails the check
+ * keeps the last good list.
  */
 export class StaticTenantDirectory implements TenantDirectory {
   private byIngest = new Map<string, Tenant>();
@@ -35,50 +41,163 @@ export class StaticTenantDirectory implements TenantDirectory {
   }
 }
 
-export async function readTenants(source: string): Promise<Tenant[]> {
-  let text: string;
-  if (source.startsWith("s3://")) {
-    const [, , bucket, ...key] = source.split("/");
-    const { S3Client, GetObjectCommand } = await import("@aws-sdk/client-s3");
-    const out = await new S3Client({}).send(new GetObjectCommand({ Bucket: bucket, Key: key.join("/") }));
-    text = await out.Body!.transformToString("utf8");
-  } else {
-    text = await readFile(source, "utf8");
+/** One entry of tenants.json. Unknown fields are refused: a misspelt `tier` must not pass unnoticed. */
+export const TENANT_ENTRY = z
+  .object({
+    name: z.string().refine((n) => validateTenantName(n) === undefined, { message: validateTenantName("!") }),
+    ingestToken: z.string().min(8, "an ingest token has at least 8 characters"),
+    apiToken: z.string().min(1),
+    /** Index tier: one of the deployment's tiers (stacks/config.ts, TIERS). */
+    tier: z.string().regex(/^[a-z][a-z0-9-]*$/, "a tier name is lowercase letters, digits and hyphens").default("default"),
+    /** Partitions of `raw` and of `processed.<tier>` the tenant's records are spread over. */
+    partitionSpread: z.number().int().min(1).max(1000).default(1),
+    slice: z.enum(["hour", "day", "week"]).default("day"),
+    retentionDays: z.number().int().min(1).max(3650).default(30),
+    createdAt: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export class TenantsConfigError extends Error {
+  override name = "TenantsConfigError";
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n  ${problems.join("\n  ")}`);
   }
-  const list = JSON.parse(text) as Partial<Tenant>[];
-  if (!Array.isArray(list)) throw new Error(`${source}: expected a JSON array of tenants`);
-  return list.map((t) => {
-    if (!t.name || !t.ingestToken || !t.apiToken) throw new Error(`${source}: every tenant needs name, ingestToken and apiToken`);
-    return { tier: "default", partitionSpread: 1, slice: "day", retentionDays: 30, createdAt: 0, ...t } as Tenant;
+}
+
+/**
+ * The tenants in a tenants.json text, checked: the schema per entry, names and tokens unique, and — when
+ * the deployment's tiers are known (`UNMELTABLE_TIERS` in every function) — every tier one of them.
+ */
+export function parseTenants(text: string, source: string, tiers?: readonly string[]): Tenant[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new TenantsConfigError(source, [`not JSON: ${(err as Error).message}`]);
+  }
+  if (!Array.isArray(data)) throw new TenantsConfigError(source, ["expected a JSON array of tenants"]);
+  const problems: string[] = [];
+  const valid: { t: Tenant; i: number }[] = [];
+  data.forEach((entry, i) => {
+    const r = TENANT_ENTRY.safeParse(entry);
+    if (!r.success) {
+      for (const issue of r.error.issues) problems.push(`[${i}]${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`);
+      return;
+    }
+    valid.push({ t: r.data, i });
   });
+  const seen = { name: new Map<string, number>(), ingestToken: new Map<string, number>(), apiToken: new Map<string, number>() };
+  valid.forEach(({ t, i }) => {
+    for (const key of ["name", "ingestToken", "apiToken"] as const) {
+      const v = t[key]!;
+      const first = seen[key].get(v);
+      if (first !== undefined) problems.push(`[${i}].${key}: the same as tenant [${first}]'s`);
+      else seen[key].set(v, i);
+    }
+    if (tiers && !tiers.includes(t.tier)) problems.push(`[${i}].tier: "${t.tier}" is not a tier of this deployment (${tiers.join(", ")}); deploy the tier first`);
+  });
+  if (problems.length > 0) throw new TenantsConfigError(source, problems);
+  return valid.map((v) => v.t);
+}
+
+/** The deployment's tiers, from the environment every function gets (UNMELTABLE_TIERS=default,bulk). */
+export function deploymentTiers(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const list = (env.UNMELTABLE_TIERS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  return list.length > 0 ? list : undefined;
+}
+
+export async function readTenants(source: string, tiers: readonly string[] | undefined = deploymentTiers()): Promise<Tenant[]> {
+  return parseTenants((await readSource(source)).text, source, tiers);
 }
 
 /** A directory loaded now and refreshed in the background (a failed refresh keeps the last good list). */
-export async function loadTenantDirectory(source: string, refreshMs = 60_000): Promise<StaticTenantDirectory> {
+export async function loadTenantDirectory(source: string, refreshMs = 60_000, onRefreshError: (err: Error) => void = logRefreshError): Promise<StaticTenantDirectory> {
   const dir = new StaticTenantDirectory(await readTenants(source));
   const timer = setInterval(() => {
     readTenants(source).then(
       (t) => dir.replace(t),
-      () => undefined,
+      (err: Error) => onRefreshError(err),
     );
   }, refreshMs);
   timer.unref();
   return dir;
 }
 
-/** Changes one tenant in the tenants config (read, modify, write back), e.g. its slice length. */
-export async function updateTenant(source: string, name: string, changes: Partial<Tenant>): Promise<void> {
-  const list = await readTenants(source);
-  const t = list.find((x) => x.name === name);
-  if (!t) throw new Error(`${source}: no tenant ${name}`);
-  Object.assign(t, changes);
-  const body = `${JSON.stringify(list, null, 2)}\n`;
-  if (source.startsWith("s3://")) {
-    const [, , bucket, ...key] = source.split("/");
-    const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
-    await new S3Client({}).send(new PutObjectCommand({ Bucket: bucket, Key: key.join("/"), Body: body, ContentType: "application/json" }));
-  } else {
-    const { writeFile } = await import("node:fs/promises");
-    await writeFile(source, body);
+function logRefreshError(err: Error): void {
+  process.stderr.write(`tenants config not reloaded, the last good one stays in use: ${err.message}\n`);
+}
+
+/**
+ * Changes one tenant in the tenants config, e.g. its slice length (the lifecycle job). Ops may upload the
+ * file at the same moment: the write is conditional on the version read (S3 If-Match on the ETag; for a
+ * file, its content), and on a conflict the file is read again and the change applied to what is there
+ * now. Only that tenant's given fields change; the rest of the file stays as it was written.
+ */
+export async function updateTenant(source: string, name: string, changes: Partial<Tenant>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await readSource(source);
+    parseTenants(current.text, source); // never build on a file that fails the schema
+    const list = JSON.parse(current.text) as Record<string, unknown>[];
+    const entry = list.find((x) => x.name === name);
+    if (!entry) throw new Error(`${source}: no tenant ${name}`);
+    Object.assign(entry, changes);
+    const body = `${JSON.stringify(list, null, 2)}\n`;
+    if (await writeIfUnchanged(source, body, current)) return;
+    if (attempt >= attempts) throw new Error(`${source}: changed by someone else ${attempts} times while updating tenant ${name}; try again`);
+  }
+}
+
+interface Version {
+  text: string;
+  /** S3's ETag of the object read. */
+  etag?: string;
+}
+
+function s3Location(source: string): { bucket: string; key: string } | undefined {
+  if (!source.startsWith("s3://")) return undefined;
+  const [, , bucket, ...key] = source.split("/");
+  return { bucket: bucket!, key: key.join("/") };
+}
+
+async function s3Client() {
+  const { S3Client } = await import("@aws-sdk/client-s3");
+  // UNMELTABLE_S3_ENDPOINT: an S3-compatible endpoint instead of AWS's (path-style), as for the archive.
+  const endpoint = process.env.UNMELTABLE_S3_ENDPOINT;
+  return new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+}
+
+async function readSource(source: string): Promise<Version> {
+  const s3 = s3Location(source);
+  if (!s3) return { text: await readFile(source, "utf8") };
+  const { GetObjectCommand } = await import("@aws-sdk/client-s3");
+  const out = await (await s3Client()).send(new GetObjectCommand({ Bucket: s3.bucket, Key: s3.key }));
+  return { text: await out.Body!.transformToString("utf8"), etag: out.ETag };
+}
+
+/** Writes `body` only if the source is still the version read; false when it changed meanwhile. */
+async function writeIfUnchanged(source: string, body: string, read: Version): Promise<boolean> {
+  const s3 = s3Location(source);
+  if (!s3) {
+    const tmp = `${source}.${process.pid}.tmp`;
+    await writeFile(tmp, body);
+    if ((await readFile(source, "utf8")) !== read.text) {
+      await unlink(tmp);
+      return false;
+    }
+    await rename(tmp, source);
+    return true;
+  }
+  const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+  try {
+    await (await s3Client()).send(new PutObjectCommand({ Bucket: s3.bucket, Key: s3.key, Body: body, ContentType: "application/json", IfMatch: read.etag }));
+    return true;
+  } catch (err) {
+    // 412: the object is no longer the version read; 409: a concurrent conditional write won.
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 412 || status === 409) return false;
+    throw err;
   }
 }

@@ -23,6 +23,8 @@ export interface LifecycleReport {
   dropped: { tenant: string; slice: string }[];
   resliced: { tenant: string; from: SliceLength; to: SliceLength; bytesPerDay: number }[];
   prepared: { tenant: string; at: number; length: SliceLength }[];
+  /** Tenants whose run failed (the others were done all the same), with why. */
+  failed: { tenant: string; error: string }[];
 }
 
 /**
@@ -40,8 +42,26 @@ export async function runLifecycle(options: {
   now?: number;
 }): Promise<LifecycleReport> {
   const now = options.now ?? Date.now();
-  const report: LifecycleReport = { dropped: [], resliced: [], prepared: [] };
+  const report: LifecycleReport = { dropped: [], resliced: [], prepared: [], failed: [] };
+  // One tenant's failure (its index refused, its config write conflicted too often) must not stop the
+  // retention and the next slices of the others.
   for (const tenant of options.tenants) {
+    try {
+      await lifecycleOf(tenant, options, now, report);
+    } catch (err) {
+      report.failed.push({ tenant: tenant.name, error: (err as Error).message });
+    }
+  }
+  return report;
+}
+
+async function lifecycleOf(
+  tenant: Tenant,
+  options: { admin: SliceAdmin; setSliceLength: (tenant: string, length: SliceLength) => Promise<void> | void; targetBytes: number },
+  now: number,
+  report: LifecycleReport,
+): Promise<void> {
+  {
     const slices = await options.admin.slices(tenant.name);
     for (const s of slices) {
       if (isExpired(s.end, tenant.retentionDays, now)) {
@@ -63,7 +83,6 @@ export async function runLifecycle(options: {
     await options.admin.prepareSlice(tenant.name, next, length);
     report.prepared.push({ tenant: tenant.name, at: next, length });
   }
-  return report;
 }
 
 /**

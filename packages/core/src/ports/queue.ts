@@ -14,6 +14,11 @@
 export interface TopicSpec {
   name: string;
   partitions: number;
+  /**
+   * Topic settings for Kafka (e.g. `retention.ms`), applied when the topic is created (and to an
+   * existing topic by an adapter that can alter settings). The embedded queue has its own retention.
+   */
+  config?: Record<string, string>;
 }
 
 export interface OutgoingRecord {
@@ -21,6 +26,11 @@ export interface OutgoingRecord {
   value: Buffer;
   /** Explicit partition; when absent the adapter picks one from the key. */
   partition?: number;
+  /**
+   * Without an explicit partition: spread the records of this key over this many consecutive partitions
+   * from the key's own (round robin per producer), as `tenantPartition` does; default 1, one partition.
+   */
+  spread?: number;
   /** Epoch ms; defaults to now. */
   timestamp?: number;
   headers?: Record<string, string>;

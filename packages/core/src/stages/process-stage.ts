@@ -4,12 +4,26 @@ import { toEvent, type ToEventOptions } from "../process/to-event";
 import { processedTopic } from "../topics";
 import { isSampled } from "../sampling";
 import type { DeadLetter } from "../dead-letter";
-import type { QueueRecord } from "../ports/queue";
+import type { OutgoingRecord, QueueRecord } from "../ports/queue";
 import { recordDeadLetter, type RecordOutcome, type Stage, type StageResult } from "./stage";
+
+/**
+ * The most bytes of documents in one processed record (a tenant's events of one raw batch are cut into
+ * records of at most this): under Kafka's default 1 MB record limit, and with Lambda's 6 MB invocation
+ * a handful per batch (stacks/config.ts, PAYLOAD). One event larger than this makes a record of its own.
+ */
+export const PROCESSED_RECORD_BYTES = 900 * 1024;
 
 export interface ProcessStageOptions {
   /** The index tier of a tenant (each tier has its own processed topic). */
   tierOf: (tenant: string) => string;
+  /**
+   * Over how many partitions of the processed topic a tenant's records are spread (its
+   * `partitionSpread`, as on raw): a big tenant gets that many index consumers. Default 1.
+   */
+  spreadOf?: (tenant: string) => number;
+  /** See PROCESSED_RECORD_BYTES (the default). */
+  maxRecordBytes?: number;
   toEvent?: ToEventOptions;
   /** Staging: keep only this fraction of events, chosen by a hash of the id (deterministic). */
   sampleRate?: number;
@@ -54,14 +68,15 @@ export function createProcessStage(options: ProcessStageOptions): Stage {
       }
       outcomes.push({ status: "ok" });
     }
-    const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+    const byTopic = new Map<string, OutgoingRecord[]>();
     for (const [tenant, docs] of byTenant) {
       const topic = `${options.topicPrefix ?? ""}${processedTopic(options.tierOf(tenant))}`;
       let list = byTopic.get(topic);
       if (!list) byTopic.set(topic, (list = []));
-      // About 1 MiB per processed record: under Kafka's default record limit and far under the 6 MB a
-      // Lambda invocation can carry.
-      for (const chunk of chunkBySize(docs, 900 * 1024)) list.push({ key: tenant, value: encodeProcessedDocs(tenant, chunk) });
+      // Ordering within a tenant is not needed downstream (an event's id makes indexing idempotent), so a
+      // tenant's records may go to several partitions.
+      const spread = Math.max(1, options.spreadOf?.(tenant) ?? 1);
+      for (const chunk of chunkBySize(docs, options.maxRecordBytes ?? PROCESSED_RECORD_BYTES)) list.push({ key: tenant, spread, value: encodeProcessedDocs(tenant, chunk) });
     }
     for (let i = 0; i < records.length; i++) {
       const o = outcomes[i]!;
@@ -75,13 +90,14 @@ function* chunkBySize(docs: string[], maxBytes: number): Generator<string[]> {
   let chunk: string[] = [];
   let size = 0;
   for (const d of docs) {
-    if (chunk.length > 0 && size + d.length > maxBytes) {
+    const bytes = Buffer.byteLength(d);
+    if (chunk.length > 0 && size + bytes > maxBytes) {
       yield chunk;
       chunk = [];
       size = 0;
     }
     chunk.push(d);
-    size += d.length;
+    size += bytes;
   }
   if (chunk.length > 0) yield chunk;
 }

@@ -1,0 +1,91 @@
+/**
+ * S3's conditional writes in front of s3rver, which ignores them: a PUT with `If-Match` succeeds only
+ * while the object's ETag is the one given, and is answered 412 PreconditionFailed otherwise
+ * (docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html; 404 NoSuchKey when there is no
+ * object). Conditional writes to one key are evaluated one at a time, as S3 does. Everything else is
+ * passed through unchanged. A model of that documented behaviour, not S3.
+ *
+ * `beforeConditionalPut` runs before a conditional write is evaluated: a test makes "ops upload the file
+ * at the same moment" happen there.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ConditionalS3 {
+  url: string;
+  beforeConditionalPut: ((path: string) => Promise<void>) | undefined;
+  /** Conditional writes refused with 412. */
+  refused: number;
+  close(): Promise<void>;
+}
+
+export async function startConditionalS3(target: string): Promise<ConditionalS3> {
+  const upstream = new URL(target);
+  let chain = Promise.resolve();
+  const state: ConditionalS3 = { url: "", beforeConditionalPut: undefined, refused: 0, close: async () => undefined };
+
+  const forward = (req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      // Headers as sent (the Host header too): the client's signature covers them.
+      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, async (res) => {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+      out.on("error", reject);
+      out.end(body);
+    });
+
+  const etagOf = (path: string): Promise<string | undefined> =>
+    new Promise((resolve, reject) => {
+      const r = http.request({ host: upstream.hostname, port: upstream.port, method: "HEAD", path }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 ? (res.headers.etag as string | undefined) : undefined);
+      });
+      r.on("error", reject);
+      r.end();
+    });
+
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const ifMatch = req.headers["if-match"];
+    let reply: { status: number; headers: http.IncomingHttpHeaders; body: Buffer };
+    if (req.method === "PUT" && typeof ifMatch === "string") {
+      const path = (req.url ?? "/").split("?")[0]!;
+      const turn = chain.then(async () => {
+        await state.beforeConditionalPut?.(path);
+        const current = await etagOf(path);
+        if (current === undefined) return xmlError(404, "NoSuchKey", "The specified key does not exist.");
+        if (current.replace(/"/g, "") !== ifMatch.replace(/"/g, "")) {
+          state.refused++;
+          return xmlError(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+        }
+        return forward(req, body);
+      });
+      chain = turn.then(
+        () => undefined,
+        () => undefined,
+      );
+      reply = await turn;
+    } else reply = await forward(req, body);
+    const headers = { ...reply.headers };
+    delete headers["transfer-encoding"];
+    res.writeHead(reply.status, headers);
+    res.end(reply.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return state;
+}
+
+function xmlError(status: number, code: string, message: string) {
+  const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>model</RequestId></Error>`);
+  return { status, headers: { "content-type": "application/xml", "content-length": String(body.length) }, body };
+}
