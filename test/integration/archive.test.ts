@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error -- s3rver ships no type declarations
 import S3rver from "s3rver";
 import { encodeRawBatch, manifestKey, newEventId, parseQuery, RAW_TOPIC, type ArchiveManifest, type ObjectStore, type Queue, type RawRecord } from "@unmeltable/core";
-import { archiveDay, DirectoryStore, replay, S3Store } from "@unmeltable/archive";
+import { archiveDay, DirectoryStore, replay, S3Store, type ArchiveStore } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
@@ -67,7 +67,7 @@ async function readLines(store: ObjectStore, key: string): Promise<RawRecord[]> 
     .map((l) => JSON.parse(l) as RawRecord);
 }
 
-async function checkArchive(queue: Queue, store: ObjectStore, sent: Sent): Promise<ArchiveManifest> {
+async function checkArchive(queue: Queue, store: ArchiveStore, sent: Sent): Promise<ArchiveManifest> {
   const manifest = await archiveDay({ queue, store, day: DAY });
   expect(manifest.events).toBe(sent.inDay.length);
   expect(manifest.files.reduce((n, f) => n + f.events, 0)).toBe(sent.inDay.length);
