@@ -193,7 +193,8 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
     let chunk = 64;
     let empty = 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    while (offset < options.to && result.bytes < maxBytes && (options.deadline === undefined || Date.now() < options.deadline)) {
+    // The deadline is checked after a read, so every piece gets somewhere (the planner needs progress).
+    while (offset < options.to && result.bytes < maxBytes && (offset === options.from || options.deadline === undefined || Date.now() < options.deadline)) {
       const records = await queue.reader.read(RAW_TOPIC, partition, offset, Math.min(chunk, options.to - offset));
       if (records.length === 0) {
         // Records below `to` exist: an empty read is a slow broker (or a compacted gap), never the end.

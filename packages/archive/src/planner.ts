@@ -26,8 +26,11 @@ export interface PlannerOptions {
   maxBytesPerPiece?: number;
   /** No piece is started after this (epoch ms): the next run goes on from the checkpoints. */
   deadline?: number;
-  /** Where a partition without a checkpoint starts (epoch ms; default the start of the current UTC day). */
-  bootstrapFrom?: number;
+  /**
+   * Where a partition without a checkpoint starts: the first record at or after this time (epoch ms;
+   * default the start of the current UTC day), or "earliest", the oldest record the topic holds.
+   */
+  bootstrapFrom?: number | "earliest";
   /** Days whose manifests are rebuilt even if no piece wrote to them (a re-run of a day). */
   days?: string[];
   /** How long the lease holds without renewal (default 20 min: longer than a planner invocation). */
@@ -68,7 +71,8 @@ export async function runArchive(options: PlannerOptions): Promise<RunReport> {
     const planned = now();
     const report: RunReport = { pieces: [], failed: [], lost: [], manifests: [], through: planned, events: 0, bytes: 0, unfinished: [] };
     const previous = await readStatus(store);
-    const bootstrapFrom = options.bootstrapFrom ?? parseDay(dayOf(planned));
+    const earliest = options.bootstrapFrom === "earliest";
+    const bootstrapFrom = options.bootstrapFrom === "earliest" ? 0 : (options.bootstrapFrom ?? parseDay(dayOf(planned)));
     const bounds = await queue.admin.offsets(RAW_TOPIC);
     let bootstrap: Map<number, number> | undefined;
     const states: PartitionState[] = [];
@@ -77,12 +81,12 @@ export async function runArchive(options: PlannerOptions): Promise<RunReport> {
       let state: PartitionState;
       if (cp) state = { partition: b.partition, next: cp.checkpoint.next, end: b.end, etag: cp.etag, lastTimestamp: cp.checkpoint.lastTimestamp };
       else {
-        bootstrap ??= await queue.admin.offsetsForTime(RAW_TOPIC, bootstrapFrom);
-        const at = Math.min(Math.max(bootstrap.get(b.partition) ?? b.end, b.start), b.end);
+        bootstrap ??= earliest ? new Map() : await queue.admin.offsetsForTime(RAW_TOPIC, bootstrapFrom);
+        const at = earliest ? b.start : Math.min(Math.max(bootstrap.get(b.partition) ?? b.end, b.start), b.end);
         // Kept at once: a later run must start where this one decided to, not from its own "today".
         state = { partition: b.partition, next: at, end: b.end, etag: undefined, lastTimestamp: undefined };
         state.etag = await writeCheckpoint(store, { partition: b.partition, next: at, updatedAt: planned }, undefined);
-        log("archive: partition starts", { partition: b.partition, offset: at, from: new Date(bootstrapFrom).toISOString() });
+        log("archive: partition starts", { partition: b.partition, offset: at, from: earliest ? "earliest" : new Date(bootstrapFrom).toISOString() });
       }
       if (state.next < b.start) {
         report.lost.push({ partition: b.partition, from: state.next, to: b.start });
