@@ -32,8 +32,10 @@ export const handler = middy(async (event: { day?: string } = {}, context: { get
   const queue = await kafka();
   const store = archiveStore();
   const workerName = process.env.UNMELTABLE_ARCHIVE_WORKER;
-  // No piece starts in the last 6 minutes: the worker's 5 minutes fit, and the run ends on its own terms.
-  const deadline = Date.now() + context.getRemainingTimeInMillis() - 6 * 60_000;
+  // No piece starts in the last 6 minutes (of 15): the worker's 5 minutes fit, and the run ends on its
+  // own terms, having moved the checkpoints of what was done.
+  const remaining = context.getRemainingTimeInMillis();
+  const deadline = Date.now() + remaining - Math.min(6 * 60_000, remaining / 2);
   let report;
   try {
     report = await runArchive({
@@ -44,6 +46,8 @@ export const handler = middy(async (event: { day?: string } = {}, context: { get
       maxBytesPerPiece: Number(process.env.UNMELTABLE_ARCHIVE_PIECE_BYTES ?? 1024 ** 3),
       deadline,
       days: day ? [day] : [],
+      // A partition without a checkpoint (a new deployment) starts at the day re-run, or today.
+      bootstrapFrom: day ? parseDay(day) - 6 * 3_600_000 : undefined,
       log: (message, fields) => logger.info(message, fields),
     });
   } catch (err) {
