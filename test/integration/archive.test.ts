@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error -- s3rver ships no type declarations
 import S3rver from "s3rver";
 import { encodeRawBatch, manifestKey, newEventId, parseQuery, RAW_TOPIC, type ArchiveManifest, type ObjectStore, type Queue, type RawRecord } from "@unmeltable/core";
-import { archiveDay, DirectoryStore, replay, S3Store, type ArchiveStore } from "@unmeltable/archive";
+import { archiveDay, archivePiece, DirectoryStore, pieceManifestKey, replay, S3Store, type ArchiveStore, type PieceManifest } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
@@ -158,3 +159,65 @@ async function readManifest(store: ObjectStore): Promise<ArchiveManifest> {
   return JSON.parse(await readAllText(store, manifestKey(DAY))) as ArchiveManifest;
 }
 
+
+describe("an archive piece bigger than S3's part (embedded queue → s3rver, the real S3 client)", () => {
+  let s3: { close(): Promise<void> };
+  let endpoint: string;
+  beforeAll(async () => {
+    const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: tmp(), configureBuckets: [{ name: "archive" }] });
+    const { port } = (await server.run()) as { port: number };
+    s3 = server;
+    endpoint = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await s3.close();
+  });
+
+  it("goes up in 5 MiB parts; a worker failing mid-piece leaves nothing visible; the redo writes the same bytes", async () => {
+    const store = new S3Store("archive", "", { endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const queue = await EmbeddedQueue.open({ dir: tmp() });
+    await queue.admin.ensureTopics([{ name: RAW_TOPIC, partitions: 1 }]);
+    const producer = queue.producer();
+    const ids: string[] = [];
+    const at = START + 5 * HOUR;
+    // Random text: gzip keeps ~3/4 of it, so one tenant-hour is ~12 MB compressed.
+    for (let b = 0; b < 16; b++) {
+      const events = Array.from({ length: 1000 }, (_, i): RawRecord => ({ id: newEventId(at + b * 1000 + i), tenant: "bigco", receivedAt: at + b * 1000 + i, transport: "tcp", remote: "10.0.0.1", collector: "c1", tags: [], raw: randomBytes(750).toString("base64") }));
+      ids.push(...events.map((e) => e.id));
+      await producer.send(RAW_TOPIC, [{ key: "bigco", partition: 0, value: encodeRawBatch("bigco", "c1", events), timestamp: at }]);
+    }
+    await producer.close();
+    const piece = { queue, store, partition: 0, from: 0, to: 16, partBytes: 5 * 1024 * 1024 };
+
+    await expect(
+      archivePiece({
+        ...piece,
+        onRead: (p) => {
+          if (p.bytes > 8 * 1024 * 1024) throw new Error("injected: the worker dies here");
+        },
+      }),
+    ).rejects.toThrow("injected");
+    expect(await store.list("raw/")).toEqual([]);
+
+    const done = await archivePiece(piece);
+    expect(done).toMatchObject({ next: 16, records: 16, events: ids.length, days: [DAY] });
+    expect(done.parts).toBeGreaterThanOrEqual(3);
+    const [key] = (await store.list(`raw/${DAY}/bigco/`)).filter((k) => k.endsWith(".gz"));
+    const bytes = await readAllBytes(store, key!);
+    expect(bytes.length).toBeGreaterThan(10 * 1024 * 1024);
+    const lines = zlib.gunzipSync(bytes).toString("utf8").split("\n").filter(Boolean);
+    expect(lines.map((l) => (JSON.parse(l) as RawRecord).id)).toEqual(ids);
+    const pieceManifest = JSON.parse((await readAllBytes(store, pieceManifestKey(DAY, "0-0"))).toString("utf8")) as PieceManifest;
+    expect(pieceManifest.files).toEqual([{ key, tenant: "bigco", hour: 5, events: ids.length, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") }]);
+
+    await archivePiece(piece);
+    expect(createHash("sha256").update(await readAllBytes(store, key!)).digest("hex")).toBe(pieceManifest.files[0]!.sha256);
+    await queue.close();
+  });
+});
+
+async function readAllBytes(store: ObjectStore, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of await store.get(key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
