@@ -8,7 +8,7 @@
 import { archivePiece, S3Store, type PieceRequest } from "@unmeltable/archive";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
 
-const input = JSON.parse(process.argv[2]!) as { request: PieceRequest; brokers: string[]; endpoint: string; bucket: string; maxOpen?: number; partBytes?: number; hangAfterBytes?: number };
+const input = JSON.parse(process.argv[2]!) as { request: PieceRequest; brokers: string[]; endpoint: string; bucket: string; maxOpen?: number; partBytes?: number; holdBytes?: number; hangAfterBytes?: number };
 const queue = new KafkaQueue({ brokers: input.brokers });
 const store = new S3Store(input.bucket, "", { endpoint: input.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
 const started = performance.now();
@@ -19,6 +19,7 @@ try {
     ...input.request,
     maxOpen: input.maxOpen,
     partBytes: input.partBytes,
+    holdBytes: input.holdBytes,
     onRead: async (p) => {
       process.stdout.write(`read ${p.offset} ${p.bytes}\n`);
       // A worker that stops in the middle of a piece (a test then SIGKILLs it, as Lambda ends a timed-out one).

@@ -110,7 +110,8 @@ describe("the archive at scale: Kafka test broker → workers in their own proce
     (request: PieceRequest): Promise<PieceResult> =>
       new Promise((resolve, reject) => {
         const hangAfterBytes = options.hangAfterBytes?.(request);
-        const input = { request, brokers: cluster.brokers, endpoint: conditional.url, bucket: "archive", maxOpen: 6, partBytes: 5 * MB, hangAfterBytes };
+        // Few open streams and a small hold: ended streams go up both ways (held and put, deferred multipart).
+        const input = { request, brokers: cluster.brokers, endpoint: conditional.url, bucket: "archive", maxOpen: 6, partBytes: 5 * MB, holdBytes: 256 * 1024, hangAfterBytes };
         // tsx keeps its compile cache in TMPDIR: off, so that the folder shows only what the worker writes.
         const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/archive-worker-child.ts", JSON.stringify(input)], { cwd: ROOT, env: { ...process.env, TMPDIR: tmpfs, TSX_DISABLE_CACHE: "1" }, stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
@@ -195,6 +196,7 @@ describe("the archive at scale: Kafka test broker → workers in their own proce
       expect(hurried[0]!.bytes).toBeLessThan(2 * MB);
       expect(hurried[1]!.first).toBe(hurried[0]!.next);
       expect(second.pieces.some((p) => p.parts > 0)).toBe(true);
+      expect(second.pieces.some((p) => p.puts > 0)).toBe(true);
 
       // Every event produced is archived exactly once, in its day, tenant and hour.
       const seen = await archived();

@@ -9,7 +9,8 @@ import { MIN_PART_BYTES, type ArchiveStore, type PartUpload } from "./stores";
  * queue's reader and streamed to the object store as gzipped NDJSON per day, tenant and hour, with no
  * local disk: compressed bytes are held in memory until they make a part (S3's 5 MiB minimum), and at
  * most `maxOpen` tenant-hour streams are open (the least recently written one is ended as a segment of
- * its own when another is needed). So memory is about `maxOpen × partBytes` plus one read, however big
+ * its own when another is needed; a small one is held, up to `holdBytes` in all, to be put in one
+ * request at the end). So memory is about `maxOpen × partBytes + holdBytes` plus one read, however big
  * the piece.
  *
  * Nothing is visible before the piece is done: multipart uploads are completed, and small objects put,
@@ -37,6 +38,8 @@ export interface PieceOptions extends PieceRequest {
   maxOpen?: number;
   /** Compressed bytes per part (default 8 MiB, at least 5 MiB). */
   partBytes?: number;
+  /** Compressed bytes of ended small streams held for one put each at the end (default 4 parts). */
+  holdBytes?: number;
   /** gzip level (default 6). */
   level?: number;
   /** Called after each read (tests kill a worker from here). */
@@ -89,6 +92,8 @@ interface Stream {
   hour: number;
   segment: number;
   gzip: zlib.Gzip;
+  /** Lines not yet handed to gzip: one write per record and stream (a zlib call per line is slow). */
+  lines: string[];
   chunks: Buffer[];
   buffered: number;
   bytes: number;
@@ -111,6 +116,8 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
   const { queue, store, partition } = options;
   const maxOpen = options.maxOpen ?? 16;
   const partBytes = Math.max(options.partBytes ?? 8 * 1024 * 1024, MIN_PART_BYTES);
+  const holdBytes = options.holdBytes ?? 4 * partBytes;
+  let held = 0;
   const level = options.level ?? 6;
   const piece = pieceId(partition, options.from);
   const open = new Map<string, Stream>();
@@ -119,6 +126,14 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
   const perDay = new Map<string, PieceManifest>();
   const result: PieceResult = { piece, partition, first: options.from, next: options.from, records: 0, bytes: 0, events: 0, undecodable: 0, lastTimestamp: undefined, days: [], parts: 0, puts: 0 };
   let done = false;
+
+  /** Hands a stream's pending lines to gzip in one write. */
+  const feed = async (s: Stream) => {
+    if (s.lines.length === 0) return;
+    const text = s.lines.join("");
+    s.lines = [];
+    if (!s.gzip.write(text)) await new Promise((r) => s.gzip.once("drain", r));
+  };
 
   /** Uploads a stream's compressed bytes as a part once they reach the part size. */
   const flushPart = async (s: Stream) => {
@@ -147,7 +162,7 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
     const segment = segments.get(id) ?? 0;
     segments.set(id, segment + 1);
     const gzip = zlib.createGzip({ level });
-    s = { day, tenant, hour, segment, gzip, chunks: [], buffered: 0, bytes: 0, events: 0, sha256: createHash("sha256"), upload: undefined, ended: Promise.resolve() };
+    s = { day, tenant, hour, segment, gzip, lines: [], chunks: [], buffered: 0, bytes: 0, events: 0, sha256: createHash("sha256"), upload: undefined, ended: Promise.resolve() };
     const stream = s;
     gzip.on("data", (c: Buffer) => {
       stream.chunks.push(c);
@@ -171,6 +186,7 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
   const endStream = async (id: string, evicted: boolean) => {
     const s = open.get(id)!;
     open.delete(id);
+    await feed(s);
     s.gzip.end();
     await s.ended;
     const rest = Buffer.concat(s.chunks);
@@ -178,6 +194,12 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
     s.buffered = 0;
     const key = pieceObjectKey(s.day, s.tenant, s.hour, piece, s.segment);
     let body: Buffer | undefined;
+    // A small evicted stream is held (compressed) until the piece is done and then put in one request,
+    // while the held bytes stay within their budget; beyond it, it goes up as a deferred upload.
+    if (evicted && !s.upload && held + rest.length <= holdBytes) {
+      held += rest.length;
+      evicted = false;
+    }
     if (s.upload || evicted) {
       s.upload ??= await store.createUpload(key, "application/gzip");
       if (rest.length > 0) {
@@ -227,7 +249,7 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
           const s = await openStream(day, e.tenant, hour);
           s.events++;
           result.events++;
-          if (!s.gzip.write(`${JSON.stringify(e)}\n`)) await new Promise((r) => s.gzip.once("drain", r));
+          s.lines.push(`${JSON.stringify(e)}\n`);
           let m = perDay.get(day);
           if (!m) {
             m = { piece, partition, first: options.from, next: options.from, day, events: 0, files: [], offsets: { first: record.offset, last: record.offset, records: 0 } };
@@ -240,7 +262,10 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
           m.offsets.last = record.offset;
           m.offsets.records++;
         }
-        for (const s of open.values()) await flushPart(s);
+        for (const s of open.values()) {
+          await feed(s);
+          await flushPart(s);
+        }
       }
       result.next = offset;
       // Aim the next read at READ_BYTES from the sizes seen so far.
