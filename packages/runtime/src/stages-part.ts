@@ -35,7 +35,7 @@ export async function startStages(options: {
   groupPrefix?: string;
   /** For the lifecycle job's slice-length changes. */
   store: TenantStore;
-  /** Run the daily archive of the raw topic at 00:15 UTC into <data-dir>/archive. */
+  /** Run the archive of the raw topic every hour at :15 UTC into <data-dir>/archive. */
   archive: boolean;
   /** Size a slice should reach (the lifecycle job fits slice lengths to it); default 1 GiB. */
   sliceTargetBytes?: number;
