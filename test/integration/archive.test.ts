@@ -6,7 +6,7 @@ import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error -- s3rver ships no type declarations
 import S3rver from "s3rver";
-import { encodeRawBatch, manifestKey, newEventId, parseQuery, RAW_TOPIC, type ArchiveManifest, type ObjectStore, type Queue, type RawRecord } from "@unmeltable/core";
+import { encodeRawBatch, hourKey, manifestKey, newEventId, parseQuery, RAW_TOPIC, type ArchiveManifest, type ObjectStore, type Queue, type RawRecord } from "@unmeltable/core";
 import { archiveDay, archivePiece, DirectoryStore, pieceManifestKey, replay, S3Store, type ArchiveStore, type PieceManifest } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
@@ -221,3 +221,32 @@ async function readAllBytes(store: ObjectStore, key: string): Promise<Buffer> {
   for await (const c of await store.get(key)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
+
+describe("a day archived by the former daily job", () => {
+  it("keeps its files when late events of the day are archived, and replay reads both", async () => {
+    const day = "2026-01-05";
+    const at = Date.UTC(2026, 0, 5, 3);
+    const store = new DirectoryStore(tmp());
+    const old: RawRecord[] = [0, 1].map((i) => ({ id: newEventId(at + i), tenant: "acme", receivedAt: at + i, transport: "tcp", remote: "10.0.0.1", collector: "c1", tags: [], raw: `archived by the daily job ${i}` }));
+    const body = zlib.gzipSync(old.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    const legacyKey = hourKey(day, "acme", 3);
+    await store.put(legacyKey, body);
+    const legacy: ArchiveManifest = { day, from: Date.UTC(2026, 0, 5), until: Date.UTC(2026, 0, 6), events: 2, files: [{ key: legacyKey, tenant: "acme", hour: 3, events: 2, bytes: body.length, sha256: createHash("sha256").update(body).digest("hex") }], partitions: {}, checksum: "x" };
+    await store.put(manifestKey(day), Buffer.from(JSON.stringify(legacy)));
+
+    // A batch of that day spooled by a collector and written two days later.
+    const queue = await EmbeddedQueue.open({ dir: tmp() });
+    await queue.admin.ensureTopics([{ name: RAW_TOPIC, partitions: 1 }]);
+    const late: RawRecord = { id: newEventId(at + 5000), tenant: "acme", receivedAt: at + 5000, transport: "tcp", remote: "10.0.0.1", collector: "c1", tags: [], raw: "spooled" };
+    await queue.producer().send(RAW_TOPIC, [{ key: "acme", partition: 0, value: encodeRawBatch("acme", "c1", [late]), timestamp: at + 2 * 86_400_000 }]);
+    const manifest = await archiveDay({ queue, store, day });
+    expect(manifest.events).toBe(3);
+    expect(manifest.files.map((f) => f.key)).toEqual([legacyKey, `raw/${day}/acme/03/0-0.0.ndjson.gz`]);
+
+    const index = new EmbeddedIndex({ dir: tmp(), writer: "inline" });
+    const replayed = await replay({ store, index, tenant: "acme", from: Date.UTC(2026, 0, 5), until: Date.UTC(2026, 0, 6) - 1 });
+    expect(replayed).toMatchObject({ files: 2, events: 3, indexed: 3 });
+    await index.close();
+    await queue.close();
+  });
+});
