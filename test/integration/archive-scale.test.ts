@@ -276,4 +276,23 @@ describe("the archive at scale: Kafka test broker → workers in their own proce
     // The lease was given back: the next run starts (and finds nothing to do).
     expect((await plan({ invoke: childWorker() })).pieces).toEqual([]);
   }, 120_000);
+
+  it("records that left the raw topic before they were archived are reported as lost, and the rest is archived", async () => {
+    const [before] = (await queue.admin.offsets(RAW_TOPIC)).filter((p) => p.partition === 0);
+    // More than the test broker keeps per partition (~5 MiB): its oldest records go, as after 72 h on MSK.
+    const producer = queue.producer();
+    const at = START + 22 * HOUR;
+    for (let b = 0; b < 8; b++) {
+      const events = Array.from({ length: 800 }, (_, i): RawRecord => ({ id: newEventId(at + b * 1000 + i), tenant: "acme", receivedAt: at + b * 1000 + i, transport: "tcp", remote: "10.0.0.4", collector: "c1", tags: [], raw: randomBytes(700).toString("base64") }));
+      await producer.send(RAW_TOPIC, [{ key: "acme", partition: 0, value: encodeRawBatch("acme", "c1", events), timestamp: at }]);
+    }
+    await producer.close();
+    const [after] = (await queue.admin.offsets(RAW_TOPIC)).filter((p) => p.partition === 0);
+    expect(after!.start).toBeGreaterThan(before!.end);
+    const run = await plan({ invoke: childWorker() });
+    expect(run.lost).toEqual([{ partition: 0, from: before!.end, to: after!.start }]);
+    expect(run.failed).toEqual([]);
+    expect(run.pieces.filter((p) => p.partition === 0).map((p) => p.first)[0]).toBe(after!.start);
+    expect(run.unfinished).toEqual([]);
+  }, 120_000);
 });
