@@ -101,6 +101,8 @@ interface Stream {
   sha256: Hash;
   upload: PartUpload | undefined;
   ended: Promise<void>;
+  /** Ended (evicted): a new segment is opened for more events of its tenant and hour. */
+  closed: boolean;
 }
 
 interface Finished {
@@ -162,7 +164,7 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
     const segment = segments.get(id) ?? 0;
     segments.set(id, segment + 1);
     const gzip = zlib.createGzip({ level });
-    s = { day, tenant, hour, segment, gzip, lines: [], chunks: [], buffered: 0, bytes: 0, events: 0, sha256: createHash("sha256"), upload: undefined, ended: Promise.resolve() };
+    s = { day, tenant, hour, segment, gzip, lines: [], chunks: [], buffered: 0, bytes: 0, events: 0, sha256: createHash("sha256"), upload: undefined, ended: Promise.resolve(), closed: false };
     const stream = s;
     gzip.on("data", (c: Buffer) => {
       stream.chunks.push(c);
@@ -186,6 +188,7 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
   const endStream = async (id: string, evicted: boolean) => {
     const s = open.get(id)!;
     open.delete(id);
+    s.closed = true;
     await feed(s);
     s.gzip.end();
     await s.ended;
@@ -243,20 +246,26 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
           continue;
         }
         const touched = new Set<PieceManifest>();
+        // The events of a batch are one tenant's, close in time: the stream of the event before is
+        // almost always the one (a check, not a lookup and an await per event).
+        let last: { tenant: string; hourOf: number; stream: Stream; manifest: PieceManifest } | undefined;
         for (const e of batch.events) {
-          const day = dayOf(e.receivedAt);
-          const hour = new Date(e.receivedAt).getUTCHours();
-          const s = await openStream(day, e.tenant, hour);
-          s.events++;
-          result.events++;
-          s.lines.push(`${JSON.stringify(e)}\n`);
-          let m = perDay.get(day);
-          if (!m) {
-            m = { piece, partition, first: options.from, next: options.from, day, events: 0, files: [], offsets: { first: record.offset, last: record.offset, records: 0 } };
-            perDay.set(day, m);
+          const hourOf = Math.floor(e.receivedAt / 3_600_000);
+          if (!last || last.tenant !== e.tenant || last.hourOf !== hourOf || last.stream.closed) {
+            const day = dayOf(e.receivedAt);
+            const stream = await openStream(day, e.tenant, new Date(e.receivedAt).getUTCHours());
+            let manifest = perDay.get(day);
+            if (!manifest) {
+              manifest = { piece, partition, first: options.from, next: options.from, day, events: 0, files: [], offsets: { first: record.offset, last: record.offset, records: 0 } };
+              perDay.set(day, manifest);
+            }
+            touched.add(manifest);
+            last = { tenant: e.tenant, hourOf, stream, manifest };
           }
-          m.events++;
-          touched.add(m);
+          last.stream.events++;
+          last.stream.lines.push(`${JSON.stringify(e)}\n`);
+          last.manifest.events++;
+          result.events++;
         }
         for (const m of touched) {
           m.offsets.last = record.offset;
