@@ -220,9 +220,10 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     // The deadline is checked after a read, so every piece gets somewhere (the planner needs progress).
     while (offset < options.to && result.bytes < maxBytes && (offset === options.from || options.deadline === undefined || Date.now() < options.deadline)) {
-      const records = await queue.reader.read(RAW_TOPIC, partition, offset, Math.min(chunk, options.to - offset));
+      const records = (await queue.reader.read(RAW_TOPIC, partition, offset, Math.min(chunk, options.to - offset))).filter((r) => r.offset >= offset);
       if (records.length === 0) {
         // Records below `to` exist: an empty read is a slow broker (or a compacted gap), never the end.
+        // (Records before the asked offset, which a fetch of whole record batches can answer, are dropped.)
         if (++empty > 5) throw new Error(`raw topic partition ${partition}: no records readable at offset ${offset} (below ${options.to}); the piece is redone by the next run`);
         await new Promise((r) => setTimeout(r, 500 * empty));
         continue;
