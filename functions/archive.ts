@@ -1,26 +1,81 @@
 /**
- * The daily archive on AWS (EventBridge, 00:15 UTC): the previous day's raw events read back from MSK by
- * time and written to S3 per tenant and hour with a manifest. Idempotent: a rerun of a day (input
- * `{ "day": "YYYY-MM-DD" }`) writes the same objects.
+ * The archive planner on AWS (EventBridge Scheduler, every hour at :15 UTC): cuts the raw topic, from
+ * each partition's checkpoint to its end, into pieces of at most UNMELTABLE_ARCHIVE_PIECE_BYTES raw bytes
+ * (1 GiB) and invokes the archive worker (functions/archive-worker.ts, UNMELTABLE_ARCHIVE_WORKER) for
+ * each, UNMELTABLE_ARCHIVE_CONCURRENCY (8) at a time; then rebuilds the manifests of the days written to
+ * and records how far the archive got (packages/archive, planner.ts).
+ *
+ * Input `{}` (the schedule) or `{ "day": "YYYY-MM-DD" }` (a re-run: the same catch-up, and that day's
+ * manifest rebuilt in any case). Safe to retry and to overlap: one run holds the lease, a second one
+ * returns at once. A failed piece fails the invocation after the others are done (Lambda's retry, or the
+ * next hour, redoes it from the checkpoint); without UNMELTABLE_ARCHIVE_WORKER the worker runs in this
+ * process (tests, a single function).
  */
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { archiveDay, previousDay, S3Store } from "@unmeltable/archive";
-import { kafka, log, logger } from "@unmeltable/lambda";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { parseDay, type ArchiveManifest } from "@unmeltable/core";
+import { inProcessWorker, LeaseHeldError, runArchive, S3Store } from "@unmeltable/archive";
+import { lambdaWorker } from "@unmeltable/archive/lambda-worker";
+import { kafka, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
 
-export const handler = middy(async (event: { day?: string } = {}) => {
-  const bucket = process.env.UNMELTABLE_ARCHIVE_BUCKET;
+export function archiveStore(env: NodeJS.ProcessEnv = process.env): S3Store {
+  const bucket = env.UNMELTABLE_ARCHIVE_BUCKET;
   if (!bucket) throw new Error("environment variable UNMELTABLE_ARCHIVE_BUCKET is not set");
-  const day = event.day ?? previousDay();
-  const manifest = await archiveDay({
-    queue: await kafka(),
-    // UNMELTABLE_S3_ENDPOINT: an S3-compatible endpoint instead of AWS's (path-style addressing).
-    store: new S3Store(bucket, process.env.UNMELTABLE_ARCHIVE_PREFIX ?? "", process.env.UNMELTABLE_S3_ENDPOINT ? { endpoint: process.env.UNMELTABLE_S3_ENDPOINT, forcePathStyle: true } : {}),
+  // UNMELTABLE_S3_ENDPOINT: an S3-compatible endpoint instead of AWS's (path-style addressing).
+  return new S3Store(bucket, env.UNMELTABLE_ARCHIVE_PREFIX ?? "", env.UNMELTABLE_S3_ENDPOINT ? { endpoint: env.UNMELTABLE_S3_ENDPOINT, forcePathStyle: true } : {});
+}
+
+export const handler = middy(async (event: { day?: string } = {}, context: { getRemainingTimeInMillis(): number }) => {
+  const day = event.day;
+  if (day !== undefined) parseDay(day);
+  const queue = await kafka();
+  const store = archiveStore();
+  const workerName = process.env.UNMELTABLE_ARCHIVE_WORKER;
+  // No piece starts in the last 6 minutes (of 15): the worker's 5 minutes fit, and the run ends on its
+  // own terms, having moved the checkpoints of what was done.
+  const remaining = context.getRemainingTimeInMillis();
+  const deadline = Date.now() + remaining - Math.min(6 * 60_000, remaining / 2);
+  let report;
+  try {
+    report = await runArchive({
+      queue,
+      store,
+      invoke: workerName ? lambdaWorker(workerName) : inProcessWorker(queue, store, { pieceTimeMs: 4 * 60_000, log }),
+      concurrency: Number(process.env.UNMELTABLE_ARCHIVE_CONCURRENCY ?? 8),
+      maxBytesPerPiece: Number(process.env.UNMELTABLE_ARCHIVE_PIECE_BYTES ?? 1024 ** 3),
+      deadline,
+      days: day ? [day] : [],
+      // A partition without a checkpoint (a new deployment) starts at the day re-run, or today.
+      bootstrapFrom: day ? parseDay(day) - 6 * 3_600_000 : undefined,
+      log: (message, fields) => logger.info(message, fields),
+    });
+  } catch (err) {
+    if (!(err instanceof LeaseHeldError)) throw err;
+    // An EventBridge retry or an overlapping run: the one holding the lease does the work.
+    log("archive run skipped: another run is going", { holder: err.owner, until: new Date(err.until).toISOString() });
+    return { skipped: true as const, reason: err.message };
+  }
+  const behind = Date.now() - report.through;
+  const metric = powertoolsMetrics.singleMetric();
+  metric.addMetric("ArchiveBehindSeconds", MetricUnit.Seconds, Math.max(0, Math.round(behind / 1000)));
+  metric.addMetric("ArchivePiecesFailed", MetricUnit.Count, report.failed.length);
+  metric.addMetric("ArchiveBytes", MetricUnit.Bytes, report.bytes);
+  if (report.lost.length > 0) metric.addMetric("ArchiveRecordsLost", MetricUnit.Count, report.lost.reduce((n, l) => n + (l.to - l.from), 0));
+  for (const l of report.lost) logger.error("archive: raw records expired before they were archived", l);
+  const summary = {
     day,
-    onProgress: (p) => {
-      if (p.offset === p.end) log("archive partition done", { day, partition: p.partition, events: p.events });
-    },
-  });
-  log("archive done", { day, events: manifest.events, files: manifest.files.length, checksum: manifest.checksum });
-  return { day, events: manifest.events, files: manifest.files.length, checksum: manifest.checksum };
+    pieces: report.pieces.length,
+    events: report.events,
+    bytes: report.bytes,
+    through: new Date(report.through).toISOString(),
+    unfinished: report.unfinished,
+    manifests: report.manifests.map((m: ArchiveManifest) => ({ day: m.day, events: m.events, files: m.files.length, checksum: m.checksum })),
+  };
+  log("archive run done", summary);
+  if (report.failed.length > 0) {
+    for (const f of report.failed) logger.error("archive piece failed", f);
+    throw new Error(`archive: ${report.failed.length} piece(s) failed (redone from their checkpoints by the next run): ${report.failed.map((f) => `partition ${f.partition} from ${f.from}: ${f.error}`).join("; ")}`);
+  }
+  return summary;
 }).use(injectLambdaContext(logger));

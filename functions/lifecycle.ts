@@ -7,8 +7,9 @@
  * is re-read, not overwritten). A tenant that fails does not stop the others; the run then ends in an
  * error naming them (the function's Errors metric), after the others are done.
  *
- * It also checks the daily archive: days of the last week whose manifest is missing are logged and
- * counted (metric ArchiveMissingDays), so a skipped archive day is seen and re-run (docs/deploy.md).
+ * It also checks the archive: days of the last week whose manifest is missing, or that the archive has
+ * not got through (its status), are logged and counted (metric ArchiveMissingDays), so a skipped
+ * archive day is seen and re-run (docs/deploy.md, archive runbook).
  */
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";

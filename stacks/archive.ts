@@ -1,18 +1,19 @@
 /**
- * Archive: the S3 bucket of daily raw-event snapshots (private, encrypted, moved to cheaper storage
- * classes as it ages, expired after the stage's retention), and the two scheduled jobs of the index
- * lifecycle issue as `sst.aws.CronV2` (EventBridge Scheduler, UTC):
- * - `functions/archive.handler` at 00:15 UTC: yesterday's `raw` records → S3, per tenant and hour.
+ * Archive: the S3 bucket of raw events per day, tenant and hour (private, encrypted, moved to cheaper
+ * storage classes as it ages, expired after the stage's retention; incomplete multipart uploads removed
+ * after a day), and the scheduled jobs as `sst.aws.CronV2` (EventBridge Scheduler, UTC):
+ * - `functions/archive.handler` (the planner) every hour at :15: `raw` from the checkpoints to its end,
+ *   in pieces, each archived by `functions/archive-worker.handler` (invoked by the planner), → S3.
  * - `functions/lifecycle.handler` every hour: creates the next time slices' indices ahead of time and
- *   drops the slices past each tenant's retention.
+ *   drops the slices past each tenant's retention; reports archive days missing or not yet complete.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { TOPICS, type StageConfig } from "./config";
+import { ARCHIVE, TOPICS, type StageConfig } from "./config";
 import { consumePermissions, consumerGroup, functionArgs, openSearchPermissions, type FunctionContext } from "./functions";
 import { privateBucket, type PrivateBucket } from "./storage";
 
 export const SCHEDULES = {
-  archive: "cron(15 0 * * ? *)",
+  archive: ARCHIVE.schedule,
   lifecycle: "rate(1 hour)",
   alerts: "rate(1 minute)",
 } as const;
@@ -32,7 +33,7 @@ export function archiveLifecycle(cfg: StageConfig) {
       ...(transitions.length > 0 ? { transitions } : {}),
       ...(a.expireAfterDays !== undefined ? { expiration: { days: a.expireAfterDays } } : {}),
     },
-    { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+    { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: ARCHIVE.abortIncompleteUploadsAfterDays } },
   ];
 }
 
@@ -42,20 +43,48 @@ export function createArchiveBucket(cfg: StageConfig): PrivateBucket {
 
 export function createArchiveJobs(app: string, ctx: FunctionContext, archive: PrivateBucket, index: { domainArns: pulumi.Output<string>[] }) {
   const cfg = ctx.cfg;
+  const kafkaRead = consumePermissions(ctx.clusterArn, TOPICS.raw, consumerGroup(app, cfg.stage, "archive"));
+  const objects = archive.arn.apply((a) => `${a}/*`);
+  const workerFn = new sst.aws.Function(
+    "ArchiveWorker",
+    functionArgs(ctx, {
+      handler: "functions/archive-worker.handler",
+      description: "Archive worker: one piece of the raw topic streamed to S3 (invoked by the archive planner)",
+      memoryMb: ARCHIVE.worker.memoryMb,
+      timeoutSeconds: ARCHIVE.worker.timeoutSeconds,
+      environment: { UNMELTABLE_ARCHIVE_PART_BYTES: String(ARCHIVE.worker.partBytes), UNMELTABLE_ARCHIVE_MAX_OPEN: String(ARCHIVE.worker.maxOpen) },
+      // A stub would answer for a piece it never wrote, and the checkpoint would move past it.
+      live: false,
+      permissions: [
+        ...kafkaRead,
+        // PutObject covers the multipart calls (create, upload part, complete); abort cleans up after a failure.
+        { actions: ["s3:PutObject", "s3:AbortMultipartUpload"], resources: [objects] },
+      ],
+    }),
+  );
   const archiveFn = new sst.aws.Function(
     "Archive",
     functionArgs(ctx, {
       handler: "functions/archive.handler",
-      description: "Daily snapshot of yesterday's raw events to S3 (00:15 UTC)",
-      memoryMb: 3008,
-      timeoutSeconds: 900,
-      // A day the sst dev stub "archived" would be a silent gap (the lifecycle check reports gaps anyway).
+      description: "Archive planner (hourly at :15 UTC): raw topic from the checkpoints, in pieces, to S3",
+      memoryMb: ARCHIVE.planner.memoryMb,
+      timeoutSeconds: ARCHIVE.planner.timeoutSeconds,
+      environment: {
+        UNMELTABLE_ARCHIVE_WORKER: workerFn.name,
+        UNMELTABLE_ARCHIVE_CONCURRENCY: String(ARCHIVE.concurrency),
+        UNMELTABLE_ARCHIVE_PIECE_BYTES: String(ARCHIVE.pieceBytes),
+      },
+      // A run the sst dev stub "did" would be a silent gap (the lifecycle check reports gaps anyway).
       live: false,
-      // EventBridge Scheduler invokes asynchronously: Lambda retries a failed run twice; a run is idempotent.
-      async: { retries: 2 },
+      // EventBridge Scheduler invokes asynchronously: Lambda retries a failed run twice. Safe: a run goes on
+      // from the checkpoints, and a retry that overlaps a run finds the lease taken and returns. An event
+      // older than an hour is dropped: the next scheduled run does the same work.
+      async: { retries: 2, maxEventAgeSeconds: 3600 },
       permissions: [
-        ...consumePermissions(ctx.clusterArn, TOPICS.raw, consumerGroup(app, cfg.stage, "archive")),
-        { actions: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], resources: [archive.arn.apply((a) => `${a}/*`)] },
+        ...kafkaRead,
+        { actions: ["lambda:InvokeFunction"], resources: [workerFn.arn] },
+        // Checkpoints, lease and status (conditional writes), piece and day manifests.
+        { actions: ["s3:PutObject", "s3:GetObject"], resources: [objects] },
         { actions: ["s3:ListBucket"], resources: [archive.arn] },
       ],
     }),
@@ -78,13 +107,13 @@ export function createArchiveJobs(app: string, ctx: FunctionContext, archive: Pr
         ...openSearchPermissions(index.domainArns),
         // Slice-length changes are written back to tenants.json (a conditional write on its ETag).
         { actions: ["s3:PutObject"], resources: [ctx.tenantsObjectArn] },
-        // The archive check lists the day manifests.
+        // The archive check lists the day manifests and reads how far the archive got.
         { actions: ["s3:ListBucket"], resources: [archive.arn] },
-        { actions: ["s3:GetObject"], resources: [archive.arn.apply((a) => `${a}/raw/*`)] },
+        { actions: ["s3:GetObject"], resources: [archive.arn.apply((a) => `${a}/raw/*`), archive.arn.apply((a) => `${a}/archive-state/status.json`)] },
       ],
     }),
   );
   const lifecycleCron = new sst.aws.CronV2("LifecycleSchedule", { schedule: SCHEDULES.lifecycle, timezone: "UTC", function: lifecycleFn, retries: 2 });
 
-  return { archiveFn, archiveCron, lifecycleFn, lifecycleCron };
+  return { archiveFn, workerFn, archiveCron, lifecycleFn, lifecycleCron };
 }

@@ -94,8 +94,27 @@ export const TOPICS = {
 };
 
 /**
- * How long the topics keep records. `raw` and `processed.<tier>` are the pipeline's buffer (the daily
- * archive reads yesterday's `raw` at 00:15 UTC; three days leave room for reruns); dead letters wait for
+ * The archive (packages/archive, functions/archive.ts and archive-worker.ts): every hour at :15 UTC the
+ * planner cuts `raw` from each partition's checkpoint into pieces of at most `pieceBytes` raw bytes and
+ * invokes the worker for each, `concurrency` at a time. At 10k events/s (~400 GB/day, ~17 GB/hour over 48
+ * partitions) a partition gains ~350 MB an hour: one piece per partition and run, 48 worker invocations.
+ * A worker holds at most `maxOpen` tenant-hour streams of up to `partBytes` compressed bytes each (S3's
+ * part minimum is 5 MiB), so its memory is bounded by maxOpen × partBytes (256 MiB) plus one read (16 MiB).
+ */
+export const ARCHIVE = {
+  schedule: "cron(15 * * * ? *)" as const,
+  pieceBytes: 1024 ** 3,
+  concurrency: 8,
+  planner: { memoryMb: 512, timeoutSeconds: 900 },
+  // A full vCPU (gzip is the work), memory for the parts; 5 minutes for 1 GiB at ≥ 4 MB/s.
+  worker: { memoryMb: 1769, timeoutSeconds: 300, partBytes: 8 * 1024 * 1024, maxOpen: 32 },
+  /** Incomplete multipart uploads (a worker killed mid-piece) are removed after this. */
+  abortIncompleteUploadsAfterDays: 1,
+};
+
+/**
+ * How long the topics keep records. `raw` and `processed.<tier>` are the pipeline's buffer (the hourly
+ * archive reads `raw` within the hour; three days leave room for a stopped archive to catch up); dead letters wait for
  * a person, so they stay two weeks; the redrive ledger must outlive them (kept forever: it is tiny).
  */
 export const RETENTION = {

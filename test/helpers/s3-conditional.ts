@@ -2,7 +2,8 @@
  * S3's conditional writes in front of s3rver, which ignores them: a PUT with `If-Match` succeeds only
  * while the object's ETag is the one given, and is answered 412 PreconditionFailed otherwise
  * (docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html; 404 NoSuchKey when there is no
- * object). Conditional writes to one key are evaluated one at a time, as S3 does. Everything else is
+ * object); a PUT with `If-None-Match: *` succeeds only while there is no object under the key. Conditional
+ * writes are evaluated one at a time, as S3 does for one key. Everything else is
  * passed through unchanged. A model of that documented behaviour, not S3.
  *
  * `beforeConditionalPut` runs before a conditional write is evaluated: a test makes "ops upload the file
@@ -51,8 +52,25 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const ifMatch = req.headers["if-match"];
+    const ifNoneMatch = req.headers["if-none-match"];
     let reply: { status: number; headers: http.IncomingHttpHeaders; body: Buffer };
-    if (req.method === "PUT" && typeof ifMatch === "string") {
+    if (req.method === "PUT" && ifNoneMatch === "*") {
+      // Create only: 412 when the key exists (S3's If-None-Match: * on PutObject).
+      const path = (req.url ?? "/").split("?")[0]!;
+      const turn = chain.then(async () => {
+        await state.beforeConditionalPut?.(path);
+        if ((await etagOf(path)) !== undefined) {
+          state.refused++;
+          return xmlError(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+        }
+        return forward(req, body);
+      });
+      chain = turn.then(
+        () => undefined,
+        () => undefined,
+      );
+      reply = await turn;
+    } else if (req.method === "PUT" && typeof ifMatch === "string") {
       const path = (req.url ?? "/").split("?")[0]!;
       const turn = chain.then(async () => {
         await state.beforeConditionalPut?.(path);

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -5,8 +6,8 @@ import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error -- s3rver ships no type declarations
 import S3rver from "s3rver";
-import { encodeRawBatch, manifestKey, newEventId, parseQuery, RAW_TOPIC, type ArchiveManifest, type ObjectStore, type Queue, type RawRecord } from "@unmeltable/core";
-import { archiveDay, DirectoryStore, replay, S3Store } from "@unmeltable/archive";
+import { encodeRawBatch, hourKey, manifestKey, newEventId, parseQuery, RAW_TOPIC, type ArchiveManifest, type ObjectStore, type Queue, type RawRecord } from "@unmeltable/core";
+import { archiveDay, archivePiece, DirectoryStore, pieceManifestKey, replay, S3Store, type ArchiveStore, type PieceManifest } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
@@ -67,7 +68,7 @@ async function readLines(store: ObjectStore, key: string): Promise<RawRecord[]> 
     .map((l) => JSON.parse(l) as RawRecord);
 }
 
-async function checkArchive(queue: Queue, store: ObjectStore, sent: Sent): Promise<ArchiveManifest> {
+async function checkArchive(queue: Queue, store: ArchiveStore, sent: Sent): Promise<ArchiveManifest> {
   const manifest = await archiveDay({ queue, store, day: DAY });
   expect(manifest.events).toBe(sent.inDay.length);
   expect(manifest.files.reduce((n, f) => n + f.events, 0)).toBe(sent.inDay.length);
@@ -158,3 +159,94 @@ async function readManifest(store: ObjectStore): Promise<ArchiveManifest> {
   return JSON.parse(await readAllText(store, manifestKey(DAY))) as ArchiveManifest;
 }
 
+
+describe("an archive piece bigger than S3's part (embedded queue → s3rver, the real S3 client)", () => {
+  let s3: { close(): Promise<void> };
+  let endpoint: string;
+  beforeAll(async () => {
+    const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: tmp(), configureBuckets: [{ name: "archive" }] });
+    const { port } = (await server.run()) as { port: number };
+    s3 = server;
+    endpoint = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await s3.close();
+  });
+
+  it("goes up in 5 MiB parts; a worker failing mid-piece leaves nothing visible; the redo writes the same bytes", async () => {
+    const store = new S3Store("archive", "", { endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const queue = await EmbeddedQueue.open({ dir: tmp() });
+    await queue.admin.ensureTopics([{ name: RAW_TOPIC, partitions: 1 }]);
+    const producer = queue.producer();
+    const ids: string[] = [];
+    const at = START + 5 * HOUR;
+    // Random text: gzip keeps ~3/4 of it, so one tenant-hour is ~12 MB compressed.
+    for (let b = 0; b < 16; b++) {
+      const events = Array.from({ length: 1000 }, (_, i): RawRecord => ({ id: newEventId(at + b * 1000 + i), tenant: "bigco", receivedAt: at + b * 1000 + i, transport: "tcp", remote: "10.0.0.1", collector: "c1", tags: [], raw: randomBytes(750).toString("base64") }));
+      ids.push(...events.map((e) => e.id));
+      await producer.send(RAW_TOPIC, [{ key: "bigco", partition: 0, value: encodeRawBatch("bigco", "c1", events), timestamp: at }]);
+    }
+    await producer.close();
+    const piece = { queue, store, partition: 0, from: 0, to: 16, partBytes: 5 * 1024 * 1024 };
+
+    await expect(
+      archivePiece({
+        ...piece,
+        onRead: (p) => {
+          if (p.bytes > 8 * 1024 * 1024) throw new Error("injected: the worker dies here");
+        },
+      }),
+    ).rejects.toThrow("injected");
+    expect(await store.list("raw/")).toEqual([]);
+
+    const done = await archivePiece(piece);
+    expect(done).toMatchObject({ next: 16, records: 16, events: ids.length, days: [DAY] });
+    expect(done.parts).toBeGreaterThanOrEqual(3);
+    const [key] = (await store.list(`raw/${DAY}/bigco/`)).filter((k) => k.endsWith(".gz"));
+    const bytes = await readAllBytes(store, key!);
+    expect(bytes.length).toBeGreaterThan(10 * 1024 * 1024);
+    const lines = zlib.gunzipSync(bytes).toString("utf8").split("\n").filter(Boolean);
+    expect(lines.map((l) => (JSON.parse(l) as RawRecord).id)).toEqual(ids);
+    const pieceManifest = JSON.parse((await readAllBytes(store, pieceManifestKey(DAY, "0-0"))).toString("utf8")) as PieceManifest;
+    expect(pieceManifest.files).toEqual([{ key, tenant: "bigco", hour: 5, events: ids.length, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") }]);
+
+    await archivePiece(piece);
+    expect(createHash("sha256").update(await readAllBytes(store, key!)).digest("hex")).toBe(pieceManifest.files[0]!.sha256);
+    await queue.close();
+  });
+});
+
+async function readAllBytes(store: ObjectStore, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of await store.get(key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe("a day archived by the former daily job", () => {
+  it("keeps its files when late events of the day are archived, and replay reads both", async () => {
+    const day = "2026-01-05";
+    const at = Date.UTC(2026, 0, 5, 3);
+    const store = new DirectoryStore(tmp());
+    const old: RawRecord[] = [0, 1].map((i) => ({ id: newEventId(at + i), tenant: "acme", receivedAt: at + i, transport: "tcp", remote: "10.0.0.1", collector: "c1", tags: [], raw: `archived by the daily job ${i}` }));
+    const body = zlib.gzipSync(old.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    const legacyKey = hourKey(day, "acme", 3);
+    await store.put(legacyKey, body);
+    const legacy: ArchiveManifest = { day, from: Date.UTC(2026, 0, 5), until: Date.UTC(2026, 0, 6), events: 2, files: [{ key: legacyKey, tenant: "acme", hour: 3, events: 2, bytes: body.length, sha256: createHash("sha256").update(body).digest("hex") }], partitions: {}, checksum: "x" };
+    await store.put(manifestKey(day), Buffer.from(JSON.stringify(legacy)));
+
+    // A batch of that day spooled by a collector and written two days later.
+    const queue = await EmbeddedQueue.open({ dir: tmp() });
+    await queue.admin.ensureTopics([{ name: RAW_TOPIC, partitions: 1 }]);
+    const late: RawRecord = { id: newEventId(at + 5000), tenant: "acme", receivedAt: at + 5000, transport: "tcp", remote: "10.0.0.1", collector: "c1", tags: [], raw: "spooled" };
+    await queue.producer().send(RAW_TOPIC, [{ key: "acme", partition: 0, value: encodeRawBatch("acme", "c1", [late]), timestamp: at + 2 * 86_400_000 }]);
+    const manifest = await archiveDay({ queue, store, day });
+    expect(manifest.events).toBe(3);
+    expect(manifest.files.map((f) => f.key)).toEqual([legacyKey, `raw/${day}/acme/03/0-0.0.ndjson.gz`]);
+
+    const index = new EmbeddedIndex({ dir: tmp(), writer: "inline" });
+    const replayed = await replay({ store, index, tenant: "acme", from: Date.UTC(2026, 0, 5), until: Date.UTC(2026, 0, 6) - 1 });
+    expect(replayed).toMatchObject({ files: 2, events: 3, indexed: 3 });
+    await index.close();
+    await queue.close();
+  });
+});

@@ -17,6 +17,7 @@ import {
   type QueueRecord,
   type RawRecord,
 } from "@unmeltable/core";
+import type { PieceRequest, PieceResult } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { createMskHandler, partitionBatches, PartitionsBlockedError, resetEnvironment } from "@unmeltable/lambda";
 import { KafkaQueue } from "@unmeltable/queue-kafka";
@@ -79,7 +80,8 @@ describe("the Lambda handlers", () => {
   let searchHandler: Handler<APIGatewayProxyEventV2, { statusCode: number; body: string }>;
   let topicsHandler: Handler<Record<string, unknown>, { topics: { name: string }[] }>;
   let alertsHandler: Handler<Record<string, unknown>, { alerts: number; fired: number }>;
-  let archiveHandler: Handler<{ day?: string }, { day: string; events: number; files: number }>;
+  let archiveHandler: Handler<{ day?: string }, { day: string; pieces: number; events: number; manifests: { day: string; events: number; files: number }[] }>;
+  let archiveWorkerHandler: Handler<PieceRequest, PieceResult>;
   let lifecycleHandler: Handler<Record<string, unknown>, { prepared: { tenant: string }[]; resliced: { tenant: string; to: string }[] }>;
   const context = { functionName: "test", awsRequestId: "r1", getRemainingTimeInMillis: () => 60_000 };
 
@@ -124,6 +126,7 @@ describe("the Lambda handlers", () => {
     topicsHandler = (await import("../../functions/topics")).handler as never;
     lifecycleHandler = (await import("../../functions/lifecycle")).handler as never;
     archiveHandler = (await import("../../functions/archive")).handler as never;
+    archiveWorkerHandler = (await import("../../functions/archive-worker")).handler as never;
     alertsHandler = (await import("../../functions/alerts")).handler as never;
   });
 
@@ -192,11 +195,22 @@ describe("the Lambda handlers", () => {
     expect(saved.find((t) => t.name === "acme")?.slice).toBe("week");
   });
 
-  it("archive: writes a day of the raw topic to S3 (s3rver, the real S3 client)", async () => {
+  it("archive worker: one piece of a raw partition to S3, answered with where the next piece starts", async () => {
+    const at = Date.UTC(2026, 0, 6, 9);
+    const [pos] = await queue.producer().send("raw", [{ key: "acme", partition: 1, value: encodeRawBatch("acme", "c1", [{ ...rawRecord("acme", "worker piece"), receivedAt: at }]), timestamp: at }]);
+    const result = await archiveWorkerHandler({ partition: 1, from: pos!.offset, to: pos!.offset + 1 }, context);
+    expect(result).toMatchObject({ piece: `1-${pos!.offset}`, first: pos!.offset, next: pos!.offset + 1, records: 1, events: 1, days: ["2026-01-06"] });
+  });
+
+  it("archive planner: a re-run of a day writes it to S3 (s3rver, the real S3 client); run again, nothing new is read", async () => {
     const at = Date.UTC(2026, 0, 7, 9);
     await queue.producer().send("raw", [{ key: "acme", partition: 0, value: encodeRawBatch("acme", "c1", [{ ...rawRecord("acme", "archived"), receivedAt: at }]), timestamp: at }]);
     const result = await archiveHandler({ day: "2026-01-07" }, context);
-    expect(result).toMatchObject({ day: "2026-01-07", events: 1, files: 1 });
+    expect(result.day).toBe("2026-01-07");
+    expect(result.manifests).toEqual(expect.arrayContaining([{ day: "2026-01-07", events: 1, files: 1, checksum: expect.any(String) }]));
+    const again = await archiveHandler({ day: "2026-01-07" }, context);
+    expect(again).toMatchObject({ pieces: 0, events: 0 });
+    expect(again.manifests.find((m) => m.day === "2026-01-07")).toEqual(result.manifests.find((m) => m.day === "2026-01-07"));
   });
 
   it("alerts: an alert created through the search API (kept in S3) fires its webhook from the scheduled check", async () => {

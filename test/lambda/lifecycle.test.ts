@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dayOf, manifestKey, newEventId } from "@unmeltable/core";
+import { archiveStatusKey, dayOf, manifestKey, newEventId } from "@unmeltable/core";
 import { OpenSearchIndex } from "@unmeltable/index-opensearch";
 import { resetEnvironment } from "@unmeltable/lambda";
 import { startConditionalS3, type ConditionalS3 } from "../helpers/s3-conditional";
@@ -98,5 +98,17 @@ describe("the lifecycle function", () => {
     expect(report.archiveMissing).toContain(dayOf(Date.now() - 4 * 86_400_000));
     expect(report.archiveMissing).not.toContain(threeDaysAgo);
     expect(report.archiveMissing!.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it("also reports a day that has a manifest but that the archive has not got through (its runs stopped)", async () => {
+    const twoDaysAgo = dayOf(Date.now() - 2 * 86_400_000);
+    const threeDaysAgo = dayOf(Date.now() - 3 * 86_400_000);
+    await direct.send(new PutObjectCommand({ Bucket: "archive", Key: manifestKey(twoDaysAgo), Body: "{}" }));
+    // The last run got to noon two days ago (a cron stub "ran" since, or every run failed).
+    const through = Date.parse(`${twoDaysAgo}T12:00:00Z`);
+    await direct.send(new PutObjectCommand({ Bucket: "archive", Key: archiveStatusKey(), Body: JSON.stringify({ through, updatedAt: through, failed: [] }) }));
+    const report = await handler({}, context);
+    expect(report.archiveMissing).toContain(twoDaysAgo);
+    expect(report.archiveMissing).not.toContain(threeDaysAgo);
   });
 });

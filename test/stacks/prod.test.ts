@@ -3,7 +3,7 @@
  * of issue 7 exists with the settings of stacks/config.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { PROCESS, STAGES, TIERS, KAFKA_CLIENT, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
+import { ARCHIVE, PROCESS, STAGES, TIERS, KAFKA_CLIENT, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
 import { LAMBDA_ONLY_TRUST } from "../../stacks/functions";
 import { ACCOUNT, byType, component, components, componentsOf, effectiveTrust, principals, resource, resources, runApp, T, value, type SstConfig } from "./harness";
 
@@ -254,9 +254,9 @@ describe("prod: pipeline", () => {
 describe("prod: every function", () => {
   const appFunctions = () => componentsOf(T.function).filter((c) => c.args.handler.startsWith("functions/"));
 
-  it("the seven handlers of functions/ are all deployed", () => {
+  it("the eight handlers of functions/ are all deployed", () => {
     expect(new Set(appFunctions().map((c) => c.args.handler))).toEqual(
-      new Set(["process", "index", "search", "topics", "lifecycle", "archive", "alerts"].map((h) => `functions/${h}.handler`)),
+      new Set(["process", "index", "search", "topics", "lifecycle", "archive", "archive-worker", "alerts"].map((h) => `functions/${h}.handler`)),
     );
   });
 
@@ -329,7 +329,7 @@ describe("prod: archive and schedules", () => {
   });
 
   it.each([
-    ["ArchiveSchedule", "cron(15 0 * * ? *)", "functions/archive.handler"],
+    ["ArchiveSchedule", "cron(15 * * * ? *)", "functions/archive.handler"],
     ["LifecycleSchedule", "rate(1 hour)", "functions/lifecycle.handler"],
     ["AlertsSchedule", "rate(1 minute)", "functions/alerts.handler"],
   ])("%s: %s runs %s (CronV2, UTC)", (name, schedule, handler) => {
@@ -348,15 +348,57 @@ describe("prod: scheduled functions (EventBridge Scheduler invokes asynchronousl
     expect(invoke.maximumEventAgeInSeconds).toBe(60);
   });
 
-  it("archive and lifecycle: idempotent runs, retried by Lambda", () => {
+  it("archive and lifecycle: idempotent runs, retried by Lambda; a run older than the next one is dropped", () => {
     expect(component(T.function, "Archive").args.retries).toBe(2);
     expect(component(T.function, "Lifecycle").args.retries).toBe(2);
+    const invoke: Record<string, unknown> = {};
+    component(T.function, "Archive").args.transform.eventInvokeConfig(invoke, {}, "ArchiveEventInvokeConfig");
+    expect(invoke.maximumEventAgeInSeconds).toBe(3600);
   });
 
   it("lifecycle: may write tenants.json (slice lengths) and read the archive's manifests", async () => {
     const perms = (await value(component(T.function, "Lifecycle").args.permissions)) as { actions: string[]; resources: string[] }[];
     expect(perms).toContainEqual({ actions: ["s3:PutObject"], resources: ["arn:aws:s3:::configbucket-mock/tenants.json"] });
     expect(perms).toContainEqual({ actions: ["s3:ListBucket"], resources: ["arn:aws:s3:::archivebucket-mock"] });
+  });
+});
+
+describe("prod: the archive fanned out (planner hourly, worker per piece)", () => {
+  it("the planner: 15 minutes, told which worker to invoke, how many at once and how big a piece is", async () => {
+    const planner = component(T.function, "Archive").args;
+    expect(planner.timeout).toBe("900 seconds");
+    expect(planner.dev).toBe(false);
+    expect(await value(planner.environment)).toMatchObject({ UNMELTABLE_ARCHIVE_WORKER: "ArchiveWorker-fake", UNMELTABLE_ARCHIVE_CONCURRENCY: String(ARCHIVE.concurrency), UNMELTABLE_ARCHIVE_PIECE_BYTES: String(1024 ** 3) });
+  });
+
+  it("the planner may invoke the worker (and no other function), and keep its state in the archive bucket", async () => {
+    const perms = (await value(component(T.function, "Archive").args.permissions)) as { actions: string[]; resources: string[] }[];
+    expect(perms.filter((p) => p.actions.some((a) => a.startsWith("lambda:")))).toEqual([{ actions: ["lambda:InvokeFunction"], resources: [fnArn("ArchiveWorker")] }]);
+    expect(perms).toContainEqual({ actions: ["s3:PutObject", "s3:GetObject"], resources: ["arn:aws:s3:::archivebucket-mock/*"] });
+    expect(perms).toContainEqual({ actions: ["s3:ListBucket"], resources: ["arn:aws:s3:::archivebucket-mock"] });
+  });
+
+  it("the worker: a full vCPU, 5 minutes, multipart uploads and their abort, reads raw; never a dev stub; not retried asynchronously", async () => {
+    const worker = component(T.function, "ArchiveWorker").args;
+    expect(worker).toMatchObject({ handler: "functions/archive-worker.handler", memory: "1769 MB", timeout: "300 seconds", dev: false });
+    expect(worker.retries).toBeUndefined();
+    // Parts of up to 8 MiB for at most 32 open streams: the worker's memory fits them.
+    const env = (await value(worker.environment)) as Record<string, string>;
+    expect(Number(env.UNMELTABLE_ARCHIVE_PART_BYTES)).toBeGreaterThanOrEqual(5 * 1024 * 1024);
+    expect((Number(env.UNMELTABLE_ARCHIVE_PART_BYTES) * Number(env.UNMELTABLE_ARCHIVE_MAX_OPEN)) / 1024 ** 2).toBeLessThan(ARCHIVE.worker.memoryMb / 2);
+    const perms = (await value(worker.permissions)) as { actions: string[]; resources: string[] }[];
+    expect(perms).toContainEqual({ actions: ["s3:PutObject", "s3:AbortMultipartUpload"], resources: ["arn:aws:s3:::archivebucket-mock/*"] });
+    expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"], resources: [`${CLUSTER_ARN.replace(":cluster/", ":topic/")}/raw`] });
+  });
+
+  it("the bucket removes a killed worker's incomplete multipart uploads after a day", () => {
+    const rules = resource(T.lifecycle, "ArchiveBucketLifecycle").inputs.rules as { id: string }[];
+    expect(rules.find((r) => r.id === "abort-incomplete-uploads")).toEqual({ id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } });
+  });
+
+  it("the lifecycle check may read how far the archive got", async () => {
+    const perms = (await value(component(T.function, "Lifecycle").args.permissions)) as { actions: string[]; resources: string[] }[];
+    expect(perms.find((p) => p.actions.includes("s3:GetObject") && p.resources.includes("arn:aws:s3:::archivebucket-mock/raw/*"))?.resources).toContain("arn:aws:s3:::archivebucket-mock/archive-state/status.json");
   });
 });
 

@@ -6,7 +6,10 @@ import {
   dayOf,
   dayPrefix,
   encodeRawBatch,
+  manifestKey,
+  ObjectNotFoundError,
   parseDay,
+  type ArchiveManifest,
   type IndexPort,
   type ObjectStore,
   type QueueRecord,
@@ -43,12 +46,16 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const { store, tenant, from, until } = options;
   const keys: string[] = [];
   for (let day = parseDay(dayOf(from)); day <= until; day += 86_400_000) {
-    const prefix = `${dayPrefix(dayOf(day))}${tenant}/`;
-    for (const key of await store.list(prefix)) {
-      const hour = Number(key.slice(prefix.length, prefix.length + 2));
-      const start = day + hour * 3_600_000;
-      if (start + 3_600_000 > from && start <= until) keys.push(key);
+    const inRange = (hour: number) => day + hour * 3_600_000 + 3_600_000 > from && day + hour * 3_600_000 <= until;
+    const manifest = await readManifest(store, dayOf(day));
+    if (manifest) {
+      // The manifest lists what completed pieces wrote (nothing of a piece still being redone).
+      for (const f of manifest.files) if (f.tenant === tenant && inRange(f.hour)) keys.push(f.key);
+      continue;
     }
+    // No manifest (an archive copied without it): the tenant's objects of the day, by their hour.
+    const prefix = `${dayPrefix(dayOf(day))}${tenant}/`;
+    for (const key of await store.list(prefix)) if (key.endsWith(".ndjson.gz") && inRange(Number(key.slice(prefix.length, prefix.length + 2)))) keys.push(key);
   }
   // The index's own counts tell created from already-present events; the stage only reports totals.
   const counting = countingIndex(options.index);
@@ -84,6 +91,17 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   await flush();
   Object.assign(result, counting.counts);
   return result;
+}
+
+async function readManifest(store: ObjectStore, day: string): Promise<ArchiveManifest | undefined> {
+  try {
+    const chunks: Buffer[] = [];
+    for await (const c of await store.get(manifestKey(day))) chunks.push(c as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as ArchiveManifest;
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 function countingIndex(inner: IndexPort) {

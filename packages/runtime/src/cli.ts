@@ -161,8 +161,8 @@ export function buildCli(): Command {
       .addOption(new Option("--s3-bucket <bucket>", "archive in this S3 bucket instead").env("UNMELTABLE_ARCHIVE_BUCKET"))
       .option("--s3-prefix <prefix>", "key prefix in the bucket", "")
       .addOption(new Option("--s3-endpoint <url>", "S3-compatible endpoint (path-style)").env("UNMELTABLE_S3_ENDPOINT"));
-  storeOptions(program.command("archive").description("Write a day's raw events from the queue to the archive, per tenant and hour (gzipped NDJSON + manifest). Idempotent: a rerun writes the same objects."))
-    .option("--day <YYYY-MM-DD>", "the day (UTC) to archive (default: yesterday)")
+  storeOptions(program.command("archive").description("Archive the raw topic from where the last run stopped to its end, per day, tenant and hour (gzipped NDJSON + manifests), and rebuild the day's manifest. Safe to rerun: it goes on from the checkpoints."))
+    .option("--day <YYYY-MM-DD>", "the day (UTC) whose manifest is rebuilt; a first run starts 6 h before it (default: yesterday)")
     .addOption(new Option("--queue <kind>", "the queue to read").choices(["embedded", "kafka"]).default("embedded"))
     .addOption(new Option("--brokers <list>", "Kafka brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"))
     .action(archiveCommand);

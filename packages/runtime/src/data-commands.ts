@@ -1,6 +1,6 @@
 import path from "node:path";
-import { parseTime, runLifecycle, type ObjectStore, type Queue } from "@unmeltable/core";
-import { archiveDay, DirectoryStore, previousDay, replay, S3Store } from "@unmeltable/archive";
+import { parseTime, runLifecycle, type Queue } from "@unmeltable/core";
+import { archiveDay, DirectoryStore, previousDay, replay, S3Store, type ArchiveStore } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { ProgressBar } from "./progress";
@@ -16,12 +16,16 @@ export interface StoreFlags {
   s3Endpoint?: string;
 }
 
-export function objectStore(flags: StoreFlags): ObjectStore {
+export function objectStore(flags: StoreFlags): ArchiveStore {
   if (flags.s3Bucket) return new S3Store(flags.s3Bucket, flags.s3Prefix ?? "", flags.s3Endpoint ? { endpoint: flags.s3Endpoint, forcePathStyle: true } : {});
   return new DirectoryStore(path.resolve(flags.dir ?? path.join(flags.dataDir, "archive")));
 }
 
-/** `unmeltable archive --day D`: the day's raw events from the queue into the archive. */
+/**
+ * `unmeltable archive --day D`: the raw topic from the archive's checkpoints to its end into the archive
+ * (the same planner and worker as the scheduled runs, here in one process), and day D's manifest rebuilt.
+ * Re-runs a day that was skipped, and archives late events of it; a run with nothing new only rebuilds.
+ */
 export async function archiveCommand(flags: StoreFlags & { day?: string; queue: string; brokers?: string }): Promise<void> {
   const day = flags.day ?? previousDay();
   const dataDir = path.resolve(flags.dataDir);
@@ -37,9 +41,14 @@ export async function archiveCommand(flags: StoreFlags & { day?: string; queue: 
       queue,
       store,
       day,
-      onProgress: (p) => bar.update((p.partition + (p.end > 0 ? p.offset / p.end : 1)) / p.partitions, `partition ${p.partition + 1}/${p.partitions}, ${p.events.toLocaleString()} events`),
+      // The total is not known up front (pieces end where their size bound falls): the bar creeps.
+      onProgress: (p) => bar.update(p.pieces / (p.pieces + 1), `${p.pieces} pieces, ${p.events.toLocaleString()} events, ${(p.bytes / 1e6).toFixed(0)} MB read`),
+      // Failures, lost records, where partitions start: the bar shows the rest.
+      log: (message, fields) => {
+        if (!message.includes("piece done")) process.stderr.write(`\n${message} ${JSON.stringify(fields)}\n`);
+      },
     });
-    bar.done(`${manifest.events.toLocaleString()} events in ${manifest.files.length} files to ${store.location} (manifest checksum ${manifest.checksum.slice(0, 12)})`);
+    bar.done(`${day}: ${manifest.events.toLocaleString()} events in ${manifest.files.length} files to ${store.location} (manifest checksum ${manifest.checksum.slice(0, 12)}; this run: ${manifest.run.pieces.length} pieces, ${manifest.run.events.toLocaleString()} events)`);
   } finally {
     await queue.close();
   }

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { createIndexStage, createProcessStage, processedTopic, RAW_TOPIC, runLifecycle, type Metrics, type Queue, type QueueProducer, type Tenant } from "@unmeltable/core";
-import { archiveDay, DirectoryStore, previousDay } from "@unmeltable/archive";
+import { DirectoryStore, inProcessWorker, previousDay, runArchive } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { StageRunner } from "@unmeltable/runner";
 import { apiRoute } from "./api-http";
@@ -35,7 +35,7 @@ export async function startStages(options: {
   groupPrefix?: string;
   /** For the lifecycle job's slice-length changes. */
   store: TenantStore;
-  /** Run the daily archive of the raw topic at 00:15 UTC into <data-dir>/archive. */
+  /** Run the archive of the raw topic every hour at :15 UTC into <data-dir>/archive. */
   archive: boolean;
   /** Size a slice should reach (the lifecycle job fits slice lengths to it); default 1 GiB. */
   sliceTargetBytes?: number;
@@ -132,23 +132,30 @@ export async function startStages(options: {
   };
   timers.push(setTimeout(() => void lifecycle(), 60_000), setInterval(() => void lifecycle(), 3_600_000));
   if (options.archive) {
+    // The archive every hour at :15 (as on AWS), planner and worker in this process: from the checkpoints
+    // in <data-dir>/archive to the end of the raw topic, and the manifests of the days written to.
     const store = new DirectoryStore(path.join(options.dataDir, "archive"));
-    const scheduleArchive = () => {
-      const now = Date.now();
-      const next = Math.floor(now / 86_400_000) * 86_400_000 + 15 * 60_000;
-      const at = next > now ? next : next + 86_400_000;
-      const t = setTimeout(() => {
-        const day = previousDay();
-        archiveDay({ queue, store, day }).then(
-          (m) => options.log(`archive ${day}: ${m.events} events in ${m.files.length} files`),
-          (err: Error) => options.log(`archive ${day} failed: ${err.message} (run: unmeltable archive --day ${day})`),
-        );
-        scheduleArchive();
-      }, at - now);
-      t.unref();
-      timers.push(t);
+    const runArchiveNow = () => {
+      runArchive({ queue, store, invoke: inProcessWorker(queue, store), concurrency: 2, log: (message, fields) => message.includes("piece done") || options.log(`${message} ${JSON.stringify(fields)}`) }).then(
+        (r) => {
+          if (r.pieces.length > 0) options.log(`archive: ${r.events} events in ${r.pieces.length} pieces, through ${new Date(r.through).toISOString()}`);
+          for (const f of r.failed) options.log(`archive: partition ${f.partition} from offset ${f.from} failed, the next run redoes it: ${f.error}`);
+        },
+        (err: Error) => options.log(`archive run failed: ${err.message} (run: unmeltable archive --day ${previousDay()})`),
+      );
     };
-    scheduleArchive();
+    const now = Date.now();
+    const first = Math.floor(now / 3_600_000) * 3_600_000 + 15 * 60_000;
+    const t = setTimeout(
+      () => {
+        runArchiveNow();
+        const every = setInterval(runArchiveNow, 3_600_000);
+        every.unref();
+        timers.push(every);
+      },
+      (first > now ? first : first + 3_600_000) - now,
+    );
+    timers.push(t);
   }
   for (const t of timers) t.unref();
 

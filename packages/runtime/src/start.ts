@@ -199,7 +199,7 @@ export async function start(config: StartConfig): Promise<Running> {
         log: config.log,
         sampleRate: config.sampleRate,
         groupPrefix: config.groupPrefix,
-        // The daily archive reads the local queue; with Kafka it is the archive Lambda's job (or `unmeltable archive`).
+        // The archive reads the local queue; with Kafka it is the archive Lambdas' job (or `unmeltable archive`).
         archive: config.queue.kind === "embedded",
       });
       closers.push(() => stages!.stop());

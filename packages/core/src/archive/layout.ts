@@ -1,10 +1,17 @@
 /**
- * Where the daily archive puts things:
+ * Where the archive puts things (packages/archive writes them; replay reads the day manifest):
  *
- *   raw/<YYYY-MM-DD>/<tenant>/<HH>.ndjson.gz   the tenant's raw events received in that hour (UTC), one
- *                                              raw record per line (JSON), in queue order
- *   raw/<YYYY-MM-DD>/manifest.json            what the day's run wrote: files with event counts and
- *                                              SHA-256, and per partition the first and last offset read
+ *   raw/<YYYY-MM-DD>/<tenant>/<HH>/<partition>-<first>.<seg>.ndjson.gz
+ *                                  the tenant's raw events received in that hour (UTC) found in one piece
+ *                                  of the raw topic (partition, from offset <first>), one raw record per
+ *                                  line (JSON), in queue order
+ *   raw/<YYYY-MM-DD>/_pieces/<partition>-<first>.json
+ *                                  what that piece wrote for the day (files, counts, offsets)
+ *   raw/<YYYY-MM-DD>/manifest.json the day: every piece's files, rebuilt from the piece manifests
+ *   archive-state/…                checkpoints per partition, the run lease, the status (through when)
+ *
+ * Archives of the former daily job have one file per tenant and hour, `raw/<day>/<tenant>/<HH>.ndjson.gz`
+ * (hourKey), listed in the same day manifest.
  */
 export function dayPrefix(day: string): string {
   return `raw/${day}/`;
@@ -38,6 +45,21 @@ export interface ArchiveManifest {
   partitions: Record<string, { first: number; last: number; records: number }>;
   /** SHA-256 over the files' keys and checksums, in key order: one value to compare two runs. */
   checksum: string;
+  /** The pieces the manifest was rebuilt from (`<partition>-<first>`); absent for the former daily job. */
+  pieces?: string[];
+}
+
+/** What the archive planner last saw (written after every run). */
+export interface ArchiveStatus {
+  /** Epoch ms up to which every record written to the raw topic is archived (the slowest partition). */
+  through: number;
+  updatedAt: number;
+  /** Pieces of the last run that failed (they are redone by the next run). */
+  failed: { partition: number; from: number; error: string }[];
+}
+
+export function archiveStatusKey(): string {
+  return "archive-state/status.json";
 }
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
