@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, invocationLimit, KAFKA_CLIENT, PAYLOAD, PROCESS, recordsPerInvocation, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
+import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, invocationLimit, NATIVE_KAFKA_CLIENT, PAYLOAD, PROCESS, recordsPerInvocation, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
 import { archiveLifecycle } from "../../stacks/archive";
 import { collectorUserData, type UserDataInput } from "../../stacks/collector-user-data";
 import { subnetCidr, regionId } from "../../stacks/network";
@@ -56,9 +56,9 @@ describe("stages", () => {
     expect(tiersFor(resolveStage("prod", {}))).toEqual(TIERS);
   });
 
-  it("installs the Kafka client version the repository uses", () => {
-    const installed = JSON.parse(readFileSync(path.resolve("node_modules", KAFKA_CLIENT.name, "package.json"), "utf8")).version;
-    expect(KAFKA_CLIENT.version).toBe(installed);
+  it("names the native Kafka client at the version package-lock.json pins", () => {
+    const lock = JSON.parse(readFileSync(path.resolve("package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+    expect(NATIVE_KAFKA_CLIENT.version).toBe(lock.packages[`node_modules/${NATIVE_KAFKA_CLIENT.name}`]?.version);
   });
 });
 
