@@ -55,7 +55,7 @@ export async function openProducer(kind: ClientKind, brokers: string[]): Promise
   const q = new Queue({ brokers });
   const producer = q.producer();
   return {
-    label: kind === "js" ? "js (@unmeltable/queue-kafka, @platformatic/kafka)" : "native (@unmeltable/queue-kafka/native, librdkafka)",
+    label: kind === "js" ? "js (@unmeltable/queue-kafka, @platformatic/kafka)" : SPLIT ? "native (@unmeltable/queue-kafka/native, librdkafka)" : "native (@unmeltable/queue-kafka, librdkafka)",
     send: (topic, records) => producer.send(topic, records),
     close: async () => {
       await producer.close();
