@@ -192,6 +192,9 @@ export interface RegionConfig {
   collectorsPerAz: number;
 }
 
+/** The Kafka clients: "js" is @platformatic/kafka (pure JavaScript), "native" is librdkafka's. */
+export type KafkaClientKind = "js" | "native";
+
 /** Where the collectors get the program (docs/deploy.md, "The collector artifact"). */
 export type CollectorArtifact =
   /** A tarball made by `node scripts/sst-collector-artifact.mjs` and uploaded to S3. */
@@ -224,6 +227,12 @@ export interface StageConfig {
     /** Node.js installed on the collectors (official linux-x64 build, checked against SHASUMS256.txt). */
     nodeVersion: string;
     artifact: CollectorArtifact;
+    /**
+     * The collectors' Kafka client, chosen by measurement (bench/RESULTS.md, "Kafka clients"; docs/deploy.md,
+     * "Which Kafka client runs where"). "native" is installed by each instance for itself, and the
+     * collector falls back to the pure-JS client if it cannot load (stacks/collector-user-data.ts).
+     */
+    kafkaClient: KafkaClientKind;
     /** SSM parameters (SecureString, home region) with the PEM certificate chain and key for TLS 6514 and HTTPS. */
     tls: { certParameter: string; keyParameter: string };
     /** TCP port Route 53 checks on every collector (the syslog TLS listener). */
@@ -235,9 +244,13 @@ export interface StageConfig {
   logRetentionDays: number;
 }
 
+/** The collectors' Kafka client, by measurement: see `collector.kafkaClient`. */
+export const COLLECTOR_KAFKA_CLIENT: KafkaClientKind = "native";
+
 const COLLECTOR_DEFAULTS = {
   nodeVersion: "20.20.2",
   artifact: { kind: "s3", bucket: "unmeltable-artifacts", key: "collector/unmeltable-collector-0.1.0.tgz" },
+  kafkaClient: COLLECTOR_KAFKA_CLIENT,
   healthCheckPort: 6514,
 } as const;
 

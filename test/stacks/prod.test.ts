@@ -521,6 +521,10 @@ describe("prod: collectors", () => {
       expect(script).toContain("aws s3 cp --region 'eu-west-1' 's3://unmeltable-artifacts/collector/unmeltable-collector-0.1.0.tgz'");
       expect(script).toContain("mountpoint -q /var/lib/unmeltable || mount /var/lib/unmeltable");
       expect(script).toContain("systemctl enable --now unmeltable-collector.service");
+      // The Kafka client the config chose, installed by the instance from the artifact's lockfile.
+      expect(script).toContain(`\nKAFKA_CLIENT=${prod.collector.kafkaClient}\n`);
+      expect(script).toContain("\nUNMELTABLE_KAFKA_CLIENT=$KAFKA_CLIENT\n");
+      expect(script).toContain(`cd /opt/unmeltable && npm ci --omit=dev${prod.collector.kafkaClient === "native" ? "" : " --omit=optional"} --no-audit --no-fund`);
     }
   });
 
