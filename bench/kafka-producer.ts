@@ -12,7 +12,7 @@
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { newEventId, RawBatchBuilder } from "@unmeltable/core";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { NativeKafkaQueue as KafkaQueue } from "@unmeltable/queue-kafka/native";
 import { startMockCluster } from "../test/helpers/kafka";
 import { messageRing } from "./lib/senders";
 
