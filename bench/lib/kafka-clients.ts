@@ -30,7 +30,7 @@ async function queueClass(kind: ClientKind): Promise<QueueClass> {
   // A specifier in a variable: the `/native` entry exists only once the adapters are split.
   const specifier = kind === "native" && SPLIT ? "@unmeltable/queue-kafka/native" : "@unmeltable/queue-kafka";
   const mod = (await import(specifier)) as Record<string, unknown>;
-  const cls = (mod.KafkaQueue ?? mod.NativeKafkaQueue ?? Object.values(mod).find((v) => typeof v === "function" && /Queue$/.test((v as { name: string }).name))) as QueueClass | undefined;
+  const cls = (SPLIT ? (kind === "native" ? mod.NativeKafkaQueue : mod.PlatformaticKafkaQueue) : mod.KafkaQueue) as QueueClass | undefined;
   if (!cls) throw new Error(`no queue class exported for the ${kind} client`);
   return cls;
 }

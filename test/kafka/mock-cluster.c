@@ -31,6 +31,11 @@ int main(int argc, char **argv) {
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+    /* MOCK_CLUSTER_DEBUG=mock,protocol logs what the brokers receive and why they close a connection. */
+    if (getenv("MOCK_CLUSTER_DEBUG")) {
+        rd_kafka_conf_set(conf, "log_level", "7", errstr, sizeof(errstr));
+        rd_kafka_conf_set(conf, "debug", getenv("MOCK_CLUSTER_DEBUG"), errstr, sizeof(errstr));
+    }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "rd_kafka_new: %s\n", errstr);
