@@ -244,8 +244,14 @@ export interface StageConfig {
   logRetentionDays: number;
 }
 
-/** The collectors' Kafka client, by measurement: see `collector.kafkaClient`. */
-export const COLLECTOR_KAFKA_CLIENT: KafkaClientKind = "native";
+/**
+ * The collectors' Kafka client, by measurement (bench/RESULTS.md, "Kafka clients", 2026-12-05): the
+ * native client did not beat the pure-JS one collector → Kafka (medians 294,865 and 315,125 events/s,
+ * ranges overlapping), and the pure-JS producer alone was faster (1.42 M against 1.05 M events/s in
+ * 500-event batches). So collectors run the pure-JS client and nothing native is built for Kafka on them;
+ * "native" stays available per stage.
+ */
+export const COLLECTOR_KAFKA_CLIENT: KafkaClientKind = "js";
 
 const COLLECTOR_DEFAULTS = {
   nodeVersion: "20.20.2",
