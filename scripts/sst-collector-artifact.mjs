@@ -31,7 +31,7 @@ export function runtimeDependencies(bundles, workspaceDeps) {
  * packages and everything they need, as the root lockfile places them, with the flags recomputed
  * (`optional` when only optional packages need it; no dev or peer flags: nothing here is for development).
  */
-export function artifactManifest({ version, bundles, workspacePackages, rootLock }) {
+export function artifactManifest({ version, bundles, workspacePackages, rootLock, allowScripts = {} }) {
   const deps = new Set();
   const optional = new Set();
   for (const pj of workspacePackages) {
@@ -76,7 +76,11 @@ export function artifactManifest({ version, bundles, workspacePackages, rootLock
   for (const name of Object.keys(optionalDependencies)) visit(`node_modules/${name}`, true);
   for (const key of Object.keys(packages)) if (!required.has(key)) packages[key].optional = true;
 
-  const packageJson = { name: "unmeltable-collector", version, private: true, type: "module", bin: { unmeltable: "bin/unmeltable.mjs" }, engines: { node: ">=20.19" }, dependencies, optionalDependencies };
+  // The repository's install-script policy (npm 11's allowScripts) for the packages in the artifact: the
+  // instance's npm then builds exactly what the repository's does, whichever npm version it is.
+  const locked = new Set(Object.keys(packages).map((k) => k.slice(k.lastIndexOf("node_modules/") + "node_modules/".length)));
+  const scripts = Object.fromEntries(Object.entries(allowScripts).filter(([name]) => locked.has(name)));
+  const packageJson = { name: "unmeltable-collector", version, private: true, type: "module", bin: { unmeltable: "bin/unmeltable.mjs" }, engines: { node: ">=20.19" }, dependencies, optionalDependencies, allowScripts: scripts };
   const sorted = Object.fromEntries(Object.keys(packages).sort().map((k) => [k, packages[k]]));
   const lockfile = { name: packageJson.name, version, lockfileVersion: 3, requires: true, packages: { "": { name: packageJson.name, version, dependencies, optionalDependencies, bin: packageJson.bin, engines: packageJson.engines }, ...sorted } };
   return { packageJson, lockfile };
@@ -91,7 +95,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     .map((dir) => path.join(root, "packages", dir, "package.json"))
     .filter((pj) => existsSync(pj))
     .map(readJson);
-  const { packageJson, lockfile } = artifactManifest({ version, bundles, workspacePackages, rootLock: readJson(path.join(root, "package-lock.json")) });
+  const { packageJson, lockfile } = artifactManifest({ version, bundles, workspacePackages, rootLock: readJson(path.join(root, "package-lock.json")), allowScripts: readJson(path.join(root, "package.json")).allowScripts });
 
   const stage = path.join(outDir, name);
   rmSync(stage, { recursive: true, force: true });

@@ -302,8 +302,11 @@ describe("the collector artifact", () => {
       bundles: [bundle],
       workspacePackages: [{ dependencies: { commander: "^14", "@unmeltable/core": "0.1.0", preact: "^10" }, optionalDependencies: { [NATIVE_KAFKA_CLIENT.name]: "^1" } }],
       rootLock,
+      allowScripts: { [NATIVE_KAFKA_CLIENT.name]: true, esbuild: true, protobufjs: false },
     });
     expect(packageJson.dependencies).toEqual({ commander: rootLock.packages["node_modules/commander"]!.version });
+    // The repository's install-script policy, for the packages the artifact holds.
+    expect(packageJson.allowScripts).toEqual({ [NATIVE_KAFKA_CLIENT.name]: true });
     expect(packageJson.optionalDependencies).toEqual({ [NATIVE_KAFKA_CLIENT.name]: NATIVE_KAFKA_CLIENT.version });
     const locked = lockfile.packages as Record<string, { version?: string; optional?: boolean; dev?: boolean; dependencies?: Record<string, string> }>;
     expect(locked[""]).toMatchObject({ name: "unmeltable-collector", version: "9.9.9", dependencies: packageJson.dependencies, optionalDependencies: packageJson.optionalDependencies });
