@@ -212,6 +212,9 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
 
     try {
       consumer.on("consumer:group:join", onJoin);
+      // The client emits "error" when it cannot rejoin the group after a failed heartbeat: the membership
+      // is over (and an "error" event without a listener would take the process down).
+      consumer.on("error", (err: Error) => failed?.(err));
       stream = await consumer.consume({
         topics: o.topics,
         autocommit: false,
