@@ -23,21 +23,28 @@ const PATCH = path.join(ROOT, "test/kafka/librdkafka-mock.patch");
 export const BROKER_BINARY = path.join(CACHE, "mock-cluster");
 const STAMP = `${BROKER_BINARY}.stamp`;
 const WORK = path.join(CACHE, `librdkafka-${LIBRDKAFKA}`);
+/** Bump when the configure flags or the link line below change: the cached broker is rebuilt. */
+const RECIPE = "configure-minimal-1";
 
 function step(line) {
   process.stderr.write(`test setup: ${line}\n`);
 }
 
-/** librdkafka's source: the installed optional client's copy, or the one in the npm tarball. */
-function findSource() {
+/**
+ * librdkafka's source: the installed optional client's copy, or the one in its npm tarball (a machine
+ * where npm skipped the optional package; UNMELTABLE_TEST_BROKER_FROM_NPM=1 forces this path).
+ */
+export function findSource() {
   const installed = path.join(ROOT, "node_modules/@confluentinc/kafka-javascript/deps/librdkafka");
-  if (isVersion(installed)) return installed;
-  const unpacked = path.join(CACHE, "kafka-javascript-1.10.1/package/deps/librdkafka");
+  if (isVersion(installed) && !process.env.UNMELTABLE_TEST_BROKER_FROM_NPM) return installed;
+  const into = path.join(CACHE, "kafka-javascript-1.10.1");
+  const unpacked = path.join(into, "package/deps/librdkafka");
   if (isVersion(unpacked)) return unpacked;
   step(`fetching librdkafka ${LIBRDKAFKA}'s source from the npm registry (${PACKAGE})`);
-  mkdirSync(path.dirname(path.dirname(unpacked)), { recursive: true });
+  rmSync(into, { recursive: true, force: true });
+  mkdirSync(into, { recursive: true });
   const out = execFileSync("npm", ["pack", PACKAGE, "--silent", "--pack-destination", CACHE], { cwd: CACHE, encoding: "utf8" }).trim().split("\n").pop();
-  execFileSync("tar", ["-xzf", path.join(CACHE, out), "-C", path.dirname(path.dirname(unpacked)), "package/deps/librdkafka"]);
+  execFileSync("tar", ["-xzf", path.join(CACHE, out), "-C", into, "package/deps/librdkafka"]);
   rmSync(path.join(CACHE, out));
   if (!isVersion(unpacked)) throw new Error(`${PACKAGE} did not contain librdkafka ${LIBRDKAFKA}`);
   return unpacked;
@@ -54,7 +61,7 @@ function fingerprint() {
   h.update(LIBRDKAFKA);
   h.update(readFileSync(LAUNCHER));
   h.update(readFileSync(PATCH));
-  h.update(readFileSync(fileURLToPath(import.meta.url)));
+  h.update(RECIPE);
   return h.digest("hex");
 }
 

@@ -32,9 +32,9 @@ interface PartitionState {
  * - Offsets are committed explicitly, after the handler resolves: the offset after the batch, or the
  *   offset it returned. A handler that throws gets the same records again after a backoff (100 ms doubling
  *   to 30 s); the records stay in memory, so a retry neither re-fetches nor skips.
- * - A stream that fails (brokers gone for longer than the client's retries) is closed and a new member
- *   joins again after a backoff, from the committed offsets: nothing committed is lost, nothing uncommitted
- *   is skipped.
+ * - When the membership fails (the group cannot be joined, the stream fails: brokers gone for longer than
+ *   the client's retries), run() rejects after leaving; the stage runner starts a new consumer after a
+ *   backoff, which resumes at the committed offsets: nothing committed is lost, nothing uncommitted skipped.
  * - stop() waits for batches in flight (their commits included), then leaves the group.
  */
 export class PlatformaticGroupConsumer implements QueueConsumer {
@@ -50,7 +50,7 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
   ) {}
 
   run(handler: BatchHandler): Promise<void> {
-    this.running ??= this.loop(handler);
+    this.running ??= this.stopped ? Promise.resolve() : this.member(handler);
     return this.running;
   }
 
@@ -61,24 +61,7 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
     await this.stopping;
   }
 
-  private async loop(handler: BatchHandler): Promise<void> {
-    let failures = 0;
-    while (!this.stopped) {
-      const started = Date.now();
-      try {
-        await this.member(handler);
-      } catch (err) {
-        if (this.stopped) break;
-        // A member that ran for a while before failing starts the backoff over.
-        failures = Date.now() - started > 60_000 ? 1 : failures + 1;
-        const wait = backoff(failures);
-        console.warn(`kafka: consumer group ${this.options.group} (${this.options.topics.join(", ")}): ${describe(err)}; joining again in ${wait} ms`);
-        await this.sleep(wait);
-      }
-    }
-  }
-
-  /** One membership: join, consume until stop() or a stream failure, leave. */
+  /** The membership: join, consume until stop() or a failure (then reject), leave. */
   private async member(handler: BatchHandler): Promise<void> {
     const o = this.options;
     const consumer = new Consumer({
@@ -229,6 +212,9 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
 
     try {
       consumer.on("consumer:group:join", onJoin);
+      // The client emits "error" when it cannot rejoin the group after a failed heartbeat: the membership
+      // is over (and an "error" event without a listener would take the process down).
+      consumer.on("error", (err: Error) => failed?.(err));
       stream = await consumer.consume({
         topics: o.topics,
         autocommit: false,
@@ -240,7 +226,8 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
       stream.on("data", onData);
       stream.on("error", (err: Error) => failed?.(err));
       stream.on("close", () => failed?.(new Error("the message stream closed")));
-      await Promise.race([failure, new Promise<void>((resolve) => (this.wake = resolve))]);
+      // stop() may have come while joining: then leave at once.
+      if (!this.stopped) await Promise.race([failure, new Promise<void>((resolve) => (this.wake = resolve))]);
     } finally {
       this.wake = undefined;
       // Let batches in flight finish (their commits too) before leaving the group.
@@ -249,16 +236,6 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
       await stream?.close().catch((err: Error) => console.warn(`kafka: ${o.group}: closing the message stream: ${err.message}`));
       await closeForced(consumer).catch((err: Error) => console.warn(`kafka: ${o.group}: leaving the group: ${err.message}`));
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }
 
