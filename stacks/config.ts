@@ -245,13 +245,14 @@ export interface StageConfig {
 }
 
 /**
- * The collectors' Kafka client, by measurement (bench/RESULTS.md, "Kafka clients", 2026-12-05): the
- * native client did not beat the pure-JS one collector → Kafka (medians 294,865 and 315,125 events/s,
- * ranges overlapping), and the pure-JS producer alone was faster (1.42 M against 1.05 M events/s in
- * 500-event batches). So collectors run the pure-JS client and nothing native is built for Kafka on them;
- * "native" stays available per stage.
+ * The collectors' Kafka client, by measurement (bench/RESULTS.md, "Kafka clients", 2026-12-05): collector
+ * → Kafka, nine interleaved pairs of 10 s runs, the native client wrote a median 330,459 events/s and the
+ * pure-JS one 194,377, native ahead in 8 of 9 pairs: in the collector the client's work competes with
+ * parsing for the one JavaScript thread, and librdkafka does it on threads of its own. (Producing alone,
+ * the pure-JS client is the faster one.) So collectors keep the native client, optional: each instance
+ * installs it itself and falls back to the pure-JS client if it cannot load it.
  */
-export const COLLECTOR_KAFKA_CLIENT: KafkaClientKind = "js";
+export const COLLECTOR_KAFKA_CLIENT: KafkaClientKind = "native";
 
 const COLLECTOR_DEFAULTS = {
   nodeVersion: "20.20.2",
