@@ -87,6 +87,51 @@ describe("Kafka adapter (@platformatic/kafka) on the wire", () => {
     expect(requests.get(API.ApiVersions) ?? 0).toBe(0);
   });
 
+  it("shares a topic between two members of a group, and hands a leaving member's partitions over", async () => {
+    const t = name("shared");
+    const group = name("group");
+    await queue.admin.ensureTopics([{ name: t, partitions: 4 }]);
+    const producer = queue.producer();
+    const seen = new Set<string>();
+    const handler = async (batch: { records: { value: Buffer }[] }) => {
+      for (const r of batch.records) seen.add(r.value.toString());
+    };
+    const waitSeen = async (n: number) => {
+      const deadline = Date.now() + 60_000;
+      while (seen.size < n) {
+        if (Date.now() > deadline) throw new Error(`handled ${seen.size} of ${n}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const send = (from: number, to: number) => producer.send(t, Array.from({ length: to - from }, (_, i) => ({ key: `k${from + i}`, value: Buffer.from(`m${from + i}`) })));
+    const a = queue.consumer({ group, topics: [t], fromBeginning: true, maxWaitMs: 100 });
+    const runA = a.run(handler);
+    await send(0, 100);
+    await waitSeen(100);
+    // A second member joins: the group rebalances over both.
+    const b = queue.consumer({ group, topics: [t], fromBeginning: true, maxWaitMs: 100 });
+    const runB = b.run(handler);
+    await send(100, 200);
+    await waitSeen(200);
+    // The first leaves: the second takes its partitions over from their committed offsets.
+    await a.stop();
+    await runA;
+    await send(200, 300);
+    await waitSeen(300);
+    const ends = await queue.admin.offsets(t);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const committed = await queue.admin.committed(group, t);
+      if (ends.every((e) => committed.get(e.partition) === e.end)) break;
+      if (Date.now() > deadline) throw new Error(`committed ${JSON.stringify([...committed])}, ends ${JSON.stringify(ends)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await b.stop();
+    await runB;
+    await producer.close();
+    expect(seen).toEqual(new Set(Array.from({ length: 300 }, (_, i) => `m${i}`)));
+  });
+
   it("reads a group's committed offsets without joining the group, on the same connections each time", async () => {
     const t = name("committed");
     const group = name("group");

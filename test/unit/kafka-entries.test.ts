@@ -1,3 +1,6 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
@@ -46,6 +49,39 @@ describe("Kafka client entries", () => {
 
     const native = await reach(["packages/queue-kafka/src/native.ts"]);
     expect(native.files.some((f) => f.endsWith("queue-kafka/src/native-queue.ts"))).toBe(true);
+  });
+
+  it("bundles into one file that runs with nothing beside it, given the WebAssembly inlined (wasm-utils/bundled)", async () => {
+    // @platformatic/wasm-utils reads its lz4/snappy/crc32c module from "../dist/native.wasm" next to
+    // itself, which a bundle does not have; its "bundled" entry carries the module inline. A function
+    // bundle must alias one to the other (esbuild `alias`), or it fails at its first Kafka call.
+    const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-kafka-bundle-"));
+    try {
+      await build({
+        stdin: {
+          contents: `import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
+            import { compressionsAlgorithms } from "@platformatic/kafka";
+            const data = Buffer.from("lz4 ".repeat(100));
+            const lz4 = compressionsAlgorithms.lz4;
+            const q = new PlatformaticKafkaQueue({ brokers: ["127.0.0.1:1"] });
+            await q.close();
+            console.log(Buffer.compare(lz4.decompressSync(lz4.compressSync(data)), data) === 0 ? "ok" : "corrupt");`,
+          resolveDir: path.join(ROOT, "packages/queue-kafka"),
+          loader: "ts",
+        },
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        outfile: path.join(dir, "index.mjs"),
+        alias: { "@platformatic/wasm-utils": "@platformatic/wasm-utils/bundled" },
+        banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+        logLevel: "silent",
+      });
+      expect(execFileSync(process.execPath, [path.join(dir, "index.mjs")], { cwd: dir, encoding: "utf8" }).trim()).toBe("ok");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the runtime picks the client from --kafka-client, else UNMELTABLE_KAFKA_CLIENT, else js", () => {
