@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // The test suite's own set-up, run by `npm test` before vitest (npm's "pretest"): the tests use real
-// senders, a real Kafka-protocol broker and a real browser, so they need a few Debian packages and the
-// native Kafka client. This installs what is missing when it may (root, or sudo without a password) and
+// senders, a real Kafka-protocol broker (built here from librdkafka's source, scripts/build-test-broker.mjs)
+// and a real browser, so they need a few Debian packages; the optional native Kafka client is built too
+// (its adapter has a contract run of its own, and typecheck reads its types). This installs what is missing when it may (root, or sudo without a password) and
 // otherwise names it in one line. Nothing here is needed to run the product (`npm start`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { buildTestBroker } from "./build-test-broker.mjs";
 
 /** What the tests use, the Debian package it comes from, and how to tell it is there. */
 const NEEDS = [
   { pkg: "bsdutils", why: "logger, a real syslog sender", present: () => onPath("logger") },
   { pkg: "syslog-ng-core", why: "loggen, a real syslog load generator (TLS)", present: () => onPath("loggen") },
   { pkg: "openssl", why: "self-signed certificates for the TLS tests", present: () => onPath("openssl") },
-  { pkg: "gcc", why: "compiles the Kafka test broker's launcher", present: () => onPath("cc") },
-  { pkg: "librdkafka-dev", why: "librdkafka's mock cluster, the Kafka-protocol broker of the tests", present: () => existsSync("/usr/include/librdkafka/rdkafka_mock.h") },
+  { pkg: "gcc", why: "compiles the Kafka test broker (librdkafka's mock cluster)", present: () => onPath("cc") },
+  { pkg: "make", why: "builds the Kafka test broker", present: () => onPath("make") },
+  { pkg: "patch", why: "applies the Kafka test broker's patch to librdkafka", present: () => onPath("patch") },
+  { pkg: "python3", why: "librdkafka's configure script", present: () => onPath("python3") || onPath("perl") },
   { pkg: "chromium", why: "the browser of the web UI tests", present: () => existsSync("/usr/bin/chromium") },
   { pkg: "iproute2", why: "ip, which gives the webhook tests a public address in a network namespace of their own", present: () => onPath("ip") || existsSync("/usr/sbin/ip") || existsSync("/sbin/ip") },
 ];
@@ -112,5 +116,10 @@ if (clientMissing) {
     fail(`the Kafka client did not build: see npm's output above (it needs ${KAFKA_CLIENT_BUILD.join(" ")})`);
   }
   if (!kafkaClientLoads()) fail("the Kafka client was built but does not load: run `CKJS_LINKING=dynamic npm install` and read its output");
+}
+try {
+  buildTestBroker();
+} catch (err) {
+  fail(`the Kafka test broker did not build: ${err.message}`);
 }
 step(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

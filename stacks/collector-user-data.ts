@@ -1,9 +1,10 @@
 /**
  * The collectors' boot script (EC2 user data, Amazon Linux 2023): mounts the spool volume at the data
- * dir, installs Node.js and the program, and runs `unmeltable collector` as a systemd service.
+ * dir, installs Node.js and the program (`npm ci`: the artifact's lockfile pins every package), picks the
+ * Kafka client, and runs `unmeltable collector` as a systemd service.
  * Pure text generation, so the tests can read exactly what an instance will run.
  */
-import type { CollectorArtifact } from "./config";
+import { NATIVE_KAFKA_CLIENT, type CollectorArtifact, type KafkaClientKind } from "./config";
 
 export interface UserDataInput {
   nodeVersion: string;
@@ -16,6 +17,8 @@ export interface UserDataInput {
   /** Device name the spool volume is attached as (AL2023's udev rules link it to the NVMe device). */
   spoolDevice: string;
   ports: { syslog: number; tls: number; https: number };
+  /** The collector's Kafka client (stacks/config.ts, `collector.kafkaClient`). */
+  kafkaClient: KafkaClientKind;
 }
 
 export const DATA_DIR = "/var/lib/unmeltable";
@@ -24,15 +27,16 @@ export const SERVICE = "unmeltable-collector";
 /** Single-quote a value for bash. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-function installProgram(a: CollectorArtifact, region: string): string {
+function installProgram(a: CollectorArtifact, region: string, kafkaClient: KafkaClientKind): string {
   if (a.kind === "s3") {
     return [
       `aws s3 cp --region ${q(region)} ${q(`s3://${a.bucket}/${a.key}`)} /tmp/unmeltable.tgz`,
       "rm -rf /opt/unmeltable && mkdir -p /opt/unmeltable",
       "tar -xzf /tmp/unmeltable.tgz -C /opt/unmeltable --strip-components=1",
-      // The artifact holds the built program and a package.json of its runtime dependencies (native ones
-      // are installed here, for this instance's platform).
-      "cd /opt/unmeltable && npm install --omit=dev --no-audit --no-fund",
+      // The artifact holds the built program, its runtime dependencies and their lockfile (cut from the
+      // repository's): `npm ci` installs exactly those versions, and builds or downloads the native ones
+      // here, for this instance. The native Kafka client is optional: installed only when configured.
+      `cd /opt/unmeltable && npm ci --omit=dev${kafkaClient === "native" ? "" : " --omit=optional"} --no-audit --no-fund`,
     ].join("\n");
   }
   return [
@@ -40,6 +44,26 @@ function installProgram(a: CollectorArtifact, region: string): string {
     "rm -rf /opt/unmeltable",
     `git clone --depth 1 --branch ${q(a.ref)} ${q(a.url)} /opt/unmeltable`,
     "cd /opt/unmeltable && npm ci --no-audit --no-fund && npm run build",
+  ].join("\n");
+}
+
+/**
+ * Which Kafka client the service gets. The native one is optional and installed by the instance itself
+ * (`npm ci` above: the lockfile's version, built for this Node and this glibc); if it did not install
+ * or does not load, the collector runs the pure-JS client, and says so here and in the journal. That
+ * rather than failing the health check: a collector on the pure-JS client still takes and delivers
+ * everything (slower), while a failed check would take it, and with a systematic cause (a new AMI, a
+ * missing prebuilt binary) every collector, out of DNS.
+ */
+function chooseKafkaClient(kafkaClient: KafkaClientKind): string {
+  if (kafkaClient === "js") return "KAFKA_CLIENT=js";
+  return [
+    "KAFKA_CLIENT=native",
+    `if ! (cd /opt/unmeltable && /opt/node/bin/node -e ${q(`require(${JSON.stringify(NATIVE_KAFKA_CLIENT.name)})`)}); then`,
+    `  echo "unmeltable bootstrap: the native Kafka client (${NATIVE_KAFKA_CLIENT.name} ${NATIVE_KAFKA_CLIENT.version}) did not install or load here: the collector uses the pure-JS client"`,
+    `  logger -t unmeltable-bootstrap -p user.warning "native Kafka client unavailable, collector uses the pure-JS client (see /var/log/unmeltable-bootstrap.log)" || true`,
+    "  KAFKA_CLIENT=js",
+    "fi",
   ].join("\n");
 }
 
@@ -61,7 +85,7 @@ grep -q 'LABEL=unmeltable-spool' /etc/fstab || echo 'LABEL=unmeltable-spool ${DA
 mountpoint -q ${DATA_DIR} || mount ${DATA_DIR}
 
 # 2. Node.js ${i.nodeVersion}, the official build, checked against its published SHA-256; a compiler in
-#    case a native package (better-sqlite3, librdkafka's binding) has no prebuilt binary to download.
+#    case a native package (better-sqlite3, the optional native Kafka client) has no prebuilt binary to download.
 dnf install -y tar xz gcc-c++ make python3
 cd /tmp
 curl -fsSLO --retry 10 --retry-all-errors https://nodejs.org/dist/v${i.nodeVersion}/${node}.tar.xz
@@ -70,8 +94,9 @@ grep " ${node}.tar.xz\\$" SHASUMS256.txt | sha256sum -c -
 rm -rf /opt/node && mkdir -p /opt/node && tar -xJf ${node}.tar.xz -C /opt/node --strip-components=1
 export PATH=/opt/node/bin:$PATH
 
-# 3. The program.
-${installProgram(i.artifact, i.homeRegion)}
+# 3. The program, and its Kafka client.
+${installProgram(i.artifact, i.homeRegion, i.kafkaClient)}
+${chooseKafkaClient(i.kafkaClient)}
 id unmeltable >/dev/null 2>&1 || useradd --system --home-dir ${DATA_DIR} --shell /sbin/nologin unmeltable
 chown -R unmeltable:unmeltable ${DATA_DIR}
 
@@ -84,6 +109,7 @@ UNMELTABLE_MSK_CLUSTER_ARN=${i.clusterArn}
 AWS_REGION=${i.homeRegion}
 UNMELTABLE_TENANTS=${i.tenantsUrl}
 UNMELTABLE_COLLECTOR_ID=$INSTANCE_ID
+UNMELTABLE_KAFKA_CLIENT=$KAFKA_CLIENT
 EOF
 cat > /usr/local/libexec/unmeltable-tls <<'EOF'
 #!/bin/bash

@@ -63,6 +63,7 @@ export function createCollectors(i: CollectorsInput) {
         tls: cfg.collector.tls,
         spoolDevice: SPOOL_DEVICE,
         ports: COLLECTOR_PORTS,
+        kafkaClient: cfg.collector.kafkaClient,
       }),
     ).toString("base64"),
   );

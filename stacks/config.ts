@@ -165,11 +165,38 @@ export function invocationLimit(esm: EsmSettings, recordBytes: number): { record
 export const DRIVER_RESERVE_SECONDS = 10;
 
 /**
- * The Kafka client is native (librdkafka): esbuild cannot bundle its binary, so SST installs it next to
- * every function bundle (`nodejs.install`, for linux-x64). Kept equal to the version in package-lock.json
- * (test/stacks/config.test.ts checks it).
+ * The Kafka client in Lambda is @platformatic/kafka (pure JavaScript), bundled by esbuild into the
+ * functions that talk to Kafka (docs/deploy.md, "Which Kafka client runs where"). Nothing native goes
+ * into any function artifact: SST npm-installs `nodejs.install` packages on the deploying machine, and a
+ * native package would get a binary for that machine's OS, libc and Node ABI, not Lambda's.
+ *
+ * Two of the client's packages cannot be bundled, so SST installs them beside those bundles:
+ * @platformatic/wasm-utils reads its WebAssembly (CRC-32C, LZ4, Snappy) from `../dist/native.wasm`
+ * beside its own module when it loads, a file esbuild does not copy; and @platformatic/dynamic-buffer,
+ * which wasm-utils imports, recognises its buffers by a module-private Symbol, so the bundle must share
+ * wasm-utils' installed copy. Both are pure JavaScript without install scripts. Exact versions: SST's
+ * `npm install` has no lockfile. test/stacks/lambda-artifacts.test.ts checks all of it against
+ * package-lock.json and the bundles.
  */
-export const KAFKA_CLIENT = { name: "@confluentinc/kafka-javascript", version: "1.10.1" };
+export const LAMBDA_KAFKA_RUNTIME: Readonly<Record<string, string>> = {
+  "@platformatic/wasm-utils": "0.2.1",
+  "@platformatic/dynamic-buffer": "0.3.1",
+};
+
+/**
+ * Kept out of every function bundle (`nodejs.esbuild.external`) and never installed, so nothing native
+ * is bundled: the embedded index (SQLite; Lambda indexes into OpenSearch) and the native Kafka adapter.
+ * `packages/lambda` reaches the embedded index only through a dynamic import, which then fails with
+ * "Cannot find package" if UNMELTABLE_INDEX=embedded were ever set on Lambda.
+ */
+export const LAMBDA_EXCLUDED: readonly string[] = ["@unmeltable/index-sqlite", "@unmeltable/queue-kafka/native"];
+
+/**
+ * The native Kafka client (librdkafka), optional, for the collectors on EC2 only: their instances
+ * install it themselves, from the lockfile (`npm ci`), so its binary matches the instance. Kept equal to
+ * the version in package-lock.json (test/stacks/config.test.ts checks it).
+ */
+export const NATIVE_KAFKA_CLIENT = { name: "@confluentinc/kafka-javascript", version: "1.10.1" };
 
 /** Lambda runtime for every function (Node 20 reached end of support on Lambda in 2026; the code targets >= 20.19). */
 export const LAMBDA_RUNTIME = "nodejs22.x";
@@ -183,6 +210,9 @@ export interface RegionConfig {
   /** Collector instances per availability zone (3 AZs per region). 0: no collectors. */
   collectorsPerAz: number;
 }
+
+/** The Kafka clients: "js" is @platformatic/kafka (pure JavaScript), "native" is librdkafka's. */
+export type KafkaClientKind = "js" | "native";
 
 /** Where the collectors get the program (docs/deploy.md, "The collector artifact"). */
 export type CollectorArtifact =
@@ -216,6 +246,12 @@ export interface StageConfig {
     /** Node.js installed on the collectors (official linux-x64 build, checked against SHASUMS256.txt). */
     nodeVersion: string;
     artifact: CollectorArtifact;
+    /**
+     * The collectors' Kafka client, chosen by measurement (bench/RESULTS.md, "Kafka clients"; docs/deploy.md,
+     * "Which Kafka client runs where"). "native" is installed by each instance for itself, and the
+     * collector falls back to the pure-JS client if it cannot load (stacks/collector-user-data.ts).
+     */
+    kafkaClient: KafkaClientKind;
     /** SSM parameters (SecureString, home region) with the PEM certificate chain and key for TLS 6514 and HTTPS. */
     tls: { certParameter: string; keyParameter: string };
     /** TCP port Route 53 checks on every collector (the syslog TLS listener). */
@@ -227,9 +263,20 @@ export interface StageConfig {
   logRetentionDays: number;
 }
 
+/**
+ * The collectors' Kafka client, by measurement (bench/RESULTS.md, "Kafka clients", 2026-12-05): collector
+ * → Kafka, nine interleaved pairs of 10 s runs, the native client wrote a median 330,459 events/s and the
+ * pure-JS one 194,377, native ahead in 8 of 9 pairs: in the collector the client's work competes with
+ * parsing for the one JavaScript thread, and librdkafka does it on threads of its own. (Producing alone,
+ * the pure-JS client is the faster one.) So collectors keep the native client, optional: each instance
+ * installs it itself and falls back to the pure-JS client if it cannot load it.
+ */
+export const COLLECTOR_KAFKA_CLIENT: KafkaClientKind = "native";
+
 const COLLECTOR_DEFAULTS = {
   nodeVersion: "20.20.2",
   artifact: { kind: "s3", bucket: "unmeltable-artifacts", key: "collector/unmeltable-collector-0.1.0.tgz" },
+  kafkaClient: COLLECTOR_KAFKA_CLIENT,
   healthCheckPort: 6514,
 } as const;
 

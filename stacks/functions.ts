@@ -1,10 +1,10 @@
 /**
  * How every Lambda function of the deployment is made: the environment contract of `functions/`, the
- * VPC, the Kafka client installed beside the bundle, log retention, and the role trust fix below.
+ * VPC, what is bundled and what is installed beside the bundle, log retention, and the role trust fix below.
  * Each stack adds its own handler, sizing and permissions.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KAFKA_CLIENT, LAMBDA_RUNTIME, TOPICS, tiersFor, type StageConfig } from "./config";
+import { LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, TOPICS, tiersFor, type StageConfig } from "./config";
 
 /**
  * A role trust policy that only lets Lambda assume the role.
@@ -69,6 +69,25 @@ export interface AppFunction {
   async?: { retries: number; maxEventAgeSeconds?: number };
 }
 
+/**
+ * The handlers that talk to Kafka: only their bundles hold the Kafka client, and only they get its
+ * unbundlable packages installed beside them (LAMBDA_KAFKA_RUNTIME). test/stacks/lambda-artifacts.test.ts
+ * checks this list against what each deployed bundle contains, both ways.
+ */
+export const KAFKA_HANDLERS: readonly string[] = ["functions/process.handler", "functions/index.handler", "functions/topics.handler", "functions/archive.handler", "functions/archive-worker.handler"];
+
+/**
+ * `nodejs` of a function: SST bundles it with esbuild; the embedded index and the native Kafka adapter
+ * stay out of it; a function that talks to Kafka gets the client's unbundlable pure-JS packages
+ * installed beside the bundle, any other function gets nothing installed.
+ */
+export function lambdaNodejs(handler: string) {
+  return {
+    ...(KAFKA_HANDLERS.includes(handler) ? { install: { ...LAMBDA_KAFKA_RUNTIME } } : {}),
+    esbuild: { external: [...LAMBDA_EXCLUDED] },
+  };
+}
+
 /** The environment contract, identical for every function (UNMELTABLE_* variables). */
 export function contractEnvironment(ctx: FunctionContext): Record<string, pulumi.Input<string>> {
   return {
@@ -95,7 +114,7 @@ export function functionArgs(ctx: FunctionContext, fn: AppFunction) {
     timeout: `${fn.timeoutSeconds} seconds`,
     vpc: ctx.vpc,
     environment: { ...contractEnvironment(ctx), ...fn.environment },
-    nodejs: { install: { [KAFKA_CLIENT.name]: KAFKA_CLIENT.version } },
+    nodejs: lambdaNodejs(fn.handler),
     permissions: [
       // Every function may read the tenants (the contract gives every function UNMELTABLE_TENANTS).
       { actions: ["s3:GetObject"], resources: [ctx.tenantsObjectArn] },

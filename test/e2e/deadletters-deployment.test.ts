@@ -8,13 +8,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEAD_LETTER_TOPIC, decodeProcessedDocs, encodeDeadLetter, encodeProcessedDocs, processedTopic, RAW_TOPIC, type QueueRecord } from "@unmeltable/core";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 import { cli } from "../helpers/program";
 
 describe("deadletters for a deployment", () => {
   let cluster: MockCluster;
-  let queue: KafkaQueue;
+  let queue: PlatformaticKafkaQueue;
   const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-dl-deploy-"));
   const tenantsFile = path.join(dir, "tenants.json");
   const t0 = Date.UTC(2026, 2, 1, 12);
@@ -27,7 +27,7 @@ describe("deadletters for a deployment", () => {
       { name: "deadletter.redriven", partitions: 1 },
       { name: processedTopic("bulk"), partitions: 2 },
     ]);
-    queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
+    queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     writeFileSync(tenantsFile, JSON.stringify([{ name: "acme", ingestToken: "11111111-2222-4333-8444-555555555555", apiToken: "a", tier: "bulk" }, { name: "other", ingestToken: "21111111-2222-4333-8444-555555555555", apiToken: "b" }]));
     const producer = queue.producer();
     const doc = (id: string) => encodeProcessedDocs("acme", [JSON.stringify({ id, timestamp: t0, raw: id, tags: [] })]);

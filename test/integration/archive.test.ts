@@ -10,7 +10,7 @@ import { encodeRawBatch, hourKey, manifestKey, newEventId, parseQuery, RAW_TOPIC
 import { archiveDay, archivePiece, DirectoryStore, pieceManifestKey, replay, S3Store, type ArchiveStore, type PieceManifest } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 
 const DAY = "2026-01-07";
@@ -129,7 +129,7 @@ describe("the daily archive", () => {
     const s3Store = () => new S3Store("archive", "unmeltable/", { endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
 
     it("writes the same archive through Kafka and S3", async () => {
-      const queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
+      const queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
       const sent = await produceDay(queue);
       await checkArchive(queue, s3Store(), sent);
       expect((await s3Store().list("raw/2026-01-07/")).filter((k) => k.endsWith(".gz")).length).toBeGreaterThan(4);

@@ -18,7 +18,7 @@ import {
   type TenantDirectory,
 } from "@unmeltable/core";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { redriveDeadLetters, scanDeadLetters } from "../../packages/runtime/src/dead-letters";
 import { startMockCluster } from "../helpers/kafka";
 
@@ -52,7 +52,7 @@ describe.each([
     name: "Kafka (librdkafka mock cluster)",
     open: async () => {
       const cluster = await startMockCluster(1);
-      return { queue: new KafkaQueue({ brokers: cluster.brokers, sessionTimeoutMs: 6000, createTopics: (t) => cluster.createTopics(t) }), cleanup: () => cluster.stop() };
+      return { queue: new PlatformaticKafkaQueue({ brokers: cluster.brokers, sessionTimeoutMs: 6000, createTopics: (t) => cluster.createTopics(t) }), cleanup: () => cluster.stop() };
     },
   },
 ])("deadletters redrive on the $name", ({ open }) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueueRecord, StageResult } from "@unmeltable/core";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { StageRunner } from "@unmeltable/runner";
 import { PrometheusMetrics } from "../../packages/runtime/src/prometheus";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
@@ -13,11 +13,11 @@ import { waitFor } from "../helpers/program";
  */
 describe("a stage whose consumer fails", () => {
   let cluster: MockCluster;
-  let queue: KafkaQueue;
+  let queue: PlatformaticKafkaQueue;
   beforeAll(async () => {
     cluster = await startMockCluster(3);
     await cluster.createTopics([{ name: "work", partitions: 2 }, { name: "deadletter", partitions: 1 }]);
-    queue = new KafkaQueue({ brokers: cluster.brokers, sessionTimeoutMs: 6000, createTopics: (t) => cluster.createTopics(t) });
+    queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, sessionTimeoutMs: 6000, createTopics: (t) => cluster.createTopics(t) });
   });
   afterAll(async () => {
     await queue.close();

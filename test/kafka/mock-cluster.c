@@ -1,9 +1,10 @@
 /*
- * A real Kafka-protocol broker for the tests: librdkafka's mock cluster (Debian librdkafka-dev), with a
- * line-based control channel on stdin so fault tests can take brokers down and inject errors.
+ * A real Kafka-protocol broker for the tests: librdkafka's mock cluster (librdkafka 2.15.1 with
+ * test/kafka/librdkafka-mock.patch, built by scripts/build-test-broker.mjs), with a line-based control
+ * channel on stdin so fault tests can take brokers down and inject errors.
  *
- *   cc -O2 -o mock-cluster mock-cluster.c -lrdkafka
- *   ./mock-cluster [brokers]
+ *   node scripts/build-test-broker.mjs      (builds node_modules/.cache/unmeltable-test/mock-cluster)
+ *   mock-cluster [brokers]
  *
  * Prints the bootstrap servers ("127.0.0.1:PORT,...") as its first line, then answers each command with
  * one line, "ok" or "error <why>":
@@ -11,6 +12,10 @@
  *   create <topic> <partitions> [replication]   create a topic (the mock has no CreateTopics API)
  *   down <broker-id> / up <broker-id>           take a broker off the network / bring it back
  *   error <api-key> <count> <error-code>        the next <count> requests of <api-key> fail with <error-code>
+ *   track                                       start (or restart) counting requests
+ *   requests                                    "ok <api-key>=<count> ..." for the requests counted since
+ *
+ * The broker also answers CreateTopics and CreatePartitions (added by the patch).
  *
  * It exits when stdin closes, so it never outlives the test that started it. All data is in memory, a few
  * MiB per partition: size test data accordingly.
@@ -26,6 +31,11 @@ int main(int argc, char **argv) {
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+    /* MOCK_CLUSTER_DEBUG=mock,protocol logs what the brokers receive and why they close a connection. */
+    if (getenv("MOCK_CLUSTER_DEBUG")) {
+        rd_kafka_conf_set(conf, "log_level", "7", errstr, sizeof(errstr));
+        rd_kafka_conf_set(conf, "debug", getenv("MOCK_CLUSTER_DEBUG"), errstr, sizeof(errstr));
+    }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "rd_kafka_new: %s\n", errstr);
@@ -56,6 +66,23 @@ int main(int argc, char **argv) {
         } else if (sscanf(line, "error %d %d %d", &a, &b, &c) == 3) {
             for (int i = 0; i < b; i++) rd_kafka_mock_push_request_errors(mc, a, 1, (rd_kafka_resp_err_t)c);
             printf("ok\n");
+        } else if (strncmp(line, "track", 5) == 0) {
+            rd_kafka_mock_stop_request_tracking(mc);
+            rd_kafka_mock_start_request_tracking(mc);
+            printf("ok\n");
+        } else if (strncmp(line, "requests", 8) == 0) {
+            size_t cnt = 0;
+            int counts[256] = {0};
+            rd_kafka_mock_request_t **reqs = rd_kafka_mock_get_requests(mc, &cnt);
+            for (size_t i = 0; i < cnt; i++) {
+                int key = rd_kafka_mock_request_api_key(reqs[i]);
+                if (key >= 0 && key < 256) counts[key]++;
+            }
+            rd_kafka_mock_request_destroy_array(reqs, cnt);
+            printf("ok");
+            for (int k = 0; k < 256; k++)
+                if (counts[k]) printf(" %d=%d", k, counts[k]);
+            printf("\n");
         } else if (sscanf(line, "%31s", cmd) == 1) {
             printf("error unknown command %s\n", cmd);
         } else {

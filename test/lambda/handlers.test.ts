@@ -20,7 +20,7 @@ import {
 import type { PieceRequest, PieceResult } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { createMskHandler, partitionBatches, PartitionsBlockedError, resetEnvironment } from "@unmeltable/lambda";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 // @ts-expect-error -- s3rver ships no type declarations
 import S3rver from "s3rver";
@@ -68,7 +68,7 @@ describe("MSK events", () => {
 
 describe("the Lambda handlers", () => {
   let cluster: MockCluster;
-  let queue: KafkaQueue;
+  let queue: PlatformaticKafkaQueue;
   let s3: { close(): Promise<void> };
   let dir: string;
   const tenant = { name: "acme", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default" };
@@ -92,7 +92,7 @@ describe("the Lambda handlers", () => {
       { name: "deadletter", partitions: 1 },
       { name: "processed.default", partitions: 2 },
     ]);
-    queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
+    queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-lambda-"));
     writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant, big]));
     const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }, { name: "config" }] });

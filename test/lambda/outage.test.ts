@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, encodeRawBatch, newEventId, noMetrics, type RawRecord } from "@unmeltable/core";
 import { OpenSearchIndex } from "@unmeltable/index-opensearch";
 import { createMskHandler } from "@unmeltable/lambda";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { PROCESS, resolveStage, TIERS, type EsmSettings, type StageConfig } from "../../stacks/config";
 import { EsmEmulator, type MappingSettings } from "../helpers/esm";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
@@ -28,7 +28,7 @@ const mapping = (topic: string, consumer: string, esm: EsmSettings) =>
 
 describe("an OpenSearch outage longer than every retry", () => {
   let cluster: MockCluster;
-  let queue: KafkaQueue;
+  let queue: PlatformaticKafkaQueue;
   let opensearch: RecordedServer;
 
   beforeAll(async () => {
@@ -38,7 +38,7 @@ describe("an OpenSearch outage longer than every retry", () => {
       { name: "processed.default", partitions: 2 },
       { name: DEAD_LETTER_TOPIC, partitions: 1 },
     ]);
-    queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
+    queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     opensearch = await startModelCluster();
   });
 

@@ -4,14 +4,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, invocationLimit, KAFKA_CLIENT, PAYLOAD, PROCESS, recordsPerInvocation, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
+import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, invocationLimit, NATIVE_KAFKA_CLIENT, PAYLOAD, PROCESS, recordsPerInvocation, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
 import { archiveLifecycle } from "../../stacks/archive";
 import { collectorUserData, type UserDataInput } from "../../stacks/collector-user-data";
 import { subnetCidr, regionId } from "../../stacks/network";
 import { mappingArgs } from "../../stacks/pipeline";
 import { topicPlan, serverProperties } from "../../stacks/queue";
 import { planMappings } from "../../stacks/handlers/index-access";
-import { runtimeDependencies } from "../../scripts/sst-collector-artifact.mjs";
+import { artifactManifest, runtimeDependencies } from "../../scripts/sst-collector-artifact.mjs";
 
 describe("stages", () => {
   afterEach(() => {
@@ -56,9 +56,9 @@ describe("stages", () => {
     expect(tiersFor(resolveStage("prod", {}))).toEqual(TIERS);
   });
 
-  it("installs the Kafka client version the repository uses", () => {
-    const installed = JSON.parse(readFileSync(path.resolve("node_modules", KAFKA_CLIENT.name, "package.json"), "utf8")).version;
-    expect(KAFKA_CLIENT.version).toBe(installed);
+  it("names the native Kafka client at the version package-lock.json pins", () => {
+    const lock = JSON.parse(readFileSync(path.resolve("package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+    expect(NATIVE_KAFKA_CLIENT.version).toBe(lock.packages[`node_modules/${NATIVE_KAFKA_CLIENT.name}`]?.version);
   });
 });
 
@@ -190,20 +190,23 @@ describe("archive lifecycle", () => {
   });
 });
 
+const input: UserDataInput = {
+  nodeVersion: "20.20.2",
+  artifact: { kind: "s3", bucket: "artifacts", key: "collector/x.tgz" },
+  homeRegion: "eu-west-1",
+  clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/unmeltable-prod/uuid",
+  tenantsUrl: "s3://config/tenants.json",
+  tls: { certParameter: "/unmeltable/prod/tls/cert", keyParameter: "/unmeltable/prod/tls/key" },
+  spoolDevice: "/dev/sdf",
+  ports: { syslog: 514, tls: 6514, https: 443 },
+  kafkaClient: "native",
+};
+
 describe("collector user data", () => {
-  const input: UserDataInput = {
-    nodeVersion: "20.20.2",
-    artifact: { kind: "s3", bucket: "artifacts", key: "collector/x.tgz" },
-    homeRegion: "eu-west-1",
-    clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/unmeltable-prod/uuid",
-    tenantsUrl: "s3://config/tenants.json",
-    tls: { certParameter: "/unmeltable/prod/tls/cert", keyParameter: "/unmeltable/prod/tls/key" },
-    spoolDevice: "/dev/sdf",
-    ports: { syslog: 514, tls: 6514, https: 443 },
-  };
 
   it.each([
     ["an S3 artifact", input],
+    ["an S3 artifact and the pure-JS client", { ...input, kafkaClient: "js" as const }],
     ["a git checkout", { ...input, artifact: { kind: "git" as const, url: "https://example.com/unmeltable.git", ref: "v0.1.0" } }],
   ])("is valid bash with %s", (_what, i) => {
     const dir = mkdtempSync(path.join(tmpdir(), "userdata-"));
@@ -231,6 +234,49 @@ describe("collector user data", () => {
   });
 });
 
+describe("the collectors' Kafka client", () => {
+  /** The script's client choice, run by bash with this machine's node and `program` as the install dir. */
+  const choose = (program: string) => {
+    const script = collectorUserData(input);
+    const from = script.indexOf("KAFKA_CLIENT=native");
+    const block = script.slice(from, script.indexOf("\nfi\n", from) + 4).replaceAll("/opt/node/bin/node", process.execPath).replaceAll("/opt/unmeltable", program);
+    // logger may be absent here: the script tolerates that (`|| true`).
+    return execFileSync("bash", ["-c", `set -euo pipefail\n${block}\necho "client=$KAFKA_CLIENT"`], { encoding: "utf8", env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] });
+  };
+
+  it("native: each instance installs it itself, from the artifact's lockfile (npm ci), the optional packages included", () => {
+    const s = collectorUserData(input);
+    expect(s).toContain("cd /opt/unmeltable && npm ci --omit=dev --no-audit --no-fund");
+    expect(s).not.toContain("npm install");
+    expect(s).toMatch(/\nUNMELTABLE_KAFKA_CLIENT=\$KAFKA_CLIENT\n/);
+    expect(s.indexOf("npm ci")).toBeLessThan(s.indexOf("KAFKA_CLIENT=native"));
+    expect(s.indexOf("KAFKA_CLIENT=native")).toBeLessThan(s.indexOf("systemctl enable --now"));
+  });
+
+  it("native: the service gets it when it loads on the instance", () => {
+    // The repository's own install has the native client, built for this machine.
+    expect(choose(path.resolve("."))).toMatch(/client=native\n$/);
+  });
+
+  it("native: falls back to the pure-JS client, and says so, when it did not install or does not load", () => {
+    const empty = mkdtempSync(path.join(tmpdir(), "collector-program-"));
+    try {
+      const out = choose(empty);
+      expect(out).toContain(`the native Kafka client (${NATIVE_KAFKA_CLIENT.name} ${NATIVE_KAFKA_CLIENT.version}) did not install or load here: the collector uses the pure-JS client`);
+      expect(out).toMatch(/client=js\n$/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it("js: the native client is not installed at all", () => {
+    const s = collectorUserData({ ...input, kafkaClient: "js" });
+    expect(s).toContain("npm ci --omit=dev --omit=optional --no-audit --no-fund");
+    expect(s).toContain("\nKAFKA_CLIENT=js\n");
+    expect(s).not.toContain(NATIVE_KAFKA_CLIENT.name);
+  });
+});
+
 describe("the OpenSearch role mapping step", () => {
   it("puts the master role in all_access, one request per domain and role, sorted and deduplicated", () => {
     const plan = planMappings({
@@ -248,6 +294,39 @@ describe("the OpenSearch role mapping step", () => {
 });
 
 describe("the collector artifact", () => {
+  it("pins what the bundles load to package-lock.json, with a lockfile of exactly those packages for npm ci", () => {
+    const rootLock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages: Record<string, { version?: string; dev?: boolean; link?: boolean; dependencies?: Record<string, string> }> };
+    const bundle = 'import { Command } from "commander";\nconst k = await import("@confluentinc/kafka-javascript");';
+    const { packageJson, lockfile } = artifactManifest({
+      version: "9.9.9",
+      bundles: [bundle],
+      workspacePackages: [{ dependencies: { commander: "^14", "@unmeltable/core": "0.1.0", preact: "^10" }, optionalDependencies: { [NATIVE_KAFKA_CLIENT.name]: "^1" } }],
+      rootLock,
+      allowScripts: { [NATIVE_KAFKA_CLIENT.name]: true, esbuild: true, protobufjs: false },
+    });
+    expect(packageJson.dependencies).toEqual({ commander: rootLock.packages["node_modules/commander"]!.version });
+    // The repository's install-script policy, for the packages the artifact holds.
+    expect(packageJson.allowScripts).toEqual({ [NATIVE_KAFKA_CLIENT.name]: true });
+    expect(packageJson.optionalDependencies).toEqual({ [NATIVE_KAFKA_CLIENT.name]: NATIVE_KAFKA_CLIENT.version });
+    const locked = lockfile.packages as Record<string, { version?: string; optional?: boolean; dev?: boolean; dependencies?: Record<string, string> }>;
+    expect(locked[""]).toMatchObject({ name: "unmeltable-collector", version: "9.9.9", dependencies: packageJson.dependencies, optionalDependencies: packageJson.optionalDependencies });
+    expect(locked["node_modules/commander"]!.optional).toBeUndefined();
+    expect(locked[`node_modules/${NATIVE_KAFKA_CLIENT.name}`]).toMatchObject({ version: NATIVE_KAFKA_CLIENT.version, optional: true });
+    // What only the native client needs is optional too; nothing is a dev package; every dependency of
+    // a locked package is locked where Node would find it.
+    expect(locked["node_modules/@mapbox/node-pre-gyp"]).toMatchObject({ optional: true });
+    expect(Object.values(locked).filter((e) => e.dev)).toEqual([]);
+    for (const [key, entry] of Object.entries(locked)) {
+      if (!key) continue;
+      expect(entry.version, key).toBe(rootLock.packages[key]!.version);
+      for (const dep of Object.keys(entry.dependencies ?? {})) {
+        const candidates = [`${key}/node_modules/${dep}`, ...key.split("/node_modules/").map((_, i, parts) => `${parts.slice(0, parts.length - 1 - i).join("/node_modules/")}/node_modules/${dep}`.replace(/^\//, ""))];
+        expect(candidates.some((c) => c in locked), `${key} needs ${dep}`).toBe(true);
+      }
+    }
+    expect(Object.keys(locked)).not.toContain("node_modules/preact");
+  });
+
   it("lists the workspace dependencies the bundles load, and no workspace package", () => {
     const bundle = 'import x from "commander";\nconst k = createRequire(import.meta.url)("@confluentinc/kafka-javascript");\nimport("@aws-sdk/client-s3/dist")';
     expect(runtimeDependencies([bundle], new Set(["commander", "@confluentinc/kafka-javascript", "@aws-sdk/client-s3", "preact", "@unmeltable/core"]))).toEqual([

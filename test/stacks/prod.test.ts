@@ -3,8 +3,8 @@
  * of issue 7 exists with the settings of stacks/config.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { ARCHIVE, PROCESS, STAGES, TIERS, KAFKA_CLIENT, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
-import { LAMBDA_ONLY_TRUST } from "../../stacks/functions";
+import { ARCHIVE, PROCESS, STAGES, TIERS, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
+import { KAFKA_HANDLERS, LAMBDA_ONLY_TRUST } from "../../stacks/functions";
 import { ACCOUNT, byType, component, components, componentsOf, effectiveTrust, principals, resource, resources, runApp, T, value, type SstConfig } from "./harness";
 
 const CLUSTER_ARN = `arn:aws:kafka:eu-west-1:${ACCOUNT}:cluster/unmeltable-prod/0000-uuid-1`;
@@ -260,7 +260,7 @@ describe("prod: every function", () => {
     );
   });
 
-  it("gets the environment contract, the VPC and the Kafka client", async () => {
+  it("gets the environment contract and the VPC", async () => {
     for (const c of appFunctions()) {
       const env = (await value(c.args.environment)) as Record<string, string>;
       expect(env).toMatchObject({
@@ -277,7 +277,20 @@ describe("prod: every function", () => {
       });
       expect(c.args.vpc).toBe(component(T.sstVpc, "Vpc").instance);
       expect(c.args.runtime).toBe(LAMBDA_RUNTIME);
-      expect(c.args.nodejs).toEqual({ install: { [KAFKA_CLIENT.name]: KAFKA_CLIENT.version } });
+    }
+  });
+
+  it("only the functions that talk to Kafka get the pure-JS client's unbundlable packages installed; none gets a native package", () => {
+    const kafka = appFunctions().filter((c) => c.args.nodejs?.install);
+    expect(new Set(kafka.map((c) => c.args.handler))).toEqual(
+      new Set(["process", "index", "topics", "archive", "archive-worker"].map((h) => `functions/${h}.handler`)),
+    );
+    expect(new Set(KAFKA_HANDLERS)).toEqual(new Set(kafka.map((c) => c.args.handler)));
+    for (const c of componentsOf(T.function)) {
+      expect(c.args.nodejs?.install ?? {}, c.name).not.toHaveProperty(["@confluentinc/kafka-javascript"]);
+      if (c.args.nodejs?.install) expect(c.args.nodejs.install, c.name).toEqual(LAMBDA_KAFKA_RUNTIME);
+      // The embedded index (SQLite) and the native Kafka adapter stay out of every bundle.
+      if (c.args.handler.startsWith("functions/")) expect(c.args.nodejs?.esbuild?.external, c.name).toEqual(expect.arrayContaining([...LAMBDA_EXCLUDED]));
     }
   });
 
@@ -550,6 +563,10 @@ describe("prod: collectors", () => {
       expect(script).toContain("aws s3 cp --region 'eu-west-1' 's3://unmeltable-artifacts/collector/unmeltable-collector-0.1.0.tgz'");
       expect(script).toContain("mountpoint -q /var/lib/unmeltable || mount /var/lib/unmeltable");
       expect(script).toContain("systemctl enable --now unmeltable-collector.service");
+      // The Kafka client the config chose, installed by the instance from the artifact's lockfile.
+      expect(script).toContain(`\nKAFKA_CLIENT=${prod.collector.kafkaClient}\n`);
+      expect(script).toContain("\nUNMELTABLE_KAFKA_CLIENT=$KAFKA_CLIENT\n");
+      expect(script).toContain(`cd /opt/unmeltable && npm ci --omit=dev${prod.collector.kafkaClient === "native" ? "" : " --omit=optional"} --no-audit --no-fund`);
     }
   });
 

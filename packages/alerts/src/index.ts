@@ -1,4 +1,5 @@
-export { SqliteAlertStore, FIRINGS_KEPT_PER_TENANT } from "./sqlite-store";
+export { SqliteAlertStore } from "./sqlite-store";
+export { FIRINGS_KEPT_PER_TENANT } from "./firings";
 export { webhookSender, GENERIC_DELIVERY_FAILURE, type WebhookSenderOptions } from "./webhook";
 export { WebhookPolicy, addressClass, parseAllowList, systemResolver, boundedResolver, WEBHOOK_ALLOW_ENV, type DestinationCheck, type Resolve, type ResolvedAddress, type WebhookPolicyOptions } from "./destination";
 export { handleAlertsApi, ALERTS_PATH, type AlertsRequest, type AlertsResponse, type AlertsApiDeps } from "./api";

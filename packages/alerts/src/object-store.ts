@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Alert, AlertFiring, AlertSpec, AlertState, AlertStore, ObjectStore } from "@unmeltable/core";
-import { FIRINGS_KEPT_PER_TENANT } from "./sqlite-store";
+import { FIRINGS_KEPT_PER_TENANT } from "./firings";
 
 /**
  * Alerts in an object store — S3 on AWS, where the checker is a scheduled Lambda and the API runs in the

@@ -3,9 +3,7 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import type { Alert, AlertComparison, AlertFiring, AlertSpec, AlertState, AlertStore } from "@unmeltable/core";
-
-/** Firings kept per tenant; older ones are deleted as new ones are recorded. */
-export const FIRINGS_KEPT_PER_TENANT = 1000;
+import { FIRINGS_KEPT_PER_TENANT } from "./firings";
 
 /**
  * Alerts and their firings in `<data-dir>/alerts.db` (SQLite, WAL): per tenant, surviving restarts.

@@ -36,7 +36,9 @@ let index: Promise<IndexPort & SliceAdmin> | undefined;
 
 export function kafka(env: NodeJS.ProcessEnv = process.env): Promise<Queue> {
   queue ??= (async () => {
-    const { KafkaQueue } = await import("@unmeltable/queue-kafka");
+    // The pure-JavaScript client: nothing native in a function bundle (the native adapter is a separate
+    // entry, @unmeltable/queue-kafka/native, that no function imports).
+    const { PlatformaticKafkaQueue } = await import("@unmeltable/queue-kafka");
     const region = env.AWS_REGION;
     const sasl = env.UNMELTABLE_KAFKA_SASL === "aws-msk-iam" ? { mechanism: "aws-msk-iam" as const, region: required(env, "AWS_REGION") } : undefined;
     let brokers = (env.UNMELTABLE_KAFKA_BROKERS ?? "").split(",").filter(Boolean);
@@ -48,7 +50,7 @@ export function kafka(env: NodeJS.ProcessEnv = process.env): Promise<Queue> {
       if (!list) throw new Error(`MSK cluster ${arn} has no bootstrap brokers for this authentication`);
       brokers = list.split(",");
     }
-    return new KafkaQueue({
+    return new PlatformaticKafkaQueue({
       brokers,
       sasl,
       ssl: Boolean(sasl) || env.UNMELTABLE_KAFKA_TLS === "1",

@@ -1,2 +1,6 @@
-export { KafkaQueue, KAFKA_CLIENT_MISSING, type KafkaQueueOptions } from "./kafka-queue";
-export { parseBrokers, rdkafkaConfig, mskIamTokenProvider, type KafkaConnection } from "./connection";
+// The Kafka adapter every part of unmeltable uses by default: pure JavaScript (@platformatic/kafka), no
+// native addon. The librdkafka adapter is a separate entry, `@unmeltable/queue-kafka/native`.
+export { PlatformaticKafkaQueue, type KafkaQueueOptions } from "./js-queue";
+export { platformaticConnection, mskIamTokenRefresher, type PlatformaticConnectionOptions } from "./js-connection";
+export { parseBrokers, mskIamTokenProvider, type KafkaConnection } from "./connection";
+export { MAX_RECORD_BYTES } from "./limits";

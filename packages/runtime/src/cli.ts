@@ -213,6 +213,7 @@ export function buildCli(): Command {
       .addOption(new Option("--msk-cluster-arn <arn>", "a deployment's MSK cluster (brokers looked up with kafka:GetBootstrapBrokers)").env("UNMELTABLE_MSK_CLUSTER_ARN"))
       .addOption(new Option("--kafka-sasl <mechanism>", "MSK IAM authentication (port 9098)").choices(["aws-msk-iam"]).env("UNMELTABLE_KAFKA_SASL"))
       .addOption(new Option("--kafka-tls", "connect to Kafka over TLS").env("UNMELTABLE_KAFKA_TLS"))
+      .addOption(new Option("--kafka-client <client>", "the Kafka client: js (pure JavaScript, the default) or native (the optional @confluentinc/kafka-javascript)").choices(["js", "native"]).env("UNMELTABLE_KAFKA_CLIENT"))
       .addOption(new Option("--aws-region <region>", "AWS region (MSK IAM, the MSK lookup, an s3:// tenants config)").env("AWS_REGION"))
       .addOption(new Option("--tenants <source>", "a deployment's tenants config (s3://bucket/tenants.json or a JSON file) instead of the data dir's tenants").env("UNMELTABLE_TENANTS"));
   deadLetterOptions(deadletters.command("list").description("List dead letters: where, why, and whether each can be (or was) redriven. Read-only; safe while the server runs.")).action(
@@ -257,6 +258,7 @@ interface RunFlags {
   kafkaSasl?: "scram-sha-256" | "scram-sha-512" | "plain" | "aws-msk-iam";
   kafkaUsername?: string;
   kafkaPassword?: string;
+  kafkaClient?: "js" | "native";
   spoolMaxBytes: number;
   produceTimeoutMs: number;
   sample?: number;
@@ -305,6 +307,7 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
     .addOption(new Option("--kafka-sasl <mechanism>", "SASL: SCRAM (MSK port 9096), PLAIN, or MSK IAM (OAUTHBEARER, port 9098)").choices(["scram-sha-256", "scram-sha-512", "plain", "aws-msk-iam"]).env("UNMELTABLE_KAFKA_SASL"))
     .addOption(new Option("--kafka-username <name>", "SASL username").env("UNMELTABLE_KAFKA_USERNAME"))
     .addOption(new Option("--kafka-password <secret>", "SASL password (prefer the environment variable)").env("UNMELTABLE_KAFKA_PASSWORD"))
+    .addOption(new Option("--kafka-client <client>", "the Kafka client: js (pure JavaScript, the default) or native (the optional @confluentinc/kafka-javascript)").choices(["js", "native"]).env("UNMELTABLE_KAFKA_CLIENT"))
     .addOption(sizeOption("--produce-timeout-ms <n>", "how long a Kafka write may take before it fails (the collector then spools the batch to disk)", "UNMELTABLE_PRODUCE_TIMEOUT_MS", 10_000));
 }
 
@@ -329,6 +332,7 @@ function queueConfig(opts: RunFlags): QueueConfig {
     sasl,
     clientId: `unmeltable-${opts.collectorId ?? DEFAULTS.collectorId}`,
     produceTimeoutMs: opts.produceTimeoutMs,
+    client: opts.kafkaClient,
   };
 }
 

@@ -13,6 +13,7 @@ export interface DeadLetterFlags extends Omit<DeadLetterFilter, "from" | "until"
   json?: boolean;
   queue: "embedded" | "kafka";
   brokers?: string;
+  kafkaClient?: "js" | "native";
   /** A deployment's MSK cluster and how to reach it (as the collector's flags). */
   mskClusterArn?: string;
   awsRegion?: string;
@@ -49,6 +50,7 @@ function openKafka(flags: DeadLetterFlags, dataDir: string): Promise<Queue> {
       ssl: flags.kafkaTls || iam,
       sasl: iam ? { mechanism: "aws-msk-iam", region: flags.awsRegion! } : undefined,
       clientId: "unmeltable-deadletters",
+      client: flags.kafkaClient,
     },
     dataDir,
     () => undefined,

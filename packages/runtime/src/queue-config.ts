@@ -14,7 +14,21 @@ export type QueueConfig =
       mskClusterArn?: string;
       region?: string;
       produceTimeoutMs?: number;
+      /**
+       * Which Kafka client: "js" (default), @platformatic/kafka, pure JavaScript; or "native", the optional
+       * @confluentinc/kafka-javascript (librdkafka). Unset: UNMELTABLE_KAFKA_CLIENT, else "js".
+       */
+      client?: KafkaClientKind;
     } & KafkaConnection);
+
+export type KafkaClientKind = "js" | "native";
+
+/** The Kafka client asked for: the option, else UNMELTABLE_KAFKA_CLIENT, else the pure-JS one. */
+export function kafkaClientKind(option: string | undefined, env: NodeJS.ProcessEnv = process.env): KafkaClientKind {
+  const kind = option ?? env.UNMELTABLE_KAFKA_CLIENT ?? "js";
+  if (kind !== "js" && kind !== "native") throw new Error(`the Kafka client must be js or native (--kafka-client, UNMELTABLE_KAFKA_CLIENT), not ${kind}`);
+  return kind;
+}
 
 export async function openQueue(config: QueueConfig, dataDir: string, log: (line: string) => void): Promise<Queue> {
   if (config.kind === "embedded") return EmbeddedQueue.open({ dir: path.join(dataDir, "queue") });
@@ -23,9 +37,17 @@ export async function openQueue(config: QueueConfig, dataDir: string, log: (line
     brokers = await mskBootstrapBrokers(config.mskClusterArn, config.region, config.sasl?.mechanism === "aws-msk-iam" ? "iam" : config.sasl ? "scram" : config.ssl ? "tls" : "plaintext");
     log(`MSK cluster ${config.mskClusterArn}: brokers ${brokers.join(",")}`);
   }
-  // Loaded only here: the Kafka client is a native addon that the embedded mode never needs.
-  const { KafkaQueue } = await import("@unmeltable/queue-kafka");
-  return new KafkaQueue({ ...config, brokers, produceTimeoutMs: config.produceTimeoutMs });
+  const options = { ...config, brokers, produceTimeoutMs: config.produceTimeoutMs };
+  if (kafkaClientKind(config.client) === "native") {
+    // The optional native adapter, from its own entry: constructing it says in one line how to install
+    // the addon when it is missing (KAFKA_CLIENT_MISSING).
+    const { NativeKafkaQueue } = await import("@unmeltable/queue-kafka/native");
+    log("Kafka client: @confluentinc/kafka-javascript (librdkafka, native)");
+    return new NativeKafkaQueue(options);
+  }
+  // Loaded only here: the embedded mode never needs a Kafka client.
+  const { PlatformaticKafkaQueue } = await import("@unmeltable/queue-kafka");
+  return new PlatformaticKafkaQueue(options);
 }
 
 /**

@@ -15,13 +15,15 @@ import {
   type RecordPosition,
   type TopicSpec,
 } from "@unmeltable/core";
-import { rdkafkaConfig, type KafkaConnection, type RdkafkaConfig } from "./connection";
+import type { KafkaConnection } from "./connection";
+import { MAX_RECORD_BYTES } from "./limits";
+import { rdkafkaConfig, type RdkafkaConfig } from "./native-connection";
 
 type KafkaModule = typeof import("@confluentinc/kafka-javascript");
 
 /** What to do when the Kafka client is not installed, in one line (the CLI prints it as it is). */
 export const KAFKA_CLIENT_MISSING =
-  "the Kafka queue needs @confluentinc/kafka-javascript, an optional native addon that is not installed here: " +
+  "--kafka-client native needs @confluentinc/kafka-javascript, an optional native addon that is not installed here (the default, --kafka-client js, needs nothing): " +
   "apt-get install librdkafka-dev libssl-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev liblz4-dev libsasl2-dev && CKJS_LINKING=dynamic npm install";
 
 let kafkaModule: KafkaModule | undefined;
@@ -43,10 +45,7 @@ export function loadKafkaClient(): KafkaModule {
   return kafkaModule;
 }
 
-/** The largest record the adapter writes (the topics it creates accept it too). */
-export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
-
-export interface KafkaQueueOptions extends KafkaConnection {
+export interface NativeKafkaQueueOptions extends KafkaConnection {
   /** Give up on a produce after this long (the collector then spools to disk). Default 30 s. */
   produceTimeoutMs?: number;
   /** "lz4" (default), "zstd", "gzip", "snappy" or "none". */
@@ -63,12 +62,14 @@ export interface KafkaQueueOptions extends KafkaConnection {
 }
 
 /**
- * The queue port on Kafka (Amazon MSK or any cluster) with @confluentinc/kafka-javascript (librdkafka):
+ * The queue port on Kafka (Amazon MSK or any cluster) with @confluentinc/kafka-javascript (librdkafka), the
+ * optional native alternative to PlatformaticKafkaQueue (entry `@unmeltable/queue-kafka/native`; the
+ * runtime picks it with `--kafka-client native`):
  * producer with acks=all and compression; consumer groups with offsets committed only after the
  * handler's output is durable; admin and reads through librdkafka's classic calls (metadata, watermark
  * offsets, offsets for times, committed offsets), which every broker version answers.
  */
-export class KafkaQueue implements Queue {
+export class NativeKafkaQueue implements Queue {
   readonly admin: QueueAdmin;
   readonly reader: QueueReader;
   private readonly base: RdkafkaConfig;
@@ -77,7 +78,7 @@ export class KafkaQueue implements Queue {
   private readonly closers = new Set<() => Promise<void>>();
   private readonly partitionCounts = new Map<string, number>();
 
-  constructor(private readonly options: KafkaQueueOptions) {
+  constructor(private readonly options: NativeKafkaQueueOptions) {
     this.base = rdkafkaConfig(options);
     this.kafka = new (loadKafkaClient().KafkaJS.Kafka)({ ...(this.base as object) });
     this.admin = {
