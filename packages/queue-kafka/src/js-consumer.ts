@@ -23,6 +23,8 @@ interface PartitionState {
   waiting: boolean;
   /** The partition was revoked: drop what is queued, commit nothing more. */
   revoked: boolean;
+  /** An offset whose commit failed (a rebalance under way): committed again once the group is joined. */
+  uncommitted: number | undefined;
 }
 
 /**
@@ -91,7 +93,7 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
       const key = `${topic}:${partition}`;
       let s = partitions.get(key);
       if (!s) {
-        s = { topic, partition, records: [], bytes: 0, next: undefined, busy: false, failures: 0, waiting: false, revoked: false };
+        s = { topic, partition, records: [], bytes: 0, next: undefined, busy: false, failures: 0, waiting: false, revoked: false, uncommitted: undefined };
         partitions.set(key, s);
       }
       return s;
@@ -114,6 +116,27 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
           setImmediate(schedule);
         });
         settled.add(work);
+      }
+    };
+
+    // While the group rebalances, commits wait for the new generation: a commit refused for the old one
+    // makes the client start a join of its own beside the heartbeat's, and two joins in flight keep the
+    // group rebalancing.
+    let rebalancing = false;
+    const commit = async (s: PartitionState, offset: number) => {
+      if (rebalancing) {
+        s.uncommitted = Math.max(s.uncommitted ?? 0, offset);
+        return;
+      }
+      try {
+        await consumer.commit({ offsets: [{ topic: s.topic, partition: s.partition, offset: BigInt(offset), leaderEpoch: -1 }] });
+        if (s.uncommitted !== undefined && s.uncommitted <= offset) s.uncommitted = undefined;
+      } catch (err) {
+        // The work is done. A rebalance is the usual cause: the offset is committed again once this
+        // member has rejoined (or with a later batch); if the partition moves to another member, that
+        // one starts at the last committed offset (at-least-once).
+        s.uncommitted = Math.max(s.uncommitted ?? 0, offset);
+        console.warn(`kafka: ${o.group} ${s.topic}[${s.partition}]: commit of offset ${offset} failed, retried after the rebalance: ${describe(err)}`);
       }
     };
 
@@ -148,15 +171,7 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
         retryLater(s, wait);
         return;
       }
-      if (next > records[0]!.offset && !s.revoked) {
-        try {
-          await consumer.commit({ offsets: [{ topic: s.topic, partition: s.partition, offset: BigInt(next), leaderEpoch: -1 }] });
-        } catch (err) {
-          // The work is done; the offset is committed with a later batch, or the records come again to
-          // this member or another one (at-least-once).
-          console.warn(`kafka: ${o.group} ${s.topic}[${s.partition}]: commit of offset ${next} failed: ${describe(err)}`);
-        }
-      }
+      if (next > records[0]!.offset && !s.revoked) await commit(s, next);
       let done = 0;
       while (done < s.records.length && s.records[done]!.offset < next) {
         s.bytes -= size(s.records[done]!);
@@ -196,7 +211,12 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
       setImmediate(schedule);
     };
 
+    const onRebalance = () => {
+      rebalancing = true;
+    };
+
     const onJoin = () => {
+      rebalancing = false;
       // Partitions this member lost: drop their queues (the new owner starts at the committed offset).
       const assigned = new Set((consumer.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
       for (const [key, s] of partitions) {
@@ -208,10 +228,18 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
         partitions.delete(key);
       }
       if (stream?.isPaused() && buffered < BUFFER_HIGH_BYTES / 2) stream.resume();
+      // Commits that failed during the rebalance, for the partitions this member kept.
+      for (const s of partitions.values()) {
+        if (s.uncommitted === undefined || s.busy) continue;
+        const work = commit(s, s.uncommitted);
+        settled.add(work);
+        void work.finally(() => settled.delete(work));
+      }
     };
 
     try {
       consumer.on("consumer:group:join", onJoin);
+      consumer.on("consumer:group:rebalance", onRebalance);
       // The client emits "error" when it cannot rejoin the group after a failed heartbeat: the membership
       // is over (and an "error" event without a listener would take the process down).
       consumer.on("error", (err: Error) => failed?.(err));
