@@ -6,10 +6,10 @@
  * `hangAfterBytes` it stops reading once that much was read and prints `hanging` (to be killed there).
  */
 import { archivePiece, S3Store, type PieceRequest } from "@unmeltable/archive";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 
 const input = JSON.parse(process.argv[2]!) as { request: PieceRequest; brokers: string[]; endpoint: string; bucket: string; maxOpen?: number; partBytes?: number; holdBytes?: number; hangAfterBytes?: number };
-const queue = new KafkaQueue({ brokers: input.brokers });
+const queue = new PlatformaticKafkaQueue({ brokers: input.brokers });
 const store = new S3Store(input.bucket, "", { endpoint: input.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
 const started = performance.now();
 try {

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import S3rver from "s3rver";
 import { encodeRawBatch, manifestKey, missingArchiveDays, newEventId, RAW_TOPIC, type ArchiveManifest, type RawRecord } from "@unmeltable/core";
 import { LeaseHeldError, runArchive, S3Store, type PieceRequest, type PieceResult, type PlannerOptions } from "@unmeltable/archive";
-import { KafkaQueue } from "@unmeltable/queue-kafka";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 import { startConditionalS3, type ConditionalS3 } from "../helpers/s3-conditional";
 
@@ -31,7 +31,7 @@ const MB = 1024 * 1024;
 
 describe("the archive at scale: Kafka test broker → workers in their own processes → S3", () => {
   let cluster: MockCluster;
-  let queue: KafkaQueue;
+  let queue: PlatformaticKafkaQueue;
   let s3: { close(): Promise<void> };
   let conditional: ConditionalS3;
   let store: S3Store;
@@ -53,7 +53,7 @@ describe("the archive at scale: Kafka test broker → workers in their own proce
       // Not root here: the folder stays a plain one, and must stay empty all the same.
     }
     cluster = await startMockCluster(3);
-    queue = new KafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
+    queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     await queue.admin.ensureTopics([{ name: RAW_TOPIC, partitions: 6 }]);
     const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(work, "s3"), configureBuckets: [{ name: "archive" }] });
     const { port } = (await server.run()) as { port: number };

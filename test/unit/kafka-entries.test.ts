@@ -53,8 +53,10 @@ describe("Kafka client entries", () => {
 
   it("bundles into one file that runs with nothing beside it, given the WebAssembly inlined (wasm-utils/bundled)", async () => {
     // @platformatic/wasm-utils reads its lz4/snappy/crc32c module from "../dist/native.wasm" next to
-    // itself, which a bundle does not have; its "bundled" entry carries the module inline. A function
-    // bundle must alias one to the other (esbuild `alias`), or it fails at its first Kafka call.
+    // itself, which a bundle does not have; its "bundled" entry carries the module inline. The stacks
+    // cannot alias (SST 4.17 passes no esbuild `alias`): they install wasm-utils beside the bundle instead,
+    // checked in test/stacks/lambda-artifacts.test.ts. This is the one-file alternative, and proves the
+    // client's compression runs bundled.
     const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-kafka-bundle-"));
     try {
       await build({
