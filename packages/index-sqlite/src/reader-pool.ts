@@ -21,6 +21,10 @@ export interface ReaderPoolOptions {
    * is high. Default: this thread's event-loop utilization.
    */
   ingestLoad?: () => number;
+  /** Slice connections each reader thread keeps open (handle-cache.ts; default 64). */
+  openSlices?: number;
+  /** Shared [open, evictions] counters of the index's connection caches. */
+  counters?: SharedArrayBuffer;
 }
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 20_000;
@@ -167,7 +171,7 @@ export class ReaderPool {
   }
 
   private spawn(slot: Slot): Worker {
-    const worker = startWorker("index-reader-worker.mjs", "reader-worker.ts", { root: this.options.root, pressure: this.pressure.buffer }, { maxOldGenerationSizeMb: this.options.heapMb ?? 256 });
+    const worker = startWorker("index-reader-worker.mjs", "reader-worker.ts", { root: this.options.root, pressure: this.pressure.buffer, openSlices: this.options.openSlices, counters: this.options.counters }, { maxOldGenerationSizeMb: this.options.heapMb ?? 256 });
     slot.worker = worker;
     worker.unref();
     worker.on("message", (reply: ReaderReply) => {
