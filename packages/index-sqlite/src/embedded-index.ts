@@ -74,7 +74,7 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   private workerError: Error | undefined;
   private readonly defaultSlice: SliceLength;
   private readonly retention: Record<string, number>;
-  /** [open connections, evictions] of every thread's connection cache (handle-cache.ts). */
+  /** [open connections, evictions] of the writer's and this thread's connection caches (handle-cache.ts). */
   private readonly counters = new Int32Array(new SharedArrayBuffer(8));
   private readonly openSlicesLimit: number;
 
@@ -112,7 +112,6 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
         timeoutMs: this.queryTimeoutMs,
         ingestLoad: () => Math.max(mainLoad(), writerLoad()),
         openSlices: share.reader,
-        counters: counters.buffer as SharedArrayBuffer,
       });
     }
     if (writer === "inline") {
@@ -147,7 +146,8 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
 
   /** Open slice connections and evictions, over all of the index's threads (for /metrics). */
   openSliceStats(): OpenSliceStats {
-    return { open: Atomics.load(this.counters, OPEN), evictions: Atomics.load(this.counters, EVICTIONS), limit: this.openSlicesLimit };
+    const readers = this.pool?.openSliceStats() ?? { open: 0, evictions: 0 };
+    return { open: Atomics.load(this.counters, OPEN) + readers.open, evictions: Atomics.load(this.counters, EVICTIONS) + readers.evictions, limit: this.openSlicesLimit };
   }
 
   async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {

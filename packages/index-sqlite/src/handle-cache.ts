@@ -65,19 +65,19 @@ export class HandleCache<T> {
   /** The connection of `key`, opened with `open` if it is not open; hold it until release(). */
   acquire(key: string, open: () => T): Lease<T> {
     const now = this.now();
+    // (A deleted connection still serving its leases is no longer listed: this gets one of its own.)
     let entry = this.entries.get(key);
-    if (entry && !entry.doomed) {
+    if (entry) {
       this.entries.delete(key);
       this.entries.set(key, entry);
+      entry.leases++;
     } else {
-      // A doomed entry keeps serving its lease holders; this one gets a connection of its own.
-      if (entry) this.entries.delete(key);
-      entry = { key, value: open(), leases: 0, lastUsed: now, rested: false, doomed: false };
+      entry = { key, value: open(), leases: 1, lastUsed: now, rested: false, doomed: false };
       this.entries.set(key, entry);
       this.count(OPEN, 1);
+      // Leased already: the new connection is not the one to make room.
       this.evict();
     }
-    entry.leases++;
     entry.rested = false;
     this.rest(now);
     const held = entry;
