@@ -179,6 +179,11 @@ describe("the slice connection cache", () => {
     expect(closed).toEqual(["A", "B", "C"]);
     expect(rested).toEqual(["B2"]);
     d.release();
+    // Unused for the close-idle time (10 minutes): closed, whatever the capacity.
+    now = 5_000 + 600_000;
+    cache.acquire("e", () => "E").release();
+    expect(closed).toEqual(["A", "B", "C", "B2", "D"]);
+    expect(cache.size).toBe(1);
     cache.closeAll();
     expect(Array.from(counters)[0]).toBe(0);
   });

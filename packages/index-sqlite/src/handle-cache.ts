@@ -16,6 +16,8 @@ export interface HandleCacheOptions<T> {
   /** Called once for a connection unused for `idleMs` (e.g. PRAGMA shrink_memory). */
   idle?: (handle: T) => void;
   idleMs?: number;
+  /** A connection unused this long is closed (default 10 minutes): yesterday's slices, quiet tenants. */
+  closeIdleMs?: number;
   /** [open connections, evictions], added to atomically (shared by the index's threads). */
   counters?: Int32Array;
   /** The clock (tests). */
@@ -46,11 +48,13 @@ export class HandleCache<T> {
   /** In least recently used order: Map keeps insertion order, and a use re-inserts. */
   private readonly entries = new Map<string, Entry<T>>();
   private readonly idleMs: number;
+  private readonly closeIdleMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: HandleCacheOptions<T>) {
     if (!(Number.isSafeInteger(options.capacity) && options.capacity >= 1)) throw new RangeError(`a handle cache holds at least 1 connection, not ${options.capacity}`);
     this.idleMs = options.idleMs ?? 10_000;
+    this.closeIdleMs = options.closeIdleMs ?? 600_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -122,13 +126,21 @@ export class HandleCache<T> {
     }
   }
 
-  /** Runs the idle hook of connections unused for idleMs (oldest first; stops at a recent one). */
+  /**
+   * Closes connections unused for closeIdleMs and runs the idle hook of those unused for idleMs (oldest
+   * first; stops at a recently used one).
+   */
   private rest(now: number): void {
     const idle = this.options.idle;
-    if (!idle) return;
     for (const entry of this.entries.values()) {
-      if (now - entry.lastUsed < this.idleMs) return;
-      if (entry.leases > 0 || entry.rested) continue;
+      if (now - entry.lastUsed < Math.min(this.idleMs, this.closeIdleMs)) return;
+      if (entry.leases > 0) continue;
+      if (now - entry.lastUsed >= this.closeIdleMs) {
+        this.entries.delete(entry.key);
+        this.closeEntry(entry, false);
+        continue;
+      }
+      if (!idle || entry.rested) continue;
       entry.rested = true;
       try {
         idle(entry.value);

@@ -9,9 +9,14 @@ import { readFileSync } from "node:fs";
 export const FDS_PER_SLICE = 3;
 /** The open-files limit assumed where /proc/self/limits cannot be read (Linux's usual soft limit). */
 export const FALLBACK_FD_LIMIT = 1024;
-/** Bounds of the derived default: enough for a few tenants' recent slices, and at most this many. */
+/**
+ * Bounds of the derived default. An open connection costs ~330 KiB besides its page cache (measured,
+ * bench/RESULTS.md), so memory follows the slices in use: the cap only matters once that many are.
+ */
 export const MIN_OPEN_SLICES = 16;
-export const MAX_OPEN_SLICES = 1024;
+export const MAX_OPEN_SLICES = 4096;
+/** A reader thread's share at most: a search opens one slice at a time, newest first. */
+export const MAX_READER_SLICES = 64;
 
 /** The soft "Max open files" limit of this process (Linux), else FALLBACK_FD_LIMIT. */
 export function fdLimit(limitsFile = "/proc/self/limits"): number {
@@ -35,13 +40,15 @@ export function defaultOpenSlices(limit = fdLimit()): number {
 }
 
 /**
- * The total split between the writer thread and the readers: half to the writer (a busy machine writes
- * every active tenant's current slice), the other half shared by the reader threads (a search opens one
- * slice at a time, newest first, and queries of recent time ranges find theirs open). Each gets at least
- * one, so the total is exceeded only when it is below 1 + readers.
+ * The total split between the writer thread and the readers. The writer gets most: it writes every
+ * active tenant's current slice, round after round, and a least-recently-used cache smaller than that
+ * set misses every time (each miss closes a slice — a WAL checkpoint with fsyncs — and opens another).
+ * Each reader thread gets a quarter of the total shared among them, at most 64 (a search opens one slice
+ * at a time, newest first; recent slices of recent searches stay open). Each gets at least one, so the
+ * total is exceeded only when it is below 1 + readers.
  */
 export function splitOpenSlices(total: number, readers: number): { writer: number; reader: number } {
-  const writer = Math.max(1, Math.ceil(total / 2));
-  const reader = Math.max(1, Math.floor((total - writer) / Math.max(1, readers)));
-  return { writer, reader };
+  const n = Math.max(1, readers);
+  const reader = Math.min(MAX_READER_SLICES, Math.max(1, Math.floor(total / 4 / n)));
+  return { writer: Math.max(1, total - reader * n), reader };
 }
