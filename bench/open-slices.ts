@@ -2,14 +2,15 @@
  * Open files and memory of the embedded index with 1,000 tenants × 30 day slices (issue 13: "show that
  * 1,000 tenants with 30 days of slices stay within the process's file-descriptor and memory limits").
  *
- *   npm run bench:open-slices -- [--tenants 1000] [--days 30] [--events 5] [--root <checkout>] [--dir /dev/shm]
+ *   npm run bench:open-slices -- [--tenants 1000] [--days 30] [--events 5] [--rounds 3] [--root <checkout>] [--dir /dev/shm]
  *
  * Uses the EmbeddedIndex of the checkout at --root (default this one; the "before" figure runs it on a
  * worktree of main) with its default settings, as the server has it: the writer thread and two reader
  * threads. Every tenant's 30 slice files are made ahead (copied from one made by that checkout's writer,
  * as the lifecycle job prepares slices; making 30,000 schemas one by one takes minutes here), then each
  * tenant's events are written (one batch of events × days per tenant), then every tenant is searched over
- * its 30 days (two at a time, so both reader threads work). Sampled after each phase and every 50 tenants:
+ * its 30 days (two at a time, so both reader threads work), then `rounds` rounds of steady ingest (one
+ * batch per tenant into its newest slice, as 1,000 active tenants do). Sampled after each phase and every 50 tenants:
  * this process's open descriptors (all, and those of slice files) and memory (/proc/self/status).
  * Prints one JSON line.
  */
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     tenants: { type: "string", default: "1000" },
     days: { type: "string", default: "30" },
     events: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
     root: { type: "string", default: HERE },
     dir: { type: "string", default: "/dev/shm" },
   },
@@ -117,6 +119,24 @@ try {
   const searchS = (performance.now() - t0) / 1000;
   sample();
   const afterSearch = { fds: fds(dir), mem: status() };
+  const afterSearchStats = index.openSliceStats?.();
+
+  // Steady ingest: every tenant writes to its newest slice, round after round.
+  const roundSeconds: number[] = [];
+  for (let r = 0; r < Number(args.rounds); r++) {
+    t0 = performance.now();
+    for (let t = 0; t < TENANTS; t++) {
+      const docs: string[] = [];
+      for (let e = 0; e < EVENTS; e++) {
+        const at = BASE + (DAYS - 1) * DAY + 3_600_000 + r * 60_000 + e;
+        docs.push(JSON.stringify({ id: newEventId(at), tenant: `t${t}`, timestamp: at, receivedAt: at, tags: [], logtypes: ["syslog"], raw: `steady tenant${t} round${r}`, logmsg: `steady tenant${t}`, unparsed: null, event: {} }));
+      }
+      await index.write(`t${t}`, docs);
+      if (t % 50 === 0) sample();
+    }
+    roundSeconds.push(Math.round((performance.now() - t0) / 100) / 10);
+  }
+  const afterRounds = { fds: fds(dir), mem: status() };
   const stats = index.openSliceStats?.();
   await index.close();
   process.stdout.write(
@@ -129,10 +149,12 @@ try {
       before,
       afterWrite,
       afterSearch,
+      afterRounds,
       peak,
       writeSeconds: Math.round(writeS * 10) / 10,
       searchSeconds: Math.round(searchS * 10) / 10,
-      openSliceStats: stats,
+      roundSeconds,
+      openSliceStats: { afterSearch: afterSearchStats, end: stats },
     })}\n`,
   );
 } finally {
