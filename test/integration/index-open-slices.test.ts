@@ -175,7 +175,8 @@ describe("the slice connection cache", () => {
     c.release();
     now = 5_000;
     const d = cache.acquire("d", () => "D");
-    // Over capacity again: the least recently used idle one (C) is closed; B2, idle for 5 s, is rested.
+    // Over capacity again: the least recently used idle one (C) is closed; B2, idle for 5 s, is rested
+    // (resting looks at most once a second).
     expect(closed).toEqual(["A", "B", "C"]);
     expect(rested).toEqual(["B2"]);
     d.release();

@@ -64,14 +64,14 @@ describe("the default number of open slices", () => {
     expect(fdLimit(path.join(dir, "missing"))).toBe(1024);
   });
 
-  it("takes a quarter of the limit at 3 descriptors per slice, within 16 and 4096, and splits it between writer and readers", () => {
-    expect(defaultOpenSlices(1024)).toBe(85);
-    expect(defaultOpenSlices(20_000)).toBe(1666);
+  it("takes a quarter of the limit at 4 descriptors per slice, within 16 and 4096, and splits it between writer and readers", () => {
+    expect(defaultOpenSlices(1024)).toBe(64);
+    expect(defaultOpenSlices(20_000)).toBe(1250);
     expect(defaultOpenSlices(1_048_576)).toBe(4096);
     expect(defaultOpenSlices(64)).toBe(16);
     // The writer gets most (every active tenant's current slice), each reader a quarter's share, at most 64.
-    expect(splitOpenSlices(85, 2)).toEqual({ writer: 65, reader: 10 });
-    expect(splitOpenSlices(1666, 2)).toEqual({ writer: 1538, reader: 64 });
+    expect(splitOpenSlices(64, 2)).toEqual({ writer: 48, reader: 8 });
+    expect(splitOpenSlices(1250, 2)).toEqual({ writer: 1122, reader: 64 });
     expect(splitOpenSlices(24, 2)).toEqual({ writer: 18, reader: 3 });
     expect(splitOpenSlices(1, 2)).toEqual({ writer: 1, reader: 1 });
   });

@@ -50,6 +50,7 @@ export class HandleCache<T> {
   private readonly idleMs: number;
   private readonly closeIdleMs: number;
   private readonly now: () => number;
+  private lastRest = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: HandleCacheOptions<T>) {
     if (!(Number.isSafeInteger(options.capacity) && options.capacity >= 1)) throw new RangeError(`a handle cache holds at least 1 connection, not ${options.capacity}`);
@@ -131,6 +132,9 @@ export class HandleCache<T> {
    * first; stops at a recently used one).
    */
   private rest(now: number): void {
+    // At most once a second: the walk passes the connections rested already.
+    if (now - this.lastRest < 1000) return;
+    this.lastRest = now;
     const idle = this.options.idle;
     for (const entry of this.entries.values()) {
       if (now - entry.lastUsed < Math.min(this.idleMs, this.closeIdleMs)) return;

@@ -297,10 +297,10 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
     );
     const fds = fdLimit();
     cmd.addOption(
-      new Option("--index-open-slices <n>", "index slice files kept open (3 file descriptors each; the least recently used are closed beyond it)")
+      new Option("--index-open-slices <n>", "index slice files kept open (up to 4 file descriptors each; the least recently used are closed beyond it)")
         .env("UNMELTABLE_INDEX_OPEN_SLICES")
         .argParser(positiveArg)
-        .default(defaultOpenSlices(fds), `${defaultOpenSlices(fds)}: a quarter of the open-files limit (${fds === Number.MAX_SAFE_INTEGER ? "unlimited" : fds}) / 3, between 16 and 4096`),
+        .default(defaultOpenSlices(fds), `${defaultOpenSlices(fds)}: a quarter of the open-files limit (${fds === Number.MAX_SAFE_INTEGER ? "unlimited" : fds}) / 4, between 16 and 4096`),
     );
   }
   return cmd
