@@ -14,7 +14,7 @@ export const FDS_PER_SLICE = 4;
 /** The open-files limit assumed where /proc/self/limits cannot be read (Linux's usual soft limit). */
 export const FALLBACK_FD_LIMIT = 1024;
 /**
- * Bounds of the derived default. An open connection costs ~300 KiB besides its page cache (measured,
+ * Bounds of the derived default. An open connection costs ~210 KiB besides its page cache (measured,
  * bench/RESULTS.md), so memory follows the slices in use: the cap only matters once that many are.
  */
 export const MIN_OPEN_SLICES = 16;
