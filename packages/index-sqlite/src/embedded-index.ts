@@ -4,6 +4,8 @@ import path from "node:path";
 import type { EventLoopUtilization } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
 import type { FacetResult, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult, SliceAdmin, SliceInfo } from "@unmeltable/core";
+import { EVICTIONS, OPEN } from "./handle-cache";
+import { defaultOpenSlices, splitOpenSlices } from "./open-slices";
 import { IndexReader } from "./reader";
 import { DEFAULT_QUERY_TIMEOUT_MS, eventLoopLoad, ReaderPool } from "./reader-pool";
 import type { ReadRequest } from "./reader-protocol";
@@ -31,6 +33,28 @@ export interface EmbeddedIndexOptions {
   readerThreads?: number;
   /** A read's time budget, in ms (default 20 s); over it, the read fails with QueryBudgetError. */
   queryTimeoutMs?: number;
+  /**
+   * Slice files (connections) kept open by the writer and the readers together (`--index-open-slices`);
+   * default: derived from the open-files limit (open-slices.ts). Beyond it the least recently used are
+   * closed, never one in use.
+   */
+  openSlices?: number;
+  /**
+   * Retention per tenant, in days (a tenant setting): an event stating a time older than its tenant's
+   * retention before it was received is indexed at its receive time (placement.ts). Without it, events
+   * go by their stated time.
+   */
+  retentionDays?: Record<string, number>;
+}
+
+/** What the index's connection caches hold and have done, summed over its threads. */
+export interface OpenSliceStats {
+  /** Slice connections open now. */
+  open: number;
+  /** Connections closed to make room since the index opened. */
+  evictions: number;
+  /** The configured total (--index-open-slices). */
+  limit: number;
 }
 
 /**
@@ -49,17 +73,29 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   private slicePolicy: Record<string, SliceLength>;
   private workerError: Error | undefined;
   private readonly defaultSlice: SliceLength;
+  private readonly retention: Record<string, number>;
+  /** [open connections, evictions] of the writer's and this thread's connection caches (handle-cache.ts). */
+  private readonly counters = new Int32Array(new SharedArrayBuffer(8));
+  private readonly openSlicesLimit: number;
 
   constructor(private readonly options: EmbeddedIndexOptions) {
     super();
     mkdirSync(options.dir, { recursive: true });
     this.slicePolicy = { ...(options.slices ?? {}) };
+    this.retention = { ...(options.retentionDays ?? {}) };
     const defaultSlice = options.defaultSlice ?? "day";
     this.defaultSlice = defaultSlice;
-    this.reader = new IndexReader(options.dir);
     this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     const writer = options.writer ?? "thread";
-    if ((options.readers ?? (writer === "thread" ? "threads" : "inline")) === "threads") {
+    const threads = (options.readers ?? (writer === "thread" ? "threads" : "inline")) === "threads";
+    const readerThreads = Math.max(1, options.readerThreads ?? 2);
+    this.openSlicesLimit = options.openSlices ?? defaultOpenSlices();
+    if (!(Number.isSafeInteger(this.openSlicesLimit) && this.openSlicesLimit >= 1)) throw new RangeError(`openSlices is a whole number ≥ 1, not ${this.openSlicesLimit}`);
+    // With reader threads, this thread's reader only lists slice files: one connection is plenty.
+    const share = splitOpenSlices(this.openSlicesLimit, threads ? readerThreads : 1);
+    const counters = this.counters;
+    this.reader = new IndexReader(options.dir, { openSlices: threads ? 1 : share.reader, counters });
+    if (threads) {
       // Ingest is busy when this thread (collectors, stages) or the writer thread is.
       const mainLoad = eventLoopLoad();
       let writerLast: EventLoopUtilization | undefined;
@@ -70,13 +106,19 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
         writerLast = now;
         return load;
       };
-      this.pool = new ReaderPool({ root: options.dir, threads: options.readerThreads, timeoutMs: this.queryTimeoutMs, ingestLoad: () => Math.max(mainLoad(), writerLoad()) });
+      this.pool = new ReaderPool({
+        root: options.dir,
+        threads: readerThreads,
+        timeoutMs: this.queryTimeoutMs,
+        ingestLoad: () => Math.max(mainLoad(), writerLoad()),
+        openSlices: share.reader,
+      });
     }
     if (writer === "inline") {
-      this.inline = new IndexWriter(options.dir, (t) => this.slicePolicy[t] ?? defaultSlice);
+      this.inline = new IndexWriter(options.dir, (t) => this.slicePolicy[t] ?? defaultSlice, { openSlices: share.writer, counters, retentionOf: (t) => this.retention[t] });
       return;
     }
-    this.worker = startWorker("index-writer-worker.mjs", "writer-worker.ts", { root: options.dir });
+    this.worker = startWorker("index-writer-worker.mjs", "writer-worker.ts", { root: options.dir, openSlices: share.writer, counters: counters.buffer });
     this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -97,13 +139,25 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
     this.slicePolicy[tenant] = length;
   }
 
+  /** Changes a tenant's retention (days) for the placement of events written from now on. */
+  setRetentionDays(tenant: string, days: number): void {
+    this.retention[tenant] = days;
+  }
+
+  /** Open slice connections and evictions, over all of the index's threads (for /metrics). */
+  openSliceStats(): OpenSliceStats {
+    const readers = this.pool?.openSliceStats() ?? { open: 0, evictions: 0 };
+    return { open: Atomics.load(this.counters, OPEN) + readers.open, evictions: Atomics.load(this.counters, EVICTIONS) + readers.evictions, limit: this.openSlicesLimit };
+  }
+
   async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
     const length = this.slicePolicy[tenant] ?? this.defaultSlice;
+    const retentionDays = this.retention[tenant];
     // Live tail wants the created events as objects: keep the ones preparing parsed, not parse twice.
     const parsed: LogEvent[] | undefined = this.listenerCount("indexed") > 0 ? new Array<LogEvent>(docs.length) : undefined;
     const results = this.inline
-      ? this.inline.apply(tenant, prepareWrite(tenant, docs, length, parsed && ((i, ev) => (parsed[i] = ev))))
-      : await this.writeInChunks(tenant, docs, length, parsed);
+      ? this.inline.apply(tenant, prepareWrite(tenant, docs, length, parsed && ((i, ev) => (parsed[i] = ev)), retentionDays))
+      : await this.writeInChunks(tenant, docs, length, parsed, retentionDays);
     if (parsed) {
       const created = results.flatMap((r, i) => (r.status === "created" ? [parsed[i]!] : []));
       if (created.length > 0) this.emit("indexed", tenant, created);
@@ -117,11 +171,11 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
    * stores the last one. Each chunk is its own transaction: a retry after a failure rewrites the
    * stored ones as "exists", never twice.
    */
-  private async writeInChunks(tenant: string, docs: string[], length: SliceLength, parsed: LogEvent[] | undefined): Promise<IndexWriteResult[]> {
+  private async writeInChunks(tenant: string, docs: string[], length: SliceLength, parsed: LogEvent[] | undefined, retentionDays: number | undefined): Promise<IndexWriteResult[]> {
     const calls: Promise<IndexWriteResult[]>[] = [];
     for (let i = 0; i < docs.length; i += WRITE_CHUNK) {
       const keep = parsed && ((k: number, ev: LogEvent) => (parsed[i + k] = ev));
-      calls.push(this.call({ type: "apply", tenant, prepared: prepareWrite(tenant, docs.slice(i, i + WRITE_CHUNK), length, keep) }));
+      calls.push(this.call({ type: "apply", tenant, prepared: prepareWrite(tenant, docs.slice(i, i + WRITE_CHUNK), length, keep, retentionDays) }));
       // Let the chunk reach the writer before this thread starts on the next one.
       if (i + WRITE_CHUNK < docs.length) await new Promise<void>((r) => setImmediate(r));
     }

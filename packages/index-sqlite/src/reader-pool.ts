@@ -21,6 +21,8 @@ export interface ReaderPoolOptions {
    * is high. Default: this thread's event-loop utilization.
    */
   ingestLoad?: () => number;
+  /** Slice connections each reader thread keeps open (handle-cache.ts; default 64). */
+  openSlices?: number;
 }
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 20_000;
@@ -43,6 +45,8 @@ interface Job {
 
 interface Slot {
   worker?: Worker;
+  /** Its thread's [open connections, evictions] (handle-cache.ts), written by the thread. */
+  counters?: Int32Array;
   job?: Job;
   /** Replies awaited for control messages (closeSlice) sent to this thread. */
   controls: Map<number, () => void>;
@@ -70,6 +74,8 @@ export class ReaderPool {
   /** [ingest load in permille, a slot that never changes (reader threads sleep on it)]. */
   private readonly pressure = new Int32Array(new SharedArrayBuffer(8));
   private sampler?: NodeJS.Timeout;
+  /** Evictions of threads replaced or stopped (their connections closed with them). */
+  private pastEvictions = 0;
 
   constructor(private readonly options: ReaderPoolOptions) {
     this.slots = Array.from({ length: Math.max(1, options.threads ?? 2) }, () => ({ controls: new Map() }));
@@ -90,6 +96,18 @@ export class ReaderPool {
       this.waiting.set(tenant, queue);
       this.dispatch();
     });
+  }
+
+  /** Slice connections the reader threads hold now, and the evictions they made. */
+  openSliceStats(): { open: number; evictions: number } {
+    let open = 0;
+    let evictions = this.pastEvictions;
+    for (const slot of this.slots) {
+      if (!slot.worker || !slot.counters) continue;
+      open += Atomics.load(slot.counters, 0);
+      evictions += Atomics.load(slot.counters, 1);
+    }
+    return { open, evictions };
   }
 
   /** Makes every reader thread close its connection to a slice (before its file is deleted). */
@@ -167,8 +185,10 @@ export class ReaderPool {
   }
 
   private spawn(slot: Slot): Worker {
-    const worker = startWorker("index-reader-worker.mjs", "reader-worker.ts", { root: this.options.root, pressure: this.pressure.buffer }, { maxOldGenerationSizeMb: this.options.heapMb ?? 256 });
+    const counters = new Int32Array(new SharedArrayBuffer(8));
+    const worker = startWorker("index-reader-worker.mjs", "reader-worker.ts", { root: this.options.root, pressure: this.pressure.buffer, openSlices: this.options.openSlices, counters: counters.buffer }, { maxOldGenerationSizeMb: this.options.heapMb ?? 256 });
     slot.worker = worker;
+    slot.counters = counters;
     worker.unref();
     worker.on("message", (reply: ReaderReply) => {
       if (slot.worker !== worker) return;
@@ -202,6 +222,9 @@ export class ReaderPool {
 
   /** Forgets a slot's thread (it is gone or being stopped); its pending control replies are moot. */
   private retire(slot: Slot): void {
+    // Its connections close with the thread (better-sqlite3 closes them when the thread ends).
+    if (slot.worker && slot.counters) this.pastEvictions += Atomics.load(slot.counters, 1);
+    slot.counters = undefined;
     slot.worker = undefined;
     slot.job = undefined;
     for (const done of slot.controls.values()) done();

@@ -25,8 +25,8 @@ function lowerPriority(): void {
 }
 
 lowerPriority();
-const { root, pressure } = workerData as { root: string; pressure: SharedArrayBuffer };
-const reader = new IndexReader(root);
+const { root, pressure, openSlices, counters } = workerData as { root: string; pressure: SharedArrayBuffer; openSlices?: number; counters?: SharedArrayBuffer };
+const reader = new IndexReader(root, { openSlices, counters: counters && new Int32Array(counters) });
 const ingest = new Int32Array(pressure);
 
 /**

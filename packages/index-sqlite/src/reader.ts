@@ -19,6 +19,7 @@ import {
   type SearchResult,
 } from "@unmeltable/core";
 import { compileFts, type FtsPlan } from "./fts-compile";
+import { HandleCache, type Lease } from "./handle-cache";
 import { openSlice, ROLLUP_FIELDS, rowidRange } from "./schema";
 import { overlapping, parseSliceName, type Slice } from "./slices";
 
@@ -28,7 +29,8 @@ const CHUNK = 500;
 export const FACET_SAMPLE = 100_000;
 /** Events a filtered fields() reads at most. */
 const FIELDS_SAMPLE = 10_000;
-const MAX_OPEN = 64;
+/** Open slice connections of a reader made without a capacity (tools, tests). */
+const DEFAULT_OPEN = 64;
 /**
  * Rowids (an hour of time) one SQL statement covers at most, so that a read checks its deadline between
  * statements: a statement cannot be interrupted once it runs.
@@ -63,10 +65,33 @@ export interface DocsPage {
  * Every read is bounded: statements cover at most an hour of rowids, the deadline is checked between
  * them, and what a read keeps in memory is capped (page bytes, facet terms, field names).
  */
-export class IndexReader {
-  private readonly open = new Map<string, Database.Database>();
+export interface IndexReaderOptions {
+  /** Slice connections kept open (see handle-cache.ts); default 64. */
+  openSlices?: number;
+  /** Shared [open, evictions] counters (handle-cache.ts). */
+  counters?: Int32Array;
+}
 
-  constructor(private readonly root: string) {}
+export class IndexReader {
+  /** A read holds its slice's connection (a lease) while it reads it: eviction never closes it under the read. */
+  private readonly open: HandleCache<Database.Database>;
+
+  constructor(
+    private readonly root: string,
+    options: IndexReaderOptions = {},
+  ) {
+    this.open = new HandleCache<Database.Database>({
+      capacity: options.openSlices ?? DEFAULT_OPEN,
+      counters: options.counters,
+      close: (db) => db.close(),
+      idle: (db) => db.pragma("shrink_memory"),
+    });
+  }
+
+  /** Slice connections open now. */
+  get openSlices(): number {
+    return this.open.size;
+  }
 
   /** The tenant's slice files overlapping [from, until], newest first. */
   slices(tenant: string, from: number, until: number): Slice[] {
@@ -81,29 +106,13 @@ export class IndexReader {
     return overlapping(all, from, until);
   }
 
-  private db(tenant: string, slice: Slice): Database.Database {
-    const key = `${tenant}/${slice.name}`;
-    let db = this.open.get(key);
-    if (db) {
-      this.open.delete(key);
-      this.open.set(key, db);
-      return db;
-    }
-    if (this.open.size >= MAX_OPEN) {
-      const [oldest, old] = this.open.entries().next().value as [string, Database.Database];
-      old.close();
-      this.open.delete(oldest);
-    }
-    db = openSlice(path.join(this.root, tenant, `${slice.name}.db`), true);
-    this.open.set(key, db);
-    return db;
+  private db(tenant: string, slice: Slice): Lease<Database.Database> {
+    return this.open.acquire(`${tenant}/${slice.name}`, () => openSlice(path.join(this.root, tenant, `${slice.name}.db`), true));
   }
 
   /** Forgets an open connection (its file is about to be deleted). */
   closeSlice(tenant: string, sliceName: string): void {
-    const key = `${tenant}/${sliceName}`;
-    this.open.get(key)?.close();
-    this.open.delete(key);
+    this.open.delete(`${tenant}/${sliceName}`);
   }
 
   /**
@@ -124,7 +133,13 @@ export class IndexReader {
     for (const slice of slices) {
       const [slo, shi] = [Math.max(lo, slice.start * 1000), Math.min(hi, slice.end * 1000 - 1)];
       if (slo > shi) continue;
-      yield* this.sliceMatches(this.db(q.tenant, slice), plan, q, slo, shi, order, opts);
+      // Released when the walk moves on, or when its consumer stops early (return() runs the finally).
+      const lease = this.db(q.tenant, slice);
+      try {
+        yield* this.sliceMatches(lease.value, plan, q, slo, shi, order, opts);
+      } finally {
+        lease.release();
+      }
     }
   }
 
@@ -225,7 +240,13 @@ export class IndexReader {
     for (const slice of this.slices(q.tenant, q.from, q.until)) {
       const slo = Math.max(lo, slice.start * 1000);
       const shi = Math.min(hi, slice.end * 1000 - 1);
-      if (slo <= shi) yield { db: this.db(q.tenant, slice), lo: slo, hi: shi };
+      if (slo > shi) continue;
+      const lease = this.db(q.tenant, slice);
+      try {
+        yield { db: lease.value, lo: slo, hi: shi };
+      } finally {
+        lease.release();
+      }
     }
   }
 
@@ -333,7 +354,12 @@ export class IndexReader {
     if (q.query.type === "all") {
       for (const slice of this.slices(q.tenant, q.from, q.until)) {
         checkDeadline(opts);
-        for (const n of this.db(q.tenant, slice).prepare("SELECT name FROM fieldnames ORDER BY name LIMIT ?").pluck().all(limit) as string[]) names.add(n);
+        const lease = this.db(q.tenant, slice);
+        try {
+          for (const n of lease.value.prepare("SELECT name FROM fieldnames ORDER BY name LIMIT ?").pluck().all(limit) as string[]) names.add(n);
+        } finally {
+          lease.release();
+        }
       }
       return [...names].sort().slice(0, limit);
     }
@@ -349,8 +375,7 @@ export class IndexReader {
   }
 
   close(): void {
-    for (const db of this.open.values()) db.close();
-    this.open.clear();
+    this.open.closeAll();
   }
 }
 

@@ -15,6 +15,9 @@ import Database from "better-sqlite3";
  */
 export const ROLLUP_FIELDS = ["tag", "logtype", "syslog.host", "syslog.appName", "syslog.severity", "syslog.facility", "json.level", "apache.status", "nginx.status"] as const;
 
+/** Page cache of one slice connection, KiB. */
+export const PAGE_CACHE_KIB = 16_384;
+
 export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000): Database.Database {
   const db = new Database(file, { readonly, fileMustExist: readonly });
   try {
@@ -31,7 +34,9 @@ export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000)
       `);
     }
     db.pragma("temp_store = MEMORY");
-    db.pragma("cache_size = -65536");
+    // 16 MiB at most per connection (64 MiB before): up to --index-open-slices connections are open, and a
+    // connection left idle gives its cache back (handle-cache.ts), so memory follows the slices in use.
+    db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     if (readonly) db.pragma("mmap_size = 268435456");
   } catch (err) {
     // Locked or failing now: the caller tries again later, with a new connection, not a leaked one.

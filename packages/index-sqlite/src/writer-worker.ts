@@ -7,9 +7,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import { IndexWriter, type PreparedWrite } from "./writer";
 import type { SliceLength } from "./slices";
 
-const { root } = workerData as { root: string };
+const { root, openSlices, counters } = workerData as { root: string; openSlices?: number; counters?: SharedArrayBuffer };
 // Slice lengths come with each prepared write (and each prepare message), so this writer needs no policy.
-const writer = new IndexWriter(root, () => "day");
+const writer = new IndexWriter(root, () => "day", { openSlices, counters: counters && new Int32Array(counters) });
 
 parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; sliceName?: string; at?: number; length?: SliceLength; prepared?: PreparedWrite }) => {
   if (msg.type === "apply") {

@@ -3,11 +3,14 @@ import path from "node:path";
 import type Database from "better-sqlite3";
 import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable/core";
 import { fieldTokens } from "./field-tokens";
+import { HandleCache, type Lease } from "./handle-cache";
+import { atReceiveTime, misplacedTimestamp } from "./placement";
 import { clampTs, idBytes, openSlice, ROLLUP_FIELDS } from "./schema";
 import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
-const MAX_OPEN = 32;
+/** Open slice connections of a writer made without a capacity (tools, tests). */
+const DEFAULT_OPEN = 32;
 const WRITER_BUSY_TIMEOUT_MS = 1000;
 /** Values per event in a prepared slice's rows: index, time, id, raw, document, field tokens, roll-up pairs. */
 const ROW = 7;
@@ -25,10 +28,14 @@ export interface PreparedWrite {
   slices: { name: string; start: number; length: SliceLength; rows: (string | number)[]; names: string[] }[];
 }
 
-/** `onParsed` receives each valid event as parsed, for callers that need the objects too. */
-export function prepareWrite(tenant: string, docs: string[], length: SliceLength, onParsed?: (i: number, ev: LogEvent) => void): PreparedWrite {
+/**
+ * `onParsed` receives each valid event as parsed (and as stored), for callers that need the objects too.
+ * With the tenant's `retentionDays`, an event stating a time past it is stored at its receive time
+ * (placement.ts).
+ */
+export function prepareWrite(tenant: string, docs: string[], length: SliceLength, onParsed?: (i: number, ev: LogEvent) => void, retentionDays?: number): PreparedWrite {
   const results: (IndexWriteResult | null)[] = new Array(docs.length).fill(null);
-  const groups = new Map<number, { i: number; ev: LogEvent; ts: number }[]>();
+  const groups = new Map<number, { i: number; ev: LogEvent; ts: number; doc: string }[]>();
   for (let i = 0; i < docs.length; i++) {
     let ev: LogEvent;
     try {
@@ -45,12 +52,17 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
       results[i] = { status: "rejected", error: `event of tenant ${ev.tenant} written to tenant ${tenant}` };
       continue;
     }
+    let doc = docs[i]!;
+    if (misplacedTimestamp(ev, retentionDays)) {
+      ev = atReceiveTime(ev);
+      doc = JSON.stringify(ev);
+    }
     onParsed?.(i, ev);
     const ts = clampTs(ev.timestamp);
     const start = sliceStart(ts, length);
     let g = groups.get(start);
     if (!g) groups.set(start, (g = []));
-    g.push({ i, ev, ts });
+    g.push({ i, ev, ts, doc });
   }
   const slices: PreparedWrite["slices"] = [];
   for (const [start, items] of groups) {
@@ -59,7 +71,7 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
     // below the previous one (40 % slower ingest, measured).
     items.sort((a, b) => a.ts - b.ts || (a.ev.id < b.ev.id ? -1 : a.ev.id > b.ev.id ? 1 : 0));
     const rows: (string | number)[] = [];
-    for (const { i, ev, ts } of items) {
+    for (const { i, ev, ts, doc } of items) {
       // The id gets no token: unique per event, it would add a term to the FTS dictionary per event.
       const fields = flattenFields(ev, { maxValue: Number.POSITIVE_INFINITY });
       let pairs = "";
@@ -67,7 +79,7 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
         names.add(p);
         if (ROLLUP.has(p)) pairs += `${pairs === "" ? "" : "\u0001"}${p}\u0000${rollupValue(v)}`;
       }
-      rows.push(i, ts, ev.id, ev.raw, docs[i]!, fieldTokens(fields), pairs);
+      rows.push(i, ts, ev.id, ev.raw, doc, fieldTokens(fields), pairs);
     }
     slices.push({ name: sliceFor(start, length).name, start, length, rows, names: [...names] });
   }
@@ -91,13 +103,39 @@ interface SliceDb {
  * One transaction per slice per batch; within it events go in time order, because FTS5 flushes its
  * pending terms whenever a rowid arrives below the previous one (40 % slower ingest, measured).
  */
+export interface IndexWriterOptions {
+  /** Slice connections kept open (see handle-cache.ts); default 32. */
+  openSlices?: number;
+  /** Shared [open, evictions] counters (handle-cache.ts). */
+  counters?: Int32Array;
+  /** A tenant's retention in days, when known: events stating older times go in at their receive time. */
+  retentionOf?: (tenant: string) => number | undefined;
+}
+
 export class IndexWriter {
-  private readonly open = new Map<string, SliceDb>();
+  private readonly open: HandleCache<SliceDb>;
 
   constructor(
     private readonly root: string,
     private sliceOf: (tenant: string) => SliceLength,
-  ) {}
+    private readonly options: IndexWriterOptions = {},
+  ) {
+    this.open = new HandleCache<SliceDb>({
+      capacity: options.openSlices ?? DEFAULT_OPEN,
+      counters: options.counters,
+      close: (s) => s.db.close(),
+      // An idle slice (a quiet tenant, yesterday's slice) gives back its page cache and sequence numbers.
+      idle: (s) => {
+        s.nextSeq.clear();
+        s.db.pragma("shrink_memory");
+      },
+    });
+  }
+
+  /** Slice connections open now. */
+  get openSlices(): number {
+    return this.open.size;
+  }
 
   setSlicePolicy(sliceOf: (tenant: string) => SliceLength): void {
     this.sliceOf = sliceOf;
@@ -105,7 +143,7 @@ export class IndexWriter {
 
   /** Parses, prepares and stores events: what the inline mode does in one call. */
   write(tenant: string, docs: string[]): IndexWriteResult[] {
-    return this.apply(tenant, prepareWrite(tenant, docs, this.sliceOf(tenant)));
+    return this.apply(tenant, prepareWrite(tenant, docs, this.sliceOf(tenant), undefined, this.options.retentionOf?.(tenant)));
   }
 
   /**
@@ -130,7 +168,15 @@ export class IndexWriter {
   }
 
   private writeSlice(tenant: string, slice: Slice, rows: (string | number)[], names: string[], results: IndexWriteResult[]): void {
-    const s = this.sliceDb(tenant, slice);
+    const lease = this.sliceDb(tenant, slice);
+    try {
+      this.insertRows(lease.value, rows, names, results);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private insertRows(s: SliceDb, rows: (string | number)[], names: string[], results: IndexWriteResult[]): void {
     const rollup = new Map<string, number>();
     s.db.transaction(() => {
       for (let k = 0; k < rows.length; k += ROW) {
@@ -189,20 +235,11 @@ export class IndexWriter {
     }
   }
 
-  private sliceDb(tenant: string, slice: Slice): SliceDb {
-    const key = `${tenant}/${slice.name}`;
-    const found = this.open.get(key);
-    if (found) {
-      // Refresh its place in the LRU order.
-      this.open.delete(key);
-      this.open.set(key, found);
-      return found;
-    }
-    if (this.open.size >= MAX_OPEN) {
-      const [oldest, s] = this.open.entries().next().value as [string, SliceDb];
-      s.db.close();
-      this.open.delete(oldest);
-    }
+  private sliceDb(tenant: string, slice: Slice): Lease<SliceDb> {
+    return this.open.acquire(`${tenant}/${slice.name}`, () => this.openSliceDb(tenant, slice));
+  }
+
+  private openSliceDb(tenant: string, slice: Slice): SliceDb {
     const dir = path.join(this.root, tenant);
     mkdirSync(dir, { recursive: true });
     // A short wait for a lock: this thread writes for every tenant, and a slice locked for longer is
@@ -220,28 +257,21 @@ export class IndexWriter {
       fieldname: db.prepare("INSERT OR IGNORE INTO fieldnames (name) VALUES (?)"),
       nextSeq: new Map(),
     };
-    this.open.set(key, s);
     return s;
   }
 
   /** Creates (opens, with its schema) the slice file holding `at`. */
   prepare(tenant: string, at: number, length: SliceLength): void {
-    this.sliceDb(tenant, sliceFor(at, length));
+    this.sliceDb(tenant, sliceFor(at, length)).release();
   }
 
   /** Closes a slice's connection (before retention deletes its file, or after an error). */
   closeSlice(tenant: string, sliceName: string): void {
-    const key = `${tenant}/${sliceName}`;
-    const s = this.open.get(key);
-    if (s) {
-      s.db.close();
-      this.open.delete(key);
-    }
+    this.open.delete(`${tenant}/${sliceName}`);
   }
 
   close(): void {
-    for (const s of this.open.values()) s.db.close();
-    this.open.clear();
+    this.open.closeAll();
   }
 }
 

@@ -12,6 +12,7 @@ import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
 import { PRIVATE_UMASK } from "./private-data-dir";
 import { parseAllowList } from "@unmeltable/alerts";
+import { defaultOpenSlices, fdLimit } from "@unmeltable/index-sqlite";
 import { readTenants, TenantsConfigError } from "@unmeltable/tenants-config";
 
 /** The `unmeltable` command line. Every flag can also be set as an UNMELTABLE_* environment variable. */
@@ -265,6 +266,7 @@ interface RunFlags {
   groupPrefix?: string;
   tenants?: string;
   webhookAllow?: string[];
+  indexOpenSlices?: number;
 }
 
 function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolean }): Command {
@@ -294,6 +296,13 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       new Option("--webhook-allow <list>", "alert webhooks may also go to these CIDRs, addresses and host names (comma-separated; by default only public addresses)")
         .env("UNMELTABLE_WEBHOOK_ALLOW")
         .argParser(allowListArg),
+    );
+    const fds = fdLimit();
+    cmd.addOption(
+      new Option("--index-open-slices <n>", "index slice files kept open (up to 4 file descriptors each; the least recently used are closed beyond it)")
+        .env("UNMELTABLE_INDEX_OPEN_SLICES")
+        .argParser(positiveArg)
+        .default(defaultOpenSlices(fds), `${defaultOpenSlices(fds)}: a quarter of the open-files limit (${fds === Number.MAX_SAFE_INTEGER ? "unlimited" : fds}) / 4, between 16 and 4096`),
     );
   }
   return cmd
@@ -366,6 +375,7 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     tenantsSource: opts.tenants,
     groupPrefix: opts.groupPrefix ?? (opts.sample !== undefined ? "staging-" : undefined),
     webhookAllow: opts.webhookAllow,
+    indexOpenSlices: opts.indexOpenSlices,
     log,
   });
   if (roles.collector) {

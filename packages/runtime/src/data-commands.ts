@@ -59,7 +59,22 @@ export async function replayCommand(flags: StoreFlags & { tenant: string; from: 
   const now = Date.now();
   const from = parseTime(flags.from, now, now - 86_400_000);
   const until = parseTime(flags.until, now, now);
-  const index = new EmbeddedIndex({ dir: path.join(path.resolve(flags.dataDir), "index"), writer: "inline" });
+  const dataDir = path.resolve(flags.dataDir);
+  // The tenant's slice length and retention, as the index stage uses them: a replayed event must land in
+  // the slice it went to the first time (the index stores an id once per slice file).
+  const store = new TenantStore(dataDir);
+  let tenants;
+  try {
+    tenants = store.list();
+  } finally {
+    store.close();
+  }
+  const index = new EmbeddedIndex({
+    dir: path.join(dataDir, "index"),
+    writer: "inline",
+    slices: Object.fromEntries(tenants.map((t) => [t.name, t.slice])),
+    retentionDays: Object.fromEntries(tenants.map((t) => [t.name, t.retentionDays])),
+  });
   const bar = new ProgressBar(`replay ${flags.tenant}`);
   try {
     const result = await replay({

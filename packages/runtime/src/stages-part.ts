@@ -13,7 +13,7 @@ export interface StagesPart {
   routes: HttpRoute[];
   /** Live tail's streams never end on their own: the HTTP server ends them when it drains. */
   tail: LiveTail;
-  /** Updates the consumer-lag gauges (called before /metrics is served). */
+  /** Updates the consumer-lag and open-slice gauges (called before /metrics is served). */
   refreshLag(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -39,10 +39,18 @@ export async function startStages(options: {
   archive: boolean;
   /** Size a slice should reach (the lifecycle job fits slice lengths to it); default 1 GiB. */
   sliceTargetBytes?: number;
+  /** Slice files the index keeps open (default from the open-files limit). */
+  indexOpenSlices?: number;
 }): Promise<StagesPart> {
   const { queue, producer, tenants, metrics } = options;
   const prefix = options.groupPrefix ?? "";
-  const index = new EmbeddedIndex({ dir: path.join(options.dataDir, "index"), slices: Object.fromEntries(tenants.list().map((t) => [t.name, t.slice])) });
+  const index = new EmbeddedIndex({
+    dir: path.join(options.dataDir, "index"),
+    slices: Object.fromEntries(tenants.list().map((t) => [t.name, t.slice])),
+    // Events stating a time past their tenant's retention go in at their receive time (no old slice).
+    retentionDays: Object.fromEntries(tenants.list().map((t) => [t.name, t.retentionDays])),
+    openSlices: options.indexOpenSlices,
+  });
   const runners: StageRunner[] = [];
   const tiers = new Set<string>();
   const startIndexRunner = (tier: string) => {
@@ -69,7 +77,10 @@ export async function startStages(options: {
   if (prefix) await queue.admin.ensureTopics(initialTiers.map((tier) => ({ name: `${prefix}${processedTopic(tier)}`, partitions: options.partitions })));
   for (const tier of initialTiers) startIndexRunner(tier);
   const onChange = (list: Tenant[]) => {
-    for (const t of list) index.setSliceLength(t.name, t.slice);
+    for (const t of list) {
+      index.setSliceLength(t.name, t.slice);
+      index.setRetentionDays(t.name, t.retentionDays);
+    }
     const added = [...new Set(list.map((t) => t.tier))].filter((tier) => !tiers.has(tier));
     if (added.length === 0) return;
     void queue.admin
@@ -101,7 +112,16 @@ export async function startStages(options: {
   runners.push(processRunner);
 
   const lag = metrics.gauge("unmeltable_consumer_lag", "Records a stage's consumer group has not read yet, per partition", ["group", "topic", "partition"]);
+  const openSlices = metrics.gauge("unmeltable_index_open_slices", "Index slice files (SQLite connections) open now, writer and readers together");
+  const openSlicesLimit = metrics.gauge("unmeltable_index_open_slices_limit", "Index slice files kept open at most (--index-open-slices)");
+  const evictions = metrics.counter("unmeltable_index_slice_evictions_total", "Index slice connections closed to stay within --index-open-slices (a steady rise: raise it, or the open-files limit)").labels({});
+  let evictionsSeen = 0;
   const refreshLag = async () => {
+    const stats = index.openSliceStats();
+    openSlices.set(stats.open);
+    openSlicesLimit.set(stats.limit);
+    if (stats.evictions > evictionsSeen) evictions.inc(stats.evictions - evictionsSeen);
+    evictionsSeen = stats.evictions;
     const groups: [string, string][] = [[`${prefix}process`, RAW_TOPIC], ...[...tiers].map((t): [string, string] => [`${prefix}index.${t}`, `${prefix}${processedTopic(t)}`])];
     for (const [group, topic] of groups) {
       try {

@@ -45,6 +45,8 @@ export interface StartConfig {
   tenantsSource?: string;
   /** Where alert webhooks may go beyond public addresses: CIDRs, addresses, host names (`--webhook-allow`). */
   webhookAllow?: string[];
+  /** Slice files the embedded index keeps open (`--index-open-slices`; default from the open-files limit). */
+  indexOpenSlices?: number;
   /** Staging: process this fraction of events, with consumer groups of their own (groupPrefix). */
   sampleRate?: number;
   groupPrefix?: string;
@@ -199,6 +201,7 @@ export async function start(config: StartConfig): Promise<Running> {
         log: config.log,
         sampleRate: config.sampleRate,
         groupPrefix: config.groupPrefix,
+        indexOpenSlices: config.indexOpenSlices,
         // The archive reads the local queue; with Kafka it is the archive Lambdas' job (or `unmeltable archive`).
         archive: config.queue.kind === "embedded",
       });
