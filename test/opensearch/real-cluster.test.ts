@@ -16,7 +16,7 @@ import {
   type Tenant,
   type TenantDirectory,
 } from "@unmeltable/core";
-import { OpenSearchIndex, type OpenSearchIndexOptions } from "@unmeltable/index-opensearch";
+import { OpenSearchIndex, openSearchIndexForTiers, type OpenSearchIndexOptions } from "@unmeltable/index-opensearch";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { makeEvent } from "../contract/index.contract";
 import { modelControls, startModelCluster, type ModelControls } from "./model-cluster";
@@ -250,6 +250,19 @@ describe("OpenSearch adapter against what a real cluster does", () => {
       expect(part.distinctExact).toBe(false);
       expect(part.terms.reduce((n, t) => n + t.count, 0)).toBe(4);
       expect(cluster.requestsTo("POST", /_search$/).at(-1)!.body).toMatchObject({ aggs: { sample: { sampler: { shard_size: 4 }, aggs: { facet: { terms: { execution_hint: "map" } } } } } });
+    });
+
+    it("says sampled across tiers when one tier's sample left events out", async () => {
+      const cold = await startModelCluster();
+      const tenant = { name: "acme", tier: "hot", slice: "day" } as Tenant;
+      const tenants: TenantDirectory = { byName: (n) => (n === "acme" ? tenant : undefined), byApiToken: () => undefined, byIngestToken: () => undefined, list: () => [tenant] };
+      const tiers = openSearchIndexForTiers({ endpoints: { hot: cluster.url, cold: cold.url }, tenants, retryBaseMs: 1, facetSampleSize: 4 });
+      await tiers.write("acme", docs(levels(6)));
+      const facet = await tiers.facet(q("*"), "json.level", 5);
+      await tiers.close();
+      await cold.close();
+      expect({ sampled: facet.sampled, distinctExact: facet.distinctExact }).toEqual({ sampled: true, distinctExact: false });
+      expect(facet.terms.reduce((n, t) => n + t.count, 0)).toBe(4);
     });
   });
 });
