@@ -4,16 +4,20 @@
  * UI's /ui/config.
  */
 import middy from "@middy/core";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { handleAlertsApi } from "@unmeltable/alerts";
 import { handleApi } from "@unmeltable/api";
+import { withDeadline } from "@unmeltable/core";
 import { alertStore, apiRequestFromEvent, eventResponse, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
 const alerts = process.env.UNMELTABLE_ALERTS ? alertStore() : undefined;
 
-export const handler = middy(async (event: APIGatewayProxyEventV2) => {
+/** Time kept back from the function's timeout to answer: a search gives up (and is cancelled) before the function dies. */
+const ANSWER_RESERVE_MS = 2_000;
+
+export const handler = middy(async (event: APIGatewayProxyEventV2, context: Context) => {
   const req = apiRequestFromEvent(event);
   if (alerts && req.path.startsWith("/apiv2/alerts")) {
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
@@ -26,5 +30,7 @@ export const handler = middy(async (event: APIGatewayProxyEventV2) => {
       ? eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) })
       : eventResponse({ status: 401, headers: { "Content-Type": "application/json" }, body: { response: "error", message: "invalid API token" } });
   }
-  return eventResponse(await handleApi(req, { index, tenants }));
+  // Searches are bounded by the function's remaining time (API Gateway's 29 s at most), not the client's 60 s.
+  const deadline = Date.now() + context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS;
+  return eventResponse(await withDeadline(deadline, () => handleApi(req, { index, tenants })));
 }).use(injectLambdaContext(logger));

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseQuery, type LogEvent, type SearchQuery, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { parseQuery, ResultWindowError, type LogEvent, type SearchQuery, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import {
   compileDsl,
   componentTemplate,
@@ -39,6 +39,13 @@ function bulkOps(req: RecordedRequest): { action: { _index: string; _id: string 
 const ev = (id: string, at = BASE, fields: Parameters<typeof makeEvent>[2] = {}): LogEvent => makeEvent("acme", at, { id, ...fields });
 const docs = (...events: LogEvent[]) => events.map((e) => JSON.stringify(e));
 const q = (text: string, from = BASE, until = BASE + HOUR - 1): SearchQuery => ({ tenant: "acme", query: parseQuery(text), from, until });
+/** Every read's query string: its bounds in time (searchTimeoutMs 20 s by default: the cluster cancels at 85 %). */
+const READ_QS = { ignore_unavailable: "true", allow_no_indices: "true", cancel_after_time_interval: "17000ms" };
+/** A facet fixture's terms under the sampler the adapter asks for, the sample holding every match (`total`). */
+function inSample(fixture: Reply, total = 100): Reply {
+  const facet = (fixture.body as { aggregations: { facet: unknown } }).aggregations.facet;
+  return { status: 200, body: { hits: { total: { value: total, relation: "eq" }, hits: [] }, aggregations: { sample: { doc_count: total, facet } } } };
+}
 
 describe("OpenSearch adapter (recorded responses)", () => {
   let server: RecordedServer;
@@ -80,7 +87,7 @@ describe("OpenSearch adapter (recorded responses)", () => {
         tags: { type: "keyword", normalizer: "unmeltable_lowercase" },
         logtypes: { type: "keyword", normalizer: "unmeltable_lowercase" },
         raw: { type: "text", analyzer: "unmeltable_text", norms: false },
-        f: { properties: { paths: { type: "keyword" }, term: { type: "keyword", doc_values: false, ignore_above: 10_000 }, num: { type: "keyword", doc_values: false }, str: { type: "keyword", ignore_above: 10_000 }, glob: { type: "keyword", doc_values: false, ignore_above: 10_000 } } },
+        f: { properties: { paths: { type: "keyword" }, term: { type: "keyword", doc_values: false, ignore_above: 10_000 }, num: { type: "keyword", doc_values: false }, str: { type: "keyword", ignore_above: 10_000 }, glob: { type: "wildcard", doc_values: true, ignore_above: 10_000 } } },
       });
       expect(settings.analysis.tokenizer!.unmeltable_words).toEqual({ type: "pattern", pattern: "[\\p{L}\\p{N}]+", group: 0 });
       expect(settings.analysis.analyzer!.unmeltable_text).toEqual({ type: "custom", char_filter: ["unmeltable_marks"], tokenizer: "unmeltable_words", filter: ["lowercase", "unmeltable_fold", "unmeltable_truncate"] });
@@ -279,13 +286,14 @@ describe("OpenSearch adapter (recorded responses)", () => {
       await index.search(q("json.level:error"), { order: "desc", size: 10 });
       const [r] = server.requests;
       expect(r!.path).toBe("/logs-default.acme.hour-2026010512,logs-default.acme.day-20260105,logs-default.acme.week-20260105/_search");
-      expect(r!.query).toEqual({ ignore_unavailable: "true", allow_no_indices: "true" });
+      expect(r!.query).toEqual(READ_QS);
       expect(r!.body).toEqual({
         query: { bool: { filter: [{ term: { tenant: "acme" } }, { range: { timestamp: { gte: BASE, lte: BASE + HOUR - 1, format: "epoch_millis" } } }, compileDsl(parseQuery("json.level:error"))] } },
         sort: [{ timestamp: { order: "desc" } }, { id: { order: "desc" } }],
         size: 11,
         from: 0,
         track_total_hits: false,
+        timeout: "14000ms",
       });
     });
 
@@ -294,7 +302,7 @@ describe("OpenSearch adapter (recorded responses)", () => {
       await index.search(q("*", BASE - 30 * 86_400_000, BASE), { order: "asc", size: 5, offset: 10 });
       const [r] = server.requests;
       expect(r!.path).toBe("/logs-default.acme.*/_search");
-      expect(r!.query).toEqual({ ignore_unavailable: "true", allow_no_indices: "true", pre_filter_shard_size: "1" });
+      expect(r!.query).toEqual({ ...READ_QS, pre_filter_shard_size: "1" });
       expect(r!.body).toMatchObject({ sort: [{ timestamp: { order: "asc" } }, { id: { order: "asc" } }], size: 6, from: 10 });
     });
 
@@ -326,12 +334,11 @@ describe("OpenSearch adapter (recorded responses)", () => {
       await expect(index.search(q("*"), { order: "desc", size: 2, cursor: "bm9wZQ" })).rejects.toBeInstanceOf(InvalidCursorError);
     });
 
-    it("surfaces OpenSearch's refusal of deep offset pages", async () => {
+    it("maps OpenSearch's refusal of deep offset pages (a cluster with a smaller max_result_window) to core's ResultWindowError", async () => {
       server.on("POST", /_search$/, loadFixture("search-result-window"));
-      const err = (await index.search(q("*"), { order: "desc", size: 10, offset: 10_000 }).catch((e: unknown) => e)) as OpenSearchRequestError;
-      expect(err).toBeInstanceOf(OpenSearchRequestError);
-      expect(err.status).toBe(400);
-      expect(err.bodyExcerpt).toContain("Result window is too large");
+      const err = (await index.search(q("*"), { order: "desc", size: 10, offset: 9_000 }).catch((e: unknown) => e)) as ResultWindowError;
+      expect(err).toBeInstanceOf(ResultWindowError);
+      expect({ window: err.window, requested: err.requested }).toEqual({ window: 10_000, requested: 10_011 });
     });
 
     it("asks nothing for an empty time range", async () => {
@@ -341,38 +348,39 @@ describe("OpenSearch adapter (recorded responses)", () => {
       expect(server.requests).toEqual([]);
     });
 
-    it("counts with the _count API", async () => {
-      server.on("POST", /_count$/, loadFixture("count"));
+    it("counts with a bounded search (size 0, track_total_hits), not the _count API", async () => {
+      server.on("POST", /_search$/, loadFixture("search-count"));
       expect(await index.count(q("tag:prod"))).toBe(42);
       const [r] = server.requests;
-      expect(r!.path).toBe(searchPath(BASE, BASE + HOUR - 1).replace(/_search$/, "_count"));
-      expect(r!.query).toEqual({ ignore_unavailable: "true", allow_no_indices: "true" });
-      expect(r!.body).toEqual({ query: { bool: { filter: [{ term: { tenant: "acme" } }, { range: { timestamp: { gte: BASE, lte: BASE + HOUR - 1, format: "epoch_millis" } } }, { term: { "f.term": "tag=prod" } }] } } });
+      expect(r!.path).toBe(searchPath(BASE, BASE + HOUR - 1));
+      expect(r!.query).toEqual(READ_QS);
+      expect(r!.body).toEqual({ size: 0, track_total_hits: true, timeout: "14000ms", query: { bool: { filter: [{ term: { tenant: "acme" } }, { range: { timestamp: { gte: BASE, lte: BASE + HOUR - 1, format: "epoch_millis" } } }, { term: { "f.term": "tag=prod" } }] } } });
     });
 
     it("facets with a terms aggregation on the field's keys, and gives the terms their JSON types", async () => {
-      server.on("POST", /_search$/, loadFixture("facet-terms"));
+      server.on("POST", /_search$/, inSample(loadFixture("facet-terms")));
       const facet = await index.facet(q("*"), "json.status", 4);
       // sum_other_doc_count 2: keys were left out, so the distinct count is a lower bound.
       expect(facet).toEqual({ terms: [{ term: 500, count: 5 }, { term: "200", count: 3 }, { term: "n/a", count: 1 }, { term: true, count: 1 }], sampled: false, distinct: 4, distinctExact: false });
       // More keys than terms: spellings of one term are added up here.
       expect(server.requests[0]!.body).toMatchObject({
         size: 0,
-        aggs: { facet: { terms: { field: "f.str", size: 1000, include: "json\\.status\\=[nqsb].*", order: [{ _count: "desc" }, { _key: "asc" }] } } },
+        track_total_hits: true,
+        aggs: { sample: { sampler: { shard_size: 100_000 }, aggs: { facet: { terms: { field: "f.str", size: 1000, execution_hint: "map", include: "json\\.status\\=[nqsb].*", order: [{ _count: "desc" }, { _key: "asc" }] } } } } },
       });
     });
 
     it("folds case in facet terms as term queries do: one term per value, in its most frequent spelling, and the true distinct count", async () => {
-      server.on("POST", /_search$/, loadFixture("facet-terms-case"));
+      server.on("POST", /_search$/, inSample(loadFixture("facet-terms-case")));
       const facet = await index.facet(q("*"), "json.level", 1);
       expect(facet).toEqual({ terms: [{ term: "ERROR", count: 9 }], sampled: false, distinct: 2, distinctExact: true });
-      expect(server.requests[0]!.body).toMatchObject({ aggs: { facet: { terms: { field: "f.str", size: 1000 } } } });
+      expect(server.requests[0]!.body).toMatchObject({ aggs: { sample: { aggs: { facet: { terms: { field: "f.str", size: 1000 } } } } } });
     });
 
     it("facets id and timestamp on their own fields", async () => {
-      server.on("POST", /_search$/, { status: 200, body: { aggregations: { facet: { buckets: [{ key: 1767614400000, key_as_string: "1767614400000", doc_count: 2 }] } } } });
+      server.on("POST", /_search$/, inSample({ status: 200, body: { aggregations: { facet: { buckets: [{ key: 1767614400000, key_as_string: "1767614400000", doc_count: 2 }] } } } }, 2));
       expect((await index.facet(q("*"), "timestamp", 3)).terms).toEqual([{ term: 1767614400000, count: 2 }]);
-      expect(server.requests[0]!.body).toMatchObject({ aggs: { facet: { terms: { field: "timestamp", size: 1000 } } } });
+      expect(server.requests[0]!.body).toMatchObject({ aggs: { sample: { aggs: { facet: { terms: { field: "timestamp", size: 1000, execution_hint: "map" } } } } } });
     });
 
     it("counts per time bucket with a date_histogram aligned to the epoch, empty buckets included", async () => {
@@ -443,7 +451,7 @@ describe("OpenSearch adapter (recorded responses)", () => {
     });
 
     it("sends basic auth from the node URL or the auth option, and nothing AWS without a region", async () => {
-      server.on("POST", /_count$/, loadFixture("count"));
+      server.on("POST", /_search$/, loadFixture("search-count"));
       const url = new URL(server.url);
       url.username = "admin";
       url.password = "s3cret";
@@ -459,18 +467,18 @@ describe("OpenSearch adapter (recorded responses)", () => {
 describe("openSearchIndexForTiers", () => {
   it("writes to the function's tier and reads every tier's domain (a tenant's old slices stay searchable after a tier move)", async () => {
     const [hot, cold] = [await RecordedServer.start(), await RecordedServer.start()];
-    for (const s of [hot, cold]) s.on("PUT", /template/, ack).on("POST", "/_bulk", allCreated).on("POST", /_count$/, loadFixture("count"));
+    for (const s of [hot, cold]) s.on("PUT", /template/, ack).on("POST", "/_bulk", allCreated).on("POST", /_search$/, loadFixture("search-count"));
     const tenant = (name: string, tier: string, slice: Tenant["slice"]) => ({ name, tier, slice }) as Tenant;
     const list = [tenant("acme", "hot", "hour"), tenant("quiet", "cold", "week")];
     const tenants: TenantDirectory = { byName: (n) => list.find((t) => t.name === n), byApiToken: () => undefined, byIngestToken: () => undefined, list: () => list };
     const index = openSearchIndexForTiers({ endpoints: { hot: hot.url, cold: cold.url }, tenants, tier: "hot", retryBaseMs: 1 });
     await index.write("acme", docs(ev("e1")));
-    const perDomain = (loadFixture("count").body as { count: number }).count;
+    const perDomain = (loadFixture("search-count").body as { hits: { total: { value: number } } }).hits.total.value;
     expect(await index.count({ ...q("*"), tenant: "quiet" })).toBe(2 * perDomain);
     await index.close();
-    expect(hot.requests.map((r) => r.path)).toEqual(["/_component_template/logs-hot.event", "/_index_template/logs-hot", "/_bulk", `/${new IndexNames("logs", "hot").searchTarget("quiet", BASE, BASE + HOUR - 1).target}/_count`]);
+    expect(hot.requests.map((r) => r.path)).toEqual(["/_component_template/logs-hot.event", "/_index_template/logs-hot", "/_bulk", `/${new IndexNames("logs", "hot").searchTarget("quiet", BASE, BASE + HOUR - 1).target}/_search`]);
     expect(bulkOps(hot.requests[2]!)[0]!.action._index).toBe("logs-hot.acme.hour-2026010512");
-    expect(cold.requests.map((r) => r.path)).toEqual([`/${new IndexNames("logs", "cold").searchTarget("quiet", BASE, BASE + HOUR - 1).target}/_count`]);
+    expect(cold.requests.map((r) => r.path)).toEqual([`/${new IndexNames("logs", "cold").searchTarget("quiet", BASE, BASE + HOUR - 1).target}/_search`]);
     await Promise.all([hot.close(), cold.close()]);
   });
 });
@@ -533,7 +541,7 @@ describe("slice administration and tier moves", () => {
 
   it("adds up a tenant's facet terms across tiers, case folded, and ends a merged page at maxBytes", async () => {
     const [hot, cold] = [await RecordedServer.start(), await RecordedServer.start()];
-    const terms = (buckets: [string, number][]) => () => ({ status: 200, body: { aggregations: { facet: { sum_other_doc_count: 0, buckets: buckets.map(([key, doc_count]) => ({ key, doc_count })) } } } });
+    const terms = (buckets: [string, number][]) => () => inSample({ status: 200, body: { aggregations: { facet: { sum_other_doc_count: 0, buckets: buckets.map(([key, doc_count]) => ({ key, doc_count })) } } } });
     hot.once("POST", /_search$/, terms([["json.level=sERROR", 3], ["json.level=sinfo", 1]]));
     cold.once("POST", /_search$/, terms([["json.level=serror", 2]]));
     const list = [{ name: "acme", tier: "hot", slice: "hour" } as Tenant];

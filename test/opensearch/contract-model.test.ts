@@ -2,7 +2,7 @@ import { describe, expect, vi } from "vitest";
 import { OpenSearchIndex } from "@unmeltable/index-opensearch";
 import { indexContract, type IndexHarness } from "../contract/index.contract";
 import { SeededIds } from "./live-mode";
-import { startModelCluster } from "./model-cluster";
+import { modelControls, startModelCluster } from "./model-cluster";
 import { RecordedServer, type Exchange } from "./recorded-server";
 
 /**
@@ -39,6 +39,8 @@ describe("OpenSearch adapter on the modelled cluster", () => {
   indexContract("OpenSearch (modelled cluster, recorded)", async () => {
     seeded.ids = new SeededIds("model-contract");
     const cluster = await startModelCluster();
+    // As a real cluster: writes are searchable only after a refresh, which the contract asks for.
+    modelControls(cluster).refreshVisibility = true;
     const proxy = await RecordedServer.forward(cluster.url);
     return harness(proxy, async () => {
       recording = proxy.exchanges;

@@ -11,9 +11,13 @@ import { RecordedServer, type RecordedRequest, type Reply } from "./recorded-ser
 import { matches, simDoc, type SimDoc } from "./simulator";
 
 type Source = LogEvent & { f: Projection };
+type ModelDoc = SimDoc & { source: Source; visible: boolean };
 
 export async function startModelCluster(analysis: TextAnalysis = "asciifolding"): Promise<RecordedServer> {
-  const indices = new Map<string, Map<string, SimDoc & { source: Source }>>();
+  const indices = new Map<string, Map<string, ModelDoc>>();
+  const controls = newControls(() => {
+    for (const index of indices.values()) for (const d of index.values()) d.visible = true;
+  });
   const resolve = (target: string) => {
     const out = new Set<string>();
     for (const part of target.split(",")) {
@@ -22,16 +26,24 @@ export async function startModelCluster(analysis: TextAnalysis = "asciifolding")
     }
     return [...out];
   };
-  const docsOf = (target: string) => resolve(target).flatMap((name) => [...indices.get(name)!.values()]);
+  // Searches see refreshed documents only (refresh visibility, below).
+  const docsOf = (target: string) => resolve(target).flatMap((name) => [...indices.get(name)!.values()].filter((d) => d.visible));
   const ok = (body: unknown): Reply => ({ status: 200, body });
   const server = await RecordedServer.start();
   server.on("PUT", /^\/_(component|index)_template\//, ok({ acknowledged: true }));
   server.on("DELETE", /^\/_(component|index)_template\//, ok({ acknowledged: true }));
   server.on("POST", "/_bulk", (req) => {
+    const rejected = bulkRejection(controls);
+    if (rejected) return rejected;
     const lines = req.body as Record<string, unknown>[];
-    const items = [];
+    const items: { create: { status: number } & Record<string, unknown> }[] = [];
     for (let k = 0; k < lines.length; k += 2) {
       const { _index, _id } = (lines[k] as { create: { _index: string; _id: string } }).create;
+      const itemRejected = itemRejection(controls, _index, _id);
+      if (itemRejected) {
+        items.push(itemRejected);
+        continue;
+      }
       let index = indices.get(_index);
       if (!index) indices.set(_index, (index = new Map()));
       if (index.has(_id)) {
@@ -39,12 +51,15 @@ export async function startModelCluster(analysis: TextAnalysis = "asciifolding")
         continue;
       }
       const source = lines[k + 1] as unknown as Source;
-      index.set(_id, { ...simDoc(source, analysis), source });
+      index.set(_id, { ...simDoc(source, analysis), source, visible: !controls.refreshVisibility });
       items.push({ create: { _index, _id, result: "created", status: 201 } });
     }
     return ok({ took: 1, errors: items.some((i) => i.create.status !== 201), items });
   });
-  server.on("POST", /\/_refresh$/, ok({ _shards: { total: 1, successful: 1, failed: 0 } }));
+  server.on("POST", /\/_refresh$/, (req) => {
+    for (const name of resolve(target(req))) for (const d of indices.get(name)!.values()) d.visible = true;
+    return ok({ _shards: { total: 1, successful: 1, failed: 0 } });
+  });
   server.on("GET", /^\/_cat\/indices\//, (req) => ok(resolve(req.path.slice("/_cat/indices/".length)).map((index) => ({ index }))));
   server.on("PUT", /^\/[^_/][^/]*$/, (req) => {
     const name = req.path.slice(1);
@@ -60,7 +75,13 @@ export async function startModelCluster(analysis: TextAnalysis = "asciifolding")
     const { query } = req.body as { query: Record<string, unknown> };
     return ok({ count: docsOf(target(req)).filter((d) => matches(query, d, analysis)).length });
   });
-  server.on("POST", /\/_search$/, (req) => ok(search(docsOf(target(req)), req.body as SearchBody, analysis)));
+  server.on("POST", /\/_search$/, (req) => {
+    const body = req.body as SearchBody;
+    const refused = resultWindowRefusal(controls, target(req), body);
+    if (refused) return refused;
+    return searchFaults(controls, target(req), search(docsOf(target(req)), body, analysis));
+  });
+  CONTROLS.set(server, controls);
   return server;
 }
 
@@ -74,10 +95,21 @@ interface SearchBody {
   size?: number;
   from?: number;
   search_after?: [number, string];
-  aggs?: Record<string, { terms?: { field: string; size: number; include?: string }; date_histogram?: { fixed_interval: string; extended_bounds: { min: number; max: number } } }>;
+  track_total_hits?: boolean | number;
+  aggs?: Aggs;
 }
 
-function search(all: (SimDoc & { source: Source })[], body: SearchBody, analysis: TextAnalysis): unknown {
+type Aggs = Record<
+  string,
+  {
+    terms?: { field: string; size: number; include?: string };
+    date_histogram?: { fixed_interval: string; extended_bounds: { min: number; max: number } };
+    sampler?: { shard_size?: number };
+    aggs?: Aggs;
+  }
+>;
+
+function search(all: (SimDoc & { source: Source })[], body: SearchBody, analysis: TextAnalysis): Record<string, unknown> {
   const hits = all.filter((d) => matches(body.query, d, analysis));
   const sign = body.sort?.[0]?.timestamp.order === "asc" ? 1 : -1;
   const key = (d: SimDoc): [number, string] => [d.event.timestamp, d.event.id];
@@ -85,9 +117,27 @@ function search(all: (SimDoc & { source: Source })[], body: SearchBody, analysis
   hits.sort((a, b) => compare(key(a), key(b)));
   const after = body.search_after;
   const page = (after ? hits.filter((d) => compare(key(d), after) > 0) : hits).slice(body.from ?? 0, (body.from ?? 0) + (body.size ?? 10));
+  return {
+    took: 1,
+    timed_out: false,
+    _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+    hits: {
+      ...(body.track_total_hits === true ? { total: { value: hits.length, relation: "eq" } } : {}),
+      hits: page.map((d) => ({ _index: "model", _id: d.event.id, _score: null, _source: withoutF(d.source), sort: key(d) })),
+    },
+    aggregations: aggregate(hits, body.aggs ?? {}),
+  };
+}
+
+/** terms, date_histogram and sampler (the model is one shard: the sample is its first shard_size matching documents). */
+function aggregate(hits: SimDoc[], aggs: Aggs): Record<string, unknown> {
   const aggregations: Record<string, unknown> = {};
-  for (const [name, agg] of Object.entries(body.aggs ?? {})) {
-    if (agg.terms) {
+  for (const [name, agg] of Object.entries(aggs)) {
+    if (agg.sampler) {
+      // https://docs.opensearch.org/latest/aggregations/bucket/sampler/ : shard_size documents per shard (default 100).
+      const sample = hits.slice(0, agg.sampler.shard_size ?? 100);
+      aggregations[name] = { doc_count: sample.length, ...aggregate(sample, agg.aggs ?? {}) };
+    } else if (agg.terms) {
       const counts = new Map<string | number, number>();
       const include = agg.terms.include ? new RegExp(`^(?:${agg.terms.include})$`) : undefined;
       for (const d of hits) {
@@ -107,15 +157,107 @@ function search(all: (SimDoc & { source: Source })[], body: SearchBody, analysis
       aggregations[name] = { buckets };
     }
   }
-  return {
-    took: 1,
-    timed_out: false,
-    hits: { hits: page.map((d) => ({ _index: "model", _id: d.event.id, _score: null, _source: withoutF(d.source), sort: key(d) })) },
-    aggregations,
-  };
+  return aggregations;
 }
 
 function withoutF(source: Source): LogEvent {
   const { f: _f, ...event } = source;
   return event;
+}
+
+// ---- What real OpenSearch does that the model above skips unless asked (issue 13): refresh visibility,
+// ---- index.max_result_window, 429s, partial shard failures, timed-out and slow searches.
+
+/** Switches and counters of a model cluster's real-cluster behaviour; modelControls(server) gives them. */
+export interface ModelControls {
+  /**
+   * Refresh visibility: a written document is searchable only after a refresh — `POST <index>/_refresh`
+   * or the index's refresh_interval elapsing (`tick()`) — while a repeated `_id` is refused at once (the
+   * realtime get). https://docs.opensearch.org/latest/api-reference/index-apis/refresh/ . Off by default
+   * (documents visible at once, as if a refresh ran before every search) for tests that do not refresh.
+   */
+  refreshVisibility: boolean;
+  /** The refresh_interval elapsing: every written document becomes visible. */
+  tick(): void;
+  /** index.max_result_window (https://docs.opensearch.org/latest/search-plugins/searching-data/paginate/): from + size beyond it answers 400. */
+  maxResultWindow: number;
+  /** Whole bulk requests answered 429 rejected_execution_exception (indexing pressure) from now on, counted down; Infinity = sustained. */
+  bulkRejections: number;
+  /** Bulk items answered 429 es_rejected_execution_exception (the write queue full), counted down; Infinity = sustained. */
+  itemRejections: number;
+  /** Searches answered with a failed shard (`_shards.failed` 1 of 2, `failures`), counted down. */
+  shardFailures: number;
+  /** Searches answered `timed_out: true` (the body timeout hit: partial hits), counted down. */
+  timeouts: number;
+  /** Searches answered only after this long (a slow cluster); a client giving up first shows in the server's `abandoned`. */
+  searchDelayMs: number;
+  /** Requests refused by the injected faults above. */
+  readonly refused: { bulk: number; items: number; shards: number; timeouts: number };
+}
+
+const CONTROLS = new WeakMap<RecordedServer, ModelControls>();
+
+export function modelControls(server: RecordedServer): ModelControls {
+  const c = CONTROLS.get(server);
+  if (!c) throw new Error("not a model cluster");
+  return c;
+}
+
+function newControls(tick: () => void): ModelControls {
+  return { refreshVisibility: false, tick, maxResultWindow: 10_000, bulkRejections: 0, itemRejections: 0, shardFailures: 0, timeouts: 0, searchDelayMs: 0, refused: { bulk: 0, items: 0, shards: 0, timeouts: 0 } };
+}
+
+/** A whole bulk refused by indexing pressure: the body of test/fixtures/opensearch/bulk-request-429.json. */
+function bulkRejection(c: ModelControls): Reply | undefined {
+  if (c.bulkRejections <= 0) return undefined;
+  c.bulkRejections--;
+  c.refused.bulk++;
+  const reason = "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=54215758, max_coordinating_and_primary_bytes=53687091]";
+  return { status: 429, body: { error: { root_cause: [{ type: "rejected_execution_exception", reason }], type: "rejected_execution_exception", reason }, status: 429 } };
+}
+
+/** One item refused by a full write thread pool queue (the item shape of the bulk API's errors: https://docs.opensearch.org/latest/api-reference/document-apis/bulk/). */
+function itemRejection(c: ModelControls, _index: string, _id: string): { create: { status: number } & Record<string, unknown> } | undefined {
+  if (c.itemRejections <= 0) return undefined;
+  c.itemRejections--;
+  c.refused.items++;
+  const reason = "rejected execution of processing of [1][indices:data/write/bulk[s][p]]: request: BulkShardRequest, target allocation id: x, primary term: 1 on EsThreadPoolExecutor[name = node-1/write, queue capacity = 10000, task = ...]";
+  return { create: { _index, _id, status: 429, error: { type: "es_rejected_execution_exception", reason } } };
+}
+
+/** 400 past index.max_result_window: the body of test/fixtures/opensearch/search-result-window.json (from + size, search_after or not). */
+function resultWindowRefusal(c: ModelControls, index: string, body: SearchBody): Reply | undefined {
+  const reach = (body.from ?? 0) + (body.size ?? 10);
+  if (reach <= c.maxResultWindow) return undefined;
+  const reason = `Result window is too large, from + size must be less than or equal to: [${c.maxResultWindow}] but was [${reach}]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting.`;
+  return {
+    status: 400,
+    body: {
+      error: { root_cause: [{ type: "illegal_argument_exception", reason }], type: "search_phase_execution_exception", reason: "all shards failed", phase: "query", grouped: true, failed_shards: [{ shard: 0, index, node: "model", reason: { type: "illegal_argument_exception", reason } }] },
+      status: 400,
+    },
+  };
+}
+
+/**
+ * A search answered in part: a shard that failed (`_shards.failed`, `failures`: the response body of
+ * https://docs.opensearch.org/latest/api-reference/search-apis/search/ with allow_partial_search_results
+ * true, the default) or `timed_out: true` (the body `timeout` reached: each shard returns what it had
+ * collected); and a slow answer.
+ */
+function searchFaults(c: ModelControls, index: string, result: Record<string, unknown>): Reply {
+  const delay = c.searchDelayMs > 0 ? { delayMs: c.searchDelayMs } : {};
+  const hits = result.hits as { hits: unknown[] };
+  if (c.shardFailures > 0) {
+    c.shardFailures--;
+    c.refused.shards++;
+    const failures = [{ shard: 1, index, node: "model-2", reason: { type: "node_not_connected_exception", reason: "[model-2][127.0.0.1:9300] Node not connected" } }];
+    return { status: 200, ...delay, body: { ...result, _shards: { total: 2, successful: 1, skipped: 0, failed: 1, failures }, hits: { ...hits, hits: hits.hits.slice(0, Math.ceil(hits.hits.length / 2)) } } };
+  }
+  if (c.timeouts > 0) {
+    c.timeouts--;
+    c.refused.timeouts++;
+    return { status: 200, ...delay, body: { ...result, timed_out: true, hits: { ...hits, hits: hits.hits.slice(0, Math.ceil(hits.hits.length / 2)) } } };
+  }
+  return { status: 200, ...delay, body: result };
 }

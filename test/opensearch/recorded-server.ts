@@ -37,6 +37,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Drop the connection instead of answering (a network failure). */
   hangUp?: boolean;
+  /** Answer only after this long (a slow cluster); a client that gives up first is recorded in `abandoned`. */
+  delayMs?: number;
 }
 
 /** A response fixture: a reply plus where its shape comes from. */
@@ -69,6 +71,8 @@ export class RecordedServer {
   readonly exchanges: Exchange[] = [];
   /** Requests no route, replay step or target answered, with the reason. */
   readonly problems: string[] = [];
+  /** Requests whose client closed the connection while a delayed answer was pending (it gave up: cancelled). */
+  readonly abandoned: RecordedRequest[] = [];
   private readonly routes: Route[] = [];
   private replayAt = 0;
   /** Consulted before anything else: a reply overrides the routes (a fault: throttling, an outage). */
@@ -155,6 +159,10 @@ export class RecordedServer {
       req.socket.destroy();
       return;
     }
+    if (reply.delayMs !== undefined && (await closedWithin(res, reply.delayMs))) {
+      this.abandoned.push(recorded);
+      return;
+    }
     const body = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
     res.writeHead(reply.status, { "content-type": "application/json; charset=UTF-8", ...reply.headers });
     res.end(body);
@@ -205,6 +213,21 @@ export class RecordedServer {
       out.end(raw);
     });
   }
+}
+
+/** Waits ms, or less when the connection closes first (the client gave up): true then. */
+function closedWithin(res: http.ServerResponse, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      res.off("close", onClose);
+      resolve(false);
+    }, ms);
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    res.once("close", onClose);
+  });
 }
 
 function parseBody(raw: string, contentType: string | undefined): unknown {

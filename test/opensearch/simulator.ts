@@ -121,6 +121,7 @@ export function matches(dsl: Dsl, doc: SimDoc, analysis: TextAnalysis): boolean 
       return values(field).some((x) => x.startsWith(value));
     }
     case "wildcard": {
+      // On a keyword and on a `wildcard` field (f.glob) alike: the pattern matches a whole value.
       const [field, v] = one<{ value: string; case_insensitive?: boolean }>(body);
       const re = wildcardRe(v.value, v.case_insensitive === true);
       return values(field).some((x) => re.test(x));

@@ -1,5 +1,6 @@
 import {
   IndexBusyError,
+  IndexUnavailableError,
   InvalidCursorError,
   MAX_FIELD_NAMES,
   MAX_HISTOGRAM_BUCKETS,
@@ -7,6 +8,7 @@ import {
   parseTimeRange,
   QueryBudgetError,
   QuerySyntaxError,
+  ResultWindowError,
   TimeRangeError,
   type ApiEvent,
   type IndexPort,
@@ -114,6 +116,8 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
     if (err instanceof InvalidCursorError) return error(400, "invalid next: use the value the API returned");
     if (err instanceof QueryBudgetError) return error(504, err.message);
     if (err instanceof IndexBusyError) return error(503, err.message, {}, { "Retry-After": "1" });
+    if (err instanceof ResultWindowError) return error(400, `a page reaches at most the first ${err.window} events of a result set (page × size + size): read further with /apiv2/events/iterate`);
+    if (err instanceof IndexUnavailableError) return error(503, err.message, {}, { "Retry-After": "5" });
     throw err;
   }
 }

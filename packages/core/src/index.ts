@@ -14,6 +14,7 @@ export * from "./event";
 export * from "./processed-batch";
 export * from "./sampling";
 export * from "./ports/index";
+export * from "./deadline";
 export * from "./stages/stage";
 export * from "./stages/process-stage";
 export * from "./stages/index-stage";

@@ -8,7 +8,9 @@
  *                          (everything runs in filter context: nothing is scored, clauses are cacheable)
  *   text                   match_phrase on `raw`: the analyzer splits and folds both sides alike
  *   textWildcard X*        prefix on `raw`'s tokens (one token: X lower-cased, and X folded as match.ts does)
- *   textWildcard other     wildcard on f.glob (the lower-cased raw text), unanchored: `*pattern*`
+ *   textWildcard other     wildcard on f.glob (the lower-cased raw text, a `wildcard` field: mapping.ts),
+ *                          unanchored: `*pattern*`; the pattern needs MIN_GLOB_RUN literal characters in a
+ *                          row, else QuerySyntaxError (the API answers 400)
  *   term                   term on f.term (`path=value` lower-cased), OR'ed with a term on f.num when
  *                          the value is a numeric literal (numbers only: "0500" is not 500)
  *   fieldWildcard          wildcard on f.term, anchored at both ends by the `path=` prefix and the key end
@@ -22,7 +24,7 @@
  * case_insensitive, lexicographic range), `timestamp` a date (numeric term/range) with a keyword
  * sub-field `timestamp.keyword` holding its decimal text for wildcards and lexicographic ranges.
  */
-import { isNumericLiteral, tokenPrefixOf, type Query } from "@unmeltable/core";
+import { isNumericLiteral, QuerySyntaxError, tokenPrefixOf, type Query } from "@unmeltable/core";
 import { nextChar, sortableHex, TAG, type Tag } from "./projection";
 
 /**
@@ -77,9 +79,37 @@ function anyOf(clauses: Dsl[]): Dsl {
   return clauses.length === 1 ? clauses[0]! : { bool: { should: clauses, minimum_should_match: 1 } };
 }
 
+/**
+ * Literal characters in a row a text wildcard that is not a prefix must have. The `wildcard` field finds
+ * candidates by the pattern's substrings of 1–3 characters and then checks each candidate's whole
+ * text (https://docs.opensearch.org/latest/mappings/supported-field-types/wildcard/): a single
+ * character (or none, `?*`) is in nearly every log line, so such a pattern would check every event of
+ * the range. Two characters narrow it to the events holding them.
+ */
+export const MIN_GLOB_RUN = 2;
+
+function longestLiteralRun(pattern: string): number {
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "*" || c === "?") run = 0;
+    else {
+      if (c === "\\" && i + 1 < pattern.length) i++;
+      best = Math.max(best, ++run);
+    }
+  }
+  return best;
+}
+
 function textWildcard(pattern: string, analysis: TextAnalysis): Dsl {
   const folded = tokenPrefixOf(pattern);
-  if (folded === null) return { wildcard: { "f.glob": { value: `*${luceneGlob(pattern, true)}*` } } };
+  if (folded === null) {
+    if (longestLiteralRun(pattern) < MIN_GLOB_RUN) {
+      throw new QuerySyntaxError(`the wildcard ${JSON.stringify(pattern)} needs at least ${MIN_GLOB_RUN} characters in a row that are not * or ? (it would read every event of the range)`, 0);
+    }
+    return { wildcard: { "f.glob": { value: `*${luceneGlob(pattern, true)}*` } } };
+  }
   if (analysis === "icu") return { prefix: { raw: { value: folded } } };
   // asciifolding keeps each token as written (lower-cased) and folded: the prefix as written finds the
   // first (`й*` → йогурт, which asciifolding leaves alone), the match.ts fold the second (`montre*` →
@@ -215,12 +245,14 @@ function timestampRange(b: Partial<Record<Op, number>>): Dsl {
 /** The terms aggregation of a facet on `field`, and how its bucket keys become facet terms. */
 export function facetAggregation(field: string, size: number): { agg: Dsl; term: (key: string | number) => string | number | boolean | undefined } {
   if (field === "id" || field === "timestamp") {
-    return { agg: { terms: { field, size, order: [{ _count: "desc" }, { _key: "asc" }] } }, term: (k) => k };
+    return { agg: { terms: { field, size, execution_hint: "map", order: [{ _count: "desc" }, { _key: "asc" }] } }, term: (k) => k };
   }
   const head = `${field}=`;
   return {
     // Only this path's keys, all four type tags; the regex is anchored by Lucene (whole term).
-    agg: { terms: { field: "f.str", size, include: `${regexEscape(head)}[${TAG.number}${TAG.numericString}${TAG.string}${TAG.boolean}].*`, order: [{ _count: "desc" }, { _key: "asc" }] } },
+    // execution_hint map: the keys of the sampled documents are counted in a hash map, instead of global
+    // ordinals over every key of the shard (built again after every refresh) — the sampler bounds the work.
+    agg: { terms: { field: "f.str", size, execution_hint: "map", include: `${regexEscape(head)}[${TAG.number}${TAG.numericString}${TAG.string}${TAG.boolean}].*`, order: [{ _count: "desc" }, { _key: "asc" }] } },
     term: (k) => {
       const key = String(k);
       if (!key.startsWith(head)) return undefined;

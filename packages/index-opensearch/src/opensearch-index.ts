@@ -1,7 +1,7 @@
 import { Client, errors } from "@opensearch-project/opensearch";
 import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws-v3";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { FacetTally, InvalidCursorError, MAX_FIELD_NAMES, MAX_HISTOGRAM_BUCKETS, validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
+import { currentDeadline, FacetTally, IndexBusyError, IndexUnavailableError, InvalidCursorError, MAX_FIELD_NAMES, MAX_HISTOGRAM_BUCKETS, MAX_RESULT_WINDOW, QueryBudgetError, ResultWindowError, validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
 import { compileDsl, facetAggregation, type TextAnalysis } from "./dsl";
 import { excerpt, OpenSearchConfigError, OpenSearchRequestError, OpenSearchUnavailableError } from "./errors";
 import { componentTemplate, componentTemplateName, indexTemplate, indexTemplateName, type TemplateOptions } from "./mapping";
@@ -36,10 +36,31 @@ export interface OpenSearchIndexOptions {
   /** Bulk request limits: bytes of the body (5–15 MB is OpenSearch's advice; some AWS instance types cap requests at 10 MiB) and operations. */
   maxBulkBytes?: number;
   maxBulkOps?: number;
-  /** Sending attempts per document for 429s, 5xx and unreachable clusters, with exponential backoff from retryBaseMs. */
+  /**
+   * Sending a bulk again after 429s, 5xx and unreachable clusters: capped exponential backoff with jitter
+   * from retryBaseMs (default 200 ms) up to retryCapMs (default 30 s) per wait, for at most retryBudgetMs
+   * (default 5 min) and never past the invocation's deadline (core's withDeadline), and at most
+   * maxAttempts sends (default: as many as the time allows). What is still failing then is handed back
+   * as "retry" — transient failures never become "rejected" (dead letters).
+   */
   maxAttempts?: number;
   retryBaseMs?: number;
+  retryCapMs?: number;
+  retryBudgetMs?: number;
+  /** Time and waiting, replaceable in tests (the retry budget is minutes). */
+  clock?: { now(): number; sleep(ms: number): Promise<void> };
   requestTimeoutMs?: number;
+  /**
+   * How long a search, count or aggregation may take (default 20 s), less when the caller's deadline
+   * (core's withDeadline: the search function's remaining time) is nearer: the cluster is told to stop
+   * (a body `timeout`, `cancel_after_time_interval`) and the client gives up and closes the connection
+   * at that time, whichever comes first.
+   */
+  searchTimeoutMs?: number;
+  /** The indices' index.max_result_window (OpenSearch's default and core's MAX_RESULT_WINDOW: 10,000). */
+  maxResultWindow?: number;
+  /** Matching documents per shard a facet counts at most (a sampler; default 100,000, the embedded index's sample). */
+  facetSampleSize?: number;
   /** Top field names fields() returns at most (and never more than MAX_FIELD_NAMES + 1). */
   maxFields?: number;
 }
@@ -145,12 +166,25 @@ export class OpenSearchIndex implements IndexPort {
     return results;
   }
 
-  /** Rounds of bulk requests: each round re-sends only the operations that failed transiently. */
+  /**
+   * Rounds of bulk requests: each round re-sends only the operations that failed transiently, after a
+   * capped exponential wait with jitter. A sustained 429 (the cluster shedding load) is waited out for
+   * minutes, not seconds: the rounds go on while the next wait still ends within the retry budget and
+   * the invocation's deadline. What still fails is handed back as "retry" (the stage delivers it again).
+   */
   private async sendWithRetries(ops: Op[], results: IndexWriteResult[]): Promise<void> {
-    const maxAttempts = this.options.maxAttempts ?? 5;
+    const clock = this.options.clock ?? SYSTEM_CLOCK;
+    const maxAttempts = this.options.maxAttempts ?? Number.POSITIVE_INFINITY;
+    const started = clock.now();
+    const deadline = currentDeadline();
+    const end = Math.min(started + (this.options.retryBudgetMs ?? 300_000), deadline ?? Number.POSITIVE_INFINITY);
     let pending = ops;
     for (let attempt = 1; pending.length > 0 && attempt <= maxAttempts; attempt++) {
-      if (attempt > 1) await sleep(backoff(attempt - 1, this.options.retryBaseMs ?? 200));
+      if (attempt > 1) {
+        const wait = backoff(attempt - 1, this.options.retryBaseMs ?? 200, this.options.retryCapMs ?? 30_000);
+        if (clock.now() + wait > end) break;
+        await clock.sleep(wait);
+      }
       const failed: Op[] = [];
       for (const chunk of this.chunks(pending)) await this.sendBulk(chunk, results, failed);
       pending = failed;
@@ -212,16 +246,24 @@ export class OpenSearchIndex implements IndexPort {
   async search(q: SearchQuery, page: SearchPage): Promise<SearchResult> {
     const after = page.cursor !== undefined ? decodeCursor(page.cursor) : undefined;
     const offset = page.offset ?? 0;
+    // OpenSearch refuses from + size past index.max_result_window (also with search_after, where the
+    // offset is part of size): refused here first, with the error every index adapter throws.
+    const window = this.options.maxResultWindow ?? MAX_RESULT_WINDOW;
+    if (offset + page.size > window) throw new ResultWindowError(window, offset + page.size);
+    // One event more than the page tells whether more follow; on the window's last page there is no
+    // room for it, and the page says that more may follow when it is full.
+    const peek = offset + page.size < window ? 1 : 0;
     // search_after requires from = 0: with a cursor and an offset, the skipped events are fetched too.
     const body = {
       query: this.filtered(q),
       sort: [{ timestamp: { order: page.order } }, { id: { order: page.order } }],
-      size: page.size + 1 + (after ? offset : 0),
+      size: page.size + peek + (after ? offset : 0),
       ...(after ? { search_after: after } : { from: offset }),
       track_total_hits: false,
     };
     const res = await this.searchRequest<{ hits: { hits: Hit[] } }>(q, body);
     const hits = (res?.hits.hits ?? []).slice(after ? offset : 0);
+    const full = peek === 0 && hits.length === page.size;
     // A page ends at page.size events, or earlier once their documents reach page.maxBytes.
     let take = Math.min(page.size, hits.length);
     if (page.maxBytes !== undefined) {
@@ -236,19 +278,29 @@ export class OpenSearchIndex implements IndexPort {
     }
     const events = hits.slice(0, take).map((h) => toEvent(h._source));
     const last = hits[take - 1];
-    return hits.length > take && last ? { events, cursor: encodeCursor(last.sort) } : { events };
-  }
-
-  async count(q: SearchQuery): Promise<number> {
-    const target = this.target(q);
-    if (!target) return 0;
-    const res = await this.request<{ count: number }>("POST", `/${target.target}/_count`, { querystring: { ignore_unavailable: true, allow_no_indices: true }, body: { query: this.filtered(q) } });
-    return res.count;
+    return (hits.length > take || full) && last ? { events, cursor: encodeCursor(last.sort) } : { events };
   }
 
   /**
-   * A terms aggregation over the matching events. Not a sample (`sampled: false`), but with several
-   * shards (a range over several slices) the top terms and their counts are per-shard approximations:
+   * A search for the number of hits (size 0, track_total_hits), not the _count API: a search takes the
+   * body `timeout` and `cancel_after_time_interval` that bound it, and reports `_shards` and
+   * `timed_out` like the other reads.
+   */
+  async count(q: SearchQuery): Promise<number> {
+    const res = await this.searchRequest<{ hits?: { total?: { value: number } | number } }>(q, { size: 0, query: this.filtered(q), track_total_hits: true });
+    const total = res?.hits?.total;
+    return typeof total === "number" ? total : (total?.value ?? 0);
+  }
+
+  /**
+   * A terms aggregation over the matching events, under a `sampler`: each shard counts the terms of at
+   * most facetSampleSize of its matching documents (in filter context every score is equal, so the
+   * first ones in index order, roughly the oldest — not the newest as in the embedded index), and the
+   * terms aggregation runs with `execution_hint: map` (dsl.ts), so no global ordinals are built over
+   * every `path=value` key of the shard. The work per shard is bounded by the sample. `sampled` says
+   * whether the sample left matching documents out (sampler doc_count below the total hits).
+   *
+   * With several shards (a range over several slices) the top terms and their counts are per-shard approximations:
    * each shard returns its own top `shard_size` terms, so a term just outside one shard's top list is
    * under-counted (OpenSearch's doc_count_error_upper_bound).
    *
@@ -260,14 +312,18 @@ export class OpenSearchIndex implements IndexPort {
     if (size < 1) return { terms: [], sampled: false, distinct: 0, distinctExact: true };
     const { agg, term } = facetAggregation(field, facetCandidates(size));
     type Buckets = { buckets: { key: string | number; doc_count: number }[]; sum_other_doc_count?: number };
-    const res = await this.searchRequest<{ aggregations?: { facet?: Buckets } }>(q, { size: 0, query: this.filtered(q), aggs: { facet: agg } });
+    const shardSize = this.options.facetSampleSize ?? 100_000;
+    const aggs = { sample: { sampler: { shard_size: shardSize }, aggs: { facet: agg } } };
+    const res = await this.searchRequest<{ hits?: { total?: { value: number } }; aggregations?: { sample?: { doc_count: number; facet?: Buckets } } }>(q, { size: 0, query: this.filtered(q), track_total_hits: true, aggs });
+    const sample = res?.aggregations?.sample;
     const tally = new FacetTally();
-    for (const b of res?.aggregations?.facet?.buckets ?? []) {
+    for (const b of sample?.facet?.buckets ?? []) {
       const t = term(b.key);
       if (t !== undefined) tally.add(t, b.doc_count);
     }
-    const everyKey = (res?.aggregations?.facet?.sum_other_doc_count ?? 0) === 0;
-    return { terms: tally.top(size), sampled: false, distinct: tally.distinct, distinctExact: everyKey && tally.complete };
+    const everyKey = (sample?.facet?.sum_other_doc_count ?? 0) === 0;
+    const sampled = (sample?.doc_count ?? 0) < (res?.hits?.total?.value ?? 0);
+    return { terms: tally.top(size), sampled, distinct: tally.distinct, distinctExact: everyKey && tally.complete && !sampled };
   }
 
   /** Buckets are multiples of the interval from the epoch (date_histogram's fixed_interval rounding), empty ones included. */
@@ -365,12 +421,43 @@ export class OpenSearchIndex implements IndexPort {
     return q.from > q.until ? undefined : this.names.searchTarget(q.tenant, q.from, q.until);
   }
 
+  /**
+   * Every read is a _search bounded in time (searchBudget): the body `timeout` stops each shard's
+   * collection, `cancel_after_time_interval` cancels the whole search task on the coordinating node
+   * (https://docs.opensearch.org/latest/api-reference/search-apis/search/ ; the cluster-wide default is
+   * search.cancel_after_time_interval, -1 = never), and the client aborts the request at the budget
+   * (closing the HTTP connection also cancels a running search: OpenSearch's RestCancellableNodeClient).
+   * Partial answers are never returned: `timed_out` fails with QueryBudgetError (the API answers 504),
+   * failed shards with IndexUnavailableError (503) — a silent partial count or page would be wrong.
+   */
   private async searchRequest<T>(q: SearchQuery, body: Record<string, unknown>): Promise<T | undefined> {
     const target = this.target(q);
     if (!target) return undefined;
+    const ms = this.searchBudget();
+    // The cluster stops before the client gives up, so that its own answer (timed_out, cancelled) arrives first.
+    const shardMs = Math.max(1, Math.floor(ms * 0.7));
+    const cancelMs = Math.max(1, Math.floor(ms * 0.85));
     // With a pattern, pre-filter every shard on the time range (the can_match phase) before searching.
-    const querystring = { ignore_unavailable: true, allow_no_indices: true, ...(target.pattern ? { pre_filter_shard_size: 1 } : {}) };
-    return this.request<T>("POST", `/${target.target}/_search`, { querystring, body });
+    const querystring = { ignore_unavailable: true, allow_no_indices: true, ...(target.pattern ? { pre_filter_shard_size: 1 } : {}), cancel_after_time_interval: `${cancelMs}ms` };
+    const path = `/${target.target}/_search`;
+    let res: T & SearchEnvelope;
+    try {
+      const r = await this.client.transport.request({ method: "POST", path, querystring, body: { ...body, timeout: `${shardMs}ms` } }, { requestTimeout: ms, maxRetries: 0 });
+      res = r.body as T & SearchEnvelope;
+    } catch (err) {
+      throw searchError(err, path, ms);
+    }
+    checkComplete(res, ms);
+    return res;
+  }
+
+  /** Milliseconds a read may take: searchTimeoutMs, or less when the caller's deadline is nearer. */
+  private searchBudget(): number {
+    const ms = this.options.searchTimeoutMs ?? 20_000;
+    const deadline = currentDeadline();
+    const left = deadline === undefined ? ms : Math.min(ms, deadline - Date.now());
+    if (left < MIN_SEARCH_MS) throw new QueryBudgetError("time", "no time is left for the search before the request's deadline");
+    return left;
   }
 
   private async request<T>(method: string, path: string, params: { querystring?: Record<string, unknown>; body?: unknown }): Promise<T> {
@@ -452,14 +539,51 @@ function itemError(status: number, error: { type?: string; reason?: string } | u
   return error ? `${status} ${error.type ?? "error"}: ${error.reason ?? ""}`.trim() : `status ${status}`;
 }
 
-/** Exponential with full jitter over its upper half, capped at 10 s. */
-function backoff(retry: number, baseMs: number): number {
-  const ms = Math.min(10_000, baseMs * 2 ** (retry - 1));
+/** Exponential with jitter over its upper half, capped at capMs. */
+export function backoff(retry: number, baseMs: number, capMs: number): number {
+  const ms = Math.min(capMs, baseMs * 2 ** Math.min(retry - 1, 40));
   return ms / 2 + Math.random() * (ms / 2);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+const SYSTEM_CLOCK = {
+  now: () => Date.now(),
+  sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Below this, a search is not worth sending: the caller's deadline has as good as passed. */
+const MIN_SEARCH_MS = 50;
+
+interface SearchEnvelope {
+  timed_out?: boolean;
+  _shards?: { total?: number; failed?: number; failures?: { index?: string; shard?: number; reason?: { type?: string; reason?: string } }[] };
+}
+
+/** A search answer is whole or an error: timed out → QueryBudgetError, failed shards → IndexUnavailableError. */
+function checkComplete(res: SearchEnvelope, ms: number): void {
+  if (res.timed_out === true) throw new QueryBudgetError("time", `the search did not finish within ${ms} ms on every shard: narrow the time range or the query`);
+  const failed = res._shards?.failed ?? 0;
+  if (failed > 0) {
+    const first = res._shards?.failures?.[0]?.reason;
+    const why = first ? `${first.type ?? "error"}: ${first.reason ?? ""}`.trim() : "no reason given";
+    throw new IndexUnavailableError(`${failed} of ${res._shards?.total ?? "?"} shards failed (${excerpt(why, 300)}): the answer would be partial; try again`);
+  }
+}
+
+/** How a failed read is reported: the caller's page, the time budget, the cluster's load or health, or a request error. */
+function searchError(err: unknown, path: string, ms: number): Error {
+  if (err instanceof errors.TimeoutError || err instanceof errors.RequestAbortedError) {
+    return new QueryBudgetError("time", `OpenSearch did not answer within ${ms} ms (the request was cancelled): narrow the time range or the query`);
+  }
+  const status = statusOf(err);
+  if (status === 400 || status === 500) {
+    const text = JSON.stringify((err as errors.ResponseError).meta.body ?? "");
+    const window = /Result window is too large, from \+ size must be less than or equal to: \[(\d+)\] but was \[(\d+)\]/.exec(text);
+    if (window) return new ResultWindowError(Number(window[1]), Number(window[2]));
+    if (/task_cancelled_exception|TaskCancelledException/.test(text)) return new QueryBudgetError("time", `OpenSearch cancelled the search after ${ms} ms: narrow the time range or the query`);
+  }
+  if (status === 429) return new IndexBusyError("OpenSearch is rejecting searches (429, its search queue is full): try again shortly");
+  if (status === undefined || status === 502 || status === 503 || status === 504) return new IndexUnavailableError(requestError(err, "POST", path).message);
+  return requestError(err, "POST", path);
 }
 
 /** The sort values of the last event of a page, opaque to callers (the same across tier domains). */

@@ -69,7 +69,7 @@ export function openSearchIndexForTiers(options: TieredOptions): IndexPort & Sli
       // Distinct values of several tiers may overlap: the biggest is a lower bound, exact when one tier has any.
       const withValues = parts.filter((r) => r.distinct > 0);
       const distinct = Math.max(0, ...parts.map((r) => r.distinct));
-      return { terms: tally.top(size), sampled: false, distinct, distinctExact: withValues.length <= 1 && parts.every((r) => r.distinctExact) };
+      return { terms: tally.top(size), sampled: parts.some((r) => r.sampled), distinct, distinctExact: withValues.length <= 1 && parts.every((r) => r.distinctExact) };
     },
 
     histogram: async (q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> => {

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { EventLoopUtilization } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
-import type { FacetResult, HistogramBucket, IndexPort, IndexWriteResult, LogEvent, SearchPage, SearchQuery, SearchResult, SliceAdmin, SliceInfo } from "@unmeltable/core";
+import { MAX_RESULT_WINDOW, ResultWindowError, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo } from "@unmeltable/core";
 import { EVICTIONS, OPEN } from "./handle-cache";
 import { defaultOpenSlices, splitOpenSlices } from "./open-slices";
 import { IndexReader } from "./reader";
@@ -195,6 +195,9 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   }
 
   async search(q: SearchQuery, page: SearchPage): Promise<SearchResult> {
+    // The same window as OpenSearch's index.max_result_window, so that both engines answer a page alike.
+    const reach = (page.offset ?? 0) + page.size;
+    if (reach > MAX_RESULT_WINDOW) throw new ResultWindowError(MAX_RESULT_WINDOW, reach);
     if (!this.pool) return this.reader.search(q, page, this.budget());
     const { json, cursor } = (await this.read(q.tenant, { op: "search", q, page })) as { json: string; cursor?: string };
     const events = JSON.parse(json) as LogEvent[];

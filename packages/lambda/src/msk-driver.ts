@@ -2,6 +2,7 @@ import type { MSKEvent } from "aws-lambda";
 import {
   DEAD_LETTER_TOPIC,
   encodeDeadLetter,
+  withDeadline,
   type DeadLetter,
   type Metrics,
   type PartitionBatch,
@@ -85,7 +86,8 @@ export function createMskHandler(options: MskDriverOptions): (event: Pick<MSKEve
         let retryAt: number;
         let error: string;
         try {
-          const result = await options.stage(records);
+          // The stage's adapters bound their own waiting (the OpenSearch bulk retries) by the invocation's deadline.
+          const result = await withDeadline(deadline, () => options.stage(records));
           // Durable output first; what the stage passed on must exist before its input counts as done.
           for (const out of result.output) if (out.records.length > 0) await producer.send(out.topic, out.records);
           await sendDeadLetters(producer, result.deadLetters);

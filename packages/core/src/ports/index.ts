@@ -55,7 +55,7 @@ export interface FacetTerm {
  */
 export interface FacetResult {
   terms: FacetTerm[];
-  /** True when the counts come from a sample of the newest matching events, not all of them. */
+  /** True when the counts come from a sample of the matching events (the embedded index: the newest ones), not all of them. */
   sampled: boolean;
   /** How many distinct values (case folded) the field has among the matching events, all of them, not only `terms`. */
   distinct: number;
@@ -98,6 +98,31 @@ export class InvalidCursorError extends Error {
   constructor(detail?: string) {
     super(detail ? `invalid cursor: ${detail}` : "invalid cursor");
   }
+}
+
+/**
+ * How deep an offset page may reach: offset + size at most this many events (OpenSearch's default
+ * `index.max_result_window`). Every index adapter refuses deeper pages alike; a cursor goes further.
+ */
+export const MAX_RESULT_WINDOW = 10_000;
+
+/** A page reaching past the result window (offset + size over `window`): the caller's request, page with a cursor instead. */
+export class ResultWindowError extends Error {
+  override name = "ResultWindowError";
+  constructor(
+    readonly window: number,
+    readonly requested: number,
+  ) {
+    super(`a page ends at most ${window} events into a result set (offset + size), not ${requested}: continue with a cursor`);
+  }
+}
+
+/**
+ * The index could not answer in full (shards failed, or the cluster answered only part of the query):
+ * a transient failure, never a silent partial answer. Trying again later helps.
+ */
+export class IndexUnavailableError extends Error {
+  override name = "IndexUnavailableError";
 }
 
 /** A read stopped because it went over its budget (of time or of memory): narrowing the range or the query helps. */
