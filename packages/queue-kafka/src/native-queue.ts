@@ -1,7 +1,6 @@
 import { createRequire } from "node:module";
 import type { KafkaJS as KafkaJSTypes, KafkaConsumer as RdKafkaConsumer } from "@confluentinc/kafka-javascript";
 import {
-  tenantPartition,
   type BatchHandler,
   type ConsumerOptions,
   type OutgoingRecord,
@@ -18,6 +17,7 @@ import {
 import type { KafkaConnection } from "./connection";
 import { MAX_RECORD_BYTES } from "./limits";
 import { rdkafkaConfig, type RdkafkaConfig } from "./native-connection";
+import { offsetsAtOrAfter, recordPartitioner, sentPositions } from "./record-placement";
 
 type KafkaModule = typeof import("@confluentinc/kafka-javascript");
 
@@ -196,33 +196,11 @@ export class NativeKafkaQueue implements Queue {
         (err, offsets) => (err ? reject(err) : resolve(offsets as never)),
       ),
     );
-    const ends = await this.offsets(topic);
-    const out = new Map<number, number>();
-    for (const f of found as { partition: number; offset: number; err?: unknown; error?: unknown }[]) {
-      const { start, end } = ends[f.partition]!;
-      // librdkafka leaves a partition's input (the timestamp) in place when it has no answer for it (an
-      // empty partition, an error): only an offset within the partition is an answer.
-      if (!f.err && !f.error && f.offset >= start && f.offset <= end) out.set(f.partition, f.offset);
-      // -1 means no record at or after ts, or a broker that cannot look offsets up by time (the test
-      // suite's mock cluster): check the last record, and if it is that recent, search by reading.
-      else out.set(f.partition, await this.searchByTime(topic, f.partition, start, end, ts));
-    }
-    return out;
-  }
-
-  /** Binary search for the first offset with timestamp >= ts, reading single records (log2 n reads). */
-  private async searchByTime(topic: string, partition: number, start: number, end: number, ts: number): Promise<number> {
-    if (end <= start) return end;
-    const stamp = async (offset: number) => (await this.read(topic, partition, offset, 1))[0]?.timestamp ?? Number.POSITIVE_INFINITY;
-    if ((await stamp(end - 1)) < ts) return end;
-    let lo = start;
-    let hi = end - 1;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if ((await stamp(mid)) >= ts) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    // librdkafka leaves a partition's input (the timestamp) in place when it has no answer for it (an
+    // empty partition, an error): only an offset within the partition is an answer (offsetsAtOrAfter checks).
+    const answers = new Map<number, number>();
+    for (const f of found as { partition: number; offset: number; err?: unknown; error?: unknown }[]) if (!f.err && !f.error) answers.set(f.partition, f.offset);
+    return offsetsAtOrAfter(topic, ts, answers, await this.offsets(topic), (t, partition, offset, max) => this.read(t, partition, offset, max));
   }
 
   /**
@@ -272,7 +250,7 @@ export class NativeKafkaQueue implements Queue {
       kafkaJS: { acks: -1, compression: (this.options.compression ?? "lz4") as KafkaJSTypes.CompressionTypes },
     } as never);
     let connected: Promise<void> | undefined;
-    const turns = new Map<string, number>();
+    const partitionOf = recordPartitioner();
     const close = async () => {
       if (connected) await producer.disconnect().catch(() => undefined);
     };
@@ -282,24 +260,10 @@ export class NativeKafkaQueue implements Queue {
         connected ??= producer.connect();
         await connected;
         const n = await this.partitionCount(topic);
-        const messages = records.map((r) => {
-          let partition = r.partition;
-          if (partition === undefined) {
-            const turn = turns.get(r.key) ?? 0;
-            turns.set(r.key, turn + 1);
-            partition = tenantPartition(r.key, n, r.spread ?? 1, turn);
-          }
-          return { key: r.key, value: r.value, partition, timestamp: r.timestamp === undefined ? undefined : String(r.timestamp), headers: r.headers };
-        });
+        const messages = records.map((r) => ({ key: r.key, value: r.value, partition: partitionOf(r, n), timestamp: r.timestamp === undefined ? undefined : String(r.timestamp), headers: r.headers }));
         const metadata = await producer.send({ topic, messages });
-        // The broker reports the first offset per partition; records of one send are in order within it.
         const base = new Map(metadata.map((m) => [m.partition, Number(m.baseOffset ?? m.offset ?? -1)]));
-        const seen = new Map<number, number>();
-        return messages.map((m) => {
-          const k = seen.get(m.partition) ?? 0;
-          seen.set(m.partition, k + 1);
-          return { topic, partition: m.partition, offset: (base.get(m.partition) ?? -1) + k };
-        });
+        return sentPositions(topic, messages.map((m) => m.partition), (partition) => base.get(partition) ?? -1);
       },
       close: async () => {
         this.closers.delete(close);
