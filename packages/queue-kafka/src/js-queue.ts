@@ -12,31 +12,21 @@ import {
   type RecordPosition,
   type TopicSpec,
 } from "@unmeltable/core";
-import type { KafkaConnection } from "./connection";
+import { sleep } from "./backoff";
 import { closeForced } from "./close";
 import { describe, errorCodes } from "./errors";
 import { PlatformaticGroupConsumer } from "./js-consumer";
 import { platformaticConnection, type PlatformaticConnectionOptions } from "./js-connection";
 import { MAX_RECORD_BYTES } from "./limits";
+import type { KafkaQueueBaseOptions } from "./queue-options";
 import { offsetsAtOrAfter, recordPartitioner, sentPositions } from "./record-placement";
 
-export interface KafkaQueueOptions extends KafkaConnection {
-  /** Give up on a produce after this long (the collector then spools to disk). Default 30 s. */
-  produceTimeoutMs?: number;
+export interface KafkaQueueOptions extends KafkaQueueBaseOptions {
   /**
    * "lz4" (default), "snappy", "gzip" or "none". lz4 and snappy run in WebAssembly inside
    * @platformatic/kafka, gzip in Node's zlib: no native module either way. ("zstd" needs Node ≥ 22.15.)
    */
   compression?: string;
-  /** Consumer group session timeout (default 10 s): how soon a crashed member's partitions move on. */
-  sessionTimeoutMs?: number;
-  /** Replication factor for topics this adapter creates (default 3, or fewer brokers). */
-  replicationFactor?: number;
-  /**
-   * Creates topics instead of the Admin API's CreateTopics, for a broker without that API (a test
-   * broker's control channel, say). Raising partitions always uses CreatePartitions.
-   */
-  createTopics?: (topics: TopicSpec[]) => Promise<void>;
 }
 
 /** ListOffsets' special timestamps. */
@@ -346,8 +336,4 @@ function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -14,9 +14,10 @@ import {
   type RecordPosition,
   type TopicSpec,
 } from "@unmeltable/core";
-import type { KafkaConnection } from "./connection";
+import { backoff, sleep } from "./backoff";
 import { MAX_RECORD_BYTES } from "./limits";
 import { rdkafkaConfig, type RdkafkaConfig } from "./native-connection";
+import type { KafkaQueueBaseOptions } from "./queue-options";
 import { offsetsAtOrAfter, recordPartitioner, sentPositions } from "./record-placement";
 
 type KafkaModule = typeof import("@confluentinc/kafka-javascript");
@@ -45,20 +46,9 @@ export function loadKafkaClient(): KafkaModule {
   return kafkaModule;
 }
 
-export interface NativeKafkaQueueOptions extends KafkaConnection {
-  /** Give up on a produce after this long (the collector then spools to disk). Default 30 s. */
-  produceTimeoutMs?: number;
+export interface NativeKafkaQueueOptions extends KafkaQueueBaseOptions {
   /** "lz4" (default), "zstd", "gzip", "snappy" or "none". */
   compression?: string;
-  /** Consumer group session timeout (default 10 s): how soon a crashed member's partitions move on. */
-  sessionTimeoutMs?: number;
-  /** Replication factor for topics this adapter creates (default 3, or fewer brokers). */
-  replicationFactor?: number;
-  /**
-   * Creates topics instead of the Admin API's CreateTopics. Only for brokers without that API: the test
-   * suite's librdkafka mock cluster gets its topics through its control channel this way.
-   */
-  createTopics?: (topics: TopicSpec[]) => Promise<void>;
 }
 
 /**
@@ -347,7 +337,7 @@ class KafkaGroupConsumer implements QueueConsumer {
             next = typeof upTo === "number" ? upTo : records[records.length - 1]!.offset + 1;
           } catch {
             failures++;
-            await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 9)));
+            await sleep(backoff(failures));
             continue;
           }
           if (next > records[0]!.offset) {
@@ -360,7 +350,7 @@ class KafkaGroupConsumer implements QueueConsumer {
             failures = 0;
           } else {
             i += consumed;
-            await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 9)));
+            await sleep(backoff(failures));
           }
           if (i < all.length && (this.stopped || !isRunning() || isStale())) {
             // Leaving the batch unfinished: the fetch position must go back to the first unhandled record.
@@ -382,8 +372,4 @@ class KafkaGroupConsumer implements QueueConsumer {
     this.stopped = true;
     await this.consumer.disconnect().catch(() => undefined);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
