@@ -20,12 +20,15 @@ export interface ConditionalS3 {
   close(): Promise<void>;
 }
 
+/** An answer to the client: S3's (s3rver's) or the model's. */
+type Reply = { status: number; headers: http.IncomingHttpHeaders; body: Buffer };
+
 export async function startConditionalS3(target: string): Promise<ConditionalS3> {
   const upstream = new URL(target);
   let chain = Promise.resolve();
   const state: ConditionalS3 = { url: "", beforeConditionalPut: undefined, refused: 0, close: async () => undefined };
 
-  const forward = (req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+  const forward = (req: http.IncomingMessage, body: Buffer): Promise<Reply> =>
     new Promise((resolve, reject) => {
       // Headers as sent (the Host header too): the client's signature covers them.
       const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, async (res) => {
@@ -47,46 +50,40 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
       r.end();
     });
 
+  const preconditionFailed = (): Reply => {
+    state.refused++;
+    return xmlError(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+  };
+  /** A conditional write in its turn (one at a time): `refusal` answers instead of S3 when the condition fails. */
+  const conditionalPut = (req: http.IncomingMessage, body: Buffer, refusal: (path: string) => Promise<Reply | undefined>): Promise<Reply> => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    const turn = chain.then(async () => {
+      await state.beforeConditionalPut?.(path);
+      return (await refusal(path)) ?? forward(req, body);
+    });
+    chain = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  };
+
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const ifMatch = req.headers["if-match"];
     const ifNoneMatch = req.headers["if-none-match"];
-    let reply: { status: number; headers: http.IncomingHttpHeaders; body: Buffer };
+    let reply: Reply;
     if (req.method === "PUT" && ifNoneMatch === "*") {
       // Create only: 412 when the key exists (S3's If-None-Match: * on PutObject).
-      const path = (req.url ?? "/").split("?")[0]!;
-      const turn = chain.then(async () => {
-        await state.beforeConditionalPut?.(path);
-        if ((await etagOf(path)) !== undefined) {
-          state.refused++;
-          return xmlError(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
-        }
-        return forward(req, body);
-      });
-      chain = turn.then(
-        () => undefined,
-        () => undefined,
-      );
-      reply = await turn;
+      reply = await conditionalPut(req, body, async (path) => ((await etagOf(path)) !== undefined ? preconditionFailed() : undefined));
     } else if (req.method === "PUT" && typeof ifMatch === "string") {
-      const path = (req.url ?? "/").split("?")[0]!;
-      const turn = chain.then(async () => {
-        await state.beforeConditionalPut?.(path);
+      reply = await conditionalPut(req, body, async (path) => {
         const current = await etagOf(path);
         if (current === undefined) return xmlError(404, "NoSuchKey", "The specified key does not exist.");
-        if (current.replace(/"/g, "") !== ifMatch.replace(/"/g, "")) {
-          state.refused++;
-          return xmlError(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
-        }
-        return forward(req, body);
+        return current.replace(/"/g, "") !== ifMatch.replace(/"/g, "") ? preconditionFailed() : undefined;
       });
-      chain = turn.then(
-        () => undefined,
-        () => undefined,
-      );
-      reply = await turn;
     } else reply = await forward(req, body);
     const headers = { ...reply.headers };
     delete headers["transfer-encoding"];
@@ -103,7 +100,7 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
   return state;
 }
 
-function xmlError(status: number, code: string, message: string) {
+function xmlError(status: number, code: string, message: string): Reply {
   const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>model</RequestId></Error>`);
   return { status, headers: { "content-type": "application/xml", "content-length": String(body.length) }, body };
 }

@@ -26,6 +26,22 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** s3rver holding an "archive" bucket; `store(prefix)` is the real S3 client's store on it. */
+interface ArchiveBucket {
+  store(prefix: string): S3Store;
+  close(): Promise<void>;
+}
+
+async function startArchiveBucket(): Promise<ArchiveBucket> {
+  const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: tmp(), configureBuckets: [{ name: "archive" }] });
+  const { port } = (await server.run()) as { port: number };
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    store: (prefix) => new S3Store("archive", prefix, { endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } }),
+    close: () => (server as { close(): Promise<void> }).close(),
+  };
+}
+
 interface Sent {
   inDay: RawRecord[];
   all: RawRecord[];
@@ -113,20 +129,16 @@ describe("the daily archive", () => {
 
   describe("from the Kafka test broker, to S3 (s3rver with the real @aws-sdk/client-s3)", () => {
     let cluster: MockCluster;
-    let s3: { close(): Promise<void> };
-    let endpoint: string;
+    let s3: ArchiveBucket;
     beforeAll(async () => {
       cluster = await startMockCluster(3);
-      const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: tmp(), configureBuckets: [{ name: "archive" }] });
-      const { port } = (await server.run()) as { port: number };
-      s3 = server;
-      endpoint = `http://127.0.0.1:${port}`;
+      s3 = await startArchiveBucket();
     });
     afterAll(async () => {
       await s3.close();
       await cluster.stop();
     });
-    const s3Store = () => new S3Store("archive", "unmeltable/", { endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const s3Store = () => s3.store("unmeltable/");
 
     it("writes the same archive through Kafka and S3", async () => {
       const queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
@@ -161,20 +173,16 @@ async function readManifest(store: ObjectStore): Promise<ArchiveManifest> {
 
 
 describe("an archive piece bigger than S3's part (embedded queue → s3rver, the real S3 client)", () => {
-  let s3: { close(): Promise<void> };
-  let endpoint: string;
+  let s3: ArchiveBucket;
   beforeAll(async () => {
-    const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: tmp(), configureBuckets: [{ name: "archive" }] });
-    const { port } = (await server.run()) as { port: number };
-    s3 = server;
-    endpoint = `http://127.0.0.1:${port}`;
+    s3 = await startArchiveBucket();
   });
   afterAll(async () => {
     await s3.close();
   });
 
   it("goes up in 5 MiB parts; a worker failing mid-piece leaves nothing visible; the redo writes the same bytes", async () => {
-    const store = new S3Store("archive", "", { endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const store = s3.store("");
     const queue = await EmbeddedQueue.open({ dir: tmp() });
     await queue.admin.ensureTopics([{ name: RAW_TOPIC, partitions: 1 }]);
     const producer = queue.producer();

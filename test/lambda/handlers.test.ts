@@ -19,7 +19,8 @@ import {
 } from "@unmeltable/core";
 import type { PieceRequest, PieceResult } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
-import { createMskHandler, partitionBatches, PartitionsBlockedError, resetEnvironment } from "@unmeltable/lambda";
+import { createMskHandler, indexPort, partitionBatches, PartitionsBlockedError, resetEnvironment } from "@unmeltable/lambda";
+import { makeEvent } from "../contract/index.contract";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 // @ts-expect-error -- s3rver ships no type declarations
@@ -251,6 +252,39 @@ describe("the Lambda handlers", () => {
     expect(JSON.parse(res.body)).toEqual({ count: 2 });
     const denied = await searchHandler({ ...base, headers: { ...base.headers, authorization: "bearer nope" } }, context);
     expect(denied.statusCode).toBe(401);
+  });
+
+  it("search: /apiv2/search counts a result set once; its /apiv2/events pages, one invocation each, reuse the total from the rsid", async () => {
+    const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+    const call = async (rawPath: string, rawQueryString: string) => {
+      const res = await searchHandler({ ...base, rawPath, rawQueryString, headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } }, context);
+      expect(res.statusCode).toBe(200);
+      return JSON.parse(res.body) as { rsid: { id: string }; total_events: number; events: { id: string }[] };
+    };
+    // The index the function serves from (the environment's one instance), its counts counted.
+    const index = await indexPort();
+    const count = index.count;
+    let counts = 0;
+    index.count = (q) => {
+      counts++;
+      return count.call(index, q);
+    };
+    try {
+      const { rsid } = await call("/apiv2/search", `q=${marker}&from=-520w&until=now&size=1`);
+      expect(counts).toBe(1);
+      const pages = [await call("/apiv2/events", `rsid=${rsid.id}&page=0`), await call("/apiv2/events", `rsid=${rsid.id}&page=1`)];
+      expect(pages.map((p) => p.total_events)).toEqual([2, 2]);
+      expect(new Set(pages.flatMap((p) => p.events.map((e) => e.id))).size).toBe(2);
+      // An event arriving in the range leaves the result set's total as it was counted; a new search counts it.
+      await index.write("acme", [JSON.stringify(makeEvent("acme", Date.now() - 60_000, { logmsg: `${marker} late` }))]);
+      expect((await call("/apiv2/events", `rsid=${rsid.id}&page=2`)).total_events).toBe(2);
+      expect(counts).toBe(1);
+      const fresh = await call("/apiv2/search", `q=${marker}&from=-520w&until=now&size=1`);
+      expect((await call("/apiv2/events", `rsid=${fresh.rsid.id}&page=2`)).total_events).toBe(3);
+      expect(counts).toBe(2);
+    } finally {
+      index.count = count;
+    }
   });
 });
 

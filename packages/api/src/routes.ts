@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   IndexBusyError,
   IndexUnavailableError,
@@ -38,6 +39,10 @@ import {
  * Result-set ids (rsid) and `next` cursors are self-contained (the search, signed by nothing but
  * harmless: it is re-run under the caller's token), so any server or Lambda instance can answer them.
  * A token or cursor that does not decode to what the API made is a 400, never a 500.
+ *
+ * A result set is counted once: /apiv2/search counts it and the rsid carries the total, so every
+ * /apiv2/events page of it reports the same `total_events` without another count (on OpenSearch a
+ * `_count` over every shard per page). See `events` for whose total a page trusts.
  *
  * Every answer is bounded whatever the parameters (README, "Limits"): times are clamped to the span an
  * index can hold, histograms have at most MAX_HISTOGRAM_BUCKETS buckets (a finer interval is coarsened),
@@ -97,7 +102,7 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
     const tenant = authenticate(req, deps.tenants);
     const path = req.path.replace(/\/+$/, "");
     const now = deps.now?.() ?? Date.now();
-    if (path === "/apiv2/search") return ok(search(req, now));
+    if (path === "/apiv2/search") return ok(await search(req, tenant, deps, now));
     if (path === "/apiv2/events") return ok(await events(req, tenant, deps));
     if (path === "/apiv2/events/iterate") return ok(await iterate(req, tenant, deps, now));
     if (path === "/apiv2/events/count") return ok({ count: await deps.index.count(searchOf(req.query, tenant, now)) });
@@ -186,18 +191,44 @@ function intParam(params: URLSearchParams, name: string, dflt: number, min: numb
   return Math.min(n, max);
 }
 
-/** Step 1 of Loggly's two-step search: validates the search and returns its result-set id. */
-function search(req: ApiRequest, now: number) {
+/** A result set as its rsid carries it: the search, and the total counted when /apiv2/search made it. */
+interface ResultSet extends SearchSpec {
+  /** Events the search matched when it was made (`total_events` of every page). */
+  total?: number;
+  /** Whose total it is: `ownerOf` the tenant that made the rsid. */
+  owner?: string;
+}
+
+/**
+ * Step 1 of Loggly's two-step search: validates the search, counts it once and returns its result-set id.
+ * Loggly's result set is fixed when the search runs (its `/events` pages all say the same `total_events`);
+ * counting here rather than on the first page keeps the total in the rsid, the only state a result set
+ * has, so it holds across servers and Lambda invocations without memory on either.
+ */
+async function search(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: number) {
   const spec = parseSpec(req.query, now, MAX_EVENTS_SIZE);
-  const id = encodeToken({ q: spec.q, from: spec.from, until: spec.until, order: spec.order, size: spec.size });
-  return { rsid: { status: "SCHEDULED", elapsed_time: 0, date_from: spec.from, date_to: spec.until, id } };
+  const total = await deps.index.count({ tenant: tenant.name, query: spec.query, from: spec.from, until: spec.until });
+  const set: ResultSet = { q: spec.q, from: spec.from, until: spec.until, order: spec.order, size: spec.size, total, owner: ownerOf(tenant) };
+  return { rsid: { status: "SCHEDULED", elapsed_time: 0, date_from: spec.from, date_to: spec.until, id: encodeToken(set) } };
+}
+
+/**
+ * Binds an rsid's total to the tenant whose search counted it, so another tenant's token on that rsid
+ * counts its own events again instead of seeing the first tenant's total. Unkeyed (rsids are signed by
+ * nothing): a caller who edits the total of an rsid misleads only themselves.
+ */
+function ownerOf(tenant: Tenant): string {
+  return createHash("sha256").update(tenant.name).digest("base64url").slice(0, 22);
 }
 
 /** Step 2: the events of a result set, one page at a time. */
 async function events(req: ApiRequest, tenant: Tenant, deps: ApiDeps) {
   const rsid = req.query.get("rsid");
   if (!rsid) throw new ApiError(400, "rsid is required: get one from /apiv2/search");
-  const spec = decodeToken<SearchSpec>(rsid, "rsid");
+  const spec = decodeToken<ResultSet>(rsid, "rsid");
+  if (spec.total !== undefined && !(Number.isSafeInteger(spec.total) && spec.total >= 0 && typeof spec.owner === "string")) {
+    throw new ApiError(400, "invalid rsid: use the value the API returned");
+  }
   const page = intParam(req.query, "page", 0, 0, Number.MAX_SAFE_INTEGER);
   const offset = page * spec.size;
   if (offset >= MAX_RESULT_WINDOW) {
@@ -205,7 +236,10 @@ async function events(req: ApiRequest, tenant: Tenant, deps: ApiDeps) {
   }
   const size = Math.min(spec.size, MAX_RESULT_WINDOW - offset);
   const q: SearchQuery = { tenant: tenant.name, query: parseQuery(spec.q), from: spec.from, until: spec.until };
-  const [total, result] = await Promise.all([deps.index.count(q), deps.index.search(q, { order: spec.order, size, offset, maxBytes: MAX_PAGE_CHARS })]);
+  // The rsid's total when this tenant's search counted it; otherwise (another tenant's rsid, or one made
+  // before rsids carried totals) this page counts, as every page once did.
+  const counted = spec.total !== undefined && spec.owner === ownerOf(tenant) ? spec.total : undefined;
+  const [total, result] = await Promise.all([counted ?? deps.index.count(q), deps.index.search(q, { order: spec.order, size, offset, maxBytes: MAX_PAGE_CHARS })]);
   const body: Record<string, unknown> = { total_events: total, page, events: result.events.map(logglyEvent) };
   if (result.events.length < size && result.cursor !== undefined) {
     body.truncated = true;

@@ -1,6 +1,7 @@
 import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
 import type { BatchHandler, ConsumerOptions, QueueConsumer, QueueRecord } from "@unmeltable/core";
 import type { PlatformaticConnectionOptions } from "./js-connection";
+import { backoff } from "./backoff";
 import { closeForced } from "./close";
 import { describe } from "./errors";
 
@@ -269,9 +270,4 @@ export class PlatformaticGroupConsumer implements QueueConsumer {
 
 function size(r: QueueRecord): number {
   return r.value.length + (r.key?.length ?? 0);
-}
-
-/** 100 ms doubling to 30 s. */
-function backoff(failures: number): number {
-  return Math.min(30_000, 100 * 2 ** Math.min(Math.max(0, failures - 1), 9));
 }

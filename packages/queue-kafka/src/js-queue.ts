@@ -1,6 +1,5 @@
 import { Admin, Consumer, Producer, type ClusterMetadata, type CompressionAlgorithmValue } from "@platformatic/kafka";
 import {
-  tenantPartition,
   type ConsumerOptions,
   type OutgoingRecord,
   type PartitionOffsets,
@@ -13,30 +12,21 @@ import {
   type RecordPosition,
   type TopicSpec,
 } from "@unmeltable/core";
-import type { KafkaConnection } from "./connection";
+import { sleep } from "./backoff";
 import { closeForced } from "./close";
 import { describe, errorCodes } from "./errors";
 import { PlatformaticGroupConsumer } from "./js-consumer";
 import { platformaticConnection, type PlatformaticConnectionOptions } from "./js-connection";
 import { MAX_RECORD_BYTES } from "./limits";
+import type { KafkaQueueBaseOptions } from "./queue-options";
+import { offsetsAtOrAfter, recordPartitioner, sentPositions } from "./record-placement";
 
-export interface KafkaQueueOptions extends KafkaConnection {
-  /** Give up on a produce after this long (the collector then spools to disk). Default 30 s. */
-  produceTimeoutMs?: number;
+export interface KafkaQueueOptions extends KafkaQueueBaseOptions {
   /**
    * "lz4" (default), "snappy", "gzip" or "none". lz4 and snappy run in WebAssembly inside
    * @platformatic/kafka, gzip in Node's zlib: no native module either way. ("zstd" needs Node ≥ 22.15.)
    */
   compression?: string;
-  /** Consumer group session timeout (default 10 s): how soon a crashed member's partitions move on. */
-  sessionTimeoutMs?: number;
-  /** Replication factor for topics this adapter creates (default 3, or fewer brokers). */
-  replicationFactor?: number;
-  /**
-   * Creates topics instead of the Admin API's CreateTopics, for a broker without that API (a test
-   * broker's control channel, say). Raising partitions always uses CreatePartitions.
-   */
-  createTopics?: (topics: TopicSpec[]) => Promise<void>;
 }
 
 /** ListOffsets' special timestamps. */
@@ -212,30 +202,7 @@ export class PlatformaticKafkaQueue implements Queue {
 
   private async offsetsForTime(topic: string, ts: number): Promise<Map<number, number>> {
     const [found, ends] = await Promise.all([this.listOffsets(topic, BigInt(ts)).catch(() => new Map<number, number>()), this.offsets(topic)]);
-    const out = new Map<number, number>();
-    for (const { partition, start, end } of ends) {
-      const f = found.get(partition);
-      if (f !== undefined && f >= start && f <= end) out.set(partition, f);
-      // -1 means no record at or after ts, or a broker that cannot look offsets up by time (the test
-      // broker): check the last record, and if it is that recent, search by reading.
-      else out.set(partition, await this.searchByTime(topic, partition, start, end, ts));
-    }
-    return out;
-  }
-
-  /** Binary search for the first offset with timestamp >= ts, reading single records (log2 n reads). */
-  private async searchByTime(topic: string, partition: number, start: number, end: number, ts: number): Promise<number> {
-    if (end <= start) return end;
-    const stamp = async (offset: number) => (await this.read(topic, partition, offset, 1))[0]?.timestamp ?? Number.POSITIVE_INFINITY;
-    if ((await stamp(end - 1)) < ts) return end;
-    let lo = start;
-    let hi = end - 1;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if ((await stamp(mid)) >= ts) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    return offsetsAtOrAfter(topic, ts, found, ends, (t, partition, offset, max) => this.read(t, partition, offset, max));
   }
 
   /**
@@ -314,32 +281,26 @@ export class PlatformaticKafkaQueue implements Queue {
       retryDelay: 500,
       timeout: Math.min(timeoutMs, 30_000),
     });
-    const turns = new Map<string, number>();
+    const partitionOf = recordPartitioner();
     const close = () => producer.close();
     this.closers.add(close);
     return {
       send: async (topic: string, records: OutgoingRecord[]): Promise<RecordPosition[]> => {
         const n = await this.partitionCount(topic);
-        const messages = records.map((r) => {
-          let partition = r.partition;
-          if (partition === undefined) {
-            const turn = turns.get(r.key) ?? 0;
-            turns.set(r.key, turn + 1);
-            partition = tenantPartition(r.key, n, r.spread ?? 1, turn);
-          }
-          return { topic, key: Buffer.from(r.key), value: r.value, partition, timestamp: BigInt(r.timestamp ?? Date.now()), headers: r.headers && new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) };
-        });
+        const messages = records.map((r) => ({
+          topic,
+          key: Buffer.from(r.key),
+          value: r.value,
+          partition: partitionOf(r, n),
+          timestamp: BigInt(r.timestamp ?? Date.now()),
+          headers: r.headers && new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+        }));
         const result = await withDeadline(producer.send({ messages }), timeoutMs, `Kafka did not acknowledge ${messages.length} record(s) for ${topic} within ${timeoutMs} ms`);
-        // The broker reports the base offset per partition; the records of one send to a partition are
-        // written in the order given, in one batch, so each one's offset follows from it.
         const base = new Map((result.offsets ?? []).filter((o) => o.topic === topic).map((o) => [o.partition, Number(o.offset)]));
-        const seen = new Map<number, number>();
-        return messages.map((m) => {
-          const k = seen.get(m.partition) ?? 0;
-          seen.set(m.partition, k + 1);
-          const b = base.get(m.partition);
-          if (b === undefined) throw new Error(`Kafka acknowledged no offset for ${topic}[${m.partition}]`);
-          return { topic, partition: m.partition, offset: b + k };
+        return sentPositions(topic, messages.map((m) => m.partition), (partition) => {
+          const b = base.get(partition);
+          if (b === undefined) throw new Error(`Kafka acknowledged no offset for ${topic}[${partition}]`);
+          return b;
         });
       },
       close: async () => {
@@ -375,8 +336,4 @@ function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

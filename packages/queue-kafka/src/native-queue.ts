@@ -1,7 +1,6 @@
 import { createRequire } from "node:module";
 import type { KafkaJS as KafkaJSTypes, KafkaConsumer as RdKafkaConsumer } from "@confluentinc/kafka-javascript";
 import {
-  tenantPartition,
   type BatchHandler,
   type ConsumerOptions,
   type OutgoingRecord,
@@ -15,9 +14,11 @@ import {
   type RecordPosition,
   type TopicSpec,
 } from "@unmeltable/core";
-import type { KafkaConnection } from "./connection";
+import { backoff, sleep } from "./backoff";
 import { MAX_RECORD_BYTES } from "./limits";
 import { rdkafkaConfig, type RdkafkaConfig } from "./native-connection";
+import type { KafkaQueueBaseOptions } from "./queue-options";
+import { offsetsAtOrAfter, recordPartitioner, sentPositions } from "./record-placement";
 
 type KafkaModule = typeof import("@confluentinc/kafka-javascript");
 
@@ -45,20 +46,9 @@ export function loadKafkaClient(): KafkaModule {
   return kafkaModule;
 }
 
-export interface NativeKafkaQueueOptions extends KafkaConnection {
-  /** Give up on a produce after this long (the collector then spools to disk). Default 30 s. */
-  produceTimeoutMs?: number;
+export interface NativeKafkaQueueOptions extends KafkaQueueBaseOptions {
   /** "lz4" (default), "zstd", "gzip", "snappy" or "none". */
   compression?: string;
-  /** Consumer group session timeout (default 10 s): how soon a crashed member's partitions move on. */
-  sessionTimeoutMs?: number;
-  /** Replication factor for topics this adapter creates (default 3, or fewer brokers). */
-  replicationFactor?: number;
-  /**
-   * Creates topics instead of the Admin API's CreateTopics. Only for brokers without that API: the test
-   * suite's librdkafka mock cluster gets its topics through its control channel this way.
-   */
-  createTopics?: (topics: TopicSpec[]) => Promise<void>;
 }
 
 /**
@@ -196,33 +186,11 @@ export class NativeKafkaQueue implements Queue {
         (err, offsets) => (err ? reject(err) : resolve(offsets as never)),
       ),
     );
-    const ends = await this.offsets(topic);
-    const out = new Map<number, number>();
-    for (const f of found as { partition: number; offset: number; err?: unknown; error?: unknown }[]) {
-      const { start, end } = ends[f.partition]!;
-      // librdkafka leaves a partition's input (the timestamp) in place when it has no answer for it (an
-      // empty partition, an error): only an offset within the partition is an answer.
-      if (!f.err && !f.error && f.offset >= start && f.offset <= end) out.set(f.partition, f.offset);
-      // -1 means no record at or after ts, or a broker that cannot look offsets up by time (the test
-      // suite's mock cluster): check the last record, and if it is that recent, search by reading.
-      else out.set(f.partition, await this.searchByTime(topic, f.partition, start, end, ts));
-    }
-    return out;
-  }
-
-  /** Binary search for the first offset with timestamp >= ts, reading single records (log2 n reads). */
-  private async searchByTime(topic: string, partition: number, start: number, end: number, ts: number): Promise<number> {
-    if (end <= start) return end;
-    const stamp = async (offset: number) => (await this.read(topic, partition, offset, 1))[0]?.timestamp ?? Number.POSITIVE_INFINITY;
-    if ((await stamp(end - 1)) < ts) return end;
-    let lo = start;
-    let hi = end - 1;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if ((await stamp(mid)) >= ts) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    // librdkafka leaves a partition's input (the timestamp) in place when it has no answer for it (an
+    // empty partition, an error): only an offset within the partition is an answer (offsetsAtOrAfter checks).
+    const answers = new Map<number, number>();
+    for (const f of found as { partition: number; offset: number; err?: unknown; error?: unknown }[]) if (!f.err && !f.error) answers.set(f.partition, f.offset);
+    return offsetsAtOrAfter(topic, ts, answers, await this.offsets(topic), (t, partition, offset, max) => this.read(t, partition, offset, max));
   }
 
   /**
@@ -272,7 +240,7 @@ export class NativeKafkaQueue implements Queue {
       kafkaJS: { acks: -1, compression: (this.options.compression ?? "lz4") as KafkaJSTypes.CompressionTypes },
     } as never);
     let connected: Promise<void> | undefined;
-    const turns = new Map<string, number>();
+    const partitionOf = recordPartitioner();
     const close = async () => {
       if (connected) await producer.disconnect().catch(() => undefined);
     };
@@ -282,24 +250,10 @@ export class NativeKafkaQueue implements Queue {
         connected ??= producer.connect();
         await connected;
         const n = await this.partitionCount(topic);
-        const messages = records.map((r) => {
-          let partition = r.partition;
-          if (partition === undefined) {
-            const turn = turns.get(r.key) ?? 0;
-            turns.set(r.key, turn + 1);
-            partition = tenantPartition(r.key, n, r.spread ?? 1, turn);
-          }
-          return { key: r.key, value: r.value, partition, timestamp: r.timestamp === undefined ? undefined : String(r.timestamp), headers: r.headers };
-        });
+        const messages = records.map((r) => ({ key: r.key, value: r.value, partition: partitionOf(r, n), timestamp: r.timestamp === undefined ? undefined : String(r.timestamp), headers: r.headers }));
         const metadata = await producer.send({ topic, messages });
-        // The broker reports the first offset per partition; records of one send are in order within it.
         const base = new Map(metadata.map((m) => [m.partition, Number(m.baseOffset ?? m.offset ?? -1)]));
-        const seen = new Map<number, number>();
-        return messages.map((m) => {
-          const k = seen.get(m.partition) ?? 0;
-          seen.set(m.partition, k + 1);
-          return { topic, partition: m.partition, offset: (base.get(m.partition) ?? -1) + k };
-        });
+        return sentPositions(topic, messages.map((m) => m.partition), (partition) => base.get(partition) ?? -1);
       },
       close: async () => {
         this.closers.delete(close);
@@ -383,7 +337,7 @@ class KafkaGroupConsumer implements QueueConsumer {
             next = typeof upTo === "number" ? upTo : records[records.length - 1]!.offset + 1;
           } catch {
             failures++;
-            await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 9)));
+            await sleep(backoff(failures));
             continue;
           }
           if (next > records[0]!.offset) {
@@ -396,7 +350,7 @@ class KafkaGroupConsumer implements QueueConsumer {
             failures = 0;
           } else {
             i += consumed;
-            await sleep(Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 9)));
+            await sleep(backoff(failures));
           }
           if (i < all.length && (this.stopped || !isRunning() || isStale())) {
             // Leaving the batch unfinished: the fetch position must go back to the first unhandled record.
@@ -418,8 +372,4 @@ class KafkaGroupConsumer implements QueueConsumer {
     this.stopped = true;
     await this.consumer.disconnect().catch(() => undefined);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
