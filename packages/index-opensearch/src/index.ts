@@ -5,3 +5,26 @@ export { project, sortableHex, type Projection } from "./projection";
 export { componentTemplate, indexTemplate, componentTemplateName, indexTemplateName, KEY_CHARS, TEMPLATE_VERSION } from "./mapping";
 export { IndexNames, sliceName, sliceStart, SLICE_MS, SLICE_LENGTHS, type SliceLength } from "./slices";
 export { OpenSearchError, OpenSearchRequestError, OpenSearchUnavailableError, OpenSearchConfigError, InvalidCursorError } from "./errors";
+export {
+  atReceiveTime,
+  dedicatedFor,
+  DEFAULT_THRESHOLDS,
+  locate,
+  misplacedTimestamp,
+  nextBoundary,
+  placementAt,
+  placementsOver,
+  planPlacement,
+  primariesFor,
+  readPlan,
+  RETENTION_CLASSES,
+  retentionClass,
+  SHARD_TARGET_BYTES,
+  tiersOver,
+  type LayoutThresholds,
+  type Location,
+  type TenantLayout,
+} from "./layout";
+export { poolIndexSettings, poolPartition, poolTemplate, poolTemplateName } from "./mapping";
+export { nameBatches, parseSliceName } from "./opensearch-index";
+export { POOL } from "./slices";
