@@ -30,6 +30,11 @@ export interface ModelClusterOptions {
   nodes?: number;
   /** cluster.max_shards_per_node (OpenSearch's default 1,000; also settable by PUT /_cluster/settings). */
   maxShardsPerNode?: number;
+  /**
+   * The primaries' bytes on disk `_cat/indices` reports for an index (default: its documents' JSON
+   * length): a test stands a document for many events with it (the 10,000-tenant lifecycle run).
+   */
+  storeBytes?: (index: string, docs: number, jsonBytes: number) => number;
 }
 
 /**
@@ -102,6 +107,8 @@ export async function startModelCluster(analysisOrOptions: TextAnalysis | ModelC
     Object.assign(settings, flat(t?.template?.settings), flat(body.settings));
     Object.assign(mappings, t?.template?.mappings ?? {}, body.mappings ?? {});
     const shards = Number(settings.number_of_shards ?? 1);
+    // index.number_of_shards is at most 1024 (https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/index-settings/).
+    if (!(shards >= 1 && shards <= 1024)) return error(400, "illegal_argument_exception", `Failed to parse value [${shards}] for setting [index.number_of_shards] must be >= 1 and <= 1024`);
     const replicas = Number(settings.number_of_replicas ?? 1);
     const partition = Number(settings.routing_partition_size ?? 1);
     const routingRequired = (mappings._routing as { required?: boolean } | undefined)?.required === true;
@@ -176,7 +183,8 @@ export async function startModelCluster(analysisOrOptions: TextAnalysis | ModelC
     ok(
       resolve(req.path.slice("/_cat/indices/".length)).map((index) => {
         const i = indices.get(index)!;
-        const bytes = [...i.docs.values()].reduce((n, d) => n + JSON.stringify(d.source).length, 0);
+        const json = [...i.docs.values()].reduce((n, d) => n + JSON.stringify(d.source).length, 0);
+        const bytes = o.storeBytes ? o.storeBytes(index, i.docs.size, json) : json;
         return { index, "pri.store.size": String(bytes), "store.size": String(bytes * (1 + i.replicas)), "docs.count": String(i.docs.size) };
       }),
     ),
@@ -240,7 +248,7 @@ function target(req: RecordedRequest): string {
 }
 
 interface SearchBody {
-  query: Record<string, unknown>;
+  query?: Record<string, unknown>;
   sort?: { timestamp: { order: "asc" | "desc" } }[];
   size?: number;
   from?: number;
@@ -249,7 +257,8 @@ interface SearchBody {
 }
 
 function search(all: (SimDoc & { source: Source })[], body: SearchBody, analysis: TextAnalysis): unknown {
-  const hits = all.filter((d) => matches(body.query, d, analysis));
+  // No query: every document (OpenSearch's default match_all).
+  const hits = all.filter((d) => matches(body.query ?? { match_all: {} }, d, analysis));
   const sign = body.sort?.[0]?.timestamp.order === "asc" ? 1 : -1;
   const key = (d: SimDoc): [number, string] => [d.event.timestamp, d.event.id];
   const compare = (a: [number, string], b: [number, string]) => sign * (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));

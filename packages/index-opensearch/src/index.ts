@@ -1,5 +1,5 @@
 export { OpenSearchIndex, type OpenSearchIndexOptions } from "./opensearch-index";
-export { openSearchIndexForTiers, type TieredOptions } from "./tiers";
+export { openSearchIndexForTiers, type TieredIndex, type TieredOptions } from "./tiers";
 export { compileDsl, facetAggregation, luceneGlob, type DslOptions, type TextAnalysis } from "./dsl";
 export { project, sortableHex, type Projection } from "./projection";
 export { componentTemplate, indexTemplate, componentTemplateName, indexTemplateName, KEY_CHARS, TEMPLATE_VERSION } from "./mapping";
@@ -28,3 +28,4 @@ export {
 export { poolIndexSettings, poolPartition, poolTemplate, poolTemplateName } from "./mapping";
 export { nameBatches, parseSliceName } from "./opensearch-index";
 export { POOL } from "./slices";
+export { runLayoutLifecycle, type LayoutLifecycleOptions, type LayoutLifecycleReport, type PlacementChange } from "./lifecycle";

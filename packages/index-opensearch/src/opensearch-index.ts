@@ -399,6 +399,20 @@ export class OpenSearchIndex implements IndexPort {
     return rows.map((r) => ({ index: r.index, bytes: Number(r["pri.store.size"] ?? 0), docs: Number(r["docs.count"] ?? 0) }));
   }
 
+  /**
+   * Documents per tenant in the indices of `target` (the lifecycle's measure of pooled tenants): ONE
+   * terms aggregation on `tenant` for all of them, not a request per tenant. `size` bounds the buckets
+   * (search.max_buckets is 65,535 by default).
+   */
+  async tenantDocCounts(target: string, size: number): Promise<Map<string, number>> {
+    type Agg = { aggregations?: { tenants?: { buckets: { key: string; doc_count: number }[] } } };
+    const res = await this.request<Agg>("POST", `/${target}/_search`, {
+      querystring: { ignore_unavailable: true, allow_no_indices: true },
+      body: { size: 0, track_total_hits: false, aggs: { tenants: { terms: { field: "tenant", size: Math.max(1, Math.min(size, 65_535)) } } } },
+    });
+    return new Map((res.aggregations?.tenants?.buckets ?? []).map((b) => [b.key, b.doc_count]));
+  }
+
   /** The tenant's slice indices in this tier with their sizes (the lifecycle job). */
   async slices(tenant: string): Promise<SliceInfo[]> {
     checkTenant(tenant);

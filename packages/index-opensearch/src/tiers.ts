@@ -2,6 +2,7 @@ import { FacetTally, type IndexWriteBatch, type FacetResult, type HistogramBucke
 import { OpenSearchConfigError } from "./errors";
 import { encodeCursor, OpenSearchIndex, type OpenSearchIndexOptions } from "./opensearch-index";
 import { tiersOver, type TenantLayout } from "./layout";
+import { runLayoutLifecycle, type LayoutLifecycleOptions, type LayoutLifecycleReport } from "./lifecycle";
 import type { SliceLength } from "./slices";
 
 export interface TieredOptions extends Omit<OpenSearchIndexOptions, "node" | "tier" | "sliceOf"> {
@@ -26,7 +27,14 @@ export interface TieredOptions extends Omit<OpenSearchIndexOptions, "node" | "ti
  * same sort key every domain pages by — and counts, buckets and facets add up. A tier the range does not
  * touch is not asked, so its domain being down fails no search.
  */
-export function openSearchIndexForTiers(options: TieredOptions): IndexPort & SliceAdmin & { forTier(tier: string): OpenSearchIndex; readonly tiers: string[] } {
+export interface TieredIndex extends IndexPort, SliceAdmin {
+  forTier(tier: string): OpenSearchIndex;
+  readonly tiers: string[];
+  /** The batched lifecycle over every tier (lifecycle.ts); undefined without the layout (core's runLifecycle then). */
+  layoutLifecycle?: (options: Omit<LayoutLifecycleOptions, "indices">) => Promise<LayoutLifecycleReport>;
+}
+
+export function openSearchIndexForTiers(options: TieredOptions): TieredIndex {
   const { endpoints, tenants, tier: writeTier, layout: layered = true, ...rest } = options;
   const layoutOf = (t: string): TenantLayout | undefined => {
     const x = tenants.byName(t);
@@ -56,6 +64,7 @@ export function openSearchIndexForTiers(options: TieredOptions): IndexPort & Sli
   return {
     forTier,
     tiers: Object.keys(endpoints),
+    ...(layered ? { layoutLifecycle: (o: Omit<LayoutLifecycleOptions, "indices">) => runLayoutLifecycle({ ...o, indices: Object.fromEntries(Object.keys(endpoints).map((t) => [t, forTier(t)])) }) } : {}),
 
     write: (tenant: string, docs: string[]): Promise<IndexWriteResult[]> => forTier(writeTier ?? tierOf(tenant)).write(tenant, docs),
 
