@@ -221,3 +221,17 @@ function ymd(t: number): string {
 function ymdh(t: number): string {
   return ymd(t) + new Date(t).toISOString().slice(11, 13);
 }
+
+describe("tier settings", () => {
+  it("puts each tier's replicas and analysis into its templates (UNMELTABLE_OPENSEARCH_INDEX_SETTINGS)", async () => {
+    const cluster = await startModelCluster("icu");
+    const index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: new StaticTenantDirectory([tenant("acme")]), tier: "default", retryBaseMs: 1, tierSettings: { default: { replicas: 1, analysis: "icu" } } });
+    await index.write("acme", docs([makeEvent("acme", today, { id: "e1" })]));
+    const put = (path: string) => cluster.requests.find((r) => r.method === "PUT" && r.path === path)!.body as { template: { settings: Record<string, unknown> } };
+    expect(put("/_index_template/logs-default").template.settings.number_of_replicas).toBe(1);
+    expect(put("/_index_template/logs-default.pool").template.settings.number_of_replicas).toBe(1);
+    expect(JSON.stringify(put("/_component_template/logs-default.event").template.settings)).toContain("icu_normalizer");
+    await index.close();
+    await cluster.close();
+  });
+});

@@ -16,6 +16,8 @@ export interface TieredOptions extends Omit<OpenSearchIndexOptions, "node" | "ti
    * layout before placements (a dedicated index per tenant and slice, every tier read).
    */
   layout?: boolean;
+  /** Index settings of a tier's templates over the shared ones (replicas by the domain's nodes, analysis by its plugins). */
+  tierSettings?: Record<string, Partial<Pick<OpenSearchIndexOptions, "replicas" | "shards" | "poolShards" | "analysis" | "refreshInterval">>>;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface TieredIndex extends IndexPort, SliceAdmin {
 }
 
 export function openSearchIndexForTiers(options: TieredOptions): TieredIndex {
-  const { endpoints, tenants, tier: writeTier, layout: layered = true, ...rest } = options;
+  const { endpoints, tenants, tier: writeTier, layout: layered = true, tierSettings, ...rest } = options;
   const layoutOf = (t: string): TenantLayout | undefined => {
     const x = tenants.byName(t);
     return x ? { placements: x.placements, retentionDays: x.retentionDays, tier: x.tier } : undefined;
@@ -46,7 +48,7 @@ export function openSearchIndexForTiers(options: TieredOptions): TieredIndex {
     if (!index) {
       const node = endpoints[tier];
       if (!node) throw new OpenSearchConfigError(`no OpenSearch endpoint for tier "${tier}"`);
-      index = new OpenSearchIndex({ ...rest, node, tier, sliceOf: (t) => tenants.byName(t)?.slice ?? "day", ...(layered ? { layoutOf } : {}) });
+      index = new OpenSearchIndex({ ...rest, ...tierSettings?.[tier], node, tier, sliceOf: (t) => tenants.byName(t)?.slice ?? "day", ...(layered ? { layoutOf } : {}) });
       byTier.set(tier, index);
     }
     return index;

@@ -1,4 +1,5 @@
 import type { IndexPort, Queue, QueueProducer, SliceAdmin } from "@unmeltable/core";
+import type { TieredIndex } from "@unmeltable/index-opensearch";
 import type { StaticTenantDirectory } from "@unmeltable/tenants-config";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
 
@@ -32,7 +33,9 @@ export function errorHandling(env: NodeJS.ProcessEnv = process.env): "provisione
 let queue: Promise<Queue> | undefined;
 let producer: Promise<QueueProducer> | undefined;
 let tenants: Promise<StaticTenantDirectory> | undefined;
-let index: Promise<IndexPort & SliceAdmin> | undefined;
+/** The index; with OpenSearch's layout, its batched lifecycle too (functions/lifecycle.ts). */
+type LambdaIndex = IndexPort & SliceAdmin & Partial<Pick<TieredIndex, "layoutLifecycle">>;
+let index: Promise<LambdaIndex> | undefined;
 
 export function kafka(env: NodeJS.ProcessEnv = process.env): Promise<Queue> {
   queue ??= (async () => {
@@ -72,7 +75,7 @@ export function tenantDirectory(env: NodeJS.ProcessEnv = process.env): Promise<S
   return tenants;
 }
 
-export function indexPort(env: NodeJS.ProcessEnv = process.env): Promise<IndexPort & SliceAdmin> {
+export function indexPort(env: NodeJS.ProcessEnv = process.env): Promise<LambdaIndex> {
   index ??= (async () => {
     const kind = env.UNMELTABLE_INDEX ?? "opensearch";
     if (kind === "embedded") {
