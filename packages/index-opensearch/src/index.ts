@@ -29,3 +29,4 @@ export { poolIndexSettings, poolPartition, poolTemplate, poolTemplateName } from
 export { nameBatches, parseSliceName } from "./opensearch-index";
 export { POOL } from "./slices";
 export { runLayoutLifecycle, type LayoutLifecycleOptions, type LayoutLifecycleReport, type PlacementChange } from "./lifecycle";
+export { ISSUE_ASSUMPTIONS, ISSUE_WORKLOAD, QUIET_WORKLOAD, layoutTable, layoutTableMarkdown, nodesForShards, oldSliceFor, type SizingAssumptions, type TierSizing, type WorkloadGroup } from "./sizing";
