@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { IndexNames, ISSUE_WORKLOAD, layoutTable, layoutTableMarkdown, placementsOver, planPlacement, QUIET_WORKLOAD, readPlan, retentionClass, type Placement } from "@unmeltable/index-opensearch";
+import { IndexNames, ISSUE_WORKLOAD, layoutTable, layoutTableMarkdown, placementsOver, planPlacement, QUIET_WORKLOAD, readPlan, retentionClass } from "@unmeltable/index-opensearch";
+import type { Placement } from "@unmeltable/core";
 
 const DAY = 86_400_000;
 const README = readFileSync(path.join(import.meta.dirname, "../../packages/index-opensearch/README.md"), "utf8");
