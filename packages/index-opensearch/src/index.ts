@@ -22,6 +22,7 @@ export {
   SHARD_TARGET_BYTES,
   tiersOver,
   type LayoutThresholds,
+  type Placement,
   type Location,
   type TenantLayout,
 } from "./layout";
