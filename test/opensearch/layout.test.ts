@@ -121,9 +121,11 @@ describe("OpenSearch layout on the modelled cluster", () => {
     const ids = await allIds(index, q("acme", day0 - DAY, day0 + 3 * DAY));
     expect(ids).toEqual([...before, ...after].map((e) => e.id));
     expect(await index.count(q("acme", day0 - DAY, day0 + 3 * DAY))).toBe(10);
-    // A range over the change is not routed (dedicated documents are routed by _id); one only over the pooled part is.
+    // A range over the change is read as two searches merged: the pooled indices routed, the dedicated ones not (routed by _id).
     const searches = cluster.requests.filter((r) => r.path.endsWith("/_search"));
-    expect(searches.every((r) => r.query.routing === undefined)).toBe(true);
+    expect(searches.filter((r) => r.query.routing === "acme").every((r) => r.path.includes("._pool-"))).toBe(true);
+    expect(searches.filter((r) => r.query.routing === undefined).every((r) => !r.path.includes("._pool-"))).toBe(true);
+    expect(searches.filter((r) => r.query.routing === "acme").length).toBe(searches.length / 2);
     await allIds(index, q("acme", day0, day0 + DAY - 1));
     expect(cluster.requests.filter((r) => r.path.endsWith("/_search")).at(-1)!.query.routing).toBe("acme");
   });

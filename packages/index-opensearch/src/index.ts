@@ -16,6 +16,7 @@ export {
   placementsOver,
   planPlacement,
   primariesFor,
+  layoutsOver,
   readPlan,
   RETENTION_CLASSES,
   retentionClass,

@@ -160,6 +160,11 @@ export function planPlacement(layout: TenantLayout, bytesPerDay: number, now: nu
   return undefined;
 }
 
+/** The layouts (pooled, dedicated) of the placements on `tier` overlapping [from, until]. */
+export function layoutsOver(layout: TenantLayout, from: number, until: number, tier: string, currentTier: string): Set<Placement["layout"]> {
+  return new Set(placementsOver(layout, from, until).filter((p) => (p.placement.tier ?? layout.tier ?? currentTier) === tier).map((p) => p.placement.layout));
+}
+
 /** The tiers a read of [from, until] needs: those of the placements overlapping it. */
 export function tiersOver(layout: TenantLayout, from: number, until: number, currentTier: string): string[] {
   return [...new Set(placementsOver(layout, from, until).map((p) => p.placement.tier ?? layout.tier ?? currentTier))];
@@ -172,14 +177,28 @@ export function retentionFloor(retentionDays: number, now: number): number {
 
 /**
  * What one tier's search of a tenant over [from, until] reads: the names of the indices of every
- * placement overlapping the range (pooled: that day's pooled index of every class, dedicated: the
- * tenant's slices), comma-separated; the tier's patterns when that would be longer than `maxChars`
- * (OpenSearch's http.max_initial_line_length is 4 KB). Pooled-only reads are routed by tenant, so they
- * go to the shards the tenant's documents are on; a read that also covers dedicated indices (whose
- * documents are routed by `_id`) is not routed: the tenant filter (filtered()) keeps it exact.
+ * placement on this tier overlapping the range (pooled: that day's pooled index of every class,
+ * dedicated: the tenant's slices), comma-separated; the tier's patterns when that would be longer than
+ * `maxChars` (OpenSearch's http.max_initial_line_length is 4 KB). Pooled-only reads are routed by
+ * tenant, so they go to the shards the tenant's documents are on. A read over both kinds (the days
+ * around a change) is split by tiers.ts into a pooled and a dedicated one (`only`), merged like tiers;
+ * unsplit (a bare OpenSearchIndex), it is not routed — dedicated documents are routed by `_id` — and the
+ * tenant filter (filtered()) keeps it exact.
  */
-export function readPlan(names: IndexNames, tenant: string, layout: TenantLayout, from: number, until: number, maxChars = 2000): { target: string; pattern: boolean; routing?: string } | undefined {
-  const parts = placementsOver(layout, from, until);
+export function readPlan(
+  names: IndexNames,
+  tenant: string,
+  layout: TenantLayout,
+  from: number,
+  until: number,
+  maxChars = 2000,
+  only?: Placement["layout"],
+): { target: string; pattern: boolean; routing?: string } | undefined {
+  const onTier = (p: Placement) => {
+    const tier = p.tier ?? layout.tier;
+    return tier === undefined || tier === names.tier;
+  };
+  const parts = placementsOver(layout, from, until).filter((p) => onTier(p.placement) && (only === undefined || p.placement.layout === only));
   if (parts.length === 0) return undefined;
   const pooled = parts.some((p) => p.placement.layout === "pooled");
   const dedicated = parts.some((p) => p.placement.layout === "dedicated");

@@ -80,6 +80,8 @@ export class OpenSearchIndex implements IndexPort {
   private templates: Promise<void> | undefined;
   /** Whether the layout (placements) is on; else the dedicated-only layout of before. */
   readonly layered: boolean;
+  /** Reads only this layout's indices (a `scoped` view). */
+  private scope: "pooled" | "dedicated" | undefined;
 
   constructor(private readonly options: OpenSearchIndexOptions) {
     this.names = new IndexNames(options.prefix ?? "logs", options.tier ?? "default");
@@ -119,6 +121,16 @@ export class OpenSearchIndex implements IndexPort {
     await this.request("PUT", `/_component_template/${componentTemplateName(this.names)}`, { body: componentTemplate(o) });
     await this.request("PUT", `/_index_template/${indexTemplateName(this.names)}`, { body: indexTemplate(o) });
     if (this.layered) await this.request("PUT", `/_index_template/${poolTemplateName(this.names)}`, { body: poolTemplate(o) });
+  }
+
+  /**
+   * This index reading only the tenants' pooled or only their dedicated indices: a range over a change
+   * is read as two searches, the pooled one routed (tiers.ts merges them as it merges tiers).
+   */
+  scoped(scope: "pooled" | "dedicated"): OpenSearchIndex {
+    const view = Object.create(this) as OpenSearchIndex;
+    view.scope = scope;
+    return view;
   }
 
   /** The layout of a tenant (layoutOf, or pooled with the default retention for a tenant it does not know). */
@@ -484,7 +496,7 @@ export class OpenSearchIndex implements IndexPort {
     checkTenant(q.tenant);
     const from = this.readFrom(q);
     if (from > q.until) return undefined;
-    return this.layered ? readPlan(this.names, q.tenant, this.layoutFor(q.tenant), from, q.until) : this.names.searchTarget(q.tenant, from, q.until);
+    return this.layered ? readPlan(this.names, q.tenant, this.layoutFor(q.tenant), from, q.until, 2000, this.scope) : this.names.searchTarget(q.tenant, from, q.until);
   }
 
   private async searchRequest<T>(q: SearchQuery, body: Record<string, unknown>): Promise<T | undefined> {

@@ -1,7 +1,7 @@
 import { FacetTally, type IndexWriteBatch, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo, type TenantDirectory } from "@unmeltable/core";
 import { OpenSearchConfigError } from "./errors";
 import { encodeCursor, OpenSearchIndex, type OpenSearchIndexOptions } from "./opensearch-index";
-import { tiersOver, type TenantLayout } from "./layout";
+import { layoutsOver, tiersOver, type TenantLayout } from "./layout";
 import { runLayoutLifecycle, type LayoutLifecycleOptions, type LayoutLifecycleReport } from "./lifecycle";
 import type { SliceLength } from "./slices";
 
@@ -21,7 +21,9 @@ export interface TieredOptions extends Omit<OpenSearchIndexOptions, "node" | "ti
 }
 
 /**
- * The index port over one domain per tier (what the Lambda functions use). Writes go to the function's
+ * The index port over one domain per tier (what the Lambda functions use). The merge of several
+ * readers' results below serves both tiers and the two halves (pooled, dedicated) of a range over a
+ * placement change. Writes go to the function's
  * tier (or the tenant's). Reads go to the tiers holding the range: the tiers of the tenant's placements
  * overlapping it (its current tier when they name none; every tier for a tenant the directory does not
  * know, or without the layout). A tenant moved to another tier gets its new slices there while its old
@@ -55,12 +57,20 @@ export function openSearchIndexForTiers(options: TieredOptions): TieredIndex {
   };
   const tierOf = (tenant: string) => tenants.byName(tenant)?.tier ?? "default";
   const all = () => Object.keys(endpoints).map(forTier);
-  /** The tier indices a read of q needs. */
+  /**
+   * The readers a read of q needs: the tiers holding the range and, on a tier where the range covers
+   * both a pooled and a dedicated placement, one reader for each (the pooled one routed); their results
+   * are merged below as the tiers' are.
+   */
   const readers = (q: SearchQuery): OpenSearchIndex[] => {
     const layout = layered ? layoutOf(q.tenant) : undefined;
     if (!layout) return all();
-    const tiers = tiersOver(layout, q.from, q.until, tierOf(q.tenant)).filter((t) => endpoints[t] !== undefined);
-    return tiers.length > 0 ? tiers.map(forTier) : [forTier(tierOf(q.tenant))];
+    const current = tierOf(q.tenant);
+    const tiers = tiersOver(layout, q.from, q.until, current).filter((t) => endpoints[t] !== undefined);
+    return (tiers.length > 0 ? tiers : [current]).flatMap((tier) => {
+      const index = forTier(tier);
+      return layoutsOver(layout, q.from, q.until, tier, current).size > 1 ? [index.scoped("pooled"), index.scoped("dedicated")] : [index];
+    });
   };
 
   return {
