@@ -151,6 +151,25 @@ describe("the batched OpenSearch lifecycle", () => {
     expect(a).toMatch(/^logs-default\.r\d\d\./);
     expect(b!.split(".")[1]).not.toBe(a!.split(".")[1]);
   });
+
+  it("judges a tenant promoted at midnight by the last 24 hours, yesterday's pooled share included: its new slices are not resized", async () => {
+    // l1 was promoted from today's midnight (dedicated day slices of 3 primaries); yesterday it sent 86.4 GB pooled.
+    const promoted = tenant("l1", { placements: [{ from: TODAY, layout: "dedicated", slice: "day", shards: 3 }] });
+    const dir = await setUp([promoted, tenant("s1")]);
+    await index.writeMany!([
+      { tenant: "l1", docs: Array.from({ length: 100 }, (_, j) => ev("l1", YESTERDAY + 1000 * j, `y${j}`)) },
+      { tenant: "s1", docs: [ev("s1", YESTERDAY, "y0")] },
+    ]);
+    // Today's dedicated slice exists, still empty in the model (a document there would stand for 360 GB):
+    // judged by it alone, l1 would look idle and be sent back to the pool.
+    await index.forTier("default").createIndex(`logs-default.l1.day-${ymd(TODAY)}`, 3);
+    const saved: PlacementChange[][] = [];
+    const report = await index.layoutLifecycle!({ tenants: dir.list(), now: NOW, savePlacements: saver(dir, saved) });
+    expect(report.failed).toEqual([]);
+    // 86.4 GB × 13.5 / 24 of yesterday's pool in the window ≈ 48.6 GB: stays dedicated with its 3 primaries (≥ half of 2 wanted).
+    expect(saved).toEqual([]);
+    expect(report.prepared).toContain(`logs-default.l1.day-${ymd(TODAY + DAY)}`);
+  });
 });
 
 function ymd(t: number): string {

@@ -156,12 +156,16 @@ export async function runLayoutLifecycle(o: LayoutLifecycleOptions): Promise<Lay
     layouts.set(x.name, layout);
     try {
       const current = placementAt(layout, now);
-      const bytes =
-        current.layout === "pooled"
-          ? measured
-            ? (pooledBytes.get(x.name) ?? 0)
-            : undefined
-          : observedBytesPerDay((dedicated.get(x.name) ?? []).filter((s) => !dropped.has(s.name)), now);
+      let bytes: number | undefined;
+      if (current.layout === "pooled") bytes = measured ? (pooledBytes.get(x.name) ?? 0) : undefined;
+      else {
+        // The last 24 hours: the dedicated slices' share, and — the first day after a promotion —
+        // yesterday's pooled share (placements change at midnight), else that day would be missing and
+        // the new slices judged too big.
+        const own = observedBytesPerDay((dedicated.get(x.name) ?? []).filter((s) => !dropped.has(s.name)), now);
+        const pooledShare = ((pooledBytes.get(x.name) ?? 0) * (today - (now - DAY))) / DAY;
+        bytes = own === undefined && pooledShare === 0 ? undefined : (own ?? 0) + pooledShare;
+      }
       if (bytes === undefined) continue;
       const planned = planPlacement(layout, bytes, now, t);
       if (planned) changes.push({ tenant: x.name, placement: planned, bytesPerDay: bytes });
