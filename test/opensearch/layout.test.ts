@@ -213,6 +213,13 @@ describe("OpenSearch layout on the modelled cluster", () => {
     expect(out.outcomes.every((o) => o.status === "ok")).toBe(true);
     expect(cluster.requests.filter((r) => r.path === "/_bulk")).toHaveLength(1);
     expect(await allIds(index, q("t7", today - DAY, today + DAY))).toEqual(["e1", "e2"]);
+    // A tenant name that cannot be part of an index name has its documents rejected; the others are written.
+    const mixed = await index.writeMany!([
+      { tenant: "t1,*", docs: docs([makeEvent("t1,*", today, { id: "x" })]) },
+      { tenant: "t1", docs: docs([makeEvent("t1", today, { id: "e3" })]) },
+    ]);
+    expect(mixed.map((r) => r.map((x) => x.status))).toEqual([["rejected"], ["created"]]);
+    expect(mixed[0]![0]!.error).toMatch(/invalid tenant/);
   });
 });
 

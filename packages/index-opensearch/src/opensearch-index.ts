@@ -147,16 +147,17 @@ export class OpenSearchIndex implements IndexPort {
   }
 
   async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
+    checkTenant(tenant);
     return (await this.writeMany([{ tenant, docs }]))[0]!;
   }
 
   /**
    * The documents of several tenants in one stream of bulk requests (chunked by maxBulkBytes): the index
    * stage's batch holds hundreds of tenants, and a bulk per tenant in sequence costs a round trip each.
-   * One result list per batch, in order.
+   * One result list per batch, in order. A tenant name that cannot be part of an index name has its
+   * documents rejected (the other tenants' are written).
    */
   async writeMany(batches: { tenant: string; docs: string[] }[]): Promise<IndexWriteResult[][]> {
-    for (const { tenant } of batches) checkTenant(tenant);
     const flat: IndexWriteResult[] = new Array(batches.reduce((n, b) => n + b.docs.length, 0));
     const ops: Op[] = [];
     // OpenSearch finds a repeated id only within one index and one request order: a repeat in the
@@ -165,6 +166,11 @@ export class OpenSearchIndex implements IndexPort {
     const repeats: [number, number][] = [];
     let i = 0;
     for (const { tenant, docs } of batches) {
+      const invalid = validateTenantName(tenant);
+      if (invalid) {
+        for (const _ of docs) flat[i++] = { status: "rejected", error: `invalid tenant "${tenant}": ${invalid}` };
+        continue;
+      }
       const layout = this.layered ? this.layoutFor(tenant) : undefined;
       const length = this.sliceOf(tenant);
       for (const doc of docs) {
