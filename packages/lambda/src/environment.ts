@@ -12,6 +12,7 @@ import { loadTenantDirectory } from "@unmeltable/tenants-config";
  *   UNMELTABLE_TENANTS=s3://bucket/tenants.json | path       the tenants
  *   UNMELTABLE_INDEX=opensearch | embedded                   the index (embedded: UNMELTABLE_INDEX_DIR)
  *   UNMELTABLE_OPENSEARCH_ENDPOINTS={"tier":"https://..."}   one domain per tier
+ *   UNMELTABLE_OPENSEARCH_INDEX_SETTINGS={"tier":{"replicas":1,"analysis":"icu"}}   each tier's template settings
  *   UNMELTABLE_TIER                                          the index function's tier
  *   UNMELTABLE_ERROR_HANDLING=provisioned | on-demand        see msk-driver.ts
  *   UNMELTABLE_PRODUCE_TIMEOUT_MS                            how long a Kafka write may take (30 s)
