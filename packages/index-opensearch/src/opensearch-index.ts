@@ -455,7 +455,7 @@ export class OpenSearchIndex implements IndexPort {
   /** Creates the slice index holding `at` ahead of its first event, with the tier's template. */
   async prepareSlice(tenant: string, at: number, length: SliceLength): Promise<void> {
     checkTenant(tenant);
-    await this.ensureTemplates();
+    await this.templatesOnce(); // once per process, not per slice
     await this.createIndex(this.names.indexFor(tenant, at, length));
   }
 
