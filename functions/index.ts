@@ -1,6 +1,8 @@
 /**
  * The index stage on AWS, one function per tier: an MSK event-source mapping on `processed.<tier>`,
- * writing to that tier's OpenSearch domain, idempotently by event id (packages/core/src/stages/index-stage.ts).
+ * writing to that tier's OpenSearch domain, idempotently by event id (packages/core/src/stages/index-stage.ts):
+ * one stream of bulk requests for all the tenants of a batch (the index's writeMany), each event into the
+ * index its tenant's placement says (packages/index-opensearch/README.md, "The layout").
  */
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";

@@ -1,5 +1,14 @@
 /**
- * The index lifecycle on AWS (EventBridge, hourly): slice indices past each tenant's retention are
+ * The index lifecycle on AWS (EventBridge, hourly).
+ *
+ * With OpenSearch's layout (packages/index-opensearch/README.md): the batched run of
+ * packages/index-opensearch/src/lifecycle.ts — pooled and dedicated retention, promotion and demotion
+ * between the layouts written as placements with ONE conditional update of the tenants config, the next
+ * indices created ahead, sized. It stops starting work a minute before the function's timeout; what is
+ * left is continued by an asynchronous invocation of this function with `{ "start": <next> }` (the
+ * next hourly run would otherwise start at another 24th of the tenants: none starves).
+ *
+ * Otherwise (the embedded index): slice indices past each tenant's retention are
  * deleted, each tenant's slice length is fitted to its volume (a slice should reach
  * UNMELTABLE_SLICE_TARGET_BYTES, 40 GB by default: 30-50 GB per shard), and the next slice index is
  * created ahead of time with the tier's template. Slice-length changes are written to the tenants config,
@@ -14,12 +23,14 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { missingArchiveDays, runLifecycle } from "@unmeltable/core";
+import { missingArchiveDays, runLifecycle, type Placement, type Tenant } from "@unmeltable/core";
+import type { PlacementChange } from "@unmeltable/index-opensearch";
 import { S3Store } from "@unmeltable/archive";
-import { indexPort, log, logger, powertoolsMetrics, tenantDirectory, updateTenant } from "@unmeltable/lambda";
+import { indexPort, log, logger, powertoolsMetrics, tenantDirectory, updateTenant, updateTenants } from "@unmeltable/lambda";
 
-export const handler = middy(async () => {
+export const handler = middy(async (event: { start?: number } = {}, context?: { getRemainingTimeInMillis(): number }) => {
   const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
+  if (index.layoutLifecycle) return layoutRun(index.layoutLifecycle, tenants.list(), event, context);
   const report = await runLifecycle({
     admin: index,
     tenants: tenants.list(),
@@ -34,6 +45,59 @@ export const handler = middy(async () => {
   if (report.failed.length > 0) throw new Error(`lifecycle failed for ${report.failed.length} tenant(s), the others were done: ${report.failed.map((f) => `${f.tenant}: ${f.error}`).join("; ")}`);
   return { ...report, archiveMissing };
 }).use(injectLambdaContext(logger));
+
+async function layoutRun(
+  run: NonNullable<Awaited<ReturnType<typeof indexPort>>["layoutLifecycle"]>,
+  tenants: Tenant[],
+  event: { start?: number },
+  context: { getRemainingTimeInMillis(): number } | undefined,
+) {
+  const source = process.env.UNMELTABLE_TENANTS!;
+  const report = await run({
+    tenants,
+    start: typeof event.start === "number" && Number.isSafeInteger(event.start) ? event.start : undefined,
+    // A minute of margin: the requests in flight finish and the report is written.
+    timeLeft: context ? () => context.getRemainingTimeInMillis() - 60_000 : undefined,
+    savePlacements: (changes) => savePlacements(source, changes),
+  });
+  for (const c of report.placed) log("placement changed", { tenant: c.tenant, placement: c.placement, bytesPerDay: Math.round(c.bytesPerDay) });
+  log("lifecycle done", { dropped: report.dropped.length, placed: report.placed.length, prepared: report.prepared.length, done: report.done, remaining: report.remaining, failed: report.failed });
+  if (report.next !== undefined) await continueRun(report.next);
+  const archiveMissing = await checkArchive();
+  if (report.failed.length > 0) throw new Error(`lifecycle failed for ${report.failed.length} tenant(s), the others were done: ${report.failed.map((f) => `${f.tenant}: ${f.error}`).join("; ")}`);
+  return { dropped: report.dropped.length, placed: report.placed, prepared: report.prepared.length, done: report.done, remaining: report.remaining, next: report.next, archiveMissing };
+}
+
+/**
+ * The run's placement changes in ONE conditional write of the tenants config. Re-applied to what is
+ * there after a conflict: a placement is appended only after the tenant's last one (an upload meanwhile
+ * that already has it, or a later one, wins).
+ */
+export async function savePlacements(source: string, changes: PlacementChange[]): Promise<void> {
+  await updateTenants(source, (find) => {
+    for (const c of changes) {
+      const entry = find(c.tenant);
+      if (!entry) continue; // removed meanwhile
+      const placements = (entry.placements as Placement[] | undefined) ?? [];
+      if (placements.length > 0 && placements[placements.length - 1]!.from >= c.placement.from) continue;
+      entry.placements = [...placements, c.placement];
+    }
+  });
+}
+
+/** Hands the rest of a run cut by its deadline to a new invocation of this function (asynchronous). */
+async function continueRun(start: number): Promise<void> {
+  const self = process.env.AWS_LAMBDA_FUNCTION_NAME;
+  if (!self) return;
+  try {
+    const { InvokeCommand, LambdaClient } = await import("@aws-sdk/client-lambda");
+    await new LambdaClient({}).send(new InvokeCommand({ FunctionName: self, InvocationType: "Event", Payload: Buffer.from(JSON.stringify({ start })) }));
+    log("lifecycle continues in a new invocation", { start });
+  } catch (err) {
+    // The next hourly run starts at another 24th of the tenants; nothing is lost but time.
+    logger.error("lifecycle continuation not invoked", { start, error: (err as Error).message });
+  }
+}
 
 /** Days of the last week the archive has no manifest for: logged with the command that re-runs them, and counted. */
 async function checkArchive(): Promise<string[] | undefined> {

@@ -105,8 +105,11 @@ export function createArchiveJobs(app: string, ctx: FunctionContext, archive: Pr
       async: { retries: 2, maxEventAgeSeconds: 3600 },
       permissions: [
         ...openSearchPermissions(index.domainArns),
-        // Slice-length changes are written back to tenants.json (a conditional write on its ETag).
+        // Slice-length and placement changes are written back to tenants.json (a conditional write on its ETag).
         { actions: ["s3:PutObject"], resources: [ctx.tenantsObjectArn] },
+        // A run cut by its deadline hands the rest to a new invocation of itself (functions/lifecycle.ts);
+        // its own ARN cannot be named in its own arguments: this stage's Lifecycle function by name.
+        { actions: ["lambda:InvokeFunction"], resources: [`arn:aws:lambda:*:*:function:*-${ctx.cfg.stage}-LifecycleFunction*`] },
         // The archive check lists the day manifests and reads how far the archive got.
         { actions: ["s3:ListBucket"], resources: [archive.arn] },
         { actions: ["s3:GetObject"], resources: [archive.arn.apply((a) => `${a}/raw/*`), archive.arn.apply((a) => `${a}/archive-state/status.json`)] },

@@ -353,6 +353,19 @@ export function resolveStage(stage: string, env: Record<string, string | undefin
 }
 
 /** The tiers table with the stage's OpenSearch override applied. */
+/**
+ * Each tier's index settings, given to the functions (UNMELTABLE_OPENSEARCH_INDEX_SETTINGS) that put the
+ * index templates:
+ *  - replicas explicit: 1 where the domain has a second data node to hold it, 0 on a single-node domain
+ *    (a replica that cannot be assigned leaves it yellow for good);
+ *  - `analysis: "icu"`: Amazon OpenSearch Service ships the analysis-icu plugin on every domain
+ *    (https://docs.aws.amazon.com/opensearch-service/latest/developerguide/supported-plugins.html), whose
+ *    NFD decomposition is exact where asciifolding (the adapter's default without a known plugin) is not.
+ */
+export function indexSettingsFor(cfg: StageConfig): Record<string, { replicas: number; analysis: "icu" }> {
+  return Object.fromEntries(tiersFor(cfg).map((t) => [t.name, { replicas: t.opensearch.instanceCount > 1 ? 1 : 0, analysis: "icu" as const }]));
+}
+
 export function tiersFor(cfg: StageConfig): TierConfig[] {
   return TIERS.map((t) => ({ ...t, opensearch: { ...t.opensearch, ...cfg.opensearchOverride } }));
 }

@@ -4,7 +4,7 @@
  * Each stack adds its own handler, sizing and permissions.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, TOPICS, tiersFor, type StageConfig } from "./config";
+import { indexSettingsFor, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, TOPICS, tiersFor, type StageConfig } from "./config";
 
 /**
  * A role trust policy that only lets Lambda assume the role.
@@ -99,6 +99,8 @@ export function contractEnvironment(ctx: FunctionContext): Record<string, pulumi
     UNMELTABLE_TENANTS: ctx.tenantsUrl,
     UNMELTABLE_INDEX: "opensearch",
     UNMELTABLE_OPENSEARCH_ENDPOINTS: ctx.openSearchEndpoints.apply((e) => JSON.stringify(e)),
+    // Per tier: replicas and text analysis of the index templates (config.ts, indexSettingsFor).
+    UNMELTABLE_OPENSEARCH_INDEX_SETTINGS: JSON.stringify(indexSettingsFor(ctx.cfg)),
     UNMELTABLE_ARCHIVE_BUCKET: ctx.archiveBucket,
     UNMELTABLE_ERROR_HANDLING: ctx.cfg.errorHandling,
   };

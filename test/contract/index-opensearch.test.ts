@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { OpenSearchIndex, type TextAnalysis } from "@unmeltable/index-opensearch";
+import { OpenSearchIndex, type TenantLayout, type TextAnalysis } from "@unmeltable/index-opensearch";
 import { liveMode, loadRecording, recordingFile, seededIds } from "../opensearch/live-mode";
 import { RecordedServer } from "../opensearch/recorded-server";
 import { indexContract } from "./index.contract";
@@ -79,6 +79,57 @@ describe.skipIf(mode === "skip" || mode === "missing-url")(`OpenSearch (${mode =
     };
   });
 });
+
+/**
+ * The pooled and dedicated layouts (packages/index-opensearch/README.md, "The layout") on the live
+ * cluster: the whole contract with every tenant pooled (routed writes and reads in `_pool-` indices made
+ * by the pooled template, `_routing.required`), then with every tenant on dedicated hour slices. The
+ * contract's events are from January 2026: a long retention keeps them readable. Not recorded (the
+ * recording pins the run above).
+ */
+const LAYOUTS: Record<string, TenantLayout> = {
+  pooled: { retentionDays: 3650 },
+  dedicated: { retentionDays: 3650, placements: [{ from: 0, layout: "dedicated", slice: "hour", shards: 2 }] },
+};
+for (const [name, layout] of Object.entries(LAYOUTS)) {
+  describe.skipIf(mode !== "live")(`OpenSearch, ${name} layout (${mode === "live" ? "live" : "skipped: set OPENSEARCH_URL without OPENSEARCH_RECORD"})`, () => {
+    indexContract(`OpenSearch live, ${name} layout`, async () => {
+      const index = new OpenSearchIndex({
+        node: env.OPENSEARCH_URL ?? "",
+        insecure: env.OPENSEARCH_INSECURE === "1",
+        region: env.OPENSEARCH_REGION,
+        prefix: "unmeltable-test",
+        tier: `layout-${name}`,
+        replicas: 0,
+        poolShards: 3,
+        analysis: (env.OPENSEARCH_ANALYSIS as TextAnalysis | undefined) ?? "asciifolding",
+        retryBaseMs: 50,
+        layoutOf: () => layout,
+      });
+      const tenants = new Set<string>();
+      return {
+        index: {
+          ...bind(index),
+          write: (tenant: string, docs: string[]) => {
+            tenants.add(tenant);
+            return index.write(tenant, docs);
+          },
+          close: async () => undefined,
+        },
+        refresh: () => index.refresh(),
+        cleanup: async () => {
+          for (const t of tenants) await index.deleteTenant(t);
+          // The pooled indices are shared: deleted by name once the tenants are gone.
+          await index.deleteIndices((await index.catIndices()).map((r) => r.index));
+          for (const path of [`/_index_template/unmeltable-test-layout-${name}.pool`, `/_index_template/unmeltable-test-layout-${name}`, `/_component_template/unmeltable-test-layout-${name}.event`]) {
+            await index.client.transport.request({ method: "DELETE", path });
+          }
+          await index.close();
+        },
+      };
+    });
+  });
+}
 
 function bind(index: OpenSearchIndex) {
   return {

@@ -1,8 +1,8 @@
 /**
  * The lifecycle function on AWS against the tenants config in S3 (s3rver behind a model of S3's
- * conditional writes) and the modelled OpenSearch cluster: a slice-length change is written with the
- * ETag of the version read, so an upload by ops at the same moment is kept; one tenant failing does not
- * stop the others; days without an archive manifest are reported.
+ * conditional writes) and the modelled OpenSearch cluster (the batched run of the OpenSearch layout): a
+ * placement change is written with the ETag of the version read, so an upload by ops at the same moment
+ * is kept; one tenant failing does not stop the others; days without an archive manifest are reported.
  */
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
@@ -18,7 +18,10 @@ import type { RecordedServer } from "../opensearch/recorded-server";
 // @ts-expect-error -- s3rver ships no type declarations
 import S3rver from "s3rver";
 
-type Handler = (event: unknown, context: unknown) => Promise<{ resliced: { tenant: string }[]; prepared: { tenant: string }[]; archiveMissing?: string[] }>;
+type Handler = (event: unknown, context: unknown) => Promise<{ placed: { tenant: string }[]; prepared: number; archiveMissing?: string[] }>;
+const DAY = 86_400_000;
+const today = Math.floor(Date.now() / DAY) * DAY;
+const dedicated = { placements: [{ from: Date.UTC(2026, 0, 1), layout: "dedicated", slice: "day", shards: 1 }] };
 
 describe("the lifecycle function", () => {
   let s3rver: { close(): Promise<void> };
@@ -37,12 +40,14 @@ describe("the lifecycle function", () => {
     s3 = await startConditionalS3(`http://127.0.0.1:${port}`);
     const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
     direct = new S3Client({ endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, region: "us-east-1", credentials });
-    await direct.send(new PutObjectCommand({ Bucket: "config", Key: "tenants.json", Body: JSON.stringify([tenant("broken"), tenant("acme"), tenant("quiet")], null, 2) }));
+    await direct.send(new PutObjectCommand({ Bucket: "config", Key: "tenants.json", Body: JSON.stringify([tenant("broken", dedicated), tenant("acme"), tenant("quiet", dedicated)], null, 2) }));
 
-    opensearch = await startModelCluster();
-    // acme has a slice with today's events: the lifecycle will fit its slice length to that volume.
-    const seed = new OpenSearchIndex({ node: opensearch.url, tier: "default" });
-    await seed.write("acme", [JSON.stringify({ id: newEventId(), timestamp: Date.now(), raw: "seed", tags: [] })]);
+    // A pooled document stands for 50 GB on disk (the model's storeBytes): acme, pooled, sent 50 GB
+    // yesterday and is promoted to dedicated indices of 2 primaries (40 GB each at most).
+    opensearch = await startModelCluster({ storeBytes: (index, docs) => (index.includes("._pool-") ? docs * 50e9 : 0) });
+    const seed = new OpenSearchIndex({ node: opensearch.url, tier: "default", layoutOf: () => ({ retentionDays: 30 }) });
+    const at = today - DAY + 3_600_000;
+    await seed.write("acme", [JSON.stringify({ id: newEventId(), timestamp: at, receivedAt: at, raw: "seed", tags: [] })]);
     await seed.close();
     // Every request about tenant "broken" is refused.
     opensearch.fault = (req) => (req.path.includes(".broken.") ? { status: 400, body: { error: { type: "illegal_argument_exception", reason: "refused for the test" }, status: 400 } } : undefined);
@@ -72,7 +77,7 @@ describe("the lifecycle function", () => {
   const tenantsNow = async () => JSON.parse(await (await direct.send(new GetObjectCommand({ Bucket: "config", Key: "tenants.json" }))).Body!.transformToString()) as Record<string, unknown>[];
 
   it("keeps an upload made while it writes, and goes on past a tenant that fails", async () => {
-    // Ops upload tenants.json (a new tenant) just as the lifecycle writes acme's slice length.
+    // Ops upload tenants.json (a new tenant) just as the lifecycle writes acme's placement.
     s3.beforeConditionalPut = async () => {
       s3.beforeConditionalPut = undefined;
       const list = await tenantsNow();
@@ -83,11 +88,12 @@ describe("the lifecycle function", () => {
     const saved = await tenantsNow();
     expect(saved.map((t) => t.name)).toEqual(["broken", "acme", "quiet", "fresh"]);
     // acme's change is applied to the version ops uploaded; the other entries are left as they were.
-    expect(saved.find((t) => t.name === "acme")).toEqual({ ...tenant("acme"), slice: "week" });
-    expect(saved.find((t) => t.name === "quiet")).toEqual(tenant("quiet"));
-    // The tenants after the failing one still got their next slice.
+    expect(saved.find((t) => t.name === "acme")).toEqual({ ...tenant("acme"), placements: [{ from: today + DAY, layout: "dedicated", slice: "day", shards: 2 }] });
+    expect(saved.find((t) => t.name === "quiet")).toEqual(tenant("quiet", dedicated));
+    // The tenants after the failing one still got their next slice (acme's first dedicated one).
     const created = opensearch.requestsTo("PUT", /^\/logs-default\.[a-z]+\./).map((r) => r.path.split(".")[1]);
-    expect(new Set(created)).toEqual(new Set(["acme", "quiet"]));
+    expect(new Set(created)).toEqual(new Set(["acme", "quiet", "broken"]));
+    expect(opensearch.requestsTo("PUT", /^\/logs-default\.acme\./).map((r) => r.body)).toEqual([{ settings: { number_of_shards: 2 } }]);
   });
 
   it("reports the archive days of the last week that have no manifest", async () => {

@@ -465,13 +465,13 @@ describe("OpenSearch adapter (recorded responses)", () => {
 });
 
 describe("openSearchIndexForTiers", () => {
-  it("writes to the function's tier and reads every tier's domain (a tenant's old slices stay searchable after a tier move)", async () => {
+  it("without the layout: writes to the function's tier and reads every tier's domain (a tenant's old slices stay searchable after a tier move)", async () => {
     const [hot, cold] = [await RecordedServer.start(), await RecordedServer.start()];
     for (const s of [hot, cold]) s.on("PUT", /template/, ack).on("POST", "/_bulk", allCreated).on("POST", /_search$/, loadFixture("search-count"));
     const tenant = (name: string, tier: string, slice: Tenant["slice"]) => ({ name, tier, slice }) as Tenant;
     const list = [tenant("acme", "hot", "hour"), tenant("quiet", "cold", "week")];
     const tenants: TenantDirectory = { byName: (n) => list.find((t) => t.name === n), byApiToken: () => undefined, byIngestToken: () => undefined, list: () => list };
-    const index = openSearchIndexForTiers({ endpoints: { hot: hot.url, cold: cold.url }, tenants, tier: "hot", retryBaseMs: 1 });
+    const index = openSearchIndexForTiers({ endpoints: { hot: hot.url, cold: cold.url }, tenants, tier: "hot", retryBaseMs: 1, layout: false });
     await index.write("acme", docs(ev("e1")));
     const perDomain = (loadFixture("search-count").body as { hits: { total: { value: number } } }).hits.total.value;
     expect(await index.count({ ...q("*"), tenant: "quiet" })).toBe(2 * perDomain);
@@ -483,16 +483,30 @@ describe("openSearchIndexForTiers", () => {
   });
 });
 
+/** A tenant pooled on the cold tier until 2026-01-05, then on the hot tier (its placements). */
+const movedToHot = {
+  name: "acme",
+  tier: "hot",
+  slice: "day",
+  retentionDays: 3650,
+  placements: [
+    { from: Date.UTC(2025, 0, 1), layout: "pooled", slice: "day", tier: "cold" },
+    { from: Date.UTC(2026, 0, 5), layout: "pooled", slice: "day" },
+  ],
+} as Tenant;
+/** A range over both placements of movedToHot. */
+const overMove = (text: string) => q(text, Date.UTC(2026, 0, 4), BASE + HOUR - 1);
+
 describe("slice administration and tier moves", () => {
   it("lists a tenant's slice indices with sizes, deletes one by name and creates the next ahead of time", async () => {
     const server = await RecordedServer.start();
     server
       .on("GET", /^\/_cat\/indices\//, () => ({
         status: 200,
-        // _cat/indices?format=json&bytes=b (https://opensearch.org/docs/latest/api-reference/cat/cat-indices/)
+        // _cat/indices?format=json&bytes=b (https://opensearch.org/docs/latest/api-reference/cat/cat-indices/): the primaries' size, not store.size (with replicas)
         body: [
-          { index: "logs-default.acme.day-20260105", "store.size": "1048576" },
-          { index: "logs-default.acme.hour-2026010612", "store.size": "2048" },
+          { index: "logs-default.acme.day-20260105", "pri.store.size": "1048576" },
+          { index: "logs-default.acme.hour-2026010612", "pri.store.size": "2048" },
         ],
       }))
       .on("DELETE", /^\/logs-default\.acme\./, () => ({ status: 200, body: { acknowledged: true } }))
@@ -527,12 +541,12 @@ describe("slice administration and tier moves", () => {
     };
     hot.on("POST", /_search$/, answer(newTier));
     cold.on("POST", /_search$/, answer(oldTier));
-    const list = [{ name: "acme", tier: "hot", slice: "hour" } as Tenant];
+    const list = [movedToHot];
     const tenants: TenantDirectory = { byName: (n) => list.find((t) => t.name === n), byApiToken: () => undefined, byIngestToken: () => undefined, list: () => list };
     const index = openSearchIndexForTiers({ endpoints: { hot: hot.url, cold: cold.url }, tenants, retryBaseMs: 1 });
-    const first = await index.search(q("*"), { order: "desc", size: 3 });
+    const first = await index.search(overMove("*"), { order: "desc", size: 3 });
     expect(first.events.map((e) => e.id)).toEqual(["b4", "a3", "b2"]);
-    const second = await index.search(q("*"), { order: "desc", size: 3, cursor: first.cursor });
+    const second = await index.search(overMove("*"), { order: "desc", size: 3, cursor: first.cursor });
     expect(second.events.map((e) => e.id)).toEqual(["a1"]);
     expect(second.cursor).toBeUndefined();
     await index.close();
@@ -544,10 +558,10 @@ describe("slice administration and tier moves", () => {
     const terms = (buckets: [string, number][]) => () => inSample({ status: 200, body: { aggregations: { facet: { sum_other_doc_count: 0, buckets: buckets.map(([key, doc_count]) => ({ key, doc_count })) } } } });
     hot.once("POST", /_search$/, terms([["json.level=sERROR", 3], ["json.level=sinfo", 1]]));
     cold.once("POST", /_search$/, terms([["json.level=serror", 2]]));
-    const list = [{ name: "acme", tier: "hot", slice: "hour" } as Tenant];
+    const list = [movedToHot];
     const tenants: TenantDirectory = { byName: (n) => list.find((t) => t.name === n), byApiToken: () => undefined, byIngestToken: () => undefined, list: () => list };
     const index = openSearchIndexForTiers({ endpoints: { hot: hot.url, cold: cold.url }, tenants, retryBaseMs: 1 });
-    const facet = await index.facet(q("*"), "json.level", 5);
+    const facet = await index.facet(overMove("*"), "json.level", 5);
     expect(facet.terms).toEqual([
       { term: "ERROR", count: 5 },
       { term: "info", count: 1 },
@@ -558,7 +572,7 @@ describe("slice administration and tier moves", () => {
     const hit = (e: LogEvent) => ({ _index: "x", _id: e.id, _source: e, sort: [e.timestamp, e.id] });
     hot.on("POST", /_search$/, () => ({ status: 200, body: { hits: { hits: [hit(ev("b2", BASE + 2))] } } }));
     cold.on("POST", /_search$/, () => ({ status: 200, body: { hits: { hits: [hit(ev("a1", BASE + 1))] } } }));
-    const page = await index.search(q("*"), { order: "desc", size: 2, maxBytes: 10 });
+    const page = await index.search(overMove("*"), { order: "desc", size: 2, maxBytes: 10 });
     expect(page.events.map((e) => e.id)).toEqual(["b2"]);
     expect(page.cursor).toBeDefined();
     await index.close();

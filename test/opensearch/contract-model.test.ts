@@ -1,5 +1,5 @@
 import { describe, expect, vi } from "vitest";
-import { OpenSearchIndex } from "@unmeltable/index-opensearch";
+import { OpenSearchIndex, type TenantLayout } from "@unmeltable/index-opensearch";
 import { indexContract, type IndexHarness } from "../contract/index.contract";
 import { SeededIds } from "./live-mode";
 import { modelControls, startModelCluster } from "./model-cluster";
@@ -54,4 +54,38 @@ describe("OpenSearch adapter on the modelled cluster", () => {
     expect(recording.length).toBeGreaterThan(100);
     return harness(await RecordedServer.replay(recording), async () => undefined);
   });
+});
+
+/**
+ * The contract through the pooled and dedicated layouts (README.md, "The layout") on the modelled
+ * cluster, whose templates, routing and shards follow OpenSearch's (model-cluster.ts): every tenant
+ * pooled (3 primaries, routing partitions), then every tenant on dedicated hour slices of 2 primaries.
+ * The contract's events are from January 2026: a long retention keeps them readable.
+ */
+const LAYOUTS: Record<string, TenantLayout> = {
+  pooled: { retentionDays: 3650 },
+  dedicated: { retentionDays: 3650, placements: [{ from: 0, layout: "dedicated", slice: "hour", shards: 2 }] },
+};
+describe("OpenSearch adapter layouts on the modelled cluster", () => {
+  for (const [name, layout] of Object.entries(LAYOUTS)) {
+    indexContract(`OpenSearch (modelled cluster, ${name} layout)`, async () => {
+      seeded.ids = undefined;
+      const cluster = await startModelCluster();
+      const index = new OpenSearchIndex({ node: cluster.url, retryBaseMs: 1, replicas: 0, poolShards: 3, layoutOf: () => layout });
+      // The contract closes its index before the cleanup, which still reads the indices made.
+      const port: OpenSearchIndex = Object.assign(Object.create(index) as OpenSearchIndex, { close: async () => undefined });
+      return {
+        index: port,
+        refresh: () => index.refresh(),
+        cleanup: async () => {
+          const created = (await index.catIndices()).map((r) => r.index);
+          await index.close();
+          expect(created.length).toBeGreaterThan(0);
+          expect(created.every((n) => (name === "pooled" ? n.includes("._pool-r3650.") : !n.includes("._pool-")))).toBe(true);
+          await cluster.close();
+          expect(cluster.problems).toEqual([]);
+        },
+      };
+    });
+  }
 });

@@ -1,7 +1,8 @@
 /**
  * A modelled OpenSearch cluster on the recorded server: just enough of _bulk (create, 409 on a known
  * _id), _search (filters through simulator.ts, sort, from/size, search_after, terms and date_histogram
- * aggregations), _count, templates, _refresh, _cat/indices and DELETE for the index contract to run
+ * aggregations), _count, templates (applied to the indices created), routing (shards modelled), the
+ * shard cap, _delete_by_query, _refresh, _cat/indices, _settings and DELETE for the index contract to run
  * end to end through HTTP without a cluster. Documents are kept as the adapter sent them (with `f`).
  * Like the simulator, it is this package's model of OpenSearch, not OpenSearch.
  */
@@ -11,61 +12,208 @@ import { RecordedServer, type RecordedRequest, type Reply } from "./recorded-ser
 import { matches, simDoc, type SimDoc } from "./simulator";
 
 type Source = LogEvent & { f: Projection };
-type ModelDoc = SimDoc & { source: Source; visible: boolean };
+type Doc = SimDoc & { source: Source; shard: number; visible: boolean };
 
-export async function startModelCluster(analysis: TextAnalysis = "asciifolding"): Promise<RecordedServer> {
-  const indices = new Map<string, Map<string, ModelDoc>>();
+interface ModelIndex {
+  /** Documents by `<shard>/<_id>`: an `_id` is unique within a shard (with custom routing, the same _id may be on two shards). */
+  docs: Map<string, Doc>;
+  shards: number;
+  replicas: number;
+  partition: number;
+  routingRequired: boolean;
+  settings: Record<string, unknown>;
+}
+
+export interface ModelClusterOptions {
+  analysis?: TextAnalysis;
+  /** Data nodes, for the shard cap (default 1). */
+  nodes?: number;
+  /** cluster.max_shards_per_node (OpenSearch's default 1,000; also settable by PUT /_cluster/settings). */
+  maxShardsPerNode?: number;
+  /**
+   * The primaries' bytes on disk `_cat/indices` reports for an index (default: its documents' JSON
+   * length): a test stands a document for many events with it (the 10,000-tenant lifecycle run).
+   */
+  storeBytes?: (index: string, docs: number, jsonBytes: number) => number;
+}
+
+/**
+ * OpenSearch's shard of a document (https://docs.opensearch.org/latest/field-types/metadata-fields/routing/,
+ * index.routing_partition_size in https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/index-settings/):
+ * hash(_routing) % shards, and with a routing partition (hash(_routing) + hash(_id) % partition) % shards.
+ * OpenSearch hashes with Murmur3; the model with FNV-1a: the same arithmetic, other shard numbers.
+ */
+export function modelShard(routing: string | undefined, id: string, shards: number, partition: number): number {
+  if (routing === undefined) return hash(id) % shards;
+  return (hash(routing) + (partition > 1 ? hash(id) % partition : 0)) % shards;
+}
+
+/** The shards a search routed by `routing` reads: the routing value's partition. */
+export function routedShards(routing: string, shards: number, partition: number): Set<number> {
+  const out = new Set<number>();
+  for (let k = 0; k < Math.max(1, partition); k++) out.add((hash(routing) + k) % shards);
+  return out;
+}
+
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(s)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h;
+}
+
+const error = (status: number, type: string, reason: string): Reply => ({ status, body: { error: { root_cause: [{ type, reason }], type, reason }, status } });
+
+export async function startModelCluster(analysisOrOptions: TextAnalysis | ModelClusterOptions = "asciifolding"): Promise<RecordedServer> {
+  const o: ModelClusterOptions = typeof analysisOrOptions === "string" ? { analysis: analysisOrOptions } : analysisOrOptions;
+  const analysis = o.analysis ?? "asciifolding";
+  let maxShardsPerNode = o.maxShardsPerNode ?? 1000;
+  const nodes = o.nodes ?? 1;
+  const indices = new Map<string, ModelIndex>();
+  const components = new Map<string, { template?: { settings?: Record<string, unknown>; mappings?: Record<string, unknown> } }>();
+  const templates = new Map<string, { index_patterns: string[]; priority?: number; composed_of?: string[]; template?: { settings?: Record<string, unknown>; mappings?: Record<string, unknown> } }>();
+  const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
   const controls = newControls(() => {
-    for (const index of indices.values()) for (const d of index.values()) d.visible = true;
+    for (const index of indices.values()) for (const d of index.docs.values()) d.visible = true;
   });
   const resolve = (target: string) => {
     const out = new Set<string>();
     for (const part of target.split(",")) {
-      const re = new RegExp(`^${part.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+      const re = glob(part);
       for (const name of indices.keys()) if (re.test(name)) out.add(name);
     }
     return [...out];
   };
   // Searches see refreshed documents only (refresh visibility, below).
-  const docsOf = (target: string) => resolve(target).flatMap((name) => [...indices.get(name)!.values()].filter((d) => d.visible));
+  const docsOf = (target: string, routing?: string) =>
+    resolve(target).flatMap((name) => {
+      const index = indices.get(name)!;
+      const shards = routing === undefined ? undefined : routedShards(routing, index.shards, index.partition);
+      return [...index.docs.values()].filter((d) => d.visible && (!shards || shards.has(d.shard)));
+    });
+  const openShards = () => [...indices.values()].reduce((n, i) => n + i.shards * (1 + i.replicas), 0);
+
+  /**
+   * Creates an index as OpenSearch does, by PUT or by a bulk into a missing index: the settings and
+   * mappings of the highest-priority index template matching the name, over its components', under the
+   * request's own (https://docs.opensearch.org/latest/im-plugin/index-templates/); refused past the shard
+   * cap (ShardLimitValidator: max_shards_per_node × data nodes, replicas counted) with a 400
+   * validation_exception.
+   */
+  const create = (name: string, body: { settings?: Record<string, unknown>; mappings?: Record<string, unknown> } = {}): Reply | undefined => {
+    const matching = [...templates.values()].filter((t) => t.index_patterns.some((p) => glob(p).test(name))).sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0));
+    const t = matching[0];
+    const settings: Record<string, unknown> = {};
+    const mappings: Record<string, unknown> = {};
+    for (const c of t?.composed_of ?? []) {
+      Object.assign(settings, flat(components.get(c)?.template?.settings));
+      Object.assign(mappings, components.get(c)?.template?.mappings ?? {});
+    }
+    Object.assign(settings, flat(t?.template?.settings), flat(body.settings));
+    Object.assign(mappings, t?.template?.mappings ?? {}, body.mappings ?? {});
+    const shards = Number(settings.number_of_shards ?? 1);
+    // index.number_of_shards is at most 1024 (https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/index-settings/).
+    if (!(shards >= 1 && shards <= 1024)) return error(400, "illegal_argument_exception", `Failed to parse value [${shards}] for setting [index.number_of_shards] must be >= 1 and <= 1024`);
+    const replicas = Number(settings.number_of_replicas ?? 1);
+    const partition = Number(settings.routing_partition_size ?? 1);
+    const routingRequired = (mappings._routing as { required?: boolean } | undefined)?.required === true;
+    if (partition > 1 && partition >= shards) return error(400, "illegal_argument_exception", `partition size [${partition}] should be a positive number less than the number of shards [${shards}]`);
+    if (partition > 1 && !routingRequired) return error(400, "illegal_argument_exception", "mapping type [_doc] must have routing required for partitioned index");
+    const adding = shards * (1 + replicas);
+    const max = maxShardsPerNode * nodes;
+    if (openShards() + adding > max) {
+      return error(400, "validation_exception", `Validation Failed: 1: this action would add [${adding}] total shards, but this cluster currently has [${openShards()}]/[${max}] maximum shards open;`);
+    }
+    indices.set(name, { docs: new Map(), shards, replicas, partition, routingRequired, settings: { ...settings, number_of_shards: shards, number_of_replicas: replicas } });
+    return undefined;
+  };
+
   const ok = (body: unknown): Reply => ({ status: 200, body });
   const server = await RecordedServer.start();
-  server.on("PUT", /^\/_(component|index)_template\//, ok({ acknowledged: true }));
-  server.on("DELETE", /^\/_(component|index)_template\//, ok({ acknowledged: true }));
+  server.on("PUT", /^\/_component_template\//, (req) => {
+    components.set(req.path.slice("/_component_template/".length), req.body as never);
+    return ok({ acknowledged: true });
+  });
+  server.on("PUT", /^\/_index_template\//, (req) => {
+    templates.set(req.path.slice("/_index_template/".length), req.body as never);
+    return ok({ acknowledged: true });
+  });
+  server.on("DELETE", /^\/_component_template\//, (req) => {
+    components.delete(req.path.slice("/_component_template/".length));
+    return ok({ acknowledged: true });
+  });
+  server.on("DELETE", /^\/_index_template\//, (req) => {
+    templates.delete(req.path.slice("/_index_template/".length));
+    return ok({ acknowledged: true });
+  });
+  server.on("PUT", "/_cluster/settings", (req) => {
+    const body = req.body as { persistent?: Record<string, unknown> };
+    const v = body.persistent?.["cluster.max_shards_per_node"];
+    if (v !== undefined) maxShardsPerNode = Number(v);
+    return ok({ acknowledged: true, persistent: body.persistent ?? {} });
+  });
   server.on("POST", "/_bulk", (req) => {
     const rejected = bulkRejection(controls);
     if (rejected) return rejected;
     const lines = req.body as Record<string, unknown>[];
     const items: { create: { status: number } & Record<string, unknown> }[] = [];
     for (let k = 0; k < lines.length; k += 2) {
-      const { _index, _id } = (lines[k] as { create: { _index: string; _id: string } }).create;
+      const { _index, _id, routing } = (lines[k] as { create: { _index: string; _id: string; routing?: string } }).create;
       const itemRejected = itemRejection(controls, _index, _id);
       if (itemRejected) {
         items.push(itemRejected);
         continue;
       }
-      let index = indices.get(_index);
-      if (!index) indices.set(_index, (index = new Map()));
-      if (index.has(_id)) {
+      if (!indices.has(_index)) {
+        const refused = create(_index);
+        if (refused) {
+          const e = (refused.body as { error: { type: string; reason: string } }).error;
+          items.push({ create: { _index, _id, status: refused.status, error: { type: e.type, reason: e.reason } } });
+          continue;
+        }
+      }
+      const index = indices.get(_index)!;
+      if (index.routingRequired && routing === undefined) {
+        items.push({ create: { _index, _id, status: 400, error: { type: "routing_missing_exception", reason: `routing is required for [${_index}]/[${_id}]` } } });
+        continue;
+      }
+      const shard = modelShard(routing, _id, index.shards, index.partition);
+      const key = `${shard}/${_id}`;
+      if (index.docs.has(key)) {
         items.push({ create: { _index, _id, status: 409, error: { type: "version_conflict_engine_exception", reason: `[${_id}]: version conflict, document already exists (current version [1])` } } });
         continue;
       }
       const source = lines[k + 1] as unknown as Source;
-      index.set(_id, { ...simDoc(source, analysis), source, visible: !controls.refreshVisibility });
+      index.docs.set(key, { ...simDoc(source, analysis), source, shard, visible: !controls.refreshVisibility });
       items.push({ create: { _index, _id, result: "created", status: 201 } });
     }
     return ok({ took: 1, errors: items.some((i) => i.create.status !== 201), items });
   });
   server.on("POST", /\/_refresh$/, (req) => {
-    for (const name of resolve(target(req))) for (const d of indices.get(name)!.values()) d.visible = true;
+    for (const name of resolve(target(req))) for (const d of indices.get(name)!.docs.values()) d.visible = true;
     return ok({ _shards: { total: 1, successful: 1, failed: 0 } });
   });
-  server.on("GET", /^\/_cat\/indices\//, (req) => ok(resolve(req.path.slice("/_cat/indices/".length)).map((index) => ({ index }))));
+  // _cat/indices?format=json&bytes=b: pri.store.size modelled as the primaries' JSON bytes, store.size with the replicas.
+  server.on("GET", /^\/_cat\/indices\//, (req) =>
+    ok(
+      resolve(req.path.slice("/_cat/indices/".length)).map((index) => {
+        const i = indices.get(index)!;
+        const json = [...i.docs.values()].reduce((n, d) => n + JSON.stringify(d.source).length, 0);
+        const bytes = o.storeBytes ? o.storeBytes(index, i.docs.size, json) : json;
+        return { index, "pri.store.size": String(bytes), "store.size": String(bytes * (1 + i.replicas)), "docs.count": String(i.docs.size) };
+      }),
+    ),
+  );
+  server.on("GET", /^\/[^_/][^/]*\/_settings$/, (req) => {
+    const names = resolve(target(req));
+    if (names.length === 0) return error(404, "index_not_found_exception", `no such index [${target(req)}]`);
+    // OpenSearch answers settings as strings under "index".
+    return ok(Object.fromEntries(names.map((n) => [n, { settings: { index: Object.fromEntries(Object.entries(indices.get(n)!.settings).map(([k, v]) => [k, String(v)])) } }])));
+  });
   server.on("PUT", /^\/[^_/][^/]*$/, (req) => {
     const name = req.path.slice(1);
-    if (indices.has(name)) return { status: 400, body: { error: { type: "resource_already_exists_exception", reason: `index [${name}] already exists` }, status: 400 } };
-    indices.set(name, new Map());
-    return ok({ acknowledged: true, shards_acknowledged: true, index: name });
+    if (indices.has(name)) return error(400, "resource_already_exists_exception", `index [${name}] already exists`);
+    const refused = create(name, (req.body ?? {}) as never);
+    return refused ?? ok({ acknowledged: true, shards_acknowledged: true, index: name });
   });
   server.on("DELETE", /^\/[^_]/, (req) => {
     for (const name of resolve(req.path.slice(1))) indices.delete(name);
@@ -73,16 +221,46 @@ export async function startModelCluster(analysis: TextAnalysis = "asciifolding")
   });
   server.on("POST", /\/_count$/, (req) => {
     const { query } = req.body as { query: Record<string, unknown> };
-    return ok({ count: docsOf(target(req)).filter((d) => matches(query, d, analysis)).length });
+    return ok({ count: docsOf(target(req), req.query.routing).filter((d) => matches(query, d, analysis)).length });
+  });
+  // Runs at once (the model has no tasks); answers as wait_for_completion=false does: a task id.
+  server.on("POST", /\/_delete_by_query$/, (req) => {
+    const { query } = req.body as { query: Record<string, unknown> };
+    const routing = req.query.routing;
+    let deleted = 0;
+    for (const name of resolve(target(req))) {
+      const index = indices.get(name)!;
+      const shards = routing === undefined ? undefined : routedShards(routing, index.shards, index.partition);
+      for (const [key, d] of index.docs) {
+        if ((!shards || shards.has(d.shard)) && matches(query, d, analysis)) {
+          index.docs.delete(key);
+          deleted++;
+        }
+      }
+    }
+    return ok(req.query.wait_for_completion === "false" ? { task: `model:${deleted}` } : { deleted });
   });
   server.on("POST", /\/_search$/, (req) => {
     const body = req.body as SearchBody;
     const refused = resultWindowRefusal(controls, target(req), body);
     if (refused) return refused;
-    return searchFaults(controls, target(req), search(docsOf(target(req)), body, analysis));
+    return searchFaults(controls, target(req), search(docsOf(target(req), req.query.routing), body, analysis));
   });
   CONTROLS.set(server, controls);
   return server;
+}
+
+/** Index settings as flat keys without "index." (number_of_shards), as OpenSearch normalises them. */
+function flat(settings: Record<string, unknown> | undefined, prefix = ""): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(settings ?? {})) {
+    const key = `${prefix}${k}`.replace(/^index\./, "");
+    if (key === "index" && typeof v === "object" && v !== null) Object.assign(out, flat(v as Record<string, unknown>));
+    else if (key === "analysis") out[key] = v;
+    else if (typeof v === "object" && v !== null && !Array.isArray(v)) Object.assign(out, flat(v as Record<string, unknown>, `${key}.`));
+    else out[key] = v;
+  }
+  return out;
 }
 
 function target(req: RecordedRequest): string {
@@ -90,7 +268,7 @@ function target(req: RecordedRequest): string {
 }
 
 interface SearchBody {
-  query: Record<string, unknown>;
+  query?: Record<string, unknown>;
   sort?: { timestamp: { order: "asc" | "desc" } }[];
   size?: number;
   from?: number;
@@ -110,7 +288,8 @@ type Aggs = Record<
 >;
 
 function search(all: (SimDoc & { source: Source })[], body: SearchBody, analysis: TextAnalysis): Record<string, unknown> {
-  const hits = all.filter((d) => matches(body.query, d, analysis));
+  // No query: every document (OpenSearch's default match_all).
+  const hits = all.filter((d) => matches(body.query ?? { match_all: {} }, d, analysis));
   const sign = body.sort?.[0]?.timestamp.order === "asc" ? 1 : -1;
   const key = (d: SimDoc): [number, string] => [d.event.timestamp, d.event.id];
   const compare = (a: [number, string], b: [number, string]) => sign * (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, invocationLimit, NATIVE_KAFKA_CLIENT, PAYLOAD, PROCESS, recordsPerInvocation, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
+import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, indexSettingsFor, invocationLimit, NATIVE_KAFKA_CLIENT, PAYLOAD, PROCESS, recordsPerInvocation, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
 import { archiveLifecycle } from "../../stacks/archive";
 import { collectorUserData, type UserDataInput } from "../../stacks/collector-user-data";
 import { subnetCidr, regionId } from "../../stacks/network";
@@ -334,5 +334,14 @@ describe("the collector artifact", () => {
       "@confluentinc/kafka-javascript",
       "commander",
     ]);
+  });
+});
+
+describe("index settings of the tiers", () => {
+  it("gives replicas explicitly (none on a single-node domain, one where a second node holds it) and ICU analysis (Amazon OpenSearch Service ships analysis-icu)", () => {
+    const settings = (stage: string) => indexSettingsFor(resolveStage(stage, {}));
+    expect(settings("staging")).toEqual(Object.fromEntries(TIERS.map((t) => [t.name, { replicas: 0, analysis: "icu" }])));
+    expect(settings("alice")).toEqual(Object.fromEntries(TIERS.map((t) => [t.name, { replicas: 0, analysis: "icu" }])));
+    expect(settings("prod")).toEqual(Object.fromEntries(TIERS.map((t) => [t.name, { replicas: 1, analysis: "icu" }])));
   });
 });

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { loadTenantDirectory, readTenants, TenantsConfigError } from "@unmeltable/tenants-config";
+import { loadTenantDirectory, readTenants, TenantsConfigError, updateTenants } from "@unmeltable/tenants-config";
 import { CLI, ROOT } from "../helpers/program";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-tenants-"));
@@ -27,6 +27,38 @@ const broken = [
 ];
 
 describe("tenants.json where it is read", () => {
+
+  it("checks placements: ordered by from, each at a boundary of its slice, pooled ones by day, their tiers the deployment's", async () => {
+    const day = Date.UTC(2026, 0, 5);
+    const ok = { ...acme, placements: [{ from: day, layout: "dedicated", slice: "hour", shards: 3 }, { from: day + 86_400_000, layout: "pooled", slice: "day" }] };
+    expect((await readTenants(file("placements-ok.json", [ok]), ["default", "bulk"]))[0]!.placements).toEqual(ok.placements);
+    const bad = {
+      ...acme,
+      placements: [
+        { from: day + 86_400_000, layout: "pooled", slice: "day" },
+        { from: day, layout: "pooled", slice: "hour" },
+        { from: day + 1000, layout: "dedicated", slice: "hour", tier: "bulck" },
+      ],
+    };
+    const err = (await readTenants(file("placements-bad.json", [bad]), ["default", "bulk"]).catch((e: unknown) => e)) as TenantsConfigError;
+    const problems = err.problems.join("\n");
+    expect(problems).toContain("[0].placements.1: pooled indices are day slices");
+    expect(problems).toContain("[0].placements.2: a placement starts at a boundary of its slice");
+    expect(problems).toContain("[0].placements: placements are ordered by from");
+  });
+
+  it("writes several tenants' changes in one update, refusing to write a file that fails the schema", async () => {
+    const f = file("update-many.json", [acme, { ...acme, name: "globex", ingestToken: "21111111-2222-4333-8444-555555555555", apiToken: "g1" }]);
+    await updateTenants(f, (find) => {
+      find("acme")!.placements = [{ from: Date.UTC(2026, 0, 6), layout: "dedicated", slice: "day", shards: 2 }];
+      find("globex")!.retentionDays = 7;
+    });
+    const [a, g] = await readTenants(f, ["default", "bulk"]);
+    expect(a!.placements).toEqual([{ from: Date.UTC(2026, 0, 6), layout: "dedicated", slice: "day", shards: 2 }]);
+    expect(g!.retentionDays).toBe(7);
+    await expect(updateTenants(f, (find) => void (find("acme")!.placements = [{ from: 5, layout: "pooled", slice: "day" }]))).rejects.toThrow(/boundary of its slice/);
+    expect((await readTenants(f, ["default", "bulk"]))[0]!.placements).toEqual(a!.placements);
+  });
   it("refuses a mistyped tier, an unknown field, a bad slice and duplicate names and tokens, naming each place", async () => {
     const f = file("broken.json", broken);
     const err = await readTenants(f, ["default", "bulk"]).catch((e: unknown) => e);

@@ -18,13 +18,15 @@ import type { IndexNames } from "./slices";
 
 export const KEY_CHARS = 10_000;
 /** Bumped when the templates change; a template's `version` says which one a cluster has. */
-export const TEMPLATE_VERSION = 1;
+export const TEMPLATE_VERSION = 2;
 
 export interface TemplateOptions {
   names: IndexNames;
   analysis: TextAnalysis;
   refreshInterval: string;
   shards: number;
+  /** Primaries of a pooled index created by its first bulk (the lifecycle creates them ahead, sized). */
+  poolShards?: number;
   replicas?: number;
   priority: number;
 }
@@ -122,6 +124,51 @@ export function indexTemplate(o: TemplateOptions): Record<string, unknown> {
         // Ingest throughput over freshness: a refresh per second per slice costs segments and merges.
         refresh_interval: o.refreshInterval,
       },
+    },
+    version: TEMPLATE_VERSION,
+    _meta: { managed_by: "unmeltable" },
+  };
+}
+
+export function poolTemplateName(names: IndexNames): string {
+  return `${names.prefix}-${names.tier}.pool`;
+}
+
+/**
+ * Settings of a pooled index of `shards` primaries: a tenant's documents (routed by tenant) spread over
+ * `index.routing_partition_size` of them, so one busy tenant does not make a hot shard. The setting must
+ * be below number_of_shards (unless 1), and such an index must require routing in its mapping
+ * (https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/index-settings/,
+ * https://docs.opensearch.org/latest/field-types/metadata-fields/routing/).
+ */
+export function poolIndexSettings(shards: number): Record<string, unknown> {
+  return { number_of_shards: shards, ...(shards > 1 ? { routing_partition_size: poolPartition(shards) } : {}) };
+}
+
+/** Shards one tenant's documents spread over in a pooled index: a quarter of them, at least 2, always fewer than all. */
+export function poolPartition(shards: number): number {
+  return shards > 1 ? Math.min(shards - 1, Math.max(2, Math.ceil(shards / 4))) : 1;
+}
+
+/**
+ * The index template of the tier's pooled indices (`<prefix>-<tier>._pool-*`): a higher priority than
+ * the tier's template, whose pattern they also match (only the highest-priority matching index template
+ * applies, and two of the same priority with overlapping patterns are refused), the same component, and
+ * `_routing.required`: a pooled write without the tenant's routing is refused (routing_missing_exception)
+ * instead of landing on a shard that a routed search never reads.
+ */
+export function poolTemplate(o: TemplateOptions): Record<string, unknown> {
+  return {
+    index_patterns: [o.names.poolPattern],
+    priority: o.priority + 1,
+    composed_of: [componentTemplateName(o.names)],
+    template: {
+      settings: {
+        ...poolIndexSettings(o.poolShards ?? 1),
+        ...(o.replicas !== undefined ? { number_of_replicas: o.replicas } : {}),
+        refresh_interval: o.refreshInterval,
+      },
+      mappings: { _routing: { required: true } },
     },
     version: TEMPLATE_VERSION,
     _meta: { managed_by: "unmeltable" },

@@ -4,7 +4,8 @@ import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { currentDeadline, FacetTally, IndexBusyError, IndexUnavailableError, InvalidCursorError, MAX_FIELD_NAMES, MAX_HISTOGRAM_BUCKETS, MAX_RESULT_WINDOW, QueryBudgetError, ResultWindowError, validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
 import { compileDsl, facetAggregation, type TextAnalysis } from "./dsl";
 import { excerpt, OpenSearchConfigError, OpenSearchRequestError, OpenSearchUnavailableError } from "./errors";
-import { componentTemplate, componentTemplateName, indexTemplate, indexTemplateName, type TemplateOptions } from "./mapping";
+import { atReceiveTime, locate, misplacedTimestamp, readPlan, retentionFloor, type TenantLayout } from "./layout";
+import { componentTemplate, componentTemplateName, indexTemplate, indexTemplateName, poolIndexSettings, poolTemplate, poolTemplateName, type TemplateOptions } from "./mapping";
 import { project } from "./projection";
 import { IndexNames, SLICE_MS, type SliceLength } from "./slices";
 
@@ -22,8 +23,19 @@ export interface OpenSearchIndexOptions {
   tier?: string;
   /** First part of every index name (default "logs"). */
   prefix?: string;
-  /** A tenant's slice length (a tenant setting; default day). */
+  /** A tenant's slice length (a tenant setting; default day), when there is no `layoutOf`. */
   sliceOf?: (tenant: string) => SliceLength;
+  /**
+   * The pooled/dedicated layout (layout.ts): a tenant's placements and retention (undefined: an unknown
+   * tenant, pooled with `defaultRetentionDays`). Without it, every tenant has dedicated indices of its
+   * `sliceOf` length, and reads look at every slice length (the layout before placements).
+   */
+  layoutOf?: (tenant: string) => TenantLayout | undefined;
+  defaultRetentionDays?: number;
+  /** Primaries of a pooled index the lifecycle did not create ahead (it sizes them from the day before; default 1). */
+  poolShards?: number;
+  /** `_delete_by_query` throttle when a tenant leaves (documents per second; default 1000). */
+  deleteRequestsPerSecond?: number;
   /** Index settings of the tier's template. */
   refreshInterval?: string;
   shards?: number;
@@ -87,11 +99,16 @@ export class OpenSearchIndex implements IndexPort {
   private readonly sliceOf: (tenant: string) => SliceLength;
   private readonly analysis: TextAnalysis;
   private templates: Promise<void> | undefined;
+  /** Whether the layout (placements) is on; else the dedicated-only layout of before. */
+  readonly layered: boolean;
+  /** Reads only this layout's indices (a `scoped` view). */
+  private scope: "pooled" | "dedicated" | undefined;
 
   constructor(private readonly options: OpenSearchIndexOptions) {
     this.names = new IndexNames(options.prefix ?? "logs", options.tier ?? "default");
     this.sliceOf = options.sliceOf ?? (() => "day");
     this.analysis = options.analysis ?? "asciifolding";
+    this.layered = options.layoutOf !== undefined;
     const signer = options.region
       ? AwsSigv4Signer({ region: options.region, service: options.service ?? "es", getCredentials: () => defaultProvider()() })
       : {};
@@ -107,18 +124,39 @@ export class OpenSearchIndex implements IndexPort {
     if (options.manageTemplates === false) this.templates = Promise.resolve();
   }
 
-  /** Puts the component template and this tier's index template (idempotent: PUT replaces). */
-  async ensureTemplates(): Promise<void> {
-    const o: TemplateOptions = {
+  private templateOptions(): TemplateOptions {
+    return {
       names: this.names,
       analysis: this.analysis,
       refreshInterval: this.options.refreshInterval ?? "30s",
       shards: this.options.shards ?? 1,
+      poolShards: this.options.poolShards ?? 1,
       replicas: this.options.replicas,
       priority: this.options.templatePriority ?? 200,
     };
+  }
+
+  /** Puts the component template and this tier's index templates (idempotent: PUT replaces). */
+  async ensureTemplates(): Promise<void> {
+    const o = this.templateOptions();
     await this.request("PUT", `/_component_template/${componentTemplateName(this.names)}`, { body: componentTemplate(o) });
     await this.request("PUT", `/_index_template/${indexTemplateName(this.names)}`, { body: indexTemplate(o) });
+    if (this.layered) await this.request("PUT", `/_index_template/${poolTemplateName(this.names)}`, { body: poolTemplate(o) });
+  }
+
+  /**
+   * This index reading only the tenants' pooled or only their dedicated indices: a range over a change
+   * is read as two searches, the pooled one routed (tiers.ts merges them as it merges tiers).
+   */
+  scoped(scope: "pooled" | "dedicated"): OpenSearchIndex {
+    const view = Object.create(this) as OpenSearchIndex;
+    view.scope = scope;
+    return view;
+  }
+
+  /** The layout of a tenant (layoutOf, or pooled with the default retention for a tenant it does not know). */
+  layoutFor(tenant: string): TenantLayout {
+    return this.options.layoutOf?.(tenant) ?? { retentionDays: this.options.defaultRetentionDays ?? 30 };
   }
 
   private templatesOnce(): Promise<void> {
@@ -131,39 +169,75 @@ export class OpenSearchIndex implements IndexPort {
 
   async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
     checkTenant(tenant);
-    const results: IndexWriteResult[] = new Array(docs.length);
+    return (await this.writeMany([{ tenant, docs }]))[0]!;
+  }
+
+  /**
+   * The documents of several tenants in one stream of bulk requests (chunked by maxBulkBytes): the index
+   * stage's batch holds hundreds of tenants, and a bulk per tenant in sequence costs a round trip each.
+   * One result list per batch, in order. A tenant name that cannot be part of an index name has its
+   * documents rejected (the other tenants' are written).
+   */
+  async writeMany(batches: { tenant: string; docs: string[] }[]): Promise<IndexWriteResult[][]> {
+    const flat: IndexWriteResult[] = new Array(batches.reduce((n, b) => n + b.docs.length, 0));
     const ops: Op[] = [];
     // OpenSearch finds a repeated id only within one index and one request order: a repeat in the
     // batch is answered from its first occurrence instead.
     const firstOf = new Map<string, number>();
     const repeats: [number, number][] = [];
-    const length = this.sliceOf(tenant);
-    docs.forEach((doc, i) => {
-      const parsed = parseEvent(doc, tenant);
-      if (typeof parsed === "string") {
-        results[i] = { status: "rejected", error: parsed };
-        return;
+    let i = 0;
+    for (const { tenant, docs } of batches) {
+      const invalid = validateTenantName(tenant);
+      if (invalid) {
+        for (const _ of docs) flat[i++] = { status: "rejected", error: `invalid tenant "${tenant}": ${invalid}` };
+        continue;
       }
-      const first = firstOf.get(parsed.id);
-      if (first !== undefined) {
-        repeats.push([i, first]);
-        return;
+      const layout = this.layered ? this.layoutFor(tenant) : undefined;
+      const length = this.sliceOf(tenant);
+      for (const doc of docs) {
+        const at = i++;
+        // With the layout, an id must fit in `_id` as "<tenant>/<id>" (pooled), whatever the placement now.
+        let parsed = parseEvent(doc, tenant, layout ? Buffer.byteLength(tenant) + 1 : 0);
+        if (typeof parsed === "string") {
+          flat[at] = { status: "rejected", error: parsed };
+          continue;
+        }
+        const key = `${tenant}/${parsed.id}`;
+        const first = firstOf.get(key);
+        if (first !== undefined) {
+          repeats.push([at, first]);
+          continue;
+        }
+        firstOf.set(key, at);
+        let meta: { _index: string; _id: string; routing?: string };
+        if (layout) {
+          if (misplacedTimestamp(parsed, layout.retentionDays)) parsed = atReceiveTime(parsed);
+          const loc = locate(this.names, tenant, parsed.id, parsed.timestamp, layout);
+          meta = { _index: loc.index, _id: loc.id, ...(loc.routing !== undefined ? { routing: loc.routing } : {}) };
+        } else {
+          meta = { _index: this.names.indexFor(tenant, parsed.timestamp, length), _id: parsed.id };
+        }
+        const action = JSON.stringify({ create: meta });
+        // The tenant is the caller's; f is the search projection (projection.ts), excluded from _source.
+        const lines = `${action}\n${JSON.stringify({ ...parsed, tenant, f: project(parsed) })}\n`;
+        ops.push({ i: at, lines, bytes: Buffer.byteLength(lines) });
       }
-      firstOf.set(parsed.id, i);
-      const action = JSON.stringify({ create: { _index: this.names.indexFor(tenant, parsed.timestamp, length), _id: parsed.id } });
-      // The tenant is the caller's; f is the search projection (projection.ts), excluded from _source.
-      const lines = `${action}\n${JSON.stringify({ ...parsed, tenant, f: project(parsed) })}\n`;
-      ops.push({ i, lines, bytes: Buffer.byteLength(lines) });
-    });
+    }
     if (ops.length > 0) {
       await this.templatesOnce();
-      await this.sendWithRetries(ops, results);
+      await this.sendWithRetries(ops, flat);
     }
-    for (const [i, first] of repeats) {
-      const r = results[first]!;
-      results[i] = r.status === "created" || r.status === "exists" ? { status: "exists" } : r;
+    for (const [k, first] of repeats) {
+      const r = flat[first]!;
+      flat[k] = r.status === "created" || r.status === "exists" ? { status: "exists" } : r;
     }
-    return results;
+    const out: IndexWriteResult[][] = [];
+    let k = 0;
+    for (const { docs } of batches) {
+      out.push(flat.slice(k, k + docs.length));
+      k += docs.length;
+    }
+    return out;
   }
 
   /**
@@ -359,27 +433,70 @@ export class OpenSearchIndex implements IndexPort {
     await this.request("POST", `/${this.names.tierPattern}/_refresh`, { querystring: { ignore_unavailable: true, allow_no_indices: true } });
   }
 
-  /** Deletes every index of a tenant (tenant removal, test cleanup); names are resolved first, as clusters may refuse wildcard deletes. */
-  async deleteTenant(tenant: string): Promise<void> {
+  /**
+   * Deletes every index of a tenant (tenant removal, test cleanup); names are resolved first, as clusters
+   * may refuse wildcard deletes, and deleted in batches whose request line stays within OpenSearch's 4 KB
+   * http.max_initial_line_length (a month of hourly names is ~25 KB). With the layout, the tenant's
+   * documents in pooled indices are deleted by a routed, throttled `_delete_by_query` left running as a
+   * task (wait_for_completion=false: it outlives any request timeout); its task id is returned.
+   */
+  async deleteTenant(tenant: string): Promise<{ task?: string }> {
     checkTenant(tenant);
     const rows = await this.request<{ index: string }[]>("GET", `/_cat/indices/${this.names.tenantPattern(tenant)}`, { querystring: { format: "json", h: "index", expand_wildcards: "all" } });
-    const names = rows.map((r) => r.index);
-    if (names.length > 0) await this.request("DELETE", `/${names.join(",")}`, {});
+    await this.deleteIndices(rows.map((r) => r.index));
+    if (!this.layered) return {};
+    const res = await this.request<{ task?: string }>("POST", `/${this.names.poolPattern}/_delete_by_query`, {
+      querystring: { routing: tenant, requests_per_second: this.options.deleteRequestsPerSecond ?? 1000, wait_for_completion: false, conflicts: "proceed", ignore_unavailable: true, allow_no_indices: true },
+      body: { query: { term: { tenant } } },
+    });
+    return res.task !== undefined ? { task: res.task } : {};
+  }
+
+  /** Deletes indices by name, as many per request as fit in a request line below 4 KB. */
+  async deleteIndices(names: readonly string[], maxChars = 3000): Promise<number> {
+    let requests = 0;
+    for (const batch of nameBatches(names, maxChars)) {
+      await this.request("DELETE", `/${batch.join(",")}`, { querystring: { ignore_unavailable: true } });
+      requests++;
+    }
+    return requests;
+  }
+
+  /**
+   * Every index of this tier with its primary size and document count: ONE `_cat/indices` request
+   * (pri.store.size: the primaries only, what a slice holds; store.size counts the replicas too).
+   */
+  async catIndices(): Promise<{ index: string; bytes: number; docs: number }[]> {
+    const rows = await this.request<{ index: string; "pri.store.size"?: string | null; "docs.count"?: string | null }[]>("GET", `/_cat/indices/${this.names.tierPattern}`, {
+      querystring: { format: "json", h: "index,pri.store.size,docs.count", bytes: "b", expand_wildcards: "all" },
+    });
+    return rows.map((r) => ({ index: r.index, bytes: Number(r["pri.store.size"] ?? 0), docs: Number(r["docs.count"] ?? 0) }));
+  }
+
+  /**
+   * Documents per tenant in the indices of `target` (the lifecycle's measure of pooled tenants): ONE
+   * terms aggregation on `tenant` for all of them, not a request per tenant. `size` bounds the buckets
+   * (search.max_buckets is 65,535 by default).
+   */
+  async tenantDocCounts(target: string, size: number): Promise<Map<string, number>> {
+    type Agg = { aggregations?: { tenants?: { buckets: { key: string; doc_count: number }[] } } };
+    const res = await this.request<Agg>("POST", `/${target}/_search`, {
+      querystring: { ignore_unavailable: true, allow_no_indices: true },
+      body: { size: 0, track_total_hits: false, aggs: { tenants: { terms: { field: "tenant", size: Math.max(1, Math.min(size, 65_535)) } } } },
+    });
+    return new Map((res.aggregations?.tenants?.buckets ?? []).map((b) => [b.key, b.doc_count]));
   }
 
   /** The tenant's slice indices in this tier with their sizes (the lifecycle job). */
   async slices(tenant: string): Promise<SliceInfo[]> {
     checkTenant(tenant);
-    const rows = await this.request<{ index: string; "store.size"?: string | null }[]>("GET", `/_cat/indices/${this.names.tenantPattern(tenant)}`, {
-      querystring: { format: "json", h: "index,store.size", bytes: "b", expand_wildcards: "all" },
+    const rows = await this.request<{ index: string; "pri.store.size"?: string | null }[]>("GET", `/_cat/indices/${this.names.tenantPattern(tenant)}`, {
+      querystring: { format: "json", h: "index,pri.store.size", bytes: "b", expand_wildcards: "all" },
     });
     const out: SliceInfo[] = [];
     for (const r of rows) {
-      const m = /\.(hour|day|week)-(\d{4})(\d{2})(\d{2})(\d{2})?$/.exec(r.index);
-      if (!m) continue;
-      const length = m[1] as SliceLength;
-      const start = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]), m[5] ? Number(m[5]) : 0);
-      out.push({ name: r.index, start, end: start + SLICE_MS[length], bytes: Number(r["store.size"] ?? 0) });
+      const slice = parseSliceName(r.index);
+      if (slice) out.push({ name: r.index, start: slice.start, end: slice.end, bytes: Number(r["pri.store.size"] ?? 0) });
     }
     return out.sort((a, b) => a.start - b.start);
   }
@@ -394,11 +511,22 @@ export class OpenSearchIndex implements IndexPort {
   /** Creates the slice index holding `at` ahead of its first event, with the tier's template. */
   async prepareSlice(tenant: string, at: number, length: SliceLength): Promise<void> {
     checkTenant(tenant);
-    await this.ensureTemplates();
+    await this.templatesOnce(); // once per process, not per slice
+    await this.createIndex(this.names.indexFor(tenant, at, length));
+  }
+
+  /**
+   * Creates an index (the templates give it the rest), with `shards` primaries when given (dedicated
+   * slices are sized by the lifecycle; pooled ones partition a tenant's routing over a few shards).
+   * False when it existed already (done all the same).
+   */
+  async createIndex(name: string, shards?: number, pooled = false): Promise<boolean> {
+    const settings = shards === undefined ? undefined : pooled ? poolIndexSettings(shards) : { number_of_shards: shards };
     try {
-      await this.request("PUT", `/${this.names.indexFor(tenant, at, length)}`, {});
+      await this.request("PUT", `/${name}`, settings ? { body: { settings } } : {});
+      return true;
     } catch (err) {
-      if (err instanceof OpenSearchRequestError && err.status === 400 && /resource_already_exists/.test(err.message)) return;
+      if (err instanceof OpenSearchRequestError && err.status === 400 && /resource_already_exists/.test(err.message)) return false;
       throw err;
     }
   }
@@ -407,18 +535,30 @@ export class OpenSearchIndex implements IndexPort {
     await this.client.close();
   }
 
-  /** The user's query inside the tenant and time filters. */
+  /**
+   * The user's query inside the tenant and time filters — the one place queries are built, so no read
+   * of a pooled index can leave out the tenant. With the layout, the range starts no earlier than the
+   * tenant's retention (pooled indices keep a class's days, which may be longer).
+   */
   private filtered(q: SearchQuery): Record<string, unknown> {
+    const from = this.readFrom(q);
     return {
       bool: {
-        filter: [{ term: { tenant: q.tenant } }, { range: { timestamp: { gte: q.from, lte: q.until, format: "epoch_millis" } } }, compileDsl(q.query, { analysis: this.analysis })],
+        filter: [{ term: { tenant: q.tenant } }, { range: { timestamp: { gte: from, lte: q.until, format: "epoch_millis" } } }, compileDsl(q.query, { analysis: this.analysis })],
       },
     };
   }
 
-  private target(q: SearchQuery): { target: string; pattern: boolean } | undefined {
+  private readFrom(q: SearchQuery): number {
+    const days = this.layered ? this.layoutFor(q.tenant).retentionDays : undefined;
+    return days !== undefined && Number.isFinite(days) ? Math.max(q.from, retentionFloor(days, Date.now())) : q.from;
+  }
+
+  private target(q: SearchQuery): { target: string; pattern: boolean; routing?: string } | undefined {
     checkTenant(q.tenant);
-    return q.from > q.until ? undefined : this.names.searchTarget(q.tenant, q.from, q.until);
+    const from = this.readFrom(q);
+    if (from > q.until) return undefined;
+    return this.layered ? readPlan(this.names, q.tenant, this.layoutFor(q.tenant), from, q.until, 2000, this.scope) : this.names.searchTarget(q.tenant, from, q.until);
   }
 
   /**
@@ -438,7 +578,8 @@ export class OpenSearchIndex implements IndexPort {
     const shardMs = Math.max(1, Math.floor(ms * 0.7));
     const cancelMs = Math.max(1, Math.floor(ms * 0.85));
     // With a pattern, pre-filter every shard on the time range (the can_match phase) before searching.
-    const querystring = { ignore_unavailable: true, allow_no_indices: true, ...(target.pattern ? { pre_filter_shard_size: 1 } : {}), cancel_after_time_interval: `${cancelMs}ms` };
+    // Pooled-only reads go to the tenant's shards (routing), as its documents were written.
+    const querystring = { ignore_unavailable: true, allow_no_indices: true, ...(target.pattern ? { pre_filter_shard_size: 1 } : {}), cancel_after_time_interval: `${cancelMs}ms`, ...(target.routing !== undefined ? { routing: target.routing } : {}) };
     const path = `/${target.target}/_search`;
     let res: T & SearchEnvelope;
     try {
@@ -470,8 +611,35 @@ export class OpenSearchIndex implements IndexPort {
   }
 }
 
+/** Index names in groups whose comma-joined length stays within `maxChars`. */
+export function nameBatches(names: readonly string[], maxChars: number): string[][] {
+  const out: string[][] = [];
+  let batch: string[] = [];
+  let chars = 0;
+  for (const name of names) {
+    if (batch.length > 0 && chars + name.length + 1 > maxChars) {
+      out.push(batch);
+      batch = [];
+      chars = 0;
+    }
+    batch.push(name);
+    chars += name.length + 1;
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
+/** The length and time span of a slice index name (`…day-20260105`, `…hour-2026010512`, `…week-20260105`). */
+export function parseSliceName(index: string): { start: number; end: number; length: SliceLength } | undefined {
+  const m = /\.(hour|day|week)-(\d{4})(\d{2})(\d{2})(\d{2})?$/.exec(index);
+  if (!m) return undefined;
+  const length = m[1] as SliceLength;
+  const start = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]), m[5] ? Number(m[5]) : 0);
+  return { start, end: start + SLICE_MS[length], length };
+}
+
 /** The event of a document line, or why it is rejected. */
-function parseEvent(doc: string, tenant: string): LogEvent | string {
+function parseEvent(doc: string, tenant: string, idPrefixBytes = 0): LogEvent | string {
   let ev: LogEvent;
   try {
     ev = JSON.parse(doc) as LogEvent;
@@ -479,7 +647,11 @@ function parseEvent(doc: string, tenant: string): LogEvent | string {
     return `not a JSON document: ${(err as Error).message}`;
   }
   if (typeof ev !== "object" || ev === null || Array.isArray(ev)) return "not a JSON object";
-  if (typeof ev.id !== "string" || ev.id === "" || Buffer.byteLength(ev.id) > 512) return "an event needs a string id (at most 512 bytes, OpenSearch's _id limit)";
+  if (typeof ev.id !== "string" || ev.id === "" || Buffer.byteLength(ev.id) + idPrefixBytes > 512) {
+    return idPrefixBytes > 0
+      ? `an event needs a string id (at most ${512 - idPrefixBytes} bytes: "<tenant>/<id>" within OpenSearch's 512-byte _id limit)`
+      : "an event needs a string id (at most 512 bytes, OpenSearch's _id limit)";
+  }
   // Beyond ±8.64e15 ms there is no date (and no slice to name).
   if (typeof ev.timestamp !== "number" || !(Math.abs(ev.timestamp) <= 8.64e15) || typeof ev.raw !== "string") return "an event needs a numeric timestamp and a raw text";
   // The index is chosen from the caller's tenant; an event claiming another tenant is a routing bug upstream.

@@ -19,6 +19,13 @@ import { OpenSearchConfigError } from "./errors";
 
 export { SLICE_MS, sliceStart, type SliceLength };
 
+/**
+ * The name part of pooled indices where dedicated ones have the tenant: a tenant name never starts with
+ * "_" (core's validateTenantName), so `<prefix>-<tier>._pool-…` is no tenant's and `<prefix>-<tier>.*`
+ * still matches the whole tier.
+ */
+export const POOL = "_pool";
+
 export const SLICE_LENGTHS: readonly SliceLength[] = ["hour", "day", "week"];
 
 /** `day-20260105`, `hour-2026010512`, `week-20260105` (the Monday). */
@@ -47,6 +54,21 @@ export class IndexNames {
   /** The index template's pattern: every index of this tier. */
   get tierPattern(): string {
     return `${this.prefix}-${this.tier}.*`;
+  }
+
+  /** Every pooled index of this tier (the pooled index template's pattern). */
+  get poolPattern(): string {
+    return `${this.prefix}-${this.tier}.${POOL}-*`;
+  }
+
+  /** The pooled index of retention class `retentionClass` (days) for the day holding `ts`. */
+  poolIndex(retentionClass: number, ts: number): string {
+    return `${this.prefix}-${this.tier}.${POOL}-r${retentionClass}.${sliceName("day", sliceStart(ts, "day"))}`;
+  }
+
+  /** The pooled indices of every retention class for the day starting at `day` (a tenant's retention, hence its class, may have changed). */
+  poolDay(day: number): string {
+    return `${this.prefix}-${this.tier}.${POOL}-r*.${sliceName("day", day)}`;
   }
 
   /** Every index of one tenant. */

@@ -1,6 +1,8 @@
-import { FacetTally, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo, type TenantDirectory } from "@unmeltable/core";
+import { FacetTally, type IndexWriteBatch, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo, type TenantDirectory } from "@unmeltable/core";
 import { OpenSearchConfigError } from "./errors";
 import { encodeCursor, OpenSearchIndex, type OpenSearchIndexOptions } from "./opensearch-index";
+import { layoutsOver, tiersOver, type TenantLayout } from "./layout";
+import { runLayoutLifecycle, type LayoutLifecycleOptions, type LayoutLifecycleReport } from "./lifecycle";
 import type { SliceLength } from "./slices";
 
 export interface TieredOptions extends Omit<OpenSearchIndexOptions, "node" | "tier" | "sliceOf"> {
@@ -9,35 +11,94 @@ export interface TieredOptions extends Omit<OpenSearchIndexOptions, "node" | "ti
   tenants: TenantDirectory;
   /** The index function's tier: its processed topic holds that tier's events, so writes go there. */
   tier?: string;
+  /**
+   * The pooled/dedicated layout from each tenant's placements (layout.ts; default true). False: the
+   * layout before placements (a dedicated index per tenant and slice, every tier read).
+   */
+  layout?: boolean;
+  /** Index settings of a tier's templates over the shared ones (replicas by the domain's nodes, analysis by its plugins). */
+  tierSettings?: Record<string, Partial<Pick<OpenSearchIndexOptions, "replicas" | "shards" | "poolShards" | "analysis" | "refreshInterval">>>;
 }
 
 /**
- * The index port over one domain per tier (what the Lambda functions use). Writes go to the function's
- * tier (or the tenant's). Reads go to every tier: a tenant moved to another tier gets its new slices
- * there while its old ones stay searchable until they expire, so a search merges the tiers' results by
- * (timestamp, id) — the same sort key every domain pages by — and counts, buckets and facets add up.
+ * The index port over one domain per tier (what the Lambda functions use). The merge of several
+ * readers' results below serves both tiers and the two halves (pooled, dedicated) of a range over a
+ * placement change. Writes go to the function's
+ * tier (or the tenant's). Reads go to the tiers holding the range: the tiers of the tenant's placements
+ * overlapping it (its current tier when they name none; every tier for a tenant the directory does not
+ * know, or without the layout). A tenant moved to another tier gets its new slices there while its old
+ * ones stay searchable until they expire, so a search merges the tiers' results by (timestamp, id) — the
+ * same sort key every domain pages by — and counts, buckets and facets add up. A tier the range does not
+ * touch is not asked, so its domain being down fails no search.
  */
-export function openSearchIndexForTiers(options: TieredOptions): IndexPort & SliceAdmin {
-  const { endpoints, tenants, tier: writeTier, ...rest } = options;
+export interface TieredIndex extends IndexPort, SliceAdmin {
+  forTier(tier: string): OpenSearchIndex;
+  readonly tiers: string[];
+  /** The batched lifecycle over every tier (lifecycle.ts); undefined without the layout (core's runLifecycle then). */
+  layoutLifecycle?: (options: Omit<LayoutLifecycleOptions, "indices">) => Promise<LayoutLifecycleReport>;
+}
+
+export function openSearchIndexForTiers(options: TieredOptions): TieredIndex {
+  const { endpoints, tenants, tier: writeTier, layout: layered = true, tierSettings, ...rest } = options;
+  const layoutOf = (t: string): TenantLayout | undefined => {
+    const x = tenants.byName(t);
+    return x ? { placements: x.placements, retentionDays: x.retentionDays, tier: x.tier } : undefined;
+  };
   const byTier = new Map<string, OpenSearchIndex>();
   const forTier = (tier: string): OpenSearchIndex => {
     let index = byTier.get(tier);
     if (!index) {
       const node = endpoints[tier];
       if (!node) throw new OpenSearchConfigError(`no OpenSearch endpoint for tier "${tier}"`);
-      index = new OpenSearchIndex({ ...rest, node, tier, sliceOf: (t) => tenants.byName(t)?.slice ?? "day" });
+      index = new OpenSearchIndex({ ...rest, ...tierSettings?.[tier], node, tier, sliceOf: (t) => tenants.byName(t)?.slice ?? "day", ...(layered ? { layoutOf } : {}) });
       byTier.set(tier, index);
     }
     return index;
   };
   const tierOf = (tenant: string) => tenants.byName(tenant)?.tier ?? "default";
   const all = () => Object.keys(endpoints).map(forTier);
+  /**
+   * The readers a read of q needs: the tiers holding the range and, on a tier where the range covers
+   * both a pooled and a dedicated placement, one reader for each (the pooled one routed); their results
+   * are merged below as the tiers' are.
+   */
+  const readers = (q: SearchQuery): OpenSearchIndex[] => {
+    const layout = layered ? layoutOf(q.tenant) : undefined;
+    if (!layout) return all();
+    const current = tierOf(q.tenant);
+    const tiers = tiersOver(layout, q.from, q.until, current).filter((t) => endpoints[t] !== undefined);
+    return (tiers.length > 0 ? tiers : [current]).flatMap((tier) => {
+      const index = forTier(tier);
+      return layoutsOver(layout, q.from, q.until, tier, current).size > 1 ? [index.scoped("pooled"), index.scoped("dedicated")] : [index];
+    });
+  };
 
   return {
+    forTier,
+    tiers: Object.keys(endpoints),
+    ...(layered ? { layoutLifecycle: (o: Omit<LayoutLifecycleOptions, "indices">) => runLayoutLifecycle({ ...o, indices: Object.fromEntries(Object.keys(endpoints).map((t) => [t, forTier(t)])) }) } : {}),
+
     write: (tenant: string, docs: string[]): Promise<IndexWriteResult[]> => forTier(writeTier ?? tierOf(tenant)).write(tenant, docs),
 
+    writeMany: async (batches: IndexWriteBatch[]): Promise<IndexWriteResult[][]> => {
+      // One stream of bulk requests per tier (the index function has one tier: one stream).
+      const out: IndexWriteResult[][] = new Array(batches.length);
+      const byTier = new Map<string, number[]>();
+      batches.forEach((b, k) => {
+        const tier = writeTier ?? tierOf(b.tenant);
+        byTier.set(tier, [...(byTier.get(tier) ?? []), k]);
+      });
+      await Promise.all(
+        [...byTier].map(async ([tier, ks]) => {
+          const results = await forTier(tier).writeMany(ks.map((k) => batches[k]!));
+          ks.forEach((k, j) => (out[k] = results[j]!));
+        }),
+      );
+      return out;
+    },
+
     search: async (q: SearchQuery, page: SearchPage): Promise<SearchResult> => {
-      const indices = all();
+      const indices = readers(q);
       if (indices.length === 1) return indices[0]!.search(q, page);
       // Each tier returns its first offset+size events after the cursor; the merged order decides.
       const want = (page.offset ?? 0) + page.size;
@@ -60,10 +121,10 @@ export function openSearchIndexForTiers(options: TieredOptions): IndexPort & Sli
       return more && last ? { events, cursor: encodeCursor([last.timestamp, last.id]) } : { events };
     },
 
-    count: async (q: SearchQuery): Promise<number> => (await Promise.all(all().map((i) => i.count(q)))).reduce((a, b) => a + b, 0),
+    count: async (q: SearchQuery): Promise<number> => (await Promise.all(readers(q).map((i) => i.count(q)))).reduce((a, b) => a + b, 0),
 
     facet: async (q: SearchQuery, field: string, size: number): Promise<FacetResult> => {
-      const parts = await Promise.all(all().map((i) => i.facet(q, field, size)));
+      const parts = await Promise.all(readers(q).map((i) => i.facet(q, field, size)));
       const tally = new FacetTally();
       for (const r of parts) for (const t of r.terms) tally.add(t.term, t.count);
       // Distinct values of several tiers may overlap: the biggest is a lower bound, exact when one tier has any.
@@ -73,11 +134,11 @@ export function openSearchIndexForTiers(options: TieredOptions): IndexPort & Sli
     },
 
     histogram: async (q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> => {
-      const parts = await Promise.all(all().map((i) => i.histogram(q, intervalMs)));
+      const parts = await Promise.all(readers(q).map((i) => i.histogram(q, intervalMs)));
       return parts[0]!.map((b, k) => ({ time: b.time, count: parts.reduce((n, p) => n + (p[k]?.count ?? 0), 0) }));
     },
 
-    fields: async (q: SearchQuery): Promise<string[]> => [...new Set((await Promise.all(all().map((i) => i.fields(q)))).flat())].sort(),
+    fields: async (q: SearchQuery): Promise<string[]> => [...new Set((await Promise.all(readers(q).map((i) => i.fields(q)))).flat())].sort(),
 
     slices: async (tenant: string): Promise<SliceInfo[]> => (await Promise.all(all().map((i) => i.slices(tenant)))).flat().sort((a, b) => a.start - b.start),
 

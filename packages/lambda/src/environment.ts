@@ -1,4 +1,5 @@
 import type { IndexPort, Queue, QueueProducer, SliceAdmin } from "@unmeltable/core";
+import type { TieredIndex } from "@unmeltable/index-opensearch";
 import type { StaticTenantDirectory } from "@unmeltable/tenants-config";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
 
@@ -11,6 +12,7 @@ import { loadTenantDirectory } from "@unmeltable/tenants-config";
  *   UNMELTABLE_TENANTS=s3://bucket/tenants.json | path       the tenants
  *   UNMELTABLE_INDEX=opensearch | embedded                   the index (embedded: UNMELTABLE_INDEX_DIR)
  *   UNMELTABLE_OPENSEARCH_ENDPOINTS={"tier":"https://..."}   one domain per tier
+ *   UNMELTABLE_OPENSEARCH_INDEX_SETTINGS={"tier":{"replicas":1,"analysis":"icu"}}   each tier's template settings
  *   UNMELTABLE_TIER                                          the index function's tier
  *   UNMELTABLE_ERROR_HANDLING=provisioned | on-demand        see msk-driver.ts
  *   UNMELTABLE_PRODUCE_TIMEOUT_MS                            how long a Kafka write may take (30 s)
@@ -32,7 +34,9 @@ export function errorHandling(env: NodeJS.ProcessEnv = process.env): "provisione
 let queue: Promise<Queue> | undefined;
 let producer: Promise<QueueProducer> | undefined;
 let tenants: Promise<StaticTenantDirectory> | undefined;
-let index: Promise<IndexPort & SliceAdmin> | undefined;
+/** The index; with OpenSearch's layout, its batched lifecycle too (functions/lifecycle.ts). */
+type LambdaIndex = IndexPort & SliceAdmin & Partial<Pick<TieredIndex, "layoutLifecycle">>;
+let index: Promise<LambdaIndex> | undefined;
 
 export function kafka(env: NodeJS.ProcessEnv = process.env): Promise<Queue> {
   queue ??= (async () => {
@@ -72,7 +76,7 @@ export function tenantDirectory(env: NodeJS.ProcessEnv = process.env): Promise<S
   return tenants;
 }
 
-export function indexPort(env: NodeJS.ProcessEnv = process.env): Promise<IndexPort & SliceAdmin> {
+export function indexPort(env: NodeJS.ProcessEnv = process.env): Promise<LambdaIndex> {
   index ??= (async () => {
     const kind = env.UNMELTABLE_INDEX ?? "opensearch";
     if (kind === "embedded") {

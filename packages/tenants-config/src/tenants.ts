@@ -1,6 +1,6 @@
 import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { z } from "zod";
-import { validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { sliceStart, validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
 
 /**
  * The tenants of an AWS deployment: a JSON array of tenants (name, tokens, tier, slice, retention) kept
@@ -41,6 +41,24 @@ export class StaticTenantDirectory implements TenantDirectory {
   }
 }
 
+const TIER_NAME = z.string().regex(/^[a-z][a-z0-9-]*$/, "a tier name is lowercase letters, digits and hyphens");
+
+/**
+ * One placement of a tenant's OpenSearch layout (packages/index-opensearch/README.md): from a boundary
+ * of its slice, pooled (day slices, shared indices) or dedicated (its own indices, `shards` primaries).
+ */
+export const PLACEMENT = z
+  .object({
+    from: z.number().int(),
+    layout: z.enum(["pooled", "dedicated"]),
+    slice: z.enum(["hour", "day", "week"]),
+    shards: z.number().int().min(1).max(1024).optional(),
+    tier: TIER_NAME.optional(),
+  })
+  .strict()
+  .refine((p) => p.layout === "dedicated" || p.slice === "day", { message: "pooled indices are day slices" })
+  .refine((p) => sliceStart(p.from, p.slice) === p.from, { message: "a placement starts at a boundary of its slice" });
+
 /** One entry of tenants.json. Unknown fields are refused: a misspelt `tier` must not pass unnoticed. */
 export const TENANT_ENTRY = z
   .object({
@@ -48,12 +66,18 @@ export const TENANT_ENTRY = z
     ingestToken: z.string().min(8, "an ingest token has at least 8 characters"),
     apiToken: z.string().min(1),
     /** Index tier: one of the deployment's tiers (stacks/config.ts, TIERS). */
-    tier: z.string().regex(/^[a-z][a-z0-9-]*$/, "a tier name is lowercase letters, digits and hyphens").default("default"),
+    tier: TIER_NAME.default("default"),
     /** Partitions of `raw` and of `processed.<tier>` the tenant's records are spread over. */
     partitionSpread: z.number().int().min(1).max(1000).default(1),
     slice: z.enum(["hour", "day", "week"]).default("day"),
     retentionDays: z.number().int().min(1).max(3650).default(30),
     createdAt: z.number().int().min(0).default(0),
+    /** The tenant's OpenSearch layout over time, ordered by `from`; none: pooled from the beginning. */
+    placements: z
+      .array(PLACEMENT)
+      .max(1000)
+      .refine((ps) => ps.every((p, k) => k === 0 || ps[k - 1]!.from < p.from), { message: "placements are ordered by from, each later than the one before" })
+      .optional(),
   })
   .strict();
 
@@ -98,6 +122,9 @@ export function parseTenants(text: string, source: string, tiers?: readonly stri
       else seen[key].set(v, i);
     }
     if (tiers && !tiers.includes(t.tier)) problems.push(`[${i}].tier: "${t.tier}" is not a tier of this deployment (${tiers.join(", ")}); deploy the tier first`);
+    (t.placements ?? []).forEach((p, k) => {
+      if (tiers && p.tier !== undefined && !tiers.includes(p.tier)) problems.push(`[${i}].placements.${k}.tier: "${p.tier}" is not a tier of this deployment (${tiers.join(", ")})`);
+    });
   });
   if (problems.length > 0) throw new TenantsConfigError(source, problems);
   return valid.map((v) => v.t);
@@ -137,16 +164,35 @@ function logRefreshError(err: Error): void {
  * now. Only that tenant's given fields change; the rest of the file stays as it was written.
  */
 export async function updateTenant(source: string, name: string, changes: Partial<Tenant>, attempts = 5): Promise<void> {
+  await updateTenants(source, (find) => {
+    const entry = find(name);
+    if (!entry) throw new Error(`${source}: no tenant ${name}`);
+    Object.assign(entry, changes);
+  }, attempts, `tenant ${name}`);
+}
+
+/**
+ * Changes several tenants with ONE conditional write (the lifecycle job's placements of a run): `apply`
+ * gets a lookup of the entries as written and changes them in place; it runs again on what is there now
+ * after a conflict, so it must derive its changes from the entries it is given (e.g. append a placement
+ * only when the last one differs). Tenants it cannot find are its to skip.
+ */
+export async function updateTenants(
+  source: string,
+  apply: (find: (name: string) => Record<string, unknown> | undefined) => void,
+  attempts = 5,
+  what = "tenants",
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const current = await readSource(source);
     parseTenants(current.text, source); // never build on a file that fails the schema
     const list = JSON.parse(current.text) as Record<string, unknown>[];
-    const entry = list.find((x) => x.name === name);
-    if (!entry) throw new Error(`${source}: no tenant ${name}`);
-    Object.assign(entry, changes);
+    const byName = new Map(list.map((x) => [x.name as string, x]));
+    apply((name) => byName.get(name));
     const body = `${JSON.stringify(list, null, 2)}\n`;
+    parseTenants(body, source); // nor write one
     if (await writeIfUnchanged(source, body, current)) return;
-    if (attempt >= attempts) throw new Error(`${source}: changed by someone else ${attempts} times while updating tenant ${name}; try again`);
+    if (attempt >= attempts) throw new Error(`${source}: changed by someone else ${attempts} times while updating ${what}; try again`);
   }
 }
 

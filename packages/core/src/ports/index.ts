@@ -78,9 +78,21 @@ export const MAX_FIELD_NAMES = 10_000;
 /** Buckets a `histogram` call may ask for at most ((until - from) / interval + 1); adapters refuse more. */
 export const MAX_HISTOGRAM_BUCKETS = 10_000;
 
+/** The documents of one tenant in a cross-tenant write (IndexPort.writeMany). */
+export interface IndexWriteBatch {
+  tenant: string;
+  docs: string[];
+}
+
 export interface IndexPort {
   /** Stores events (their JSON documents) of one tenant; one result per document, in order. */
   write(tenant: string, docs: string[]): Promise<IndexWriteResult[]>;
+  /**
+   * Stores the events of several tenants at once (one result list per batch, in order): an index with
+   * a round trip per request (OpenSearch) sends them together; others need not have it (the index stage
+   * then writes tenant by tenant).
+   */
+  writeMany?(batches: IndexWriteBatch[]): Promise<IndexWriteResult[][]>;
   search(q: SearchQuery, page: SearchPage): Promise<SearchResult>;
   count(q: SearchQuery): Promise<number>;
   /** Top values of a field among the matching events. */

@@ -18,6 +18,25 @@ export interface Tenant {
   /** Whole slices older than this many days are deleted. */
   retentionDays: number;
   createdAt: number;
+  /**
+   * Where the tenant's events are indexed over time (the OpenSearch layout), ordered by `from`; each
+   * entry holds from its `from` until the next one's. None: pooled from the beginning.
+   */
+  placements?: Placement[];
+}
+
+/**
+ * One period of a tenant's OpenSearch layout: from `from` (epoch ms, a boundary of its slice, set by the
+ * lifecycle job at the next boundary, never in the past) the tenant's events go to shared `pooled`
+ * indices (routed by tenant, day slices) or to `dedicated` indices of its own with `shards` primaries
+ * per slice, on `tier` (default: the tenant's tier).
+ */
+export interface Placement {
+  from: number;
+  layout: "pooled" | "dedicated";
+  slice: "hour" | "day" | "week";
+  shards?: number;
+  tier?: string;
 }
 
 /** The in-memory view of the tenant table every request consults; lookups are synchronous and cheap. */

@@ -1,11 +1,11 @@
 import { decodeProcessedDocs } from "../processed-batch";
 import type { DeadLetter } from "../dead-letter";
-import type { IndexPort } from "../ports/index";
+import type { IndexPort, IndexWriteResult } from "../ports/index";
 import type { QueueRecord } from "../ports/queue";
 import { recordDeadLetter, type RecordOutcome, type Stage, type StageResult } from "./stage";
 
 /**
- * The index stage: processed records → the index, in bulk per tenant, idempotent by event id. An event
+ * The index stage: processed records → the index, in bulk (across tenants where the index can), idempotent by event id. An event
  * the index refuses goes to the dead letters on its own; a transient index failure retries the records
  * it touched (already stored events then come back as "exists").
  */
@@ -32,12 +32,29 @@ export function createIndexStage(options: { index: IndexPort; stageName?: string
       }
     });
     let eventsOut = 0;
-    for (const [tenant, { docs, from }] of byTenant) {
-      let results;
+    const tenants = [...byTenant];
+    // One cross-tenant write when the index has it (OpenSearch: one stream of bulk requests for the
+    // batch instead of a round trip per tenant in sequence), else tenant by tenant.
+    let all: (IndexWriteResult[] | Error)[] | undefined;
+    if (options.index.writeMany && tenants.length > 0) {
       try {
-        results = await options.index.write(tenant, docs);
+        all = await options.index.writeMany(tenants.map(([tenant, { docs }]) => ({ tenant, docs })));
       } catch (err) {
-        for (const i of new Set(from)) outcomes[i] = { status: "retry", error: `index write failed: ${(err as Error).message}` };
+        all = tenants.map(() => err as Error);
+      }
+    }
+    for (const [n, [tenant, { docs, from }]] of tenants.entries()) {
+      let results: IndexWriteResult[] | Error;
+      if (all) results = all[n]!;
+      else {
+        try {
+          results = await options.index.write(tenant, docs);
+        } catch (err) {
+          results = err as Error;
+        }
+      }
+      if (results instanceof Error) {
+        for (const i of new Set(from)) outcomes[i] = { status: "retry", error: `index write failed: ${results.message}` };
         continue;
       }
       results.forEach((r, k) => {
