@@ -50,6 +50,7 @@ export default $config({
       tenantsObjectArn: config.tenantsObjectArn,
       openSearchEndpoints: index.endpoints,
       archiveBucket: archive.name,
+      openSearchClientSecurityGroup: net.openSearchClientSecurityGroup.id,
       dev: $dev,
     };
     const topics = createTopicSetup(ctx, queue);

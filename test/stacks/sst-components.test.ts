@@ -111,10 +111,14 @@ describe.skipIf(!available)("sst.aws.Function from SST's platform", () => {
         tenantsObjectArn: pulumi.output("arn:aws:s3:::config/tenants.json"),
         openSearchEndpoints: pulumi.output<Record<string, string>>({ default: "https://vpc-x.es.amazonaws.com" }),
         archiveBucket: pulumi.output("archive"),
+        openSearchClientSecurityGroup: pulumi.output("sg-opensearch-clients"),
         dev: false,
       };
       created.push(new sst.aws.Function("Ours", functionArgs(ctx, { handler: "functions/process.handler", description: "process", memoryMb: 1024, timeoutSeconds: 60 })));
       created.push(new sst.aws.Function("SstDefault", { handler: "functions/process.handler" }));
+      created.push(
+        new sst.aws.Function("Reader", functionArgs(ctx, { handler: "functions/search.handler", description: "search", memoryMb: 1024, timeoutSeconds: 29, openSearch: true, reservedConcurrency: 100 })),
+      );
       return {};
     });
     // A function's ARN resolves once its role, build, zip and Lambda function are registered.
@@ -148,5 +152,12 @@ describe.skipIf(!available)("sst.aws.Function from SST's platform", () => {
     const fn = recorded.find((x) => x.type === "aws:lambda/function:Function" && x.name === "OursFunction")!;
     expect(fn.inputs).toMatchObject({ runtime: "nodejs22.x", memorySize: 1024, timeout: 60, vpcConfig: { subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupIds: ["sg-vpc"] } });
     expect(fn.inputs.environment.variables).toMatchObject({ UNMELTABLE_KAFKA_SASL: "aws-msk-iam", UNMELTABLE_TENANTS: "s3://config/tenants.json", UNMELTABLE_INDEX: "opensearch" });
+    expect(fn.inputs.reservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it("a function that talks to OpenSearch gets the VPC's groups and the one the domains admit, and its reserved concurrency", () => {
+    const fn = recorded.find((x) => x.type === "aws:lambda/function:Function" && x.name === "ReaderFunction")!;
+    expect(fn.inputs.vpcConfig).toEqual({ subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupIds: ["sg-vpc", "sg-opensearch-clients"] });
+    expect(fn.inputs.reservedConcurrentExecutions).toBe(100);
   });
 });
