@@ -3,7 +3,12 @@
  * alarms and their topic, the dashboard, who reaches OpenSearch, reserved concurrency and the API's
  * throttles. Expected values are derived from the recorded resource graph and stacks/config.ts.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PUBLISHED_COLLECTOR_METRICS } from "../../stacks/collector-user-data";
 import { ALARM_THRESHOLDS, API_THROTTLE, LAMBDA_UNRESERVED_MINIMUM, PROCESS, quotasFor, SEARCH_RESERVED, STAGES, tiersFor, resolveStage } from "../../stacks/config";
 import { ERROR_ALARMS, freeStorageThresholdMiB } from "../../stacks/monitoring";
 import { ACCOUNT, byType, component, componentsOf, resource, runApp, T, value, type Untyped } from "./harness";
@@ -262,5 +267,43 @@ describe("prod: concurrency and throttling", () => {
     expect(routes.map((r) => r.args[0]).sort()).toEqual(["$default", ...Object.keys(API_THROTTLE.routes)].sort());
     const arns = new Set(await Promise.all(routes.map((r) => value(r.args[1]))));
     expect([...arns]).toEqual([`arn:aws:lambda:eu-west-1:${ACCOUNT}:function:Search`]);
+  });
+});
+
+describe("prod: the collectors' metrics reach CloudWatch", () => {
+  it("every collector runs the CloudWatch agent, scraping its /metrics into the namespace and dimension the spool alarm reads", () => {
+    const template = resource(T.launchTemplate, "EuWest1CollectorTemplate").inputs;
+    const script = Buffer.from(template.userData, "base64").toString();
+    expect(script).toContain("dnf install -y amazon-cloudwatch-agent");
+    expect(script).toContain('- targets: ["127.0.0.1:8080"]');
+    expect(script).toContain('stage: "prod"');
+    const json = script.split("unmeltable.json <<'EOF'\n")[1].split("\nEOF\n")[0];
+    const agent = JSON.parse(json);
+    const prom = agent.logs.metrics_collected.prometheus;
+    expect(agent.agent.region).toBe("eu-west-1");
+    expect(prom.log_group_name).toBe("/unmeltable/prod/collector-metrics");
+    const decl = prom.emf_processor.metric_declaration[0];
+    const spool = resource(ALARM, "CollectorSpool").inputs;
+    expect(prom.emf_processor.metric_namespace).toBe(spool.namespace);
+    expect(decl.dimensions).toContainEqual(Object.keys(spool.dimensions));
+    expect(decl.metric_selectors).toContain(`^${spool.metricName}$`);
+    // The same in the other region's collectors: they publish to the home region, beside the alarm.
+    const east = Buffer.from(resource(T.launchTemplate, "UsEast1CollectorTemplate").inputs.userData, "base64").toString();
+    expect(east).toContain('"region": "eu-west-1"');
+    expect(resource("aws:cloudwatch/logGroup:LogGroup", "CollectorMetricsLogs").inputs).toMatchObject({ name: "/unmeltable/prod/collector-metrics", retentionInDays: 1 });
+    expect(resource(T.role, "CollectorRole").inputs.managedPolicyArns).toContain("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy");
+  });
+
+  it("the script with the agent is valid bash, and the published metrics are ones the collector serves", () => {
+    const script = Buffer.from(resource(T.launchTemplate, "EuWest1CollectorTemplate").inputs.userData, "base64").toString();
+    const dir = mkdtempSync(path.join(tmpdir(), "userdata-"));
+    try {
+      writeFileSync(path.join(dir, "u.sh"), script);
+      execFileSync("bash", ["-n", path.join(dir, "u.sh")]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const sources = ["packages/collector/src/spool.ts", "packages/runtime/src/collector-part.ts"].map((f) => readFileSync(path.join(__dirname, "../..", f), "utf8")).join("\n");
+    for (const name of PUBLISHED_COLLECTOR_METRICS) expect(sources, name).toContain(`"${name}"`);
   });
 });
