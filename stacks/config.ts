@@ -660,3 +660,16 @@ export function checkQuotas(cfg: StageConfig, quotas: Quotas = quotasFor(cfg.sta
   }
   if (problems.length > 0) throw new QuotaError(`stacks/config.ts, stage "${cfg.stage}" does not fit its AWS quotas (docs/deploy.md, "Quotas"):\n- ${problems.join("\n- ")}`);
 }
+
+/**
+ * AWS WAF on the web router (CloudFront: the UI and the UI's own `/apiv2` and `/ui` calls), production
+ * and staging: SST's rate-based rule, which blocks an IP address over `rateLimitPerIp` requests in 5
+ * minutes. 2,000 (SST's default, ~6.7/s sustained) is far above what people in a browser make, even
+ * several behind one office address. AWS's managed rule groups stay off: log searches legitimately
+ * contain what they block (SQL, script tags, `${jndi:` when investigating Log4Shell). The API's own
+ * domain is an HTTP API, which WAF cannot protect (API_THROTTLE).
+ */
+export const WEB_WAF = {
+  rateLimitPerIp: 2_000,
+  managedRules: { coreRuleSet: false, knownBadInputs: false, sqlInjection: false },
+};

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLISHED_COLLECTOR_METRICS } from "../../stacks/collector-user-data";
-import { ALARM_THRESHOLDS, API_THROTTLE, LAMBDA_UNRESERVED_MINIMUM, PROCESS, quotasFor, SEARCH_RESERVED, STAGES, tiersFor, resolveStage } from "../../stacks/config";
+import { ALARM_THRESHOLDS, API_THROTTLE, WEB_WAF, LAMBDA_UNRESERVED_MINIMUM, PROCESS, quotasFor, SEARCH_RESERVED, STAGES, tiersFor, resolveStage } from "../../stacks/config";
 import { ERROR_ALARMS, freeStorageThresholdMiB } from "../../stacks/monitoring";
 import { ACCOUNT, byType, component, componentsOf, resource, runApp, T, value, type Untyped } from "./harness";
 
@@ -305,5 +305,12 @@ describe("prod: the collectors' metrics reach CloudWatch", () => {
     }
     const sources = ["packages/collector/src/spool.ts", "packages/runtime/src/collector-part.ts"].map((f) => readFileSync(path.join(__dirname, "../..", f), "utf8")).join("\n");
     for (const name of PUBLISHED_COLLECTOR_METRICS) expect(sources, name).toContain(`"${name}"`);
+  });
+});
+
+describe("prod: WAF where the API type allows it", () => {
+  it("the web router (CloudFront) has a per-IP rate rule and no managed rule groups; the HTTP API has none (not supported)", () => {
+    expect(component(T.router, "WebRouter").args.waf).toEqual({ rateLimitPerIp: WEB_WAF.rateLimitPerIp, managedRules: { coreRuleSet: false, knownBadInputs: false, sqlInjection: false } });
+    expect(component(T.apiGateway, "Api").args.waf).toBeUndefined();
   });
 });

@@ -102,5 +102,6 @@ describe("personal stage: operations", () => {
     expect(byType("aws:cloudwatch/dashboard:Dashboard")).toHaveLength(0);
     expect(outputs.alarms).toBe("0");
     for (const c of componentsOf(T.function)) expect(c.args.concurrency, c.name).toBeUndefined();
+    for (const r of componentsOf(T.router)) expect(r.args.waf, r.name).toBeUndefined();
   });
 });
