@@ -81,6 +81,7 @@ export default $config({
         { id: "IndexAccess", fn: access.fn, role: "deploy" },
       ],
       lifecycle: jobs.lifecycleFn,
+      archive: jobs.archiveFn,
       collectors: collectors.collectors,
     });
 

@@ -43,6 +43,8 @@ export interface MonitoringInput {
   functions: MonitoredFunction[];
   /** The lifecycle function, which reports ArchiveMissingDays. */
   lifecycle: { name: pulumi.Output<string> };
+  /** The archive planner, which reports ArchiveBehindSeconds and ArchiveRecordsLost after each run. */
+  archive: { name: pulumi.Output<string> };
   collectors: { name: string; healthCheck?: { id: pulumi.Output<string> } }[];
   env?: Record<string, string | undefined>;
 }
@@ -228,6 +230,38 @@ export function createMonitoring(i: MonitoringInput): Monitoring | undefined {
     threshold: 1,
     comparisonOperator: "GreaterThanOrEqualToThreshold",
     treatMissingData: "breaching",
+  });
+
+  // The archive planner's own report after each hourly run (functions/archive.ts). Behind: how far the
+  // archive is behind the raw topic's end; over 3 hours is 3 runs that did not catch up, and the raw
+  // topic keeps 72 h. Missing breaches over 3 hours: the planner reports every run, so 3 silent hours
+  // are 3 runs that did not finish (a run skipped for a held lease reports nothing, but the next does).
+  alarm("ArchiveBehind", {
+    alarmDescription: "the archive is over 3 hours behind the raw topic, or its planner has not reported for 3 hours (archive runbook)",
+    namespace: APP_NAMESPACE,
+    metricName: "ArchiveBehindSeconds",
+    dimensions: { service: APP_SERVICE, FunctionName: i.archive.name },
+    statistic: "Maximum",
+    period: 3600,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    threshold: 3 * 3600,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "breaching",
+  });
+  // Lost: raw records that expired from the topic before the archive read them: gone from the archive
+  // for good, one is a page. Reported only when some were lost: missing is none.
+  alarm("ArchiveRecordsLost", {
+    alarmDescription: "raw records expired before they were archived (archive runbook)",
+    namespace: APP_NAMESPACE,
+    metricName: "ArchiveRecordsLost",
+    dimensions: { service: APP_SERVICE, FunctionName: i.archive.name },
+    statistic: "Sum",
+    period: 3600,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
   });
 
   // ---- every function: errors and throttles -------------------------------------------------------

@@ -132,6 +132,24 @@ describe("prod: the pipeline's alarms", () => {
     ]);
   });
 
+  it("the archive planner: behind the raw topic or silent for 3 hours; any raw record lost", () => {
+    expect(alarmsOf("ArchiveBehindSeconds").map((a) => a.inputs)).toEqual([
+      expect.objectContaining({
+        namespace: "unmeltable",
+        dimensions: { service: "unmeltable", FunctionName: "Archive-fake" },
+        statistic: "Maximum",
+        period: 3600,
+        evaluationPeriods: 3,
+        threshold: 10_800,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "breaching",
+      }),
+    ]);
+    expect(alarmsOf("ArchiveRecordsLost").map((a) => a.inputs)).toEqual([
+      expect.objectContaining({ dimensions: { service: "unmeltable", FunctionName: "Archive-fake" }, statistic: "Sum", threshold: 1, comparisonOperator: "GreaterThanOrEqualToThreshold", treatMissingData: "notBreaching" }),
+    ]);
+  });
+
   it("errors and throttles for every function of the stage", () => {
     const fnNames = componentsOf(T.function).map((c) => `${c.name}-fake`).sort();
     // process, an index writer per tier, search, alerts, archive planner and worker, lifecycle, topic setup, role mapping.
