@@ -7,7 +7,7 @@
  * needs the function URL with response streaming instead (docs/deploy.md, "Known limits").
  */
 import type * as aws from "@pulumi/aws";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { alertsStore } from "./alerts";
 import { API_THROTTLE, concurrencyPlan } from "./config";
 import { functionArgs, openSearchPermissions, type FunctionContext } from "./functions";
@@ -16,6 +16,10 @@ import type { PrivateBucket } from "./storage";
 export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Output<string>[] }, config: PrivateBucket) {
   const alerts = alertsStore(config);
   const cfg = ctx.cfg;
+  // The stage is made in the API's constructor, the routes after it; API Gateway refuses a stage whose
+  // route settings name routes that do not exist yet ("Unable to find Route by key …", anomalyco/sst#4501):
+  // the stage waits for the routes through a dependency resolved once they are declared.
+  const routes = deferred<pulumi.Resource[]>();
   const fn = new sst.aws.Function(
     "Search",
     functionArgs(ctx, {
@@ -41,12 +45,11 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
       maxAge: "1 hour",
     },
     accessLog: { retention: "1 month" },
-    transform: { stage: throttleStage },
+    transform: { stage: throttledStage(routes.promise) },
   });
   const handler = fn.arn.apply((arn) => arn as `arn:${string}`);
-  api.route("$default", handler);
   // The expensive reads as routes of their own (same function), so each has its own throttle.
-  for (const route of Object.keys(API_THROTTLE.routes)) api.route(route, handler);
+  routes.resolve(["$default", ...Object.keys(API_THROTTLE.routes)].map((key) => api.route(key, handler)));
   return { fn, api };
 }
 
@@ -59,4 +62,19 @@ export function throttleStage(args: aws.apigatewayv2.StageArgs): undefined {
   args.defaultRouteSettings = { throttlingRateLimit: API_THROTTLE.default.rate, throttlingBurstLimit: API_THROTTLE.default.burst };
   args.routeSettings = Object.entries(API_THROTTLE.routes).map(([routeKey, t]) => ({ routeKey, throttlingRateLimit: t.rate, throttlingBurstLimit: t.burst }));
   return undefined;
+}
+
+/** `throttleStage`, and the stage made after `routes` (its route settings name them). */
+export function throttledStage(routes: Promise<pulumi.Resource[]>) {
+  return (args: aws.apigatewayv2.StageArgs, opts: pulumi.CustomResourceOptions): undefined => {
+    throttleStage(args);
+    opts.dependsOn = routes;
+    return undefined;
+  };
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }

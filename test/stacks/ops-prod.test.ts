@@ -276,7 +276,11 @@ describe("prod: concurrency and throttling", () => {
   it("the API's stage throttles every route by default and the expensive reads on routes of their own", async () => {
     const api = component(T.apiGateway, "Api").args;
     const stage: Record<string, Untyped> = { apiId: "x", name: "$default" };
-    api.transform.stage(stage, {}, "ApiStage");
+    const opts: Record<string, Untyped> = {};
+    api.transform.stage(stage, opts, "ApiStage");
+    // The stage waits for the routes its settings name (API Gateway refuses unknown route keys).
+    const after = await opts.dependsOn;
+    expect(after).toHaveLength(1 + Object.keys(API_THROTTLE.routes).length);
     expect(stage.defaultRouteSettings).toEqual({ throttlingRateLimit: API_THROTTLE.default.rate, throttlingBurstLimit: API_THROTTLE.default.burst });
     expect(stage.routeSettings).toEqual(Object.entries(API_THROTTLE.routes).map(([routeKey, t]) => ({ routeKey, throttlingRateLimit: t.rate, throttlingBurstLimit: t.burst })));
     for (const r of stage.routeSettings) expect(r.throttlingRateLimit).toBeLessThanOrEqual(API_THROTTLE.default.rate);
