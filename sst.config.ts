@@ -16,7 +16,7 @@ export default $config({
     };
   },
   async run() {
-    const { resolveStage, tiersFor } = await import("./stacks/config");
+    const { pascal, resolveStage, tiersFor } = await import("./stacks/config");
     const cfg = resolveStage($app.stage);
     if ($dev && cfg.kind !== "personal") {
       // `sst dev` replaces every function with a stub that needs your laptop: never on a shared stage.
@@ -34,6 +34,7 @@ export default $config({
     const { createApi } = await import("./stacks/api");
     const { createWeb } = await import("./stacks/web");
     const { createCollectors } = await import("./stacks/collectors");
+    const { createMonitoring } = await import("./stacks/monitoring");
 
     const net = createNetwork(cfg);
     const config = createConfigStore(cfg);
@@ -50,6 +51,7 @@ export default $config({
       tenantsObjectArn: config.tenantsObjectArn,
       openSearchEndpoints: index.endpoints,
       archiveBucket: archive.name,
+      openSearchClientSecurityGroup: net.openSearchClientSecurityGroup.id,
       dev: $dev,
     };
     const topics = createTopicSetup(ctx, queue);
@@ -64,6 +66,24 @@ export default $config({
     });
     const mappings = createMappings(app, cfg, queue, stages, { topics: [topics.invocation], indexAccess: [access.invocation] });
     const collectors = createCollectors({ app, cfg, net, clusterArn: queue.clusterArn, tenantsUrl: config.tenantsUrl, tenantsObjectArn: config.tenantsObjectArn });
+    const monitoring = createMonitoring({
+      app,
+      cfg,
+      functions: [
+        { id: "Process", fn: stages.process, role: "mapped" },
+        ...Object.entries(stages.index).map(([tier, fn]) => ({ id: `Index${pascal(tier)}Writer`, fn, role: "mapped" as const, tier })),
+        { id: "Search", fn: api.fn, role: "api" },
+        { id: "Alerts", fn: alerts.fn, role: "scheduled" },
+        { id: "Archive", fn: jobs.archiveFn, role: "scheduled" },
+        { id: "ArchiveWorker", fn: jobs.workerFn, role: "scheduled" },
+        { id: "Lifecycle", fn: jobs.lifecycleFn, role: "scheduled" },
+        { id: "Topics", fn: topics.fn, role: "deploy" },
+        { id: "IndexAccess", fn: access.fn, role: "deploy" },
+      ],
+      lifecycle: jobs.lifecycleFn,
+      archive: jobs.archiveFn,
+      collectors: collectors.collectors,
+    });
 
     return {
       api: api.api.url,
@@ -75,6 +95,7 @@ export default $config({
       mappingsEnabled: String(cfg.esmEnabled),
       mappings: String(Object.keys(mappings.index).length + 1),
       collectors: cfg.domain ? cfg.domain.collectors : "(no DNS on this stage)",
+      alarms: monitoring ? String(monitoring.alarms.length) : "0",
       collectorIps: $util.all(collectors.collectors.map((c) => c.eip.publicIp)).apply((ips) => ips.join(",")),
     };
   },

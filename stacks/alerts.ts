@@ -38,6 +38,7 @@ export function createAlerts(ctx: FunctionContext, config: PrivateBucket, index:
       // the webhooks that had already gone out again: no retries, and a check that waited over a minute
       // is dropped (the next one is due).
       async: { retries: 0, maxEventAgeSeconds: 60 },
+      openSearch: true,
       permissions: [...openSearchPermissions(index.domainArns), ...store.permissions],
     }),
   );

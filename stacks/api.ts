@@ -6,14 +6,20 @@
  * API Gateway answers within 30 s and does not stream: live tail (`/apiv2/tail`, server-sent events)
  * needs the function URL with response streaming instead (docs/deploy.md, "Known limits").
  */
-import type * as pulumi from "@pulumi/pulumi";
+import type * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { alertsStore } from "./alerts";
+import { API_THROTTLE, concurrencyPlan } from "./config";
 import { functionArgs, openSearchPermissions, type FunctionContext } from "./functions";
 import type { PrivateBucket } from "./storage";
 
 export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Output<string>[] }, config: PrivateBucket) {
   const alerts = alertsStore(config);
   const cfg = ctx.cfg;
+  // The stage is made in the API's constructor, the routes after it; API Gateway refuses a stage whose
+  // route settings name routes that do not exist yet ("Unable to find Route by key …", anomalyco/sst#4501):
+  // the stage waits for the routes through a dependency resolved once they are declared.
+  const routes = deferred<pulumi.Resource[]>();
   const fn = new sst.aws.Function(
     "Search",
     functionArgs(ctx, {
@@ -25,6 +31,9 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
       // the UI's `/ui/config`, which tells senders the collectors' name.
       environment: { ...alerts.environment, ...(cfg.domain ? { UNMELTABLE_COLLECTOR_HOST: cfg.domain.collectors } : {}) },
       permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions],
+      openSearch: true,
+      // Its own executions, whatever the pipeline takes (stacks/config.ts, SEARCH_RESERVED).
+      reservedConcurrency: concurrencyPlan(cfg)?.search,
     }),
   );
   const api = new sst.aws.ApiGatewayV2("Api", {
@@ -36,7 +45,36 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
       maxAge: "1 hour",
     },
     accessLog: { retention: "1 month" },
+    transform: { stage: throttledStage(routes.promise) },
   });
-  api.route("$default", fn.arn.apply((arn) => arn as `arn:${string}`));
+  const handler = fn.arn.apply((arn) => arn as `arn:${string}`);
+  // The expensive reads as routes of their own (same function), so each has its own throttle.
+  routes.resolve(["$default", ...Object.keys(API_THROTTLE.routes)].map((key) => api.route(key, handler)));
   return { fn, api };
+}
+
+/**
+ * The `$default` stage's throttles (`transform.stage`): the default for every route and a tighter one
+ * for each expensive read (stacks/config.ts, API_THROTTLE). HTTP APIs throttle per stage and per route
+ * only (no per-client usage plans, no WAF): see docs/deploy.md, "Throttling and exposure".
+ */
+export function throttleStage(args: aws.apigatewayv2.StageArgs): undefined {
+  args.defaultRouteSettings = { throttlingRateLimit: API_THROTTLE.default.rate, throttlingBurstLimit: API_THROTTLE.default.burst };
+  args.routeSettings = Object.entries(API_THROTTLE.routes).map(([routeKey, t]) => ({ routeKey, throttlingRateLimit: t.rate, throttlingBurstLimit: t.burst }));
+  return undefined;
+}
+
+/** `throttleStage`, and the stage made after `routes` (its route settings name them). */
+export function throttledStage(routes: Promise<pulumi.Resource[]>) {
+  return (args: aws.apigatewayv2.StageArgs, opts: pulumi.CustomResourceOptions): undefined => {
+    throttleStage(args);
+    opts.dependsOn = routes;
+    return undefined;
+  };
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -100,6 +100,7 @@ export function createArchiveJobs(app: string, ctx: FunctionContext, archive: Pr
       description: "Index lifecycle: next slices ahead of time, retention (hourly)",
       memoryMb: 512,
       timeoutSeconds: 300,
+      openSearch: true,
       // Idempotent (retention, slice lengths, next slices): Lambda may retry a failed run; an old event is
       // useless (the next run is an hour away).
       async: { retries: 2, maxEventAgeSeconds: 3600 },

@@ -19,7 +19,32 @@ export interface UserDataInput {
   ports: { syslog: number; tls: number; https: number };
   /** The collector's Kafka client (stacks/config.ts, `collector.kafkaClient`). */
   kafkaClient: KafkaClientKind;
+  /** Publish the collector's own metrics to CloudWatch (the CloudWatch agent scraping /metrics): see `metricsAgent`. */
+  metrics?: CollectorMetrics;
 }
+
+export interface CollectorMetrics {
+  /** Stage name: the metrics' dimension, so the alarms of one stage see only its collectors. */
+  stage: string;
+  /** CloudWatch namespace (stacks/monitoring.ts, COLLECTOR_NAMESPACE). */
+  namespace: string;
+  /** The log group the agent writes its EMF documents to (CloudWatch makes the metrics from them). */
+  logGroup: string;
+  /** The collector's HTTP port, where it serves /metrics (Prometheus text) on the instance. */
+  httpPort: number;
+}
+
+/**
+ * The collector metrics sent to CloudWatch: the spool (the alarm, stacks/monitoring.ts), what is durable,
+ * and failures to write to MSK. Everything else stays on the instance's /metrics.
+ */
+export const PUBLISHED_COLLECTOR_METRICS = [
+  "unmeltable_spool_bytes",
+  "unmeltable_spool_records",
+  "unmeltable_events_durable_total",
+  "unmeltable_queue_write_failures_total",
+  "unmeltable_queue_write_failing",
+];
 
 export const DATA_DIR = "/var/lib/unmeltable";
 export const SERVICE = "unmeltable-collector";
@@ -162,5 +187,59 @@ WantedBy=multi-user.target
 EOF
 systemctl daemon-reload
 systemctl enable --now ${SERVICE}.service
+${i.metrics ? metricsAgent(i.metrics, i.homeRegion) : ""}`;
+}
+
+/**
+ * The CloudWatch agent (Amazon Linux's package) scrapes the collector's /metrics every minute and
+ * publishes the chosen gauges and counters as EMF to the home region, with the stage (and the
+ * collector's instance id) as dimensions, so collectors of every region land beside the alarms
+ * (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Agent-PrometheusEC2.html).
+ * After the service: a collector runs whether or not its metrics do.
+ */
+function metricsAgent(m: CollectorMetrics, homeRegion: string): string {
+  const agent = {
+    agent: { region: homeRegion },
+    logs: {
+      metrics_collected: {
+        prometheus: {
+          log_group_name: m.logGroup,
+          prometheus_config_path: "/opt/aws/amazon-cloudwatch-agent/etc/unmeltable-prometheus.yaml",
+          emf_processor: {
+            metric_declaration_dedup: true,
+            metric_namespace: m.namespace,
+            metric_declaration: [
+              {
+                source_labels: ["job"],
+                label_matcher: "^unmeltable-collector$",
+                dimensions: [["stage"], ["stage", "collector"]],
+                metric_selectors: PUBLISHED_COLLECTOR_METRICS.map((n) => `^${n}$`),
+              },
+            ],
+          },
+        },
+      },
+      force_flush_interval: 5,
+    },
+  };
+  return `
+# 6. Metrics to CloudWatch: the CloudWatch agent scrapes the collector's /metrics (stacks/monitoring.ts alarms on the spool).
+dnf install -y amazon-cloudwatch-agent
+cat > /opt/aws/amazon-cloudwatch-agent/etc/unmeltable-prometheus.yaml <<EOF
+global:
+  scrape_interval: 1m
+  scrape_timeout: 10s
+scrape_configs:
+  - job_name: unmeltable-collector
+    static_configs:
+      - targets: ["127.0.0.1:${m.httpPort}"]
+        labels:
+          stage: ${JSON.stringify(m.stage)}
+          collector: "$INSTANCE_ID"
+EOF
+cat > /opt/aws/amazon-cloudwatch-agent/etc/unmeltable.json <<'EOF'
+${JSON.stringify(agent, null, 2)}
+EOF
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/unmeltable.json
 `;
 }

@@ -18,9 +18,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { AZ_COUNT, TOPICS, homeRegion, type RegionConfig, type StageConfig } from "./config";
 import { collectorUserData } from "./collector-user-data";
 import { kafkaArns } from "./functions";
+import { COLLECTOR_NAMESPACE } from "./monitoring";
 import { regionId, type Network, type RegionNetwork } from "./network";
 
 export const COLLECTOR_PORTS = { syslog: 514, tls: 6514, https: 443 };
+/** The collector's plain HTTP port (the program's default, packages/runtime): /metrics, on the instance only (not in the security group). */
+export const COLLECTOR_HTTP_PORT = 8080;
+
+export function collectorMetricsLogGroup(app: string, cfg: StageConfig): string {
+  return `/${app}/${cfg.stage}/collector-metrics`;
+}
 /** AL2023's latest x86_64 AMI, resolved by EC2 at launch from the public SSM parameter. */
 export const COLLECTOR_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 const SPOOL_DEVICE = "/dev/sdf";
@@ -51,6 +58,9 @@ export function createCollectors(i: CollectorsInput) {
   const home = homeRegion(cfg).region;
   const role = createInstanceRole(i, home);
   const profile = new aws.iam.InstanceProfile("CollectorProfile", { role: role.name });
+  // The CloudWatch agent's EMF documents, from which CloudWatch makes the collector metrics: only the
+  // metrics matter, so the documents are kept a day.
+  new aws.cloudwatch.LogGroup("CollectorMetricsLogs", { name: collectorMetricsLogGroup(app, cfg), retentionInDays: 1 });
   const zone = cfg.domain ? aws.route53.getZoneOutput({ name: cfg.domain.zone, privateZone: false }) : undefined;
   const userData = pulumi.all([i.clusterArn, i.tenantsUrl]).apply(([clusterArn, tenantsUrl]) =>
     Buffer.from(
@@ -64,6 +74,7 @@ export function createCollectors(i: CollectorsInput) {
         spoolDevice: SPOOL_DEVICE,
         ports: COLLECTOR_PORTS,
         kafkaClient: cfg.collector.kafkaClient,
+        metrics: { stage: cfg.stage, namespace: COLLECTOR_NAMESPACE, logGroup: collectorMetricsLogGroup(app, cfg), httpPort: COLLECTOR_HTTP_PORT },
       }),
     ).toString("base64"),
   );
@@ -202,8 +213,9 @@ function createInstanceRole(i: CollectorsInput, home: string) {
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
     }),
-    // Shell access through Session Manager instead of SSH (no port 22 open).
-    managedPolicyArns: ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"],
+    // Shell access through Session Manager instead of SSH (no port 22 open); the CloudWatch agent
+    // publishing the collector's metrics (PutMetricData, and writes to the EMF log group).
+    managedPolicyArns: ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
   });
   const artifact = cfg.collector.artifact;
   const statements: unknown[] = [

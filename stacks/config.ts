@@ -349,6 +349,7 @@ export function resolveStage(stage: string, env: Record<string, string | undefin
   const esmEnabled = base.kind === "personal" ? env.UNMELTABLE_ESM_ENABLED === "1" : true;
   const cfg: StageConfig = { ...base, stage, esmEnabled };
   validate(cfg);
+  checkQuotas(cfg);
   return cfg;
 }
 
@@ -449,3 +450,239 @@ function checkEsm(what: string, e: EsmSettings, timeoutSeconds: number, recordBy
   // A batch smaller than what fits would leave the payload unused on busy partitions.
   if (e.batchSize < recordsPerInvocation(recordBytes)) fail(`${what}: batch size ${e.batchSize} is below the ${recordsPerInvocation(recordBytes)} full records an invocation holds`);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Operating it (issue 14, parts 2 and 4): who is paged and on what, the concurrency each function may
+// take, the API's throttles, and the AWS quotas a stage must fit. Appended here as separate tables so
+// the sizing rows above stay as they are.
+// ---------------------------------------------------------------------------------------------------
+
+/** Stage kinds that get the alarms, their SNS topic and the dashboard (a developer's stage pages nobody). */
+export const ALARMED_KINDS: readonly StageKind[] = ["production", "shared"];
+
+/**
+ * Alarm thresholds that are ours to choose (the OpenSearch ones follow AWS's recommended alarms, in
+ * stacks/monitoring.ts beside each alarm). Per stage kind: staging pages on the same conditions, but its
+ * traffic is test traffic, so its lag threshold is lower and its dead-letter threshold the same.
+ */
+export interface AlarmThresholds {
+  /**
+   * OffsetLag (records) of a mapping, its maximum over `lagMinutes` consecutive minutes. A processed
+   * record holds up to 900 KiB of events and a raw batch the same: 10,000 records behind is ~9 GB of
+   * events, minutes of work at full poller strength; sustained for 15 minutes it means the stage is not
+   * catching up (pollers at their maximum, OpenSearch pushing back, or a partition blocked).
+   */
+  offsetLagRecords: number;
+  lagMinutes: number;
+  /**
+   * Events dead-lettered by one stage in 5 minutes. Some dead letters are normal (a tenant sending what
+   * cannot be parsed is told so through them); thousands in 5 minutes are a parser bug or a tenant's
+   * broken sender, which ops must see (`unmeltable deadletters`).
+   */
+  deadLettersPer5Minutes: number;
+  /** Bytes in a collector's disk spool: a fraction of its volume. Spooling means MSK is not taking writes. */
+  spoolFraction: number;
+}
+
+export const ALARM_THRESHOLDS: Record<"production" | "shared", AlarmThresholds> = {
+  production: { offsetLagRecords: 10_000, lagMinutes: 15, deadLettersPer5Minutes: 1_000, spoolFraction: 0.25 },
+  shared: { offsetLagRecords: 2_000, lagMinutes: 15, deadLettersPer5Minutes: 1_000, spoolFraction: 0.25 },
+};
+
+/**
+ * Where the alarms go: an SNS topic per stage (and its twin in us-east-1 for the Route 53 health check
+ * alarms, whose metrics exist only there). Email addresses come from `UNMELTABLE_OPS_EMAIL` (comma
+ * separated) on the deploying machine, so no address is committed; each must confirm the subscription
+ * mail SNS sends. Without it the topics exist and ops subscribe whatever they use (PagerDuty, chat).
+ */
+export function opsEmails(env: Record<string, string | undefined> = process.env): string[] {
+  const raw = env.UNMELTABLE_OPS_EMAIL ?? "";
+  const emails = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const e of emails) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw new Error(`UNMELTABLE_OPS_EMAIL: "${e}" is not an email address`);
+  return emails;
+}
+
+/**
+ * Reserved concurrency (Lambda `ReservedConcurrentExecutions`): both a floor the account cannot take away
+ * and a ceiling the function cannot pass. Only on production and shared stages: a developer's account
+ * often has a concurrency quota of 10, and any reservation there would be refused.
+ * - search: the API's function keeps `search` executions however busy the pipeline is (ingest-side load
+ *   cannot starve it), and cannot take more (a burst of searches cannot starve the pipeline). API Gateway
+ *   answers 429 beyond it, before the function. 29 s at most per search; 100 concurrent is ~3.4 searches
+ *   per second at the worst latency, far more at the usual.
+ * - the MSK-mapped stages: Lambda runs at most one invocation per partition of a mapping's topic at a
+ *   time, so a reservation equal to the topic's partitions never throttles the mapping, and it keeps the
+ *   stage from eating the account's unreserved pool (which the API, the jobs and the alerts share).
+ */
+export interface ConcurrencyPlan {
+  search: number;
+  process: number;
+  /** tier → its index function's reservation */
+  index: Record<string, number>;
+}
+
+export const SEARCH_RESERVED: Record<"production" | "shared", number> = { production: 100, shared: 20 };
+
+/**
+ * The shared (staging) stage caps its mapped stages far below their partitions: its kafka.t3.small
+ * brokers accept 4 new IAM connections per second each, 12 within the Kafka client's retries, and a cold
+ * start of 108 executions (one per partition) plus 3 collectors would be refused (`checkQuotas`). With
+ * these caps (4 + 2 + 2 executions and 3 collectors: 11) a backlog drains more slowly on staging (Lambda
+ * retries the throttled invocations), which a test stage can afford; kafka.m7g.large brokers would
+ * lift the limit to 100/s for about 3 × $0.20 an hour more.
+ */
+export const SHARED_STAGE_CAPS = { process: 4, index: 2 };
+
+export function concurrencyPlan(cfg: StageConfig): ConcurrencyPlan | undefined {
+  if (cfg.kind === "personal") return undefined;
+  const cap = (n: number, c: number) => (cfg.kind === "shared" ? Math.min(n, c) : n);
+  return {
+    search: SEARCH_RESERVED[cfg.kind],
+    process: cap(PROCESS.rawPartitions, SHARED_STAGE_CAPS.process),
+    index: Object.fromEntries(tiersFor(cfg).map((t) => [t.name, cap(t.partitions, SHARED_STAGE_CAPS.index)])),
+  };
+}
+
+/**
+ * API Gateway throttling of the HTTP API's `$default` stage (requests per second, steady and burst), by
+ * route. HTTP APIs throttle per stage and per route only: they have no usage plans or API keys (REST
+ * APIs do), so no per-client or per-tenant throttle exists at this layer, and they cannot be associated
+ * with AWS WAF (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-vs-rest.html). The
+ * expensive reads (search, paging through events, counts, histograms) get their own, tighter limits so a
+ * burst of them cannot take the whole stage's rate; everything else shares the default. Beyond them API
+ * Gateway answers 429, which Loggly clients retry. Account-wide, API Gateway allows 10,000 requests/s
+ * per region (shared by all APIs).
+ */
+export const API_THROTTLE = {
+  default: { rate: 200, burst: 400 },
+  routes: {
+    "GET /apiv2/search": { rate: 50, burst: 100 },
+    "GET /apiv2/events": { rate: 100, burst: 200 },
+    "GET /apiv2/events/iterate": { rate: 50, burst: 100 },
+    "GET /apiv2/events/count": { rate: 50, burst: 100 },
+    "GET /apiv2/events/histogram": { rate: 50, burst: 100 },
+  } as Record<string, { rate: number; burst: number }>,
+};
+
+/**
+ * AWS quotas a stage's first deploy meets, with AWS's defaults. A stage states the values its account
+ * has (after ops raised them: docs/deploy.md, "Quotas") in STAGE_QUOTAS; `checkQuotas` refuses at synth
+ * time a stage that cannot fit, naming the quota and the request to make.
+ */
+export interface Quotas {
+  /** EC2 "EC2-VPC Elastic IPs" per region (quota code L-0263D0A3), default 5. */
+  elasticIpsPerRegion: Record<string, number>;
+  /** Lambda "Concurrent executions" (L-B99A9384), default 1,000 (new accounts may start lower). */
+  lambdaConcurrency: number;
+  /**
+   * MSK's limit on new IAM-authenticated TCP connections per broker per second, by broker type: 100/s on
+   * m5/m7g.large and up, 4/s on t3.small (docs.aws.amazon.com/msk/latest/developerguide/limits.html;
+   * not adjustable: only a bigger broker raises it). Not per account, so not in STAGE_QUOTAS.
+   */
+}
+
+/** What Lambda keeps unreserved, whatever the reservations: `UnreservedConcurrentExecutions` ≥ 100. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+export const AWS_DEFAULT_QUOTAS: Quotas = { elasticIpsPerRegion: {}, lambdaConcurrency: 1_000 };
+export const DEFAULT_ELASTIC_IPS = 5;
+
+/**
+ * New IAM connections per second one broker accepts (MSK quotas page, "Maximum TCP connection rate per
+ * broker (IAM)"). A broker type not listed is assumed to be an m5/m7g size or larger.
+ */
+export const MSK_IAM_CONNECTIONS_PER_SECOND: Record<string, number> = { "kafka.t3.small": 4 };
+export const MSK_IAM_CONNECTIONS_PER_SECOND_DEFAULT = 100;
+
+/**
+ * The quotas each shared stage's account has, as raised by ops before its first deploy. Both need a 6th
+ * Elastic IP in the home region: 3 for the NAT (one per AZ, for NAT gateways and NAT instances alike,
+ * SST's Vpc) plus 3 collectors.
+ */
+export const STAGE_QUOTAS: Record<string, Partial<Quotas>> = {
+  prod: { elasticIpsPerRegion: { "eu-west-1": 10 } },
+  staging: { elasticIpsPerRegion: { "eu-west-1": 10 } },
+};
+
+export function quotasFor(stage: string): Quotas {
+  const q = STAGE_QUOTAS[stage] ?? {};
+  return { ...AWS_DEFAULT_QUOTAS, ...q, elasticIpsPerRegion: { ...AWS_DEFAULT_QUOTAS.elasticIpsPerRegion, ...q.elasticIpsPerRegion } };
+}
+
+/** Elastic IPs a stage allocates in each region: the NAT's (home region, one per AZ) and one per collector. */
+export function elasticIpsNeeded(cfg: StageConfig): Record<string, number> {
+  return Object.fromEntries(cfg.regions.map((r) => [r.region, (r.home ? AZ_COUNT : 0) + r.collectorsPerAz * AZ_COUNT]));
+}
+
+/**
+ * New IAM connections each broker must accept at once in the worst ordinary moment: every MSK-mapped
+ * function's reserved executions starting cold together (a backlog after an outage; each execution
+ * opens its own client, which connects to every broker it writes to: assume all of them), plus every
+ * collector reconnecting (a broker restart). The mappings' own pollers are Lambda's and scale up over
+ * minutes, so they are not counted. Compared with what a broker accepts within the Kafka client's retry
+ * window (`KAFKA_CONNECT_WINDOW_SECONDS`).
+ */
+export function mskConnectionBurst(cfg: StageConfig, plan = concurrencyPlan(cfg)): number {
+  const collectors = cfg.regions.reduce((n, r) => n + r.collectorsPerAz * AZ_COUNT, 0);
+  const functions = plan ? plan.process + Object.values(plan.index).reduce((a, b) => a + b, 0) : 0;
+  return functions + collectors;
+}
+
+/**
+ * Seconds a refused connection keeps being retried: the first attempt and 5 retries 500 ms apart
+ * (packages/queue-kafka, `retries: 5, retryDelay: 500`), about 3 s. A broker that accepts `rate` new
+ * IAM connections per second takes `rate × 3` of a burst before a client gives up.
+ */
+export const KAFKA_CONNECT_WINDOW_SECONDS = 3;
+
+export class QuotaError extends Error {}
+
+/** Refuses a stage that does not fit its account's stated quotas; the message names the quota and the request. */
+export function checkQuotas(cfg: StageConfig, quotas: Quotas = quotasFor(cfg.stage)): void {
+  const problems: string[] = [];
+  for (const [region, needed] of Object.entries(elasticIpsNeeded(cfg))) {
+    const have = quotas.elasticIpsPerRegion[region] ?? DEFAULT_ELASTIC_IPS;
+    if (needed > have) {
+      problems.push(
+        `EC2 "EC2-VPC Elastic IPs" in ${region}: the stage allocates ${needed} (NAT and collectors), the quota is ${have}. ` +
+          `Request it: aws service-quotas request-service-quota-increase --region ${region} --service-code ec2 --quota-code L-0263D0A3 --desired-value ${needed}; ` +
+          `once granted, set STAGE_QUOTAS["${cfg.stage}"].elasticIpsPerRegion["${region}"] in stacks/config.ts.`,
+      );
+    }
+  }
+  const plan = concurrencyPlan(cfg);
+  if (plan) {
+    const reserved = plan.search + plan.process + Object.values(plan.index).reduce((a, b) => a + b, 0);
+    if (quotas.lambdaConcurrency - reserved < LAMBDA_UNRESERVED_MINIMUM) {
+      const needed = reserved + LAMBDA_UNRESERVED_MINIMUM;
+      problems.push(
+        `Lambda "Concurrent executions" in ${homeRegion(cfg).region}: the stage reserves ${reserved} and Lambda keeps ${LAMBDA_UNRESERVED_MINIMUM} unreserved, the quota is ${quotas.lambdaConcurrency}. ` +
+          `Request it: aws service-quotas request-service-quota-increase --region ${homeRegion(cfg).region} --service-code lambda --quota-code L-B99A9384 --desired-value ${Math.max(1000, needed)}; ` +
+          `once granted, set STAGE_QUOTAS["${cfg.stage}"].lambdaConcurrency in stacks/config.ts.`,
+      );
+    }
+  }
+  const rate = MSK_IAM_CONNECTIONS_PER_SECOND[cfg.msk.brokerType] ?? MSK_IAM_CONNECTIONS_PER_SECOND_DEFAULT;
+  const burst = mskConnectionBurst(cfg, plan);
+  if (burst > rate * KAFKA_CONNECT_WINDOW_SECONDS) {
+    problems.push(
+      `MSK "Maximum TCP connection rate per broker (IAM)" on ${cfg.msk.brokerType}: a cold start of the stage's mapped functions and collectors opens ~${burst} connections to each broker at once, ` +
+        `a broker accepts ${rate}/s, ${rate * KAFKA_CONNECT_WINDOW_SECONDS} within the Kafka client's ${KAFKA_CONNECT_WINDOW_SECONDS} s of retries (not adjustable: clients past it fail). ` +
+        `Use a larger broker type (kafka.m7g.large and up accept ${MSK_IAM_CONNECTIONS_PER_SECOND_DEFAULT}/s) or lower the stage's reserved concurrency (concurrencyPlan).`,
+    );
+  }
+  if (problems.length > 0) throw new QuotaError(`stacks/config.ts, stage "${cfg.stage}" does not fit its AWS quotas (docs/deploy.md, "Quotas"):\n- ${problems.join("\n- ")}`);
+}
+
+/**
+ * AWS WAF on the web router (CloudFront: the UI and the UI's own `/apiv2` and `/ui` calls), production
+ * and staging: SST's rate-based rule, which blocks an IP address over `rateLimitPerIp` requests in 5
+ * minutes. 2,000 (SST's default, ~6.7/s sustained) is far above what people in a browser make, even
+ * several behind one office address. AWS's managed rule groups stay off: log searches legitimately
+ * contain what they block (SQL, script tags, `${jndi:` when investigating Log4Shell). The API's own
+ * domain is an HTTP API, which WAF cannot protect (API_THROTTLE).
+ */
+export const WEB_WAF = {
+  rateLimitPerIp: 2_000,
+  managedRules: { coreRuleSet: false, knownBadInputs: false, sqlInjection: false },
+};

@@ -44,6 +44,8 @@ export interface FunctionContext {
   /** tier → `https://<domain endpoint>` */
   openSearchEndpoints: pulumi.Output<Record<string, string>>;
   archiveBucket: pulumi.Output<string>;
+  /** The security group the OpenSearch domains admit (stacks/network.ts): given to `openSearch` functions only. */
+  openSearchClientSecurityGroup: pulumi.Input<string>;
   dev: boolean;
 }
 
@@ -67,6 +69,10 @@ export interface AppFunction {
    * (0–2; Lambda's default is 2) and how long an event may wait for its turn.
    */
   async?: { retries: number; maxEventAgeSeconds?: number };
+  /** Talks to the OpenSearch domains: also carries the security group they admit. */
+  openSearch?: boolean;
+  /** Reserved concurrency (stacks/config.ts, `concurrencyPlan`): a floor and a ceiling. */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -114,7 +120,7 @@ export function functionArgs(ctx: FunctionContext, fn: AppFunction) {
     runtime: LAMBDA_RUNTIME,
     memory: `${fn.memoryMb} MB`,
     timeout: `${fn.timeoutSeconds} seconds`,
-    vpc: ctx.vpc,
+    vpc: fn.openSearch ? openSearchClientVpc(ctx) : ctx.vpc,
     environment: { ...contractEnvironment(ctx), ...fn.environment },
     nodejs: lambdaNodejs(fn.handler),
     permissions: [
@@ -126,11 +132,24 @@ export function functionArgs(ctx: FunctionContext, fn: AppFunction) {
     logging: { retention: logRetention(ctx.cfg.logRetentionDays) },
     ...(fn.live === false ? { dev: false as const } : {}),
     ...(fn.async ? { retries: fn.async.retries } : {}),
+    ...(fn.reservedConcurrency !== undefined ? { concurrency: { reserved: fn.reservedConcurrency } } : {}),
     transform: {
       role: lambdaOnlyRoleTransform(ctx.dev),
       ...(fn.async?.maxEventAgeSeconds !== undefined ? { eventInvokeConfig: maxEventAge(fn.async.maxEventAgeSeconds) } : {}),
     },
   } satisfies sst.aws.FunctionArgs;
+}
+
+/**
+ * The VPC settings of a function that talks to OpenSearch: the VPC's private subnets and security groups
+ * plus the group the domains admit. (Given as subnets and groups, SST maps them to `vpcConfig` as it does
+ * for the Vpc component; it only skips its no-NAT warning, and these VPCs have a NAT.)
+ */
+export function openSearchClientVpc(ctx: Pick<FunctionContext, "vpc" | "openSearchClientSecurityGroup">) {
+  return {
+    privateSubnets: ctx.vpc.privateSubnets,
+    securityGroups: pulumi.all([ctx.vpc.securityGroups, ctx.openSearchClientSecurityGroup]).apply(([groups, client]) => [...groups, client]),
+  };
 }
 
 /** The `transform.eventInvokeConfig` that bounds how long an asynchronous event may wait. */

@@ -12,7 +12,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AZ_COUNT, domainName, pascal, tiersFor, type StageConfig, type TierConfig } from "./config";
-import { LAMBDA_ONLY_TRUST, type FunctionContext } from "./functions";
+import { LAMBDA_ONLY_TRUST, openSearchClientVpc, type FunctionContext } from "./functions";
 import type { Network } from "./network";
 
 export interface IndexDomains {
@@ -127,7 +127,7 @@ export function createIndexAccess(ctx: FunctionContext, index: IndexDomains, gra
     runtime: "nodejs22.x",
     timeout: "120 seconds",
     memory: "256 MB",
-    vpc: ctx.vpc,
+    vpc: openSearchClientVpc(ctx),
     role: index.masterRole.arn,
     dev: false,
   });

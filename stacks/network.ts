@@ -32,6 +32,8 @@ export interface Network {
   privateSubnets: pulumi.Output<pulumi.Output<string>[]>;
   mskSecurityGroup: aws.ec2.SecurityGroup;
   openSearchSecurityGroup: aws.ec2.SecurityGroup;
+  /** Carried by the functions that talk to OpenSearch: the only source the domains admit. */
+  openSearchClientSecurityGroup: aws.ec2.SecurityGroup;
   regions: RegionNetwork[];
 }
 
@@ -59,10 +61,18 @@ export function createNetwork(cfg: StageConfig): Network {
     egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
   });
 
+  // The functions that talk to OpenSearch (index writers, search API, alert checks, lifecycle, the role
+  // mapping step) carry this group besides the VPC's; the domains admit it alone, not the VPC's CIDR, so
+  // nothing else in the VPC (collectors in the public subnets, the archive, the topic setup) reaches them.
+  const openSearchClientSecurityGroup = new aws.ec2.SecurityGroup("OpenSearchClientSecurityGroup", {
+    vpcId: vpc.id,
+    description: "Functions allowed to reach the OpenSearch domains",
+    egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+  });
   const openSearchSecurityGroup = new aws.ec2.SecurityGroup("OpenSearchSecurityGroup", {
     vpcId: vpc.id,
-    description: "OpenSearch domains: HTTPS from the VPC",
-    ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [HOME_VPC_CIDR], description: "HTTPS from the functions" }],
+    description: "OpenSearch domains: HTTPS from the functions that use them",
+    ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [openSearchClientSecurityGroup.id], description: "HTTPS from the OpenSearch client functions" }],
     egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
   });
 
@@ -85,7 +95,7 @@ export function createNetwork(cfg: StageConfig): Network {
     ...remote.map((r) => createCollectorRegion(r, home.region, vpc, privateRouteTableIds)),
   ];
 
-  return { vpc, homeRegion: home.region, privateSubnets: vpc.privateSubnets, mskSecurityGroup, openSearchSecurityGroup, regions };
+  return { vpc, homeRegion: home.region, privateSubnets: vpc.privateSubnets, mskSecurityGroup, openSearchSecurityGroup, openSearchClientSecurityGroup, regions };
 }
 
 /** A collector-only region: VPC, 3 public subnets, internet gateway, peering to the home VPC both ways. */

@@ -23,7 +23,7 @@
  */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { pascal, PROCESS, TOPICS, tiersFor, type EsmSettings, type StageConfig } from "./config";
+import { concurrencyPlan, pascal, PROCESS, TOPICS, tiersFor, type EsmSettings, type StageConfig } from "./config";
 import { consumePermissions, consumerGroup, functionArgs, MSK_ESM_POLICY, openSearchPermissions, producePermissions, type FunctionContext } from "./functions";
 import type { Queue } from "./queue";
 
@@ -71,6 +71,8 @@ export function mappingArgs(
 /** The process function and one index function per tier. */
 export function createStageFunctions(app: string, ctx: FunctionContext, queue: Queue, index: { domainArns: pulumi.Output<string>[] }): StageFunctions {
   const cfg = ctx.cfg;
+  // Reservations cap the stages so they cannot take the account's unreserved pool (stacks/config.ts).
+  const plan = concurrencyPlan(cfg);
   const tiers = tiersFor(cfg);
   const cluster = queue.clusterArn;
   // The on-failure destination `kafka://deadletter` is written with the function's role.
@@ -85,6 +87,7 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
       timeoutSeconds: PROCESS.timeoutSeconds,
       // Never the sst dev stub: the mapping would commit what the stub "processed" without a session.
       live: false,
+      reservedConcurrency: plan?.process,
       policies: [MSK_ESM_POLICY],
       permissions: [
         ...consumePermissions(cluster, TOPICS.raw, consumerGroup(app, cfg.stage, "process")),
@@ -104,6 +107,8 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
         timeoutSeconds: tier.indexFunction.timeoutSeconds,
         environment: { UNMELTABLE_TIER: tier.name },
         live: false,
+        openSearch: true,
+        reservedConcurrency: plan?.index[tier.name],
         policies: [MSK_ESM_POLICY],
         permissions: [
           ...consumePermissions(cluster, TOPICS.processed(tier.name), consumerGroup(app, cfg.stage, `index-${tier.name}`)),

@@ -7,7 +7,7 @@
  */
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import type { StageConfig } from "./config";
+import { ALARMED_KINDS, WEB_WAF, type StageConfig } from "./config";
 
 /** Where the UI is and how it is built: `output` is relative to `path` (vite.config.ts writes ../../dist/web). */
 export const WEB = {
@@ -48,6 +48,8 @@ export function createWeb(cfg: StageConfig, apiUrl: pulumi.Output<string>) {
   const router = new sst.aws.Router("WebRouter", {
     ...(cfg.domain?.web ? { domain: cfg.domain.web } : {}),
     transform: { cachePolicy: authorizationCachePolicy },
+    // A per-IP rate rule on shared stages (stacks/config.ts, WEB_WAF); a developer's stage does without.
+    ...(ALARMED_KINDS.includes(cfg.kind) ? { waf: WEB_WAF } : {}),
   });
   for (const p of API_PATHS) router.route(p, apiUrl);
   const site = new sst.aws.StaticSite("Web", {

@@ -94,3 +94,14 @@ describe("sst dev on a shared stage", () => {
     expect(resources).toHaveLength(0);
   });
 });
+
+describe("personal stage: operations", () => {
+  it("pages nobody: no alarms, no topic, no dashboard; reserves no concurrency (a developer account's quota may be 10)", () => {
+    expect(byType("aws:cloudwatch/metricAlarm:MetricAlarm")).toHaveLength(0);
+    expect(byType("aws:sns/topic:Topic")).toHaveLength(0);
+    expect(byType("aws:cloudwatch/dashboard:Dashboard")).toHaveLength(0);
+    expect(outputs.alarms).toBe("0");
+    for (const c of componentsOf(T.function)) expect(c.args.concurrency, c.name).toBeUndefined();
+    for (const r of componentsOf(T.router)) expect(r.args.waf, r.name).toBeUndefined();
+  });
+});

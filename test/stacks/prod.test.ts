@@ -60,7 +60,8 @@ describe("prod: network", () => {
     const sg = resource(T.sg, "MskSecurityGroup").inputs;
     expect(sg.ingress).toContainEqual(expect.objectContaining({ protocol: "-1", self: true }));
     expect(sg.ingress).toContainEqual(expect.objectContaining({ protocol: "tcp", fromPort: 9098, toPort: 9098, cidrBlocks: ["10.0.0.0/16", "10.1.0.0/16"] }));
-    expect(resource(T.sg, "OpenSearchSecurityGroup").inputs.ingress).toEqual([expect.objectContaining({ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["10.0.0.0/16"] })]);
+    // OpenSearch admits its client functions' group only (test/stacks/ops-prod.test.ts, "exposure").
+    expect(resource(T.sg, "OpenSearchSecurityGroup").inputs.ingress).toEqual([expect.objectContaining({ protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: ["OpenSearchClientSecurityGroup-id"] })]);
   });
 
   it("an S3 gateway endpoint on the private route tables", () => {
@@ -275,7 +276,11 @@ describe("prod: every function", () => {
         default: "https://vpc-unmeltable-prod-default-mock.eu-west-1.es.amazonaws.com",
         bulk: "https://vpc-unmeltable-prod-bulk-mock.eu-west-1.es.amazonaws.com",
       });
-      expect(c.args.vpc).toBe(component(T.sstVpc, "Vpc").instance);
+      // The VPC itself, or (functions that talk to OpenSearch) its subnets and groups plus the domains' client group.
+      if (c.args.vpc !== component(T.sstVpc, "Vpc").instance) {
+        expect(await value(c.args.vpc.privateSubnets), c.name).toEqual(["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"]);
+        expect(await value(c.args.vpc.securityGroups), c.name).toEqual(["sg-Vpc", "OpenSearchClientSecurityGroup-id"]);
+      }
       expect(c.args.runtime).toBe(LAMBDA_RUNTIME);
     }
   });

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveStage } from "../../stacks/config";
+import { API_THROTTLE, resolveStage } from "../../stacks/config";
 import { ACCOUNT, principals, type RecordedResource, type Untyped } from "./harness";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -111,10 +111,21 @@ describe.skipIf(!available)("sst.aws.Function from SST's platform", () => {
         tenantsObjectArn: pulumi.output("arn:aws:s3:::config/tenants.json"),
         openSearchEndpoints: pulumi.output<Record<string, string>>({ default: "https://vpc-x.es.amazonaws.com" }),
         archiveBucket: pulumi.output("archive"),
+        openSearchClientSecurityGroup: pulumi.output("sg-opensearch-clients"),
         dev: false,
       };
       created.push(new sst.aws.Function("Ours", functionArgs(ctx, { handler: "functions/process.handler", description: "process", memoryMb: 1024, timeoutSeconds: 60 })));
       created.push(new sst.aws.Function("SstDefault", { handler: "functions/process.handler" }));
+      // The throttled API stage of stacks/api.ts on SST's real ApiGatewayV2: registered after its routes.
+      const { throttledStage } = await import("../../stacks/api");
+      let routesDeclared!: (r: import("@pulumi/pulumi").Resource[]) => void;
+      const routes = new Promise<import("@pulumi/pulumi").Resource[]>((r) => (routesDeclared = r));
+      const api = new sst.aws.ApiGatewayV2("ThrottledApi", { transform: { stage: throttledStage(routes) } });
+      const target = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:search`;
+      routesDeclared(["$default", ...Object.keys(API_THROTTLE.routes)].map((key) => api.route(key, target)));
+      created.push(
+        new sst.aws.Function("Reader", functionArgs(ctx, { handler: "functions/search.handler", description: "search", memoryMb: 1024, timeoutSeconds: 29, openSearch: true, reservedConcurrency: 100 })),
+      );
       return {};
     });
     // A function's ARN resolves once its role, build, zip and Lambda function are registered.
@@ -148,5 +159,24 @@ describe.skipIf(!available)("sst.aws.Function from SST's platform", () => {
     const fn = recorded.find((x) => x.type === "aws:lambda/function:Function" && x.name === "OursFunction")!;
     expect(fn.inputs).toMatchObject({ runtime: "nodejs22.x", memorySize: 1024, timeout: 60, vpcConfig: { subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupIds: ["sg-vpc"] } });
     expect(fn.inputs.environment.variables).toMatchObject({ UNMELTABLE_KAFKA_SASL: "aws-msk-iam", UNMELTABLE_TENANTS: "s3://config/tenants.json", UNMELTABLE_INDEX: "opensearch" });
+    expect(fn.inputs.reservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it("a function that talks to OpenSearch gets the VPC's groups and the one the domains admit, and its reserved concurrency", () => {
+    const fn = recorded.find((x) => x.type === "aws:lambda/function:Function" && x.name === "ReaderFunction")!;
+    expect(fn.inputs.vpcConfig).toEqual({ subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupIds: ["sg-vpc", "sg-opensearch-clients"] });
+    expect(fn.inputs.reservedConcurrentExecutions).toBe(100);
+  });
+
+  it("SST's API stage takes the route throttles and is created after the routes they name", () => {
+    const index = (pred: (r: RecordedResource) => boolean) => recorded.findIndex(pred);
+    const stageAt = index((r) => r.type === "aws:apigatewayv2/stage:Stage" && r.name === "ThrottledApiStage");
+    expect(stageAt).toBeGreaterThan(-1);
+    const stage = recorded[stageAt].inputs;
+    expect(stage.defaultRouteSettings).toMatchObject({ throttlingRateLimit: API_THROTTLE.default.rate, throttlingBurstLimit: API_THROTTLE.default.burst });
+    expect(stage.routeSettings.map((r: Untyped) => r.routeKey).sort()).toEqual(Object.keys(API_THROTTLE.routes).sort());
+    const routes = recorded.map((r, i) => [r, i] as const).filter(([r]) => r.type === "aws:apigatewayv2/route:Route");
+    expect(routes.map(([r]) => r.inputs.routeKey).sort()).toEqual(["$default", ...Object.keys(API_THROTTLE.routes)].sort());
+    for (const [r, i] of routes) expect(i, r.inputs.routeKey).toBeLessThan(stageAt);
   });
 });

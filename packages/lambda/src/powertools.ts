@@ -8,7 +8,18 @@ import type { Counter, Gauge, Metrics } from "@unmeltable/core";
  * code counts the same way here as on one machine (Prometheus).
  */
 export const logger = new Logger({ serviceName: "unmeltable" });
-export const powertoolsMetrics = new PowertoolsMetrics({ namespace: "unmeltable", serviceName: "unmeltable" });
+/**
+ * Every metric carries the function's name (`FunctionName`, as AWS/Lambda's own metrics do): the process
+ * and index stages count the same names (EventsIn, DeadLetters, ...), and stages of one account share the
+ * namespace, so without it their counts would add up. The stacks alarm on these exact dimensions
+ * (stacks/monitoring.ts).
+ */
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
+export const powertoolsMetrics = new PowertoolsMetrics({
+  namespace: "unmeltable",
+  serviceName: "unmeltable",
+  ...(functionName ? { defaultDimensions: { FunctionName: functionName } } : {}),
+});
 
 export class EmfMetrics implements Metrics {
   constructor(private readonly m: PowertoolsMetrics = powertoolsMetrics) {}

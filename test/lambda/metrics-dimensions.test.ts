@@ -1,0 +1,56 @@
+/**
+ * The functions' EMF metrics carry the dimensions the alarms read (stacks/monitoring.ts): the real
+ * Powertools output of packages/lambda, in a Lambda-like environment (AWS_LAMBDA_FUNCTION_NAME set
+ * before the module loads, as Lambda sets it before the handler's module is imported).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { APP_NAMESPACE, APP_SERVICE } from "../../stacks/monitoring";
+
+const FUNCTION = "unmeltable-prod-ProcessFunction-abc123";
+const lines: string[] = [];
+let restore: () => void;
+let lambda: typeof import("@unmeltable/lambda");
+
+beforeAll(async () => {
+  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION;
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = String(chunk);
+    if (text.includes('"_aws"')) lines.push(...text.split("\n").filter((l) => l.includes('"_aws"')));
+    return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  restore = () => (process.stdout.write = write);
+  lambda = await import("@unmeltable/lambda");
+});
+afterAll(() => {
+  restore();
+  delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+});
+
+const docs = () => lines.map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>);
+const find = (metric: string) => docs().find((d) => d._aws.CloudWatchMetrics[0].Metrics.some((m) => m.Name === metric));
+
+describe("EMF dimensions", () => {
+  it("a labelled count (DeadLetters by reason) has exactly service, FunctionName and reason: the alarm's SCHEMA", () => {
+    new lambda.EmfMetrics().counter("DeadLetters").inc({ reason: "unparsable" }, 3);
+    const d = find("DeadLetters")!;
+    expect(d).toBeDefined();
+    const cw = d._aws.CloudWatchMetrics[0];
+    expect(cw.Namespace).toBe(APP_NAMESPACE);
+    expect([...cw.Dimensions[0]].sort()).toEqual(["FunctionName", "reason", "service"]);
+    expect(d).toMatchObject({ service: APP_SERVICE, FunctionName: FUNCTION, reason: "unparsable", DeadLetters: 3 });
+  });
+
+  it("an unlabelled count and a single metric (ArchiveMissingDays, the lifecycle's way) have service and FunctionName", () => {
+    new lambda.EmfMetrics().counter("EventsIn").inc(undefined, 5);
+    lambda.powertoolsMetrics.publishStoredMetrics();
+    const single = lambda.powertoolsMetrics.singleMetric();
+    single.addMetric("ArchiveMissingDays", "Count", 2);
+    for (const metric of ["EventsIn", "ArchiveMissingDays"]) {
+      const d = find(metric)!;
+      expect(d, metric).toBeDefined();
+      expect([...d._aws.CloudWatchMetrics[0].Dimensions[0]].sort(), metric).toEqual(["FunctionName", "service"]);
+      expect(d).toMatchObject({ service: APP_SERVICE, FunctionName: FUNCTION });
+    }
+  });
+});
