@@ -24,9 +24,9 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { missingArchiveDays, runLifecycle, type Placement, type Tenant } from "@unmeltable/core";
-import type { PlacementChange } from "@unmeltable/index-opensearch";
+import { applyPlacementChange, type PlacementChange } from "@unmeltable/index-opensearch";
 import { S3Store } from "@unmeltable/archive";
-import { indexPort, log, logger, powertoolsMetrics, tenantDirectory, updateTenant, updateTenants } from "@unmeltable/lambda";
+import { DEFAULT_RETENTION_DAYS, indexPort, log, logger, powertoolsMetrics, tenantDirectory, updateTenant, updateTenants } from "@unmeltable/lambda";
 
 export const handler = middy(async (event: { start?: number } = {}, context?: { getRemainingTimeInMillis(): number }) => {
   const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
@@ -60,8 +60,8 @@ async function layoutRun(
     timeLeft: context ? () => context.getRemainingTimeInMillis() - 60_000 : undefined,
     savePlacements: (changes) => savePlacements(source, changes),
   });
-  for (const c of report.placed) log("placement changed", { tenant: c.tenant, placement: c.placement, bytesPerDay: Math.round(c.bytesPerDay) });
-  log("lifecycle done", { dropped: report.dropped.length, placed: report.placed.length, prepared: report.prepared.length, done: report.done, remaining: report.remaining, failed: report.failed });
+  for (const c of report.placed) log("placement changed", { tenant: c.tenant, placement: c.placement, ...(c.bytesPerDay !== undefined ? { bytesPerDay: Math.round(c.bytesPerDay) } : { reason: "retention changed" }) });
+  log("lifecycle done", { dropped: report.dropped.length, placed: report.placed.length, recorded: report.recorded.length, prepared: report.prepared.length, done: report.done, remaining: report.remaining, failed: report.failed });
   if (report.next !== undefined) await continueRun(report.next);
   const archiveMissing = await checkArchive();
   if (report.failed.length > 0) throw new Error(`lifecycle failed for ${report.failed.length} tenant(s), the others were done: ${report.failed.map((f) => `${f.tenant}: ${f.error}`).join("; ")}`);
@@ -69,18 +69,19 @@ async function layoutRun(
 }
 
 /**
- * The run's placement changes in ONE conditional write of the tenants config. Re-applied to what is
- * there after a conflict: a placement is appended only after the tenant's last one (an upload meanwhile
- * that already has it, or a later one, wins).
+ * The run's placement changes in ONE conditional write of the tenants config, each re-applied to what is
+ * there after a conflict (applyPlacementChange: a placement is appended only after the tenant's last one,
+ * a retention is recorded as the entry has it then).
  */
 export async function savePlacements(source: string, changes: PlacementChange[]): Promise<void> {
   await updateTenants(source, (find) => {
     for (const c of changes) {
       const entry = find(c.tenant);
       if (!entry) continue; // removed meanwhile
-      const placements = (entry.placements as Placement[] | undefined) ?? [];
-      if (placements.length > 0 && placements[placements.length - 1]!.from >= c.placement.from) continue;
-      entry.placements = [...placements, c.placement];
+      // An entry without retentionDays has the schema's default (what the writers read it with).
+      const retentionDays = typeof entry.retentionDays === "number" ? entry.retentionDays : DEFAULT_RETENTION_DAYS;
+      const placements = applyPlacementChange({ placements: entry.placements as Placement[] | undefined, retentionDays }, c);
+      if (placements) entry.placements = placements;
     }
   });
 }

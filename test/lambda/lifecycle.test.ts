@@ -88,8 +88,16 @@ describe("the lifecycle function", () => {
     const saved = await tenantsNow();
     expect(saved.map((t) => t.name)).toEqual(["broken", "acme", "quiet", "fresh"]);
     // acme's change is applied to the version ops uploaded; the other entries are left as they were.
-    expect(saved.find((t) => t.name === "acme")).toEqual({ ...tenant("acme"), placements: [{ from: today + DAY, layout: "dedicated", slice: "day", shards: 2 }] });
-    expect(saved.find((t) => t.name === "quiet")).toEqual(tenant("quiet", dedicated));
+    // Their placements also get the retention they are read with (the schema's default 30 days) recorded.
+    expect(saved.find((t) => t.name === "acme")).toEqual({
+      ...tenant("acme"),
+      placements: [
+        { from: -8.64e15, layout: "pooled", slice: "day", retentionDays: 30 },
+        { from: today + DAY, layout: "dedicated", slice: "day", shards: 2, retentionDays: 30 },
+      ],
+    });
+    expect(saved.find((t) => t.name === "quiet")).toEqual(tenant("quiet", { placements: [{ ...dedicated.placements[0], retentionDays: 30 }] }));
+    expect(saved.find((t) => t.name === "fresh")).toEqual(tenant("fresh", { tier: "default" }));
     // The tenants after the failing one still got their next slice (acme's first dedicated one).
     const created = opensearch.requestsTo("PUT", /^\/logs-default\.[a-z]+\./).map((r) => r.path.split(".")[1]);
     expect(new Set(created)).toEqual(new Set(["acme", "quiet", "broken"]));

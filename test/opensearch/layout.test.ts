@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createIndexStage, encodeProcessedDocs, parseQuery, sliceStart, type LogEvent, type Placement, type QueueRecord, type SearchQuery, type Tenant } from "@unmeltable/core";
-import { OpenSearchIndex, openSearchIndexForTiers, retentionClass, type TenantLayout } from "@unmeltable/index-opensearch";
+import { applyPlacementChange, OpenSearchIndex, openSearchIndexForTiers, planPlacement, retentionClass, type PlacementChange, type TenantLayout } from "@unmeltable/index-opensearch";
 import { StaticTenantDirectory } from "@unmeltable/tenants-config";
 import { makeEvent } from "../contract/index.contract";
 import { routedShards, modelShard, startModelCluster } from "./model-cluster";
@@ -128,6 +128,62 @@ describe("OpenSearch layout on the modelled cluster", () => {
     expect(searches.filter((r) => r.query.routing === "acme").length).toBe(searches.length / 2);
     await allIds(index, q("acme", day0, day0 + DAY - 1));
     expect(cluster.requests.filter((r) => r.path.endsWith("/_search")).at(-1)!.query.routing).toBe("acme");
+  });
+
+  it("keeps replays idempotent across a change of retention class: the retention is recorded, the new class starts at the next midnight", async () => {
+    cluster = await startModelCluster();
+    const acme: Tenant = tenant("acme", { retentionDays: 7 });
+    const dir = new StaticTenantDirectory([acme]);
+    const index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: dir, tier: "default", retryBaseMs: 1, replicas: 0 });
+    opened.push(index);
+    // The lifecycle's saves, applied to the directory as functions/lifecycle.ts applies them to tenants.json.
+    const save = async (changes: PlacementChange[]) => {
+      dir.replace(dir.list().map((t) => changes.filter((c) => c.tenant === t.name).reduce((x, c) => ({ ...x, placements: applyPlacementChange(x, c) ?? x.placements }), t)));
+    };
+    const early = [makeEvent("acme", day0 + HOUR, { id: "e0" }), makeEvent("acme", today + HOUR, { id: "e1" })];
+    expect((await index.write("acme", docs(early))).map((r) => r.status)).toEqual(["created", "created"]);
+    // The first run records the retention acme's placements have been read with (it had none: pooled from the start).
+    const first = await index.layoutLifecycle!({ tenants: dir.list(), now: today + 2 * HOUR, savePlacements: save });
+    expect({ recorded: first.recorded, placed: first.placed, failed: first.failed }).toEqual({ recorded: ["acme"], placed: [], failed: [] });
+    expect(dir.byName("acme")!.placements).toEqual([{ from: -8.64e15, layout: "pooled", slice: "day", retentionDays: 7 }]);
+
+    // Ops raise acme's retention to 30 days (another class) by editing tenants.json.
+    dir.replace([{ ...dir.byName("acme")!, retentionDays: 30 }]);
+    const later = makeEvent("acme", today + 3 * HOUR, { id: "e2" });
+    // Until the next midnight, acme's events stay in the class they were placed in: a replay answers exists.
+    expect((await index.write("acme", docs([...early, later]))).map((r) => r.status)).toEqual(["exists", "exists", "created"]);
+    const second = await index.layoutLifecycle!({ tenants: dir.list(), now: today + 4 * HOUR, savePlacements: save });
+    expect(second.placed.map((c) => c.placement)).toEqual([{ from: today + DAY, layout: "pooled", slice: "day", retentionDays: 30 }]);
+    expect(second.recorded).toEqual([]);
+    const tomorrow = makeEvent("acme", today + DAY + HOUR, { id: "e3" });
+    expect((await index.write("acme", docs([tomorrow]))).map((r) => r.status)).toEqual(["created"]);
+    // The replay of everything, after the change: each event where it went the first time.
+    expect((await index.write("acme", docs([...early, later, tomorrow]))).map((r) => r.status)).toEqual(["exists", "exists", "exists", "exists"]);
+    const pools = (await index.forTier("default").catIndices()).map((r) => r.index).filter((n) => n.includes("._pool-")).sort();
+    expect(pools).toEqual(expect.arrayContaining([`logs-default._pool-r7.day-${ymd(day0)}`, `logs-default._pool-r7.day-${ymd(today)}`, `logs-default._pool-r30.day-${ymd(today + DAY)}`]));
+    expect(pools).not.toContain(`logs-default._pool-r30.day-${ymd(today)}`);
+    expect(await allIds(index, q("acme", day0 - DAY, today + 2 * DAY))).toEqual(["e0", "e1", "e2", "e3"]);
+    // A third run has nothing to change.
+    const third = await index.layoutLifecycle!({ tenants: dir.list(), now: today + 5 * HOUR, savePlacements: save });
+    expect({ recorded: third.recorded, placed: third.placed }).toEqual({ recorded: [], placed: [] });
+  });
+
+  it("plans a retention change as the same placement under the new retention, at a boundary of its slice", () => {
+    const now = Date.UTC(2026, 5, 10, 10, 30); // a Wednesday
+    const midnight = Date.UTC(2026, 5, 11);
+    const hourly: Placement = { from: Date.UTC(2026, 0, 1), layout: "dedicated", slice: "hour", shards: 4, retentionDays: 30 };
+    expect(planPlacement({ retentionDays: 90, placements: [hourly] }, undefined, now)).toEqual({ from: midnight, layout: "dedicated", slice: "hour", shards: 4, retentionDays: 90 });
+    const weekly: Placement = { from: Date.UTC(2025, 11, 29), layout: "dedicated", slice: "week", retentionDays: 30 };
+    expect(planPlacement({ retentionDays: 7, placements: [weekly] }, undefined, now)).toEqual({ from: Date.UTC(2026, 5, 15), layout: "dedicated", slice: "week", retentionDays: 7 });
+    // Unchanged retention, unmeasured volume: nothing to do.
+    expect(planPlacement({ retentionDays: 30, placements: [hourly] }, undefined, now)).toBeUndefined();
+    // A promotion records the retention it was made under.
+    expect(planPlacement({ retentionDays: 14, placements: [{ from: -8.64e15, layout: "pooled", slice: "day", retentionDays: 14 }] }, 100e9, now)).toEqual({ from: midnight, layout: "dedicated", slice: "day", shards: 3, retentionDays: 14 });
+    // Applying: a record fills only missing retentions, from the entry as it is; an append goes after the last placement only.
+    const entry = { retentionDays: 60, placements: [{ from: -8.64e15, layout: "pooled", slice: "day" } as Placement, hourly] };
+    expect(applyPlacementChange(entry, { tenant: "x", record: true })).toEqual([{ from: -8.64e15, layout: "pooled", slice: "day", retentionDays: 60 }, hourly]);
+    expect(applyPlacementChange({ retentionDays: 30, placements: [hourly] }, { tenant: "x", record: true })).toBeUndefined();
+    expect(applyPlacementChange({ retentionDays: 30, placements: [hourly] }, { tenant: "x", placement: { ...hourly, from: Date.UTC(2025, 0, 1) } })).toBeUndefined();
   });
 
   it("places events older than the tenant's retention or a day ahead at their receipt, keeping the stated time: no old index is created", async () => {

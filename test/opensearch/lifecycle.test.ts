@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { sliceStart, type LogEvent, type Placement, type Tenant } from "@unmeltable/core";
-import { openSearchIndexForTiers, type PlacementChange, type TieredIndex } from "@unmeltable/index-opensearch";
+import { applyPlacementChange, openSearchIndexForTiers, type PlacementChange, type TieredIndex } from "@unmeltable/index-opensearch";
 import { StaticTenantDirectory } from "@unmeltable/tenants-config";
 import { makeEvent } from "../contract/index.contract";
 import { startModelCluster } from "./model-cluster";
@@ -27,8 +27,8 @@ const BIG: Placement = { from: Date.UTC(2026, 0, 1), layout: "dedicated", slice:
 function saver(dir: StaticTenantDirectory, calls: PlacementChange[][]) {
   return async (changes: PlacementChange[]) => {
     calls.push(changes);
-    const by = new Map(changes.map((c) => [c.tenant, c.placement]));
-    dir.replace(dir.list().map((t) => (by.has(t.name) ? { ...t, placements: [...(t.placements ?? []), by.get(t.name)!] } : t)));
+    const by = new Map(changes.map((c) => [c.tenant, c]));
+    dir.replace(dir.list().map((t) => (by.has(t.name) ? { ...t, placements: applyPlacementChange(t, by.get(t.name)!) ?? t.placements } : t)));
   };
 }
 
@@ -82,8 +82,13 @@ describe("the batched OpenSearch lifecycle", () => {
     expect({ done: report.done, remaining: report.remaining }).toEqual({ done: 10_000, remaining: 0 });
     // Promotion: the 90 tenants at 86.4 GB/day get dedicated day slices of 3 primaries from the next midnight; nobody else moves.
     expect(saved).toHaveLength(1);
-    expect(saved[0]!.map((c) => c.tenant).sort()).toEqual(tenants.filter((t) => t.name.startsWith("l")).map((t) => t.name).sort());
-    expect(new Set(saved[0]!.map((c) => JSON.stringify(c.placement)))).toEqual(new Set([JSON.stringify({ from: TODAY + DAY, layout: "dedicated", slice: "day", shards: 3 })]));
+    const moves = saved[0]!.filter((c) => c.placement);
+    expect(moves.map((c) => c.tenant).sort()).toEqual(tenants.filter((t) => t.name.startsWith("l")).map((t) => t.name).sort());
+    expect(new Set(moves.map((c) => JSON.stringify(c.placement)))).toEqual(new Set([JSON.stringify({ from: TODAY + DAY, layout: "dedicated", slice: "day", shards: 3, retentionDays: 30 })]));
+    // The same write records every tenant's retention on its placements (the first run after the upgrade).
+    expect(report.recorded).toHaveLength(10_000);
+    expect(dir.byName("s0")!.placements).toEqual([{ from: -8.64e15, layout: "pooled", slice: "day", retentionDays: 30 }]);
+    expect(dir.byName("x0")!.placements).toEqual([{ ...BIG, retentionDays: 30 }]);
     // Retention: the 50 expired hourly slices and the expired pooled day.
     expect(report.dropped).toHaveLength(51);
     expect(report.dropped.filter((n) => n.includes("._pool-"))).toEqual([`logs-default._pool-r30.day-${ymd(TODAY - 40 * DAY)}`]);
@@ -111,7 +116,7 @@ describe("the batched OpenSearch lifecycle", () => {
     // The next run at the same time: nothing to drop, place or create; the same 5 fixed requests.
     const again = cluster.requests.length;
     const second = await index.layoutLifecycle!({ tenants: dir.list(), now: NOW, savePlacements: saver(dir, saved) });
-    expect({ dropped: second.dropped, placed: second.placed, prepared: second.prepared, failed: second.failed }).toEqual({ dropped: [], placed: [], prepared: [], failed: [] });
+    expect({ dropped: second.dropped, placed: second.placed, recorded: second.recorded, prepared: second.prepared, failed: second.failed }).toEqual({ dropped: [], placed: [], recorded: [], prepared: [], failed: [] });
     expect(saved).toHaveLength(1);
     expect(cluster.requests.length - again).toBe(5);
   });
@@ -167,7 +172,8 @@ describe("the batched OpenSearch lifecycle", () => {
     const report = await index.layoutLifecycle!({ tenants: dir.list(), now: NOW, savePlacements: saver(dir, saved) });
     expect(report.failed).toEqual([]);
     // 86.4 GB × 13.5 / 24 of yesterday's pool in the window ≈ 48.6 GB: stays dedicated with its 3 primaries (≥ half of 2 wanted).
-    expect(saved).toEqual([]);
+    expect(report.placed).toEqual([]);
+    expect(saved.flat().filter((c) => c.placement)).toEqual([]);
     expect(report.prepared).toContain(`logs-default.l1.day-${ymd(TODAY + DAY)}`);
   });
 });

@@ -37,13 +37,13 @@ describe("placement rules", () => {
 
   it("promotes above 40 GB a day, demotes below 10 GB (hysteresis), resizes dedicated primaries, from the next midnight", () => {
     expect(planPlacement({ retentionDays: 30 }, 39e9, now)).toBeUndefined();
-    expect(planPlacement({ retentionDays: 30 }, 86.4e9, now)).toEqual({ from: midnight, layout: "dedicated", slice: "day", shards: 3 });
-    expect(planPlacement({ retentionDays: 30 }, 8.64e12, now)).toEqual({ from: midnight, layout: "dedicated", slice: "hour", shards: 9 });
+    expect(planPlacement({ retentionDays: 30 }, 86.4e9, now)).toEqual({ from: midnight, layout: "dedicated", slice: "day", shards: 3, retentionDays: 30 });
+    expect(planPlacement({ retentionDays: 30 }, 8.64e12, now)).toEqual({ from: midnight, layout: "dedicated", slice: "hour", shards: 9, retentionDays: 30 });
     const dedicated = { retentionDays: 30, placements: [{ from: 0, layout: "dedicated", slice: "day", shards: 3 } as Placement] };
     expect(planPlacement(dedicated, 90e9, now)).toBeUndefined(); // its 3 primaries fit
-    expect(planPlacement(dedicated, 20e9, now)).toEqual({ from: midnight, layout: "dedicated", slice: "day", shards: 1 }); // above 10 GB: stays dedicated, 3 primaries are over twice too many
-    expect(planPlacement(dedicated, 9e9, now)).toEqual({ from: midnight, layout: "pooled", slice: "day" });
-    expect(planPlacement(dedicated, 150e9, now)).toEqual({ from: midnight, layout: "dedicated", slice: "day", shards: 4 });
+    expect(planPlacement(dedicated, 20e9, now)).toEqual({ from: midnight, layout: "dedicated", slice: "day", shards: 1, retentionDays: 30 }); // above 10 GB: stays dedicated, 3 primaries are over twice too many
+    expect(planPlacement(dedicated, 9e9, now)).toEqual({ from: midnight, layout: "pooled", slice: "day", retentionDays: 30 });
+    expect(planPlacement(dedicated, 150e9, now)).toEqual({ from: midnight, layout: "dedicated", slice: "day", shards: 4, retentionDays: 30 });
     // A placement from the next boundary on already: nothing more.
     expect(planPlacement({ retentionDays: 30, placements: [{ from: midnight, layout: "dedicated", slice: "day", shards: 3 }] }, 1e6, now)).toBeUndefined();
   });

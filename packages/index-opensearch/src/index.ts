@@ -6,16 +6,21 @@ export { componentTemplate, indexTemplate, componentTemplateName, indexTemplateN
 export { IndexNames, sliceName, sliceStart, SLICE_MS, SLICE_LENGTHS, type SliceLength } from "./slices";
 export { OpenSearchError, OpenSearchRequestError, OpenSearchUnavailableError, OpenSearchConfigError, InvalidCursorError } from "./errors";
 export {
+  applyPlacementChange,
   atReceiveTime,
   dedicatedFor,
   DEFAULT_THRESHOLDS,
   locate,
   misplacedTimestamp,
+  needsRetentionRecord,
   nextBoundary,
   placementAt,
   placementsOver,
   planPlacement,
   primariesFor,
+  placementRetention,
+  recordRetention,
+  retentionAt,
   layoutsOver,
   readPlan,
   RETENTION_CLASSES,
@@ -25,10 +30,11 @@ export {
   type LayoutThresholds,
   type Placement,
   type Location,
+  type PlacementChange,
   type TenantLayout,
 } from "./layout";
 export { poolIndexSettings, poolPartition, poolTemplate, poolTemplateName } from "./mapping";
 export { nameBatches, parseSliceName } from "./opensearch-index";
 export { POOL } from "./slices";
-export { runLayoutLifecycle, type LayoutLifecycleOptions, type LayoutLifecycleReport, type PlacementChange } from "./lifecycle";
+export { runLayoutLifecycle, type LayoutLifecycleOptions, type LayoutLifecycleReport } from "./lifecycle";
 export { ISSUE_ASSUMPTIONS, ISSUE_WORKLOAD, QUIET_WORKLOAD, layoutTable, layoutTableMarkdown, nodesForShards, oldSliceFor, type SizingAssumptions, type TierSizing, type WorkloadGroup } from "./sizing";

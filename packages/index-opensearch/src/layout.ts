@@ -49,6 +49,21 @@ function history(layout: TenantLayout): readonly Placement[] {
   return ps.length > 0 && ps[0]!.from <= POOLED_FROM_THE_START.from ? ps : [POOLED_FROM_THE_START, ...ps];
 }
 
+/**
+ * The retention a placement was made under (recorded by the lifecycle), else the tenant's current one.
+ * The pooled class and the backfill rule (misplacedTimestamp) follow it, so that an event goes where it
+ * went the first time even after the tenant's retention changed: the change takes effect through a new
+ * placement at the next day boundary (planPlacement), never on events already written.
+ */
+export function placementRetention(layout: TenantLayout, p: Placement): number {
+  return p.retentionDays ?? layout.retentionDays;
+}
+
+/** The retention that decides where an event received at `receivedAt` goes (misplacedTimestamp's). */
+export function retentionAt(layout: TenantLayout, receivedAt: number): number {
+  return placementRetention(layout, placementAt(layout, receivedAt));
+}
+
 /** The placement in force at `ts`. */
 export function placementAt(layout: TenantLayout, ts: number): Placement {
   const ps = history(layout);
@@ -82,6 +97,12 @@ export function misplacedTimestamp(ev: LogEvent, retentionDays: number): boolean
   return ev.timestamp > received + MAX_FUTURE_DRIFT_MS || ev.timestamp < received - retentionDays * DAY;
 }
 
+/** When an event was received (its own time for one that does not say): the time its placement rule is read at. */
+export function receivedOrOwnTime(ev: LogEvent): number {
+  const r = ev.receivedAt;
+  return typeof r === "number" && Number.isFinite(r) && Math.abs(r) <= 8.64e15 ? r : ev.timestamp;
+}
+
 /** The event at its receive time, the time it stated kept in `unmeltable.statedTimestamp` (searchable, shown). */
 export function atReceiveTime(ev: LogEvent): LogEvent {
   const own = ev.event?.unmeltable;
@@ -105,7 +126,7 @@ export interface Location {
  */
 export function locate(names: IndexNames, tenant: string, id: string, ts: number, layout: TenantLayout): Location {
   const p = placementAt(layout, ts);
-  if (p.layout === "pooled") return { index: names.poolIndex(retentionClass(layout.retentionDays), ts), id: `${tenant}/${id}`, routing: tenant, layout: "pooled" };
+  if (p.layout === "pooled") return { index: names.poolIndex(retentionClass(placementRetention(layout, p)), ts), id: `${tenant}/${id}`, routing: tenant, layout: "pooled" };
   return { index: names.indexFor(tenant, ts, p.slice), id, layout: "dedicated" };
 }
 
@@ -139,25 +160,76 @@ export function nextBoundary(now: number): number {
 }
 
 /**
- * The placement to append for a tenant measured at `bytesPerDay`, or undefined when its layout fits:
- * pooled above the promotion threshold → dedicated; dedicated below the demotion threshold → pooled;
- * dedicated whose primaries are too few (or more than twice too many) → dedicated resized. It takes
- * effect at the next day boundary; a tenant that already has a placement from then on is left alone.
+ * The placement to append for a tenant measured at `bytesPerDay` (undefined: not measured), or undefined
+ * when its layout fits: pooled above the promotion threshold → dedicated; dedicated below the demotion
+ * threshold → pooled; dedicated whose primaries are too few (or more than twice too many) → dedicated
+ * resized; a retention other than the one the last placement records → the same placement under the new
+ * retention (for a pooled tenant: the next days in another class's indices). It takes effect at the next
+ * day boundary and records the tenant's retention; a tenant that already has a placement from then on
+ * is left alone.
  */
-export function planPlacement(layout: TenantLayout, bytesPerDay: number, now: number, t: LayoutThresholds = DEFAULT_THRESHOLDS): Placement | undefined {
+export function planPlacement(layout: TenantLayout, bytesPerDay: number | undefined, now: number, t: LayoutThresholds = DEFAULT_THRESHOLDS): Placement | undefined {
   const from = nextBoundary(now);
   const last = history(layout).at(-1)!;
   if (last.from >= from) return undefined;
-  const tier = last.tier !== undefined ? { tier: last.tier } : {};
+  const keep = { ...(last.tier !== undefined ? { tier: last.tier } : {}), retentionDays: layout.retentionDays };
+  const retained = placementRetention(layout, last) === layout.retentionDays;
   if (last.layout === "pooled") {
-    if (bytesPerDay <= t.promoteBytesPerDay) return undefined;
-    return { from, layout: "dedicated", ...dedicatedFor(bytesPerDay, t), ...tier };
+    if (bytesPerDay !== undefined && bytesPerDay > t.promoteBytesPerDay) return { from, layout: "dedicated", ...dedicatedFor(bytesPerDay, t), ...keep };
+    return retained ? undefined : { from, layout: "pooled", slice: "day", ...keep };
   }
-  if (bytesPerDay < t.demoteBytesPerDay) return { from, layout: "pooled", slice: "day", ...tier };
-  const want = dedicatedFor(bytesPerDay, t);
-  const have = last.shards ?? 1;
-  if (want.slice !== last.slice || want.shards > have || want.shards * 2 < have) return { from, layout: "dedicated", ...want, ...tier };
+  if (bytesPerDay !== undefined && bytesPerDay < t.demoteBytesPerDay) return { from, layout: "pooled", slice: "day", ...keep };
+  const have = { slice: last.slice, shards: last.shards ?? 1 };
+  const want = bytesPerDay === undefined ? have : dedicatedFor(bytesPerDay, t);
+  if (want.slice !== have.slice || want.shards > have.shards || want.shards * 2 < have.shards) return { from, layout: "dedicated", ...want, ...keep };
+  // A placement starts at a boundary of its slice: a week slice's next start, not midnight.
+  if (!retained) return { from: last.slice === "week" ? sliceStart(now, "week") + SLICE_MS.week : from, layout: "dedicated", slice: last.slice, ...(last.shards !== undefined ? { shards: last.shards } : {}), ...keep };
   return undefined;
+}
+
+/**
+ * Whether a tenant has placements without the retention they were made under (written before placements
+ * recorded it, or by hand, or none at all): `recordRetention` gives them the tenant's current retention
+ * — the one they have been read with — so that a later change of retention does not move their events.
+ */
+export function needsRetentionRecord(layout: TenantLayout): boolean {
+  const ps = layout.placements ?? [];
+  return ps.length === 0 || ps.some((p) => p.retentionDays === undefined);
+}
+
+/** The placements with the retention recorded on each (none: pooled from the start, recorded). */
+export function recordRetention(placements: readonly Placement[] | undefined, retentionDays: number): Placement[] {
+  const ps = placements && placements.length > 0 ? placements : [POOLED_FROM_THE_START];
+  return ps.map((p) => (p.retentionDays === undefined ? { ...p, retentionDays } : p));
+}
+
+/**
+ * One change the lifecycle makes to a tenant's placements: append `placement` (taking effect at a future
+ * boundary), or `record` the current retention on the placements without one. Applied by
+ * `applyPlacementChange` to the tenants config as it is when written (after a conflict, to what is
+ * there then), so it is derived from the entry, not from what the lifecycle read.
+ */
+export interface PlacementChange {
+  tenant: string;
+  placement?: Placement;
+  record?: true;
+  /** The volume that decided it (for the log); undefined for a retention change or a record. */
+  bytesPerDay?: number;
+}
+
+/**
+ * A tenants-config entry's placements after `change`, or undefined to leave them: a placement is appended
+ * only after the entry's last one (an upload meanwhile that already has it, or a later one, wins); a
+ * record uses the entry's retention as written now.
+ */
+export function applyPlacementChange(entry: { placements?: Placement[]; retentionDays?: number }, change: PlacementChange): Placement[] | undefined {
+  let placements = entry.placements;
+  if (change.record && typeof entry.retentionDays === "number" && needsRetentionRecord({ placements, retentionDays: entry.retentionDays })) {
+    placements = recordRetention(placements, entry.retentionDays);
+  }
+  const p = change.placement;
+  if (p && !(placements && placements.length > 0 && placements[placements.length - 1]!.from >= p.from)) placements = [...(placements ?? []), p];
+  return placements === entry.placements ? undefined : placements;
 }
 
 /** The layouts (pooled, dedicated) of the placements on `tier` overlapping [from, until]. */

@@ -13,17 +13,25 @@
  * their slices over the last day (core's observedBytesPerDay) from pri.store.size.
  */
 import { observedBytesPerDay, SLICE_MS, sliceStart, type Placement, type SliceInfo, type SliceLength, type Tenant } from "@unmeltable/core";
-import { DEFAULT_THRESHOLDS, placementAt, planPlacement, primariesFor, retentionClass, type LayoutThresholds, type TenantLayout } from "./layout";
+import {
+  applyPlacementChange,
+  DEFAULT_THRESHOLDS,
+  needsRetentionRecord,
+  placementAt,
+  placementRetention,
+  planPlacement,
+  primariesFor,
+  retentionClass,
+  type LayoutThresholds,
+  type PlacementChange,
+  type TenantLayout,
+} from "./layout";
 import { nameBatches, parseSliceName, type OpenSearchIndex } from "./opensearch-index";
 import { POOL } from "./slices";
 
 const DAY = 86_400_000;
 
-export interface PlacementChange {
-  tenant: string;
-  placement: Placement;
-  bytesPerDay: number;
-}
+export type { PlacementChange };
 
 export interface LayoutLifecycleOptions {
   /** Every tier's index (with the layout on), by tier. */
@@ -37,7 +45,10 @@ export interface LayoutLifecycleOptions {
   timeLeft?: () => number;
   /** Position in `tenants` to start at (a cut run's `next`); default rotates with the hour. */
   start?: number;
-  /** Writes the run's placement changes: ONE conditional update of the tenants config. */
+  /**
+   * Writes the run's placement changes: ONE conditional update of the tenants config, each change applied
+   * with applyPlacementChange to the entry as it is then.
+   */
   savePlacements: (changes: PlacementChange[]) => Promise<void>;
   thresholds?: LayoutThresholds;
   /** Index creations in flight at once (default 8). */
@@ -46,7 +57,10 @@ export interface LayoutLifecycleOptions {
 
 export interface LayoutLifecycleReport {
   dropped: string[];
+  /** Placements appended (from a future boundary): by volume, or by a change of the tenant's retention. */
   placed: PlacementChange[];
+  /** Tenants whose placements got the retention they are read with recorded (once per tenant). */
+  recorded: string[];
   prepared: string[];
   /** Tenants (or "tier <name>", "pool <index>") whose part failed, the others done all the same. */
   failed: { tenant: string; error: string }[];
@@ -69,7 +83,7 @@ export async function runLayoutLifecycle(o: LayoutLifecycleOptions): Promise<Lay
   const t = o.thresholds ?? DEFAULT_THRESHOLDS;
   const timeLeft = o.timeLeft ?? (() => Infinity);
   const n = o.tenants.length;
-  const report: LayoutLifecycleReport = { dropped: [], placed: [], prepared: [], failed: [], tenants: n, done: 0, remaining: 0 };
+  const report: LayoutLifecycleReport = { dropped: [], placed: [], recorded: [], prepared: [], failed: [], tenants: n, done: 0, remaining: 0 };
   const today = sliceStart(now, "day");
   const yesterday = today - DAY;
 
@@ -148,7 +162,10 @@ export async function runLayoutLifecycle(o: LayoutLifecycleOptions): Promise<Lay
     }),
   );
 
-  // 4. Placements: planned for every tenant (no requests), written with ONE update.
+  // 4. Placements: planned for every tenant (no requests), written with ONE update. A tenant whose
+  //    placements lack the retention they are read with gets it recorded first (the first run after an
+  //    upgrade records every tenant: one write), so that a later change of its retention takes effect
+  //    with a new placement at the next boundary instead of moving events already written.
   const layouts = new Map<string, TenantLayout>();
   const changes: PlacementChange[] = [];
   for (const x of o.tenants) {
@@ -166,9 +183,10 @@ export async function runLayoutLifecycle(o: LayoutLifecycleOptions): Promise<Lay
         const pooledShare = ((pooledBytes.get(x.name) ?? 0) * (today - (now - DAY))) / DAY;
         bytes = own === undefined && pooledShare === 0 ? undefined : (own ?? 0) + pooledShare;
       }
-      if (bytes === undefined) continue;
-      const planned = planPlacement(layout, bytes, now, t);
-      if (planned) changes.push({ tenant: x.name, placement: planned, bytesPerDay: bytes });
+      const record = needsRetentionRecord(layout);
+      // Planned on the recorded history: an unrecorded placement is read with the current retention.
+      const planned = planPlacement(record ? { ...layout, placements: applyPlacementChange(x, { tenant: x.name, record: true }) } : layout, bytes, now, t);
+      if (record || planned) changes.push({ tenant: x.name, ...(record ? { record: true as const } : {}), ...(planned ? { placement: planned } : {}), ...(planned && bytes !== undefined ? { bytesPerDay: bytes } : {}) });
     } catch (err) {
       report.failed.push({ tenant: x.name, error: (err as Error).message });
     }
@@ -176,10 +194,11 @@ export async function runLayoutLifecycle(o: LayoutLifecycleOptions): Promise<Lay
   if (changes.length > 0) {
     try {
       await o.savePlacements(changes);
-      report.placed.push(...changes);
       for (const c of changes) {
+        if (c.placement) report.placed.push(c);
+        if (c.record) report.recorded.push(c.tenant);
         const l = layouts.get(c.tenant)!;
-        layouts.set(c.tenant, { ...l, placements: [...(l.placements ?? []), c.placement] });
+        layouts.set(c.tenant, { ...l, placements: applyPlacementChange({ placements: l.placements as Placement[] | undefined, retentionDays: l.retentionDays }, c) ?? l.placements });
       }
     } catch (err) {
       for (const c of changes) report.failed.push({ tenant: c.tenant, error: `placement not saved: ${(err as Error).message}` });
@@ -195,7 +214,7 @@ export async function runLayoutLifecycle(o: LayoutLifecycleOptions): Promise<Lay
     const p = placementAt(layout, tomorrow);
     const tier = p.tier ?? x.tier;
     if (p.layout !== "pooled" || !live.has(tier)) continue;
-    const name = o.indices[tier]!.names.poolIndex(retentionClass(x.retentionDays), tomorrow);
+    const name = o.indices[tier]!.names.poolIndex(retentionClass(placementRetention(layout, p)), tomorrow);
     const pool = pools.get(name) ?? { tier, name, bytes: 0 };
     pool.bytes += pooledBytes.get(x.name) ?? 0;
     pools.set(name, pool);

@@ -4,7 +4,7 @@ import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { currentDeadline, FacetTally, IndexBusyError, IndexUnavailableError, InvalidCursorError, MAX_FIELD_NAMES, MAX_HISTOGRAM_BUCKETS, MAX_RESULT_WINDOW, QueryBudgetError, ResultWindowError, validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
 import { compileDsl, facetAggregation, type TextAnalysis } from "./dsl";
 import { excerpt, OpenSearchConfigError, OpenSearchRequestError, OpenSearchUnavailableError } from "./errors";
-import { atReceiveTime, locate, misplacedTimestamp, readPlan, retentionFloor, type TenantLayout } from "./layout";
+import { atReceiveTime, locate, misplacedTimestamp, readPlan, receivedOrOwnTime, retentionAt, retentionFloor, type TenantLayout } from "./layout";
 import { componentTemplate, componentTemplateName, indexTemplate, indexTemplateName, poolIndexSettings, poolTemplate, poolTemplateName, type TemplateOptions } from "./mapping";
 import { project } from "./projection";
 import { IndexNames, SLICE_MS, type SliceLength } from "./slices";
@@ -211,7 +211,7 @@ export class OpenSearchIndex implements IndexPort {
         firstOf.set(key, at);
         let meta: { _index: string; _id: string; routing?: string };
         if (layout) {
-          if (misplacedTimestamp(parsed, layout.retentionDays)) parsed = atReceiveTime(parsed);
+          if (misplacedTimestamp(parsed, retentionAt(layout, receivedOrOwnTime(parsed)))) parsed = atReceiveTime(parsed);
           const loc = locate(this.names, tenant, parsed.id, parsed.timestamp, layout);
           meta = { _index: loc.index, _id: loc.id, ...(loc.routing !== undefined ? { routing: loc.routing } : {}) };
         } else {

@@ -54,10 +54,15 @@ export const PLACEMENT = z
     slice: z.enum(["hour", "day", "week"]),
     shards: z.number().int().min(1).max(1024).optional(),
     tier: TIER_NAME.optional(),
+    /** The tenant's retention when the placement was made (the lifecycle records it). */
+    retentionDays: z.number().int().min(1).max(3650).optional(),
   })
   .strict()
   .refine((p) => p.layout === "dedicated" || p.slice === "day", { message: "pooled indices are day slices" })
   .refine((p) => sliceStart(p.from, p.slice) === p.from, { message: "a placement starts at a boundary of its slice" });
+
+/** A tenant's retention when its entry names none. */
+export const DEFAULT_RETENTION_DAYS = 30;
 
 /** One entry of tenants.json. Unknown fields are refused: a misspelt `tier` must not pass unnoticed. */
 export const TENANT_ENTRY = z
@@ -70,13 +75,21 @@ export const TENANT_ENTRY = z
     /** Partitions of `raw` and of `processed.<tier>` the tenant's records are spread over. */
     partitionSpread: z.number().int().min(1).max(1000).default(1),
     slice: z.enum(["hour", "day", "week"]).default("day"),
-    retentionDays: z.number().int().min(1).max(3650).default(30),
+    retentionDays: z.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
     createdAt: z.number().int().min(0).default(0),
     /** The tenant's OpenSearch layout over time, ordered by `from`; none: pooled from the beginning. */
     placements: z
       .array(PLACEMENT)
       .max(1000)
       .refine((ps) => ps.every((p, k) => k === 0 || ps[k - 1]!.from < p.from), { message: "placements are ordered by from, each later than the one before" })
+      .optional(),
+    /** The tenant's plan (core's Plan); none: unlimited. */
+    plan: z
+      .object({
+        bytesPerDay: z.number().int().min(1).max(1e15),
+        eventsPerSecond: z.number().positive().max(1e8),
+      })
+      .strict()
       .optional(),
   })
   .strict();
@@ -188,7 +201,10 @@ export async function updateTenants(
     parseTenants(current.text, source); // never build on a file that fails the schema
     const list = JSON.parse(current.text) as Record<string, unknown>[];
     const byName = new Map(list.map((x) => [x.name as string, x]));
+    const before = JSON.stringify(list);
     apply((name) => byName.get(name));
+    // Nothing to change (another writer did it already, or a run saw a stale directory): no write.
+    if (JSON.stringify(list) === before) return;
     const body = `${JSON.stringify(list, null, 2)}\n`;
     parseTenants(body, source); // nor write one
     if (await writeIfUnchanged(source, body, current)) return;

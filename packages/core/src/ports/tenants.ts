@@ -23,6 +23,20 @@ export interface Tenant {
    * entry holds from its `from` until the next one's. None: pooled from the beginning.
    */
   placements?: Placement[];
+  /** What the tenant's plan allows (Loggly's plans are a daily volume); none: unlimited. */
+  plan?: Plan;
+}
+
+/**
+ * A tenant's plan: a daily volume and a sustained rate. Over it nothing is refused or dropped — the
+ * collectors accept everything, and the tenant's indexing waits behind the tenants within their plans
+ * (docs/plans.md says exactly what an over-plan tenant sees).
+ */
+export interface Plan {
+  /** Bytes of raw events a UTC day (Loggly's "GB/day"). */
+  bytesPerDay: number;
+  /** Events per second sustained (averaged over a minute). */
+  eventsPerSecond: number;
 }
 
 /**
@@ -37,6 +51,12 @@ export interface Placement {
   slice: "hour" | "day" | "week";
   shards?: number;
   tier?: string;
+  /**
+   * The tenant's retention when the placement was made (the lifecycle records it): a pooled placement's
+   * retention class and the rule that places backfills at receipt follow it, so a later change of the
+   * tenant's retention never moves an event already written (a replay would duplicate it).
+   */
+  retentionDays?: number;
 }
 
 /** The in-memory view of the tenant table every request consults; lookups are synchronous and cheap. */
