@@ -61,7 +61,8 @@ export default $config({
     const web = createWeb(cfg, api.api.url);
     const alerts = createAlerts(ctx, config, index, web.url);
     const access = createIndexAccess(ctx, index, {
-      writers: [...Object.values(stages.index), jobs.lifecycleFn].map((f) => f.nodes.role.arn),
+      writers: Object.values(stages.index).map((f) => f.nodes.role.arn),
+      lifecycle: [jobs.lifecycleFn.nodes.role.arn],
       readers: [api.fn, alerts.fn].map((f) => f.nodes.role.arn),
     });
     const mappings = createMappings(app, cfg, queue, stages, { topics: [topics.invocation], indexAccess: [access.invocation] });

@@ -4,9 +4,9 @@
  * fine-grained access control with an IAM master role.
  *
  * With fine-grained access control an IAM role has no rights inside OpenSearch until it is mapped to an
- * OpenSearch role. The master role runs `stacks/handlers/index-access.ts` on deploy, which maps the
- * writers (index functions, lifecycle job) to `all_access` and the readers (search API, alerts) to
- * `readall`. The domain's resource policy lets the account's IAM principals in; their identity
+ * OpenSearch role. The master role runs `stacks/handlers/index-access.ts` on deploy, which gives the
+ * index functions, the lifecycle job and the readers (search API, alerts) one role each with only the
+ * actions they use on the log indices (least privilege: no function reaches the security API). The domain's resource policy lets the account's IAM principals in; their identity
  * policies (es:ESHttp* on these domains only) decide who actually can.
  */
 import * as aws from "@pulumi/aws";
@@ -113,6 +113,7 @@ export function createIndexDomains(app: string, cfg: StageConfig, net: Network):
 /** Which function roles get which OpenSearch role (FGAC backend-role mapping). */
 export interface IndexAccessGrants {
   writers: pulumi.Input<string>[];
+  lifecycle: pulumi.Input<string>[];
   readers: pulumi.Input<string>[];
 }
 
@@ -134,7 +135,7 @@ export function createIndexAccess(ctx: FunctionContext, index: IndexDomains, gra
   const input = pulumi.jsonStringify({
     endpoints: index.endpoints,
     master: index.masterRole.arn,
-    mappings: { all_access: grants.writers, readall: grants.readers },
+    grants: { writer: grants.writers, lifecycle: grants.lifecycle, reader: grants.readers },
   });
   const invocation = new aws.lambda.Invocation("IndexAccessMapping", { functionName: fn.name, input, triggers: { input } }, { dependsOn: Object.values(index.domains) });
   return { fn, invocation };

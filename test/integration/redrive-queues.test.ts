@@ -76,7 +76,7 @@ describe.each([
     const frame = `<14>1 - web-1 app - - [${acme.ingestToken}@41058 tag="a"] hello`;
     const letters: DeadLetter[] = [
       { stage: "collector", reason: "unknown_token", error: "unknown token", at, bytes: Buffer.from(frame).toString("base64"), source: "udp 10.1.2.3" },
-      { stage: "collector", reason: "unknown_token", error: "unknown token", at, bytes: Buffer.from(frame.replace(acme.ingestToken, "99999999-2222-4333-8444-555555555555")).toString("base64"), source: "tcp 10.1.2.3" },
+      { stage: "collector", reason: "unknown_token", error: "unknown token", at, bytes: Buffer.from(frame.replace(acme.ingestToken!, "99999999-2222-4333-8444-555555555555")).toString("base64"), source: "tcp 10.1.2.3" },
       { stage: "index", reason: "index_rejected", error: "400", at, tenant: "acme", bytes: Buffer.from(JSON.stringify({ id: "e1", timestamp: at, raw: "r", tags: [] })).toString("base64") },
       { stage: "collector", reason: "event_too_large", error: "too large", at, bytes: "eA==" },
     ];

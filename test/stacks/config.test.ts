@@ -10,7 +10,7 @@ import { collectorUserData, type UserDataInput } from "../../stacks/collector-us
 import { subnetCidr, regionId } from "../../stacks/network";
 import { mappingArgs } from "../../stacks/pipeline";
 import { topicPlan, serverProperties } from "../../stacks/queue";
-import { planMappings } from "../../stacks/handlers/index-access";
+import { functionRoles, planMappings, type SecurityRole } from "../../stacks/handlers/index-access";
 import { artifactManifest, runtimeDependencies } from "../../scripts/sst-collector-artifact.mjs";
 
 describe("stages", () => {
@@ -278,18 +278,45 @@ describe("the collectors' Kafka client", () => {
 });
 
 describe("the OpenSearch role mapping step", () => {
-  it("puts the master role in all_access, one request per domain and role, sorted and deduplicated", () => {
-    const plan = planMappings({
-      endpoints: { default: "https://a", bulk: "https://b" },
-      master: "arn:master",
-      mappings: { all_access: ["arn:w2", "arn:w1", "arn:w1"], readall: ["arn:r"] },
-    });
-    expect(plan).toEqual([
-      { endpoint: "https://a", role: "all_access", body: { backend_roles: ["arn:master", "arn:w1", "arn:w2"], hosts: [], users: [] } },
-      { endpoint: "https://a", role: "readall", body: { backend_roles: ["arn:r"], hosts: [], users: [] } },
-      { endpoint: "https://b", role: "all_access", body: { backend_roles: ["arn:master", "arn:w1", "arn:w2"], hosts: [], users: [] } },
-      { endpoint: "https://b", role: "readall", body: { backend_roles: ["arn:r"], hosts: [], users: [] } },
-    ]);
+  const plan = planMappings({
+    endpoints: { default: "https://a", bulk: "https://b" },
+    master: "arn:master",
+    grants: { writer: ["arn:w2", "arn:w1", "arn:w1"], lifecycle: ["arn:l"], reader: ["arn:r"] },
+  });
+
+  it("gives each kind of function its own role and mapping in every domain; all_access keeps only the master, readall nobody", () => {
+    for (const endpoint of ["https://a", "https://b"]) {
+      const at = (path: string) => plan.find((r) => r.endpoint === endpoint && r.path === `/_plugins/_security/api/${path}`)?.body;
+      expect(at("rolesmapping/unmeltable_index_writer")).toEqual({ backend_roles: ["arn:w1", "arn:w2"], hosts: [], users: [] });
+      expect(at("rolesmapping/unmeltable_lifecycle")).toEqual({ backend_roles: ["arn:l"], hosts: [], users: [] });
+      expect(at("rolesmapping/unmeltable_reader")).toEqual({ backend_roles: ["arn:r"], hosts: [], users: [] });
+      expect(at("rolesmapping/all_access")).toEqual({ backend_roles: ["arn:master"], hosts: [], users: [] });
+      expect(at("rolesmapping/readall")).toEqual({ backend_roles: [], hosts: [], users: [] });
+      // Each role is put before it is mapped.
+      const paths = plan.filter((r) => r.endpoint === endpoint).map((r) => r.path);
+      for (const name of ["unmeltable_index_writer", "unmeltable_lifecycle", "unmeltable_reader"]) {
+        expect(paths.indexOf(`/_plugins/_security/api/roles/${name}`)).toBeLessThan(paths.indexOf(`/_plugins/_security/api/rolesmapping/${name}`));
+      }
+    }
+    expect(plan).toHaveLength(2 * 8);
+  });
+
+  it("grants only the log indices and only the actions each function's requests need: no security API, no deletes but the lifecycle's, no writes for readers", () => {
+    const roles: Record<string, SecurityRole> = Object.fromEntries(plan.filter((r) => r.path.includes("/roles/")).map((r) => [r.path.split("/").at(-1)!, r.body as SecurityRole]));
+    const all = Object.values(roles);
+    for (const role of all) {
+      expect(role.index_permissions.flatMap((p) => p.index_patterns)).toEqual(["logs-*"]);
+      const actions = [...role.cluster_permissions, ...role.index_permissions.flatMap((p) => p.allowed_actions)];
+      for (const broad of ["*", "unlimited", "cluster_all", "indices_all", "manage", "all_access", "data_access"]) expect(actions).not.toContain(broad);
+      expect(actions.some((a) => a.includes("security"))).toBe(false);
+    }
+    const index = (name: string) => roles[name]!.index_permissions.flatMap((p) => p.allowed_actions);
+    expect(index("unmeltable_reader")).toEqual(["read"]);
+    expect(roles.unmeltable_reader!.cluster_permissions).toEqual(["cluster_composite_ops_ro"]);
+    expect(index("unmeltable_index_writer")).toEqual(["create_index", "write"]);
+    expect(index("unmeltable_index_writer")).not.toContain("indices:admin/delete");
+    expect(index("unmeltable_lifecycle")).toContain("indices:admin/delete");
+    expect(functionRoles("ops").reader.role.index_permissions[0]!.index_patterns).toEqual(["ops-*"]);
   });
 });
 

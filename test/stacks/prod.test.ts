@@ -168,13 +168,14 @@ describe("prod: index", () => {
     }
   });
 
-  it("maps writers to all_access and readers to readall on deploy", () => {
+  it("maps the index writers, the lifecycle job and the readers to their own least-privilege roles on deploy", () => {
     expect(component(T.function, "IndexAccess").args).toMatchObject({ handler: "stacks/handlers/index-access.handler", role: expect.anything(), dev: false });
     const input = JSON.parse(resource(T.invocation, "IndexAccessMapping").inputs.input);
     const role = (n: string) => `arn:aws:iam::${ACCOUNT}:role/${n}Role`;
-    expect(input.mappings).toEqual({
-      all_access: [role("IndexDefaultWriter"), role("IndexBulkWriter"), role("Lifecycle")],
-      readall: [role("Search"), role("Alerts")],
+    expect(input.grants).toEqual({
+      writer: [role("IndexDefaultWriter"), role("IndexBulkWriter")],
+      lifecycle: [role("Lifecycle")],
+      reader: [role("Search"), role("Alerts")],
     });
     expect(input.master).toBe(`arn:aws:iam::${ACCOUNT}:role/IndexMasterRole`);
     expect(Object.keys(input.endpoints)).toEqual(["default", "bulk"]);

@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { loadTenantDirectory, readTenants, TenantsConfigError, updateTenants } from "@unmeltable/tenants-config";
+import { readFileSync } from "node:fs";
+import { loadTenantDirectory, readTenants, StaticTenantDirectory, tokenSha256, TenantsConfigError, updateTenants } from "@unmeltable/tenants-config";
 import { CLI, ROOT } from "../helpers/program";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-tenants-"));
@@ -89,6 +90,85 @@ describe("tenants.json where it is read", () => {
     } finally {
       delete process.env.UNMELTABLE_TIERS;
     }
+  });
+});
+
+describe("token hashes in tenants.json", () => {
+  const hashed = { name: "hashed", ingestTokenSha256: tokenSha256("41111111-2222-4333-8444-555555555555"), apiTokenSha256: tokenSha256("secret-api-token") };
+
+  it("looks tokens up by their SHA-256 where the config keeps only that, and plain ones as before", async () => {
+    const dir = new StaticTenantDirectory(await readTenants(file("hashed.json", [acme, hashed])));
+    expect(dir.byIngestToken("41111111-2222-4333-8444-555555555555")?.name).toBe("hashed");
+    expect(dir.byIngestToken("41111111-2222-4333-8444-555555555555")?.name).toBe("hashed"); // the second time from the cache
+    expect(dir.byApiToken("secret-api-token")?.name).toBe("hashed");
+    expect(dir.byIngestToken(acme.ingestToken)?.name).toBe("acme");
+    expect(dir.byApiToken("a1")?.name).toBe("acme");
+    // The hash itself is not a token, nor is anything else.
+    expect(dir.byApiToken(hashed.apiTokenSha256)).toBeUndefined();
+    expect(dir.byIngestToken(hashed.ingestTokenSha256)).toBeUndefined();
+    expect(dir.byIngestToken("x".repeat(10_000))).toBeUndefined();
+    // A tenant removed by a reload stops at once, cache and all.
+    dir.replace([]);
+    expect(dir.byIngestToken("41111111-2222-4333-8444-555555555555")).toBeUndefined();
+  });
+
+  it("refuses an entry with both a token and its hash, or neither, a malformed hash, and the same token given once plainly and once hashed", async () => {
+    const entries = [
+      { ...hashed, apiToken: "secret-api-token" },
+      { name: "none", ingestToken: "51111111-2222-4333-8444-555555555555" },
+      { name: "short", ingestTokenSha256: "abc", apiToken: "s1" },
+      { name: "twin", ingestToken: "41111111-2222-4333-8444-555555555555", apiToken: "t1" },
+    ];
+    const err = (await readTenants(file("hashed-bad.json", entries)).catch((e: unknown) => e)) as TenantsConfigError;
+    expect(err).toBeInstanceOf(TenantsConfigError);
+    const problems = err.problems.join("\n");
+    expect(problems).toContain("[0].apiToken: give apiToken or apiTokenSha256 (one of the two)");
+    expect(problems).toContain("[1].apiToken: give apiToken or apiTokenSha256 (one of the two)");
+    expect(problems).toContain("[2].ingestTokenSha256: a SHA-256 is 64 lowercase hexadecimal digits");
+  });
+
+  it("finds the same ingest token given plainly in one entry and hashed in another", async () => {
+    const err = (await readTenants(file("hashed-twin.json", [hashed, { name: "twin", ingestToken: "41111111-2222-4333-8444-555555555555", apiToken: "t1" }])).catch((e: unknown) => e)) as TenantsConfigError;
+    expect(err.problems).toEqual(["[1].ingestToken: the same as tenant [0]'s"]);
+  });
+});
+
+describe("unmeltable aws tenants add / rotate-token", () => {
+  const aws = (args: string[]) =>
+    promisify(execFile)(process.execPath, [CLI, "aws", "tenants", ...args], { cwd: ROOT }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  it("adds a tenant whose tokens are shown once and kept only as hashes; a rotation replaces one and the old one stops", async () => {
+    const f = file("aws-tenants.json", [acme]);
+    const added = await aws(["add", "globex", "--source", f, "--tier", "bulk", "--retention-days", "14", "--json"]);
+    expect(added.code).toBe(0);
+    const tokens = JSON.parse(added.stdout) as { name: string; ingestToken: string; apiToken: string };
+    expect(tokens.name).toBe("globex");
+    const text = readFileSync(f, "utf8");
+    expect(text).not.toContain(tokens.ingestToken);
+    expect(text).not.toContain(tokens.apiToken);
+    const dir = new StaticTenantDirectory(await readTenants(f, ["default", "bulk"]));
+    expect(dir.byIngestToken(tokens.ingestToken)).toMatchObject({ name: "globex", tier: "bulk", retentionDays: 14 });
+    expect(dir.byApiToken(tokens.apiToken)?.name).toBe("globex");
+
+    expect((await aws(["add", "globex", "--source", f])).stderr).toMatch(/tenant globex exists already/);
+    const rotated = await aws(["rotate-token", "globex", "--source", f, "--json"]);
+    const fresh = JSON.parse(rotated.stdout) as { apiToken: string; ingestToken?: string };
+    expect(fresh.ingestToken).toBeUndefined();
+    const after = new StaticTenantDirectory(await readTenants(f, ["default", "bulk"]));
+    expect(after.byApiToken(fresh.apiToken)?.name).toBe("globex");
+    expect(after.byApiToken(tokens.apiToken)).toBeUndefined();
+    expect(after.byIngestToken(tokens.ingestToken)?.name).toBe("globex");
+    // A tenant kept with plain tokens: validate warns, and a rotation of both turns them into hashes.
+    expect((await promisify(execFile)(process.execPath, [CLI, "tenants", "validate", f], { cwd: ROOT })).stderr).toContain("tenant acme: its API token is kept in plain text");
+    const both = JSON.parse((await aws(["rotate-token", "acme", "--source", f, "--both", "--json"])).stdout) as { apiToken: string; ingestToken: string };
+    const entry = (JSON.parse(readFileSync(f, "utf8")) as Record<string, unknown>[]).find((t) => t.name === "acme")!;
+    expect(entry).toMatchObject({ ingestTokenSha256: tokenSha256(both.ingestToken), apiTokenSha256: tokenSha256(both.apiToken) });
+    expect(entry).not.toHaveProperty("apiToken");
+    expect(entry).not.toHaveProperty("ingestToken");
+    expect((await aws(["rotate-token", "nobody", "--source", f])).stderr).toMatch(/no tenant nobody/);
   });
 });
 

@@ -109,7 +109,7 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
     if (path === "/apiv2/events/histogram") return ok(await histogram(req, tenant, deps, now));
     if (path === "/apiv2/fields") return ok(await fields(req, tenant, deps, now));
     if (path.startsWith("/apiv2/fields/")) return ok(await facet(req, tenant, deps, now, fieldOfPath(path.slice("/apiv2/fields/".length))));
-    if (path === "/apiv2/customer") return ok({ tokens: [tenant.ingestToken], subdomain: tenant.name, subscription: { tier: tenant.tier } });
+    if (path === "/apiv2/customer") return ok({ tokens: tenant.ingestToken ? [tenant.ingestToken] : [], subdomain: tenant.name, subscription: { tier: tenant.tier } });
     throw new ApiError(404, `no such endpoint: ${req.path}`);
   } catch (err) {
     if (err instanceof ApiError) {

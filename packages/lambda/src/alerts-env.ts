@@ -14,10 +14,11 @@ export function alertStore(env: NodeJS.ProcessEnv = process.env): ObjectAlertSto
  * What the web UI's source-setup page needs (`GET /ui/config`): on AWS the collectors are reached by DNS
  * name (UNMELTABLE_COLLECTOR_HOST) on the standard ports.
  */
-export function uiConfig(tenant: { name: string; ingestToken: string }, env: NodeJS.ProcessEnv = process.env) {
+export function uiConfig(tenant: { name: string; ingestToken?: string }, env: NodeJS.ProcessEnv = process.env) {
   return {
     tenant: tenant.name,
-    ingestToken: tenant.ingestToken,
+    // null where tenants.json keeps only the token's hash: it was shown once, when created.
+    ingestToken: tenant.ingestToken ?? null,
     host: env.UNMELTABLE_COLLECTOR_HOST ?? null,
     syslog: { port: 514, tlsPort: 6514 },
     http: { port: null, httpsPort: 443 },

@@ -14,6 +14,7 @@ import { PRIVATE_UMASK } from "./private-data-dir";
 import { parseAllowList } from "@unmeltable/alerts";
 import { defaultOpenSlices, fdLimit } from "@unmeltable/index-sqlite";
 import { readTenants, TenantsConfigError } from "@unmeltable/tenants-config";
+import { addRemoteTenant, plainTokenWarnings, rotateRemoteTokens, type NewTokens } from "./aws-tenants";
 
 /** The `unmeltable` command line. Every flag can also be set as an UNMELTABLE_* environment variable. */
 export function buildCli(): Command {
@@ -91,6 +92,7 @@ export function buildCli(): Command {
       try {
         const list = await readTenants(file, tiers);
         process.stdout.write(`${file}: ${list.length} tenant${list.length === 1 ? "" : "s"}, valid${tiers ? ` (tiers ${tiers.join(", ")})` : " (tiers not checked: give --tiers)"}\n`);
+        for (const w of plainTokenWarnings(list)) process.stderr.write(`warning: ${w}\n`);
       } catch (err) {
         if (!(err instanceof TenantsConfigError)) throw err;
         process.stderr.write(`${err.message}\n`);
@@ -112,6 +114,38 @@ export function buildCli(): Command {
       } finally {
         store.close();
       }
+    });
+
+  const aws = program.command("aws").description("Operate an AWS deployment (docs/deploy.md).");
+  const awsTenants = aws.command("tenants").description("Tenants of an AWS deployment, in its tenants.json (S3): one validated, ETag-conditional write per change.");
+  const sourceOption = () => new Option("--source <s3-url>", "the deployment's tenants.json (s3://bucket/key, the `tenants` output of sst deploy; or a file)").env("UNMELTABLE_TENANTS").makeOptionMandatory();
+  const printTokens = (t: NewTokens, json?: boolean) => {
+    if (json) return process.stdout.write(`${JSON.stringify(t)}\n`);
+    process.stdout.write(`tenant ${t.name}\n`);
+    if (t.ingestToken) process.stdout.write(`  ingest token  ${t.ingestToken}\n`);
+    if (t.apiToken) process.stdout.write(`  API token     ${t.apiToken}\n`);
+    process.stdout.write("  shown once: tenants.json keeps only their SHA-256. The functions and collectors reload it within a minute.\n");
+  };
+  awsTenants
+    .command("add <name>")
+    .description("Add a tenant with new ingest and API tokens, kept as SHA-256 hashes in tenants.json; prints the tokens once.")
+    .addOption(sourceOption())
+    .option("--tier <tier>", "index tier (default: default)")
+    .option("--retention-days <days>", "retention in days (default 30)", positiveArg)
+    .option("--partition-spread <n>", "raw partitions the tenant's batches are spread over (default 1)", positiveArg)
+    .option("--json", "print {name, ingestToken, apiToken} as JSON")
+    .action(async (name: string, opts: { source: string; tier?: string; retentionDays?: number; partitionSpread?: number; json?: boolean }) => {
+      printTokens(await addRemoteTenant(opts.source, name, opts), opts.json);
+    });
+  awsTenants
+    .command("rotate-token <name>")
+    .description("Give a tenant a new API token (--ingest: a new ingest token; --both); the old one stops working when the config is reloaded (within a minute). Prints the new token once.")
+    .addOption(sourceOption())
+    .option("--ingest", "a new ingest token instead of the API token")
+    .option("--both", "new ingest and API tokens")
+    .option("--json", "print {name, ingestToken?, apiToken?} as JSON")
+    .action(async (name: string, opts: { source: string; ingest?: boolean; both?: boolean; json?: boolean }) => {
+      printTokens(await rotateRemoteTokens(opts.source, name, { api: opts.both === true || !opts.ingest, ingest: opts.both === true || opts.ingest === true }), opts.json);
     });
 
   program

@@ -242,7 +242,7 @@ export class LiveTenantDirectory extends EventEmitter implements TenantDirectory
     this.version = v;
     const tenants = this.store.list();
     const byName = new Map(tenants.map((t) => [t.name, t]));
-    this.byIngest = new Map(tenants.map((t) => [t.ingestToken, t]));
+    this.byIngest = new Map(tenants.flatMap((t) => (t.ingestToken ? [[t.ingestToken, t] as const] : [])));
     this.byApiHash = new Map(
       this.store.apiTokens().flatMap((k) => {
         const tenant = byName.get(k.tenant);

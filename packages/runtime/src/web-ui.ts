@@ -75,7 +75,7 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
       200,
       {
         tenant: tenant.name,
-        ingestToken: tenant.ingestToken,
+        ingestToken: tenant.ingestToken ?? null,
         // null: use the address the browser reached this server at.
         host: wildcard ? null : info.host,
         syslog: info.syslogPort === undefined ? null : { port: info.syslogPort, tlsPort: info.tlsPort ?? null },

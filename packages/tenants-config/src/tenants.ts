@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { sliceStart, validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
@@ -12,26 +13,52 @@ import { sliceStart, validateTenantName, type Tenant, type TenantDirectory } fro
  * instead of sending a tenant's events to a topic that does not exist. A refresh that fails the check
  * keeps the last good list.
  */
+/** Longer than any token (UUIDs, 32-character API tokens): not hashed, not found. */
+const MAX_TOKEN_CHARS = 256;
+const MAX_SEEN_TOKENS = 100_000;
+
+/** The hex SHA-256 a tenants config keeps instead of a token (`ingestTokenSha256`, `apiTokenSha256`). */
+export function tokenSha256(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
 export class StaticTenantDirectory implements TenantDirectory {
   private byIngest = new Map<string, Tenant>();
+  private byIngestHash = new Map<string, Tenant>();
   private byApi = new Map<string, Tenant>();
+  private byApiHash = new Map<string, Tenant>();
   private byNameMap = new Map<string, Tenant>();
+  /**
+   * Hashed ingest tokens already seen, by token: a collector looks a token up for every message, and
+   * a SHA-256 per message would cost more than the parse. Bounded (a flood of made-up tokens is never
+   * cached: only tokens that matched) and emptied on every replace, so a removed tenant stops at once.
+   */
+  private seenIngest = new Map<string, Tenant>();
 
   constructor(tenants: Tenant[] = []) {
     this.replace(tenants);
   }
 
   replace(tenants: Tenant[]): void {
-    this.byIngest = new Map(tenants.map((t) => [t.ingestToken, t]));
+    this.byIngest = new Map(tenants.flatMap((t) => (t.ingestToken ? [[t.ingestToken, t] as const] : [])));
+    this.byIngestHash = new Map(tenants.flatMap((t) => (t.ingestTokenSha256 ? [[t.ingestTokenSha256, t] as const] : [])));
     this.byApi = new Map(tenants.flatMap((t) => (t.apiToken ? [[t.apiToken, t] as const] : [])));
+    this.byApiHash = new Map(tenants.flatMap((t) => (t.apiTokenSha256 ? [[t.apiTokenSha256, t] as const] : [])));
     this.byNameMap = new Map(tenants.map((t) => [t.name, t]));
+    this.seenIngest = new Map();
   }
 
   byIngestToken(token: string) {
-    return this.byIngest.get(token);
+    const plain = this.byIngest.get(token) ?? this.seenIngest.get(token);
+    if (plain || this.byIngestHash.size === 0 || typeof token !== "string" || token.length > MAX_TOKEN_CHARS) return plain;
+    const hashed = this.byIngestHash.get(tokenSha256(token));
+    if (hashed && this.seenIngest.size < MAX_SEEN_TOKENS) this.seenIngest.set(token, hashed);
+    return hashed;
   }
   byApiToken(token: string) {
-    return this.byApi.get(token);
+    const plain = this.byApi.get(token);
+    if (plain || this.byApiHash.size === 0 || typeof token !== "string" || token.length > MAX_TOKEN_CHARS) return plain;
+    return this.byApiHash.get(tokenSha256(token));
   }
   byName(name: string) {
     return this.byNameMap.get(name);
@@ -61,6 +88,8 @@ export const PLACEMENT = z
   .refine((p) => p.layout === "dedicated" || p.slice === "day", { message: "pooled indices are day slices" })
   .refine((p) => sliceStart(p.from, p.slice) === p.from, { message: "a placement starts at a boundary of its slice" });
 
+const SHA256_HEX = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 is 64 lowercase hexadecimal digits (sha256sum of the token, without a newline)");
+
 /** A tenant's retention when its entry names none. */
 export const DEFAULT_RETENTION_DAYS = 30;
 
@@ -68,8 +97,12 @@ export const DEFAULT_RETENTION_DAYS = 30;
 export const TENANT_ENTRY = z
   .object({
     name: z.string().refine((n) => validateTenantName(n) === undefined, { message: validateTenantName("!") }),
-    ingestToken: z.string().min(8, "an ingest token has at least 8 characters"),
-    apiToken: z.string().min(1),
+    /** The ingest token, or (better) only its hex SHA-256 in `ingestTokenSha256`: one of the two. */
+    ingestToken: z.string().min(8, "an ingest token has at least 8 characters").optional(),
+    ingestTokenSha256: SHA256_HEX.optional(),
+    /** The API token, or (better) only its hex SHA-256 in `apiTokenSha256`: one of the two. */
+    apiToken: z.string().min(1).optional(),
+    apiTokenSha256: SHA256_HEX.optional(),
     /** Index tier: one of the deployment's tiers (stacks/config.ts, TIERS). */
     tier: TIER_NAME.default("default"),
     /** Partitions of `raw` and of `processed.<tier>` the tenant's records are spread over. */
@@ -92,7 +125,9 @@ export const TENANT_ENTRY = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((t) => (t.ingestToken === undefined) !== (t.ingestTokenSha256 === undefined), { message: "give ingestToken or ingestTokenSha256 (one of the two)", path: ["ingestToken"] })
+  .refine((t) => (t.apiToken === undefined) !== (t.apiTokenSha256 === undefined), { message: "give apiToken or apiTokenSha256 (one of the two)", path: ["apiToken"] });
 
 export class TenantsConfigError extends Error {
   override name = "TenantsConfigError";
@@ -126,10 +161,12 @@ export function parseTenants(text: string, source: string, tiers?: readonly stri
     }
     valid.push({ t: r.data, i });
   });
+  // A token and a hash of the same token are the same credential: compared as hashes.
   const seen = { name: new Map<string, number>(), ingestToken: new Map<string, number>(), apiToken: new Map<string, number>() };
   valid.forEach(({ t, i }) => {
+    const values = { name: t.name, ingestToken: t.ingestTokenSha256 ?? tokenSha256(t.ingestToken!), apiToken: t.apiTokenSha256 ?? tokenSha256(t.apiToken!) };
     for (const key of ["name", "ingestToken", "apiToken"] as const) {
-      const v = t[key]!;
+      const v = values[key];
       const first = seen[key].get(v);
       if (first !== undefined) problems.push(`[${i}].${key}: the same as tenant [${first}]'s`);
       else seen[key].set(v, i);
@@ -192,7 +229,7 @@ export async function updateTenant(source: string, name: string, changes: Partia
  */
 export async function updateTenants(
   source: string,
-  apply: (find: (name: string) => Record<string, unknown> | undefined) => void,
+  apply: (find: (name: string) => Record<string, unknown> | undefined, entries: Record<string, unknown>[]) => void,
   attempts = 5,
   what = "tenants",
 ): Promise<void> {
@@ -202,7 +239,7 @@ export async function updateTenants(
     const list = JSON.parse(current.text) as Record<string, unknown>[];
     const byName = new Map(list.map((x) => [x.name as string, x]));
     const before = JSON.stringify(list);
-    apply((name) => byName.get(name));
+    apply((name) => byName.get(name), list);
     // Nothing to change (another writer did it already, or a run saw a stale directory): no write.
     if (JSON.stringify(list) === before) return;
     const body = `${JSON.stringify(list, null, 2)}\n`;

@@ -113,7 +113,8 @@ export function qs(params: Record<string, string | number | undefined>): string 
 
 export interface UiConfig {
   tenant: string;
-  ingestToken: string;
+  /** null where the deployment keeps only the token's hash. */
+  ingestToken: string | null;
   host: string | null;
   syslog: { port: number; tlsPort: number | null } | null;
   http: { port: number | null; httpsPort: number | null };

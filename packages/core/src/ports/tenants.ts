@@ -1,14 +1,22 @@
 /** A customer of the platform. */
 export interface Tenant {
   name: string;
-  /** Sent by log shippers: in the URL for HTTP, in the `TOKEN@41058` SD-ID for syslog. */
-  ingestToken: string;
+  /**
+   * Sent by log shippers: in the URL for HTTP, in the `TOKEN@41058` SD-ID for syslog. A deployment's
+   * tenants config may keep only its SHA-256 (`ingestTokenSha256`): then nothing can show it again
+   * (the UI's source setup and `/apiv2/customer` say so), and it was shown once when created.
+   */
+  ingestToken?: string;
+  /** Hex SHA-256 of the ingest token, where the directory keeps the hash instead of the token. */
+  ingestTokenSha256?: string;
   /**
    * Bearer token for the search API, where the directory keeps it: a deployment's tenants config does;
    * a single machine's tenant table keeps only its SHA-256 (the token is shown when created or rotated),
    * so its tenants carry none.
    */
   apiToken?: string;
+  /** Hex SHA-256 of the API token (a deployment's tenants config keeps this, not the token). */
+  apiTokenSha256?: string;
   /** Index tier (a processed topic and an index domain of its own). */
   tier: string;
   /** Number of consecutive raw-topic partitions the tenant's batches are spread over. */

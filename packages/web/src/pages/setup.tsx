@@ -20,15 +20,28 @@ export function SetupPage({ config, navigate }: PageProps) {
   if (error) return <ErrorBox error={error} onRetry={() => (setError(null), setRetry((r) => r + 1))} />;
   if (!cfg) return <Loading label="Loading your tenant's settings…" />;
   const syslogHost = cfg.host ?? location.hostname;
-  const snippets = setupSnippets({ syslogHost, syslogPort: cfg.syslog?.port ?? 514, httpBase: location.origin, token: cfg.ingestToken });
+  // A deployment that keeps only the token's hash cannot show it again: the snippets name a placeholder.
+  const token = cfg.ingestToken ?? "YOUR-INGEST-TOKEN";
+  const snippets = setupSnippets({ syslogHost, syslogPort: cfg.syslog?.port ?? 514, httpBase: location.origin, token });
   return (
     <div class="page page-setup">
       <h1 class="page-title" tabIndex={-1}>
         Send your logs
       </h1>
       <p class="lead">
-        Tenant <strong>{cfg.tenant}</strong>. Your ingest token is <code class="token" data-testid="ingest-token">{cfg.ingestToken}</code> — it goes into every
-        configuration below, so the events land in this tenant. (It is not your API token: that one stays in this browser.)
+        Tenant <strong>{cfg.tenant}</strong>.{" "}
+        {cfg.ingestToken ? (
+          <>
+            Your ingest token is <code class="token" data-testid="ingest-token">{cfg.ingestToken}</code> — it goes into every configuration below, so the
+            events land in this tenant.
+          </>
+        ) : (
+          <>
+            This deployment keeps only a hash of your ingest token, so it cannot be shown again: it was shown once when your tenant was created (your
+            operator can issue a new one). Put it where the configurations below say <code class="token">YOUR-INGEST-TOKEN</code>.
+          </>
+        )}{" "}
+        (It is not your API token: that one stays in this browser.)
       </p>
       <FirstEvent onSearch={() => navigate({ page: "search", q: "", from: "-24h", until: "now" })} />
       {!cfg.syslog && (
