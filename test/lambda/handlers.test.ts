@@ -1,3 +1,4 @@
+import { tokenSha256 } from "@unmeltable/tenants-config";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -95,7 +96,9 @@ describe("the Lambda handlers", () => {
     ]);
     queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-lambda-"));
-    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant, big]));
+    // big's tokens are kept as their SHA-256 only, as `unmeltable aws tenants add` writes them.
+    const { ingestToken: bigIngest, apiToken: bigApi, ...bigRest } = big;
+    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant, { ...bigRest, ingestTokenSha256: tokenSha256(bigIngest), apiTokenSha256: tokenSha256(bigApi) }]));
     const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }, { name: "config" }] });
     const { port } = (await server.run()) as { port: number };
     s3 = server;
@@ -236,6 +239,13 @@ describe("the Lambda handlers", () => {
       expect(JSON.parse(metadata.body)).toMatchObject({ errors: [{ field: "webhookUrl", message: expect.stringContaining("169.254.169.254, a link-local address") }] });
       const config = await searchHandler({ ...base, rawPath: "/ui/config", rawQueryString: "", headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } }, context);
       expect(JSON.parse(config.body)).toMatchObject({ tenant: "acme", ingestToken: tenant.ingestToken });
+      // A tenant kept by hashes is found by its API token; its ingest token cannot be shown again.
+      const hashed = await searchHandler({ ...base, rawPath: "/ui/config", rawQueryString: "", headers: { ...base.headers, authorization: `bearer ${big.apiToken}` } }, context);
+      expect(JSON.parse(hashed.body)).toMatchObject({ tenant: "big", ingestToken: null });
+      const customer = await searchHandler({ ...base, rawPath: "/apiv2/customer", rawQueryString: "", headers: { ...base.headers, authorization: `bearer ${big.apiToken}` } }, context);
+      expect(JSON.parse(customer.body)).toMatchObject({ tokens: [], subdomain: "big" });
+      const wrong = await searchHandler({ ...base, rawPath: "/ui/config", rawQueryString: "", headers: { ...base.headers, authorization: `bearer ${tokenSha256(big.apiToken)}` } }, context);
+      expect(wrong.statusCode).toBe(401);
       const result = await alertsHandler({}, context);
       expect(result).toEqual({ alerts: 1, fired: 1 });
       expect(received).toEqual([expect.objectContaining({ query: marker, count: 2, link: expect.stringMatching(/^https:\/\/logs\.example\.com\/#\/search\?/) })]);
