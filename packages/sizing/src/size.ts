@@ -40,8 +40,8 @@ export const INVOCATION_DATA_BYTES = 4.4 * MIB;
  * measured duration: the process stage parses and routes (CPU: one full vCPU), the index stage waits
  * for OpenSearch's bulk response.
  */
-export const PROCESS_SECONDS_PER_INVOCATION = 2;
-export const INDEX_SECONDS_PER_INVOCATION = 4;
+export const PROCESS_SECONDS_PER_INVOCATION = 1;
+export const INDEX_SECONDS_PER_INVOCATION = 2;
 /** A partition is read by one invocation at a time, so its throughput is payload / invocation time. */
 export const RAW_BYTES_PER_PARTITION = INVOCATION_DATA_BYTES / PROCESS_SECONDS_PER_INVOCATION;
 export const PROCESSED_BYTES_PER_PARTITION = INVOCATION_DATA_BYTES / INDEX_SECONDS_PER_INVOCATION;
