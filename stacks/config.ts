@@ -1,13 +1,17 @@
 /**
  * The deployment's tunables, as plain data: the tiers table (one processed topic, one index function
- * with its MSK event-source mapping, and one OpenSearch domain per tier), the process stage, and the
- * per-stage sizing (MSK brokers, collectors per AZ, regions, DNS). No AWS calls here: the stacks read
- * `resolveStage($app.stage)` and the tests assert the resource graph against the same tables.
+ * with its MSK event-source mapping, and one OpenSearch domain per tier), the process stage, and per
+ * stage the workload it is sized for. The sizes — partitions, MSK brokers and storage, pollers, the
+ * domains, collectors per AZ — are derived from that workload by packages/sizing (each rule written
+ * beside it there, printed by `unmeltable aws estimate`). No AWS calls here: the stacks read
+ * `resolveStage($app.stage)` and the tests assert the resource graph against the same derivation.
  *
  * Ops tune a tenant's throughput by moving the tenant to another tier (the `tier` field of its entry in
- * tenants.json) and by tuning that tier's row below: batch size, batching window, pollers, partitions,
- * domain size. See docs/deploy.md, "Tuning a tenant's tier".
+ * tenants.json), by declaring the stage's workload, and by pinning a derived size where they know better
+ * (`msk`, `collectorsPerAz`, `opensearchOverride`). See docs/deploy.md, "Tuning a tenant's tier".
  */
+import { layoutTable } from "@unmeltable/index-opensearch/sizing";
+import { sizeDeployment, type DeploymentSizing, type Workload } from "@unmeltable/sizing";
 
 export type StartingPosition = "LATEST" | "TRIM_HORIZON";
 export type ErrorHandling = "provisioned" | "on-demand";
@@ -43,6 +47,7 @@ export interface OpenSearchSizing {
   dedicatedMaster?: { instanceType: string; count: number };
 }
 
+/** A tier as a stage deploys it: its row of the tiers table with the sizes derived for the stage. */
 export interface TierConfig {
   /** Tenant-facing tier name: tenants.json `tier`, topic `processed.<name>`, env `UNMELTABLE_TIER`. */
   name: string;
@@ -54,35 +59,58 @@ export interface TierConfig {
   indexFunction: { memoryMb: number; timeoutSeconds: number };
 }
 
+/** The mapping settings that are not derived from the workload (pollers are). */
+export type EsmRow = Omit<EsmSettings, "pollers">;
+
+/** A row of the tiers table: what does not depend on the workload. */
+export interface TierRow {
+  name: string;
+  /**
+   * Batch size and window: the 6 MB payload, not `batchSize`, bounds a busy invocation (PAYLOAD below),
+   * so the size only matters for small records at low volume, where the window decides; a window of
+   * 1–2 s bounds the latency it adds.
+   */
+  esm: EsmRow;
+  indexFunction: { memoryMb: number; timeoutSeconds: number };
+}
+
 /**
  * The tiers table. `default` is the tier of every tenant that names none (packages/lambda/src/tenants.ts),
- * so it must exist. `bulk` is for the few tenants that send most of the volume.
+ * so it must exist. `bulk` is for the few tenants that send most of the volume. Their partitions,
+ * pollers and domains are derived per stage from its workload (`tiersFor`).
  */
-export const TIERS: readonly TierConfig[] = [
+export const TIERS: readonly TierRow[] = [
   {
     name: "default",
-    opensearch: { instanceType: "r7g.large.search", instanceCount: 3, volumeGb: 200, dedicatedMaster: { instanceType: "m7g.large.search", count: 3 } },
-    esm: { batchSize: 2_000, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", pollers: { min: 1, max: 10 }, retryLimit: 10_000 },
-    partitions: 12,
+    esm: { batchSize: 2_000, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", retryLimit: 10_000 },
     indexFunction: { memoryMb: 1024, timeoutSeconds: 120 },
   },
   {
     name: "bulk",
-    opensearch: { instanceType: "r7g.xlarge.search", instanceCount: 6, volumeGb: 500, dedicatedMaster: { instanceType: "m7g.large.search", count: 3 } },
-    esm: { batchSize: 10_000, batchingWindowSeconds: 2, startingPosition: "TRIM_HORIZON", pollers: { min: 2, max: 48 }, retryLimit: 10_000 },
-    partitions: 48,
+    esm: { batchSize: 10_000, batchingWindowSeconds: 2, startingPosition: "TRIM_HORIZON", retryLimit: 10_000 },
     indexFunction: { memoryMb: 2048, timeoutSeconds: 300 },
   },
 ];
 
 /** The process stage: one mapping on `raw` for every tenant; it routes events to `processed.<tier>`. */
 export const PROCESS = {
-  esm: { batchSize: 500, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", pollers: { min: 2, max: 48 }, retryLimit: 10_000 } satisfies EsmSettings,
-  /** Partitions of `raw`. A tenant's batches spread over its `partitionSpread` of them. */
-  rawPartitions: 48,
+  esm: { batchSize: 500, batchingWindowSeconds: 1, startingPosition: "TRIM_HORIZON", retryLimit: 10_000 } satisfies EsmRow as EsmRow,
   memoryMb: 1769, // one full vCPU
   timeoutSeconds: 120,
 };
+
+/** The process stage as a stage deploys it: `raw`'s partitions and the mapping's pollers derived from its workload. */
+export interface ProcessConfig {
+  esm: EsmSettings;
+  /** Partitions of `raw`. A tenant's batches spread over its `partitionSpread` of them. */
+  rawPartitions: number;
+  memoryMb: number;
+  timeoutSeconds: number;
+}
+
+export function processFor(cfg: StageConfig): ProcessConfig {
+  return { ...PROCESS, esm: { ...PROCESS.esm, pollers: cfg.sizing.raw.esm.pollers }, rawPartitions: cfg.sizing.raw.partitions };
+}
 
 /** Topic names shared with packages/core (RAW_TOPIC, DEAD_LETTER_TOPIC, REDRIVEN_TOPIC, processedTopic). */
 export const TOPICS = {
@@ -224,10 +252,21 @@ export type CollectorArtifact =
 export interface StageConfig {
   stage: string;
   kind: StageKind;
+  /** What the stage is sized for (packages/sizing): events/s, event size, tenants by tier and retention. */
+  workload: Workload;
+  /** The sizes derived from `workload`, with each rule (`sizing.steps`). */
+  sizing: DeploymentSizing;
   regions: RegionConfig[];
   /** VPC NAT: "managed" (a NAT gateway per AZ) or "ec2" (fck-nat t4g.nano instances, far cheaper). */
   nat: "managed" | "ec2";
-  msk: { kafkaVersion: string; brokerType: string; brokers: number; volumeGb: number };
+  msk: {
+    kafkaVersion: string;
+    brokerType: string;
+    brokers: number;
+    volumeGb: number;
+    /** MSK storage auto-scaling: expand past `targetPercent` used, up to `maxVolumeGb` per broker. */
+    autoScaling: { targetPercent: number; maxVolumeGb: number };
+  };
   /** Overrides applied to every tier's domain (small stages do not need the production sizing). */
   opensearchOverride?: Partial<OpenSearchSizing>;
   opensearchEngine: string;
@@ -280,22 +319,73 @@ const COLLECTOR_DEFAULTS = {
   healthCheckPort: 6514,
 } as const;
 
+/**
+ * A stage as declared: its workload, and everything that is not a size. The sizes are derived in
+ * `resolveStage`; a declaration may pin one (`msk.brokers`, a region's `collectorsPerAz`, the
+ * collectors' `instanceType`, `opensearchOverride`) where ops know better than the model — a pinned
+ * size is used as it is, and still validated.
+ */
+export type StageDeclaration = Omit<StageConfig, "stage" | "esmEnabled" | "sizing" | "msk" | "regions" | "collector"> & {
+  msk: { kafkaVersion: string } & Partial<Omit<StageConfig["msk"], "kafkaVersion">>;
+  regions: (Omit<RegionConfig, "collectorsPerAz"> & { collectorsPerAz?: number })[];
+  collector: Omit<StageConfig["collector"], "instanceType" | "spoolVolumeGb"> & Partial<Pick<StageConfig["collector"], "instanceType" | "spoolVolumeGb">>;
+};
+
+/**
+ * Production's workload: the issue's reference point, 10,000 events/s of ~500 bytes (432 GB a day)
+ * searchable for 30 days, twice that at peak; most tenants small on the default tier, a few large ones
+ * on `bulk` (half the volume); raw events archived 400 days.
+ */
+export const PROD_WORKLOAD: Workload = {
+  eventsPerSecond: 10_000,
+  peakEventsPerSecond: 20_000,
+  eventBytes: 500,
+  groups: [
+    { tenants: 1_000, eventsPerSecond: 5, tier: "default", retentionDays: 30 },
+    { tenants: 5, eventsPerSecond: 1_000, tier: "bulk", retentionDays: 30 },
+  ],
+  archiveDays: 400,
+};
+
+/** Staging's: test traffic, ~100 events/s, a week searchable, a month archived. */
+export const STAGING_WORKLOAD: Workload = {
+  eventsPerSecond: 100,
+  peakEventsPerSecond: 500,
+  eventBytes: 500,
+  groups: [
+    { tenants: 10, eventsPerSecond: 5, tier: "default", retentionDays: 7 },
+    { tenants: 1, eventsPerSecond: 50, tier: "bulk", retentionDays: 7 },
+  ],
+  archiveDays: 30,
+};
+
+/** A developer's: a trickle, three days searchable, a week archived. */
+export const PERSONAL_WORKLOAD: Workload = {
+  eventsPerSecond: 10,
+  peakEventsPerSecond: 100,
+  eventBytes: 500,
+  groups: [
+    { tenants: 1, eventsPerSecond: 5, tier: "default", retentionDays: 3 },
+    { tenants: 1, eventsPerSecond: 5, tier: "bulk", retentionDays: 3 },
+  ],
+  archiveDays: 7,
+};
+
 /** Shared stages, by name. Any other stage name is a personal (developer) stage: see `personalStage`. */
-export const STAGES: Record<string, Omit<StageConfig, "stage" | "esmEnabled">> = {
+export const STAGES: Record<string, StageDeclaration> = {
   prod: {
     kind: "production",
+    workload: PROD_WORKLOAD,
     regions: [
-      { region: "eu-west-1", home: true, collectorsPerAz: 1 },
-      { region: "us-east-1", cidr: "10.1.0.0/16", collectorsPerAz: 1 },
+      { region: "eu-west-1", home: true },
+      { region: "us-east-1", cidr: "10.1.0.0/16" },
     ],
     nat: "managed",
-    msk: { kafkaVersion: "3.8.x", brokerType: "kafka.m7g.large", brokers: 3, volumeGb: 1000 },
+    msk: { kafkaVersion: "3.8.x" },
     opensearchEngine: "OpenSearch_2.19",
     errorHandling: "provisioned",
     collector: {
       ...COLLECTOR_DEFAULTS,
-      instanceType: "c7i.large",
-      spoolVolumeGb: 100,
       tls: { certParameter: "/unmeltable/prod/tls/cert", keyParameter: "/unmeltable/prod/tls/key" },
     },
     domain: { zone: "example.com", collectors: "logs.example.com", api: "api.logs.example.com", web: "app.logs.example.com" },
@@ -304,16 +394,14 @@ export const STAGES: Record<string, Omit<StageConfig, "stage" | "esmEnabled">> =
   },
   staging: {
     kind: "shared",
-    regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 1 }],
+    workload: STAGING_WORKLOAD,
+    regions: [{ region: "eu-west-1", home: true }],
     nat: "ec2",
-    msk: { kafkaVersion: "3.8.x", brokerType: "kafka.t3.small", brokers: 3, volumeGb: 100 },
-    opensearchOverride: { instanceType: "t3.medium.search", instanceCount: 1, volumeGb: 20, dedicatedMaster: undefined },
+    msk: { kafkaVersion: "3.8.x" },
     opensearchEngine: "OpenSearch_2.19",
     errorHandling: "provisioned",
     collector: {
       ...COLLECTOR_DEFAULTS,
-      instanceType: "t3.small",
-      spoolVolumeGb: 20,
       tls: { certParameter: "/unmeltable/staging/tls/cert", keyParameter: "/unmeltable/staging/tls/key" },
     },
     domain: { zone: "example.com", collectors: "logs.staging.example.com" },
@@ -323,19 +411,17 @@ export const STAGES: Record<string, Omit<StageConfig, "stage" | "esmEnabled">> =
 };
 
 /** A developer's own stage (`sst dev --stage alice`): smallest sizes, no collectors, no DNS, guarded mappings. */
-export function personalStage(): Omit<StageConfig, "stage" | "esmEnabled"> {
+export function personalStage(): StageDeclaration {
   return {
     kind: "personal",
+    workload: PERSONAL_WORKLOAD,
     regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 0 }],
     nat: "ec2",
-    msk: { kafkaVersion: "3.8.x", brokerType: "kafka.t3.small", brokers: 3, volumeGb: 20 },
-    opensearchOverride: { instanceType: "t3.medium.search", instanceCount: 1, volumeGb: 10, dedicatedMaster: undefined },
+    msk: { kafkaVersion: "3.8.x" },
     opensearchEngine: "OpenSearch_2.19",
     errorHandling: "on-demand",
     collector: {
       ...COLLECTOR_DEFAULTS,
-      instanceType: "t3.small",
-      spoolVolumeGb: 10,
       tls: { certParameter: "/unmeltable/dev/tls/cert", keyParameter: "/unmeltable/dev/tls/key" },
     },
     archive: { infrequentAccessAfterDays: 30, glacierAfterDays: 90, expireAfterDays: 7 },
@@ -343,17 +429,47 @@ export function personalStage(): Omit<StageConfig, "stage" | "esmEnabled"> {
   };
 }
 
-/** The stage's whole configuration, validated. `env` is where the dev-stage guard's opt-in is read. */
+/**
+ * The sizes for a declaration (packages/sizing): production stages get zone-aware domains with
+ * replicas and cluster managers and no burstable types; shared and personal stages the small profile.
+ * Collectors are sized for every region that does not pin 0 of them.
+ */
+export function sizeStage(d: StageDeclaration): DeploymentSizing {
+  const engineMinor = Number(/_2\.(\d+)$/.exec(d.opensearchEngine)?.[1] ?? 0);
+  return sizeDeployment(d.workload, {
+    profile: d.kind === "production" ? "production" : "small",
+    tiers: TIERS.map((t) => t.name),
+    collectorRegions: d.regions.filter((r) => r.collectorsPerAz !== 0).length,
+    layout: layoutTable,
+    engineMinor,
+  });
+}
+
+/** The stage's whole configuration, sized and validated. `env` is where the dev-stage guard's opt-in is read. */
 export function resolveStage(stage: string, env: Record<string, string | undefined> = process.env): StageConfig {
-  const base = STAGES[stage] ?? personalStage();
-  const esmEnabled = base.kind === "personal" ? env.UNMELTABLE_ESM_ENABLED === "1" : true;
-  const cfg: StageConfig = { ...base, stage, esmEnabled };
+  const d = STAGES[stage] ?? personalStage();
+  const esmEnabled = d.kind === "personal" ? env.UNMELTABLE_ESM_ENABLED === "1" : true;
+  const sizing = sizeStage(d);
+  const cfg: StageConfig = {
+    ...d,
+    stage,
+    esmEnabled,
+    sizing,
+    msk: {
+      brokerType: sizing.msk.brokerType,
+      brokers: sizing.msk.brokers,
+      volumeGb: sizing.msk.volumeGb,
+      autoScaling: sizing.msk.autoScaling,
+      ...d.msk,
+    },
+    regions: d.regions.map((r) => ({ ...r, collectorsPerAz: r.collectorsPerAz ?? sizing.collectors.perAz })),
+    collector: { instanceType: sizing.collectors.instanceType, spoolVolumeGb: sizing.collectors.spoolVolumeGb, ...d.collector },
+  };
   validate(cfg);
   checkQuotas(cfg);
   return cfg;
 }
 
-/** The tiers table with the stage's OpenSearch override applied. */
 /**
  * Each tier's index settings, given to the functions (UNMELTABLE_OPENSEARCH_INDEX_SETTINGS) that put the
  * index templates:
@@ -367,8 +483,14 @@ export function indexSettingsFor(cfg: StageConfig): Record<string, { replicas: n
   return Object.fromEntries(tiersFor(cfg).map((t) => [t.name, { replicas: t.opensearch.instanceCount > 1 ? 1 : 0, analysis: "icu" as const }]));
 }
 
+/** Each tier as the stage deploys it: its row, with the partitions, pollers and domain derived for the stage and the stage's OpenSearch pins. */
 export function tiersFor(cfg: StageConfig): TierConfig[] {
-  return TIERS.map((t) => ({ ...t, opensearch: { ...t.opensearch, ...cfg.opensearchOverride } }));
+  return TIERS.map((t) => {
+    const sized = cfg.sizing.tiers.find((x) => x.name === t.name)!;
+    const os = sized.opensearch;
+    const opensearch: OpenSearchSizing = { instanceType: os.instanceType, instanceCount: os.instanceCount, volumeGb: os.volumeGb, dedicatedMaster: os.dedicatedMaster, ...cfg.opensearchOverride };
+    return { ...t, partitions: sized.partitions, esm: { ...t.esm, pollers: sized.esm.pollers }, opensearch };
+  });
 }
 
 export function homeRegion(cfg: StageConfig): RegionConfig {
@@ -432,7 +554,8 @@ function validate(cfg: StageConfig): void {
     if (os.instanceCount > 1 && os.instanceCount % azs !== 0) fail(`tier ${t.name}: ${os.instanceCount} data nodes do not spread evenly over ${azs} AZs`);
     checkEsm(`tier ${t.name}`, t.esm, t.indexFunction.timeoutSeconds, PAYLOAD.processedRecordBytes, fail);
   }
-  checkEsm("process", PROCESS.esm, PROCESS.timeoutSeconds, PAYLOAD.rawRecordBytes, fail);
+  const proc = processFor(cfg);
+  checkEsm("process", proc.esm, proc.timeoutSeconds, PAYLOAD.rawRecordBytes, fail);
   // A record must fit in an invocation alone, or Lambda cannot deliver it at all. The largest processed
   // record is one event's document: the raw text plus its parsed fields, at most ~3 times the event.
   if (eventRecordBytes(3 * PAYLOAD.maxEventBytes) > PAYLOAD.invocationBytes - 1024) fail(`maxEventBytes ${PAYLOAD.maxEventBytes}: its processed record would not fit in Lambda's 6 MB invocation`);
@@ -538,7 +661,7 @@ export function concurrencyPlan(cfg: StageConfig): ConcurrencyPlan | undefined {
   const cap = (n: number, c: number) => (cfg.kind === "shared" ? Math.min(n, c) : n);
   return {
     search: SEARCH_RESERVED[cfg.kind],
-    process: cap(PROCESS.rawPartitions, SHARED_STAGE_CAPS.process),
+    process: cap(processFor(cfg).rawPartitions, SHARED_STAGE_CAPS.process),
     index: Object.fromEntries(tiersFor(cfg).map((t) => [t.name, cap(t.partitions, SHARED_STAGE_CAPS.index)])),
   };
 }

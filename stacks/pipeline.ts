@@ -23,7 +23,7 @@
  */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { concurrencyPlan, pascal, PROCESS, TOPICS, tiersFor, type EsmSettings, type StageConfig } from "./config";
+import { concurrencyPlan, pascal, processFor, TOPICS, tiersFor, type EsmSettings, type StageConfig } from "./config";
 import { consumePermissions, consumerGroup, functionArgs, MSK_ESM_POLICY, openSearchPermissions, producePermissions, type FunctionContext } from "./functions";
 import type { Queue } from "./queue";
 
@@ -83,8 +83,8 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
     functionArgs(ctx, {
       handler: "functions/process.handler",
       description: "Process stage: raw -> processed.<tier>",
-      memoryMb: PROCESS.memoryMb,
-      timeoutSeconds: PROCESS.timeoutSeconds,
+      memoryMb: processFor(cfg).memoryMb,
+      timeoutSeconds: processFor(cfg).timeoutSeconds,
       // Never the sst dev stub: the mapping would commit what the stub "processed" without a session.
       live: false,
       reservedConcurrency: plan?.process,
@@ -136,7 +136,7 @@ export function createMappings(
   const cluster = queue.clusterArn;
   const process = new aws.lambda.EventSourceMapping(
     "ProcessMapping",
-    mappingArgs(cfg, app, { clusterArn: cluster, functionArn: fns.process.arn, topic: TOPICS.raw, consumer: "process", esm: PROCESS.esm }),
+    mappingArgs(cfg, app, { clusterArn: cluster, functionArn: fns.process.arn, topic: TOPICS.raw, consumer: "process", esm: processFor(cfg).esm }),
     { dependsOn: after.topics },
   );
   const index: Mappings["index"] = {};

@@ -7,7 +7,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AZ_COUNT, PROCESS, RETENTION, TOPICS, tiersFor, type StageConfig } from "./config";
+import { AZ_COUNT, processFor, RETENTION, TOPICS, tiersFor, type StageConfig } from "./config";
 import type { Network } from "./network";
 import { functionArgs, kafkaArns, type FunctionContext } from "./functions";
 
@@ -32,7 +32,7 @@ export function serverProperties(cfg: StageConfig): string {
     // The daily archive reads yesterday's raw records at 00:15 UTC: keep three days for slack and reruns.
     // Dead letters keep longer (a topic setting: see topicPlan).
     `log.retention.hours=${RETENTION.pipelineHours}`,
-    `num.partitions=${PROCESS.rawPartitions}`,
+    `num.partitions=${processFor(cfg).rawPartitions}`,
   ].join("\n");
 }
 
@@ -67,9 +67,43 @@ export function createQueue(app: string, cfg: StageConfig, net: Network): Queue 
       loggingInfo: { brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: logs.name } } },
       enhancedMonitoring: cfg.kind === "production" ? "PER_TOPIC_PER_PARTITION" : "DEFAULT",
     },
-    { customTimeouts: { create: "120m", update: "120m", delete: "120m" } },
+    {
+      customTimeouts: { create: "120m", update: "120m", delete: "120m" },
+      // Storage auto-scaling grows the volumes; a deploy must not try to shrink them back (MSK refuses).
+      ignoreChanges: ["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"],
+    },
   );
+  createStorageAutoScaling(cfg, cluster);
   return { cluster, clusterArn: cluster.arn, bootstrapBrokers: cluster.bootstrapBrokersSaslIam };
+}
+
+/**
+ * MSK storage auto-scaling (docs.aws.amazon.com/msk/latest/developerguide/msk-autoexpand.html):
+ * Application Auto Scaling tracks `KafkaBrokerStorageUtilization` and expands every broker's volume
+ * when it passes the target, up to the ceiling (packages/sizing: 4 × the derived size, at most 16 TiB).
+ * Volumes never shrink, and an expansion is followed by a cool-down of hours before the next.
+ */
+function createStorageAutoScaling(cfg: StageConfig, cluster: aws.msk.Cluster) {
+  const target = new aws.appautoscaling.Target("KafkaStorageScaling", {
+    serviceNamespace: "kafka",
+    scalableDimension: "kafka:broker-storage:VolumeSize",
+    resourceId: cluster.arn,
+    minCapacity: 1,
+    maxCapacity: cfg.msk.autoScaling.maxVolumeGb,
+  });
+  new aws.appautoscaling.Policy("KafkaStorageScalingPolicy", {
+    name: `${cfg.stage}-kafka-broker-storage`,
+    policyType: "TargetTrackingScaling",
+    serviceNamespace: target.serviceNamespace,
+    scalableDimension: target.scalableDimension,
+    resourceId: target.resourceId,
+    targetTrackingScalingPolicyConfiguration: {
+      predefinedMetricSpecification: { predefinedMetricType: "KafkaBrokerStorageUtilization" },
+      targetValue: cfg.msk.autoScaling.targetPercent,
+      // Scale-in is not supported for MSK storage.
+      disableScaleIn: true,
+    },
+  });
 }
 
 /**
@@ -79,7 +113,7 @@ export function createQueue(app: string, cfg: StageConfig, net: Network): Queue 
 export function topicPlan(cfg: StageConfig) {
   const tiers = tiersFor(cfg);
   return [
-    { name: TOPICS.raw, partitions: PROCESS.rawPartitions },
+    { name: TOPICS.raw, partitions: processFor(cfg).rawPartitions },
     { name: TOPICS.deadLetter, partitions: 1, config: { "retention.ms": String(RETENTION.deadLetterDays * 86_400_000) } },
     { name: TOPICS.redriven, partitions: 1, config: { "retention.ms": String(RETENTION.redrivenMs) } },
     ...tiers.map((t) => ({ name: TOPICS.processed(t.name), partitions: t.partitions })),
@@ -104,7 +138,7 @@ export function createTopicSetup(ctx: FunctionContext, queue: Queue) {
       timeoutSeconds: 300,
       live: false,
       environment: {
-        UNMELTABLE_PARTITIONS: String(PROCESS.rawPartitions),
+        UNMELTABLE_PARTITIONS: String(processFor(ctx.cfg).rawPartitions),
         UNMELTABLE_TIERS: tiers.map((t) => t.name).join(","),
       },
       permissions: [
@@ -125,7 +159,7 @@ export function createTopicSetup(ctx: FunctionContext, queue: Queue) {
   );
   const input = JSON.stringify({
     // What functions/topics.ts reads today: one partition count and the tier names ...
-    partitions: PROCESS.rawPartitions,
+    partitions: processFor(ctx.cfg).rawPartitions,
     tiers: tiers.map((t) => t.name),
     // ... and the full plan with each tier's own partition count (docs/deploy.md, "Topics").
     topics: plan,

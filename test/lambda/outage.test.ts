@@ -10,7 +10,7 @@ import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, encodeRawBatch
 import { OpenSearchIndex } from "@unmeltable/index-opensearch";
 import { createMskHandler } from "@unmeltable/lambda";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
-import { PROCESS, resolveStage, TIERS, type EsmSettings, type StageConfig } from "../../stacks/config";
+import { processFor, resolveStage, tiersFor, type EsmSettings, type StageConfig } from "../../stacks/config";
 import { EsmEmulator, type MappingSettings } from "../helpers/esm";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 import { startModelCluster } from "../opensearch/model-cluster";
@@ -22,7 +22,7 @@ type MappingArgsFn = (cfg: StageConfig, app: string, o: { clusterArn: string; fu
 const { mappingArgs } = (await import(new URL("../../stacks/pipeline.ts", import.meta.url).href)) as { mappingArgs: MappingArgsFn };
 
 const prod = resolveStage("prod", {});
-const tier = TIERS.find((t) => t.name === "default")!;
+const tier = tiersFor(prod).find((t) => t.name === "default")!;
 const mapping = (topic: string, consumer: string, esm: EsmSettings) =>
   mappingArgs(prod, "unmeltable", { clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/unmeltable-prod/uuid", functionArn: "fn", topic, consumer, esm });
 
@@ -59,7 +59,7 @@ describe("an OpenSearch outage longer than every retry", () => {
     }
 
     // The process stage as deployed: raw → processed.default.
-    const processMapping = mapping("raw", "process", PROCESS.esm);
+    const processMapping = mapping("raw", "process", processFor(prod).esm);
     const processHandler = createMskHandler({ stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", producer: async () => producer, errorHandling: prod.errorHandling, metrics: noMetrics, log: () => undefined });
     await new EsmEmulator({ queue, producer, mapping: processMapping, handler: processHandler, functionTimeoutMs: 60_000 }).drain();
 

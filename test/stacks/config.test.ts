@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, indexSettingsFor, invocationLimit, NATIVE_KAFKA_CLIENT, PAYLOAD, PROCESS, recordsPerInvocation, resolveStage, RETENTION, STAGES, TIERS, tiersFor, type StageConfig } from "../../stacks/config";
+import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, indexSettingsFor, invocationLimit, NATIVE_KAFKA_CLIENT, PAYLOAD, PROCESS, processFor, recordsPerInvocation, resolveStage, RETENTION, STAGE_QUOTAS, STAGES, TIERS, tiersFor } from "../../stacks/config";
 import { archiveLifecycle } from "../../stacks/archive";
 import { collectorUserData, type UserDataInput } from "../../stacks/collector-user-data";
 import { subnetCidr, regionId } from "../../stacks/network";
@@ -17,6 +17,7 @@ describe("stages", () => {
   afterEach(() => {
     delete process.env.UNMELTABLE_ESM_ENABLED;
     delete STAGES.broken;
+    delete STAGE_QUOTAS.broken;
   });
 
   it("prod and staging are shared stages with their mappings on; any other name is a personal stage with them off", () => {
@@ -41,19 +42,41 @@ describe("stages", () => {
     ["a collector region without a CIDR", { regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 1 }, { region: "us-east-1", collectorsPerAz: 1 }] }, /needs a cidr/],
     ["a collector VPC on the home VPC's CIDR", { regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 1 }, { region: "us-east-1", cidr: "10.0.0.0/16", collectorsPerAz: 1 }] }, /already used/],
   ])("rejects %s", (_what, change, message) => {
-    STAGES.broken = { ...STAGES.prod, ...(change as Partial<StageConfig>) };
+    STAGES.broken = { ...STAGES.prod, ...(change as Partial<typeof STAGES.prod>) };
     expect(() => resolveStage("broken", {})).toThrow(message);
   });
 
-  it("the tiers table has a default tier and settings within Lambda's limits", () => {
+  it("the tiers table has a default tier and, on every stage, settings within Lambda's limits", () => {
     expect(TIERS.map((t) => t.name)).toContain("default");
-    for (const e of [PROCESS.esm, ...TIERS.map((t) => t.esm)]) {
-      expect(e.batchSize).toBeGreaterThanOrEqual(1);
-      expect(e.batchSize).toBeLessThanOrEqual(10_000);
-      expect(e.pollers.max).toBeLessThanOrEqual(2000);
+    for (const stage of ["prod", "staging", "alice"]) {
+      const cfg = resolveStage(stage, {});
+      for (const e of [processFor(cfg).esm, ...tiersFor(cfg).map((t) => t.esm)]) {
+        expect(e.batchSize).toBeGreaterThanOrEqual(1);
+        expect(e.batchSize).toBeLessThanOrEqual(10_000);
+        expect(e.pollers.min).toBeGreaterThanOrEqual(1);
+        expect(e.pollers.max).toBeLessThanOrEqual(2000);
+      }
     }
     expect(tiersFor(resolveStage("alice", {})).every((t) => t.opensearch.instanceCount === 1 && t.opensearch.dedicatedMaster === undefined)).toBe(true);
-    expect(tiersFor(resolveStage("prod", {}))).toEqual(TIERS);
+    // Production's domains are derived from its workload: zone-aware, with cluster managers, no burstable type.
+    for (const t of tiersFor(resolveStage("prod", {}))) {
+      expect(t.opensearch.instanceCount % 3).toBe(0);
+      expect(t.opensearch.dedicatedMaster?.count).toBe(3);
+      expect(t.opensearch.instanceType).toMatch(/^r7g\./);
+    }
+  });
+
+  it("a stage's pins win over the derived sizes and are still validated", () => {
+    STAGES.broken = { ...STAGES.prod, msk: { kafkaVersion: "3.8.x", brokers: 6, volumeGb: 1234 }, regions: [{ region: "eu-west-1", home: true, collectorsPerAz: 2 }] };
+    // 3 NAT addresses and 6 collectors: past the default of 5 Elastic IPs, so the stage states its quota.
+    expect(() => resolveStage("broken", {})).toThrow(/Elastic IPs.*allocates 9/);
+    STAGE_QUOTAS.broken = { elasticIpsPerRegion: { "eu-west-1": 9 } };
+    const cfg = resolveStage("broken", {});
+    expect(cfg.msk).toMatchObject({ brokers: 6, volumeGb: 1234, brokerType: cfg.sizing.msk.brokerType });
+    expect(cfg.regions[0]!.collectorsPerAz).toBe(2);
+    STAGES.broken = { ...STAGES.prod, opensearchOverride: { instanceType: "r7g.4xlarge.search", instanceCount: 6 } };
+    expect(tiersFor(resolveStage("broken", {})).map((t) => [t.opensearch.instanceType, t.opensearch.instanceCount])).toEqual([["r7g.4xlarge.search", 6], ["r7g.4xlarge.search", 6]]);
+    delete STAGE_QUOTAS.broken;
   });
 
   it("names the native Kafka client at the version package-lock.json pins", () => {
@@ -75,13 +98,14 @@ describe("batches and records", () => {
     // Base64 makes a 900 KiB record 1.2 MB of event.
     expect(eventRecordBytes(900 * 1024)).toBeGreaterThan(1.2e6);
     expect(recordsPerInvocation(900 * 1024)).toBe(5);
-    for (const [esm, bytes] of [[PROCESS.esm, PAYLOAD.rawRecordBytes], ...TIERS.map((t) => [t.esm, PAYLOAD.processedRecordBytes] as const)] as const) {
+    const prod = resolveStage("prod", {});
+    for (const [esm, bytes] of [[processFor(prod).esm, PAYLOAD.rawRecordBytes], ...tiersFor(prod).map((t) => [t.esm, PAYLOAD.processedRecordBytes] as const)] as const) {
       const limit = invocationLimit(esm, bytes);
       expect(limit.records).toBe(5);
       expect(limit.records * eventRecordBytes(bytes)).toBeLessThanOrEqual(PAYLOAD.invocationBytes);
     }
     // Small records: the batch size decides.
-    expect(invocationLimit(PROCESS.esm, 2_000).records).toBe(PROCESS.esm.batchSize);
+    expect(invocationLimit(processFor(prod).esm, 2_000).records).toBe(PROCESS.esm.batchSize);
   });
 
   it("refuses a batch size below what fits, and an event whose record could not be delivered at all", () => {
@@ -122,11 +146,10 @@ describe("names", () => {
 describe("queue", () => {
   it("plans raw, deadletter and one processed topic per tier with the tier's partitions", () => {
     expect(topicPlan(resolveStage("prod", {}))).toEqual([
-      { name: "raw", partitions: PROCESS.rawPartitions },
+      { name: "raw", partitions: processFor(resolveStage("prod", {})).rawPartitions },
       { name: "deadletter", partitions: 1, config: { "retention.ms": String(14 * 86_400_000) } },
       { name: "deadletter.redriven", partitions: 1, config: { "retention.ms": "-1" } },
-      { name: "processed.default", partitions: TIERS[0].partitions },
-      { name: "processed.bulk", partitions: TIERS[1].partitions },
+      ...tiersFor(resolveStage("prod", {})).map((t) => ({ name: `processed.${t.name}`, partitions: t.partitions })),
     ]);
   });
 
@@ -138,7 +161,7 @@ describe("queue", () => {
 });
 
 describe("mappings", () => {
-  const row = TIERS[0].esm;
+  const row = tiersFor(resolveStage("prod", {}))[0]!.esm;
   const base = { clusterArn: "arn:aws:kafka:r:a:cluster/c/u", functionArn: "arn:aws:lambda:r:a:function:f", topic: "processed.default", consumer: "index-default", esm: row };
 
   it("on-demand mode sets no provisioned-only controls", () => {
@@ -147,7 +170,8 @@ describe("mappings", () => {
   });
 
   it("provisioned mappings retry a blocked batch for longer than the topics keep it, with no age limit", () => {
-    for (const [esm, timeout] of [[PROCESS.esm, PROCESS.timeoutSeconds], ...TIERS.map((t) => [t.esm, t.indexFunction.timeoutSeconds] as const)] as const) {
+    const prod = resolveStage("prod", {});
+    for (const [esm, timeout] of [[processFor(prod).esm, PROCESS.timeoutSeconds], ...tiersFor(prod).map((t) => [t.esm, t.indexFunction.timeoutSeconds] as const)] as const) {
       const a = mappingArgs(resolveStage("prod", {}), "unmeltable", { ...base, esm });
       expect(a.maximumRecordAgeInSeconds).toBe(-1);
       // Not -1: with an on-failure destination Lambda caps "infinite" at 10 retries.

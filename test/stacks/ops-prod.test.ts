@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLISHED_COLLECTOR_METRICS } from "../../stacks/collector-user-data";
-import { ALARM_THRESHOLDS, API_THROTTLE, WEB_WAF, LAMBDA_UNRESERVED_MINIMUM, PROCESS, quotasFor, SEARCH_RESERVED, STAGES, tiersFor, resolveStage } from "../../stacks/config";
+import { ALARM_THRESHOLDS, API_THROTTLE, WEB_WAF, LAMBDA_UNRESERVED_MINIMUM, processFor, quotasFor, SEARCH_RESERVED, tiersFor, resolveStage } from "../../stacks/config";
 import { ERROR_ALARMS, freeStorageThresholdMiB } from "../../stacks/monitoring";
 import { ACCOUNT, byType, component, componentsOf, resource, runApp, T, value, type Untyped } from "./harness";
 
@@ -206,7 +206,7 @@ describe("prod: collector alarms", () => {
         namespace: "unmeltable/collectors",
         dimensions: { stage: "prod" },
         statistic: "Maximum",
-        threshold: STAGES.prod.collector.spoolVolumeGb * 1024 ** 3 * limits.spoolFraction,
+        threshold: cfg.collector.spoolVolumeGb * 1024 ** 3 * limits.spoolFraction,
         comparisonOperator: "GreaterThanThreshold",
         treatMissingData: "notBreaching",
       }),
@@ -231,7 +231,7 @@ describe("prod: the dashboard", () => {
     for (const d of byType(T.domain)) expect(text).toContain(JSON.stringify(["AWS/ES", "FreeStorageSpace", "DomainName", d.inputs.domainName, "ClientId", ACCOUNT]).slice(1, -1));
     // Saturation against the reservations.
     const reserved = body.widgets.filter((w) => w.properties?.annotations?.horizontal?.[0]?.label === "reserved").map((w) => w.properties.annotations.horizontal[0].value);
-    expect(reserved).toEqual([PROCESS.rawPartitions, ...tiersFor(cfg).map((t) => t.partitions), SEARCH_RESERVED.production]);
+    expect(reserved).toEqual([processFor(cfg).rawPartitions, ...tiersFor(cfg).map((t) => t.partitions), SEARCH_RESERVED.production]);
   });
 });
 
@@ -265,7 +265,7 @@ describe("prod: concurrency and throttling", () => {
     const reserved = Object.fromEntries(componentsOf(T.function).filter((c) => c.args.concurrency).map((c) => [c.name, c.args.concurrency.reserved]));
     expect(reserved).toEqual({
       Search: SEARCH_RESERVED.production,
-      Process: PROCESS.rawPartitions,
+      Process: processFor(cfg).rawPartitions,
       ...Object.fromEntries(tiersFor(cfg).map((t) => [`Index${t.name[0].toUpperCase()}${t.name.slice(1)}Writer`, t.partitions])),
     });
     // Lambda keeps 100 unreserved in the account.

@@ -4,7 +4,7 @@
  * mapped stages capped to fit its small brokers' IAM connection rate.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { ALARM_THRESHOLDS, checkQuotas, KAFKA_CONNECT_WINDOW_SECONDS, MSK_IAM_CONNECTIONS_PER_SECOND, mskConnectionBurst, resolveStage, SEARCH_RESERVED, SHARED_STAGE_CAPS, STAGES, tiersFor } from "../../stacks/config";
+import { ALARM_THRESHOLDS, checkQuotas, KAFKA_CONNECT_WINDOW_SECONDS, MSK_IAM_CONNECTIONS_PER_SECOND, mskConnectionBurst, resolveStage, SEARCH_RESERVED, SHARED_STAGE_CAPS, tiersFor } from "../../stacks/config";
 import { byType, componentsOf, runApp, T } from "./harness";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
@@ -46,7 +46,7 @@ describe("staging: concurrency fits its t3.small brokers", () => {
     });
     const burst = mskConnectionBurst(cfg);
     expect(burst).toBe(SHARED_STAGE_CAPS.process + SHARED_STAGE_CAPS.index * tiersFor(cfg).length + 3);
-    expect(burst).toBeLessThanOrEqual(MSK_IAM_CONNECTIONS_PER_SECOND[STAGES.staging.msk.brokerType] * KAFKA_CONNECT_WINDOW_SECONDS);
+    expect(burst).toBeLessThanOrEqual(MSK_IAM_CONNECTIONS_PER_SECOND[cfg.msk.brokerType] * KAFKA_CONNECT_WINDOW_SECONDS);
     expect(() => checkQuotas(cfg)).not.toThrow();
   });
 });

@@ -3,13 +3,16 @@
  * of issue 7 exists with the settings of stacks/config.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { ARCHIVE, PROCESS, STAGES, TIERS, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
+import { ARCHIVE, PROCESS, processFor, STAGES, tiersFor, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
 import { KAFKA_HANDLERS, LAMBDA_ONLY_TRUST } from "../../stacks/functions";
 import { ACCOUNT, byType, component, components, componentsOf, effectiveTrust, principals, resource, resources, runApp, T, value, type SstConfig } from "./harness";
 
 const CLUSTER_ARN = `arn:aws:kafka:eu-west-1:${ACCOUNT}:cluster/unmeltable-prod/0000-uuid-1`;
 const fnArn = (name: string) => `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${name}`;
-const prod = STAGES.prod;
+/** The stage as deployed: its sizes derived from its workload (packages/sizing). */
+const prod = resolveStage("prod", {});
+const TIERS = tiersFor(prod);
+const PROC = processFor(prod);
 
 let outputs: Record<string, unknown>;
 let config: SstConfig;
@@ -118,13 +121,13 @@ describe("prod: queue", () => {
     expect(inv.functionName).toBe("Topics-fake");
     const input = JSON.parse(inv.input);
     expect(input.topics).toEqual([
-      { name: "raw", partitions: PROCESS.rawPartitions },
+      { name: "raw", partitions: PROC.rawPartitions },
       // Dead letters wait for a person: two weeks, whatever the brokers' default; the redrive ledger for good.
       { name: "deadletter", partitions: 1, config: { "retention.ms": String(14 * 86_400_000) } },
       { name: "deadletter.redriven", partitions: 1, config: { "retention.ms": "-1" } },
       ...TIERS.map((t) => ({ name: `processed.${t.name}`, partitions: t.partitions })),
     ]);
-    expect(input).toMatchObject({ partitions: PROCESS.rawPartitions, tiers: ["default", "bulk"] });
+    expect(input).toMatchObject({ partitions: PROC.rawPartitions, tiers: ["default", "bulk"] });
     expect(inv.triggers.cluster).toBe(CLUSTER_ARN);
     const perms = await value(fn.permissions);
     expect(perms).toContainEqual({ actions: expect.arrayContaining(["kafka-cluster:CreateTopic"]), resources: [`arn:aws:kafka:eu-west-1:${ACCOUNT}:topic/unmeltable-prod/0000-uuid-1/*`] });
@@ -195,7 +198,7 @@ describe("prod: pipeline", () => {
       batchSize: PROCESS.esm.batchSize,
       maximumBatchingWindowInSeconds: PROCESS.esm.batchingWindowSeconds,
       amazonManagedKafkaEventSourceConfig: { consumerGroupId: "unmeltable-prod-process" },
-      provisionedPollerConfig: { minimumPollers: PROCESS.esm.pollers.min, maximumPollers: PROCESS.esm.pollers.max },
+      provisionedPollerConfig: { minimumPollers: PROC.esm.pollers.min, maximumPollers: PROC.esm.pollers.max },
       functionResponseTypes: ["ReportBatchItemFailures"],
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: PROCESS.esm.retryLimit,

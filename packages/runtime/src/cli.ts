@@ -6,6 +6,7 @@ import { queueReadCommand, queueTopicsCommand } from "./queue-commands";
 import { searchCommand, tailCommand } from "./search-commands";
 import { archiveCommand, lifecycleCommand, replayCommand } from "./data-commands";
 import { deadLettersListCommand, deadLettersRedriveCommand } from "./dead-letter-commands";
+import { addEstimateCommand } from "./estimate-command";
 import type { KafkaConnection } from "@unmeltable/queue-kafka";
 import { parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
@@ -261,6 +262,8 @@ export function buildCli(): Command {
         "Send the matching redrivable dead letters back into the pipeline (unknown tokens now known and processing failures to the raw topic, index refusals to their processed topic), each once: what was redriven is recorded, a rerun skips it. With the embedded queue and a running server, the server does it.",
       ),
   ).action(deadLettersRedriveCommand);
+
+  addEstimateCommand(program);
 
   return program;
 }

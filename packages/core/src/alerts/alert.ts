@@ -177,7 +177,7 @@ function webhookUrlProblem(text: string): string | undefined {
   const t = text.trim();
   if (t === "") return "a webhook URL is required";
   if (t.length > ALERT_LIMITS.urlLength) return `a webhook URL has at most ${ALERT_LIMITS.urlLength} characters`;
-  let url: URL;
+  let url: InstanceType<typeof URL>; // not `URL`: under SST's platform types (tsconfig.infra.json, which reaches core through packages/sizing) the name is the constructor's
   try {
     url = new URL(t);
   } catch {

@@ -1,0 +1,4 @@
+export * from "./workload";
+export * from "./size";
+export * from "./prices";
+export * from "./cost";

@@ -1,0 +1,46 @@
+/**
+ * The three workloads the stack tests size a production stage for (issue 14: a small one, 10k and
+ * 100k events/s; Loggly's range is 10 to 100,000+ events/s per tenant). Each runs in its own test file
+ * (one stage per file: the Pulumi mocks belong to the worker).
+ */
+import type { Workload } from "@unmeltable/sizing";
+import { STAGE_QUOTAS, STAGES } from "../../stacks/config";
+
+export const WORKLOADS: Record<"small" | "10k" | "100k", Workload> = {
+  small: {
+    eventsPerSecond: 100,
+    peakEventsPerSecond: 200,
+    eventBytes: 500,
+    groups: [{ tenants: 10, eventsPerSecond: 10, tier: "default", retentionDays: 30 }],
+    archiveDays: 400,
+  },
+  "10k": {
+    eventsPerSecond: 10_000,
+    peakEventsPerSecond: 20_000,
+    eventBytes: 500,
+    groups: [
+      { tenants: 1_000, eventsPerSecond: 5, tier: "default", retentionDays: 30 },
+      { tenants: 5, eventsPerSecond: 1_000, tier: "bulk", retentionDays: 30 },
+    ],
+    archiveDays: 400,
+  },
+  "100k": {
+    eventsPerSecond: 100_000,
+    peakEventsPerSecond: 200_000,
+    eventBytes: 500,
+    groups: [
+      { tenants: 9_000, eventsPerSecond: 5, tier: "default", retentionDays: 30 },
+      { tenants: 11, eventsPerSecond: 5_000, tier: "bulk", retentionDays: 30 },
+    ],
+    archiveDays: 400,
+  },
+};
+
+/**
+ * Declares a production stage like `prod` (its two regions) sized for the workload, with the quotas its
+ * account would have been raised to (a 100k events/s stage needs more Elastic IPs than AWS's default 5).
+ */
+export function declareWorkloadStage(name: string, workload: Workload): void {
+  STAGES[name] = { ...STAGES.prod, workload, domain: undefined };
+  STAGE_QUOTAS[name] = { elasticIpsPerRegion: { "eu-west-1": 30, "us-east-1": 30 }, lambdaConcurrency: 2_000 };
+}
