@@ -117,7 +117,8 @@ export function buildCli(): Command {
       }
     });
 
-  const aws = program.command("aws").description("Operate an AWS deployment (docs/deploy.md).");
+  const aws = program.command("aws").description("Plan and operate an AWS deployment (docs/deploy.md): sizes and costs from a workload, tenants in its tenants.json.");
+  addEstimateCommand(aws);
   const awsTenants = aws.command("tenants").description("Tenants of an AWS deployment, in its tenants.json (S3): one validated, ETag-conditional write per change.");
   const sourceOption = () => new Option("--source <s3-url>", "the deployment's tenants.json (s3://bucket/key, the `tenants` output of sst deploy; or a file)").env("UNMELTABLE_TENANTS").makeOptionMandatory();
   const printTokens = (t: NewTokens, json?: boolean) => {
@@ -263,7 +264,6 @@ export function buildCli(): Command {
       ),
   ).action(deadLettersRedriveCommand);
 
-  addEstimateCommand(program);
 
   return program;
 }

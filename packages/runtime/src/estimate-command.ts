@@ -52,8 +52,8 @@ function regionsArg(value: string): number {
   return n;
 }
 
-export function addEstimateCommand(program: Command): void {
-  const aws = program.command("aws").description("Plan the AWS deployment (sst deploy): sizes and costs from a workload.");
+/** Adds `estimate` to the `aws` command group. */
+export function addEstimateCommand(aws: Command): void {
   aws
     .command("estimate")
     .description(
