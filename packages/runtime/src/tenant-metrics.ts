@@ -55,7 +55,7 @@ const volume = (t: Totals) => t.bytes + t.indexedBytes;
  * moves into the set its counts leave "_other", which Prometheus reads as a counter reset of "_other" (rare
  * by the margin, and `sum without (tenant)` stays exact).
  *
- * So each metric has at most maxTenants + 1 series (the lag histogram (maxTenants + 1) × 14).
+ * So each metric has at most maxTenants + 1 series (the lag histogram (maxTenants + 1) × 15: 13 buckets, sum, count).
  */
 export class TenantMetrics implements UsageObserver {
   private readonly totals = new Map<string, Totals>();
