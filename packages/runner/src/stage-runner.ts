@@ -36,6 +36,11 @@ export interface StageRunnerOptions {
   metrics: Metrics;
   /** Told, once the batch's output is durable, the tenants' indexed events and dead letters (per-tenant usage). */
   usage?: UsageObserver;
+  /**
+   * Report the process stage's raw events as the tenants' ingest: for a process with no collector of its
+   * own (`unmeltable stages` with the collectors elsewhere), where nothing else counts what came in.
+   */
+  usageIngestFromStage?: boolean;
   log?: (line: string) => void;
 }
 
@@ -154,6 +159,7 @@ export class StageRunner {
     if (usage) {
       observeDeadLetters(usage, letters);
       for (const u of result.indexed ?? []) usage.indexed(u);
+      if (this.options.usageIngestFromStage) for (const r of result.received ?? []) usage.ingested(r.tenant, r.events, r.bytes);
     }
     this.eventsIn.inc(result.eventsIn);
     this.eventsOut.inc(result.eventsOut);

@@ -43,6 +43,8 @@ export async function startStages(options: {
   indexOpenSlices?: number;
   /** Per-tenant usage: told what the index stages store and the stages' dead letters; read by GET /apiv2/usage. */
   usage?: UsageObserver & UsageSource;
+  /** No collector runs in this process: the process stage's raw events count as the tenants' ingest. */
+  usageIngestFromStage?: boolean;
 }): Promise<StagesPart> {
   const { queue, producer, tenants, metrics } = options;
   const prefix = options.groupPrefix ?? "";
@@ -110,6 +112,7 @@ export async function startStages(options: {
     maxBatchBytes: 4 * 1024 * 1024,
     metrics,
     usage: options.usage,
+    usageIngestFromStage: options.usageIngestFromStage,
     log: options.log,
   });
   processRunner.start();

@@ -213,6 +213,8 @@ export async function start(config: StartConfig): Promise<Running> {
         groupPrefix: config.groupPrefix,
         indexOpenSlices: config.indexOpenSlices,
         usage,
+        // With the collectors in other processes (`unmeltable stages`), what the process stage reads is the ingest.
+        usageIngestFromStage: !config.roles.collector,
         // The archive reads the local queue; with Kafka it is the archive Lambdas' job (or `unmeltable archive`).
         archive: config.queue.kind === "embedded",
       });
