@@ -34,6 +34,8 @@ export function formatBytes(n: number | null): string {
   return `${u === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
+const REFRESH_MS = 30_000;
+
 const count = (n: number | null) => (n === null ? "—" : n.toLocaleString("en-US"));
 
 /**
@@ -50,7 +52,10 @@ export function UsagePage({ nonce }: PageProps) {
     const ctl = new AbortController();
     setError(null);
     api<Usage>("/apiv2/usage?days=30", { signal: ctl.signal }).then(setUsage, (err: Error) => err.name !== "AbortError" && setError(err));
-    return () => ctl.abort();
+    // Today's counts move while the page is open: read them again every half minute (the server
+    // writes its counts every 5 s; one small request per tab).
+    const t = setTimeout(() => setRetry((r) => r + 1), REFRESH_MS);
+    return () => (ctl.abort(), clearTimeout(t));
   }, [nonce, retry]);
 
   return (
