@@ -8,7 +8,7 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { createIndexStage } from "@unmeltable/core";
-import { createMskHandler, EmfMetrics, errorHandling, indexPort, kafkaProducer, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
+import { createMskHandler, EmfMetrics, EmfUsage, errorHandling, indexPort, kafkaProducer, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
 
 const index = await indexPort();
 
@@ -19,6 +19,8 @@ export const handler = middy(
     producer: () => kafkaProducer(),
     errorHandling: errorHandling(),
     metrics: new EmfMetrics(),
+    // Per-tenant usage as EMF lines with the tenant as a property (docs/deploy.md, "Per-tenant usage").
+    usage: new EmfUsage(),
     log,
   }),
 )

@@ -6,7 +6,7 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { createProcessStage } from "@unmeltable/core";
-import { createMskHandler, EmfMetrics, errorHandling, kafkaProducer, log, logger, powertoolsMetrics, tenantDirectory } from "@unmeltable/lambda";
+import { createMskHandler, EmfMetrics, EmfUsage, errorHandling, kafkaProducer, log, logger, powertoolsMetrics, tenantDirectory } from "@unmeltable/lambda";
 
 const tenants = await tenantDirectory();
 
@@ -21,6 +21,8 @@ export const handler = middy(
     producer: () => kafkaProducer(),
     errorHandling: errorHandling(),
     metrics: new EmfMetrics(),
+    // Per-tenant usage as EMF lines with the tenant as a property (docs/deploy.md, "Per-tenant usage").
+    usage: new EmfUsage(),
     log,
   }),
 )

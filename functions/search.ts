@@ -7,12 +7,14 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { handleAlertsApi } from "@unmeltable/alerts";
-import { handleApi } from "@unmeltable/api";
+import { handleApi, indexUsage } from "@unmeltable/api";
 import { withDeadline } from "@unmeltable/core";
 import { alertStore, apiRequestFromEvent, eventResponse, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
 const alerts = process.env.UNMELTABLE_ALERTS ? alertStore() : undefined;
+/** GET /apiv2/usage on AWS: the tenant's indexed events per day, read from the index (docs/deploy.md, "Per-tenant usage"). */
+const usage = indexUsage(index);
 
 /** Time kept back from the function's timeout to answer: a search gives up (and is cancelled) before the function dies. */
 const ANSWER_RESERVE_MS = 2_000;
@@ -32,5 +34,5 @@ export const handler = middy(async (event: APIGatewayProxyEventV2, context: Cont
   }
   // Searches are bounded by the function's remaining time (API Gateway's 29 s at most), not the client's 60 s.
   const deadline = Date.now() + context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS;
-  return eventResponse(await withDeadline(deadline, () => handleApi(req, { index, tenants })));
+  return eventResponse(await withDeadline(deadline, () => handleApi(req, { index, tenants, usage })));
 }).use(injectLambdaContext(logger));

@@ -18,7 +18,9 @@ import {
   type SearchQuery,
   type Tenant,
   type TenantDirectory,
+  type UsageSource,
 } from "@unmeltable/core";
+import { UsageParamError, usageDays, usageOf } from "./usage";
 
 /**
  * Loggly's retrieval API (apiv2) as plain functions of a request, so the same code serves the local
@@ -32,6 +34,7 @@ import {
  *   GET /apiv2/fields/?q&from&until                → {fields:[...]}
  *   GET /apiv2/fields/FIELD/?q&from&until&facet_size → {FIELD:[{term,count}], ...}
  *   GET /apiv2/customer                            → {tokens, subdomain, subscription}
+ *   GET /apiv2/usage?days=N                        → {plan, days:[{day,events,bytes,indexed,deadLettered,...}], today} (./usage.ts)
  *
  * Authentication: `Authorization: bearer <API token>` (or HTTP basic with the token as password, as
  * Loggly's older clients send). A token only ever sees its own tenant's events.
@@ -69,6 +72,8 @@ export interface ApiResponse {
 export interface ApiDeps {
   index: IndexPort;
   tenants: TenantDirectory;
+  /** Per-tenant daily usage (GET /apiv2/usage): the data dir's table on one machine, the index on AWS. */
+  usage?: UsageSource;
   now?: () => number;
 }
 
@@ -109,6 +114,10 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
     if (path === "/apiv2/events/histogram") return ok(await histogram(req, tenant, deps, now));
     if (path === "/apiv2/fields") return ok(await fields(req, tenant, deps, now));
     if (path.startsWith("/apiv2/fields/")) return ok(await facet(req, tenant, deps, now, fieldOfPath(path.slice("/apiv2/fields/".length))));
+    if (path === "/apiv2/usage") {
+      if (!deps.usage) throw new ApiError(404, "this deployment keeps no usage");
+      return ok(await usageOf(tenant, deps.usage, usageDays(req.query), now));
+    }
     if (path === "/apiv2/customer") return ok({ tokens: tenant.ingestToken ? [tenant.ingestToken] : [], subdomain: tenant.name, subscription: { tier: tenant.tier } });
     throw new ApiError(404, `no such endpoint: ${req.path}`);
   } catch (err) {
@@ -118,6 +127,7 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
     }
     if (err instanceof QuerySyntaxError) return error(400, `query syntax error: ${err.message}`, { position: err.position });
     if (err instanceof TimeRangeError) return error(400, err.message);
+    if (err instanceof UsageParamError) return error(400, err.message);
     if (err instanceof InvalidCursorError) return error(400, "invalid next: use the value the API returned");
     if (err instanceof QueryBudgetError) return error(504, err.message);
     if (err instanceof IndexBusyError) return error(503, err.message, {}, { "Retry-After": "1" });

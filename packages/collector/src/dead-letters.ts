@@ -1,4 +1,4 @@
-import { DEAD_LETTER_TOPIC, encodeDeadLetter, type Counter, type DeadLetter, type QueueProducer } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, deadLetterBytes, encodeDeadLetter, type Counter, type DeadLetter, type QueueProducer, type UsageObserver } from "@unmeltable/core";
 
 export interface DeadLetterLimits {
   /** At most this many bytes of a refused message are kept in its dead letter (the rest is counted, not stored). */
@@ -33,6 +33,7 @@ export class DeadLetterWriter {
   private readonly unstored: Counter | undefined;
   private readonly maxPending: number;
   private readonly now: () => number;
+  private readonly usage: UsageObserver | undefined;
   /** Token bucket of the byte budget. */
   private allowance: number;
   private refilledAt: number;
@@ -40,8 +41,9 @@ export class DeadLetterWriter {
   constructor(
     private readonly producer: QueueProducer,
     private readonly dropped: Counter,
-    options: { limits?: Partial<DeadLetterLimits>; unstored?: Counter; maxPending?: number; now?: () => number } = {},
+    options: { limits?: Partial<DeadLetterLimits>; unstored?: Counter; maxPending?: number; now?: () => number; usage?: UsageObserver } = {},
   ) {
+    this.usage = options.usage;
     this.limits = { ...DEFAULT_DEAD_LETTER_LIMITS, ...options.limits };
     this.unstored = options.unstored;
     this.maxPending = options.maxPending ?? 10_000;
@@ -52,6 +54,8 @@ export class DeadLetterWriter {
 
   /** Records a refused message: `bytes` as received (a prefix of it is kept), within the byte budget. */
   refuse(letter: Omit<DeadLetter, "bytes" | "bytesLength">, bytes: Buffer): void {
+    // A tenant's refused event is its usage whether or not the letter fits the budget.
+    if (letter.tenant) this.usage?.deadLettered(letter.tenant, 1, bytes.length);
     const kept = bytes.length > this.limits.maxLetterBytes ? bytes.subarray(0, this.limits.maxLetterBytes) : bytes;
     if (!this.spend(kept.length + LETTER_OVERHEAD + letter.error.length)) {
       this.dropped.inc({ reason: letter.reason, stage: letter.stage });
@@ -60,7 +64,7 @@ export class DeadLetterWriter {
     }
     const full: DeadLetter = { ...letter, bytes: kept.toString("base64") };
     if (kept.length < bytes.length) full.bytesLength = bytes.length;
-    this.write(full);
+    this.push(full);
   }
 
   /** Counts a refused message that is not stored at all (e.g. while the queue cannot take writes). */
@@ -70,6 +74,11 @@ export class DeadLetterWriter {
   }
 
   write(letter: DeadLetter): void {
+    if (letter.tenant) this.usage?.deadLettered(letter.tenant, 1, deadLetterBytes(letter));
+    this.push(letter);
+  }
+
+  private push(letter: DeadLetter): void {
     this.dropped.inc({ reason: letter.reason, stage: letter.stage });
     this.pending.push(letter);
     if (this.pending.length >= this.maxPending) this.flushNow();

@@ -160,7 +160,8 @@ export function createIngestHandler(options: HttpIngestOptions): IngestHandler {
     }
     const { events, rejected } = kind === "bulk" ? splitBulk(data, options.maxEventBytes) : { events: [trimEnd(data)], rejected: [] };
     for (const r of rejected) {
-      options.ingestor.drop("event_too_large", `bulk line ${r.line} of ${r.bytes.length} bytes exceeds the ${options.maxEventBytes}-byte event limit`, req.transport, req.remote, r.bytes.subarray(0, options.maxEventBytes), tenant.name);
+      // The whole line: the dead letter keeps a bounded prefix of it and its full size (the tenant's usage).
+      options.ingestor.drop("event_too_large", `bulk line ${r.line} of ${r.bytes.length} bytes exceeds the ${options.maxEventBytes}-byte event limit`, req.transport, req.remote, r.bytes, tenant.name);
     }
     const nonEmpty = events.filter((e) => e.length > 0);
     if (nonEmpty.length === 0 && rejected.length === 0) return reply(400, "the request has no event: the body is empty");

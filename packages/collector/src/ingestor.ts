@@ -10,6 +10,7 @@ import {
   type Tenant,
   type TenantDirectory,
   type Transport,
+  type UsageObserver,
 } from "@unmeltable/core";
 import type { RawBatcher } from "./batcher";
 
@@ -34,6 +35,8 @@ export interface IngestorOptions {
    * during a long storage failure it would otherwise grow memory without end. Default 128 MiB.
    */
   udpHoldBytes?: number;
+  /** Told each tenant's accepted events and bytes (per-tenant usage and metrics); a sum in memory, no I/O. */
+  usage?: UsageObserver;
 }
 
 /** One event of an HTTP request, before it becomes a raw record. */
@@ -106,6 +109,7 @@ export class Ingestor {
       }
     }
     counters.accepted.inc();
+    this.options.usage?.ingested(tenant.name, 1, frame.length);
     // Read from a stream means acknowledged: the batcher keeps the event until it is stored, and pauses
     // the streams while writes fail or too much waits.
     this.options.batcher.add(tenant.name, tenant.partitionSpread, {
@@ -129,13 +133,16 @@ export class Ingestor {
     const counters = this.counters(transport);
     const receivedAt = Date.now();
     const inputs: RawEventInput[] = new Array(events.length);
+    let total = 0;
     for (let i = 0; i < events.length; i++) {
       const bytes = events[i]!;
       counters.received.inc();
       counters.bytes.inc(bytes.length);
+      total += bytes.length;
       inputs[i] = { id: newEventId(receivedAt), receivedAt, transport, remote, tags, bytes, invalidUtf8: !isUtf8(bytes), contentType };
     }
     counters.accepted.inc(events.length);
+    this.options.usage?.ingested(tenant.name, events.length, total);
     return this.options.batcher.addRequest(tenant.name, tenant.partitionSpread, inputs, signal);
   }
 

@@ -27,3 +27,4 @@ export * from "./archive/layout";
 export * from "./lifecycle/run-lifecycle";
 export * from "./redrive";
 export * from "./archive/gaps";
+export * from "./usage";

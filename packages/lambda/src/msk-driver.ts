@@ -2,6 +2,7 @@ import type { MSKEvent } from "aws-lambda";
 import {
   DEAD_LETTER_TOPIC,
   encodeDeadLetter,
+  observeDeadLetters,
   withDeadline,
   type DeadLetter,
   type Metrics,
@@ -9,6 +10,7 @@ import {
   type QueueProducer,
   type QueueRecord,
   type Stage,
+  type UsageObserver,
 } from "@unmeltable/core";
 import { partitionBatches } from "./msk-event";
 
@@ -38,6 +40,8 @@ export interface MskDriverOptions {
   producer: () => Promise<QueueProducer>;
   errorHandling: "provisioned" | "on-demand";
   metrics: Metrics;
+  /** Told the tenants' indexed events and dead letters once the batch's output is durable (EmfUsage: per-tenant EMF lines). */
+  usage?: UsageObserver;
   log: (message: string, fields?: Record<string, unknown>) => void;
   /**
    * Time left to the function's timeout at which the driver stops retrying and hands the partition back
@@ -92,6 +96,12 @@ export function createMskHandler(options: MskDriverOptions): (event: Pick<MSKEve
           for (const out of result.output) if (out.records.length > 0) await producer.send(out.topic, out.records);
           await sendDeadLetters(producer, result.deadLetters);
           for (const l of result.deadLetters) dead.inc({ reason: l.reason });
+          if (options.usage) {
+            observeDeadLetters(options.usage, result.deadLetters);
+            for (const u of result.indexed ?? []) options.usage.indexed(u);
+            // No collector of ours reports to EMF: the process function's raw events are the tenants' ingest.
+            for (const r of result.received ?? []) options.usage.ingested(r.tenant, r.events, r.bytes);
+          }
           eventsIn.inc(undefined, result.eventsIn);
           eventsOut.inc(undefined, result.eventsOut);
           retryAt = result.outcomes.findIndex((o) => o.status === "retry");
@@ -119,7 +129,13 @@ export function createMskHandler(options: MskDriverOptions): (event: Pick<MSKEve
 
     const batches = partitionBatches(event);
     // Partitions are independent: one blocked partition does not hold up the others.
-    const unfinished = await Promise.all(batches.map((b) => runPartition(b)));
+    let unfinished: (QueueRecord | undefined)[];
+    try {
+      unfinished = await Promise.all(batches.map((b) => runPartition(b)));
+    } finally {
+      // One usage line per tenant per invocation, before Powertools flushes the invocation's metrics.
+      options.usage?.flush?.();
+    }
     const failures: BatchItemFailure[] = [];
     unfinished.forEach((record, i) => {
       if (!record) return;

@@ -1,6 +1,7 @@
 import {
   DEAD_LETTER_TOPIC,
   encodeDeadLetter,
+  observeDeadLetters,
   type DeadLetter,
   type Metrics,
   type PartitionBatch,
@@ -8,6 +9,7 @@ import {
   type QueueConsumer,
   type QueueProducer,
   type Stage,
+  type UsageObserver,
 } from "@unmeltable/core";
 
 /**
@@ -32,6 +34,13 @@ export interface StageRunnerOptions {
   batchWindowMs?: number;
   maxBatchBytes?: number;
   metrics: Metrics;
+  /** Told, once the batch's output is durable, the tenants' indexed events and dead letters (per-tenant usage). */
+  usage?: UsageObserver;
+  /**
+   * Report the process stage's raw events as the tenants' ingest: for a process with no collector of its
+   * own (`unmeltable stages` with the collectors elsewhere), where nothing else counts what came in.
+   */
+  usageIngestFromStage?: boolean;
   log?: (line: string) => void;
 }
 
@@ -145,6 +154,12 @@ export class StageRunner {
         letters.map((l) => ({ key: l.tenant ?? "_none", value: encodeDeadLetter(l) })),
       );
       for (const l of letters) this.deadLetters.inc({ reason: l.reason, stage: l.stage });
+    }
+    const usage = this.options.usage;
+    if (usage) {
+      observeDeadLetters(usage, letters);
+      for (const u of result.indexed ?? []) usage.indexed(u);
+      if (this.options.usageIngestFromStage) for (const r of result.received ?? []) usage.ingested(r.tenant, r.events, r.bytes);
     }
     this.eventsIn.inc(result.eventsIn);
     this.eventsOut.inc(result.eventsOut);

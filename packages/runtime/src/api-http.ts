@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { handleApi } from "@unmeltable/api";
-import type { IndexPort, TenantDirectory } from "@unmeltable/core";
+import type { IndexPort, TenantDirectory, UsageSource } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { errorBody, sendJson, type HttpRoute } from "./http-server";
 
 /** Serves Loggly's apiv2 routes (packages/api) on the HTTP server. */
-export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory }): HttpRoute {
+export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory; usage?: UsageSource }): HttpRoute {
   return {
     url: "/apiv2/*",
     methods: ["GET", "HEAD"],

@@ -16,6 +16,7 @@ import { parseAllowList } from "@unmeltable/alerts";
 import { defaultOpenSlices, fdLimit } from "@unmeltable/index-sqlite";
 import { readTenants, TenantsConfigError } from "@unmeltable/tenants-config";
 import { addRemoteTenant, plainTokenWarnings, rotateRemoteTokens, type NewTokens } from "./aws-tenants";
+import { DEFAULT_TENANT_LABELS } from "./tenant-metrics";
 
 /** The `unmeltable` command line. Every flag can also be set as an UNMELTABLE_* environment variable. */
 export function buildCli(): Command {
@@ -304,6 +305,7 @@ interface RunFlags {
   tenants?: string;
   webhookAllow?: string[];
   indexOpenSlices?: number;
+  tenantMetricLabels: number;
 }
 
 function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolean }): Command {
@@ -354,6 +356,7 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
     .addOption(new Option("--kafka-username <name>", "SASL username").env("UNMELTABLE_KAFKA_USERNAME"))
     .addOption(new Option("--kafka-password <secret>", "SASL password (prefer the environment variable)").env("UNMELTABLE_KAFKA_PASSWORD"))
     .addOption(new Option("--kafka-client <client>", "the Kafka client: js (pure JavaScript, the default) or native (the optional @confluentinc/kafka-javascript)").choices(["js", "native"]).env("UNMELTABLE_KAFKA_CLIENT"))
+    .addOption(positiveOption("--tenant-metric-labels <n>", "tenants with their own tenant label on the per-tenant metrics (the largest by volume; the others are summed as tenant=\"_other\")", "UNMELTABLE_TENANT_METRIC_LABELS", DEFAULT_TENANT_LABELS))
     .addOption(sizeOption("--produce-timeout-ms <n>", "how long a Kafka write may take before it fails (the collector then spools the batch to disk)", "UNMELTABLE_PRODUCE_TIMEOUT_MS", 10_000));
 }
 
@@ -413,6 +416,7 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     groupPrefix: opts.groupPrefix ?? (opts.sample !== undefined ? "staging-" : undefined),
     webhookAllow: opts.webhookAllow,
     indexOpenSlices: opts.indexOpenSlices,
+    tenantMetricLabels: opts.tenantMetricLabels,
     log,
   });
   if (roles.collector) {

@@ -1,4 +1,4 @@
-import { RAW_TOPIC, type Metrics, type Queue, type QueueProducer } from "@unmeltable/core";
+import { RAW_TOPIC, type Metrics, type Queue, type QueueProducer, type UsageObserver } from "@unmeltable/core";
 import {
   createIngestHandler,
   DeadLetterWriter,
@@ -48,6 +48,8 @@ export async function startCollector(options: {
   spool?: { dir: string; maxBytes: number };
   tenants: TenantDirectory;
   metrics: Metrics;
+  /** Per-tenant usage: what each tenant sent and what of it was refused. */
+  usage?: UsageObserver;
   log: (line: string) => void;
 }): Promise<CollectorPart> {
   const { metrics, producer } = options;
@@ -55,7 +57,7 @@ export async function startCollector(options: {
   const spool = options.spool ? await SpoolingSink.open({ dir: options.spool.dir, maxBytes: options.spool.maxBytes, primary: toQueue, metrics, log: options.log }) : undefined;
   const dropped = metrics.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
   const unstored = metrics.counter("unmeltable_dead_letters_unstored_total", "Refused events counted in unmeltable_dropped_events_total but not stored: over --dead-letter-rate", ["reason", "stage"]);
-  const deadLetters = new DeadLetterWriter(producer, dropped, { limits: options.deadLetterLimits, unstored });
+  const deadLetters = new DeadLetterWriter(producer, dropped, { limits: options.deadLetterLimits, unstored, usage: options.usage });
   const batcher = new RawBatcher({ sink: spool ?? toQueue, collector: options.collectorId, rawPartitions: options.rawPartitions });
   const durableCounter = metrics.counter("unmeltable_events_durable_total", "Events acknowledged as durable (in the queue or the collector's spool)").labels({});
   batcher.on("durable", (n: number) => durableCounter.inc(n));
@@ -87,6 +89,7 @@ export async function startCollector(options: {
     batcher,
     deadLetters,
     metrics,
+    usage: options.usage,
   });
   const syslog = await startSyslogListeners({
     host: options.host,

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { createIndexStage, createProcessStage, processedTopic, RAW_TOPIC, runLifecycle, type Metrics, type Queue, type QueueProducer, type Tenant } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, processedTopic, RAW_TOPIC, runLifecycle, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
 import { DirectoryStore, inProcessWorker, previousDay, runArchive } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { StageRunner } from "@unmeltable/runner";
@@ -41,6 +41,10 @@ export async function startStages(options: {
   sliceTargetBytes?: number;
   /** Slice files the index keeps open (default from the open-files limit). */
   indexOpenSlices?: number;
+  /** Per-tenant usage: told what the index stages store and the stages' dead letters; read by GET /apiv2/usage. */
+  usage?: UsageObserver & UsageSource;
+  /** No collector runs in this process: the process stage's raw events count as the tenants' ingest. */
+  usageIngestFromStage?: boolean;
 }): Promise<StagesPart> {
   const { queue, producer, tenants, metrics } = options;
   const prefix = options.groupPrefix ?? "";
@@ -67,6 +71,7 @@ export async function startStages(options: {
       batchWindowMs: 100,
       maxBatchBytes: 16 * 1024 * 1024,
       metrics,
+      usage: options.usage,
       log: options.log,
     });
     runner.start();
@@ -106,6 +111,8 @@ export async function startStages(options: {
     batchWindowMs: 10,
     maxBatchBytes: 4 * 1024 * 1024,
     metrics,
+    usage: options.usage,
+    usageIngestFromStage: options.usageIngestFromStage,
     log: options.log,
   });
   processRunner.start();
@@ -182,7 +189,7 @@ export async function startStages(options: {
   const tail = new LiveTail({ indexed: index, tenants, metrics });
   return {
     index,
-    routes: [...tail.routes(), apiRoute({ index, tenants })],
+    routes: [...tail.routes(), apiRoute({ index, tenants, usage: options.usage })],
     tail,
     refreshLag,
     stop: async () => {

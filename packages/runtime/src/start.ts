@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, usageObservers, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { DeadLetterLimits, StreamLimits } from "@unmeltable/collector";
 import { startCollector, type CollectorPart } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
@@ -10,6 +10,8 @@ import { sendJson, startHttpServers, type HttpRoute, type HttpServers } from "./
 import { PrometheusMetrics } from "./prometheus";
 import { openQueue, type QueueConfig } from "./queue-config";
 import { startStages, type StagesPart } from "./stages-part";
+import { TenantMetrics } from "./tenant-metrics";
+import { UsageLedger } from "./usage-ledger";
 import { startAlerts } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
 import { TenantStore, type LiveTenantDirectory, type TenantWithApiToken } from "./tenant-store";
@@ -47,6 +49,8 @@ export interface StartConfig {
   webhookAllow?: string[];
   /** Slice files the embedded index keeps open (`--index-open-slices`; default from the open-files limit). */
   indexOpenSlices?: number;
+  /** Tenants with their own `tenant` label on the per-tenant metrics (`--tenant-metric-labels`, default 50; the rest are "_other"). */
+  tenantMetricLabels?: number;
   /** Staging: process this fraction of events, with consumer groups of their own (groupPrefix). */
   sampleRate?: number;
   groupPrefix?: string;
@@ -101,6 +105,11 @@ export async function start(config: StartConfig): Promise<Running> {
     for (const line of privacy.failed.slice(0, 5)) config.log(`could not make private (files 0600, directories 0700): ${line}`);
     const store = new TenantStore(config.dataDir);
     closers.push(() => store.close());
+    // Per-tenant usage: the daily table (closed after the parts that report to it have drained) and
+    // the per-tenant Prometheus series.
+    const ledger = new UsageLedger(config.dataDir, { log: config.log });
+    closers.push(() => ledger.close());
+    const usage = { ...usageObservers(ledger, new TenantMetrics(metrics.registry, { maxTenants: config.tenantMetricLabels })), days: (tenant: string, days: readonly string[]) => ledger.days(tenant, days) };
     let created: TenantWithApiToken | undefined;
     let defaultTenant: Tenant | undefined;
     let collectorTenants: TenantDirectory;
@@ -181,6 +190,7 @@ export async function start(config: StartConfig): Promise<Running> {
         spool: config.queue.kind === "kafka" ? { dir: path.join(config.dataDir, "spool"), maxBytes: config.spoolMaxBytes } : undefined,
         tenants: collectorTenants,
         metrics,
+        usage,
         log: config.log,
       });
       closers.push(() => collector!.stop());
@@ -202,6 +212,9 @@ export async function start(config: StartConfig): Promise<Running> {
         sampleRate: config.sampleRate,
         groupPrefix: config.groupPrefix,
         indexOpenSlices: config.indexOpenSlices,
+        usage,
+        // With the collectors in other processes (`unmeltable stages`), what the process stage reads is the ingest.
+        usageIngestFromStage: !config.roles.collector,
         // The archive reads the local queue; with Kafka it is the archive Lambdas' job (or `unmeltable archive`).
         archive: config.queue.kind === "embedded",
       });

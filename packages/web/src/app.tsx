@@ -7,6 +7,7 @@ import { SearchPage } from "./pages/search";
 import { SetupPage } from "./pages/setup";
 import { SignIn } from "./pages/sign-in";
 import { TailPage } from "./pages/tail";
+import { UsagePage } from "./pages/usage";
 import { formatHash, parseHash, type Page, type RouteState } from "./route";
 
 const NAV: { page: Page; label: string }[] = [
@@ -14,10 +15,11 @@ const NAV: { page: Page; label: string }[] = [
   { page: "fields", label: "Fields" },
   { page: "tail", label: "Live tail" },
   { page: "alerts", label: "Alerts" },
+  { page: "usage", label: "Usage" },
   { page: "setup", label: "Send logs" },
 ];
 
-const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", alerts: "Alerts", setup: "Send logs" };
+const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", alerts: "Alerts", setup: "Send logs", usage: "Usage" };
 
 export function App() {
   const [signedIn, setSignedIn] = useState(() => getToken() !== null);
@@ -89,6 +91,7 @@ export function App() {
       {route.page === "tail" && <TailPage {...props} />}
       {route.page === "setup" && <SetupPage {...props} />}
       {route.page === "alerts" && <AlertsPage {...props} />}
+      {route.page === "usage" && <UsagePage {...props} />}
     </Shell>
   );
 }

@@ -5,7 +5,7 @@
  *   #/search?q=json.level:error&from=-1h&until=now
  *   #/search?q=...&from=2024-03-10T12:00:00.000Z&until=2024-03-10T12:30:00.000Z   (a zoomed or custom range)
  */
-export const PAGES = ["search", "fields", "tail", "setup", "alerts"] as const;
+export const PAGES = ["search", "fields", "tail", "setup", "alerts", "usage"] as const;
 export type Page = (typeof PAGES)[number];
 
 export interface RouteState {

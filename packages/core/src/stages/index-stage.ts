@@ -2,6 +2,7 @@ import { decodeProcessedDocs } from "../processed-batch";
 import type { DeadLetter } from "../dead-letter";
 import type { IndexPort, IndexWriteResult } from "../ports/index";
 import type { QueueRecord } from "../ports/queue";
+import { receivedAtOf, type IndexedUsage } from "../usage";
 import { recordDeadLetter, type RecordOutcome, type Stage, type StageResult } from "./stage";
 
 /**
@@ -32,6 +33,7 @@ export function createIndexStage(options: { index: IndexPort; stageName?: string
       }
     });
     let eventsOut = 0;
+    const indexed: IndexedUsage[] = [];
     const tenants = [...byTenant];
     // One cross-tenant write when the index has it (OpenSearch: one stream of bulk requests for the
     // batch instead of a round trip per tenant in sequence), else tenant by tenant.
@@ -57,8 +59,18 @@ export function createIndexStage(options: { index: IndexPort; stageName?: string
         for (const i of new Set(from)) outcomes[i] = { status: "retry", error: `index write failed: ${results.message}` };
         continue;
       }
+      // Usage counts first writes only: a repeat (a retried batch, a replay) was counted when it was created.
+      const usage: IndexedUsage = { tenant, events: 0, bytes: 0, lagsMs: [] };
+      const storedAt = Date.now();
       results.forEach((r, k) => {
         const i = from[k]!;
+        if (r.status === "created") {
+          const doc = docs[k]!;
+          usage.events++;
+          usage.bytes += Buffer.byteLength(doc);
+          const receivedAt = receivedAtOf(doc);
+          if (Number.isFinite(receivedAt)) usage.lagsMs.push(Math.max(0, storedAt - receivedAt));
+        }
         if (r.status === "created" || r.status === "exists") eventsOut++;
         else if (r.status === "retry") {
           if (outcomes[i]!.status === "ok") outcomes[i] = { status: "retry", error: r.error ?? "index asked for a retry" };
@@ -66,11 +78,12 @@ export function createIndexStage(options: { index: IndexPort; stageName?: string
           deadLetters.push({ stage: stageName, reason: "index_rejected", error: r.error ?? "rejected by the index", at: Date.now(), tenant, bytes: Buffer.from(docs[k]!).toString("base64"), source: `${records[i]!.topic}-${records[i]!.partition}@${records[i]!.offset}` });
         }
       });
+      if (usage.events > 0) indexed.push(usage);
     }
     records.forEach((record, i) => {
       const o = outcomes[i]!;
       if (o.status === "dead") deadLetters.push(recordDeadLetter(stageName, record, o.reason, o.error));
     });
-    return { outcomes, output: [], deadLetters, eventsIn, eventsOut };
+    return { outcomes, output: [], deadLetters, eventsIn, eventsOut, indexed };
   };
 }

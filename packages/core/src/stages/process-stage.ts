@@ -43,6 +43,7 @@ export function createProcessStage(options: ProcessStageOptions): Stage {
     const byTenant = new Map<string, string[]>();
     let eventsIn = 0;
     let eventsOut = 0;
+    const received = new Map<string, { tenant: string; events: number; bytes: number }>();
     for (const record of records) {
       let events: RawRecord[];
       try {
@@ -53,6 +54,10 @@ export function createProcessStage(options: ProcessStageOptions): Stage {
       }
       eventsIn += events.length;
       for (const raw of events) {
+        let r = received.get(raw.tenant);
+        if (!r) received.set(raw.tenant, (r = { tenant: raw.tenant, events: 0, bytes: 0 }));
+        r.events++;
+        r.bytes += rawSize(raw);
         if (options.sampleRate !== undefined && !isSampled(raw.id, options.sampleRate)) continue;
         let doc: string;
         try {
@@ -82,8 +87,14 @@ export function createProcessStage(options: ProcessStageOptions): Stage {
       const o = outcomes[i]!;
       if (o.status === "dead") deadLetters.push(recordDeadLetter("process", records[i]!, o.reason, o.error));
     }
-    return { outcomes, output: [...byTopic].map(([topic, recs]) => ({ topic, records: recs })), deadLetters, eventsIn, eventsOut };
+    return { outcomes, output: [...byTopic].map(([topic, recs]) => ({ topic, records: recs })), deadLetters, eventsIn, eventsOut, received: [...received.values()] };
   };
+}
+
+/** An event's size as received: its exact bytes when they were not UTF-8, else its text's UTF-8 length. */
+function rawSize(raw: RawRecord): number {
+  if (typeof raw.rawBytes === "string") return Math.floor((raw.rawBytes.length * 3) / 4) - (raw.rawBytes.endsWith("==") ? 2 : raw.rawBytes.endsWith("=") ? 1 : 0);
+  return typeof raw.raw === "string" ? Buffer.byteLength(raw.raw) : 0;
 }
 
 function* chunkBySize(docs: string[], maxBytes: number): Generator<string[]> {

@@ -1,6 +1,7 @@
 import type { DeadLetter } from "../dead-letter";
 import type { DropReason } from "../drop-reasons";
 import type { OutgoingRecord, QueueRecord } from "../ports/queue";
+import type { IndexedUsage } from "../usage";
 
 /**
  * A stage: a batch of queue records of one partition in, an outcome per record out. Stages hold no
@@ -23,6 +24,13 @@ export interface StageResult {
   deadLetters: DeadLetter[];
   eventsIn: number;
   eventsOut: number;
+  /** Index stages: per tenant, the events stored for the first time and their receive → stored lag (the drivers report it as usage). */
+  indexed?: IndexedUsage[];
+  /**
+   * The process stage: per tenant, the raw events (and their bytes) it read. Where no collector of ours
+   * reports what it accepts (the functions on AWS), the driver reports this as the tenants' ingest.
+   */
+  received?: { tenant: string; events: number; bytes: number }[];
 }
 
 export type Stage = (records: QueueRecord[]) => Promise<StageResult>;
