@@ -10,6 +10,7 @@ import type { KafkaConnection } from "@unmeltable/queue-kafka";
 import { parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
+import { decimalArg, describePlan, planFromFlags, type PlanFlags } from "./plan-flags";
 import { PRIVATE_UMASK } from "./private-data-dir";
 import { parseAllowList } from "@unmeltable/alerts";
 import { defaultOpenSlices, fdLimit } from "@unmeltable/index-sqlite";
@@ -47,11 +48,14 @@ export function buildCli(): Command {
     .addOption(dataDirOption())
     .option("--tier <tier>", "index tier", "default")
     .option("--ingest-token <token>", "keep this ingest token (e.g. your Loggly customer token) instead of a new one")
+    .option("--plan-gb-per-day <gb>", "plan: daily volume in GB (10^9 bytes of raw events a UTC day); with --plan-events-per-second (docs/plans.md)", decimalArg)
+    .option("--plan-events-per-second <n>", "plan: sustained rate (averaged over a minute); over the plan nothing is dropped, indexing waits behind tenants within theirs", decimalArg)
     .option("--json", "print {name, ingestToken, apiToken} as JSON")
-    .action((name: string, opts: { dataDir: string; tier: string; ingestToken?: string; json?: boolean }) => {
+    .action((name: string, opts: { dataDir: string; tier: string; ingestToken?: string; json?: boolean } & PlanFlags) => {
+      const plan = planFromFlags(undefined, opts) ?? undefined;
       const store = new TenantStore(path.resolve(opts.dataDir));
       try {
-        const t = store.add(name, { tier: opts.tier, ingestToken: opts.ingestToken });
+        const t = store.add(name, { tier: opts.tier, ingestToken: opts.ingestToken, plan });
         if (opts.json) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, apiToken: t.apiToken }) + "\n");
         else process.stdout.write(`tenant ${t.name}\n  ingest token  ${t.ingestToken}\n  API token     ${t.apiToken}\n`);
       } finally {
@@ -68,7 +72,7 @@ export function buildCli(): Command {
       try {
         const list = store.list();
         if (opts.json) {
-          for (const t of list) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, tier: t.tier }) + "\n");
+          for (const t of list) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, tier: t.tier, ...(t.plan ? { plan: t.plan } : {}) }) + "\n");
         } else if (list.length === 0) {
           process.stdout.write("no tenants yet (unmeltable start creates \"default\")\n");
         } else {
@@ -139,17 +143,23 @@ export function buildCli(): Command {
 
   tenants
     .command("set <name>")
-    .description("Change a tenant's tier (its new slices go to the new tier, the old ones stay searchable until they expire), slice length or retention.")
+    .description("Change a tenant's tier (its new slices go to the new tier, the old ones stay searchable until they expire), slice length, retention or plan (docs/plans.md). A running server applies it within a second.")
     .addOption(dataDirOption())
     .option("--tier <tier>", "index tier")
     .addOption(new Option("--slice <length>", "time slice length of new slices").choices(["hour", "day", "week"]))
     .option("--retention-days <n>", "delete slices older than this", intArg)
     .option("--partition-spread <n>", "raw-topic partitions a busy tenant's batches are spread over", intArg)
-    .action((name: string, opts: { dataDir: string; tier?: string; slice?: "hour" | "day" | "week"; retentionDays?: number; partitionSpread?: number }) => {
+    .option("--plan-gb-per-day <gb>", "plan: daily volume in GB (10^9 bytes of raw events a UTC day)", decimalArg)
+    .option("--plan-events-per-second <n>", "plan: sustained rate (averaged over a minute)", decimalArg)
+    .option("--no-plan", "remove the tenant's plan (unlimited)")
+    .action((name: string, opts: { dataDir: string; tier?: string; slice?: "hour" | "day" | "week"; retentionDays?: number; partitionSpread?: number } & PlanFlags) => {
       const store = new TenantStore(path.resolve(opts.dataDir));
       try {
-        const t = store.update(name, { tier: opts.tier, slice: opts.slice, retentionDays: opts.retentionDays, partitionSpread: opts.partitionSpread });
-        process.stdout.write(`tenant ${t.name}: tier ${t.tier}, ${t.slice} slices, ${t.retentionDays} days retention, spread ${t.partitionSpread}\n`);
+        const current = store.get(name);
+        if (!current) throw new TenantError(`no tenant ${name}`);
+        const plan = planFromFlags(current.plan, opts);
+        const t = store.update(name, { tier: opts.tier, slice: opts.slice, retentionDays: opts.retentionDays, partitionSpread: opts.partitionSpread, ...(plan !== undefined ? { plan } : {}) });
+        process.stdout.write(`tenant ${t.name}: tier ${t.tier}, ${t.slice} slices, ${t.retentionDays} days retention, spread ${t.partitionSpread}, ${describePlan(t.plan)}\n`);
       } finally {
         store.close();
       }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, deferredTopic, processedTopic, RAW_TOPIC, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { DeadLetterLimits, StreamLimits } from "@unmeltable/collector";
 import { startCollector, type CollectorPart } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
@@ -135,7 +135,11 @@ export async function start(config: StartConfig): Promise<Running> {
     await queue.admin.ensureTopics([
       { name: RAW_TOPIC, partitions: config.rawPartitions },
       { name: DEAD_LETTER_TOPIC, partitions: 1 },
-      ...[...new Set(["default", ...tenants.list().map((t) => t.tier)])].map((tier) => ({ name: processedTopic(tier), partitions: config.rawPartitions })),
+      ...[...new Set(["default", ...tenants.list().map((t) => t.tier)])].flatMap((tier) => [
+        { name: processedTopic(tier), partitions: config.rawPartitions },
+        // Over-plan events of the tier, indexed when the regular path is idle (docs/plans.md).
+        { name: deferredTopic(tier), partitions: config.rawPartitions },
+      ]),
     ]);
     const producer = queue.producer();
     closers.push(() => producer.close());

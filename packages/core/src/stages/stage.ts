@@ -23,6 +23,11 @@ export interface StageResult {
   deadLetters: DeadLetter[];
   eventsIn: number;
   eventsOut: number;
+  /**
+   * Events passed on to a lower-priority path because their tenant is over its plan, by tenant (counted
+   * by the driver once the output is durable). Absent: none.
+   */
+  deferred?: Record<string, number>;
 }
 
 export type Stage = (records: QueueRecord[]) => Promise<StageResult>;
