@@ -11,6 +11,7 @@ import { parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
 import { decimalArg, describePlan, planFromFlags, type PlanFlags } from "./plan-flags";
+import { registerAwsTenantsCommands } from "./aws-tenants-commands";
 import { PRIVATE_UMASK } from "./private-data-dir";
 import { parseAllowList } from "@unmeltable/alerts";
 import { defaultOpenSlices, fdLimit } from "@unmeltable/index-sqlite";
@@ -238,6 +239,7 @@ export function buildCli(): Command {
       ),
   ).action(deadLettersRedriveCommand);
 
+  registerAwsTenantsCommands(program);
   return program;
 }
 
@@ -298,7 +300,7 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       .addOption(secondsOption("--syslog-frame-timeout <seconds>", "close a syslog connection that does not finish a frame (or a TLS handshake) within this long", "UNMELTABLE_SYSLOG_FRAME_TIMEOUT", DEFAULT_STREAM_LIMITS.frameTimeoutMs / 1000))
       .addOption(sizeOption("--dead-letter-max-bytes <n>", "bytes of a refused message kept in its dead letter", "UNMELTABLE_DEAD_LETTER_MAX_BYTES", DEFAULT_DEAD_LETTER_LIMITS.maxLetterBytes))
       .addOption(sizeOption("--dead-letter-rate <bytes/s>", "refused messages stored per second; beyond it they are only counted", "UNMELTABLE_DEAD_LETTER_RATE", DEFAULT_DEAD_LETTER_LIMITS.bytesPerSecond))
-      .addOption(new Option("--tenants <source>", "read tenants from a deployment's tenants config (s3://bucket/tenants.json or a JSON file; re-read every minute) instead of the data dir (collector only)").env("UNMELTABLE_TENANTS"))
+      .addOption(new Option("--tenants <source>", "read tenants from a deployment's tenants config (s3://bucket/tenants.json or a JSON file; re-read every 30 s) instead of the data dir (collector only)").env("UNMELTABLE_TENANTS"))
       .addOption(sizeOption("--spool-max-bytes <n>", "disk spool limit while Kafka is unreachable (then senders are slowed down)", "UNMELTABLE_SPOOL_MAX_BYTES", DEFAULTS.spoolMaxBytes));
   }
   if (roles.stages) {

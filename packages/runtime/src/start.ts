@@ -106,7 +106,7 @@ export async function start(config: StartConfig): Promise<Running> {
     let collectorTenants: TenantDirectory;
     let tenants: LiveTenantDirectory;
     if (config.tenantsSource) {
-      // A deployment's tenants config (s3://bucket/tenants.json on AWS), re-read every minute: what the
+      // A deployment's tenants config (s3://bucket/tenants.json on AWS), re-read every 30 s: what the
       // collector instances use, so that they see the tenants the functions see.
       if (config.roles.stages) throw new Error("--tenants is for `unmeltable collector`: the stages keep their tenants in the data dir");
       collectorTenants = await loadTenantDirectory(config.tenantsSource);
