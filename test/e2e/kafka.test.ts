@@ -13,6 +13,7 @@ const TOPICS = [
   { name: "raw", partitions: 4 },
   { name: "deadletter", partitions: 1 },
   { name: "processed.default", partitions: 4 },
+  { name: "deferred.default", partitions: 4 },
 ];
 
 async function cluster(): Promise<MockCluster> {

@@ -17,6 +17,7 @@ export * from "./ports/index";
 export * from "./deadline";
 export * from "./stages/stage";
 export * from "./stages/process-stage";
+export * from "./plan-meter";
 export * from "./stages/index-stage";
 export * from "./process/to-event";
 export * from "./query/index";

@@ -4,3 +4,11 @@ export const DEAD_LETTER_TOPIC = "deadletter";
 export function processedTopic(tier: string): string {
   return `processed.${tier}`;
 }
+/**
+ * The lower-priority path of a tier: the processed events of tenants over their plan, beyond it
+ * (docs/plans.md). Same record format as the processed topic; indexed by a consumer of its own that
+ * yields to the tier's regular path.
+ */
+export function deferredTopic(tier: string): string {
+  return `deferred.${tier}`;
+}

@@ -75,6 +75,8 @@ export function createMskHandler(options: MskDriverOptions): (event: Pick<MSKEve
   const retries = options.metrics.counter("Retries", "attempts repeated after a transient failure");
   const handedBack = options.metrics.counter("PartitionsHandedBack", "partitions left unfinished at the end of an invocation, to be delivered again");
   const latency = options.metrics.counter("BatchLatencyMs", "time spent on the batch");
+  // No tenant dimension (one per tenant would be a metric each); the per-tenant counts are in the log line.
+  const deferred = options.metrics.counter("DeferredEvents", "events of tenants over their plan put on the deferred path");
   const reserveMs = options.reserveMs ?? 10_000;
   const backoff = options.backoff ?? { firstMs: 1_000, maxMs: 20_000 };
 
@@ -101,6 +103,12 @@ export function createMskHandler(options: MskDriverOptions): (event: Pick<MSKEve
             for (const u of result.indexed ?? []) options.usage.indexed(u);
             // No collector of ours reports to EMF: the process function's raw events are the tenants' ingest.
             for (const r of result.received ?? []) options.usage.ingested(r.tenant, r.events, r.bytes);
+          }
+          if (result.deferred) {
+            let n = 0;
+            for (const v of Object.values(result.deferred)) n += v;
+            deferred.inc(undefined, n);
+            options.log("events deferred (tenants over plan)", { stage: options.stageName, topic: batch.topic, partition: batch.partition, deferred: result.deferred });
           }
           eventsIn.inc(undefined, result.eventsIn);
           eventsOut.inc(undefined, result.eventsOut);

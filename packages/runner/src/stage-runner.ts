@@ -64,6 +64,7 @@ export class StageRunner {
   private readonly batches;
   private readonly deadLetters;
   private readonly batchMs;
+  private readonly deferred;
 
   constructor(private readonly options: StageRunnerOptions) {
     const m = options.metrics;
@@ -74,6 +75,7 @@ export class StageRunner {
     this.deadLetters = m.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
     this.restarts = m.counter("unmeltable_stage_restarts_total", "Times a stage's consumer failed and was started again", ["stage"]).labels(stage);
     this.batchMs = m.counter("unmeltable_stage_batch_ms_total", "Time spent in a stage's batches (ms)", ["stage"]).labels(stage);
+    this.deferred = m.counter("unmeltable_deferred_events_total", "Events of a tenant over its plan put on the lower-priority (deferred) path instead of being indexed at once (docs/plans.md)", ["tenant"]);
     this.retries = m.counter("unmeltable_stage_retries_total", "Batches a stage handed back to be delivered again (a transient failure: the index locked, full or unreachable)", ["stage"]).labels(stage);
     const blockedSince = m.gauge("unmeltable_stage_blocked_since_seconds", "Unix time since which a stage has been retrying a record that keeps failing (the oldest such partition), 0 when none", ["stage"]);
     this.blockedSince = (seconds: number) => blockedSince.set(seconds, stage);
@@ -161,6 +163,7 @@ export class StageRunner {
       for (const u of result.indexed ?? []) usage.indexed(u);
       if (this.options.usageIngestFromStage) for (const r of result.received ?? []) usage.ingested(r.tenant, r.events, r.bytes);
     }
+    for (const [tenant, n] of Object.entries(result.deferred ?? {})) this.deferred.inc({ tenant }, n);
     this.eventsIn.inc(result.eventsIn);
     this.eventsOut.inc(result.eventsOut);
     this.batches.inc();

@@ -11,6 +11,8 @@ import type { KafkaConnection } from "@unmeltable/queue-kafka";
 import { parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
+import { decimalArg, describePlan, planFromFlags, type PlanFlags } from "./plan-flags";
+import { regionOption, registerAwsTenantsCommands } from "./aws-tenants-commands";
 import { PRIVATE_UMASK } from "./private-data-dir";
 import { parseAllowList } from "@unmeltable/alerts";
 import { defaultOpenSlices, fdLimit } from "@unmeltable/index-sqlite";
@@ -50,11 +52,14 @@ export function buildCli(): Command {
     .addOption(dataDirOption())
     .option("--tier <tier>", "index tier", "default")
     .option("--ingest-token <token>", "keep this ingest token (e.g. your Loggly customer token) instead of a new one")
+    .option("--plan-gb-per-day <gb>", "plan: daily volume in GB (10^9 bytes of raw events a UTC day); with --plan-events-per-second (docs/plans.md)", decimalArg)
+    .option("--plan-events-per-second <n>", "plan: sustained rate (averaged over a minute); over the plan nothing is dropped, indexing waits behind tenants within theirs", decimalArg)
     .option("--json", "print {name, ingestToken, apiToken} as JSON")
-    .action((name: string, opts: { dataDir: string; tier: string; ingestToken?: string; json?: boolean }) => {
+    .action((name: string, opts: { dataDir: string; tier: string; ingestToken?: string; json?: boolean } & PlanFlags) => {
+      const plan = planFromFlags(undefined, opts) ?? undefined;
       const store = new TenantStore(path.resolve(opts.dataDir));
       try {
-        const t = store.add(name, { tier: opts.tier, ingestToken: opts.ingestToken });
+        const t = store.add(name, { tier: opts.tier, ingestToken: opts.ingestToken, plan });
         if (opts.json) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, apiToken: t.apiToken }) + "\n");
         else process.stdout.write(`tenant ${t.name}\n  ingest token  ${t.ingestToken}\n  API token     ${t.apiToken}\n`);
       } finally {
@@ -71,7 +76,7 @@ export function buildCli(): Command {
       try {
         const list = store.list();
         if (opts.json) {
-          for (const t of list) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, tier: t.tier }) + "\n");
+          for (const t of list) process.stdout.write(JSON.stringify({ name: t.name, ingestToken: t.ingestToken, tier: t.tier, ...(t.plan ? { plan: t.plan } : {}) }) + "\n");
         } else if (list.length === 0) {
           process.stdout.write("no tenants yet (unmeltable start creates \"default\")\n");
         } else {
@@ -133,23 +138,28 @@ export function buildCli(): Command {
     .command("add <name>")
     .description("Add a tenant with new ingest and API tokens, kept as SHA-256 hashes in tenants.json; prints the tokens once.")
     .addOption(sourceOption())
+    .addOption(regionOption())
     .option("--tier <tier>", "index tier (default: default)")
     .option("--retention-days <days>", "retention in days (default 30)", positiveArg)
     .option("--partition-spread <n>", "raw partitions the tenant's batches are spread over (default 1)", positiveArg)
     .option("--json", "print {name, ingestToken, apiToken} as JSON")
-    .action(async (name: string, opts: { source: string; tier?: string; retentionDays?: number; partitionSpread?: number; json?: boolean }) => {
+    .action(async (name: string, opts: { source: string; awsRegion?: string; tier?: string; retentionDays?: number; partitionSpread?: number; json?: boolean }) => {
+      if (opts.awsRegion) process.env.AWS_REGION = opts.awsRegion;
       printTokens(await addRemoteTenant(opts.source, name, opts), opts.json);
     });
   awsTenants
     .command("rotate-token <name>")
     .description("Give a tenant a new API token (--ingest: a new ingest token; --both); the old one stops working when the config is reloaded (within a minute). Prints the new token once.")
     .addOption(sourceOption())
+    .addOption(regionOption())
     .option("--ingest", "a new ingest token instead of the API token")
     .option("--both", "new ingest and API tokens")
     .option("--json", "print {name, ingestToken?, apiToken?} as JSON")
-    .action(async (name: string, opts: { source: string; ingest?: boolean; both?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { source: string; awsRegion?: string; ingest?: boolean; both?: boolean; json?: boolean }) => {
+      if (opts.awsRegion) process.env.AWS_REGION = opts.awsRegion;
       printTokens(await rotateRemoteTokens(opts.source, name, { api: opts.both === true || !opts.ingest, ingest: opts.both === true || opts.ingest === true }), opts.json);
     });
+  registerAwsTenantsCommands(awsTenants);
 
   program
     .command("search [query]")
@@ -176,17 +186,23 @@ export function buildCli(): Command {
 
   tenants
     .command("set <name>")
-    .description("Change a tenant's tier (its new slices go to the new tier, the old ones stay searchable until they expire), slice length or retention.")
+    .description("Change a tenant's tier (its new slices go to the new tier, the old ones stay searchable until they expire), slice length, retention or plan (docs/plans.md). A running server applies it within a second.")
     .addOption(dataDirOption())
     .option("--tier <tier>", "index tier")
     .addOption(new Option("--slice <length>", "time slice length of new slices").choices(["hour", "day", "week"]))
     .option("--retention-days <n>", "delete slices older than this", intArg)
     .option("--partition-spread <n>", "raw-topic partitions a busy tenant's batches are spread over", intArg)
-    .action((name: string, opts: { dataDir: string; tier?: string; slice?: "hour" | "day" | "week"; retentionDays?: number; partitionSpread?: number }) => {
+    .option("--plan-gb-per-day <gb>", "plan: daily volume in GB (10^9 bytes of raw events a UTC day)", decimalArg)
+    .option("--plan-events-per-second <n>", "plan: sustained rate (averaged over a minute)", decimalArg)
+    .option("--no-plan", "remove the tenant's plan (unlimited)")
+    .action((name: string, opts: { dataDir: string; tier?: string; slice?: "hour" | "day" | "week"; retentionDays?: number; partitionSpread?: number } & PlanFlags) => {
       const store = new TenantStore(path.resolve(opts.dataDir));
       try {
-        const t = store.update(name, { tier: opts.tier, slice: opts.slice, retentionDays: opts.retentionDays, partitionSpread: opts.partitionSpread });
-        process.stdout.write(`tenant ${t.name}: tier ${t.tier}, ${t.slice} slices, ${t.retentionDays} days retention, spread ${t.partitionSpread}\n`);
+        const current = store.get(name);
+        if (!current) throw new TenantError(`no tenant ${name}`);
+        const plan = planFromFlags(current.plan, opts);
+        const t = store.update(name, { tier: opts.tier, slice: opts.slice, retentionDays: opts.retentionDays, partitionSpread: opts.partitionSpread, ...(plan !== undefined ? { plan } : {}) });
+        process.stdout.write(`tenant ${t.name}: tier ${t.tier}, ${t.slice} slices, ${t.retentionDays} days retention, spread ${t.partitionSpread}, ${describePlan(t.plan)}\n`);
       } finally {
         store.close();
       }
@@ -265,7 +281,6 @@ export function buildCli(): Command {
       ),
   ).action(deadLettersRedriveCommand);
 
-
   return program;
 }
 
@@ -327,7 +342,7 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       .addOption(secondsOption("--syslog-frame-timeout <seconds>", "close a syslog connection that does not finish a frame (or a TLS handshake) within this long", "UNMELTABLE_SYSLOG_FRAME_TIMEOUT", DEFAULT_STREAM_LIMITS.frameTimeoutMs / 1000))
       .addOption(sizeOption("--dead-letter-max-bytes <n>", "bytes of a refused message kept in its dead letter", "UNMELTABLE_DEAD_LETTER_MAX_BYTES", DEFAULT_DEAD_LETTER_LIMITS.maxLetterBytes))
       .addOption(sizeOption("--dead-letter-rate <bytes/s>", "refused messages stored per second; beyond it they are only counted", "UNMELTABLE_DEAD_LETTER_RATE", DEFAULT_DEAD_LETTER_LIMITS.bytesPerSecond))
-      .addOption(new Option("--tenants <source>", "read tenants from a deployment's tenants config (s3://bucket/tenants.json or a JSON file; re-read every minute) instead of the data dir (collector only)").env("UNMELTABLE_TENANTS"))
+      .addOption(new Option("--tenants <source>", "read tenants from a deployment's tenants config (s3://bucket/tenants.json or a JSON file; re-read every 30 s) instead of the data dir (collector only)").env("UNMELTABLE_TENANTS"))
       .addOption(sizeOption("--spool-max-bytes <n>", "disk spool limit while Kafka is unreachable (then senders are slowed down)", "UNMELTABLE_SPOOL_MAX_BYTES", DEFAULTS.spoolMaxBytes));
   }
   if (roles.stages) {

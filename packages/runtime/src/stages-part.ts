@@ -1,8 +1,8 @@
 import path from "node:path";
-import { createIndexStage, createProcessStage, processedTopic, RAW_TOPIC, runLifecycle, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
 import { DirectoryStore, inProcessWorker, previousDay, runArchive } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
-import { StageRunner } from "@unmeltable/runner";
+import { IdleGate, StageRunner } from "@unmeltable/runner";
 import { apiRoute } from "./api-http";
 import type { HttpRoute } from "./http-server";
 import { LiveTail } from "./live-tail";
@@ -57,8 +57,30 @@ export async function startStages(options: {
   });
   const runners: StageRunner[] = [];
   const tiers = new Set<string>();
+  // The regular path the deferred consumers yield to: the process stage and every tier's index stage.
+  const gate = new IdleGate({
+    queue,
+    watch: () => [[`${prefix}process`, RAW_TOPIC], ...[...tiers].map((t): [string, string] => [`${prefix}index.${t}`, `${prefix}${processedTopic(t)}`])],
+  });
   const startIndexRunner = (tier: string) => {
     tiers.add(tier);
+    // Over-plan events of the tier (docs/plans.md): indexed only while the regular path is idle, one
+    // small batch at a time, into the same index (idempotent by event id, as everywhere).
+    const deferred = new StageRunner({
+      name: `index-deferred.${tier}`,
+      queue,
+      producer,
+      group: `${prefix}index-deferred.${tier}`,
+      topics: [`${prefix}${deferredTopic(tier)}`],
+      stage: gate.wrap(createIndexStage({ index, stageName: "index" })),
+      batchSize: 8,
+      batchWindowMs: 0,
+      maxBatchBytes: 256 * 1024,
+      metrics,
+      log: options.log,
+    });
+    deferred.start();
+    runners.push(deferred);
     const runner = new StageRunner({
       name: `index.${tier}`,
       queue,
@@ -79,7 +101,11 @@ export async function startStages(options: {
   };
   const initialTiers = [...new Set(["default", ...tenants.list().map((t) => t.tier)])];
   // A staging pipeline (a group prefix) writes processed topics of its own, never production's.
-  if (prefix) await queue.admin.ensureTopics(initialTiers.map((tier) => ({ name: `${prefix}${processedTopic(tier)}`, partitions: options.partitions })));
+  const tierTopics = (tier: string) => [
+    { name: `${prefix}${processedTopic(tier)}`, partitions: options.partitions },
+    { name: `${prefix}${deferredTopic(tier)}`, partitions: options.partitions },
+  ];
+  await queue.admin.ensureTopics(initialTiers.flatMap(tierTopics));
   for (const tier of initialTiers) startIndexRunner(tier);
   const onChange = (list: Tenant[]) => {
     for (const t of list) {
@@ -89,11 +115,28 @@ export async function startStages(options: {
     const added = [...new Set(list.map((t) => t.tier))].filter((tier) => !tiers.has(tier));
     if (added.length === 0) return;
     void queue.admin
-      .ensureTopics(added.map((tier) => ({ name: `${prefix}${processedTopic(tier)}`, partitions: options.partitions })))
+      .ensureTopics(added.flatMap(tierTopics))
       .then(() => added.forEach(startIndexRunner))
       .catch((err: Error) => options.log(`could not set up tiers ${added.join(", ")}: ${err.message}`));
   };
   tenants.on("change", onChange);
+
+  // Tenants' plans, metered on the events' receive time (packages/core/src/plan-meter.ts).
+  const overPlan = metrics.gauge("unmeltable_tenant_over_plan", "1 while a tenant is over its plan (its excess events are indexed on the lower-priority path), else 0", ["tenant"]);
+  const plans = new PlanMeter({
+    planOf: (name) => tenants.byName(name)?.plan,
+    onChange: (c) => {
+      overPlan.set(c.over ? 1 : 0, { tenant: c.tenant });
+      const plan = `${+(c.plan.bytesPerDay / 1e9).toPrecision(6)} GB/day, ${c.plan.eventsPerSecond} events/s`;
+      options.log(
+        c.over
+          ? `tenant ${c.tenant} is over its plan (${c.reason === "daily" ? "daily volume" : "sustained rate"}; plan ${plan}; ${Math.round(c.dayBytes / 1e6)} MB today): its excess events are accepted and indexed when the pipeline has spare capacity (docs/plans.md)`
+          : `tenant ${c.tenant} is back within its plan${Number.isFinite(c.plan.eventsPerSecond) ? ` (${plan})` : " (plan removed)"}: its deferred events are indexed as the pipeline has spare capacity`,
+      );
+    },
+  });
+  const planTicks = setInterval(() => plans.tick(), 5_000);
+  planTicks.unref();
 
   const processRunner = new StageRunner({
     name: "process",
@@ -106,6 +149,7 @@ export async function startStages(options: {
       spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
       sampleRate: options.sampleRate,
       topicPrefix: prefix,
+      plans,
     }),
     batchSize: 100,
     batchWindowMs: 10,
@@ -129,7 +173,13 @@ export async function startStages(options: {
     openSlicesLimit.set(stats.limit);
     if (stats.evictions > evictionsSeen) evictions.inc(stats.evictions - evictionsSeen);
     evictionsSeen = stats.evictions;
-    const groups: [string, string][] = [[`${prefix}process`, RAW_TOPIC], ...[...tiers].map((t): [string, string] => [`${prefix}index.${t}`, `${prefix}${processedTopic(t)}`])];
+    const groups: [string, string][] = [
+      [`${prefix}process`, RAW_TOPIC],
+      ...[...tiers].flatMap((t): [string, string][] => [
+        [`${prefix}index.${t}`, `${prefix}${processedTopic(t)}`],
+        [`${prefix}index-deferred.${t}`, `${prefix}${deferredTopic(t)}`],
+      ]),
+    ];
     for (const [group, topic] of groups) {
       try {
         const [ends, committed] = await Promise.all([queue.admin.offsets(topic), queue.admin.committed(group, topic)]);
@@ -195,6 +245,8 @@ export async function startStages(options: {
     stop: async () => {
       for (const t of timers) clearTimeout(t);
       tenants.off("change", onChange);
+      clearInterval(planTicks);
+      gate.close();
       await Promise.all(runners.map((r) => r.stop()));
       await index.close();
     },

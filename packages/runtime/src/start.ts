@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC, usageObservers, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, deferredTopic, processedTopic, RAW_TOPIC, usageObservers, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { DeadLetterLimits, StreamLimits } from "@unmeltable/collector";
 import { startCollector, type CollectorPart } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
@@ -115,7 +115,7 @@ export async function start(config: StartConfig): Promise<Running> {
     let collectorTenants: TenantDirectory;
     let tenants: LiveTenantDirectory;
     if (config.tenantsSource) {
-      // A deployment's tenants config (s3://bucket/tenants.json on AWS), re-read every minute: what the
+      // A deployment's tenants config (s3://bucket/tenants.json on AWS), re-read every 30 s: what the
       // collector instances use, so that they see the tenants the functions see.
       if (config.roles.stages) throw new Error("--tenants is for `unmeltable collector`: the stages keep their tenants in the data dir");
       collectorTenants = await loadTenantDirectory(config.tenantsSource);
@@ -144,7 +144,11 @@ export async function start(config: StartConfig): Promise<Running> {
     await queue.admin.ensureTopics([
       { name: RAW_TOPIC, partitions: config.rawPartitions },
       { name: DEAD_LETTER_TOPIC, partitions: 1 },
-      ...[...new Set(["default", ...tenants.list().map((t) => t.tier)])].map((tier) => ({ name: processedTopic(tier), partitions: config.rawPartitions })),
+      ...[...new Set(["default", ...tenants.list().map((t) => t.tier)])].flatMap((tier) => [
+        { name: processedTopic(tier), partitions: config.rawPartitions },
+        // Over-plan events of the tier, indexed when the regular path is idle (docs/plans.md).
+        { name: deferredTopic(tier), partitions: config.rawPartitions },
+      ]),
     ]);
     const producer = queue.producer();
     closers.push(() => producer.close());

@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { validateTenantName, type Plan, type Tenant, type TenantDirectory } from "@unmeltable/core";
 
 /** A tenant as created or rotated: the only moment its API token is known in clear. */
 export type TenantWithApiToken = Tenant & { apiToken: string };
@@ -63,12 +63,16 @@ export class TenantStore {
     const columns = this.columns();
     if (!columns.has("slice")) this.db.exec("ALTER TABLE tenants ADD COLUMN slice TEXT NOT NULL DEFAULT 'day'");
     if (!columns.has("retention_days")) this.db.exec("ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 30");
+    // A plan is both numbers or neither (NULL: unlimited).
+    if (!columns.has("plan_bytes_per_day")) this.db.exec("ALTER TABLE tenants ADD COLUMN plan_bytes_per_day INTEGER");
+    if (!columns.has("plan_events_per_second")) this.db.exec("ALTER TABLE tenants ADD COLUMN plan_events_per_second REAL");
     if (columns.has("api_token")) this.hashClearApiTokens();
   }
 
-  add(name: string, opts: { tier?: string; partitionSpread?: number; slice?: Tenant["slice"]; retentionDays?: number; ingestToken?: string } = {}): TenantWithApiToken {
+  add(name: string, opts: { tier?: string; partitionSpread?: number; slice?: Tenant["slice"]; retentionDays?: number; ingestToken?: string; plan?: Plan } = {}): TenantWithApiToken {
     const problem = validateTenantName(name);
     if (problem) throw new TenantError(`invalid tenant name ${JSON.stringify(name)}: ${problem}`);
+    if (opts.plan) checkPlan(opts.plan);
     if (this.get(name)) throw new TenantError(`tenant ${name} already exists`);
     if (opts.ingestToken !== undefined) {
       // An existing token (a Loggly customer token): the senders already configured keep working.
@@ -85,11 +89,12 @@ export class TenantStore {
       slice: opts.slice ?? "day",
       retentionDays: opts.retentionDays ?? 30,
       createdAt: Date.now(),
+      ...(opts.plan ? { plan: { ...opts.plan } } : {}),
     };
     this.db.transaction(() => {
       this.db
-        .prepare("INSERT INTO tenants (name, ingest_token, tier, partition_spread, slice, retention_days, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .run(tenant.name, tenant.ingestToken, tenant.tier, tenant.partitionSpread, tenant.slice, tenant.retentionDays, tenant.createdAt);
+        .prepare("INSERT INTO tenants (name, ingest_token, tier, partition_spread, slice, retention_days, created_at, plan_bytes_per_day, plan_events_per_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(tenant.name, tenant.ingestToken, tenant.tier, tenant.partitionSpread, tenant.slice, tenant.retentionDays, tenant.createdAt, tenant.plan?.bytesPerDay ?? null, tenant.plan?.eventsPerSecond ?? null);
       this.insertApiToken(tenant.apiToken, name, "api", tenant.createdAt);
     })();
     return tenant;
@@ -134,17 +139,23 @@ export class TenantStore {
     return rows.map((r) => ({ sha256: r.token_sha256, tenant: r.tenant, purpose: r.purpose, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}) }));
   }
 
-  /** Changes a tenant's settings (a tier move, its slice length, its retention). */
-  update(name: string, changes: Partial<Pick<Tenant, "tier" | "slice" | "retentionDays" | "partitionSpread">>): Tenant {
+  /** Changes a tenant's settings (a tier move, its slice length, its retention, its plan: null removes it). */
+  update(name: string, changes: Partial<Pick<Tenant, "tier" | "slice" | "retentionDays" | "partitionSpread">> & { plan?: Plan | null }): Tenant {
     const current = this.get(name);
     if (!current) throw new TenantError(`no tenant ${name}`);
     if (changes.slice !== undefined && !["hour", "day", "week"].includes(changes.slice)) throw new TenantError("slice must be hour, day or week");
     if (changes.retentionDays !== undefined && !(Number.isInteger(changes.retentionDays) && changes.retentionDays > 0)) throw new TenantError("retention must be a whole number of days > 0");
     if (changes.tier !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(changes.tier)) throw new TenantError("a tier name is lowercase letters, digits, '-' and '_'");
-    const next = { ...current, ...changes };
+    if (changes.partitionSpread !== undefined && !(Number.isInteger(changes.partitionSpread) && changes.partitionSpread >= 1 && changes.partitionSpread <= 1000)) throw new TenantError("the partition spread must be a whole number from 1 to 1000");
+    if (changes.plan) checkPlan(changes.plan);
+    const { plan, ...rest } = changes;
+    const next: Tenant = { ...current };
+    for (const [k, v] of Object.entries(rest)) if (v !== undefined) (next as unknown as Record<string, unknown>)[k] = v;
+    if (plan === null) delete next.plan;
+    else if (plan !== undefined) next.plan = { ...plan };
     this.db
-      .prepare("UPDATE tenants SET tier = ?, slice = ?, retention_days = ?, partition_spread = ? WHERE name = ?")
-      .run(next.tier, next.slice, next.retentionDays, next.partitionSpread, name);
+      .prepare("UPDATE tenants SET tier = ?, slice = ?, retention_days = ?, partition_spread = ?, plan_bytes_per_day = ?, plan_events_per_second = ? WHERE name = ?")
+      .run(next.tier, next.slice, next.retentionDays, next.partitionSpread, next.plan?.bytesPerDay ?? null, next.plan?.eventsPerSecond ?? null, name);
     return next;
   }
 
@@ -206,7 +217,15 @@ const TENANT_COLUMNS = `
   partition_spread INTEGER NOT NULL DEFAULT 1,
   created_at INTEGER NOT NULL,
   slice TEXT NOT NULL DEFAULT 'day',
-  retention_days INTEGER NOT NULL DEFAULT 30`;
+  retention_days INTEGER NOT NULL DEFAULT 30,
+  plan_bytes_per_day INTEGER,
+  plan_events_per_second REAL`;
+
+/** The same bounds as a deployment's tenants.json (packages/tenants-config, TENANT_ENTRY.plan). */
+function checkPlan(plan: Plan): void {
+  if (!(Number.isInteger(plan.bytesPerDay) && plan.bytesPerDay >= 1 && plan.bytesPerDay <= 1e15)) throw new TenantError("a plan's daily volume must be a whole number of bytes from 1 to 10^15");
+  if (!(Number.isFinite(plan.eventsPerSecond) && plan.eventsPerSecond > 0 && plan.eventsPerSecond <= 1e8)) throw new TenantError("a plan's rate must be more than 0 and at most 10^8 events per second");
+}
 
 export class TenantError extends Error {
   constructor(message: string) {
@@ -290,6 +309,8 @@ interface Row {
   slice: Tenant["slice"];
   retention_days: number;
   created_at: number;
+  plan_bytes_per_day: number | null;
+  plan_events_per_second: number | null;
 }
 
 function toTenant(r: Row): Tenant {
@@ -301,5 +322,6 @@ function toTenant(r: Row): Tenant {
     slice: r.slice,
     retentionDays: r.retention_days,
     createdAt: r.created_at,
+    ...(r.plan_bytes_per_day !== null && r.plan_events_per_second !== null ? { plan: { bytesPerDay: r.plan_bytes_per_day, eventsPerSecond: r.plan_events_per_second } } : {}),
   };
 }

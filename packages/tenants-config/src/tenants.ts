@@ -190,8 +190,14 @@ export async function readTenants(source: string, tiers: readonly string[] | und
   return parseTenants((await readSource(source)).text, source, tiers);
 }
 
+/**
+ * How often functions and collectors read tenants.json again: a change made by ops (`unmeltable aws
+ * tenants set`) applies within a minute, this plus the read. Two small GETs a minute per process.
+ */
+export const TENANTS_REFRESH_MS = 30_000;
+
 /** A directory loaded now and refreshed in the background (a failed refresh keeps the last good list). */
-export async function loadTenantDirectory(source: string, refreshMs = 60_000, onRefreshError: (err: Error) => void = logRefreshError): Promise<StaticTenantDirectory> {
+export async function loadTenantDirectory(source: string, refreshMs = TENANTS_REFRESH_MS, onRefreshError: (err: Error) => void = logRefreshError): Promise<StaticTenantDirectory> {
   const dir = new StaticTenantDirectory(await readTenants(source));
   const timer = setInterval(() => {
     readTenants(source).then(

@@ -1,7 +1,8 @@
 import { decodeRawBatch, type RawRecord } from "../raw-record";
 import { encodeProcessedDocs } from "../processed-batch";
 import { toEvent, type ToEventOptions } from "../process/to-event";
-import { processedTopic } from "../topics";
+import { deferredTopic, processedTopic } from "../topics";
+import type { PlanMeter } from "../plan-meter";
 import { isSampled } from "../sampling";
 import type { DeadLetter } from "../dead-letter";
 import type { OutgoingRecord, QueueRecord } from "../ports/queue";
@@ -29,7 +30,18 @@ export interface ProcessStageOptions {
   sampleRate?: number;
   /** Prefix of the processed topics written (a staging pipeline writes to topics of its own). */
   topicPrefix?: string;
+  /**
+   * Tenants' plans: an event over its tenant's plan goes to the tier's deferred topic instead of the
+   * processed topic (indexed by a lower-priority consumer, docs/plans.md). None: every event is in plan.
+   */
+  plans?: PlanMeter;
 }
+
+/**
+ * Deferred records are cut smaller than processed ones: the deferred consumer takes one small batch at a
+ * time between the regular path's batches, and a small record keeps that gap short.
+ */
+export const DEFERRED_RECORD_BYTES = 128 * 1024;
 
 /**
  * The process stage: raw batches → parsed Loggly events, one processed record per tenant per input batch
@@ -39,8 +51,9 @@ export function createProcessStage(options: ProcessStageOptions): Stage {
   return async (records: QueueRecord[]): Promise<StageResult> => {
     const outcomes: RecordOutcome[] = [];
     const deadLetters: DeadLetter[] = [];
-    // Per tenant, the JSON documents of this batch, in order.
+    // Per tenant, the JSON documents of this batch, in order: within the plan, and over it.
     const byTenant = new Map<string, string[]>();
+    const overPlan = new Map<string, string[]>();
     let eventsIn = 0;
     let eventsOut = 0;
     const received = new Map<string, { tenant: string; events: number; bytes: number }>();
@@ -66,28 +79,35 @@ export function createProcessStage(options: ProcessStageOptions): Stage {
           deadLetters.push({ stage: "process", reason: "process_failed", error: (err as Error).message, at: Date.now(), tenant: raw.tenant, record: raw, source: `${record.topic}-${record.partition}@${record.offset}` });
           continue;
         }
-        let docs = byTenant.get(raw.tenant);
-        if (!docs) byTenant.set(raw.tenant, (docs = []));
+        const within = options.plans ? options.plans.admit(raw.tenant, Buffer.byteLength(raw.raw), raw.receivedAt) : true;
+        const into = within ? byTenant : overPlan;
+        let docs = into.get(raw.tenant);
+        if (!docs) into.set(raw.tenant, (docs = []));
         docs.push(doc);
         eventsOut++;
       }
       outcomes.push({ status: "ok" });
     }
     const byTopic = new Map<string, OutgoingRecord[]>();
-    for (const [tenant, docs] of byTenant) {
-      const topic = `${options.topicPrefix ?? ""}${processedTopic(options.tierOf(tenant))}`;
-      let list = byTopic.get(topic);
-      if (!list) byTopic.set(topic, (list = []));
-      // Ordering within a tenant is not needed downstream (an event's id makes indexing idempotent), so a
-      // tenant's records may go to several partitions.
-      const spread = Math.max(1, options.spreadOf?.(tenant) ?? 1);
-      for (const chunk of chunkBySize(docs, options.maxRecordBytes ?? PROCESSED_RECORD_BYTES)) list.push({ key: tenant, spread, value: encodeProcessedDocs(tenant, chunk) });
-    }
+    const put = (tenants: Map<string, string[]>, topicOf: (tier: string) => string, maxBytes: number) => {
+      for (const [tenant, docs] of tenants) {
+        const topic = `${options.topicPrefix ?? ""}${topicOf(options.tierOf(tenant))}`;
+        let list = byTopic.get(topic);
+        if (!list) byTopic.set(topic, (list = []));
+        // Ordering within a tenant is not needed downstream (an event's id makes indexing idempotent), so a
+        // tenant's records may go to several partitions.
+        const spread = Math.max(1, options.spreadOf?.(tenant) ?? 1);
+        for (const chunk of chunkBySize(docs, maxBytes)) list.push({ key: tenant, spread, value: encodeProcessedDocs(tenant, chunk) });
+      }
+    };
+    put(byTenant, processedTopic, options.maxRecordBytes ?? PROCESSED_RECORD_BYTES);
+    put(overPlan, deferredTopic, Math.min(options.maxRecordBytes ?? PROCESSED_RECORD_BYTES, DEFERRED_RECORD_BYTES));
+    const deferred = overPlan.size > 0 ? Object.fromEntries([...overPlan].map(([t, docs]) => [t, docs.length])) : undefined;
     for (let i = 0; i < records.length; i++) {
       const o = outcomes[i]!;
       if (o.status === "dead") deadLetters.push(recordDeadLetter("process", records[i]!, o.reason, o.error));
     }
-    return { outcomes, output: [...byTopic].map(([topic, recs]) => ({ topic, records: recs })), deadLetters, eventsIn, eventsOut, received: [...received.values()] };
+    return { outcomes, output: [...byTopic].map(([topic, recs]) => ({ topic, records: recs })), deadLetters, eventsIn, eventsOut, received: [...received.values()], ...(deferred ? { deferred } : {}) };
   };
 }
 

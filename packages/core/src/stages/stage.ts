@@ -31,6 +31,11 @@ export interface StageResult {
    * reports what it accepts (the functions on AWS), the driver reports this as the tenants' ingest.
    */
   received?: { tenant: string; events: number; bytes: number }[];
+  /**
+   * Events passed on to a lower-priority path because their tenant is over its plan, by tenant (counted
+   * by the driver once the output is durable). Absent: none.
+   */
+  deferred?: Record<string, number>;
 }
 
 export type Stage = (records: QueueRecord[]) => Promise<StageResult>;
