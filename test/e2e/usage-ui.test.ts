@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeDir, startProgram, tenantTokens, type Program, type TenantTokens } from "../helpers/program";
+import { cli, removeDir, startProgram, tenantTokens, type Program, type TenantTokens } from "../helpers/program";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
@@ -67,6 +67,22 @@ describe("the Usage page, in Chromium, against the real program", () => {
     expect(Number(await bar.getAttribute("height"))).toBeGreaterThan(90);
     expect(await page.getByTestId("usage-chart").locator("rect").count()).toBe(30);
     expect(await page.getByTestId("plan-line").count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("draws the plan set with `tenants set` and marks a day over it", async () => {
+    // 1,000 bytes a day: today's bytes (more than 1,000, above) are over the plan.
+    await cli(["tenants", "set", "default", "--data-dir", program.dataDir, "--plan-gb-per-day", "0.000001", "--plan-events-per-second", "1000"]);
+    await eventually(async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      return page.getByTestId("usage-plan").textContent();
+    }).toBe("1.00 kB a day, 1,000 events/s");
+    expect(await page.getByTestId("plan-line").count()).toBe(1);
+    const percent = page.getByTestId("usage-percent");
+    expect(Number((await percent.textContent())!.replace(/% of plan$/, ""))).toBeGreaterThan(100);
+    expect(await percent.getAttribute("class")).toBe("over-plan");
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await page.getByTestId("usage-chart").locator(`rect[data-day="${today}"]`).getAttribute("class")).toBe("bar bar-over");
     expect(pageErrors).toEqual([]);
   });
 });

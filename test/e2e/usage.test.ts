@@ -12,7 +12,7 @@ interface UsageAnswer {
   tenant: string;
   plan: unknown;
   days: { day: string; events: number; bytes: number; indexed: number; indexedBytes: number; deadLettered: number; deadLetteredBytes: number }[];
-  today: { day: string; percentOfPlan: number | null };
+  today: { day: string; percentOfPlan: number | null; bytesPercent: number | null; eventsPerSecondPercent: number | null };
 }
 
 describe("GET /apiv2/usage and the per-tenant metrics, against the real program", () => {
@@ -73,6 +73,22 @@ describe("GET /apiv2/usage and the per-tenant metrics, against the real program"
     expect(answer.body.tenant).toBe("default");
     expect(answer.body.plan).toBeNull();
     expect(answer.body.today.percentOfPlan).toBeNull();
+  });
+
+  it("reports a plan set with `tenants set` and today's use of it", async () => {
+    // 1,000 bytes and 1,000 events/s a day: acme's 10 bytes today are 1 % of the daily volume.
+    await cli(["tenants", "set", "acme", "--data-dir", program.dataDir, "--plan-gb-per-day", "0.000001", "--plan-events-per-second", "1000"]);
+    const answer = await waitFor("acme's plan applied", async () => {
+      const a = await usage(acme.apiToken, "?days=1");
+      return a.body.plan !== null ? a : undefined;
+    }, 60_000);
+    expect(answer.status).toBe(200);
+    expect(answer.body.plan).toEqual({ bytesPerDay: 1000, eventsPerSecond: 1000 });
+    const today = answer.body.days[0]!;
+    expect(answer.body.today.bytesPercent).toBeCloseTo((today.bytes / 1000) * 100, 6);
+    expect(answer.body.today.percentOfPlan).toBeGreaterThanOrEqual(1);
+    // The default tenant still has none.
+    expect((await usage(def.apiToken)).body.plan).toBeNull();
   });
 
   it("answers 400 to bad parameters and 401 without a valid token", async () => {
