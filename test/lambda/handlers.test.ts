@@ -188,7 +188,27 @@ describe("the Lambda handlers", () => {
     const at = Date.now();
     const events = Array.from({ length: 100 }, (_, i) => ({ ...rawRecord("metered", `metered ${marker} event ${i} ${"x".repeat(2_000)}`), receivedAt: at }));
     const raw: QueueRecord = { topic: "raw", partition: 0, offset: 300, key: "metered", value: encodeRawBatch("metered", "c1", events), timestamp: at, headers: {} };
-    expect((await processHandler(mskEvent([raw]), context)).batchItemFailures).toEqual([]);
+    // What ops see in CloudWatch Logs: the function's log lines (Powertools JSON, on stdout or the console).
+    const logged: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const info = console.info;
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      logged.push(String(chunk));
+      return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    console.info = (...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+      info(...args);
+    };
+    try {
+      expect((await processHandler(mskEvent([raw]), context)).batchItemFailures).toEqual([]);
+    } finally {
+      process.stdout.write = write;
+      console.info = info;
+    }
+    const lines = logged.join("\n");
+    expect(lines).toMatch(/tenant over its plan: its excess events go to the deferred path[^\n]*"tenant":\s*"metered"[^\n]*"reason":\s*"rate"/);
+    expect(lines).toMatch(/events deferred \(tenants over plan\)[^\n]*"deferred":\s*\{\s*"metered":\s*70\s*\}/);
     const regular = (await readAll("processed.default")).filter((r) => !seen.has(`${r.partition}@${r.offset}`)).map((r) => decodeProcessedBatch(r.value)).filter((b) => b.tenant === "metered");
     const deferred = await readAll("deferred.default");
     const regularIds = regular.flatMap((b) => b.events.map((e) => e.id));
