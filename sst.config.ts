@@ -61,7 +61,7 @@ export default $config({
     const web = createWeb(cfg, api.api.url);
     const alerts = createAlerts(ctx, config, index, web.url);
     const access = createIndexAccess(ctx, index, {
-      writers: Object.values(stages.index).map((f) => f.nodes.role.arn),
+      writers: [...Object.values(stages.index), ...Object.values(stages.deferred)].map((f) => f.nodes.role.arn),
       lifecycle: [jobs.lifecycleFn.nodes.role.arn],
       readers: [api.fn, alerts.fn].map((f) => f.nodes.role.arn),
     });
@@ -73,6 +73,7 @@ export default $config({
       functions: [
         { id: "Process", fn: stages.process, role: "mapped" },
         ...Object.entries(stages.index).map(([tier, fn]) => ({ id: `Index${pascal(tier)}Writer`, fn, role: "mapped" as const, tier })),
+        ...Object.entries(stages.deferred).map(([tier, fn]) => ({ id: `Index${pascal(tier)}Deferred`, fn, role: "mapped" as const, tier, deferred: true })),
         { id: "Search", fn: api.fn, role: "api" },
         { id: "Alerts", fn: alerts.fn, role: "scheduled" },
         { id: "Archive", fn: jobs.archiveFn, role: "scheduled" },
@@ -94,7 +95,7 @@ export default $config({
       opensearch: index.endpoints,
       tiers: tiersFor(cfg).map((t) => t.name).join(","),
       mappingsEnabled: String(cfg.esmEnabled),
-      mappings: String(Object.keys(mappings.index).length + 1),
+      mappings: String(Object.keys(mappings.index).length + Object.keys(mappings.deferred).length + 1),
       collectors: cfg.domain ? cfg.domain.collectors : "(no DNS on this stage)",
       alarms: monitoring ? String(monitoring.alarms.length) : "0",
       collectorIps: $util.all(collectors.collectors.map((c) => c.eip.publicIp)).apply((ips) => ips.join(",")),

@@ -1,14 +1,24 @@
 /**
  * The process stage on AWS: an MSK event-source mapping on the `raw` topic. Raw batches in, parsed
- * Loggly events out to `processed.<tier>` of each tenant's tier (packages/core/src/stages/process-stage.ts).
+ * Loggly events out to `processed.<tier>` of each tenant's tier (packages/core/src/stages/process-stage.ts);
+ * the events of a tenant over its plan, beyond it, to `deferred.<tier>` (docs/plans.md).
  */
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { createProcessStage } from "@unmeltable/core";
+import { createProcessStage, PlanMeter } from "@unmeltable/core";
 import { createMskHandler, EmfMetrics, EmfUsage, errorHandling, kafkaProducer, log, logger, powertoolsMetrics, tenantDirectory } from "@unmeltable/lambda";
 
 const tenants = await tenantDirectory();
+
+// Each container meters the share of a tenant's plan its raw partitions carry: a tenant's batches are
+// spread over `partitionSpread` partitions, each read by one invocation at a time (docs/plans.md).
+const plans = new PlanMeter({
+  planOf: (name) => tenants.byName(name)?.plan,
+  shareOf: (name) => 1 / Math.max(1, tenants.byName(name)?.partitionSpread ?? 1),
+  onChange: (c) => log(c.over ? "tenant over its plan: its excess events go to the deferred path" : "tenant back within its plan", { tenant: c.tenant, reason: c.reason, plan: c.plan, dayBytes: c.dayBytes }),
+});
+setInterval(() => plans.tick(), 5_000).unref();
 
 export const handler = middy(
   createMskHandler({
@@ -16,6 +26,8 @@ export const handler = middy(
       tierOf: (name) => tenants.byName(name)?.tier ?? "default",
       // A big tenant's processed records go to `partitionSpread` partitions of its tier's topic, as on raw.
       spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
+      // UNMELTABLE_PLANS=off: every event on the regular path (plans not applied).
+      plans: process.env.UNMELTABLE_PLANS === "off" ? undefined : plans,
     }),
     stageName: "process",
     producer: () => kafkaProducer(),

@@ -1,12 +1,12 @@
 /**
- * The topic setup step, run on deploy: creates the raw, dead-letter and per-tier processed topics that
+ * The topic setup step, run on deploy: creates the raw, dead-letter and per-tier processed and deferred topics that
  * are missing and verifies the partitions of those that exist (the AWS provider cannot create topics).
  * Input (optional): { "topics": [{ "name": "raw", "partitions": 12 }, ...] } — the deploy's plan, with each
  * tier's own partition count — or { "partitions": 12, "tiers": ["default", "gold"] }.
  */
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { DEAD_LETTER_TOPIC, processedTopic, RAW_TOPIC } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, deferredTopic, processedTopic, RAW_TOPIC } from "@unmeltable/core";
 import { kafka, log, logger } from "@unmeltable/lambda";
 
 export const handler = middy(async (event: { topics?: { name: string; partitions: number }[]; partitions?: number; tiers?: string[] } = {}) => {
@@ -16,6 +16,8 @@ export const handler = middy(async (event: { topics?: { name: string; partitions
     { name: RAW_TOPIC, partitions },
     { name: DEAD_LETTER_TOPIC, partitions: 1 },
     ...tiers.map((tier) => ({ name: processedTopic(tier), partitions })),
+    // Over-plan events (docs/plans.md): one partition, drained by one invocation at a time.
+    ...tiers.map((tier) => ({ name: deferredTopic(tier), partitions: 1 })),
   ];
   const queue = await kafka();
   await queue.admin.ensureTopics(topics);

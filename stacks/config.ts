@@ -11,7 +11,7 @@
  * (`msk`, `collectorsPerAz`, `opensearchOverride`). See docs/deploy.md, "Tuning a tenant's tier".
  */
 import { layoutTable } from "@unmeltable/index-opensearch/sizing";
-import { sizeDeployment, type DeploymentSizing, type Workload } from "@unmeltable/sizing";
+import { DEFERRED_PATH, sizeDeployment, type DeploymentSizing, type Workload } from "@unmeltable/sizing";
 
 export type StartingPosition = "LATEST" | "TRIM_HORIZON";
 export type ErrorHandling = "provisioned" | "on-demand";
@@ -119,6 +119,43 @@ export const TOPICS = {
   /** The redrive ledger: which dead letters were sent back (packages/runtime/src/dead-letters.ts). */
   redriven: "deadletter.redriven",
   processed: (tier: string) => `processed.${tier}`,
+  /** Over-plan events of a tier (packages/core deferredTopic, docs/plans.md). */
+  deferred: (tier: string) => `deferred.${tier}`,
+};
+
+/**
+ * The lower-priority path of each tier (docs/plans.md, "On AWS"): the process function sends the events
+ * of a tenant over its plan, beyond it, to `deferred.<tier>`, and a function of its own,
+ * `Index<Tier>Deferred` (the index handler, the tier's domain), drains it through its own mapping. Bounded,
+ * not scaled (packages/sizing DEFERRED_PATH): one partition, so at most one invocation at a time; pollers
+ * 1/1; small batches (records of at most 128 KiB, 20 a batch: ≤ 2.5 MiB a bulk stream); and a reserved
+ * concurrency of 1, a hard ceiling that holds even if someone adds partitions. A function of its own, not
+ * a second mapping of the index function: Lambda's OffsetLag, Errors, Throttles and ConcurrentExecutions
+ * are per function, so a second mapping would mix the deferred backlog (which grows by design while a
+ * tenant is over plan) into the regular path's lag alarm, and the two mappings would share one
+ * reservation. Retries, bisection and the on-failure dead-letter topic are the other mappings' (mappingArgs).
+ */
+export const DEFERRED = {
+  partitions: DEFERRED_PATH.partitions,
+  /** packages/core DEFERRED_RECORD_BYTES (test/stacks/config.test.ts keeps them equal). */
+  recordBytes: DEFERRED_PATH.recordBytes,
+  esm: {
+    batchSize: DEFERRED_PATH.esm.batchSize,
+    batchingWindowSeconds: DEFERRED_PATH.esm.batchingWindowSeconds,
+    startingPosition: "TRIM_HORIZON",
+    pollers: { ...DEFERRED_PATH.esm.pollers },
+    retryLimit: 10_000,
+  } satisfies EsmSettings as EsmSettings,
+  /** Reserved concurrency of each deferred function (production and shared stages). */
+  reservedConcurrency: 1,
+  /**
+   * Its OffsetLag alarm. The deferred backlog grows by design while a tenant is over plan; it pages when
+   * it has stayed above `offsetLagRecords` (5,000 records of ≤ 128 KiB: up to ~640 MiB of events, 250
+   * invocations) for `lagMinutes`: the excess is arriving faster than one invocation at a time drains
+   * it, or the path is stuck. Either way its records would expire after RETENTION.pipelineHours (72 h),
+   * so ops have days, not minutes: raise the tenant's plan, or move it to a tier with room.
+   */
+  alarm: { offsetLagRecords: 5_000, lagMinutes: 60 },
 };
 
 /**
@@ -554,6 +591,11 @@ function validate(cfg: StageConfig): void {
     if (os.instanceCount > 1 && os.instanceCount % azs !== 0) fail(`tier ${t.name}: ${os.instanceCount} data nodes do not spread evenly over ${azs} AZs`);
     checkEsm(`tier ${t.name}`, t.esm, t.indexFunction.timeoutSeconds, PAYLOAD.processedRecordBytes, fail);
   }
+  for (const t of tiers) {
+    // The deferred path: the other mappings' retry rule, and a batch deliberately below what fits.
+    checkEsm(`tier ${t.name} (deferred)`, DEFERRED.esm, t.indexFunction.timeoutSeconds, DEFERRED.recordBytes, fail, { smallBatch: true });
+  }
+  if (DEFERRED.esm.pollers.max !== 1 || DEFERRED.partitions !== 1) fail("the deferred path is one partition and one poller: its share of a domain is one bulk stream (docs/plans.md)");
   const proc = processFor(cfg);
   checkEsm("process", proc.esm, proc.timeoutSeconds, PAYLOAD.rawRecordBytes, fail);
   // A record must fit in an invocation alone, or Lambda cannot deliver it at all. The largest processed
@@ -561,7 +603,7 @@ function validate(cfg: StageConfig): void {
   if (eventRecordBytes(3 * PAYLOAD.maxEventBytes) > PAYLOAD.invocationBytes - 1024) fail(`maxEventBytes ${PAYLOAD.maxEventBytes}: its processed record would not fit in Lambda's 6 MB invocation`);
 }
 
-function checkEsm(what: string, e: EsmSettings, timeoutSeconds: number, recordBytes: number, fail: (m: string) => never | void): void {
+function checkEsm(what: string, e: EsmSettings, timeoutSeconds: number, recordBytes: number, fail: (m: string) => never | void, o: { smallBatch?: boolean } = {}): void {
   if (e.batchSize < 1 || e.batchSize > 10_000) fail(`${what}: batch size must be 1–10,000`);
   if (e.batchingWindowSeconds < 0 || e.batchingWindowSeconds > 300) fail(`${what}: batching window must be 0–300 s`);
   if (e.pollers.min < 1 || e.pollers.min > 200 || e.pollers.max < e.pollers.min || e.pollers.max > 2000) fail(`${what}: pollers must satisfy 1 ≤ min ≤ 200, min ≤ max ≤ 2000`);
@@ -570,6 +612,11 @@ function checkEsm(what: string, e: EsmSettings, timeoutSeconds: number, recordBy
   // records, or a long outage would end in the dead letters (records expire from the topic anyway).
   const retriesLastHours = (e.retryLimit * Math.max(1, timeoutSeconds - DRIVER_RESERVE_SECONDS)) / 3600;
   if (retriesLastHours < RETENTION.pipelineHours) fail(`${what}: ${e.retryLimit} retries of a ${timeoutSeconds} s function last ${retriesLastHours.toFixed(1)} h, less than the topics' ${RETENTION.pipelineHours} h retention: a long outage would dead-letter`);
+  // The deferred path's batch is small on purpose (a short bulk stream): it must still fit the payload.
+  if (o.smallBatch) {
+    if (e.batchSize > recordsPerInvocation(recordBytes)) fail(`${what}: batch size ${e.batchSize} is above the ${recordsPerInvocation(recordBytes)} full records an invocation holds`);
+    return;
+  }
   // A batch smaller than what fits would leave the payload unused on busy partitions.
   if (e.batchSize < recordsPerInvocation(recordBytes)) fail(`${what}: batch size ${e.batchSize} is below the ${recordsPerInvocation(recordBytes)} full records an invocation holds`);
 }
@@ -642,6 +689,19 @@ export interface ConcurrencyPlan {
   process: number;
   /** tier → its index function's reservation */
   index: Record<string, number>;
+  /** tier → its deferred function's reservation (DEFERRED: 1, its one partition) */
+  deferred: Record<string, number>;
+}
+
+/** Every reservation of a plan, added up. */
+export function reservedTotal(plan: ConcurrencyPlan): number {
+  return plan.search + mappedReserved(plan);
+}
+
+/** The reservations of the MSK-mapped functions: process, every tier's index and deferred functions. */
+function mappedReserved(plan: ConcurrencyPlan): number {
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  return plan.process + sum(plan.index) + sum(plan.deferred);
 }
 
 export const SEARCH_RESERVED: Record<"production" | "shared", number> = { production: 100, shared: 20 };
@@ -650,11 +710,11 @@ export const SEARCH_RESERVED: Record<"production" | "shared", number> = { produc
  * The shared (staging) stage caps its mapped stages far below their partitions: its kafka.t3.small
  * brokers accept 4 new IAM connections per second each, 12 within the Kafka client's retries, and a cold
  * start of 108 executions (one per partition) plus 3 collectors would be refused (`checkQuotas`). With
- * these caps (4 + 2 + 2 executions and 3 collectors: 11) a backlog drains more slowly on staging (Lambda
- * retries the throttled invocations), which a test stage can afford; kafka.m7g.large brokers would
- * lift the limit to 100/s for about 3 × $0.20 an hour more.
+ * these caps (process 3, each tier's index 2 and deferred 1 — DEFERRED — and 3 collectors: 12) a
+ * backlog drains more slowly on staging (Lambda retries the throttled invocations), which a test stage
+ * can afford; kafka.m7g.large brokers would lift the limit to 100/s for about 3 × $0.20 an hour more.
  */
-export const SHARED_STAGE_CAPS = { process: 4, index: 2 };
+export const SHARED_STAGE_CAPS = { process: 3, index: 2 };
 
 export function concurrencyPlan(cfg: StageConfig): ConcurrencyPlan | undefined {
   if (cfg.kind === "personal") return undefined;
@@ -663,6 +723,7 @@ export function concurrencyPlan(cfg: StageConfig): ConcurrencyPlan | undefined {
     search: SEARCH_RESERVED[cfg.kind],
     process: cap(processFor(cfg).rawPartitions, SHARED_STAGE_CAPS.process),
     index: Object.fromEntries(tiersFor(cfg).map((t) => [t.name, cap(t.partitions, SHARED_STAGE_CAPS.index)])),
+    deferred: Object.fromEntries(tiersFor(cfg).map((t) => [t.name, DEFERRED.reservedConcurrency])),
   };
 }
 
@@ -747,7 +808,7 @@ export function elasticIpsNeeded(cfg: StageConfig): Record<string, number> {
  */
 export function mskConnectionBurst(cfg: StageConfig, plan = concurrencyPlan(cfg)): number {
   const collectors = cfg.regions.reduce((n, r) => n + r.collectorsPerAz * AZ_COUNT, 0);
-  const functions = plan ? plan.process + Object.values(plan.index).reduce((a, b) => a + b, 0) : 0;
+  const functions = plan ? mappedReserved(plan) : 0;
   return functions + collectors;
 }
 
@@ -775,7 +836,7 @@ export function checkQuotas(cfg: StageConfig, quotas: Quotas = quotasFor(cfg.sta
   }
   const plan = concurrencyPlan(cfg);
   if (plan) {
-    const reserved = plan.search + plan.process + Object.values(plan.index).reduce((a, b) => a + b, 0);
+    const reserved = reservedTotal(plan);
     if (quotas.lambdaConcurrency - reserved < LAMBDA_UNRESERVED_MINIMUM) {
       const needed = reserved + LAMBDA_UNRESERVED_MINIMUM;
       problems.push(

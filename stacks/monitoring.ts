@@ -15,7 +15,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ALARM_THRESHOLDS, ALARMED_KINDS, concurrencyPlan, domainName, opsEmails, pascal, tiersFor, type StageConfig, type TierConfig } from "./config";
+import { ALARM_THRESHOLDS, ALARMED_KINDS, concurrencyPlan, DEFERRED, domainName, opsEmails, pascal, tiersFor, type StageConfig, type TierConfig } from "./config";
 
 /** The namespace the functions' EMF metrics go to (packages/lambda/src/powertools.ts), with `service` and `FunctionName`. */
 export const APP_NAMESPACE = "unmeltable";
@@ -35,6 +35,8 @@ export interface MonitoredFunction {
   role: FunctionRole;
   /** For mapped functions: the tier it indexes (undefined: the process stage). */
   tier?: string;
+  /** A tier's deferred function (over-plan events: its own lag threshold, stacks/config.ts DEFERRED). */
+  deferred?: boolean;
 }
 
 export interface MonitoringInput {
@@ -106,20 +108,25 @@ export function createMonitoring(i: MonitoringInput): Monitoring | undefined {
   // ---- the pipeline's stages: lag and dead letters per mapping ------------------------------------
   for (const f of i.functions.filter((x) => x.role === "mapped")) {
     // OffsetLag: AWS/Lambda, per function (each mapped function has exactly one mapping, so this is per
-    // mapping), records not yet processed by the mapping's consumer group
+    // mapping: that is why a tier's deferred path is a function of its own), records not yet processed by
+    // the mapping's consumer group
     // (docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html, event source mapping metrics).
     // Missing: kept as missing and notified as INSUFFICIENT_DATA: a mapping that stops polling (disabled,
-    // "PROBLEM: Connection error") stops reporting its lag, and that is as bad as lag.
+    // "PROBLEM: Connection error") stops reporting its lag, and that is as bad as lag. A deferred path's
+    // backlog grows by design while a tenant is over plan: it pages on its own, longer threshold.
+    const lag = f.deferred ? DEFERRED.alarm : limits;
     alarm(`${f.id}OffsetLag`, {
-      alarmDescription: `${f.id}: the MSK mapping is over ${limits.offsetLagRecords} records behind for ${limits.lagMinutes} minutes (docs/deploy.md, "Alarms")`,
+      alarmDescription: f.deferred
+        ? `${f.id}: over-plan events over ${lag.offsetLagRecords} records behind for ${lag.lagMinutes} minutes: not drained as fast as they arrive, and they expire after 72 h (docs/plans.md)`
+        : `${f.id}: the MSK mapping is over ${lag.offsetLagRecords} records behind for ${lag.lagMinutes} minutes (docs/deploy.md, "Alarms")`,
       namespace: "AWS/Lambda",
       metricName: "OffsetLag",
       dimensions: { FunctionName: f.fn.name },
       statistic: "Maximum",
       period: 60,
-      evaluationPeriods: limits.lagMinutes,
-      datapointsToAlarm: limits.lagMinutes,
-      threshold: limits.offsetLagRecords,
+      evaluationPeriods: lag.lagMinutes,
+      datapointsToAlarm: lag.lagMinutes,
+      threshold: lag.offsetLagRecords,
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "missing",
       insufficientDataActions: [topic.arn],
@@ -355,7 +362,7 @@ export function dashboardBody(i: MonitoringInput, account: pulumi.Input<string>)
 
   for (const f of i.functions.filter((x) => x.role === "mapped")) {
     const tier = f.tier ? tiersFor(cfg).find((t) => t.name === f.tier)! : undefined;
-    const reserved = tier ? plan?.index[tier.name] : plan?.process;
+    const reserved = tier ? (f.deferred ? plan?.deferred[tier.name] : plan?.index[tier.name]) : plan?.process;
     const cells: Widget[] = [
       { title: "Events in / out (per minute)", metrics: [app_("EventsIn", f.fn.name), app_("EventsOut", f.fn.name)], period: 60 },
       { title: "Lag (records)", metrics: [lambda("OffsetLag", f.fn.name, "Maximum")], period: 60 },
@@ -370,7 +377,8 @@ export function dashboardBody(i: MonitoringInput, account: pulumi.Input<string>)
       { title: "Concurrency (of its reservation)", metrics: [lambda("ConcurrentExecutions", f.fn.name, "Maximum"), lambda("Throttles", f.fn.name, "Sum")], period: 60, ...reservedLine(reserved) },
       { title: "Duration p99 (ms)", metrics: [lambda("Duration", f.fn.name, "p99")], period: 300 },
     ];
-    if (tier) {
+    // The domain's cells are on its index row; a deferred row shows the deferred function only.
+    if (tier && !f.deferred) {
       const dims = ["DomainName", domainName(app, cfg.stage, tier.name), "ClientId", account];
       cells.push(
         { title: "OpenSearch indexing rate and rejections", metrics: [["AWS/ES", "IndexingRate", ...dims, { stat: "Average" }], ["AWS/ES", "ThreadpoolWriteRejected", ...dims, { stat: "Sum" }]], period: 60 },
@@ -378,7 +386,7 @@ export function dashboardBody(i: MonitoringInput, account: pulumi.Input<string>)
         { title: "OpenSearch free storage (MiB, smallest node)", metrics: [["AWS/ES", "FreeStorageSpace", ...dims, { stat: "Minimum" }]], period: 300, annotations: { horizontal: [{ label: "alarm", value: freeStorageThresholdMiB(tier) }] } },
       );
     }
-    row(tier ? `Index: ${tier.name}` : "Process", cells);
+    row(tier ? `${f.deferred ? "Deferred" : "Index"}: ${tier.name}` : "Process", cells);
   }
 
   for (const f of i.functions.filter((x) => x.role === "api")) {

@@ -1,8 +1,10 @@
 /**
- * Pipeline: the process stage (MSK mapping on `raw`) and one index function per tier (MSK mapping on
- * `processed.<tier>`, writing to that tier's domain). Every mapping takes its batch size, batching
- * window, starting position, pollers and retry limit from the tiers table (stacks/config.ts), and its
- * consumer group id from the stage, so stages never share offsets.
+ * Pipeline: the process stage (MSK mapping on `raw`), one index function per tier (MSK mapping on
+ * `processed.<tier>`, writing to that tier's domain) and one deferred function per tier (the index
+ * handler, MSK mapping on `deferred.<tier>`: over-plan events, one invocation at a time; config
+ * DEFERRED). Every mapping takes its batch size, batching window, starting position, pollers and retry
+ * limit from the tiers table (stacks/config.ts; the deferred ones from DEFERRED), and its consumer
+ * group id from the stage, so stages never share offsets.
  *
  * Error handling (`errorHandling` of the stage). The driver (packages/lambda/src/msk-driver.ts) blocks on
  * transient failures (OpenSearch throttling or down, brokers unreachable) for most of each invocation and
@@ -23,7 +25,7 @@
  */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { concurrencyPlan, pascal, processFor, TOPICS, tiersFor, type EsmSettings, type StageConfig } from "./config";
+import { concurrencyPlan, DEFERRED, pascal, processFor, TOPICS, tiersFor, type EsmSettings, type StageConfig } from "./config";
 import { consumePermissions, consumerGroup, functionArgs, MSK_ESM_POLICY, openSearchPermissions, producePermissions, type FunctionContext } from "./functions";
 import type { Queue } from "./queue";
 
@@ -31,11 +33,15 @@ export interface StageFunctions {
   process: sst.aws.Function;
   /** tier → index function */
   index: Record<string, sst.aws.Function>;
+  /** tier → its deferred function: the index handler on `deferred.<tier>`, one invocation at a time (DEFERRED) */
+  deferred: Record<string, sst.aws.Function>;
 }
 
 export interface Mappings {
   process: aws.lambda.EventSourceMapping;
   index: Record<string, aws.lambda.EventSourceMapping>;
+  /** tier → the mapping of its deferred function on `deferred.<tier>` (over-plan events, docs/plans.md) */
+  deferred: Record<string, aws.lambda.EventSourceMapping>;
 }
 
 /** The mapping arguments for one consumer, from its settings row. */
@@ -68,7 +74,7 @@ export function mappingArgs(
   };
 }
 
-/** The process function and one index function per tier. */
+/** The process function, and one index function and one deferred function per tier. */
 export function createStageFunctions(app: string, ctx: FunctionContext, queue: Queue, index: { domainArns: pulumi.Output<string>[] }): StageFunctions {
   const cfg = ctx.cfg;
   // Reservations cap the stages so they cannot take the account's unreserved pool (stacks/config.ts).
@@ -82,7 +88,7 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
     "Process",
     functionArgs(ctx, {
       handler: "functions/process.handler",
-      description: "Process stage: raw -> processed.<tier>",
+      description: "Process stage: raw -> processed.<tier> (over plan: deferred.<tier>)",
       memoryMb: processFor(cfg).memoryMb,
       timeoutSeconds: processFor(cfg).timeoutSeconds,
       // Never the sst dev stub: the mapping would commit what the stub "processed" without a session.
@@ -91,7 +97,7 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
       policies: [MSK_ESM_POLICY],
       permissions: [
         ...consumePermissions(cluster, TOPICS.raw, consumerGroup(app, cfg.stage, "process")),
-        ...producePermissions(cluster, [TOPICS.deadLetter, ...tiers.map((t) => TOPICS.processed(t.name))]),
+        ...producePermissions(cluster, [TOPICS.deadLetter, ...tiers.flatMap((t) => [TOPICS.processed(t.name), TOPICS.deferred(t.name)])]),
       ],
     }),
   );
@@ -118,7 +124,31 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
       }),
     );
   });
-  return { process, index: indexFns };
+  // The tiers' lower-priority paths (stacks/config.ts DEFERRED): the same handler and domain as the
+  // tier's index function, its own role, reservation, mapping and alarms.
+  const deferredFns: Record<string, sst.aws.Function> = {};
+  tiers.forEach((tier, i) => {
+    deferredFns[tier.name] = new sst.aws.Function(
+      `Index${pascal(tier.name)}Deferred`,
+      functionArgs(ctx, {
+        handler: "functions/index.handler",
+        description: `Index stage, tier ${tier.name}, deferred path: deferred.${tier.name} -> OpenSearch (over-plan events, one invocation at a time)`,
+        memoryMb: tier.indexFunction.memoryMb,
+        timeoutSeconds: tier.indexFunction.timeoutSeconds,
+        environment: { UNMELTABLE_TIER: tier.name },
+        live: false,
+        openSearch: true,
+        reservedConcurrency: plan?.deferred[tier.name],
+        policies: [MSK_ESM_POLICY],
+        permissions: [
+          ...consumePermissions(cluster, TOPICS.deferred(tier.name), consumerGroup(app, cfg.stage, `index-deferred-${tier.name}`)),
+          ...deadLetterWrite,
+          ...openSearchPermissions([index.domainArns[i]]),
+        ],
+      }),
+    );
+  });
+  return { process, index: indexFns, deferred: deferredFns };
 }
 
 /**
@@ -140,12 +170,19 @@ export function createMappings(
     { dependsOn: after.topics },
   );
   const index: Mappings["index"] = {};
+  const deferred: Mappings["deferred"] = {};
   for (const tier of tiersFor(cfg)) {
     index[tier.name] = new aws.lambda.EventSourceMapping(
       `Index${pascal(tier.name)}Mapping`,
       mappingArgs(cfg, app, { clusterArn: cluster, functionArn: fns.index[tier.name].arn, topic: TOPICS.processed(tier.name), consumer: `index-${tier.name}`, esm: tier.esm }),
       { dependsOn: [...after.topics, ...after.indexAccess] },
     );
+    // The tier's lower-priority path: its own function, consumer group and settings (one partition, one poller, small batches).
+    deferred[tier.name] = new aws.lambda.EventSourceMapping(
+      `Index${pascal(tier.name)}DeferredMapping`,
+      mappingArgs(cfg, app, { clusterArn: cluster, functionArn: fns.deferred[tier.name].arn, topic: TOPICS.deferred(tier.name), consumer: `index-deferred-${tier.name}`, esm: DEFERRED.esm }),
+      { dependsOn: [...after.topics, ...after.indexAccess] },
+    );
   }
-  return { process, index };
+  return { process, index, deferred };
 }

@@ -2,12 +2,12 @@
  * Queue: the MSK cluster (provisioned brokers spread over the 3 AZs, IAM authentication only, TLS
  * between clients and brokers and inside the cluster, encryption at rest), its broker configuration,
  * and the topic setup step run on every deploy that changes the topics: `functions/topics.handler`
- * creates `raw`, `deadletter` and `processed.<tier>` when missing and verifies them when present
+ * creates `raw`, `deadletter`, `processed.<tier>` and `deferred.<tier>` when missing and verifies them when present
  * (the AWS provider cannot create Kafka topics). SST has no MSK component: this is raw Pulumi.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AZ_COUNT, processFor, RETENTION, TOPICS, tiersFor, type StageConfig } from "./config";
+import { AZ_COUNT, DEFERRED, processFor, RETENTION, TOPICS, tiersFor, type StageConfig } from "./config";
 import type { Network } from "./network";
 import { functionArgs, kafkaArns, type FunctionContext } from "./functions";
 
@@ -117,6 +117,7 @@ export function topicPlan(cfg: StageConfig) {
     { name: TOPICS.deadLetter, partitions: 1, config: { "retention.ms": String(RETENTION.deadLetterDays * 86_400_000) } },
     { name: TOPICS.redriven, partitions: 1, config: { "retention.ms": String(RETENTION.redrivenMs) } },
     ...tiers.map((t) => ({ name: TOPICS.processed(t.name), partitions: t.partitions })),
+    ...tiers.map((t) => ({ name: TOPICS.deferred(t.name), partitions: DEFERRED.partitions })),
   ];
 }
 
@@ -133,7 +134,7 @@ export function createTopicSetup(ctx: FunctionContext, queue: Queue) {
     "Topics",
     functionArgs(ctx, {
       handler: "functions/topics.handler",
-      description: "Creates or verifies the Kafka topics (raw, deadletter, deadletter.redriven, processed.<tier>)",
+      description: "Creates or verifies the Kafka topics (raw, deadletter, deadletter.redriven, processed.<tier>, deferred.<tier>)",
       memoryMb: 512,
       timeoutSeconds: 300,
       live: false,

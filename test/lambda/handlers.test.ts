@@ -75,6 +75,9 @@ describe("the Lambda handlers", () => {
   let dir: string;
   const tenant = { name: "acme", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default" };
   const big = { name: "big", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default", partitionSpread: 2 };
+  // A plan of 1 event/s (a minute's allowance: 60 events) over two raw partitions: each process container
+  // meters half of it (docs/plans.md, "Limits of the metering").
+  const metered = { name: "metered", ingestToken: randomUUID(), apiToken: randomUUID(), tier: "default", partitionSpread: 2, plan: { bytesPerDay: 10_000_000_000, eventsPerSecond: 1 } };
   const marker = randomUUID().slice(0, 8);
   type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
   let processHandler: Handler<MSKEvent, { batchItemFailures: unknown[] }>;
@@ -93,12 +96,13 @@ describe("the Lambda handlers", () => {
       { name: "raw", partitions: 2 },
       { name: "deadletter", partitions: 1 },
       { name: "processed.default", partitions: 2 },
+      { name: "deferred.default", partitions: 1 },
     ]);
     queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-lambda-"));
     // big's tokens are kept as their SHA-256 only, as `unmeltable aws tenants add` writes them.
     const { ingestToken: bigIngest, apiToken: bigApi, ...bigRest } = big;
-    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant, { ...bigRest, ingestTokenSha256: tokenSha256(bigIngest), apiTokenSha256: tokenSha256(bigApi) }]));
+    writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant, { ...bigRest, ingestTokenSha256: tokenSha256(bigIngest), apiTokenSha256: tokenSha256(bigApi) }, metered]));
     const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(dir, "s3"), configureBuckets: [{ name: "archive" }, { name: "config" }] });
     const { port } = (await server.run()) as { port: number };
     s3 = server;
@@ -146,9 +150,9 @@ describe("the Lambda handlers", () => {
     return out;
   }
 
-  it("topics: verifies the raw, dead-letter and processed topics on deploy", async () => {
+  it("topics: verifies the raw, dead-letter, processed and deferred topics on deploy", async () => {
     const result = await topicsHandler({}, context);
-    expect(result.topics.map((t) => t.name).sort()).toEqual(["deadletter", "processed.default", "raw"]);
+    expect(result.topics.map((t) => t.name).sort()).toEqual(["deadletter", "deferred.default", "processed.default", "raw"]);
   });
 
   it("process: parses raw batches into the tier's processed topic and dead-letters a poison record", async () => {
@@ -177,6 +181,77 @@ describe("the Lambda handlers", () => {
     expect(new Set(mine.map((r) => r.partition))).toEqual(new Set([0, 1]));
   });
 
+  it("process: a tenant over its plan has its share of the plan indexed at once and the excess put on deferred.<tier>, nothing dropped", async () => {
+    const before = await readAll("processed.default");
+    const seen = new Set(before.map((r) => `${r.partition}@${r.offset}`));
+    // 100 events received at the same moment: the container's share of a minute's allowance is 60 / 2 = 30.
+    const at = Date.now();
+    const events = Array.from({ length: 100 }, (_, i) => ({ ...rawRecord("metered", `metered ${marker} event ${i} ${"x".repeat(2_000)}`), receivedAt: at }));
+    const raw: QueueRecord = { topic: "raw", partition: 0, offset: 300, key: "metered", value: encodeRawBatch("metered", "c1", events), timestamp: at, headers: {} };
+    // What ops see in CloudWatch Logs: the function's log lines (Powertools JSON, on stdout or the console).
+    const logged: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const info = console.info;
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      logged.push(String(chunk));
+      return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    console.info = (...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+      info(...args);
+    };
+    try {
+      expect((await processHandler(mskEvent([raw]), context)).batchItemFailures).toEqual([]);
+    } finally {
+      process.stdout.write = write;
+      console.info = info;
+    }
+    const lines = logged.join("\n");
+    expect(lines).toMatch(/tenant over its plan: its excess events go to the deferred path[^\n]*"tenant":\s*"metered"[^\n]*"reason":\s*"rate"/);
+    expect(lines).toMatch(/events deferred \(tenants over plan\)[^\n]*"deferred":\s*\{\s*"metered":\s*70\s*\}/);
+    const regular = (await readAll("processed.default")).filter((r) => !seen.has(`${r.partition}@${r.offset}`)).map((r) => decodeProcessedBatch(r.value)).filter((b) => b.tenant === "metered");
+    const deferred = await readAll("deferred.default");
+    const regularIds = regular.flatMap((b) => b.events.map((e) => e.id));
+    const deferredIds = deferred.flatMap((r) => decodeProcessedBatch(r.value).events.map((e) => e.id));
+    expect(regularIds).toEqual(events.slice(0, 30).map((e) => e.id));
+    expect(deferredIds).toEqual(events.slice(30).map((e) => e.id));
+    // Deferred records are cut small (128 KiB: the deferred mapping's batches stay short), keyed by tenant.
+    expect(deferred.length).toBeGreaterThan(1);
+    for (const r of deferred) {
+      // Documents cut at 128 KiB, plus the record's framing (a length per document).
+      expect(r.value.length).toBeLessThanOrEqual(128 * 1024 + 1024);
+      expect(r.key).toBe("metered");
+    }
+    // Still over plan a moment later: a second batch goes to the deferred path whole.
+    const more = [rawRecord("metered", `metered ${marker} late`)];
+    expect((await processHandler(mskEvent([{ ...raw, offset: 301, value: encodeRawBatch("metered", "c1", more) }]), context)).batchItemFailures).toEqual([]);
+    expect((await readAll("deferred.default")).flatMap((r) => decodeProcessedBatch(r.value).events.map((e) => e.id))).toContain(more[0]!.id);
+    // Tenants without a plan (acme and big above) put nothing on it.
+    expect(deferred.every((r) => decodeProcessedBatch(r.value).tenant === "metered")).toBe(true);
+  });
+
+  it("index: the deferred function (the index handler on deferred.<tier>) stores the over-plan events, idempotently, beside the regular ones", async () => {
+    const regular = (await readAll("processed.default")).filter((r) => decodeProcessedBatch(r.value).tenant === "metered");
+    const deferred = await readAll("deferred.default");
+    expect(deferred[0]!.topic).toBe("deferred.default");
+    expect((await indexHandler(mskEvent(regular), context)).batchItemFailures).toEqual([]);
+    // The deferred mapping's batches: 20 records at most (stacks/config.ts DEFERRED), delivered twice.
+    for (let i = 0; i < deferred.length; i += 20) {
+      const batch = mskEvent(deferred.slice(i, i + 20));
+      expect((await indexHandler(batch, context)).batchItemFailures).toEqual([]);
+      expect((await indexHandler(batch, context)).batchItemFailures).toEqual([]);
+    }
+    const index = new EmbeddedIndex({ dir: path.join(dir, "index"), writer: "inline" });
+    try {
+      const found = await index.search({ tenant: "metered", query: parseQuery(marker), from: 0, until: Date.now() + 86_400_000 }, { order: "desc", size: 500 });
+      // Every event: the 30 in plan, the 70 deferred and the late one, each once.
+      expect(found.events).toHaveLength(101);
+      expect(new Set(found.events.map((e) => e.id)).size).toBe(101);
+    } finally {
+      await index.close();
+    }
+  });
+
   it("index: stores the processed events once, however often the batch is delivered", async () => {
     const processed = await readAll("processed.default");
     expect((await indexHandler(mskEvent(processed), context)).batchItemFailures).toEqual([]);
@@ -194,7 +269,7 @@ describe("the Lambda handlers", () => {
     const report = await lifecycleHandler({}, context);
     // A handful of events a day against a 40 GB target: weekly slices.
     expect(report.resliced).toEqual(expect.arrayContaining([expect.objectContaining({ tenant: "acme", to: "week" })]));
-    expect(report.prepared.map((p) => p.tenant)).toEqual(["acme", "big"]);
+    expect(report.prepared.map((p) => p.tenant)).toEqual(["acme", "big", "metered"]);
     const saved = JSON.parse(readFileSync(path.join(dir, "tenants.json"), "utf8")) as { name: string; slice: string }[];
     expect(saved.find((t) => t.name === "acme")?.slice).toBe("week");
   });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, indexSettingsFor, invocationLimit, NATIVE_KAFKA_CLIENT, PAYLOAD, PROCESS, processFor, recordsPerInvocation, resolveStage, RETENTION, STAGE_QUOTAS, STAGES, TIERS, tiersFor } from "../../stacks/config";
+import { DEFERRED, domainName, DRIVER_RESERVE_SECONDS, eventRecordBytes, indexSettingsFor, invocationLimit, NATIVE_KAFKA_CLIENT, PAYLOAD, PROCESS, processFor, recordsPerInvocation, resolveStage, RETENTION, STAGE_QUOTAS, STAGES, TIERS, tiersFor } from "../../stacks/config";
 import { archiveLifecycle } from "../../stacks/archive";
 import { collectorUserData, type UserDataInput } from "../../stacks/collector-user-data";
 import { subnetCidr, regionId } from "../../stacks/network";
@@ -88,10 +88,41 @@ describe("stages", () => {
 describe("batches and records", () => {
   it("the record sizes in the config are the ones the code writes", async () => {
     // By URL: the packages type-check with their own tsconfig, not with SST's types.
-    const { PROCESSED_RECORD_BYTES } = (await import(new URL("../../packages/core/src/stages/process-stage.ts", import.meta.url).href)) as { PROCESSED_RECORD_BYTES: number };
+    const { PROCESSED_RECORD_BYTES, DEFERRED_RECORD_BYTES } = (await import(new URL("../../packages/core/src/stages/process-stage.ts", import.meta.url).href)) as { PROCESSED_RECORD_BYTES: number; DEFERRED_RECORD_BYTES: number };
     const { RAW_BATCH_BYTES } = (await import(new URL("../../packages/collector/src/batcher.ts", import.meta.url).href)) as { RAW_BATCH_BYTES: number };
     expect(PAYLOAD.rawRecordBytes).toBe(RAW_BATCH_BYTES);
     expect(PAYLOAD.processedRecordBytes).toBe(PROCESSED_RECORD_BYTES);
+    expect(DEFERRED.recordBytes).toBe(DEFERRED_RECORD_BYTES);
+  });
+
+  it("the deferred path's batch is small but whole: 20 records of 128 KiB fit one invocation, a bulk stream of at most 2.5 MiB", () => {
+    const limit = invocationLimit(DEFERRED.esm, DEFERRED.recordBytes);
+    expect(limit.records).toBe(DEFERRED.esm.batchSize);
+    expect(limit.bytes).toBe(20 * 128 * 1024);
+    expect(DEFERRED.esm.batchSize * eventRecordBytes(DEFERRED.recordBytes)).toBeLessThanOrEqual(PAYLOAD.invocationBytes);
+    // Below what would fit, on purpose (a full-size batch is refused for the other mappings).
+    expect(DEFERRED.esm.batchSize).toBeLessThan(recordsPerInvocation(DEFERRED.recordBytes));
+    expect(DEFERRED.esm.pollers).toEqual({ min: 1, max: 1 });
+    expect(DEFERRED.partitions).toBe(1);
+  });
+
+  it("refuses a deferred path wider than one poller, or a deferred batch that does not fit an invocation", () => {
+    STAGES.broken = STAGES.prod;
+    const saved = { ...DEFERRED.esm, pollers: { ...DEFERRED.esm.pollers } };
+    try {
+      DEFERRED.esm.pollers.max = 2;
+      expect(() => resolveStage("broken", {})).toThrow(/one partition and one poller/);
+      DEFERRED.esm.pollers.max = 1;
+      DEFERRED.esm.batchSize = 100;
+      expect(() => resolveStage("broken", {})).toThrow(/\(deferred\): batch size 100 is above the \d+ full records/);
+      DEFERRED.esm.batchSize = saved.batchSize;
+      DEFERRED.esm.retryLimit = 5;
+      expect(() => resolveStage("broken", {})).toThrow(/\(deferred\): 5 retries .* a long outage would dead-letter/);
+    } finally {
+      Object.assign(DEFERRED.esm, saved);
+      delete STAGES.broken;
+    }
+    expect(() => resolveStage("prod", {})).not.toThrow();
   });
 
   it("an invocation holds what fits in 6 MB of event: full 900 KiB records, five of them, whatever the batch size", () => {
@@ -144,12 +175,14 @@ describe("names", () => {
 });
 
 describe("queue", () => {
-  it("plans raw, deadletter and one processed topic per tier with the tier's partitions", () => {
+  it("plans raw, deadletter and one processed topic per tier with the tier's partitions, and one deferred topic per tier", () => {
     expect(topicPlan(resolveStage("prod", {}))).toEqual([
       { name: "raw", partitions: processFor(resolveStage("prod", {})).rawPartitions },
       { name: "deadletter", partitions: 1, config: { "retention.ms": String(14 * 86_400_000) } },
       { name: "deadletter.redriven", partitions: 1, config: { "retention.ms": "-1" } },
       ...tiersFor(resolveStage("prod", {})).map((t) => ({ name: `processed.${t.name}`, partitions: t.partitions })),
+      // Each tier's deferred path: one partition (over-plan events, one invocation at a time).
+      ...tiersFor(resolveStage("prod", {})).map((t) => ({ name: `deferred.${t.name}`, partitions: 1 })),
     ]);
   });
 
@@ -171,7 +204,8 @@ describe("mappings", () => {
 
   it("provisioned mappings retry a blocked batch for longer than the topics keep it, with no age limit", () => {
     const prod = resolveStage("prod", {});
-    for (const [esm, timeout] of [[processFor(prod).esm, PROCESS.timeoutSeconds], ...tiersFor(prod).map((t) => [t.esm, t.indexFunction.timeoutSeconds] as const)] as const) {
+    const rows = [[processFor(prod).esm, PROCESS.timeoutSeconds], ...tiersFor(prod).flatMap((t) => [[t.esm, t.indexFunction.timeoutSeconds], [DEFERRED.esm, t.indexFunction.timeoutSeconds]] as const)] as const;
+    for (const [esm, timeout] of rows) {
       const a = mappingArgs(resolveStage("prod", {}), "unmeltable", { ...base, esm });
       expect(a.maximumRecordAgeInSeconds).toBe(-1);
       // Not -1: with an on-failure destination Lambda caps "infinite" at 10 retries.

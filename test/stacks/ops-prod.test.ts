@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PUBLISHED_COLLECTOR_METRICS } from "../../stacks/collector-user-data";
-import { ALARM_THRESHOLDS, API_THROTTLE, WEB_WAF, LAMBDA_UNRESERVED_MINIMUM, processFor, quotasFor, SEARCH_RESERVED, tiersFor, resolveStage } from "../../stacks/config";
+import { ALARM_THRESHOLDS, API_THROTTLE, DEFERRED, WEB_WAF, LAMBDA_UNRESERVED_MINIMUM, processFor, quotasFor, SEARCH_RESERVED, tiersFor, resolveStage } from "../../stacks/config";
+import { ALARMS } from "@unmeltable/sizing";
 import { ERROR_ALARMS, freeStorageThresholdMiB } from "../../stacks/monitoring";
 import { ACCOUNT, byType, component, componentsOf, resource, runApp, T, value, type Untyped } from "./harness";
 
@@ -58,6 +59,8 @@ describe("prod: the alarms' topic", () => {
 
   it("every alarm notifies the topic of its region when it fires and when it clears, and decides missing data", () => {
     expect(alarms().length).toBe(Number(outputs.alarms));
+    // The cost model prices this many (packages/sizing ALARMS).
+    expect(alarms().length).toBe(ALARMS);
     for (const a of alarms()) {
       const topic = a.inputs.region === "us-east-1" ? topicArn("OpsAlarmsUsEast1") : topicArn("OpsAlarms");
       expect(a.inputs.alarmActions, a.name).toEqual([topic]);
@@ -73,23 +76,33 @@ describe("prod: the alarms' topic", () => {
 describe("prod: the pipeline's alarms", () => {
   it("one OffsetLag alarm per MSK mapping, on its function, over the lag threshold for the configured minutes", () => {
     const esms = byType(T.esm);
-    expect(esms.length).toBe(1 + tiersFor(cfg).length);
+    // raw, and each tier's processed and deferred topics.
+    expect(esms.length).toBe(1 + 2 * tiersFor(cfg).length);
     const lag = alarmsOf("OffsetLag");
     expect(lag.map((a) => a.inputs.dimensions.FunctionName).sort()).toEqual(esms.map(mappedName).sort());
     for (const a of lag) {
-      expect(a.inputs).toMatchObject({
+      // A deferred path's backlog grows by design while a tenant is over plan: its own, longer threshold.
+      const deferred = a.name.endsWith("DeferredOffsetLag");
+      const l = deferred ? DEFERRED.alarm : limits;
+      expect(a.inputs, a.name).toMatchObject({
         namespace: "AWS/Lambda",
         statistic: "Maximum",
         period: 60,
-        evaluationPeriods: limits.lagMinutes,
-        datapointsToAlarm: limits.lagMinutes,
-        threshold: limits.offsetLagRecords,
+        evaluationPeriods: l.lagMinutes,
+        datapointsToAlarm: l.lagMinutes,
+        threshold: l.offsetLagRecords,
         comparisonOperator: "GreaterThanThreshold",
         treatMissingData: "missing",
       });
       expect(Object.keys(a.inputs.dimensions)).toEqual(["FunctionName"]);
       // A mapping that stops polling stops reporting: INSUFFICIENT_DATA notifies too.
       expect(a.inputs.insufficientDataActions).toEqual([topicArn("OpsAlarms")]);
+    }
+    // Each tier's deferred mapping has its own: an hour over 5,000 records (up to ~640 MiB of events).
+    for (const t of tiersFor(cfg)) {
+      const a = resource(ALARM, `Index${t.name[0].toUpperCase()}${t.name.slice(1)}DeferredOffsetLag`).inputs;
+      expect(a).toMatchObject({ dimensions: { FunctionName: `Index${t.name[0].toUpperCase()}${t.name.slice(1)}Deferred-fake` }, threshold: 5_000, evaluationPeriods: 60 });
+      expect(a.alarmDescription).toMatch(/over-plan events .* expire after 72 h/);
     }
   });
 
@@ -152,8 +165,8 @@ describe("prod: the pipeline's alarms", () => {
 
   it("errors and throttles for every function of the stage", () => {
     const fnNames = componentsOf(T.function).map((c) => `${c.name}-fake`).sort();
-    // process, an index writer per tier, search, alerts, archive planner and worker, lifecycle, topic setup, role mapping.
-    expect(fnNames).toHaveLength(8 + tiersFor(cfg).length);
+    // process, an index writer and a deferred function per tier, search, alerts, archive planner and worker, lifecycle, topic setup, role mapping.
+    expect(fnNames).toHaveLength(8 + 2 * tiersFor(cfg).length);
     for (const metric of ["Errors", "Throttles"]) {
       const list = alarmsOf(metric);
       expect(list.map((a) => a.inputs.dimensions.FunctionName).sort(), metric).toEqual(fnNames);
@@ -220,7 +233,7 @@ describe("prod: the dashboard", () => {
     expect(d.dashboardName).toBe("unmeltable-prod");
     const body = JSON.parse(d.dashboardBody) as { widgets: { type: string; properties: Untyped }[] };
     const headers = body.widgets.filter((w) => w.type === "text").map((w) => w.properties.markdown);
-    expect(headers).toEqual(["## Collect", "## Process", ...tiersFor(cfg).map((t) => `## Index: ${t.name}`), "## Search"]);
+    expect(headers).toEqual(["## Collect", "## Process", ...tiersFor(cfg).map((t) => `## Index: ${t.name}`), ...tiersFor(cfg).map((t) => `## Deferred: ${t.name}`), "## Search"]);
     const text = JSON.stringify(body);
     for (const esm of byType(T.esm)) {
       const name = mappedName(esm);
@@ -231,7 +244,7 @@ describe("prod: the dashboard", () => {
     for (const d of byType(T.domain)) expect(text).toContain(JSON.stringify(["AWS/ES", "FreeStorageSpace", "DomainName", d.inputs.domainName, "ClientId", ACCOUNT]).slice(1, -1));
     // Saturation against the reservations.
     const reserved = body.widgets.filter((w) => w.properties?.annotations?.horizontal?.[0]?.label === "reserved").map((w) => w.properties.annotations.horizontal[0].value);
-    expect(reserved).toEqual([processFor(cfg).rawPartitions, ...tiersFor(cfg).map((t) => t.partitions), SEARCH_RESERVED.production]);
+    expect(reserved).toEqual([processFor(cfg).rawPartitions, ...tiersFor(cfg).map((t) => t.partitions), ...tiersFor(cfg).map(() => DEFERRED.reservedConcurrency), SEARCH_RESERVED.production]);
   });
 });
 
@@ -254,7 +267,7 @@ describe("prod: exposure", () => {
       .filter((c) => (c.args.permissions ?? []).some((p: Untyped) => p.actions.some((a: string) => a.startsWith("es:ESHttp"))))
       .map((c) => c.name);
     expect(clients.sort()).toEqual([...withEs, "IndexAccess"].sort());
-    expect(clients).toEqual(expect.arrayContaining(["Search", "Alerts", "Lifecycle", ...tiersFor(cfg).map((t) => `Index${t.name[0].toUpperCase()}${t.name.slice(1)}Writer`)]));
+    expect(clients).toEqual(expect.arrayContaining(["Search", "Alerts", "Lifecycle", ...tiersFor(cfg).flatMap((t) => [`Index${t.name[0].toUpperCase()}${t.name.slice(1)}Writer`, `Index${t.name[0].toUpperCase()}${t.name.slice(1)}Deferred`])]));
     expect(clients).not.toContain("Process");
     expect(clients).not.toContain("Archive");
   });
@@ -267,6 +280,8 @@ describe("prod: concurrency and throttling", () => {
       Search: SEARCH_RESERVED.production,
       Process: processFor(cfg).rawPartitions,
       ...Object.fromEntries(tiersFor(cfg).map((t) => [`Index${t.name[0].toUpperCase()}${t.name.slice(1)}Writer`, t.partitions])),
+      // Each tier's deferred function: one execution, its one partition (a ceiling whatever the partitions).
+      ...Object.fromEntries(tiersFor(cfg).map((t) => [`Index${t.name[0].toUpperCase()}${t.name.slice(1)}Deferred`, DEFERRED.reservedConcurrency])),
     });
     // Lambda keeps 100 unreserved in the account.
     const total = Object.values(reserved).reduce((a, b) => a + b, 0);

@@ -4,7 +4,7 @@
  * mapped stages capped to fit its small brokers' IAM connection rate.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { ALARM_THRESHOLDS, checkQuotas, KAFKA_CONNECT_WINDOW_SECONDS, MSK_IAM_CONNECTIONS_PER_SECOND, mskConnectionBurst, resolveStage, SEARCH_RESERVED, SHARED_STAGE_CAPS, tiersFor } from "../../stacks/config";
+import { ALARM_THRESHOLDS, checkQuotas, DEFERRED, KAFKA_CONNECT_WINDOW_SECONDS, MSK_IAM_CONNECTIONS_PER_SECOND, mskConnectionBurst, resolveStage, SEARCH_RESERVED, SHARED_STAGE_CAPS, tiersFor } from "../../stacks/config";
 import { byType, componentsOf, runApp, T } from "./harness";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
@@ -24,7 +24,9 @@ describe("staging: alarms", () => {
   it("lag alarms per mapping with staging's threshold; the OpenSearch set per domain without yellow on one node", () => {
     const lag = byType(ALARM).filter((a) => a.inputs.metricName === "OffsetLag");
     expect(lag).toHaveLength(byType(T.esm).length);
-    for (const a of lag) expect(a.inputs.threshold).toBe(ALARM_THRESHOLDS.shared.offsetLagRecords);
+    // The deferred paths page on their own threshold, on every stage (stacks/config.ts DEFERRED).
+    for (const a of lag) expect(a.inputs.threshold, a.name).toBe(a.name.endsWith("DeferredOffsetLag") ? DEFERRED.alarm.offsetLagRecords : ALARM_THRESHOLDS.shared.offsetLagRecords);
+    expect(lag.filter((a) => a.name.endsWith("DeferredOffsetLag"))).toHaveLength(tiersFor(cfg).length);
     for (const d of byType(T.domain)) {
       expect(d.inputs.clusterConfig.instanceCount).toBe(1);
       const mine = byType(ALARM).filter((a) => a.inputs.dimensions?.DomainName === d.inputs.domainName);
@@ -43,9 +45,11 @@ describe("staging: concurrency fits its t3.small brokers", () => {
       Search: SEARCH_RESERVED.shared,
       Process: SHARED_STAGE_CAPS.process,
       ...Object.fromEntries(tiersFor(cfg).map((t) => [`Index${t.name[0].toUpperCase()}${t.name.slice(1)}Writer`, SHARED_STAGE_CAPS.index])),
+      // Each tier's deferred path: one invocation at a time, on staging too.
+      ...Object.fromEntries(tiersFor(cfg).map((t) => [`Index${t.name[0].toUpperCase()}${t.name.slice(1)}Deferred`, DEFERRED.reservedConcurrency])),
     });
     const burst = mskConnectionBurst(cfg);
-    expect(burst).toBe(SHARED_STAGE_CAPS.process + SHARED_STAGE_CAPS.index * tiersFor(cfg).length + 3);
+    expect(burst).toBe(SHARED_STAGE_CAPS.process + (SHARED_STAGE_CAPS.index + DEFERRED.reservedConcurrency) * tiersFor(cfg).length + 3);
     expect(burst).toBeLessThanOrEqual(MSK_IAM_CONNECTIONS_PER_SECOND[cfg.msk.brokerType] * KAFKA_CONNECT_WINDOW_SECONDS);
     expect(() => checkQuotas(cfg)).not.toThrow();
   });

@@ -17,7 +17,8 @@ beforeAll(async () => {
 describe("personal stage: the dev-stage guard", () => {
   it("creates every MSK mapping disabled (the sst dev stub would commit offsets of unprocessed records)", () => {
     const esms = byType(T.esm);
-    expect(esms).toHaveLength(1 + TIERS.length);
+    // raw, and each tier's processed and deferred topics.
+    expect(esms).toHaveLength(1 + 2 * TIERS.length);
     for (const e of esms) expect(e.inputs.enabled, e.name).toBe(false);
     expect(outputs.mappingsEnabled).toBe("false");
   });
@@ -46,7 +47,7 @@ describe("personal stage: the dev-stage guard", () => {
     expect(component(T.function, "Topics").args.dev).toBe(false);
     expect(component(T.function, "IndexAccess").args.dev).toBe(false);
     // The stub answers success after 16 s without a session: a mapping would commit unprocessed records.
-    for (const name of ["Process", ...TIERS.map((t) => `Index${t.name[0]!.toUpperCase()}${t.name.slice(1)}Writer`), "Archive", "ArchiveWorker"]) expect(component(T.function, name).args.dev, name).toBe(false);
+    for (const name of ["Process", ...TIERS.flatMap((t) => [`Index${t.name[0]!.toUpperCase()}${t.name.slice(1)}Writer`, `Index${t.name[0]!.toUpperCase()}${t.name.slice(1)}Deferred`]), "Archive", "ArchiveWorker"]) expect(component(T.function, name).args.dev, name).toBe(false);
     // The API, the alert checks and the lifecycle stay debuggable under sst dev.
     for (const name of ["Search", "Alerts", "Lifecycle"]) expect(component(T.function, name).args.dev, name).toBeUndefined();
   });

@@ -3,7 +3,7 @@
  * of issue 7 exists with the settings of stacks/config.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { ARCHIVE, PROCESS, processFor, STAGES, tiersFor, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
+import { ARCHIVE, DEFERRED, PROCESS, processFor, STAGES, tiersFor, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
 import { KAFKA_HANDLERS, LAMBDA_ONLY_TRUST } from "../../stacks/functions";
 import { ACCOUNT, byType, component, components, componentsOf, effectiveTrust, principals, resource, resources, runApp, T, value, type SstConfig } from "./harness";
 
@@ -45,7 +45,8 @@ describe("prod: app", () => {
       kafka: CLUSTER_ARN,
       tiers: "default,bulk",
       mappingsEnabled: "true",
-      mappings: "3",
+      // raw, and processed.<tier> and deferred.<tier> of both tiers.
+      mappings: "5",
       collectors: "logs.example.com",
     });
     expect(String(outputs.collectorIps).split(",")).toHaveLength(6);
@@ -126,6 +127,7 @@ describe("prod: queue", () => {
       { name: "deadletter", partitions: 1, config: { "retention.ms": String(14 * 86_400_000) } },
       { name: "deadletter.redriven", partitions: 1, config: { "retention.ms": "-1" } },
       ...TIERS.map((t) => ({ name: `processed.${t.name}`, partitions: t.partitions })),
+      ...TIERS.map((t) => ({ name: `deferred.${t.name}`, partitions: 1 })),
     ]);
     expect(input).toMatchObject({ partitions: PROC.rawPartitions, tiers: ["default", "bulk"] });
     expect(inv.triggers.cluster).toBe(CLUSTER_ARN);
@@ -176,7 +178,8 @@ describe("prod: index", () => {
     const input = JSON.parse(resource(T.invocation, "IndexAccessMapping").inputs.input);
     const role = (n: string) => `arn:aws:iam::${ACCOUNT}:role/${n}Role`;
     expect(input.grants).toEqual({
-      writer: [role("IndexDefaultWriter"), role("IndexBulkWriter")],
+      // The deferred functions write the same domains as the index writers, with the same role.
+      writer: [role("IndexDefaultWriter"), role("IndexBulkWriter"), role("IndexDefaultDeferred"), role("IndexBulkDeferred")],
       lifecycle: [role("Lifecycle")],
       reader: [role("Search"), role("Alerts")],
     });
@@ -230,28 +233,75 @@ describe("prod: pipeline", () => {
     expect(fn.environment.UNMELTABLE_TIER).toBe(name);
   });
 
-  it("mappings start after the topics exist, and the index mappings after their roles are mapped in OpenSearch", () => {
+  it.each(TIERS.map((t) => [t.name, t] as const))("tier %s: deferred.<tier> → a deferred function of its own: one poller, small batches, the same retries and dead letters", (name, tier) => {
+    const Name = `${name[0].toUpperCase()}${name.slice(1)}`;
+    expect(esm(`Index${Name}DeferredMapping`)).toEqual({
+      eventSourceArn: CLUSTER_ARN,
+      functionName: fnArn(`Index${Name}Deferred`),
+      topics: [`deferred.${name}`],
+      enabled: true,
+      startingPosition: "TRIM_HORIZON",
+      batchSize: 20,
+      maximumBatchingWindowInSeconds: DEFERRED.esm.batchingWindowSeconds,
+      amazonManagedKafkaEventSourceConfig: { consumerGroupId: `unmeltable-prod-index-deferred-${name}` },
+      // One partition and one poller: at most one invocation, one bulk stream into the tier's domain.
+      provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 1 },
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: DEFERRED.esm.retryLimit,
+      maximumRecordAgeInSeconds: -1,
+      destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
+    });
+    // The index handler, for the tier's domain, at most one execution.
+    const fn = component(T.function, `Index${Name}Deferred`).args;
+    expect(fn).toMatchObject({ handler: "functions/index.handler", memory: `${tier.indexFunction.memoryMb} MB`, timeout: `${tier.indexFunction.timeoutSeconds} seconds`, dev: false, concurrency: { reserved: 1 } });
+    expect(fn.environment.UNMELTABLE_TIER).toBe(name);
+  });
+
+  it("a deferred function reads only its deferred topic as its own group, writes dead letters and its tier's domain", async () => {
+    const topic = (t: string) => `arn:aws:kafka:eu-west-1:${ACCOUNT}:topic/unmeltable-prod/0000-uuid-1/${t}`;
+    const group = (g: string) => `arn:aws:kafka:eu-west-1:${ACCOUNT}:group/unmeltable-prod/0000-uuid-1/${g}`;
+    for (const t of TIERS) {
+      const perms = (await value(component(T.function, `Index${t.name[0].toUpperCase()}${t.name.slice(1)}Deferred`).args.permissions)) as { actions: string[]; resources: string[] }[];
+      const reads = perms.filter((p) => p.actions.includes("kafka-cluster:ReadData")).flatMap((p) => p.resources);
+      expect(reads).toEqual([topic(`deferred.${t.name}`)]);
+      expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], resources: [group(`unmeltable-prod-index-deferred-${t.name}`)] });
+      expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"], resources: [topic("deadletter")] });
+      const es = perms.filter((p) => p.actions.some((a) => a.startsWith("es:"))).flatMap((p) => p.resources);
+      expect(es.length).toBeGreaterThan(0);
+      for (const r of es) expect(r).toContain(`:domain/unmeltable-prod-${t.name}`);
+    }
+  });
+
+  it("mappings start after the topics exist, and the index and deferred mappings after their roles are mapped in OpenSearch", () => {
     const topics = `${T.invocation}::TopicsSetup`;
     const access = `${T.invocation}::IndexAccessMapping`;
     expect(resource(T.esm, "ProcessMapping").dependsOn).toContain(topics);
     for (const t of TIERS) {
-      const name = `Index${t.name[0].toUpperCase()}${t.name.slice(1)}Mapping`;
-      expect(resource(T.esm, name).dependsOn).toEqual(expect.arrayContaining([topics, access]));
+      for (const name of [`Index${t.name[0].toUpperCase()}${t.name.slice(1)}Mapping`, `Index${t.name[0].toUpperCase()}${t.name.slice(1)}DeferredMapping`]) {
+        expect(resource(T.esm, name).dependsOn).toEqual(expect.arrayContaining([topics, access]));
+      }
     }
     expect(resource(T.invocation, "TopicsSetup").dependsOn).toContain(`${T.msk}::Kafka`);
   });
 
-  it("exactly one mapping per consumer", () => {
-    expect(byType(T.esm)).toHaveLength(1 + TIERS.length);
+  it("exactly one mapping per consumer, and one mapped function per mapping", () => {
+    expect(byType(T.esm)).toHaveLength(1 + 2 * TIERS.length);
+    // Lambda's OffsetLag, Errors and Throttles are per function: one mapping each keeps them per mapping.
+    const fns = byType(T.esm).map((m) => m.inputs.functionName);
+    expect(new Set(fns).size).toBe(fns.length);
   });
 
-  it("consumers may read their topic as their group and write dead letters; the process stage writes every processed topic", async () => {
+  it("consumers may read their topic as their group and write dead letters; the process stage writes every processed and deferred topic", async () => {
     const perms = (await value(component(T.function, "Process").args.permissions)) as { actions: string[]; resources: string[] }[];
     const topic = (t: string) => `arn:aws:kafka:eu-west-1:${ACCOUNT}:topic/unmeltable-prod/0000-uuid-1/${t}`;
     const group = (g: string) => `arn:aws:kafka:eu-west-1:${ACCOUNT}:group/unmeltable-prod/0000-uuid-1/${g}`;
     expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"], resources: [topic("raw")] });
     expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], resources: [group("unmeltable-prod-process")] });
-    expect(perms).toContainEqual({ actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"], resources: [topic("deadletter"), topic("processed.default"), topic("processed.bulk")] });
+    expect(perms).toContainEqual({
+      actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
+      resources: [topic("deadletter"), topic("processed.default"), topic("deferred.default"), topic("processed.bulk"), topic("deferred.bulk")],
+    });
     expect(component(T.function, "Process").args.policies).toEqual(["arn:aws:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole"]);
   });
 });

@@ -69,7 +69,9 @@ describe("Elastic IPs", () => {
 describe("Lambda concurrency", () => {
   it("refuses reservations that would leave less than 100 unreserved, with the request", () => {
     const plan = concurrencyPlan(prod)!;
-    const reserved = plan.search + plan.process + Object.values(plan.index).reduce((a, b) => a + b, 0);
+    // Search, process, and each tier's index and deferred functions.
+    const reserved = plan.search + plan.process + Object.values(plan.index).reduce((a, b) => a + b, 0) + Object.values(plan.deferred).reduce((a, b) => a + b, 0);
+    expect(Object.values(plan.deferred)).toEqual(Object.keys(plan.index).map(() => 1));
     const quotas = { ...quotasFor("prod"), lambdaConcurrency: reserved + LAMBDA_UNRESERVED_MINIMUM - 1 };
     const msg = refusal(prod, quotas);
     expect(msg).toContain(`Lambda "Concurrent executions" in eu-west-1: the stage reserves ${reserved} and Lambda keeps 100 unreserved`);

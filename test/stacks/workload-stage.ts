@@ -54,9 +54,11 @@ export function describeWorkloadStage(key: keyof typeof WORKLOADS, expected: Exp
         ["deadletter", 1],
         ["deadletter.redriven", 1],
         ...Object.entries(expected.tiers).map(([name, t]) => [`processed.${name}`, t.partitions]),
+        // The deferred paths are bounded, not scaled: one partition a tier at any workload.
+        ...Object.keys(expected.tiers).map((name) => [`deferred.${name}`, 1]),
       ]);
       const perBroker = { "kafka.m7g.large": 1000, "kafka.m7g.xlarge": 1000, "kafka.m7g.2xlarge": 2000 }[expected.msk.brokerType] ?? 4000;
-      const replicas = (expected.rawPartitions + Object.values(expected.tiers).reduce((n, t) => n + t.partitions, 0) + 56) * REPLICATION_FACTOR;
+      const replicas = (expected.rawPartitions + Object.values(expected.tiers).reduce((n, t) => n + t.partitions + 1, 0) + 56) * REPLICATION_FACTOR;
       expect(replicas).toBeLessThanOrEqual(perBroker * expected.msk.brokers);
     });
 
@@ -68,6 +70,10 @@ export function describeWorkloadStage(key: keyof typeof WORKLOADS, expected: Exp
         const m = resource(T.esm, `Index${name[0]!.toUpperCase()}${name.slice(1)}Mapping`).inputs;
         expect(m.provisionedPollerConfig).toEqual({ minimumPollers: t.pollers.min, maximumPollers: t.pollers.max });
         expect(t.pollers.max).toBeLessThanOrEqual(t.partitions);
+        // Its deferred mapping: one poller, a batch of 20, whatever the workload.
+        const d = resource(T.esm, `Index${name[0]!.toUpperCase()}${name.slice(1)}DeferredMapping`).inputs;
+        expect(d.provisionedPollerConfig).toEqual({ minimumPollers: 1, maximumPollers: 1 });
+        expect(d.batchSize).toBe(20);
       }
     });
 

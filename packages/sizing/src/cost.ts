@@ -23,8 +23,8 @@ export const ARCHIVE_TIERS = { infrequentAccessAfterDays: 30, glacierAfterDays: 
 export const ARCHIVE_PART_BYTES = 8 * 1024 * 1024;
 /** Lambda's own log lines (START, END, REPORT) and ours per invocation — estimate. */
 export const LOG_BYTES_PER_INVOCATION = 600;
-/** Alarms of a production stage's monitoring (docs/deploy.md, "Costs that matter": 46) and custom metrics per collector. */
-export const ALARMS = 46;
+/** Alarms of a production stage's monitoring (46, and 4 for each tier's deferred function; test/stacks/ops-prod.test.ts keeps it equal) and custom metrics per collector. */
+export const ALARMS = 54;
 export const METRICS_PER_COLLECTOR = 5;
 
 export interface CostOptions {
@@ -96,7 +96,13 @@ export function estimateCost(s: DeploymentSizing, o: CostOptions): Estimate {
     add("Lambda", `${f.name}: compute`, `${num(f.seconds, 3)} s of compute per second × ${f.memoryMb} MB / 1024 × ${num(SECONDS_PER_MONTH)} s = ${num(gbSeconds)} GB-s × ${rate(PRICES.lambda.gbSecond)}`, PRICES.lambda.gbSecond, gbSeconds * PRICES.lambda.gbSecond.usd);
   }
   add("Lambda", "requests", `${num(invocations / 1e6, 2)} M invocations × ${rate(PRICES.lambda.requests)}`, PRICES.lambda.requests, (invocations / 1e6) * PRICES.lambda.requests.usd);
-  const mappings = [{ name: "raw", esm: s.raw.esm, avg: s.rawBytesPerSecond.average }, ...s.tiers.map((t) => ({ name: `processed.${t.name}`, esm: t.esm, avg: t.processedBytesPerSecond.average }))];
+  // Every mapping in provisioned mode keeps its minimum pollers: the deferred ones (one a tier) too. Their
+  // compute is left out: the deferred volume is what tenants send beyond their plans, not the workload.
+  const mappings = [
+    { name: "raw", esm: s.raw.esm, avg: s.rawBytesPerSecond.average },
+    ...s.tiers.map((t) => ({ name: `processed.${t.name}`, esm: t.esm, avg: t.processedBytesPerSecond.average })),
+    ...s.tiers.map((t) => ({ name: `deferred.${t.name}`, esm: t.deferred.esm, avg: 0 })),
+  ];
   const pollers = mappings.reduce((n, m) => n + Math.max(m.esm.pollers.min, Math.ceil(m.avg / POLLER_BYTES_PER_SECOND)), 0);
   add("Lambda", "provisioned pollers (EPUs)", `${pollers} pollers (each mapping's max(min, average / 5 MB/s)) × ${HOURS_PER_MONTH} h × ${rate(PRICES.lambda.epuHour)}`, PRICES.lambda.epuHour, pollers * HOURS_PER_MONTH * PRICES.lambda.epuHour.usd);
 

@@ -56,6 +56,22 @@ export const PARTITION_HEADROOM = 0.5;
 export const POLLER_BYTES_PER_SECOND = 5 * MB;
 export const POLLER_INVOCATIONS = 5;
 
+/**
+ * Each tier's lower-priority path (docs/plans.md): `deferred.<tier>`, where the process stage puts the
+ * events of tenants over their plan, in records of at most 128 KiB (packages/core DEFERRED_RECORD_BYTES).
+ * Not sized from the workload, on purpose: it is bounded, not scaled. One partition, so Lambda runs at
+ * most one invocation at a time on it (a poller's invocations are per partition, and MaximumPollers is
+ * capped at the topic's partitions: kafka-scaling-modes.html), pollers 1/1, and a batch of at most
+ * `batchSize` records (20 × 128 KiB = 2.5 MiB): the tier's domain gets at most one bulk stream of
+ * deferred events beside its `partitions` regular ones. Provisioned mode, like every mapping (the retry
+ * limit and the on-failure destination exist only there), so it costs its one poller all month.
+ */
+export const DEFERRED_PATH = {
+  partitions: 1,
+  recordBytes: 128 * 1024,
+  esm: { batchSize: 20, batchingWindowSeconds: 5, pollers: { min: 1, max: 1 } },
+} as const;
+
 export interface BrokerType {
   name: string;
   /** MSK's recommended partitions per broker, leaders and followers (docs.aws.amazon.com/msk/latest/developerguide/bestpractices.html). */
@@ -210,6 +226,8 @@ export interface TierSizing {
   processedBytesPerSecond: { average: number; peak: number };
   partitions: number;
   esm: EsmSizing;
+  /** Its deferred path: `deferred.<tier>` and the mapping that drains it (DEFERRED_PATH). */
+  deferred: { partitions: number; esm: EsmSizing };
   opensearch: {
     instanceType: string;
     instanceCount: number;
@@ -303,15 +321,22 @@ export function sizeDeployment(w: Workload, o: SizeOptions): DeploymentSizing {
     const peak = avg * peakFactor;
     const partitions = partitionsFor(`processed.${tier}`, peak, PROCESSED_BYTES_PER_PARTITION, production ? 6 : 3, steps, INDEX_SECONDS_PER_INVOCATION);
     const esm = esmFor(`processed.${tier} (index mapping)`, partitions, avg, peak, steps);
+    const deferred = { partitions: DEFERRED_PATH.partitions, esm: { ...DEFERRED_PATH.esm, pollers: { ...DEFERRED_PATH.esm.pollers } } };
+    steps.push({
+      what: `deferred.${tier} (over-plan events): partitions and pollers`,
+      value: `${deferred.partitions} partition, pollers ${deferred.esm.pollers.min}/${deferred.esm.pollers.max}, batch ${deferred.esm.batchSize}`,
+      arithmetic: `fixed, not scaled: one invocation at a time, ≤ ${deferred.esm.batchSize} records × 128 KiB = ${fmt((deferred.esm.batchSize * DEFERRED_PATH.recordBytes) / MIB, 1)} MiB per bulk stream`,
+      source: "docs/plans.md (the deferred path on AWS); one invocation per partition: kafka-scaling-modes.html",
+    });
     const os = sizeDomain(tier, groups, w, peak, production, o, steps, replicasFor);
-    tiers.push({ name: tier, processedBytesPerSecond: { average: avg, peak }, partitions, esm, opensearch: os });
+    tiers.push({ name: tier, processedBytesPerSecond: { average: avg, peak }, partitions, esm, deferred, opensearch: os });
   }
 
   // --- MSK --------------------------------------------------------------------------------------
   const producedAvg = rawAvg + tiers.reduce((s, t) => s + t.processedBytesPerSecond.average, 0);
   const producedPeak = rawPeak + tiers.reduce((s, t) => s + t.processedBytesPerSecond.peak, 0);
-  // raw, processed.<tier>, deadletter and its ledger (3 each: stacks/queue.ts topicPlan), __consumer_offsets (50).
-  const partitionCount = rawPartitions + tiers.reduce((s, t) => s + t.partitions, 0) + 3 + 3 + 50;
+  // raw, processed.<tier> and deferred.<tier>, deadletter and its ledger (3 each: stacks/queue.ts topicPlan), __consumer_offsets (50).
+  const partitionCount = rawPartitions + tiers.reduce((s, t) => s + t.partitions + t.deferred.partitions, 0) + 3 + 3 + 50;
   const partitionReplicas = partitionCount * REPLICATION_FACTOR;
   const retainedBytes = producedAvg * PIPELINE_HOURS * 3600 * REPLICATION_FACTOR;
   const minVolume = production ? 100 : 20;
