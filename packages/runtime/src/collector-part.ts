@@ -1,4 +1,4 @@
-import { RAW_TOPIC, type Metrics, type Queue, type QueueProducer, type UsageObserver } from "@unmeltable/core";
+import { RAW_TOPIC, type Logger, type Metrics, type Queue, type QueueProducer, type UsageObserver } from "@unmeltable/core";
 import {
   createIngestHandler,
   DeadLetterWriter,
@@ -51,13 +51,15 @@ export async function startCollector(options: {
   /** Per-tenant usage: what each tenant sent and what of it was refused. */
   usage?: UsageObserver;
   log: (line: string) => void;
+  /** For the failures it handles itself (the dead-letter writes it retries). */
+  logger?: Logger;
 }): Promise<CollectorPart> {
   const { metrics, producer } = options;
   const toQueue: RawSink = { send: async (records, signal) => void (await producer.send(RAW_TOPIC, records, { signal })) };
   const spool = options.spool ? await SpoolingSink.open({ dir: options.spool.dir, maxBytes: options.spool.maxBytes, primary: toQueue, metrics, log: options.log }) : undefined;
   const dropped = metrics.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
   const unstored = metrics.counter("unmeltable_dead_letters_unstored_total", "Refused events counted in unmeltable_dropped_events_total but not stored: over --dead-letter-rate", ["reason", "stage"]);
-  const deadLetters = new DeadLetterWriter(producer, dropped, { limits: options.deadLetterLimits, unstored, usage: options.usage });
+  const deadLetters = new DeadLetterWriter(producer, dropped, { limits: options.deadLetterLimits, unstored, usage: options.usage, logger: options.logger });
   const batcher = new RawBatcher({ sink: spool ?? toQueue, collector: options.collectorId, rawPartitions: options.rawPartitions });
   const durableCounter = metrics.counter("unmeltable_events_durable_total", "Events acknowledged as durable (in the queue or the collector's spool)").labels({});
   batcher.on("durable", (n: number) => durableCounter.inc(n));
