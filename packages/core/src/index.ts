@@ -18,6 +18,7 @@ export * from "./ports/index";
 export * from "./deadline";
 export * from "./stages/stage";
 export * from "./stages/commit-batch";
+export * from "./query/timed-index";
 export * from "./stages/process-stage";
 export * from "./plan-meter";
 export * from "./stages/index-stage";

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, type Logger, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, timedReads, type Logger, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
 import { DirectoryStore, inProcessWorker, previousDay, runArchive } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { IdleGate, StageRunner } from "@unmeltable/runner";
@@ -243,7 +243,8 @@ export async function startStages(options: {
   const tail = new LiveTail({ indexed: index, tenants, metrics });
   return {
     index,
-    routes: [...tail.routes(), apiRoute({ index, tenants, usage: options.usage })],
+    // The search API's reads timed (unmeltable_query_seconds).
+    routes: [...tail.routes(), apiRoute({ index: timedReads(index, metrics), tenants, usage: options.usage })],
     tail,
     refreshLag,
     stop: async () => {

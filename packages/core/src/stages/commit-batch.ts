@@ -3,6 +3,7 @@ import { DEAD_LETTER_TOPIC } from "../topics";
 import type { Metrics } from "../ports/metrics";
 import type { QueueProducer } from "../ports/queue";
 import { observeDeadLetters, type UsageObserver } from "../usage";
+import { QUERY_METRICS } from "../query/timed-index";
 import type { StageResult } from "./stage";
 
 /**
@@ -29,9 +30,9 @@ export const STAGE_METRICS = {
 
 export type StageMetricKey = keyof typeof STAGE_METRICS;
 
-/** CloudWatch's name of a metric of STAGE_METRICS, or the name itself for any other metric. */
+/** CloudWatch's name of a metric of STAGE_METRICS or QUERY_METRICS, or the name itself for any other metric. */
 export function cloudWatchName(name: string): string {
-  for (const m of Object.values(STAGE_METRICS)) if (m.name === name) return m.cloudwatch;
+  for (const m of [...Object.values(STAGE_METRICS), ...Object.values(QUERY_METRICS)]) if (m.name === name) return m.cloudwatch;
   return name;
 }
 
