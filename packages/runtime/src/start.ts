@@ -100,18 +100,18 @@ export async function start(config: StartConfig): Promise<Running> {
   };
 
   const logger = config.logger;
-  // The parts not yet on the logger port take lines: info lines of the program's logger.
+  // The HTTP server and the Kafka queue setup still take lines: info lines of the program's logger.
   const log = (line: string) => logger.info(line);
   try {
     // Before anything opens a file: an older data dir's 0644 files and 0755 directories become private.
     const privacy = makeDataDirPrivate(config.dataDir);
     if (privacy.changed > 0) log(`made the data dir private to this user: ${privacy.changed} files and directories set to 0600/0700`);
-    for (const line of privacy.failed.slice(0, 5)) log(`could not make private (files 0600, directories 0700): ${line}`);
+    for (const line of privacy.failed.slice(0, 5)) logger.warn(`could not make private (files 0600, directories 0700): ${line}`);
     const store = new TenantStore(config.dataDir);
     closers.push(() => store.close());
     // Per-tenant usage: the daily table (closed after the parts that report to it have drained) and
     // the per-tenant Prometheus series.
-    const ledger = new UsageLedger(config.dataDir, { log });
+    const ledger = new UsageLedger(config.dataDir, { logger: logger.child({ component: "usage" }) });
     closers.push(() => ledger.close());
     const usage = { ...usageObservers(ledger, new TenantMetrics(metrics.registry, { maxTenants: config.tenantMetricLabels })), days: (tenant: string, days: readonly string[]) => ledger.days(tenant, days) };
     let created: TenantWithApiToken | undefined;
@@ -166,7 +166,7 @@ export async function start(config: StartConfig): Promise<Running> {
         if (collectorTenants === tenants) tenants.refresh();
         return redriveDeadLetters({ queue, producer, tenants: collectorTenants, filter, onProgress });
       },
-      log,
+      logger,
     });
     if (control) closers.push(() => control.close());
 
@@ -199,7 +199,6 @@ export async function start(config: StartConfig): Promise<Running> {
         tenants: collectorTenants,
         metrics,
         usage,
-        log,
         logger: logger.child({ component: "collector" }),
       });
       closers.push(() => collector!.stop());
@@ -234,7 +233,7 @@ export async function start(config: StartConfig): Promise<Running> {
         index: stages.index,
         tenants,
         httpAddress: () => ({ host: config.host, port: listening.http?.httpPort }),
-        log,
+        logger: logger.child({ component: "alerts" }),
         webhooks: new WebhookPolicy({ allow: config.webhookAllow }),
       });
       closers.push(() => alerts.stop());
