@@ -2,8 +2,10 @@
  * Stage-metrics compliance on Lambda: the MSK driver, with the real Powertools EMF output, emits core's
  * STAGE_METRICS for every stage (as CloudWatch names them) on the same input as the stage runner on one
  * machine (test/integration/stage-compliance.test.ts), and writes them once per invocation: one EMF
- * document per dimension set, however many batches and increments. The stages' output goes to a real
- * queue (the embedded one), from which the index stage's invocation is fed.
+ * document per dimension set, however many batches and increments. First with one invocation per stage
+ * of two partitions each (the stages' output to a real queue, the embedded one); then as deployed: the
+ * Kafka test broker, the event-source mappings the production stage makes (test/helpers/esm.ts) and
+ * the modelled OpenSearch cluster behind the index stage.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -12,7 +14,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, deferredTopic, MemoryLogger, processedTopic, RAW_TOPIC, STAGE_METRICS, type QueueRecord } from "@unmeltable/core";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
+import { OpenSearchIndex } from "@unmeltable/index-opensearch";
+import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
+import { processFor, resolveStage, tiersFor, type EsmSettings, type StageConfig } from "../../stacks/config";
+import { EsmEmulator, type MappingSettings } from "../helpers/esm";
+import { startMockCluster } from "../helpers/kafka";
+import { startModelCluster } from "../opensearch/model-cluster";
 import { complianceInput, compliancePlans, EXPECTED, INPUT_EVENTS, OVER_PLAN } from "../helpers/stage-compliance";
+
+// stacks/pipeline.ts is type-checked with SST's types (tsconfig.infra.json): loaded by URL, as test/lambda/outage.test.ts does.
+type MappingArgsFn = (cfg: StageConfig, app: string, o: { clusterArn: string; functionArn: string; topic: string; consumer: string; esm: EsmSettings }) => MappingSettings;
+const { mappingArgs } = (await import(new URL("../../stacks/pipeline.ts", import.meta.url).href)) as { mappingArgs: MappingArgsFn };
 
 const FUNCTION = "unmeltable-prod-ProcessFunction-compliance";
 const lines: string[] = [];
@@ -111,4 +123,66 @@ describe("stage metrics on Lambda (the MSK driver)", () => {
       await index.close();
     }
   });
+
+  it("as deployed (Kafka, the production mappings, OpenSearch): every invocation writes each dimension set once, and the stages add up", async () => {
+    const cluster = await startMockCluster(1);
+    const opensearch = await startModelCluster();
+    await cluster.createTopics([
+      { name: RAW_TOPIC, partitions: 2 },
+      { name: processedTopic("default"), partitions: 2 },
+      { name: deferredTopic("default"), partitions: 2 },
+      { name: DEAD_LETTER_TOPIC, partitions: 1 },
+    ]);
+    const queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
+    const producer = queue.producer();
+    const index = new OpenSearchIndex({ node: opensearch.url, tier: "default", retryBaseMs: 1, requestTimeoutMs: 10_000 });
+    try {
+      await producer.send(RAW_TOPIC, complianceInput());
+      const prod = resolveStage("prod", {});
+      const tier = tiersFor(prod).find((t) => t.name === "default")!;
+      const mapping = (topic: string, consumer: string, esm: EsmSettings) => mappingArgs(prod, "unmeltable", { clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/unmeltable-prod/uuid", functionArn: "fn", topic, consumer, esm });
+      /** Each invocation's stage-metric documents (not the per-tenant usage lines). */
+      const invocations: Doc[][] = [];
+      const recorded = (handler: ReturnType<typeof lambda.createMskHandler>): typeof handler => async (event, context) => {
+        const before = lines.length;
+        try {
+          return await handler(event, context);
+        } finally {
+          invocations.push(lines.slice(before).map((l) => JSON.parse(l) as Doc).filter((d) => d.tenant === undefined));
+        }
+      };
+      const base = { producer: async () => producer, errorHandling: prod.errorHandling, logger: new MemoryLogger() };
+      const run = async (stage: Parameters<typeof lambda.createMskHandler>[0]["stage"], stageName: string, topic: string, consumer: string, esm: EsmSettings) => {
+        invocations.length = 0;
+        const handler = recorded(lambda.createMskHandler({ ...base, stage, stageName, metrics: new lambda.EmfMetrics(), usage: new lambda.EmfUsage() }));
+        await new EsmEmulator({ queue, producer, mapping: mapping(topic, consumer, esm), handler, functionTimeoutMs: 60_000 }).drain();
+        return invocations.splice(0);
+      };
+      const sum = (docs: Doc[][], metric: string) => docs.flat().reduce((n, d) => n + (typeof d[metric] === "number" ? (d[metric] as number) : 0), 0);
+      const processDocs = await run(createProcessStage({ tierOf: () => "default", plans: compliancePlans() }), "process", RAW_TOPIC, "process", processFor(prod).esm);
+      const indexDocs = await run(createIndexStage({ index }), "index", processedTopic("default"), "index-default", tier.esm);
+      for (const [stage, docs] of [["process", processDocs], ["index", indexDocs]] as const) {
+        expect(docs.length, stage).toBeGreaterThan(0);
+        for (const invocation of docs) {
+          const sets = invocation.map((d) => JSON.stringify([...d._aws.CloudWatchMetrics[0]!.Dimensions[0]!].sort()));
+          expect(new Set(sets).size, `${stage}: one document per dimension set`).toBe(sets.length);
+          // Every invocation emits the standard set.
+          const names = invocation.flatMap((d) => d._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name));
+          for (const key of EXPECTED[stage].filter((k) => STAGE_METRICS[k].standard)) expect(names, `${stage}: ${STAGE_METRICS[key].cloudwatch}`).toContain(STAGE_METRICS[key].cloudwatch);
+        }
+        const names = new Set(docs.flat().flatMap((d) => d._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name)));
+        for (const key of EXPECTED[stage]) expect([...names], `${stage}: ${STAGE_METRICS[key].cloudwatch}`).toContain(STAGE_METRICS[key].cloudwatch);
+      }
+      expect(sum(processDocs, "EventsIn")).toBe(INPUT_EVENTS);
+      expect(sum(processDocs, "DeadLetters")).toBe(1);
+      expect(sum(indexDocs, "EventsOut")).toBe(sum(processDocs, "EventsOut") - sum(processDocs, "DeferredEvents"));
+      expect(sum(indexDocs, "Batches")).toBe(indexDocs.length);
+    } finally {
+      await producer.close();
+      await queue.close();
+      await index.close();
+      await cluster.stop();
+      await opensearch.close();
+    }
+  }, 120_000);
 });
