@@ -49,8 +49,6 @@ export async function startStages(options: {
 }): Promise<StagesPart> {
   const { queue, producer, tenants, metrics } = options;
   const logger = options.logger;
-  // Lines of the jobs here (plans, lifecycle, archive): info lines of the stages' logger.
-  const log = (line: string) => logger.info(line);
   const prefix = options.groupPrefix ?? "";
   const index = new EmbeddedIndex({
     dir: path.join(options.dataDir, "index"),
@@ -132,7 +130,8 @@ export async function startStages(options: {
     onChange: (c) => {
       overPlan.set(c.over ? 1 : 0, { tenant: c.tenant });
       const plan = `${+(c.plan.bytesPerDay / 1e9).toPrecision(6)} GB/day, ${c.plan.eventsPerSecond} events/s`;
-      log(
+      // Bound to the tenant: a log shipper (UNMELTABLE_LOG_FORMAT=json) finds a tenant's plan changes by its field.
+      logger.child({ tenant: c.tenant }).info(
         c.over
           ? `tenant ${c.tenant} is over its plan (${c.reason === "daily" ? "daily volume" : "sustained rate"}; plan ${plan}; ${Math.round(c.dayBytes / 1e6)} MB today): its excess events are accepted and indexed when the pipeline has spare capacity (docs/plans.md)`
           : `tenant ${c.tenant} is back within its plan${Number.isFinite(c.plan.eventsPerSecond) ? ` (${plan})` : " (plan removed)"}: its deferred events are indexed as the pipeline has spare capacity`,
@@ -204,8 +203,8 @@ export async function startStages(options: {
         setSliceLength: (tenant, length) => void options.store.update(tenant, { slice: length }),
         targetBytes: options.sliceTargetBytes ?? 1024 ** 3,
       });
-      for (const d of report.dropped) log(`lifecycle: dropped ${d.tenant}/${d.slice} (past retention)`);
-      for (const r of report.resliced) log(`lifecycle: ${r.tenant} now gets ${r.to} slices (${Math.round(r.bytesPerDay / 1e6)} MB/day)`);
+      for (const d of report.dropped) logger.info(`lifecycle: dropped ${d.tenant}/${d.slice} (past retention)`, { tenant: d.tenant, slice: d.slice });
+      for (const r of report.resliced) logger.info(`lifecycle: ${r.tenant} now gets ${r.to} slices (${Math.round(r.bytesPerDay / 1e6)} MB/day)`, { tenant: r.tenant, slice: r.to });
       for (const f of report.failed) logger.warn(`lifecycle: failed for ${f.tenant} (the others were done): ${f.error}`, { tenant: f.tenant, error: f.error });
     } catch (err) {
       logger.warn(`lifecycle failed: ${(err as Error).message}`, { error: (err as Error).message });
@@ -219,7 +218,7 @@ export async function startStages(options: {
     const runArchiveNow = () => {
       runArchive({ queue, store, invoke: inProcessWorker(queue, store), concurrency: 2, log: (message, fields) => (message.includes("piece done") ? logger.debug(message, fields) : logger.info(`archive: ${message}`, fields)) }).then(
         (r) => {
-          if (r.pieces.length > 0) log(`archive: ${r.events} events in ${r.pieces.length} pieces, through ${new Date(r.through).toISOString()}`);
+          if (r.pieces.length > 0) logger.info(`archive: ${r.events} events in ${r.pieces.length} pieces, through ${new Date(r.through).toISOString()}`, { events: r.events, pieces: r.pieces.length });
           for (const f of r.failed) logger.warn(`archive: partition ${f.partition} from offset ${f.from} failed, the next run redoes it: ${f.error}`, { partition: f.partition, offset: f.from, error: f.error });
         },
         (err: Error) => logger.error(`archive run failed: ${err.message} (run: unmeltable archive --day ${previousDay()})`, { error: err.message }),
