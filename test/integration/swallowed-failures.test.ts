@@ -1,9 +1,10 @@
 /**
  * Failures a part handles itself (it retries, or keeps its last good state) are said in the log, with
- * what they concern: the dead-letter writer's retries until its letters are durable, and the tenants
- * table's re-reads. Real parts: the embedded queue, the SQLite tenants table.
+ * what they concern: the dead-letter writer's retries until its letters are durable, the tenants
+ * table's re-reads, the embedded queue's retention runs. Real parts: the embedded queue, the SQLite
+ * tenants table.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -64,6 +65,23 @@ describe("failures handled in place are logged", () => {
       expect(live.byName("acme")).toBeDefined();
     } finally {
       live.stop();
+    }
+  });
+
+  it("a retention run that fails is logged, and retention keeps running", async () => {
+    const dir = tmp();
+    const logger = new MemoryLogger();
+    const queue = await EmbeddedQueue.open({ dir, logger, retentionCheckMs: 50 });
+    try {
+      await queue.admin.ensureTopics([{ name: "work", partitions: 1 }]);
+      // A consumer group's offsets file that cannot be read (cut short by a crash of another tool, say).
+      mkdirSync(path.join(dir, "groups", "reader"), { recursive: true });
+      writeFileSync(path.join(dir, "groups", "reader", "work.json"), '{"0": 1');
+      await waitFor("two failed retention runs logged", async () => logger.lines.filter((l) => l.message.startsWith("queue retention failed")).length >= 2, 30_000);
+      expect(logger.lines.find((l) => l.message.startsWith("queue retention failed"))).toMatchObject({ level: "warn", fields: { queue: dir, everyMs: 50 } });
+      expect(String(logger.lines[0]!.fields.error)).toMatch(/JSON/);
+    } finally {
+      await queue.close();
     }
   });
 });

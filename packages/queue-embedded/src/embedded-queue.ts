@@ -42,6 +42,8 @@ export interface EmbeddedQueueOptions {
   /** And drop fully consumed segments beyond this many bytes per partition (default 10 GiB). */
   retentionBytes?: number;
   readOnly?: boolean;
+  /** How often retention runs (default every minute). */
+  retentionCheckMs?: number;
   /** Where failures it handles itself go (retention runs, a consumer's failing handler, an offset file not written). */
   logger?: Logger;
 }
@@ -92,6 +94,7 @@ export class EmbeddedQueue implements Queue {
       segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
       retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
       retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION_BYTES,
+      retentionCheckMs: options.retentionCheckMs ?? 60_000,
       readOnly: options.readOnly ?? false,
       logger: options.logger,
     });
@@ -99,8 +102,9 @@ export class EmbeddedQueue implements Queue {
       await fsp.mkdir(path.join(options.dir, "topics"), { recursive: true });
       await fsp.mkdir(path.join(options.dir, "groups"), { recursive: true });
       await acquireLock(path.join(options.dir, "LOCK"));
-      // A failed run (a segment that cannot be deleted) is retried at the next one; the disk fills meanwhile, so say it.
-      q.retentionTimer = setInterval(() => void q.applyRetention().catch((err: unknown) => q.logger.warn("queue retention failed; retried in a minute", errorFields(err))), 60_000);
+      // A failed run (an offsets file unreadable, a segment that cannot be deleted) is retried at the
+      // next one; the disk fills meanwhile, so say it, at each failed run.
+      q.retentionTimer = setInterval(() => void q.applyRetention().catch((err: unknown) => q.logger.warn("queue retention failed; tried again at the next run", { everyMs: q.options.retentionCheckMs, ...errorFields(err) })), q.options.retentionCheckMs);
       q.retentionTimer.unref();
     }
     return q;
