@@ -3,11 +3,8 @@
  * Loggly events out to `processed.<tier>` of each tenant's tier (packages/core/src/stages/process-stage.ts);
  * the events of a tenant over its plan, beyond it, to `deferred.<tier>` (docs/plans.md).
  */
-import middy from "@middy/core";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { createProcessStage, PlanMeter } from "@unmeltable/core";
-import { createMskHandler, EmfMetrics, EmfUsage, errorHandling, kafkaProducer, log, logger, powertoolsMetrics, tenantDirectory } from "@unmeltable/lambda";
+import { appLogger, stageHandler, tenantDirectory } from "@unmeltable/lambda";
 
 const tenants = await tenantDirectory();
 
@@ -16,27 +13,20 @@ const tenants = await tenantDirectory();
 const plans = new PlanMeter({
   planOf: (name) => tenants.byName(name)?.plan,
   shareOf: (name) => 1 / Math.max(1, tenants.byName(name)?.partitionSpread ?? 1),
-  onChange: (c) => log(c.over ? "tenant over its plan: its excess events go to the deferred path" : "tenant back within its plan", { tenant: c.tenant, reason: c.reason, plan: c.plan, dayBytes: c.dayBytes }),
+  onChange: (c) =>
+    c.over
+      ? appLogger.warn("tenant over its plan: its excess events go to the deferred path", { tenant: c.tenant, reason: c.reason, plan: c.plan, dayBytes: c.dayBytes })
+      : appLogger.info("tenant back within its plan", { tenant: c.tenant, reason: c.reason, plan: c.plan, dayBytes: c.dayBytes }),
 });
 setInterval(() => plans.tick(), 5_000).unref();
 
-export const handler = middy(
-  createMskHandler({
-    stage: createProcessStage({
-      tierOf: (name) => tenants.byName(name)?.tier ?? "default",
-      // A big tenant's processed records go to `partitionSpread` partitions of its tier's topic, as on raw.
-      spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
-      // UNMELTABLE_PLANS=off: every event on the regular path (plans not applied).
-      plans: process.env.UNMELTABLE_PLANS === "off" ? undefined : plans,
-    }),
-    stageName: "process",
-    producer: () => kafkaProducer(),
-    errorHandling: errorHandling(),
-    metrics: new EmfMetrics(),
-    // Per-tenant usage as EMF lines with the tenant as a property (docs/deploy.md, "Per-tenant usage").
-    usage: new EmfUsage(),
-    log,
+export const handler = stageHandler({
+  stage: createProcessStage({
+    tierOf: (name) => tenants.byName(name)?.tier ?? "default",
+    // A big tenant's processed records go to `partitionSpread` partitions of its tier's topic, as on raw.
+    spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
+    // UNMELTABLE_PLANS=off: every event on the regular path (plans not applied).
+    plans: process.env.UNMELTABLE_PLANS === "off" ? undefined : plans,
   }),
-)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(powertoolsMetrics));
+  stageName: "process",
+});

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { QueueRecord, StageResult } from "@unmeltable/core";
+import { MemoryLogger, type QueueRecord, type StageResult } from "@unmeltable/core";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { StageRunner } from "@unmeltable/runner";
 import { PrometheusMetrics } from "../../packages/runtime/src/prometheus";
@@ -27,7 +27,7 @@ describe("a stage whose consumer fails", () => {
   it("is started again and handles every record once the brokers are back", async () => {
     const producer = queue.producer();
     const seen: string[] = [];
-    const log: string[] = [];
+    const logger = new MemoryLogger();
     const metrics = new PrometheusMetrics();
     const runner = new StageRunner({
       name: "test",
@@ -40,12 +40,14 @@ describe("a stage whose consumer fails", () => {
         return { outcomes: records.map(() => ({ status: "ok" })), output: [], deadLetters: [], eventsIn: records.length, eventsOut: records.length };
       },
       metrics,
-      log: (line) => log.push(line),
+      logger,
     });
     for (const id of cluster.brokerIds) await cluster.command(`down ${id}`);
     runner.start();
     try {
-      await waitFor("the stage's consumer to fail and be started again", async () => log.some((l) => l.includes("starting it again")), 60_000);
+      await waitFor("the stage's consumer to fail and be started again", async () => logger.lines.some((l) => l.message.includes("starting it again")), 60_000);
+      // A warning, with the stage bound to the line.
+      expect(logger.lines.find((l) => l.message.includes("starting it again"))).toMatchObject({ level: "warn", fields: { stage: "test" } });
       for (const id of cluster.brokerIds) await cluster.command(`up ${id}`);
       const sent = Array.from({ length: 50 }, (_, i) => `record ${i}`);
       await producer.send("work", sent.map((v, i) => ({ key: String(i), value: Buffer.from(v) })));

@@ -12,6 +12,7 @@ import {
   decodeProcessedBatch,
   encodeRawBatch,
   newEventId,
+  noLogger,
   noMetrics,
   parseQuery,
   type IndexPort,
@@ -192,6 +193,7 @@ describe("the Lambda handlers", () => {
     const logged: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     const info = console.info;
+    const warn = console.warn;
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       logged.push(String(chunk));
       return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
@@ -200,11 +202,23 @@ describe("the Lambda handlers", () => {
       logged.push(args.map(String).join(" "));
       info(...args);
     };
+    console.warn = (...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+      warn(...args);
+    };
+    // Warnings go to stderr (Powertools' console).
+    const writeErr = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      logged.push(String(chunk));
+      return (writeErr as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stderr.write;
     try {
       expect((await processHandler(mskEvent([raw]), context)).batchItemFailures).toEqual([]);
     } finally {
       process.stdout.write = write;
       console.info = info;
+      console.warn = warn;
+      process.stderr.write = writeErr;
     }
     const lines = logged.join("\n");
     expect(lines).toMatch(/tenant over its plan: its excess events go to the deferred path[^\n]*"tenant":\s*"metered"[^\n]*"reason":\s*"rate"/);
@@ -414,7 +428,7 @@ describe("the MSK driver's error handling", () => {
     const writes = { n: 0 };
     const down = flakyIndex(index, 1e9);
     const counting: IndexPort = { ...down, write: async (t, d) => (writes.n++, down.write(t, d)) };
-    const handler = createMskHandler({ stage: createIndexStage({ index: counting }), stageName: "index", producer, errorHandling: "provisioned", metrics: noMetrics, log: () => undefined, ...fast });
+    const handler = createMskHandler({ stage: createIndexStage({ index: counting }), stageName: "index", producer, errorHandling: "provisioned", metrics: noMetrics, logger: noLogger, ...fast });
     const records = [await processedRecord(40), await processedRecord(41)];
     const result = await handler(mskEvent(records), shortInvocation());
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: { partition: "processed.default-3", offset: 40 } }]);
@@ -427,9 +441,9 @@ describe("the MSK driver's error handling", () => {
   it("on-demand: recovers within the invocation; while the index stays down the invocation fails, and nothing is dead-lettered", async () => {
     const index = new EmbeddedIndex({ dir: mkdtempSync(path.join(os.tmpdir(), "unmeltable-drv-")), writer: "inline" });
     sent.length = 0;
-    const recovering = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 3) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, log: () => undefined, ...fast });
+    const recovering = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 3) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, logger: noLogger, ...fast });
     expect((await recovering(mskEvent([await processedRecord(1)]), { getRemainingTimeInMillis: () => 60_000 })).batchItemFailures).toEqual([]);
-    const down = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 1e9) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, log: () => undefined, ...fast });
+    const down = createMskHandler({ stage: createIndexStage({ index: flakyIndex(index, 1e9) }), stageName: "index", producer, errorHandling: "on-demand", metrics: noMetrics, logger: noLogger, ...fast });
     await expect(down(mskEvent([await processedRecord(2)]), shortInvocation())).rejects.toBeInstanceOf(PartitionsBlockedError);
     expect(sent).toEqual([]);
     await index.close();
@@ -446,7 +460,7 @@ describe("the MSK driver's error handling", () => {
     });
     const raw = encodeRawBatch("acme", "c1", [rawRecord("acme", "x")]);
     const { createProcessStage } = await import("@unmeltable/core");
-    const handler = createMskHandler({ stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", producer: failing, errorHandling: "provisioned", metrics: noMetrics, log: () => undefined, ...fast });
+    const handler = createMskHandler({ stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", producer: failing, errorHandling: "provisioned", metrics: noMetrics, logger: noLogger, ...fast });
     const result = await handler(mskEvent([{ topic: "raw", partition: 0, offset: 1, key: "acme", value: raw, timestamp: Date.now(), headers: {} }]), shortInvocation());
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: { partition: "raw-0", offset: 1 } }]);
     expect(attempts).toBeGreaterThan(1);

@@ -32,7 +32,10 @@ const find = (metric: string) => docs().find((d) => d._aws.CloudWatchMetrics[0].
 
 describe("EMF dimensions", () => {
   it("a labelled count (DeadLetters by reason) has exactly service, FunctionName and reason: the alarm's SCHEMA", () => {
-    new lambda.EmfMetrics().counter("DeadLetters").inc({ reason: "unparsable" }, 3);
+    const emf = new lambda.EmfMetrics();
+    // The stage metric by its one name (core's STAGE_METRICS), shown as CloudWatch's DeadLetters; the stage label is no dimension.
+    emf.counter("unmeltable_dropped_events_total").inc({ reason: "unparsable", stage: "process" }, 3);
+    emf.flush();
     const d = find("DeadLetters")!;
     expect(d).toBeDefined();
     const cw = d._aws.CloudWatchMetrics[0];
@@ -42,8 +45,9 @@ describe("EMF dimensions", () => {
   });
 
   it("an unlabelled count and a single metric (ArchiveMissingDays, the lifecycle's way) have service and FunctionName", () => {
-    new lambda.EmfMetrics().counter("EventsIn").inc(undefined, 5);
-    lambda.powertoolsMetrics.publishStoredMetrics();
+    const emf = new lambda.EmfMetrics();
+    emf.counter("EventsIn").inc(undefined, 5);
+    emf.flush();
     const single = lambda.powertoolsMetrics.singleMetric();
     single.addMetric("ArchiveMissingDays", "Count", 2);
     for (const metric of ["EventsIn", "ArchiveMissingDays"]) {

@@ -6,7 +6,7 @@
  * acknowledged event is in the index exactly once and nothing is in the dead letters.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, encodeRawBatch, newEventId, noMetrics, type RawRecord } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, encodeRawBatch, newEventId, noLogger, noMetrics, type RawRecord } from "@unmeltable/core";
 import { OpenSearchIndex } from "@unmeltable/index-opensearch";
 import { createMskHandler } from "@unmeltable/lambda";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
@@ -60,7 +60,7 @@ describe("an OpenSearch outage longer than every retry", () => {
 
     // The process stage as deployed: raw → processed.default.
     const processMapping = mapping("raw", "process", processFor(prod).esm);
-    const processHandler = createMskHandler({ stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", producer: async () => producer, errorHandling: prod.errorHandling, metrics: noMetrics, log: () => undefined });
+    const processHandler = createMskHandler({ stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", producer: async () => producer, errorHandling: prod.errorHandling, metrics: noMetrics, logger: noLogger });
     await new EsmEmulator({ queue, producer, mapping: processMapping, handler: processHandler, functionTimeoutMs: 60_000 }).drain();
 
     // OpenSearch: 429 (rejected execution) for a while, then unreachable (connections dropped), then back.
@@ -77,7 +77,7 @@ describe("an OpenSearch outage longer than every retry", () => {
     // The index stage as deployed, its invocations shortened so that the test is quick: each blocks for
     // its time and hands the partition back; Lambda (the model) retries per the mapping's settings.
     const index = new OpenSearchIndex({ node: opensearch.url, tier: "default", retryBaseMs: 1, requestTimeoutMs: 10_000 });
-    const indexHandler = createMskHandler({ stage: createIndexStage({ index }), stageName: "index", producer: async () => producer, errorHandling: prod.errorHandling, metrics: noMetrics, log: () => undefined, reserveMs: 0, backoff: { firstMs: 1, maxMs: 10 } });
+    const indexHandler = createMskHandler({ stage: createIndexStage({ index }), stageName: "index", producer: async () => producer, errorHandling: prod.errorHandling, metrics: noMetrics, logger: noLogger, reserveMs: 0, backoff: { firstMs: 1, maxMs: 10 } });
     const indexMapping = mapping("processed.default", "index-default", tier.esm);
     const esm = new EsmEmulator({ queue, producer, mapping: indexMapping, handler: indexHandler, functionTimeoutMs: 250 });
     await esm.drain(20_000);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createIndexStage, createProcessStage, encodeRawBatch, newEventId, noMetrics, type QueueRecord, type RawRecord } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, encodeRawBatch, newEventId, noLogger, noMetrics, type QueueRecord, type RawRecord } from "@unmeltable/core";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 
 const FUNCTION = "unmeltable-prod-IndexFunctionDefault-abc123";
@@ -103,7 +103,7 @@ describe("the MSK driver reports usage per invocation", () => {
         { topic: "raw", partition: 1, offset: 7, key: "globex", value: encodeRawBatch("globex", "c1", [raw("globex", "g")]), timestamp: Date.now(), headers: {} } as QueueRecord,
         { topic: "raw", partition: 1, offset: 8, key: "globex", value: Buffer.from("not a raw batch"), timestamp: Date.now(), headers: {} } as QueueRecord,
       ];
-      const base = { producer, errorHandling: "provisioned" as const, metrics: noMetrics, log: () => undefined };
+      const base = { producer, errorHandling: "provisioned" as const, metrics: noMetrics, logger: noLogger };
       const processHandler = lambda.createMskHandler({ ...base, stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", usage: new lambda.EmfUsage() });
       let before = lines.length;
       await processHandler(fields(rawRecords));

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_TOPIC, deadLetterBytes, encodeDeadLetter, type Counter, type DeadLetter, type QueueProducer, type UsageObserver } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, deadLetterBytes, encodeDeadLetter, errorFields, noLogger, type Counter, type DeadLetter, type Logger, type QueueProducer, type UsageObserver } from "@unmeltable/core";
 
 export interface DeadLetterLimits {
   /** At most this many bytes of a refused message are kept in its dead letter (the rest is counted, not stored). */
@@ -34,6 +34,7 @@ export class DeadLetterWriter {
   private readonly maxPending: number;
   private readonly now: () => number;
   private readonly usage: UsageObserver | undefined;
+  private readonly logger: Logger;
   /** Token bucket of the byte budget. */
   private allowance: number;
   private refilledAt: number;
@@ -41,9 +42,10 @@ export class DeadLetterWriter {
   constructor(
     private readonly producer: QueueProducer,
     private readonly dropped: Counter,
-    options: { limits?: Partial<DeadLetterLimits>; unstored?: Counter; maxPending?: number; now?: () => number; usage?: UsageObserver } = {},
+    options: { limits?: Partial<DeadLetterLimits>; unstored?: Counter; maxPending?: number; now?: () => number; usage?: UsageObserver; logger?: Logger } = {},
   ) {
     this.usage = options.usage;
+    this.logger = options.logger ?? noLogger;
     this.limits = { ...DEFAULT_DEAD_LETTER_LIMITS, ...options.limits };
     this.unstored = options.unstored;
     this.maxPending = options.maxPending ?? 10_000;
@@ -111,9 +113,14 @@ export class DeadLetterWriter {
       for (let attempt = 0; ; attempt++) {
         try {
           await this.producer.send(DEAD_LETTER_TOPIC, records);
+          if (attempt > 0) this.logger.info("dead letters written after retries", { letters: records.length, attempts: attempt + 1 });
           return;
-        } catch {
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+        } catch (err) {
+          // Retried until durable (the queue comes back, or the process stops); said on the first
+          // failure and every 10th, so that an outage shows without flooding the log.
+          const waitMs = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+          if (attempt === 0 || (attempt + 1) % 10 === 0) this.logger.warn("could not write dead letters; retrying", { letters: records.length, attempt: attempt + 1, retryInMs: waitMs, ...errorFields(err) });
+          await new Promise((r) => setTimeout(r, waitMs));
         }
       }
     })();

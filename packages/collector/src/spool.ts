@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
-import { rawBatchEventCount, type Metrics, type OutgoingRecord } from "@unmeltable/core";
+import { rawBatchEventCount, type Logger, type Metrics, type OutgoingRecord } from "@unmeltable/core";
 import { PartitionLog, writeFileAtomic } from "@unmeltable/queue-embedded";
 import type { RawSink } from "./batcher";
 
@@ -23,7 +23,8 @@ export interface SpoolOptions {
   primary: RawSink;
   maxBytes?: number;
   metrics: Metrics;
-  log?: (line: string) => void;
+  /** Where it says that it spools, drains, and that the queue is still unavailable. */
+  logger?: Logger;
 }
 
 export class SpoolFullError extends Error {
@@ -74,7 +75,7 @@ export class SpoolingSink extends EventEmitter implements RawSink {
     sink.updateGauges();
     // A spool left by the last run is drained first.
     if (sink.pending > 0) {
-      options.log?.(`spool: ${sink.pending} batches from before the restart, draining`);
+      options.logger?.info(`spool: ${sink.pending} batches from before the restart, draining`, { batches: sink.pending });
       sink.startDraining();
     }
     return sink;
@@ -114,7 +115,7 @@ export class SpoolingSink extends EventEmitter implements RawSink {
         this.count(records, "direct");
         return;
       } catch (err) {
-        this.options.log?.(`queue write failed (${(err as Error).message}); spooling to disk`);
+        this.options.logger?.warn(`queue write failed (${(err as Error).message}); spooling to disk`, { error: (err as Error).message });
       }
       await this.append(records);
       return;
@@ -169,11 +170,11 @@ export class SpoolingSink extends EventEmitter implements RawSink {
         await this.options.primary.send(records);
       } catch (err) {
         failures++;
-        if (failures === 1 || failures % 30 === 0) this.options.log?.(`spool: queue still unavailable (${(err as Error).message}); ${this.pending} batches waiting`);
+        if (failures === 1 || failures % 30 === 0) this.options.logger?.warn(`spool: queue still unavailable (${(err as Error).message}); ${this.pending} batches waiting`, { error: (err as Error).message, batches: this.pending });
         await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** Math.min(failures, 6))));
         continue;
       }
-      if (failures > 0) this.options.log?.("spool: the queue is back, draining");
+      if (failures > 0) this.options.logger?.info("spool: the queue is back, draining");
       failures = 0;
       this.count(records, "spool");
       this.drained = batch[batch.length - 1]!.offset + 1;

@@ -1,7 +1,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import tls from "node:tls";
-import { noMetrics, SyslogDeframer, trimTrailer, type Metrics, type Transport } from "@unmeltable/core";
+import { noMetrics, SyslogDeframer, trimTrailer, type Logger, type Metrics, type Transport } from "@unmeltable/core";
 import type { RawBatcher } from "./batcher";
 import type { Ingestor } from "./ingestor";
 import { UnfinishedFrames, type FrameHolder } from "./unfinished-frames";
@@ -46,7 +46,8 @@ export interface SyslogListenerOptions {
   udpReceiveBufferBytes?: number;
   limits?: Partial<StreamLimits>;
   metrics?: Metrics;
-  log?: (line: string) => void;
+  /** Where connections refused and closed are said (warnings, at most one line per kind per 10 s). */
+  logger?: Logger;
 }
 
 export interface SyslogListeners {
@@ -63,7 +64,7 @@ type CloseReason = "idle" | "frame_timeout" | "buffer_budget";
 export async function startSyslogListeners(options: SyslogListenerOptions): Promise<SyslogListeners> {
   const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, ...options.limits };
   const metrics = options.metrics ?? noMetrics;
-  const notice = new Notices(options.log ?? (() => undefined));
+  const notice = new Notices((line) => options.logger?.warn(line));
   const openGauge = metrics.gauge("unmeltable_syslog_connections", "Open syslog stream connections, by transport", ["transport"]);
   const bufferedGauge = metrics.gauge("unmeltable_syslog_unfinished_frame_bytes", "Bytes of syslog frames received but not yet finished, all connections together");
   const closedCounter = metrics.counter("unmeltable_syslog_connections_closed_total", "Syslog connections the server cut off, by transport and reason (idle, frame_timeout, buffer_budget)", ["transport", "reason"]);

@@ -1,7 +1,8 @@
-import type { IndexPort, Queue, QueueProducer, SliceAdmin } from "@unmeltable/core";
+import { errorFields, type IndexPort, type Queue, type QueueProducer, type SliceAdmin } from "@unmeltable/core";
 import type { TieredIndex } from "@unmeltable/index-opensearch";
 import type { StaticTenantDirectory } from "@unmeltable/tenants-config";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
+import { appLogger } from "./powertools";
 
 /**
  * Builds a function's ports from its environment (set by the stacks), once per container: the Kafka
@@ -72,7 +73,9 @@ export function kafkaProducer(env: NodeJS.ProcessEnv = process.env): Promise<Que
 }
 
 export function tenantDirectory(env: NodeJS.ProcessEnv = process.env): Promise<StaticTenantDirectory> {
-  tenants ??= loadTenantDirectory(required(env, "UNMELTABLE_TENANTS"));
+  const source = required(env, "UNMELTABLE_TENANTS");
+  // A failed refresh keeps the last good tenants: said as a warning in the function's JSON log.
+  tenants ??= loadTenantDirectory(source, undefined, (err) => appLogger.warn("tenants config not reloaded, the last good one stays in use", { source, ...errorFields(err) }));
   return tenants;
 }
 

@@ -1,10 +1,10 @@
 import type { MSKEvent } from "aws-lambda";
 import {
-  DEAD_LETTER_TOPIC,
-  encodeDeadLetter,
-  observeDeadLetters,
+  commitBatch,
+  STAGE_METRICS,
+  stageInstruments,
   withDeadline,
-  type DeadLetter,
+  type Logger,
   type Metrics,
   type PartitionBatch,
   type QueueProducer,
@@ -42,7 +42,8 @@ export interface MskDriverOptions {
   metrics: Metrics;
   /** Told the tenants' indexed events and dead letters once the batch's output is durable (EmfUsage: per-tenant EMF lines). */
   usage?: UsageObserver;
-  log: (message: string, fields?: Record<string, unknown>) => void;
+  /** Its lines carry `stage` (and `topic`, `partition` for a partition's). */
+  logger: Logger;
   /**
    * Time left to the function's timeout at which the driver stops retrying and hands the partition back
    * (so that the answer is given before Lambda kills the invocation). Default 10 s.
@@ -69,14 +70,11 @@ export class PartitionsBlockedError extends Error {
 const NO_CONTEXT_BUDGET_MS = 60_000;
 
 export function createMskHandler(options: MskDriverOptions): (event: Pick<MSKEvent, "records">, context?: InvocationContext) => Promise<{ batchItemFailures: BatchItemFailure[] }> {
-  const eventsIn = options.metrics.counter("EventsIn", "events read by the stage");
-  const eventsOut = options.metrics.counter("EventsOut", "events the stage passed on");
-  const dead = options.metrics.counter("DeadLetters", "events sent to the dead letters", ["reason"]);
-  const retries = options.metrics.counter("Retries", "attempts repeated after a transient failure");
-  const handedBack = options.metrics.counter("PartitionsHandedBack", "partitions left unfinished at the end of an invocation, to be delivered again");
-  const latency = options.metrics.counter("BatchLatencyMs", "time spent on the batch");
-  // No tenant dimension (one per tenant would be a metric each); the per-tenant counts are in the log line.
-  const deferred = options.metrics.counter("DeferredEvents", "events of tenants over their plan put on the deferred path");
+  // The standard stage metrics (core's STAGE_METRICS), the same as the runner's on one machine.
+  const instruments = stageInstruments(options.metrics, options.stageName);
+  const H = STAGE_METRICS.handedBack;
+  const handedBack = options.metrics.counter(H.name, H.help, H.labels).labels({ stage: options.stageName });
+  const logger = options.logger.child({ stage: options.stageName });
   const reserveMs = options.reserveMs ?? 10_000;
   const backoff = options.backoff ?? { firstMs: 1_000, maxMs: 20_000 };
 
@@ -87,34 +85,23 @@ export function createMskHandler(options: MskDriverOptions): (event: Pick<MSKEve
 
     /** Runs one partition's records until all are done or the time is up; the first unfinished record, if any. */
     const runPartition = async (batch: PartitionBatch): Promise<QueueRecord | undefined> => {
+      const log = logger.child({ topic: batch.topic, partition: batch.partition });
       let records = batch.records;
       for (let attempt = 0; ; attempt++) {
         let retryAt: number;
         let error: string;
         try {
+          const started = performance.now();
           // The stage's adapters bound their own waiting (the OpenSearch bulk retries) by the invocation's deadline.
           const result = await withDeadline(deadline, () => options.stage(records));
-          // Durable output first; what the stage passed on must exist before its input counts as done.
-          for (const out of result.output) if (out.records.length > 0) await producer.send(out.topic, out.records);
-          await sendDeadLetters(producer, result.deadLetters);
-          for (const l of result.deadLetters) dead.inc({ reason: l.reason });
-          if (options.usage) {
-            observeDeadLetters(options.usage, result.deadLetters);
-            for (const u of result.indexed ?? []) options.usage.indexed(u);
-            // No collector of ours reports to EMF: the process function's raw events are the tenants' ingest.
-            for (const r of result.received ?? []) options.usage.ingested(r.tenant, r.events, r.bytes);
-          }
-          if (result.deferred) {
-            let n = 0;
-            for (const v of Object.values(result.deferred)) n += v;
-            deferred.inc(undefined, n);
-            options.log("events deferred (tenants over plan)", { stage: options.stageName, topic: batch.topic, partition: batch.partition, deferred: result.deferred });
-          }
-          eventsIn.inc(undefined, result.eventsIn);
-          eventsOut.inc(undefined, result.eventsOut);
-          retryAt = result.outcomes.findIndex((o) => o.status === "retry");
+          // Durable output and dead letters first; what the stage passed on must exist before its input
+          // counts as done. No collector of ours reports to EMF: the process function's raw events are the
+          // tenants' ingest.
+          retryAt = await commitBatch(result, started, { producer, instruments, usage: options.usage, usageIngest: true });
+          // DeferredEvents has no tenant dimension on CloudWatch: the per-tenant counts are in this line.
+          if (result.deferred) log.info("events deferred (tenants over plan)", { deferred: result.deferred });
           if (retryAt < 0) {
-            if (attempt > 0) options.log("partition goes on", { stage: options.stageName, topic: batch.topic, partition: batch.partition, attempts: attempt + 1 });
+            if (attempt > 0) log.info("partition goes on", { attempts: attempt + 1 });
             return undefined;
           }
           error = (result.outcomes[retryAt] as { error: string }).error;
@@ -127,45 +114,36 @@ export function createMskHandler(options: MskDriverOptions): (event: Pick<MSKEve
         const wait = Math.min(backoff.maxMs, backoff.firstMs * 2 ** Math.min(attempt, 20));
         // The first failure, then every 10th: an outage of an hour should not flood the log.
         if (attempt === 0 || attempt % 10 === 0) {
-          options.log("transient failure, retrying", { stage: options.stageName, topic: batch.topic, partition: batch.partition, offset: records[0]!.offset, attempt: attempt + 1, error });
+          log.warn("transient failure, retrying", { offset: records[0]!.offset, attempt: attempt + 1, error });
         }
         if (Date.now() + wait >= deadline) return records[0];
-        retries.inc();
+        instruments.retry();
         await new Promise((r) => setTimeout(r, wait));
       }
     };
 
     const batches = partitionBatches(event);
-    // Partitions are independent: one blocked partition does not hold up the others.
-    let unfinished: (QueueRecord | undefined)[];
     try {
-      unfinished = await Promise.all(batches.map((b) => runPartition(b)));
-    } finally {
-      // One usage line per tenant per invocation, before Powertools flushes the invocation's metrics.
-      options.usage?.flush?.();
-    }
-    const failures: BatchItemFailure[] = [];
-    unfinished.forEach((record, i) => {
-      if (!record) return;
-      const b = batches[i]!;
-      failures.push({ itemIdentifier: { partition: `${b.topic}-${b.partition}`, offset: record.offset } });
-    });
-    latency.inc(undefined, Date.now() - started);
-    if (failures.length > 0) {
-      handedBack.inc(undefined, failures.length);
-      options.log("partitions handed back unfinished", { stage: options.stageName, failures: failures.map((f) => f.itemIdentifier) });
-      if (options.errorHandling === "on-demand") {
-        throw new PartitionsBlockedError(`${failures.length} partition(s) still failing transiently (${failures.map((f) => `${f.itemIdentifier.partition}@${f.itemIdentifier.offset}`).join(", ")}); Lambda delivers the batch again`);
+      // Partitions are independent: one blocked partition does not hold up the others.
+      const unfinished = await Promise.all(batches.map((b) => runPartition(b)));
+      const failures: BatchItemFailure[] = [];
+      unfinished.forEach((record, i) => {
+        if (!record) return;
+        const b = batches[i]!;
+        failures.push({ itemIdentifier: { partition: `${b.topic}-${b.partition}`, offset: record.offset } });
+      });
+      if (failures.length > 0) {
+        handedBack.inc(failures.length);
+        logger.warn("partitions handed back unfinished", { failures: failures.map((f) => f.itemIdentifier) });
+        if (options.errorHandling === "on-demand") {
+          throw new PartitionsBlockedError(`${failures.length} partition(s) still failing transiently (${failures.map((f) => `${f.itemIdentifier.partition}@${f.itemIdentifier.offset}`).join(", ")}); Lambda delivers the batch again`);
+        }
       }
+      return { batchItemFailures: failures };
+    } finally {
+      // One usage line per tenant, and one EMF document per dimension set, per invocation.
+      options.usage?.flush?.();
+      options.metrics.flush?.();
     }
-    return { batchItemFailures: failures };
   };
-}
-
-async function sendDeadLetters(producer: QueueProducer, letters: DeadLetter[]): Promise<void> {
-  if (letters.length === 0) return;
-  await producer.send(
-    DEAD_LETTER_TOPIC,
-    letters.map((l) => ({ key: l.tenant ?? "_none", value: encodeDeadLetter(l) })),
-  );
 }

@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics as PowertoolsMetrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { Counter, Gauge, IndexedUsage, Metrics, UsageObserver } from "@unmeltable/core";
+import { cloudWatchName, type Counter, type Gauge, type Histogram, type IndexedUsage, type LogFields, type Logger as LoggerPort, type Metrics, type UsageObserver } from "@unmeltable/core";
 
 /**
  * Observability the Powertools way: JSON logs (with the invocation's context, and our fields: stage,
@@ -22,19 +22,52 @@ const METRICS_OPTIONS = {
 };
 export const powertoolsMetrics = new PowertoolsMetrics(METRICS_OPTIONS);
 
+/**
+ * Labels that are never CloudWatch dimensions: `stage` (each function runs one stage, and its
+ * FunctionName dimension already says which) and `tenant` (a dimension per tenant would be a custom
+ * metric per tenant; per-tenant numbers are EmfUsage's lines, with the tenant as a property).
+ */
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+const NOT_DIMENSIONS = new Set(["stage", "tenant"]);
+
+/** Values kept per histogram per dimension set per flush at most (EMF takes 100 per metric in a document). */
+const MAX_VALUES = 100;
+
+interface Cell {
+  dimensions: Record<string, string>;
+  counts: Map<string, number>;
+  /** Histogram values (a uniform sample beyond MAX_VALUES) and how many were observed. */
+  values: Map<string, { unit: Unit; sample: number[]; seen: number }>;
+  gauges: Map<string, { unit: Unit; value: number }>;
+}
+
+/**
+ * The metrics port as CloudWatch EMF, written once per invocation: counts are summed and histogram values
+ * kept in memory, and `flush` (the MSK driver calls it at the end of each invocation) writes one EMF
+ * document per dimension set — not one per increment. Names are CloudWatch's (core's STAGE_METRICS maps
+ * the stage metrics: `unmeltable_stage_events_in_total` is `EventsIn`); histograms named `*_seconds` are
+ * written in seconds, from which CloudWatch computes percentiles.
+ */
 export class EmfMetrics implements Metrics {
-  constructor(private readonly m: PowertoolsMetrics = powertoolsMetrics) {}
+  private cells = new Map<string, Cell>();
+
+  constructor(private readonly newMetrics: () => PowertoolsMetrics = () => new PowertoolsMetrics(METRICS_OPTIONS)) {}
+
+  private cell(labels: Record<string, string> | undefined): Cell {
+    const dimensions: Record<string, string> = {};
+    for (const [k, v] of Object.entries(labels ?? {})) if (!NOT_DIMENSIONS.has(k)) dimensions[k] = v;
+    const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : 1)));
+    let c = this.cells.get(key);
+    if (!c) this.cells.set(key, (c = { dimensions, counts: new Map(), values: new Map(), gauges: new Map() }));
+    return c;
+  }
 
   counter(name: string): Counter {
+    const metric = cloudWatchName(name);
     const add = (labels: Record<string, string> | undefined, value: number) => {
-      if (!labels || Object.keys(labels).length === 0) {
-        this.m.addMetric(name, MetricUnit.Count, value);
-        return;
-      }
-      // A labelled count is its own EMF document, with the labels as dimensions.
-      const single = this.m.singleMetric();
-      for (const [k, v] of Object.entries(labels)) single.addDimension(k, v);
-      single.addMetric(name, MetricUnit.Count, value);
+      const counts = this.cell(labels).counts;
+      counts.set(metric, (counts.get(metric) ?? 0) + value);
     };
     return {
       inc: (labels, value = 1) => add(labels, value),
@@ -43,12 +76,84 @@ export class EmfMetrics implements Metrics {
   }
 
   gauge(name: string): Gauge {
-    return { set: (value) => this.m.addMetric(name, name.endsWith("Ms") ? MetricUnit.Milliseconds : MetricUnit.Count, value) };
+    const metric = cloudWatchName(name);
+    const unit = metric.endsWith("Ms") ? MetricUnit.Milliseconds : MetricUnit.Count;
+    return { set: (value, labels) => void this.cell(labels).gauges.set(metric, { unit, value }) };
+  }
+
+  histogram(name: string): Histogram {
+    const metric = cloudWatchName(name);
+    const unit = name.endsWith("_seconds") || metric.endsWith("Seconds") ? MetricUnit.Seconds : MetricUnit.Count;
+    const observe = (labels: Record<string, string> | undefined, value: number) => {
+      const values = this.cell(labels).values;
+      let v = values.get(metric);
+      if (!v) values.set(metric, (v = { unit, sample: [], seen: 0 }));
+      v.seen++;
+      // Reservoir sampling: every value observed has the same chance to be among the written ones.
+      if (v.sample.length < MAX_VALUES) v.sample.push(value);
+      else {
+        const j = Math.floor(Math.random() * v.seen);
+        if (j < MAX_VALUES) v.sample[j] = value;
+      }
+    };
+    return {
+      observe: (value, labels) => observe(labels, value),
+      labels: (labels) => ({ observe: (value) => observe(labels, value) }),
+    };
+  }
+
+  /** Writes what the invocation counted: one EMF document per dimension set. */
+  flush(): void {
+    const cells = this.cells;
+    this.cells = new Map();
+    for (const c of cells.values()) {
+      if (c.counts.size === 0 && c.values.size === 0 && c.gauges.size === 0) continue;
+      const m = this.newMetrics();
+      for (const [k, v] of Object.entries(c.dimensions)) m.addDimension(k, v);
+      for (const [metric, n] of c.counts) m.addMetric(metric, MetricUnit.Count, n);
+      for (const [metric, g] of c.gauges) m.addMetric(metric, g.unit, g.value);
+      for (const [metric, v] of c.values) for (const x of v.sample) m.addMetric(metric, v.unit, x);
+      m.publishStoredMetrics();
+    }
   }
 }
 
-export function log(message: string, fields: Record<string, unknown> = {}): void {
-  logger.info(message, fields);
+/**
+ * The logger port on Powertools Logger: JSON lines with the invocation's context (injectLambdaContext on
+ * `logger`) and our fields. A child merges its bindings into each line's fields, on the one root logger
+ * (so every child has the context the middleware injected into it).
+ */
+export class PowertoolsLogger implements LoggerPort {
+  constructor(
+    private readonly root: Logger = logger,
+    private readonly bindings: LogFields = {},
+  ) {}
+  private fields(fields: LogFields | undefined): LogFields {
+    return { ...this.bindings, ...fields };
+  }
+  debug(message: string, fields?: LogFields): void {
+    this.root.debug(message, this.fields(fields));
+  }
+  info(message: string, fields?: LogFields): void {
+    this.root.info(message, this.fields(fields));
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.root.warn(message, this.fields(fields));
+  }
+  error(message: string, fields?: LogFields): void {
+    this.root.error(message, this.fields(fields));
+  }
+  child(bindings: LogFields): LoggerPort {
+    return new PowertoolsLogger(this.root, { ...this.bindings, ...bindings });
+  }
+}
+
+/** The functions' logger (the port). */
+export const appLogger: LoggerPort = new PowertoolsLogger();
+
+/** For the callers that take `(message, fields)` (archive, lifecycle): an info line of the functions' logger. */
+export function log(message: string, fields: LogFields = {}): void {
+  appLogger.info(message, fields);
 }
 
 interface TenantSums {

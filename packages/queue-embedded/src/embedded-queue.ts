@@ -1,7 +1,10 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import {
+  errorFields,
+  noLogger,
   tenantPartition,
+  type Logger,
   type BatchHandler,
   type ConsumerOptions,
   type OutgoingRecord,
@@ -39,6 +42,10 @@ export interface EmbeddedQueueOptions {
   /** And drop fully consumed segments beyond this many bytes per partition (default 10 GiB). */
   retentionBytes?: number;
   readOnly?: boolean;
+  /** How often retention runs (default every minute). */
+  retentionCheckMs?: number;
+  /** Where failures it handles itself go (retention runs, a consumer's failing handler, an offset file not written). */
+  logger?: Logger;
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -54,7 +61,11 @@ export class EmbeddedQueue implements Queue {
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  private constructor(readonly options: Required<Omit<EmbeddedQueueOptions, "readOnly">> & { readOnly: boolean }) {
+  /** @internal */
+  readonly logger: Logger;
+
+  private constructor(readonly options: Required<Omit<EmbeddedQueueOptions, "readOnly" | "logger">> & { readOnly: boolean; logger?: Logger }) {
+    this.logger = (options.logger ?? noLogger).child({ queue: options.dir });
     this.admin = {
       ensureTopics: (specs) => this.ensureTopics(specs),
       partitions: async (topic) => (await this.logs(topic)).length,
@@ -83,13 +94,17 @@ export class EmbeddedQueue implements Queue {
       segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
       retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
       retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION_BYTES,
+      retentionCheckMs: options.retentionCheckMs ?? 60_000,
       readOnly: options.readOnly ?? false,
+      logger: options.logger,
     });
     if (!q.options.readOnly) {
       await fsp.mkdir(path.join(options.dir, "topics"), { recursive: true });
       await fsp.mkdir(path.join(options.dir, "groups"), { recursive: true });
       await acquireLock(path.join(options.dir, "LOCK"));
-      q.retentionTimer = setInterval(() => void q.applyRetention().catch(() => undefined), 60_000);
+      // A failed run (an offsets file unreadable, a segment that cannot be deleted) is retried at the
+      // next one; the disk fills meanwhile, so say it, at each failed run.
+      q.retentionTimer = setInterval(() => void q.applyRetention().catch((err: unknown) => q.logger.warn("queue retention failed; tried again at the next run", { everyMs: q.options.retentionCheckMs, ...errorFields(err) })), q.options.retentionCheckMs);
       q.retentionTimer.unref();
     }
     return q;
@@ -365,9 +380,13 @@ class EmbeddedConsumer implements QueueConsumer {
       try {
         const upTo = await handler(batch);
         next = typeof upTo === "number" ? Math.min(upTo, records[records.length - 1]!.offset + 1) : records[records.length - 1]!.offset + 1;
-      } catch {
+      } catch (err) {
         failures++;
-        // Back off and deliver the same batch again: at-least-once, in order.
+        // Back off and deliver the same batch again: at-least-once, in order. The first failure, then
+        // every 10th: a handler failing for an hour should not flood the log.
+        if (failures === 1 || failures % 10 === 0) {
+          this.queue.logger.warn("consumer's handler failed; delivering the batch again", { group: this.options.group, topic, partition, offset, attempt: failures, retryInMs: backoffMs(failures), ...errorFields(err) });
+        }
         await sleep(backoffMs(failures), signal);
         continue;
       }
@@ -375,7 +394,7 @@ class EmbeddedConsumer implements QueueConsumer {
         offset = next;
         // The batch's output is durable already. An offset file that cannot be written now (a full
         // disk) is written with the next commit; a crash before that redelivers, never loses.
-        await this.queue.commit(this.options.group, topic, partition, offset).catch(() => undefined);
+        await this.queue.commit(this.options.group, topic, partition, offset).catch((err: unknown) => this.queue.logger.warn("could not write a consumer group's offsets; written with the next commit", { group: this.options.group, topic, partition, offset, ...errorFields(err) }));
       }
       if (next <= records[records.length - 1]!.offset) {
         // The handler asked for the rest again: back off before redelivering it.

@@ -1,14 +1,15 @@
 import {
-  DEAD_LETTER_TOPIC,
-  encodeDeadLetter,
-  observeDeadLetters,
-  type DeadLetter,
+  commitBatch,
+  noLogger,
+  stageInstruments,
+  type Logger,
   type Metrics,
   type PartitionBatch,
   type Queue,
   type QueueConsumer,
   type QueueProducer,
   type Stage,
+  type StageInstruments,
   type UsageObserver,
 } from "@unmeltable/core";
 
@@ -41,7 +42,8 @@ export interface StageRunnerOptions {
    * own (`unmeltable stages` with the collectors elsewhere), where nothing else counts what came in.
    */
   usageIngestFromStage?: boolean;
-  log?: (line: string) => void;
+  /** Its lines carry `stage` (and `topic`, `partition` for a partition's). */
+  logger?: Logger;
 }
 
 /** Backoff between restarts of a failed consumer: 1 s, doubling, at most 30 s. */
@@ -57,26 +59,17 @@ export class StageRunner {
   private readonly restarts;
   /** Partitions waiting on a record to succeed, by "topic/partition": since when, and attempts so far. */
   private readonly blocked = new Map<string, { since: number; attempts: number }>();
-  private readonly retries;
+  private readonly instruments: StageInstruments;
   private readonly blockedSince;
-  private readonly eventsIn;
-  private readonly eventsOut;
-  private readonly batches;
-  private readonly deadLetters;
-  private readonly batchMs;
-  private readonly deferred;
+  private readonly logger: Logger;
 
   constructor(private readonly options: StageRunnerOptions) {
     const m = options.metrics;
     const stage = { stage: options.name };
-    this.eventsIn = m.counter("unmeltable_stage_events_in_total", "Events read by a stage", ["stage"]).labels(stage);
-    this.eventsOut = m.counter("unmeltable_stage_events_out_total", "Events a stage passed on (produced or indexed)", ["stage"]).labels(stage);
-    this.batches = m.counter("unmeltable_stage_batches_total", "Batches handled by a stage", ["stage"]).labels(stage);
-    this.deadLetters = m.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
+    this.logger = (options.logger ?? noLogger).child(stage);
+    // The standard stage metrics (core's STAGE_METRICS), the same as the MSK driver's on Lambda.
+    this.instruments = stageInstruments(m, options.name);
     this.restarts = m.counter("unmeltable_stage_restarts_total", "Times a stage's consumer failed and was started again", ["stage"]).labels(stage);
-    this.batchMs = m.counter("unmeltable_stage_batch_ms_total", "Time spent in a stage's batches (ms)", ["stage"]).labels(stage);
-    this.deferred = m.counter("unmeltable_deferred_events_total", "Events of a tenant over its plan put on the lower-priority (deferred) path instead of being indexed at once (docs/plans.md)", ["tenant"]);
-    this.retries = m.counter("unmeltable_stage_retries_total", "Batches a stage handed back to be delivered again (a transient failure: the index locked, full or unreachable)", ["stage"]).labels(stage);
     const blockedSince = m.gauge("unmeltable_stage_blocked_since_seconds", "Unix time since which a stage has been retrying a record that keeps failing (the oldest such partition), 0 when none", ["stage"]);
     this.blockedSince = (seconds: number) => blockedSince.set(seconds, stage);
     this.blockedSince(0);
@@ -118,7 +111,7 @@ export class StageRunner {
       failures++;
       this.restarts.inc();
       const delayMs = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** Math.min(failures - 1, 10));
-      this.options.log?.(`stage ${this.options.name}: ${reason}; starting it again in ${(delayMs / 1000).toFixed(1)} s (restart ${failures})`);
+      this.logger.warn(`stage ${this.options.name}: ${reason}; starting it again in ${(delayMs / 1000).toFixed(1)} s (restart ${failures})`, { error: reason, restart: failures, delayMs });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delayMs);
         this.wake = () => {
@@ -144,30 +137,13 @@ export class StageRunner {
   private async attempt(batch: PartitionBatch): Promise<undefined | number> {
     const started = performance.now();
     const result = await this.options.stage(batch.records);
-    const letters: DeadLetter[] = [...result.deadLetters];
-    const retryAt = result.outcomes.findIndex((o) => o.status === "retry");
-    // Durable output first, then the commit (which the consumer does when we return).
-    for (const out of result.output) {
-      if (out.records.length > 0) await this.options.producer.send(out.topic, out.records);
-    }
-    if (letters.length > 0) {
-      await this.options.producer.send(
-        DEAD_LETTER_TOPIC,
-        letters.map((l) => ({ key: l.tenant ?? "_none", value: encodeDeadLetter(l) })),
-      );
-      for (const l of letters) this.deadLetters.inc({ reason: l.reason, stage: l.stage });
-    }
-    const usage = this.options.usage;
-    if (usage) {
-      observeDeadLetters(usage, letters);
-      for (const u of result.indexed ?? []) usage.indexed(u);
-      if (this.options.usageIngestFromStage) for (const r of result.received ?? []) usage.ingested(r.tenant, r.events, r.bytes);
-    }
-    for (const [tenant, n] of Object.entries(result.deferred ?? {})) this.deferred.inc({ tenant }, n);
-    this.eventsIn.inc(result.eventsIn);
-    this.eventsOut.inc(result.eventsOut);
-    this.batches.inc();
-    this.batchMs.inc(performance.now() - started);
+    // Durable output and dead letters first, then the commit (which the consumer does when we return).
+    const retryAt = await commitBatch(result, started, {
+      producer: this.options.producer,
+      instruments: this.instruments,
+      usage: this.options.usage,
+      usageIngest: this.options.usageIngestFromStage,
+    });
     if (retryAt < 0) {
       this.noteDone(batch);
       return undefined;
@@ -185,10 +161,16 @@ export class StageRunner {
       this.updateBlocked();
     }
     b.attempts++;
-    this.retries.inc();
+    this.instruments.retry();
     // The first failure, then every 10th: a lock held for an hour should not flood the log.
     if (b.attempts === 1 || b.attempts % 10 === 0) {
-      this.options.log?.(`stage ${this.options.name}: ${key}@${offset} failed (attempt ${b.attempts}, blocked for ${Math.round((Date.now() - b.since) / 1000)} s), retrying until it succeeds: ${error}`);
+      this.logger.warn(`stage ${this.options.name}: ${key}@${offset} failed (attempt ${b.attempts}, blocked for ${Math.round((Date.now() - b.since) / 1000)} s), retrying until it succeeds: ${error}`, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset,
+        attempt: b.attempts,
+        error,
+      });
     }
   }
 
@@ -198,7 +180,7 @@ export class StageRunner {
     if (!b) return;
     this.blocked.delete(key);
     this.updateBlocked();
-    this.options.log?.(`stage ${this.options.name}: ${key} goes on after ${b.attempts} retries (${Math.round((Date.now() - b.since) / 1000)} s)`);
+    this.logger.info(`stage ${this.options.name}: ${key} goes on after ${b.attempts} retries (${Math.round((Date.now() - b.since) / 1000)} s)`, { topic: batch.topic, partition: batch.partition, attempts: b.attempts });
   }
 
   private updateBlocked(): void {

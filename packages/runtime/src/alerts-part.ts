@@ -1,6 +1,6 @@
 import os from "node:os";
 import { handleAlertsApi, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "@unmeltable/alerts";
-import { searchLink, type IndexPort, type TenantDirectory } from "@unmeltable/core";
+import { searchLink, type IndexPort, type Logger, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { decodable } from "./api-http";
 import { errorBody, sendJson, type HttpRoute } from "./http-server";
@@ -27,13 +27,14 @@ export function startAlerts(options: {
   tenants: TenantDirectory;
   /** The address the HTTP server listens on, known once it listens. */
   httpAddress: () => { host: string; port: number | undefined };
-  log: (line: string) => void;
+  logger: Logger;
   intervalMs?: number;
   webhooks?: WebhookPolicy;
 }): AlertsPart {
   const store = new SqliteAlertStore(options.dataDir);
   const webhooks = options.webhooks ?? WebhookPolicy.fromEnv();
-  options.log(`alerts: ${webhooks.describe()}`);
+  const logger = options.logger;
+  logger.info(`alerts: ${webhooks.describe()}`);
   const intervalMs = options.intervalMs ?? intervalFromEnv();
   const publicUrl = () => {
     if (process.env.UNMELTABLE_PUBLIC_URL) return process.env.UNMELTABLE_PUBLIC_URL;
@@ -45,10 +46,11 @@ export function startAlerts(options: {
   const scheduler = intervalMs === 0 ? undefined : startAlertScheduler({
     store,
     index: options.index,
-    send: webhookSender({ policy: webhooks, log: options.log }),
+    // A failed delivery, in detail (the tenant's firing history says only that it failed).
+    send: webhookSender({ policy: webhooks, log: (line) => logger.warn(line) }),
     linkFor: (query, from, until) => searchLink(publicUrl(), query, from, until),
     intervalMs,
-    log: options.log,
+    log: (line) => logger.info(line),
   });
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const url = new URL(req.raw.url ?? "/", "http://localhost");

@@ -19,6 +19,7 @@ import { defaultOpenSlices, fdLimit } from "@unmeltable/index-sqlite";
 import { readTenants, TenantsConfigError } from "@unmeltable/tenants-config";
 import { addRemoteTenant, plainTokenWarnings, rotateRemoteTokens, type NewTokens } from "./aws-tenants";
 import { DEFAULT_TENANT_LABELS } from "./tenant-metrics";
+import { createLogger, loggerOptionsFromEnv } from "./logger";
 
 /** The `unmeltable` command line. Every flag can also be set as an UNMELTABLE_* environment variable. */
 export function buildCli(): Command {
@@ -402,7 +403,8 @@ function queueConfig(opts: RunFlags): QueueConfig {
 
 async function runAction(opts: RunFlags, roles: { collector: boolean; stages: boolean }): Promise<void> {
   const dataDir = path.resolve(opts.dataDir);
-  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  // Readable lines on stderr; UNMELTABLE_LOG_FORMAT=json for pino's JSON (packages/runtime/src/logger.ts).
+  const logger = createLogger(loggerOptionsFromEnv());
   const running = await start({
     dataDir,
     host: opts.host,
@@ -432,7 +434,7 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     webhookAllow: opts.webhookAllow,
     indexOpenSlices: opts.indexOpenSlices,
     tenantMetricLabels: opts.tenantMetricLabels,
-    log,
+    logger,
   });
   if (roles.collector) {
     process.stdout.write(banner({ dataDir, syslogPort: running.syslogPort!, tlsPort: running.tlsPort, httpPort: running.httpPort, httpsPort: running.httpsPort, tenant: running.defaultTenant, defaultTenant: opts.defaultTenant, ui: roles.stages }));
@@ -443,14 +445,14 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: draining (finishing requests, making accepted events durable)`);
+    logger.info(`${signal}: draining (finishing requests, making accepted events durable)`);
     running.stop().then(
       () => {
-        log("stopped cleanly");
+        logger.info("stopped cleanly");
         process.exit(0);
       },
       (err: Error) => {
-        log(`stop failed: ${err.stack ?? err.message}`);
+        logger.error(`stop failed: ${err.stack ?? err.message}`);
         process.exit(1);
       },
     );

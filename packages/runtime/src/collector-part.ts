@@ -1,4 +1,4 @@
-import { RAW_TOPIC, type Metrics, type Queue, type QueueProducer, type UsageObserver } from "@unmeltable/core";
+import { RAW_TOPIC, type Logger, type Metrics, type Queue, type QueueProducer, type UsageObserver } from "@unmeltable/core";
 import {
   createIngestHandler,
   DeadLetterWriter,
@@ -50,14 +50,15 @@ export async function startCollector(options: {
   metrics: Metrics;
   /** Per-tenant usage: what each tenant sent and what of it was refused. */
   usage?: UsageObserver;
-  log: (line: string) => void;
+  /** Bound to the collector by the caller. */
+  logger: Logger;
 }): Promise<CollectorPart> {
   const { metrics, producer } = options;
   const toQueue: RawSink = { send: async (records, signal) => void (await producer.send(RAW_TOPIC, records, { signal })) };
-  const spool = options.spool ? await SpoolingSink.open({ dir: options.spool.dir, maxBytes: options.spool.maxBytes, primary: toQueue, metrics, log: options.log }) : undefined;
+  const spool = options.spool ? await SpoolingSink.open({ dir: options.spool.dir, maxBytes: options.spool.maxBytes, primary: toQueue, metrics, logger: options.logger }) : undefined;
   const dropped = metrics.counter("unmeltable_dropped_events_total", "Events that went to the dead letters instead of the index, by reason and stage", ["reason", "stage"]);
   const unstored = metrics.counter("unmeltable_dead_letters_unstored_total", "Refused events counted in unmeltable_dropped_events_total but not stored: over --dead-letter-rate", ["reason", "stage"]);
-  const deadLetters = new DeadLetterWriter(producer, dropped, { limits: options.deadLetterLimits, unstored, usage: options.usage });
+  const deadLetters = new DeadLetterWriter(producer, dropped, { limits: options.deadLetterLimits, unstored, usage: options.usage, logger: options.logger });
   const batcher = new RawBatcher({ sink: spool ?? toQueue, collector: options.collectorId, rawPartitions: options.rawPartitions });
   const durableCounter = metrics.counter("unmeltable_events_durable_total", "Events acknowledged as durable (in the queue or the collector's spool)").labels({});
   batcher.on("durable", (n: number) => durableCounter.inc(n));
@@ -69,7 +70,7 @@ export async function startCollector(options: {
     writeFailures.inc();
     // While a disk is full every write fails: say so when it starts and then once a minute.
     if (Date.now() - lastLogged > 60_000) {
-      options.log(`raw batch write failed: ${err.message} (HTTP requests are answered 503, syslog streams are paused and their events retried)`);
+      options.logger.error(`raw batch write failed: ${err.message} (HTTP requests are answered 503, syslog streams are paused and their events retried)`, { error: err.message });
       lastLogged = Date.now();
     }
   });
@@ -77,7 +78,7 @@ export async function startCollector(options: {
   batcher.on("writeRecovered", () => {
     writeFailing.set(0);
     lastLogged = 0;
-    options.log("raw batch writes succeed again");
+    options.logger.info("raw batch writes succeed again");
   });
   const inflight = metrics.gauge("unmeltable_collector_inflight_bytes", "Bytes accepted by the collector and not yet durable");
 
@@ -100,7 +101,7 @@ export async function startCollector(options: {
     batcher,
     limits: options.syslogLimits,
     metrics,
-    log: options.log,
+    logger: options.logger,
   });
   const ingest = createIngestHandler({
     ingestor,

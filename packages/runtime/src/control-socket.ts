@@ -1,5 +1,6 @@
 import { chmod, rm } from "node:fs/promises";
 import http from "node:http";
+import type { Logger } from "@unmeltable/core";
 import type { DeadLetterFilter, RedriveProgress, RedriveReport } from "./dead-letters";
 
 /**
@@ -20,7 +21,7 @@ export interface ControlSocket {
 export async function startControlSocket(options: {
   file: string;
   redrive: (filter: DeadLetterFilter, onProgress: (p: RedriveProgress) => void) => Promise<RedriveReport>;
-  log: (line: string) => void;
+  logger: Logger;
 }): Promise<ControlSocket | undefined> {
   let busy = false;
   const server = http.createServer((req, res) => {
@@ -64,7 +65,7 @@ export async function startControlSocket(options: {
     await chmod(options.file, 0o600);
   } catch (err) {
     // (A data dir whose path is longer than a socket path may be, about 100 bytes.)
-    options.log(`no control socket at ${options.file} (${(err as Error).message}): commands that change the queue need the server stopped`);
+    options.logger.warn(`no control socket at ${options.file} (${(err as Error).message}): commands that change the queue need the server stopped`, { file: options.file, error: (err as Error).message });
     server.close();
     return undefined;
   }

@@ -1,11 +1,12 @@
 import client from "prom-client";
-import type { Counter, Gauge, Metrics } from "@unmeltable/core";
+import { LATENCY_BUCKETS_S, type Counter, type Gauge, type Histogram, type Metrics } from "@unmeltable/core";
 
 /** The metrics port on prom-client: one registry per process, served as Prometheus text on /metrics. */
 export class PrometheusMetrics implements Metrics {
   readonly registry = new client.Registry();
   private readonly counters = new Map<string, client.Counter>();
   private readonly gauges = new Map<string, client.Gauge>();
+  private readonly histograms = new Map<string, client.Histogram>();
   private readonly bound = new Map<string, Map<string, { labels: Record<string, string>; value: number }>>();
 
   constructor() {
@@ -56,6 +57,20 @@ export class PrometheusMetrics implements Metrics {
     }
     const gauge = g;
     return { set: (value, labels) => (labels ? gauge.set(labels, value) : gauge.set(value)) };
+  }
+
+  histogram(name: string, help: string, labelNames: readonly string[] = [], buckets: readonly number[] = LATENCY_BUCKETS_S): Histogram {
+    let h = this.histograms.get(name);
+    if (!h) {
+      h = new client.Histogram({ name, help, labelNames: [...labelNames], buckets: [...buckets], registers: [this.registry] });
+      this.histograms.set(name, h);
+    }
+    const histogram = h;
+    return {
+      observe: (value, labels) => (labels ? histogram.observe(labels, value) : histogram.observe(value)),
+      // prom-client's bound child: the label values are hashed once, not per observation.
+      labels: (labels) => histogram.labels(labels),
+    };
   }
 
   text(): Promise<string> {

@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Queue } from "@unmeltable/core";
+import type { Logger, Queue } from "@unmeltable/core";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import type { KafkaConnection } from "@unmeltable/queue-kafka";
 
@@ -30,8 +30,8 @@ export function kafkaClientKind(option: string | undefined, env: NodeJS.ProcessE
   return kind;
 }
 
-export async function openQueue(config: QueueConfig, dataDir: string, log: (line: string) => void): Promise<Queue> {
-  if (config.kind === "embedded") return EmbeddedQueue.open({ dir: path.join(dataDir, "queue") });
+export async function openQueue(config: QueueConfig, dataDir: string, log: (line: string) => void, logger?: Logger): Promise<Queue> {
+  if (config.kind === "embedded") return EmbeddedQueue.open({ dir: path.join(dataDir, "queue"), logger });
   let brokers = config.brokers;
   if (config.mskClusterArn) {
     brokers = await mskBootstrapBrokers(config.mskClusterArn, config.region, config.sasl?.mechanism === "aws-msk-iam" ? "iam" : config.sasl ? "scram" : config.ssl ? "tls" : "plaintext");

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, timedReads, type Logger, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
 import { DirectoryStore, inProcessWorker, previousDay, runArchive } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { IdleGate, StageRunner } from "@unmeltable/runner";
@@ -29,7 +29,8 @@ export async function startStages(options: {
   tenants: LiveTenantDirectory;
   partitions: number;
   metrics: Metrics;
-  log: (line: string) => void;
+  /** The stages' runners log through children of it bound to their stage. */
+  logger: Logger;
   /** Staging: index only this fraction of events (by a hash of the id), with its own consumer groups. */
   sampleRate?: number;
   groupPrefix?: string;
@@ -47,6 +48,7 @@ export async function startStages(options: {
   usageIngestFromStage?: boolean;
 }): Promise<StagesPart> {
   const { queue, producer, tenants, metrics } = options;
+  const logger = options.logger;
   const prefix = options.groupPrefix ?? "";
   const index = new EmbeddedIndex({
     dir: path.join(options.dataDir, "index"),
@@ -77,7 +79,7 @@ export async function startStages(options: {
       batchWindowMs: 0,
       maxBatchBytes: 256 * 1024,
       metrics,
-      log: options.log,
+      logger,
     });
     deferred.start();
     runners.push(deferred);
@@ -94,7 +96,7 @@ export async function startStages(options: {
       maxBatchBytes: 16 * 1024 * 1024,
       metrics,
       usage: options.usage,
-      log: options.log,
+      logger,
     });
     runner.start();
     runners.push(runner);
@@ -117,7 +119,7 @@ export async function startStages(options: {
     void queue.admin
       .ensureTopics(added.flatMap(tierTopics))
       .then(() => added.forEach(startIndexRunner))
-      .catch((err: Error) => options.log(`could not set up tiers ${added.join(", ")}: ${err.message}`));
+      .catch((err: Error) => logger.error(`could not set up tiers ${added.join(", ")}: ${err.message}`, { tiers: added, error: err.message }));
   };
   tenants.on("change", onChange);
 
@@ -128,7 +130,8 @@ export async function startStages(options: {
     onChange: (c) => {
       overPlan.set(c.over ? 1 : 0, { tenant: c.tenant });
       const plan = `${+(c.plan.bytesPerDay / 1e9).toPrecision(6)} GB/day, ${c.plan.eventsPerSecond} events/s`;
-      options.log(
+      // Bound to the tenant: a log shipper (UNMELTABLE_LOG_FORMAT=json) finds a tenant's plan changes by its field.
+      logger.child({ tenant: c.tenant }).info(
         c.over
           ? `tenant ${c.tenant} is over its plan (${c.reason === "daily" ? "daily volume" : "sustained rate"}; plan ${plan}; ${Math.round(c.dayBytes / 1e6)} MB today): its excess events are accepted and indexed when the pipeline has spare capacity (docs/plans.md)`
           : `tenant ${c.tenant} is back within its plan${Number.isFinite(c.plan.eventsPerSecond) ? ` (${plan})` : " (plan removed)"}: its deferred events are indexed as the pipeline has spare capacity`,
@@ -157,7 +160,7 @@ export async function startStages(options: {
     metrics,
     usage: options.usage,
     usageIngestFromStage: options.usageIngestFromStage,
-    log: options.log,
+    logger,
   });
   processRunner.start();
   runners.push(processRunner);
@@ -200,11 +203,11 @@ export async function startStages(options: {
         setSliceLength: (tenant, length) => void options.store.update(tenant, { slice: length }),
         targetBytes: options.sliceTargetBytes ?? 1024 ** 3,
       });
-      for (const d of report.dropped) options.log(`lifecycle: dropped ${d.tenant}/${d.slice} (past retention)`);
-      for (const r of report.resliced) options.log(`lifecycle: ${r.tenant} now gets ${r.to} slices (${Math.round(r.bytesPerDay / 1e6)} MB/day)`);
-      for (const f of report.failed) options.log(`lifecycle: failed for ${f.tenant} (the others were done): ${f.error}`);
+      for (const d of report.dropped) logger.info(`lifecycle: dropped ${d.tenant}/${d.slice} (past retention)`, { tenant: d.tenant, slice: d.slice });
+      for (const r of report.resliced) logger.info(`lifecycle: ${r.tenant} now gets ${r.to} slices (${Math.round(r.bytesPerDay / 1e6)} MB/day)`, { tenant: r.tenant, slice: r.to });
+      for (const f of report.failed) logger.warn(`lifecycle: failed for ${f.tenant} (the others were done): ${f.error}`, { tenant: f.tenant, error: f.error });
     } catch (err) {
-      options.log(`lifecycle failed: ${(err as Error).message}`);
+      logger.warn(`lifecycle failed: ${(err as Error).message}`, { error: (err as Error).message });
     }
   };
   timers.push(setTimeout(() => void lifecycle(), 60_000), setInterval(() => void lifecycle(), 3_600_000));
@@ -213,12 +216,12 @@ export async function startStages(options: {
     // in <data-dir>/archive to the end of the raw topic, and the manifests of the days written to.
     const store = new DirectoryStore(path.join(options.dataDir, "archive"));
     const runArchiveNow = () => {
-      runArchive({ queue, store, invoke: inProcessWorker(queue, store), concurrency: 2, log: (message, fields) => message.includes("piece done") || options.log(`${message} ${JSON.stringify(fields)}`) }).then(
+      runArchive({ queue, store, invoke: inProcessWorker(queue, store), concurrency: 2, log: (message, fields) => (message.includes("piece done") ? logger.debug(message, fields) : logger.info(`archive: ${message}`, fields)) }).then(
         (r) => {
-          if (r.pieces.length > 0) options.log(`archive: ${r.events} events in ${r.pieces.length} pieces, through ${new Date(r.through).toISOString()}`);
-          for (const f of r.failed) options.log(`archive: partition ${f.partition} from offset ${f.from} failed, the next run redoes it: ${f.error}`);
+          if (r.pieces.length > 0) logger.info(`archive: ${r.events} events in ${r.pieces.length} pieces, through ${new Date(r.through).toISOString()}`, { events: r.events, pieces: r.pieces.length });
+          for (const f of r.failed) logger.warn(`archive: partition ${f.partition} from offset ${f.from} failed, the next run redoes it: ${f.error}`, { partition: f.partition, offset: f.from, error: f.error });
         },
-        (err: Error) => options.log(`archive run failed: ${err.message} (run: unmeltable archive --day ${previousDay()})`),
+        (err: Error) => logger.error(`archive run failed: ${err.message} (run: unmeltable archive --day ${previousDay()})`, { error: err.message }),
       );
     };
     const now = Date.now();
@@ -239,7 +242,8 @@ export async function startStages(options: {
   const tail = new LiveTail({ indexed: index, tenants, metrics });
   return {
     index,
-    routes: [...tail.routes(), apiRoute({ index, tenants, usage: options.usage })],
+    // The search API's reads timed (unmeltable_query_seconds).
+    routes: [...tail.routes(), apiRoute({ index: timedReads(index, metrics), tenants, usage: options.usage })],
     tail,
     refreshLag,
     stop: async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEAD_LETTER_TOPIC, deferredTopic, processedTopic, RAW_TOPIC, usageObservers, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { DEAD_LETTER_TOPIC, deferredTopic, errorFields, processedTopic, RAW_TOPIC, usageObservers, type Logger, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { DeadLetterLimits, StreamLimits } from "@unmeltable/collector";
 import { startCollector, type CollectorPart } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
@@ -54,7 +54,8 @@ export interface StartConfig {
   /** Staging: process this fraction of events, with consumer groups of their own (groupPrefix). */
   sampleRate?: number;
   groupPrefix?: string;
-  log: (line: string) => void;
+  /** The program's log (packages/runtime/src/logger.ts); parts get children bound to what they are. */
+  logger: Logger;
 }
 
 export interface Running {
@@ -98,16 +99,19 @@ export async function start(config: StartConfig): Promise<Running> {
     for (const close of closers.reverse()) await close();
   };
 
+  const logger = config.logger;
+  // The HTTP server and the Kafka queue setup still take lines: info lines of the program's logger.
+  const log = (line: string) => logger.info(line);
   try {
     // Before anything opens a file: an older data dir's 0644 files and 0755 directories become private.
     const privacy = makeDataDirPrivate(config.dataDir);
-    if (privacy.changed > 0) config.log(`made the data dir private to this user: ${privacy.changed} files and directories set to 0600/0700`);
-    for (const line of privacy.failed.slice(0, 5)) config.log(`could not make private (files 0600, directories 0700): ${line}`);
+    if (privacy.changed > 0) log(`made the data dir private to this user: ${privacy.changed} files and directories set to 0600/0700`);
+    for (const line of privacy.failed.slice(0, 5)) logger.warn(`could not make private (files 0600, directories 0700): ${line}`);
     const store = new TenantStore(config.dataDir);
     closers.push(() => store.close());
     // Per-tenant usage: the daily table (closed after the parts that report to it have drained) and
     // the per-tenant Prometheus series.
-    const ledger = new UsageLedger(config.dataDir, { log: config.log });
+    const ledger = new UsageLedger(config.dataDir, { logger: logger.child({ component: "usage" }) });
     closers.push(() => ledger.close());
     const usage = { ...usageObservers(ledger, new TenantMetrics(metrics.registry, { maxTenants: config.tenantMetricLabels })), days: (tenant: string, days: readonly string[]) => ledger.days(tenant, days) };
     let created: TenantWithApiToken | undefined;
@@ -118,15 +122,15 @@ export async function start(config: StartConfig): Promise<Running> {
       // A deployment's tenants config (s3://bucket/tenants.json on AWS), re-read every 30 s: what the
       // collector instances use, so that they see the tenants the functions see.
       if (config.roles.stages) throw new Error("--tenants is for `unmeltable collector`: the stages keep their tenants in the data dir");
-      collectorTenants = await loadTenantDirectory(config.tenantsSource);
-      config.log(`tenants from ${config.tenantsSource}: ${collectorTenants.list().length}`);
-      tenants = store.liveDirectory();
+      collectorTenants = await loadTenantDirectory(config.tenantsSource, undefined, (err) => logger.warn("tenants config not reloaded, the last good one stays in use", { source: config.tenantsSource, ...errorFields(err) }));
+      log(`tenants from ${config.tenantsSource}: ${collectorTenants.list().length}`);
+      tenants = store.liveDirectory(undefined, logger.child({ component: "tenants" }));
     } else {
       if (store.list().length === 0) {
         created = store.add("default");
-        config.log(`created tenant "default" (first start)`);
+        log(`created tenant "default" (first start)`);
       }
-      tenants = store.liveDirectory();
+      tenants = store.liveDirectory(undefined, logger.child({ component: "tenants" }));
       collectorTenants = tenants;
     }
     if (config.defaultTenant && !collectorTenants.byName(config.defaultTenant)) {
@@ -138,7 +142,7 @@ export async function start(config: StartConfig): Promise<Running> {
     closers.push(() => tenants.stop());
     parts.set("tenants", true);
 
-    const queue: Queue = await openQueue(config.queue, config.dataDir, config.log);
+    const queue: Queue = await openQueue(config.queue, config.dataDir, log, logger.child({ component: "queue" }));
     closers.push(() => queue.close());
     // The topic setup step: create what is missing, verify what exists (the same step runs on AWS).
     await queue.admin.ensureTopics([
@@ -162,7 +166,7 @@ export async function start(config: StartConfig): Promise<Running> {
         if (collectorTenants === tenants) tenants.refresh();
         return redriveDeadLetters({ queue, producer, tenants: collectorTenants, filter, onProgress });
       },
-      log: config.log,
+      logger,
     });
     if (control) closers.push(() => control.close());
 
@@ -195,7 +199,7 @@ export async function start(config: StartConfig): Promise<Running> {
         tenants: collectorTenants,
         metrics,
         usage,
-        log: config.log,
+        logger: logger.child({ component: "collector" }),
       });
       closers.push(() => collector!.stop());
       routes.push(...collector.routes);
@@ -212,7 +216,7 @@ export async function start(config: StartConfig): Promise<Running> {
         store,
         partitions: config.rawPartitions,
         metrics,
-        log: config.log,
+        logger,
         sampleRate: config.sampleRate,
         groupPrefix: config.groupPrefix,
         indexOpenSlices: config.indexOpenSlices,
@@ -229,7 +233,7 @@ export async function start(config: StartConfig): Promise<Running> {
         index: stages.index,
         tenants,
         httpAddress: () => ({ host: config.host, port: listening.http?.httpPort }),
-        log: config.log,
+        logger: logger.child({ component: "alerts" }),
         webhooks: new WebhookPolicy({ allow: config.webhookAllow }),
       });
       closers.push(() => alerts.stop());
@@ -279,7 +283,7 @@ export async function start(config: StartConfig): Promise<Running> {
       https: config.httpsPort !== undefined && tlsMaterial ? { port: config.httpsPort, ...tlsMaterial } : undefined,
       routes,
       onDrain: stages ? [() => stages!.tail.endAll()] : [],
-      log: config.log,
+      log,
     });
     listening.http = http;
     // Stop order: stop accepting (HTTP first), then the parts drain, then the queue closes.

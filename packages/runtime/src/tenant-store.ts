@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { validateTenantName, type Plan, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { errorFields, noLogger, validateTenantName, type Logger, type Plan, type Tenant, type TenantDirectory } from "@unmeltable/core";
 
 /** A tenant as created or rotated: the only moment its API token is known in clear. */
 export type TenantWithApiToken = Tenant & { apiToken: string };
@@ -169,8 +169,8 @@ export class TenantStore {
   }
 
   /** A directory that follows the table, re-reading it when another connection committed a change. */
-  liveDirectory(pollMs = 250): LiveTenantDirectory {
-    return new LiveTenantDirectory(this, () => this.db.pragma("data_version", { simple: true }) as number, pollMs);
+  liveDirectory(pollMs = 250, logger: Logger = noLogger): LiveTenantDirectory {
+    return new LiveTenantDirectory(this, () => this.db.pragma("data_version", { simple: true }) as number, pollMs, logger);
   }
 
   close(): void {
@@ -248,11 +248,27 @@ export class LiveTenantDirectory extends EventEmitter implements TenantDirectory
     private readonly store: TenantStore,
     private readonly dataVersion: () => number,
     pollMs: number,
+    private readonly logger: Logger = noLogger,
   ) {
     super();
     this.refresh();
-    this.timer = setInterval(() => this.refresh(), pollMs);
+    this.timer = setInterval(() => this.poll(), pollMs);
     this.timer.unref();
+  }
+
+  /** Consecutive failed polls: the first is logged, then every 1000th (a poll every 250 ms), and the recovery. */
+  private failedPolls = 0;
+
+  /** The timer's refresh: a failure (the table locked, the disk gone) keeps the last good tenants, and is said. */
+  private poll(): void {
+    try {
+      this.refresh();
+      if (this.failedPolls > 0) this.logger.info("tenants table readable again", { failedPolls: this.failedPolls });
+      this.failedPolls = 0;
+    } catch (err) {
+      this.failedPolls++;
+      if (this.failedPolls === 1 || this.failedPolls % 1000 === 0) this.logger.warn("could not re-read the tenants table; the last good tenants stay in use", { failedPolls: this.failedPolls, ...errorFields(err) });
+    }
   }
 
   refresh(): void {

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { lastDays, USAGE_DAYS, UsageTally, type IndexedUsage, type UsageDay, type UsageDelta, type UsageObserver, type UsageSource } from "@unmeltable/core";
+import { lastDays, USAGE_DAYS, UsageTally, type IndexedUsage, type Logger, type UsageDay, type UsageDelta, type UsageObserver, type UsageSource } from "@unmeltable/core";
 
 /** How often the day's sums in memory are added to the table: what a crash can lose at most. */
 export const USAGE_FLUSH_MS = 5_000;
@@ -29,7 +29,7 @@ export class UsageLedger implements UsageObserver, UsageSource {
 
   constructor(
     dataDir: string,
-    private readonly options: { now?: () => number; flushMs?: number; log?: (line: string) => void } = {},
+    private readonly options: { now?: () => number; flushMs?: number; logger?: Logger } = {},
   ) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const file = path.join(dataDir, "usage.db");
@@ -84,7 +84,7 @@ export class UsageLedger implements UsageObserver, UsageSource {
     } catch (err) {
       // The disk is full or the file locked: keep the counts for the next flush rather than lose them.
       this.tally.restore(rows);
-      this.options.log?.(`usage: could not write ${rows.length} rows to usage.db, keeping them for the next try: ${(err as Error).message}`);
+      this.options.logger?.warn(`usage: could not write ${rows.length} rows to usage.db, keeping them for the next try: ${(err as Error).message}`, { rows: rows.length, error: (err as Error).message });
     }
   }
 
