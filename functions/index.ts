@@ -8,8 +8,9 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { createIndexStage } from "@unmeltable/core";
-import { createMskHandler, EmfMetrics, EmfUsage, errorHandling, indexPort, kafkaProducer, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
+import { createMskHandler, EmfMetrics, EmfUsage, errorHandling, functionEnv, indexPort, kafkaProducer, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
 
+functionEnv("index"); // the whole environment checked at cold start, before the first batch
 const index = await indexPort();
 
 export const handler = middy(

@@ -6,8 +6,9 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { createProcessStage } from "@unmeltable/core";
-import { createMskHandler, EmfMetrics, EmfUsage, errorHandling, kafkaProducer, log, logger, powertoolsMetrics, tenantDirectory } from "@unmeltable/lambda";
+import { createMskHandler, EmfMetrics, EmfUsage, errorHandling, functionEnv, kafkaProducer, log, logger, powertoolsMetrics, tenantDirectory } from "@unmeltable/lambda";
 
+functionEnv("process"); // the whole environment checked at cold start, before the first batch
 const tenants = await tenantDirectory();
 
 export const handler = middy(
