@@ -101,7 +101,7 @@ function checkKafka(env: { UNMELTABLE_KAFKA_BROKERS?: string; UNMELTABLE_MSK_CLU
 
 /** The tenants config (tenantDirectory()) and the deployment's tiers it is checked against. */
 const TENANTS = {
-  UNMELTABLE_TENANTS: z.string({ error: (iss) => (iss.input === undefined ? "required: s3://bucket/tenants.json or a file path" : undefined) }).min(1),
+  UNMELTABLE_TENANTS: z.preprocess(unsetIfEmpty, z.string({ error: (iss) => (iss.input === undefined ? "required: s3://bucket/tenants.json or a file path" : undefined) })),
   UNMELTABLE_TIERS: optionalText,
 };
 
@@ -143,7 +143,7 @@ const STAGE = {
 
 /** Where the archive is (functions/archive.ts, archive-worker.ts, the lifecycle's archive check). */
 const ARCHIVE_STORE = {
-  UNMELTABLE_ARCHIVE_BUCKET: z.string({ error: (iss) => (iss.input === undefined ? "required: the archive's S3 bucket" : undefined) }).min(1),
+  UNMELTABLE_ARCHIVE_BUCKET: z.preprocess(unsetIfEmpty, z.string({ error: (iss) => (iss.input === undefined ? "required: the archive's S3 bucket" : undefined) })),
   UNMELTABLE_ARCHIVE_PREFIX: z.preprocess(unsetIfEmpty, z.string().default("")),
   /** An S3-compatible endpoint instead of AWS's (path-style addressing). */
   UNMELTABLE_S3_ENDPOINT: z.preprocess(unsetIfEmpty, httpUrl.optional()),
