@@ -8,11 +8,13 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { checkAlerts, searchLink } from "@unmeltable/core";
 import { webhookSender } from "@unmeltable/alerts";
-import { alertStore, indexPort, log, logger } from "@unmeltable/lambda";
+import { alertStore, functionEnv, indexPort, log, logger } from "@unmeltable/lambda";
+
+const env = functionEnv("alerts");
 
 export const handler = middy(async () => {
   const index = await indexPort();
-  const base = process.env.UNMELTABLE_PUBLIC_URL ?? "";
+  const base = env.UNMELTABLE_PUBLIC_URL ?? "";
   const results = await checkAlerts({
     store: alertStore(),
     index,

@@ -9,8 +9,9 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { archivePiece, type PieceRequest } from "@unmeltable/archive";
-import { kafka, log, logger } from "@unmeltable/lambda";
-import { archiveStore } from "./archive";
+import { archiveStore, functionEnv, kafka, log, logger } from "@unmeltable/lambda";
+
+const env = functionEnv("archive-worker");
 
 export const handler = middy(async (event: PieceRequest, context: { getRemainingTimeInMillis(): number }) => {
   for (const field of ["partition", "from", "to"] as const) if (!Number.isSafeInteger(event[field])) throw new Error(`archive worker: ${field} must be an integer offset, got ${JSON.stringify(event[field])}`);
@@ -19,8 +20,8 @@ export const handler = middy(async (event: PieceRequest, context: { getRemaining
     store: archiveStore(),
     ...event,
     deadline: Math.min(event.deadline ?? Number.POSITIVE_INFINITY, Date.now() + context.getRemainingTimeInMillis() - 60_000),
-    partBytes: Number(process.env.UNMELTABLE_ARCHIVE_PART_BYTES ?? 8 * 1024 * 1024),
-    maxOpen: Number(process.env.UNMELTABLE_ARCHIVE_MAX_OPEN ?? 32),
+    partBytes: env.UNMELTABLE_ARCHIVE_PART_BYTES,
+    maxOpen: env.UNMELTABLE_ARCHIVE_MAX_OPEN,
     log: (message, fields) => logger.warn(message, fields),
   });
   log("archive piece done", { ...result });

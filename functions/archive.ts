@@ -15,23 +15,18 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { parseDay, type ArchiveManifest } from "@unmeltable/core";
-import { inProcessWorker, LeaseHeldError, runArchive, S3Store } from "@unmeltable/archive";
+import { inProcessWorker, LeaseHeldError, runArchive } from "@unmeltable/archive";
 import { lambdaWorker } from "@unmeltable/archive/lambda-worker";
-import { kafka, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
+import { archiveStore, functionEnv, kafka, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
 
-export function archiveStore(env: NodeJS.ProcessEnv = process.env): S3Store {
-  const bucket = env.UNMELTABLE_ARCHIVE_BUCKET;
-  if (!bucket) throw new Error("environment variable UNMELTABLE_ARCHIVE_BUCKET is not set");
-  // UNMELTABLE_S3_ENDPOINT: an S3-compatible endpoint instead of AWS's (path-style addressing).
-  return new S3Store(bucket, env.UNMELTABLE_ARCHIVE_PREFIX ?? "", env.UNMELTABLE_S3_ENDPOINT ? { endpoint: env.UNMELTABLE_S3_ENDPOINT, forcePathStyle: true } : {});
-}
+const env = functionEnv("archive");
 
 export const handler = middy(async (event: { day?: string } = {}, context: { getRemainingTimeInMillis(): number }) => {
   const day = event.day;
   if (day !== undefined) parseDay(day);
   const queue = await kafka();
   const store = archiveStore();
-  const workerName = process.env.UNMELTABLE_ARCHIVE_WORKER;
+  const workerName = env.UNMELTABLE_ARCHIVE_WORKER;
   // No piece starts in the last 6 minutes (of 15): the worker's 5 minutes fit, and the run ends on its
   // own terms, having moved the checkpoints of what was done.
   const remaining = context.getRemainingTimeInMillis();
@@ -42,8 +37,8 @@ export const handler = middy(async (event: { day?: string } = {}, context: { get
       queue,
       store,
       invoke: workerName ? lambdaWorker(workerName) : inProcessWorker(queue, store, { pieceTimeMs: 4 * 60_000, log }),
-      concurrency: Number(process.env.UNMELTABLE_ARCHIVE_CONCURRENCY ?? 8),
-      maxBytesPerPiece: Number(process.env.UNMELTABLE_ARCHIVE_PIECE_BYTES ?? 1024 ** 3),
+      concurrency: env.UNMELTABLE_ARCHIVE_CONCURRENCY,
+      maxBytesPerPiece: env.UNMELTABLE_ARCHIVE_PIECE_BYTES,
       deadline,
       days: day ? [day] : [],
       // A partition without a checkpoint (a new deployment) starts at the day re-run, or today.

@@ -5,8 +5,9 @@
  * index its tenant's placement says (packages/index-opensearch/README.md, "The layout").
  */
 import { createIndexStage } from "@unmeltable/core";
-import { indexPort, stageHandler } from "@unmeltable/lambda";
+import { functionEnv, indexPort, stageHandler } from "@unmeltable/lambda";
 
+functionEnv("index"); // the whole environment checked at cold start, before the first batch
 const index = await indexPort();
 
 export const handler = stageHandler({ stage: createIndexStage({ index }), stageName: "index" });

@@ -25,8 +25,9 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { missingArchiveDays, runLifecycle, type Placement, type Tenant } from "@unmeltable/core";
 import { applyPlacementChange, type PlacementChange } from "@unmeltable/index-opensearch";
-import { S3Store } from "@unmeltable/archive";
-import { DEFAULT_RETENTION_DAYS, indexPort, log, logger, powertoolsMetrics, tenantDirectory, updateTenant, updateTenants } from "@unmeltable/lambda";
+import { archiveStore, DEFAULT_RETENTION_DAYS, functionEnv, indexPort, log, logger, powertoolsMetrics, tenantDirectory, updateTenant, updateTenants } from "@unmeltable/lambda";
+
+const env = functionEnv("lifecycle");
 
 export const handler = middy(async (event: { start?: number } = {}, context?: { getRemainingTimeInMillis(): number }) => {
   const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
@@ -35,10 +36,10 @@ export const handler = middy(async (event: { start?: number } = {}, context?: { 
     admin: index,
     tenants: tenants.list(),
     setSliceLength: async (tenant, length) => {
-      await updateTenant(process.env.UNMELTABLE_TENANTS!, tenant, { slice: length });
+      await updateTenant(env.UNMELTABLE_TENANTS, tenant, { slice: length });
       log("slice length changed", { tenant, slice: length });
     },
-    targetBytes: Number(process.env.UNMELTABLE_SLICE_TARGET_BYTES ?? 40e9),
+    targetBytes: env.UNMELTABLE_SLICE_TARGET_BYTES,
   });
   log("lifecycle done", { dropped: report.dropped.length, resliced: report.resliced, prepared: report.prepared.length, failed: report.failed });
   const archiveMissing = await checkArchive();
@@ -52,7 +53,7 @@ async function layoutRun(
   event: { start?: number },
   context: { getRemainingTimeInMillis(): number } | undefined,
 ) {
-  const source = process.env.UNMELTABLE_TENANTS!;
+  const source = env.UNMELTABLE_TENANTS;
   const report = await run({
     tenants,
     start: typeof event.start === "number" && Number.isSafeInteger(event.start) ? event.start : undefined,
@@ -88,7 +89,7 @@ export async function savePlacements(source: string, changes: PlacementChange[])
 
 /** Hands the rest of a run cut by its deadline to a new invocation of this function (asynchronous). */
 async function continueRun(start: number): Promise<void> {
-  const self = process.env.AWS_LAMBDA_FUNCTION_NAME;
+  const self = env.AWS_LAMBDA_FUNCTION_NAME;
   if (!self) return;
   try {
     const { InvokeCommand, LambdaClient } = await import("@aws-sdk/client-lambda");
@@ -102,11 +103,9 @@ async function continueRun(start: number): Promise<void> {
 
 /** Days of the last week the archive has no manifest for: logged with the command that re-runs them, and counted. */
 async function checkArchive(): Promise<string[] | undefined> {
-  const bucket = process.env.UNMELTABLE_ARCHIVE_BUCKET;
-  if (!bucket) return undefined;
+  if (!env.UNMELTABLE_ARCHIVE_BUCKET) return undefined;
   try {
-    const endpoint = process.env.UNMELTABLE_S3_ENDPOINT;
-    const store = new S3Store(bucket, process.env.UNMELTABLE_ARCHIVE_PREFIX ?? "", endpoint ? { endpoint, forcePathStyle: true } : {});
+    const store = archiveStore();
     const missing = await missingArchiveDays(store);
     const metric = powertoolsMetrics.singleMetric();
     metric.addMetric("ArchiveMissingDays", MetricUnit.Count, missing.length);

@@ -4,8 +4,9 @@
  * the events of a tenant over its plan, beyond it, to `deferred.<tier>` (docs/plans.md).
  */
 import { createProcessStage, PlanMeter } from "@unmeltable/core";
-import { appLogger, stageHandler, tenantDirectory } from "@unmeltable/lambda";
+import { appLogger, functionEnv, stageHandler, tenantDirectory } from "@unmeltable/lambda";
 
+functionEnv("process"); // the whole environment checked at cold start, before the first batch
 const tenants = await tenantDirectory();
 
 // Each container meters the share of a tenant's plan its raw partitions carry: a tenant's batches are

@@ -9,10 +9,11 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { handleAlertsApi } from "@unmeltable/alerts";
 import { handleApi, indexUsage } from "@unmeltable/api";
 import { withDeadline } from "@unmeltable/core";
-import { alertStore, apiRequestFromEvent, eventResponse, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
+import { alertStore, apiRequestFromEvent, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
+const env = functionEnv("search");
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
-const alerts = process.env.UNMELTABLE_ALERTS ? alertStore() : undefined;
+const alerts = env.UNMELTABLE_ALERTS ? alertStore() : undefined;
 /** GET /apiv2/usage on AWS: the tenant's indexed events per day, read from the index (docs/deploy.md, "Per-tenant usage"). */
 const usage = indexUsage(index);
 

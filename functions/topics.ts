@@ -7,11 +7,13 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { DEAD_LETTER_TOPIC, deferredTopic, processedTopic, RAW_TOPIC } from "@unmeltable/core";
-import { kafka, log, logger } from "@unmeltable/lambda";
+import { functionEnv, kafka, log, logger } from "@unmeltable/lambda";
+
+const env = functionEnv("topics");
 
 export const handler = middy(async (event: { topics?: { name: string; partitions: number }[]; partitions?: number; tiers?: string[] } = {}) => {
-  const partitions = event.partitions ?? Number(process.env.UNMELTABLE_PARTITIONS ?? 12);
-  const tiers = event.tiers ?? (process.env.UNMELTABLE_TIERS ?? "default").split(",");
+  const partitions = event.partitions ?? env.UNMELTABLE_PARTITIONS;
+  const tiers = event.tiers ?? env.UNMELTABLE_TIERS.split(",");
   const topics = event.topics ?? [
     { name: RAW_TOPIC, partitions },
     { name: DEAD_LETTER_TOPIC, partitions: 1 },

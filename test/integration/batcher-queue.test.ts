@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { decodeRawBatch, newEventId, RAW_TOPIC, type RawEventInput } from "@unmeltable/core";
 import { DeadLetterWriter, Ingestor, NotStoredError, RawBatcher } from "@unmeltable/collector";
 import { PrometheusMetrics } from "@unmeltable/runtime";
-import { StaticTenantDirectory } from "@unmeltable/tenants-config";
+import { ReloadingTenantDirectory } from "@unmeltable/tenants-config";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { fillUp, mountTmpfs } from "../helpers/full-disk";
 
@@ -101,7 +101,7 @@ describe("the collector's batcher on a real queue", () => {
     const { dir, batcher, producer, stored } = await setup();
     const metrics = new PrometheusMetrics();
     const dropped = metrics.counter("unmeltable_dropped_events_total", "drops", ["reason", "stage"]);
-    const tenants = new StaticTenantDirectory([{ name: "acme", ingestToken: "11111111-2222-4333-8444-555555555555", tier: "default", partitionSpread: 1, slice: "day", retentionDays: 30, createdAt: 0 }]);
+    const tenants = new ReloadingTenantDirectory([{ name: "acme", ingestToken: "11111111-2222-4333-8444-555555555555", tier: "default", partitionSpread: 1, slice: "day", retentionDays: 30, createdAt: 0 }]);
     const holdBytes = 256 * 1024;
     const ingestor = new Ingestor({ tenants, collector: "c1", maxEventBytes: 65_536, batcher, deadLetters: new DeadLetterWriter(producer, dropped), metrics, udpHoldBytes: holdBytes });
     const disk = await fillUp(dir);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createIndexStage, encodeProcessedDocs, parseQuery, sliceStart, type LogEvent, type Placement, type QueueRecord, type SearchQuery, type Tenant } from "@unmeltable/core";
 import { applyPlacementChange, OpenSearchIndex, openSearchIndexForTiers, planPlacement, retentionClass, type PlacementChange, type TenantLayout } from "@unmeltable/index-opensearch";
-import { StaticTenantDirectory } from "@unmeltable/tenants-config";
+import { ReloadingTenantDirectory } from "@unmeltable/tenants-config";
 import { makeEvent } from "../contract/index.contract";
 import { routedShards, modelShard, startModelCluster } from "./model-cluster";
 import type { RecordedRequest, RecordedServer } from "./recorded-server";
@@ -103,7 +103,7 @@ describe("OpenSearch layout on the modelled cluster", () => {
   it("keeps replays idempotent across a placement change: each event goes where its time's placement says, a replay answers exists, a search sees each once", async () => {
     cluster = await startModelCluster();
     const acme: Tenant = tenant("acme");
-    const dir = new StaticTenantDirectory([acme]);
+    const dir = new ReloadingTenantDirectory([acme]);
     const index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: dir, tier: "default", retryBaseMs: 1, replicas: 0 });
     opened.push(index);
     const before = Array.from({ length: 5 }, (_, k) => makeEvent("acme", day0 + k * HOUR, { id: `p${k}` }));
@@ -133,7 +133,7 @@ describe("OpenSearch layout on the modelled cluster", () => {
   it("keeps replays idempotent across a change of retention class: the retention is recorded, the new class starts at the next midnight", async () => {
     cluster = await startModelCluster();
     const acme: Tenant = tenant("acme", { retentionDays: 7 });
-    const dir = new StaticTenantDirectory([acme]);
+    const dir = new ReloadingTenantDirectory([acme]);
     const index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: dir, tier: "default", retryBaseMs: 1, replicas: 0 });
     opened.push(index);
     // The lifecycle's saves, applied to the directory as functions/lifecycle.ts applies them to tenants.json.
@@ -223,7 +223,7 @@ describe("OpenSearch layout on the modelled cluster", () => {
   it("reads only the tiers holding the range: another tier's domain being unreachable fails no search there", async () => {
     cluster = await startModelCluster();
     const moved = tenant("acme", { tier: "hot", retentionDays: 30, placements: [{ from: today - 10 * DAY, layout: "pooled", slice: "day", tier: "cold" }, { from: today - DAY, layout: "pooled", slice: "day" }] });
-    const dir = new StaticTenantDirectory([moved]);
+    const dir = new ReloadingTenantDirectory([moved]);
     // cold: nothing listens there.
     const index = openSearchIndexForTiers({ endpoints: { hot: cluster.url, cold: "http://127.0.0.1:9" }, tenants: dir, tier: "hot", retryBaseMs: 1, maxAttempts: 1, requestTimeoutMs: 2000, replicas: 0 });
     opened.push(index);
@@ -260,7 +260,7 @@ describe("OpenSearch layout on the modelled cluster", () => {
   it("sends one bulk for a batch of many tenants (the index stage's cross-tenant write)", async () => {
     cluster = await startModelCluster();
     const tenants = Array.from({ length: 50 }, (_, k) => tenant(`t${k}`));
-    const index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: new StaticTenantDirectory(tenants), tier: "default", retryBaseMs: 1, replicas: 0 });
+    const index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: new ReloadingTenantDirectory(tenants), tier: "default", retryBaseMs: 1, replicas: 0 });
     opened.push(index);
     const stage = createIndexStage({ index });
     const records: QueueRecord[] = tenants.map((t, k) => ({ topic: "processed.default", partition: 0, offset: k, key: t.name, value: encodeProcessedDocs(t.name, docs([makeEvent(t.name, today, { id: "e1" }), makeEvent(t.name, today + 1, { id: "e2" })])), timestamp: today, headers: {} }));
@@ -290,7 +290,7 @@ function ymdh(t: number): string {
 describe("tier settings", () => {
   it("puts each tier's replicas and analysis into its templates (UNMELTABLE_OPENSEARCH_INDEX_SETTINGS)", async () => {
     const cluster = await startModelCluster("icu");
-    const index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: new StaticTenantDirectory([tenant("acme")]), tier: "default", retryBaseMs: 1, tierSettings: { default: { replicas: 1, analysis: "icu" } } });
+    const index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: new ReloadingTenantDirectory([tenant("acme")]), tier: "default", retryBaseMs: 1, tierSettings: { default: { replicas: 1, analysis: "icu" } } });
     await index.write("acme", docs([makeEvent("acme", today, { id: "e1" })]));
     const put = (path: string) => cluster.requests.find((r) => r.method === "PUT" && r.path === path)!.body as { template: { settings: Record<string, unknown> } };
     expect(put("/_index_template/logs-default").template.settings.number_of_replicas).toBe(1);

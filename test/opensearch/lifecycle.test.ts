@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { sliceStart, type LogEvent, type Placement, type Tenant } from "@unmeltable/core";
 import { applyPlacementChange, openSearchIndexForTiers, type PlacementChange, type TieredIndex } from "@unmeltable/index-opensearch";
-import { StaticTenantDirectory } from "@unmeltable/tenants-config";
+import { ReloadingTenantDirectory } from "@unmeltable/tenants-config";
 import { makeEvent } from "../contract/index.contract";
 import { startModelCluster } from "./model-cluster";
 import type { RecordedServer } from "./recorded-server";
@@ -24,7 +24,7 @@ const ev = (t: string, at: number, id: string): string => JSON.stringify({ ...ma
 const BIG: Placement = { from: Date.UTC(2026, 0, 1), layout: "dedicated", slice: "hour", shards: 9 };
 
 /** Applies the run's changes to the directory, as the tenants config update does. */
-function saver(dir: StaticTenantDirectory, calls: PlacementChange[][]) {
+function saver(dir: ReloadingTenantDirectory, calls: PlacementChange[][]) {
   return async (changes: PlacementChange[]) => {
     calls.push(changes);
     const by = new Map(changes.map((c) => [c.tenant, c]));
@@ -43,7 +43,7 @@ describe("the batched OpenSearch lifecycle", () => {
 
   async function setUp(tenants: Tenant[], maxShardsPerNode = 1_000_000) {
     cluster = await startModelCluster({ maxShardsPerNode, storeBytes });
-    const dir = new StaticTenantDirectory(tenants);
+    const dir = new ReloadingTenantDirectory(tenants);
     index = openSearchIndexForTiers({ endpoints: { default: cluster.url }, tenants: dir, tier: "default", retryBaseMs: 1, replicas: 0, maxBulkOps: 20_000 });
     return dir;
   }

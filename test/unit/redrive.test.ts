@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { decodeRawBatch, planRedrive, RAW_TOPIC, type DeadLetter } from "@unmeltable/core";
-import { StaticTenantDirectory } from "@unmeltable/tenants-config";
+import { ReloadingTenantDirectory } from "@unmeltable/tenants-config";
 
-const tenants = new StaticTenantDirectory([{ name: "acme", ingestToken: "0f8e1c2a-1111-4222-8333-444455556666", tier: "default", partitionSpread: 1, slice: "day", retentionDays: 30, createdAt: 0 }]);
+const tenants = new ReloadingTenantDirectory([{ name: "acme", ingestToken: "0f8e1c2a-1111-4222-8333-444455556666", tier: "default", partitionSpread: 1, slice: "day", retentionDays: 30, createdAt: 0 }]);
 
 function unknownToken(message: string, keptBytes?: number): DeadLetter {
   const whole = Buffer.from(message);

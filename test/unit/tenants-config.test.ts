@@ -10,7 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { loadTenantDirectory, readTenants, StaticTenantDirectory, tokenSha256, TenantsConfigError, updateTenants } from "@unmeltable/tenants-config";
+import { loadTenantDirectory, readTenants, ReloadingTenantDirectory, tokenSha256, TenantsConfigError, updateTenants } from "@unmeltable/tenants-config";
 import { CLI, ROOT } from "../helpers/program";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-tenants-"));
@@ -97,7 +97,7 @@ describe("token hashes in tenants.json", () => {
   const hashed = { name: "hashed", ingestTokenSha256: tokenSha256("41111111-2222-4333-8444-555555555555"), apiTokenSha256: tokenSha256("secret-api-token") };
 
   it("looks tokens up by their SHA-256 where the config keeps only that, and plain ones as before", async () => {
-    const dir = new StaticTenantDirectory(await readTenants(file("hashed.json", [acme, hashed])));
+    const dir = new ReloadingTenantDirectory(await readTenants(file("hashed.json", [acme, hashed])));
     expect(dir.byIngestToken("41111111-2222-4333-8444-555555555555")?.name).toBe("hashed");
     expect(dir.byIngestToken("41111111-2222-4333-8444-555555555555")?.name).toBe("hashed"); // the second time from the cache
     expect(dir.byApiToken("secret-api-token")?.name).toBe("hashed");
@@ -149,7 +149,7 @@ describe("unmeltable aws tenants add / rotate-token", () => {
     const text = readFileSync(f, "utf8");
     expect(text).not.toContain(tokens.ingestToken);
     expect(text).not.toContain(tokens.apiToken);
-    const dir = new StaticTenantDirectory(await readTenants(f, ["default", "bulk"]));
+    const dir = new ReloadingTenantDirectory(await readTenants(f, ["default", "bulk"]));
     expect(dir.byIngestToken(tokens.ingestToken)).toMatchObject({ name: "globex", tier: "bulk", retentionDays: 14 });
     expect(dir.byApiToken(tokens.apiToken)?.name).toBe("globex");
 
@@ -157,7 +157,7 @@ describe("unmeltable aws tenants add / rotate-token", () => {
     const rotated = await aws(["rotate-token", "globex", "--source", f, "--json"]);
     const fresh = JSON.parse(rotated.stdout) as { apiToken: string; ingestToken?: string };
     expect(fresh.ingestToken).toBeUndefined();
-    const after = new StaticTenantDirectory(await readTenants(f, ["default", "bulk"]));
+    const after = new ReloadingTenantDirectory(await readTenants(f, ["default", "bulk"]));
     expect(after.byApiToken(fresh.apiToken)?.name).toBe("globex");
     expect(after.byApiToken(tokens.apiToken)).toBeUndefined();
     expect(after.byIngestToken(tokens.ingestToken)?.name).toBe("globex");

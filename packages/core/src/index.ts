@@ -32,3 +32,4 @@ export * from "./lifecycle/run-lifecycle";
 export * from "./redrive";
 export * from "./archive/gaps";
 export * from "./usage";
+export * from "./config-issues";

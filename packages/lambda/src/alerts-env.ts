@@ -1,12 +1,12 @@
 import { ObjectAlertStore } from "@unmeltable/alerts";
 import { S3Store } from "@unmeltable/archive";
+import { ALERTS_ENV, readEnv } from "./function-env";
 
 /** The alert store from `UNMELTABLE_ALERTS=s3://bucket/prefix/` (shared by the checker and the search API). */
 export function alertStore(env: NodeJS.ProcessEnv = process.env): ObjectAlertStore {
-  const source = env.UNMELTABLE_ALERTS;
+  const { UNMELTABLE_ALERTS: source, UNMELTABLE_S3_ENDPOINT: endpoint } = readEnv(ALERTS_ENV, env);
   const m = source ? /^s3:\/\/([^/]+)\/?(.*)$/.exec(source) : null;
-  if (!m) throw new Error("UNMELTABLE_ALERTS must be s3://<bucket>/<prefix>/");
-  const endpoint = env.UNMELTABLE_S3_ENDPOINT;
+  if (!m) throw new Error("UNMELTABLE_ALERTS: required, s3://<bucket>/<prefix>/");
   return new ObjectAlertStore(new S3Store(m[1]!, m[2] ?? "", endpoint ? { endpoint, forcePathStyle: true } : {}));
 }
 

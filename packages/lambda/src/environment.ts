@@ -1,8 +1,9 @@
 import { errorFields, type IndexPort, type Queue, type QueueProducer, type SliceAdmin } from "@unmeltable/core";
 import type { TieredIndex } from "@unmeltable/index-opensearch";
-import type { StaticTenantDirectory } from "@unmeltable/tenants-config";
+import type { ReloadingTenantDirectory } from "@unmeltable/tenants-config";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
 import { appLogger } from "./powertools";
+import { INDEX_ENV, KAFKA_ENV, readEnv, STAGE_ENV, TENANTS_ENV } from "./function-env";
 
 /**
  * Builds a function's ports from its environment (set by the stacks), once per container: the Kafka
@@ -17,24 +18,21 @@ import { appLogger } from "./powertools";
  *   UNMELTABLE_TIER                                          the index function's tier
  *   UNMELTABLE_ERROR_HANDLING=provisioned | on-demand        see msk-driver.ts
  *   UNMELTABLE_PRODUCE_TIMEOUT_MS                            how long a Kafka write may take (30 s)
+ *
+ * Each builder reads its variables through the schemas of function-env.ts: a malformed one is refused
+ * with its name (functions check their whole environment at cold start with functionEnv()).
  */
 export interface FunctionEnv {
   env: NodeJS.ProcessEnv;
 }
 
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const v = env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
-
 export function errorHandling(env: NodeJS.ProcessEnv = process.env): "provisioned" | "on-demand" {
-  return env.UNMELTABLE_ERROR_HANDLING === "provisioned" ? "provisioned" : "on-demand";
+  return readEnv(STAGE_ENV, env).UNMELTABLE_ERROR_HANDLING;
 }
 
 let queue: Promise<Queue> | undefined;
 let producer: Promise<QueueProducer> | undefined;
-let tenants: Promise<StaticTenantDirectory> | undefined;
+let tenants: Promise<ReloadingTenantDirectory> | undefined;
 /** The index; with OpenSearch's layout, its batched lifecycle too (functions/lifecycle.ts). */
 type LambdaIndex = IndexPort & SliceAdmin & Partial<Pick<TieredIndex, "layoutLifecycle">>;
 let index: Promise<LambdaIndex> | undefined;
@@ -44,11 +42,13 @@ export function kafka(env: NodeJS.ProcessEnv = process.env): Promise<Queue> {
     // The pure-JavaScript client: nothing native in a function bundle (the native adapter is a separate
     // entry, @unmeltable/queue-kafka/native, that no function imports).
     const { PlatformaticKafkaQueue } = await import("@unmeltable/queue-kafka");
-    const region = env.AWS_REGION;
-    const sasl = env.UNMELTABLE_KAFKA_SASL === "aws-msk-iam" ? { mechanism: "aws-msk-iam" as const, region: required(env, "AWS_REGION") } : undefined;
-    let brokers = (env.UNMELTABLE_KAFKA_BROKERS ?? "").split(",").filter(Boolean);
-    if (brokers.length === 0) {
-      const arn = required(env, "UNMELTABLE_MSK_CLUSTER_ARN");
+    const k = readEnv(KAFKA_ENV, env);
+    const region = k.AWS_REGION;
+    // KAFKA_ENV has checked that IAM comes with a region, and that there are brokers or a cluster.
+    const sasl = k.UNMELTABLE_KAFKA_SASL === "aws-msk-iam" && region ? { mechanism: "aws-msk-iam" as const, region } : undefined;
+    let brokers = (k.UNMELTABLE_KAFKA_BROKERS ?? "").split(",").filter(Boolean);
+    const arn = k.UNMELTABLE_MSK_CLUSTER_ARN;
+    if (brokers.length === 0 && arn) {
       const { KafkaClient, GetBootstrapBrokersCommand } = await import("@aws-sdk/client-kafka");
       const out = await new KafkaClient(region ? { region } : {}).send(new GetBootstrapBrokersCommand({ ClusterArn: arn }));
       const list = sasl ? out.BootstrapBrokerStringSaslIam : out.BootstrapBrokerStringTls ?? out.BootstrapBrokerString;
@@ -58,10 +58,10 @@ export function kafka(env: NodeJS.ProcessEnv = process.env): Promise<Queue> {
     return new PlatformaticKafkaQueue({
       brokers,
       sasl,
-      ssl: Boolean(sasl) || env.UNMELTABLE_KAFKA_TLS === "1",
-      clientId: `unmeltable-${env.AWS_LAMBDA_FUNCTION_NAME ?? "function"}`,
+      ssl: Boolean(sasl) || k.UNMELTABLE_KAFKA_TLS === "1",
+      clientId: `unmeltable-${k.AWS_LAMBDA_FUNCTION_NAME ?? "function"}`,
       // Within the function's timeout: a produce that cannot finish fails the invocation, and Lambda retries.
-      produceTimeoutMs: Number(env.UNMELTABLE_PRODUCE_TIMEOUT_MS ?? 30_000),
+      produceTimeoutMs: k.UNMELTABLE_PRODUCE_TIMEOUT_MS,
     });
   })();
   return queue;
@@ -72,23 +72,24 @@ export function kafkaProducer(env: NodeJS.ProcessEnv = process.env): Promise<Que
   return producer;
 }
 
-export function tenantDirectory(env: NodeJS.ProcessEnv = process.env): Promise<StaticTenantDirectory> {
-  const source = required(env, "UNMELTABLE_TENANTS");
+export function tenantDirectory(env: NodeJS.ProcessEnv = process.env): Promise<ReloadingTenantDirectory> {
   // A failed refresh keeps the last good tenants: said as a warning in the function's JSON log.
-  tenants ??= loadTenantDirectory(source, undefined, (err) => appLogger.warn("tenants config not reloaded, the last good one stays in use", { source, ...errorFields(err) }));
+  tenants ??= (async () => {
+    const source = readEnv(TENANTS_ENV, env).UNMELTABLE_TENANTS;
+    return loadTenantDirectory(source, undefined, (err) => appLogger.warn("tenants config not reloaded, the last good one stays in use", { source, ...errorFields(err) }));
+  })();
   return tenants;
 }
 
 export function indexPort(env: NodeJS.ProcessEnv = process.env): Promise<LambdaIndex> {
   index ??= (async () => {
-    const kind = env.UNMELTABLE_INDEX ?? "opensearch";
-    if (kind === "embedded") {
+    const ix = readEnv(INDEX_ENV, env);
+    if (ix.UNMELTABLE_INDEX === "embedded" && ix.UNMELTABLE_INDEX_DIR) {
       const { EmbeddedIndex } = await import("@unmeltable/index-sqlite");
-      return new EmbeddedIndex({ dir: required(env, "UNMELTABLE_INDEX_DIR"), writer: "inline" });
+      return new EmbeddedIndex({ dir: ix.UNMELTABLE_INDEX_DIR, writer: "inline" });
     }
-    if (kind !== "opensearch") throw new Error(`UNMELTABLE_INDEX must be opensearch or embedded, not ${kind}`);
     const { openSearchFromEnv } = await import("./opensearch-env");
-    return openSearchFromEnv(env, await tenantDirectory(env));
+    return openSearchFromEnv(ix, env.AWS_REGION, await tenantDirectory(env));
   })();
   return index;
 }

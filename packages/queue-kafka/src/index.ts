@@ -4,3 +4,4 @@ export { PlatformaticKafkaQueue, type KafkaQueueOptions } from "./js-queue";
 export { platformaticConnection, mskIamTokenRefresher, type PlatformaticConnectionOptions } from "./js-connection";
 export { parseBrokers, mskIamTokenProvider, type KafkaConnection } from "./connection";
 export { MAX_RECORD_BYTES } from "./limits";
+export { checkKafkaOptions, brokerProblem, mskClusterArnProblem, KafkaOptionsError, KAFKA_OPTIONS } from "./kafka-options";

@@ -18,6 +18,7 @@ import { describe, errorCodes } from "./errors";
 import { PlatformaticGroupConsumer } from "./js-consumer";
 import { platformaticConnection, type PlatformaticConnectionOptions } from "./js-connection";
 import { MAX_RECORD_BYTES } from "./limits";
+import { checkKafkaOptions, KafkaOptionsError } from "./kafka-options";
 import type { KafkaQueueBaseOptions } from "./queue-options";
 import { offsetsAtOrAfter, recordPartitioner, sentPositions } from "./record-placement";
 
@@ -59,6 +60,8 @@ export class PlatformaticKafkaQueue implements Queue {
   private closed = false;
 
   constructor(private readonly options: KafkaQueueOptions) {
+    checkKafkaOptions(options);
+    compressionOf(options.compression); // refused now, not at the first write
     this.connection = platformaticConnection(options);
     this.admin = {
       ensureTopics: (specs) => this.ensureTopics(specs),
@@ -326,10 +329,11 @@ export class PlatformaticKafkaQueue implements Queue {
   }
 }
 
+/** What @platformatic/kafka compresses with, any case ("zstd" needs Node ≥ 22.15). */
 function compressionOf(name: string | undefined): CompressionAlgorithmValue {
   const c = (name ?? "lz4").toLowerCase();
   if (c === "lz4" || c === "snappy" || c === "gzip" || c === "none" || c === "zstd") return c;
-  throw new Error(`unknown Kafka compression ${name}: lz4, snappy, gzip or none`);
+  throw new KafkaOptionsError([{ option: "compression", message: `expected one of "lz4", "snappy", "gzip", "zstd", "none", got ${JSON.stringify(name)}` }]);
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {

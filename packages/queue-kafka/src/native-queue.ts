@@ -17,6 +17,7 @@ import {
 import { backoff, sleep } from "./backoff";
 import { MAX_RECORD_BYTES } from "./limits";
 import { rdkafkaConfig, type RdkafkaConfig } from "./native-connection";
+import { checkCompression, checkKafkaOptions } from "./kafka-options";
 import type { KafkaQueueBaseOptions } from "./queue-options";
 import { offsetsAtOrAfter, recordPartitioner, sentPositions } from "./record-placement";
 
@@ -69,6 +70,8 @@ export class NativeKafkaQueue implements Queue {
   private readonly partitionCounts = new Map<string, number>();
 
   constructor(private readonly options: NativeKafkaQueueOptions) {
+    checkKafkaOptions(options);
+    checkCompression(options.compression, ["lz4", "zstd", "gzip", "snappy", "none"]);
     this.base = rdkafkaConfig(options);
     this.kafka = new (loadKafkaClient().KafkaJS.Kafka)({ ...(this.base as object) });
     this.admin = {

@@ -8,7 +8,7 @@ import { archiveCommand, lifecycleCommand, replayCommand } from "./data-commands
 import { deadLettersListCommand, deadLettersRedriveCommand } from "./dead-letter-commands";
 import { addEstimateCommand } from "./estimate-command";
 import type { KafkaConnection } from "@unmeltable/queue-kafka";
-import { parseBrokers, type QueueConfig } from "./queue-config";
+import { checkQueueConfig, parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
 import { decimalArg, describePlan, planFromFlags, type PlanFlags } from "./plan-flags";
@@ -387,7 +387,7 @@ function queueConfig(opts: RunFlags): QueueConfig {
     if (!opts.kafkaUsername || !opts.kafkaPassword) throw new InvalidArgumentError(`--kafka-sasl ${opts.kafkaSasl} needs --kafka-username and --kafka-password`);
     sasl = { mechanism: opts.kafkaSasl, username: opts.kafkaUsername, password: opts.kafkaPassword };
   }
-  return {
+  const config: QueueConfig = {
     kind: "kafka",
     brokers: opts.brokers ? parseBrokers(opts.brokers) : [],
     mskClusterArn: opts.mskClusterArn,
@@ -399,6 +399,9 @@ function queueConfig(opts: RunFlags): QueueConfig {
     produceTimeoutMs: opts.produceTimeoutMs,
     client: opts.kafkaClient,
   };
+  // Refused here, before the data dir or a port is touched, with the flag of each wrong option.
+  checkQueueConfig(config);
+  return config;
 }
 
 async function runAction(opts: RunFlags, roles: { collector: boolean; stages: boolean }): Promise<void> {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Logger, Queue } from "@unmeltable/core";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
-import type { KafkaConnection } from "@unmeltable/queue-kafka";
+import { checkKafkaOptions, KafkaOptionsError, mskClusterArnProblem, type KafkaConnection } from "@unmeltable/queue-kafka";
 
 /**
  * Which queue the program runs on: the embedded on-disk log (one machine) or Kafka / Amazon MSK.
@@ -30,8 +30,45 @@ export function kafkaClientKind(option: string | undefined, env: NodeJS.ProcessE
   return kind;
 }
 
+/** The command-line flag of each Kafka option, so that a refused option is named as the operator typed it. */
+const KAFKA_FLAGS: Record<string, string> = {
+  brokers: "--brokers",
+  mskClusterArn: "--msk-cluster-arn",
+  caFile: "--kafka-ca",
+  "sasl.mechanism": "--kafka-sasl",
+  "sasl.username": "--kafka-username",
+  "sasl.password": "--kafka-password",
+  "sasl.region": "--aws-region",
+  produceTimeoutMs: "--produce-timeout-ms",
+  clientId: "--collector-id",
+  client: "--kafka-client",
+};
+
+/**
+ * Checks a Kafka queue config before anything is started: every problem named by its option and flag,
+ * e.g. `Kafka option brokers.1 (--brokers): expected HOST:PORT, got "kafka-2"`.
+ */
+export function checkQueueConfig(config: QueueConfig): void {
+  if (config.kind !== "kafka") return;
+  const { kind: _kind, mskClusterArn, region: _region, client, ...options } = config;
+  const problems: { option: string; message: string }[] = [];
+  try {
+    checkKafkaOptions(options, { brokersLater: mskClusterArn !== undefined });
+  } catch (err) {
+    if (!(err instanceof KafkaOptionsError)) throw err;
+    problems.push(...err.problems);
+  }
+  const arnProblem = mskClusterArn === undefined ? undefined : mskClusterArnProblem(mskClusterArn);
+  if (arnProblem) problems.push({ option: "mskClusterArn", message: arnProblem });
+  if (client !== undefined && client !== "js" && client !== "native") problems.push({ option: "client", message: `expected "js" or "native", got ${JSON.stringify(client)}` });
+  if (problems.length === 0) return;
+  const flagOf = (option: string) => KAFKA_FLAGS[option] ?? KAFKA_FLAGS[option.replace(/\.\d+$/, "")];
+  throw new Error(problems.map((p) => `Kafka option ${p.option}${flagOf(p.option) ? ` (${flagOf(p.option)})` : ""}: ${p.message}`).join("\n"));
+}
+
 export async function openQueue(config: QueueConfig, dataDir: string, log: (line: string) => void, logger?: Logger): Promise<Queue> {
   if (config.kind === "embedded") return EmbeddedQueue.open({ dir: path.join(dataDir, "queue"), logger });
+  checkQueueConfig(config);
   let brokers = config.brokers;
   if (config.mskClusterArn) {
     brokers = await mskBootstrapBrokers(config.mskClusterArn, config.region, config.sasl?.mechanism === "aws-msk-iam" ? "iam" : config.sasl ? "scram" : config.ssl ? "tls" : "plaintext");

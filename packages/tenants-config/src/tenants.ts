@@ -1,17 +1,19 @@
 import { createHash } from "node:crypto";
 import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { z } from "zod";
-import { sliceStart, validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { describeIssue, issuePath, sliceStart, validateTenantName, type Tenant, type TenantDirectory } from "@unmeltable/core";
 
 /**
  * The tenants of an AWS deployment: a JSON array of tenants (name, tokens, tier, slice, retention) kept
  * at `UNMELTABLE_TENANTS` — an `s3://bucket/key` object or a file path — read at cold start and again
- * every minute, so a new tenant or a tier move reaches running functions within a minute.
+ * every 30 seconds, so a new tenant or a tier move reaches running functions within a minute.
  *
  * The file is checked against a schema wherever it is read (and by `unmeltable tenants validate FILE`,
  * which ops run before uploading): a mistyped field or tier is refused with its place in the file,
  * instead of sending a tenant's events to a topic that does not exist. A refresh that fails the check
- * keeps the last good list.
+ * keeps the last good list. Each problem names its place and the tenant, in words core's describeIssue
+ * gives every configuration boundary: `[3].retentionDays: expected a whole number from 1 to 3650, got 0
+ * (tenant acme)`.
  */
 /** Longer than any token (UUIDs, 32-character API tokens): not hashed, not found. */
 const MAX_TOKEN_CHARS = 256;
@@ -22,7 +24,11 @@ export function tokenSha256(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-export class StaticTenantDirectory implements TenantDirectory {
+/**
+ * The tenants of a deployment, looked up by token and name, whose list is replaced whole each time its
+ * source is read again (loadTenantDirectory: every TENANTS_REFRESH_MS) — never a fixed list.
+ */
+export class ReloadingTenantDirectory implements TenantDirectory {
   private byIngest = new Map<string, Tenant>();
   private byIngestHash = new Map<string, Tenant>();
   private byApi = new Map<string, Tenant>();
@@ -154,9 +160,10 @@ export function parseTenants(text: string, source: string, tiers?: readonly stri
   const problems: string[] = [];
   const valid: { t: Tenant; i: number }[] = [];
   data.forEach((entry, i) => {
-    const r = TENANT_ENTRY.safeParse(entry);
+    const r = TENANT_ENTRY.safeParse(entry, { error: describeIssue });
     if (!r.success) {
-      for (const issue of r.error.issues) problems.push(`[${i}]${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`);
+      const who = tenantOf(entry);
+      for (const issue of r.error.issues) problems.push(`[${i}]${issue.path.length > 0 ? `.${issuePath(issue.path)}` : ""}: ${issue.message}${who}`);
       return;
     }
     valid.push({ t: r.data, i });
@@ -171,13 +178,19 @@ export function parseTenants(text: string, source: string, tiers?: readonly stri
       if (first !== undefined) problems.push(`[${i}].${key}: the same as tenant [${first}]'s`);
       else seen[key].set(v, i);
     }
-    if (tiers && !tiers.includes(t.tier)) problems.push(`[${i}].tier: "${t.tier}" is not a tier of this deployment (${tiers.join(", ")}); deploy the tier first`);
+    if (tiers && !tiers.includes(t.tier)) problems.push(`[${i}].tier: "${t.tier}" is not a tier of this deployment (${tiers.join(", ")}); deploy the tier first (tenant ${t.name})`);
     (t.placements ?? []).forEach((p, k) => {
-      if (tiers && p.tier !== undefined && !tiers.includes(p.tier)) problems.push(`[${i}].placements.${k}.tier: "${p.tier}" is not a tier of this deployment (${tiers.join(", ")})`);
+      if (tiers && p.tier !== undefined && !tiers.includes(p.tier)) problems.push(`[${i}].placements.${k}.tier: "${p.tier}" is not a tier of this deployment (${tiers.join(", ")}) (tenant ${t.name})`);
     });
   });
   if (problems.length > 0) throw new TenantsConfigError(source, problems);
   return valid.map((v) => v.t);
+}
+
+/** " (tenant acme)" after a problem of an entry whose name is valid: the place alone is easy to misread in a long file. */
+function tenantOf(entry: unknown): string {
+  const name = (entry as { name?: unknown } | null)?.name;
+  return typeof name === "string" && validateTenantName(name) === undefined ? ` (tenant ${name})` : "";
 }
 
 /** The deployment's tiers, from the environment every function gets (UNMELTABLE_TIERS=default,bulk). */
@@ -197,8 +210,8 @@ export async function readTenants(source: string, tiers: readonly string[] | und
 export const TENANTS_REFRESH_MS = 30_000;
 
 /** A directory loaded now and refreshed in the background (a failed refresh keeps the last good list). */
-export async function loadTenantDirectory(source: string, refreshMs = TENANTS_REFRESH_MS, onRefreshError: (err: Error) => void = logRefreshError): Promise<StaticTenantDirectory> {
-  const dir = new StaticTenantDirectory(await readTenants(source));
+export async function loadTenantDirectory(source: string, refreshMs = TENANTS_REFRESH_MS, onRefreshError: (err: Error) => void = logRefreshError): Promise<ReloadingTenantDirectory> {
+  const dir = new ReloadingTenantDirectory(await readTenants(source));
   const timer = setInterval(() => {
     readTenants(source).then(
       (t) => dir.replace(t),
