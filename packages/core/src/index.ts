@@ -29,3 +29,5 @@ export * from "./lifecycle/run-lifecycle";
 export * from "./redrive";
 export * from "./archive/gaps";
 export * from "./usage";
+export * from "./http/coded-error";
+export * from "./http/authenticate";
