@@ -1,14 +1,15 @@
 /**
  * Loggly's retrieval API (apiv2) behind API Gateway or a function URL: the same route functions as the
  * local HTTP server (packages/api), plus the alerts API (/apiv2/alerts, alerts kept in S3) and the web
- * UI's /ui/config.
+ * UI's /ui/config. The caller is authenticated once, by core's `authenticate` (the rules of every
+ * surface), before a handler is picked; failures are answered as coded errors, as on one machine.
  */
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { handleAlertsApi } from "@unmeltable/alerts";
-import { handleApi, indexUsage } from "@unmeltable/api";
-import { withDeadline } from "@unmeltable/core";
+import { answerAlertsApi } from "@unmeltable/alerts";
+import { answerApi, apiErrorAnswer, apiMethodError, indexUsage, type ApiRequest, type ApiResponse } from "@unmeltable/api";
+import { authenticate, errorAnswer, withDeadline, type Tenant } from "@unmeltable/core";
 import { alertStore, apiRequestFromEvent, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const env = functionEnv("search");
@@ -22,18 +23,26 @@ const ANSWER_RESERVE_MS = 2_000;
 
 export const handler = middy(async (event: APIGatewayProxyEventV2, context: Context) => {
   const req = apiRequestFromEvent(event);
-  if (alerts && req.path.startsWith("/apiv2/alerts")) {
+  const surface = alerts && req.path.startsWith("/apiv2/alerts") ? "alerts" : req.path === "/ui/config" ? "ui-config" : "api";
+  // As on the local server, whose route table answers a wrong method before it authenticates.
+  const wrongMethod = surface === "api" ? apiMethodError(req.method) : undefined;
+  if (wrongMethod) return eventResponse(errorAnswer(wrongMethod));
+  let tenant: Tenant;
+  try {
+    tenant = authenticate(req.headers, tenants);
+  } catch (err) {
+    return eventResponse(apiErrorAnswer(err));
+  }
+  if (surface === "alerts" && alerts) {
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
-    return eventResponse(await handleAlertsApi({ ...req, body }, { store: alerts, tenants }));
+    return eventResponse(await answerAlertsApi({ ...req, body }, tenant, { store: alerts, tenants }));
   }
-  if (req.path === "/ui/config") {
-    const token = /^bearer\s+(.+)$/i.exec((req.headers.authorization ?? "").trim())?.[1] ?? "";
-    const tenant = tenants.byApiToken(token);
-    return tenant
-      ? eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) })
-      : eventResponse({ status: 401, headers: { "Content-Type": "application/json" }, body: { response: "error", message: "invalid API token" } });
-  }
-  // Searches are bounded by the function's remaining time (API Gateway's 29 s at most), not the client's 60 s.
-  const deadline = Date.now() + context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS;
-  return eventResponse(await withDeadline(deadline, () => handleApi(req, { index, tenants, usage })));
+  if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) });
+  return eventResponse(await search(req, tenant, context));
 }).use(injectLambdaContext(logger));
+
+/** The retrieval API, bounded by the function's remaining time (API Gateway's 29 s at most), not the client's 60 s. */
+function search(req: ApiRequest, tenant: Tenant, context: Context): Promise<ApiResponse> {
+  const deadline = Date.now() + context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS;
+  return withDeadline(deadline, () => answerApi(req, tenant, { index, tenants, usage }));
+}

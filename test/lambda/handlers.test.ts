@@ -23,6 +23,7 @@ import type { PieceRequest, PieceResult } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { createMskHandler, indexPort, partitionBatches, PartitionsBlockedError, resetEnvironment } from "@unmeltable/lambda";
 import { makeEvent } from "../contract/index.contract";
+import { credentialCases, expectJudged } from "../helpers/credentials";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 // @ts-expect-error -- s3rver ships no type declarations
@@ -351,6 +352,28 @@ describe("the Lambda handlers", () => {
     expect(JSON.parse(res.body)).toEqual({ count: 2 });
     const denied = await searchHandler({ ...base, headers: { ...base.headers, authorization: "bearer nope" } }, context);
     expect(denied.statusCode).toBe(401);
+  });
+
+  it("search: judges credentials as the local server does (one table, test/helpers/credentials.ts), on the API, the alerts API and /ui/config", async () => {
+    const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+    const headers = base.headers ?? {};
+    for (const [surface, rawPath, rawQueryString] of [["retrieval API", "/apiv2/events/count", "q=*&from=-1h"], ["alerts API", "/apiv2/alerts", ""], ["web UI config", "/ui/config", ""]] as const) {
+      for (const c of credentialCases(tenant.apiToken)) {
+        const res = (await searchHandler({ ...base, rawPath, rawQueryString, headers: c.authorization === undefined ? headers : { ...headers, authorization: c.authorization } }, context)) as { statusCode: number; headers?: Record<string, string>; body: string };
+        expectJudged(c, surface, res.statusCode, res.headers ?? {}, JSON.parse(res.body));
+      }
+    }
+    // A wrong method is a 405 before any credentials are asked for, as the local server's route table answers it.
+    const post = (await searchHandler({ ...base, requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method: "POST" } }, headers }, context)) as { statusCode: number; headers?: Record<string, string>; body: string };
+    expect([post.statusCode, post.headers?.Allow, JSON.parse(post.body).code]).toEqual([405, "GET, HEAD", "UNM_METHOD_NOT_ALLOWED"]);
+  });
+
+  it("search: a next cursor the index did not make is a coded 400 (not a 500)", async () => {
+    const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+    const next = Buffer.from(JSON.stringify({ q: "*", from: 0, until: Date.now(), order: "desc", size: 1, cursor: "not-a-cursor" })).toString("base64url");
+    const res = await searchHandler({ ...base, rawPath: "/apiv2/events/iterate", rawQueryString: `next=${next}`, headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } }, context);
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ response: "error", code: "UNM_INVALID_CURSOR", message: "invalid next: use the value the API returned" });
   });
 
   it("search: /apiv2/search counts a result set once; its /apiv2/events pages, one invocation each, reuse the total from the rsid", async () => {

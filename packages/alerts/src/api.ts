@@ -1,4 +1,4 @@
-import { describeCondition, validateAlertSpec, type Alert, type AlertFiring, type AlertSpec, type AlertStore, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { authenticate, badRequest, CodedError, conflict, describeCondition, errorAnswer, methodNotAllowed, notFound, validateAlertSpec, type Alert, type AlertFiring, type AlertSpec, type AlertStore, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { WebhookPolicy } from "./destination";
 
 /**
@@ -15,6 +15,9 @@ import { WebhookPolicy } from "./destination";
  *
  * Invalid definitions are answered 400 with `errors: [{field, message, position?}]` — among them a
  * webhook URL whose host is not a public address (after DNS resolution) nor allowed by the operator.
+ * Every failure is a coded error (core's `CodedError`): `{response: "error", message, code}`. The
+ * credentials are read by core's `authenticate`, once, before the routes (`answerAlertsApi` takes the
+ * tenant the server found; `handleAlertsApi` authenticates a bare request).
  */
 export interface AlertsRequest {
   method: string;
@@ -45,19 +48,20 @@ export interface AlertsApiDeps {
 export const ALERTS_PATH = /^\/apiv2\/alerts(?:\/[^?]*)?(?:\?.*)?$/;
 const MAX_FIRINGS = 500;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
+/** A bare request: its credentials (core's `authenticate`), then the routes. */
+export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): Promise<AlertsResponse> {
+  let tenant: Tenant;
+  try {
+    tenant = authenticate(req.headers, deps.tenants);
+  } catch (err) {
+    return answerOf(err);
   }
+  return answerAlertsApi(req, tenant, deps);
 }
 
-export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): Promise<AlertsResponse> {
+/** The alerts API's answer to an authenticated tenant's request. */
+export async function answerAlertsApi(req: AlertsRequest, tenant: Tenant, deps: AlertsApiDeps): Promise<AlertsResponse> {
   try {
-    const tenant = authenticate(req, deps.tenants);
     const now = deps.now?.() ?? Date.now();
     const parts = req.path.replace(/\/+$/, "").split("/").slice(3).map(decodeURIComponent); // after /apiv2/alerts
     const method = req.method.toUpperCase();
@@ -67,7 +71,7 @@ export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): 
         const spec = valid(parseBody(req.body));
         const existing = await deps.store.list(tenant.name);
         const max = deps.maxAlertsPerTenant ?? 100;
-        if (existing.length >= max) throw new HttpError(409, `a tenant has at most ${max} alerts: delete one first`);
+        if (existing.length >= max) throw conflict(`a tenant has at most ${max} alerts: delete one first`);
         await allowedDestination(spec, tenant, deps);
         return ok({ alert: view(await deps.store.create(tenant.name, spec, now)) }, 201);
       }
@@ -88,7 +92,7 @@ export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): 
         return ok({ alert: view(await found(deps.store.update(tenant.name, id, spec, Math.max(now, old.updatedAt + 1)), id)) });
       }
       if (method === "DELETE") {
-        if (!(await deps.store.delete(tenant.name, id))) throw new HttpError(404, `no alert ${id}`);
+        if (!(await deps.store.delete(tenant.name, id))) throw notFound(`no alert ${id}`);
         return ok({ response: "ok" });
       }
       throw notAllowed(method, "GET, PUT, PATCH, DELETE");
@@ -98,72 +102,58 @@ export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): 
       await found(deps.store.get(tenant.name, id), id);
       return ok({ firings: (await deps.store.firings(tenant.name, { alertId: id, limit: limitOf(req.query) })).map(viewFiring) });
     }
-    throw new HttpError(404, `no such endpoint: ${req.path}`);
+    throw notFound(`no such endpoint: ${req.path}`);
   } catch (err) {
-    if (!(err instanceof HttpError)) throw err;
-    const headers: Record<string, string> = { "Content-Type": "application/json" };
-    if (err.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="unmeltable"';
-    if (typeof err.extra.allow === "string") headers.Allow = err.extra.allow;
-    const { allow: _allow, ...extra } = err.extra;
-    return { status: err.status, headers, body: { response: "error", message: err.message, ...extra } };
+    return answerOf(err);
   }
+}
+
+/** A coded error's answer; anything else is a bug, rethrown (the server answers 500 and logs it). */
+function answerOf(err: unknown): AlertsResponse {
+  if (!(err instanceof CodedError)) throw err;
+  return errorAnswer(err);
 }
 
 function ok(body: unknown, status = 200): AlertsResponse {
   return { status, headers: { "Content-Type": "application/json" }, body };
 }
 
-function notAllowed(method: string, allow: string): HttpError {
-  return new HttpError(405, `${method} is not allowed here; use ${allow}`, { allow });
+function notAllowed(method: string, allow: string): CodedError {
+  return methodNotAllowed(`${method} is not allowed here; use ${allow}`, allow);
 }
 
 async function found<T>(p: Promise<T | undefined>, id: string): Promise<T> {
   const v = await p;
-  if (v === undefined) throw new HttpError(404, `no alert ${id}`);
+  if (v === undefined) throw notFound(`no alert ${id}`);
   return v;
 }
 
 function parseBody(text: string | undefined): unknown {
-  if (text === undefined || text.trim() === "") throw new HttpError(400, "a JSON body is required");
+  if (text === undefined || text.trim() === "") throw badRequest("a JSON body is required");
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(400, "the body is not valid JSON");
+    throw badRequest("the body is not valid JSON");
   }
 }
 
 function valid(input: unknown, base?: Alert) {
   const result = validateAlertSpec(input, base);
-  if (!result.ok) throw new HttpError(400, result.errors.map((e) => e.message).join("; "), { errors: result.errors });
+  if (!result.ok) throw badRequest(result.errors.map((e) => e.message).join("; "), { errors: result.errors });
   return result.spec;
 }
 
 async function allowedDestination(spec: AlertSpec, tenant: Tenant, deps: AlertsApiDeps): Promise<void> {
   const check = await (deps.webhooks ?? WebhookPolicy.fromEnv()).check(spec.webhookUrl, tenant.name);
-  if (!check.ok) throw new HttpError(400, check.reason, { errors: [{ field: "webhookUrl", message: check.reason }] });
+  if (!check.ok) throw badRequest(check.reason, { errors: [{ field: "webhookUrl", message: check.reason }] });
 }
 
 function limitOf(query: URLSearchParams): number {
   const text = query.get("limit");
   if (text === null || text === "") return 100;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new HttpError(400, "limit must be an integer >= 1");
+  if (!Number.isInteger(n) || n < 1) throw badRequest("limit must be an integer >= 1");
   return Math.min(n, MAX_FIRINGS);
-}
-
-function authenticate(req: AlertsRequest, tenants: TenantDirectory): Tenant {
-  const header = req.headers.authorization ?? req.headers.Authorization;
-  if (!header) throw new HttpError(401, "missing credentials: send Authorization: bearer <API token>");
-  const [scheme = "", value = ""] = header.trim().split(/\s+/, 2);
-  let token: string | undefined;
-  if (scheme.toLowerCase() === "bearer") token = value;
-  else if (scheme.toLowerCase() === "basic") {
-    const decoded = Buffer.from(value, "base64").toString("utf8");
-    token = decoded.slice(decoded.indexOf(":") + 1);
-  }
-  const tenant = token ? tenants.byApiToken(token) : undefined;
-  if (!tenant) throw new HttpError(401, "invalid API token");
-  return tenant;
 }
 
 /** The alert as the API shows it: the definition, a readable condition and the checker's state. */

@@ -1,16 +1,15 @@
 import { createHash } from "node:crypto";
 import {
-  IndexBusyError,
-  IndexUnavailableError,
-  InvalidCursorError,
+  authenticate,
+  badRequest,
+  CodedError,
+  ERROR_CODES,
   MAX_FIELD_NAMES,
   MAX_HISTOGRAM_BUCKETS,
+  methodNotAllowed,
+  notFound,
   parseQuery,
   parseTimeRange,
-  QueryBudgetError,
-  QuerySyntaxError,
-  ResultWindowError,
-  TimeRangeError,
   type ApiEvent,
   type IndexPort,
   type LogEvent,
@@ -20,7 +19,8 @@ import {
   type TenantDirectory,
   type UsageSource,
 } from "@unmeltable/core";
-import { UsageParamError, usageDays, usageOf } from "./usage";
+import { apiErrorAnswer } from "./errors";
+import { usageDays, usageOf } from "./usage";
 
 /**
  * Loggly's retrieval API (apiv2) as plain functions of a request, so the same code serves the local
@@ -37,7 +37,11 @@ import { UsageParamError, usageDays, usageOf } from "./usage";
  *   GET /apiv2/usage?days=N                        → {plan, days:[{day,events,bytes,indexed,deadLettered,...}], today} (./usage.ts)
  *
  * Authentication: `Authorization: bearer <API token>` (or HTTP basic with the token as password, as
- * Loggly's older clients send). A token only ever sees its own tenant's events.
+ * Loggly's older clients send), read by core's `authenticate` once, before the routes: the local server
+ * does it in its route table, the Lambda before it picks a handler; `handleApi` does it for a bare
+ * request. A token only ever sees its own tenant's events.
+ *
+ * Failures are coded errors (core's `CodedError`): a status, and `{response: "error", message, code}`.
  *
  * Result-set ids (rsid) and `next` cursors are self-contained (the search, signed by nothing but
  * harmless: it is re-run under the caller's token), so any server or Lambda instance can answer them.
@@ -91,20 +95,23 @@ export const TIME_CEILING = 9_000_000_000_000;
 /** Longest field name in /apiv2/fields/FIELD/ (longer paths are never indexed). */
 const MAX_FIELD_NAME = 256;
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
+/**
+ * A bare request: its method, then its credentials (core's `authenticate`), then the routes. Servers
+ * that authenticate before their handlers (the HTTP server's route table, the Lambda) call `answerApi`.
+ */
+export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+  try {
+    checkMethod(req.method);
+    return await answerApi(req, authenticate(req.headers, deps.tenants), deps);
+  } catch (err) {
+    return apiErrorAnswer(err);
   }
 }
 
-export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+/** The API's answer to an authenticated tenant's request: every failure it knows is a coded error answer. */
+export async function answerApi(req: ApiRequest, tenant: Tenant, deps: ApiDeps): Promise<ApiResponse> {
   try {
-    if (req.method !== "GET" && req.method !== "HEAD") throw new ApiError(405, `${req.method} is not supported; the retrieval API is read-only (GET)`);
-    const tenant = authenticate(req, deps.tenants);
+    checkMethod(req.method);
     const path = req.path.replace(/\/+$/, "");
     const now = deps.now?.() ?? Date.now();
     if (path === "/apiv2/search") return ok(await search(req, tenant, deps, now));
@@ -115,49 +122,40 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
     if (path === "/apiv2/fields") return ok(await fields(req, tenant, deps, now));
     if (path.startsWith("/apiv2/fields/")) return ok(await facet(req, tenant, deps, now, fieldOfPath(path.slice("/apiv2/fields/".length))));
     if (path === "/apiv2/usage") {
-      if (!deps.usage) throw new ApiError(404, "this deployment keeps no usage");
+      if (!deps.usage) throw notFound("this deployment keeps no usage");
       return ok(await usageOf(tenant, deps.usage, usageDays(req.query), now));
     }
     if (path === "/apiv2/customer") return ok({ tokens: tenant.ingestToken ? [tenant.ingestToken] : [], subdomain: tenant.name, subscription: { tier: tenant.tier } });
-    throw new ApiError(404, `no such endpoint: ${req.path}`);
+    throw notFound(`no such endpoint: ${req.path}`);
   } catch (err) {
-    if (err instanceof ApiError) {
-      const headers: Record<string, string> = err.status === 401 ? { "WWW-Authenticate": 'Bearer realm="unmeltable"' } : {};
-      return error(err.status, err.message, err.extra, headers);
-    }
-    if (err instanceof QuerySyntaxError) return error(400, `query syntax error: ${err.message}`, { position: err.position });
-    if (err instanceof TimeRangeError) return error(400, err.message);
-    if (err instanceof UsageParamError) return error(400, err.message);
-    if (err instanceof InvalidCursorError) return error(400, "invalid next: use the value the API returned");
-    if (err instanceof QueryBudgetError) return error(504, err.message);
-    if (err instanceof IndexBusyError) return error(503, err.message, {}, { "Retry-After": "1" });
-    if (err instanceof ResultWindowError) return error(400, `a page reaches at most the first ${err.window} events of a result set (page × size + size): read further with /apiv2/events/iterate`);
-    if (err instanceof IndexUnavailableError) return error(503, err.message, {}, { "Retry-After": "5" });
-    throw err;
+    return apiErrorAnswer(err);
   }
 }
 
-function error(status: number, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { "Content-Type": "application/json", ...headers }, body: { response: "error", message, ...extra } };
+/** The methods the retrieval API takes (it is read-only). */
+export const API_METHODS = ["GET", "HEAD"] as const;
+
+/**
+ * The 405 for a method the API does not take, else undefined. Servers check it before authenticating
+ * (the local route table does, by its method list), so a wrong method is a 405 whoever asks.
+ */
+export function apiMethodError(method: string): CodedError | undefined {
+  if ((API_METHODS as readonly string[]).includes(method)) return undefined;
+  return methodNotAllowed(`${method} is not supported; the retrieval API is read-only (GET)`, API_METHODS.join(", "));
+}
+
+function checkMethod(method: string): void {
+  const refused = apiMethodError(method);
+  if (refused) throw refused;
 }
 
 function ok(body: unknown): ApiResponse {
   return { status: 200, headers: { "Content-Type": "application/json" }, body };
 }
 
-function authenticate(req: ApiRequest, tenants: TenantDirectory): Tenant {
-  const header = req.headers.authorization ?? req.headers.Authorization;
-  if (!header) throw new ApiError(401, "missing credentials: send Authorization: bearer <API token>");
-  const [scheme, value = ""] = header.trim().split(/\s+/, 2);
-  let token: string | undefined;
-  if (scheme!.toLowerCase() === "bearer") token = value;
-  else if (scheme!.toLowerCase() === "basic") {
-    const decoded = Buffer.from(value, "base64").toString("utf8");
-    token = decoded.slice(decoded.indexOf(":") + 1);
-  }
-  const tenant = token ? tenants.byApiToken(token) : undefined;
-  if (!tenant) throw new ApiError(401, "invalid API token");
-  return tenant;
+/** A result-set id or `next` token the API did not make (400). */
+function invalidCursor(what: string): CodedError {
+  return new CodedError(ERROR_CODES.INVALID_CURSOR, 400, `invalid ${what}: use the value the API returned`);
 }
 
 interface SearchSpec {
@@ -173,7 +171,7 @@ function parseSpec(params: URLSearchParams, now: number, maxSize: number): Searc
   const query = parseQuery(q);
   const { from, until } = timeRange(params, now);
   const orderText = (params.get("order") ?? "desc").toLowerCase();
-  if (orderText !== "asc" && orderText !== "desc") throw new ApiError(400, `order must be asc or desc, not ${JSON.stringify(orderText)}`);
+  if (orderText !== "asc" && orderText !== "desc") throw badRequest(`order must be asc or desc, not ${JSON.stringify(orderText)}`);
   const size = intParam(params, "size", DEFAULT_SIZE, 1, maxSize);
   return { q, query, from, until, order: orderText, size };
 }
@@ -197,7 +195,7 @@ function intParam(params: URLSearchParams, name: string, dflt: number, min: numb
   const text = params.get(name);
   if (text === null || text === "") return dflt;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new ApiError(400, `${name} must be an integer >= ${min}`);
+  if (!Number.isInteger(n) || n < min) throw badRequest(`${name} must be an integer >= ${min}`);
   return Math.min(n, max);
 }
 
@@ -234,15 +232,15 @@ function ownerOf(tenant: Tenant): string {
 /** Step 2: the events of a result set, one page at a time. */
 async function events(req: ApiRequest, tenant: Tenant, deps: ApiDeps) {
   const rsid = req.query.get("rsid");
-  if (!rsid) throw new ApiError(400, "rsid is required: get one from /apiv2/search");
+  if (!rsid) throw badRequest("rsid is required: get one from /apiv2/search");
   const spec = decodeToken<ResultSet>(rsid, "rsid");
   if (spec.total !== undefined && !(Number.isSafeInteger(spec.total) && spec.total >= 0 && typeof spec.owner === "string")) {
-    throw new ApiError(400, "invalid rsid: use the value the API returned");
+    throw invalidCursor("rsid");
   }
   const page = intParam(req.query, "page", 0, 0, Number.MAX_SAFE_INTEGER);
   const offset = page * spec.size;
   if (offset >= MAX_RESULT_WINDOW) {
-    throw new ApiError(400, `page ${page} starts past the first ${MAX_RESULT_WINDOW} events of the result set: read further with /apiv2/events/iterate`);
+    throw new CodedError(ERROR_CODES.RESULT_WINDOW, 400, `page ${page} starts past the first ${MAX_RESULT_WINDOW} events of the result set: read further with /apiv2/events/iterate`);
   }
   const size = Math.min(spec.size, MAX_RESULT_WINDOW - offset);
   const q: SearchQuery = { tenant: tenant.name, query: parseQuery(spec.q), from: spec.from, until: spec.until };
@@ -264,7 +262,7 @@ async function iterate(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: numb
   const next = req.query.get("next");
   if (next) {
     const state = decodeToken<SearchSpec & { cursor?: unknown }>(next, "next");
-    if (typeof state.cursor !== "string" || state.cursor.length > 1024) throw new ApiError(400, "invalid next: use the value the API returned");
+    if (typeof state.cursor !== "string" || state.cursor.length > 1024) throw invalidCursor("next");
     spec = state;
     cursor = state.cursor;
   } else {
@@ -302,14 +300,14 @@ function fieldOfPath(encoded: string): string {
   try {
     field = decodeURIComponent(encoded);
   } catch {
-    throw new ApiError(400, "the field name in the path is not valid percent-encoding");
+    throw badRequest("the field name in the path is not valid percent-encoding");
   }
-  if (field.length > MAX_FIELD_NAME) throw new ApiError(400, `a field name has at most ${MAX_FIELD_NAME} characters`);
+  if (field.length > MAX_FIELD_NAME) throw badRequest(`a field name has at most ${MAX_FIELD_NAME} characters`);
   return field;
 }
 
 async function facet(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: number, field: string) {
-  if (!field) throw new ApiError(400, "a field name is required: /apiv2/fields/<field>/");
+  if (!field) throw badRequest("a field name is required: /apiv2/fields/<field>/");
   const q = searchOf(req.query, tenant, now);
   const size = intParam(req.query, "facet_size", 10, 1, MAX_FACET_SIZE);
   const result = await deps.index.facet(q, field, size);
@@ -327,10 +325,10 @@ const DEFAULT_BUCKETS = 120;
 
 function intervalMs(text: string): number {
   const m = /^(\d{1,15})([smhdw]?)$/.exec(text.trim());
-  if (!m) throw new ApiError(400, `interval must look like 30s, 1m, 5m, 1h, 1d or a number of milliseconds, not ${JSON.stringify(text)}`);
+  if (!m) throw badRequest(`interval must look like 30s, 1m, 5m, 1h, 1d or a number of milliseconds, not ${JSON.stringify(text)}`);
   const ms = Number(m[1]) * (m[2] ? UNITS[m[2]]! : 1);
-  if (ms < 1000) throw new ApiError(400, "interval must be at least 1s");
-  if (!Number.isSafeInteger(ms)) throw new ApiError(400, "interval is too long");
+  if (ms < 1000) throw badRequest("interval must be at least 1s");
+  if (!Number.isSafeInteger(ms)) throw badRequest("interval is too long");
   return ms;
 }
 
@@ -365,11 +363,11 @@ function decodeToken<T extends SearchSpec>(token: string, what: string): T {
   try {
     spec = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as T;
   } catch {
-    throw new ApiError(400, `invalid ${what}: use the value the API returned`);
+    throw invalidCursor(what);
   }
   const valid =
     typeof spec === "object" && spec !== null && typeof spec.q === "string" && Number.isFinite(spec.from) && Number.isFinite(spec.until) &&
     (spec.order === "asc" || spec.order === "desc") && Number.isInteger(spec.size) && spec.size >= 1 && spec.size <= MAX_EVENTS_SIZE;
-  if (!valid) throw new ApiError(400, `invalid ${what}: use the value the API returned`);
+  if (!valid) throw invalidCursor(what);
   return { ...spec, from: clampTime(spec.from), until: clampTime(spec.until) };
 }

@@ -1,4 +1,4 @@
-import { lastDays, parseQuery, percentOfPlan, USAGE_DAYS, type IndexPort, type Tenant, type UsageDay, type UsageSource } from "@unmeltable/core";
+import { CodedError, ERROR_CODES, lastDays, parseQuery, percentOfPlan, USAGE_DAYS, type IndexPort, type Tenant, type UsageDay, type UsageSource } from "@unmeltable/core";
 
 /**
  * GET /apiv2/usage?days=N — a tenant's account usage, as Loggly's account page shows it: per UTC day
@@ -16,7 +16,12 @@ import { lastDays, parseQuery, percentOfPlan, USAGE_DAYS, type IndexPort, type T
  * today's average event rate against its events per second; null without a plan (unlimited) or when
  * neither is measured.
  */
-export class UsageParamError extends Error {}
+export class UsageParamError extends CodedError {
+  override name = "UsageParamError";
+  constructor(message: string) {
+    super(ERROR_CODES.BAD_REQUEST, 400, message);
+  }
+}
 
 export function usageDays(params: URLSearchParams): number {
   const text = params.get("days");

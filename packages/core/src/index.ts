@@ -33,3 +33,5 @@ export * from "./redrive";
 export * from "./archive/gaps";
 export * from "./usage";
 export * from "./config-issues";
+export * from "./http/coded-error";
+export * from "./http/authenticate";

@@ -1,9 +1,9 @@
 import os from "node:os";
-import { handleAlertsApi, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "@unmeltable/alerts";
+import { answerAlertsApi, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "@unmeltable/alerts";
 import { searchLink, type IndexPort, type Logger, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { decodable } from "./api-http";
-import { errorBody, sendJson, type HttpRoute } from "./http-server";
+import { errorBody, sendJson, tenantOf, type HttpRoute } from "./http-server";
 
 export interface AlertsPart {
   /** The alerts API; must come before the search API's `/apiv2/` route. */
@@ -57,16 +57,17 @@ export function startAlerts(options: {
     // The alerts API decodes the alert id from the path; refuse what cannot be decoded before it tries.
     if (!decodable(url.pathname)) return sendJson(reply, 400, errorBody("malformed URL: the path has an invalid percent-escape"));
     const body = typeof req.body === "string" ? req.body : undefined;
-    const response = await handleAlertsApi(
+    const response = await answerAlertsApi(
       { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers as Record<string, string | undefined>, body },
+      tenantOf(req),
       { store, tenants: options.tenants, webhooks },
     );
     return sendJson(reply, response.status, response.body, response.headers);
   };
   const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
   return {
-    // A body over the limit is answered 413 before it is read.
-    routes: ["/apiv2/alerts", "/apiv2/alerts/*"].map((url) => ({ url, methods, body: { text: MAX_BODY_BYTES }, handler })),
+    // Callers are authenticated before their body is read; a body over the limit is answered 413 before it is read.
+    routes: ["/apiv2/alerts", "/apiv2/alerts/*"].map((url) => ({ url, methods, tenants: options.tenants, body: { text: MAX_BODY_BYTES }, handler })),
     stop: async () => {
       await scheduler?.stop();
       store.close();

@@ -1,19 +1,20 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { handleApi } from "@unmeltable/api";
+import { answerApi, API_METHODS } from "@unmeltable/api";
 import type { IndexPort, TenantDirectory, UsageSource } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { errorBody, sendJson, type HttpRoute } from "./http-server";
+import { errorBody, sendJson, tenantOf, type HttpRoute } from "./http-server";
 
-/** Serves Loggly's apiv2 routes (packages/api) on the HTTP server. */
+/** Serves Loggly's apiv2 routes (packages/api) on the HTTP server; the route table authenticates the caller first. */
 export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory; usage?: UsageSource }): HttpRoute {
   return {
     url: "/apiv2/*",
-    methods: ["GET", "HEAD"],
+    methods: API_METHODS,
+    tenants: deps.tenants,
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       const url = new URL(req.raw.url ?? "/", "http://localhost");
       // The API decodes path segments itself (a field name); refuse what cannot be decoded before it tries.
       if (!decodable(url.pathname)) return sendJson(reply, 400, errorBody("malformed URL: the path has an invalid percent-escape"));
-      const response = await handleApi(
+      const response = await answerApi(
         {
           method: req.method,
           path: url.pathname,
@@ -21,6 +22,7 @@ export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory; usa
           headers: req.headers as Record<string, string | undefined>,
           origin: requestOrigin(req.headers, (req.raw.socket as { encrypted?: boolean }).encrypted === true),
         },
+        tenantOf(req),
         deps,
       );
       return sendJson(reply, response.status, response.body, response.headers);

@@ -1,6 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { authenticate, CodedError, errorAnswer, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
@@ -15,7 +16,13 @@ export interface HttpRoute {
    * `req.raw` itself, whatever the Content-Type); or read as text up to a limit (413 beyond it).
    */
   body?: "stream" | { text: number };
-  /** May throw or reject: the error becomes a JSON answer (500 unless it carries a 4xx statusCode). */
+  /**
+   * Callers must be tenants of this directory: core's `authenticate` reads their credentials once,
+   * before the body is read and the handler runs (a 401 otherwise); the handler gets the tenant from
+   * `tenantOf(req)` and never reads credentials itself.
+   */
+  tenants?: TenantDirectory;
+  /** May throw or reject: the error becomes a JSON answer (a CodedError its own; 500 unless it carries a 4xx statusCode). */
   handler: (req: FastifyRequest, reply: FastifyReply) => unknown;
 }
 
@@ -32,6 +39,16 @@ export interface HttpServers {
 
 /** How long draining waits for requests in flight (ingest waits up to 30 s for durability) before cutting what is left. */
 const DEFAULT_DRAIN_TIMEOUT_MS = 40_000;
+
+/** The tenant each authenticated request's credentials named (set before its handler runs). */
+const requestTenants = new WeakMap<FastifyRequest, Tenant>();
+
+/** The tenant of a request to a route with `tenants` (authenticated before the handler). */
+export function tenantOf(req: FastifyRequest): Tenant {
+  const tenant = requestTenants.get(req);
+  if (!tenant) throw new Error(`${req.method} ${pathOf(req.raw.url)}: the route does not authenticate (give it \`tenants\`)`);
+  return tenant;
+}
 
 export function errorBody(message: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { response: "error", message, ...extra };
@@ -87,6 +104,10 @@ export async function startHttpServers(options: {
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof CodedError && !reply.raw.headersSent) {
+      const answer = errorAnswer(err);
+      return sendJson(reply, answer.status, answer.body, answer.headers);
+    }
     let status = typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     // decodeURIComponent in a handler: the request's fault, not ours.
     if (err instanceof URIError) status = 400;
@@ -124,8 +145,9 @@ export async function startHttpServers(options: {
         method: [...ALL_METHODS],
         url: route.url,
         onRequest: async (req, reply) => {
-          if (route.methods.includes(req.method as HttpMethod)) return;
-          return sendJson(reply, 405, errorBody(`${req.method} is not allowed here; use ${allow}`), { allow });
+          if (!route.methods.includes(req.method as HttpMethod)) return sendJson(reply, 405, errorBody(`${req.method} is not allowed here; use ${allow}`), { allow });
+          // Once, before the body and the handler (a 401 is a CodedError: the error handler answers it).
+          if (route.tenants) requestTenants.set(req, authenticate(req.headers, route.tenants));
         },
         handler: async (req, reply) => {
           try {

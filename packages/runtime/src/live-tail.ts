@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { EventEmitter } from "node:events";
-import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { logglyEvent } from "@unmeltable/api";
-import { matchesEvent, parseQuery, QuerySyntaxError, type LogEvent, type Metrics, type Query, type Tenant, type TenantDirectory } from "@unmeltable/core";
-import { errorBody, sendJson, type HttpRoute } from "./http-server";
+import { apiErrorOf, logglyEvent } from "@unmeltable/api";
+import { authenticate, authorizationOf, matchesEvent, parseQuery, UnauthorizedError, type LogEvent, type Metrics, type Query, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { sendJson, tenantOf, type HttpRoute } from "./http-server";
 
 /** What one stream may have waiting to be sent before its reader counts as too slow and is cut off. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -84,42 +84,49 @@ export class LiveTail {
       {
         url: "/apiv2/tail/ticket",
         methods: ["POST"],
+        tenants: this.deps.tenants,
         body: { text: 4096 },
-        handler: async (req, reply) => {
-          const tenant = this.bearer(req.headers);
-          if (!tenant) return unauthorized(reply, "send Authorization: bearer <API token>");
-          return sendJson(reply, 200, this.tickets.issue(tenant.name), { "Cache-Control": "no-store" });
-        },
+        handler: async (req, reply) => sendJson(reply, 200, this.tickets.issue(tenantOf(req).name), { "Cache-Control": "no-store" }),
       },
       {
+        // Not authenticated by the route table: a ticket stands in for the credentials (see `caller`).
         url: "/apiv2/tail",
         methods: ["GET"],
         handler: async (req, reply) => {
           const params = new URL(req.raw.url ?? "/", "http://localhost").searchParams;
-          let tenant: Tenant | undefined;
-          if (params.has("ticket")) {
-            const name = this.tickets.redeem(params.get("ticket")!);
-            tenant = name === undefined ? undefined : this.deps.tenants.byName(name);
-            if (!tenant) return unauthorized(reply, "the ticket is unknown, used or expired: get a new one with POST /apiv2/tail/ticket");
-          } else {
-            tenant = this.bearer(req.headers);
-            if (!tenant) {
-              const why = params.has("token") ? "the API token is not accepted in the URL (proxies log URLs): send Authorization: bearer <API token>, or use ?ticket= from POST /apiv2/tail/ticket" : "send Authorization: bearer <API token>, or ?ticket= from POST /apiv2/tail/ticket";
-              return unauthorized(reply, why);
-            }
-          }
+          const tenant = this.caller(req.headers, params);
           let query: Query;
           try {
             query = parseQuery(params.get("q") ?? "*");
           } catch (err) {
-            if (err instanceof QuerySyntaxError) return sendJson(reply, 400, errorBody(`query syntax error: ${err.message}`, { position: err.position }));
-            throw err;
+            throw apiErrorOf(err) ?? err;
           }
           reply.hijack();
           this.stream(reply.raw, tenant.name, query);
         },
       },
     ];
+  }
+
+  /**
+   * Who follows the stream: the tenant of a `?ticket=` (once), else of the credentials, read by core's
+   * `authenticate` as on every other route. Failures are 401s (UnauthorizedError) that say what to send.
+   */
+  private caller(headers: Parameters<typeof authenticate>[0], params: URLSearchParams): Tenant {
+    if (params.has("ticket")) {
+      const name = this.tickets.redeem(params.get("ticket")!);
+      const tenant = name === undefined ? undefined : this.deps.tenants.byName(name);
+      if (!tenant) throw new UnauthorizedError("invalid API token: the ticket is unknown, used or expired: get a new one with POST /apiv2/tail/ticket");
+      return tenant;
+    }
+    if (!authorizationOf(headers)) {
+      throw new UnauthorizedError(
+        params.has("token")
+          ? "missing credentials: the API token is not accepted in the URL (proxies log URLs): send Authorization: bearer <API token>, or use ?ticket= from POST /apiv2/tail/ticket"
+          : "missing credentials: send Authorization: bearer <API token>, or ?ticket= from POST /apiv2/tail/ticket",
+      );
+    }
+    return authenticate(headers, this.deps.tenants);
   }
 
   /** Ends every stream (the server is draining: these never finish on their own). */
@@ -176,11 +183,6 @@ export class LiveTail {
     });
     res.on("error", () => res.destroy());
   }
-
-  private bearer(headers: IncomingHttpHeaders): Tenant | undefined {
-    const token = /^bearer\s+(.+)$/i.exec((headers.authorization ?? "").trim())?.[1];
-    return token ? this.deps.tenants.byApiToken(token) : undefined;
-  }
 }
 
 /**
@@ -194,8 +196,4 @@ function reset(socket: Socket): void {
   } catch {
     socket.destroy();
   }
-}
-
-function unauthorized(reply: Parameters<HttpRoute["handler"]>[1], why: string) {
-  return sendJson(reply, 401, errorBody(`invalid API token: ${why}`), { "WWW-Authenticate": 'Bearer realm="unmeltable"' });
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import type { TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { errorBody, pathOf, sendJson, type HttpMethod, type HttpRoute } from "./http-server";
+import { errorBody, pathOf, sendJson, tenantOf, type HttpMethod, type HttpRoute } from "./http-server";
 
 /** What the UI needs to know about this server to write a tenant's source setup. */
 export interface UiServerInfo {
@@ -64,10 +64,7 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
   const files = new FileCache();
 
   const config = async (req: FastifyRequest, reply: FastifyReply) => {
-    const auth = req.headers.authorization ?? "";
-    const token = /^bearer\s+(.+)$/i.exec(auth.trim())?.[1] ?? "";
-    const tenant = options.tenants.byApiToken(token);
-    if (!tenant) return sendJson(reply, 401, errorBody("invalid API token"), { "WWW-Authenticate": 'Bearer realm="unmeltable"' });
+    const tenant = tenantOf(req);
     const info = options.info();
     const wildcard = info.host === "0.0.0.0" || info.host === "::" || info.host === "";
     return sendJson(
@@ -121,7 +118,7 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
   const notFound = async (req: FastifyRequest, reply: FastifyReply) => sendJson(reply, 404, errorBody(`no such endpoint: ${req.method} ${pathOf(req.raw.url)}`));
 
   return [
-    { url: "/ui/config", methods: ["GET"], handler: config },
+    { url: "/ui/config", methods: ["GET"], tenants: options.tenants, handler: config },
     { url: "/*", methods: ["GET", "HEAD"], handler: serve },
     // Bare API prefixes are not UI paths either, whatever the method.
     ...["/inputs", "/bulk", "/apiv2"].map((url) => ({ url, methods: ALL, handler: notFound })),

@@ -1,5 +1,6 @@
 import type { LogEvent } from "../event";
 import type { Query } from "../query/ast";
+import { CodedError, ERROR_CODES } from "../http/coded-error";
 
 /**
  * The index port: where processed events are stored and searched. The embedded adapter keeps one SQLite
@@ -104,11 +105,11 @@ export interface IndexPort {
   close(): Promise<void>;
 }
 
-/** A cursor (`SearchPage.cursor`) the adapter did not make or cannot continue from: the caller's mistake. */
-export class InvalidCursorError extends Error {
+/** A cursor (`SearchPage.cursor`) the adapter did not make or cannot continue from: the caller's mistake (400). */
+export class InvalidCursorError extends CodedError {
   override name = "InvalidCursorError";
   constructor(detail?: string) {
-    super(detail ? `invalid cursor: ${detail}` : "invalid cursor");
+    super(ERROR_CODES.INVALID_CURSOR, 400, detail ? `invalid cursor: ${detail}` : "invalid cursor");
   }
 }
 
@@ -118,37 +119,43 @@ export class InvalidCursorError extends Error {
  */
 export const MAX_RESULT_WINDOW = 10_000;
 
-/** A page reaching past the result window (offset + size over `window`): the caller's request, page with a cursor instead. */
-export class ResultWindowError extends Error {
+/** A page reaching past the result window (offset + size over `window`): the caller's request (400), page with a cursor instead. */
+export class ResultWindowError extends CodedError {
   override name = "ResultWindowError";
   constructor(
     readonly window: number,
     readonly requested: number,
   ) {
-    super(`a page ends at most ${window} events into a result set (offset + size), not ${requested}: continue with a cursor`);
+    super(ERROR_CODES.RESULT_WINDOW, 400, `a page ends at most ${window} events into a result set (offset + size), not ${requested}: continue with a cursor`);
   }
 }
 
 /**
- * The index could not answer in full (shards failed, or the cluster answered only part of the query):
- * a transient failure, never a silent partial answer. Trying again later helps.
+ * The index could not answer in full (shards failed, the cluster unreachable or answering only part of
+ * the query): a transient failure, never a silent partial answer. Trying again later helps (503).
  */
-export class IndexUnavailableError extends Error {
+export class IndexUnavailableError extends CodedError {
   override name = "IndexUnavailableError";
+  constructor(message: string) {
+    super(ERROR_CODES.INDEX_UNAVAILABLE, 503, message, { headers: { "Retry-After": "5" } });
+  }
 }
 
-/** A read stopped because it went over its budget (of time or of memory): narrowing the range or the query helps. */
-export class QueryBudgetError extends Error {
+/** A read stopped because it went over its budget (of time or of memory): narrowing the range or the query helps (504). */
+export class QueryBudgetError extends CodedError {
   override name = "QueryBudgetError";
   constructor(
     readonly budget: "time" | "memory",
     message: string,
   ) {
-    super(message);
+    super(ERROR_CODES.QUERY_BUDGET, 504, message);
   }
 }
 
-/** Every reader is busy and the queue of waiting reads is full: try again shortly. */
-export class IndexBusyError extends Error {
+/** The index rejected the read: every reader busy and the queue of waiting reads full (503): try again shortly. */
+export class IndexBusyError extends CodedError {
   override name = "IndexBusyError";
+  constructor(message: string) {
+    super(ERROR_CODES.INDEX_BUSY, 503, message, { headers: { "Retry-After": "1" } });
+  }
 }

@@ -1,0 +1,53 @@
+import type { Tenant, TenantDirectory } from "../ports/tenants";
+import { CodedError, ERROR_CODES } from "./coded-error";
+
+/** Request headers as the local server (node) and Lambda (API Gateway) hand them over. */
+export type RequestHeaders = Record<string, string | string[] | undefined>;
+
+/** What a 401 asks for (RFC 6750): the realm every surface names. */
+const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="unmeltable"' };
+
+/** A 401 with the bearer challenge: no credentials, or credentials of no tenant. */
+export class UnauthorizedError extends CodedError {
+  override name = "UnauthorizedError";
+  constructor(message: string) {
+    super(ERROR_CODES.UNAUTHORIZED, 401, message, { headers: CHALLENGE });
+  }
+}
+
+/** The Authorization header, whatever the case of its name (node lowercases it; a hand-built request may not). */
+export function authorizationOf(headers: RequestHeaders): string | undefined {
+  const v = headers.authorization ?? headers.Authorization ?? Object.entries(headers).find(([k]) => k.toLowerCase() === "authorization")?.[1];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * The API token an Authorization header carries: `bearer <token>`, or HTTP basic with the token as the
+ * password (as Loggly's older clients send it: any user name, or none). Scheme names are case-insensitive
+ * (RFC 9110); anything else carries no token. The one parser of credentials: every surface uses it.
+ */
+export function apiTokenOf(authorization: string | undefined): string | undefined {
+  const m = /^([A-Za-z]+)\s+(\S+)$/.exec((authorization ?? "").trim());
+  if (!m) return undefined;
+  const scheme = m[1]!.toLowerCase();
+  if (scheme === "bearer") return m[2];
+  if (scheme !== "basic") return undefined;
+  const decoded = Buffer.from(m[2]!, "base64").toString("utf8");
+  // user:token; without a colon, the whole of it (as the API has always read it).
+  const token = decoded.slice(decoded.indexOf(":") + 1);
+  return token === "" ? undefined : token;
+}
+
+/**
+ * The tenant a request's credentials name, or UnauthorizedError (401, `WWW-Authenticate: Bearer`).
+ * Called once per request, before its handler (Loki's tenant-from-context middleware is the model):
+ * handlers are given the tenant and never read credentials themselves.
+ */
+export function authenticate(headers: RequestHeaders, tenants: TenantDirectory): Tenant {
+  const authorization = authorizationOf(headers);
+  if (!authorization) throw new UnauthorizedError("missing credentials: send Authorization: bearer <API token>");
+  const token = apiTokenOf(authorization);
+  const tenant = token === undefined ? undefined : tenants.byApiToken(token);
+  if (!tenant) throw new UnauthorizedError("invalid API token");
+  return tenant;
+}
