@@ -21,27 +21,11 @@
  */
 import type { Fields } from "./fields";
 import { parseIsoAt, scanned } from "./timestamps";
+import { COLON, DASH, DOT, LBRACKET, LPAREN, RBRACKET, RPAREN, SP, isDigit, isLetter } from "../chars";
 
 const GC_SCAN_LIMIT = 2048;
 /** G1 -XX:+PrintGCDetails puts the heap summary (`Heap: 24.0M(256.0M)->4096.0K(256.0M)]`) lines below the pause. */
 const G1_SUMMARY_LIMIT = 16_384;
-
-const SP = 0x20;
-const LPAREN = 0x28;
-const RPAREN = 0x29;
-const DASH = 0x2d;
-const DOT = 0x2e;
-const COLON = 0x3a;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-function isLetter(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
-}
 
 export interface GcLog {
   fields: Fields;

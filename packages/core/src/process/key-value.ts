@@ -19,24 +19,11 @@
 import { addField, type Fields } from "./fields";
 import { fieldsTimestamp } from "./json-body";
 import { parseIsoString } from "./timestamps";
+import { BACKSLASH, COMMA, CR, DASH, DOT, DQUOTE, EQUALS, LF, SEMI, SP, SQUOTE, TAB, UNDERSCORE, isDigit } from "../chars";
 
 export const KV_SCAN_LIMIT = 4096;
 /** At most this many pairs become fields (FortiGate lines carry ~40); the rest stay searchable as text. */
 export const KV_MAX_PAIRS = 256;
-
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SP = 0x20;
-const DQUOTE = 0x22;
-const SQUOTE = 0x27;
-const COMMA = 0x2c;
-const DASH = 0x2d;
-const DOT = 0x2e;
-const SEMI = 0x3b;
-const EQUALS = 0x3d;
-const BACKSLASH = 0x5c;
-const UNDERSCORE = 0x5f;
 
 function isSpace(c: number): boolean {
   return c === SP || c === TAB || c === LF || c === CR;
@@ -48,10 +35,6 @@ function isKeyStart(c: number): boolean {
 
 function isKeyChar(c: number): boolean {
   return isKeyStart(c) || (c >= 0x30 && c <= 0x39) || c === DOT || c === DASH;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
 }
 
 /** The number for a plain decimal literal, or NaN (leading zeros, exponents, hex, >15 significant digits...). */
