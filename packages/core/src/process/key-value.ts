@@ -55,21 +55,21 @@ function plainNumber(s: string): number {
   return Number(s);
 }
 
-/** Scratch for the quoted-value scanner: the unescaped value and the index after the closing quote. */
-let quoted = "";
-let quotedEnd = 0;
+/** A quoted value: the unescaped text and the index after the closing quote. */
+interface Quoted {
+  value: string;
+  end: number;
+}
 
-/** Reads a quoted value whose opening quote is at `q`; false when it is not closed before `end`. */
-function readQuoted(s: string, q: number, end: number): boolean {
+/** Reads a quoted value whose opening quote is at `q`; null when it is not closed before `end`. */
+function readQuoted(s: string, q: number, end: number): Quoted | null {
   const quote = s.charCodeAt(q);
   let out = "";
   let from = q + 1;
   for (let i = q + 1; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === quote) {
-      quoted = out + s.slice(from, i);
-      quotedEnd = i + 1;
-      return true;
+      return { value: out + s.slice(from, i), end: i + 1 };
     }
     if (c === BACKSLASH && i + 1 < end) {
       const n = s.charCodeAt(i + 1);
@@ -80,7 +80,7 @@ function readQuoted(s: string, q: number, end: number): boolean {
       }
     }
   }
-  return false;
+  return null;
 }
 
 /** The pairs of `text` as fields, or null when it does not meet the threshold above. */
@@ -103,10 +103,11 @@ export function parseKeyValue(text: string): Fields | null {
       const key = text.slice(keyStart, i);
       const v = i + 1;
       const c = text.charCodeAt(v);
-      if ((c === DQUOTE || c === SQUOTE) && readQuoted(text, v, end)) {
-        addField(out, key, quoted);
+      const quoted = c === DQUOTE || c === SQUOTE ? readQuoted(text, v, end) : null;
+      if (quoted !== null) {
+        addField(out, key, quoted.value);
         pairs++;
-        i = quotedEnd;
+        i = quoted.end;
         continue;
       }
       let e = v;

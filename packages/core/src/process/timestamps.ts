@@ -21,9 +21,6 @@ function digits(s: string, i: number, count: number): number {
 /** Where the last successful parseIsoAt / parseClfDateAt stopped (scratch; parsing is synchronous). */
 export const scanned = { end: 0 };
 
-/** The scan of the last parseIsoAt (scratch, like `scanned`). */
-const iso = newIsoScan();
-
 /**
  * Parses `YYYY-MM-DD(T|t|SP)hh:mm[:ss[(.|,)fff…]][Z|±hh[:mm]|±hhmm]` starting at `i` (the date may also use `/`,
  * as nginx's error log does). Fractions are truncated to ms. Without an offset the wall time is read in
@@ -31,6 +28,7 @@ const iso = newIsoScan();
  * followed directly by another digit. Returns epoch ms (end in `scanned.end`) or NaN.
  */
 export function parseIsoAt(s: string, i: number, timeZone: string | undefined): number {
+  const iso = newIsoScan();
   if (scanIso(s, i, s.length, iso) < 0 || !isoDateTimeValid(iso)) return NaN;
   let p = iso.end;
   let offsetMin = isoOffsetMinutes(iso);

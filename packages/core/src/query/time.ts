@@ -43,9 +43,6 @@ const RELATIVE = /^-(\d+)([A-Za-z]*)$/;
 const EPOCH_MS = /^\d+$/;
 const FORMS = "use now, -<n>s|m|h|d|w (e.g. -10m, -24h, -7d), epoch milliseconds or an ISO-8601 date/time (e.g. 2024-03-10T12:00:00Z)";
 
-/** The ISO scan of the value being parsed (scratch: parsing is synchronous). */
-const iso = newIsoScan();
-
 const two = (n: number): string => String(n).padStart(2, "0");
 
 /**
@@ -53,6 +50,7 @@ const two = (n: number): string => String(n).padStart(2, "0");
  * TimeRangeError naming the field when it has the shape but a field is out of range (`2024-02-30`).
  */
 function parseIso(v: string): number {
+  const iso = newIsoScan();
   if (scanIso(v, 0, v.length, iso) !== v.length || iso.dateSep !== DASH) return NaN;
   const { year, month, day, hour, minute, second } = iso;
   const ys = String(year).padStart(4, "0");

@@ -8,11 +8,15 @@ import type { ParseOptions, SyslogMessage } from "./message";
 import { readDigits, setMessage, wordEnd } from "./text";
 import { applyRfc3339, assumedZone, parseRfc3339 } from "./timestamp";
 
-/** Reads `.ddd…` at `r`; sets `fractionMs` (truncated to ms) and returns the index after the digits (r if none). */
-let fractionMs = 0;
-function readFraction(line: string, r: number, end: number): number {
-  fractionMs = 0;
-  if (line.charCodeAt(r) !== DOT || !isDigit(line.charCodeAt(r + 1))) return r;
+/** A fraction `.ddd…`: truncated to ms, and the index after its digits. */
+interface Fraction {
+  ms: number;
+  end: number;
+}
+
+/** Reads `.ddd…` at `r`; null when there is none. */
+function readFraction(line: string, r: number, end: number): Fraction | null {
+  if (line.charCodeAt(r) !== DOT || !isDigit(line.charCodeAt(r + 1))) return null;
   r++;
   let digits = 0;
   let ms = 0;
@@ -22,8 +26,7 @@ function readFraction(line: string, r: number, end: number): number {
     r++;
   }
   for (let k = digits; k < 3; k++) ms *= 10;
-  fractionMs = ms;
-  return r;
+  return { ms, end: r };
 }
 
 const MONTHS = "janfebmaraprmayjunjulaugsepoctnovdec";
@@ -41,17 +44,27 @@ function monthAt(line: string, q: number, end: number): number {
   return -1;
 }
 
-/** Result of the last successful parseBsdTime (scratch; see fieldStart for why module-level is fine). */
-const bsd = { month: 0, day: 0, year: -1, hour: 0, minute: 0, second: 0, ms: 0, fraction: false, end: 0 };
+/** A BSD timestamp read by parseBsdTime (month 0-based, year -1 when the stamp has none). */
+interface BsdTime {
+  month: number;
+  day: number;
+  year: number;
+  hour: number;
+  minute: number;
+  second: number;
+  ms: number;
+  fraction: boolean;
+  end: number;
+}
 
 /**
  * Parses `Mmm dd hh:mm:ss` at `q`, with the variants real devices send: space-padded (`Oct  9`) or unpadded
  * (`Oct 9`) day, a year before the time (Cisco ASA `Sep 14 2016 09:33:47`) and sub-seconds (`14:01:19.115`).
- * The stamp must be followed by SP, `:` (Cisco) or the end of the line. Fills `bsd` and returns true on success.
+ * The stamp must be followed by SP, `:` (Cisco) or the end of the line. Returns it, or null.
  */
-function parseBsdTime(line: string, q: number, end: number): boolean {
+function parseBsdTime(line: string, q: number, end: number): BsdTime | null {
   const month = monthAt(line, q, end);
-  if (month < 0 || line.charCodeAt(q + 3) !== SP) return false;
+  if (month < 0 || line.charCodeAt(q + 3) !== SP) return null;
   let r = q + 4;
   const c0 = line.charCodeAt(r);
   const c1 = line.charCodeAt(r + 1);
@@ -66,9 +79,9 @@ function parseBsdTime(line: string, q: number, end: number): boolean {
     day = c0 - 0x30;
     r += 1;
   } else {
-    return false;
+    return null;
   }
-  if (line.charCodeAt(r) !== SP) return false;
+  if (line.charCodeAt(r) !== SP) return null;
   r++;
   let year = -1;
   const y = readDigits(line, r, 4, end);
@@ -91,24 +104,14 @@ function parseBsdTime(line: string, q: number, end: number): boolean {
     line.charCodeAt(r + 2) !== COLON ||
     line.charCodeAt(r + 5) !== COLON
   ) {
-    return false;
+    return null;
   }
   r += 8;
-  const afterFraction = readFraction(line, r, end);
-  const fraction = afterFraction > r;
-  r = afterFraction;
+  const fraction = readFraction(line, r, end);
+  if (fraction !== null) r = fraction.end;
   const next = line.charCodeAt(r);
-  if (r < end && next !== SP && next !== COLON) return false;
-  bsd.month = month;
-  bsd.day = day;
-  bsd.year = year;
-  bsd.hour = hour;
-  bsd.minute = minute;
-  bsd.second = second;
-  bsd.ms = fractionMs;
-  bsd.fraction = fraction;
-  bsd.end = r;
-  return true;
+  if (r < end && next !== SP && next !== COLON) return null;
+  return { month, day, year, hour, minute, second, ms: fraction === null ? 0 : fraction.ms, fraction: fraction !== null, end: r };
 }
 
 /**
@@ -131,7 +134,7 @@ function isUtcAbbrev(line: string, s: number, e: number): boolean {
 export const YEAR_INFERENCE_SKEW_MS = 24 * 60 * 60 * 1000;
 
 /** Sets msg.timestamp from `bsd`: explicit year as written, otherwise the latest year not in the future (see below). */
-function applyBsdTimestamp(msg: SyslogMessage, opts: ParseOptions, utcKnown: boolean): void {
+function applyBsdTimestamp(bsd: BsdTime, msg: SyslogMessage, opts: ParseOptions, utcKnown: boolean): void {
   const zone = utcKnown ? UTC_ZONE : assumedZone(msg, opts);
   const { month, day, hour, minute, second, ms } = bsd;
   if (bsd.year >= 0) {
@@ -244,14 +247,16 @@ export function parseBsdFamily(line: string, p: number, end: number, msg: Syslog
   }
   // IOS time-sync markers: `*` clock not authoritative, `.` authoritative but lost sync since.
   const marker = line.charCodeAt(q);
-  const unsynced = (marker === STAR || marker === DOT) && parseBsdTime(line, q + 1, end);
+  const markedTime = marker === STAR || marker === DOT ? parseBsdTime(line, q + 1, end) : null;
+  const unsynced = markedTime !== null;
   const tsStart = unsynced ? q + 1 : q;
-  let kind = unsynced || parseBsdTime(line, q, end) ? 1 : 0;
+  const bsd = markedTime ?? parseBsdTime(line, q, end);
+  let kind = bsd !== null ? 1 : 0;
   let isoEnd = -1;
   if (kind === 0 && isDigit(line.charCodeAt(q))) {
     // rsyslog's high-precision forward format: `<PRI>2024-04-01T12:00:00.250+02:00 host tag: msg`.
     isoEnd = wordEnd(line, q, end);
-    if (!Number.isNaN(parseRfc3339(line, q, isoEnd))) kind = 2;
+    if (parseRfc3339(line, q, isoEnd) !== null) kind = 2;
   }
   if (kind === 0) {
     // ASA/IOS without timestamps: `<166>%ASA-6-302014: ...` or `<189>123: %SYS-5-CONFIG_I: ...`.
@@ -264,8 +269,8 @@ export function parseBsdFamily(line: string, p: number, end: number, msg: Syslog
   }
 
   let r: number;
-  if (kind === 2) {
-    applyRfc3339(line, q, isoEnd, msg, opts);
+  if (bsd === null) {
+    applyRfc3339(line, q, isoEnd, msg, opts); // kind 2
     r = isoEnd;
   } else {
     r = bsd.end;
@@ -285,7 +290,7 @@ export function parseBsdFamily(line: string, p: number, end: number, msg: Syslog
       }
     }
     msg.timestampText = line.slice(tsStart, r);
-    applyBsdTimestamp(msg, opts, utcKnown);
+    applyBsdTimestamp(bsd, msg, opts, utcKnown);
   }
 
   let content: number;

@@ -108,7 +108,7 @@ export function extractLogglySd(line: string): { token: string; tags: string[] }
     const end = contentEnd(line);
     const gt = priCloseIndex(line, end);
     if (gt < 0 || !looks5424(line, gt + 1, end)) return null;
-    let p = walk5424Header(line, gt + 3, end);
+    let p = walk5424Header(line, gt + 3, end).sdStart;
     while (p < end && line.charCodeAt(p) === LBRACKET) {
       const idStart = p + 1;
       const idEnd = scanSdId(line, idStart, end);

@@ -8,11 +8,15 @@ import { parseStructuredData, sdStartsAt } from "./structured-data";
 import { readDigits, setMessage, wordEnd } from "./text";
 import { applyRfc3339 } from "./timestamp";
 
-/** Bounds of TIMESTAMP, HOSTNAME, APP-NAME, PROCID, MSGID from the last walk; -1 = field missing. Reused buffers:
- * the walk is synchronous, so module-level scratch space is safe and saves an allocation per message. */
-const fieldStart = new Int32Array(5);
-const fieldEnd = new Int32Array(5);
-let headerShort = false;
+/** The five header fields TIMESTAMP, HOSTNAME, APP-NAME, PROCID, MSGID as bounds in the line (-1 = missing). */
+export interface Header5424 {
+  start: number[];
+  end: number[];
+  /** The header ended early (line end, or SD where a field was expected). */
+  short: boolean;
+  /** Where STRUCTURED-DATA starts (> line end when the line ended inside the header). */
+  sdStart: number;
+}
 
 /**
  * True when the text after PRI is an RFC 5424 header: VERSION `1 ` followed by a NILVALUE timestamp, an empty
@@ -49,31 +53,29 @@ export function looks5424(line: string, p: number, end: number): boolean {
  * Splits the five header fields after `1 ` strictly at single spaces, so an empty field (double space, as
  * syslog-ng produces for an empty `${PID}`) stays in its position instead of shifting the rest.
  * If APP-NAME, PROCID or MSGID starts with `[SD-ID`, the sender omitted trailing fields: SD starts there.
- * Returns the index where STRUCTURED-DATA starts (> end when the line ended inside the header).
+ * Returns the field bounds and where STRUCTURED-DATA starts.
  */
-export function walk5424Header(line: string, p: number, end: number): number {
-  headerShort = false;
+export function walk5424Header(line: string, p: number, end: number): Header5424 {
+  const h: Header5424 = { start: [-1, -1, -1, -1, -1], end: [-1, -1, -1, -1, -1], short: false, sdStart: p };
   for (let k = 0; k < 5; k++) {
     if (p > end || (k >= 2 && sdStartsAt(line, p, end))) {
-      headerShort = true;
-      for (let j = k; j < 5; j++) {
-        fieldStart[j] = -1;
-        fieldEnd[j] = -1;
-      }
-      return p;
+      h.short = true;
+      h.sdStart = p;
+      return h;
     }
     const fe = wordEnd(line, p, end);
-    fieldStart[k] = p;
-    fieldEnd[k] = fe;
+    h.start[k] = p;
+    h.end[k] = fe;
     p = fe + 1;
   }
-  return p;
+  h.sdStart = p;
+  return h;
 }
 
 /** Header field k as a value: undefined when missing, empty, or NILVALUE `-`. */
-function headerField(line: string, k: number): string | undefined {
-  const s = fieldStart[k];
-  const e = fieldEnd[k];
+function headerField(line: string, h: Header5424, k: number): string | undefined {
+  const s = h.start[k]!;
+  const e = h.end[k]!;
   if (s < 0 || e <= s) return undefined;
   if (e - s === 1 && line.charCodeAt(s) === DASH) return undefined;
   return line.slice(s, e);
@@ -82,21 +84,20 @@ function headerField(line: string, k: number): string | undefined {
 export function parse5424(line: string, p: number, end: number, msg: SyslogMessage, opts: ParseOptions): void {
   msg.format = "rfc5424";
   msg.version = line.charCodeAt(p - 2) - 0x30;
-  const sdStart = walk5424Header(line, p, end);
-  if (headerShort) msg.flags.push("header_short");
+  const h = walk5424Header(line, p, end);
+  if (h.short) msg.flags.push("header_short");
   for (let k = 0; k < 5; k++) {
-    if (fieldStart[k] >= 0 && fieldStart[k] === fieldEnd[k]) {
+    if (h.start[k]! >= 0 && h.start[k] === h.end[k]) {
       msg.flags.push("empty_header_field");
       break;
     }
   }
-  // Read all fields before anything else can reuse the scratch buffers.
-  const tsStart = fieldStart[0];
-  const tsEnd = fieldEnd[0];
-  const host = headerField(line, 1);
-  const appName = headerField(line, 2);
-  const procid = headerField(line, 3);
-  const msgid = headerField(line, 4);
+  const tsStart = h.start[0]!;
+  const tsEnd = h.end[0]!;
+  const host = headerField(line, h, 1);
+  const appName = headerField(line, h, 2);
+  const procid = headerField(line, h, 3);
+  const msgid = headerField(line, h, 4);
   if (host !== undefined) msg.host = host;
   if (appName !== undefined) msg.appName = appName;
   if (procid !== undefined) msg.procid = procid;
@@ -104,5 +105,5 @@ export function parse5424(line: string, p: number, end: number, msg: SyslogMessa
   if (tsStart >= 0 && tsEnd > tsStart && !(tsEnd - tsStart === 1 && line.charCodeAt(tsStart) === DASH)) {
     applyRfc3339(line, tsStart, tsEnd, msg, opts);
   }
-  setMessage(line, parseStructuredData(line, sdStart, end, msg), end, msg);
+  setMessage(line, parseStructuredData(line, h.sdStart, end, msg), end, msg);
 }

@@ -4,7 +4,7 @@
  * assumed for a stamp without an offset.
  */
 import { COMMA, DASH, SP } from "../chars";
-import { isoDateTimeValid, isoOffsetMinutes, isoWallMs, newIsoScan, scanIso } from "../iso8601";
+import { isoDateTimeValid, isoOffsetMinutes, isoWallMs, newIsoScan, scanIso, type IsoScan } from "../iso8601";
 import { resolveZone, UTC_ZONE, wallToUtc, type Zone } from "../time-zone";
 import type { ParseOptions, SyslogMessage } from "./message";
 
@@ -21,17 +21,15 @@ export function assumedZone(msg: SyslogMessage, opts: ParseOptions): Zone {
   return zone;
 }
 
-/** The scan of the last parseRfc3339 (scratch: parsing is synchronous, and a scan object per stamp is garbage). */
-const iso = newIsoScan();
-
 /**
  * Parses `YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm|±hhmm)?` spanning exactly line[s, e).
- * Returns the wall time as UTC ms (NaN if invalid); its offset is isoOffsetMinutes(iso) (NaN: none, wall time).
+ * Returns the scan (wall time: isoWallMs, offset: isoOffsetMinutes, NaN when none), or null when invalid.
  * Lenient where real senders deviate harmlessly: lowercase `t`/`z`, more than 6 fraction digits (.NET emits 7),
  * `±hhmm` without colon, and no offset at all (caller applies the assumed zone). Not RFC 3339: a space for `T`,
  * `/` in the date, a `,` fraction, missing seconds, `±hh` alone.
  */
-export function parseRfc3339(line: string, s: number, e: number): number {
+export function parseRfc3339(line: string, s: number, e: number): IsoScan | null {
+  const iso = newIsoScan();
   if (
     scanIso(line, s, e, iso) !== e ||
     iso.dateSep !== DASH ||
@@ -43,19 +41,20 @@ export function parseRfc3339(line: string, s: number, e: number): number {
     iso.offsetMinutes > 59 ||
     !isoDateTimeValid(iso)
   ) {
-    return NaN;
+    return null;
   }
-  return isoWallMs(iso);
+  return iso;
 }
 
 /** Stores an RFC 3339 timestamp field line[s, e) on the message (text always, epoch ms when usable). */
 export function applyRfc3339(line: string, s: number, e: number, msg: SyslogMessage, opts: ParseOptions): void {
   msg.timestampText = line.slice(s, e);
-  const wall = parseRfc3339(line, s, e);
-  if (Number.isNaN(wall)) {
+  const iso = parseRfc3339(line, s, e);
+  if (iso === null) {
     msg.flags.push("timestamp_invalid");
     return;
   }
+  const wall = isoWallMs(iso);
   const offset = isoOffsetMinutes(iso);
   msg.timestamp = Number.isNaN(offset) ? wallToUtc(wall, assumedZone(msg, opts)) : wall - offset * 60_000;
 }
