@@ -12,25 +12,12 @@
  */
 import { isoString, type Fields } from "./fields";
 import { parseClfDateAt, scanned } from "./timestamps";
+import { BACKSLASH, COLON, DASH, DQUOTE, SP, isAlnum, isDigit } from "../chars";
 
 /** How far into the line `host ident user [` may reach. */
 const PREFIX_LIMIT = 512;
 /** Longest request line we look for the closing quote in (URLs can be long; lines beyond are not access logs). */
 const REQUEST_LIMIT = 16_384;
-
-const SP = 0x20;
-const DQUOTE = 0x22;
-const DASH = 0x2d;
-const COLON = 0x3a;
-const BACKSLASH = 0x5c;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-function isAlnum(c: number): boolean {
-  return isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-}
 
 /** Index of the `"` closing a quoted string whose content starts at `from` (a `\` escapes the next char), or -1. */
 function closingQuote(s: string, from: number, limit: number): number {

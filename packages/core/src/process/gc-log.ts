@@ -21,27 +21,11 @@
  */
 import type { Fields } from "./fields";
 import { parseIsoAt, scanned } from "./timestamps";
+import { COLON, DASH, DOT, LBRACKET, LPAREN, RBRACKET, RPAREN, SP, isDigit, isLetter } from "../chars";
 
 const GC_SCAN_LIMIT = 2048;
 /** G1 -XX:+PrintGCDetails puts the heap summary (`Heap: 24.0M(256.0M)->4096.0K(256.0M)]`) lines below the pause. */
 const G1_SUMMARY_LIMIT = 16_384;
-
-const SP = 0x20;
-const LPAREN = 0x28;
-const RPAREN = 0x29;
-const DASH = 0x2d;
-const DOT = 0x2e;
-const COLON = 0x3a;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-function isLetter(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
-}
 
 export interface GcLog {
   fields: Fields;
@@ -71,57 +55,59 @@ function shiftDecimal(num: string, shift: number): number {
   return Number(`${int}${frac.slice(0, shift)}.${frac.slice(shift) || "0"}`);
 }
 
-let sizeEnd = 0;
+/** A size read by readSizeKB: KB, and the index after its unit. */
+interface Size {
+  kb: number;
+  end: number;
+}
 
-/** `24M`, `4096.0K`, `512B` at `i` → KB (rounded), end in sizeEnd; NaN when there is no size there. */
-function readSizeKB(s: string, i: number): number {
+/** `24M`, `4096.0K`, `512B` at `i` → KB (rounded); null when there is no size there. */
+function readSizeKB(s: string, i: number): Size | null {
   const e = numberEnd(s, i);
-  if (e === i) return NaN;
+  if (e === i) return null;
   const unit = s.charCodeAt(e);
   let factor: number;
   if (unit === 0x4b) factor = 1; // K
   else if (unit === 0x4d) factor = 1024; // M
   else if (unit === 0x47) factor = 1024 * 1024; // G
   else if (unit === 0x42) factor = 1 / 1024; // B
-  else return NaN;
-  sizeEnd = e + 1;
-  return Math.round(Number(s.slice(i, e)) * factor);
+  else return null;
+  return { kb: Math.round(Number(s.slice(i, e)) * factor), end: e + 1 };
 }
 
-const heap = { before: 0, after: 0, total: 0, end: 0 };
-
-/** `before->after(total)` at `i` (sizes with units); fills `heap`. */
-function readTransition(s: string, i: number): boolean {
-  const before = readSizeKB(s, i);
-  if (Number.isNaN(before) || s.charCodeAt(sizeEnd) !== DASH || s.charCodeAt(sizeEnd + 1) !== 0x3e) return false;
-  const after = readSizeKB(s, sizeEnd + 2);
-  if (Number.isNaN(after) || s.charCodeAt(sizeEnd) !== LPAREN) return false;
-  const total = readSizeKB(s, sizeEnd + 1);
-  if (Number.isNaN(total) || s.charCodeAt(sizeEnd) !== RPAREN) return false;
-  heap.before = before;
-  heap.after = after;
-  heap.total = total;
-  heap.end = sizeEnd + 1;
-  return true;
+/** A heap transition: sizes in KB, and the index after it. */
+interface Heap {
+  before: number;
+  after: number;
+  total: number;
+  end: number;
 }
 
-/** G1 detail summary `before(capBefore)->after(capAfter)`; fills `heap` (total = capacity after). */
-function readG1Summary(s: string, i: number): boolean {
+/** `before->after(total)` at `i` (sizes with units), or null. */
+function readTransition(s: string, i: number): Heap | null {
   const before = readSizeKB(s, i);
-  if (Number.isNaN(before) || s.charCodeAt(sizeEnd) !== LPAREN) return false;
-  const close = s.indexOf(")->", sizeEnd);
-  if (close < 0 || close - sizeEnd > 24) return false;
+  if (before === null || s.charCodeAt(before.end) !== DASH || s.charCodeAt(before.end + 1) !== 0x3e) return null;
+  const after = readSizeKB(s, before.end + 2);
+  if (after === null || s.charCodeAt(after.end) !== LPAREN) return null;
+  const total = readSizeKB(s, after.end + 1);
+  if (total === null || s.charCodeAt(total.end) !== RPAREN) return null;
+  return { before: before.kb, after: after.kb, total: total.kb, end: total.end + 1 };
+}
+
+/** G1 detail summary `before(capBefore)->after(capAfter)` (total = capacity after), or null. */
+function readG1Summary(s: string, i: number): Heap | null {
+  const before = readSizeKB(s, i);
+  if (before === null || s.charCodeAt(before.end) !== LPAREN) return null;
+  const close = s.indexOf(")->", before.end);
+  if (close < 0 || close - before.end > 24) return null;
   const after = readSizeKB(s, close + 3);
-  if (Number.isNaN(after) || s.charCodeAt(sizeEnd) !== LPAREN) return false;
-  const total = readSizeKB(s, sizeEnd + 1);
-  if (Number.isNaN(total)) return false;
-  heap.before = before;
-  heap.after = after;
-  heap.total = total;
-  return true;
+  if (after === null || s.charCodeAt(after.end) !== LPAREN) return null;
+  const total = readSizeKB(s, after.end + 1);
+  if (total === null) return null;
+  return { before: before.kb, after: after.kb, total: total.kb, end: total.end };
 }
 
-function setHeap(fields: Fields): void {
+function setHeap(fields: Fields, heap: Heap): void {
   fields.heapBeforeKB = heap.before;
   fields.heapAfterKB = heap.after;
   fields.heapTotalKB = heap.total;
@@ -220,8 +206,9 @@ function parseUnifiedMessage(s: string, i: number, end: number): Fields {
   fields.type =
     kind === "Young" ? (mixed ? "mixed" : "young") : kind === "Initial Mark" ? "initial-mark" : kind.toLowerCase();
   if (g1) fields.collector = "G1";
-  if (readTransition(s, i)) {
-    setHeap(fields);
+  const heap = readTransition(s, i);
+  if (heap !== null) {
+    setHeap(fields, heap);
     i = heap.end;
   }
   while (s.charCodeAt(i) === SP) i++;
@@ -336,9 +323,10 @@ function parseJdk8(s: string, end: number, timeZone: string | undefined): GcLog 
       if (!haveHeap) groups.push(s.slice(i + 1, close));
       i = close + 1;
     } else if (isDigit(c) && !isDigit(s.charCodeAt(i - 1)) && s.charCodeAt(i - 1) !== DOT) {
-      if (!haveHeap && readTransition(s, i)) {
+      const heap = haveHeap ? null : readTransition(s, i);
+      if (heap !== null) {
         haveHeap = true;
-        setHeap(fields);
+        setHeap(fields, heap);
         i = heap.end;
         continue;
       }
@@ -365,7 +353,8 @@ function parseJdk8(s: string, end: number, timeZone: string | undefined): GcLog 
   if (cause !== undefined) fields.cause = cause;
   if (!haveHeap && word === "pause") {
     const at = s.indexOf(" Heap: ");
-    if (at > 0 && readG1Summary(s, at + 7)) setHeap(fields);
+    const heap = at > 0 ? readG1Summary(s, at + 7) : null;
+    if (heap !== null) setHeap(fields, heap);
   }
   if (pauseSecs !== "") fields.pauseMs = shiftDecimal(pauseSecs, 3);
   if (word === "pause" || cause?.startsWith("G1 ")) collector = "G1";

@@ -16,22 +16,11 @@
  * such a line the text is not a java event. Only the first JAVA_SCAN_LIMIT characters are examined.
  */
 import type { Fields } from "./fields";
+import { COLON, CR, DOLLAR, DOT, SP, TAB, UNDERSCORE, isUpper } from "../chars";
 
 const JAVA_SCAN_LIMIT = 256 * 1024;
 /** How many lines above the first frame the header may be (multi-line exception messages). */
 const HEADER_LOOKBACK = 16;
-
-const TAB = 0x09;
-const CR = 0x0d;
-const SP = 0x20;
-const DOLLAR = 0x24;
-const DOT = 0x2e;
-const COLON = 0x3a;
-const UNDERSCORE = 0x5f;
-
-function isUpper(c: number): boolean {
-  return c >= 0x41 && c <= 0x5a;
-}
 
 function isIdentChar(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || isUpper(c) || (c >= 0x30 && c <= 0x39) || c === UNDERSCORE || c === DOLLAR;

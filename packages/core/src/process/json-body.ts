@@ -16,18 +16,7 @@ import { setField, type Fields } from "./fields";
 import { readJson } from "./json-reader";
 import { timestampValue } from "./timestamps";
 import type { FieldValue } from "../event";
-
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SP = 0x20;
-const QUOTE = 0x22;
-const DASH = 0x2d;
-const COLON = 0x3a;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
+import { COLON, CR, DASH, DQUOTE, LBRACE, LBRACKET, LF, RBRACE, RBRACKET, SP, TAB } from "../chars";
 
 /** How far into a line an embedded JSON object may start, and how many starts are tried. */
 const PREFIX_LIMIT = 1024;
@@ -55,14 +44,14 @@ export function parseJsonBody(text: string, report: FieldLimitReport): Fields | 
   if (c0 === LBRACE) {
     if (last !== RBRACE) return null;
     const t = firstTokenAfter(text, 1);
-    if (t !== QUOTE && t !== RBRACE) return null;
+    if (t !== DQUOTE && t !== RBRACE) return null;
     const value = readJson(text, report);
     return isPlainObject(value) ? value : null;
   }
   if (c0 === LBRACKET) {
     if (last !== RBRACKET) return null;
     const t = firstTokenAfter(text, 1);
-    const plausible = t === LBRACE || t === LBRACKET || t === QUOTE || t === RBRACKET || t === DASH || (t >= 0x30 && t <= 0x39) || t === 0x74 || t === 0x66 || t === 0x6e;
+    const plausible = t === LBRACE || t === LBRACKET || t === DQUOTE || t === RBRACKET || t === DASH || (t >= 0x30 && t <= 0x39) || t === 0x74 || t === 0x66 || t === 0x6e;
     if (!plausible) return null;
     const value = readJson(text, report);
     return Array.isArray(value) ? mergeElements(value as FieldValue[]) : null;
@@ -108,7 +97,7 @@ export function findEmbeddedJson(text: string, report: FieldLimitReport): Fields
     const before = text.charCodeAt(i - 1);
     if (before !== SP && before !== TAB && before !== COLON) continue;
     const t = firstTokenAfter(text, i + 1);
-    if (t !== QUOTE && t !== RBRACE) continue;
+    if (t !== DQUOTE && t !== RBRACE) continue;
     tries++;
     const attempt = new FieldLimitReport();
     const value = readJson(text.slice(i), attempt);

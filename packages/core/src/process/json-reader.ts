@@ -9,22 +9,10 @@
  * that breaks JSON's grammar there (`{"a":1, …70,000 keys…, "z": nope}`) is still read as JSON.
  */
 import { FIELD_LIMITS, type FieldLimitReport, type FieldLimits } from "./field-limits";
+import { BACKSLASH, COLON, COMMA, CR, DQUOTE, LBRACE, LBRACKET, LF, RBRACE, RBRACKET, SP, TAB } from "../chars";
 
 /** Texts up to this size are parsed as they are (their work is small whatever their shape). */
 const SCAN_FROM_CHARS = 4096;
-
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SP = 0x20;
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LBRACKET = 0x5b;
-const BACKSLASH = 0x5c;
-const RBRACKET = 0x5d;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
 
 /** The value of a JSON text (already trimmed), within `limits`; undefined when it is not JSON. */
 export function readJson(text: string, report: FieldLimitReport, limits: FieldLimits = FIELD_LIMITS): unknown {
@@ -82,7 +70,7 @@ function containerEnd(text: string, i: number): number {
   let depth = 0;
   for (let p = i; p < text.length; p++) {
     const c = text.charCodeAt(p);
-    if (c === QUOTE) {
+    if (c === DQUOTE) {
       p = closingQuote(text, p + 1);
       if (p < 0) return -1;
     } else if (c === LBRACE || c === LBRACKET) {
@@ -132,7 +120,7 @@ function scan(text: string, limits: FieldLimits): Plan | null {
       continue;
     }
     if (done) return null; // more after the top-level value
-    if (c === QUOTE) {
+    if (c === DQUOTE) {
       const q = closingQuote(text, i + 1);
       if (q < 0) return null;
       if (expectKey) expectKey = false;

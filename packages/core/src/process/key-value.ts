@@ -19,24 +19,11 @@
 import { addField, type Fields } from "./fields";
 import { fieldsTimestamp } from "./json-body";
 import { parseIsoString } from "./timestamps";
+import { BACKSLASH, COMMA, CR, DASH, DOT, DQUOTE, EQUALS, LF, SEMI, SP, SQUOTE, TAB, UNDERSCORE, isDigit } from "../chars";
 
 export const KV_SCAN_LIMIT = 4096;
 /** At most this many pairs become fields (FortiGate lines carry ~40); the rest stay searchable as text. */
 export const KV_MAX_PAIRS = 256;
-
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SP = 0x20;
-const DQUOTE = 0x22;
-const SQUOTE = 0x27;
-const COMMA = 0x2c;
-const DASH = 0x2d;
-const DOT = 0x2e;
-const SEMI = 0x3b;
-const EQUALS = 0x3d;
-const BACKSLASH = 0x5c;
-const UNDERSCORE = 0x5f;
 
 function isSpace(c: number): boolean {
   return c === SP || c === TAB || c === LF || c === CR;
@@ -48,10 +35,6 @@ function isKeyStart(c: number): boolean {
 
 function isKeyChar(c: number): boolean {
   return isKeyStart(c) || (c >= 0x30 && c <= 0x39) || c === DOT || c === DASH;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
 }
 
 /** The number for a plain decimal literal, or NaN (leading zeros, exponents, hex, >15 significant digits...). */
@@ -72,21 +55,21 @@ function plainNumber(s: string): number {
   return Number(s);
 }
 
-/** Scratch for the quoted-value scanner: the unescaped value and the index after the closing quote. */
-let quoted = "";
-let quotedEnd = 0;
+/** A quoted value: the unescaped text and the index after the closing quote. */
+interface Quoted {
+  value: string;
+  end: number;
+}
 
-/** Reads a quoted value whose opening quote is at `q`; false when it is not closed before `end`. */
-function readQuoted(s: string, q: number, end: number): boolean {
+/** Reads a quoted value whose opening quote is at `q`; null when it is not closed before `end`. */
+function readQuoted(s: string, q: number, end: number): Quoted | null {
   const quote = s.charCodeAt(q);
   let out = "";
   let from = q + 1;
   for (let i = q + 1; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === quote) {
-      quoted = out + s.slice(from, i);
-      quotedEnd = i + 1;
-      return true;
+      return { value: out + s.slice(from, i), end: i + 1 };
     }
     if (c === BACKSLASH && i + 1 < end) {
       const n = s.charCodeAt(i + 1);
@@ -97,7 +80,7 @@ function readQuoted(s: string, q: number, end: number): boolean {
       }
     }
   }
-  return false;
+  return null;
 }
 
 /** The pairs of `text` as fields, or null when it does not meet the threshold above. */
@@ -120,10 +103,11 @@ export function parseKeyValue(text: string): Fields | null {
       const key = text.slice(keyStart, i);
       const v = i + 1;
       const c = text.charCodeAt(v);
-      if ((c === DQUOTE || c === SQUOTE) && readQuoted(text, v, end)) {
-        addField(out, key, quoted);
+      const quoted = c === DQUOTE || c === SQUOTE ? readQuoted(text, v, end) : null;
+      if (quoted !== null) {
+        addField(out, key, quoted.value);
         pairs++;
-        i = quotedEnd;
+        i = quoted.end;
         continue;
       }
       let e = v;

@@ -13,21 +13,11 @@
  */
 import type { Fields } from "./fields";
 import { parseIsoAt, scanned } from "./timestamps";
+import { COLON, HASH, LBRACKET, SLASH, SP, STAR, isDigit } from "../chars";
 
 const NGINX_SCAN_LIMIT = 16_384;
 const LEVELS = new Set(["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"]);
 const CONTEXT_KEYS = new Set(["client", "server", "request", "subrequest", "upstream", "host", "referrer"]);
-
-const SP = 0x20;
-const HASH = 0x23;
-const STAR = 0x2a;
-const SLASH = 0x2f;
-const COLON = 0x3a;
-const LBRACKET = 0x5b;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
 
 export interface NginxError {
   fields: Fields;

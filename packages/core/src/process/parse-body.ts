@@ -26,6 +26,7 @@ import { parseJavaTrace } from "./java-trace";
 import { fieldsTimestamp, findEmbeddedJson, parseJsonBody } from "./json-body";
 import { kvTimestamp, parseKeyValue } from "./key-value";
 import { parseNginxError } from "./nginx-error";
+import { AT, LBRACE, LBRACKET } from "../chars";
 
 export interface Body {
   logtype: "json" | "java" | "gc" | "apache" | "nginx" | "kv";
@@ -47,10 +48,6 @@ function mentionsNginx(hints: BodyHints): boolean {
   for (const t of hints.tags) if (typeof t === "string" && t.toLowerCase().includes("nginx")) return true;
   return false;
 }
-
-const LBRACE = 0x7b;
-const LBRACKET = 0x5b;
-const AT = 0x40;
 
 /** Trimmed text without rsyslog's CEE cookie (`@cee: {...}`, mmjsonparse/lumberjack). */
 function jsonCandidate(text: string): string {

@@ -3,20 +3,9 @@
  * libraries print), epoch numbers, and the Apache/nginx `[10/Oct/2000:13:55:36 -0700]` date. All hand-written
  * (index arithmetic, no regular expressions) and NaN-returning, never throwing.
  */
+import { isoDateTimeValid, isoOffsetMinutes, isoWallMs, newIsoScan, scanIso } from "../iso8601";
 import { dayExists, utcMs, wallToUtc, zoneFor } from "../time-zone";
-
-const SP = 0x20;
-const PLUS = 0x2b;
-const COMMA = 0x2c;
-const DASH = 0x2d;
-const DOT = 0x2e;
-const SLASH = 0x2f;
-const COLON = 0x3a;
-const LBRACKET = 0x5b;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
+import { COLON, DASH, DOT, isDigit, LBRACKET, PLUS, SLASH, SP } from "../chars";
 
 /** Value of `count` ASCII digits at `i`, or -1. */
 function digits(s: string, i: number, count: number): number {
@@ -35,65 +24,21 @@ export const scanned = { end: 0 };
 /**
  * Parses `YYYY-MM-DD(T|t|SP)hh:mm[:ss[(.|,)fff…]][Z|±hh[:mm]|±hhmm]` starting at `i` (the date may also use `/`,
  * as nginx's error log does). Fractions are truncated to ms. Without an offset the wall time is read in
- * `timeZone`. The stamp must not be followed directly by another digit. Returns epoch ms (end in `scanned.end`)
- * or NaN.
+ * `timeZone`; an offset out of range (`+25:00`) is not one, and stays text after the stamp. The stamp must not be
+ * followed directly by another digit. Returns epoch ms (end in `scanned.end`) or NaN.
  */
 export function parseIsoAt(s: string, i: number, timeZone: string | undefined): number {
-  if (i + 16 > s.length) return NaN;
-  const sep = s.charCodeAt(i + 4);
-  if ((sep !== DASH && sep !== SLASH) || s.charCodeAt(i + 7) !== sep) return NaN;
-  const t = s.charCodeAt(i + 10);
-  if ((t !== 0x54 && t !== 0x74 && t !== SP) || s.charCodeAt(i + 13) !== COLON) return NaN;
-  const y = digits(s, i, 4);
-  const mo = digits(s, i + 5, 2);
-  const d = digits(s, i + 8, 2);
-  const h = digits(s, i + 11, 2);
-  const mi = digits(s, i + 14, 2);
-  if (y < 0 || mo < 1 || mo > 12 || h < 0 || h > 23 || mi < 0 || mi > 59 || !dayExists(y, mo - 1, d)) return NaN;
-  let p = i + 16;
-  let sec = 0;
-  let ms = 0;
-  if (s.charCodeAt(p) === COLON) {
-    sec = digits(s, p + 1, 2);
-    if (sec < 0 || sec > 60) return NaN;
-    p += 3;
-    const f = s.charCodeAt(p);
-    if ((f === DOT || f === COMMA) && isDigit(s.charCodeAt(p + 1))) {
-      p++;
-      let n = 0;
-      while (isDigit(s.charCodeAt(p))) {
-        if (n < 3) ms = ms * 10 + (s.charCodeAt(p) - 0x30);
-        n++;
-        p++;
-      }
-      for (; n < 3; n++) ms *= 10;
-    }
-  }
-  const wall = utcMs(y, mo - 1, d, h, mi, sec, ms);
-  let offsetMin = NaN;
-  const c = s.charCodeAt(p);
-  if (c === 0x5a || c === 0x7a) {
-    offsetMin = 0;
-    p++;
-  } else if (c === PLUS || c === DASH) {
-    const oh = digits(s, p + 1, 2);
-    if (oh >= 0 && oh <= 23) {
-      let q = p + 3;
-      let om = 0;
-      const colon = s.charCodeAt(q) === COLON;
-      const m = digits(s, colon ? q + 1 : q, 2);
-      if (m >= 0) {
-        om = m;
-        q += colon ? 3 : 2;
-      }
-      if (om <= 59) {
-        offsetMin = (c === PLUS ? 1 : -1) * (oh * 60 + om);
-        p = q;
-      }
-    }
+  const iso = newIsoScan();
+  if (scanIso(s, i, s.length, iso) < 0 || !isoDateTimeValid(iso)) return NaN;
+  let p = iso.end;
+  let offsetMin = isoOffsetMinutes(iso);
+  if (iso.offsetKind >= 2 && (iso.offsetHours > 23 || iso.offsetMinutes > 59)) {
+    offsetMin = NaN;
+    p = iso.offsetStart;
   }
   if (isDigit(s.charCodeAt(p))) return NaN;
   scanned.end = p;
+  const wall = isoWallMs(iso);
   return Number.isNaN(offsetMin) ? wallToUtc(wall, zoneFor(timeZone)) : wall - offsetMin * 60_000;
 }
 

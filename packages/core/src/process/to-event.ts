@@ -30,6 +30,7 @@ import type { Fields } from "./fields";
 import { parseBody } from "./parse-body";
 import { syslogFields } from "./syslog-fields";
 import { leadingTimestamp } from "./timestamps";
+import { LT } from "../chars";
 
 export { flattenFields, type FlatValue } from "./flatten-fields";
 
@@ -41,7 +42,6 @@ export interface ToEventOptions {
 /** A parsed timestamp later than receivedAt + this is not believed (see the module comment). */
 export const MAX_FUTURE_DRIFT_MS = 24 * 60 * 60 * 1000;
 
-const LT = 0x3c;
 const HEADER_FORMATS: ReadonlySet<SyslogFormat> = new Set<SyslogFormat>(["rfc5424", "rfc3164", "cisco"]);
 
 function isSyslogTransport(t: RawRecord["transport"]): boolean {

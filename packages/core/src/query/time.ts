@@ -13,6 +13,10 @@
  * A missing or blank value takes the default: `from` = `-24h`, `until` = `now`.
  */
 
+import { DASH } from "../chars";
+import { isoOffsetMinutes, isoWallMs, newIsoScan, scanIso } from "../iso8601";
+import { dayExists } from "../time-zone";
+
 /** An invalid `from` / `until` value, or `from` after `until`. */
 export class TimeRangeError extends Error {
   override readonly name = "TimeRangeError";
@@ -37,47 +41,37 @@ const MAX_TIME = 8.64e15;
 
 const RELATIVE = /^-(\d+)([A-Za-z]*)$/;
 const EPOCH_MS = /^\d+$/;
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
-
 const FORMS = "use now, -<n>s|m|h|d|w (e.g. -10m, -24h, -7d), epoch milliseconds or an ISO-8601 date/time (e.g. 2024-03-10T12:00:00Z)";
 
-function daysInMonth(year: number, month: number): number {
-  return [31, isLeap(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
-}
+const two = (n: number): string => String(n).padStart(2, "0");
 
-function isLeap(y: number): boolean {
-  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-}
-
-function parseIso(v: string, m: RegExpExecArray): number {
-  const [, ys, mos, ds, hs, mis, ss, frac, z, sign, ohs, oms] = m;
-  const year = Number(ys);
-  const month = Number(mos);
-  const day = Number(ds);
-  const hour = hs === undefined ? 0 : Number(hs);
-  const minute = mis === undefined ? 0 : Number(mis);
-  const second = ss === undefined ? 0 : Number(ss);
-  const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"));
+/**
+ * `v` read as an ISO-8601 search time (the forms in the module comment), NaN when it is not one; throws
+ * TimeRangeError naming the field when it has the shape but a field is out of range (`2024-02-30`).
+ */
+function parseIso(v: string): number {
+  const iso = newIsoScan();
+  if (scanIso(v, 0, v.length, iso) !== v.length || iso.dateSep !== DASH) return NaN;
+  const { year, month, day, hour, minute, second } = iso;
+  const ys = String(year).padStart(4, "0");
   const bad = (what: string): never => {
     throw new TimeRangeError(`invalid time '${v}': ${what}`);
   };
-  if (month < 1 || month > 12) bad(`month ${mos} is not 01-12`);
-  if (day < 1 || day > daysInMonth(year, month)) bad(`day ${ds} does not exist in ${ys}-${mos}`);
-  if (hour > 23) bad(`hour ${hs} is not 00-23`);
-  if (minute > 59) bad(`minute ${mis} is not 00-59`);
-  if (second > 59) bad(`second ${ss} is not 00-59`);
+  if (month < 1 || month > 12) bad(`month ${two(month)} is not 01-12`);
+  if (!dayExists(year, month - 1, day)) bad(`day ${two(day)} does not exist in ${ys}-${two(month)}`);
+  if (hour > 23) bad(`hour ${two(hour)} is not 00-23`);
+  if (minute > 59) bad(`minute ${two(minute)} is not 00-59`);
+  if (second > 59) bad(`second ${two(second)} is not 00-59`);
   let offsetMin = 0;
-  if (z === undefined && sign !== undefined) {
-    const oh = Number(ohs);
-    const om = oms === undefined ? 0 : Number(oms);
-    if (oh > 23 || om > 59) bad(`offset ${sign}${ohs}${oms ?? ""} is out of range`);
-    offsetMin = (sign === "-" ? -1 : 1) * (oh * 60 + om);
+  if (iso.offsetKind >= 2) {
+    const { offsetHours: oh, offsetMinutes: om } = iso;
+    if (oh > 23 || om > 59) {
+      const sign = iso.offsetSign < 0 ? "-" : "+";
+      bad(`offset ${sign}${two(oh)}${iso.offsetKind === 3 ? two(om) : ""} is out of range`);
+    }
+    offsetMin = isoOffsetMinutes(iso);
   }
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  d.setUTCHours(hour, minute, second, ms);
-  return d.getTime() - offsetMin * 60_000;
+  return isoWallMs(iso) - offsetMin * 60_000;
 }
 
 function parseValue(v: string, now: number): number {
@@ -100,8 +94,8 @@ function parseValue(v: string, now: number): number {
     if (!Number.isSafeInteger(t) || t > MAX_TIME) throw new TimeRangeError(`invalid time '${v}': epoch milliseconds out of range`);
     return t;
   }
-  const iso = ISO.exec(v);
-  if (iso) return parseIso(v, iso);
+  const ms = parseIso(v);
+  if (!Number.isNaN(ms)) return ms;
   throw new TimeRangeError(`invalid time '${v}': ${FORMS}`);
 }
 

@@ -12,18 +12,14 @@
  * Bad input never takes the connection's later frames with it: a frame larger than the limit is reported
  * (with its first `maxFrameBytes` bytes) and skipped exactly (octet-counted) or up to the next newline.
  */
+import { CR, GT, LF, LT, NUL, SP } from "../chars";
+
 export interface FrameSink {
   frame(bytes: Buffer): void;
   /** A frame that could not be delivered; `bytes` holds at most maxFrameBytes of it. */
   reject(reason: "event_too_large", bytes: Buffer, detail: string): void;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const NUL = 0x00;
-const SP = 0x20;
-const LT = 0x3c;
-const GT = 0x3e;
 /** An octet count longer than this many digits is not a count (2^31 has 10 digits). */
 const MAX_COUNT_DIGITS = 10;
 
