@@ -3,7 +3,7 @@
  * machine: `unmeltable collector --queue kafka --kafka-client js|native` (env UNMELTABLE_KAFKA_CLIENT too)
  * and rsyslog 8.2302 imtcp → omkafka (Debian's librdkafka), each producing into a fresh test broker
  * (test/helpers/kafka.ts: 3 brokers; acks=all and lz4 for all three), each fed over TCP by two `blast`
- * senders (../shared/peers-bench/blast.c, or $PEERS_BENCH/blast.c: low CPU, pre-formatted 200-byte RFC 5424 lines without a token,
+ * senders (bench/blast.c, built into bench/out/: low CPU, pre-formatted 200-byte RFC 5424 lines without a token,
  * so the collector runs with --default-tenant) for --seconds.
  *
  *   node --import tsx bench/collector-kafka.ts [--seconds 10] [--runs 3] [--servers js,native,rsyslog]
@@ -36,17 +36,12 @@ const SERVERS = args.servers.split(",") as Server[];
 type Server = "js" | "native" | "rsyslog";
 const TOPIC = "raw";
 
-/** The peers' harness beside the checkout (or a worktree one level deeper), or where PEERS_BENCH says. */
-const BLAST_SRC = [process.env.PEERS_BENCH, path.resolve(ROOT, "../shared/peers-bench"), path.resolve(ROOT, "../../shared/peers-bench")]
-  .filter((d): d is string => Boolean(d))
-  .map((d) => path.join(d, "blast.c"))
-  .find((f) => existsSync(f));
+const BLAST_SRC = path.join(ROOT, "bench/blast.c");
 const BLAST = path.join(ROOT, "bench/out/blast");
 const RSYSLOG_ROOT = path.join(ROOT, "node_modules/.cache/unmeltable-test/rsyslog");
 
 function blast(): string {
   if (existsSync(BLAST)) return BLAST;
-  if (!BLAST_SRC) throw new Error("blast.c not found: set PEERS_BENCH to the peers-bench folder");
   mkdirSync(path.dirname(BLAST), { recursive: true });
   execFileSync("cc", ["-O2", "-o", BLAST, BLAST_SRC]);
   return BLAST;

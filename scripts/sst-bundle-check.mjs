@@ -1,5 +1,5 @@
-// Bundles sst.config.ts the way the SST CLI does before `sst deploy` (pkg/project/run.go, pkg/js/js.go;
-// INFRA.md section 7.6): SST's run() wrapper + the config, the global shim injected, `$app`/`$cli`/`$dev`
+// Bundles sst.config.ts the way the SST CLI does before `sst deploy` (pkg/project/run.go and pkg/js/js.go
+// in https://github.com/anomalyco/sst): SST's run() wrapper + the config, the global shim injected, `$app`/`$cli`/`$dev`
 // defined, `aws`/`sst` imports prepended to every file of ours, @pulumi/* external (resolved from
 // .sst/platform/node_modules at run time). It fails on what the CLI would refuse: a top-level import
 // in sst.config.ts, an import that does not resolve, a duplicate declaration.

@@ -1,6 +1,7 @@
 // Generates SST's platform (.sst/platform: the sst/aws component sources, config.d.ts, and the Pulumi
 // packages SST pins) so `tsc -p tsconfig.infra.json` can check sst.config.ts and stacks/ against SST's
-// real types. Offline except for the npm registry (INFRA.md section 0):
+// real types. Offline except for the npm registry (the flags are read by SST's CLI: cmd/sst/main.go and
+// pkg/flag/flag.go in https://github.com/anomalyco/sst):
 //   SST_SKIP_DEPENDENCY_CHECK=1  skip the Pulumi CLI and Bun downloads from GitHub (only deploys need them)
 //   NO_BUN=1                     install the platform's packages with npm
 //   SST_TELEMETRY_DISABLED=1

@@ -10,8 +10,11 @@ import { indexSettingsFor, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME
  * A role trust policy that only lets Lambda assume the role.
  *
  * SST 4.17's `sst.aws.Function` also trusts the account root (`arn:aws:iam::<account>:root`) on every
- * stage, not only under `sst dev`: function.ts tests `!dev` on an Output, which is always truthy
- * (INFRA.md section 8). Any principal of the account with sts:AssumeRole could then act as the function.
+ * stage, not only under `sst dev`: it builds the role with `assumeRolePolicy: !dev ? … : …`, and `dev` is
+ * an Output, an object, so always truthy (line 2279 of
+ * https://github.com/anomalyco/sst/blob/v4.17.1/platform/src/components/aws/function.ts, generated here
+ * as .sst/platform/src/components/aws/function.ts; test/stacks/sst-components.test.ts shows it).
+ * Any principal of the account with sts:AssumeRole could then act as the function.
  * `sst dev` does need that trust (the local CLI assumes the role to run your handler with its
  * permissions), so the override applies to deploys only; `sst dev` is refused on shared stages (sst.config.ts).
  */

@@ -62,8 +62,16 @@ export interface Program {
 type StartOptions = { dataDir?: string; args?: string[]; syslogPort?: number; httpPort?: number; tlsPort?: number; command?: "start" | "collector" };
 
 /**
- * Starts the real program (the built CLI) and waits until /healthz says every part is ready.
- * If a port this helper drew was taken by another test in the meantime, it draws again.
+ * How long the program may take to become healthy before the start counts as failed. The wait is for
+ * the condition; this only says when to give up. On the 2-core machine the suite runs on, busy with
+ * other work (load average 16-18), the program took 15-20 s to become healthy: a 20 s limit failed there.
+ */
+export const START_TIMEOUT_MS = 60_000;
+
+/**
+ * Starts the real program (the built CLI) and waits until /healthz says every part is ready (or the
+ * program exits, which fails at once with its output). If a port this helper drew was taken by another
+ * test in the meantime, it draws again.
  */
 export async function startProgram(opts: StartOptions = {}): Promise<Program> {
   for (let attempt = 1; ; attempt++) {
@@ -89,18 +97,18 @@ async function startOnce(opts: StartOptions): Promise<Program> {
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const url = (p: string) => `http://127.0.0.1:${httpPort}${p}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`program exited with ${child.exitCode}:\n${out}`);
     try {
-      const res = await fetch(url("/healthz"));
+      const res = await fetch(url("/healthz"), { signal: AbortSignal.timeout(5000) });
       if (res.status === 200) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`program did not become healthy:\n${out}`);
+      throw new Error(`program did not become healthy in ${START_TIMEOUT_MS / 1000} s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,5 +1,6 @@
 /**
- * Runs `sst.config.ts` under Pulumi mocks, offline (INFRA.md section 7): raw `aws.*` resources are the
+ * Runs `sst.config.ts` under Pulumi mocks, offline (`pulumi.runtime.setMocks`, Pulumi's unit-testing
+ * guide: https://www.pulumi.com/docs/iac/guides/testing/unit/): raw `aws.*` resources are the
  * real @pulumi/aws classes registering with an in-process mock engine that records their inputs; the
  * `sst` global is a recording fake (SST components need the SST CLI). Use one stage per test file:
  * the mocks and the globals belong to the worker.

@@ -1,6 +1,8 @@
 /**
- * The real `sst.aws.Function` (SST 4.17's own component code from .sst/platform) under Pulumi mocks
- * (INFRA.md section 7.5): the three calls SST makes to its CLI are answered by a loopback server.
+ * The real `sst.aws.Function` (SST 4.17's own component code from .sst/platform) under Pulumi mocks.
+ * SST's components reach its CLI only by JSON-RPC at `$SST_SERVER/rpc`
+ * (.sst/platform/src/components/rpc/rpc.ts): the few calls they make (Provider.Aws.Bootstrap, Runtime.Build,
+ * and the dev-only ones) are answered here by a loopback server.
  * It checks what the fake `sst` of the other tests cannot: the IAM role SST actually creates for a
  * function built with `functionArgs` trusts Lambda only, while SST's default trusts the account root.
  * Skipped when .sst/platform has not been generated (`npm run sst:types`; `npm run typecheck` does it).

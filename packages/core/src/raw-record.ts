@@ -31,9 +31,10 @@ export interface RawRecord {
  * events than that: the per-record cost is paid once per batch.
  *
  * The encoding is binary and length-prefixed rather than JSON: log lines are full of quotes and
- * backslashes, and escaping them made JSON cost 2.0 us per 200-byte event to encode and 2.1 us to
- * decode on this machine, more than everything else the collector does per event (measured by
- * bench/scratch/enc.mts). All integers big-endian:
+ * backslashes, and escaping them made the JSON envelope cost 2.2-2.6 us per event to encode and 1.4-1.5 us
+ * to decode on the project's 2-core machine, against 0.6-0.8 and 0.27-0.31 us for this one: more than
+ * everything else the collector does per event (bench/codec.ts; its figures are in bench/RESULTS.md,
+ * "Raw batch envelope codec"). All integers big-endian:
  *
  *   "URB" u8 version=2
  *   u16 len + tenant (utf8)          u16 len + collector (utf8)          u32 event count

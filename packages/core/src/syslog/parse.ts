@@ -1,7 +1,8 @@
 /**
  * Hand-written syslog parser: RFC 5424, RFC 3164 (BSD), Cisco ASA/IOS, PRI-only and PRI-less lines.
  *
- * Design goals:
+ * Design goals (the formats: RFC 5424 https://www.rfc-editor.org/rfc/rfc5424, RFC 3164
+ * https://www.rfc-editor.org/rfc/rfc3164; what real senders emit: test/fixtures/syslog-corpus.json):
  * - never throws: every malformed input degrades to a less specific format and keeps the text in `message`;
  * - cheap: index arithmetic, `indexOf` and `slice` only; no regular expressions, no per-character string building
  *   except when an SD-PARAM value actually contains an escape;
@@ -87,7 +88,8 @@ export function parseSyslog(line: string, opts: ParseOptions): SyslogMessage {
  * returns the token and the tag values (unescaped), or null when there is none.
  *
  * Decisions:
- * - Only the RFC 5424 STRUCTURED-DATA position counts (Loggly accepts only RFC 5424 headers; also
+ * - Only the RFC 5424 STRUCTURED-DATA position counts (Loggly accepts only RFC 5424 headers:
+ *   https://documentation.solarwinds.com/en/success_center/loggly/content/admin/streaming-syslog-without-using-files.htm; also
  *   rsyslog's VERSION 0 lines, see looks5424). The
  *   header is walked exactly like parseSyslog does, so empty template fields (double spaces) and omitted trailing
  *   header fields are tolerated and both functions always agree on where SD is.

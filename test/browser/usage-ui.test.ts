@@ -4,11 +4,10 @@
  * counted in today's row and bar once the page refreshes.
  */
 import { randomUUID } from "node:crypto";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, removeDir, startProgram, tenantTokens, type Program, type TenantTokens } from "../helpers/program";
-
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+import { eventually, launchChromium, PAGE_WAIT_MS } from "./chromium";
 
 describe("the Usage page, in Chromium, against the real program", () => {
   let program: Program;
@@ -16,14 +15,20 @@ describe("the Usage page, in Chromium, against the real program", () => {
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
-  const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 200 });
+  // Refresh and wait for the page's new answer. Each click cancels the load under way: a probe that
+  // clicked again 200 ms after the last (as this test did) could cancel every answer slower than that.
+  const refresh = async () => {
+    const answered = page.waitForResponse((r) => new URL(r.url()).pathname === "/apiv2/usage");
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await answered;
+  };
 
   beforeAll(async () => {
     program = await startProgram({ args: ["--max-event-bytes", "2000"] });
     def = await tenantTokens(program.dataDir);
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "en-US", timezoneId: "UTC" });
-    context.setDefaultTimeout(20_000);
+    context.setDefaultTimeout(PAGE_WAIT_MS);
     page = await context.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
   });
@@ -55,7 +60,7 @@ describe("the Usage page, in Chromium, against the real program", () => {
     const today = new Date().toISOString().slice(0, 10);
     const row = page.getByTestId("usage-table").locator(`tr[data-day="${today}"]`);
     await eventually(async () => {
-      await page.getByRole("button", { name: "Refresh" }).click();
+      await refresh();
       return [await row.locator('[data-col="events"]').textContent(), await row.locator('[data-col="indexed"]').textContent(), await row.locator('[data-col="deadLettered"]').textContent()];
     }).toEqual(["25", "25", "1"]);
     expect(bytes).toBeGreaterThan(1000); // shown in kB (decimal), exactly in its title
@@ -74,7 +79,7 @@ describe("the Usage page, in Chromium, against the real program", () => {
     // 1,000 bytes a day: today's bytes (more than 1,000, above) are over the plan.
     await cli(["tenants", "set", "default", "--data-dir", program.dataDir, "--plan-gb-per-day", "0.000001", "--plan-events-per-second", "1000"]);
     await eventually(async () => {
-      await page.getByRole("button", { name: "Refresh" }).click();
+      await refresh();
       return page.getByTestId("usage-plan").textContent();
     }).toBe("1.00 kB a day, 1,000 events/s");
     expect(await page.getByTestId("plan-line").count()).toBe(1);
