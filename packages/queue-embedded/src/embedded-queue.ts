@@ -16,8 +16,7 @@ import {
   type SendOptions,
   type TopicSpec,
 } from "@unmeltable/core";
-import { PartitionLog } from "./partition-log";
-import { writeFileAtomic } from "./fs-util";
+import { PartitionLog, writeFileAtomic } from "@unmeltable/partition-log";
 import { acquireLock, releaseLock } from "./lock";
 
 /**
@@ -27,7 +26,7 @@ import { acquireLock, releaseLock } from "./lock";
  *
  *   <dir>/LOCK                              pid of the owner
  *   <dir>/topics/<topic>/meta.json          {"partitions": N}
- *   <dir>/topics/<topic>/<partition>/*.log  segments (see partition-log.ts)
+ *   <dir>/topics/<topic>/<partition>/*.log  segments (see packages/partition-log)
  *   <dir>/groups/<group>/<topic>.json       committed offsets {"<partition>": nextOffset}
  */
 export interface EmbeddedQueueOptions {
