@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -38,7 +37,7 @@ describe("authentication: the same credentials judged alike on every surface of 
     await writeFile(path.join(dir, "index.html"), "<!doctype html><title>ui</title>");
     index = new EmbeddedIndex({ dir: path.join(dir, "index"), writer: "inline", defaultSlice: "day" });
     alerts = startAlerts({ dataDir: dir, index, tenants, httpAddress: () => ({ host: "127.0.0.1", port: servers?.httpPort }), logger: noLogger, intervalMs: 0 });
-    const tail = new LiveTail({ indexed: new EventEmitter(), tenants, metrics: noMetrics });
+    const tail = new LiveTail({ indexed: { onIndexed: () => () => undefined }, tenants, metrics: noMetrics });
     servers = await startHttpServers({
       host: "127.0.0.1",
       port: 0,

@@ -96,7 +96,7 @@ describe("retention-aware placement with the writer thread and live tail", () =>
     try {
       const received = Date.UTC(2026, 11, 5, 9, 30, 0);
       const tailed: LogEvent[] = [];
-      index.on("indexed", (_tenant: string, events: LogEvent[]) => tailed.push(...events));
+      index.onIndexed((_tenant: string, events: LogEvent[]) => tailed.push(...events));
       const stated = Date.UTC(2001, 0, 1);
       await index.write("acme", [JSON.stringify(stating("acme", stated, received, "tailed-old"))]);
       expect(tailed.map((e) => [e.timestamp, e.event.unmeltable])).toEqual([[received, { statedTimestamp: stated }]]);

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EmbeddedQueue, PartitionLog } from "@unmeltable/queue-embedded";
+import { EmbeddedQueue } from "@unmeltable/queue-embedded";
+import { PartitionLog } from "@unmeltable/partition-log";
 import { fillUp, mountTmpfs } from "../helpers/full-disk";
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { rawBatchEventCount, type Logger, type Metrics, type OutgoingRecord } from "@unmeltable/core";
-import { PartitionLog, writeFileAtomic } from "@unmeltable/queue-embedded";
+import { PartitionLog, writeFileAtomic } from "@unmeltable/partition-log";
 import type { RawSink } from "./batcher";
 
 /**

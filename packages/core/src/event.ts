@@ -1,3 +1,4 @@
+// Browser-safe: types only, no imports (the web UI uses it through @unmeltable/core/event).
 /**
  * The processed event, in Loggly's shape: what the process stage produces, the processed topic carries,
  * the index stores and the search API returns.

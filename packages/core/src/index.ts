@@ -15,6 +15,8 @@ export * from "./event";
 export * from "./processed-batch";
 export * from "./sampling";
 export * from "./ports/index";
+export * from "./ports/slice-admin";
+export * from "./ports/indexed-feed";
 export * from "./deadline";
 export * from "./stages/stage";
 export * from "./stages/commit-batch";

@@ -1,9 +1,8 @@
-import { EventEmitter } from "node:events";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { EventLoopUtilization } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
-import { MAX_RESULT_WINDOW, ResultWindowError, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo } from "@unmeltable/core";
+import { MAX_RESULT_WINDOW, ResultWindowError, type FacetResult, type HistogramBucket, type IndexedFeed, type IndexedListener, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo } from "@unmeltable/core";
 import { EVICTIONS, OPEN } from "./handle-cache";
 import { defaultOpenSlices, splitOpenSlices } from "./open-slices";
 import { IndexReader } from "./reader";
@@ -58,10 +57,10 @@ export interface OpenSliceStats {
 }
 
 /**
- * The index port on SQLite FTS5, one file per tenant per time slice (see schema.ts). Emits
- * "indexed" (tenant, events) after each write with the events it newly stored, for live tail.
+ * The index port on SQLite FTS5, one file per tenant per time slice (see schema.ts). As an IndexedFeed it
+ * hands each write's newly stored events to its listeners (live tail).
  */
-export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin {
+export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
   /** Reads in this thread (inline readers; also lists slice files). */
   readonly reader: IndexReader;
   private readonly pool?: ReaderPool;
@@ -77,9 +76,9 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
   /** [open connections, evictions] of the writer's and this thread's connection caches (handle-cache.ts). */
   private readonly counters = new Int32Array(new SharedArrayBuffer(8));
   private readonly openSlicesLimit: number;
+  private readonly indexedListeners = new Set<IndexedListener>();
 
   constructor(private readonly options: EmbeddedIndexOptions) {
-    super();
     mkdirSync(options.dir, { recursive: true });
     this.slicePolicy = { ...(options.slices ?? {}) };
     this.retention = { ...(options.retentionDays ?? {}) };
@@ -150,17 +149,22 @@ export class EmbeddedIndex extends EventEmitter implements IndexPort, SliceAdmin
     return { open: Atomics.load(this.counters, OPEN) + readers.open, evictions: Atomics.load(this.counters, EVICTIONS) + readers.evictions, limit: this.openSlicesLimit };
   }
 
+  onIndexed(listener: IndexedListener): () => void {
+    this.indexedListeners.add(listener);
+    return () => this.indexedListeners.delete(listener);
+  }
+
   async write(tenant: string, docs: string[]): Promise<IndexWriteResult[]> {
     const length = this.slicePolicy[tenant] ?? this.defaultSlice;
     const retentionDays = this.retention[tenant];
     // Live tail wants the created events as objects: keep the ones preparing parsed, not parse twice.
-    const parsed: LogEvent[] | undefined = this.listenerCount("indexed") > 0 ? new Array<LogEvent>(docs.length) : undefined;
+    const parsed: LogEvent[] | undefined = this.indexedListeners.size > 0 ? new Array<LogEvent>(docs.length) : undefined;
     const results = this.inline
       ? this.inline.apply(tenant, prepareWrite(tenant, docs, length, parsed && ((i, ev) => (parsed[i] = ev)), retentionDays))
       : await this.writeInChunks(tenant, docs, length, parsed, retentionDays);
     if (parsed) {
       const created = results.flatMap((r, i) => (r.status === "created" ? [parsed[i]!] : []));
-      if (created.length > 0) this.emit("indexed", tenant, created);
+      if (created.length > 0) for (const listener of [...this.indexedListeners]) listener(tenant, created);
     }
     return results;
   }

@@ -19,8 +19,7 @@ import {
   type SendOptions,
   type TopicSpec,
 } from "@unmeltable/core";
-import { PartitionLog } from "./partition-log";
-import { writeFileAtomic } from "./fs-util";
+import { PartitionLog, writeFileAtomic } from "@unmeltable/partition-log";
 import { acquireLock, releaseLock } from "./lock";
 
 /**
@@ -30,7 +29,7 @@ import { acquireLock, releaseLock } from "./lock";
  *
  *   <dir>/LOCK                              pid of the owner
  *   <dir>/topics/<topic>/meta.json          {"partitions": N}
- *   <dir>/topics/<topic>/<partition>/*.log  segments (see partition-log.ts)
+ *   <dir>/topics/<topic>/<partition>/*.log  segments (see packages/partition-log)
  *   <dir>/groups/<group>/<topic>.json       committed offsets {"<partition>": nextOffset}
  */
 export interface EmbeddedQueueOptions {

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { EventEmitter } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { apiErrorOf, logglyEvent } from "@unmeltable/api";
-import { authenticate, authorizationOf, matchesEvent, parseQuery, UnauthorizedError, type LogEvent, type Metrics, type Query, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { authenticate, authorizationOf, matchesEvent, parseQuery, UnauthorizedError, type IndexedFeed, type LogEvent, type Metrics, type Query, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { sendJson, tenantOf, type HttpRoute } from "./http-server";
 
 /** What one stream may have waiting to be sent before its reader counts as too slow and is cut off. */
@@ -71,7 +70,7 @@ export class LiveTail {
   private readonly open: ReturnType<Metrics["gauge"]>;
   private readonly cutOff: ReturnType<ReturnType<Metrics["counter"]>["labels"]>;
 
-  constructor(private readonly deps: { indexed: EventEmitter; tenants: TenantDirectory; metrics: Metrics; maxBufferedBytes?: number; tickets?: TailTickets }) {
+  constructor(private readonly deps: { indexed: IndexedFeed; tenants: TenantDirectory; metrics: Metrics; maxBufferedBytes?: number; tickets?: TailTickets }) {
     this.tickets = deps.tickets ?? new TailTickets();
     this.maxBufferedBytes = deps.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.open = deps.metrics.gauge("unmeltable_tail_streams", "Live tail streams open");
@@ -144,7 +143,7 @@ export class LiveTail {
       if (stopped) return;
       stopped = true;
       clearInterval(heartbeat);
-      this.deps.indexed.off("indexed", onIndexed);
+      unsubscribe();
       const socket = res.socket;
       res.end(last);
       if (!socket || socket.destroyed) return;
@@ -171,13 +170,13 @@ export class LiveTail {
       }
     };
     const heartbeat = setInterval(() => send(": heartbeat\n\n"), HEARTBEAT_MS);
-    this.deps.indexed.on("indexed", onIndexed);
+    const unsubscribe = this.deps.indexed.onIndexed(onIndexed);
     this.streams.set(res, end);
     this.open.set(this.streams.size);
     res.on("close", () => {
       stopped = true;
       clearInterval(heartbeat);
-      this.deps.indexed.off("indexed", onIndexed);
+      unsubscribe();
       this.streams.delete(res);
       this.open.set(this.streams.size);
     });

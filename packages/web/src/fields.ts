@@ -1,14 +1,7 @@
-/** An event as the API returns it (Loggly's shape): core's ApiEvent, restated because core's barrel needs Node types. */
-export interface ApiEvent {
-  id: string;
-  timestamp: number;
-  tags: string[];
-  logtypes: string[];
-  raw: string;
-  logmsg: string;
-  unparsed: string | null;
-  event: Record<string, unknown>;
-}
+// The browser-safe entry of core: types only, no Node modules behind it.
+import type { ApiEvent } from "@unmeltable/core/event";
+
+export type { ApiEvent };
 
 export type Scalar = string | number | boolean;
 
