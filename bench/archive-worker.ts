@@ -70,7 +70,7 @@ async function run(name: string, queue: EmbeddedQueue, store: ArchiveStore, reco
 
 const queue = await EmbeddedQueue.open({ dir: path.join(work, "queue") });
 const filled = await fill(queue);
-const [{ end: records }] = await queue.admin.offsets(RAW_TOPIC);
+const records = (await queue.admin.offsets(RAW_TOPIC))[0]?.end;
 console.log(`filled: ${(filled.bytes / MB).toFixed(0)} MiB raw, ${filled.events.toLocaleString()} events, ${records} records; gzip level ${args.level}`);
 await run("directory", queue, new DirectoryStore(path.join(work, "dir")), records!);
 const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(work, "s3"), configureBuckets: [{ name: "archive" }] });

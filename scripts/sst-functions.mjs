@@ -262,6 +262,7 @@ export function loadIsolated(outfile, install, extraEnv = {}) {
       UNMELTABLE_INDEX: "opensearch",
       UNMELTABLE_OPENSEARCH_ENDPOINTS: JSON.stringify({ default: "https://127.0.0.1:9" }),
       UNMELTABLE_ARCHIVE_BUCKET: "archive",
+      UNMELTABLE_ALERTS: "s3://config/alerts/",
       UNMELTABLE_ERROR_HANDLING: "provisioned",
       ...extraEnv,
     };

@@ -553,7 +553,7 @@ export function pascal(s: string): string {
   return s
     .split(/[^a-zA-Z0-9]/)
     .filter(Boolean)
-    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
     .join("");
 }
 

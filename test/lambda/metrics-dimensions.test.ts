@@ -28,7 +28,7 @@ afterAll(() => {
 });
 
 const docs = () => lines.map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>);
-const find = (metric: string) => docs().find((d) => d._aws.CloudWatchMetrics[0].Metrics.some((m) => m.Name === metric));
+const find = (metric: string) => docs().find((d) => d._aws.CloudWatchMetrics[0]?.Metrics.some((m) => m.Name === metric));
 
 describe("EMF dimensions", () => {
   it("a labelled count (DeadLetters by reason) has exactly service, FunctionName and reason: the alarm's SCHEMA", () => {
@@ -38,9 +38,9 @@ describe("EMF dimensions", () => {
     emf.flush();
     const d = find("DeadLetters")!;
     expect(d).toBeDefined();
-    const cw = d._aws.CloudWatchMetrics[0];
+    const cw = d._aws.CloudWatchMetrics[0]!;
     expect(cw.Namespace).toBe(APP_NAMESPACE);
-    expect([...cw.Dimensions[0]].sort()).toEqual(["FunctionName", "reason", "service"]);
+    expect([...cw.Dimensions[0]!].sort()).toEqual(["FunctionName", "reason", "service"]);
     expect(d).toMatchObject({ service: APP_SERVICE, FunctionName: FUNCTION, reason: "unparsable", DeadLetters: 3 });
   });
 
@@ -53,7 +53,7 @@ describe("EMF dimensions", () => {
     for (const metric of ["EventsIn", "ArchiveMissingDays"]) {
       const d = find(metric)!;
       expect(d, metric).toBeDefined();
-      expect([...d._aws.CloudWatchMetrics[0].Dimensions[0]].sort(), metric).toEqual(["FunctionName", "service"]);
+      expect([...d._aws.CloudWatchMetrics[0]!.Dimensions[0]!].sort(), metric).toEqual(["FunctionName", "service"]);
       expect(d).toMatchObject({ service: APP_SERVICE, FunctionName: FUNCTION });
     }
   });

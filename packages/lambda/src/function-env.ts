@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { describeIssue } from "@unmeltable/core";
-import { brokerProblem, mskClusterArnProblem } from "@unmeltable/queue-kafka";
+// The options checks alone: the package's main entry would pull the Kafka client into every function.
+import { brokerProblem, mskClusterArnProblem } from "@unmeltable/queue-kafka/options";
 
 /**
  * Each function's environment (set by the stacks: stacks/functions.ts, the contract, plus each stack's
