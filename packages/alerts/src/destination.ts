@@ -273,7 +273,7 @@ export function boundedResolver(lookup: (host: string) => Promise<ResolvedAddres
               if (settled) return;
               settled = true;
               clearTimeout(timer);
-              reject(err);
+              reject(err instanceof Error ? err : new Error(String(err)));
             },
           );
         },

@@ -132,7 +132,7 @@ export class Ingestor {
   http(tenant: Tenant, events: Buffer[], transport: Transport, remote: string, tags: readonly string[], contentType: string | undefined, signal?: AbortSignal): Promise<void> {
     const counters = this.counters(transport);
     const receivedAt = Date.now();
-    const inputs: RawEventInput[] = new Array(events.length);
+    const inputs: RawEventInput[] = new Array<RawEventInput>(events.length);
     let total = 0;
     for (let i = 0; i < events.length; i++) {
       const bytes = events[i]!;

@@ -133,7 +133,7 @@ export class PlanMeter {
       if (overDaily) s.over = "daily";
       else if (s.tokens >= capacity / 2) s.over = undefined;
       else s.over = "rate";
-      if (s.over !== before) this.options.onChange?.({ tenant, over: s.over !== undefined, reason: (s.over ?? before)!, plan, dayBytes: s.dayBytes });
+      if (s.over !== before) this.options.onChange?.({ tenant, over: s.over !== undefined, reason: (s.over ?? before), plan, dayBytes: s.dayBytes });
     }
   }
 

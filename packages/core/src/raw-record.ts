@@ -218,7 +218,7 @@ function decode(buf: CodecBuffer): RawBatch {
   const count = buf.readUInt32BE(p);
   p += 4;
   if (count > buf.length) throw new RawBatchDecodeError(`raw batch claims ${count} events in ${buf.length} bytes`);
-  const events: RawRecord[] = new Array(count);
+  const events: RawRecord[] = new Array<RawRecord>(count);
   for (let i = 0; i < count; i++) {
     if (p + 36 + 8 + 2 > buf.length) throw new RawBatchDecodeError(`raw batch event ${i} is truncated`);
     const id = buf.latin1Slice(p, p + 36);
@@ -230,7 +230,7 @@ function decode(buf: CodecBuffer): RawBatch {
     const remote = buf.latin1Slice(p, p + remoteLen);
     p += remoteLen;
     const tagCount = buf[p++]!;
-    const tags: string[] = new Array(tagCount);
+    const tags: string[] = new Array<string>(tagCount);
     for (let t = 0; t < tagCount; t++) {
       const n = buf[p]!;
       tags[t] = utf8(buf, p + 1, n);

@@ -179,7 +179,7 @@ export class OpenSearchIndex implements IndexPort {
    * documents rejected (the other tenants' are written).
    */
   async writeMany(batches: { tenant: string; docs: string[] }[]): Promise<IndexWriteResult[][]> {
-    const flat: IndexWriteResult[] = new Array(batches.reduce((n, b) => n + b.docs.length, 0));
+    const flat: IndexWriteResult[] = new Array<IndexWriteResult>(batches.reduce((n, b) => n + b.docs.length, 0));
     const ops: Op[] = [];
     // OpenSearch finds a repeated id only within one index and one request order: a repeat in the
     // batch is answered from its first occurrence instead.

@@ -82,7 +82,7 @@ export function openSearchIndexForTiers(options: TieredOptions): TieredIndex {
 
     writeMany: async (batches: IndexWriteBatch[]): Promise<IndexWriteResult[][]> => {
       // One stream of bulk requests per tier (the index function has one tier: one stream).
-      const out: IndexWriteResult[][] = new Array(batches.length);
+      const out: IndexWriteResult[][] = new Array<IndexWriteResult[]>(batches.length);
       const byTier = new Map<string, number[]>();
       batches.forEach((b, k) => {
         const tier = writeTier ?? tierOf(b.tenant);

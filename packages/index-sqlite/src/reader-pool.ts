@@ -165,7 +165,7 @@ export class ReaderPool {
       slot.job = job;
       job.slot = slot;
       worker.ref();
-      worker.postMessage({ ...job.request, id: job.id, deadline: job.deadline } as ReaderMessage);
+      worker.postMessage({ ...job.request, id: job.id, deadline: job.deadline });
     }
     this.sample();
   }

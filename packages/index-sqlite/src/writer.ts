@@ -34,7 +34,7 @@ export interface PreparedWrite {
  * (placement.ts).
  */
 export function prepareWrite(tenant: string, docs: string[], length: SliceLength, onParsed?: (i: number, ev: LogEvent) => void, retentionDays?: number): PreparedWrite {
-  const results: (IndexWriteResult | null)[] = new Array(docs.length).fill(null);
+  const results: (IndexWriteResult | null)[] = new Array<(IndexWriteResult | null)>(docs.length).fill(null);
   const groups = new Map<number, { i: number; ev: LogEvent; ts: number; doc: string }[]>();
   for (let i = 0; i < docs.length; i++) {
     let ev: LogEvent;
@@ -187,7 +187,7 @@ export class IndexWriter {
           results[i] = { status: "exists" };
           continue;
         }
-        s.fts.run(rowid, rows[k + 3] as string, rows[k + 5] as string);
+        s.fts.run(rowid, rows[k + 3], rows[k + 5]);
         const minute = Math.floor(ts / 60_000);
         bump(rollup, `*\u0000${minute}\u0000`);
         const pairs = rows[k + 6] as string;

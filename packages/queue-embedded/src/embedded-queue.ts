@@ -170,7 +170,7 @@ export class EmbeddedQueue implements Queue {
           if (!list) byPartition.set(p, (list = []));
           list.push(i);
         });
-        const out: RecordPosition[] = new Array(records.length);
+        const out: RecordPosition[] = new Array<RecordPosition>(records.length);
         await Promise.all(
           [...byPartition].map(async ([partition, indexes]) => {
             const now = Date.now();
@@ -218,7 +218,7 @@ export class EmbeddedQueue implements Queue {
   /** @internal Committed offsets of a group for a topic, loaded once and then kept in memory. */
   async loadCommitted(group: string, topic: string): Promise<Map<number, number>> {
     let byTopic = this.groupOffsets.get(group);
-    if (!byTopic) this.groupOffsets.set(group, (byTopic = new Map()));
+    if (!byTopic) this.groupOffsets.set(group, (byTopic = new Map<string, Map<number, number>>()));
     let offsets = byTopic.get(topic);
     if (!offsets) {
       offsets = new Map();

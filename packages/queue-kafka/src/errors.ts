@@ -17,7 +17,7 @@ export function describe(err: unknown): string {
   const parts: string[] = [];
   const visit = (e: unknown, depth: number) => {
     if (!e || depth > 4) return;
-    if (typeof e !== "object") return void parts.push(String(e));
+    if (typeof e !== "object") return void parts.push(typeof e === "string" ? e : typeof e === "number" || typeof e === "boolean" || typeof e === "bigint" ? e.toString() : typeof e);
     const o = e as { message?: string; errors?: unknown[] };
     if (o.message && !parts.includes(o.message)) parts.push(o.message);
     if (Array.isArray(o.errors)) for (const x of o.errors.slice(0, 3)) visit(x, depth + 1);

@@ -19,7 +19,7 @@ export function rdkafkaConfig(conn: KafkaConnection): RdkafkaConfig {
   if (sasl?.mechanism === "aws-msk-iam") {
     config["sasl.mechanisms"] = "OAUTHBEARER";
     const region = sasl.region;
-    config["oauthbearer_token_refresh_cb"] = mskIamTokenProvider(region) as never;
+    config["oauthbearer_token_refresh_cb"] = mskIamTokenProvider(region);
   } else if (sasl) {
     config["sasl.mechanisms"] = sasl.mechanism.toUpperCase();
     config["sasl.username"] = sasl.username;

@@ -1,3 +1,6 @@
+/* eslint-disable @typescript-eslint/prefer-promise-reject-errors, @typescript-eslint/no-unsafe-return --
+ * the native client's callbacks are typed loosely (any): the errors they pass are its LibrdKafkaError
+ * objects, rejected as they come so callers see the client's own code and message. */
 import { createRequire } from "node:module";
 import type { KafkaJS as KafkaJSTypes, KafkaConsumer as RdKafkaConsumer } from "@confluentinc/kafka-javascript";
 import {
@@ -87,7 +90,7 @@ export class NativeKafkaQueue implements Queue {
   /** A low-level consumer without subscriptions, for metadata and offset queries. */
   private inspect(): Promise<RdKafkaConsumer> {
     this.inspector ??= (async () => {
-      const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": `unmeltable-inspector-${process.pid}`, "enable.auto.commit": false } as never, {});
+      const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": `unmeltable-inspector-${process.pid}`, "enable.auto.commit": false }, {});
       await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
       this.closers.add(() => new Promise<void>((r) => c.disconnect(() => r())));
       return c;
@@ -98,7 +101,7 @@ export class NativeKafkaQueue implements Queue {
   private async topicPartitions(): Promise<Map<string, number>> {
     const c = await this.inspect();
     const md = await new Promise<{ topics: { name: string; partitions: unknown[] }[] }>((resolve, reject) =>
-      c.getMetadata({ timeout: 10_000 }, (err, data) => (err ? reject(err) : resolve(data as never))),
+      c.getMetadata({ timeout: 10_000 }, (err, data) => (err ? reject(err) : resolve(data))),
     );
     return new Map(md.topics.map((t) => [t.name, t.partitions.length]));
   }
@@ -163,14 +166,14 @@ export class NativeKafkaQueue implements Queue {
 
   private async committed(group: string, topic: string): Promise<Map<number, number>> {
     const n = await this.partitionCount(topic);
-    const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": group, "enable.auto.commit": false } as never, {});
+    const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": group, "enable.auto.commit": false }, {});
     await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
     try {
       const parts = await new Promise<{ partition: number; offset: number }[]>((resolve, reject) =>
         c.committed(
           Array.from({ length: n }, (_, partition) => ({ topic, partition })),
           10_000,
-          (err, tps) => (err ? reject(err) : resolve(tps as never)),
+          (err, tps) => (err ? reject(err) : resolve(tps)),
         ),
       );
       return new Map(parts.filter((p) => p.offset >= 0).map((p) => [p.partition, p.offset]));
@@ -186,7 +189,7 @@ export class NativeKafkaQueue implements Queue {
       c.offsetsForTimes(
         Array.from({ length: n }, (_, partition) => ({ topic, partition, offset: ts })),
         10_000,
-        (err, offsets) => (err ? reject(err) : resolve(offsets as never)),
+        (err, offsets) => (err ? reject(err) : resolve(offsets)),
       ),
     );
     // librdkafka leaves a partition's input (the timestamp) in place when it has no answer for it (an
@@ -204,7 +207,7 @@ export class NativeKafkaQueue implements Queue {
    */
   private async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<QueueRecord[]> {
     const end = ((await this.offsets(topic)).find((o) => o.partition === partition) as PartitionOffsets).end;
-    const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": `unmeltable-reader-${process.pid}-${++readers}`, "enable.auto.commit": false } as never, { "auto.offset.reset": "earliest" });
+    const c = new (loadKafkaClient().KafkaConsumer)({ ...(this.base as object), "group.id": `unmeltable-reader-${process.pid}-${++readers}`, "enable.auto.commit": false }, { "auto.offset.reset": "earliest" });
     await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
     try {
       c.setDefaultConsumeTimeout(offset >= end ? 300 : 1000);
@@ -241,7 +244,7 @@ export class NativeKafkaQueue implements Queue {
       // acks=all and idempotence: a retried produce after a broker failover neither loses nor duplicates.
       "enable.idempotence": true,
       kafkaJS: { acks: -1, compression: (this.options.compression ?? "lz4") as KafkaJSTypes.CompressionTypes },
-    } as never);
+    });
     let connected: Promise<void> | undefined;
     const partitionOf = recordPartitioner();
     const close = async () => {
@@ -310,7 +313,7 @@ class KafkaGroupConsumer implements QueueConsumer {
       "heartbeat.interval.ms": Math.max(500, Math.floor(sessionTimeoutMs / 5)),
       "max.partition.fetch.bytes": Math.max(1024 * 1024, options.maxBatchBytes ?? 6 * 1024 * 1024),
       kafkaJS: { groupId: options.group, fromBeginning: options.fromBeginning ?? false, autoCommit: false },
-    } as never);
+    });
   }
 
   async run(handler: BatchHandler): Promise<void> {
@@ -321,6 +324,7 @@ class KafkaGroupConsumer implements QueueConsumer {
     const done = new Promise<void>((r) => (finished = r));
     await this.consumer.run({
       partitionsConsumedConcurrently: 16,
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- plain functions of the batch payload
       eachBatch: async ({ batch, isRunning, isStale }) => {
         const all: QueueRecord[] = batch.messages.map((m) => ({
           topic: batch.topic,

@@ -72,7 +72,7 @@ export function prettyLine(json: string): string {
   }
   const { time, level, msg, ...fields } = entry;
   const levelName = LEVEL_NAMES[level as number] ?? String(level);
-  let line = `${String(time)}${levelName ? ` ${levelName}` : ""} ${String(msg ?? "")}`;
+  let line = `${String(time)}${levelName ? ` ${levelName}` : ""} ${typeof msg === "string" ? msg : JSON.stringify(msg ?? "")}`;
   for (const [k, v] of Object.entries(fields)) {
     const text = typeof v === "string" && /^[\w./:@-]+$/.test(v) ? v : JSON.stringify(v);
     line += ` ${k}=${text}`;

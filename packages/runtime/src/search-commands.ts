@@ -64,8 +64,9 @@ function credential(flags: ClientFlags): Credential {
 
 /** One line per event for people: time, host, app, message. */
 export function formatEvent(e: ApiEvent): string {
-  const host = e.event.syslog?.host ?? "-";
-  const app = e.event.syslog?.appName ?? "-";
+  const text = (v: unknown) => (v === undefined || v === null ? "-" : typeof v === "string" ? v : JSON.stringify(v));
+  const host = text(e.event.syslog?.host);
+  const app = text(e.event.syslog?.appName);
   const tags = e.tags.length > 0 ? ` [${e.tags.join(",")}]` : "";
   return `${new Date(e.timestamp).toISOString()} ${host} ${app}${tags}: ${e.logmsg.replace(/\n/g, "\\n")}`;
 }
@@ -80,7 +81,7 @@ async function getJson(url: string, token: string): Promise<Record<string, unkno
   const body = (await res.json()) as Record<string, unknown>;
   if (res.status !== 200) {
     const pos = typeof body.position === "number" ? ` (at position ${body.position})` : "";
-    throw new Error(`${res.status}: ${String(body.message ?? res.statusText)}${pos}`);
+    throw new Error(`${res.status}: ${typeof body.message === "string" ? body.message : res.statusText}${pos}`);
   }
   return body;
 }
@@ -97,9 +98,9 @@ export async function searchCommand(query: string | undefined, flags: ClientFlag
 async function search(query: string | undefined, flags: ClientFlags & { from: string; until: string; limit: number; order: string }, token: string): Promise<void> {
   const params = new URLSearchParams({ q: query ?? "*", from: flags.from, until: flags.until, order: flags.order, size: String(Math.min(1000, flags.limit)) });
   const base = flags.url.replace(/\/+$/, "");
-  const { count } = (await getJson(`${base}/apiv2/events/count?${params}`, token)) as { count: number };
+  const { count } = (await getJson(`${base}/apiv2/events/count?${params.toString()}`, token)) as { count: number };
   if (!flags.json) process.stderr.write(`${count} events match; showing ${Math.min(count, flags.limit)}, ${flags.order === "asc" ? "oldest" : "newest"} first\n`);
-  let url: string | undefined = `${base}/apiv2/events/iterate?${params}`;
+  let url: string | undefined = `${base}/apiv2/events/iterate?${params.toString()}`;
   let printed = 0;
   while (url && printed < flags.limit) {
     const page = (await getJson(url, token)) as { events: ApiEvent[]; next?: string };
@@ -138,7 +139,7 @@ export async function tailCommand(query: string | undefined, flags: ClientFlags)
 }
 
 async function tail(query: string | undefined, flags: ClientFlags, token: string): Promise<void> {
-  const url = `${flags.url.replace(/\/+$/, "")}/apiv2/tail?${new URLSearchParams({ q: query ?? "*" })}`;
+  const url = `${flags.url.replace(/\/+$/, "")}/apiv2/tail?${new URLSearchParams({ q: query ?? "*" }).toString()}`;
   // Said once the stream is open, also with --json (stdout stays JSON lines): a script can wait for it.
   const onLive = () => process.stderr.write(`tailing ${query ?? "*"} (Ctrl-C to stop)\n`);
   for (;;) {

@@ -282,7 +282,7 @@ export async function start(config: StartConfig): Promise<Running> {
       port: config.httpPort,
       https: config.httpsPort !== undefined && tlsMaterial ? { port: config.httpsPort, ...tlsMaterial } : undefined,
       routes,
-      onDrain: stages ? [() => stages!.tail.endAll()] : [],
+      onDrain: stages ? [() => stages.tail.endAll()] : [],
       log,
     });
     listening.http = http;

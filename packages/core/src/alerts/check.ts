@@ -34,7 +34,7 @@ export interface AlertCheckResult {
 export async function checkAlerts(deps: AlertCheckDeps): Promise<AlertCheckResult[]> {
   const now = deps.now?.() ?? Date.now();
   const alerts = await deps.store.enabled();
-  const results: AlertCheckResult[] = new Array(alerts.length);
+  const results: AlertCheckResult[] = new Array<AlertCheckResult>(alerts.length);
   let next = 0;
   const worker = async () => {
     while (next < alerts.length) {

@@ -25,7 +25,7 @@ export function flattenFields(event: LogEvent, limits: { maxValue?: number } = {
   const fields = event.event;
   const maxValue = limits.maxValue ?? MAX_FIELD_VALUE;
   for (const ns in fields) {
-    if (Object.hasOwn(fields, ns)) walk(fields[ns] as FieldValue, ns, out, 0, maxValue);
+    if (Object.hasOwn(fields, ns)) walk(fields[ns], ns, out, 0, maxValue);
   }
   for (const t of event.tags) if (typeof t === "string" && t.length <= maxValue) out.push(["tag", t]);
   for (const l of event.logtypes) out.push(["logtype", l]);

@@ -137,7 +137,7 @@ export function parseJavaTrace(input: string): Fields | null {
     const fields: Fields = { exception: header.exception };
     let message = header.message;
     if (k < firstFrame - 1) {
-      const more = text.slice(starts[k + 1]!, ends[firstFrame - 1]!);
+      const more = text.slice(starts[k + 1], ends[firstFrame - 1]);
       message = message === undefined ? more : `${message}\n${more}`;
     }
     if (message !== undefined) fields.message = message;

@@ -127,7 +127,7 @@ export function parseKeyValue(text: string): Fields | null {
   }
   if (pairs === 1 && words === 0) {
     // A lone token `a=1&b=2` is a form-urlencoded body: text, not one pair with value "1&b=2".
-    for (const key in out) if (typeof out[key] === "string" && (out[key] as string).includes("&")) return null;
+    for (const key in out) if (typeof out[key] === "string" && (out[key]).includes("&")) return null;
     return out;
   }
   return pairs >= 2 ? out : null;

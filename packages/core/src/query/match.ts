@@ -184,7 +184,7 @@ export function resolveField(e: LogEvent, field: string): FieldValue[] {
       pushLeaves(e.timestamp, out);
       return out;
   }
-  walk(e.event as FieldValue, field.split("."), 0, out);
+  walk(e.event, field.split("."), 0, out);
   return out;
 }
 

@@ -13,7 +13,7 @@ import { recordDeadLetter, type RecordOutcome, type Stage, type StageResult } fr
 export function createIndexStage(options: { index: IndexPort; stageName?: string }): Stage {
   const stageName = options.stageName ?? "index";
   return async (records: QueueRecord[]): Promise<StageResult> => {
-    const outcomes: RecordOutcome[] = records.map(() => ({ status: "ok" }) as RecordOutcome);
+    const outcomes: RecordOutcome[] = records.map(() => ({ status: "ok" }));
     const deadLetters: DeadLetter[] = [];
     // Per tenant: the documents and, for each, the record it came from.
     const byTenant = new Map<string, { docs: string[]; from: number[] }>();

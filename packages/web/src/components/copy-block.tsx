@@ -44,7 +44,7 @@ export function CopyBlock({ id, title, hint, text }: { id: string; title: string
           <h3 id={`${id}-title`}>{title}</h3>
           {hint && <p class="muted">{hint}</p>}
         </div>
-        <button type="button" class="btn btn-small" onClick={copy} aria-label={`Copy ${title}`} aria-describedby={`${id}-status`}>
+        <button type="button" class="btn btn-small" onClick={() => void copy()} aria-label={`Copy ${title}`} aria-describedby={`${id}-status`}>
           {status === "copied" ? "Copied ✓" : "Copy"}
         </button>
       </div>

@@ -328,7 +328,7 @@ function AlertForm({ id, initial, onCancel, onSaved }: { id?: string; initial: D
       </span>
     ) : null;
   return (
-    <form class="card alert-form" onSubmit={submit} aria-labelledby="alert-form-h" noValidate>
+    <form class="card alert-form" onSubmit={(e) => void submit(e)} aria-labelledby="alert-form-h" noValidate>
       <h2 id="alert-form-h">{id ? "Edit alert" : "New alert"}</h2>
       <label class="field">
         <span>Name</span>

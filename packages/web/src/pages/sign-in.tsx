@@ -44,7 +44,7 @@ export function SignIn({ notice, onSignedIn }: { notice?: string | null; onSigne
   };
   return (
     <main class="signin" id="main">
-      <form class="card signin-card" onSubmit={submit} aria-labelledby="signin-h">
+      <form class="card signin-card" onSubmit={(e) => void submit(e)} aria-labelledby="signin-h">
         <div class="brand brand-large" aria-hidden="true">
           <span class="logo" />
           unmeltable
