@@ -238,6 +238,8 @@ describe("the web UI, in Chromium, against the real program", () => {
     await page.getByRole("button", { name: "Last 10 minutes" }).click();
     await eventually(() => page.locator("ol.events > li.event").count()).toBe(4);
     const plot = page.getByTestId("histogram");
+    // The plot is drawn once the histogram's answer is in (it may come after the events): wait for it laid out.
+    await eventually(async () => ((await plot.boundingBox())?.width ?? 0) > 0).toBe(true);
     const box = (await plot.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
     await page.mouse.down();
