@@ -21,6 +21,46 @@ export interface UsageObserver {
   flush?(): void;
 }
 
+/** A tenant's counts as every usage observer keeps them. */
+export interface UsageSums {
+  events: number;
+  bytes: number;
+  indexed: number;
+  indexedBytes: number;
+  deadLettered: number;
+  deadLetteredBytes: number;
+}
+
+/**
+ * The adding every usage observer does (the daily ledger, the Prometheus series, the EMF lines): each
+ * keeps its own per-tenant sums (`sumsOf`) and may do more with the lags (`lags`).
+ */
+export abstract class UsageSummer<T extends UsageSums> implements UsageObserver {
+  protected abstract sumsOf(tenant: string): T;
+
+  /** The receive → stored lags of one indexed batch, for an observer that keeps them. */
+  protected lags(_sums: T, _lagsMs: readonly number[]): void {}
+
+  ingested(tenant: string, events: number, bytes: number): void {
+    const t = this.sumsOf(tenant);
+    t.events += events;
+    t.bytes += bytes;
+  }
+
+  indexed(u: IndexedUsage): void {
+    const t = this.sumsOf(u.tenant);
+    t.indexed += u.events;
+    t.indexedBytes += u.bytes;
+    this.lags(t, u.lagsMs);
+  }
+
+  deadLettered(tenant: string, events: number, bytes: number): void {
+    const t = this.sumsOf(tenant);
+    t.deadLettered += events;
+    t.deadLetteredBytes += bytes;
+  }
+}
+
 /** What one index batch stored for one tenant. */
 export interface IndexedUsage {
   tenant: string;
@@ -112,15 +152,9 @@ export interface UsageSource {
 }
 
 /** One row of counts to add to a tenant's day. */
-export interface UsageDelta {
+export interface UsageDelta extends UsageSums {
   tenant: string;
   day: string;
-  events: number;
-  bytes: number;
-  indexed: number;
-  indexedBytes: number;
-  deadLettered: number;
-  deadLetteredBytes: number;
 }
 
 /**
@@ -128,10 +162,12 @@ export interface UsageDelta {
  * (`drain`): the hot path adds to a map entry, never writes. The map holds one entry per tenant and day
  * seen since the last drain, so it stays as small as the set of active tenants.
  */
-export class UsageTally implements UsageObserver {
+export class UsageTally extends UsageSummer<UsageDelta> {
   private rows = new Map<string, UsageDelta>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now) {
+    super();
+  }
 
   /** The current day and when it ends: the day's string is made once a day, not per event. */
   private day = "";
@@ -139,7 +175,7 @@ export class UsageTally implements UsageObserver {
   /** Per-day map of rows by tenant (syslog counts per message: one lookup, no key building). */
   private today = new Map<string, UsageDelta>();
 
-  private row(tenant: string): UsageDelta {
+  protected sumsOf(tenant: string): UsageDelta {
     const now = this.now();
     if (now >= this.dayEnds || now < this.dayEnds - DAY_MS) {
       this.day = utcDay(now);
@@ -154,24 +190,6 @@ export class UsageTally implements UsageObserver {
       this.today.set(tenant, r);
     }
     return r;
-  }
-
-  ingested(tenant: string, events: number, bytes: number): void {
-    const r = this.row(tenant);
-    r.events += events;
-    r.bytes += bytes;
-  }
-
-  indexed(u: IndexedUsage): void {
-    const r = this.row(u.tenant);
-    r.indexed += u.events;
-    r.indexedBytes += u.bytes;
-  }
-
-  deadLettered(tenant: string, events: number, bytes: number): void {
-    const r = this.row(tenant);
-    r.deadLettered += events;
-    r.deadLetteredBytes += bytes;
   }
 
   get size(): number {

@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics as PowertoolsMetrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { cloudWatchName, type Counter, type Gauge, type Histogram, type IndexedUsage, type LogFields, type Logger as LoggerPort, type Metrics, type UsageObserver } from "@unmeltable/core";
+import { cloudWatchName, type Counter, type Gauge, type Histogram, type LogFields, type Logger as LoggerPort, type Metrics, UsageSummer, type UsageSums } from "@unmeltable/core";
 
 /**
  * Observability the Powertools way: JSON logs (with the invocation's context, and our fields: stage,
@@ -156,13 +156,7 @@ export function log(message: string, fields: LogFields = {}): void {
   appLogger.info(message, fields);
 }
 
-interface TenantSums {
-  events: number;
-  bytes: number;
-  indexed: number;
-  indexedBytes: number;
-  deadLettered: number;
-  deadLetteredBytes: number;
+interface TenantSums extends UsageSums {
   lags: number[];
 }
 
@@ -181,37 +175,24 @@ const MAX_LAGS = 10_000;
  * Sums are kept in memory during the invocation and written by `flush` (the MSK driver calls it at the
  * end of each invocation): one line per tenant active in it, whatever the number of batches.
  */
-export class EmfUsage implements UsageObserver {
+export class EmfUsage extends UsageSummer<TenantSums> {
   private sums = new Map<string, TenantSums>();
 
-  constructor(private readonly newMetrics: () => PowertoolsMetrics = () => new PowertoolsMetrics(METRICS_OPTIONS)) {}
+  constructor(private readonly newMetrics: () => PowertoolsMetrics = () => new PowertoolsMetrics(METRICS_OPTIONS)) {
+    super();
+  }
 
-  private of(tenant: string): TenantSums {
+  protected sumsOf(tenant: string): TenantSums {
     let t = this.sums.get(tenant);
     if (!t) this.sums.set(tenant, (t = { events: 0, bytes: 0, indexed: 0, indexedBytes: 0, deadLettered: 0, deadLetteredBytes: 0, lags: [] }));
     return t;
   }
 
-  ingested(tenant: string, events: number, bytes: number): void {
-    const t = this.of(tenant);
-    t.events += events;
-    t.bytes += bytes;
-  }
-
-  indexed(u: IndexedUsage): void {
-    const t = this.of(u.tenant);
-    t.indexed += u.events;
-    t.indexedBytes += u.bytes;
-    for (const lag of u.lagsMs) {
+  protected override lags(t: TenantSums, lagsMs: readonly number[]): void {
+    for (const lag of lagsMs) {
       if (t.lags.length < MAX_LAGS) t.lags.push(lag);
       else t.lags[Math.floor(Math.random() * MAX_LAGS)] = lag;
     }
-  }
-
-  deadLettered(tenant: string, events: number, bytes: number): void {
-    const t = this.of(tenant);
-    t.deadLettered += events;
-    t.deadLetteredBytes += bytes;
   }
 
   flush(): void {

@@ -1,5 +1,5 @@
 import type client from "prom-client";
-import type { IndexedUsage, UsageObserver } from "@unmeltable/core";
+import { UsageSummer, type UsageSums } from "@unmeltable/core";
 
 /** Tenants that get their own `tenant` label value by default; the rest are summed as tenant="_other". */
 export const DEFAULT_TENANT_LABELS = 50;
@@ -13,13 +13,7 @@ export const LAG_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 36
  */
 const SWAP_MARGIN = 1.25;
 
-interface Totals {
-  events: number;
-  bytes: number;
-  indexed: number;
-  indexedBytes: number;
-  deadLettered: number;
-  deadLetteredBytes: number;
+interface Totals extends UsageSums {
   /** Counts per LAG_BUCKETS_S bucket (not cumulative), the last one past the largest bound (+Inf). */
   lag: number[];
   lagSum: number;
@@ -57,12 +51,13 @@ const volume = (t: Totals) => t.bytes + t.indexedBytes;
  *
  * So each metric has at most maxTenants + 1 series (the lag histogram (maxTenants + 1) × 15: 13 buckets, sum, count).
  */
-export class TenantMetrics implements UsageObserver {
+export class TenantMetrics extends UsageSummer<Totals> {
   private readonly totals = new Map<string, Totals>();
   private readonly labelled = new Set<string>();
   private readonly maxTenants: number;
 
   constructor(registry: client.Registry, options: { maxTenants?: number } = {}) {
+    super();
     this.maxTenants = Math.max(0, options.maxTenants ?? DEFAULT_TENANT_LABELS);
     const counters: [string, string, (t: Totals) => number][] = [
       ["unmeltable_tenant_ingested_events_total", "Events accepted by the collector, per tenant (top tenants by volume, the rest as tenant=\"_other\")", (t) => t.events],
@@ -108,23 +103,14 @@ export class TenantMetrics implements UsageObserver {
     } as unknown as client.Metric;
   }
 
-  private of(tenant: string): Totals {
+  protected sumsOf(tenant: string): Totals {
     let t = this.totals.get(tenant);
     if (!t) this.totals.set(tenant, (t = newTotals()));
     return t;
   }
 
-  ingested(tenant: string, events: number, bytes: number): void {
-    const t = this.of(tenant);
-    t.events += events;
-    t.bytes += bytes;
-  }
-
-  indexed(u: IndexedUsage): void {
-    const t = this.of(u.tenant);
-    t.indexed += u.events;
-    t.indexedBytes += u.bytes;
-    for (const ms of u.lagsMs) {
+  protected override lags(t: Totals, lagsMs: readonly number[]): void {
+    for (const ms of lagsMs) {
       const s = ms / 1000;
       let i = 0;
       while (i < LAG_BUCKETS_S.length && s > LAG_BUCKETS_S[i]!) i++;
@@ -134,11 +120,6 @@ export class TenantMetrics implements UsageObserver {
     }
   }
 
-  deadLettered(tenant: string, events: number, bytes: number): void {
-    const t = this.of(tenant);
-    t.deadLettered += events;
-    t.deadLetteredBytes += bytes;
-  }
 
   /** The tenants labelled now (after this scrape's ranking). */
   labelledTenants(): string[] {
