@@ -4,7 +4,7 @@
  * (one stage per file: the Pulumi mocks belong to the worker).
  */
 import type { Workload } from "@unmeltable/sizing";
-import { STAGE_QUOTAS, STAGES } from "../../stacks/config";
+import { PROD_WORKLOAD, STAGE_QUOTAS, STAGES } from "../../stacks/config";
 
 export const WORKLOADS: Record<"small" | "10k" | "100k", Workload> = {
   small: {
@@ -14,16 +14,8 @@ export const WORKLOADS: Record<"small" | "10k" | "100k", Workload> = {
     groups: [{ tenants: 10, eventsPerSecond: 10, tier: "default", retentionDays: 30 }],
     archiveDays: 400,
   },
-  "10k": {
-    eventsPerSecond: 10_000,
-    peakEventsPerSecond: 20_000,
-    eventBytes: 500,
-    groups: [
-      { tenants: 1_000, eventsPerSecond: 5, tier: "default", retentionDays: 30 },
-      { tenants: 5, eventsPerSecond: 1_000, tier: "bulk", retentionDays: 30 },
-    ],
-    archiveDays: 400,
-  },
+  // Production's own declared workload (10,000 events/s of 500 B, 30 days).
+  "10k": PROD_WORKLOAD,
   "100k": {
     eventsPerSecond: 100_000,
     peakEventsPerSecond: 200_000,
