@@ -3,36 +3,20 @@
  * Powertools output of packages/lambda, in a Lambda-like environment (AWS_LAMBDA_FUNCTION_NAME set
  * before the module loads, as Lambda sets it before the handler's module is imported).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { APP_NAMESPACE, APP_SERVICE } from "../../stacks/monitoring";
+import { captureEmfLines } from "../helpers/emf-lines";
 
 const FUNCTION = "unmeltable-prod-ProcessFunction-abc123";
-const lines: string[] = [];
-let restore: () => void;
-let lambda: typeof import("@unmeltable/lambda");
+const { lines, lambda: loaded } = captureEmfLines(FUNCTION);
 
-beforeAll(async () => {
-  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION;
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = String(chunk);
-    if (text.includes('"_aws"')) lines.push(...text.split("\n").filter((l) => l.includes('"_aws"')));
-    return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  restore = () => (process.stdout.write = write);
-  lambda = await import("@unmeltable/lambda");
-});
-afterAll(() => {
-  restore();
-  delete process.env.AWS_LAMBDA_FUNCTION_NAME;
-});
 
 const docs = () => lines.map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>);
 const find = (metric: string) => docs().find((d) => d._aws.CloudWatchMetrics[0]?.Metrics.some((m) => m.Name === metric));
 
 describe("EMF dimensions", () => {
   it("a labelled count (DeadLetters by reason) has exactly service, FunctionName and reason: the alarm's SCHEMA", () => {
-    const emf = new lambda.EmfMetrics();
+    const emf = new (loaded().EmfMetrics)();
     // The stage metric by its one name (core's STAGE_METRICS), shown as CloudWatch's DeadLetters; the stage label is no dimension.
     emf.counter("unmeltable_dropped_events_total").inc({ reason: "unparsable", stage: "process" }, 3);
     emf.flush();
@@ -45,10 +29,10 @@ describe("EMF dimensions", () => {
   });
 
   it("an unlabelled count and a single metric (ArchiveMissingDays, the lifecycle's way) have service and FunctionName", () => {
-    const emf = new lambda.EmfMetrics();
+    const emf = new (loaded().EmfMetrics)();
     emf.counter("EventsIn").inc(undefined, 5);
     emf.flush();
-    const single = lambda.powertoolsMetrics.singleMetric();
+    const single = loaded().powertoolsMetrics.singleMetric();
     single.addMetric("ArchiveMissingDays", "Count", 2);
     for (const metric of ["EventsIn", "ArchiveMissingDays"]) {
       const d = find(metric)!;

@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, deferredTopic, MemoryLogger, processedTopic, RAW_TOPIC, STAGE_METRICS, type QueueRecord } from "@unmeltable/core";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
@@ -21,31 +21,17 @@ import { EsmEmulator, type MappingSettings } from "../helpers/esm";
 import { startMockCluster } from "../helpers/kafka";
 import { startModelCluster } from "../opensearch/model-cluster";
 import { complianceInput, compliancePlans, EXPECTED, INPUT_EVENTS, OVER_PLAN } from "../helpers/stage-compliance";
+import { captureEmfLines } from "../helpers/emf-lines";
 
 // stacks/pipeline.ts is type-checked with SST's types (tsconfig.infra.json): loaded by URL, as test/lambda/outage.test.ts does.
 type MappingArgsFn = (cfg: StageConfig, app: string, o: { clusterArn: string; functionArn: string; topic: string; consumer: string; esm: EsmSettings }) => MappingSettings;
 const { mappingArgs } = (await import(new URL("../../stacks/pipeline.ts", import.meta.url).href)) as { mappingArgs: MappingArgsFn };
 
 const FUNCTION = "unmeltable-prod-ProcessFunction-compliance";
-const lines: string[] = [];
-let restore: () => void;
-let lambda: typeof import("@unmeltable/lambda");
+const { lines, lambda: loaded } = captureEmfLines(FUNCTION);
 const dirs: string[] = [];
 
-beforeAll(async () => {
-  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION;
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = String(chunk);
-    if (text.includes('"_aws"')) lines.push(...text.split("\n").filter((l) => l.includes('"_aws"')));
-    return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  restore = () => (process.stdout.write = write);
-  lambda = await import("@unmeltable/lambda");
-});
 afterAll(() => {
-  restore();
-  delete process.env.AWS_LAMBDA_FUNCTION_NAME;
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -82,7 +68,7 @@ describe("stage metrics on Lambda (the MSK driver)", () => {
     await producer.send(RAW_TOPIC, complianceInput());
     const logger = new MemoryLogger();
     const base = { producer: async () => producer, errorHandling: "provisioned" as const, logger };
-    const invoke = async (stageName: "process" | "index", handler: ReturnType<typeof lambda.createMskHandler>, topic: string) => {
+    const invoke = async (stageName: "process" | "index", handler: ReturnType<typeof import("@unmeltable/lambda").createMskHandler>, topic: string) => {
       const before = lines.length;
       expect((await handler(await mskEvent(queue, topic))).batchItemFailures).toEqual([]);
       // The per-tenant usage lines (EmfUsage) are not the stage metrics.
@@ -90,8 +76,8 @@ describe("stage metrics on Lambda (the MSK driver)", () => {
     };
     try {
       const docs = {
-        process: await invoke("process", lambda.createMskHandler({ ...base, stage: createProcessStage({ tierOf: () => "default", plans: compliancePlans() }), stageName: "process", metrics: new lambda.EmfMetrics(), usage: new lambda.EmfUsage() }), RAW_TOPIC),
-        index: await invoke("index", lambda.createMskHandler({ ...base, stage: createIndexStage({ index }), stageName: "index", metrics: new lambda.EmfMetrics(), usage: new lambda.EmfUsage() }), processedTopic("default")),
+        process: await invoke("process", loaded().createMskHandler({ ...base, stage: createProcessStage({ tierOf: () => "default", plans: compliancePlans() }), stageName: "process", metrics: new (loaded().EmfMetrics)(), usage: new (loaded().EmfUsage)() }), RAW_TOPIC),
+        index: await invoke("index", loaded().createMskHandler({ ...base, stage: createIndexStage({ index }), stageName: "index", metrics: new (loaded().EmfMetrics)(), usage: new (loaded().EmfUsage)() }), processedTopic("default")),
       };
       for (const [stage, keys] of Object.entries(EXPECTED) as [keyof typeof EXPECTED, (typeof EXPECTED)["process"]][]) {
         const names = docs[stage].flatMap((d) => d._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name));
@@ -143,7 +129,7 @@ describe("stage metrics on Lambda (the MSK driver)", () => {
       const mapping = (topic: string, consumer: string, esm: EsmSettings) => mappingArgs(prod, "unmeltable", { clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/unmeltable-prod/uuid", functionArn: "fn", topic, consumer, esm });
       /** Each invocation's stage-metric documents (not the per-tenant usage lines). */
       const invocations: Doc[][] = [];
-      const recorded = (handler: ReturnType<typeof lambda.createMskHandler>): typeof handler => async (event, context) => {
+      const recorded = (handler: ReturnType<typeof import("@unmeltable/lambda").createMskHandler>): typeof handler => async (event, context) => {
         const before = lines.length;
         try {
           return await handler(event, context);
@@ -152,9 +138,9 @@ describe("stage metrics on Lambda (the MSK driver)", () => {
         }
       };
       const base = { producer: async () => producer, errorHandling: prod.errorHandling, logger: new MemoryLogger() };
-      const run = async (stage: Parameters<typeof lambda.createMskHandler>[0]["stage"], stageName: string, topic: string, consumer: string, esm: EsmSettings) => {
+      const run = async (stage: Parameters<typeof import("@unmeltable/lambda").createMskHandler>[0]["stage"], stageName: string, topic: string, consumer: string, esm: EsmSettings) => {
         invocations.length = 0;
-        const handler = recorded(lambda.createMskHandler({ ...base, stage, stageName, metrics: new lambda.EmfMetrics(), usage: new lambda.EmfUsage() }));
+        const handler = recorded(loaded().createMskHandler({ ...base, stage, stageName, metrics: new (loaded().EmfMetrics)(), usage: new (loaded().EmfUsage)() }));
         await new EsmEmulator({ queue, producer, mapping: mapping(topic, consumer, esm), handler, functionTimeoutMs: 60_000 }).drain();
         return invocations.splice(0);
       };

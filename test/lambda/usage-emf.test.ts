@@ -6,36 +6,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createIndexStage, createProcessStage, encodeRawBatch, newEventId, noLogger, noMetrics, type QueueRecord, type RawRecord } from "@unmeltable/core";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
+import { captureEmfLines } from "../helpers/emf-lines";
 
 const FUNCTION = "unmeltable-prod-IndexFunctionDefault-abc123";
-const lines: string[] = [];
-let restore: () => void;
-let lambda: typeof import("@unmeltable/lambda");
+const { lines, lambda: loaded } = captureEmfLines(FUNCTION);
 
-beforeAll(async () => {
-  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION;
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = String(chunk);
-    if (text.includes('"_aws"')) lines.push(...text.split("\n").filter((l) => l.includes('"_aws"')));
-    return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  restore = () => (process.stdout.write = write);
-  lambda = await import("@unmeltable/lambda");
-});
-afterAll(() => {
-  restore();
-  delete process.env.AWS_LAMBDA_FUNCTION_NAME;
-});
 
 type Doc = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
 
 describe("EmfUsage", () => {
   it("writes one line per tenant at the end of the invocation: tenant a property, not a dimension", () => {
-    const usage = new lambda.EmfUsage();
+    const usage = new (loaded().EmfUsage)();
     usage.ingested("acme", 3, 300);
     usage.ingested("acme", 2, 200);
     usage.indexed({ tenant: "acme", events: 5, bytes: 2000, lagsMs: Array.from({ length: 100 }, (_, i) => i + 1) });
@@ -104,7 +88,7 @@ describe("the MSK driver reports usage per invocation", () => {
         { topic: "raw", partition: 1, offset: 8, key: "globex", value: Buffer.from("not a raw batch"), timestamp: Date.now(), headers: {} } as QueueRecord,
       ];
       const base = { producer, errorHandling: "provisioned" as const, metrics: noMetrics, logger: noLogger };
-      const processHandler = lambda.createMskHandler({ ...base, stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", usage: new lambda.EmfUsage() });
+      const processHandler = loaded().createMskHandler({ ...base, stage: createProcessStage({ tierOf: () => "default" }), stageName: "process", usage: new (loaded().EmfUsage)() });
       let before = lines.length;
       await processHandler(fields(rawRecords));
       const processDocs = lines.slice(before).map((l) => JSON.parse(l) as Doc);
@@ -116,7 +100,7 @@ describe("the MSK driver reports usage per invocation", () => {
 
       const processed = produced.filter((p) => p.topic === "processed.default").flatMap((p) => p.records);
       const indexRecords = processed.map((r, i) => ({ topic: "processed.default", partition: 0, offset: i, key: r.key, value: r.value, timestamp: Date.now(), headers: {} }) as QueueRecord);
-      const indexHandler = lambda.createMskHandler({ ...base, stage: createIndexStage({ index }), stageName: "index", usage: new lambda.EmfUsage() });
+      const indexHandler = loaded().createMskHandler({ ...base, stage: createIndexStage({ index }), stageName: "index", usage: new (loaded().EmfUsage)() });
       before = lines.length;
       await indexHandler(fields(indexRecords));
       const indexDocs = lines.slice(before).map((l) => JSON.parse(l) as Doc);
