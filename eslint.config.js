@@ -31,6 +31,18 @@ export default tseslint.config(
     files: ["packages/web/src/**/*.{ts,tsx}"],
     rules: { "@typescript-eslint/unbound-method": "off" },
   },
+  // Tests and benches: the promise rules of the typed set, the ones whose breach makes a test pass or fail
+  // at random (a floating promise, a promise where a callback is expected).
+  {
+    files: ["test/**/*.ts", "bench/**/*.ts"],
+    ignores: ["test/stacks/**"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+    },
+  },
   // SST's config must reference its generated platform types this way.
   { files: ["sst.config.ts"], rules: { "@typescript-eslint/triple-slash-reference": "off" } },
 );

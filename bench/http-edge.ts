@@ -44,11 +44,15 @@ async function drive(port: number, total: number): Promise<void> {
 }
 
 async function bare(): Promise<{ port: number; close: () => Promise<void> }> {
-  const server = http.createServer(async (req, res) => {
-    const n = await readAll(req);
-    const text = JSON.stringify({ response: "ok", n });
-    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-    res.end(text);
+  const server = http.createServer((req, res) => {
+    readAll(req).then(
+      (n) => {
+        const text = JSON.stringify({ response: "ok", n });
+        res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+        res.end(text);
+      },
+      () => res.destroy(),
+    );
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };

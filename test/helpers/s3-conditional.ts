@@ -31,10 +31,8 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
   const forward = (req: http.IncomingMessage, body: Buffer): Promise<Reply> =>
     new Promise((resolve, reject) => {
       // Headers as sent (the Host header too): the client's signature covers them.
-      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, async (res) => {
-        const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
-        resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) });
+      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (res) => {
+        readStream(res).then((body) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body }), reject);
       });
       out.on("error", reject);
       out.end(body);
@@ -68,10 +66,15 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
     return turn;
   };
 
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+  // A failure inside the handler answers 502 (as a proxy would) instead of leaving a rejected promise behind.
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
+      res.end(String(err));
+    });
+  });
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const body = await readStream(req);
     const ifMatch = req.headers["if-match"];
     const ifNoneMatch = req.headers["if-none-match"];
     let reply: Reply;
@@ -89,7 +92,7 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
     delete headers["transfer-encoding"];
     res.writeHead(reply.status, headers);
     res.end(reply.body);
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   state.close = () =>
@@ -103,4 +106,10 @@ export async function startConditionalS3(target: string): Promise<ConditionalS3>
 function xmlError(status: number, code: string, message: string): Reply {
   const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>model</RequestId></Error>`);
   return { status, headers: { "content-type": "application/xml", "content-length": String(body.length) }, body };
+}
+
+async function readStream(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }

@@ -202,11 +202,14 @@ export class RecordedServer {
     return new Promise((resolve) => {
       const out = lib.request(
         { protocol: target.url.protocol, hostname: target.url.hostname, port: target.url.port, method: req.method, path: req.url, headers, rejectUnauthorized: !target.insecure },
-        async (res) => {
+        (res) => {
           const chunks: Buffer[] = [];
-          for await (const c of res) chunks.push(c as Buffer);
-          const text = Buffer.concat(chunks).toString("utf8");
-          resolve({ status: res.statusCode ?? 502, body: parseBody(text, res.headers["content-type"]) ?? "" });
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", (err) => resolve({ status: 502, body: { error: { type: "proxy_error", reason: err.message } } }));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            resolve({ status: res.statusCode ?? 502, body: parseBody(text, res.headers["content-type"]) ?? "" });
+          });
         },
       );
       out.on("error", (err) => resolve({ status: 502, body: { error: { type: "proxy_error", reason: err.message } } }));
