@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   // The product's code is linted with its types (recommendedTypeChecked): no floating or misused
-  // promises, no unsafe any, no needless assertions. Tests, benches and scripts keep the untyped set.
+  // promises, no unsafe any, no needless assertions. Tests and benches get the promise rules (below).
   ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: SOURCES })),
   {
     files: SOURCES,
