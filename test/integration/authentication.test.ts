@@ -41,7 +41,7 @@ describe("authentication: the same credentials judged alike on every surface of 
     servers = await startHttpServers({
       host: "127.0.0.1",
       port: 0,
-      log: () => undefined,
+      logger: noLogger,
       routes: [
         ...alerts.routes,
         ...tail.routes(),
