@@ -70,8 +70,8 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown, hea
 /**
  * The program's HTTP edge on fastify (its router, URL decoding and error handling): one route table served
  * on HTTP and, when configured, HTTPS. Every failure becomes an answer — a malformed URL 400, an unknown
- * path 404, a wrong method 405 with Allow, an exception in a handler (thrown or rejected) 500 — and never
- * takes the process down.
+ * path 404, a wrong method 405 with Allow, an exception in a handler (thrown or rejected) 500 — each in
+ * the one error shape with its code (core's ERROR_CODES), and never takes the process down.
  */
 export async function startHttpServers(options: {
   host: string;
@@ -106,7 +106,7 @@ export async function startHttpServers(options: {
     },
     frameworkErrors: (err, req, reply) => {
       // FST_ERR_BAD_URL: a malformed percent-escape in the path (find-my-way will not decode it).
-      sendError(reply, err.code === "FST_ERR_BAD_URL" ? malformedUrl(req.raw.url) : new CodedError(ERROR_CODES.BAD_REQUEST, err.statusCode ?? 400, err.message));
+      sendError(reply, err.code === "FST_ERR_BAD_URL" ? malformedUrl(req.raw.url) : clientError(err.statusCode ?? 400, err.message));
     },
   });
 
@@ -127,8 +127,8 @@ export async function startHttpServers(options: {
         : err instanceof URIError
           ? malformedUrl(req.raw.url)
           : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
-            ? new CodedError(ERROR_CODES.PAYLOAD_TOO_LARGE, 413, "the request body is larger than this endpoint takes")
-            : new CodedError(ERROR_CODES.BAD_REQUEST, status, err.message),
+            ? clientError(413, "the request body is larger than this endpoint takes")
+            : clientError(status, err.message),
     );
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, notFound(`no such endpoint: ${req.method} ${pathOf(req.raw.url)}`)));
@@ -211,6 +211,12 @@ export async function startHttpServers(options: {
 
 /** Every method fastify routes: a route takes them all, so that a wrong one gets 405 rather than 404. */
 const ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"] as const;
+
+/** A 4xx that fastify (not a handler) raised, with the code of its status. */
+function clientError(status: number, message: string): CodedError {
+  const code = status === 404 ? ERROR_CODES.NOT_FOUND : status === 405 ? ERROR_CODES.METHOD_NOT_ALLOWED : status === 413 ? ERROR_CODES.PAYLOAD_TOO_LARGE : ERROR_CODES.BAD_REQUEST;
+  return new CodedError(code, status, message);
+}
 
 /** The path of a request target, for messages (without the query, which may hold secrets). */
 export function pathOf(url: string | undefined): string {
