@@ -9,6 +9,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
+import { noLogger } from "@unmeltable/core";
 import { startHttpServers } from "../packages/runtime/src/http-server";
 
 const { values: args } = parseArgs({ options: { requests: { type: "string", default: "4000" }, rounds: { type: "string", default: "3" } } });
@@ -62,7 +63,7 @@ async function edge(): Promise<{ port: number; close: () => Promise<void> }> {
   const s = await startHttpServers({
     host: "127.0.0.1",
     port: 0,
-    log: () => undefined,
+    logger: noLogger,
     routes: [
       {
         url: "/bulk/*",

@@ -8,7 +8,7 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { checkAlerts, searchLink } from "@unmeltable/core";
 import { webhookSender } from "@unmeltable/alerts";
-import { alertStore, functionEnv, indexPort, log, logger } from "@unmeltable/lambda";
+import { alertStore, appLogger, functionEnv, indexPort, logger } from "@unmeltable/lambda";
 
 const env = functionEnv("alerts");
 
@@ -18,11 +18,11 @@ export const handler = middy(async () => {
   const results = await checkAlerts({
     store: alertStore(),
     index,
-    send: webhookSender({ log: (line) => log(line) }),
+    send: webhookSender({ logger: appLogger }),
     linkFor: (query, from, until) => searchLink(base, query, from, until),
-    log: (line) => log(line),
+    logger: appLogger,
   });
   const fired = results.filter((r) => r.fired).length;
-  log("alerts checked", { alerts: results.length, fired, failed: results.filter((r) => r.error).length });
+  appLogger.info("alerts checked", { alerts: results.length, fired, failed: results.filter((r) => r.error).length });
   return { alerts: results.length, fired };
 }).use(injectLambdaContext(logger));

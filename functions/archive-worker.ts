@@ -9,7 +9,7 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { archivePiece, type PieceRequest } from "@unmeltable/archive";
-import { archiveStore, functionEnv, kafka, log, logger } from "@unmeltable/lambda";
+import { appLogger, archiveStore, functionEnv, kafka, logger } from "@unmeltable/lambda";
 
 const env = functionEnv("archive-worker");
 
@@ -22,8 +22,8 @@ export const handler = middy(async (event: PieceRequest, context: { getRemaining
     deadline: Math.min(event.deadline ?? Number.POSITIVE_INFINITY, Date.now() + context.getRemainingTimeInMillis() - 60_000),
     partBytes: env.UNMELTABLE_ARCHIVE_PART_BYTES,
     maxOpen: env.UNMELTABLE_ARCHIVE_MAX_OPEN,
-    log: (message, fields) => logger.warn(message, fields),
+    logger: appLogger,
   });
-  log("archive piece done", { ...result });
+  appLogger.info("archive piece done", { ...result });
   return result;
 }).use(injectLambdaContext(logger));

@@ -17,7 +17,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { parseDay, type ArchiveManifest } from "@unmeltable/core";
 import { inProcessWorker, LeaseHeldError, runArchive } from "@unmeltable/archive";
 import { lambdaWorker } from "@unmeltable/archive/lambda-worker";
-import { archiveStore, functionEnv, kafka, log, logger, powertoolsMetrics } from "@unmeltable/lambda";
+import { appLogger, archiveStore, functionEnv, kafka, logger, powertoolsMetrics } from "@unmeltable/lambda";
 
 const env = functionEnv("archive");
 
@@ -36,19 +36,19 @@ export const handler = middy(async (event: { day?: string } = {}, context: { get
     report = await runArchive({
       queue,
       store,
-      invoke: workerName ? lambdaWorker(workerName) : inProcessWorker(queue, store, { pieceTimeMs: 4 * 60_000, log }),
+      invoke: workerName ? lambdaWorker(workerName) : inProcessWorker(queue, store, { pieceTimeMs: 4 * 60_000, logger: appLogger }),
       concurrency: env.UNMELTABLE_ARCHIVE_CONCURRENCY,
       maxBytesPerPiece: env.UNMELTABLE_ARCHIVE_PIECE_BYTES,
       deadline,
       days: day ? [day] : [],
       // A partition without a checkpoint (a new deployment) starts at the day re-run, or today.
       bootstrapFrom: day ? parseDay(day) - 6 * 3_600_000 : undefined,
-      log: (message, fields) => logger.info(message, fields),
+      logger: appLogger,
     });
   } catch (err) {
     if (!(err instanceof LeaseHeldError)) throw err;
     // An EventBridge retry or an overlapping run: the one holding the lease does the work.
-    log("archive run skipped: another run is going", { holder: err.owner, until: new Date(err.until).toISOString() });
+    appLogger.info("archive run skipped: another run is going", { holder: err.owner, until: new Date(err.until).toISOString() });
     return { skipped: true as const, reason: err.message };
   }
   const behind = Date.now() - report.through;
@@ -57,7 +57,7 @@ export const handler = middy(async (event: { day?: string } = {}, context: { get
   metric.addMetric("ArchivePiecesFailed", MetricUnit.Count, report.failed.length);
   metric.addMetric("ArchiveBytes", MetricUnit.Bytes, report.bytes);
   if (report.lost.length > 0) metric.addMetric("ArchiveRecordsLost", MetricUnit.Count, report.lost.reduce((n, l) => n + (l.to - l.from), 0));
-  for (const l of report.lost) logger.error("archive: raw records expired before they were archived", l);
+  for (const l of report.lost) appLogger.error("archive: raw records expired before they were archived", l);
   const summary = {
     day,
     pieces: report.pieces.length,
@@ -67,9 +67,9 @@ export const handler = middy(async (event: { day?: string } = {}, context: { get
     unfinished: report.unfinished,
     manifests: report.manifests.map((m: ArchiveManifest) => ({ day: m.day, events: m.events, files: m.files.length, checksum: m.checksum })),
   };
-  log("archive run done", summary);
+  appLogger.info("archive run done", summary);
   if (report.failed.length > 0) {
-    for (const f of report.failed) logger.error("archive piece failed", f);
+    for (const f of report.failed) appLogger.error("archive piece failed", f);
     throw new Error(`archive: ${report.failed.length} piece(s) failed (redone from their checkpoints by the next run): ${report.failed.map((f) => `partition ${f.partition} from ${f.from}: ${f.error}`).join("; ")}`);
   }
   return summary;

@@ -23,9 +23,9 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { missingArchiveDays, runLifecycle, type Placement, type Tenant } from "@unmeltable/core";
+import { errorFields, missingArchiveDays, runLifecycle, type Placement, type Tenant } from "@unmeltable/core";
 import { applyPlacementChange, type PlacementChange } from "@unmeltable/index-opensearch";
-import { archiveStore, DEFAULT_RETENTION_DAYS, functionEnv, indexPort, log, logger, powertoolsMetrics, tenantDirectory, updateTenant, updateTenants } from "@unmeltable/lambda";
+import { appLogger, archiveStore, DEFAULT_RETENTION_DAYS, functionEnv, indexPort, logger, powertoolsMetrics, tenantDirectory, updateTenant, updateTenants } from "@unmeltable/lambda";
 
 const env = functionEnv("lifecycle");
 
@@ -37,11 +37,11 @@ export const handler = middy(async (event: { start?: number } = {}, context?: { 
     tenants: tenants.list(),
     setSliceLength: async (tenant, length) => {
       await updateTenant(env.UNMELTABLE_TENANTS, tenant, { slice: length });
-      log("slice length changed", { tenant, slice: length });
+      appLogger.info("slice length changed", { tenant, slice: length });
     },
     targetBytes: env.UNMELTABLE_SLICE_TARGET_BYTES,
   });
-  log("lifecycle done", { dropped: report.dropped.length, resliced: report.resliced, prepared: report.prepared.length, failed: report.failed });
+  appLogger.info("lifecycle done", { dropped: report.dropped.length, resliced: report.resliced, prepared: report.prepared.length, failed: report.failed });
   const archiveMissing = await checkArchive();
   if (report.failed.length > 0) throw new Error(`lifecycle failed for ${report.failed.length} tenant(s), the others were done: ${report.failed.map((f) => `${f.tenant}: ${f.error}`).join("; ")}`);
   return { ...report, archiveMissing };
@@ -61,8 +61,8 @@ async function layoutRun(
     timeLeft: context ? () => context.getRemainingTimeInMillis() - 60_000 : undefined,
     savePlacements: (changes) => savePlacements(source, changes),
   });
-  for (const c of report.placed) log("placement changed", { tenant: c.tenant, placement: c.placement, ...(c.bytesPerDay !== undefined ? { bytesPerDay: Math.round(c.bytesPerDay) } : { reason: "retention changed" }) });
-  log("lifecycle done", { dropped: report.dropped.length, placed: report.placed.length, recorded: report.recorded.length, prepared: report.prepared.length, done: report.done, remaining: report.remaining, failed: report.failed });
+  for (const c of report.placed) appLogger.info("placement changed", { tenant: c.tenant, placement: c.placement, ...(c.bytesPerDay !== undefined ? { bytesPerDay: Math.round(c.bytesPerDay) } : { reason: "retention changed" }) });
+  appLogger.info("lifecycle done", { dropped: report.dropped.length, placed: report.placed.length, recorded: report.recorded.length, prepared: report.prepared.length, done: report.done, remaining: report.remaining, failed: report.failed });
   if (report.next !== undefined) await continueRun(report.next);
   const archiveMissing = await checkArchive();
   if (report.failed.length > 0) throw new Error(`lifecycle failed for ${report.failed.length} tenant(s), the others were done: ${report.failed.map((f) => `${f.tenant}: ${f.error}`).join("; ")}`);
@@ -94,10 +94,10 @@ async function continueRun(start: number): Promise<void> {
   try {
     const { InvokeCommand, LambdaClient } = await import("@aws-sdk/client-lambda");
     await new LambdaClient({}).send(new InvokeCommand({ FunctionName: self, InvocationType: "Event", Payload: Buffer.from(JSON.stringify({ start })) }));
-    log("lifecycle continues in a new invocation", { start });
+    appLogger.info("lifecycle continues in a new invocation", { start });
   } catch (err) {
     // The next hourly run starts at another 24th of the tenants; nothing is lost but time.
-    logger.error("lifecycle continuation not invoked", { start, error: (err as Error).message });
+    appLogger.error("lifecycle continuation not invoked", { start, ...errorFields(err) });
   }
 }
 
@@ -109,10 +109,10 @@ async function checkArchive(): Promise<string[] | undefined> {
     const missing = await missingArchiveDays(store);
     const metric = powertoolsMetrics.singleMetric();
     metric.addMetric("ArchiveMissingDays", MetricUnit.Count, missing.length);
-    for (const day of missing) logger.error("archive day missing", { day, rerun: `aws lambda invoke --function-name <Archive function> --invocation-type Event --payload '{"day":"${day}"}' /dev/null` });
+    for (const day of missing) appLogger.error("archive day missing", { day, rerun: `aws lambda invoke --function-name <Archive function> --invocation-type Event --payload '{"day":"${day}"}' /dev/null` });
     return missing;
   } catch (err) {
-    logger.error("archive check failed", { error: (err as Error).message });
+    appLogger.error("archive check failed", errorFields(err));
     return undefined;
   }
 }

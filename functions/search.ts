@@ -2,19 +2,24 @@
  * Loggly's retrieval API (apiv2) behind API Gateway or a function URL: the same route functions as the
  * local HTTP server (packages/api), plus the alerts API (/apiv2/alerts, alerts kept in S3) and the web
  * UI's /ui/config. The caller is authenticated once, by core's `authenticate` (the rules of every
- * surface), before a handler is picked; failures are answered as coded errors, as on one machine.
+ * surface), before a handler is picked; failures are answered as coded errors, as on one machine (an
+ * unexpected exception too: a 500 `UNM_INTERNAL`, logged with its stack). The index's reads are timed
+ * into `unmeltable_query_seconds` (QuerySeconds) as on one machine, written as EMF once per invocation.
  */
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { answerAlertsApi } from "@unmeltable/alerts";
 import { answerApi, apiErrorAnswer, apiMethodError, indexUsage, type ApiRequest, type ApiResponse } from "@unmeltable/api";
-import { authenticate, errorAnswer, withDeadline, type Tenant } from "@unmeltable/core";
-import { alertStore, apiRequestFromEvent, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
+import { authenticate, errorAnswer, errorFields, internalError, timedReads, withDeadline, type Tenant } from "@unmeltable/core";
+import { alertStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const env = functionEnv("search");
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
 const alerts = env.UNMELTABLE_ALERTS ? alertStore() : undefined;
+const metrics = new EmfMetrics();
+/** The retrieval API's reads, timed (the same metric as on one machine: core's QUERY_METRICS). */
+const timedIndex = timedReads(index, metrics);
 /** GET /apiv2/usage on AWS: the tenant's indexed events per day, read from the index (docs/deploy.md, "Per-tenant usage"). */
 const usage = indexUsage(index);
 
@@ -22,6 +27,18 @@ const usage = indexUsage(index);
 const ANSWER_RESERVE_MS = 2_000;
 
 export const handler = middy(async (event: APIGatewayProxyEventV2, context: Context) => {
+  try {
+    return await answer(event, context);
+  } catch (err) {
+    // A bug: the caller gets the coded 500 and nothing of the error; the log gets all of it.
+    appLogger.error("search request failed", { path: event.rawPath, ...errorFields(err), stack: (err as Error).stack });
+    return eventResponse(errorAnswer(internalError()));
+  } finally {
+    metrics.flush();
+  }
+}).use(injectLambdaContext(logger));
+
+async function answer(event: APIGatewayProxyEventV2, context: Context) {
   const req = apiRequestFromEvent(event);
   const surface = alerts && req.path.startsWith("/apiv2/alerts") ? "alerts" : req.path === "/ui/config" ? "ui-config" : "api";
   // As on the local server, whose route table answers a wrong method before it authenticates.
@@ -39,10 +56,10 @@ export const handler = middy(async (event: APIGatewayProxyEventV2, context: Cont
   }
   if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) });
   return eventResponse(await search(req, tenant, context));
-}).use(injectLambdaContext(logger));
+}
 
 /** The retrieval API, bounded by the function's remaining time (API Gateway's 29 s at most), not the client's 60 s. */
 function search(req: ApiRequest, tenant: Tenant, context: Context): Promise<ApiResponse> {
   const deadline = Date.now() + context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS;
-  return withDeadline(deadline, () => answerApi(req, tenant, { index, tenants, usage }));
+  return withDeadline(deadline, () => answerApi(req, tenant, { index: timedIndex, tenants, usage }));
 }

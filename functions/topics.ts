@@ -7,7 +7,7 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { DEAD_LETTER_TOPIC, deferredTopic, processedTopic, RAW_TOPIC } from "@unmeltable/core";
-import { functionEnv, kafka, log, logger } from "@unmeltable/lambda";
+import { appLogger, functionEnv, kafka, logger } from "@unmeltable/lambda";
 
 const env = functionEnv("topics");
 
@@ -23,6 +23,6 @@ export const handler = middy(async (event: { topics?: { name: string; partitions
   ];
   const queue = await kafka();
   await queue.admin.ensureTopics(topics);
-  log("topics ready", { topics });
+  appLogger.info("topics ready", { topics });
   return { topics };
 }).use(injectLambdaContext(logger));

@@ -7,6 +7,7 @@
  */
 import { archivePiece, S3Store, type PieceRequest } from "@unmeltable/archive";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
+import { createLogger } from "../../packages/runtime/src/logger";
 
 const input = JSON.parse(process.argv[2]!) as { request: PieceRequest; brokers: string[]; endpoint: string; bucket: string; maxOpen?: number; partBytes?: number; holdBytes?: number; hangAfterBytes?: number };
 const queue = new PlatformaticKafkaQueue({ brokers: input.brokers });
@@ -28,7 +29,7 @@ try {
         await new Promise(() => setInterval(() => undefined, 60_000));
       }
     },
-    log: (message, fields) => process.stderr.write(`${message} ${JSON.stringify(fields)}\n`),
+    logger: createLogger({ format: "json" }),
   });
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${JSON.stringify({ result, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);

@@ -9,7 +9,7 @@ import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { webhookSender, WebhookPolicy } from "@unmeltable/alerts";
-import { webhookPayload, type WebhookDelivery } from "@unmeltable/core";
+import { MemoryLogger, webhookPayload, type WebhookDelivery } from "@unmeltable/core";
 
 const PUBLIC_ADDRESS = process.argv[2] ?? "11.0.0.1";
 // Long enough that a loaded machine's loopback answers well within it: only the silent receiver meets it.
@@ -65,11 +65,11 @@ async function receivers() {
 }
 
 const payload = webhookPayload({ alertId: "a1", alertName: "n", tenant: "acme", firedAt: 0, query: "q", count: 1, comparison: "above", threshold: 0, windowMinutes: 1, from: 0, until: 0, link: "L" });
-const log: string[] = [];
+const log = new MemoryLogger();
 
 async function deliverAll(policy: WebhookPolicy) {
   const r = await receivers();
-  const send = webhookSender({ policy, timeoutMs: TIMEOUT_MS, retryDelayMs: 10, log: (line) => void log.push(line) });
+  const send = webhookSender({ policy, timeoutMs: TIMEOUT_MS, retryDelayMs: 10, logger: log });
   const delivered = await send(r.ok, payload);
   const failed = Object.fromEntries(await Promise.all(Object.entries(r.failing).map(async ([k, url]) => [k, await send(url, payload)] as const))) as Record<string, WebhookDelivery>;
   r.close();
@@ -79,5 +79,5 @@ async function deliverAll(policy: WebhookPolicy) {
 // A public destination (the default policy), and the same destinations allow-listed by the operator.
 const [asPublic, allowListed] = await Promise.all([deliverAll(new WebhookPolicy()), deliverAll(new WebhookPolicy({ allow: [PUBLIC_ADDRESS] }))]);
 
-process.stdout.write(JSON.stringify({ asPublic, allowListed, log, timeoutMs: TIMEOUT_MS }) + "\n");
+process.stdout.write(JSON.stringify({ asPublic, allowListed, log: log.lines, timeoutMs: TIMEOUT_MS }) + "\n");
 process.exit(0);

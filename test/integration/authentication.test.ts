@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { noLogger, noMetrics, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { MemoryLogger, noLogger, noMetrics, type IndexPort, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { startAlerts, type AlertsPart } from "../../packages/runtime/src/alerts-part";
 import { apiRoute } from "../../packages/runtime/src/api-http";
@@ -30,6 +30,7 @@ describe("authentication: the same credentials judged alike on every surface of 
   let index: EmbeddedIndex;
   let alerts: AlertsPart;
   let servers: HttpServers;
+  const logged = new MemoryLogger();
   const url = (p: string) => `http://127.0.0.1:${servers.httpPort}${p}`;
 
   beforeAll(async () => {
@@ -41,11 +42,11 @@ describe("authentication: the same credentials judged alike on every surface of 
     servers = await startHttpServers({
       host: "127.0.0.1",
       port: 0,
-      log: () => undefined,
+      logger: logged,
       routes: [
         ...alerts.routes,
         ...tail.routes(),
-        apiRoute({ index, tenants }),
+        apiRoute({ index: brokenFields(index), tenants }),
         ...webUiRoutes({ tenants, dir, info: () => ({ host: "127.0.0.1", httpPort: servers?.httpPort, alerts: true }) }),
       ],
       drainTimeoutMs: 1000,
@@ -96,7 +97,7 @@ describe("authentication: the same credentials judged alike on every surface of 
     expect(await res.json()).toMatchObject({ code: "UNM_UNAUTHORIZED" });
   });
 
-  it("answers every failure with its code: 404, 405 of the alerts API, 400 of a bad parameter", async () => {
+  it("answers every failure with its code: 404, 405 of the alerts API, 400 of a bad parameter, a query syntax error or a bad time range, 500 of a bug", async () => {
     const auth = { Authorization: `bearer ${acme.apiToken}` };
     const missing = await fetch(url("/apiv2/alerts/nope"), { headers: auth });
     expect([missing.status, await missing.json()]).toEqual([404, { response: "error", message: "no alert nope", code: "UNM_NOT_FOUND" }]);
@@ -107,5 +108,30 @@ describe("authentication: the same credentials judged alike on every surface of 
     const syntax = await fetch(url("/apiv2/tail?q=a%20AND"), { headers: auth });
     expect(syntax.status).toBe(400);
     expect(await syntax.json()).toMatchObject({ response: "error", code: "UNM_QUERY_SYNTAX", message: expect.stringMatching(/^query syntax error: /), position: expect.any(Number) });
+    const searchSyntax = await fetch(url("/apiv2/events/count?q=(a"), { headers: auth });
+    expect([searchSyntax.status, await searchSyntax.json()]).toEqual([400, { response: "error", code: "UNM_QUERY_SYNTAX", message: "query syntax error: unbalanced parenthesis: '(' at 0 is never closed: add a ')'", position: 0 }]);
+    const range = await fetch(url("/apiv2/events/count?q=*&from=-2x"), { headers: auth });
+    expect([range.status, await range.json()]).toEqual([400, { response: "error", code: "UNM_TIME_RANGE", message: expect.stringMatching(/^from: invalid time '-2x'/) }]);
+    const order = await fetch(url("/apiv2/events/count?q=*&from=-1h&until=-2h"), { headers: auth });
+    expect([order.status, ((await order.json()) as { code: string }).code]).toEqual([400, "UNM_TIME_RANGE"]);
+    // The server's own answers: no such endpoint, a method the route does not take, an exception in a handler.
+    const nowhere = await fetch(url("/inputs"), { headers: auth });
+    expect([nowhere.status, await nowhere.json()]).toEqual([404, { response: "error", message: "no such endpoint: GET /inputs", code: "UNM_NOT_FOUND" }]);
+    const notApi = await fetch(url("/apiv2/events"), { method: "POST", headers: auth });
+    expect([notApi.status, notApi.headers.get("allow"), ((await notApi.json()) as { code: string }).code]).toEqual([405, "GET, HEAD", "UNM_METHOD_NOT_ALLOWED"]);
+    const bug = await fetch(url("/apiv2/fields?q=*"), { headers: auth });
+    expect([bug.status, await bug.json()]).toEqual([500, { response: "error", message: "internal error (the server logged it)", code: "UNM_INTERNAL" }]);
+    expect(logged.lines).toContainEqual({ level: "error", message: "HTTP request failed", fields: expect.objectContaining({ method: "GET", path: "/apiv2/fields", error: "the index broke (a bug)" }) });
   });
 });
+
+/** The index, except that listing fields throws a plain Error: an unexpected exception, as a bug would. */
+function brokenFields(index: IndexPort): IndexPort {
+  return new Proxy(index, {
+    get(target, key) {
+      if (key === "fields") return () => Promise.reject(new Error("the index broke (a bug)"));
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryLogger } from "@unmeltable/core";
 import { startHttpServers, type HttpServers } from "../../packages/runtime/src/http-server";
 import { json, rawRequest, selfSignedCert } from "../helpers/http";
 
@@ -9,7 +10,7 @@ import { json, rawRequest, selfSignedCert } from "../helpers/http";
  */
 describe("the HTTP server turns every failure into an answer", () => {
   let servers: HttpServers;
-  const logged: string[] = [];
+  const logged = new MemoryLogger();
 
   beforeAll(async () => {
     const { certPem, keyPem } = selfSignedCert();
@@ -17,7 +18,7 @@ describe("the HTTP server turns every failure into an answer", () => {
       host: "127.0.0.1",
       port: 0,
       https: { port: 0, cert: certPem, key: keyPem },
-      log: (line) => logged.push(line),
+      logger: logged,
       routes: [
         {
           url: "/sync",
@@ -57,10 +58,12 @@ describe("the HTTP server turns every failure into an answer", () => {
         const answer = await send("GET", target);
         expect(answer?.status).toBe(500);
         expect(answer?.headers["content-type"]).toBe("application/json");
-        expect(json(answer)).toEqual({ response: "error", message: "internal error (the server logged it)" });
+        expect(json(answer)).toEqual({ response: "error", message: "internal error (the server logged it)", code: "UNM_INTERNAL" });
       }
-      expect(logged.some((l) => l.includes("thrown synchronously"))).toBe(true);
-      expect(logged.some((l) => l.includes("rejected"))).toBe(true);
+      // The log has what the answer hides: the request and the error, with its stack.
+      for (const [path, error] of [["/sync", "thrown synchronously"], ["/async", "rejected"]] as const) {
+        expect(logged.lines).toContainEqual({ level: "error", message: "HTTP request failed", fields: { method: "GET", path, error, stack: expect.stringContaining(error) } });
+      }
       expect(json(await send("GET", "/ok"))).toEqual({ ok: true, body: null });
     });
 
@@ -76,26 +79,30 @@ describe("the HTTP server turns every failure into an answer", () => {
         const answer = await send("GET", target);
         expect(answer?.status, target).toBe(400);
         expect(json(answer).message, target).toMatch(/malformed URL/);
+        expect(json(answer).code, target).toBe("UNM_BAD_REQUEST");
       }
     });
 
     it(`answers 404 to unknown paths, 405 with Allow to wrong methods, HEAD where GET is, 413 past a text body's limit (${scheme})`, async () => {
       const unknown = await send("GET", "/nowhere?x=1");
       expect(unknown?.status).toBe(404);
-      expect(json(unknown)).toEqual({ response: "error", message: "no such endpoint: GET /nowhere" });
+      expect(json(unknown)).toEqual({ response: "error", message: "no such endpoint: GET /nowhere", code: "UNM_NOT_FOUND" });
       const wrong = await send("DELETE", "/ok");
       expect(wrong?.status).toBe(405);
       expect(wrong?.headers.allow).toBe("GET, HEAD, POST");
+      expect(json(wrong)).toEqual({ response: "error", message: "DELETE is not allowed here; use GET, HEAD, POST", code: "UNM_METHOD_NOT_ALLOWED" });
       const head = await send("HEAD", "/ok");
       expect(head?.status).toBe(200);
       expect(head?.body.length).toBe(0);
-      expect((await send("POST", "/ok/", "0123456789abc"))?.status).toBe(413);
+      const large = await send("POST", "/ok/", "0123456789abc");
+      expect([large?.status, json(large).code]).toEqual([413, "UNM_PAYLOAD_TOO_LARGE"]);
       expect(json(await send("POST", "/ok", "short"))).toEqual({ ok: true, body: "short" });
     });
 
     it(`answers a request line node cannot parse with 400 (${scheme})`, async () => {
       const answer = await send("GET", "/ok bad");
       expect(answer?.status).toBe(400);
+      expect(json(answer)).toEqual({ response: "error", message: "malformed HTTP request", code: "UNM_BAD_REQUEST" });
     });
   }
 });

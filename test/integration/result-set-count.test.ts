@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IndexPort, Tenant, TenantDirectory } from "@unmeltable/core";
+import { MemoryLogger, type IndexPort, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { apiRoute } from "../../packages/runtime/src/api-http";
 import { startHttpServers, type HttpServers } from "../../packages/runtime/src/http-server";
@@ -53,7 +53,7 @@ describe("/apiv2/events counts once per result set", () => {
   let embedded: EmbeddedIndex;
   let index: IndexPort & { counts: number };
   const servers: HttpServers[] = [];
-  const logged: string[] = [];
+  const logged = new MemoryLogger();
   const EVENTS = 23;
   const PAGE = 5;
 
@@ -77,7 +77,7 @@ describe("/apiv2/events counts once per result set", () => {
     embedded = new EmbeddedIndex({ dir, writer: "thread", defaultSlice: "day" });
     index = countingIndex(embedded);
     // Two servers over one index and nothing else shared: a result set made on one is paged on the other.
-    for (let i = 0; i < 2; i++) servers.push(await startHttpServers({ host: "127.0.0.1", port: 0, routes: [apiRoute({ index, tenants })], log: (l) => logged.push(l) }));
+    for (let i = 0; i < 2; i++) servers.push(await startHttpServers({ host: "127.0.0.1", port: 0, routes: [apiRoute({ index, tenants })], logger: logged }));
     await write("acme", EVENTS, 10 * MINUTE);
     await write("other", 3, 10 * MINUTE);
   });
@@ -106,7 +106,7 @@ describe("/apiv2/events counts once per result set", () => {
     // Pages read again are not counted either.
     expect((await api(servers[1]!, `/apiv2/events?rsid=${rsid}`)).body.total_events).toBe(EVENTS);
     expect(index.counts).toBe(before + 1);
-    expect(logged).toEqual([]);
+    expect(logged.lines).toEqual([]);
   });
 
   it("keeps a result set's total while events arrive in its range; a new search counts again and sees them", async () => {

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import type { CapturedLine } from "@unmeltable/core";
 import { ROOT } from "../helpers/program";
 
 /**
@@ -28,7 +29,7 @@ interface Run {
 interface ChildReport {
   asPublic: Run;
   allowListed: Run;
-  log: string[];
+  log: CapturedLine[];
   timeoutMs: number;
 }
 
@@ -65,7 +66,12 @@ describe("the firing history is not a network oracle", () => {
     expect(detailed.noAnswer).toEqual({ ok: false, error: `could not reach the webhook: no answer within ${r.timeoutMs} ms`, attempts: 2 });
     expect(detailed.refused).toEqual({ ok: false, error: "could not reach the webhook: ECONNREFUSED", attempts: 2 });
 
-    const logged = r.log.join("\n");
-    for (const detail of ["answered 405", "answered 500", "ECONNREFUSED", `no answer within ${r.timeoutMs} ms`, "hooks.unmeltable.invalid could not be resolved"]) expect(logged).toContain(detail);
+    // The operator's log has every detail, on warn lines bound to the alert and its destination.
+    const warned = (fields: Record<string, unknown>) => expect(r.log).toContainEqual(expect.objectContaining({ level: "warn", fields: expect.objectContaining({ tenant: "acme", alert: "a1", attempt: expect.any(Number), ...fields }) }));
+    warned({ status: 405 });
+    warned({ status: 500 });
+    warned({ reason: "ECONNREFUSED" });
+    warned({ reason: `no answer within ${r.timeoutMs} ms` });
+    warned({ detail: expect.stringContaining("hooks.unmeltable.invalid could not be resolved") });
   });
 });

@@ -11,6 +11,7 @@ import {
   checkAlerts,
   conditionHolds,
   describeCondition,
+  noLogger,
   searchLink,
   shouldNotify,
   validateAlertSpec,
@@ -422,7 +423,7 @@ describe("webhookSender and the scheduler", () => {
   const local = new WebhookPolicy({ allow: ["127.0.0.1"] });
 
   it("POSTs JSON, retries a server error once, and never retries a client error", async () => {
-    const send = webhookSender({ retryDelayMs: 10, policy: local, log: () => undefined });
+    const send = webhookSender({ retryDelayMs: 10, policy: local, logger: noLogger });
     expect(await send(`${base}/ok`, payload)).toEqual({ ok: true, status: 204, attempts: 1 });
     expect(hits.at(-1)).toEqual({ path: "/ok", body: payload, type: "application/json" });
     expect(await send(`${base}/fail`, payload)).toEqual({ ok: false, status: 500, error: "the webhook answered 500", attempts: 2 });
@@ -447,7 +448,7 @@ describe("webhookSender and the scheduler", () => {
         addFiring: async () => undefined,
       },
       index: { count: async () => 0 },
-      send: webhookSender({ policy: local }),
+      send: webhookSender({ policy: local, logger: noLogger }),
       linkFor: () => "",
       intervalMs: 3_600_000,
     });

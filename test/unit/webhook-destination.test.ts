@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addressClass, boundedResolver, GENERIC_DELIVERY_FAILURE, handleAlertsApi, parseAllowList, SqliteAlertStore, webhookSender, WebhookPolicy, type ResolvedAddress } from "../../packages/alerts/src/index";
-import { checkAlerts, searchLink, webhookPayload, type Tenant, type TenantDirectory } from "../../packages/core/src/index";
+import { checkAlerts, MemoryLogger, searchLink, webhookPayload, type Tenant, type TenantDirectory } from "../../packages/core/src/index";
 
 /**
  * Alert webhooks must not reach what the server can reach but the tenant cannot: loopback, the cloud
@@ -203,8 +203,7 @@ describe("delivering a webhook", () => {
   let server: http.Server;
   let port: number;
   const hits: string[] = [];
-  const logged: string[] = [];
-  const log = (line: string) => void logged.push(line);
+  const logged = new MemoryLogger();
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       req.resume();
@@ -222,12 +221,16 @@ describe("delivering a webhook", () => {
 
   it("re-checks the destination at delivery: an alert saved before (or under another allow-list) reaching loopback is not sent", async () => {
     hits.length = 0;
-    const send = webhookSender({ retryDelayMs: 1, log });
+    const send = webhookSender({ retryDelayMs: 1, logger: logged });
     for (const url of [`http://127.0.0.1:${port}/direct`, `http://localhost:${port}/by-name`, `http://2130706433:${port}/decimal`]) {
       expect(await send(url, payload)).toEqual({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 2 });
     }
     expect(hits).toEqual([]);
-    expect(logged.some((l) => l.includes(`webhook of alert acme/a1 to http://localhost:${port}: refused`) && l.includes("(loopback)"))).toBe(true);
+    expect(logged.lines).toContainEqual({
+      level: "warn",
+      message: "webhook refused: its destination is not allowed",
+      fields: { tenant: "acme", alert: "a1", destination: `http://localhost:${port}`, attempt: expect.any(Number), detail: expect.stringContaining("(loopback)") },
+    });
   });
 
   it("refuses a name whose DNS answer changed to an internal address after the alert was saved (rebinding)", async () => {
@@ -238,7 +241,7 @@ describe("delivering a webhook", () => {
       resolve: async () => (lookups++ === 0 ? [{ address: "93.184.215.14", family: 4 }] : [{ address: "127.0.0.1", family: 4 }]),
     });
     expect(await rebinding.check(`http://rebind.example:${port}/x`)).toMatchObject({ ok: true });
-    const delivery = await webhookSender({ policy: rebinding, retryDelayMs: 1, log })(`http://rebind.example:${port}/x`, payload);
+    const delivery = await webhookSender({ policy: rebinding, retryDelayMs: 1, logger: logged })(`http://rebind.example:${port}/x`, payload);
     expect(delivery).toEqual({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 2 });
     expect(hits).toEqual([]);
   });
@@ -255,7 +258,7 @@ describe("delivering a webhook", () => {
         return [{ address: "127.0.0.1", family: 4 }];
       },
     });
-    const delivery = await webhookSender({ policy: pinned, log })(`http://hooks.unmeltable.invalid:${port}/pinned`, payload);
+    const delivery = await webhookSender({ policy: pinned, logger: logged })(`http://hooks.unmeltable.invalid:${port}/pinned`, payload);
     expect(delivery).toEqual({ ok: true, status: 204, attempts: 1 });
     expect(hits).toEqual(["/pinned"]);
     expect(names).toEqual(["hooks.unmeltable.invalid"]);
@@ -263,13 +266,13 @@ describe("delivering a webhook", () => {
 
   it("does not follow a redirect", async () => {
     hits.length = 0;
-    const delivery = await webhookSender({ policy: new WebhookPolicy({ allow: ["127.0.0.1"] }), retryDelayMs: 1, log })(`http://127.0.0.1:${port}/redirect`, payload);
+    const delivery = await webhookSender({ policy: new WebhookPolicy({ allow: ["127.0.0.1"] }), retryDelayMs: 1, logger: logged })(`http://127.0.0.1:${port}/redirect`, payload);
     expect(delivery).toEqual({ ok: false, status: 302, error: "the webhook answered 302", attempts: 2 });
     expect(hits).toEqual(["/redirect", "/redirect"]);
   });
 
   it("tells an allow-listed destination's failures in detail, as the operator's own hooks deserve", async () => {
-    const send = webhookSender({ policy: new WebhookPolicy({ allow: ["127.0.0.1"] }), retryDelayMs: 1, log });
+    const send = webhookSender({ policy: new WebhookPolicy({ allow: ["127.0.0.1"] }), retryDelayMs: 1, logger: logged });
     expect(await send(`http://127.0.0.1:${port}/gone`, payload)).toEqual({ ok: false, status: 405, error: "the webhook answered 405", attempts: 1 });
     const refused = await send("http://127.0.0.1:1/", payload);
     expect(refused).toEqual({ ok: false, error: "could not reach the webhook: ECONNREFUSED", attempts: 2 });
@@ -282,7 +285,7 @@ describe("delivering a webhook", () => {
     try {
       // Saved while the operator allowed it; the allow-list has changed since.
       const alert = await store.create("acme", { name: "n", query: "*", comparison: "above", threshold: 0, windowMinutes: 5, webhookUrl: `http://127.0.0.1:${port}/hook`, enabled: true }, T0);
-      await checkAlerts({ store, index: { count: async () => 3 }, send: webhookSender({ retryDelayMs: 1, log }), linkFor: (q, f, u) => searchLink("http://ui", q, f, u), now: () => T0 });
+      await checkAlerts({ store, index: { count: async () => 3 }, send: webhookSender({ retryDelayMs: 1, logger: logged }), linkFor: (q, f, u) => searchLink("http://ui", q, f, u), now: () => T0 });
       const [firing] = await store.firings("acme", { alertId: alert.id, limit: 10 });
       expect(firing!.delivery).toEqual({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 2 });
       expect(hits).toEqual([]);

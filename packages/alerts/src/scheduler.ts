@@ -1,4 +1,4 @@
-import { checkAlerts, type AlertCheckDeps, type AlertCheckResult } from "@unmeltable/core";
+import { checkAlerts, errorFields, type AlertCheckDeps, type AlertCheckResult } from "@unmeltable/core";
 
 export interface AlertScheduler {
   /** Runs one round now (waits for a round in progress instead of starting a second one). */
@@ -17,8 +17,8 @@ export function startAlertScheduler(deps: AlertCheckDeps & { intervalMs: number 
   const runOnce = (): Promise<AlertCheckResult[]> => {
     if (running) return running;
     running = checkAlerts(deps)
-      .catch((err: Error) => {
-        deps.log?.(`alert check failed: ${err.message}`);
+      .catch((err: unknown) => {
+        deps.logger?.error("alert check failed (the next round tries again)", errorFields(err));
         return [];
       })
       .finally(() => {

@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
-import type { WebhookDelivery, WebhookPayload, WebhookSender } from "@unmeltable/core";
+import type { Logger, WebhookDelivery, WebhookPayload, WebhookSender } from "@unmeltable/core";
 import { WebhookPolicy, type ResolvedAddress } from "./destination";
 
 export interface WebhookSenderOptions {
@@ -11,8 +11,8 @@ export interface WebhookSenderOptions {
   userAgent?: string;
   /** Where webhooks may go (default: public addresses plus UNMELTABLE_WEBHOOK_ALLOW). */
   policy?: WebhookPolicy;
-  /** The server's log: why a delivery failed, in detail (default: stderr). */
-  log?: (line: string) => void;
+  /** The server's log: why a delivery failed, in detail (warn lines with the tenant, alert, destination and attempt). */
+  logger: Logger;
 }
 
 /** What a tenant reads about a failed delivery to a destination the operator did not allow-list. */
@@ -29,16 +29,15 @@ export const GENERIC_DELIVERY_FAILURE = "the webhook could not be delivered (the
  * same — one generic message, no status, and the same number of attempts — and the details go to the
  * server's log. For a destination the operator allow-listed (their own hooks), the tenant sees them.
  */
-export function webhookSender(opts: WebhookSenderOptions = {}): WebhookSender {
+export function webhookSender(opts: WebhookSenderOptions): WebhookSender {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const attempts = Math.max(1, opts.attempts ?? 2);
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const policy = opts.policy ?? WebhookPolicy.fromEnv();
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const userAgent = opts.userAgent ?? "unmeltable-alerts/0.1";
   return async (url: string, payload: WebhookPayload): Promise<WebhookDelivery> => {
     const body = JSON.stringify(payload);
-    const what = `webhook of alert ${payload.tenant}/${payload.alert.id} to ${origin(url)}`;
+    const log = opts.logger.child({ tenant: payload.tenant, alert: payload.alert.id, destination: origin(url) });
     let detailed: WebhookDelivery = { ok: false, attempts: 0, error: "not sent" };
     let allowListed = false;
     let attempt = 0;
@@ -47,7 +46,7 @@ export function webhookSender(opts: WebhookSenderOptions = {}): WebhookSender {
       attempt++;
       const destination = await policy.check(url, payload.tenant);
       if (!destination.ok) {
-        log(`${what}: refused (attempt ${attempt}): ${destination.detail}`);
+        log.warn("webhook refused: its destination is not allowed", { attempt, detail: destination.detail });
         detailed = { ok: false, error: `the webhook's destination is not allowed: ${destination.detail}`, attempts: attempt };
         continue;
       }
@@ -56,14 +55,14 @@ export function webhookSender(opts: WebhookSenderOptions = {}): WebhookSender {
         const status = await post(url, destination.addresses, body, { timeoutMs, userAgent });
         if (status >= 200 && status < 300) return { ok: true, status, attempts: attempt };
         detailed = { ok: false, status, error: `the webhook answered ${status}`, attempts: attempt };
-        log(`${what}: answered ${status} (attempt ${attempt})`);
+        log.warn("webhook answered with a failure", { attempt, status });
         // A client error will not go away by asking again (except 408 / 429) — but skipping the retry
         // would tell a tenant a 4xx from a refused connection, so only for allow-listed destinations.
         if (allowListed && status >= 400 && status < 500 && status !== 408 && status !== 429) break;
       } catch (err) {
         const reason = failureReason(err, timeoutMs);
         detailed = { ok: false, error: `could not reach the webhook: ${reason}`, attempts: attempt };
-        log(`${what}: ${reason} (attempt ${attempt})`);
+        log.warn("webhook could not be reached", { attempt, reason });
       }
     }
     return allowListed ? detailed : { ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: attempt };

@@ -1,9 +1,9 @@
-import { CodedError, ERROR_CODES, errorAnswer, InvalidCursorError, QuerySyntaxError, ResultWindowError, TimeRangeError, type ErrorAnswer } from "@unmeltable/core";
+import { CodedError, errorAnswer, InvalidCursorError, ResultWindowError, type ErrorAnswer } from "@unmeltable/core";
 
 /**
  * The coded error the API answers for a failure, or undefined for a bug (the server answers those 500
- * and logs them). Core's domain errors carry their code and status; the query language's are coded here,
- * and two are reworded for API clients, who send `next` and pages, not index cursors and offsets.
+ * and logs them). Core's domain errors (the query language's among them) carry their code and status;
+ * two are reworded for API clients, who send `next` and pages, not index cursors and offsets.
  */
 export function apiErrorOf(err: unknown): CodedError | undefined {
   if (err instanceof InvalidCursorError) return new CodedError(err.code, err.status, "invalid next: use the value the API returned", { cause: err });
@@ -11,8 +11,6 @@ export function apiErrorOf(err: unknown): CodedError | undefined {
     return new CodedError(err.code, err.status, `a page reaches at most the first ${err.window} events of a result set (page × size + size): read further with /apiv2/events/iterate`, { cause: err });
   }
   if (err instanceof CodedError) return err;
-  if (err instanceof QuerySyntaxError) return new CodedError(ERROR_CODES.QUERY_SYNTAX, 400, `query syntax error: ${err.message}`, { details: { position: err.position }, cause: err });
-  if (err instanceof TimeRangeError) return new CodedError(ERROR_CODES.TIME_RANGE, 400, err.message, { cause: err });
   return undefined;
 }
 

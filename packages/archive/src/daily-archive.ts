@@ -9,7 +9,7 @@ import type { ArchiveStore } from "./stores";
  * objects, same checkpoints: `unmeltable archive` beside a running server, or after the scheduled job,
  * only goes on from where the last run stopped.
  */
-export type LocalWorkerOptions = Pick<PieceOptions, "maxOpen" | "partBytes" | "level" | "log">;
+export type LocalWorkerOptions = Pick<PieceOptions, "maxOpen" | "partBytes" | "level" | "logger">;
 
 /** The worker as a function call: what `invoke` is when planner and worker share a process. */
 export function inProcessWorker(queue: Queue, store: ArchiveStore, options: LocalWorkerOptions & { pieceTimeMs?: number } = {}): (request: PieceRequest) => Promise<PieceResult> {
@@ -44,7 +44,7 @@ export interface ArchiveOptions extends Omit<PlannerOptions, "invoke" | "days" |
 export async function archiveDay(options: ArchiveOptions): Promise<ArchiveManifest & { run: RunReport }> {
   const start = parseDay(options.day);
   const progress: ArchiveProgress = { pieces: 0, events: 0, bytes: 0 };
-  const worker = inProcessWorker(options.queue, options.store, options.worker);
+  const worker = inProcessWorker(options.queue, options.store, { logger: options.logger, ...options.worker });
   const run = await runArchive({
     ...options,
     concurrency: options.concurrency ?? 2,

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import zlib from "node:zlib";
-import { dayOf, decodeRawBatch, RAW_TOPIC, type ArchiveFile, type Queue } from "@unmeltable/core";
+import { dayOf, decodeRawBatch, errorFields, RAW_TOPIC, type ArchiveFile, type Logger, type Queue } from "@unmeltable/core";
 import { pieceId, pieceManifestKey, pieceObjectKey } from "./keys";
 import { MIN_PART_BYTES, type ArchiveStore, type PartUpload } from "./stores";
 
@@ -44,7 +44,8 @@ export interface PieceOptions extends PieceRequest {
   level?: number;
   /** Called after each read (tests kill a worker from here). */
   onRead?: (p: { offset: number; records: number; bytes: number }) => void | Promise<void>;
-  log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Records skipped (not raw batches) and uploads that could not be aborted: warn lines. */
+  logger?: Logger;
 }
 
 /** What a piece wrote for one day (stored as its piece manifest). */
@@ -243,7 +244,7 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
         } catch (err) {
           // Not a raw batch: the process stage dead-lettered it; the archive keeps raw batches only.
           result.undecodable++;
-          options.log?.("archive: record is not a raw batch, skipped", { partition, offset: record.offset, error: (err as Error).message });
+          options.logger?.warn("archive: record is not a raw batch, skipped", { partition, offset: record.offset, ...errorFields(err) });
           continue;
         }
         const touched = new Set<PieceManifest>();
@@ -308,7 +309,7 @@ export async function archivePiece(options: PieceOptions): Promise<PieceResult> 
       // Discard the parts now rather than leave them to the bucket's lifecycle rule (they cost storage).
       const uploads = [...finished.map((f) => f.upload), ...[...open.values()].map((s) => s.upload)].filter((u): u is PartUpload => u !== undefined);
       for (const u of uploads) {
-        await u.abort().catch((err: Error) => options.log?.("archive: could not abort an upload (the bucket's lifecycle rule removes it)", { partition, piece, error: err.message }));
+        await u.abort().catch((err: unknown) => options.logger?.warn("archive: could not abort an upload (the bucket's lifecycle rule removes it)", { partition, piece, ...errorFields(err) }));
       }
     }
   }

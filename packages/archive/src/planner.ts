@@ -1,4 +1,4 @@
-import { dayOf, parseDay, RAW_TOPIC, type ArchiveManifest, type Queue } from "@unmeltable/core";
+import { dayOf, errorFields, noLogger, parseDay, RAW_TOPIC, type ArchiveManifest, type Logger, type Queue } from "@unmeltable/core";
 import { rebuildDayManifest } from "./day-manifest";
 import type { PieceRequest, PieceResult } from "./piece";
 import { Lease, readCheckpoint, readStatus, writeCheckpoint, writeStatus } from "./state";
@@ -36,7 +36,8 @@ export interface PlannerOptions {
   /** How long the lease holds without renewal (default 20 min: longer than a planner invocation). */
   leaseMs?: number;
   now?: () => number;
-  log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Each partition's start, records lost to retention (error), a failed piece (warn), each piece done (debug). */
+  logger?: Logger;
 }
 
 export interface RunReport {
@@ -65,7 +66,7 @@ interface PartitionState {
 export async function runArchive(options: PlannerOptions): Promise<RunReport> {
   const { queue, store } = options;
   const now = options.now ?? Date.now;
-  const log = options.log ?? (() => undefined);
+  const log = options.logger ?? noLogger;
   const lease = await Lease.acquire(store, options.leaseMs ?? 20 * 60_000, now);
   try {
     const planned = now();
@@ -86,11 +87,11 @@ export async function runArchive(options: PlannerOptions): Promise<RunReport> {
         // Kept at once: a later run must start where this one decided to, not from its own "today".
         state = { partition: b.partition, next: at, end: b.end, etag: undefined, lastTimestamp: undefined };
         state.etag = await writeCheckpoint(store, { partition: b.partition, next: at, updatedAt: planned }, undefined);
-        log("archive: partition starts", { partition: b.partition, offset: at, from: earliest ? "earliest" : new Date(bootstrapFrom).toISOString() });
+        log.info("archive: partition starts", { partition: b.partition, offset: at, from: earliest ? "earliest" : new Date(bootstrapFrom).toISOString() });
       }
       if (state.next < b.start) {
         report.lost.push({ partition: b.partition, from: state.next, to: b.start });
-        log("archive: records expired from the raw topic before they were archived", { partition: b.partition, from: state.next, to: b.start });
+        log.error("archive: records expired from the raw topic before they were archived", { partition: b.partition, from: state.next, to: b.start });
         state.next = b.start;
       }
       states.push(state);
@@ -114,7 +115,7 @@ export async function runArchive(options: PlannerOptions): Promise<RunReport> {
         } catch (err) {
           const error = (err as Error).message;
           report.failed.push({ partition: s.partition, from: s.next, error });
-          log("archive: piece failed (the next run redoes it)", { partition: s.partition, from: s.next, error });
+          log.warn("archive: piece failed (the next run redoes it)", { partition: s.partition, from: s.next, error });
           return;
         }
         if (result.next <= s.next) {
@@ -133,7 +134,7 @@ export async function runArchive(options: PlannerOptions): Promise<RunReport> {
         report.events += result.events;
         report.bytes += result.bytes;
         for (const d of result.days) days.add(d);
-        log("archive: piece done", { piece: result.piece, partition: s.partition, next: result.next, end: s.end, records: result.records, events: result.events, bytes: result.bytes, days: result.days });
+        log.debug("archive: piece done", { piece: result.piece, partition: s.partition, next: result.next, end: s.end, records: result.records, events: result.events, bytes: result.bytes, days: result.days });
       }
     };
     const queued = states.filter((s) => s.next < s.end);
@@ -157,6 +158,6 @@ export async function runArchive(options: PlannerOptions): Promise<RunReport> {
     await writeStatus(store, { through: report.through, updatedAt: now(), failed: report.failed });
     return report;
   } finally {
-    await lease.release().catch((err: Error) => log("archive: could not release the lease (it expires by itself)", { error: err.message }));
+    await lease.release().catch((err: unknown) => log.warn("archive: could not release the lease (it expires by itself)", errorFields(err)));
   }
 }

@@ -1,7 +1,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import tls from "node:tls";
-import { noMetrics, SyslogDeframer, trimTrailer, type Logger, type Metrics, type Transport } from "@unmeltable/core";
+import { noLogger, noMetrics, SyslogDeframer, trimTrailer, type Logger, type Metrics, type Transport } from "@unmeltable/core";
 import type { RawBatcher } from "./batcher";
 import type { Ingestor } from "./ingestor";
 import { UnfinishedFrames, type FrameHolder } from "./unfinished-frames";
@@ -64,7 +64,7 @@ type CloseReason = "idle" | "frame_timeout" | "buffer_budget";
 export async function startSyslogListeners(options: SyslogListenerOptions): Promise<SyslogListeners> {
   const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, ...options.limits };
   const metrics = options.metrics ?? noMetrics;
-  const notice = new Notices((line) => options.logger?.warn(line));
+  const notice = new Notices(options.logger ?? noLogger);
   const openGauge = metrics.gauge("unmeltable_syslog_connections", "Open syslog stream connections, by transport", ["transport"]);
   const bufferedGauge = metrics.gauge("unmeltable_syslog_unfinished_frame_bytes", "Bytes of syslog frames received but not yet finished, all connections together");
   const closedCounter = metrics.counter("unmeltable_syslog_connections_closed_total", "Syslog connections the server cut off, by transport and reason (idle, frame_timeout, buffer_budget)", ["transport", "reason"]);
@@ -231,7 +231,12 @@ class Notices {
   private readonly pending = new Map<string, { n: number; text: (n: number) => string }>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(private readonly logger: Logger) {}
+
+  /** A warn line: the words (with the count) for a reader, the kind and the count as fields for a search. */
+  private say(kind: string, n: number, text: (n: number) => string): void {
+    this.logger.warn(text(n), { notice: kind, connections: n });
+  }
 
   count(kind: string, text: (n: number) => string): void {
     const p = this.pending.get(kind);
@@ -241,7 +246,7 @@ class Notices {
     }
     if (this.timer === undefined) {
       // The first of a kind is said at once; what follows within the window is summed up at its end.
-      this.log(text(1));
+      this.say(kind, 1, text);
       this.pending.set(kind, { n: 0, text });
       this.timer = setTimeout(() => this.flush(), 10_000);
       this.timer.unref();
@@ -254,7 +259,7 @@ class Notices {
     this.timer = undefined;
     const said = [...this.pending].filter(([, p]) => p.n > 0);
     this.pending.clear();
-    for (const [, p] of said) this.log(p.text(p.n));
+    for (const [kind, p] of said) this.say(kind, p.n, p.text);
     if (said.length > 0) {
       // Keep the window open while it goes on.
       for (const [kind, p] of said) this.pending.set(kind, { n: 0, text: p.text });

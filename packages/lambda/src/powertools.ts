@@ -151,11 +151,6 @@ export class PowertoolsLogger implements LoggerPort {
 /** The functions' logger (the port). */
 export const appLogger: LoggerPort = new PowertoolsLogger();
 
-/** For the callers that take `(message, fields)` (archive, lifecycle): an info line of the functions' logger. */
-export function log(message: string, fields: LogFields = {}): void {
-  appLogger.info(message, fields);
-}
-
 interface TenantSums extends UsageSums {
   lags: number[];
 }

@@ -1,9 +1,9 @@
 import os from "node:os";
 import { answerAlertsApi, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "@unmeltable/alerts";
-import { searchLink, type IndexPort, type Logger, type TenantDirectory } from "@unmeltable/core";
+import { badRequest, searchLink, type IndexPort, type Logger, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { decodable } from "./api-http";
-import { errorBody, sendJson, tenantOf, type HttpRoute } from "./http-server";
+import { sendError, sendJson, tenantOf, type HttpRoute } from "./http-server";
 
 export interface AlertsPart {
   /** The alerts API; must come before the search API's `/apiv2/` route. */
@@ -47,15 +47,15 @@ export function startAlerts(options: {
     store,
     index: options.index,
     // A failed delivery, in detail (the tenant's firing history says only that it failed).
-    send: webhookSender({ policy: webhooks, log: (line) => logger.warn(line) }),
+    send: webhookSender({ policy: webhooks, logger }),
     linkFor: (query, from, until) => searchLink(publicUrl(), query, from, until),
     intervalMs,
-    log: (line) => logger.info(line),
+    logger,
   });
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const url = new URL(req.raw.url ?? "/", "http://localhost");
     // The alerts API decodes the alert id from the path; refuse what cannot be decoded before it tries.
-    if (!decodable(url.pathname)) return sendJson(reply, 400, errorBody("malformed URL: the path has an invalid percent-escape"));
+    if (!decodable(url.pathname)) return sendError(reply, badRequest("malformed URL: the path has an invalid percent-escape"));
     const body = typeof req.body === "string" ? req.body : undefined;
     const response = await answerAlertsApi(
       { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers as Record<string, string | undefined>, body },

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { answerApi, API_METHODS } from "@unmeltable/api";
-import type { IndexPort, TenantDirectory, UsageSource } from "@unmeltable/core";
+import { badRequest, type IndexPort, type TenantDirectory, type UsageSource } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { errorBody, sendJson, tenantOf, type HttpRoute } from "./http-server";
+import { sendError, sendJson, tenantOf, type HttpRoute } from "./http-server";
 
 /** Serves Loggly's apiv2 routes (packages/api) on the HTTP server; the route table authenticates the caller first. */
 export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory; usage?: UsageSource }): HttpRoute {
@@ -13,7 +13,7 @@ export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory; usa
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       const url = new URL(req.raw.url ?? "/", "http://localhost");
       // The API decodes path segments itself (a field name); refuse what cannot be decoded before it tries.
-      if (!decodable(url.pathname)) return sendJson(reply, 400, errorBody("malformed URL: the path has an invalid percent-escape"));
+      if (!decodable(url.pathname)) return sendError(reply, badRequest("malformed URL: the path has an invalid percent-escape"));
       const response = await answerApi(
         {
           method: req.method,

@@ -1,8 +1,9 @@
 import path from "node:path";
-import { parseTime, runLifecycle, type Queue } from "@unmeltable/core";
+import { noLogger, parseTime, runLifecycle, type Queue } from "@unmeltable/core";
 import { archiveDay, DirectoryStore, previousDay, replay, S3Store, type ArchiveStore } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
+import { createLogger, loggerOptionsFromEnv } from "./logger";
 import { ProgressBar } from "./progress";
 import { openQueue, parseBrokers } from "./queue-config";
 import { TenantStore } from "./tenant-store";
@@ -32,7 +33,7 @@ export async function archiveCommand(flags: StoreFlags & { day?: string; queue: 
   // The embedded queue is read in read-only mode, so the archive runs beside a running server.
   const queue: Queue =
     flags.queue === "kafka"
-      ? await openQueue({ kind: "kafka", brokers: parseBrokers(flags.brokers ?? "") }, dataDir, () => undefined)
+      ? await openQueue({ kind: "kafka", brokers: parseBrokers(flags.brokers ?? "") }, dataDir, noLogger)
       : await EmbeddedQueue.open({ dir: path.join(dataDir, "queue"), readOnly: true });
   const store = objectStore(flags);
   const bar = new ProgressBar(`archive ${day}`);
@@ -43,10 +44,9 @@ export async function archiveCommand(flags: StoreFlags & { day?: string; queue: 
       day,
       // The total is not known up front (pieces end where their size bound falls): the bar creeps.
       onProgress: (p) => bar.update(p.pieces / (p.pieces + 1), `${p.pieces} pieces, ${p.events.toLocaleString()} events, ${(p.bytes / 1e6).toFixed(0)} MB read`),
-      // Failures, lost records, where partitions start: the bar shows the rest.
-      log: (message, fields) => {
-        if (!message.includes("piece done")) process.stderr.write(`\n${message} ${JSON.stringify(fields)}\n`);
-      },
+      // Failures, lost records, where partitions start (info and above: each piece done is a debug line,
+      // the bar shows those), each on a line of its own below the bar.
+      logger: createLogger({ ...loggerOptionsFromEnv(), write: (line) => void process.stderr.write(`\n${line}`) }),
     });
     bar.done(`${day}: ${manifest.events.toLocaleString()} events in ${manifest.files.length} files to ${store.location} (manifest checksum ${manifest.checksum.slice(0, 12)}; this run: ${manifest.run.pieces.length} pieces, ${manifest.run.events.toLocaleString()} events)`);
   } finally {

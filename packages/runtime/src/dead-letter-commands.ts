@@ -1,5 +1,5 @@
 import path from "node:path";
-import { parseTime, type Queue, type TenantDirectory } from "@unmeltable/core";
+import { noLogger, parseTime, type Queue, type TenantDirectory } from "@unmeltable/core";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
 import { EmbeddedQueue, QueueInUseError } from "@unmeltable/queue-embedded";
 import { CONTROL_SOCKET, redriveThroughServer } from "./control-socket";
@@ -53,7 +53,8 @@ function openKafka(flags: DeadLetterFlags, dataDir: string): Promise<Queue> {
       client: flags.kafkaClient,
     },
     dataDir,
-    () => undefined,
+    // The command's output is its own: the queue's notices are not shown.
+    noLogger,
   );
 }
 

@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { authenticate, CodedError, errorAnswer, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { authenticate, badRequest, CodedError, ERROR_CODES, errorAnswer, errorFields, internalError, methodNotAllowed, notFound, type Logger, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
@@ -50,8 +50,15 @@ export function tenantOf(req: FastifyRequest): Tenant {
   return tenant;
 }
 
-export function errorBody(message: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { response: "error", message, ...extra };
+/** The answer to a coded error (its status, headers and `{response, message, code}` body): the one error shape of every route. */
+export function sendError(reply: FastifyReply, err: CodedError): FastifyReply {
+  const answer = errorAnswer(err);
+  return sendJson(reply, answer.status, answer.body, answer.headers);
+}
+
+/** A malformed percent-escape in the path (400). */
+export function malformedUrl(url: string | undefined): CodedError {
+  return badRequest(`malformed URL: ${pathOf(url)} has an invalid percent-escape`);
 }
 
 /** An answer in the API's JSON shape. */
@@ -63,8 +70,8 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown, hea
 /**
  * The program's HTTP edge on fastify (its router, URL decoding and error handling): one route table served
  * on HTTP and, when configured, HTTPS. Every failure becomes an answer — a malformed URL 400, an unknown
- * path 404, a wrong method 405 with Allow, an exception in a handler (thrown or rejected) 500 — and never
- * takes the process down.
+ * path 404, a wrong method 405 with Allow, an exception in a handler (thrown or rejected) 500 — each in
+ * the one error shape with its code (core's ERROR_CODES), and never takes the process down.
  */
 export async function startHttpServers(options: {
   host: string;
@@ -74,8 +81,9 @@ export async function startHttpServers(options: {
   /** Called when draining starts, to end long-lived streams (live tail) that would otherwise hold it up. */
   onDrain?: readonly (() => void)[];
   drainTimeoutMs?: number;
-  log: (line: string) => void;
+  logger: Logger;
 }): Promise<HttpServers> {
+  const logger = options.logger;
   const servers: http.Server[] = [];
   let draining = false;
   const serverOptions: http.ServerOptions = { keepAliveTimeout: 65_000, requestTimeout: 120_000 };
@@ -98,35 +106,32 @@ export async function startHttpServers(options: {
     },
     frameworkErrors: (err, req, reply) => {
       // FST_ERR_BAD_URL: a malformed percent-escape in the path (find-my-way will not decode it).
-      const status = err.code === "FST_ERR_BAD_URL" ? 400 : (err.statusCode ?? 400);
-      sendJson(reply, status, errorBody(err.code === "FST_ERR_BAD_URL" ? `malformed URL: ${pathOf(req.raw.url)} has an invalid percent-escape` : err.message));
+      sendError(reply, err.code === "FST_ERR_BAD_URL" ? malformedUrl(req.raw.url) : clientError(err.statusCode ?? 400, err.message));
     },
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof CodedError && !reply.raw.headersSent) {
-      const answer = errorAnswer(err);
-      return sendJson(reply, answer.status, answer.body, answer.headers);
-    }
+    if (err instanceof CodedError && !reply.raw.headersSent) return sendError(reply, err);
     let status = typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     // decodeURIComponent in a handler: the request's fault, not ours.
     if (err instanceof URIError) status = 400;
-    if (status >= 500) options.log(`HTTP ${req.method} ${pathOf(req.raw.url)} failed: ${err.stack ?? err.message}`);
+    if (status >= 500) logger.error("HTTP request failed", { method: req.method, path: pathOf(req.raw.url), ...errorFields(err), stack: err.stack });
     if (reply.raw.headersSent) {
       reply.raw.destroy();
       return;
     }
-    const message =
+    return sendError(
+      reply,
       status >= 500
-        ? "internal error (the server logged it)"
+        ? internalError()
         : err instanceof URIError
-          ? `malformed URL: ${pathOf(req.raw.url)} has an invalid percent-escape`
+          ? malformedUrl(req.raw.url)
           : err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
-            ? "the request body is larger than this endpoint takes"
-            : err.message;
-    return sendJson(reply, status, errorBody(message));
+            ? clientError(413, "the request body is larger than this endpoint takes")
+            : clientError(status, err.message),
+    );
   });
-  app.setNotFoundHandler((req, reply) => sendJson(reply, 404, errorBody(`no such endpoint: ${req.method} ${pathOf(req.raw.url)}`)));
+  app.setNotFoundHandler((req, reply) => sendError(reply, notFound(`no such endpoint: ${req.method} ${pathOf(req.raw.url)}`)));
   app.addHook("onSend", async (_req, reply) => {
     if (draining) reply.header("connection", "close");
   });
@@ -145,7 +150,7 @@ export async function startHttpServers(options: {
         method: [...ALL_METHODS],
         url: route.url,
         onRequest: async (req, reply) => {
-          if (!route.methods.includes(req.method as HttpMethod)) return sendJson(reply, 405, errorBody(`${req.method} is not allowed here; use ${allow}`), { allow });
+          if (!route.methods.includes(req.method as HttpMethod)) return sendError(reply, methodNotAllowed(`${req.method} is not allowed here; use ${allow}`, allow));
           // Once, before the body and the handler (a 401 is a CodedError: the error handler answers it).
           if (route.tenants) requestTenants.set(req, authenticate(req.headers, route.tenants));
         },
@@ -156,7 +161,7 @@ export async function startHttpServers(options: {
             // Fastify's error handler answers, unless the answer has begun (or the handler took the
             // response over): then the only honest end is to cut the connection.
             if (!reply.raw.headersSent && !reply.sent) throw err;
-            options.log(`HTTP ${req.method} ${pathOf(req.raw.url)} failed after answering began: ${(err as Error).stack ?? String(err)}`);
+            logger.error("HTTP request failed after answering began", { method: req.method, path: pathOf(req.raw.url), ...errorFields(err), stack: (err as Error).stack });
             if (!reply.raw.writableEnded) reply.raw.destroy();
           }
         },
@@ -166,7 +171,7 @@ export async function startHttpServers(options: {
   await app.ready();
 
   const [plain, secure] = servers as [http.Server, http.Server | undefined];
-  for (const s of servers) s.on("error", (err) => options.log(`HTTP server error: ${err.message}`));
+  for (const s of servers) s.on("error", (err) => logger.error("HTTP server error", errorFields(err)));
   try {
     await listen(plain, options.port, options.host);
     if (secure && options.https) await listen(secure, options.https.port, options.host);
@@ -187,7 +192,7 @@ export async function startHttpServers(options: {
     // A response that began before draining leaves its connection idle (keep-alive) once it ends.
     const reaper = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 100);
     const cut = setTimeout(() => {
-      options.log("HTTP drain timed out: closing the connections still open");
+      logger.warn("HTTP drain timed out: closing the connections still open");
       servers.forEach((s) => s.closeAllConnections());
     }, options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
     try {
@@ -207,6 +212,12 @@ export async function startHttpServers(options: {
 /** Every method fastify routes: a route takes them all, so that a wrong one gets 405 rather than 404. */
 const ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"] as const;
 
+/** A 4xx that fastify (not a handler) raised, with the code of its status. */
+function clientError(status: number, message: string): CodedError {
+  const code = status === 404 ? ERROR_CODES.NOT_FOUND : status === 405 ? ERROR_CODES.METHOD_NOT_ALLOWED : status === 413 ? ERROR_CODES.PAYLOAD_TOO_LARGE : ERROR_CODES.BAD_REQUEST;
+  return new CodedError(code, status, message);
+}
+
 /** The path of a request target, for messages (without the query, which may hold secrets). */
 export function pathOf(url: string | undefined): string {
   const u = url ?? "/";
@@ -222,7 +233,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     return;
   }
   const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-  const body = JSON.stringify(errorBody(status === 408 ? "the request took too long to arrive" : status === 431 ? "the request headers are too large" : "malformed HTTP request"));
+  // UNM_BAD_REQUEST for all three: the request itself (its line, headers or pace) is what the server cannot take.
+  const body = JSON.stringify(errorAnswer(badRequest(status === 408 ? "the request took too long to arrive" : status === 431 ? "the request headers are too large" : "malformed HTTP request")).body);
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 

@@ -66,20 +66,21 @@ export function checkQueueConfig(config: QueueConfig): void {
   throw new Error(problems.map((p) => `Kafka option ${p.option}${flagOf(p.option) ? ` (${flagOf(p.option)})` : ""}: ${p.message}`).join("\n"));
 }
 
-export async function openQueue(config: QueueConfig, dataDir: string, log: (line: string) => void, logger?: Logger): Promise<Queue> {
+/** Opens the queue the configuration names; `logger` gets the embedded queue's failures and which brokers and client Kafka uses. */
+export async function openQueue(config: QueueConfig, dataDir: string, logger: Logger): Promise<Queue> {
   if (config.kind === "embedded") return EmbeddedQueue.open({ dir: path.join(dataDir, "queue"), logger });
   checkQueueConfig(config);
   let brokers = config.brokers;
   if (config.mskClusterArn) {
     brokers = await mskBootstrapBrokers(config.mskClusterArn, config.region, config.sasl?.mechanism === "aws-msk-iam" ? "iam" : config.sasl ? "scram" : config.ssl ? "tls" : "plaintext");
-    log(`MSK cluster ${config.mskClusterArn}: brokers ${brokers.join(",")}`);
+    logger.info("MSK cluster's bootstrap brokers", { cluster: config.mskClusterArn, brokers: brokers.join(",") });
   }
   const options = { ...config, brokers, produceTimeoutMs: config.produceTimeoutMs };
   if (kafkaClientKind(config.client) === "native") {
     // The optional native adapter, from its own entry: constructing it says in one line how to install
     // the addon when it is missing (KAFKA_CLIENT_MISSING).
     const { NativeKafkaQueue } = await import("@unmeltable/queue-kafka/native");
-    log("Kafka client: @confluentinc/kafka-javascript (librdkafka, native)");
+    logger.info("Kafka client: @confluentinc/kafka-javascript (librdkafka, native)");
     return new NativeKafkaQueue(options);
   }
   // Loaded only here: the embedded mode never needs a Kafka client.

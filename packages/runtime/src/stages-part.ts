@@ -216,7 +216,7 @@ export async function startStages(options: {
     // in <data-dir>/archive to the end of the raw topic, and the manifests of the days written to.
     const store = new DirectoryStore(path.join(options.dataDir, "archive"));
     const runArchiveNow = () => {
-      runArchive({ queue, store, invoke: inProcessWorker(queue, store), concurrency: 2, log: (message, fields) => (message.includes("piece done") ? logger.debug(message, fields) : logger.info(`archive: ${message}`, fields)) }).then(
+      runArchive({ queue, store, invoke: inProcessWorker(queue, store, { logger }), concurrency: 2, logger }).then(
         (r) => {
           if (r.pieces.length > 0) logger.info(`archive: ${r.events} events in ${r.pieces.length} pieces, through ${new Date(r.through).toISOString()}`, { events: r.events, pieces: r.pieces.length });
           for (const f of r.failed) logger.warn(`archive: partition ${f.partition} from offset ${f.from} failed, the next run redoes it: ${f.error}`, { partition: f.partition, offset: f.from, error: f.error });

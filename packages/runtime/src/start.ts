@@ -100,12 +100,10 @@ export async function start(config: StartConfig): Promise<Running> {
   };
 
   const logger = config.logger;
-  // The HTTP server and the Kafka queue setup still take lines: info lines of the program's logger.
-  const log = (line: string) => logger.info(line);
   try {
     // Before anything opens a file: an older data dir's 0644 files and 0755 directories become private.
     const privacy = makeDataDirPrivate(config.dataDir);
-    if (privacy.changed > 0) log(`made the data dir private to this user: ${privacy.changed} files and directories set to 0600/0700`);
+    if (privacy.changed > 0) logger.info(`made the data dir private to this user: ${privacy.changed} files and directories set to 0600/0700`);
     for (const line of privacy.failed.slice(0, 5)) logger.warn(`could not make private (files 0600, directories 0700): ${line}`);
     const store = new TenantStore(config.dataDir);
     closers.push(() => store.close());
@@ -123,12 +121,12 @@ export async function start(config: StartConfig): Promise<Running> {
       // collector instances use, so that they see the tenants the functions see.
       if (config.roles.stages) throw new Error("--tenants is for `unmeltable collector`: the stages keep their tenants in the data dir");
       collectorTenants = await loadTenantDirectory(config.tenantsSource, undefined, (err) => logger.warn("tenants config not reloaded, the last good one stays in use", { source: config.tenantsSource, ...errorFields(err) }));
-      log(`tenants from ${config.tenantsSource}: ${collectorTenants.list().length}`);
+      logger.info(`tenants from ${config.tenantsSource}: ${collectorTenants.list().length}`);
       tenants = store.liveDirectory(undefined, logger.child({ component: "tenants" }));
     } else {
       if (store.list().length === 0) {
         created = store.add("default");
-        log(`created tenant "default" (first start)`);
+        logger.info(`created tenant "default" (first start)`);
       }
       tenants = store.liveDirectory(undefined, logger.child({ component: "tenants" }));
       collectorTenants = tenants;
@@ -142,7 +140,7 @@ export async function start(config: StartConfig): Promise<Running> {
     closers.push(() => tenants.stop());
     parts.set("tenants", true);
 
-    const queue: Queue = await openQueue(config.queue, config.dataDir, log, logger.child({ component: "queue" }));
+    const queue: Queue = await openQueue(config.queue, config.dataDir, logger.child({ component: "queue" }));
     closers.push(() => queue.close());
     // The topic setup step: create what is missing, verify what exists (the same step runs on AWS).
     await queue.admin.ensureTopics([
@@ -283,7 +281,7 @@ export async function start(config: StartConfig): Promise<Running> {
       https: config.httpsPort !== undefined && tlsMaterial ? { port: config.httpsPort, ...tlsMaterial } : undefined,
       routes,
       onDrain: stages ? [() => stages.tail.endAll()] : [],
-      log,
+      logger: logger.child({ component: "http" }),
     });
     listening.http = http;
     // Stop order: stop accepting (HTTP first), then the parts drain, then the queue closes.

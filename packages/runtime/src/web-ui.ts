@@ -2,9 +2,9 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import type { TenantDirectory } from "@unmeltable/core";
+import { badRequest, notFound, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { errorBody, pathOf, sendJson, tenantOf, type HttpMethod, type HttpRoute } from "./http-server";
+import { pathOf, sendError, sendJson, tenantOf, type HttpMethod, type HttpRoute } from "./http-server";
 
 /** What the UI needs to know about this server to write a tenant's source setup. */
 export interface UiServerInfo {
@@ -85,21 +85,21 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
 
   const serve = async (req: FastifyRequest, reply: FastifyReply) => {
     const url = req.raw.url ?? "/";
-    if (NOT_UI.test(url)) return sendJson(reply, 404, errorBody(`no such endpoint: ${req.method} ${pathOf(url)}`));
+    if (NOT_UI.test(url)) return sendError(reply, notFound(`no such endpoint: ${req.method} ${pathOf(url)}`));
     let pathname: string;
     try {
       pathname = decodeURIComponent(new URL(url, "http://localhost").pathname);
     } catch {
-      return sendJson(reply, 400, errorBody("malformed URL: the path has an invalid percent-escape"));
+      return sendError(reply, badRequest("malformed URL: the path has an invalid percent-escape"));
     }
     const rel = path.posix.normalize(pathname).replace(/^\/+/, "");
     const file = path.resolve(root, rel === "" ? "index.html" : rel);
-    if (pathname.includes("\0") || (file !== root && !file.startsWith(root + path.sep))) return sendJson(reply, 404, errorBody(`no such file: ${pathOf(url)}`));
+    if (pathname.includes("\0") || (file !== root && !file.startsWith(root + path.sep))) return sendError(reply, notFound(`no such file: ${pathOf(url)}`));
     let entry = files.get(file);
     if (!entry && path.extname(rel) === "") entry = files.get(path.join(root, "index.html")); // a client-side path
     if (!entry) {
       if (rel === "" || path.extname(rel) === "") return sendText(reply, 503, "The web UI has not been built: run `npm run build` (it runs vite build into dist/web).");
-      return sendJson(reply, 404, errorBody(`no such file: ${pathOf(url)}`));
+      return sendError(reply, notFound(`no such file: ${pathOf(url)}`));
     }
     const immutable = rel.startsWith("assets/") && entry.file !== path.join(root, "index.html");
     const headers: Record<string, string> = {
@@ -115,13 +115,13 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
     if (gzip) headers["Content-Encoding"] = "gzip";
     return reply.code(200).headers(headers).send(body);
   };
-  const notFound = async (req: FastifyRequest, reply: FastifyReply) => sendJson(reply, 404, errorBody(`no such endpoint: ${req.method} ${pathOf(req.raw.url)}`));
+  const noEndpoint = async (req: FastifyRequest, reply: FastifyReply) => sendError(reply, notFound(`no such endpoint: ${req.method} ${pathOf(req.raw.url)}`));
 
   return [
     { url: "/ui/config", methods: ["GET"], tenants: options.tenants, handler: config },
     { url: "/*", methods: ["GET", "HEAD"], handler: serve },
     // Bare API prefixes are not UI paths either, whatever the method.
-    ...["/inputs", "/bulk", "/apiv2"].map((url) => ({ url, methods: ALL, handler: notFound })),
+    ...["/inputs", "/bulk", "/apiv2"].map((url) => ({ url, methods: ALL, handler: noEndpoint })),
   ];
 }
 

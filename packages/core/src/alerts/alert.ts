@@ -126,7 +126,7 @@ export function validateAlertSpec(input: unknown, base?: AlertSpec): AlertValida
       parseQuery(query);
     } catch (err) {
       if (!(err instanceof QuerySyntaxError)) throw err;
-      errors.push({ field: "query", message: `query syntax error: ${err.message}`, position: err.position });
+      errors.push({ field: "query", message: err.message, position: err.position });
     }
   }
 

@@ -1,5 +1,6 @@
 import { newEventId } from "../ids";
 import type { IndexPort } from "../ports/index";
+import { errorFields, noLogger, type Logger } from "../ports/logger";
 import { parseQuery } from "../query/parse";
 import { alertWindow, conditionHolds, shouldNotify, webhookPayload, type Alert, type AlertFiring, type AlertState } from "./alert";
 import type { AlertStore, WebhookSender } from "./ports";
@@ -13,7 +14,8 @@ export interface AlertCheckDeps {
   now?: () => number;
   /** Alerts counted at the same time. */
   concurrency?: number;
-  log?: (line: string) => void;
+  /** Why an alert could not be counted (warn), and each firing (info), bound to the alert's tenant and id. */
+  logger?: Logger;
 }
 
 export interface AlertCheckResult {
@@ -48,13 +50,14 @@ export async function checkAlerts(deps: AlertCheckDeps): Promise<AlertCheckResul
 
 async function checkOne(alert: Alert, now: number, deps: AlertCheckDeps): Promise<AlertCheckResult> {
   const { from, until } = alertWindow(alert, now);
+  const log = (deps.logger ?? noLogger).child({ tenant: alert.tenant, alert: alert.id, name: alert.name });
   let count: number;
   try {
     count = await deps.index.count({ tenant: alert.tenant, query: parseQuery(alert.query), from, until });
   } catch (err) {
     const error = (err as Error).message;
     await deps.store.saveState(alert, { ...alert.state, lastCheckedAt: now, lastError: error });
-    deps.log?.(`alert ${alert.tenant}/${alert.id} (${alert.name}): could not count: ${error}`);
+    log.warn("alert could not count its query (the next check tries again)", errorFields(err));
     return { alertId: alert.id, tenant: alert.tenant, holds: false, fired: false, error };
   }
   const holds = conditionHolds(alert, count);
@@ -78,9 +81,7 @@ async function checkOne(alert: Alert, now: number, deps: AlertCheckDeps): Promis
     const delivery = await deps.send(alert.webhookUrl, webhookPayload(base));
     await deps.store.addFiring({ ...base, id: newEventId(now), delivery });
     state.lastFiredAt = now;
-    deps.log?.(
-      `alert ${alert.tenant}/${alert.id} (${alert.name}) fired: ${count} events; webhook ${delivery.ok ? `answered ${delivery.status}` : `failed: ${delivery.error ?? delivery.status}`}`,
-    );
+    log.info("alert fired", { count, delivered: delivery.ok, status: delivery.status, ...(delivery.ok ? {} : { error: delivery.error }) });
   }
   await deps.store.saveState(alert, state);
   return { alertId: alert.id, tenant: alert.tenant, count, holds, fired: fire };

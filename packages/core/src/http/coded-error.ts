@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   NOT_FOUND: "UNM_NOT_FOUND",
   /** The method is not one the endpoint takes (405, with `Allow`). */
   METHOD_NOT_ALLOWED: "UNM_METHOD_NOT_ALLOWED",
+  /** The request body is larger than the endpoint takes (413). */
+  PAYLOAD_TOO_LARGE: "UNM_PAYLOAD_TOO_LARGE",
   /** The request conflicts with what exists (409): a limit is reached. */
   CONFLICT: "UNM_CONFLICT",
   /** The index refused the read: every reader busy, or the cluster's queue full (503, Retry-After). */
@@ -50,6 +52,8 @@ export const ERROR_CODES = {
   INDEX_UNAVAILABLE: "UNM_INDEX_UNAVAILABLE",
   /** The read went over its time or memory budget (504): narrow the range or the query. */
   QUERY_BUDGET: "UNM_QUERY_BUDGET",
+  /** The server failed (500): a bug, logged on the server with its stack; the answer says no more. */
+  INTERNAL: "UNM_INTERNAL",
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -81,6 +85,11 @@ export function notFound(message: string): CodedError {
 /** 405 with the methods the endpoint takes in `Allow`. */
 export function methodNotAllowed(message: string, allow: string): CodedError {
   return new CodedError(ERROR_CODES.METHOD_NOT_ALLOWED, 405, message, { headers: { Allow: allow } });
+}
+
+/** 500 for an unexpected exception: the caller learns nothing of it (the server logs it). */
+export function internalError(): CodedError {
+  return new CodedError(ERROR_CODES.INTERNAL, 500, "internal error (the server logged it)");
 }
 
 export function conflict(message: string): CodedError {

@@ -30,16 +30,23 @@
  *  - The result is normalised: nested and/or flattened, `all` dropped from `and`, an `or` with `all` is `all`,
  *    one-child and/or collapsed.
  */
+import { CodedError, ERROR_CODES } from "../http/coded-error";
 import { type Query } from "./ast";
 import { isNumericLiteral, tokenize } from "./match";
 
-/** A syntax error in a query; `position` is the 0-based index in the query string where the problem is. */
-export class QuerySyntaxError extends Error {
-  override readonly name = "QuerySyntaxError";
+/**
+ * A syntax error in a query; `position` is the 0-based index in the query string where the problem is.
+ * Every surface answers it 400 `UNM_QUERY_SYNTAX` with the position in the body.
+ */
+export class QuerySyntaxError extends CodedError {
+  override name = "QuerySyntaxError";
   readonly position: number;
-  constructor(message: string, position: number) {
-    super(message);
+  /** What is wrong, without the "query syntax error: " the message starts with. */
+  readonly detail: string;
+  constructor(detail: string, position: number) {
+    super(ERROR_CODES.QUERY_SYNTAX, 400, `query syntax error: ${detail}`, { details: { position } });
     this.position = position;
+    this.detail = detail;
   }
 }
 

@@ -14,16 +14,17 @@
  */
 
 import { DASH } from "../chars";
+import { CodedError, ERROR_CODES } from "../http/coded-error";
 import { isoOffsetMinutes, isoWallMs, newIsoScan, scanIso } from "../iso8601";
 import { dayExists } from "../time-zone";
 
-/** An invalid `from` / `until` value, or `from` after `until`. */
-export class TimeRangeError extends Error {
-  override readonly name = "TimeRangeError";
+/** An invalid `from` / `until` value, or `from` after `until`: answered 400 `UNM_TIME_RANGE` everywhere. */
+export class TimeRangeError extends CodedError {
+  override name = "TimeRangeError";
   /** Which parameter was wrong, when it is one of them. */
   readonly param: "from" | "until" | undefined;
   constructor(message: string, param?: "from" | "until") {
-    super(message);
+    super(ERROR_CODES.TIME_RANGE, 400, message);
     this.param = param;
   }
 }
