@@ -1,4 +1,5 @@
 import type { DeadLetter } from "./dead-letter";
+import type { UsageDay } from "./event";
 import type { Plan } from "./ports/tenants";
 
 /**
@@ -127,22 +128,6 @@ const DAY_MS = 86_400_000;
 export function lastDays(now: number, days: number): string[] {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   return Array.from({ length: days }, (_, i) => utcDay(today - (days - 1 - i) * DAY_MS));
-}
-
-/** A tenant's counts for one UTC day. Null: the deployment does not measure it (docs/deploy.md, "Usage"). */
-export interface UsageDay {
-  day: string;
-  /** Events accepted by the collectors. */
-  events: number | null;
-  /** Their raw bytes. */
-  bytes: number | null;
-  /** Events stored in the index for the first time. */
-  indexed: number;
-  /** Bytes of the indexed documents. */
-  indexedBytes: number | null;
-  /** Events that went to the dead letters. */
-  deadLettered: number | null;
-  deadLetteredBytes: number | null;
 }
 
 /** Where a deployment reads a tenant's daily usage from. */
