@@ -13,7 +13,7 @@ import type { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { OpenSearchIndex } from "@unmeltable/index-opensearch";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { processFor, resolveStage, tiersFor, type EsmSettings, type StageConfig } from "../../stacks/config";
-import { EsmEmulator, type MappingSettings } from "../helpers/esm";
+import { EsmEmulator, toMskRecord, type MappingSettings } from "../helpers/esm";
 import { startMockCluster } from "../helpers/kafka";
 import { startModelCluster } from "../opensearch/model-cluster";
 import { complianceInput, compliancePlans, EXPECTED, INPUT_EVENTS, OVER_PLAN } from "../helpers/stage-compliance";
@@ -37,7 +37,7 @@ async function mskEvent(queue: EmbeddedQueue, topic: string) {
   for (const { partition, start, end } of await queue.admin.offsets(topic)) {
     if (end === start) continue;
     const read: QueueRecord[] = await queue.reader.read(topic, partition, start, end - start);
-    records[`${topic}-${partition}`] = read.map((r) => ({ topic, partition, offset: r.offset, timestamp: r.timestamp, timestampType: "CREATE_TIME", key: Buffer.from(r.key ?? "").toString("base64"), value: r.value.toString("base64"), headers: [] }));
+    records[`${topic}-${partition}`] = read.map(toMskRecord);
   }
   return { records } as never;
 }

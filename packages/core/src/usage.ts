@@ -32,6 +32,16 @@ export interface UsageSums {
   deadLetteredBytes: number;
 }
 
+/** Adds the counts of `from` into `into` (two observers' sums, a restored row and a new one). */
+export function addUsageSums(into: UsageSums, from: UsageSums): void {
+  into.events += from.events;
+  into.bytes += from.bytes;
+  into.indexed += from.indexed;
+  into.indexedBytes += from.indexedBytes;
+  into.deadLettered += from.deadLettered;
+  into.deadLetteredBytes += from.deadLetteredBytes;
+}
+
 /**
  * The adding every usage observer does (the daily ledger, the Prometheus series, the EMF lines): each
  * keeps its own per-tenant sums (`sumsOf`) and may do more with the lags (`lags`).
@@ -198,12 +208,7 @@ export class UsageTally extends UsageSummer<UsageDelta> {
         this.rows.set(key, { ...d });
         continue;
       }
-      r.events += d.events;
-      r.bytes += d.bytes;
-      r.indexed += d.indexed;
-      r.indexedBytes += d.indexedBytes;
-      r.deadLettered += d.deadLettered;
-      r.deadLetteredBytes += d.deadLetteredBytes;
+      addUsageSums(r, d);
     }
   }
 }
