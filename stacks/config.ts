@@ -11,7 +11,7 @@
  * (`msk`, `collectorsPerAz`, `opensearchOverride`). See docs/deploy.md, "Tuning a tenant's tier".
  */
 import { layoutTable } from "@unmeltable/index-opensearch/sizing";
-import { DEFERRED_PATH, sizeDeployment, type DeploymentSizing, type Workload } from "@unmeltable/sizing";
+import { DEFERRED_PATH, sizeDeployment, tieredWorkload, type DeploymentSizing, type Workload } from "@unmeltable/sizing";
 
 export type StartingPosition = "LATEST" | "TRIM_HORIZON";
 export type ErrorHandling = "provisioned" | "on-demand";
@@ -373,40 +373,28 @@ export type StageDeclaration = Omit<StageConfig, "stage" | "esmEnabled" | "sizin
  * searchable for 30 days, twice that at peak; most tenants small on the default tier, a few large ones
  * on `bulk` (half the volume); raw events archived 400 days.
  */
-export const PROD_WORKLOAD: Workload = {
-  eventsPerSecond: 10_000,
+export const PROD_WORKLOAD: Workload = tieredWorkload({
+  tiers: { default: { tenants: 1_000, eventsPerSecond: 5 }, bulk: { tenants: 5, eventsPerSecond: 1_000 } },
   peakEventsPerSecond: 20_000,
-  eventBytes: 500,
-  groups: [
-    { tenants: 1_000, eventsPerSecond: 5, tier: "default", retentionDays: 30 },
-    { tenants: 5, eventsPerSecond: 1_000, tier: "bulk", retentionDays: 30 },
-  ],
+  retentionDays: 30,
   archiveDays: 400,
-};
+});
 
 /** Staging's: test traffic, ~100 events/s, a week searchable, a month archived. */
-export const STAGING_WORKLOAD: Workload = {
-  eventsPerSecond: 100,
+export const STAGING_WORKLOAD: Workload = tieredWorkload({
+  tiers: { default: { tenants: 10, eventsPerSecond: 5 }, bulk: { tenants: 1, eventsPerSecond: 50 } },
   peakEventsPerSecond: 500,
-  eventBytes: 500,
-  groups: [
-    { tenants: 10, eventsPerSecond: 5, tier: "default", retentionDays: 7 },
-    { tenants: 1, eventsPerSecond: 50, tier: "bulk", retentionDays: 7 },
-  ],
+  retentionDays: 7,
   archiveDays: 30,
-};
+});
 
 /** A developer's: a trickle, three days searchable, a week archived. */
-export const PERSONAL_WORKLOAD: Workload = {
-  eventsPerSecond: 10,
+export const PERSONAL_WORKLOAD: Workload = tieredWorkload({
+  tiers: { default: { tenants: 1, eventsPerSecond: 5 }, bulk: { tenants: 1, eventsPerSecond: 5 } },
   peakEventsPerSecond: 100,
-  eventBytes: 500,
-  groups: [
-    { tenants: 1, eventsPerSecond: 5, tier: "default", retentionDays: 3 },
-    { tenants: 1, eventsPerSecond: 5, tier: "bulk", retentionDays: 3 },
-  ],
+  retentionDays: 3,
   archiveDays: 7,
-};
+});
 
 /** Shared stages, by name. Any other stage name is a personal (developer) stage: see `personalStage`. */
 export const STAGES: Record<string, StageDeclaration> = {

@@ -53,30 +53,16 @@ describe.skipIf(mode === "skip" || mode === "missing-url")(`OpenSearch (${mode =
       analysis: (env.OPENSEARCH_ANALYSIS as TextAnalysis | undefined) ?? "asciifolding",
       retryBaseMs: 50,
     });
-    const tenants = new Set<string>();
-    return {
-      index: {
-        ...bind(index),
-        write: (tenant: string, docs: string[]) => {
-          tenants.add(tenant);
-          return index.write(tenant, docs);
-        },
-        // The contract closes the index before cleanup, which still needs it.
-        close: async () => undefined,
-      },
-      refresh: () => index.refresh(),
-      cleanup: async () => {
-        for (const t of tenants) await index.deleteTenant(t);
-        await index.client.transport.request({ method: "DELETE", path: "/_index_template/unmeltable-test-contract" });
-        await index.client.transport.request({ method: "DELETE", path: "/_component_template/unmeltable-test-contract.event" });
-        await index.close();
-        if (mode === "record") {
-          server!.save(recordingFile(), { comment: `The index contract run against ${new URL(env.OPENSEARCH_URL!).host} (${env.OPENSEARCH_ANALYSIS ?? "asciifolding"}), recorded by test/contract/index-opensearch.test.ts: replay with OPENSEARCH_REPLAY=1.`, seed: seededIds()!.seed });
-        }
-        await server?.close();
-        expect(server?.problems ?? []).toEqual([]);
-      },
-    };
+    return contractFixture(index, async () => {
+      await index.client.transport.request({ method: "DELETE", path: "/_index_template/unmeltable-test-contract" });
+      await index.client.transport.request({ method: "DELETE", path: "/_component_template/unmeltable-test-contract.event" });
+      await index.close();
+      if (mode === "record") {
+        server!.save(recordingFile(), { comment: `The index contract run against ${new URL(env.OPENSEARCH_URL!).host} (${env.OPENSEARCH_ANALYSIS ?? "asciifolding"}), recorded by test/contract/index-opensearch.test.ts: replay with OPENSEARCH_REPLAY=1.`, seed: seededIds()!.seed });
+      }
+      await server?.close();
+      expect(server?.problems ?? []).toEqual([]);
+    });
   });
 });
 
@@ -106,37 +92,42 @@ for (const [name, layout] of Object.entries(LAYOUTS)) {
         retryBaseMs: 50,
         layoutOf: () => layout,
       });
-      const tenants = new Set<string>();
-      return {
-        index: {
-          ...bind(index),
-          write: (tenant: string, docs: string[]) => {
-            tenants.add(tenant);
-            return index.write(tenant, docs);
-          },
-          close: async () => undefined,
-        },
-        refresh: () => index.refresh(),
-        cleanup: async () => {
-          for (const t of tenants) await index.deleteTenant(t);
-          // The pooled indices are shared: deleted by name once the tenants are gone.
-          await index.deleteIndices((await index.catIndices()).map((r) => r.index));
-          for (const path of [`/_index_template/unmeltable-test-layout-${name}.pool`, `/_index_template/unmeltable-test-layout-${name}`, `/_component_template/unmeltable-test-layout-${name}.event`]) {
-            await index.client.transport.request({ method: "DELETE", path });
-          }
-          await index.close();
-        },
-      };
+      return contractFixture(index, async () => {
+        // The pooled indices are shared: deleted by name once the tenants are gone.
+        await index.deleteIndices((await index.catIndices()).map((r) => r.index));
+        for (const path of [`/_index_template/unmeltable-test-layout-${name}.pool`, `/_index_template/unmeltable-test-layout-${name}`, `/_component_template/unmeltable-test-layout-${name}.event`]) {
+          await index.client.transport.request({ method: "DELETE", path });
+        }
+        await index.close();
+      });
     });
   });
 }
 
-function bind(index: OpenSearchIndex) {
+/**
+ * The contract's fixture over an OpenSearch index: the index as the contract uses it, whose close does
+ * nothing (the contract closes the index before cleanup, which still needs it); cleanup deletes the
+ * tenants it wrote, then runs `then` (the templates, the index's close, the recording).
+ */
+function contractFixture(index: OpenSearchIndex, then: () => Promise<void>) {
+  const tenants = new Set<string>();
   return {
-    search: index.search.bind(index),
-    count: index.count.bind(index),
-    facet: index.facet.bind(index),
-    histogram: index.histogram.bind(index),
-    fields: index.fields.bind(index),
+    index: {
+      search: index.search.bind(index),
+      count: index.count.bind(index),
+      facet: index.facet.bind(index),
+      histogram: index.histogram.bind(index),
+      fields: index.fields.bind(index),
+      write: (tenant: string, docs: string[]) => {
+        tenants.add(tenant);
+        return index.write(tenant, docs);
+      },
+      close: async () => undefined,
+    },
+    refresh: () => index.refresh(),
+    cleanup: async () => {
+      for (const t of tenants) await index.deleteTenant(t);
+      await then();
+    },
   };
 }

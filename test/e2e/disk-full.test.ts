@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import dgram from "node:dgram";
-import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fillUp, mountTmpfs } from "../helpers/full-disk";
-import { readTopic, removeDir, startProgram, tempDataDir, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
+import { dataDirWithSmallDisk, fillUp } from "../helpers/full-disk";
+import { endProgram, readTopic, startWithTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
 
 /**
  * The queue on a real filesystem that fills up (a small tmpfs under <data-dir>/queue): what the answers
@@ -18,17 +17,10 @@ describe("a full disk under the queue", () => {
   let unmount: () => Promise<void>;
 
   beforeAll(async () => {
-    dataDir = await tempDataDir();
-    await mkdir(path.join(dataDir, "queue"));
-    unmount = (await mountTmpfs(path.join(dataDir, "queue"), 16 * 1024 * 1024)).unmount;
-    program = await startProgram({ dataDir });
-    tokens = await tenantTokens(dataDir);
+    ({ dataDir, unmount } = await dataDirWithSmallDisk("queue", 16 * 1024 * 1024));
+    ({ program, tokens } = await startWithTokens({ dataDir }));
   });
-  afterAll(async () => {
-    if (program && program.child.exitCode === null) await program.kill();
-    await unmount?.();
-    await removeDir(dataDir);
-  });
+  afterAll(() => endProgram(program, { dataDir, unmount }));
 
   const bulk = (lines: string[]) => fetch(program.url(`/bulk/${tokens.ingestToken}/tag/disk/`), { method: "POST", body: lines.join("\n") });
   const health = async () => {

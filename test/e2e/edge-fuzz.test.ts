@@ -5,7 +5,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { selfSignedCert } from "../helpers/http";
+import { httpsArgs } from "../helpers/http";
 import { cli, freePort, removeDir, startProgram, waitFor, type Program, type TenantTokens } from "../helpers/program";
 import { seededRandom } from "../helpers/seeded";
 
@@ -193,10 +193,10 @@ describe("the edge holds under seeded hostile input", () => {
   let tlsPort: number;
 
   beforeAll(async () => {
-    const { cert, key } = selfSignedCert();
-    httpsPort = await freePort();
+    const https = await httpsArgs();
+    httpsPort = https.httpsPort;
     tlsPort = await freePort();
-    program = await startProgram({ tlsPort, args: ["--tls-cert", cert, "--tls-key", key, "--https-port", String(httpsPort)] });
+    program = await startProgram({ tlsPort, args: https.args });
     victim = JSON.parse(await cli(["tenants", "add", "victim", "--data-dir", program.dataDir, "--json"])) as TenantTokens;
     attacker = JSON.parse(await cli(["tenants", "add", "attacker", "--data-dir", program.dataDir, "--json"])) as TenantTokens;
     // The running server picks up new tenants within a second.

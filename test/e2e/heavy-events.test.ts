@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeDir, startProgram, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
+import { endProgram, startWithTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
 
 /**
  * Events built to be expensive to parse and index: JSON with 70,000 keys, JSON nested 20,000 levels deep.
@@ -18,13 +18,9 @@ describe("heavy JSON events over HTTP", () => {
   let tokens: TenantTokens;
 
   beforeAll(async () => {
-    program = await startProgram();
-    tokens = await tenantTokens(program.dataDir);
+    ({ program, tokens } = await startWithTokens());
   });
-  afterAll(async () => {
-    await program.kill();
-    await removeDir(program.dataDir);
-  });
+  afterAll(() => endProgram(program));
 
   const api = async (p: string, q: string) => {
     const res = await fetch(program.url(`${p}?q=${encodeURIComponent(q)}&from=-1h&until=now&size=1`), { headers: { authorization: `bearer ${tokens.apiToken}` } });

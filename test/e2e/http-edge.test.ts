@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, readTopic, removeDir, startProgram, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
-import { json, parseAnswer, rawRequest, selfSignedCert, type RawAnswer } from "../helpers/http";
+import { endProgram, readTopic, removeDir, startProgram, startWithTokens, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
+import { httpsArgs, json, parseAnswer, rawRequest, type RawAnswer } from "../helpers/http";
 
 /** The real program's HTTP edge, attacked and used as Loggly's clients use it, over HTTP and HTTPS. */
 describe("the HTTP edge of the real program", () => {
@@ -12,15 +12,11 @@ describe("the HTTP edge of the real program", () => {
   let httpsPort: number;
 
   beforeAll(async () => {
-    const { cert, key } = selfSignedCert();
-    httpsPort = await freePort();
-    program = await startProgram({ args: ["--tls-cert", cert, "--tls-key", key, "--https-port", String(httpsPort)] });
-    tokens = await tenantTokens(program.dataDir);
+    const https = await httpsArgs();
+    httpsPort = https.httpsPort;
+    ({ program, tokens } = await startWithTokens({ args: https.args }));
   });
-  afterAll(async () => {
-    if (program.child.exitCode === null) await program.kill();
-    await removeDir(program.dataDir);
-  });
+  afterAll(() => endProgram(program));
 
   const send = (secure: boolean, method: string, target: string, opts: { headers?: Record<string, string>; body?: string } = {}) =>
     rawRequest({ port: secure ? httpsPort : program.httpPort, tls: secure, method, target, ...opts });

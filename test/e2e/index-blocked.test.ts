@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fillUp, mountTmpfs } from "../helpers/full-disk";
-import { readTopic, removeDir, startProgram, tempDataDir, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
+import { dataDirWithSmallDisk, fillUp } from "../helpers/full-disk";
+import { endProgram, readTopic, startWithTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
 
 interface DeadLetterLine {
   reason: string;
@@ -54,13 +54,9 @@ describe("an index slice locked for a while", () => {
   let program: Program;
   let tokens: TenantTokens;
   beforeAll(async () => {
-    program = await startProgram();
-    tokens = await tenantTokens(program.dataDir);
+    ({ program, tokens } = await startWithTokens());
   });
-  afterAll(async () => {
-    if (program.child.exitCode === null) await program.kill();
-    await removeDir(program.dataDir);
-  });
+  afterAll(() => endProgram(program));
   const { metric, count, bulk, deadLetters, pastOldBudget, allIndexedAfter } = probes(
     () => program,
     () => tokens,
@@ -99,17 +95,10 @@ describe("a full disk under the index", () => {
   let dataDir: string;
   let unmount: () => Promise<void>;
   beforeAll(async () => {
-    dataDir = await tempDataDir();
-    await mkdir(path.join(dataDir, "index"));
-    unmount = (await mountTmpfs(path.join(dataDir, "index"), 16 * 1024 * 1024)).unmount;
-    program = await startProgram({ dataDir });
-    tokens = await tenantTokens(dataDir);
+    ({ dataDir, unmount } = await dataDirWithSmallDisk("index", 16 * 1024 * 1024));
+    ({ program, tokens } = await startWithTokens({ dataDir }));
   });
-  afterAll(async () => {
-    if (program && program.child.exitCode === null) await program.kill();
-    await unmount?.();
-    await removeDir(dataDir);
-  });
+  afterAll(() => endProgram(program, { dataDir, unmount }));
   const { metric, count, bulk, deadLetters, pastOldBudget, allIndexedAfter } = probes(
     () => program,
     () => tokens,

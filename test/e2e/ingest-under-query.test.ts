@@ -1,7 +1,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, removeDir, startProgram, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
+import { apiGet, cli, endProgram, startProgram, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
 
 /**
  * Queries never starve ingest: while one tenant runs heavy searches, counts, histograms and facets, every
@@ -15,10 +15,7 @@ describe("ingest while another tenant runs heavy queries, through the real progr
   let heavy: TenantTokens;
   const HEAVY_EVENTS = 30_000;
 
-  const api = async (p: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const res = await fetch(program.url(p), { headers: { Authorization: `bearer ${token}` } });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const api = (p: string, token: string) => apiGet(program, p, token);
   const count = async (token: string) => (await api("/apiv2/events/count?from=-1h&until=now", token)).body.count as number;
 
   beforeAll(async () => {
@@ -36,10 +33,7 @@ describe("ingest while another tenant runs heavy queries, through the real progr
     await waitFor(`${HEAVY_EVENTS} events of the heavy tenant searchable`, async () => (await count(heavy.apiToken)) === HEAVY_EVENTS, 120_000);
   }, 240_000);
 
-  afterAll(async () => {
-    if (program && program.child.exitCode === null) await program.kill();
-    if (program) await removeDir(program.dataDir);
-  });
+  afterAll(() => endProgram(program));
 
   it("stores and finds every event the other tenant sent during the queries", async () => {
     // Within the parser's limits, but every event is checked against every clause: seconds of work.

@@ -3,8 +3,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { selfSignedCert } from "../helpers/http";
-import { cli, freePort, readTopic, removeDir, run, startProgram, tenantTokens, waitFor, type Program, type RawEvent, type TenantTokens } from "../helpers/program";
+import { httpsArgs } from "../helpers/http";
+import { cli, endProgram, freePort, startWithTokens, readTopic, removeDir, run, startProgram, tenantTokens, waitFor, type Program, type RawEvent, type TenantTokens } from "../helpers/program";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -27,15 +27,11 @@ describe("ingest through real clients", () => {
   let httpsPort: number;
 
   beforeAll(async () => {
-    const { cert, key } = selfSignedCert();
-    httpsPort = await freePort();
-    program = await startProgram({ tlsPort: await freePort(), args: ["--tls-cert", cert, "--tls-key", key, "--https-port", String(httpsPort)] });
-    tokens = await tenantTokens(program.dataDir);
+    const https = await httpsArgs();
+    httpsPort = https.httpsPort;
+    ({ program, tokens } = await startWithTokens({ tlsPort: await freePort(), args: https.args }));
   });
-  afterAll(async () => {
-    if (program.child.exitCode === null) await program.kill();
-    await removeDir(program.dataDir);
-  });
+  afterAll(() => endProgram(program));
 
   it("puts events from logger (UDP, TCP octet-counted), loggen (TLS) and HTTP into the raw topic with tenant, tags and id", async () => {
     const run_ = randomUUID().slice(0, 8);
@@ -111,13 +107,9 @@ describe("bad input gets a clear error and loses nothing else", () => {
   let tokens: TenantTokens;
 
   beforeAll(async () => {
-    program = await startProgram({ args: ["--max-event-bytes", "2000"] });
-    tokens = await tenantTokens(program.dataDir);
+    ({ program, tokens } = await startWithTokens({ args: ["--max-event-bytes", "2000"] }));
   });
-  afterAll(async () => {
-    await program.kill();
-    await removeDir(program.dataDir);
-  });
+  afterAll(() => endProgram(program));
 
   it("answers 401 (never 403) to an unknown token, and dead-letters syslog with an unknown or missing token", async () => {
     const res = await post(program.url("/inputs/00000000-0000-0000-0000-000000000000/"), "hello");

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, removeDir, startProgram, waitFor, type Program, type TenantTokens } from "../helpers/program";
+import { apiGet, cli, endProgram, startProgram, waitFor, type Program, type TenantTokens } from "../helpers/program";
 
 /**
  * Issue 14's "done means" for plans, through the real program (HTTP ingest, the embedded queue, the
@@ -19,10 +19,7 @@ describe("a tenant over its plan, through the real program", () => {
   const BURST_EVENTS = 40_000;
   const CALM_EVENTS = 150;
 
-  const api = async (p: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const res = await fetch(program.url(p), { headers: { Authorization: `bearer ${token}` } });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const api = (p: string, token: string) => apiGet(program, p, token);
   const count = async (token: string) => (await api("/apiv2/events/count?from=-1h&until=now", token)).body.count as number;
 
   beforeAll(async () => {
@@ -32,10 +29,7 @@ describe("a tenant over its plan, through the real program", () => {
     await waitFor("the new tenants known to the server", async () => (await api("/apiv2/events/count", calm.apiToken)).status === 200 && (await api("/apiv2/events/count", burst.apiToken)).status === 200);
   }, 60_000);
 
-  afterAll(async () => {
-    if (program && program.child.exitCode === null) await program.kill();
-    if (program) await removeDir(program.dataDir);
-  });
+  afterAll(() => endProgram(program));
 
   it("keeps the other tenant's ingest→searchable p99 under 2 s, and indexes the whole burst once back under plan", async () => {
     // The calm tenant: one event every 100 ms through /inputs, each timed from just before its request

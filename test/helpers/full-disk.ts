@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
-import { open, rm } from "node:fs/promises";
+import { mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import { removeDir, tempDataDir } from "./program";
 
 const execFileP = promisify(execFile);
 
@@ -46,4 +47,16 @@ export async function fillUp(dir: string): Promise<{ free(): Promise<void> }> {
     await h.close();
   }
   return { free: () => rm(file, { force: true }) };
+}
+
+/** A new data dir whose folder `sub` (the queue's, the index's) is a small tmpfs of `bytes`. */
+export async function dataDirWithSmallDisk(sub: string, bytes: number): Promise<{ dataDir: string; unmount(): Promise<void> }> {
+  const dataDir = await tempDataDir();
+  try {
+    await mkdir(path.join(dataDir, sub));
+    return { dataDir, unmount: (await mountTmpfs(path.join(dataDir, sub), bytes)).unmount };
+  } catch (err) {
+    await removeDir(dataDir);
+    throw err;
+  }
 }

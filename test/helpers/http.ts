@@ -4,6 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import tls from "node:tls";
+import { freePort } from "./program";
 
 export interface RawAnswer {
   status: number;
@@ -83,4 +84,14 @@ export function selfSignedCert(): { cert: string; key: string; certPem: Buffer; 
   const key = path.join(dir, "key.pem");
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"], { stdio: "ignore" });
   return { cert, key, certPem: readFileSync(cert), keyPem: readFileSync(key) };
+}
+
+/**
+ * The program's flags for HTTPS ingest on a free port, with a self-signed certificate (the TLS syslog
+ * listener's too, where a test gives it a port).
+ */
+export async function httpsArgs(): Promise<{ httpsPort: number; args: string[] }> {
+  const { cert, key } = selfSignedCert();
+  const httpsPort = await freePort();
+  return { httpsPort, args: ["--tls-cert", cert, "--tls-key", key, "--https-port", String(httpsPort)] };
 }

@@ -199,3 +199,26 @@ export async function run(cmd: string, args: string[], input?: string): Promise<
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
+
+/** GET an API path of the program as a tenant (its API token): the status and the JSON body. */
+export async function apiGet(program: Program, p: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(program.url(p), { headers: { Authorization: `bearer ${token}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** A suite's program: started (with `opts`), and its default tenant's tokens. */
+export async function startWithTokens(opts: StartOptions = {}): Promise<{ program: Program; tokens: TenantTokens }> {
+  const program = await startProgram(opts);
+  return { program, tokens: await tenantTokens(program.dataDir) };
+}
+
+/**
+ * After a suite: kills the program if it still runs, then `unmount`s what the test mounted in its data
+ * dir, then removes the data dir (`dataDir`, for a suite whose program may not have started).
+ */
+export async function endProgram(program: Program | undefined, opts: { dataDir?: string; unmount?: () => Promise<void> } = {}): Promise<void> {
+  if (program && program.child.exitCode === null) await program.kill();
+  await opts.unmount?.();
+  const dir = opts.dataDir ?? program?.dataDir;
+  if (dir !== undefined) await removeDir(dir);
+}

@@ -4,27 +4,17 @@
  * on Lambda (test/lambda/stage-compliance.test.ts runs the same input there). And the failures the
  * embedded queue handles itself — a consumer whose handler fails — are logged, with their partition.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, deferredTopic, MemoryLogger, processedTopic, RAW_TOPIC, STAGE_METRICS, type QueueProducer } from "@unmeltable/core";
-import { EmbeddedIndex } from "@unmeltable/index-sqlite";
+import { describe, expect, it } from "vitest";
+import { createIndexStage, createProcessStage, MemoryLogger, processedTopic, RAW_TOPIC, STAGE_METRICS, type QueueProducer } from "@unmeltable/core";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { StageRunner } from "@unmeltable/runner";
 import { PrometheusMetrics } from "../../packages/runtime/src/prometheus";
 import { waitFor } from "../helpers/program";
 import { complianceInput, compliancePlans, EXPECTED, INPUT_EVENTS, OVER_PLAN } from "../helpers/stage-compliance";
+import { openStageQueue } from "../helpers/stage-queue";
+import { tempDirs } from "../helpers/temp-dirs";
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(path.join(os.tmpdir(), "unmeltable-compliance-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs("compliance");
 
 /** The values of a metric's series (Prometheus text) whose labels include `labels`, summed. */
 function value(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -40,15 +30,7 @@ function value(text: string, name: string, labels: Record<string, string>): numb
 
 describe("stage metrics on one machine (the stage runner)", () => {
   it("every stage emits the standard set, and the metrics of what its input made happen, under core's names", async () => {
-    const queue = await EmbeddedQueue.open({ dir: tmp() });
-    const index = new EmbeddedIndex({ dir: tmp(), writer: "inline" });
-    const producer = queue.producer();
-    await queue.admin.ensureTopics([
-      { name: RAW_TOPIC, partitions: 2 },
-      { name: processedTopic("default"), partitions: 2 },
-      { name: deferredTopic("default"), partitions: 2 },
-      { name: DEAD_LETTER_TOPIC, partitions: 1 },
-    ]);
+    const { queue, index, producer } = await openStageQueue(tmp);
     const metrics = new PrometheusMetrics();
     const common = { queue, producer, metrics, batchWindowMs: 20 };
     const runners = [

@@ -4,25 +4,17 @@
  * table's re-reads, the embedded queue's retention runs. Real parts: the embedded queue, the SQLite
  * tenants table.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEAD_LETTER_TOPIC, MemoryLogger, noMetrics, type QueueProducer } from "@unmeltable/core";
 import { DeadLetterWriter } from "@unmeltable/collector";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { TenantStore } from "@unmeltable/runtime";
 import { waitFor } from "../helpers/program";
+import { tempDirs } from "../helpers/temp-dirs";
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(path.join(os.tmpdir(), "unmeltable-swallowed-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs("swallowed");
 
 describe("failures handled in place are logged", () => {
   it("the dead-letter writer says it retries, and that the letters went through", async () => {

@@ -3,39 +3,21 @@
  * tenant's indexed events and dead letters once their output is durable; the process stage's raw events
  * count as ingest only where no collector in the process does (`unmeltable stages`).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { createIndexStage, createProcessStage, encodeRawBatch, newEventId, noMetrics, processedTopic, RAW_TOPIC, DEAD_LETTER_TOPIC, UsageTally, type RawRecord } from "@unmeltable/core";
-import { EmbeddedIndex } from "@unmeltable/index-sqlite";
-import { EmbeddedQueue } from "@unmeltable/queue-embedded";
+import { describe, expect, it } from "vitest";
+import { createIndexStage, createProcessStage, encodeRawBatch, newEventId, noMetrics, processedTopic, RAW_TOPIC, UsageTally, type RawRecord } from "@unmeltable/core";
 import { StageRunner } from "@unmeltable/runner";
 import { waitFor } from "../helpers/program";
+import { openStageQueue } from "../helpers/stage-queue";
+import { tempDirs } from "../helpers/temp-dirs";
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(path.join(os.tmpdir(), "unmeltable-usage-stages-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs("usage-stages");
 
 const raw = (tenant: string, text: string): RawRecord => ({ id: newEventId(), tenant, receivedAt: Date.now(), transport: "http", remote: "127.0.0.1", collector: "c1", tags: [], raw: text });
 
 describe("the stage runner's usage reports", () => {
   for (const fromStage of [true, false]) {
     it(`counts indexed events and dead letters per tenant; ingest from the process stage: ${fromStage}`, async () => {
-      const queue = await EmbeddedQueue.open({ dir: tmp() });
-      const index = new EmbeddedIndex({ dir: tmp(), writer: "inline" });
-      const producer = queue.producer();
-      await queue.admin.ensureTopics([
-        { name: RAW_TOPIC, partitions: 2 },
-        { name: processedTopic("default"), partitions: 2 },
-        { name: DEAD_LETTER_TOPIC, partitions: 1 },
-      ]);
+      const { queue, index, producer } = await openStageQueue(tmp);
       const tally = new UsageTally();
       const common = { queue, producer, metrics: noMetrics, usage: tally, batchWindowMs: 20 };
       const runners = [

@@ -4,7 +4,7 @@ import http from "node:http";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { APIGatewayProxyEventV2, MSKEvent, MSKRecord } from "aws-lambda";
+import type { APIGatewayProxyEventV2, MSKEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createIndexStage,
@@ -25,6 +25,7 @@ import { createMskHandler, indexPort, partitionBatches, PartitionsBlockedError, 
 import { makeEvent } from "../contract/index.contract";
 import { credentialCases, expectJudged } from "../helpers/credentials";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
+import { toMskRecord } from "../helpers/esm";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 // @ts-expect-error -- s3rver ships no type declarations
 import S3rver from "s3rver";
@@ -40,18 +41,7 @@ const template = JSON.parse(readFileSync(path.join(FIXTURES, "msk-event.json"), 
 function mskEvent(records: QueueRecord[]): MSKEvent {
   const grouped: MSKEvent["records"] = {};
   for (const r of records) {
-    const key = `${r.topic}-${r.partition}`;
-    const rec: MSKRecord = {
-      topic: r.topic,
-      partition: r.partition,
-      offset: r.offset,
-      timestamp: r.timestamp,
-      timestampType: "CREATE_TIME",
-      key: Buffer.from(r.key ?? "").toString("base64"),
-      value: r.value.toString("base64"),
-      headers: Object.entries(r.headers).map(([k, v]) => ({ [k]: [...Buffer.from(v)] })),
-    };
-    (grouped[key] ??= []).push(rec);
+    (grouped[`${r.topic}-${r.partition}`] ??= []).push(toMskRecord(r));
   }
   return { ...template, records: grouped };
 }

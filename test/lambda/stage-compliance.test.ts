@@ -7,20 +7,18 @@
  * Kafka test broker, the event-source mappings the production stage makes (test/helpers/esm.ts) and
  * the modelled OpenSearch cluster behind the index stage.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { createIndexStage, createProcessStage, DEAD_LETTER_TOPIC, deferredTopic, MemoryLogger, processedTopic, RAW_TOPIC, STAGE_METRICS, type QueueRecord } from "@unmeltable/core";
-import { EmbeddedIndex } from "@unmeltable/index-sqlite";
-import { EmbeddedQueue } from "@unmeltable/queue-embedded";
+import { describe, expect, it } from "vitest";
+import { createIndexStage, createProcessStage, MemoryLogger, processedTopic, RAW_TOPIC, STAGE_METRICS, type QueueRecord } from "@unmeltable/core";
+import type { EmbeddedQueue } from "@unmeltable/queue-embedded";
 import { OpenSearchIndex } from "@unmeltable/index-opensearch";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { processFor, resolveStage, tiersFor, type EsmSettings, type StageConfig } from "../../stacks/config";
-import { EsmEmulator, type MappingSettings } from "../helpers/esm";
+import { EsmEmulator, toMskRecord, type MappingSettings } from "../helpers/esm";
 import { startMockCluster } from "../helpers/kafka";
 import { startModelCluster } from "../opensearch/model-cluster";
 import { complianceInput, compliancePlans, EXPECTED, INPUT_EVENTS, OVER_PLAN } from "../helpers/stage-compliance";
+import { openStageQueue, STAGE_TOPICS } from "../helpers/stage-queue";
+import { tempDirs } from "../helpers/temp-dirs";
 import { captureEmfLines } from "../helpers/emf-lines";
 
 // stacks/pipeline.ts is type-checked with SST's types (tsconfig.infra.json): loaded by URL, as test/lambda/outage.test.ts does.
@@ -29,17 +27,7 @@ const { mappingArgs } = (await import(new URL("../../stacks/pipeline.ts", import
 
 const FUNCTION = "unmeltable-prod-ProcessFunction-compliance";
 const { lines, lambda: loaded } = captureEmfLines(FUNCTION);
-const dirs: string[] = [];
-
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-const tmp = () => {
-  const d = mkdtempSync(path.join(os.tmpdir(), "unmeltable-compliance-lambda-"));
-  dirs.push(d);
-  return d;
-};
+const tmp = tempDirs("compliance-lambda", "all");
 
 type Doc = { _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
 
@@ -49,22 +37,14 @@ async function mskEvent(queue: EmbeddedQueue, topic: string) {
   for (const { partition, start, end } of await queue.admin.offsets(topic)) {
     if (end === start) continue;
     const read: QueueRecord[] = await queue.reader.read(topic, partition, start, end - start);
-    records[`${topic}-${partition}`] = read.map((r) => ({ topic, partition, offset: r.offset, timestamp: r.timestamp, timestampType: "CREATE_TIME", key: Buffer.from(r.key ?? "").toString("base64"), value: r.value.toString("base64"), headers: [] }));
+    records[`${topic}-${partition}`] = read.map(toMskRecord);
   }
   return { records } as never;
 }
 
 describe("stage metrics on Lambda (the MSK driver)", () => {
   it("every stage emits the standard set under CloudWatch's names of core's metrics, one EMF document per dimension set per invocation", async () => {
-    const queue = await EmbeddedQueue.open({ dir: tmp() });
-    const index = new EmbeddedIndex({ dir: tmp(), writer: "inline" });
-    const producer = queue.producer();
-    await queue.admin.ensureTopics([
-      { name: RAW_TOPIC, partitions: 2 },
-      { name: processedTopic("default"), partitions: 2 },
-      { name: deferredTopic("default"), partitions: 2 },
-      { name: DEAD_LETTER_TOPIC, partitions: 1 },
-    ]);
+    const { queue, index, producer } = await openStageQueue(tmp);
     await producer.send(RAW_TOPIC, complianceInput());
     const logger = new MemoryLogger();
     const base = { producer: async () => producer, errorHandling: "provisioned" as const, logger };
@@ -113,12 +93,7 @@ describe("stage metrics on Lambda (the MSK driver)", () => {
   it("as deployed (Kafka, the production mappings, OpenSearch): every invocation writes each dimension set once, and the stages add up", async () => {
     const cluster = await startMockCluster(1);
     const opensearch = await startModelCluster();
-    await cluster.createTopics([
-      { name: RAW_TOPIC, partitions: 2 },
-      { name: processedTopic("default"), partitions: 2 },
-      { name: deferredTopic("default"), partitions: 2 },
-      { name: DEAD_LETTER_TOPIC, partitions: 1 },
-    ]);
+    await cluster.createTopics(STAGE_TOPICS);
     const queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     const producer = queue.producer();
     const index = new OpenSearchIndex({ node: opensearch.url, tier: "default", retryBaseMs: 1, requestTimeoutMs: 10_000 });

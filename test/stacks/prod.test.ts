@@ -3,7 +3,7 @@
  * of issue 7 exists with the settings of stacks/config.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { ARCHIVE, DEFERRED, PROCESS, processFor, STAGES, tiersFor, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, resolveStage } from "../../stacks/config";
+import { ARCHIVE, DEFERRED, processFor, STAGES, tiersFor, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, resolveStage, type EsmSettings } from "../../stacks/config";
 import { KAFKA_HANDLERS, LAMBDA_ONLY_TRUST } from "../../stacks/functions";
 import { ACCOUNT, byType, component, components, componentsOf, effectiveTrust, principals, resource, resources, runApp, T, value, type SstConfig } from "./harness";
 
@@ -190,44 +190,31 @@ describe("prod: index", () => {
 
 describe("prod: pipeline", () => {
   const esm = (name: string) => resource(T.esm, name).inputs;
+  /** An event-source mapping from `topic` to the function, in provisioned mode, with the row's settings. */
+  const expectedMapping = (fn: string, topic: string, consumerGroupId: string, e: EsmSettings) => ({
+    eventSourceArn: CLUSTER_ARN,
+    functionName: fnArn(fn),
+    topics: [topic],
+    enabled: true,
+    startingPosition: e.startingPosition,
+    batchSize: e.batchSize,
+    maximumBatchingWindowInSeconds: e.batchingWindowSeconds,
+    amazonManagedKafkaEventSourceConfig: { consumerGroupId },
+    provisionedPollerConfig: { minimumPollers: e.pollers.min, maximumPollers: e.pollers.max },
+    functionResponseTypes: ["ReportBatchItemFailures"],
+    bisectBatchOnFunctionError: true,
+    maximumRetryAttempts: e.retryLimit,
+    maximumRecordAgeInSeconds: -1,
+    destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
+  });
 
   it("process: raw → the process function, with the process row's settings", () => {
-    expect(esm("ProcessMapping")).toEqual({
-      eventSourceArn: CLUSTER_ARN,
-      functionName: fnArn("Process"),
-      topics: ["raw"],
-      enabled: true,
-      startingPosition: PROCESS.esm.startingPosition,
-      batchSize: PROCESS.esm.batchSize,
-      maximumBatchingWindowInSeconds: PROCESS.esm.batchingWindowSeconds,
-      amazonManagedKafkaEventSourceConfig: { consumerGroupId: "unmeltable-prod-process" },
-      provisionedPollerConfig: { minimumPollers: PROC.esm.pollers.min, maximumPollers: PROC.esm.pollers.max },
-      functionResponseTypes: ["ReportBatchItemFailures"],
-      bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: PROCESS.esm.retryLimit,
-      maximumRecordAgeInSeconds: -1,
-      destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
-    });
+    expect(esm("ProcessMapping")).toEqual(expectedMapping("Process", "raw", "unmeltable-prod-process", PROC.esm));
   });
 
   it.each(TIERS.map((t) => [t.name, t] as const))("tier %s: processed.<tier> → that tier's index function, with the tier's settings", (name, tier) => {
     const fnName = `Index${name[0].toUpperCase()}${name.slice(1)}Writer`;
-    expect(esm(`Index${name[0].toUpperCase()}${name.slice(1)}Mapping`)).toEqual({
-      eventSourceArn: CLUSTER_ARN,
-      functionName: fnArn(fnName),
-      topics: [`processed.${name}`],
-      enabled: true,
-      startingPosition: tier.esm.startingPosition,
-      batchSize: tier.esm.batchSize,
-      maximumBatchingWindowInSeconds: tier.esm.batchingWindowSeconds,
-      amazonManagedKafkaEventSourceConfig: { consumerGroupId: `unmeltable-prod-index-${name}` },
-      provisionedPollerConfig: { minimumPollers: tier.esm.pollers.min, maximumPollers: tier.esm.pollers.max },
-      functionResponseTypes: ["ReportBatchItemFailures"],
-      bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: tier.esm.retryLimit,
-      maximumRecordAgeInSeconds: -1,
-      destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
-    });
+    expect(esm(`Index${name[0].toUpperCase()}${name.slice(1)}Mapping`)).toEqual(expectedMapping(fnName, `processed.${name}`, `unmeltable-prod-index-${name}`, tier.esm));
     const fn = component(T.function, fnName).args;
     expect(fn).toMatchObject({ handler: "functions/index.handler", memory: `${tier.indexFunction.memoryMb} MB`, timeout: `${tier.indexFunction.timeoutSeconds} seconds` });
     expect(fn.environment.UNMELTABLE_TIER).toBe(name);
@@ -235,23 +222,10 @@ describe("prod: pipeline", () => {
 
   it.each(TIERS.map((t) => [t.name, t] as const))("tier %s: deferred.<tier> → a deferred function of its own: one poller, small batches, the same retries and dead letters", (name, tier) => {
     const Name = `${name[0].toUpperCase()}${name.slice(1)}`;
-    expect(esm(`Index${Name}DeferredMapping`)).toEqual({
-      eventSourceArn: CLUSTER_ARN,
-      functionName: fnArn(`Index${Name}Deferred`),
-      topics: [`deferred.${name}`],
-      enabled: true,
-      startingPosition: "TRIM_HORIZON",
-      batchSize: 20,
-      maximumBatchingWindowInSeconds: DEFERRED.esm.batchingWindowSeconds,
-      amazonManagedKafkaEventSourceConfig: { consumerGroupId: `unmeltable-prod-index-deferred-${name}` },
+    expect(esm(`Index${Name}DeferredMapping`)).toEqual(
       // One partition and one poller: at most one invocation, one bulk stream into the tier's domain.
-      provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 1 },
-      functionResponseTypes: ["ReportBatchItemFailures"],
-      bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: DEFERRED.esm.retryLimit,
-      maximumRecordAgeInSeconds: -1,
-      destinationConfig: { onFailure: { destinationArn: "kafka://deadletter" } },
-    });
+      expectedMapping(`Index${Name}Deferred`, `deferred.${name}`, `unmeltable-prod-index-deferred-${name}`, { ...DEFERRED.esm, startingPosition: "TRIM_HORIZON", batchSize: 20, pollers: { min: 1, max: 1 } }),
+    );
     // The index handler, for the tier's domain, at most one execution.
     const fn = component(T.function, `Index${Name}Deferred`).args;
     expect(fn).toMatchObject({ handler: "functions/index.handler", memory: `${tier.indexFunction.memoryMb} MB`, timeout: `${tier.indexFunction.timeoutSeconds} seconds`, dev: false, concurrency: { reserved: 1 } });

@@ -3,29 +3,19 @@
  * 100k events/s; Loggly's range is 10 to 100,000+ events/s per tenant). Each runs in its own test file
  * (one stage per file: the Pulumi mocks belong to the worker).
  */
-import type { Workload } from "@unmeltable/sizing";
+import { tieredWorkload, type Workload } from "@unmeltable/sizing";
 import { PROD_WORKLOAD, STAGE_QUOTAS, STAGES } from "../../stacks/config";
 
 export const WORKLOADS: Record<"small" | "10k" | "100k", Workload> = {
-  small: {
-    eventsPerSecond: 100,
-    peakEventsPerSecond: 200,
-    eventBytes: 500,
-    groups: [{ tenants: 10, eventsPerSecond: 10, tier: "default", retentionDays: 30 }],
-    archiveDays: 400,
-  },
+  small: tieredWorkload({ tiers: { default: { tenants: 10, eventsPerSecond: 10 } }, peakEventsPerSecond: 200, retentionDays: 30, archiveDays: 400 }),
   // Production's own declared workload (10,000 events/s of 500 B, 30 days).
   "10k": PROD_WORKLOAD,
-  "100k": {
-    eventsPerSecond: 100_000,
+  "100k": tieredWorkload({
+    tiers: { default: { tenants: 9_000, eventsPerSecond: 5 }, bulk: { tenants: 11, eventsPerSecond: 5_000 } },
     peakEventsPerSecond: 200_000,
-    eventBytes: 500,
-    groups: [
-      { tenants: 9_000, eventsPerSecond: 5, tier: "default", retentionDays: 30 },
-      { tenants: 11, eventsPerSecond: 5_000, tier: "bulk", retentionDays: 30 },
-    ],
+    retentionDays: 30,
     archiveDays: 400,
-  },
+  }),
 };
 
 /**

@@ -4,11 +4,8 @@
  * (UsageLedger, a real SQLite file), the bounded Prometheus exposition (TenantMetrics, prom-client's own
  * text) and GET /apiv2/usage's answers and refusals.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import client from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { handleApi } from "../../packages/api/src/routes";
 import {
   createIndexStage,
@@ -29,17 +26,10 @@ import {
 import { EmbeddedIndex } from "../../packages/index-sqlite/src/index";
 import { LAG_BUCKETS_S, OTHER_TENANT, TenantMetrics } from "../../packages/runtime/src/tenant-metrics";
 import { UsageLedger } from "../../packages/runtime/src/usage-ledger";
+import { tempDirs } from "../helpers/temp-dirs";
 
 const DAY = 86_400_000;
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(path.join(os.tmpdir(), "unmeltable-usage-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs("usage");
 
 const raw = (tenant: string, text: string, receivedAt: number, id = `0190a0b0-0000-7000-8000-${String(Math.floor(Math.random() * 1e12)).padStart(12, "0")}`): RawRecord => ({
   id,

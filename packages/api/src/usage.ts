@@ -1,4 +1,4 @@
-import { CodedError, ERROR_CODES, lastDays, parseQuery, percentOfPlan, USAGE_DAYS, type IndexPort, type Tenant, type UsageDay, type UsageSource } from "@unmeltable/core";
+import { CodedError, ERROR_CODES, lastDays, parseQuery, percentOfPlan, USAGE_DAYS, type IndexPort, type Tenant, type UsageAnswer, type UsageDay, type UsageSource } from "@unmeltable/core";
 
 /**
  * GET /apiv2/usage?days=N — a tenant's account usage, as Loggly's account page shows it: per UTC day
@@ -31,7 +31,7 @@ export function usageDays(params: URLSearchParams): number {
   return n;
 }
 
-export async function usageOf(tenant: Tenant, source: UsageSource, dayCount: number, now: number) {
+export async function usageOf(tenant: Tenant, source: UsageSource, dayCount: number, now: number): Promise<UsageAnswer> {
   const days = await source.days(tenant.name, lastDays(now, dayCount));
   const today = days[days.length - 1]!;
   const pct = percentOfPlan(tenant.plan, today, now);

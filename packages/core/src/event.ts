@@ -1,4 +1,7 @@
-// Browser-safe: types only, no imports (the web UI uses it through @unmeltable/core/event).
+// Browser-safe: types only, imported only from files that import nothing (the web UI uses it through
+// @unmeltable/core/event).
+import type { Plan } from "./ports/tenants";
+
 /**
  * The processed event, in Loggly's shape: what the process stage produces, the processed topic carries,
  * the index stores and the search API returns.
@@ -35,3 +38,28 @@ export interface LogEvent {
 
 /** An event as the search API returns it: Loggly's shape, the internal fields left out. */
 export type ApiEvent = Omit<LogEvent, "receivedAt" | "tenant">;
+
+/** A tenant's counts for one UTC day. Null: the deployment does not measure it (docs/deploy.md, "Usage"). */
+export interface UsageDay {
+  day: string;
+  /** Events accepted by the collectors. */
+  events: number | null;
+  /** Their raw bytes. */
+  bytes: number | null;
+  /** Events stored in the index for the first time. */
+  indexed: number;
+  /** Bytes of the indexed documents. */
+  indexedBytes: number | null;
+  /** Events that went to the dead letters. */
+  deadLettered: number | null;
+  deadLetteredBytes: number | null;
+}
+
+/** GET /apiv2/usage's answer (packages/api/src/usage.ts): the tenant's days, its plan and today's use of it. */
+export interface UsageAnswer {
+  tenant: string;
+  /** Null: no plan (unlimited). */
+  plan: Plan | null;
+  days: UsageDay[];
+  today: { day: string; percentOfPlan: number | null; bytesPercent: number | null; eventsPerSecondPercent: number | null };
+}

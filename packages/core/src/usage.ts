@@ -1,4 +1,5 @@
 import type { DeadLetter } from "./dead-letter";
+import type { UsageDay } from "./event";
 import type { Plan } from "./ports/tenants";
 
 /**
@@ -29,6 +30,16 @@ export interface UsageSums {
   indexedBytes: number;
   deadLettered: number;
   deadLetteredBytes: number;
+}
+
+/** Adds the counts of `from` into `into` (two observers' sums, a restored row and a new one). */
+export function addUsageSums(into: UsageSums, from: UsageSums): void {
+  into.events += from.events;
+  into.bytes += from.bytes;
+  into.indexed += from.indexed;
+  into.indexedBytes += from.indexedBytes;
+  into.deadLettered += from.deadLettered;
+  into.deadLetteredBytes += from.deadLetteredBytes;
 }
 
 /**
@@ -129,22 +140,6 @@ export function lastDays(now: number, days: number): string[] {
   return Array.from({ length: days }, (_, i) => utcDay(today - (days - 1 - i) * DAY_MS));
 }
 
-/** A tenant's counts for one UTC day. Null: the deployment does not measure it (docs/deploy.md, "Usage"). */
-export interface UsageDay {
-  day: string;
-  /** Events accepted by the collectors. */
-  events: number | null;
-  /** Their raw bytes. */
-  bytes: number | null;
-  /** Events stored in the index for the first time. */
-  indexed: number;
-  /** Bytes of the indexed documents. */
-  indexedBytes: number | null;
-  /** Events that went to the dead letters. */
-  deadLettered: number | null;
-  deadLetteredBytes: number | null;
-}
-
 /** Where a deployment reads a tenant's daily usage from. */
 export interface UsageSource {
   /** The tenant's usage on each of `days` (UTC, "YYYY-MM-DD", oldest first); a day without any is zeros. */
@@ -213,12 +208,7 @@ export class UsageTally extends UsageSummer<UsageDelta> {
         this.rows.set(key, { ...d });
         continue;
       }
-      r.events += d.events;
-      r.bytes += d.bytes;
-      r.indexed += d.indexed;
-      r.indexedBytes += d.indexedBytes;
-      r.deadLettered += d.deadLettered;
-      r.deadLetteredBytes += d.deadLetteredBytes;
+      addUsageSums(r, d);
     }
   }
 }

@@ -9,6 +9,8 @@ import {
   COMPARISONS,
   estimateCost,
   formatUsd,
+  MAX_EVENTS_PER_SECOND,
+  MAX_RETENTION_DAYS,
   PRICE_DATE,
   PRICE_REGION,
   simpleWorkload,
@@ -16,15 +18,12 @@ import {
   type DeploymentSizing,
   type Estimate,
   type Profile,
+  type SimpleWorkload,
+  WORKLOAD_DEFAULTS,
 } from "@unmeltable/sizing";
 
-interface EstimateFlags {
-  eventsPerSecond: number;
-  peakEventsPerSecond?: number;
-  eventBytes?: number;
-  retentionDays: number;
-  tenants?: number;
-  archiveDays?: number;
+/** The workload's flags are sizing's SimpleWorkload, by the same names; the rest say what to size and print. */
+interface EstimateFlags extends SimpleWorkload {
   regions: number;
   tiers: string[];
   profile: Profile;
@@ -52,6 +51,8 @@ function regionsArg(value: string): number {
   return n;
 }
 
+const n = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d });
+
 /** Adds `estimate` to the `aws` command group. */
 export function addEstimateCommand(aws: Command): void {
   aws
@@ -59,26 +60,19 @@ export function addEstimateCommand(aws: Command): void {
     .description(
       "Size the AWS deployment for a workload — partitions, MSK brokers and storage, Lambda pollers and batches, OpenSearch domains, collectors — and price it at list prices, each line with its arithmetic. The average rate goes to the default tier, spread evenly over --tenants.",
     )
-    .requiredOption("--events-per-second <n>", "average events/s over all tenants (0–10,000,000)", numberArg)
-    .option("--peak-events-per-second <n>", "the rate to keep up with (default: 2 × average)", numberArg)
-    .option("--event-bytes <n>", "average raw event size in bytes (default: 500)", numberArg)
-    .requiredOption("--retention-days <n>", "days events stay searchable in OpenSearch (1–3,650)", numberArg)
-    .option("--tenants <n>", "tenants sharing the rate (default: 1)", numberArg)
-    .option("--archive-days <n>", "days the S3 archive keeps raw events (0–3,650; default: 400)", numberArg)
+    .requiredOption("--events-per-second <n>", `average events/s over all tenants (0–${n(MAX_EVENTS_PER_SECOND)})`, numberArg)
+    .option("--peak-events-per-second <n>", `the rate to keep up with (default: ${WORKLOAD_DEFAULTS.peakFactor} × average)`, numberArg)
+    .option("--event-bytes <n>", `average raw event size in bytes (default: ${WORKLOAD_DEFAULTS.eventBytes})`, numberArg)
+    .requiredOption("--retention-days <n>", `days events stay searchable in OpenSearch (1–${n(MAX_RETENTION_DAYS)})`, numberArg)
+    .option("--tenants <n>", `tenants sharing the rate (default: ${WORKLOAD_DEFAULTS.tenants})`, numberArg)
+    .option("--archive-days <n>", `days the S3 archive keeps raw events (0–${n(MAX_RETENTION_DAYS)}; default: ${WORKLOAD_DEFAULTS.archiveDays})`, numberArg)
     .option("--regions <n>", "regions with collectors, the home region included (0: no collectors)", regionsArg, 1)
     .option("--tiers <list>", "the deployment's tiers: each gets a domain, a topic and an index function, with or without traffic", tiersArg, ["default", "bulk"])
     .addOption(new Option("--profile <profile>", "production: zone-aware domains with replicas and cluster managers, no burstable types; small: a staging or developer stage").choices(["production", "small"]).default("production"))
     .option("--json", "print the sizes and the bill as one JSON object")
     .option("--markdown", "print markdown tables (docs/deploy.md is made with it)")
     .action((opts: EstimateFlags) => {
-      const workload = simpleWorkload({
-        eventsPerSecond: opts.eventsPerSecond,
-        peakEventsPerSecond: opts.peakEventsPerSecond,
-        eventBytes: opts.eventBytes,
-        retentionDays: opts.retentionDays,
-        tenants: opts.tenants,
-        archiveDays: opts.archiveDays,
-      });
+      const workload = simpleWorkload(opts);
       const sizing = sizeDeployment(workload, { profile: opts.profile, tiers: opts.tiers, collectorRegions: opts.regions, layout: layoutTable });
       const production = opts.profile === "production";
       const estimate = estimateCost(sizing, { nat: production ? "managed" : "ec2", monitoring: true, dns: opts.regions > 0 });
@@ -86,8 +80,6 @@ export function addEstimateCommand(aws: Command): void {
       else process.stdout.write(opts.markdown ? markdown(sizing, estimate) : text(sizing, estimate));
     });
 }
-
-const n = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d });
 
 function headline(s: DeploymentSizing, e: Estimate): string[] {
   const w = s.workload;

@@ -1,5 +1,5 @@
 import type client from "prom-client";
-import { UsageSummer, type UsageSums } from "@unmeltable/core";
+import { addUsageSums, UsageSummer, type UsageSums } from "@unmeltable/core";
 
 /** Tenants that get their own `tenant` label value by default; the rest are summed as tenant="_other". */
 export const DEFAULT_TENANT_LABELS = 50;
@@ -23,12 +23,7 @@ interface Totals extends UsageSums {
 const newTotals = (): Totals => ({ events: 0, bytes: 0, indexed: 0, indexedBytes: 0, deadLettered: 0, deadLetteredBytes: 0, lag: new Array<number>(LAG_BUCKETS_S.length + 1).fill(0), lagSum: 0, lagCount: 0 });
 
 function add(into: Totals, t: Totals): void {
-  into.events += t.events;
-  into.bytes += t.bytes;
-  into.indexed += t.indexed;
-  into.indexedBytes += t.indexedBytes;
-  into.deadLettered += t.deadLettered;
-  into.deadLetteredBytes += t.deadLetteredBytes;
+  addUsageSums(into, t);
   for (let i = 0; i < into.lag.length; i++) into.lag[i]! += t.lag[i]!;
   into.lagSum += t.lagSum;
   into.lagCount += t.lagCount;

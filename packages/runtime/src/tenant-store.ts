@@ -1,9 +1,8 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { closeSync, mkdirSync, openSync } from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { errorFields, noLogger, validateTenantName, type Logger, type Plan, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { openDataDirDb } from "./sqlite-file";
 
 /** A tenant as created or rotated: the only moment its API token is known in clear. */
 export type TenantWithApiToken = Tenant & { apiToken: string };
@@ -41,13 +40,7 @@ export class TenantStore {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const file = path.join(dataDir, "tenants.db");
-    // Created private whatever the umask (SQLite gives the -wal and -shm files the same mode).
-    closeSync(openSync(file, "a", 0o600));
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openDataDirDb(dataDir, "tenants.db");
     // Deleted rows (a rotated token's hash, the clear tokens of a converted table) are overwritten.
     this.db.pragma("secure_delete = ON");
     this.db.exec(`CREATE TABLE IF NOT EXISTS tenants (${TENANT_COLUMNS});

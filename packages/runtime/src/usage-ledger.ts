@@ -1,7 +1,6 @@
-import { closeSync, mkdirSync, openSync } from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { lastDays, USAGE_DAYS, UsageTally, type IndexedUsage, type Logger, type UsageDay, type UsageDelta, type UsageObserver, type UsageSource } from "@unmeltable/core";
+import { openDataDirDb } from "./sqlite-file";
 
 /** How often the day's sums in memory are added to the table: what a crash can lose at most. */
 export const USAGE_FLUSH_MS = 5_000;
@@ -31,12 +30,7 @@ export class UsageLedger implements UsageObserver, UsageSource {
     dataDir: string,
     private readonly options: { now?: () => number; flushMs?: number; logger?: Logger } = {},
   ) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const file = path.join(dataDir, "usage.db");
-    closeSync(openSync(file, "a", 0o600));
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openDataDirDb(dataDir, "usage.db");
     this.db.exec(`CREATE TABLE IF NOT EXISTS usage (
       tenant TEXT NOT NULL,
       day TEXT NOT NULL,

@@ -69,6 +69,36 @@ export function simpleWorkload(w: SimpleWorkload): Workload {
   return out;
 }
 
+/** A tier's tenants, alike in volume, for `tieredWorkload`. */
+export interface TierTenants {
+  tenants: number;
+  /** Average events/s of each. */
+  eventsPerSecond: number;
+}
+
+/** A workload as a stage declares it: its tenants by tier, all searchable the same days. */
+export interface TieredWorkload {
+  /** By tier name (tenants.json `tier`). */
+  tiers: Record<string, TierTenants>;
+  peakEventsPerSecond: number;
+  retentionDays: number;
+  archiveDays: number;
+  /** Default: WORKLOAD_DEFAULTS.eventBytes. */
+  eventBytes?: number;
+}
+
+/** One group a tier; the average is what the groups send together. */
+export function tieredWorkload(w: TieredWorkload): Workload {
+  const groups = Object.entries(w.tiers).map(([tier, t]) => ({ tenants: t.tenants, eventsPerSecond: t.eventsPerSecond, tier, retentionDays: w.retentionDays }));
+  return {
+    eventsPerSecond: groups.reduce((sum, g) => sum + g.tenants * g.eventsPerSecond, 0),
+    peakEventsPerSecond: w.peakEventsPerSecond,
+    eventBytes: w.eventBytes ?? WORKLOAD_DEFAULTS.eventBytes,
+    groups,
+    archiveDays: w.archiveDays,
+  };
+}
+
 /** Refuses what cannot be sized: every problem named, with the accepted range. */
 export function checkWorkload(w: Workload): void {
   const problems: string[] = [];

@@ -11,6 +11,7 @@
  * arithmetic, bounded, no regular expressions.
  */
 import { isoString, type Fields } from "./fields";
+import { splitRequestLine } from "./request-line";
 import { parseClfDateAt, scanned } from "./timestamps";
 import { BACKSLASH, COLON, DASH, DQUOTE, SP, isAlnum, isDigit } from "../chars";
 
@@ -88,18 +89,7 @@ export function parseAccessLog(text: string): AccessLog | null {
   if (ident !== "-" && ident !== "") fields.remoteLogname = ident;
   if (user !== "-" && user !== "") fields.remoteUser = user;
   fields.timestamp = isoString(ts)!;
-  const request = unescapeQuoted(line, reqStart, reqEnd);
-  const m = request.indexOf(" ");
-  if (m > 0) {
-    fields.method = request.slice(0, m);
-    const last = request.lastIndexOf(" ");
-    if (last > m && request.startsWith("HTTP/", last + 1)) {
-      fields.url = request.slice(m + 1, last);
-      fields.protocol = request.slice(last + 1);
-    } else {
-      fields.url = request.slice(m + 1); // HTTP/0.9 style: no protocol
-    }
-  }
+  splitRequestLine(unescapeQuoted(line, reqStart, reqEnd), fields);
   fields.status = status;
   fields.size = size;
 

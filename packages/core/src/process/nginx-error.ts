@@ -12,6 +12,7 @@
  * configured zone). Hand-written scanner, bounded to the first NGINX_SCAN_LIMIT characters.
  */
 import type { Fields } from "./fields";
+import { splitRequestLine } from "./request-line";
 import { parseIsoAt, scanned } from "./timestamps";
 import { COLON, HASH, LBRACKET, SLASH, SP, STAR, isDigit } from "../chars";
 
@@ -100,22 +101,8 @@ function readContext(line: string, at: number, fields: Fields): void {
     if (CONTEXT_KEYS.has(key)) {
       const value = line.slice(valueStart, valueEnd);
       fields[key] = value;
-      if (key === "request") splitRequest(value, fields);
+      if (key === "request") splitRequestLine(value, fields);
     }
     p = next;
-  }
-}
-
-/** `GET /path?q HTTP/1.1` → method, url, protocol. */
-function splitRequest(request: string, fields: Fields): void {
-  const m = request.indexOf(" ");
-  if (m <= 0) return;
-  fields.method = request.slice(0, m);
-  const last = request.lastIndexOf(" ");
-  if (last > m && request.startsWith("HTTP/", last + 1)) {
-    fields.url = request.slice(m + 1, last);
-    fields.protocol = request.slice(last + 1);
-  } else {
-    fields.url = request.slice(m + 1);
   }
 }

@@ -1,25 +1,8 @@
+import type { UsageAnswer, UsageDay } from "@unmeltable/core/event";
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import type { PageProps } from "./page";
-
-/** GET /apiv2/usage's answer (packages/api/src/usage.ts). Null: not measured by this deployment. */
-export interface UsageDay {
-  day: string;
-  events: number | null;
-  bytes: number | null;
-  indexed: number;
-  indexedBytes: number | null;
-  deadLettered: number | null;
-  deadLetteredBytes: number | null;
-}
-
-export interface Usage {
-  tenant: string;
-  plan: { bytesPerDay: number; eventsPerSecond: number } | null;
-  days: UsageDay[];
-  today: { day: string; percentOfPlan: number | null; bytesPercent: number | null; eventsPerSecondPercent: number | null };
-}
 
 /** Bytes as Loggly's usage page shows volume: decimal units (GB = 10⁹ bytes, as plans are sold). */
 export function formatBytes(n: number | null): string {
@@ -44,14 +27,14 @@ const count = (n: number | null) => (n === null ? "—" : n.toLocaleString("en-U
  * does not measure received bytes (AWS: the index's counts only), the bars are indexed events.
  */
 export function UsagePage({ nonce }: PageProps) {
-  const [usage, setUsage] = useState<Usage | undefined>();
+  const [usage, setUsage] = useState<UsageAnswer | undefined>();
   const [error, setError] = useState<unknown>(null);
   const [retry, setRetry] = useState(0);
 
   useEffect(() => {
     const ctl = new AbortController();
     setError(null);
-    api<Usage>("/apiv2/usage?days=30", { signal: ctl.signal }).then(setUsage, (err: Error) => err.name !== "AbortError" && setError(err));
+    api<UsageAnswer>("/apiv2/usage?days=30", { signal: ctl.signal }).then(setUsage, (err: Error) => err.name !== "AbortError" && setError(err));
     // Today's counts move while the page is open: read them again every half minute (the server
     // writes its counts every 5 s; one small request per tab).
     const t = setTimeout(() => setRetry((r) => r + 1), REFRESH_MS);
@@ -74,7 +57,7 @@ export function UsagePage({ nonce }: PageProps) {
   );
 }
 
-function UsageView({ usage, onRefresh }: { usage: Usage; onRefresh(): void }) {
+function UsageView({ usage, onRefresh }: { usage: UsageAnswer; onRefresh(): void }) {
   const byBytes = usage.days.some((d) => d.bytes !== null);
   const value = (d: UsageDay) => (byBytes ? (d.bytes ?? 0) : d.indexed);
   const planValue = usage.plan ? (byBytes ? usage.plan.bytesPerDay : usage.plan.eventsPerSecond * 86_400) : null;
