@@ -5,7 +5,7 @@
  * SQLite inserts, FTS5, compression), bytes on disk per event by table, then the query targets of issue 16
  * at this scale (warm median and first run).
  *
- *   npm run bench:index-writer -- [--events 1000000] [--layout blocks|rows] [--batch 5000] [--runs 5]
+ *   npm run bench:index-writer -- [--events 1000000] [--layout blocks|rows] [--batch 5000] [--runs 5] [--queries-only]
  *
  * CPU time (process.cpuUsage), not wall time: the machine is shared. Generating the corpus is not counted.
  * Writes into bench/out/writer-<layout>-<events>/ (deleted first) and prints a Markdown row.
@@ -22,7 +22,7 @@ import { queryCases } from "./lib/query-cases";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, layout: { type: "string", default: "blocks" }, batch: { type: "string", default: "5000" }, runs: { type: "string", default: "5" }, seed: { type: "string", default: "1" } },
+  options: { events: { type: "string", default: "1000000" }, layout: { type: "string", default: "blocks" }, batch: { type: "string", default: "5000" }, runs: { type: "string", default: "5" }, "queries-only": { type: "boolean", default: false }, seed: { type: "string", default: "1" } },
 });
 const N = Number(args.events);
 const BATCH = Number(args.batch);
@@ -47,6 +47,11 @@ function dirBytes(d: string): number {
 }
 
 async function main(): Promise<void> {
+  if (!args["queries-only"]) await load();
+  await queries();
+}
+
+async function load(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const writer = new IndexWriter(dir, () => "day", { layout });
@@ -105,6 +110,11 @@ async function main(): Promise<void> {
   console.log(`prepare (calling thread) ${((prepareCpu / N) * 1e6).toFixed(1)} µs/event CPU; store (writer thread) ${((storeCpu / N) * 1e6).toFixed(1)} µs/event CPU`);
   console.log(`on disk ${(bytes / N).toFixed(1)} B/event (${(bytes / rawBytes).toFixed(2)}× raw): ${[...perTable].sort((a, b) => b[1] - a[1]).map(([k, b]) => `${k} ${(b / N).toFixed(1)}`).join(", ")}`);
 
+}
+
+/** The query targets, over what load() wrote (--queries-only: over the last run's files). */
+async function queries(): Promise<void> {
+  console.log(`queries over ${dir}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   const cases = queryCases(TENANT, START, END);
   const rows: string[] = [];
   for (const c of cases) {

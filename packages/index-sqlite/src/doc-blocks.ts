@@ -7,8 +7,10 @@ import type Database from "better-sqlite3";
  * keyed by the block's first rowid. Measured on the mixed corpus (bench/index-writer.ts, bench/RESULTS.md
  * "issue 16 §2"): a document averages 808 B of JSON (the raw line appears in `raw`, `logmsg` and
  * `unparsed`); deflated one by one it takes ~373 B and ~40 µs of CPU (node:zlib's per-call set-up dominates),
- * in blocks of 64 at level 1 116 B and 3.7 µs per event to compress, 3 µs to read back (level 6: 99 B,
- * 6.8 µs; blocks of 128: 111 B, 3.1 µs, but twice the decoding to read one event). Node 20's zlib has no zstd.
+ * in blocks deflated at level 1: 64 events 116 B/event and 3.2 µs/event to compress, but 76 µs of CPU to
+ * decode a block, paid per search hit in another block (a rare term's 10 hits took 12-16 ms on the busy
+ * machine, against 1.2 ms with one text per row); 32 events 127 B, 4 µs, 44 µs per block; 16 events 145 B,
+ * 5.2 µs, 23 µs per block; level 6 saves ~10 % for twice the compression CPU. Node 20's zlib has no zstd.
  *
  * A block covers at most BLOCK_SPAN rowids (60 s of event time), so the blocks holding a rowid range
  * [lo, hi] are those whose first rowid lies in [lo - BLOCK_SPAN, hi] — one primary-key range. Blocks of
@@ -18,7 +20,7 @@ import type Database from "better-sqlite3";
  * deltas from the block's first rowid, comma-separated, then "\n" and the documents, one per line
  * (JSON.stringify never writes a raw newline).
  */
-export const BLOCK_EVENTS = 64;
+export const BLOCK_EVENTS = 32;
 export const BLOCK_SPAN = 60_000_000;
 const CODEC_DEFLATE = 1;
 
