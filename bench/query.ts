@@ -11,9 +11,10 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { newEventId, parseQuery, toEvent } from "@unmeltable/core";
+import { newEventId, toEvent } from "@unmeltable/core";
 import { EmbeddedIndex, IndexWriter } from "@unmeltable/index-sqlite";
 import { Corpus, rfc5424 } from "./lib/corpus";
+import { queryCases } from "./lib/query-cases";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({ options: { events: { type: "string", default: "10000000" }, seed: { type: "string", default: "1" }, runs: { type: "string", default: "5" } } });
@@ -66,20 +67,7 @@ interface Row {
 
 async function main(): Promise<void> {
   if (!existsSync(path.join(dir, "LOADED"))) await load();
-  const hour = 3_600_000;
-  const day = 24 * hour;
-  const q = (text: string, from: number, until: number) => ({ tenant: TENANT, query: parseQuery(text), from, until });
-  const oneHour = END - 30 * hour;
-  const cases: { name: string; query: string; run: (ix: EmbeddedIndex) => Promise<string> }[] = [
-    { name: "rare term, newest 100", query: "segfault", run: async (ix) => `${(await ix.search(q("segfault", START, END), { order: "desc", size: 100 })).events.length} events` },
-    { name: "common term, newest 100", query: "POST", run: async (ix) => `${(await ix.search(q("POST", START, END), { order: "desc", size: 100 })).events.length} events` },
-    { name: "common term, total count", query: "POST", run: async (ix) => `${await ix.count(q("POST", START, END))} events` },
-    { name: "field filter in a 1-hour window, newest 100", query: "syslog.host:web-03 AND syslog.severity:Error", run: async (ix) => `${(await ix.search(q("syslog.host:web-03 AND syslog.severity:Error", oneHour, oneHour + hour - 1), { order: "desc", size: 100 })).events.length} events` },
-    { name: "field filter + numeric range in a 1-hour window", query: "syslog.host:web-03 AND json.status:>=500", run: async (ix) => `${(await ix.search(q("syslog.host:web-03 AND json.status:>=500", oneHour, oneHour + hour - 1), { order: "desc", size: 100 })).events.length} events` },
-    { name: "top-10 facet over 24 h", query: "* | syslog.appName", run: async (ix) => (await ix.facet(q("*", END - day, END - 1), "syslog.appName", 10)).terms.slice(0, 2).map((t) => `${t.term}=${t.count}`).join(" ") },
-    { name: "per-minute histogram over 24 h", query: "*", run: async (ix) => `${(await ix.histogram(q("*", END - day, END - 1), 60_000)).length} buckets` },
-    { name: "per-minute histogram over 24 h of a search", query: "POST", run: async (ix) => `${(await ix.histogram(q("POST", END - day, END - 1), 60_000)).reduce((n, b) => n + b.count, 0)} events` },
-  ];
+  const cases = queryCases(TENANT, START, END);
   const rows: Row[] = [];
   for (const c of cases) {
     const cold = new EmbeddedIndex({ dir, writer: "inline" });

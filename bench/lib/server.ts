@@ -18,10 +18,10 @@ export interface BenchServer {
 }
 
 /** Builds and starts the real program on a fresh data dir and random ports. */
-export async function startServer(extraArgs: string[] = []): Promise<BenchServer> {
+export async function startServer(extraArgs: string[] = [], opts: { syslogPort?: number } = {}): Promise<BenchServer> {
   execFileSync(process.execPath, [path.join(ROOT, "scripts/build.mjs")], { stdio: "ignore" });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-bench-"));
-  const syslogPort = 20000 + Math.floor(Math.random() * 20000);
+  const syslogPort = opts.syslogPort ?? 20000 + Math.floor(Math.random() * 20000);
   const httpPort = syslogPort + 1;
   const nodeArgs = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist/unmeltable.mjs"), "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort), ...extraArgs], { stdio: ["ignore", "ignore", "inherit"] });

@@ -12,3 +12,8 @@ export function processedTopic(tier: string): string {
 export function deferredTopic(tier: string): string {
   return `deferred.${tier}`;
 }
+
+/** Whether a topic is an index stage's feed (a processed or deferred topic): read only by its consumer groups. */
+export function isIndexFeed(topic: string): boolean {
+  return topic.startsWith("processed.") || topic.startsWith("deferred.");
+}

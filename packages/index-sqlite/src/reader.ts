@@ -18,6 +18,7 @@ import {
   type SearchQuery,
   type SearchResult,
 } from "@unmeltable/core";
+import { DocReader } from "./doc-blocks";
 import { compileFts, type FtsPlan } from "./fts-compile";
 import { HandleCache, type Lease } from "./handle-cache";
 import { openSlice, ROLLUP_FIELDS, rowidRange } from "./schema";
@@ -145,19 +146,18 @@ export class IndexReader {
 
   private *sliceMatches(db: Database.Database, plan: FtsPlan, q: SearchQuery, lo: number, hi: number, order: "asc" | "desc", opts: ReadOptions): Generator<Candidate> {
     const dir = order === "desc" ? "DESC" : "ASC";
-    const docOf = db.prepare("SELECT doc FROM events WHERE rowid = ?").pluck();
+    const docOf = new DocReader(db);
     const stmt =
       plan.expr !== null
         ? db.prepare(`SELECT rowid FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`).pluck()
-        : db.prepare(`SELECT rowid, doc FROM events WHERE rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`);
+        : db.prepare(`SELECT rowid FROM events WHERE rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`).pluck();
     let [a, b] = [lo, hi];
     for (;;) {
       checkDeadline(opts);
-      // FTS gives rowids: each document is read only when the consumer gets that far.
-      const rows = plan.expr !== null ? (stmt.all(plan.expr, a, b) as number[]).map((rowid) => ({ rowid, doc: undefined })) : (stmt.all(a, b) as { rowid: number; doc?: string }[]);
-      for (const row of rows) {
-        const rowid = row.rowid;
-        const doc = row.doc ?? (docOf.get(rowid) as string | undefined);
+      // Rowids first: each document is read only when the consumer gets that far.
+      const rows = (plan.expr !== null ? stmt.all(plan.expr, a, b) : stmt.all(a, b)) as number[];
+      for (const rowid of rows) {
+        const doc = docOf.get(rowid);
         if (doc === undefined) continue;
         if (plan.exact) {
           yield { rowid, doc };
@@ -167,8 +167,8 @@ export class IndexReader {
         if (matchesEvent(q.query, event)) yield { rowid, doc, event };
       }
       if (rows.length < CHUNK) return;
-      if (order === "desc") b = rows[rows.length - 1]!.rowid - 1;
-      else a = rows[rows.length - 1]!.rowid + 1;
+      if (order === "desc") b = rows[rows.length - 1]! - 1;
+      else a = rows[rows.length - 1]! + 1;
     }
   }
 
@@ -328,10 +328,10 @@ export class IndexReader {
           }
         }
         // The ragged ends, event by event.
-        const stmt = db.prepare("SELECT doc FROM events WHERE rowid BETWEEN ? AND ?").pluck();
+        const docs = new DocReader(db);
         for (const [a, b] of edges) {
           checkDeadline(opts);
-          for (const doc of stmt.iterate(a, b) as Iterable<string>) countEvent(JSON.parse(doc) as LogEvent);
+          for (const doc of docs.range(db, a, b)) countEvent(JSON.parse(doc) as LogEvent);
         }
       }
     } else {

@@ -11,7 +11,8 @@ import Database from "better-sqlite3";
  *   probed); a tenant's slice length follows its volume (core/src/lifecycle/slice-policy.ts).
  * - `events.rowid` is the time: `timestamp_ms * 1000 + seq`. A time range is a rowid range for every
  *   structure, and newest-first comes straight off the FTS posting lists, without a sort.
- * - The FTS table is contentless (the text lives once, inside `doc`) with `columnsize=0` (logs are
+ * - The FTS table is contentless (the text lives once, inside the event's document, stored compressed in
+ *   blocks: doc-blocks.ts) with `columnsize=0` (logs are
  *   ordered by time, not ranked), tokenizer unicode61 with diacritics removed. Column `raw` holds the
  *   event text, column `f` the exact-match field tokens (field-tokens.ts).
  * - `idb` (the event id, 16 bytes) is unique: writing an event twice stores it once.
@@ -25,7 +26,14 @@ export const ROLLUP_FIELDS = ["tag", "logtype", "syslog.host", "syslog.appName",
 /** Page cache of one slice connection, KiB. */
 export const PAGE_CACHE_KIB = 16_384;
 
-export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000): Database.Database {
+/**
+ * How a new slice stores its events' documents: "blocks" (compressed, doc-blocks.ts; the default) or
+ * "rows" (one `events.doc` text per event, the layout of slices made before; kept so that those slices
+ * are read and written as they are, and for the comparison in bench/index-writer.ts).
+ */
+export type DocLayout = "blocks" | "rows";
+
+export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000, layout: DocLayout = "blocks"): Database.Database {
   const db = new Database(file, { readonly, fileMustExist: readonly });
   try {
     // First: the statements below wait for a lock too (set after them, a locked file failed at once).
@@ -33,6 +41,14 @@ export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000)
     if (!readonly) {
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = FULL");
+      // An existing slice keeps its layout: a `docs` table added to a "rows" slice would hide its documents.
+      const fresh = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() === undefined;
+      if (fresh && layout === "blocks") {
+        db.exec(`
+          CREATE TABLE events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE);
+          CREATE TABLE docs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, data BLOB NOT NULL);
+        `);
+      }
       db.exec(`
         CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE, doc TEXT NOT NULL);
         CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');

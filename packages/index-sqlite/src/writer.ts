@@ -5,7 +5,8 @@ import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable
 import { fieldTokens } from "./field-tokens";
 import { HandleCache, type Lease } from "./handle-cache";
 import { atReceiveTime, misplacedTimestamp } from "./placement";
-import { clampTs, idBytes, openSlice, ROLLUP_FIELDS } from "./schema";
+import { BlockBuilder, hasDocBlocks } from "./doc-blocks";
+import { clampTs, idBytes, openSlice, ROLLUP_FIELDS, type DocLayout } from "./schema";
 import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
@@ -89,6 +90,8 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
 interface SliceDb {
   db: Database.Database;
   insert: Database.Statement;
+  /** Set when the slice stores its documents in blocks (doc-blocks.ts). */
+  block?: Database.Statement;
   fts: Database.Statement;
   maxInMs: Database.Statement;
   rollup: Database.Statement;
@@ -110,6 +113,8 @@ export interface IndexWriterOptions {
   counters?: Int32Array;
   /** A tenant's retention in days, when known: events stating older times go in at their receive time. */
   retentionOf?: (tenant: string) => number | undefined;
+  /** How new slices store documents (schema.ts DocLayout); default "blocks". */
+  layout?: DocLayout;
 }
 
 export class IndexWriter {
@@ -179,14 +184,16 @@ export class IndexWriter {
   private insertRows(s: SliceDb, rows: (string | number)[], names: string[], results: IndexWriteResult[]): void {
     const rollup = new Map<string, number>();
     s.db.transaction(() => {
+      const blocks = s.block ? new BlockBuilder(s.block) : undefined;
       for (let k = 0; k < rows.length; k += ROW) {
         const i = rows[k] as number;
         const ts = rows[k + 1] as number;
-        const rowid = this.insertEvent(s, ts, idBytes(rows[k + 2] as string), rows[k + 4] as string);
+        const rowid = this.insertEvent(s, ts, idBytes(rows[k + 2] as string), blocks ? undefined : (rows[k + 4] as string));
         if (rowid === undefined) {
           results[i] = { status: "exists" };
           continue;
         }
+        blocks?.add(rowid, rows[k + 4] as string);
         s.fts.run(rowid, rows[k + 3], rows[k + 5]);
         const minute = Math.floor(ts / 60_000);
         bump(rollup, `*\u0000${minute}\u0000`);
@@ -204,11 +211,12 @@ export class IndexWriter {
         s.rollup.run(field, Number(minute), value, n);
       }
       for (const name of names) s.fieldname.run(name);
+      blocks?.flush();
     })();
   }
 
   /** Inserts at the first free rowid of the event's millisecond; undefined when the id is already stored. */
-  private insertEvent(s: SliceDb, ts: number, idb: Buffer, doc: string): number | undefined {
+  private insertEvent(s: SliceDb, ts: number, idb: Buffer, doc: string | undefined): number | undefined {
     let ms = ts;
     for (;;) {
       let seq = s.nextSeq.get(ms);
@@ -226,7 +234,7 @@ export class IndexWriter {
       s.nextSeq.set(ms, seq + 1);
       const rowid = ms * 1000 + seq;
       try {
-        return s.insert.run(rowid, idb, doc).changes === 0 ? undefined : rowid;
+        return (doc === undefined ? s.insert.run(rowid, idb) : s.insert.run(rowid, idb, doc)).changes === 0 ? undefined : rowid;
       } catch (err) {
         if ((err as { code?: string }).code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw err;
         // Someone else's rowid (the sequence cache was cleared): look again.
@@ -245,12 +253,14 @@ export class IndexWriter {
     // A short wait for a lock: this thread writes for every tenant, and a slice locked for longer is
     // retried by the stage (with backoff) instead of holding up the others.
     const file = path.join(dir, `${slice.name}.db`);
-    if (!existsSync(file)) createSliceFile(file);
+    if (!existsSync(file)) createSliceFile(file, this.options.layout ?? "blocks");
     const db = openSlice(file, false, WRITER_BUSY_TIMEOUT_MS);
+    const blocks = hasDocBlocks(db);
     const s: SliceDb = {
       db,
       // A known id is skipped by the unique index (idempotent writes); a taken rowid still raises.
-      insert: db.prepare("INSERT INTO events (rowid, idb, doc) VALUES (?, ?, ?) ON CONFLICT (idb) DO NOTHING"),
+      insert: db.prepare(blocks ? "INSERT INTO events (rowid, idb) VALUES (?, ?) ON CONFLICT (idb) DO NOTHING" : "INSERT INTO events (rowid, idb, doc) VALUES (?, ?, ?) ON CONFLICT (idb) DO NOTHING"),
+      block: blocks ? db.prepare("INSERT INTO docs (first, last, data) VALUES (?, ?, ?)") : undefined,
       fts: db.prepare("INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)"),
       maxInMs: db.prepare("SELECT max(rowid) AS m FROM events WHERE rowid BETWEEN ? AND ?"),
       rollup: db.prepare("INSERT INTO rollup (field, minute, value, n) VALUES (?, ?, ?, ?) ON CONFLICT (field, minute, value) DO UPDATE SET n = n + excluded.n"),
@@ -289,11 +299,11 @@ function bump(map: Map<string, number>, key: string): void {
  * readers find slices by listing the directory, and one opened between the file's creation and its
  * tables answered "no such table: events" (a 500) for a tenant's first events.
  */
-function createSliceFile(file: string): void {
+function createSliceFile(file: string, layout: DocLayout): void {
   const creating = `${file}.creating`;
   for (const leftover of [creating, `${creating}-wal`, `${creating}-shm`]) rmSync(leftover, { force: true });
   // Closing the only connection checkpoints the WAL into the file and removes it: the file is whole.
-  openSlice(creating, false, WRITER_BUSY_TIMEOUT_MS).close();
+  openSlice(creating, false, WRITER_BUSY_TIMEOUT_MS, layout).close();
   renameSync(creating, file);
 }
 

@@ -15,6 +15,8 @@ export interface PartitionLogOptions {
   segmentBytes: number;
   /** Read-only: for inspecting a log another process is writing (no recovery, no appends). */
   readOnly?: boolean;
+  /** Deflate large record values (record-format.ts encodeRecord); readers inflate whatever they find. */
+  compress?: boolean;
 }
 
 interface IndexEntry {
@@ -113,7 +115,7 @@ export class PartitionLog extends EventEmitter {
     if (this.options.readOnly) return Promise.reject(new Error("partition log is open read-only"));
     if (this.closed) return Promise.reject(new Error("partition log is closed"));
     if (signal?.aborted) return Promise.reject(new AppendAbortedError());
-    const buffers = records.map((r) => encodeRecord(r.key, r.value, r.timestamp, r.headers));
+    const buffers = records.map((r) => encodeRecord(r.key, r.value, r.timestamp, r.headers, this.options.compress === true));
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
     return new Promise<number>((resolve, reject) => {
@@ -536,7 +538,7 @@ async function scanSegment(file: string, base: number, tolerateTail: boolean): P
       const { bytesRead } = await handle.read(buf, 0, len, position);
       let at = 0;
       while (at < bytesRead) {
-        const res = decodeRecord(buf.subarray(0, bytesRead), at, false);
+        const res = decodeRecord(buf.subarray(0, bytesRead), at, false, false);
         if (res.kind === "incomplete") {
           if (position + at + res.needed > size) {
             position += at; // a torn tail: the valid prefix ends here

@@ -5,6 +5,8 @@ import {
   noLogger,
   tenantPartition,
   type Logger,
+  isIndexFeed,
+  RAW_TOPIC,
   type BatchHandler,
   type ConsumerOptions,
   type OutgoingRecord,
@@ -43,6 +45,20 @@ export interface EmbeddedQueueOptions {
   readOnly?: boolean;
   /** How often retention runs (default every minute). */
   retentionCheckMs?: number;
+  /**
+   * Topics whose records matter only to their consumer groups: a segment of theirs goes as soon as every
+   * group has committed past it, without waiting for the retention time. Default: the index stages' feeds
+   * (processed and deferred topics, core/src/topics.ts) — once indexed, the index holds those events, and
+   * keeping them 48 h more doubled the data folder (a processed event is ~4.5x its raw line).
+   */
+  dropOnceConsumed?: (topic: string) => boolean;
+  /**
+   * Topics whose large record values are stored deflated (partition-log record-format.ts). Default: the
+   * raw topic, the one kept for its retention (48 h): a raw batch of 200 lines shrinks to 23 % for
+   * ~1.3 µs of CPU per line to deflate and ~0.5 µs to inflate (level 1; measured, bench/RESULTS.md
+   * "issue 16 §2"). The index feeds are dropped once indexed, so compressing them would only cost CPU.
+   */
+  compress?: (topic: string) => boolean;
   /** Where failures it handles itself go (retention runs, a consumer's failing handler, an offset file not written). */
   logger?: Logger;
 }
@@ -94,6 +110,8 @@ export class EmbeddedQueue implements Queue {
       retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
       retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION_BYTES,
       retentionCheckMs: options.retentionCheckMs ?? 60_000,
+      dropOnceConsumed: options.dropOnceConsumed ?? isIndexFeed,
+      compress: options.compress ?? ((topic: string) => topic === RAW_TOPIC),
       readOnly: options.readOnly ?? false,
       logger: options.logger,
     });
@@ -139,7 +157,7 @@ export class EmbeddedQueue implements Queue {
     if (partitions === undefined) throw new UnknownTopicError(topic);
     const logs: PartitionLog[] = [];
     for (let p = 0; p < partitions; p++) {
-      logs.push(await PartitionLog.open(path.join(dir, String(p)), { segmentBytes: this.options.segmentBytes, readOnly: this.options.readOnly }));
+      logs.push(await PartitionLog.open(path.join(dir, String(p)), { segmentBytes: this.options.segmentBytes, readOnly: this.options.readOnly, compress: this.options.compress(topic) }));
     }
     // Another caller may have opened the same topic while we awaited.
     const raced = this.topics.get(topic);
@@ -266,6 +284,7 @@ export class EmbeddedQueue implements Queue {
     for (const topic of await this.listTopics()) {
       const logs = await this.logs(topic);
       const committed = await Promise.all(groups.map((g) => this.loadCommitted(decodeURIComponent(g), topic)));
+      const dropOnceConsumed = this.options.dropOnceConsumed(topic);
       for (let p = 0; p < logs.length; p++) {
         const log = logs[p]!;
         const readers = committed.filter((m) => m.size > 0);
@@ -273,7 +292,7 @@ export class EmbeddedQueue implements Queue {
         let size = log.sizeBytes;
         deleted += await log.deleteSegments((seg) => {
           const consumed = seg.end <= minCommitted;
-          const expired = seg.maxTimestamp < now - this.options.retentionMs || size > this.options.retentionBytes;
+          const expired = dropOnceConsumed || seg.maxTimestamp < now - this.options.retentionMs || size > this.options.retentionBytes;
           if (consumed && expired) {
             size -= seg.size;
             return true;

@@ -1,0 +1,24 @@
+import { parseQuery } from "@unmeltable/core";
+import type { EmbeddedIndex } from "@unmeltable/index-sqlite";
+
+/**
+ * The query targets of issue 16 (rare term, common term newest 100, field filter in 1 h, top-10 facet over
+ * 24 h, per-minute histogram over 24 h, histogram of a search), over a corpus of `tenant` ending at `end`.
+ * Shared by bench/query.ts and bench/index-writer.ts.
+ */
+export function queryCases(tenant: string, start: number, end: number): { name: string; query: string; run: (ix: EmbeddedIndex) => Promise<string> }[] {
+  const hour = 3_600_000;
+  const day = 24 * hour;
+  const q = (text: string, from: number, until: number) => ({ tenant, query: parseQuery(text), from, until });
+  const oneHour = end - 30 * hour;
+  return [
+    { name: "rare term, newest 100", query: "segfault", run: async (ix) => `${(await ix.search(q("segfault", start, end), { order: "desc", size: 100 })).events.length} events` },
+    { name: "common term, newest 100", query: "POST", run: async (ix) => `${(await ix.search(q("POST", start, end), { order: "desc", size: 100 })).events.length} events` },
+    { name: "common term, total count", query: "POST", run: async (ix) => `${await ix.count(q("POST", start, end))} events` },
+    { name: "field filter in a 1-hour window, newest 100", query: "syslog.host:web-03 AND syslog.severity:Error", run: async (ix) => `${(await ix.search(q("syslog.host:web-03 AND syslog.severity:Error", oneHour, oneHour + hour - 1), { order: "desc", size: 100 })).events.length} events` },
+    { name: "field filter + numeric range in a 1-hour window", query: "syslog.host:web-03 AND json.status:>=500", run: async (ix) => `${(await ix.search(q("syslog.host:web-03 AND json.status:>=500", oneHour, oneHour + hour - 1), { order: "desc", size: 100 })).events.length} events` },
+    { name: "top-10 facet over 24 h", query: "* | syslog.appName", run: async (ix) => (await ix.facet(q("*", end - day, end - 1), "syslog.appName", 10)).terms.slice(0, 2).map((t) => `${t.term}=${t.count}`).join(" ") },
+    { name: "per-minute histogram over 24 h", query: "*", run: async (ix) => `${(await ix.histogram(q("*", end - day, end - 1), 60_000)).length} buckets` },
+    { name: "per-minute histogram over 24 h of a search", query: "POST", run: async (ix) => `${(await ix.histogram(q("POST", end - day, end - 1), 60_000)).reduce((n, b) => n + b.count, 0)} events` },
+  ];
+}

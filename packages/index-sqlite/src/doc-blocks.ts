@@ -1,0 +1,125 @@
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import type Database from "better-sqlite3";
+
+/**
+ * Stored events in compressed blocks: a slice keeps each event's JSON document inside a block of up to
+ * BLOCK_EVENTS consecutive events (in rowid order), deflated together, in table `docs(first, last, data)`
+ * keyed by the block's first rowid. Measured on the mixed corpus (bench/index-writer.ts, bench/RESULTS.md
+ * "issue 16 §2"): a document averages 808 B of JSON (the raw line appears in `raw`, `logmsg` and
+ * `unparsed`); deflated one by one it takes ~373 B and ~40 µs of CPU (node:zlib's per-call set-up dominates),
+ * in blocks deflated at level 1: 64 events 116 B/event and 3.2 µs/event to compress, but 76 µs of CPU to
+ * decode a block, paid per search hit in another block (a rare term's 10 hits took 12-16 ms on the busy
+ * machine, against 1.2 ms with one text per row); 32 events 127 B, 4 µs, 44 µs per block; 16 events 145 B,
+ * 5.2 µs, 23 µs per block; level 6 saves ~10 % for twice the compression CPU. Node 20's zlib has no zstd.
+ *
+ * A block covers at most BLOCK_SPAN rowids (60 s of event time), so the blocks holding a rowid range
+ * [lo, hi] are those whose first rowid lies in [lo - BLOCK_SPAN, hi] — one primary-key range. Blocks of
+ * different batches may overlap in time (events arrive out of order); a reader looks at all of them.
+ *
+ * Block data: byte 0 the codec (1 = deflate raw), then the deflated UTF-8 text: the rowids as base-36
+ * deltas from the block's first rowid, comma-separated, then "\n" and the documents, one per line
+ * (JSON.stringify never writes a raw newline).
+ */
+export const BLOCK_EVENTS = 32;
+export const BLOCK_SPAN = 60_000_000;
+const CODEC_DEFLATE = 1;
+
+export function encodeBlock(rowids: readonly number[], docs: readonly string[]): Buffer {
+  const first = rowids[0]!;
+  let head = "";
+  for (let i = 0; i < rowids.length; i++) head += (i === 0 ? "" : ",") + (rowids[i]! - first).toString(36);
+  const z = deflateRawSync(Buffer.from(`${head}\n${docs.join("\n")}`, "utf8"), { level: 1 });
+  const out = Buffer.allocUnsafe(z.length + 1);
+  out[0] = CODEC_DEFLATE;
+  z.copy(out, 1);
+  return out;
+}
+
+export function decodeBlock(first: number, data: Buffer): { rowids: number[]; docs: string[] } {
+  if (data[0] !== CODEC_DEFLATE) throw new Error(`stored event block with unknown codec ${data[0]}: written by a newer version of unmeltable`);
+  const text = inflateRawSync(data.subarray(1)).toString("utf8");
+  const nl = text.indexOf("\n");
+  const rowids = text
+    .slice(0, nl)
+    .split(",")
+    .map((d) => first + Number.parseInt(d, 36));
+  const docs = text.slice(nl + 1).split("\n");
+  if (docs.length !== rowids.length) throw new Error("stored event block is damaged: rowids and documents differ in number");
+  return { rowids, docs };
+}
+
+/** Collects a transaction's documents (in rowid order) into blocks. */
+export class BlockBuilder {
+  private rowids: number[] = [];
+  private docs: string[] = [];
+
+  constructor(private readonly insert: Database.Statement) {}
+
+  add(rowid: number, doc: string): void {
+    if (this.rowids.length > 0 && (this.rowids.length >= BLOCK_EVENTS || rowid - this.rowids[0]! >= BLOCK_SPAN || rowid < this.rowids[this.rowids.length - 1]!)) this.flush();
+    this.rowids.push(rowid);
+    this.docs.push(doc);
+  }
+
+  flush(): void {
+    if (this.rowids.length === 0) return;
+    this.insert.run(this.rowids[0], this.rowids[this.rowids.length - 1], encodeBlock(this.rowids, this.docs));
+    this.rowids = [];
+    this.docs = [];
+  }
+}
+
+/** Whether a slice keeps its documents in blocks (slices made before keep them in `events.doc`). */
+export function hasDocBlocks(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'docs'").get() !== undefined;
+}
+
+/**
+ * Reads documents of one slice by rowid, decoding each block once while a walk stays in it (rowids a
+ * walk asks for are in order, so neighbours share a block). Slices of the older layout read `events.doc`.
+ */
+export class DocReader {
+  private readonly blocks: boolean;
+  private readonly byRowid?: Database.Statement;
+  private readonly around?: Database.Statement;
+  private readonly decoded = new Map<number, Map<number, string>>();
+
+  constructor(db: Database.Database) {
+    this.blocks = hasDocBlocks(db);
+    if (this.blocks) this.around = db.prepare("SELECT first, data FROM docs WHERE first BETWEEN ? AND ? AND last >= ?");
+    else this.byRowid = db.prepare("SELECT doc FROM events WHERE rowid = ?").pluck();
+  }
+
+  get(rowid: number): string | undefined {
+    if (!this.blocks) return this.byRowid!.get(rowid) as string | undefined;
+    for (const docs of this.decoded.values()) {
+      const d = docs.get(rowid);
+      if (d !== undefined) return d;
+    }
+    for (const { first, data } of this.around!.all(rowid - BLOCK_SPAN, rowid, rowid) as { first: number; data: Buffer }[]) {
+      if (this.decoded.has(first)) continue;
+      const { rowids, docs } = decodeBlock(first, data);
+      const map = new Map<number, string>();
+      for (let i = 0; i < rowids.length; i++) map.set(rowids[i]!, docs[i]!);
+      // A few blocks at a time: a walk moves on, and overlapping blocks are few.
+      if (this.decoded.size >= 8) this.decoded.delete(this.decoded.keys().next().value!);
+      this.decoded.set(first, map);
+      const d = map.get(rowid);
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+
+  /** Every document with a rowid in [lo, hi], in no particular order. */
+  *range(db: Database.Database, lo: number, hi: number): Generator<string> {
+    if (!this.blocks) {
+      yield* db.prepare("SELECT doc FROM events WHERE rowid BETWEEN ? AND ?").pluck().iterate(lo, hi) as Iterable<string>;
+      return;
+    }
+    const stmt = db.prepare("SELECT first, data FROM docs WHERE first BETWEEN ? AND ? AND last >= ?");
+    for (const { first, data } of stmt.all(lo - BLOCK_SPAN, hi, lo) as { first: number; data: Buffer }[]) {
+      const { rowids, docs } = decodeBlock(first, data);
+      for (let i = 0; i < rowids.length; i++) if (rowids[i]! >= lo && rowids[i]! <= hi) yield docs[i]!;
+    }
+  }
+}
