@@ -28,13 +28,14 @@ const { values: args } = parseArgs({
     tenant: { type: "string", default: "calm" },
     seed: { type: "string", default: "1" },
     "lead-seconds": { type: "string", default: "3" },
+    program: { type: "string" },
   },
 });
 
 const total = Number(args.events);
 const rate = Number(args.rate);
-const s = await startServer();
-const cli = (a: string[]) => execFileSync(process.execPath, [path.join(ROOT, "dist/unmeltable.mjs"), ...a, "--data-dir", s.dataDir]).toString();
+const s = await startServer([], args.program);
+const cli = (a: string[]) => execFileSync(process.execPath, [path.resolve(args.program ?? path.join(ROOT, "dist/unmeltable.mjs")), ...a, "--data-dir", s.dataDir]).toString();
 try {
   const b = JSON.parse(cli(["tenants", "add", args.tenant, "--json"])) as { ingestToken: string; apiToken: string };
   // The running server picks the new tenant up from the data dir.
@@ -135,6 +136,7 @@ try {
     at: new Date().toISOString(),
     node: process.version,
     tenantB: args.tenant,
+    program: args.program ?? "dist/unmeltable.mjs",
     eventsA: total,
     rateB: rate,
     loadBefore,

@@ -75,13 +75,20 @@ describe("BacklogDiverter", () => {
     expect(d.tenants()).toEqual(["a"]);
   });
 
-  it("once passing a tenant's records on, passes on the young ones too for the hold time, then lets them back", () => {
+  it("once passing a tenant's records on, passes on the young ones too while it stays over its share, then lets them back", () => {
     const changes: string[] = [];
-    const d = new BacklogDiverter({ topic: "t", shares: burstAndSmall(), holdMs: 1000, onChange: (t, on) => changes.push(`${t} ${on}`) });
+    const shares = new TenantShares({ halfLifeMs: 1000, activeMs: 2000 });
+    shares.observe("a", 10_000_000, now);
+    shares.observe("b", 1_000, now);
+    const d = new BacklogDiverter({ topic: "t", shares, holdMs: 1000, onChange: (t, on) => changes.push(`${t} ${on}`) });
     expect(d.split([record("a", 100, now - 5000)], now).divert).toEqual([0]);
     expect(d.split([record("a", 100, now + 500)], now + 500).divert).toEqual([0]);
-    // After the hold, a young record (the stage caught up) goes through the stage again.
-    expect(d.split([record("a", 100, now + 2000)], now + 2000).keep).toEqual([0]);
+    // Past the hold, still over its share: a young record is passed on too.
+    shares.observe("b", 1_000, now + 1500);
+    expect(d.split([record("a", 100, now + 1500)], now + 1500).divert).toEqual([0]);
+    // It stopped sending (no longer active, the other is alone): its records go through the stage again.
+    shares.observe("b", 1_000, now + 3000);
+    expect(d.split([record("a", 100, now + 3000)], now + 3000).keep).toEqual([0]);
     expect(changes).toEqual(["a true", "a false"]);
   });
 

@@ -20,9 +20,13 @@ import { TenantShares } from "./tenant-shares";
  *
  * When: a record older than `lagMs` (the stage is behind) of a tenant over its share (TenantShares).
  * A tenant alone is never over its share, so a single tenant's burst keeps the fast path. Once a
- * tenant's records are diverted they all are for `holdMs` (records skimmed this fast are young again at
- * once, and letting them back in would put the backlog's tail in front of the others again), and after
- * that until it is no longer over its share or the stage is no longer behind on it.
+ * tenant's records are diverted they all are, young ones too, for at least `holdMs` and then for as long
+ * as it stays over its share (until it slows down or stops sending for a minute): the records skimmed
+ * are young again at once, and letting its young records back in whenever the stage caught up put a
+ * batch of its burst in front of the others' every time (measured: bench/RESULTS.md, "Fair between
+ * tenants"). The price: a tenant that sends far more than the others all the time, once the stage fell
+ * behind on it, is indexed through the lower-priority path for as long as it does, which keeps up with
+ * it while the regular path has room (idle-gate.ts, `keepingUpMs`).
  */
 export interface BacklogDiverterOptions {
   /** The topic diverted records go to. */
@@ -89,7 +93,7 @@ export class BacklogDiverter {
     const since = this.diverted.get(tenant);
     if (since !== undefined) {
       if (now - since < this.holdMs) return true;
-      if (ageMs > this.lagMs && this.shares.over(tenant, now)) return true;
+      if (this.shares.over(tenant, now)) return true;
       this.diverted.delete(tenant);
       this.options.onChange?.(tenant, false);
       return false;
