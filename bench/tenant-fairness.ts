@@ -132,6 +132,15 @@ try {
     return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN);
   };
   const burstSeconds = (burstEnd - burstStart) / 1000;
+  // Where in the burst B waited: its worst latency (from the acknowledgement) per 5 s of sending.
+  const slices: { fromS: number; events: number; maxMs: number }[] = [];
+  for (const i of during) {
+    if (!ackedAt.has(i) || !seenAt.has(i)) continue;
+    const k = Math.floor((sentAt.get(i)! - burstStart) / 5000);
+    slices[k] ??= { fromS: k * 5, events: 0, maxMs: 0 };
+    slices[k].events++;
+    slices[k].maxMs = Math.max(slices[k].maxMs, Math.round(seenAt.get(i)! - ackedAt.get(i)!));
+  }
   const result = {
     at: new Date().toISOString(),
     node: process.version,
@@ -150,6 +159,7 @@ try {
     bMissing: missing,
     bFromAckMs: { p50: pct(fromAck, 50), p90: pct(fromAck, 90), p99: pct(fromAck, 99), max: pct(fromAck, 100) },
     bFromSendMs: { p50: pct(fromSend, 50), p90: pct(fromSend, 90), p99: pct(fromSend, 99), max: pct(fromSend, 100) },
+    bWorstPer5s: slices.filter(Boolean).map((x) => `${x.fromS}s:${x.maxMs}`).join(" "),
   };
   console.log(JSON.stringify(result, null, 2));
   console.log(

@@ -92,6 +92,13 @@ describe("BacklogDiverter", () => {
     expect(changes).toEqual(["a true", "a false"]);
   });
 
+  it("passes on a tenant's young records past its turn's bytes in one batch", () => {
+    const d = new BacklogDiverter({ topic: "t", shares: burstAndSmall(), turnBytes: 250 });
+    const { keep, divert } = d.split([record("a", 100, now), record("b", 100, now), record("a", 100, now), record("a", 100, now), record("a", 100, now)], now);
+    expect(keep).toEqual([0, 1, 2]);
+    expect(divert).toEqual([3, 4]);
+  });
+
   it("never passes on the records of a tenant within its share, however old", () => {
     const d = new BacklogDiverter({ topic: "t", shares: burstAndSmall() });
     expect(d.split([record("b", 100, now - 60_000)], now).divert).toEqual([]);

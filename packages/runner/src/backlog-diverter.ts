@@ -18,7 +18,8 @@ import { TenantShares } from "./tenant-shares";
  * path; a tenant's events may be indexed out of order, which nothing downstream needs (ids make the
  * index idempotent).
  *
- * When: a record older than `lagMs` (the stage is behind) of a tenant over its share (TenantShares).
+ * When: a record of a tenant over its share (TenantShares) that is older than `lagMs` or past the
+ * tenant's `turnBytes` in the batch (the stage is behind on it, or would be after this batch).
  * A tenant alone is never over its share, so a single tenant's burst keeps the fast path. Once a
  * tenant's records are diverted they all are, young ones too, for at least `holdMs` and then for as long
  * as it stays over its share (until it slows down or stops sending for a minute): the records skimmed
@@ -40,6 +41,13 @@ export interface BacklogDiverterOptions {
   lagMs?: number;
   /** How long a tenant stays diverted at least (default 30 s). */
   holdMs?: number;
+  /**
+   * The most bytes of records of a tenant over its share that one batch takes through the stage before
+   * the stage counts as behind on it (default 1 MiB): a burst's first batch (the index stage's are up to
+   * 16 MiB, seconds of writing) is not handled whole in front of the others' while its records are
+   * still young.
+   */
+  turnBytes?: number;
   /** Told when a tenant starts and stops being diverted (for the log). */
   onChange?: (tenant: string, diverted: boolean) => void;
 }
@@ -57,6 +65,7 @@ export class BacklogDiverter {
   private readonly ownShares: boolean;
   private readonly lagMs: number;
   private readonly holdMs: number;
+  private readonly turnBytes: number;
   /** Tenants being diverted, since when. */
   private readonly diverted = new Map<string, number>();
 
@@ -66,11 +75,14 @@ export class BacklogDiverter {
     this.shares = options.shares ?? new TenantShares();
     this.lagMs = options.lagMs ?? 500;
     this.holdMs = options.holdMs ?? 30_000;
+    this.turnBytes = options.turnBytes ?? 1024 * 1024;
   }
 
   split(records: QueueRecord[], now = Date.now()): DivertedSplit {
     const keep: number[] = [];
     const divert: number[] = [];
+    // Bytes of each tenant's records this batch so far.
+    const turn = new Map<string, number>();
     records.forEach((r, i) => {
       // Keys starting with "_" are the collectors' own records (probes), not a tenant's.
       const tenant = r.key;
@@ -79,7 +91,9 @@ export class BacklogDiverter {
         return;
       }
       if (this.ownShares) this.shares.observe(tenant, r.value.length, now);
-      (this.divertNow(tenant, now - r.timestamp, now) ? divert : keep).push(i);
+      const taken = (turn.get(tenant) ?? 0) + r.value.length;
+      turn.set(tenant, taken);
+      (this.divertNow(tenant, now - r.timestamp > this.lagMs || taken > this.turnBytes, now) ? divert : keep).push(i);
     });
     return { keep, divert };
   }
@@ -89,7 +103,7 @@ export class BacklogDiverter {
     return [...this.diverted.keys()];
   }
 
-  private divertNow(tenant: string, ageMs: number, now: number): boolean {
+  private divertNow(tenant: string, behind: boolean, now: number): boolean {
     const since = this.diverted.get(tenant);
     if (since !== undefined) {
       if (now - since < this.holdMs) return true;
@@ -98,7 +112,7 @@ export class BacklogDiverter {
       this.options.onChange?.(tenant, false);
       return false;
     }
-    if (ageMs <= this.lagMs || !this.shares.over(tenant, now)) return false;
+    if (!behind || !this.shares.over(tenant, now)) return false;
     this.diverted.set(tenant, now);
     this.options.onChange?.(tenant, true);
     return true;
