@@ -164,12 +164,22 @@ export async function startStages(options: {
   // so the backlog is parsed and indexed as the regular path leaves room.
   const backlogTopic = `${prefix}${RAW_TOPIC}.backlog`;
   await queue.admin.ensureTopics([{ name: backlogTopic, partitions: options.partitions }]);
+  // Every event of the backlog goes to the deferred path; the tenants' plans still meter them (these
+  // events never reached the process stage's meter), so unmeltable_deferred_events_total counts the
+  // ones over plan, as it would have.
+  const backlogOverPlan = new Map<string, number>();
+  class BacklogPlans extends PlanMeter {
+    override admit(tenant: string, bytes: number, receivedAt: number): boolean {
+      if (!plans.admit(tenant, bytes, receivedAt)) backlogOverPlan.set(tenant, (backlogOverPlan.get(tenant) ?? 0) + 1);
+      return false;
+    }
+  }
   const backlogStage = createProcessStage({
     tierOf: (name) => tenants.byName(name)?.tier ?? "default",
     spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
     sampleRate: options.sampleRate,
     topicPrefix: prefix,
-    plans: new PlanMeter({ planOf: () => ({ bytesPerDay: 0, eventsPerSecond: 0 }) }),
+    plans: new BacklogPlans({ planOf: () => undefined }),
   });
   const backlogRunner = new StageRunner({
     name: "process-backlog",
@@ -177,9 +187,13 @@ export async function startStages(options: {
     producer,
     group: `${prefix}process-backlog`,
     topics: [backlogTopic],
-    // Not "deferred" in unmeltable_deferred_events_total (that counts plans' excess): the process runner
-    // counted these records in unmeltable_stage_diverted_records_total when it passed them on.
-    stage: gate.wrap(async (records) => ({ ...(await backlogStage(records)), deferred: undefined })),
+    // Only the events over plan in unmeltable_deferred_events_total (plans' excess): the process runner
+    // counted the records in unmeltable_stage_diverted_records_total when it passed them on.
+    stage: gate.wrap(async (records) => {
+      backlogOverPlan.clear();
+      const result = await backlogStage(records);
+      return { ...result, deferred: backlogOverPlan.size > 0 ? Object.fromEntries(backlogOverPlan) : undefined };
+    }),
     batchSize: 4,
     batchWindowMs: 0,
     maxBatchBytes: 1024 * 1024,
