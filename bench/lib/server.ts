@@ -17,14 +17,20 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** Builds and starts the real program on a fresh data dir and random ports. */
-export async function startServer(extraArgs: string[] = [], opts: { syslogPort?: number } = {}): Promise<BenchServer> {
-  execFileSync(process.execPath, [path.join(ROOT, "scripts/build.mjs")], { stdio: "ignore" });
+/**
+ * Builds and starts the real program on a fresh data dir and random ports (or `syslogPort`);
+ * `program`: another build instead (e.g. a copy of an older commit's dist/ under bench/out/, for a
+ * before/after), not rebuilt.
+ */
+export async function startServer(extraArgs: string[] = [], opts: { syslogPort?: number; program?: string } = {}): Promise<BenchServer> {
+  const program = opts.program;
+  if (program === undefined) execFileSync(process.execPath, [path.join(ROOT, "scripts/build.mjs")], { stdio: "ignore" });
+  const main = program === undefined ? path.join(ROOT, "dist/unmeltable.mjs") : path.resolve(program);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "unmeltable-bench-"));
   const syslogPort = opts.syslogPort ?? 20000 + Math.floor(Math.random() * 20000);
   const httpPort = syslogPort + 1;
   const nodeArgs = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "dist/unmeltable.mjs"), "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort), ...extraArgs], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [...nodeArgs, main, "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort), ...extraArgs], { stdio: ["ignore", "ignore", "inherit"] });
   for (let i = 0; i < 400; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status === 200) break;
@@ -33,7 +39,7 @@ export async function startServer(extraArgs: string[] = [], opts: { syslogPort?:
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const list = execFileSync(process.execPath, [path.join(ROOT, "dist/unmeltable.mjs"), "tenants", "list", "--data-dir", dataDir, "--json"]).toString();
+  const list = execFileSync(process.execPath, [main, "tenants", "list", "--data-dir", dataDir, "--json"]).toString();
   const t = JSON.parse(list.split("\n")[0]!) as { ingestToken: string; apiToken: string };
   return {
     child,

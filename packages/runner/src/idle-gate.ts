@@ -3,7 +3,8 @@ import type { Queue, QueueRecord, Stage, StageResult } from "@unmeltable/core";
 /**
  * Lets a low-priority stage run only when the regular path has nothing to do (one machine): a batch of
  * the deferred topic is indexed only while every watched consumer group has read and committed all of
- * its topic (no record waiting, none in flight), and one such batch at a time. A regular batch that
+ * its topic (no record waiting, none in flight) or keeps up with it (`keepingUpMs`), and one such batch
+ * at a time. A regular batch that
  * arrives meanwhile waits for at most that one small batch (the deferred records are cut small,
  * DEFERRED_RECORD_BYTES), so no tenant within its plan waits behind an over-plan tenant's excess.
  */
@@ -13,6 +14,15 @@ export interface IdleGateOptions {
   watch: () => [string, string][];
   /** How often to look while waiting (default 25 ms). */
   pollMs?: number;
+  /**
+   * Count the regular path as idle also while its oldest waiting record is younger than this (it keeps
+   * up). Default 0: idle only with nothing waiting. The regular consumers hold records uncommitted while
+   * their batching window fills (the index stage's: 100 ms), so a tenant sending steadily keeps a few
+   * records waiting nearly all the time: with 0, the deferred path would wait for as long as any tenant
+   * sends steadily, and a tenant's backlog passed there by the fairness diversion (backlog-diverter.ts)
+   * would wait for all the others to stop.
+   */
+  keepingUpMs?: number;
 }
 
 export class IdleGate {
@@ -63,7 +73,14 @@ export class IdleGate {
     for (const [group, topic] of this.options.watch()) {
       try {
         const [ends, committed] = await Promise.all([this.options.queue.admin.offsets(topic), this.options.queue.admin.committed(group, topic)]);
-        for (const { partition, start, end } of ends) if (end > (committed.get(partition) ?? start)) return false;
+        for (const { partition, start, end } of ends) {
+          const next = committed.get(partition) ?? start;
+          if (end <= next) continue;
+          const keepingUpMs = this.options.keepingUpMs ?? 0;
+          if (keepingUpMs <= 0) return false;
+          const [oldest] = await this.options.queue.reader.read(topic, partition, next, 1);
+          if (oldest && Date.now() - oldest.timestamp > keepingUpMs) return false;
+        }
       } catch {
         return false; // not knowable now (a topic being set up): not idle
       }

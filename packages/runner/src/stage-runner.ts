@@ -1,3 +1,4 @@
+import { BacklogDiverter, type BacklogDiverterOptions } from "./backlog-diverter";
 import {
   commitBatch,
   noLogger,
@@ -8,7 +9,9 @@ import {
   type Queue,
   type QueueConsumer,
   type QueueProducer,
+  type QueueRecord,
   type Stage,
+  type StageResult,
   type StageInstruments,
   type UsageObserver,
 } from "@unmeltable/core";
@@ -44,6 +47,11 @@ export interface StageRunnerOptions {
   usageIngestFromStage?: boolean;
   /** Its lines carry `stage` (and `topic`, `partition` for a partition's). */
   logger?: Logger;
+  /**
+   * Pass the records of a tenant taking more than its share, while the stage is behind on them, on to
+   * this lower-priority topic unchanged instead of through the stage (runner/src/backlog-diverter.ts).
+   */
+  divert?: Omit<BacklogDiverterOptions, "onChange">;
 }
 
 /** Backoff between restarts of a failed consumer: 1 s, doubling, at most 30 s. */
@@ -62,6 +70,8 @@ export class StageRunner {
   private readonly instruments: StageInstruments;
   private readonly blockedSince;
   private readonly logger: Logger;
+  private readonly diverter: BacklogDiverter | undefined;
+  private readonly divertedRecords;
 
   constructor(private readonly options: StageRunnerOptions) {
     const m = options.metrics;
@@ -73,6 +83,21 @@ export class StageRunner {
     const blockedSince = m.gauge("unmeltable_stage_blocked_since_seconds", "Unix time since which a stage has been retrying a record that keeps failing (the oldest such partition), 0 when none", ["stage"]);
     this.blockedSince = (seconds: number) => blockedSince.set(seconds, stage);
     this.blockedSince(0);
+    const diverted = m.counter("unmeltable_stage_diverted_records_total", "Queue records of a tenant taking more than its share, passed on to the lower-priority path while the stage was behind on them (fairness between tenants)", ["stage", "tenant"]);
+    this.divertedRecords = (tenant: string, n: number) => diverted.inc({ ...stage, tenant }, n);
+    if (options.divert) {
+      const topic = options.divert.topic;
+      this.diverter = new BacklogDiverter({
+        ...options.divert,
+        onChange: (tenant, on) =>
+          this.logger.child({ tenant }).info(
+            on
+              ? `stage ${options.name}: tenant ${tenant} sends more than its share and the stage is behind on it: its records go to ${topic}, indexed as the pipeline has spare capacity, so the other tenants' events do not wait behind them`
+              : `stage ${options.name}: tenant ${tenant}'s records go through the stage again`,
+            { topic },
+          ),
+      });
+    }
   }
 
   start(): void {
@@ -136,7 +161,8 @@ export class StageRunner {
 
   private async attempt(batch: PartitionBatch): Promise<undefined | number> {
     const started = performance.now();
-    const result = await this.options.stage(batch.records);
+    const split = this.diverter?.split(batch.records);
+    const result = split && split.divert.length > 0 ? await this.runDiverting(batch.records, split.keep, split.divert) : await this.options.stage(batch.records);
     // Durable output and dead letters first, then the commit (which the consumer does when we return).
     const retryAt = await commitBatch(result, started, {
       producer: this.options.producer,
@@ -144,6 +170,11 @@ export class StageRunner {
       usage: this.options.usage,
       usageIngest: this.options.usageIngestFromStage,
     });
+    if (split && split.divert.length > 0) {
+      const byTenant = new Map<string, number>();
+      for (const i of split.divert) byTenant.set(batch.records[i]!.key!, (byTenant.get(batch.records[i]!.key!) ?? 0) + 1);
+      for (const [tenant, n] of byTenant) this.divertedRecords(tenant, n);
+    }
     if (retryAt < 0) {
       this.noteDone(batch);
       return undefined;
@@ -151,6 +182,24 @@ export class StageRunner {
     const record = batch.records[retryAt]!;
     this.noteRetry(batch, record.offset, (result.outcomes[retryAt] as { error: string }).error);
     return record.offset;
+  }
+
+  /**
+   * The stage over the kept records only; the diverted ones are output to the diverter's topic as they
+   * are (key, value, time, headers) and count as done. When the stage asks for a retry, the diverted
+   * records after that one are delivered again and passed on again: a repeat, which the index ignores
+   * (event ids), never a loss.
+   */
+  private async runDiverting(records: QueueRecord[], keep: number[], divert: number[]): Promise<StageResult> {
+    const inner: StageResult = keep.length > 0 ? await this.options.stage(keep.map((i) => records[i]!)) : { outcomes: [], output: [], deadLetters: [], eventsIn: 0, eventsOut: 0 };
+    const outcomes: StageResult["outcomes"] = new Array<StageResult["outcomes"][number]>(records.length);
+    keep.forEach((i, k) => (outcomes[i] = inner.outcomes[k]!));
+    for (const i of divert) outcomes[i] = { status: "ok" };
+    const passed = divert.map((i) => {
+      const r = records[i]!;
+      return { key: r.key!, value: r.value, timestamp: r.timestamp, headers: r.headers };
+    });
+    return { ...inner, outcomes, output: [...inner.output, { topic: this.diverter!.topic, records: passed }] };
   }
 
   private noteRetry(batch: PartitionBatch, offset: number, error: string): void {

@@ -2,7 +2,7 @@ import path from "node:path";
 import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, timedReads, type Logger, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
 import { DirectoryStore, inProcessWorker, previousDay, runArchive } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
-import { IdleGate, StageRunner } from "@unmeltable/runner";
+import { IdleGate, StageRunner, type TenantShares } from "@unmeltable/runner";
 import { apiRoute } from "./api-http";
 import type { HttpRoute } from "./http-server";
 import { LiveTail } from "./live-tail";
@@ -46,6 +46,11 @@ export async function startStages(options: {
   usage?: UsageObserver & UsageSource;
   /** No collector runs in this process: the process stage's raw events count as the tenants' ingest. */
   usageIngestFromStage?: boolean;
+  /**
+   * The tenants' shares of the ingest, fed by this process's collectors (or, with none, the process
+   * stage's usage): who sends more than its share, for the fairness between tenants (issue 16).
+   */
+  ingestShares?: TenantShares;
 }): Promise<StagesPart> {
   const { queue, producer, tenants, metrics } = options;
   const logger = options.logger;
@@ -63,6 +68,8 @@ export async function startStages(options: {
   const gate = new IdleGate({
     queue,
     watch: () => [[`${prefix}process`, RAW_TOPIC], ...[...tiers].map((t): [string, string] => [`${prefix}index.${t}`, `${prefix}${processedTopic(t)}`])],
+    // Past the index stage's 100 ms batching window and its write: the regular path keeps up.
+    keepingUpMs: 300,
   });
   const startIndexRunner = (tier: string) => {
     tiers.add(tier);
@@ -75,10 +82,15 @@ export async function startStages(options: {
       group: `${prefix}index-deferred.${tier}`,
       topics: [`${prefix}${deferredTopic(tier)}`],
       stage: gate.wrap(createIndexStage({ index, stageName: "index" })),
-      batchSize: 8,
+      // A regular batch that comes meanwhile waits for at most this one (~1,500 events, tens of ms of
+      // the writer's time); much smaller and a million-event backlog passed here by the fairness
+      // diversion takes many times longer than on the regular path (FTS5 pays per transaction).
+      batchSize: 16,
       batchWindowMs: 0,
-      maxBatchBytes: 256 * 1024,
+      maxBatchBytes: 1024 * 1024,
       metrics,
+      // What it stores is the tenant's usage like any indexed event (its indexed count, its lag).
+      usage: options.usage,
       logger,
     });
     deferred.start();
@@ -90,6 +102,10 @@ export async function startStages(options: {
       group: `${prefix}index.${tier}`,
       topics: [`${prefix}${processedTopic(tier)}`],
       stage: createIndexStage({ index, stageName: "index" }),
+      // Fairness between tenants without plans (issue 16): a tenant over its share whose records the
+      // index is behind on goes to the deferred path above, so that the others' are not indexed after
+      // its backlog (packages/runner/src/backlog-diverter.ts).
+      divert: { topic: `${prefix}${deferredTopic(tier)}`, shares: options.ingestShares },
       // Big transactions index fastest (FTS5 flushes per transaction); the window bounds the latency.
       batchSize: 500,
       batchWindowMs: 100,
@@ -141,6 +157,54 @@ export async function startStages(options: {
   const planTicks = setInterval(() => plans.tick(), 5_000);
   planTicks.unref();
 
+  // The raw backlog of a tenant over its share while the process stage is behind (issue 16): raw
+  // records passed on unparsed by the process runner below, so that the other tenants' records in the
+  // same raw partition are not parsed after its whole backlog. Processed here, through the gate, one
+  // small batch at a time and only into the deferred topic (a plan of nothing: every event is over it),
+  // so the backlog is parsed and indexed as the regular path leaves room.
+  const backlogTopic = `${prefix}${RAW_TOPIC}.backlog`;
+  await queue.admin.ensureTopics([{ name: backlogTopic, partitions: options.partitions }]);
+  // Every event of the backlog goes to the deferred path; the tenants' plans still meter them (these
+  // events never reached the process stage's meter), so unmeltable_deferred_events_total counts the
+  // ones over plan, as it would have.
+  const backlogOverPlan = new Map<string, number>();
+  class BacklogPlans extends PlanMeter {
+    override admit(tenant: string, bytes: number, receivedAt: number): boolean {
+      if (!plans.admit(tenant, bytes, receivedAt)) backlogOverPlan.set(tenant, (backlogOverPlan.get(tenant) ?? 0) + 1);
+      return false;
+    }
+  }
+  const backlogStage = createProcessStage({
+    tierOf: (name) => tenants.byName(name)?.tier ?? "default",
+    spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
+    sampleRate: options.sampleRate,
+    topicPrefix: prefix,
+    plans: new BacklogPlans({ planOf: () => undefined }),
+  });
+  const backlogRunner = new StageRunner({
+    name: "process-backlog",
+    queue,
+    producer,
+    group: `${prefix}process-backlog`,
+    topics: [backlogTopic],
+    // Only the events over plan in unmeltable_deferred_events_total (plans' excess): the process runner
+    // counted the records in unmeltable_stage_diverted_records_total when it passed them on.
+    stage: gate.wrap(async (records) => {
+      backlogOverPlan.clear();
+      const result = await backlogStage(records);
+      return { ...result, deferred: backlogOverPlan.size > 0 ? Object.fromEntries(backlogOverPlan) : undefined };
+    }),
+    batchSize: 4,
+    batchWindowMs: 0,
+    maxBatchBytes: 1024 * 1024,
+    metrics,
+    usage: options.usage,
+    usageIngestFromStage: options.usageIngestFromStage,
+    logger,
+  });
+  backlogRunner.start();
+  runners.push(backlogRunner);
+
   const processRunner = new StageRunner({
     name: "process",
     queue,
@@ -154,6 +218,7 @@ export async function startStages(options: {
       topicPrefix: prefix,
       plans,
     }),
+    divert: { topic: backlogTopic, shares: options.ingestShares },
     batchSize: 100,
     batchWindowMs: 10,
     maxBatchBytes: 4 * 1024 * 1024,
@@ -178,6 +243,7 @@ export async function startStages(options: {
     evictionsSeen = stats.evictions;
     const groups: [string, string][] = [
       [`${prefix}process`, RAW_TOPIC],
+      [`${prefix}process-backlog`, backlogTopic],
       ...[...tiers].flatMap((t): [string, string][] => [
         [`${prefix}index.${t}`, `${prefix}${processedTopic(t)}`],
         [`${prefix}index-deferred.${t}`, `${prefix}${deferredTopic(t)}`],

@@ -18,6 +18,7 @@ import { TenantStore, type LiveTenantDirectory, type TenantWithApiToken } from "
 import { makeDataDirPrivate } from "./private-data-dir";
 import { WebhookPolicy } from "@unmeltable/alerts";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
+import { TenantShares } from "@unmeltable/runner";
 
 export interface StartConfig {
   dataDir: string;
@@ -111,7 +112,9 @@ export async function start(config: StartConfig): Promise<Running> {
     // the per-tenant Prometheus series.
     const ledger = new UsageLedger(config.dataDir, { logger: logger.child({ component: "usage" }) });
     closers.push(() => ledger.close());
-    const usage = { ...usageObservers(ledger, new TenantMetrics(metrics.registry, { maxTenants: config.tenantMetricLabels })), days: (tenant: string, days: readonly string[]) => ledger.days(tenant, days) };
+    // The tenants' recent shares of the ingest: the stages' fairness between tenants (issue 16).
+    const ingestShares = new TenantShares();
+    const usage = { ...usageObservers(ledger, new TenantMetrics(metrics.registry, { maxTenants: config.tenantMetricLabels }), ingestShares.usageObserver()), days: (tenant: string, days: readonly string[]) => ledger.days(tenant, days) };
     let created: TenantWithApiToken | undefined;
     let defaultTenant: Tenant | undefined;
     let collectorTenants: TenantDirectory;
@@ -221,6 +224,7 @@ export async function start(config: StartConfig): Promise<Running> {
         usage,
         // With the collectors in other processes (`unmeltable stages`), what the process stage reads is the ingest.
         usageIngestFromStage: !config.roles.collector,
+        ingestShares,
         // The archive reads the local queue; with Kafka it is the archive Lambdas' job (or `unmeltable archive`).
         archive: config.queue.kind === "embedded",
       });
