@@ -145,6 +145,12 @@ export class Ingestor {
     if (accepted > 0) counters.accepted.inc(accepted);
   }
 
+  /** Datagrams the UDP receiver refused while the main thread was too far behind (udp_overflow, counted only). */
+  refuseUdp(n: number): void {
+    this.counters("udp").received.inc(n);
+    this.options.deadLetters.countOnly("udp_overflow", "collector", n);
+  }
+
   /** The tenant and tags of a syslog message, or undefined when it was refused (and dead-lettered). */
   private resolve(frame: Buffer, transport: Transport, remote: string): { tenant: Tenant; tags: readonly string[] } | undefined {
     if (frame.length > this.options.maxEventBytes) {

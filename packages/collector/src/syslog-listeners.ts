@@ -1,9 +1,9 @@
-import dgram from "node:dgram";
 import net from "node:net";
 import tls from "node:tls";
 import { noMetrics, SyslogDeframer, trimTrailer, type Logger, type Metrics, type Transport } from "@unmeltable/core";
 import type { RawBatcher } from "./batcher";
 import type { Ingestor } from "./ingestor";
+import { startUdpReceiver } from "./udp-receiver";
 import { UnfinishedFrames, type FrameHolder } from "./unfinished-frames";
 
 /**
@@ -207,24 +207,20 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
   await listen(tcp, options.port, options.host);
   const tcpPort = (tcp.address() as net.AddressInfo).port;
 
-  const udp = dgram.createSocket({ type: net.isIPv6(options.host) ? "udp6" : "udp4", reuseAddr: false });
-  udp.on("message", (msg, rinfo) => {
-    const frame = trimTrailer(msg, 0, msg.length);
-    if (frame.length > 0) options.ingestor.syslog(frame, "udp", normalizeAddress(rinfo.address));
-  });
-  udp.on("error", () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    udp.once("error", reject);
-    udp.bind(tcpPort, options.host, () => {
-      udp.off("error", reject);
-      resolve();
-    });
-  });
-  try {
-    udp.setRecvBufferSize(options.udpReceiveBufferBytes ?? 32 * 1024 * 1024);
-  } catch {
-    // The kernel caps it at net.core.rmem_max; the default is what we get then.
-  }
+  // In a worker thread of its own (udp-receiver-worker.ts): the main thread's pauses no longer overflow the
+  // kernel's receive buffer. Up to 1024 batches of 64 KiB may wait for the main thread.
+  const udp = await startUdpReceiver(
+    { host: options.host, port: tcpPort, receiveBufferBytes: options.udpReceiveBufferBytes ?? 32 * 1024 * 1024, maxBatchesHeld: 1024 },
+    (datagrams, remote) => {
+      const frames: Buffer[] = [];
+      for (const d of datagrams) {
+        const frame = trimTrailer(d, 0, d.length);
+        if (frame.length > 0) frames.push(frame);
+      }
+      options.ingestor.syslogFrames(frames, "udp", remote);
+    },
+    (n) => options.ingestor.refuseUdp(n),
+  );
 
   let tlsServer: tls.Server | undefined;
   let tlsPort: number | undefined;
@@ -243,7 +239,7 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
     close: async () => {
       clearInterval(sweeper);
       notice.stop();
-      await new Promise<void>((r) => udp.close(() => r()));
+      await udp.close();
       const closing = [closeServer(tcp), tlsServer ? closeServer(tlsServer) : Promise.resolve()];
       // Half-close: the peers' unread bytes are read and delivered, then the sockets go.
       for (const s of sockets) s.end();
