@@ -10,7 +10,7 @@
 # usage: run.sh <dist-file> <mode tcp|udp> <seconds> [rate] [prof=1] [cmd=collector]
 # prints: sent durable cpu_s events/s cpu_s_per_M per-connection counts
 set -u
-PROG=$1; MODE=$2; SECS=$3; RATE=${4:-0}; PROF=${5:-0} # 1: --cpu-prof into /tmp/i16/prof; CMD=${6:-collector}
+PROG=$1; MODE=$2; SECS=$3; RATE=${4:-0}; PROF=${5:-0}; CMD=${6:-collector}  # PROF=1: --cpu-prof into /tmp/i16/prof
 D=$(mktemp -d /tmp/i16/run.XXXX)
 PORT=23010; HPORT=23011
 cd "$(dirname "$0")/.."
