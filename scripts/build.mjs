@@ -20,6 +20,8 @@ await build({
     // The index writer and the index readers run in worker threads, loaded from next to the main bundle.
     "index-writer-worker": "packages/index-sqlite/src/writer-worker.ts",
     "index-reader-worker": "packages/index-sqlite/src/reader-worker.ts",
+    // The UDP syslog socket's receiver (issue 16).
+    "udp-receiver-worker": "packages/collector/src/udp-receiver-worker.ts",
   },
   outdir: "dist",
   outExtension: { ".js": ".mjs" },

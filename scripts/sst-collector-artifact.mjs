@@ -90,7 +90,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   execFileSync(process.execPath, [path.join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
   const { version } = readJson(path.join(root, "package.json"));
   const name = `unmeltable-collector-${version}`;
-  const bundles = ["unmeltable.mjs", "index-writer-worker.mjs", "index-reader-worker.mjs"].map((f) => readFileSync(path.join(root, "dist", f), "utf8"));
+  const bundles = ["unmeltable.mjs", "index-writer-worker.mjs", "index-reader-worker.mjs", "udp-receiver-worker.mjs"].map((f) => readFileSync(path.join(root, "dist", f), "utf8"));
   const workspacePackages = readdirSync(path.join(root, "packages"))
     .map((dir) => path.join(root, "packages", dir, "package.json"))
     .filter((pj) => existsSync(pj))

@@ -70,9 +70,9 @@ export class DeadLetterWriter {
   }
 
   /** Counts a refused message that is not stored at all (e.g. while the queue cannot take writes). */
-  countOnly(reason: DeadLetter["reason"], stage: string): void {
-    this.dropped.inc({ reason, stage });
-    this.unstored?.inc({ reason, stage });
+  countOnly(reason: DeadLetter["reason"], stage: string, events = 1): void {
+    this.dropped.inc({ reason, stage }, events);
+    this.unstored?.inc({ reason, stage }, events);
   }
 
   write(letter: DeadLetter): void {

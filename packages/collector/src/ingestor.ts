@@ -13,12 +13,15 @@ import {
   type UsageObserver,
 } from "@unmeltable/core";
 import type { RawBatcher } from "./batcher";
+import type { DeadLetterWriter } from "./dead-letters";
 
 type BoundCounter = { inc(value?: number): void };
 
 const TOKEN_SCAN_BYTES = 8192;
 const NO_TAGS: readonly string[] = Object.freeze([]);
-import type { DeadLetterWriter } from "./dead-letters";
+const EMPTY = Buffer.alloc(0);
+/** The end of a Loggly SD-ID ("TOKEN@41058"), as bytes (see structured-data.ts in core). */
+const LOGGLY_SD_SUFFIX_BYTES = Buffer.from("@41058");
 
 export interface IngestorOptions {
   tenants: TenantDirectory;
@@ -55,6 +58,8 @@ export class Ingestor {
   private readonly receivedBytes: Counter;
   private readonly invalidTags: Counter;
   private readonly tagCache = new Map<string, { tags: string[]; rejected: string[] }>();
+  /** The default tenant's resolution, kept while the directory returns the same tenant object. */
+  private defaultResolved: { tenant: Tenant; tags: readonly string[] } | undefined;
   private readonly bound = new Map<Transport, { received: BoundCounter; bytes: BoundCounter; accepted: BoundCounter }>();
 
   constructor(private readonly options: IngestorOptions) {
@@ -77,50 +82,101 @@ export class Ingestor {
 
   /** A syslog message from UDP, TCP or TLS. Never throws: refused messages become dead letters. */
   syslog(frame: Buffer, transport: Transport, remote: string): void {
+    this.syslogFrames([frame], transport, remote);
+  }
+
+  /**
+   * The syslog messages of one read (a TCP/TLS chunk, a UDP burst) from one sender. What does not depend
+   * on the message — the counters, the receive time, the usage sum of a run of one tenant's messages — is
+   * done once for all of them rather than once per message (issue 16: per-event work made per-batch).
+   * Never throws: refused messages become dead letters.
+   */
+  syslogFrames(frames: readonly Buffer[], transport: Transport, remote: string): void {
+    const n = frames.length;
+    if (n === 0) return;
     const counters = this.counters(transport);
-    counters.received.inc();
-    counters.bytes.inc(frame.length);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += frames[i]!.length;
+    counters.received.inc(n);
+    counters.bytes.inc(bytes);
     if (transport === "udp" && this.options.batcher.inflightBytes > (this.options.udpHoldBytes ?? 128 * 1024 * 1024)) {
-      this.options.deadLetters.countOnly("udp_overflow", "collector");
+      this.options.deadLetters.countOnly("udp_overflow", "collector", n);
       return;
     }
-    if (frame.length > this.options.maxEventBytes) {
-      this.drop("event_too_large", `syslog message of ${frame.length} bytes exceeds the ${this.options.maxEventBytes}-byte limit`, transport, remote, frame.subarray(0, this.options.maxEventBytes));
-      return;
-    }
-    // The token sits in the header's structured data: the first 8 KiB of a message always hold it.
-    const head = frame.length <= TOKEN_SCAN_BYTES ? frame.toString("utf8") : frame.toString("utf8", 0, TOKEN_SCAN_BYTES);
-    let tenant: Tenant | undefined;
-    let tags: readonly string[] = NO_TAGS;
-    const sd = extractLogglySd(head);
-    if (sd) {
-      tenant = this.options.tenants.byIngestToken(sd.token);
-      if (!tenant) {
-        this.drop("unknown_token", `unknown token ${JSON.stringify(sd.token.slice(0, 64))}`, transport, remote, frame);
-        return;
-      }
-      if (sd.tags.length > 0) tags = this.sdTags(sd.tags);
-    } else {
-      const fallback = this.options.defaultTenant;
-      tenant = fallback === undefined ? undefined : this.options.tenants.byName(fallback);
-      if (!tenant) {
-        this.drop("missing_token", "the message has no [TOKEN@41058] structured data and there is no default tenant", transport, remote, frame);
-        return;
-      }
-    }
-    counters.accepted.inc();
-    this.options.usage?.ingested(tenant.name, 1, frame.length);
-    // Read from a stream means acknowledged: the batcher keeps the event until it is stored, and pauses
-    // the streams while writes fail or too much waits.
-    this.options.batcher.add(tenant.name, tenant.partitionSpread, {
-      id: newEventId(),
-      receivedAt: Date.now(),
+    const receivedAt = Date.now();
+    const batcher = this.options.batcher;
+    // One event object, refilled for each message: the batcher copies it into its batch at once.
+    const event: { id: string; receivedAt: number; transport: Transport; remote: string; tags: readonly string[]; bytes: Buffer; invalidUtf8: boolean } = {
+      id: "",
+      receivedAt,
       transport,
       remote,
-      tags,
-      bytes: frame,
-      invalidUtf8: !isUtf8(frame),
-    });
+      tags: NO_TAGS,
+      bytes: EMPTY,
+      invalidUtf8: false,
+    };
+    let runTenant: Tenant | undefined;
+    let runEvents = 0;
+    let runBytes = 0;
+    let accepted = 0;
+    for (let i = 0; i < n; i++) {
+      const frame = frames[i]!;
+      const resolved = this.resolve(frame, transport, remote);
+      if (resolved === undefined) continue;
+      const tenant = resolved.tenant;
+      if (tenant !== runTenant) {
+        if (runTenant !== undefined) this.options.usage?.ingested(runTenant.name, runEvents, runBytes);
+        runTenant = tenant;
+        runEvents = 0;
+        runBytes = 0;
+      }
+      runEvents++;
+      runBytes += frame.length;
+      accepted++;
+      // Read from a stream means acknowledged: the batcher keeps the event until it is stored, and pauses
+      // the streams while writes fail or too much waits.
+      event.id = newEventId(receivedAt);
+      event.tags = resolved.tags;
+      event.bytes = frame;
+      event.invalidUtf8 = !isUtf8(frame);
+      batcher.add(tenant.name, tenant.partitionSpread, event);
+    }
+    if (runTenant !== undefined) this.options.usage?.ingested(runTenant.name, runEvents, runBytes);
+    if (accepted > 0) counters.accepted.inc(accepted);
+  }
+
+  /** Datagrams the UDP receiver refused while the main thread was too far behind (udp_overflow, counted only). */
+  refuseUdp(n: number): void {
+    this.counters("udp").received.inc(n);
+    this.options.deadLetters.countOnly("udp_overflow", "collector", n);
+  }
+
+  /** The tenant and tags of a syslog message, or undefined when it was refused (and dead-lettered). */
+  private resolve(frame: Buffer, transport: Transport, remote: string): { tenant: Tenant; tags: readonly string[] } | undefined {
+    if (frame.length > this.options.maxEventBytes) {
+      this.drop("event_too_large", `syslog message of ${frame.length} bytes exceeds the ${this.options.maxEventBytes}-byte limit`, transport, remote, frame.subarray(0, this.options.maxEventBytes));
+      return undefined;
+    }
+    // The token sits in the header's structured data: the first 8 KiB of a message always hold it. Its SD-ID
+    // ends in "@41058", so a message whose first 8 KiB lack those bytes has none, and is not decoded to
+    // look (most syslog carries no token when a default tenant is set).
+    const scan = frame.length <= TOKEN_SCAN_BYTES ? frame : frame.subarray(0, TOKEN_SCAN_BYTES);
+    const sd = scan.indexOf(LOGGLY_SD_SUFFIX_BYTES) < 0 ? null : extractLogglySd(scan.toString("utf8"));
+    if (sd) {
+      const tenant = this.options.tenants.byIngestToken(sd.token);
+      if (!tenant) {
+        this.drop("unknown_token", `unknown token ${JSON.stringify(sd.token.slice(0, 64))}`, transport, remote, frame);
+        return undefined;
+      }
+      return { tenant, tags: sd.tags.length > 0 ? this.sdTags(sd.tags) : NO_TAGS };
+    }
+    const fallback = this.options.defaultTenant;
+    const tenant = fallback === undefined ? undefined : this.options.tenants.byName(fallback);
+    if (!tenant) {
+      this.drop("missing_token", "the message has no [TOKEN@41058] structured data and there is no default tenant", transport, remote, frame);
+      return undefined;
+    }
+    return this.defaultResolved?.tenant === tenant ? this.defaultResolved : (this.defaultResolved = { tenant, tags: NO_TAGS });
   }
 
   /**

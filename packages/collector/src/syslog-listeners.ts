@@ -1,9 +1,9 @@
-import dgram from "node:dgram";
 import net from "node:net";
 import tls from "node:tls";
 import { noLogger, noMetrics, SyslogDeframer, trimTrailer, type Logger, type Metrics, type Transport } from "@unmeltable/core";
 import type { RawBatcher } from "./batcher";
 import type { Ingestor } from "./ingestor";
+import { startUdpReceiver } from "./udp-receiver";
 import { UnfinishedFrames, type FrameHolder } from "./unfinished-frames";
 
 /**
@@ -83,17 +83,32 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
   };
 
   const sockets = new Set<net.Socket>();
+  const turns = new Turns();
   const handleStream = (transport: Transport) => (socket: net.Socket) => {
     sockets.add(socket);
     countOpen(transport, 1);
     const remote = normalizeAddress(socket.remoteAddress);
+    // The frames of one read go to the ingestor together (see Ingestor.syslogFrames).
+    let frames: Buffer[] = [];
+    const deliver = () => {
+      if (frames.length === 0) return;
+      const these = frames;
+      frames = [];
+      options.ingestor.syslogFrames(these, transport, remote);
+    };
     const deframer = new SyslogDeframer(
       {
-        frame: (bytes) => options.ingestor.syslog(bytes, transport, remote),
-        reject: (reason, bytes, detail) => options.ingestor.drop(reason, detail, transport, remote, bytes),
+        frame: (bytes) => void frames.push(bytes),
+        reject: (reason, bytes, detail) => {
+          // In order: what came before the refused frame is accepted first.
+          deliver();
+          options.ingestor.drop(reason, detail, transport, remote, bytes);
+        },
       },
       options.maxEventBytes,
     );
+    /** Bytes read in the current turn (see waitForTurn). */
+    const turn = { bytes: 0, epoch: 0 };
     let nulTimer: NodeJS.Timeout | undefined;
     const holder: FrameHolder = {
       held: 0,
@@ -118,30 +133,57 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
     socket.on("data", (chunk: Buffer) => {
       const ended = deframer.completed;
       deframer.push(chunk);
+      deliver();
       unfinished.update(holder, deframer.buffered, deframer.completed !== ended);
       clearTimeout(nulTimer);
       if (deframer.holdsNulTerminated) {
         nulTimer = setTimeout(() => {
           deframer.flushNulTerminated();
+          deliver();
           unfinished.update(holder, deframer.buffered, true);
         }, NUL_TRAILER_QUIET_MS);
       }
       // Back-pressure: stop reading while too much is waiting to become durable; TCP does the rest.
-      if (options.batcher.overloaded && !socket.isPaused() && !socket.destroyed) {
-        socket.pause();
-        socket.setTimeout(0);
-        unfinished.pause(holder);
-        options.batcher.once("drain", () => {
-          if (socket.destroyed) return;
-          unfinished.resume(holder);
-          socket.setTimeout(limits.idleTimeoutMs);
-          socket.resume();
-        });
+      if (options.batcher.overloaded) waitForDrain();
+      else if (sockets.size > 1) {
+        if (turn.epoch !== turns.epoch) {
+          turn.epoch = turns.epoch;
+          turn.bytes = 0;
+        }
+        if ((turn.bytes += chunk.length) >= TURN_BYTES) waitForTurn();
       }
     });
+    const waitForDrain = (paused = false) => {
+      if ((socket.isPaused() && !paused) || socket.destroyed) return;
+      socket.pause();
+      socket.setTimeout(0);
+      unfinished.pause(holder);
+      options.batcher.once("drain", () => {
+        if (socket.destroyed) return;
+        unfinished.resume(holder);
+        socket.setTimeout(limits.idleTimeoutMs);
+        socket.resume();
+      });
+    };
+    /**
+     * Fairness between connections: libuv reads a readable socket up to 32 times in a row, so after a
+     * drain the connection that epoll lists first took nearly all the room and the other waited (issue 16
+     * measured two connections of one sender served 12.5x apart). A connection that read TURN_BYTES in
+     * this turn of the event loop waits for the next turn, when every connection's count starts again.
+     */
+    const waitForTurn = () => {
+      if (socket.isPaused() || socket.destroyed) return;
+      socket.pause();
+      turns.wait(() => {
+        if (socket.destroyed) return;
+        if (options.batcher.overloaded) waitForDrain(true);
+        else socket.resume();
+      });
+    };
     socket.on("end", () => {
       clearTimeout(nulTimer);
       deframer.end();
+      deliver();
       unfinished.release(holder);
     });
     socket.on("error", () => undefined); // a reset by the peer is not our error; what was read is kept
@@ -165,24 +207,20 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
   await listen(tcp, options.port, options.host);
   const tcpPort = (tcp.address() as net.AddressInfo).port;
 
-  const udp = dgram.createSocket({ type: net.isIPv6(options.host) ? "udp6" : "udp4", reuseAddr: false });
-  udp.on("message", (msg, rinfo) => {
-    const frame = trimTrailer(msg, 0, msg.length);
-    if (frame.length > 0) options.ingestor.syslog(frame, "udp", normalizeAddress(rinfo.address));
-  });
-  udp.on("error", () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    udp.once("error", reject);
-    udp.bind(tcpPort, options.host, () => {
-      udp.off("error", reject);
-      resolve();
-    });
-  });
-  try {
-    udp.setRecvBufferSize(options.udpReceiveBufferBytes ?? 32 * 1024 * 1024);
-  } catch {
-    // The kernel caps it at net.core.rmem_max; the default is what we get then.
-  }
+  // In a worker thread of its own (udp-receiver-worker.ts): the main thread's pauses no longer overflow the
+  // kernel's receive buffer. Up to 1024 batches of 64 KiB may wait for the main thread.
+  const udp = await startUdpReceiver(
+    { host: options.host, port: tcpPort, receiveBufferBytes: options.udpReceiveBufferBytes ?? 32 * 1024 * 1024, maxBatchesHeld: 1024 },
+    (datagrams, remote) => {
+      const frames: Buffer[] = [];
+      for (const d of datagrams) {
+        const frame = trimTrailer(d, 0, d.length);
+        if (frame.length > 0) frames.push(frame);
+      }
+      options.ingestor.syslogFrames(frames, "udp", remote);
+    },
+    (n) => options.ingestor.refuseUdp(n),
+  );
 
   let tlsServer: tls.Server | undefined;
   let tlsPort: number | undefined;
@@ -201,7 +239,7 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
     close: async () => {
       clearInterval(sweeper);
       notice.stop();
-      await new Promise<void>((r) => udp.close(() => r()));
+      await udp.close();
       const closing = [closeServer(tcp), tlsServer ? closeServer(tlsServer) : Promise.resolve()];
       // Half-close: the peers' unread bytes are read and delivered, then the sockets go.
       for (const s of sockets) s.end();
@@ -210,6 +248,30 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
       clearTimeout(deadline);
     },
   };
+}
+
+/** Bytes a stream connection may read in one turn of the event loop while other connections are open. */
+const TURN_BYTES = 128 * 1024;
+
+/**
+ * The next turn of the event loop (setImmediate runs after the poll phase that read the sockets): the
+ * connections that used up their turn's bytes wait here, and every open connection's count is reset.
+ */
+class Turns {
+  /** Advances at each such turn: a connection whose count is of an older epoch starts it again. */
+  epoch = 0;
+  private waiting: (() => void)[] = [];
+
+  wait(next: () => void): void {
+    this.waiting.push(next);
+    if (this.waiting.length > 1) return;
+    setImmediate(() => {
+      this.epoch++;
+      const all = this.waiting;
+      this.waiting = [];
+      for (const f of all) f();
+    });
+  }
 }
 
 function closeNotice(reason: CloseReason, limits: StreamLimits): (n: number) => string {

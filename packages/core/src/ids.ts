@@ -39,11 +39,21 @@ export function newEventId(now = Date.now()): string {
     lastMs = ms;
     counter = randomBytes(4).readUInt32BE(0) & 0x3ffffff;
   }
-  const t = ms.toString(16).padStart(12, "0");
-  const hi = ((counter >>> 16) & 0xfff).toString(16).padStart(3, "0");
-  const lo = (counter & 0xffff).toString(16).padStart(4, "0");
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${hi}-${VARIANT_HEX}${lo.slice(0, 3)}-${lo.slice(3)}${NODE_REST}`;
+  if (ms !== prefixMs) {
+    // The time part changes once per millisecond: formatted then, not for every id.
+    const t = ms.toString(16).padStart(12, "0");
+    prefix = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
+    prefixMs = ms;
+  }
+  const lo = counter & 0xffff;
+  return prefix + HEX3[(counter >>> 16) & 0xfff]! + "-" + VARIANT_HEX + HEX3[lo >>> 4]! + "-" + HEX1[lo & 0xf]! + NODE_REST;
 }
+
+/** Hex digits of every 12-bit and 4-bit value, so that an id costs table lookups, not number formatting. */
+const HEX3 = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, "0"));
+const HEX1 = Array.from({ length: 16 }, (_, i) => i.toString(16));
+let prefixMs = -1;
+let prefix = "";
 
 /** The accept time (epoch ms) encoded in a UUIDv7 event id, or undefined when it is not one. */
 export function eventIdTime(id: string): number | undefined {

@@ -27,32 +27,44 @@ export interface CollectorPart {
   stop(): Promise<void>;
 }
 
-/**
- * The collectors: syslog UDP/TCP/TLS listeners and Loggly's HTTP ingest routes, feeding raw batches to the
- * raw topic — through a disk spool when the queue is Kafka, so that they keep accepting while it is away.
- */
-export async function startCollector(options: {
+/** The collector's settings, as the command line gives them (part of StartConfig, start.ts). */
+export interface CollectorSettings {
   host: string;
   syslogPort: number;
   tlsPort?: number;
-  tls?: { cert: Buffer; key: Buffer };
   defaultTenant?: string;
   collectorId: string;
   maxEventBytes: number;
   maxRequestBytes: number;
+  /** Bounds on syslog stream connections (defaults: DEFAULT_STREAM_LIMITS). */
   syslogLimits?: Partial<StreamLimits>;
+  /** Bounds on storing refused messages (defaults: DEFAULT_DEAD_LETTER_LIMITS). */
   deadLetterLimits?: Partial<DeadLetterLimits>;
-  queue: Queue;
-  producer: QueueProducer;
-  rawPartitions: number;
-  spool?: { dir: string; maxBytes: number };
-  tenants: TenantDirectory;
-  metrics: Metrics;
-  /** Per-tenant usage: what each tenant sent and what of it was refused. */
-  usage?: UsageObserver;
-  /** Bound to the collector by the caller. */
-  logger: Logger;
-}): Promise<CollectorPart> {
+}
+
+/**
+ * The collectors: syslog UDP/TCP/TLS listeners and Loggly's HTTP ingest routes, feeding raw batches to the
+ * raw topic — through a disk spool when the queue is Kafka, so that they keep accepting while it is away.
+ * `settings` are the command line's; `wiring` what the program built for it.
+ */
+export async function startCollector(
+  settings: CollectorSettings,
+  wiring: {
+    /** The certificate and key read from StartConfig.tls, for syslog over TLS. */
+    tls?: { cert: Buffer; key: Buffer };
+    queue: Queue;
+    producer: QueueProducer;
+    rawPartitions: number;
+    spool?: { dir: string; maxBytes: number };
+    tenants: TenantDirectory;
+    metrics: Metrics;
+    /** Per-tenant usage: what each tenant sent and what of it was refused. */
+    usage?: UsageObserver;
+    /** Bound to the collector by the caller. */
+    logger: Logger;
+  },
+): Promise<CollectorPart> {
+  const options = { ...settings, ...wiring, tls: wiring.tls };
   const { metrics, producer } = options;
   const toQueue: RawSink = { send: async (records, signal) => void (await producer.send(RAW_TOPIC, records, { signal })) };
   const spool = options.spool ? await SpoolingSink.open({ dir: options.spool.dir, maxBytes: options.spool.maxBytes, primary: toQueue, metrics, logger: options.logger }) : undefined;

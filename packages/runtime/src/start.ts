@@ -2,8 +2,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DEAD_LETTER_TOPIC, deferredTopic, errorFields, processedTopic, RAW_TOPIC, usageObservers, type Logger, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
-import type { DeadLetterLimits, StreamLimits } from "@unmeltable/collector";
-import { startCollector, type CollectorPart } from "./collector-part";
+import { startCollector, type CollectorPart, type CollectorSettings } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
 import { redriveDeadLetters } from "./dead-letters";
 import { sendJson, startHttpServers, type HttpRoute, type HttpServers } from "./http-server";
@@ -20,23 +19,12 @@ import { WebhookPolicy } from "@unmeltable/alerts";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
 import { TenantShares } from "@unmeltable/runner";
 
-export interface StartConfig {
+export interface StartConfig extends CollectorSettings {
   dataDir: string;
-  host: string;
-  syslogPort: number;
   httpPort: number;
   /** Certificate and key for syslog over TLS (tlsPort) and HTTPS (httpsPort). */
   tls?: { certFile: string; keyFile: string };
-  tlsPort?: number;
   httpsPort?: number;
-  defaultTenant?: string;
-  collectorId: string;
-  maxEventBytes: number;
-  maxRequestBytes: number;
-  /** Bounds on syslog stream connections (defaults: DEFAULT_STREAM_LIMITS). */
-  syslogLimits?: Partial<StreamLimits>;
-  /** Bounds on storing refused messages (defaults: DEFAULT_DEAD_LETTER_LIMITS). */
-  deadLetterLimits?: Partial<DeadLetterLimits>;
   /** Partitions of the raw and processed topics. */
   rawPartitions: number;
   queue: QueueConfig;
@@ -181,17 +169,8 @@ export async function start(config: StartConfig): Promise<Running> {
         if (!config.tls?.certFile || !config.tls?.keyFile) throw new Error("--tls-port and --https-port need both --tls-cert and --tls-key");
         tls = { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
       }
-      collector = await startCollector({
-        host: config.host,
-        syslogPort: config.syslogPort,
-        tlsPort: config.tlsPort,
+      collector = await startCollector(config, {
         tls,
-        defaultTenant: config.defaultTenant,
-        collectorId: config.collectorId,
-        maxEventBytes: config.maxEventBytes,
-        maxRequestBytes: config.maxRequestBytes,
-        syslogLimits: config.syslogLimits,
-        deadLetterLimits: config.deadLetterLimits,
         queue,
         producer,
         rawPartitions: await queue.admin.partitions(RAW_TOPIC),

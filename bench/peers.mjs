@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:peers`: unmeltable side by side with rsyslog and syslog-ng in one run on this machine
+ * (issue 16): builds this checkout, then runs the shared peers bench's `side-by-side.sh` with UNM set to
+ * this checkout. The harness is not copied here: it lives in the peers bench folder, by default
+ * ../shared/peers-bench next to the repository, or wherever PEERS_BENCH=<dir> says.
+ *
+ * Every knob of the harness passes through the environment (RUNS, DURATION, SIZE, CONNS, PORT, HPORT,
+ * SERVERS, UDP_RATES, PARTS, E2E_EVENTS, E2E_RUNS, RG, LOAD_MAX, STATE, RESULTS, KEEP, ...), e.g.
+ *
+ *   npm run bench:peers                                           # everything, ~15-20 min
+ *   PARTS="tcp" SERVERS="unmcoll" RUNS=1 DURATION=5 npm run bench:peers   # a quick look
+ *
+ * Extra arguments go to side-by-side.sh as they are.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const fromEnv = process.env.PEERS_BENCH;
+const dir = path.resolve(ROOT, fromEnv ?? "../shared/peers-bench");
+const harness = path.join(dir, "side-by-side.sh");
+if (!existsSync(harness)) {
+  console.error(`bench:peers: no side-by-side.sh in ${dir}: set PEERS_BENCH=<dir> to the peers bench folder (the one holding side-by-side.sh)`);
+  process.exit(2);
+}
+
+const build = spawnSync("npm", ["run", "build", "--silent"], { cwd: ROOT, stdio: "inherit" });
+if (build.status !== 0) {
+  console.error("bench:peers: npm run build failed");
+  process.exit(build.status ?? 1);
+}
+
+const run = spawnSync("bash", [harness, ...process.argv.slice(2)], { cwd: ROOT, stdio: "inherit", env: { ...process.env, UNM: ROOT } });
+process.exit(run.status ?? (run.signal ? 1 : 0));
