@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import dgram from "node:dgram";
 import net from "node:net";
 import path from "node:path";
@@ -49,8 +49,10 @@ describe("a full disk under the queue", () => {
     const disk = await fillUp(path.join(dataDir, "queue"));
     // A client retrying the same batch while nothing can be stored: every answer is 503 + Retry-After,
     // and says why (the write failed, not a timeout).
-    // (Each write is bigger than a page: a full tmpfs still fits a few bytes into a file's last page.)
-    const retried = Array.from({ length: 50 }, (_, i) => `retried${run} n${i} ${"r".repeat(200)}`);
+    // (Each write is bigger than a page: a full tmpfs still fits a few bytes into a file's last page. The
+    // padding is random: the queue stores large raw batches deflated, and a run of one letter would shrink
+    // to almost nothing.)
+    const retried = Array.from({ length: 50 }, (_, i) => `retried${run} n${i} ${noise(200)}`);
     for (let attempt = 0; attempt < 3; attempt++) {
       const res = await bulk(retried);
       expect(res.status).toBe(503);
@@ -64,7 +66,7 @@ describe("a full disk under the queue", () => {
     expect(await metric("unmeltable_queue_write_failing")).toBe(1);
 
     // Syslog read over TCP while writes fail is kept and retried (reading it acknowledged it to the sender).
-    const streamed = Array.from({ length: 20 }, (_, i) => `${"s".repeat(500)} stream-${run}-${i}`);
+    const streamed = Array.from({ length: 20 }, (_, i) => `${noise(500)} stream-${run}-${i}`);
     const tcpReceived = async () => (await metric('unmeltable_events_received_total{transport="tcp"}')) ?? 0;
     const tcpBefore = await tcpReceived();
     await sendTcp(streamed.map((t) => syslogLine(t)).join(""));
@@ -110,8 +112,8 @@ describe("a full disk under the queue", () => {
     udp.close();
     // Failed writes: a request answered 503 and a stream batch retried until space returns.
     const disk = await fillUp(path.join(dataDir, "queue"));
-    expect((await bulk(Array.from({ length: 20 }, (_, i) => `failed-${run}-${i} ${"f".repeat(500)}`))).status).toBe(503);
-    await sendTcp(Array.from({ length: 20 }, (_, i) => syslogLine(`during-${run}-${i} ${"d".repeat(500)}`)).join(""));
+    expect((await bulk(Array.from({ length: 20 }, (_, i) => `failed-${run}-${i} ${noise(500)}`))).status).toBe(503);
+    await sendTcp(Array.from({ length: 20 }, (_, i) => syslogLine(`during-${run}-${i} ${noise(500)}`)).join(""));
     await disk.free();
     await waitFor("healthz ok again", async () => (await health()).body.status === "ok", 30_000);
     expect((await bulk([`last-${run}`])).status).toBe(200);
@@ -120,3 +122,8 @@ describe("a full disk under the queue", () => {
     expect(await metric("unmeltable_collector_inflight_bytes")).toBe(0);
   }, 120_000);
 });
+
+/** Text that does not compress: the queue deflates large raw batches. */
+function noise(chars: number): string {
+  return randomBytes(chars).toString("base64url").slice(0, chars);
+}

@@ -220,6 +220,7 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
       options.ingestor.syslogFrames(frames, "udp", remote);
     },
     (n) => options.ingestor.refuseUdp(n),
+    options.logger ?? noLogger,
   );
 
   let tlsServer: tls.Server | undefined;

@@ -1,8 +1,5 @@
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import { startWorker, type Logger } from "@unmeltable/core";
+import type { Worker } from "node:worker_threads";
 
 export interface UdpReceiverInit {
   host: string;
@@ -31,21 +28,93 @@ export interface UdpReceiver {
   close(): Promise<void>;
 }
 
+/** Waits before starting a failed receiver again: doubling from 1 s up to 30 s, back to 1 s once one runs a minute. */
+const RESTART_FIRST_MS = 1000;
+const RESTART_MAX_MS = 30_000;
+const HEALTHY_AFTER_MS = 60_000;
+
 /**
  * Receives syslog over UDP in a worker thread (udp-receiver-worker.ts) and gives the main thread the
  * datagrams of each batch, grouped by sender: `deliver(frames, remote)` for each run of one sender's
  * datagrams, `refused(n)` for datagrams the worker refused while the main thread was behind.
+ *
+ * A receiver that fails after it started (an exception in the thread, the thread killed by memory) is
+ * logged and started again on the same port, with a growing pause: UDP must not stop for good while TCP
+ * and HTTP go on. Datagrams that arrive while no thread owns the port are lost, as UDP's are.
  */
 export async function startUdpReceiver(
   init: UdpReceiverInit,
   deliver: (frames: Buffer[], remote: string) => void,
   refused: (n: number) => void,
+  logger: Logger,
 ): Promise<UdpReceiver> {
-  const worker = startWorker("udp-receiver-worker.mjs", "udp-receiver-worker.ts", init);
+  let closing = false;
+  let restartMs = RESTART_FIRST_MS;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let current = await spawn(init, deliver, refused);
+  const watch = (running: Running) => {
+    const startedAt = Date.now();
+    void running.failed.then((reason) => {
+      if (closing) return;
+      if (Date.now() - startedAt >= HEALTHY_AFTER_MS) restartMs = RESTART_FIRST_MS;
+      logger.error("syslog UDP: the receiver thread failed; starting it again", { reason, restartInMs: restartMs, port: init.port });
+      const again = () => {
+        restartTimer = undefined;
+        if (closing) return;
+        spawn({ ...init, port: current.port }, deliver, refused).then(
+          (next) => {
+            if (closing) return void next.close();
+            current = next;
+            logger.info("syslog UDP: receiver thread started again", { port: next.port });
+            watch(next);
+          },
+          (err: unknown) => {
+            logger.error("syslog UDP: could not start the receiver thread again", { error: err instanceof Error ? err.message : String(err), restartInMs: restartMs });
+            restartTimer = setTimeout(again, restartMs);
+            restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
+          },
+        );
+      };
+      restartTimer = setTimeout(again, restartMs);
+      restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
+    });
+  };
+  watch(current);
+  return {
+    port: current.port,
+    receiveBufferBytes: current.receiveBufferBytes,
+    close: async () => {
+      closing = true;
+      clearTimeout(restartTimer);
+      await current.close();
+    },
+  };
+}
+
+interface Running {
+  port: number;
+  receiveBufferBytes: number;
+  /** Resolves with the reason when the thread ends without being asked to. */
+  failed: Promise<string>;
+  close(): Promise<void>;
+}
+
+/** One receiver thread, from its start until it has bound its socket (or failed to). */
+async function spawn(init: UdpReceiverInit, deliver: (frames: Buffer[], remote: string) => void, refused: (n: number) => void): Promise<Running> {
+  const worker: Worker = startWorker(import.meta.url, "udp-receiver-worker.mjs", "udp-receiver-worker.ts", init);
   let closed: () => void = () => undefined;
+  let asked = false;
+  let fail: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolve) => (fail = resolve));
   const ready = new Promise<{ port: number; receiveBufferBytes: number }>((resolve, reject) => {
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`the UDP receiver exited with code ${code}`)));
+    worker.on("error", (err) => {
+      reject(err);
+      fail(err.message);
+    });
+    worker.once("exit", (code) => {
+      reject(new Error(`the UDP receiver exited with code ${code}`));
+      if (!asked) fail(`exited with code ${code}`);
+    });
     worker.on("message", (m: UdpReceiverReply) => {
       switch (m.kind) {
         case "ready":
@@ -73,18 +142,20 @@ export async function startUdpReceiver(
   try {
     started = await ready;
   } catch (err) {
+    asked = true;
     await worker.terminate();
     throw err;
   }
-  // A worker that fails later stops UDP only; the listeners and the process go on.
-  worker.on("error", () => undefined);
   worker.unref();
   return {
     port: started.port,
     receiveBufferBytes: started.receiveBufferBytes,
+    failed,
     close: async () => {
+      asked = true;
       await new Promise<void>((resolve) => {
         closed = resolve;
+        worker.once("exit", () => resolve());
         worker.postMessage("close");
       });
       await worker.terminate();
@@ -111,20 +182,6 @@ function unpack(buf: Buffer, deliver: (frames: Buffer[], remote: string) => void
     p += len;
   }
   if (frames.length > 0) deliver(frames, remote);
-}
-
-/**
- * The worker from the bundle next to this one (dist/), or from its TypeScript source through tsx (tests,
- * `tsx` runs): the same way the index's workers are started (packages/index-sqlite/src/start-worker.ts).
- */
-function startWorker(bundle: string, source: string, workerData: unknown): Worker {
-  const bundled = new URL(`./${bundle}`, import.meta.url);
-  if (existsSync(bundled)) return new Worker(bundled, { workerData });
-  const src = new URL(`./${source}`, import.meta.url).href;
-  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(path.join(tsxRoot, "dist/esm/api/index.mjs")).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(src)}); });`;
-  return new Worker(boot, { eval: true, workerData });
 }
 
 declare module "node:buffer" {

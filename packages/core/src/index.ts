@@ -37,3 +37,4 @@ export * from "./usage";
 export * from "./config-issues";
 export * from "./http/coded-error";
 export * from "./http/authenticate";
+export * from "./start-worker";

@@ -2,13 +2,12 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { EventLoopUtilization } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
-import { MAX_RESULT_WINDOW, ResultWindowError, type FacetResult, type HistogramBucket, type IndexedFeed, type IndexedListener, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo } from "@unmeltable/core";
+import { MAX_RESULT_WINDOW, ResultWindowError, startWorker, type FacetResult, type HistogramBucket, type IndexedFeed, type IndexedListener, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo } from "@unmeltable/core";
 import { EVICTIONS, OPEN } from "./handle-cache";
 import { defaultOpenSlices, splitOpenSlices } from "./open-slices";
 import { IndexReader } from "./reader";
 import { DEFAULT_QUERY_TIMEOUT_MS, eventLoopLoad, ReaderPool } from "./reader-pool";
 import type { ReadRequest } from "./reader-protocol";
-import { startWorker } from "./start-worker";
 import { IndexWriter, prepareWrite } from "./writer";
 import type { SliceLength } from "./slices";
 
@@ -117,7 +116,7 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
       this.inline = new IndexWriter(options.dir, (t) => this.slicePolicy[t] ?? defaultSlice, { openSlices: share.writer, counters, retentionOf: (t) => this.retention[t] });
       return;
     }
-    this.worker = startWorker("index-writer-worker.mjs", "writer-worker.ts", { root: options.dir, openSlices: share.writer, counters: counters.buffer });
+    this.worker = startWorker(import.meta.url, "index-writer-worker.mjs", "writer-worker.ts", { root: options.dir, openSlices: share.writer, counters: counters.buffer });
     this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;

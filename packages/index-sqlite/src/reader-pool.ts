@@ -1,8 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
-import { IndexBusyError, InvalidCursorError, QueryBudgetError } from "@unmeltable/core";
+import { IndexBusyError, InvalidCursorError, QueryBudgetError, startWorker } from "@unmeltable/core";
 import type { ReaderMessage, ReaderReply, ReadRequest } from "./reader-protocol";
-import { startWorker } from "./start-worker";
 
 export interface ReaderPoolOptions {
   /** The index directory (one sub-directory per tenant). */
@@ -186,7 +185,7 @@ export class ReaderPool {
 
   private spawn(slot: Slot): Worker {
     const counters = new Int32Array(new SharedArrayBuffer(8));
-    const worker = startWorker("index-reader-worker.mjs", "reader-worker.ts", { root: this.options.root, pressure: this.pressure.buffer, openSlices: this.options.openSlices, counters: counters.buffer }, { maxOldGenerationSizeMb: this.options.heapMb ?? 256 });
+    const worker = startWorker(import.meta.url, "index-reader-worker.mjs", "reader-worker.ts", { root: this.options.root, pressure: this.pressure.buffer, openSlices: this.options.openSlices, counters: counters.buffer }, { maxOldGenerationSizeMb: this.options.heapMb ?? 256 });
     slot.worker = worker;
     slot.counters = counters;
     worker.unref();

@@ -5,15 +5,16 @@ import { pathToFileURL } from "node:url";
 import { Worker, type ResourceLimits } from "node:worker_threads";
 
 /**
- * Starts one of this package's threads: from its bundle next to the program in dist/ (scripts/build.mjs
+ * Starts one of a package's threads: from its bundle next to the program in dist/ (scripts/build.mjs
  * builds `bundle` from `source`), or, when running from the TypeScript sources (tests, tools), from the
- * source through tsx's loader, registered inside the thread.
+ * source through tsx's loader, registered inside the thread. `base` is the caller's `import.meta.url`:
+ * both names are relative to the calling module.
  */
-export function startWorker(bundle: string, source: string, workerData: unknown, resourceLimits?: ResourceLimits): Worker {
-  const bundled = new URL(`./${bundle}`, import.meta.url);
+export function startWorker(base: string, bundle: string, source: string, workerData: unknown, resourceLimits?: ResourceLimits): Worker {
+  const bundled = new URL(`./${bundle}`, base);
   if (existsSync(bundled)) return new Worker(bundled, { workerData, resourceLimits });
-  const src = new URL(`./${source}`, import.meta.url).href;
-  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
+  const src = new URL(`./${source}`, base).href;
+  const tsxRoot = path.dirname(createRequire(base).resolve("tsx/package.json"));
   const tsx = pathToFileURL(path.join(tsxRoot, "dist/esm/api/index.mjs")).href;
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(src)}); });`;
   return new Worker(boot, { eval: true, workerData, resourceLimits });
