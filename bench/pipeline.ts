@@ -15,6 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { messageRing, sendTcp } from "./lib/senders";
 import { ROOT, startServer, type BenchServer } from "./lib/server";
+import { followProbes } from "./lib/tail";
 
 const { values: args } = parseArgs({ options: { events: { type: "string", default: "1000000" }, rate: { type: "string", default: "10000" }, seconds: { type: "string", default: "30" }, seed: { type: "string", default: "1" } } });
 
@@ -52,21 +53,9 @@ async function latency(): Promise<Record<string, number>> {
   const acked = new Map<number, number>();
   const latencies: number[] = [];
   // The tail: probes come back as server-sent events.
-  const tail = http.get({ host: "127.0.0.1", port: s.httpPort, path: `/apiv2/tail?q=${encodeURIComponent("latencyprobe")}`, headers: { Authorization: `bearer ${s.apiToken}` } }, (res) => {
-    let buf = "";
-    res.on("data", (c: Buffer) => {
-      buf += c.toString();
-      let cut: number;
-      while ((cut = buf.indexOf("\n\n")) >= 0) {
-        const msg = buf.slice(0, cut);
-        buf = buf.slice(cut + 2);
-        const m = /latencyprobe (\d+)/.exec(msg);
-        if (m) {
-          const at = acked.get(Number(m[1]));
-          if (at !== undefined) latencies.push(performance.now() - at);
-        }
-      }
-    });
+  const tail = followProbes(s.httpPort, s.apiToken, "latencyprobe", (n, at) => {
+    const ackedAt = acked.get(n);
+    if (ackedAt !== undefined) latencies.push(at - ackedAt);
   });
   await new Promise((r) => setTimeout(r, 500));
   const ring = messageRing({ seed: Number(args.seed), size: 0, token: undefined }).map((l) => l.slice(l.indexOf(" - ") + 3));

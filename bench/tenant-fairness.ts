@@ -20,6 +20,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { messageRing, sendTcp } from "./lib/senders";
 import { ROOT, startServer } from "./lib/server";
+import { followProbes } from "./lib/tail";
 
 const { values: args } = parseArgs({
   options: {
@@ -51,18 +52,8 @@ try {
   const sentAt = new Map<number, number>();
   const ackedAt = new Map<number, number>();
   const seenAt = new Map<number, number>();
-  const tail = http.get({ host: "127.0.0.1", port: s.httpPort, path: `/apiv2/tail?q=${encodeURIComponent("fairprobe")}`, headers: { Authorization: `bearer ${b.apiToken}` } }, (res) => {
-    let buf = "";
-    res.on("data", (c: Buffer) => {
-      buf += c.toString();
-      let cut: number;
-      while ((cut = buf.indexOf("\n\n")) >= 0) {
-        const msg = buf.slice(0, cut);
-        buf = buf.slice(cut + 2);
-        const now = performance.now();
-        for (const m of msg.matchAll(/fairprobe (\d+)/g)) if (!seenAt.has(Number(m[1]))) seenAt.set(Number(m[1]), now);
-      }
-    });
+  const tail = followProbes(s.httpPort, b.apiToken, "fairprobe", (n, at) => {
+    if (!seenAt.has(n)) seenAt.set(n, at);
   });
   await new Promise((r) => setTimeout(r, 500));
 
