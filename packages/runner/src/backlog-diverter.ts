@@ -81,19 +81,29 @@ export class BacklogDiverter {
   split(records: QueueRecord[], now = Date.now()): DivertedSplit {
     const keep: number[] = [];
     const divert: number[] = [];
+    // Keys starting with "_" are the collectors' own records (probes), not a tenant's.
+    const tenantOf = (r: QueueRecord) => (r.key === null || r.key.startsWith("_") ? null : r.key);
+    // Counting its own shares: the whole batch first, so that every decision below sees the same shares.
+    if (this.ownShares) for (const r of records) if (tenantOf(r) !== null) this.shares.observe(r.key!, r.value.length, now);
+    // Whether a tenant is over its share, once per tenant and batch: TenantShares.over walks every
+    // active tenant, and a batch holds hundreds of records.
+    const overs = new Map<string, boolean>();
+    const over = (tenant: string) => {
+      let o = overs.get(tenant);
+      if (o === undefined) overs.set(tenant, (o = this.shares.over(tenant, now)));
+      return o;
+    };
     // Bytes of each tenant's records this batch so far.
     const turn = new Map<string, number>();
     records.forEach((r, i) => {
-      // Keys starting with "_" are the collectors' own records (probes), not a tenant's.
-      const tenant = r.key;
-      if (tenant === null || tenant.startsWith("_")) {
+      const tenant = tenantOf(r);
+      if (tenant === null) {
         keep.push(i);
         return;
       }
-      if (this.ownShares) this.shares.observe(tenant, r.value.length, now);
       const taken = (turn.get(tenant) ?? 0) + r.value.length;
       turn.set(tenant, taken);
-      (this.divertNow(tenant, now - r.timestamp > this.lagMs || taken > this.turnBytes, now) ? divert : keep).push(i);
+      (this.divertNow(tenant, now - r.timestamp > this.lagMs || taken > this.turnBytes, now, over) ? divert : keep).push(i);
     });
     return { keep, divert };
   }
@@ -103,16 +113,16 @@ export class BacklogDiverter {
     return [...this.diverted.keys()];
   }
 
-  private divertNow(tenant: string, behind: boolean, now: number): boolean {
+  private divertNow(tenant: string, behind: boolean, now: number, over: (tenant: string) => boolean): boolean {
     const since = this.diverted.get(tenant);
     if (since !== undefined) {
       if (now - since < this.holdMs) return true;
-      if (this.shares.over(tenant, now)) return true;
+      if (over(tenant)) return true;
       this.diverted.delete(tenant);
       this.options.onChange?.(tenant, false);
       return false;
     }
-    if (!behind || !this.shares.over(tenant, now)) return false;
+    if (!behind || !over(tenant)) return false;
     this.diverted.set(tenant, now);
     this.options.onChange?.(tenant, true);
     return true;
