@@ -79,24 +79,26 @@ export function hasDocBlocks(db: Database.Database): boolean {
  * walk asks for are in order, so neighbours share a block). Slices of the older layout read `events.doc`.
  */
 export class DocReader {
-  private readonly blocks: boolean;
-  private readonly byRowid?: Database.Statement;
-  private readonly around?: Database.Statement;
+  /** Blocks that may hold rowids in [lo, hi]: (lo - BLOCK_SPAN, hi, lo). Undefined for a "rows" slice. */
+  private readonly blocksAround?: Database.Statement;
   private readonly decoded = new Map<number, Map<number, string>>();
+  private byRowid?: Database.Statement;
+  private rowsBetween?: Database.Statement;
 
-  constructor(db: Database.Database) {
-    this.blocks = hasDocBlocks(db);
-    if (this.blocks) this.around = db.prepare("SELECT first, data FROM docs WHERE first BETWEEN ? AND ? AND last >= ?");
-    else this.byRowid = db.prepare("SELECT doc FROM events WHERE rowid = ?").pluck();
+  constructor(private readonly db: Database.Database) {
+    if (hasDocBlocks(db)) this.blocksAround = db.prepare("SELECT first, data FROM docs WHERE first BETWEEN ? AND ? AND last >= ?");
   }
 
   get(rowid: number): string | undefined {
-    if (!this.blocks) return this.byRowid!.get(rowid) as string | undefined;
+    if (!this.blocksAround) {
+      this.byRowid ??= this.db.prepare("SELECT doc FROM events WHERE rowid = ?").pluck();
+      return this.byRowid.get(rowid) as string | undefined;
+    }
     for (const docs of this.decoded.values()) {
       const d = docs.get(rowid);
       if (d !== undefined) return d;
     }
-    for (const { first, data } of this.around!.all(rowid - BLOCK_SPAN, rowid, rowid) as { first: number; data: Buffer }[]) {
+    for (const { first, data } of this.blocksAround.all(rowid - BLOCK_SPAN, rowid, rowid) as { first: number; data: Buffer }[]) {
       if (this.decoded.has(first)) continue;
       const { rowids, docs } = decodeBlock(first, data);
       const map = new Map<number, string>();
@@ -111,13 +113,13 @@ export class DocReader {
   }
 
   /** Every document with a rowid in [lo, hi], in no particular order. */
-  *range(db: Database.Database, lo: number, hi: number): Generator<string> {
-    if (!this.blocks) {
-      yield* db.prepare("SELECT doc FROM events WHERE rowid BETWEEN ? AND ?").pluck().iterate(lo, hi) as Iterable<string>;
+  *range(lo: number, hi: number): Generator<string> {
+    if (!this.blocksAround) {
+      this.rowsBetween ??= this.db.prepare("SELECT doc FROM events WHERE rowid BETWEEN ? AND ?").pluck();
+      yield* this.rowsBetween.iterate(lo, hi) as Iterable<string>;
       return;
     }
-    const stmt = db.prepare("SELECT first, data FROM docs WHERE first BETWEEN ? AND ? AND last >= ?");
-    for (const { first, data } of stmt.all(lo - BLOCK_SPAN, hi, lo) as { first: number; data: Buffer }[]) {
+    for (const { first, data } of this.blocksAround.all(lo - BLOCK_SPAN, hi, lo) as { first: number; data: Buffer }[]) {
       const { rowids, docs } = decodeBlock(first, data);
       for (let i = 0; i < rowids.length; i++) if (rowids[i]! >= lo && rowids[i]! <= hi) yield docs[i]!;
     }

@@ -331,7 +331,7 @@ export class IndexReader {
         const docs = new DocReader(db);
         for (const [a, b] of edges) {
           checkDeadline(opts);
-          for (const doc of docs.range(db, a, b)) countEvent(JSON.parse(doc) as LogEvent);
+          for (const doc of docs.range(a, b)) countEvent(JSON.parse(doc) as LogEvent);
         }
       }
     } else {
