@@ -22,6 +22,8 @@ await build({
     "index-reader-worker": "packages/index-sqlite/src/reader-worker.ts",
     // The UDP syslog socket's receiver (issue 16).
     "udp-receiver-worker": "packages/collector/src/udp-receiver-worker.ts",
+    // The process stage's parsing in `start` (issue 16).
+    "process-parse-worker": "packages/runner/src/parse-worker.ts",
   },
   outdir: "dist",
   outExtension: { ".js": ".mjs" },

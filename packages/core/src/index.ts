@@ -22,6 +22,7 @@ export * from "./stages/stage";
 export * from "./stages/commit-batch";
 export * from "./query/timed-index";
 export * from "./stages/process-stage";
+export * from "./stages/parse-raw";
 export * from "./plan-meter";
 export * from "./stages/index-stage";
 export * from "./process/to-event";

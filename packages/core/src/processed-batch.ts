@@ -42,6 +42,34 @@ export function encodeProcessedDocs(tenant: string, docs: readonly string[]): Bu
   return Buffer.concat(parts);
 }
 
+/**
+ * Encodes documents given as UTF-8 byte ranges of one buffer (the process stage's parsed form, see
+ * stages/parse-raw.ts): event k of `events` is src[start(k) .. docEnds[k]), start(k) being the previous
+ * event's end, or 0 for the first. One allocation, no strings.
+ */
+export function encodeProcessedRanges(tenant: string, src: Uint8Array, docEnds: Uint32Array, events: readonly number[]): Buffer {
+  const tenantBytes = Buffer.byteLength(tenant);
+  let total = 4 + 2 + tenantBytes + 4;
+  for (const k of events) total += 4 + docEnds[k]! - (k === 0 ? 0 : docEnds[k - 1]!);
+  const out = Buffer.allocUnsafe(total);
+  out[0] = MAGIC[0]!;
+  out[1] = MAGIC[1]!;
+  out[2] = MAGIC[2]!;
+  out[3] = VERSION;
+  out.writeUInt16BE(tenantBytes, 4);
+  out.write(tenant, 6, "utf8");
+  out.writeUInt32BE(events.length, 6 + tenantBytes);
+  let p = 6 + tenantBytes + 4;
+  for (const k of events) {
+    const start = k === 0 ? 0 : docEnds[k - 1]!;
+    const end = docEnds[k]!;
+    out.writeUInt32BE(end - start, p);
+    out.set(src.subarray(start, end), p + 4);
+    p += 4 + end - start;
+  }
+  return out;
+}
+
 /** The JSON documents of a processed batch, undecoded (the index can store them as they are). */
 export function decodeProcessedDocs(value: Buffer): { tenant: string; docs: string[] } {
   if (value.length < 10 || value[0] !== MAGIC[0] || value[1] !== MAGIC[1] || value[2] !== MAGIC[2]) throw new ProcessedBatchDecodeError("not a processed batch (bad magic)");

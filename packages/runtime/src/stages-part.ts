@@ -2,7 +2,7 @@ import path from "node:path";
 import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, timedReads, type Logger, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
 import { DirectoryStore, inProcessWorker, previousDay, runArchive } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
-import { IdleGate, StageRunner, type TenantShares } from "@unmeltable/runner";
+import { IdleGate, ParseThread, StageRunner, type TenantShares } from "@unmeltable/runner";
 import { apiRoute } from "./api-http";
 import type { HttpRoute } from "./http-server";
 import { LiveTail } from "./live-tail";
@@ -174,7 +174,10 @@ export async function startStages(options: {
       return false;
     }
   }
+  // The process stages parse on a thread of their own, below the collector's priority (issue 16).
+  const parseThread = new ParseThread({ logger });
   const backlogStage = createProcessStage({
+    parse: parseThread.parse,
     tierOf: (name) => tenants.byName(name)?.tier ?? "default",
     spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
     sampleRate: options.sampleRate,
@@ -212,6 +215,7 @@ export async function startStages(options: {
     group: `${prefix}process`,
     topics: [RAW_TOPIC],
     stage: createProcessStage({
+      parse: parseThread.parse,
       tierOf: (name) => tenants.byName(name)?.tier ?? "default",
       spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
       sampleRate: options.sampleRate,
@@ -318,6 +322,7 @@ export async function startStages(options: {
       clearInterval(planTicks);
       gate.close();
       await Promise.all(runners.map((r) => r.stop()));
+      await parseThread.close();
       await index.close();
     },
   };

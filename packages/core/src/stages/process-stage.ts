@@ -1,9 +1,8 @@
-import { decodeRawBatch, type RawRecord } from "../raw-record";
-import { encodeProcessedDocs } from "../processed-batch";
-import { toEvent, type ToEventOptions } from "../process/to-event";
+import { encodeProcessedRanges } from "../processed-batch";
+import type { ToEventOptions } from "../process/to-event";
 import { deferredTopic, processedTopic } from "../topics";
 import type { PlanMeter } from "../plan-meter";
-import { isSampled } from "../sampling";
+import { parseRawRecords, type ParsedRaw, type ParseRawOptions } from "./parse-raw";
 import type { DeadLetter } from "../dead-letter";
 import type { OutgoingRecord, QueueRecord } from "../ports/queue";
 import { recordDeadLetter, type RecordOutcome, type Stage, type StageResult } from "./stage";
@@ -44,90 +43,78 @@ export interface ProcessStageOptions {
 export const DEFERRED_RECORD_BYTES = 128 * 1024;
 
 /**
+ * Where the parsing happens: inline by default (Lambda), or in a worker thread (`start`, the runner
+ * package's ParseThread) so that the thread accepting syslog is not the one parsing it.
+ */
+export type RawParser = (values: Buffer[], options: ParseRawOptions) => Promise<ParsedRaw>;
+
+const parseInline: RawParser = (values, options) => Promise.resolve(parseRawRecords(values, options));
+
+/**
  * The process stage: raw batches → parsed Loggly events, one processed record per tenant per input batch
  * (all the tenant's events of the batch together), to the processed topic of the tenant's tier.
  */
-export function createProcessStage(options: ProcessStageOptions): Stage {
+export function createProcessStage(options: ProcessStageOptions & { parse?: RawParser }): Stage {
+  const parse = options.parse ?? parseInline;
+  const parseOptions: ParseRawOptions = { toEvent: options.toEvent, sampleRate: options.sampleRate };
   return async (records: QueueRecord[]): Promise<StageResult> => {
-    const outcomes: RecordOutcome[] = [];
-    const deadLetters: DeadLetter[] = [];
-    // Per tenant, the JSON documents of this batch, in order: within the plan, and over it.
-    const byTenant = new Map<string, string[]>();
-    const overPlan = new Map<string, string[]>();
-    let eventsIn = 0;
-    let eventsOut = 0;
-    const received = new Map<string, { tenant: string; events: number; bytes: number }>();
-    for (const record of records) {
-      let events: RawRecord[];
-      try {
-        events = decodeRawBatch(record.value).events;
-      } catch (err) {
-        outcomes.push({ status: "dead", reason: "unparseable_record", error: (err as Error).message });
-        continue;
-      }
-      eventsIn += events.length;
-      for (const raw of events) {
-        let r = received.get(raw.tenant);
-        if (!r) received.set(raw.tenant, (r = { tenant: raw.tenant, events: 0, bytes: 0 }));
-        r.events++;
-        r.bytes += rawSize(raw);
-        if (options.sampleRate !== undefined && !isSampled(raw.id, options.sampleRate)) continue;
-        let doc: string;
-        try {
-          doc = JSON.stringify(toEvent(raw, options.toEvent));
-        } catch (err) {
-          deadLetters.push({ stage: "process", reason: "process_failed", error: (err as Error).message, at: Date.now(), tenant: raw.tenant, record: raw, source: `${record.topic}-${record.partition}@${record.offset}` });
-          continue;
-        }
-        const within = options.plans ? options.plans.admit(raw.tenant, Buffer.byteLength(raw.raw), raw.receivedAt) : true;
-        const into = within ? byTenant : overPlan;
-        let docs = into.get(raw.tenant);
-        if (!docs) into.set(raw.tenant, (docs = []));
-        docs.push(doc);
-        eventsOut++;
-      }
-      outcomes.push({ status: "ok" });
+    const parsed = await parse(
+      records.map((r) => r.value),
+      parseOptions,
+    );
+    const outcomes: RecordOutcome[] = parsed.recordErrors.map((error) => (error === null ? { status: "ok" } : { status: "dead", reason: "unparseable_record", error }));
+    const deadLetters: DeadLetter[] = parsed.failures.map((f) => {
+      const record = records[f.record]!;
+      return { stage: "process", reason: "process_failed", error: f.error, at: Date.now(), tenant: f.raw.tenant, record: f.raw, source: `${record.topic}-${record.partition}@${record.offset}` };
+    });
+    // Per tenant (by its index in parsed.tenants), the events of this batch in order: within the plan, and over it.
+    const byTenant = new Map<number, number[]>();
+    const overPlan = new Map<number, number[]>();
+    const events = parsed.docEnds.length;
+    for (let k = 0; k < events; k++) {
+      const t = parsed.tenantOf[k]!;
+      const within = options.plans ? options.plans.admit(parsed.tenants[t]!, parsed.size[k]!, parsed.receivedAt[k]!) : true;
+      const into = within ? byTenant : overPlan;
+      let list = into.get(t);
+      if (!list) into.set(t, (list = []));
+      list.push(k);
     }
     const byTopic = new Map<string, OutgoingRecord[]>();
-    const put = (tenants: Map<string, string[]>, topicOf: (tier: string) => string, maxBytes: number) => {
-      for (const [tenant, docs] of tenants) {
+    const put = (groups: Map<number, number[]>, topicOf: (tier: string) => string, maxBytes: number) => {
+      for (const [t, list] of groups) {
+        const tenant = parsed.tenants[t]!;
         const topic = `${options.topicPrefix ?? ""}${topicOf(options.tierOf(tenant))}`;
-        let list = byTopic.get(topic);
-        if (!list) byTopic.set(topic, (list = []));
+        let out = byTopic.get(topic);
+        if (!out) byTopic.set(topic, (out = []));
         // Ordering within a tenant is not needed downstream (an event's id makes indexing idempotent), so a
         // tenant's records may go to several partitions.
         const spread = Math.max(1, options.spreadOf?.(tenant) ?? 1);
-        for (const chunk of chunkBySize(docs, maxBytes)) list.push({ key: tenant, spread, value: encodeProcessedDocs(tenant, chunk) });
+        for (const chunk of chunkBySize(list, parsed.docEnds, maxBytes)) out.push({ key: tenant, spread, value: encodeProcessedRanges(tenant, parsed.docs, parsed.docEnds, chunk) });
       }
     };
     put(byTenant, processedTopic, options.maxRecordBytes ?? PROCESSED_RECORD_BYTES);
     put(overPlan, deferredTopic, Math.min(options.maxRecordBytes ?? PROCESSED_RECORD_BYTES, DEFERRED_RECORD_BYTES));
-    const deferred = overPlan.size > 0 ? Object.fromEntries([...overPlan].map(([t, docs]) => [t, docs.length])) : undefined;
+    const deferred = overPlan.size > 0 ? Object.fromEntries([...overPlan].map(([t, list]) => [parsed.tenants[t]!, list.length])) : undefined;
     for (let i = 0; i < records.length; i++) {
       const o = outcomes[i]!;
       if (o.status === "dead") deadLetters.push(recordDeadLetter("process", records[i]!, o.reason, o.error));
     }
-    return { outcomes, output: [...byTopic].map(([topic, recs]) => ({ topic, records: recs })), deadLetters, eventsIn, eventsOut, received: [...received.values()], ...(deferred ? { deferred } : {}) };
+    return { outcomes, output: [...byTopic].map(([topic, recs]) => ({ topic, records: recs })), deadLetters, eventsIn: parsed.eventsIn, eventsOut: events, received: parsed.received, ...(deferred ? { deferred } : {}) };
   };
 }
 
-/** An event's size as received: its exact bytes when they were not UTF-8, else its text's UTF-8 length. */
-function rawSize(raw: RawRecord): number {
-  if (typeof raw.rawBytes === "string") return Math.floor((raw.rawBytes.length * 3) / 4) - (raw.rawBytes.endsWith("==") ? 2 : raw.rawBytes.endsWith("=") ? 1 : 0);
-  return typeof raw.raw === "string" ? Buffer.byteLength(raw.raw) : 0;
-}
-
-function* chunkBySize(docs: string[], maxBytes: number): Generator<string[]> {
-  let chunk: string[] = [];
+/** Events cut into runs of at most maxBytes of documents (one larger event makes a run of its own). */
+function* chunkBySize(events: readonly number[], docEnds: Uint32Array, maxBytes: number): Generator<number[]> {
+  let chunk: number[] = [];
   let size = 0;
-  for (const d of docs) {
-    const bytes = Buffer.byteLength(d);
+  for (const k of events) {
+    const bytes = docEnds[k]! - (k === 0 ? 0 : docEnds[k - 1]!);
     if (chunk.length > 0 && size + bytes > maxBytes) {
       yield chunk;
       chunk = [];
       size = 0;
     }
-    chunk.push(d);
+    chunk.push(k);
     size += bytes;
   }
   if (chunk.length > 0) yield chunk;
