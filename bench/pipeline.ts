@@ -7,7 +7,7 @@
  *    its number. A live tail (the server's /apiv2/tail, fed right after each index commit) receives the
  *    probes; ingest-to-searchable latency = tail arrival - HTTP acknowledgement of the probe's request.
  *
- *   npm run bench:pipeline -- [--events 1000000] [--rate 10000] [--seconds 30]
+ *   npm run bench:pipeline -- [--events 1000000] [--rate 10000] [--seconds 30] [--program bench/out/<build>/unmeltable.mjs]
  */
 import http from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -17,14 +17,14 @@ import { messageRing, sendTcp } from "./lib/senders";
 import { ROOT, startServer, type BenchServer } from "./lib/server";
 import { followProbes } from "./lib/tail";
 
-const { values: args } = parseArgs({ options: { events: { type: "string", default: "1000000" }, rate: { type: "string", default: "10000" }, seconds: { type: "string", default: "30" }, seed: { type: "string", default: "1" } } });
+const { values: args } = parseArgs({ options: { events: { type: "string", default: "1000000" }, rate: { type: "string", default: "10000" }, seconds: { type: "string", default: "30" }, seed: { type: "string", default: "1" }, program: { type: "string" } } });
 
 async function indexed(s: BenchServer): Promise<number> {
   return s.metric("unmeltable_stage_events_out_total", 'stage="index.default"');
 }
 
 async function throughput(): Promise<Record<string, number>> {
-  const s = await startServer();
+  const s = await startServer([], { program: args.program });
   try {
     const total = Number(args.events);
     const ring = messageRing({ seed: Number(args.seed), size: 0, token: s.ingestToken });
@@ -47,7 +47,7 @@ async function throughput(): Promise<Record<string, number>> {
 }
 
 async function latency(): Promise<Record<string, number>> {
-  const s = await startServer();
+  const s = await startServer([], { program: args.program });
   const rate = Number(args.rate);
   const seconds = Number(args.seconds);
   const acked = new Map<number, number>();

@@ -39,7 +39,8 @@ export async function startServer(extraArgs: string[] = [], opts: { syslogPort?:
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const list = execFileSync(process.execPath, [main, "tenants", "list", "--data-dir", dataDir, "--json"]).toString();
+  // API tokens are stored hashed (`tenants list` cannot show one): the bench takes a new one for itself.
+  const list = execFileSync(process.execPath, [main, "tenants", "rotate-token", "default", "--data-dir", dataDir, "--json"]).toString();
   const t = JSON.parse(list.split("\n")[0]!) as { ingestToken: string; apiToken: string };
   return {
     child,

@@ -209,8 +209,9 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
 
   // In a worker thread of its own (udp-receiver-worker.ts): the main thread's pauses no longer overflow the
   // kernel's receive buffer. Up to 1024 batches of 64 KiB may wait for the main thread.
+  const askedBufferBytes = options.udpReceiveBufferBytes ?? 32 * 1024 * 1024;
   const udp = await startUdpReceiver(
-    { host: options.host, port: tcpPort, receiveBufferBytes: options.udpReceiveBufferBytes ?? 32 * 1024 * 1024, maxBatchesHeld: 1024 },
+    { host: options.host, port: tcpPort, receiveBufferBytes: askedBufferBytes, maxBatchesHeld: 1024 },
     (datagrams, remote) => {
       const frames: Buffer[] = [];
       for (const d of datagrams) {
@@ -222,6 +223,16 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
     (n) => options.ingestor.refuseUdp(n),
     options.logger ?? noLogger,
   );
+  // Linux reports twice what it grants (the doubling covers its bookkeeping), capped by net.core.rmem_max.
+  // Measured in `start` (bench/RESULTS.md, issue 16): with the common 4 MiB cap, a stall of the receiver
+  // thread of some 50 ms at 50k datagrams/s loses datagrams; with 32 MiB, none were lost.
+  if (udp.receiveBufferBytes > 0 && udp.receiveBufferBytes < askedBufferBytes) {
+    (options.logger ?? noLogger).warn(
+      `syslog UDP: the kernel granted a ${Math.round(udp.receiveBufferBytes / 2 / 1048576)} MiB receive buffer of the ${Math.round(askedBufferBytes / 1048576)} MiB asked (net.core.rmem_max caps it); ` +
+        `bursts may overflow it and lose datagrams: raise it with \`sysctl -w net.core.rmem_max=${askedBufferBytes}\``,
+      { grantedBytes: udp.receiveBufferBytes / 2, askedBytes: askedBufferBytes },
+    );
+  }
 
   let tlsServer: tls.Server | undefined;
   let tlsPort: number | undefined;

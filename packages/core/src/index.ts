@@ -39,3 +39,4 @@ export * from "./config-issues";
 export * from "./http/coded-error";
 export * from "./http/authenticate";
 export * from "./start-worker";
+export * from "./thread-priority";

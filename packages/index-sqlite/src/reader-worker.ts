@@ -7,24 +7,13 @@
  * Messages: {id, op, deadline, ...arguments} → {id, result} | {id, error: {name, message, budget?}};
  * {id, op: "closeSlice", tenant, sliceName} → {id, result: null}.
  */
-import { readlinkSync } from "node:fs";
-import os from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import { QueryBudgetError } from "@unmeltable/core";
+import { lowerThreadPriority, QueryBudgetError } from "@unmeltable/core";
 import { IndexReader } from "./reader";
 import type { ReaderMessage, ReaderReply } from "./reader-protocol";
 
-/** Nice 19 for this thread only: on Linux, a thread id given to setpriority names just that thread. */
-function lowerPriority(): void {
-  try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, 19);
-  } catch {
-    // Not Linux, or not allowed: queries then compete with ingest on equal terms.
-  }
-}
-
-lowerPriority();
+// The lowest priority, for this thread only: queries take what CPU ingest leaves.
+lowerThreadPriority(19);
 const { root, pressure, openSlices, counters } = workerData as { root: string; pressure: SharedArrayBuffer; openSlices?: number; counters?: SharedArrayBuffer };
 const reader = new IndexReader(root, { openSlices, counters: counters && new Int32Array(counters) });
 const ingest = new Int32Array(pressure);

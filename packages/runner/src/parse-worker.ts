@@ -1,19 +1,13 @@
-import os from "node:os";
 import { parentPort } from "node:worker_threads";
-import { parsedRawTransfers, parseRawRecords, type ParseRawOptions } from "@unmeltable/core";
+import { lowerThreadPriority, parsedRawTransfers, parseRawRecords, type ParseRawOptions } from "@unmeltable/core";
 import type { ParseReply, ParseRequest } from "./parse-thread";
 
 /**
- * The process stage's parsing thread (parse-thread.ts). It runs below the main thread's priority: on
- * Linux a thread has a nice value of its own, and raising this one's tells the kernel that accepting
- * syslog on the main thread comes first when the cores are short; the parsing catches up from the
- * durable queue.
+ * The process stage's parsing thread (parse-thread.ts), 10 nice levels down: below the threads that accept syslog
+ * and HTTP and the index writer (5 down), the last in line for the cores when they are short — the
+ * parsing catches up from the durable queue.
  */
-try {
-  os.setPriority(0, 10);
-} catch {
-  // Not allowed or not supported here: the thread runs at the process's priority.
-}
+lowerThreadPriority(10);
 
 const port = parentPort!;
 port.on("message", (m: ParseRequest) => {
