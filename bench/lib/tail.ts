@@ -17,7 +17,8 @@ export function followProbes(httpPort: number, apiToken: string, word: string, s
         const msg = buf.slice(0, cut);
         buf = buf.slice(cut + 2);
         const at = performance.now();
-        for (const m of msg.matchAll(probe)) seen(Number(m[1]), at);
+        // An event carries its text in several fields (raw, logmsg, ...): each probe counts once per message.
+        for (const n of new Set(Array.from(msg.matchAll(probe), (m) => Number(m[1])))) seen(n, at);
       }
     });
   });
