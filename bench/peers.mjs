@@ -2,8 +2,11 @@
 /**
  * `npm run bench:peers`: unmeltable side by side with rsyslog and syslog-ng in one run on this machine
  * (issue 16): builds this checkout, then runs the shared peers bench's `side-by-side.sh` with UNM set to
- * this checkout. The harness is not copied here: it lives in the peers bench folder, by default
- * ../shared/peers-bench next to the repository, or wherever PEERS_BENCH=<dir> says.
+ * this checkout. The harness is not kept here: it lives in the peers bench folder, by default
+ * ../shared/peers-bench next to the repository, or wherever PEERS_BENCH=<dir> says. It is run from a copy
+ * under bench/out/ with one change: it read the tenant's API token from `tenants list --json`, which
+ * shows none since API tokens are stored hashed, so its end-to-end part could not search; the copy takes
+ * a new token with `tenants rotate-token default --json` instead.
  *
  * Every knob of the harness passes through the environment (RUNS, DURATION, SIZE, CONNS, PORT, HPORT,
  * SERVERS, UDP_RATES, PARTS, E2E_EVENTS, E2E_RUNS, RG, LOAD_MAX, STATE, RESULTS, KEEP, ...), e.g.
@@ -14,7 +17,7 @@
  * Extra arguments go to side-by-side.sh as they are.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -32,5 +35,15 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1);
 }
 
-const run = spawnSync("bash", [harness, ...process.argv.slice(2)], { cwd: ROOT, stdio: "inherit", env: { ...process.env, UNM: ROOT } });
+const listing = "node dist/unmeltable.mjs tenants list --data-dir \"$1\" --json";
+const original = readFileSync(harness, "utf8");
+if (!original.includes(listing)) {
+  console.error(`bench:peers: ${harness} no longer reads tokens with \`${listing}\`: update bench/peers.mjs`);
+  process.exit(2);
+}
+const copy = path.join(ROOT, "bench/out/side-by-side.sh");
+mkdirSync(path.dirname(copy), { recursive: true });
+writeFileSync(copy, original.replace(listing, "node dist/unmeltable.mjs tenants rotate-token default --data-dir \"$1\" --json"));
+
+const run = spawnSync("bash", [copy, ...process.argv.slice(2)], { cwd: ROOT, stdio: "inherit", env: { ...process.env, UNM: ROOT, PEERS_DIR: process.env.PEERS_DIR ?? dir } });
 process.exit(run.status ?? (run.signal ? 1 : 0));
