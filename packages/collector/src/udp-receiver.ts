@@ -47,21 +47,24 @@ export async function startUdpReceiver(
   deliver: (frames: Buffer[], remote: string) => void,
   refused: (n: number) => void,
   logger: Logger,
+  /** Starts the receiver thread (tests keep a handle on it); default: udp-receiver-worker.ts, from its bundle when built. */
+  startThread: (init: UdpReceiverInit) => Worker = (i) => startWorker(import.meta.url, "udp-receiver-worker.mjs", "udp-receiver-worker.ts", i),
 ): Promise<UdpReceiver> {
   let closing = false;
   let restartMs = RESTART_FIRST_MS;
   let restartTimer: NodeJS.Timeout | undefined;
-  let current = await spawn(init, deliver, refused);
+  const spawn = (i: UdpReceiverInit) => spawnReceiver(startThread(i), deliver, refused);
+  let current = await spawn(init);
   const watch = (running: Running) => {
     const startedAt = Date.now();
     void running.failed.then((reason) => {
       if (closing) return;
       if (Date.now() - startedAt >= HEALTHY_AFTER_MS) restartMs = RESTART_FIRST_MS;
-      logger.error("syslog UDP: the receiver thread failed; starting it again", { reason, restartInMs: restartMs, port: init.port });
+      logger.error("syslog UDP: the receiver thread failed; starting it again", { reason, restartInMs: restartMs, port: current.port });
       const again = () => {
         restartTimer = undefined;
         if (closing) return;
-        spawn({ ...init, port: current.port }, deliver, refused).then(
+        spawn({ ...init, port: current.port }).then(
           (next) => {
             if (closing) return void next.close();
             current = next;
@@ -100,8 +103,7 @@ interface Running {
 }
 
 /** One receiver thread, from its start until it has bound its socket (or failed to). */
-async function spawn(init: UdpReceiverInit, deliver: (frames: Buffer[], remote: string) => void, refused: (n: number) => void): Promise<Running> {
-  const worker: Worker = startWorker(import.meta.url, "udp-receiver-worker.mjs", "udp-receiver-worker.ts", init);
+async function spawnReceiver(worker: Worker, deliver: (frames: Buffer[], remote: string) => void, refused: (n: number) => void): Promise<Running> {
   let closed: () => void = () => undefined;
   let asked = false;
   let fail: (reason: string) => void = () => undefined;
