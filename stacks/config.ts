@@ -733,6 +733,7 @@ export const API_THROTTLE = {
     "GET /apiv2/events/iterate": { rate: 50, burst: 100 },
     "GET /apiv2/events/count": { rate: 50, burst: 100 },
     "GET /apiv2/events/histogram": { rate: 50, burst: 100 },
+    "GET /apiv2/events/surrounding": { rate: 50, burst: 100 },
   } as Record<string, { rate: number; burst: number }>,
 };
 

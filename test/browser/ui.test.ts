@@ -365,6 +365,29 @@ describe("the web UI, in Chromium, against the real program", () => {
     await eventually(() => page.locator("ol.events > li.event").count()).toBe(1);
   });
 
+  it("shows an event's surrounding events from its source, whatever the search that found it", async () => {
+    // Seven steps of one job 2 s apart under a tag of their own, and another source's line in between.
+    const job = `job${randomUUID().slice(0, 6)}`;
+    const t0 = Date.now() - 60_000;
+    const steps = Array.from({ length: 7 }, (_, i) => JSON.stringify({ timestamp: new Date(t0 + i * 2000).toISOString(), message: `${job} step ${i}` }));
+    expect((await fetch(program.url(`/bulk/${def.ingestToken}/tag/${job}`), { method: "POST", body: steps.join("\n") })).status).toBe(200);
+    const noise = JSON.stringify({ timestamp: new Date(t0 + 3000).toISOString(), message: `${job} from elsewhere` });
+    expect((await fetch(program.url(`/bulk/${def.ingestToken}/tag/elsewhere`), { method: "POST", body: noise })).status).toBe(200);
+    await waitFor("the job's events", async () => (await apiCount(job)) === 8);
+
+    await page.goto(program.url(`/#/search?q=${encodeURIComponent(`"${job} step 3"`)}`));
+    const rows = page.locator("ol.events > li.event");
+    await eventually(() => rows.count()).toBe(1);
+    await rows.first().getByRole("button", { expanded: false }).click();
+    await rows.first().getByRole("group", { name: "Show the events around this one from" }).getByRole("button", { name: `tag ${job}` }).click();
+    const list = page.getByRole("list", { name: `Events around this one from tag ${job}, oldest first` });
+    // In time order, the found event marked, the other source's line left out (a JSON event's line is its JSON).
+    const stepOf = (text: string) => new RegExp(`${job} (step \\d|from elsewhere)`).exec(text)?.[1];
+    await eventually(async () => (await list.locator("li .event-msg").allTextContents()).map(stepOf)).toEqual(steps.map((_, i) => `step ${i}`));
+    expect(stepOf((await list.locator('li[aria-current="true"] .event-msg').textContent()) ?? "")).toBe("step 3");
+    await shot("search-surrounding");
+  });
+
   it("is readable on a phone", async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: "light", timezoneId: "UTC" });
     const p = await phone.newPage();

@@ -4,6 +4,7 @@ import { eventFields } from "../../packages/web/src/fields";
 import { addClause, fieldClause, quoteValue } from "../../packages/web/src/query";
 import { DEFAULT_ROUTE, formatHash, parseHash } from "../../packages/web/src/route";
 import { setupSnippets } from "../../packages/web/src/setup-snippets";
+import { sourcesOf } from "../../packages/web/src/sources";
 import { describeRange, fillBuckets, resolveTime } from "../../packages/web/src/time";
 
 describe("web UI: field:value clauses", () => {
@@ -114,5 +115,22 @@ describe("web UI: events and source setup", () => {
     expect(s.logger).toContain(`-P 5514 -T --octet-count --rfc5424 --sd-id ${token}@41058`);
     expect(s["curl-inputs"]).toContain(`http://logs.example.com:8080/inputs/${token}/tag/http/`);
     expect(s["curl-bulk"]).toContain(`http://logs.example.com:8080/bulk/${token}/tag/bulk/`);
+  });
+});
+
+describe("web UI: an event's sources (surrounding events)", () => {
+  it("offers its syslog host and app, the HTTP sender and each tag, as clauses the query language reads back", () => {
+    const syslog = { id: "1", timestamp: 0, tags: ["web", "prod eu"], logtypes: ["syslog"], raw: "", logmsg: "", unparsed: null, event: { syslog: { host: "web-01", appName: "nginx" } } };
+    const sources = sourcesOf(syslog as unknown as Parameters<typeof sourcesOf>[0]);
+    expect(sources).toEqual([
+      { label: "host web-01", clause: "syslog.host:web-01" },
+      { label: "app nginx", clause: "syslog.appName:nginx" },
+      { label: "tag web", clause: "tag:web" },
+      { label: "tag prod eu", clause: 'tag:"prod eu"' },
+    ]);
+    for (const s of sources) expect(() => parseQuery(s.clause)).not.toThrow();
+    const http = { ...syslog, tags: [], event: { http: { clientHost: "10.0.0.5" }, json: { a: 1 } } };
+    expect(sourcesOf(http as unknown as Parameters<typeof sourcesOf>[0])).toEqual([{ label: "sender 10.0.0.5", clause: "http.clientHost:10.0.0.5" }]);
+    expect(sourcesOf({ ...syslog, tags: [], event: {} } as unknown as Parameters<typeof sourcesOf>[0])).toEqual([]);
   });
 });

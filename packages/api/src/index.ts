@@ -1,3 +1,4 @@
-export { answerApi, apiMethodError, API_METHODS, handleApi, logglyEvent, parseInterval, type ApiRequest, type ApiResponse, type ApiDeps } from "./routes";
+export { answerApi, apiMethodError, API_METHODS, handleApi, parseInterval, type ApiRequest, type ApiResponse, type ApiDeps } from "./routes";
+export { logglyEvent } from "./loggly-event";
 export { apiErrorAnswer, apiErrorOf } from "./errors";
 export * from "./usage";

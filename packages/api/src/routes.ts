@@ -10,9 +10,7 @@ import {
   notFound,
   parseQuery,
   parseTimeRange,
-  type ApiEvent,
   type IndexPort,
-  type LogEvent,
   type Query,
   type SearchQuery,
   type Tenant,
@@ -20,6 +18,8 @@ import {
   type UsageSource,
 } from "@unmeltable/core";
 import { apiErrorAnswer } from "./errors";
+import { logglyEvent, TIME_CEILING, TIME_FLOOR } from "./loggly-event";
+import { surrounding } from "./surrounding";
 import { usageDays, usageOf } from "./usage";
 
 /**
@@ -31,6 +31,7 @@ import { usageDays, usageOf } from "./usage";
  *   GET /apiv2/events/iterate?q&from&until&size    → {events, next?}
  *   GET /apiv2/events/count?q&from&until           → {count}
  *   GET /apiv2/events/histogram?q&from&until&interval → {buckets:[{time,count}], interval}
+ *   GET /apiv2/events/surrounding?at&id&q&size&within → {before, same, after} (./surrounding.ts)
  *   GET /apiv2/fields/?q&from&until                → {fields:[...]}
  *   GET /apiv2/fields/FIELD/?q&from&until&facet_size → {FIELD:[{term,count}], ...}
  *   GET /apiv2/customer                            → {tokens, subdomain, subscription}
@@ -89,9 +90,6 @@ export const MAX_RESULT_WINDOW = 10_000;
 /** A page of events stops once their documents reach this many characters (the iterator continues after). */
 export const MAX_PAGE_CHARS = 8 * 1024 * 1024;
 const MAX_FACET_SIZE = 2000;
-/** Search times are clamped to the span the indices hold: the epoch to 9e12 ms (year 2255), as event times are. */
-export const TIME_FLOOR = 0;
-export const TIME_CEILING = 9_000_000_000_000;
 /** Longest field name in /apiv2/fields/FIELD/ (longer paths are never indexed). */
 const MAX_FIELD_NAME = 256;
 
@@ -119,6 +117,7 @@ export async function answerApi(req: ApiRequest, tenant: Tenant, deps: ApiDeps):
     if (path === "/apiv2/events/iterate") return ok(await iterate(req, tenant, deps, now));
     if (path === "/apiv2/events/count") return ok({ count: await deps.index.count(searchOf(req.query, tenant, now)) });
     if (path === "/apiv2/events/histogram") return ok(await histogram(req, tenant, deps, now));
+    if (path === "/apiv2/events/surrounding") return ok(await surrounding(req.query, tenant, deps.index));
     if (path === "/apiv2/fields") return ok(await fields(req, tenant, deps, now));
     if (path.startsWith("/apiv2/fields/")) return ok(await facet(req, tenant, deps, now, fieldOfPath(path.slice("/apiv2/fields/".length))));
     if (path === "/apiv2/usage") {
@@ -349,10 +348,6 @@ export function parseInterval(text: string | null, spanMs: number): number {
   return STEPS.find((s) => fits(s, DEFAULT_BUCKETS)) ?? STEPS.find((s) => fits(s, MAX_HISTOGRAM_BUCKETS)) ?? coarsest();
 }
 
-/** The event as Loggly's API returns it (internal fields left out). */
-export function logglyEvent(e: LogEvent): ApiEvent {
-  return { id: e.id, timestamp: e.timestamp, tags: e.tags, logtypes: e.logtypes, raw: e.raw, logmsg: e.logmsg, unparsed: e.unparsed, event: e.event };
-}
 
 function encodeToken(state: object): string {
   return Buffer.from(JSON.stringify(state)).toString("base64url");

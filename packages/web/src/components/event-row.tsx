@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { eventFields, summary, type ApiEvent, type Scalar } from "../fields";
 import { fieldClause } from "../query";
 import { formatTimestamp } from "../time";
+import { Surrounding } from "./surrounding";
 
 export interface EventRowProps {
   event: ApiEvent;
@@ -76,6 +77,7 @@ function EventDetail({ id, event, onFilter }: { id: string; event: ApiEvent; onF
       <pre class="code raw" tabIndex={0} aria-label="Raw event text">
         {event.raw}
       </pre>
+      <Surrounding event={event} />
       <p class="muted small">id {event.id}</p>
     </div>
   );
