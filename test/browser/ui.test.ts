@@ -235,7 +235,7 @@ describe("the web UI, in Chromium, against the real program", () => {
 
   it("zooms into a span by dragging across the histogram; the URL holds it, so the search can be bookmarked", async () => {
     await search(marker);
-    await page.getByRole("button", { name: "Last 10 minutes" }).click();
+    await page.getByRole("button", { name: "10 min", exact: true }).click();
     await eventually(() => page.locator("ol.events > li.event").count()).toBe(4);
     const plot = page.getByTestId("histogram");
     // The plot is drawn once the histogram's answer is in (it may come after the events): wait for it laid out.
@@ -386,6 +386,30 @@ describe("the web UI, in Chromium, against the real program", () => {
     await eventually(async () => (await list.locator("li .event-msg").allTextContents()).map(stepOf)).toEqual(steps.map((_, i) => `step ${i}`));
     expect(stepOf((await list.locator('li[aria-current="true"] .event-msg').textContent()) ?? "")).toBe("step 3");
     await shot("search-surrounding");
+  });
+
+  it("picks a time range from the presets or typed back from now, named as shown", async () => {
+    await page.goto(program.url(`/#/search?q=${marker}`));
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(7);
+    const range = page.getByRole("group", { name: "Time range" });
+    // Each preset's accessible name is its visible label (WCAG 2.5.3); its long form is the tooltip.
+    expect(await range.getByRole("button").allTextContents()).toEqual(["10 min", "15 min", "30 min", "1 h", "4 h", "12 h", "24 h", "7 d", "Custom"]);
+    await range.getByRole("button", { name: "4 h", exact: true }).click();
+    await page.getByText("7 events · Last 4 hours").waitFor();
+    expect(await range.getByRole("button", { name: "4 h", exact: true }).getAttribute("aria-pressed")).toBe("true");
+    expect(decodeURIComponent(page.url())).toContain("from=-4h&until=now");
+
+    await range.getByRole("button", { name: "Custom" }).click();
+    const relative = page.getByRole("form", { name: "Relative time range" });
+    await relative.getByLabel("Last").fill("ninety minutes");
+    await relative.getByRole("button", { name: "Apply" }).click();
+    await relative.getByRole("alert").getByText("Type a span back from now").waitFor();
+    await relative.getByLabel("Last").fill("90m");
+    await relative.getByRole("button", { name: "Apply" }).click();
+    await page.getByText("7 events · Last 90 minutes").waitFor();
+    expect(decodeURIComponent(page.url())).toContain("from=-90m&until=now");
+    expect(await range.getByRole("button", { name: "Custom" }).getAttribute("aria-pressed")).toBe("true");
+    await shot("search-range");
   });
 
   it("is readable on a phone", async () => {

@@ -5,7 +5,7 @@ import { addClause, fieldClause, quoteValue } from "../../packages/web/src/query
 import { DEFAULT_ROUTE, formatHash, parseHash } from "../../packages/web/src/route";
 import { setupSnippets } from "../../packages/web/src/setup-snippets";
 import { sourcesOf } from "../../packages/web/src/sources";
-import { describeRange, fillBuckets, resolveTime } from "../../packages/web/src/time";
+import { describeRange, fillBuckets, PRESETS, relativeRange, resolveTime } from "../../packages/web/src/time";
 
 describe("web UI: field:value clauses", () => {
   it("writes values bare when the query language reads them back unchanged, quoted otherwise", () => {
@@ -79,7 +79,9 @@ describe("web UI: time", () => {
     expect(resolveTime("2024-03-10T11:00:00", now)).toBe(now - 3_600_000);
     expect(resolveTime("garbage", now)).toBeUndefined();
     expect(describeRange("-1h", "now", now)).toBe("Last hour");
-    expect(describeRange("-3h", "now", now)).toBe("Last 3h");
+    expect(describeRange("-3h", "now", now)).toBe("Last 3 hours");
+    expect(describeRange("-1w", "now", now)).toBe("Last 1 week");
+    expect(describeRange("-15m", "now", now)).toBe("Last 15 minutes");
   });
 
   it("fills the buckets the API leaves out with zeros", () => {
@@ -132,5 +134,21 @@ describe("web UI: an event's sources (surrounding events)", () => {
     const http = { ...syslog, tags: [], event: { http: { clientHost: "10.0.0.5" }, json: { a: 1 } } };
     expect(sourcesOf(http as unknown as Parameters<typeof sourcesOf>[0])).toEqual([{ label: "sender 10.0.0.5", clause: "http.clientHost:10.0.0.5" }]);
     expect(sourcesOf({ ...syslog, tags: [], event: {} } as unknown as Parameters<typeof sourcesOf>[0])).toEqual([]);
+  });
+});
+
+describe("web UI: time ranges", () => {
+  it("offers the presets Loggly users reach for, each a range the API reads", () => {
+    expect(PRESETS.map((p) => p.label)).toEqual(["10 min", "15 min", "30 min", "1 h", "4 h", "12 h", "24 h", "7 d"]);
+    const now = Date.UTC(2026, 0, 1);
+    for (const p of PRESETS) expect(resolveTime(p.from, now)).toBeLessThan(now);
+  });
+
+  it("reads a typed relative range, leniently, and refuses what is not one", () => {
+    expect(relativeRange("-15m")).toBe("-15m");
+    expect(relativeRange("15m")).toBe("-15m");
+    expect(relativeRange(" - 2 H ")).toBe("-2h");
+    expect(relativeRange("-3d")).toBe("-3d");
+    for (const bad of ["", "-0m", "15", "m", "-15x", "-1.5h", "yesterday", "-1234567m"]) expect(relativeRange(bad), bad).toBeUndefined();
   });
 });

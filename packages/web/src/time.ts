@@ -9,10 +9,21 @@ export interface Preset {
 
 export const PRESETS: readonly Preset[] = [
   { label: "10 min", title: "Last 10 minutes", from: "-10m" },
+  { label: "15 min", title: "Last 15 minutes", from: "-15m" },
+  { label: "30 min", title: "Last 30 minutes", from: "-30m" },
   { label: "1 h", title: "Last hour", from: "-1h" },
+  { label: "4 h", title: "Last 4 hours", from: "-4h" },
+  { label: "12 h", title: "Last 12 hours", from: "-12h" },
   { label: "24 h", title: "Last 24 hours", from: "-24h" },
   { label: "7 d", title: "Last 7 days", from: "-7d" },
 ];
+
+/** A relative range as typed (`-15m`, `-2h`, `3d`, `-1w`), as the API takes it (`-15m`), or undefined. */
+export function relativeRange(text: string): string | undefined {
+  const m = /^-?\s*(\d{1,6})\s*([smhdw])$/i.exec(text.trim());
+  if (!m || Number(m[1]) === 0) return undefined;
+  return `-${Number(m[1])}${m[2]!.toLowerCase()}`;
+}
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -37,7 +48,11 @@ export function describeRange(from: string, until: string, now: number): string 
   const preset = presetOf(from, until);
   if (preset) return preset.title;
   const rel = /^-(\d+)([smhdw])$/.exec(from.trim());
-  if (rel && until === "now") return `Last ${rel[1]}${rel[2]}`;
+  if (rel && until === "now") {
+    const n = Number(rel[1]);
+    const unit = { s: "second", m: "minute", h: "hour", d: "day", w: "week" }[rel[2]!]!;
+    return `Last ${n} ${unit}${n === 1 ? "" : "s"}`;
+  }
   const f = resolveTime(from, now);
   const u = resolveTime(until, now);
   if (f === undefined || u === undefined) return `${from} – ${until}`;

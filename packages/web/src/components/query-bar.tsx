@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
-import { describeRange, fromLocalInput, presetOf, PRESETS, resolveTime, toLocalInput } from "../time";
+import { describeRange, fromLocalInput, presetOf, PRESETS, relativeRange, resolveTime, toLocalInput } from "../time";
 
 export interface QueryBarProps {
   q: string;
@@ -97,7 +97,6 @@ export function QueryBar(props: QueryBarProps) {
                 class="seg"
                 aria-pressed={preset?.from === p.from ? "true" : "false"}
                 title={p.title}
-                aria-label={p.title}
                 onClick={() => {
                   setCustom(false);
                   props.onSubmit({ q: text.trim(), from: p.from, until: "now" });
@@ -131,6 +130,15 @@ export function QueryBar(props: QueryBarProps) {
 
 function CustomRange(props: { from: string; until: string; onApply(from: string, until: string): void }) {
   const now = Date.now();
+  const [relative, setRelative] = useState(props.until === "now" && relativeRange(props.from) ? props.from : "");
+  const [relProblem, setRelProblem] = useState("");
+  const applyRelative = (e: Event) => {
+    e.preventDefault();
+    const from = relativeRange(relative);
+    if (!from) return setRelProblem("Type a span back from now: a number and s, m, h, d or w, e.g. -15m, -2h, -3d.");
+    setRelProblem("");
+    props.onApply(from, "now");
+  };
   const [from, setFrom] = useState(toLocalInput(resolveTime(props.from, now) ?? now - 3_600_000));
   const [until, setUntil] = useState(toLocalInput(resolveTime(props.until, now) ?? now));
   const [problem, setProblem] = useState("");
@@ -145,23 +153,42 @@ function CustomRange(props: { from: string; until: string; onApply(from: string,
     props.onApply(new Date(f).toISOString(), new Date(u + 59_999).toISOString());
   };
   return (
-    <form id="custom-range" class="custom-range" onSubmit={apply} aria-label="Custom time range">
-      <label>
-        From
-        <input type="datetime-local" value={from} onInput={(e) => setFrom((e.target as HTMLInputElement).value)} required />
-      </label>
-      <label>
-        Until
-        <input type="datetime-local" value={until} onInput={(e) => setUntil((e.target as HTMLInputElement).value)} required />
-      </label>
-      <button type="submit" class="btn">
-        Apply range
-      </button>
-      {problem && (
-        <p class="field-error" role="alert">
-          {problem}
-        </p>
-      )}
-    </form>
+    <div id="custom-range">
+      <form class="custom-range" onSubmit={applyRelative} aria-label="Relative time range">
+        <label>
+          Last
+          <input type="text" inputMode="text" size={8} placeholder="-15m" value={relative} onInput={(e) => setRelative((e.target as HTMLInputElement).value)} aria-describedby="relative-hint" />
+        </label>
+        <span id="relative-hint" class="muted small">
+          back from now: -15m, -2h, -3d, -1w
+        </span>
+        <button type="submit" class="btn">
+          Apply
+        </button>
+        {relProblem && (
+          <p class="field-error" role="alert">
+            {relProblem}
+          </p>
+        )}
+      </form>
+      <form class="custom-range" onSubmit={apply} aria-label="Custom time range">
+        <label>
+          From
+          <input type="datetime-local" value={from} onInput={(e) => setFrom((e.target as HTMLInputElement).value)} required />
+        </label>
+        <label>
+          Until
+          <input type="datetime-local" value={until} onInput={(e) => setUntil((e.target as HTMLInputElement).value)} required />
+        </label>
+        <button type="submit" class="btn">
+          Apply range
+        </button>
+        {problem && (
+          <p class="field-error" role="alert">
+            {problem}
+          </p>
+        )}
+      </form>
+    </div>
   );
 }
