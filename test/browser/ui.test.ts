@@ -388,6 +388,40 @@ describe("the web UI, in Chromium, against the real program", () => {
     await shot("search-surrounding");
   });
 
+  it("acts on an event: pretty-printed JSON, copy it, open it alone by its link, exclude a value", async () => {
+    await page.goto(program.url(`/#/search?q=${marker}`));
+    const rows = page.locator("ol.events > li.event");
+    await eventually(() => rows.count()).toBe(7);
+    const row = rows.filter({ hasText: "db timeout" });
+    const id = (await row.getAttribute("data-event-id"))!;
+    await row.getByRole("button", { expanded: false }).click();
+    const raw = row.getByLabel("Raw event text");
+    await eventually(() => raw.textContent()).toContain('\n  "level": "error",');
+    await row.getByRole("button", { name: "show as sent" }).click();
+    await eventually(() => raw.textContent()).toContain('{"timestamp":');
+
+    await row.getByRole("button", { name: "Copy event" }).click();
+    await row.getByText("Event copied to the clipboard").waitFor();
+    const copied = JSON.parse(await page.evaluate<string>("navigator.clipboard.readText()")) as { id: string; event: { json: { level: string } } };
+    expect(copied.id).toBe(id);
+    expect(copied.event.json.level).toBe("error");
+
+    await row.getByRole("link", { name: "Open this event alone" }).click();
+    await eventually(() => page.getByLabel("Search query").inputValue()).toBe(`id:${id}`);
+    await eventually(() => rows.count()).toBe(1);
+    expect(await rows.first().getAttribute("data-event-id")).toBe(id);
+    await page.getByText("1 event").first().waitFor();
+
+    await page.goBack();
+    await eventually(() => rows.count()).toBe(7);
+    const again = rows.filter({ hasText: "db timeout" });
+    await again.getByRole("button", { expanded: false }).click();
+    await again.getByRole("button", { name: "Exclude json.level error" }).click();
+    await eventually(() => page.getByLabel("Search query").inputValue()).toBe(`${marker} NOT json.level:error`);
+    await eventually(() => rows.count()).toBe(6);
+    expect(await rows.filter({ hasText: "db timeout" }).count()).toBe(0);
+  });
+
   it("picks a time range from the presets or typed back from now, named as shown", async () => {
     await page.goto(program.url(`/#/search?q=${marker}`));
     await eventually(() => page.locator("ol.events > li.event").count()).toBe(7);

@@ -32,3 +32,8 @@ export function addClause(query: string, clause: string): string {
   const hasOr = /(^|[\s)])(OR|\|\|)(?=[\s(]|$)/.test(q);
   return hasOr ? `(${q}) ${clause}` : `${q} ${clause}`;
 }
+
+/** The clause that leaves out what `clause` matches ("exclude this value"). */
+export function excludeClause(clause: string): string {
+  return `NOT ${clause}`;
+}

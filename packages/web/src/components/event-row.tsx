@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { eventFields, summary, type ApiEvent, type Scalar } from "../fields";
-import { fieldClause } from "../query";
+import { excludeClause, fieldClause } from "../query";
+import { formatHash } from "../route";
 import { formatTimestamp } from "../time";
+import { copyText } from "./copy-block";
 import { Surrounding } from "./surrounding";
 
 export interface EventRowProps {
@@ -44,6 +46,7 @@ function EventDetail({ id, event, onFilter }: { id: string; event: ApiEvent; onF
   useEffect(() => ref.current?.scrollIntoView?.({ block: "nearest" }), []);
   return (
     <div class="event-detail" id={id} ref={ref}>
+      <EventActions event={event} />
       <div class="detail-meta">
         <Chips label="Tags" field="tag" values={event.tags} onFilter={onFilter} />
         <Chips label="Log types" field="logtype" values={event.logtypes} onFilter={onFilter} />
@@ -73,24 +76,88 @@ function EventDetail({ id, event, onFilter }: { id: string; event: ApiEvent; onF
       ) : (
         <p class="muted">No fields were parsed from this event; its text is searchable.</p>
       )}
-      <h3 class="detail-h">Raw</h3>
-      <pre class="code raw" tabIndex={0} aria-label="Raw event text">
-        {event.raw}
-      </pre>
+      <RawText raw={event.raw} />
       <Surrounding event={event} />
       <p class="muted small">id {event.id}</p>
     </div>
   );
 }
 
+/** The hash that opens this one event: its id, at its own millisecond (a link to share or bookmark). */
+export function eventLink(event: ApiEvent): string {
+  const at = new Date(event.timestamp).toISOString();
+  return formatHash({ page: "search", q: `id:${event.id}`, from: at, until: at });
+}
+
+/** Copy the event (its JSON, pretty-printed) or a link to it; each says whether it worked. */
+function EventActions({ event }: { event: ApiEvent }) {
+  const [status, setStatus] = useState("");
+  const copy = async (what: string, text: string) => setStatus((await copyText(text)) ? `${what} copied to the clipboard` : `Copying failed: select the text and copy it by hand`);
+  const link = eventLink(event);
+  return (
+    <div class="event-actions" role="group" aria-label="Event actions">
+      <button type="button" class="btn btn-small" onClick={() => void copy("Event", JSON.stringify(event, null, 2))}>
+        Copy event
+      </button>
+      <button type="button" class="btn btn-small" onClick={() => void copy("Link", new URL(link, location.href).href)}>
+        Copy link
+      </button>
+      <a class="btn btn-small" href={link}>
+        Open this event alone
+      </a>
+      <span class="muted small" role="status" aria-live="polite">
+        {status}
+      </span>
+    </div>
+  );
+}
+
+/** The event as sent; a JSON body is pretty-printed, with the text as sent one click away. */
+function RawText({ raw }: { raw: string }) {
+  const pretty = prettyJson(raw);
+  const [asSent, setAsSent] = useState(false);
+  return (
+    <>
+      <h3 class="detail-h">
+        Raw{pretty && !asSent ? " (JSON, pretty-printed)" : ""}
+        {pretty && (
+          <button type="button" class="link-button" aria-pressed={asSent ? "true" : "false"} onClick={() => setAsSent(!asSent)}>
+            {asSent ? "show pretty-printed" : "show as sent"}
+          </button>
+        )}
+      </h3>
+      <pre class="code raw" tabIndex={0} aria-label="Raw event text">
+        {pretty && !asSent ? pretty : raw}
+      </pre>
+    </>
+  );
+}
+
+/** A JSON object or array, indented; undefined for anything else. */
+export function prettyJson(text: string): string | undefined {
+  const t = text.trim();
+  if (!(t.startsWith("{") && t.endsWith("}")) && !(t.startsWith("[") && t.endsWith("]"))) return undefined;
+  try {
+    return JSON.stringify(JSON.parse(t), null, 2);
+  } catch {
+    return undefined;
+  }
+}
+
 function FieldValue({ field, value, onFilter }: { field: string; value: Scalar; onFilter?: (clause: string) => void }) {
   const clause = onFilter ? fieldClause(field, value) : undefined;
   const text = String(value);
   if (!clause) return <span class={`value value-${typeof value}`}>{text}</span>;
+  const without = excludeClause(clause);
   return (
-    <button type="button" class={`value value-${typeof value} value-link`} title={`Add ${clause} to the query`} aria-label={`Filter by ${field} ${text}`} onClick={() => onFilter!(clause)}>
-      {text}
-    </button>
+    <span class="value-actions">
+      <button type="button" class={`value value-${typeof value} value-link`} title={`Add ${clause} to the query`} aria-label={`Filter by ${field} ${text}`} onClick={() => onFilter!(clause)}>
+        {text}
+      </button>
+      <button type="button" class="exclude" title={`Add ${without} to the query`} aria-label={`Exclude ${field} ${text}`} onClick={() => onFilter!(without)}>
+        not
+      </button>
+    </span>
   );
 }
 
