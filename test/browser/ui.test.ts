@@ -212,7 +212,11 @@ describe("the web UI, in Chromium, against the real program", () => {
     await row.getByRole("table").waitFor();
     for (const field of ["json.level", "json.status", "json.req.path", "http.clientHost"]) await row.getByRole("rowheader", { name: field, exact: true }).waitFor();
     await row.getByRole("button", { name: "Filter by tag web" }).waitFor();
-    await row.getByText(`"message":"${marker} db timeout"`).first().waitFor();
+    // The row leads with the JSON event's message, the query's words marked, and says its level.
+    expect(await row.locator(".event-msg").textContent()).toBe(`error ${marker} db timeout`);
+    expect(await row.locator(".event-msg mark").allTextContents()).toEqual([marker]);
+    expect(await row.getAttribute("data-level")).toBe("error");
+    await row.getByText(`"message": "${marker} db timeout"`).first().waitFor();
     await shot("search-event");
 
     await row.getByRole("button", { name: "Filter by json.level error" }).click();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseQuery } from "../../packages/core/src/query/index";
-import { eventFields } from "../../packages/web/src/fields";
-import { addClause, fieldClause, quoteValue } from "../../packages/web/src/query";
+import { eventFields, levelOf, rowMessage, rowSource } from "../../packages/web/src/fields";
+import { addClause, fieldClause, highlightTerms, markTerms, quoteValue } from "../../packages/web/src/query";
 import { DEFAULT_ROUTE, formatHash, parseHash } from "../../packages/web/src/route";
 import { setupSnippets } from "../../packages/web/src/setup-snippets";
 import { sourcesOf } from "../../packages/web/src/sources";
@@ -150,5 +150,48 @@ describe("web UI: time ranges", () => {
     expect(relativeRange(" - 2 H ")).toBe("-2h");
     expect(relativeRange("-3d")).toBe("-3d");
     for (const bad of ["", "-0m", "15", "m", "-15x", "-1.5h", "yesterday", "-1234567m"]) expect(relativeRange(bad), bad).toBeUndefined();
+  });
+});
+
+describe("web UI: a readable event list", () => {
+  const ev = (event: Record<string, unknown>, logmsg = "the text") => ({ logmsg, raw: logmsg, event }) as unknown as Parameters<typeof rowMessage>[0];
+  it("leads a JSON event's row with its message field, a syslog row with host and app", () => {
+    expect(rowMessage(ev({ json: { level: "info", message: "user  signed\nin" } }, '{"level":"info"}'))).toBe("user signed in");
+    expect(rowMessage(ev({ json: { msg: "short form" } }))).toBe("short form");
+    expect(rowMessage(ev({ json: { message: 42 } }, "as sent"))).toBe("as sent");
+    expect(rowMessage(ev({ syslog: { host: "web-01" } }, "GET /"))).toBe("GET /");
+    expect(rowSource(ev({ syslog: { host: "web-01", appName: "nginx" } }))).toBe("web-01 nginx");
+    expect(rowSource(ev({ syslog: { host: "web-01", appName: "-" } }))).toBe("web-01");
+    expect(rowSource(ev({ json: {} }))).toBeUndefined();
+  });
+
+  it("reads the level from JSON level fields and syslog severities", () => {
+    expect(levelOf(ev({ json: { level: "ERROR" } }))).toBe("error");
+    expect(levelOf(ev({ json: { severity: "warning" } }))).toBe("warn");
+    expect(levelOf(ev({ json: { level: "fatal" } }))).toBe("error");
+    expect(levelOf(ev({ syslog: { severity: "Critical" } }))).toBe("error");
+    expect(levelOf(ev({ syslog: { severity: "Informational" } }))).toBe("info");
+    expect(levelOf(ev({ syslog: { severity: "Debug" } }))).toBe("debug");
+    expect(levelOf(ev({ json: { level: "loud" } }))).toBeUndefined();
+    expect(levelOf(ev({}))).toBeUndefined();
+  });
+
+  it("highlights the query's words and phrases, not operators, excluded words or field names", () => {
+    expect(highlightTerms('json.level:error AND "disk full" NOT noise -other tag:web')).toEqual(["error", "disk full", "web"]);
+    expect(highlightTerms("err* json.status:>=500")).toEqual(["err", "500"]);
+    expect(highlightTerms("*")).toEqual([]);
+    expect(markTerms("The DB timeout at db", ["db", "timeout"])).toEqual([
+      { text: "The ", hit: false },
+      { text: "DB", hit: true },
+      { text: " ", hit: false },
+      { text: "timeout", hit: true },
+      { text: " at ", hit: false },
+      { text: "db", hit: true },
+    ]);
+    expect(markTerms("a+b (c)", ["+b (c"])).toEqual([
+      { text: "a", hit: false },
+      { text: "+b (c", hit: true },
+      { text: ")", hit: false },
+    ]);
   });
 });

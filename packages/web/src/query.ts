@@ -37,3 +37,39 @@ export function addClause(query: string, clause: string): string {
 export function excludeClause(clause: string): string {
   return `NOT ${clause}`;
 }
+
+/**
+ * The words and phrases of a query that an event's text is searched for, to highlight in its row: bare
+ * words and quoted phrases, and the values of field clauses; not operators, not what a NOT leaves out,
+ * not wildcards' stars. A reading for display, not the query's meaning.
+ */
+export function highlightTerms(query: string): string[] {
+  const out: string[] = [];
+  const re = /(NOT\s+|-)?(?:[A-Za-z_@][A-Za-z0-9_.@-]*:)?("(?:[^"\\]|\\.)*"|[^\s()"]+)/g;
+  for (const m of query.matchAll(re)) {
+    if (m[1]) continue;
+    let v = m[2]!;
+    if (/^(AND|OR|NOT|TO)$/.test(v) || v === "*" || v === "&&" || v === "||") continue;
+    if (v.startsWith('"')) v = v.slice(1, -1).replace(/\\(.)/g, "$1");
+    v = v.replace(/^[<>]=?/, "").replace(/[*?]/g, "");
+    if (v.length >= 2 && !out.includes(v)) out.push(v);
+  }
+  return out.slice(0, 20);
+}
+
+/** `text` cut into pieces, the ones matching a term (case-insensitive) marked; for highlighting. */
+export function markTerms(text: string, terms: readonly string[]): { text: string; hit: boolean }[] {
+  if (terms.length === 0 || text === "") return [{ text, hit: false }];
+  const escaped = [...terms].sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const re = new RegExp(escaped.join("|"), "gi");
+  const out: { text: string; hit: boolean }[] = [];
+  let at = 0;
+  for (const m of text.matchAll(re)) {
+    if (m[0] === "") continue;
+    if (m.index > at) out.push({ text: text.slice(at, m.index), hit: false });
+    out.push({ text: m[0], hit: true });
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) out.push({ text: text.slice(at), hit: false });
+  return out;
+}

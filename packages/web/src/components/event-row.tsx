@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { eventFields, summary, type ApiEvent, type Scalar } from "../fields";
-import { excludeClause, fieldClause } from "../query";
+import { eventFields, levelOf, rowMessage, rowSource, type ApiEvent, type Scalar } from "../fields";
+import { excludeClause, fieldClause, markTerms } from "../query";
 import { formatHash } from "../route";
 import { formatTimestamp } from "../time";
 import { copyText } from "./copy-block";
@@ -11,14 +11,18 @@ export interface EventRowProps {
   /** Adds `field:value` to the query; without it, values are not clickable. */
   onFilter?: (clause: string) => void;
   fresh?: boolean;
+  /** Words of the query, highlighted in the row (query.ts highlightTerms). */
+  terms?: readonly string[];
 }
 
 /** One event: a summary line that expands to its parsed fields, tags, log types and raw text. */
-export function EventRow({ event, onFilter, fresh }: EventRowProps) {
+export function EventRow({ event, onFilter, fresh, terms = [] }: EventRowProps) {
   const [open, setOpen] = useState(false);
   const detailId = `ev-${event.id}`;
+  const level = levelOf(event);
+  const source = rowSource(event);
   return (
-    <li class={`event${open ? " open" : ""}${fresh ? " fresh" : ""}`} data-event-id={event.id}>
+    <li class={`event${open ? " open" : ""}${fresh ? " fresh" : ""}${level ? ` level-${level}` : ""}`} data-event-id={event.id} data-level={level}>
       <button type="button" class="event-summary" aria-expanded={open ? "true" : "false"} aria-controls={detailId} onClick={() => setOpen(!open)}>
         <span class="chevron" aria-hidden="true">
           {open ? "▼" : "▶"}
@@ -26,7 +30,11 @@ export function EventRow({ event, onFilter, fresh }: EventRowProps) {
         <time class="event-time" dateTime={new Date(event.timestamp).toISOString()}>
           {formatTimestamp(event.timestamp)}
         </time>
-        <span class="event-msg">{summary(event)}</span>
+        <span class="event-msg">
+          {level && <span class="sr-only">{level} </span>}
+          {source && <span class="event-source">{source}</span>}
+          {markTerms(rowMessage(event), terms).map((p, i) => (p.hit ? <mark key={i}>{p.text}</mark> : p.text))}
+        </span>
         <span class="event-types">
           {event.logtypes.map((l) => (
             <span key={l} class="badge">

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, qs } from "../api";
-import { summary, type ApiEvent } from "../fields";
+import { rowMessage, rowSource, type ApiEvent } from "../fields";
 import { sourcesOf } from "../sources";
 import { formatTimestamp } from "../time";
 import { ErrorBox, Loading } from "./states";
@@ -77,7 +77,10 @@ function Line({ event, self, note }: { event: ApiEvent; self?: boolean; note?: s
       <time class="event-time" dateTime={new Date(event.timestamp).toISOString()}>
         {formatTimestamp(event.timestamp)}
       </time>
-      <span class="event-msg">{summary(event)}</span>
+      <span class="event-msg">
+        {rowSource(event) && <span class="event-source">{rowSource(event)}</span>}
+        {rowMessage(event)}
+      </span>
       {self && <span class="badge">this event</span>}
       {note && <span class="muted small">{note}</span>}
     </li>

@@ -5,7 +5,7 @@ import { Histogram } from "../components/histogram";
 import { QueryBar } from "../components/query-bar";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import type { ApiEvent } from "../fields";
-import { addClause } from "../query";
+import { addClause, highlightTerms } from "../query";
 import { describeRange, fillBuckets, type Bucket } from "../time";
 import type { PageProps } from "./page";
 
@@ -97,6 +97,7 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
 
   const queryError = error instanceof ApiError && error.status === 400 ? error : null;
   const filter = (clause: string) => navigate({ page: "search", q: addClause(q, clause) });
+  const terms = highlightTerms(q);
   const buckets = hist ? fillBuckets(hist.buckets, hist.from, hist.until, hist.interval) : [];
   const range = describeRange(from, until, Date.now());
   const zoomOut =
@@ -153,7 +154,7 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
             <section aria-label="Events, newest first">
               <ol class="events">
                 {events.map((e) => (
-                  <EventRow key={e.id} event={e} onFilter={filter} />
+                  <EventRow key={e.id} event={e} onFilter={filter} terms={terms} />
                 ))}
               </ol>
               <div ref={sentinel} class="list-end">

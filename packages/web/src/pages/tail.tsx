@@ -4,7 +4,7 @@ import { EventRow } from "../components/event-row";
 import { QueryBar } from "../components/query-bar";
 import { Empty } from "../components/states";
 import type { ApiEvent } from "../fields";
-import { addClause } from "../query";
+import { addClause, highlightTerms } from "../query";
 import type { PageProps } from "./page";
 
 /** The list never holds more than this many events: older ones drop off the bottom (Search has them all). */
@@ -157,7 +157,7 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
       ) : (
         <ol class="events" aria-label="Tailed events, newest first">
           {events.map((e) => (
-            <EventRow key={e.id} event={e} fresh={freshIds.current.has(e.id)} onFilter={(clause) => navigate({ page: "tail", q: addClause(q, clause) })} />
+            <EventRow key={e.id} event={e} fresh={freshIds.current.has(e.id)} terms={highlightTerms(q)} onFilter={(clause) => navigate({ page: "tail", q: addClause(q, clause) })} />
           ))}
         </ol>
       )}
