@@ -306,15 +306,33 @@ describe("the web UI, in Chromium, against the real program", () => {
     await rows.filter({ hasText: `tailme ${marker} first` }).waitFor();
     await shot("tail");
 
-    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByRole("button", { name: "Pause", exact: true }).click();
     await status.getByText("Paused").waitFor();
     await send(`tailme ${marker} while paused`);
     await page.getByText("1 new event waiting — resume to show").waitFor();
     expect(await rows.filter({ hasText: "while paused" }).count()).toBe(0);
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     await rows.filter({ hasText: `tailme ${marker} while paused` }).waitFor();
     expect(await rows.count()).toBe(2);
     expect(await rows.first().textContent()).toContain("while paused");
+
+    // Everything that waits while paused is counted, not only what one read brought.
+    await page.getByRole("button", { name: "Pause", exact: true }).click();
+    await status.getByText("Paused").waitFor();
+    const three = [1, 2, 3].map((i) => `tailme ${marker} batch ${i}`).join("\n");
+    expect((await fetch(program.url(`/bulk/${def.ingestToken}/tag/tail`), { method: "POST", body: three })).status).toBe(200);
+    await page.getByText("3 new events waiting — resume to show").waitFor();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
+    await eventually(() => rows.count()).toBe(5);
+    await eventually(() => page.getByTestId("tail-rate").textContent()).toMatch(/^\d+(\.\d)? events\/s$/);
+
+    // In event time, newest first: an event dated ten minutes back goes below the others.
+    const late = JSON.stringify({ timestamp: new Date(Date.now() - 600_000).toISOString(), message: `tailme ${marker} late` });
+    await send(late);
+    await rows.filter({ hasText: `tailme ${marker} late` }).waitFor();
+    expect(await rows.last().textContent()).toContain(`tailme ${marker} late`);
+    const times = await rows.locator("time").evaluateAll((els) => els.map((e) => Date.parse(e.getAttribute("datetime")!)));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
   });
 
   it("creates an alert that fires to a webhook, and shows the firing in its history", async () => {
@@ -395,7 +413,7 @@ describe("the web UI, in Chromium, against the real program", () => {
   it("acts on an event: pretty-printed JSON, copy it, open it alone by its link, exclude a value", async () => {
     await page.goto(program.url(`/#/search?q=${marker}`));
     const rows = page.locator("ol.events > li.event");
-    await eventually(() => rows.count()).toBe(7);
+    await eventually(() => rows.count()).toBe(11);
     const row = rows.filter({ hasText: "db timeout" });
     const id = (await row.getAttribute("data-event-id"))!;
     await row.getByRole("button", { expanded: false }).click();
@@ -417,23 +435,23 @@ describe("the web UI, in Chromium, against the real program", () => {
     await page.getByText("1 event").first().waitFor();
 
     await page.goBack();
-    await eventually(() => rows.count()).toBe(7);
+    await eventually(() => rows.count()).toBe(11);
     const again = rows.filter({ hasText: "db timeout" });
     await again.getByRole("button", { expanded: false }).click();
     await again.getByRole("button", { name: "Exclude json.level error" }).click();
     await eventually(() => page.getByLabel("Search query").inputValue()).toBe(`${marker} NOT json.level:error`);
-    await eventually(() => rows.count()).toBe(6);
+    await eventually(() => rows.count()).toBe(10);
     expect(await rows.filter({ hasText: "db timeout" }).count()).toBe(0);
   });
 
   it("picks a time range from the presets or typed back from now, named as shown", async () => {
     await page.goto(program.url(`/#/search?q=${marker}`));
-    await eventually(() => page.locator("ol.events > li.event").count()).toBe(7);
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(11);
     const range = page.getByRole("group", { name: "Time range" });
     // Each preset's accessible name is its visible label (WCAG 2.5.3); its long form is the tooltip.
     expect(await range.getByRole("button").allTextContents()).toEqual(["10 min", "15 min", "30 min", "1 h", "4 h", "12 h", "24 h", "7 d", "Custom"]);
     await range.getByRole("button", { name: "4 h", exact: true }).click();
-    await page.getByText("7 events · Last 4 hours").waitFor();
+    await page.getByText("11 events · Last 4 hours").waitFor();
     expect(await range.getByRole("button", { name: "4 h", exact: true }).getAttribute("aria-pressed")).toBe("true");
     expect(decodeURIComponent(page.url())).toContain("from=-4h&until=now");
 
@@ -444,7 +462,7 @@ describe("the web UI, in Chromium, against the real program", () => {
     await relative.getByRole("alert").getByText("Type a span back from now").waitFor();
     await relative.getByLabel("Last").fill("90m");
     await relative.getByRole("button", { name: "Apply" }).click();
-    await page.getByText("7 events · Last 90 minutes").waitFor();
+    await page.getByText("11 events · Last 90 minutes").waitFor();
     expect(decodeURIComponent(page.url())).toContain("from=-90m&until=now");
     expect(await range.getByRole("button", { name: "Custom" }).getAttribute("aria-pressed")).toBe("true");
     await shot("search-range");
@@ -457,7 +475,7 @@ describe("the web UI, in Chromium, against the real program", () => {
     await p.goto(program.url(`/#/search?q=${marker}`));
     await p.getByLabel("API token").fill(def.apiToken);
     await p.getByRole("button", { name: "Sign in" }).click();
-    await eventually(() => p.locator("ol.events > li.event").count()).toBe(7);
+    await eventually(() => p.locator("ol.events > li.event").count()).toBe(11);
     expect(await p.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
     await shot("search-phone", p);
     await phone.close();
@@ -465,7 +483,7 @@ describe("the web UI, in Chromium, against the real program", () => {
 
   it("says so when the server cannot be reached", async () => {
     await page.goto(program.url(`/#/search?q=${marker}`));
-    await eventually(() => page.locator("ol.events > li.event").count()).toBe(7);
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(11);
     await program.stop();
     await search(`${marker} ok`);
     await page.getByRole("heading", { name: "Can't reach the server" }).waitFor();

@@ -26,6 +26,11 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
   const [error, setError] = useState<ApiError | null>(null);
   const [problem, setProblem] = useState("");
   const incoming = useRef<ApiEvent[]>([]);
+  /** Events that arrived while paused, all of them (the buffer keeps only the newest TAIL_CAP). */
+  const waited = useRef(0);
+  /** Arrivals per second (epoch second → count), for the rate readout. */
+  const perSecond = useRef(new Map<number, number>());
+  const [rate, setRate] = useState<number | undefined>();
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
   const freshIds = useRef(new Set<string>());
@@ -33,19 +38,32 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
   // Events are added in small batches, so a burst costs one render, not one per event.
   const flush = () => {
     if (pausedRef.current || incoming.current.length === 0) return;
-    const batch = incoming.current.reverse();
+    const batch = incoming.current;
     incoming.current = [];
+    waited.current = 0;
     freshIds.current = new Set(batch.map((e) => e.id));
     setPending(0);
     setEvents((prev) => {
-      const all = [...batch, ...prev];
+      // In time order, newest first: events are indexed in the order they arrive, which a late or
+      // back-dated event does not follow (sort is stable: one millisecond keeps its arrival order).
+      const all = [...batch.reverse(), ...prev].sort((a, b) => b.timestamp - a.timestamp);
       if (all.length > TAIL_CAP) setDropped((d) => d + all.length - TAIL_CAP);
       return all.slice(0, TAIL_CAP);
     });
   };
   useEffect(() => {
     const t = setInterval(flush, 200);
-    return () => clearInterval(t);
+    // The rate over the last 5 whole seconds, read out once a second.
+    const r = setInterval(() => {
+      const now = Math.floor(Date.now() / 1000);
+      let n = 0;
+      for (const [sec, count] of perSecond.current) {
+        if (sec < now - 5) perSecond.current.delete(sec);
+        else if (sec < now) n += count;
+      }
+      setRate(n / 5);
+    }, 1000);
+    return () => (clearInterval(t), clearInterval(r));
   }, []);
   useEffect(() => {
     if (!paused) flush();
@@ -63,6 +81,9 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
     setEvents([]);
     setDropped(0);
     incoming.current = [];
+    waited.current = 0;
+    perSecond.current.clear();
+    setRate(undefined);
     setPending(0);
     let delay = 1000;
     const run = async () => {
@@ -82,9 +103,11 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
               } catch {
                 return;
               }
-              // While paused, keep only the newest TAIL_CAP in the buffer as well.
+              const sec = Math.floor(Date.now() / 1000);
+              perSecond.current.set(sec, (perSecond.current.get(sec) ?? 0) + 1);
+              // While paused, keep only the newest TAIL_CAP in the buffer as well, but count every one.
               if (incoming.current.length > TAIL_CAP) incoming.current.splice(0, incoming.current.length - TAIL_CAP);
-              if (pausedRef.current) setPending(incoming.current.length);
+              if (pausedRef.current) setPending(++waited.current);
             },
             ctl.signal,
           );
@@ -128,11 +151,14 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
         </button>
         {paused && pending > 0 && (
           <span class="pending" aria-live="polite">
-            {pending} new event{pending === 1 ? "" : "s"} waiting — resume to show
+            {pending.toLocaleString()} new event{pending === 1 ? "" : "s"} waiting — resume to show{pending > TAIL_CAP ? ` the newest ${TAIL_CAP}` : ""}
           </span>
         )}
+        <span class="muted small" data-testid="tail-rate">
+          {rate === undefined ? "" : `${rate.toLocaleString(undefined, { maximumFractionDigits: 1 })} events/s`}
+        </span>
         <span class="muted small">
-          Newest first · keeps the last {TAIL_CAP}
+          Newest first, by event time · keeps the last {TAIL_CAP}
           {dropped > 0 ? ` (${dropped.toLocaleString()} older dropped; search has them)` : ""}
         </span>
       </div>
