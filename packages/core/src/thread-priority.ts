@@ -4,9 +4,8 @@ import os from "node:os";
 /**
  * Lowers the calling thread's scheduling priority by `steps` nice levels below the process's (at most to 19,
  * the lowest; relative, so that a program started under `nice` keeps its threads' order). On Linux a thread has a
- * nice value of its own, and setpriority given a thread id changes just that thread: a worker thread can
- * step behind the threads that accept syslog and HTTP, so that when the two cores are short the kernel
- * serves ingest first and the stage catches up from the durable queue (issue 16).
+ * nice value of its own, and setpriority given a thread id changes just that thread: the index's query
+ * readers step behind the threads that ingest, so that a query takes what CPU ingest leaves.
  *
  * Returns whether it took effect: elsewhere (not Linux, or not allowed) the thread keeps the process's
  * priority, which is correct, only less polite.

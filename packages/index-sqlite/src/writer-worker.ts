@@ -4,14 +4,11 @@
  * {type:"prepare", id, tenant, at, length}; {type:"closeSlice", id, tenant, sliceName}; {type:"close"}.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { lowerThreadPriority } from "@unmeltable/core";
 import { IndexWriter, type PreparedWrite } from "./writer";
 import type { SliceLength } from "./slices";
 
-// 5 nice levels down: behind the threads that accept syslog and HTTP (a datagram not read in time is lost, an indexed
-// event only comes later), ahead of the parsing (10 down) that feeds it and of the queries (lowest).
-lowerThreadPriority(5);
-
+// At the process's priority, as the parse thread: lowering both measured no gain for ingest, and on a machine
+// busy with other work it let that work take their turns (bench/RESULTS.md, issue 16). Queries go lowest.
 const { root, openSlices, counters } = workerData as { root: string; openSlices?: number; counters?: SharedArrayBuffer };
 // Slice lengths come with each prepared write (and each prepare message), so this writer needs no policy.
 const writer = new IndexWriter(root, () => "day", { openSlices, counters: counters && new Int32Array(counters) });

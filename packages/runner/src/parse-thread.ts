@@ -21,9 +21,9 @@ const RESTART_FIRST_MS = 100;
 const RESTART_MAX_MS = 5_000;
 
 /**
- * The process stage's parsing in a worker thread of its own, at a lower priority than the main thread
- * (issue 16): in `start` the main thread accepts syslog and HTTP, and the parsing — the costliest step per
- * event before the index — would otherwise take its turns from the sockets. A batch goes over as one
+ * The process stage's parsing in a worker thread of its own (issue 16): in `start` the main thread accepts
+ * syslog and HTTP, and the parsing — the costliest step per event before the index — took its turns from
+ * the sockets. A batch goes over as one
  * copied buffer and comes back as transferred buffers (core's ParsedRaw): no per-event object crosses.
  *
  * If the thread dies, the batches it held fail (their stage runner delivers them again, as for any

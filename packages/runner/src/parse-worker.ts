@@ -1,13 +1,12 @@
 import { parentPort } from "node:worker_threads";
-import { lowerThreadPriority, parsedRawTransfers, parseRawRecords, type ParseRawOptions } from "@unmeltable/core";
+import { parsedRawTransfers, parseRawRecords, type ParseRawOptions } from "@unmeltable/core";
 import type { ParseReply, ParseRequest } from "./parse-thread";
 
 /**
- * The process stage's parsing thread (parse-thread.ts), 10 nice levels down: below the threads that accept syslog
- * and HTTP and the index writer (5 down), the last in line for the cores when they are short — the
- * parsing catches up from the durable queue.
+ * The process stage's parsing thread (parse-thread.ts). It runs at the process's priority: a lower one
+ * measured no gain for ingest (the thread of its own is what freed the main thread) and, on a machine busy
+ * with other work, let the other work take the parsing's turns (bench/RESULTS.md, issue 16).
  */
-lowerThreadPriority(10);
 
 const port = parentPort!;
 port.on("message", (m: ParseRequest) => {

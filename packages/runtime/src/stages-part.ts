@@ -174,7 +174,7 @@ export async function startStages(options: {
       return false;
     }
   }
-  // The process stages parse on a thread of their own, below the collector's priority (issue 16).
+  // The process stages parse on a thread of their own, off the collector's main thread (issue 16).
   const parseThread = new ParseThread({ logger });
   const backlogStage = createProcessStage({
     parse: parseThread.parse,
