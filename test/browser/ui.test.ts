@@ -444,6 +444,22 @@ describe("the web UI, in Chromium, against the real program", () => {
     expect(await rows.filter({ hasText: "db timeout" }).count()).toBe(0);
   });
 
+  it("helps with the query: a known field for a bare name that matches nothing, recent queries to complete", async () => {
+    await page.goto(program.url(`/#/search?q=${encodeURIComponent(`${marker} level:error`)}`));
+    await page.getByText("No events match this search").waitFor();
+    const hint = page.getByTestId("field-suggestion");
+    await hint.getByRole("button", { name: `${marker} json.level:error` }).click();
+    await eventually(() => page.getByLabel("Search query").inputValue()).toBe(`${marker} json.level:error`);
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(1);
+
+    // What was searched here comes back as a completion, with the field names.
+    await search(`${marker} ok`);
+    await page.getByLabel("Search query").focus();
+    const options = () => page.locator("#query-suggestions option").evaluateAll((els) => els.map((e) => e.getAttribute("value")));
+    await eventually(options).toContain(`${marker} ok`);
+    expect(await options()).toContain("json.level:");
+  });
+
   it("picks a time range from the presets or typed back from now, named as shown", async () => {
     await page.goto(program.url(`/#/search?q=${marker}`));
     await eventually(() => page.locator("ol.events > li.event").count()).toBe(11);
@@ -466,6 +482,31 @@ describe("the web UI, in Chromium, against the real program", () => {
     expect(decodeURIComponent(page.url())).toContain("from=-90m&until=now");
     expect(await range.getByRole("button", { name: "Custom" }).getAttribute("aria-pressed")).toBe("true");
     await shot("search-range");
+  });
+
+  it("shows times in the browser's time zone or in UTC, as chosen, 24 h", async () => {
+    const ny = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light", locale: "en-US", timezoneId: "America/New_York" });
+    const p = await ny.newPage();
+    watch(p);
+    await p.goto(program.url(`/#/search?q=${marker}`));
+    await p.getByLabel("API token").fill(def.apiToken);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    const first = p.locator("ol.events > li.event time").first();
+    await first.waitFor();
+    const at = Date.parse((await first.getAttribute("datetime"))!);
+    // December: New York is UTC−5.
+    const shown = (offsetMs: number) => new Date(at + offsetMs).toISOString().replace("T", " ").slice(0, 23);
+    const toggle = p.getByTestId("time-zone");
+    expect(await toggle.textContent()).toBe("Times: America/New_York");
+    expect(await first.textContent()).toBe(shown(-5 * 3_600_000));
+    await toggle.click();
+    await eventually(() => toggle.textContent()).toBe("Times: UTC");
+    await eventually(() => p.locator("ol.events > li.event time").first().textContent()).toBe(shown(0));
+    // The choice is kept in this browser.
+    await p.reload();
+    await eventually(() => p.locator("ol.events > li.event time").first().textContent()).toBe(shown(0));
+    expect(await p.getByTestId("time-zone").textContent()).toBe("Times: UTC");
+    await ny.close();
   });
 
   it("is readable on a phone", async () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parseQuery } from "../../packages/core/src/query/index";
 import { eventFields, levelOf, rowMessage, rowSource } from "../../packages/web/src/fields";
-import { addClause, fieldClause, highlightTerms, markTerms, quoteValue } from "../../packages/web/src/query";
+import { addClause, fieldClause, highlightTerms, markTerms, quoteValue, recentQueries, rememberQuery, suggestFields } from "../../packages/web/src/query";
 import { DEFAULT_ROUTE, formatHash, parseHash } from "../../packages/web/src/route";
 import { setupSnippets } from "../../packages/web/src/setup-snippets";
 import { sourcesOf } from "../../packages/web/src/sources";
-import { describeRange, fillBuckets, PRESETS, relativeRange, resolveTime } from "../../packages/web/src/time";
+import { describeRange, fillBuckets, formatTick, formatTimestamp, fromLocalInput, PRESETS, relativeRange, resolveTime, setZoneMode, toLocalInput, zoneMode, zoneName } from "../../packages/web/src/time";
 
 describe("web UI: field:value clauses", () => {
   it("writes values bare when the query language reads them back unchanged, quoted otherwise", () => {
@@ -193,5 +193,48 @@ describe("web UI: a readable event list", () => {
       { text: "+b (c", hit: true },
       { text: ")", hit: false },
     ]);
+  });
+});
+
+describe("web UI: query help", () => {
+  const known = ["json.level", "json.status", "syslog.severity", "syslog.appName", "http.level"];
+  it("suggests the known field a bare field name most likely means, JSON first", () => {
+    expect(suggestFields("level:error", known)).toBe("json.level:error");
+    expect(suggestFields("timeout AND (appName:nginx OR level:warn)", known)).toBe("timeout AND (syslog.appName:nginx OR json.level:warn)");
+    expect(suggestFields("json.level:error", known)).toBeUndefined();
+    expect(suggestFields("tag:web logtype:json", known)).toBeUndefined();
+    expect(suggestFields("colour:red", known)).toBeUndefined();
+    expect(suggestFields('"level:error"', known)).toBeUndefined();
+    for (const q of [suggestFields("level:error", known)!, suggestFields("timeout AND (appName:nginx OR level:warn)", known)!]) expect(() => parseQuery(q)).not.toThrow();
+  });
+
+  it("remembers the last ten queries searched, newest first, each once", () => {
+    const items = new Map<string, string>();
+    const storage = { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
+    for (let i = 0; i < 12; i++) rememberQuery(`q${i}`, storage);
+    rememberQuery("q5", storage);
+    rememberQuery("  ", storage);
+    rememberQuery("*", storage);
+    expect(recentQueries(storage)).toEqual(["q5", "q11", "q10", "q9", "q8", "q7", "q6", "q4", "q3", "q2"]);
+    items.set("unmeltable.recentQueries", "not json");
+    expect(recentQueries(storage)).toEqual([]);
+  });
+});
+
+describe("web UI: times in UTC when chosen", () => {
+  it("formats and reads times in UTC, 24 h, and puts the date on a tick where a day begins", () => {
+    const before = zoneMode();
+    setZoneMode("utc");
+    try {
+      const t = Date.UTC(2026, 11, 31, 23, 59, 58, 7);
+      expect(formatTimestamp(t)).toBe("2026-12-31 23:59:58.007");
+      expect(toLocalInput(t)).toBe("2026-12-31T23:59");
+      expect(fromLocalInput("2026-12-31T23:59")).toBe(Date.UTC(2026, 11, 31, 23, 59));
+      expect(zoneName()).toBe("UTC");
+      expect(formatTick(Date.UTC(2027, 0, 1, 0, 30), 6 * 3_600_000, Date.UTC(2026, 11, 31, 23, 0))).toBe("Jan 1, 00:30");
+      expect(formatTick(Date.UTC(2027, 0, 1, 1, 30), 6 * 3_600_000, Date.UTC(2027, 0, 1, 0, 30))).toBe("01:30");
+    } finally {
+      setZoneMode(before);
+    }
   });
 });

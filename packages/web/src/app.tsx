@@ -9,6 +9,7 @@ import { SignIn } from "./pages/sign-in";
 import { TailPage } from "./pages/tail";
 import { UsagePage } from "./pages/usage";
 import { formatHash, parseHash, type Page, type RouteState } from "./route";
+import { setZoneMode, zoneMode, zoneName, type ZoneMode } from "./time";
 
 const NAV: { page: Page; label: string }[] = [
   { page: "search", label: "Search" },
@@ -28,6 +29,7 @@ export function App() {
   const [route, setRoute] = useState<RouteState>(() => parseHash(location.hash));
   const [nonce, setNonce] = useState(0);
   const [down, setDown] = useState(false);
+  const [zone, setZone] = useState<ZoneMode>(zoneMode);
 
   useEffect(
     () =>
@@ -85,13 +87,16 @@ export function App() {
 
   const props: PageProps = { route, nonce, navigate, config };
   return (
-    <Shell route={route} config={config} down={down} navigate={navigate} onSignOut={() => (setToken(null), setConfig(null), setSignedIn(false))}>
-      {route.page === "search" && <SearchPage {...props} />}
-      {route.page === "fields" && <FieldsPage {...props} />}
-      {route.page === "tail" && <TailPage {...props} />}
-      {route.page === "setup" && <SetupPage {...props} />}
-      {route.page === "alerts" && <AlertsPage {...props} />}
-      {route.page === "usage" && <UsagePage {...props} />}
+    <Shell route={route} config={config} down={down} navigate={navigate} zone={zone} onZone={(z) => (setZoneMode(z), setZone(z))} onSignOut={() => (setToken(null), setConfig(null), setSignedIn(false))}>
+      {/* Keyed by the zone: a page shows its times again when the zone changes. */}
+      <div key={zone} class="page-frame">
+        {route.page === "search" && <SearchPage {...props} />}
+        {route.page === "fields" && <FieldsPage {...props} />}
+        {route.page === "tail" && <TailPage {...props} />}
+        {route.page === "setup" && <SetupPage {...props} />}
+        {route.page === "alerts" && <AlertsPage {...props} />}
+        {route.page === "usage" && <UsagePage {...props} />}
+      </div>
     </Shell>
   );
 }
@@ -101,6 +106,8 @@ function Shell(props: {
   config: UiConfig | null;
   down: boolean;
   navigate: PageProps["navigate"];
+  zone: ZoneMode;
+  onZone(zone: ZoneMode): void;
   onSignOut(): void;
   children: preact.ComponentChildren;
 }) {
@@ -138,6 +145,15 @@ function Shell(props: {
           </ul>
         </nav>
         <div class="who">
+          <button
+            type="button"
+            class="btn btn-small"
+            data-testid="time-zone"
+            title={props.zone === "utc" ? "Times are in UTC; show them in this browser's time zone" : "Times are in this browser's time zone; show them in UTC"}
+            onClick={() => props.onZone(props.zone === "utc" ? "local" : "utc")}
+          >
+            Times: {zoneName()}
+          </button>
           {props.config && (
             <span class="tenant" title="Tenant">
               {props.config.tenant}

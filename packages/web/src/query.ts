@@ -73,3 +73,56 @@ export function markTerms(text: string, terms: readonly string[]): { text: strin
   if (at < text.length) out.push({ text: text.slice(at), hit: false });
   return out;
 }
+
+/** Field names the query language answers without a namespace (packages/core/src/query/ast.ts, PSEUDO_FIELDS). */
+const PSEUDO = new Set(["tag", "logtype", "id", "timestamp"]);
+
+/**
+ * The query with each bare field name that no event has (`level:error`) replaced by the known field it
+ * most likely means (`json.level:error`: a known field ending in `.level`, JSON first), or undefined
+ * when there is nothing to suggest. Loggly's fields live under namespaces; people type the bare name.
+ */
+export function suggestFields(query: string, known: readonly string[]): string | undefined {
+  const have = new Set(known);
+  let changed = false;
+  const out = query.replace(/(^|[\s(])([A-Za-z_@][A-Za-z0-9_@-]*):(?=\S)/g, (whole, before: string, name: string) => {
+    if (PSEUDO.has(name) || have.has(name)) return whole;
+    const candidates = known.filter((f) => f.endsWith(`.${name}`));
+    if (candidates.length === 0) return whole;
+    const best = candidates.find((f) => f.startsWith("json.")) ?? candidates[0]!;
+    changed = true;
+    return `${before}${best}:`;
+  });
+  return changed ? out : undefined;
+}
+
+const RECENT_KEY = "unmeltable.recentQueries";
+const RECENT_MAX = 10;
+
+/** The part of the Web Storage API used here (the browser's localStorage; tests give a map). */
+interface KeyValues {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+const browserStorage = (): KeyValues | undefined => (globalThis as { localStorage?: KeyValues }).localStorage;
+
+/** The queries searched last in this browser, newest first (stored locally; never the token). */
+export function recentQueries(storage: Pick<KeyValues, "getItem"> | undefined = browserStorage()): string[] {
+  try {
+    const list = JSON.parse(storage?.getItem(RECENT_KEY) ?? "[]") as unknown;
+    return Array.isArray(list) ? list.filter((q): q is string => typeof q === "string").slice(0, RECENT_MAX) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Remembers a searched query (a repeated one moves to the front). */
+export function rememberQuery(q: string, storage: KeyValues | undefined = browserStorage()): void {
+  const text = q.trim();
+  if (!storage || text === "" || text === "*" || text.length > 500) return;
+  try {
+    storage.setItem(RECENT_KEY, JSON.stringify([text, ...recentQueries(storage).filter((x) => x !== text)].slice(0, RECENT_MAX)));
+  } catch {
+    // storage full or refused: recent queries are a convenience
+  }
+}

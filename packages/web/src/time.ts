@@ -56,36 +56,98 @@ export function describeRange(from: string, until: string, now: number): string 
   const f = resolveTime(from, now);
   const u = resolveTime(until, now);
   if (f === undefined || u === undefined) return `${from} – ${until}`;
-  const sameDay = new Date(f).toDateString() === new Date(u).toDateString();
-  return `${formatShort(f)} – ${until === "now" ? "now" : sameDay ? formatClock(u) : formatShort(u)}`;
+  return `${formatShort(f)} – ${until === "now" ? "now" : sameDay(f, u) ? formatClock(u) : formatShort(u)}`;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
-/** `2024-03-10 12:00:05.123`, local time. */
-export function formatTimestamp(ms: number): string {
+/**
+ * Times are shown in the browser's time zone or in UTC, as the user chooses (kept in this browser); always
+ * 24 h. Every formatter below and the custom range's inputs follow the choice.
+ */
+export type ZoneMode = "local" | "utc";
+const ZONE_KEY = "unmeltable.timeZone";
+const store = () => (globalThis as { localStorage?: { getItem(k: string): string | null; setItem(k: string, v: string): void } }).localStorage;
+let zone: ZoneMode = (() => {
+  try {
+    return store()?.getItem(ZONE_KEY) === "utc" ? "utc" : "local";
+  } catch {
+    return "local";
+  }
+})();
+
+export function zoneMode(): ZoneMode {
+  return zone;
+}
+
+export function setZoneMode(mode: ZoneMode): void {
+  zone = mode;
+  try {
+    store()?.setItem(ZONE_KEY, mode);
+  } catch {
+    // not kept: the choice holds for this page
+  }
+}
+
+/** The zone times are shown in: `UTC`, or the browser's (`Europe/Berlin`). */
+export function zoneName(): string {
+  if (zone === "utc") return "UTC";
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+  } catch {
+    return "local time";
+  }
+}
+
+interface Parts {
+  year: number;
+  month: number;
+  day: number;
+  hours: number;
+  minutes: number;
+  seconds: number;
+  millis: number;
+}
+
+function parts(ms: number): Parts {
   const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  return zone === "utc"
+    ? { year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate(), hours: d.getUTCHours(), minutes: d.getUTCMinutes(), seconds: d.getUTCSeconds(), millis: d.getUTCMilliseconds() }
+    : { year: d.getFullYear(), month: d.getMonth(), day: d.getDate(), hours: d.getHours(), minutes: d.getMinutes(), seconds: d.getSeconds(), millis: d.getMilliseconds() };
+}
+
+/** `2024-03-10 12:00:05.123`, in the chosen zone. */
+export function formatTimestamp(ms: number): string {
+  const d = parts(ms);
+  return `${d.year}-${pad(d.month + 1)}-${pad(d.day)} ${pad(d.hours)}:${pad(d.minutes)}:${pad(d.seconds)}.${pad(d.millis, 3)}`;
 }
 
 /** `Mar 10, 12:00`. */
 export function formatShort(ms: number): string {
-  const d = new Date(ms);
-  const month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getMonth()];
-  return `${month} ${d.getDate()}, ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const d = parts(ms);
+  const month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.month];
+  return `${month} ${d.day}, ${pad(d.hours)}:${pad(d.minutes)}`;
 }
 
 /** `12:00` or `12:00:30` when the seconds matter. */
 export function formatClock(ms: number, seconds = false): string {
-  const d = new Date(ms);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
+  const d = parts(ms);
+  return `${pad(d.hours)}:${pad(d.minutes)}${seconds ? `:${pad(d.seconds)}` : ""}`;
 }
 
-/** A bucket's time label: clock for short ranges, date and clock for longer ones. */
-export function formatTick(ms: number, spanMs: number): string {
-  if (spanMs <= 2 * 3_600_000) return formatClock(ms, spanMs <= 10 * 60_000);
-  if (spanMs <= 36 * 3_600_000) return formatClock(ms);
-  return formatShort(ms);
+function sameDay(a: number, b: number): boolean {
+  const x = parts(a);
+  const y = parts(b);
+  return x.year === y.year && x.month === y.month && x.day === y.day;
+}
+
+/**
+ * A bucket's time label: clock for short ranges, date and clock for longer ones; `previous` (the label
+ * before it) adds the date where a day begins, so a range across midnight says which day each side is.
+ */
+export function formatTick(ms: number, spanMs: number, previous?: number): string {
+  if (spanMs > 36 * 3_600_000 || (previous !== undefined && !sameDay(previous, ms))) return formatShort(ms);
+  return formatClock(ms, spanMs <= 10 * 60_000);
 }
 
 /** "3 min ago", "just now". */
@@ -98,18 +160,19 @@ export function formatAgo(ms: number, now: number): string {
   return `${Math.round(s / 86_400)} d ago`;
 }
 
-/** Value for `<input type="datetime-local">` (local time, minutes). */
+/** Value for `<input type="datetime-local">` (in the chosen zone, minutes). */
 export function toLocalInput(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const d = parts(ms);
+  return `${d.year}-${pad(d.month + 1)}-${pad(d.day)}T${pad(d.hours)}:${pad(d.minutes)}`;
 }
 
-/** `<input type="datetime-local">` value → epoch ms, or undefined. */
+/** `<input type="datetime-local">` value (in the chosen zone) → epoch ms, or undefined. */
 export function fromLocalInput(value: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
   if (!m) return undefined;
-  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
-  return Number.isFinite(d.getTime()) ? d.getTime() : undefined;
+  const f = [Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)] as const;
+  const t = zone === "utc" ? Date.UTC(...f) : new Date(...f).getTime();
+  return Number.isFinite(t) ? t : undefined;
 }
 
 export interface Bucket {

@@ -54,7 +54,8 @@ export function Histogram({ buckets, interval, total, onZoom, onZoomOut }: Histo
     onZoom(from, until);
   };
 
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ f, label: formatTick(start + f * span, span) }));
+  // Each label says its date where a day begins since the one before it (a range across midnight).
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f, i, all) => ({ f, label: formatTick(start + f * span, span, i === 0 ? undefined : start + all[i - 1]! * span) }));
   const label = `Histogram of ${total ?? buckets.reduce((s, b) => s + b.count, 0)} events from ${formatTimestamp(start)} to ${formatTimestamp(end)}, one bar per ${formatInterval(interval)}, at most ${max} per bar. Drag across it to zoom in.`;
   return (
     <figure class="histogram">

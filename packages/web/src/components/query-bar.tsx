@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError } from "../api";
+import { api, ApiError } from "../api";
+import { recentQueries, rememberQuery } from "../query";
 import { describeRange, fromLocalInput, presetOf, PRESETS, relativeRange, resolveTime, toLocalInput } from "../time";
 
 export interface QueryBarProps {
@@ -19,8 +20,23 @@ export interface QueryBarProps {
  * The query box and the time range: presets, a custom range, and the query error shown where it is.
  * `/` anywhere on the page focuses the query box.
  */
+/** Field names seen in the last day, fetched once per page load for completion. */
+let knownFields: Promise<string[]> | undefined;
+function fieldNames(): Promise<string[]> {
+  knownFields ??= api<{ fields: string[] }>("/apiv2/fields?from=-24h").then(
+    (b) => b.fields,
+    () => ((knownFields = undefined), []),
+  );
+  return knownFields;
+}
+
 export function QueryBar(props: QueryBarProps) {
   const [text, setText] = useState(props.q);
+  const [suggestions, setSuggestions] = useState<string[]>([]);
+  // Completion (the browser's own, from a datalist): recent queries first, then `field:` for each field.
+  const loadSuggestions = () => {
+    void fieldNames().then((fields) => setSuggestions([...recentQueries(), ...fields.slice(0, 300).map((f) => `${f}:`)]));
+  };
   const [custom, setCustom] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => setText(props.q), [props.q]);
@@ -47,6 +63,8 @@ export function QueryBar(props: QueryBarProps) {
 
   const submit = (e: Event) => {
     e.preventDefault();
+    rememberQuery(text);
+    loadSuggestions();
     props.onSubmit({ q: text.trim(), from: props.from, until: props.until });
   };
   const preset = presetOf(props.from, props.until);
@@ -70,7 +88,14 @@ export function QueryBar(props: QueryBarProps) {
           onInput={(e) => setText((e.target as HTMLInputElement).value)}
           aria-invalid={props.error ? "true" : undefined}
           aria-describedby={props.error ? errorId : undefined}
+          list="query-suggestions"
+          onFocus={loadSuggestions}
         />
+        <datalist id="query-suggestions">
+          {suggestions.map((v) => (
+            <option key={v} value={v} />
+          ))}
+        </datalist>
         <button type="submit" class="btn btn-primary" aria-busy={props.busy ? "true" : undefined}>
           {props.submitLabel ?? "Search"}
         </button>

@@ -5,7 +5,7 @@ import { Histogram } from "../components/histogram";
 import { QueryBar } from "../components/query-bar";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import type { ApiEvent } from "../fields";
-import { addClause, highlightTerms } from "../query";
+import { addClause, highlightTerms, suggestFields } from "../query";
 import { describeRange, fillBuckets, type Bucket } from "../time";
 import type { PageProps } from "./page";
 
@@ -149,7 +149,7 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
           {loading ? (
             <Loading label="Searching…" />
           ) : events.length === 0 ? (
-            <NoEvents q={q} range={range} navigate={navigate} />
+            <NoEvents q={q} from={from} until={until} range={range} navigate={navigate} />
           ) : (
             <section aria-label="Events, newest first">
               <ol class="events">
@@ -183,8 +183,20 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
   );
 }
 
-function NoEvents({ q, range, navigate }: { q: string; range: string; navigate: PageProps["navigate"] }) {
+function NoEvents({ q, from, until, range, navigate }: { q: string; from: string; until: string; range: string; navigate: PageProps["navigate"] }) {
   const all = q.trim() === "" || q.trim() === "*";
+  // A bare field name (`level:error`) that no event has, where a known field would match (`json.level`).
+  const [suggestion, setSuggestion] = useState<string | undefined>();
+  useEffect(() => {
+    setSuggestion(undefined);
+    if (all || !/[A-Za-z_@][\w@-]*:/.test(q)) return;
+    const ctl = new AbortController();
+    api<{ fields: string[] }>(`/apiv2/fields${qs({ from, until })}`, { signal: ctl.signal }).then(
+      (b) => setSuggestion(suggestFields(q, b.fields)),
+      () => undefined,
+    );
+    return () => ctl.abort();
+  }, [q, from, until, all]);
   return (
     <Empty title={all ? `No events in the ${range.toLowerCase().startsWith("last") ? range.toLowerCase() : `range ${range}`}` : "No events match this search"} icon="○">
       {all ? (
@@ -198,6 +210,15 @@ function NoEvents({ q, range, navigate }: { q: string; range: string; navigate: 
       ) : (
         <p>
           Nothing matches <code>{q}</code> ({range}). Try a longer range, fewer clauses, or a wildcard like <code>err*</code>.
+        </p>
+      )}
+      {suggestion && (
+        <p class="suggestion" data-testid="field-suggestion">
+          Fields have a namespace (<code>json.</code>, <code>syslog.</code>, …). Did you mean{" "}
+          <button type="button" class="link-button" onClick={() => navigate({ page: "search", q: suggestion })}>
+            {suggestion}
+          </button>
+          ?
         </p>
       )}
       <p>
