@@ -18,7 +18,7 @@ import {
   type UsageSource,
 } from "@unmeltable/core";
 import { apiErrorAnswer } from "./errors";
-import { logglyEvent, TIME_CEILING, TIME_FLOOR } from "./loggly-event";
+import { intParam, logglyEvent, TIME_CEILING, TIME_FLOOR } from "./loggly-event";
 import { surrounding } from "./surrounding";
 import { usageDays, usageOf } from "./usage";
 
@@ -188,14 +188,6 @@ function timeRange(params: URLSearchParams, now: number): { from: number; until:
 
 function clampTime(t: number): number {
   return Math.min(TIME_CEILING, Math.max(TIME_FLOOR, t));
-}
-
-function intParam(params: URLSearchParams, name: string, dflt: number, min: number, max: number): number {
-  const text = params.get(name);
-  if (text === null || text === "") return dflt;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw badRequest(`${name} must be an integer >= ${min}`);
-  return Math.min(n, max);
 }
 
 /** A result set as its rsid carries it: the search, and the total counted when /apiv2/search made it. */

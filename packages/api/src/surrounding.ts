@@ -1,5 +1,5 @@
 import { badRequest, parseQuery, type IndexPort, type Tenant } from "@unmeltable/core";
-import { logglyEvent, TIME_CEILING, TIME_FLOOR } from "./loggly-event";
+import { intParam, logglyEvent, TIME_CEILING, TIME_FLOOR } from "./loggly-event";
 
 /** Events on each side at most (`size`), and how far from the event they are looked for (`within`). */
 const DEFAULT_SIZE = 20;
@@ -28,8 +28,8 @@ export async function surrounding(params: URLSearchParams, tenant: Tenant, index
   }
   const id = params.get("id") ?? "";
   if (id.length > MAX_ID) throw badRequest(`id has at most ${MAX_ID} characters`);
-  const size = boundedInt(params, "size", DEFAULT_SIZE, MAX_SIZE);
-  const within = boundedInt(params, "within", DEFAULT_WITHIN_MS, MAX_WITHIN_MS);
+  const size = intParam(params, "size", DEFAULT_SIZE, 1, MAX_SIZE);
+  const within = intParam(params, "within", DEFAULT_WITHIN_MS, 1, MAX_WITHIN_MS);
   const query = parseQuery(params.get("q") || "*");
   const read = (from: number, until: number, order: "asc" | "desc", n: number) =>
     from > until ? Promise.resolve([]) : index.search({ tenant: tenant.name, query, from, until }, { order, size: n }).then((r) => r.events.map(logglyEvent));
@@ -40,12 +40,4 @@ export async function surrounding(params: URLSearchParams, tenant: Tenant, index
     read(at + 1, Math.min(TIME_CEILING, at + within), "asc", size),
   ]);
   return { at, within, before, same: same.filter((e) => e.id !== id).slice(0, size), after };
-}
-
-function boundedInt(params: URLSearchParams, name: string, dflt: number, max: number): number {
-  const text = params.get(name);
-  if (text === null || text === "") return dflt;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw badRequest(`${name} must be a whole number >= 1`);
-  return Math.min(n, max);
 }

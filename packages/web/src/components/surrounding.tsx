@@ -72,13 +72,14 @@ export function Surrounding({ event }: { event: ApiEvent }) {
 }
 
 function Line({ event, self, note }: { event: ApiEvent; self?: boolean; note?: string }) {
+  const source = rowSource(event);
   return (
     <li class={`surrounding-line${self ? " self" : ""}`} aria-current={self ? "true" : undefined} data-event-id={event.id}>
       <time class="event-time" dateTime={new Date(event.timestamp).toISOString()}>
         {formatTimestamp(event.timestamp)}
       </time>
       <span class="event-msg">
-        {rowSource(event) && <span class="event-source">{rowSource(event)}</span>}
+        {source && <span class="event-source">{source}</span>}
         {rowMessage(event)}
       </span>
       {self && <span class="badge">this event</span>}

@@ -132,6 +132,7 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
     return () => ctl.abort();
   }, [q, nonce]);
 
+  const terms = highlightTerms(q);
   const label = paused ? "Paused" : status === "live" ? "Live" : status === "connecting" ? "Connecting…" : status === "reconnecting" ? "Reconnecting…" : "Stopped";
   return (
     <div class="page page-tail">
@@ -183,7 +184,7 @@ export function TailPage({ route, nonce, navigate }: PageProps) {
       ) : (
         <ol class="events" aria-label="Tailed events, newest first">
           {events.map((e) => (
-            <EventRow key={e.id} event={e} fresh={freshIds.current.has(e.id)} terms={highlightTerms(q)} onFilter={(clause) => navigate({ page: "tail", q: addClause(q, clause) })} />
+            <EventRow key={e.id} event={e} fresh={freshIds.current.has(e.id)} terms={terms} onFilter={(clause) => navigate({ page: "tail", q: addClause(q, clause) })} />
           ))}
         </ol>
       )}
