@@ -1,5 +1,5 @@
 /**
- * Alert checks on AWS (EventBridge, every minute): each tenant's saved searches counted through the index,
+ * Alert checks on AWS (EventBridge, every minute): each alert's query (or the saved search it is built on) counted through the index,
  * webhooks fired for those whose condition holds — the same `checkAlerts` the local timer runs. Alerts
  * live in S3 (`UNMELTABLE_ALERTS=s3://bucket/alerts/`), written by the search API's /apiv2/alerts.
  * Webhooks go to public addresses only, plus `UNMELTABLE_WEBHOOK_ALLOW` (the same check as on one machine).
@@ -8,7 +8,7 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { checkAlerts, searchLink } from "@unmeltable/core";
 import { webhookSender } from "@unmeltable/alerts";
-import { alertStore, appLogger, functionEnv, indexPort, logger } from "@unmeltable/lambda";
+import { alertStore, appLogger, functionEnv, indexPort, logger, savedSearchStore } from "@unmeltable/lambda";
 
 const env = functionEnv("alerts");
 
@@ -17,6 +17,7 @@ export const handler = middy(async () => {
   const base = env.UNMELTABLE_PUBLIC_URL ?? "";
   const results = await checkAlerts({
     store: alertStore(),
+    searches: savedSearchStore(),
     index,
     send: webhookSender({ logger: appLogger }),
     linkFor: (query, from, until) => searchLink(base, query, from, until),

@@ -1,6 +1,7 @@
 /**
  * Loggly's retrieval API (apiv2) behind API Gateway or a function URL: the same route functions as the
- * local HTTP server (packages/api), plus the alerts API (/apiv2/alerts, alerts kept in S3) and the web
+ * local HTTP server (packages/api), plus the alerts and saved searches APIs (/apiv2/alerts,
+ * /apiv2/savedsearches, both kept in S3) and the web
  * UI's /ui/config. The caller is authenticated once, by core's `authenticate` (the rules of every
  * surface), before a handler is picked; failures are answered as coded errors, as on one machine (an
  * unexpected exception too: a 500 `UNM_INTERNAL`, logged with its stack). The index's reads are timed
@@ -9,14 +10,15 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { answerAlertsApi } from "@unmeltable/alerts";
+import { answerAlertsApi, answerSavedSearchesApi } from "@unmeltable/alerts";
 import { answerApi, apiErrorAnswer, apiMethodError, indexUsage, type ApiRequest, type ApiResponse } from "@unmeltable/api";
 import { authenticate, errorAnswer, errorFields, internalError, timedReads, withDeadline, type Tenant } from "@unmeltable/core";
-import { alertStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
+import { alertStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const env = functionEnv("search");
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
 const alerts = env.UNMELTABLE_ALERTS ? alertStore() : undefined;
+const searches = env.UNMELTABLE_ALERTS ? savedSearchStore() : undefined;
 const metrics = new EmfMetrics();
 /** The retrieval API's reads, timed (the same metric as on one machine: core's QUERY_METRICS). */
 const timedIndex = timedReads(index, metrics);
@@ -40,7 +42,14 @@ export const handler = middy(async (event: APIGatewayProxyEventV2, context: Cont
 
 async function answer(event: APIGatewayProxyEventV2, context: Context) {
   const req = apiRequestFromEvent(event);
-  const surface = alerts && req.path.startsWith("/apiv2/alerts") ? "alerts" : req.path === "/ui/config" ? "ui-config" : "api";
+  const surface =
+    alerts && req.path.startsWith("/apiv2/alerts")
+      ? "alerts"
+      : searches && (req.path === "/apiv2/savedsearches" || req.path.startsWith("/apiv2/savedsearches/"))
+        ? "savedsearches"
+        : req.path === "/ui/config"
+          ? "ui-config"
+          : "api";
   // As on the local server, whose route table answers a wrong method before it authenticates.
   const wrongMethod = surface === "api" ? apiMethodError(req.method) : undefined;
   if (wrongMethod) return eventResponse(errorAnswer(wrongMethod));
@@ -50,9 +59,10 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
   } catch (err) {
     return eventResponse(apiErrorAnswer(err));
   }
-  if (surface === "alerts" && alerts) {
+  if ((surface === "alerts" || surface === "savedsearches") && alerts && searches) {
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
-    return eventResponse(await answerAlertsApi({ ...req, body }, tenant, { store: alerts, tenants }));
+    if (surface === "alerts") return eventResponse(await answerAlertsApi({ ...req, body }, tenant, { store: alerts, searches, tenants }));
+    return eventResponse(await answerSavedSearchesApi({ ...req, body }, tenant, { searches, alerts, tenants }));
   }
   if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) });
   return eventResponse(await search(req, tenant, context));

@@ -1,8 +1,9 @@
 /**
  * Alerts: `functions/alerts.handler` every minute (EventBridge Scheduler via `sst.aws.CronV2`). It runs
- * each tenant's saved searches against the index and fires their webhooks (over the NAT). Alert
- * definitions and firing history live in the configuration bucket under `alerts/`
- * (`UNMELTABLE_ALERTS=s3://<config bucket>/alerts/`).
+ * each tenant's alerts (their own query, or the saved search they are built on) against the index and
+ * fires their webhooks (over the NAT). Alert definitions, firing history and saved searches live in the
+ * configuration bucket under `alerts/` (`UNMELTABLE_ALERTS=s3://<config bucket>/alerts/`;
+ * `<tenant>/alerts/`, `<tenant>/firings/`, `<tenant>/searches/`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { functionArgs, openSearchPermissions, type FunctionContext } from "./functions";

@@ -1,5 +1,5 @@
 /**
- * API: Loggly's retrieval API (apiv2), the alerts API and the UI's `/ui/config`, all answered by
+ * API: Loggly's retrieval API (apiv2), the alerts and saved searches APIs and the UI's `/ui/config`, all answered by
  * `functions/search.handler` in the VPC (it queries the tier domains), behind an API Gateway HTTP API
  * (its own domain for API clients; the web UI reaches it through the web router, same origin).
  * Authentication is the tenant's bearer API token, checked by the function against the tenants.
@@ -27,8 +27,9 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
       description: "Loggly apiv2 search API",
       memoryMb: 1024,
       timeoutSeconds: 29,
-      // The API also serves the alerts (`/apiv2/alerts`), kept where the alert checks read them, and
-      // the UI's `/ui/config`, which tells senders the collectors' name.
+      // The API also serves the alerts and the saved searches they are built on (`/apiv2/alerts`,
+      // `/apiv2/savedsearches`), kept where the alert checks read them, and the UI's `/ui/config`, which
+      // tells senders the collectors' name.
       environment: { ...alerts.environment, ...(cfg.domain ? { UNMELTABLE_COLLECTOR_HOST: cfg.domain.collectors } : {}) },
       permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions],
       openSearch: true,

@@ -387,6 +387,63 @@ describe("the web UI, in Chromium, against the real program", () => {
     await eventually(() => page.locator("ol.events > li.event").count()).toBe(1);
   });
 
+  it("saves a search, opens it from the list, and builds an alert on it that fires with the saved search's query", async () => {
+    const q = `${marker} AND json.level:error`;
+    await page.goto(program.url(`/#/search?q=${encodeURIComponent(q)}`));
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(1);
+    await page.getByRole("button", { name: "Save search" }).click();
+    const form = page.getByRole("form", { name: "Save search" });
+    // The name is required; the error is beside it.
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.locator("#saved-err-name").getByText("a name is required").waitFor();
+    await form.getByLabel("Name").fill("Marker errors");
+    expect(await form.getByLabel("Search query").inputValue()).toBe(q);
+    await form.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("status").getByText("Saved as “Marker errors”").waitFor();
+
+    // The list: open it, change its range (a bad time is explained where it is), and see it on the search page.
+    await page.getByRole("link", { name: "Saved searches" }).first().click();
+    const item = page.locator('[data-saved="Marker errors"]');
+    await item.getByText("Last hour").waitFor();
+    await item.getByRole("button", { name: "Edit Marker errors" }).click();
+    const edit = page.getByRole("form", { name: "Edit Marker errors" });
+    await edit.getByLabel("From").fill("yesterday");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.locator("#saved-err-from").getByText("invalid time 'yesterday'").waitFor();
+    await edit.getByLabel("From").fill("-4h");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await item.getByText("Last 4 hours").waitFor();
+    await shot("saved-searches");
+    await item.getByRole("link", { name: "Open Marker errors" }).click();
+    await eventually(() => page.getByLabel("Search query").inputValue()).toBe(q);
+    await eventually(() => page.evaluate("location.hash")).toContain("from=-4h");
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(1);
+
+    // An alert built on it counts the saved search's query.
+    await page.getByRole("link", { name: "Saved searches" }).first().click();
+    await item.getByRole("button", { name: "Alert on Marker errors" }).click();
+    const alertForm = page.locator("form.alert-form");
+    await alertForm.getByTestId("saved-query").getByText(q).waitFor();
+    expect(await alertForm.getByLabel("Counts").inputValue()).not.toBe("");
+    await alertForm.getByLabel("Name", { exact: true }).fill("Marker errors alert");
+    await alertForm.getByLabel("Threshold (events)").fill("0");
+    await alertForm.getByLabel("Over the last (minutes)").fill("5");
+    await alertForm.getByLabel("Webhook URL").fill(hookUrl);
+    await alertForm.getByRole("button", { name: "Create alert" }).click();
+    const alertItem = page.locator('[data-alert="Marker errors alert"]');
+    await alertItem.getByText("Saved search “Marker errors”").waitFor();
+    const hook = await waitFor("the saved search alert's webhook", async () => hooks.find((h) => h.alert.name === "Marker errors alert"));
+    expect(hook).toMatchObject({ query: q, count: 1, threshold: { comparison: "above", value: 0 } });
+
+    // While an alert is built on it, the saved search stays, and says why.
+    await page.getByRole("link", { name: "Saved searches" }).first().click();
+    await item.getByText("Alerts built on it: Marker errors alert.").waitFor();
+    await item.getByRole("button", { name: "Delete Marker errors" }).click();
+    await item.getByRole("button", { name: "Yes, delete" }).click();
+    await item.getByRole("alert").getByText(/alerts are built on "Marker errors"/).waitFor();
+    expect(await item.count()).toBe(1);
+  });
+
   it("shows an event's surrounding events from its source, whatever the search that found it", async () => {
     // Seven steps of one job 2 s apart under a tag of their own, and another source's line in between.
     const job = `job${randomUUID().slice(0, 6)}`;

@@ -74,6 +74,8 @@ class Attacker {
       `/apiv2/events/count?q=${encodeURIComponent("*a*b*c*d*e*f*g*")}&from=-30d`,
       `/apiv2/alerts/%/`,
       `/apiv2/alerts/${"z".repeat(10_000)}`,
+      `/apiv2/savedsearches/%/`,
+      `/apiv2/savedsearches/${"z".repeat(10_000)}`,
       `/ui/config/%`,
       `/assets/..%2f..%2f..%2fpackage.json`,
       `/%2e%2e/%2e%2e/etc/passwd`,

@@ -35,6 +35,7 @@ describe("the HTTP edge of the real program", () => {
         ["GET", "/apiv2/events/%zz", { headers: auth }],
         ["GET", "/apiv2/alerts/%zz", { headers: auth }],
         ["DELETE", "/apiv2/alerts/%E0%A4%A", { headers: auth }],
+        ["PATCH", "/apiv2/savedsearches/%zz", { headers: auth, body: "{}" }],
         ["GET", "/apiv2/tail/%", { headers: auth }],
         ["GET", "/%E0%A4%A", {}],
         ["GET", "/assets/%", {}],

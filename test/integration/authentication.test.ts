@@ -64,6 +64,7 @@ describe("authentication: the same credentials judged alike on every surface of 
     { name: "retrieval API", method: "GET", path: "/apiv2/events/count?q=*&from=-1h" },
     { name: "retrieval API (customer)", method: "GET", path: "/apiv2/customer" },
     { name: "alerts API", method: "GET", path: "/apiv2/alerts" },
+    { name: "saved searches API", method: "GET", path: "/apiv2/savedsearches" },
     { name: "web UI config", method: "GET", path: "/ui/config" },
     { name: "live tail ticket", method: "POST", path: "/apiv2/tail/ticket" },
     { name: "live tail stream", method: "GET", path: "/apiv2/tail?q=*" },

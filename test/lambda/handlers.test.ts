@@ -334,6 +334,50 @@ describe("the Lambda handlers", () => {
     }
   });
 
+  it("saved searches: kept in S3 through the search API; an alert built on one counts its current query in the scheduled check", async () => {
+    const received: { alert: { name: string }; query: string; count: number }[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        received.push(JSON.parse(body) as (typeof received)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+    try {
+      const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+      const call = async (method: string, rawPath: string, body?: unknown) => {
+        const res = await searchHandler(
+          { ...base, rawPath, rawQueryString: "", body: body === undefined ? undefined : JSON.stringify(body), requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method } }, headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } },
+          context,
+        );
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON, checked by the matchers below
+        return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, any> };
+      };
+      // Saved first with a query that matches nothing, then changed: the alert must count the change.
+      const created = await call("POST", "/apiv2/savedsearches", { name: "Marker", query: `${marker}-nothing`, from: "-520w" });
+      expect(created.status).toBe(201);
+      const id = created.body.savedsearch.id as string;
+      expect((await call("POST", "/apiv2/savedsearches", { name: "marker" })).status).toBe(409);
+      const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+      const alert = await call("POST", "/apiv2/alerts", { name: "on the saved search", savedSearchId: id, threshold: 0, windowMinutes: 60, webhookUrl: hook });
+      expect(alert.status).toBe(201);
+      expect(alert.body.alert).toMatchObject({ savedSearch: { id, name: "Marker" }, query: `${marker}-nothing` });
+      expect((await call("PATCH", `/apiv2/savedsearches/${id}`, { query: marker })).body.savedsearch).toMatchObject({ query: marker, from: "-520w", alerts: [{ name: "on the saved search" }] });
+      const listed = await call("GET", "/apiv2/savedsearches");
+      expect(listed.body.savedsearches).toEqual([expect.objectContaining({ id, name: "Marker", query: marker })]);
+      expect((await call("DELETE", `/apiv2/savedsearches/${id}`)).status).toBe(409);
+
+      const result = await alertsHandler({}, context);
+      // The earlier test's alert already fired in this window; this one fires on the saved search's query.
+      expect(result).toEqual({ alerts: 2, fired: 1 });
+      expect(received).toEqual([expect.objectContaining({ alert: expect.objectContaining({ name: "on the saved search" }), query: marker, count: 2 })]);
+    } finally {
+      receiver.close();
+    }
+  });
+
   it("search: answers Loggly's API through an API Gateway event", async () => {
     const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
     const event = { ...base, rawQueryString: `q=${marker}&from=-520w&until=now`, headers: { ...base.headers, authorization: `bearer ${tenant.apiToken}` } };
@@ -344,10 +388,10 @@ describe("the Lambda handlers", () => {
     expect(denied.statusCode).toBe(401);
   });
 
-  it("search: judges credentials as the local server does (one table, test/helpers/credentials.ts), on the API, the alerts API and /ui/config", async () => {
+  it("search: judges credentials as the local server does (one table, test/helpers/credentials.ts), on the API, the alerts and saved searches APIs and /ui/config", async () => {
     const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
     const headers = base.headers ?? {};
-    for (const [surface, rawPath, rawQueryString] of [["retrieval API", "/apiv2/events/count", "q=*&from=-1h"], ["alerts API", "/apiv2/alerts", ""], ["web UI config", "/ui/config", ""]] as const) {
+    for (const [surface, rawPath, rawQueryString] of [["retrieval API", "/apiv2/events/count", "q=*&from=-1h"], ["alerts API", "/apiv2/alerts", ""], ["saved searches API", "/apiv2/savedsearches", ""], ["web UI config", "/ui/config", ""]] as const) {
       for (const c of credentialCases(tenant.apiToken)) {
         const res = (await searchHandler({ ...base, rawPath, rawQueryString, headers: c.authorization === undefined ? headers : { ...headers, authorization: c.authorization } }, context)) as { statusCode: number; headers?: Record<string, string>; body: string };
         expectJudged(c, surface, res.statusCode, res.headers ?? {}, JSON.parse(res.body));

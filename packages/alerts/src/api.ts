@@ -1,4 +1,21 @@
-import { authenticate, badRequest, CodedError, conflict, describeCondition, errorAnswer, methodNotAllowed, notFound, validateAlertSpec, type Alert, type AlertFiring, type AlertSpec, type AlertStore, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import {
+  authenticate,
+  badRequest,
+  conflict,
+  describeCondition,
+  notFound,
+  RECORD_ID,
+  validateAlertSpec,
+  type Alert,
+  type AlertFiring,
+  type AlertSpec,
+  type AlertStore,
+  type RecordStore,
+  type SavedSearchSpec,
+  type Tenant,
+  type TenantDirectory,
+} from "@unmeltable/core";
+import { answerOf, notAllowed, ok, parseBody, pathParts, type RecordsRequest, type RecordsResponse } from "./api-common";
 import { WebhookPolicy } from "./destination";
 
 /**
@@ -19,21 +36,8 @@ import { WebhookPolicy } from "./destination";
  * credentials are read by core's `authenticate`, once, before the routes (`answerAlertsApi` takes the
  * tenant the server found; `handleAlertsApi` authenticates a bare request).
  */
-export interface AlertsRequest {
-  method: string;
-  /** Path without the query string. */
-  path: string;
-  query: URLSearchParams;
-  headers: Record<string, string | undefined>;
-  /** The request body as text (JSON), when there is one. */
-  body?: string;
-}
-
-export interface AlertsResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
+export type AlertsRequest = RecordsRequest;
+export type AlertsResponse = RecordsResponse;
 
 export interface AlertsApiDeps {
   store: AlertStore;
@@ -43,6 +47,8 @@ export interface AlertsApiDeps {
   maxAlertsPerTenant?: number;
   /** Where webhooks may go (default: public addresses plus UNMELTABLE_WEBHOOK_ALLOW). */
   webhooks?: WebhookPolicy;
+  /** The tenant's saved searches, which alerts may be built on (`savedSearchId`). */
+  searches?: Pick<RecordStore<SavedSearchSpec>, "get" | "list">;
 }
 
 export const ALERTS_PATH = /^\/apiv2\/alerts(?:\/[^?]*)?(?:\?.*)?$/;
@@ -63,17 +69,21 @@ export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): 
 export async function answerAlertsApi(req: AlertsRequest, tenant: Tenant, deps: AlertsApiDeps): Promise<AlertsResponse> {
   try {
     const now = deps.now?.() ?? Date.now();
-    const parts = req.path.replace(/\/+$/, "").split("/").slice(3).map(decodeURIComponent); // after /apiv2/alerts
+    const parts = pathParts(req.path); // after /apiv2/alerts
     const method = req.method.toUpperCase();
     if (parts.length === 0) {
-      if (method === "GET") return ok({ alerts: (await deps.store.list(tenant.name)).map(view) });
+      if (method === "GET") {
+        const [alerts, show] = await Promise.all([deps.store.list(tenant.name), viewer(tenant, deps)]);
+        return ok({ alerts: alerts.map(show) });
+      }
       if (method === "POST") {
-        const spec = valid(parseBody(req.body));
+        const spec = valid(await withSavedSearch(parseBody(req.body), undefined, tenant, deps));
         const existing = await deps.store.list(tenant.name);
         const max = deps.maxAlertsPerTenant ?? 100;
         if (existing.length >= max) throw conflict(`a tenant has at most ${max} alerts: delete one first`);
         await allowedDestination(spec, tenant, deps);
-        return ok({ alert: view(await deps.store.create(tenant.name, spec, now)) }, 201);
+        const created = await deps.store.create(tenant.name, spec, now);
+        return ok({ alert: (await viewer(tenant, deps))(created) }, 201);
       }
       throw notAllowed(method, "GET, POST");
     }
@@ -83,13 +93,17 @@ export async function answerAlertsApi(req: AlertsRequest, tenant: Tenant, deps: 
     }
     const id = parts[0]!;
     if (parts.length === 1) {
-      if (method === "GET") return ok({ alert: view(await found(deps.store.get(tenant.name, id), id)) });
+      if (method === "GET") {
+        const alert = await found(deps.store.get(tenant.name, id), id);
+        return ok({ alert: (await viewer(tenant, deps))(alert) });
+      }
       if (method === "PUT" || method === "PATCH") {
         const old = await found(deps.store.get(tenant.name, id), id);
-        const spec = valid(parseBody(req.body), old);
+        const spec = valid(await withSavedSearch(parseBody(req.body), old, tenant, deps), old);
         // An unchanged URL is checked again at every delivery; an edit (say, disabling) need not wait on DNS.
         if (spec.webhookUrl !== old.webhookUrl) await allowedDestination(spec, tenant, deps);
-        return ok({ alert: view(await found(deps.store.update(tenant.name, id, spec, Math.max(now, old.updatedAt + 1)), id)) });
+        const updated = await found(deps.store.update(tenant.name, id, spec, Math.max(now, old.updatedAt + 1)), id);
+        return ok({ alert: (await viewer(tenant, deps))(updated) });
       }
       if (method === "DELETE") {
         if (!(await deps.store.delete(tenant.name, id))) throw notFound(`no alert ${id}`);
@@ -108,39 +122,52 @@ export async function answerAlertsApi(req: AlertsRequest, tenant: Tenant, deps: 
   }
 }
 
-/** A coded error's answer; anything else is a bug, rethrown (the server answers 500 and logs it). */
-function answerOf(err: unknown): AlertsResponse {
-  if (!(err instanceof CodedError)) throw err;
-  return errorAnswer(err);
-}
-
-function ok(body: unknown, status = 200): AlertsResponse {
-  return { status, headers: { "Content-Type": "application/json" }, body };
-}
-
-function notAllowed(method: string, allow: string): CodedError {
-  return methodNotAllowed(`${method} is not allowed here; use ${allow}`, allow);
-}
-
 async function found<T>(p: Promise<T | undefined>, id: string): Promise<T> {
   const v = await p;
   if (v === undefined) throw notFound(`no alert ${id}`);
   return v;
 }
 
-function parseBody(text: string | undefined): unknown {
-  if (text === undefined || text.trim() === "") throw badRequest("a JSON body is required");
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest("the body is not valid JSON");
-  }
-}
-
 function valid(input: unknown, base?: Alert) {
   const result = validateAlertSpec(input, base);
   if (!result.ok) throw badRequest(result.errors.map((e) => e.message).join("; "), { errors: result.errors });
   return result.spec;
+}
+
+/**
+ * An alert built on a saved search takes its query from it: the body's `query` is replaced by the saved
+ * search's, and a body that changes the query of such an alert without detaching it (`savedSearchId: null`)
+ * is refused, so that the alert never silently counts something else than its saved search.
+ */
+async function withSavedSearch(input: unknown, base: Alert | undefined, tenant: Tenant, deps: AlertsApiDeps): Promise<unknown> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
+  const body = input as Record<string, unknown>;
+  const named = "savedSearchId" in body;
+  const id = named ? body.savedSearchId : base?.savedSearchId;
+  const savedSearch = (id: string) => (deps.searches ? deps.searches.get(tenant.name, id) : Promise.resolve(undefined));
+  if (id === null && base?.savedSearchId !== undefined && !("query" in body)) {
+    // Detached: the alert keeps counting what it counted, the saved search's query as it is now.
+    const was = await savedSearch(base.savedSearchId);
+    return was ? { ...body, query: was.query } : body;
+  }
+  if (typeof id !== "string" || !RECORD_ID.test(id)) return body; // none, or invalid (validation says so)
+  const fieldError = (field: string, message: string) => badRequest(message, { errors: [{ field, message }] });
+  const saved = await savedSearch(id);
+  if (!saved) throw fieldError("savedSearchId", `no saved search ${id}`);
+  if (!named && typeof body.query === "string" && body.query !== saved.query) {
+    throw fieldError("query", `this alert counts the saved search "${saved.name}": change that search, or set savedSearchId to null to give the alert its own query`);
+  }
+  return { ...body, query: saved.query };
+}
+
+/** Shows alerts with the saved search each is built on (its current query; `savedSearch: null` when it is gone). */
+async function viewer(tenant: Tenant, deps: AlertsApiDeps): Promise<(a: Alert) => ReturnType<typeof view>> {
+  const searches = new Map((deps.searches ? await deps.searches.list(tenant.name) : []).map((s) => [s.id, s]));
+  return (a) => {
+    if (a.savedSearchId === undefined) return view(a);
+    const s = searches.get(a.savedSearchId);
+    return { ...view(s ? { ...a, query: s.query } : a), savedSearch: s ? { id: s.id, name: s.name } : null };
+  };
 }
 
 async function allowedDestination(spec: AlertSpec, tenant: Tenant, deps: AlertsApiDeps): Promise<void> {
@@ -157,7 +184,7 @@ function limitOf(query: URLSearchParams): number {
 }
 
 /** The alert as the API shows it: the definition, a readable condition and the checker's state. */
-function view(a: Alert) {
+function view(a: Alert): Record<string, unknown> {
   return {
     id: a.id,
     name: a.name,
@@ -167,6 +194,7 @@ function view(a: Alert) {
     windowMinutes: a.windowMinutes,
     webhookUrl: a.webhookUrl,
     enabled: a.enabled,
+    savedSearchId: a.savedSearchId ?? null,
     condition: describeCondition(a),
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,

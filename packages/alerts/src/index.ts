@@ -5,3 +5,7 @@ export { WebhookPolicy, addressClass, parseAllowList, systemResolver, boundedRes
 export { answerAlertsApi, handleAlertsApi, ALERTS_PATH, type AlertsRequest, type AlertsResponse, type AlertsApiDeps } from "./api";
 export { startAlertScheduler, type AlertScheduler } from "./scheduler";
 export { ObjectAlertStore } from "./object-store";
+export { SqliteRecordStore } from "./sqlite-records";
+export { ObjectRecordStore } from "./object-records";
+export { answerSavedSearchesApi, handleSavedSearchesApi, SAVED_SEARCHES_PATH, type SavedSearchesDeps } from "./saved-searches-api";
+export type { RecordsRequest, RecordsResponse } from "./api-common";

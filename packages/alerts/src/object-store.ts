@@ -31,8 +31,11 @@ export class ObjectAlertStore implements AlertStore {
   async update(tenant: string, id: string, spec: AlertSpec, now: number): Promise<Alert | undefined> {
     const current = await this.get(tenant, id);
     if (!current) return undefined;
-    const conditionChanged = current.query !== spec.query || current.comparison !== spec.comparison || current.threshold !== spec.threshold || current.windowMinutes !== spec.windowMinutes;
-    const next: Alert = { ...current, ...spec, updatedAt: Math.max(now, current.updatedAt + 1), state: conditionChanged ? { triggered: false } : current.state };
+    const conditionChanged =
+      current.query !== spec.query || current.comparison !== spec.comparison || current.threshold !== spec.threshold || current.windowMinutes !== spec.windowMinutes || current.savedSearchId !== spec.savedSearchId;
+    // A spec without savedSearchId detaches the alert: the old one must not survive the spread.
+    const { savedSearchId: _detached, ...kept } = current;
+    const next: Alert = { ...kept, ...spec, updatedAt: Math.max(now, current.updatedAt + 1), state: conditionChanged ? { triggered: false } : current.state };
     await this.write(this.alertKey(tenant, id), next);
     return next;
   }

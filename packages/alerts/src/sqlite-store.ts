@@ -63,6 +63,9 @@ export class SqliteAlertStore implements AlertStore {
       CREATE INDEX IF NOT EXISTS firings_by_tenant ON firings (tenant, seq);
       CREATE INDEX IF NOT EXISTS firings_by_alert ON firings (alert_id, seq);
     `);
+    // Data directories made before alerts could be built on saved searches.
+    const columns = this.db.prepare("PRAGMA table_info(alerts)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "saved_search_id")) this.db.exec("ALTER TABLE alerts ADD COLUMN saved_search_id TEXT");
   }
 
   async list(tenant: string): Promise<Alert[]> {
@@ -78,10 +81,10 @@ export class SqliteAlertStore implements AlertStore {
     const id = randomUUID();
     this.db
       .prepare(
-        `INSERT INTO alerts (id, tenant, name, query, comparison, threshold, window_minutes, webhook_url, enabled, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO alerts (id, tenant, name, query, comparison, threshold, window_minutes, webhook_url, enabled, saved_search_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, tenant, spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, now, now);
+      .run(id, tenant, spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, spec.savedSearchId ?? null, now, now);
     return (await this.get(tenant, id))!;
   }
 
@@ -90,14 +93,14 @@ export class SqliteAlertStore implements AlertStore {
     if (!old) return undefined;
     // A changed condition starts afresh: it may fire at the next check.
     const conditionChanged =
-      old.query !== spec.query || old.comparison !== spec.comparison || old.threshold !== spec.threshold || old.windowMinutes !== spec.windowMinutes;
+      old.query !== spec.query || old.comparison !== spec.comparison || old.threshold !== spec.threshold || old.windowMinutes !== spec.windowMinutes || old.savedSearchId !== spec.savedSearchId;
     this.db
       .prepare(
-        `UPDATE alerts SET name = ?, query = ?, comparison = ?, threshold = ?, window_minutes = ?, webhook_url = ?, enabled = ?, updated_at = ?
+        `UPDATE alerts SET name = ?, query = ?, comparison = ?, threshold = ?, window_minutes = ?, webhook_url = ?, enabled = ?, saved_search_id = ?, updated_at = ?
          ${conditionChanged ? ", last_checked_at = NULL, last_count = NULL, last_error = NULL, triggered = 0, last_fired_at = NULL" : ""}
          WHERE tenant = ? AND id = ?`,
       )
-      .run(spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, now, tenant, id);
+      .run(spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, spec.savedSearchId ?? null, now, tenant, id);
     return this.get(tenant, id);
   }
 
@@ -170,6 +173,7 @@ interface AlertRow {
   window_minutes: number;
   webhook_url: string;
   enabled: number;
+  saved_search_id: string | null;
   created_at: number;
   updated_at: number;
   last_checked_at: number | null;
@@ -215,6 +219,7 @@ function toAlert(r: AlertRow): Alert {
     windowMinutes: r.window_minutes,
     webhookUrl: r.webhook_url,
     enabled: r.enabled === 1,
+    ...(r.saved_search_id !== null ? { savedSearchId: r.saved_search_id } : {}),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     state,

@@ -28,6 +28,7 @@ export * from "./stages/index-stage";
 export * from "./process/to-event";
 export * from "./query/index";
 export * from "./alerts/index";
+export * from "./saved-searches/index";
 export * from "./lifecycle/slice-policy";
 export * from "./ports/object-store";
 export * from "./archive/layout";

@@ -1,13 +1,26 @@
-import { ObjectAlertStore } from "@unmeltable/alerts";
+import { ObjectAlertStore, ObjectRecordStore } from "@unmeltable/alerts";
+import type { SavedSearchSpec } from "@unmeltable/core";
 import { S3Store } from "@unmeltable/archive";
 import { ALERTS_ENV, readEnv } from "./function-env";
 
 /** The alert store from `UNMELTABLE_ALERTS=s3://bucket/prefix/` (shared by the checker and the search API). */
 export function alertStore(env: NodeJS.ProcessEnv = process.env): ObjectAlertStore {
+  return new ObjectAlertStore(alertsBucket(env));
+}
+
+/**
+ * The saved searches, beside the alerts that are built on them (`<prefix><tenant>/searches/<id>.json`):
+ * the same variable and rights, and the checker reads them where it reads the alerts.
+ */
+export function savedSearchStore(env: NodeJS.ProcessEnv = process.env): ObjectRecordStore<SavedSearchSpec> {
+  return new ObjectRecordStore<SavedSearchSpec>(alertsBucket(env), "searches");
+}
+
+function alertsBucket(env: NodeJS.ProcessEnv): S3Store {
   const { UNMELTABLE_ALERTS: source, UNMELTABLE_S3_ENDPOINT: endpoint } = readEnv(ALERTS_ENV, env);
   const m = source ? /^s3:\/\/([^/]+)\/?(.*)$/.exec(source) : null;
   if (!m) throw new Error("UNMELTABLE_ALERTS: required, s3://<bucket>/<prefix>/");
-  return new ObjectAlertStore(new S3Store(m[1]!, m[2] ?? "", endpoint ? { endpoint, forcePathStyle: true } : {}));
+  return new S3Store(m[1]!, m[2] ?? "", endpoint ? { endpoint, forcePathStyle: true } : {});
 }
 
 /**

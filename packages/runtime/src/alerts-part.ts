@@ -1,12 +1,12 @@
 import os from "node:os";
-import { answerAlertsApi, SqliteAlertStore, startAlertScheduler, webhookSender, WebhookPolicy } from "@unmeltable/alerts";
-import { badRequest, searchLink, type IndexPort, type Logger, type TenantDirectory } from "@unmeltable/core";
+import { answerAlertsApi, answerSavedSearchesApi, SqliteAlertStore, SqliteRecordStore, startAlertScheduler, webhookSender, WebhookPolicy, type RecordsRequest, type RecordsResponse } from "@unmeltable/alerts";
+import { badRequest, searchLink, type IndexPort, type Logger, type SavedSearchSpec, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { decodable } from "./api-http";
 import { sendError, sendJson, tenantOf, type HttpRoute } from "./http-server";
 
 export interface AlertsPart {
-  /** The alerts API; must come before the search API's `/apiv2/` route. */
+  /** The alerts and saved searches APIs; must come before the search API's `/apiv2/` route. */
   routes: HttpRoute[];
   stop(): Promise<void>;
 }
@@ -16,7 +16,8 @@ export const DEFAULT_ALERT_INTERVAL_MS = 60_000;
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * Alerts on one machine: definitions and firings in `<data-dir>/alerts.db`, a timer running the same
+ * Alerts and the saved searches they are built on, on one machine: alert definitions and firings in
+ * `<data-dir>/alerts.db`, saved searches in `<data-dir>/records.db`, a timer running the same
  * `checkAlerts` a scheduled Lambda runs on AWS, and the alerts API. Webhook links point at
  * `UNMELTABLE_PUBLIC_URL` (default: this server's HTTP address). Webhooks go where `webhooks` allows
  * (public addresses, plus the operator's `--webhook-allow`), checked when saved and at each delivery.
@@ -32,6 +33,7 @@ export function startAlerts(options: {
   webhooks?: WebhookPolicy;
 }): AlertsPart {
   const store = new SqliteAlertStore(options.dataDir);
+  const searches = new SqliteRecordStore<SavedSearchSpec>(options.dataDir, "searches");
   const webhooks = options.webhooks ?? WebhookPolicy.fromEnv();
   const logger = options.logger;
   logger.info(`alerts: ${webhooks.describe()}`);
@@ -45,6 +47,7 @@ export function startAlerts(options: {
   // 0 turns the checker off here (the API stays): when several processes share the work, one checks.
   const scheduler = intervalMs === 0 ? undefined : startAlertScheduler({
     store,
+    searches,
     index: options.index,
     // A failed delivery, in detail (the tenant's firing history says only that it failed).
     send: webhookSender({ policy: webhooks, logger }),
@@ -52,25 +55,30 @@ export function startAlerts(options: {
     intervalMs,
     logger,
   });
-  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+  const handlerOf = (answer: (req: RecordsRequest, tenant: Tenant) => Promise<RecordsResponse>) => async (req: FastifyRequest, reply: FastifyReply) => {
     const url = new URL(req.raw.url ?? "/", "http://localhost");
-    // The alerts API decodes the alert id from the path; refuse what cannot be decoded before it tries.
+    // The APIs decode ids from the path; refuse what cannot be decoded before they try.
     if (!decodable(url.pathname)) return sendError(reply, badRequest("malformed URL: the path has an invalid percent-escape"));
     const body = typeof req.body === "string" ? req.body : undefined;
-    const response = await answerAlertsApi(
-      { method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers as Record<string, string | undefined>, body },
-      tenantOf(req),
-      { store, tenants: options.tenants, webhooks },
-    );
+    const response = await answer({ method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers as Record<string, string | undefined>, body }, tenantOf(req));
     return sendJson(reply, response.status, response.body, response.headers);
   };
+  const alertsApi = handlerOf((req, tenant) => answerAlertsApi(req, tenant, { store, searches, tenants: options.tenants, webhooks }));
+  const searchesApi = handlerOf((req, tenant) => answerSavedSearchesApi(req, tenant, { searches, alerts: store, tenants: options.tenants }));
   const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+  // Callers are authenticated before their body is read; a body over the limit is answered 413 before it is read.
+  const route = (url: string, handler: ReturnType<typeof handlerOf>): HttpRoute => ({ url, methods, tenants: options.tenants, body: { text: MAX_BODY_BYTES }, handler });
   return {
-    // Callers are authenticated before their body is read; a body over the limit is answered 413 before it is read.
-    routes: ["/apiv2/alerts", "/apiv2/alerts/*"].map((url) => ({ url, methods, tenants: options.tenants, body: { text: MAX_BODY_BYTES }, handler })),
+    routes: [
+      route("/apiv2/alerts", alertsApi),
+      route("/apiv2/alerts/*", alertsApi),
+      route("/apiv2/savedsearches", searchesApi),
+      route("/apiv2/savedsearches/*", searchesApi),
+    ],
     stop: async () => {
       await scheduler?.stop();
       store.close();
+      searches.close();
     },
   };
 }

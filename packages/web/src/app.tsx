@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, getToken, onApiStatus, setToken, type UiConfig } from "./api";
 import { AlertsPage } from "./pages/alerts";
 import { FieldsPage } from "./pages/fields";
+import { SavedPage } from "./pages/saved";
 import type { PageProps } from "./pages/page";
 import { SearchPage } from "./pages/search";
 import { SetupPage } from "./pages/setup";
@@ -15,12 +16,13 @@ const NAV: { page: Page; label: string }[] = [
   { page: "search", label: "Search" },
   { page: "fields", label: "Fields" },
   { page: "tail", label: "Live tail" },
+  { page: "saved", label: "Saved searches" },
   { page: "alerts", label: "Alerts" },
   { page: "usage", label: "Usage" },
   { page: "setup", label: "Send logs" },
 ];
 
-const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", alerts: "Alerts", setup: "Send logs", usage: "Usage" };
+const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", saved: "Saved searches", alerts: "Alerts", setup: "Send logs", usage: "Usage" };
 
 export function App() {
   const [signedIn, setSignedIn] = useState(() => getToken() !== null);
@@ -67,7 +69,8 @@ export function App() {
   }, [route.page]);
 
   const navigate = (next: Partial<RouteState>) => {
-    const hash = formatHash({ ...route, ...next });
+    // `saved` is for the page it was given to, never carried on to the next.
+    const hash = formatHash({ ...route, saved: undefined, ...next });
     if (hash === location.hash) setNonce((n) => n + 1);
     else location.hash = hash;
   };
@@ -94,6 +97,7 @@ export function App() {
         {route.page === "fields" && <FieldsPage {...props} />}
         {route.page === "tail" && <TailPage {...props} />}
         {route.page === "setup" && <SetupPage {...props} />}
+        {route.page === "saved" && <SavedPage {...props} />}
         {route.page === "alerts" && <AlertsPage {...props} />}
         {route.page === "usage" && <UsagePage {...props} />}
       </div>
@@ -122,7 +126,7 @@ function Shell(props: {
     main.current?.querySelector<HTMLElement>(".page-title")?.focus();
   }, [props.route.page]);
   const { route } = props;
-  const href = (page: Page) => formatHash({ ...route, page });
+  const href = (page: Page) => formatHash({ ...route, saved: undefined, page });
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>

@@ -4,8 +4,9 @@
  *
  *   #/search?q=json.level:error&from=-1h&until=now
  *   #/search?q=...&from=2024-03-10T12:00:00.000Z&until=2024-03-10T12:30:00.000Z   (a zoomed or custom range)
+ *   #/alerts?saved=ID   (a new alert on a saved search)
  */
-export const PAGES = ["search", "fields", "tail", "setup", "alerts", "usage"] as const;
+export const PAGES = ["search", "fields", "tail", "setup", "saved", "alerts", "usage"] as const;
 export type Page = (typeof PAGES)[number];
 
 export interface RouteState {
@@ -15,6 +16,8 @@ export interface RouteState {
   /** Loggly time values: `-1h`, `now`, ISO-8601, epoch ms. */
   from: string;
   until: string;
+  /** A saved search the page starts from (the alerts page's new alert); only for the page it was given to. */
+  saved?: string;
 }
 
 export const DEFAULT_ROUTE: RouteState = { page: "search", q: "", from: "-1h", until: "now" };
@@ -25,11 +28,13 @@ export function parseHash(hash: string): RouteState {
   const pathPart = (qAt === -1 ? text : text.slice(0, qAt)).replace(/^\/+|\/+$/g, "");
   const params = new URLSearchParams(qAt === -1 ? "" : text.slice(qAt + 1));
   const page = (PAGES as readonly string[]).includes(pathPart) ? (pathPart as Page) : DEFAULT_ROUTE.page;
+  const saved = params.get("saved");
   return {
     page,
     q: params.get("q") ?? DEFAULT_ROUTE.q,
     from: params.get("from") || DEFAULT_ROUTE.from,
     until: params.get("until") || DEFAULT_ROUTE.until,
+    ...(saved ? { saved } : {}),
   };
 }
 
@@ -41,6 +46,7 @@ export function formatHash(state: RouteState): string {
     params.set("from", state.from);
     params.set("until", state.until);
   }
+  if (state.saved) params.set("saved", state.saved);
   const query = params.toString();
   return `#/${state.page}${query ? `?${query}` : ""}`;
 }

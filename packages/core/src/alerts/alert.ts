@@ -7,6 +7,7 @@
  * the link into the UI — so that the local timer and a scheduled Lambda run exactly the same rules.
  */
 import { parseQuery, QuerySyntaxError } from "../query/parse";
+import { RECORD_ID } from "../saved-searches/records";
 
 export type AlertComparison = "above" | "below";
 
@@ -22,6 +23,11 @@ export interface AlertSpec {
   windowMinutes: number;
   webhookUrl: string;
   enabled: boolean;
+  /**
+   * The saved search the alert is built on: the checker counts that search's current query (`query` keeps
+   * a copy, shown when the saved search is gone). Absent: the alert has its own query.
+   */
+  savedSearchId?: string;
 }
 
 /** What the checker remembers between runs. */
@@ -152,6 +158,12 @@ export function validateAlertSpec(input: unknown, base?: AlertSpec): AlertValida
   const enabled = pick("enabled") ?? true;
   if (typeof enabled !== "boolean") errors.push({ field: "enabled", message: "enabled is true or false" });
 
+  // null detaches the alert from its saved search (it keeps the query it had).
+  const savedSearchId = pick("savedSearchId") ?? undefined;
+  if (savedSearchId !== undefined && (typeof savedSearchId !== "string" || !RECORD_ID.test(savedSearchId))) {
+    errors.push({ field: "savedSearchId", message: "savedSearchId is the id of one of your saved searches, or null" });
+  }
+
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -163,6 +175,7 @@ export function validateAlertSpec(input: unknown, base?: AlertSpec): AlertValida
       windowMinutes: windowMinutes!,
       webhookUrl: (webhookUrl as string).trim(),
       enabled: enabled as boolean,
+      ...(savedSearchId !== undefined ? { savedSearchId: savedSearchId as string } : {}),
     },
   };
 }

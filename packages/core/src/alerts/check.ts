@@ -4,10 +4,14 @@ import { errorFields, noLogger, type Logger } from "../ports/logger";
 import { parseQuery } from "../query/parse";
 import { alertWindow, conditionHolds, shouldNotify, webhookPayload, type Alert, type AlertFiring, type AlertState } from "./alert";
 import type { AlertStore, WebhookSender } from "./ports";
+import type { RecordStore } from "../saved-searches/records";
+import type { SavedSearchSpec } from "../saved-searches/saved-search";
 
 export interface AlertCheckDeps {
   store: Pick<AlertStore, "enabled" | "saveState" | "addFiring">;
   index: Pick<IndexPort, "count">;
+  /** Where the saved searches that alerts are built on are read (each check reads the current query). */
+  searches?: Pick<RecordStore<SavedSearchSpec>, "get">;
   send: WebhookSender;
   /** The UI link for a query over a window (see `searchLink`). */
   linkFor: (query: string, from: number, until: number) => string;
@@ -52,8 +56,10 @@ async function checkOne(alert: Alert, now: number, deps: AlertCheckDeps): Promis
   const { from, until } = alertWindow(alert, now);
   const log = (deps.logger ?? noLogger).child({ tenant: alert.tenant, alert: alert.id, name: alert.name });
   let count: number;
+  let query = alert.query;
   try {
-    count = await deps.index.count({ tenant: alert.tenant, query: parseQuery(alert.query), from, until });
+    query = await queryOf(alert, deps);
+    count = await deps.index.count({ tenant: alert.tenant, query: parseQuery(query), from, until });
   } catch (err) {
     const error = (err as Error).message;
     await deps.store.saveState(alert, { ...alert.state, lastCheckedAt: now, lastError: error });
@@ -69,14 +75,14 @@ async function checkOne(alert: Alert, now: number, deps: AlertCheckDeps): Promis
       alertName: alert.name,
       tenant: alert.tenant,
       firedAt: now,
-      query: alert.query,
+      query,
       count,
       comparison: alert.comparison,
       threshold: alert.threshold,
       windowMinutes: alert.windowMinutes,
       from,
       until,
-      link: deps.linkFor(alert.query, from, until),
+      link: deps.linkFor(query, from, until),
     };
     const delivery = await deps.send(alert.webhookUrl, webhookPayload(base));
     await deps.store.addFiring({ ...base, id: newEventId(now), delivery });
@@ -85,4 +91,12 @@ async function checkOne(alert: Alert, now: number, deps: AlertCheckDeps): Promis
   }
   await deps.store.saveState(alert, state);
   return { alertId: alert.id, tenant: alert.tenant, count, holds, fired: fire };
+}
+
+/** The query an alert counts: its saved search's, as it is now, when it is built on one. */
+async function queryOf(alert: Alert, deps: AlertCheckDeps): Promise<string> {
+  if (alert.savedSearchId === undefined) return alert.query;
+  const saved = deps.searches ? await deps.searches.get(alert.tenant, alert.savedSearchId) : undefined;
+  if (!saved) throw new Error(`its saved search ${alert.savedSearchId} was deleted: edit the alert to give it a query or another saved search`);
+  return saved.query;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { Empty, ErrorBox, Loading } from "../components/states";
+import { listSavedSearches, type SavedSearchView } from "../saved-searches";
 import { formatAgo, formatTimestamp } from "../time";
 import type { PageProps } from "./page";
 
@@ -13,6 +14,9 @@ interface AlertView {
   windowMinutes: number;
   webhookUrl: string;
   enabled: boolean;
+  /** The saved search it counts; `savedSearch` is null when that search is gone. */
+  savedSearchId: string | null;
+  savedSearch?: { id: string; name: string } | null;
   condition: string;
   state: { lastCheckedAt?: number; lastCount?: number; lastError?: string; triggered: boolean; lastFiredAt?: number };
 }
@@ -39,6 +43,8 @@ interface Draft {
   windowMinutes: string;
   webhookUrl: string;
   enabled: boolean;
+  /** "" = the alert's own query. */
+  savedSearchId: string;
 }
 
 type FieldErrors = Partial<Record<keyof Draft | "body", string>>;
@@ -49,6 +55,7 @@ const POLL_MS = 3000;
 export function AlertsPage({ route, navigate }: PageProps) {
   const [alerts, setAlerts] = useState<AlertView[] | undefined>();
   const [firings, setFirings] = useState<Firing[] | undefined>();
+  const [searches, setSearches] = useState<SavedSearchView[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<{ id?: string; draft: Draft } | null>(null);
   const [tick, setTick] = useState(0);
@@ -57,10 +64,11 @@ export function AlertsPage({ route, navigate }: PageProps) {
     let stop = false;
     const load = async () => {
       try {
-        const [a, f] = await Promise.all([api<{ alerts: AlertView[] }>("/apiv2/alerts"), api<{ firings: Firing[] }>("/apiv2/alerts/firings?limit=50")]);
+        const [a, f, s] = await Promise.all([api<{ alerts: AlertView[] }>("/apiv2/alerts"), api<{ firings: Firing[] }>("/apiv2/alerts/firings?limit=50"), listSavedSearches()]);
         if (stop) return;
         setAlerts(a.alerts);
         setFirings(f.firings);
+        setSearches(s);
         setError(null);
       } catch (err) {
         if (!stop) setError(err);
@@ -75,8 +83,12 @@ export function AlertsPage({ route, navigate }: PageProps) {
   }, [tick]);
   const reload = () => setTick((t) => t + 1);
 
-  const startNew = () =>
-    setEditing({ draft: { name: "", query: route.q, comparison: "above", threshold: "0", windowMinutes: "5", webhookUrl: "", enabled: true } });
+  const startNew = (savedSearchId = "") =>
+    setEditing({ draft: { name: "", query: route.q, comparison: "above", threshold: "0", windowMinutes: "5", webhookUrl: "", enabled: true, savedSearchId } });
+  // Arrived from a saved search's "Alert on it": a new alert on that search.
+  useEffect(() => {
+    if (route.saved) startNew(route.saved);
+  }, [route.saved]);
 
   return (
     <div class="page page-alerts">
@@ -85,7 +97,7 @@ export function AlertsPage({ route, navigate }: PageProps) {
           Alerts
         </h1>
         {!editing && (
-          <button type="button" class="btn btn-primary" onClick={startNew}>
+          <button type="button" class="btn btn-primary" onClick={() => startNew()}>
             New alert
           </button>
         )}
@@ -98,6 +110,7 @@ export function AlertsPage({ route, navigate }: PageProps) {
         <AlertForm
           id={editing.id}
           initial={editing.draft}
+          searches={searches}
           onCancel={() => setEditing(null)}
           onSaved={() => {
             setEditing(null);
@@ -124,7 +137,7 @@ export function AlertsPage({ route, navigate }: PageProps) {
               <Empty title="No alerts yet" icon="🔔">
                 <p>Create one from any search: for example more than 0 events of <code>json.level:error</code> in 5 minutes, or fewer than 1 event in 15 minutes for a source that went quiet.</p>
                 {!editing && (
-                  <button type="button" class="btn btn-primary" onClick={startNew}>
+                  <button type="button" class="btn btn-primary" onClick={() => startNew()}>
                     Create an alert
                   </button>
                 )}
@@ -138,7 +151,16 @@ export function AlertsPage({ route, navigate }: PageProps) {
                     onEdit={() =>
                       setEditing({
                         id: a.id,
-                        draft: { name: a.name, query: a.query, comparison: a.comparison, threshold: String(a.threshold), windowMinutes: String(a.windowMinutes), webhookUrl: a.webhookUrl, enabled: a.enabled },
+                        draft: {
+                          name: a.name,
+                          query: a.query,
+                          comparison: a.comparison,
+                          threshold: String(a.threshold),
+                          windowMinutes: String(a.windowMinutes),
+                          webhookUrl: a.webhookUrl,
+                          enabled: a.enabled,
+                          savedSearchId: a.savedSearch ? a.savedSearch.id : "",
+                        },
                       })
                     }
                     onChanged={reload}
@@ -246,8 +268,10 @@ function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView
           {a.name} <span class={`badge badge-${status.cls}`}>{status.text}</span>
         </h3>
         <p>
+          {a.savedSearch && <span class="saved-of">Saved search “{a.savedSearch.name}”: </span>}
           <code>{a.query || "*"}</code> · {a.condition}
         </p>
+        {a.savedSearchId !== null && a.savedSearch === null && <p class="field-error">Its saved search was deleted: edit the alert to give it a query or another saved search.</p>}
         <p class="muted small">
           {a.state.lastCheckedAt !== undefined ? `Last check ${formatAgo(a.state.lastCheckedAt, Date.now())}: ${a.state.lastCount ?? "?"} event${a.state.lastCount === 1 ? "" : "s"}. ` : ""}
           {a.state.lastFiredAt !== undefined ? `Last fired ${formatAgo(a.state.lastFiredAt, Date.now())}. ` : ""}
@@ -295,16 +319,19 @@ function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView
   );
 }
 
-function AlertForm({ id, initial, onCancel, onSaved }: { id?: string; initial: Draft; onCancel(): void; onSaved(): void }) {
+function AlertForm({ id, initial, searches, onCancel, onSaved }: { id?: string; initial: Draft; searches: SavedSearchView[]; onCancel(): void; onSaved(): void }) {
   const [d, setD] = useState<Draft>(initial);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD({ ...d, [k]: v });
+  const chosen = searches.find((s) => s.id === d.savedSearchId);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     try {
-      const body = { ...d, threshold: Number(d.threshold), windowMinutes: Number(d.windowMinutes) };
+      const { savedSearchId, query, ...rest } = d;
+      // Built on a saved search, the alert counts that search's query; otherwise its own (and it is detached).
+      const body = { ...rest, threshold: Number(d.threshold), windowMinutes: Number(d.windowMinutes), ...(savedSearchId ? { savedSearchId } : { savedSearchId: null, query }) };
       if (id) await api(`/apiv2/alerts/${encodeURIComponent(id)}`, { method: "PUT", json: body });
       else await api("/apiv2/alerts", { method: "POST", json: body });
       onSaved();
@@ -336,10 +363,28 @@ function AlertForm({ id, initial, onCancel, onSaved }: { id?: string; initial: D
         {err("name")}
       </label>
       <label class="field">
-        <span>Search query</span>
-        <input name="query" class="mono" value={d.query} placeholder="* (every event)" onInput={(e) => set("query", (e.target as HTMLInputElement).value)} {...field("query")} spellcheck={false} />
-        {err("query")}
+        <span>Counts</span>
+        <select name="savedSearchId" value={d.savedSearchId} onChange={(e) => set("savedSearchId", (e.target as HTMLSelectElement).value)} {...field("savedSearchId")}>
+          <option value="">a query of its own</option>
+          {searches.map((s) => (
+            <option key={s.id} value={s.id}>
+              the saved search “{s.name}”
+            </option>
+          ))}
+        </select>
+        {err("savedSearchId")}
       </label>
+      {chosen ? (
+        <p class="muted small" data-testid="saved-query">
+          Counts the events of <code>{chosen.query || "*"}</code>, as the saved search says now and after it changes.
+        </p>
+      ) : (
+        <label class="field">
+          <span>Search query</span>
+          <input name="query" class="mono" value={d.query} placeholder="* (every event)" onInput={(e) => set("query", (e.target as HTMLInputElement).value)} {...field("query")} spellcheck={false} />
+          {err("query")}
+        </label>
+      )}
       <div class="field-row">
         <label class="field">
           <span>When the count is</span>

@@ -8,6 +8,7 @@ import type { ApiEvent } from "../fields";
 import { addClause, highlightTerms, suggestFields } from "../query";
 import { describeRange, fillBuckets, type Bucket } from "../time";
 import type { PageProps } from "./page";
+import { SavedSearchForm } from "./saved";
 
 interface Page {
   events: ApiEvent[];
@@ -34,6 +35,8 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
   const [error, setError] = useState<unknown>(null);
   const [moreError, setMoreError] = useState<unknown>(null);
   const [retry, setRetry] = useState(0);
+  const [saving, setSaving] = useState(false);
+  const [savedAs, setSavedAs] = useState<string | null>(null);
   const generation = useRef(0);
 
   useEffect(() => {
@@ -47,6 +50,8 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
     setNext(undefined);
     setCount(undefined);
     setHist(undefined);
+    setSaving(false);
+    setSavedAs(null);
     const current = () => gen === generation.current;
     const fail = (err: unknown) => {
       if ((err as Error).name === "AbortError" || !current()) return;
@@ -121,11 +126,30 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
           {queryError ? "" : loading ? "Searching…" : count !== undefined ? `${count.toLocaleString()} event${count === 1 ? "" : "s"} · ${range}` : ""}
         </p>
         {!queryError && (
-          <a class="btn btn-small" href={`#/alerts${q ? `?q=${encodeURIComponent(q)}` : ""}`} title="Create an alert on this search">
-            Alert on this search
-          </a>
+          <span class="result-actions">
+            {savedAs !== null ? (
+              <span class="muted small" role="status">
+                Saved as “{savedAs}” ·{" "}
+                <a href="#/saved" onClick={(e) => (e.preventDefault(), navigate({ page: "saved" }))}>
+                  Saved searches
+                </a>
+              </span>
+            ) : (
+              <button type="button" class="btn btn-small" onClick={() => setSaving(true)} aria-expanded={saving ? "true" : "false"} disabled={saving}>
+                Save search
+              </button>
+            )}
+            <a class="btn btn-small" href={`#/alerts${q ? `?q=${encodeURIComponent(q)}` : ""}`} title="Create an alert on this search">
+              Alert on this search
+            </a>
+          </span>
         )}
       </div>
+      {saving && (
+        <div class="card">
+          <SavedSearchForm initial={{ name: "", query: q, from, until }} onCancel={() => setSaving(false)} onSaved={(s) => (setSaving(false), setSavedAs(s.name))} />
+        </div>
+      )}
       {error && !queryError ? (
         <ErrorBox error={error} onRetry={() => setRetry((r) => r + 1)} />
       ) : queryError ? (

@@ -1,0 +1,51 @@
+import { api, ApiError } from "./api";
+
+/** A saved search as `/apiv2/savedsearches` shows it. */
+export interface SavedSearchView {
+  id: string;
+  name: string;
+  query: string;
+  from: string;
+  until: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The alerts built on it. */
+  alerts: { id: string; name: string }[];
+}
+
+export interface SavedSearchDraft {
+  name: string;
+  query: string;
+  from: string;
+  until: string;
+}
+
+export type SavedSearchErrors = Partial<Record<keyof SavedSearchDraft | "body", string>>;
+
+export async function listSavedSearches(signal?: AbortSignal): Promise<SavedSearchView[]> {
+  return (await api<{ savedsearches: SavedSearchView[] }>("/apiv2/savedsearches", { signal })).savedsearches;
+}
+
+/** Creates (no id) or changes a saved search; rejects with the field errors the server gave. */
+export async function saveSearch(draft: SavedSearchDraft, id?: string): Promise<SavedSearchView> {
+  try {
+    const path = id ? `/apiv2/savedsearches/${encodeURIComponent(id)}` : "/apiv2/savedsearches";
+    return (await api<{ savedsearch: SavedSearchView }>(path, { method: id ? "PUT" : "POST", json: draft })).savedsearch;
+  } catch (err) {
+    throw new SaveFailed(err);
+  }
+}
+
+/** Why a save failed, field by field where the server said which field. */
+export class SaveFailed extends Error {
+  readonly errors: SavedSearchErrors = {};
+  constructor(cause: unknown) {
+    super((cause as Error).message);
+    this.name = "SaveFailed";
+    if (cause instanceof ApiError && Array.isArray(cause.body.errors)) {
+      for (const e of cause.body.errors as { field: keyof SavedSearchErrors; message: string }[]) this.errors[e.field] = e.message;
+    } else {
+      this.errors.body = (cause as Error).message;
+    }
+  }
+}
