@@ -11,7 +11,7 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { answerAlertsApi, answerSavedSearchesApi } from "@unmeltable/alerts";
-import { answerApi, apiErrorAnswer, apiMethodError, indexUsage, type ApiRequest, type ApiResponse } from "@unmeltable/api";
+import { answerApi, apiErrorAnswer, apiMethodError, collectExport, exportHeaders, indexUsage, planExport, type ApiRequest, type ApiResponse } from "@unmeltable/api";
 import { authenticate, errorAnswer, errorFields, internalError, timedReads, withDeadline, type Tenant } from "@unmeltable/core";
 import { alertStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
@@ -65,7 +65,29 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
     return eventResponse(await answerSavedSearchesApi({ ...req, body }, tenant, { searches, alerts, tenants }));
   }
   if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) });
+  if (req.path.replace(/\/+$/, "") === "/apiv2/events/export") return exportEvents(req, tenant, context);
   return eventResponse(await search(req, tenant, context));
+}
+
+/**
+ * The export on AWS: API Gateway neither streams nor answers more than 6 MB, so the file is cut at the last
+ * whole line within EXPORT_MAX_BYTES (`X-Unmeltable-Truncated: true`; narrow the range or ask for fewer
+ * fields). One machine streams the whole of it.
+ */
+const EXPORT_MAX_BYTES = 5 * 1024 * 1024;
+
+async function exportEvents(req: ApiRequest, tenant: Tenant, context: Context) {
+  const deadline = Date.now() + context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS;
+  try {
+    return await withDeadline(deadline, async () => {
+      const plan = await planExport(req.query, tenant, timedIndex, Date.now());
+      const { body, truncated } = await collectExport(plan, EXPORT_MAX_BYTES);
+      const headers = { ...exportHeaders(plan), ...(truncated ? { "X-Unmeltable-Truncated": "true" } : {}) };
+      return { statusCode: 200, headers, body: req.method === "HEAD" ? "" : body };
+    });
+  } catch (err) {
+    return eventResponse(apiErrorAnswer(err));
+  }
 }
 
 /** The retrieval API, bounded by the function's remaining time (API Gateway's 29 s at most), not the client's 60 s. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -442,6 +442,28 @@ describe("the web UI, in Chromium, against the real program", () => {
     await item.getByRole("button", { name: "Yes, delete" }).click();
     await item.getByRole("alert").getByText(/alerts are built on "Marker errors"/).waitFor();
     expect(await item.count()).toBe(1);
+  });
+
+  it("exports the results as CSV or NDJSON, saved as a file", async () => {
+    const q = `${marker} AND json.level:error`;
+    await page.goto(program.url(`/#/search?q=${encodeURIComponent(q)}`));
+    await eventually(() => page.locator("ol.events > li.event").count()).toBe(1);
+    const expected = await apiCount(q);
+    for (const format of ["CSV", "NDJSON"] as const) {
+      const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: `Export ${format}` }).click()]);
+      expect(file.suggestedFilename()).toMatch(new RegExp(`^default-events-[\\dT-]+\\.${format.toLowerCase()}$`));
+      const text = readFileSync((await file.path())!, "utf8");
+      if (format === "CSV") {
+        const lines = text.trimEnd().split("\r\n");
+        expect(lines[0]).toBe("timestamp,id,tags,logtypes,logmsg");
+        expect(lines).toHaveLength(expected + 1);
+      } else {
+        const events = text.trimEnd().split("\n").map((l) => JSON.parse(l) as { event: { json: { level: string } } });
+        expect(events).toHaveLength(expected);
+        expect(events.every((e) => e.event.json.level === "error")).toBe(true);
+      }
+      await page.getByTestId("export-status").getByText(`: ${expected} event${expected === 1 ? "" : "s"}.`).waitFor();
+    }
   });
 
   it("shows an event's surrounding events from its source, whatever the search that found it", async () => {

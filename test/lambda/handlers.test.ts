@@ -388,6 +388,25 @@ describe("the Lambda handlers", () => {
     expect(denied.statusCode).toBe(401);
   });
 
+  it("search: exports a search's events as a file in one answer, bounded as API Gateway requires", async () => {
+    const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+    const headers = { ...base.headers, authorization: `bearer ${tenant.apiToken}` };
+    const res = (await searchHandler({ ...base, rawPath: "/apiv2/events/export", rawQueryString: `q=${marker}&from=-520w&format=csv&fields=json.level`, headers }, context)) as {
+      statusCode: number;
+      headers: Record<string, string>;
+      body: string;
+    };
+    expect(res.statusCode).toBe(200);
+    expect(res.headers).toMatchObject({ "Content-Type": "text/csv; charset=utf-8", "X-Unmeltable-Matched": "2" });
+    expect(res.headers["X-Unmeltable-Truncated"]).toBeUndefined();
+    const lines = res.body.trimEnd().split("\r\n");
+    expect(lines[0]).toBe("timestamp,json.level");
+    expect(lines).toHaveLength(3);
+    const bad = await searchHandler({ ...base, rawPath: "/apiv2/events/export", rawQueryString: "format=xml", headers }, context);
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ code: "UNM_BAD_REQUEST", message: expect.stringMatching(/format must be csv or ndjson/) });
+  });
+
   it("search: judges credentials as the local server does (one table, test/helpers/credentials.ts), on the API, the alerts and saved searches APIs and /ui/config", async () => {
     const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
     const headers = base.headers ?? {};

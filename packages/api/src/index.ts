@@ -2,3 +2,4 @@ export { answerApi, apiMethodError, API_METHODS, handleApi, parseInterval, type 
 export { logglyEvent } from "./loggly-event";
 export { apiErrorAnswer, apiErrorOf } from "./errors";
 export * from "./usage";
+export { planExport, collectExport, exportHeaders, EXPORT_LIMITS, type ExportPlan } from "./export";

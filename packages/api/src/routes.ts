@@ -36,6 +36,8 @@ import { usageDays, usageOf } from "./usage";
  *   GET /apiv2/fields/FIELD/?q&from&until&facet_size → {FIELD:[{term,count}], ...}
  *   GET /apiv2/customer                            → {tokens, subdomain, subscription}
  *   GET /apiv2/usage?days=N                        → {plan, days:[{day,events,bytes,indexed,deadLettered,...}], today} (./usage.ts)
+ *   GET /apiv2/events/export?q&from&until&format&fields&limit → a CSV or NDJSON file (./export.ts; served
+ *       by the local server as a stream and by the search Lambda as one bounded body, not by `answerApi`)
  *
  * Authentication: `Authorization: bearer <API token>` (or HTTP basic with the token as password, as
  * Loggly's older clients send), read by core's `authenticate` once, before the routes: the local server

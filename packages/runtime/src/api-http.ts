@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { answerApi, API_METHODS } from "@unmeltable/api";
-import { badRequest, type IndexPort, type TenantDirectory, type UsageSource } from "@unmeltable/core";
+import { Readable } from "node:stream";
+import { answerApi, apiErrorAnswer, API_METHODS, exportHeaders, planExport } from "@unmeltable/api";
+import { badRequest, type IndexPort, type Tenant, type TenantDirectory, type UsageSource } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { sendError, sendJson, tenantOf, type HttpRoute } from "./http-server";
 
@@ -14,6 +15,7 @@ export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory; usa
       const url = new URL(req.raw.url ?? "/", "http://localhost");
       // The API decodes path segments itself (a field name); refuse what cannot be decoded before it tries.
       if (!decodable(url.pathname)) return sendError(reply, badRequest("malformed URL: the path has an invalid percent-escape"));
+      if (url.pathname.replace(/\/+$/, "") === EXPORT_PATH) return sendExport(req, reply, url.searchParams, tenantOf(req), deps.index);
       const response = await answerApi(
         {
           method: req.method,
@@ -28,6 +30,55 @@ export function apiRoute(deps: { index: IndexPort; tenants: TenantDirectory; usa
       return sendJson(reply, response.status, response.body, response.headers);
     },
   };
+}
+
+const EXPORT_PATH = "/apiv2/events/export";
+/** An export whose reader takes nothing for this long is cut off (its page of events is let go). */
+export const EXPORT_IDLE_MS = 60_000;
+/** Exports one tenant may run at once; more wait their turn (429), so that no tenant holds every reader. */
+const EXPORTS_PER_TENANT = 2;
+const running = new Map<string, number>();
+
+/**
+ * `GET /apiv2/events/export` (packages/api/src/export.ts): the file streamed as the index pages are read,
+ * at the reader's pace. A failure before the first byte is an answer; one after it cuts the transfer off
+ * (the client sees an incomplete chunked body, never a short file that looks whole).
+ */
+async function sendExport(req: FastifyRequest, reply: FastifyReply, params: URLSearchParams, tenant: Tenant, index: IndexPort) {
+  const busy = running.get(tenant.name) ?? 0;
+  if (busy >= EXPORTS_PER_TENANT) {
+    return sendJson(reply, 429, { response: "error", message: `at most ${EXPORTS_PER_TENANT} exports of an account run at once: try again when one has finished`, code: "UNM_INDEX_BUSY" }, { "Retry-After": "5" });
+  }
+  let plan;
+  try {
+    plan = await planExport(params, tenant, index, Date.now());
+  } catch (err) {
+    const answer = apiErrorAnswer(err);
+    return sendJson(reply, answer.status, answer.body, answer.headers);
+  }
+  reply.headers(exportHeaders(plan));
+  if (req.method === "HEAD") return reply.code(200).send();
+  running.set(tenant.name, busy + 1);
+  const done = () => {
+    const n = (running.get(tenant.name) ?? 1) - 1;
+    if (n <= 0) running.delete(tenant.name);
+    else running.set(tenant.name, n);
+  };
+  const body = Readable.from(plan.chunks(), { objectMode: false, highWaterMark: 64 * 1024 });
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    done();
+  };
+  body.once("close", release);
+  // A reader that stops reading: nothing moves on the socket, and it is cut off.
+  reply.raw.setTimeout(EXPORT_IDLE_MS, () => reply.raw.destroy());
+  reply.raw.once("close", () => {
+    release();
+    if (!body.destroyed) body.destroy();
+  });
+  return reply.code(200).send(body);
 }
 
 /** Whether every percent-escape of a path decodes. */

@@ -103,6 +103,43 @@ export async function api<T>(path: string, init: RequestInit & { token?: string;
   return data as T;
 }
 
+/**
+ * Saves what a GET answers as a file (an export): fetched with the session's token, which a plain link
+ * cannot carry, then handed to the browser's download. Resolves with the file's name and whether the
+ * server cut it short (`X-Unmeltable-Truncated`, on deployments that cannot stream).
+ */
+export async function download(path: string, fallbackName: string): Promise<{ filename: string; matched: number | undefined; truncated: boolean }> {
+  let res: Response;
+  try {
+    res = await fetch(apiUrl(path), { headers: { Authorization: `bearer ${memoryToken ?? ""}` }, cache: "no-store" });
+  } catch {
+    emit("down");
+    throw new NetworkError("The server cannot be reached.");
+  }
+  if (!res.ok) {
+    let b: Record<string, unknown> = {};
+    try {
+      b = (await res.json()) as Record<string, unknown>;
+    } catch {
+      // not JSON
+    }
+    if (res.status === 401) emit("unauthorized");
+    throw new ApiError(res.status, typeof b.message === "string" ? b.message : `The server answered ${res.status}`, b);
+  }
+  const blob = await res.blob();
+  const filename = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  const matched = Number(res.headers.get("x-unmeltable-matched"));
+  return { filename, matched: Number.isFinite(matched) ? matched : undefined, truncated: res.headers.get("x-unmeltable-truncated") === "true" };
+}
+
 /** `?a=1&b=2` from the defined entries. */
 export function qs(params: Record<string, string | number | undefined>): string {
   const p = new URLSearchParams();

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, NetworkError, qs } from "../api";
+import { api, ApiError, download, NetworkError, qs } from "../api";
 import { EventRow } from "../components/event-row";
 import { Histogram } from "../components/histogram";
 import { QueryBar } from "../components/query-bar";
@@ -22,6 +22,8 @@ interface HistogramBody {
 }
 
 const PAGE_SIZE = 50;
+/** Events an export holds at most, unless asked for more (the API's default `limit`). */
+const EXPORT_EVENTS = 10_000;
 
 /** Search: the query, the histogram, and the events newest first with infinite scroll. */
 export function SearchPage({ route, nonce, navigate }: PageProps) {
@@ -37,6 +39,8 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
   const [retry, setRetry] = useState(0);
   const [saving, setSaving] = useState(false);
   const [savedAs, setSavedAs] = useState<string | null>(null);
+  const [exporting, setExporting] = useState<string | null>(null);
+  const [exported, setExported] = useState<{ text: string; problem: boolean } | null>(null);
   const generation = useRef(0);
 
   useEffect(() => {
@@ -52,6 +56,7 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
     setHist(undefined);
     setSaving(false);
     setSavedAs(null);
+    setExported(null);
     const current = () => gen === generation.current;
     const fail = (err: unknown) => {
       if ((err as Error).name === "AbortError" || !current()) return;
@@ -100,6 +105,26 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
     return () => io.disconnect();
   }, [next, loading, moreError]);
 
+  /** The results as a file: the newest EXPORT_EVENTS events of the search (the API's default limit). */
+  const exportAs = async (format: "csv" | "ndjson") => {
+    setExporting(format);
+    setExported(null);
+    try {
+      const r = await download(`/apiv2/events/export${qs({ q: q || "*", from, until, format })}`, `events.${format}`);
+      const all = r.matched ?? 0;
+      const text = r.truncated
+        ? `Saved ${r.filename}: cut at this deployment's 5 MB limit — narrow the range to export the rest.`
+        : all > EXPORT_EVENTS
+          ? `Saved ${r.filename}: the newest ${EXPORT_EVENTS.toLocaleString()} of ${all.toLocaleString()} events — narrow the range to export the rest.`
+          : `Saved ${r.filename}: ${all.toLocaleString()} event${all === 1 ? "" : "s"}.`;
+      setExported({ text, problem: r.truncated || all > EXPORT_EVENTS });
+    } catch (err) {
+      setExported({ text: `Export failed: ${(err as Error).message}`, problem: true });
+    } finally {
+      setExporting(null);
+    }
+  };
+
   const queryError = error instanceof ApiError && error.status === 400 ? error : null;
   const filter = (clause: string) => navigate({ page: "search", q: addClause(q, clause) });
   const terms = highlightTerms(q);
@@ -142,9 +167,21 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
             <a class="btn btn-small" href={`#/alerts${q ? `?q=${encodeURIComponent(q)}` : ""}`} title="Create an alert on this search">
               Alert on this search
             </a>
+            <span class="btn-group" role="group" aria-label="Export the results">
+              {(["csv", "ndjson"] as const).map((f) => (
+                <button key={f} type="button" class="btn btn-small" disabled={exporting !== null} aria-busy={exporting === f ? "true" : undefined} onClick={() => void exportAs(f)}>
+                  {exporting === f ? "Exporting…" : `Export ${f.toUpperCase()}`}
+                </button>
+              ))}
+            </span>
           </span>
         )}
       </div>
+      {exported && (
+        <p class={exported.problem ? "banner banner-warn" : "muted small"} role="status" data-testid="export-status">
+          {exported.text}
+        </p>
+      )}
       {saving && (
         <div class="card">
           <SavedSearchForm initial={{ name: "", query: q, from, until }} onCancel={() => setSaving(false)} onSaved={(s) => (setSaving(false), setSavedAs(s.name))} />
