@@ -1,4 +1,6 @@
-import { chromium, type Browser } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { expect } from "vitest";
 
 /**
@@ -34,4 +36,19 @@ export function launchChromium(): Promise<Browser> {
  */
 export function eventually<T>(fn: () => T | Promise<T>) {
   return expect.poll(fn, { timeout: PAGE_WAIT_MS, interval: 100 });
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * axe-core's WCAG 2.1 A and AA checks on what the page shows now, as readable lines (rule, impact, the
+ * elements). axe is put into the page through the DevTools protocol, which the page's Content Security
+ * Policy (no inline scripts) does not govern, so the page is checked as users get it.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(`${AXE_SOURCE}\n;0`);
+  const result = (await page.evaluate(`axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"] })`)) as {
+    violations: { id: string; impact: string; help: string; nodes: { target: string[]; failureSummary: string }[] }[];
+  };
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary.replace(/\s+/g, " ")}`).join(" | ")}`);
 }

@@ -162,7 +162,7 @@ function FieldValue({ field, value, onFilter }: { field: string; value: Scalar; 
       <button type="button" class={`value value-${typeof value} value-link`} title={`Add ${clause} to the query`} aria-label={`Filter by ${field} ${text}`} onClick={() => onFilter!(clause)}>
         {text}
       </button>
-      <button type="button" class="exclude" title={`Add ${without} to the query`} aria-label={`Exclude ${field} ${text}`} onClick={() => onFilter!(without)}>
+      <button type="button" class="exclude" title={`Add ${without} to the query`} aria-label={`not (exclude ${field} ${text})`} onClick={() => onFilter!(without)}>
         not
       </button>
     </span>

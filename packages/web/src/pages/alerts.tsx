@@ -217,7 +217,7 @@ export function AlertsPage({ route, navigate }: PageProps) {
                           )}
                         </td>
                         <td>
-                          <a href={localLink(f.link)} aria-label={`Open the search of ${f.alertName} at ${formatTimestamp(f.firedAt)}`}>
+                          <a href={localLink(f.link)} aria-label={`Open search: ${f.alertName} at ${formatTimestamp(f.firedAt)}`}>
                             Open search
                           </a>
                         </td>

@@ -116,8 +116,8 @@ function SavedItem({ search: s, onOpen, onAlert, onEdit, onDeleted }: { search: 
         <button type="button" class="btn btn-small" onClick={onOpen} aria-label={`Search ${s.name}`}>
           Search
         </button>
-        <button type="button" class="btn btn-small" onClick={onAlert} aria-label={`Alert on ${s.name}`}>
-          Alert on it
+        <button type="button" class="btn btn-small" onClick={onAlert} aria-label={`New alert on ${s.name}`}>
+          New alert
         </button>
         <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${s.name}`}>
           Edit
