@@ -7,10 +7,12 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { checkAlerts, searchLink } from "@unmeltable/core";
-import { webhookSender } from "@unmeltable/alerts";
+import { channelNotifier, mailerFromEnv, webhookSender } from "@unmeltable/alerts";
 import { alertStore, appLogger, functionEnv, indexPort, logger, savedSearchStore } from "@unmeltable/lambda";
 
 const env = functionEnv("alerts");
+/** Alert emails through SES (UNMELTABLE_MAIL=ses, UNMELTABLE_MAIL_FROM a verified identity), else none. */
+const mail = mailerFromEnv(process.env, appLogger);
 
 export const handler = middy(async () => {
   const index = await indexPort();
@@ -19,7 +21,7 @@ export const handler = middy(async () => {
     store: alertStore(),
     searches: savedSearchStore(),
     index,
-    send: webhookSender({ logger: appLogger }),
+    notify: channelNotifier({ webhooks: webhookSender({ logger: appLogger }), mail, pagerDutyUrl: env.UNMELTABLE_PAGERDUTY_URL, publicUrl: () => base }),
     linkFor: (query, from, until) => searchLink(base, query, from, until),
     logger: appLogger,
   });

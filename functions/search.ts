@@ -61,7 +61,8 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
   }
   if ((surface === "alerts" || surface === "savedsearches") && alerts && searches) {
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
-    if (surface === "alerts") return eventResponse(await answerAlertsApi({ ...req, body }, tenant, { store: alerts, searches, tenants }));
+    const email = env.UNMELTABLE_MAIL === "ses" && env.UNMELTABLE_MAIL_FROM !== undefined;
+    if (surface === "alerts") return eventResponse(await answerAlertsApi({ ...req, body }, tenant, { store: alerts, searches, tenants, email }));
     return eventResponse(await answerSavedSearchesApi({ ...req, body }, tenant, { searches, alerts, tenants }));
   }
   if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) });

@@ -16,11 +16,29 @@ import type { PrivateBucket } from "./storage";
  */
 export function alertsStore(config: PrivateBucket) {
   return {
-    environment: { UNMELTABLE_ALERTS: pulumi.interpolate`s3://${config.name}/alerts/` },
+    environment: { UNMELTABLE_ALERTS: pulumi.interpolate`s3://${config.name}/alerts/`, ...alertsMail().environment },
     permissions: [
       { actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${config.arn}/alerts/*`] },
       { actions: ["s3:ListBucket"], resources: [config.arn] },
     ],
+  };
+}
+
+/**
+ * Alert emails on AWS go through Amazon SES, from the address in UNMELTABLE_ALERT_MAIL_FROM at deploy time
+ * (an identity verified in SES, e.g. `alerts@logs.example.com`; out of the SES sandbox to mail anyone).
+ * Unset, the stage sends no email and the API refuses email alerts. The search API needs only to know
+ * (it refuses email alerts without it); the checker gets the right to send as that identity.
+ */
+export function alertsMail(from: string | undefined = process.env.UNMELTABLE_ALERT_MAIL_FROM): { environment: Record<string, string>; permissions: { actions: string[]; resources: string[] }[] } {
+  const address = from?.trim();
+  if (!address) return { environment: {}, permissions: [] };
+  const domain = /@([^>\s]+)>?$/.exec(address)?.[1];
+  if (!domain) throw new Error(`UNMELTABLE_ALERT_MAIL_FROM: ${JSON.stringify(address)} is not an email address`);
+  const mailbox = /<([^>]+)>/.exec(address)?.[1] ?? address;
+  return {
+    environment: { UNMELTABLE_MAIL: "ses", UNMELTABLE_MAIL_FROM: address },
+    permissions: [{ actions: ["ses:SendEmail"], resources: [`arn:aws:ses:*:*:identity/${domain}`, `arn:aws:ses:*:*:identity/${mailbox}`] }],
   };
 }
 
@@ -40,7 +58,7 @@ export function createAlerts(ctx: FunctionContext, config: PrivateBucket, index:
       // is dropped (the next one is due).
       async: { retries: 0, maxEventAgeSeconds: 60 },
       openSearch: true,
-      permissions: [...openSearchPermissions(index.domainArns), ...store.permissions],
+      permissions: [...openSearchPermissions(index.domainArns), ...store.permissions, ...alertsMail().permissions],
     }),
   );
   // No retries: the next check is a minute away, and a late firing is worse than the next on-time one.

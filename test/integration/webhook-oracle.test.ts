@@ -20,6 +20,7 @@ interface Delivery {
   status?: number;
   error?: string;
   attempts: number;
+  tries?: { at: number; ok: boolean; status?: number; error?: string }[];
 }
 interface Run {
   delivered: Delivery;
@@ -52,19 +53,25 @@ function runInNamespace(): Promise<ChildReport> {
 describe("the firing history is not a network oracle", () => {
   it.skipIf(!namespaces)("reads the same for a public destination that answered 405 or 500, refused, never answered or did not resolve; the operator's log and allow-listed hooks tell them apart", async () => {
     const r = await runInNamespace();
-    expect(r.asPublic.delivered).toEqual({ ok: true, status: 204, attempts: 1 });
+    expect(r.asPublic.delivered).toEqual({ ok: true, status: 204, attempts: 1, tries: [{ at: 0, ok: true, status: 204 }] });
 
-    const generic = { ok: false, error: "the webhook could not be delivered (the server's log says why)", attempts: 2 };
+    // Every failure reads the same, attempt by attempt (the child sets every attempt's time to 0).
+    const message = "the webhook could not be delivered (the server's log says why)";
+    const generic = { ok: false, error: message, attempts: 2, tries: [{ at: 0, ok: false, error: message }, { at: 0, ok: false, error: message }] };
     expect(r.asPublic.failed).toEqual({ answered405: generic, answered500: generic, noAnswer: generic, refused: generic, unresolvable: generic });
     // The requests did reach the receivers (twice: every failure is retried alike): the answers were hidden, not the deliveries skipped.
     expect(r.asPublic.hits).toEqual({ "204": 1, "405": 2, "500": 2 });
 
     const detailed = r.allowListed.failed;
-    expect(r.allowListed.delivered).toEqual({ ok: true, status: 204, attempts: 1 });
-    expect(detailed.answered405).toEqual({ ok: false, status: 405, error: "the webhook answered 405", attempts: 1 });
-    expect(detailed.answered500).toEqual({ ok: false, status: 500, error: "the webhook answered 500", attempts: 2 });
-    expect(detailed.noAnswer).toEqual({ ok: false, error: `could not reach the webhook: no answer within ${r.timeoutMs} ms`, attempts: 2 });
-    expect(detailed.refused).toEqual({ ok: false, error: "could not reach the webhook: ECONNREFUSED", attempts: 2 });
+    expect(r.allowListed.delivered).toMatchObject({ ok: true, status: 204, attempts: 1 });
+    expect(detailed.answered405).toMatchObject({ ok: false, status: 405, error: "the webhook answered 405", attempts: 1 });
+    expect(detailed.answered500).toMatchObject({ ok: false, status: 500, error: "the webhook answered 500", attempts: 2 });
+    expect(detailed.answered500!.tries).toEqual([
+      { at: 0, ok: false, status: 500, error: "the webhook answered 500" },
+      { at: 0, ok: false, status: 500, error: "the webhook answered 500" },
+    ]);
+    expect(detailed.noAnswer).toMatchObject({ ok: false, error: `could not reach the webhook: no answer within ${r.timeoutMs} ms`, attempts: 2 });
+    expect(detailed.refused).toMatchObject({ ok: false, error: "could not reach the webhook: ECONNREFUSED", attempts: 2 });
 
     // The operator's log has every detail, on warn lines bound to the alert and its destination.
     const warned = (fields: Record<string, unknown>) => expect(r.log).toContainEqual(expect.objectContaining({ level: "warn", fields: expect.objectContaining({ tenant: "acme", alert: "a1", attempt: expect.any(Number), ...fields }) }));

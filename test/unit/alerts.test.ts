@@ -24,6 +24,7 @@ import {
   type SearchQuery,
   type Tenant,
   type TenantDirectory,
+  type Notifier,
   type WebhookPayload,
 } from "../../packages/core/src/index";
 import { parseHash } from "../../packages/web/src/route";
@@ -57,7 +58,7 @@ describe("alert definitions", () => {
     const r = validateAlertSpec({ name: "  errors ", query: "json.level:error", threshold: "3", windowMinutes: 15, webhookUrl: " https://h.example/x " });
     expect(r).toEqual({
       ok: true,
-      spec: { name: "errors", query: "json.level:error", comparison: "above", threshold: 3, windowMinutes: 15, webhookUrl: "https://h.example/x", enabled: true },
+      spec: { name: "errors", query: "json.level:error", comparison: "above", threshold: 3, windowMinutes: 15, webhookUrl: "https://h.example/x", enabled: true, channel: "webhook", notifyResolved: true },
     });
   });
 
@@ -78,7 +79,7 @@ describe("alert definitions", () => {
 
   it("applies a partial update over the current definition", () => {
     const r = validateAlertSpec({ enabled: false, threshold: 0 }, spec());
-    expect(r).toEqual({ ok: true, spec: { ...spec(), enabled: false, threshold: 0 } });
+    expect(r).toEqual({ ok: true, spec: { ...spec(), enabled: false, threshold: 0, channel: "webhook", notifyResolved: true } });
   });
 
   it("describes the condition in words", () => {
@@ -131,6 +132,7 @@ describe("alert rules", () => {
       link: "L",
     });
     expect(p).toEqual({
+      state: "triggered",
       alert: { id: "a1", name: "n" },
       tenant: "acme",
       query: "q",
@@ -174,13 +176,15 @@ describe("checkAlerts", () => {
     return url.includes("broken") ? { ok: false, error: "could not reach the webhook: ECONNREFUSED", attempts: 2 } : { ok: true, status: 200, attempts: 1 };
   };
   const linkFor = (q: string, from: number, until: number) => searchLink("http://ui", q, from, until);
+  // The checker's notifier, as the webhook channel delivers: the alert's URL, the webhook payload.
+  const notify: Notifier = (a, f) => send(a.webhookUrl, webhookPayload(f));
 
   it("fires when the count crosses the threshold, once per window, and records state and history", async () => {
     counts.set("acme", 12);
     sent.length = 0;
     const m = memoryStore([alert()]);
-    const r1 = await checkAlerts({ store: m.store, index, send, linkFor, now: () => T0 });
-    expect(r1).toEqual([{ alertId: "a1", tenant: "acme", count: 12, holds: true, fired: true }]);
+    const r1 = await checkAlerts({ store: m.store, index, notify, linkFor, now: () => T0 });
+    expect(r1).toEqual([{ alertId: "a1", tenant: "acme", count: 12, holds: true, fired: true, resolved: false }]);
     expect(seen.at(-1)).toMatchObject({ tenant: "acme", from: T0 - 5 * MIN, until: T0 });
     expect(sent).toHaveLength(1);
     expect(sent[0]!.url).toBe("https://hooks.example.com/x");
@@ -190,16 +194,16 @@ describe("checkAlerts", () => {
     expect(m.alerts[0]!.state).toEqual({ lastCheckedAt: T0, lastCount: 12, triggered: true, lastFiredAt: T0 });
 
     // A minute later: still above, but the same window's events are not reported twice.
-    const r2 = await checkAlerts({ store: m.store, index, send, linkFor, now: () => T0 + MIN });
+    const r2 = await checkAlerts({ store: m.store, index, notify, linkFor, now: () => T0 + MIN });
     expect(r2[0]).toMatchObject({ holds: true, fired: false });
     expect(sent).toHaveLength(1);
     // A window later, still above: reported again.
-    const r3 = await checkAlerts({ store: m.store, index, send, linkFor, now: () => T0 + 5 * MIN });
+    const r3 = await checkAlerts({ store: m.store, index, notify, linkFor, now: () => T0 + 5 * MIN });
     expect(r3[0]).toMatchObject({ fired: true });
     expect(m.firings).toHaveLength(2);
     // Back below: the state says so, nothing is sent.
     counts.set("acme", 3);
-    const r4 = await checkAlerts({ store: m.store, index, send, linkFor, now: () => T0 + 6 * MIN });
+    const r4 = await checkAlerts({ store: m.store, index, notify, linkFor, now: () => T0 + 6 * MIN });
     expect(r4[0]).toMatchObject({ holds: false, fired: false, count: 3 });
     expect(m.alerts[0]!.state.triggered).toBe(false);
   });
@@ -207,22 +211,23 @@ describe("checkAlerts", () => {
   it("fires a 'below' alert for a source that went quiet", async () => {
     counts.set("acme", 0);
     const m = memoryStore([alert({ comparison: "below", threshold: 1, windowMinutes: 15 })]);
-    const [r] = await checkAlerts({ store: m.store, index, send, linkFor, now: () => T0 });
+    const [r] = await checkAlerts({ store: m.store, index, notify, linkFor, now: () => T0 });
     expect(r).toMatchObject({ holds: true, fired: true, count: 0 });
   });
 
   it("records a failed webhook as a firing that was not delivered", async () => {
     counts.set("acme", 50);
     const m = memoryStore([alert({ webhookUrl: "http://broken.example/" })]);
-    await checkAlerts({ store: m.store, index, send, linkFor, now: () => T0 });
+    await checkAlerts({ store: m.store, index, notify, linkFor, now: () => T0 });
     expect(m.firings[0]!.delivery).toEqual({ ok: false, error: "could not reach the webhook: ECONNREFUSED", attempts: 2 });
+    expect(m.firings[0]).toMatchObject({ kind: "triggered", channel: "webhook" });
   });
 
   it("keeps checking the other alerts when one cannot be counted", async () => {
     counts.set("acme", 50);
     counts.delete("ghost");
     const m = memoryStore([alert({ id: "bad", tenant: "ghost" }), alert({ id: "good" }), alert({ id: "off", enabled: false })]);
-    const results = await checkAlerts({ store: m.store, index, send, linkFor, now: () => T0 });
+    const results = await checkAlerts({ store: m.store, index, notify, linkFor, now: () => T0 });
     expect(results.map((r) => [r.alertId, r.fired, r.error])).toEqual([
       ["bad", false, "index unavailable"],
       ["good", true, undefined],
@@ -240,7 +245,7 @@ describe("checkAlerts", () => {
         return 50;
       },
     };
-    await checkAlerts({ store: m.store, index: slowIndex, send, linkFor, now: () => T0 });
+    await checkAlerts({ store: m.store, index: slowIndex, notify, linkFor, now: () => T0 });
     expect(m.alerts[0]!.state).toEqual({ triggered: false });
   });
 });
@@ -422,14 +427,19 @@ describe("webhookSender and the scheduler", () => {
   // The receiver is on this machine: the operator's allow-list lets webhooks reach it (and tell why they failed).
   const local = new WebhookPolicy({ allow: ["127.0.0.1"] });
 
-  it("POSTs JSON, retries a server error once, and never retries a client error", async () => {
-    const send = webhookSender({ retryDelayMs: 10, policy: local, logger: noLogger });
-    expect(await send(`${base}/ok`, payload)).toEqual({ ok: true, status: 204, attempts: 1 });
+  it("POSTs JSON, retries a server error with backoff, records each attempt, and never retries a client error", async () => {
+    const webhook = webhookSender({ retryDelayMs: 10, policy: local, logger: noLogger });
+    const send = (url: string, body: object) => webhook(url, body, { tenant: "t", alertId: "a" });
+    expect(await send(`${base}/ok`, payload)).toEqual({ ok: true, status: 204, attempts: 1, tries: [{ at: expect.any(Number), ok: true, status: 204 }] });
     expect(hits.at(-1)).toEqual({ path: "/ok", body: payload, type: "application/json" });
-    expect(await send(`${base}/fail`, payload)).toEqual({ ok: false, status: 500, error: "the webhook answered 500", attempts: 2 });
-    expect(await send(`${base}/gone`, payload)).toEqual({ ok: false, status: 404, error: "the webhook answered 404", attempts: 1 });
+    const failed = await send(`${base}/fail`, payload);
+    expect(failed).toMatchObject({ ok: false, status: 500, error: "the webhook answered 500", attempts: 3 });
+    expect(failed.tries!.map((t) => t.status)).toEqual([500, 500, 500]);
+    // Waits grow: 10 ms, then 40 ms.
+    expect(failed.tries![2]!.at - failed.tries![1]!.at).toBeGreaterThanOrEqual(40);
+    expect(await send(`${base}/gone`, payload)).toMatchObject({ ok: false, status: 404, error: "the webhook answered 404", attempts: 1 });
     const refused = await send("http://127.0.0.1:1/", payload);
-    expect(refused).toMatchObject({ ok: false, attempts: 2 });
+    expect(refused).toMatchObject({ ok: false, attempts: 3 });
     expect(refused.error).toMatch(/could not reach the webhook/);
   });
 
@@ -448,7 +458,7 @@ describe("webhookSender and the scheduler", () => {
         addFiring: async () => undefined,
       },
       index: { count: async () => 0 },
-      send: webhookSender({ policy: local, logger: noLogger }),
+      notify: async () => ({ ok: true, attempts: 1 }),
       linkFor: () => "",
       intervalMs: 3_600_000,
     });

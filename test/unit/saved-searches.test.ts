@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handleAlertsApi, handleSavedSearchesApi, ObjectAlertStore, ObjectRecordStore, SqliteAlertStore, SqliteRecordStore } from "../../packages/alerts/src/index";
 import { DirectoryStore } from "@unmeltable/archive";
-import { checkAlerts, validateSavedSearch, type AlertStore, type RecordStore, type SavedSearchSpec, type SearchQuery, type Tenant, type TenantDirectory, type WebhookPayload } from "../../packages/core/src/index";
+import { checkAlerts, validateSavedSearch, webhookPayload, type AlertStore, type RecordStore, type SavedSearchSpec, type SearchQuery, type Tenant, type TenantDirectory, type WebhookPayload } from "../../packages/core/src/index";
 
 const T0 = Date.UTC(2024, 2, 10, 12, 0, 0);
 const spec = (over: Partial<SavedSearchSpec> = {}): SavedSearchSpec => ({ name: "checkout errors", query: "json.level:error AND tag:checkout", from: "-1h", until: "now", ...over });
@@ -185,7 +185,7 @@ describe("the saved searches API, and alerts built on saved searches", () => {
         store: alerts,
         searches,
         index: { count: async (q: SearchQuery) => (counted.push(JSON.stringify(q.query)), 3) },
-        send: async (_url, payload) => (sent.push(payload), { ok: true, status: 200, attempts: 1 }),
+        notify: async (_alert, firing) => (sent.push(webhookPayload(firing)), { ok: true, status: 200, attempts: 1 }),
         linkFor: () => "L",
         now: () => T0 + 60_000,
       });
@@ -213,7 +213,7 @@ describe("the saved searches API, and alerts built on saved searches", () => {
       store: alerts,
       searches,
       index: { count: async () => 0 },
-      send: async () => ({ ok: true, status: 200, attempts: 1 }),
+      notify: async () => ({ ok: true, status: 200, attempts: 1 }),
       linkFor: () => "L",
       now: () => T0 + 120_000,
     });

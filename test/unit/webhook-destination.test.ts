@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressClass, boundedResolver, GENERIC_DELIVERY_FAILURE, handleAlertsApi, parseAllowList, SqliteAlertStore, webhookSender, WebhookPolicy, type ResolvedAddress } from "../../packages/alerts/src/index";
+import { addressClass, boundedResolver, channelNotifier, GENERIC_DELIVERY_FAILURE, handleAlertsApi, parseAllowList, SqliteAlertStore, webhookSender, WebhookPolicy, type ResolvedAddress } from "../../packages/alerts/src/index";
 import { checkAlerts, MemoryLogger, searchLink, webhookPayload, type Tenant, type TenantDirectory } from "../../packages/core/src/index";
 
 /**
@@ -13,6 +13,7 @@ import { checkAlerts, MemoryLogger, searchLink, webhookPayload, type Tenant, typ
  * whether the operator allow-listed it.
  */
 const T0 = Date.UTC(2024, 2, 10, 12, 0, 0);
+const about = { tenant: "acme", alertId: "a1" };
 const payload = webhookPayload({ alertId: "a1", alertName: "n", tenant: "acme", firedAt: T0, query: "q", count: 1, comparison: "above", threshold: 0, windowMinutes: 1, from: T0 - 60_000, until: T0, link: "L" });
 
 describe("which addresses a webhook may reach", () => {
@@ -223,7 +224,7 @@ describe("delivering a webhook", () => {
     hits.length = 0;
     const send = webhookSender({ retryDelayMs: 1, logger: logged });
     for (const url of [`http://127.0.0.1:${port}/direct`, `http://localhost:${port}/by-name`, `http://2130706433:${port}/decimal`]) {
-      expect(await send(url, payload)).toEqual({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 2 });
+      expect(await send(url, payload, about)).toMatchObject({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 3 });
     }
     expect(hits).toEqual([]);
     expect(logged.lines).toContainEqual({
@@ -241,8 +242,8 @@ describe("delivering a webhook", () => {
       resolve: async () => (lookups++ === 0 ? [{ address: "93.184.215.14", family: 4 }] : [{ address: "127.0.0.1", family: 4 }]),
     });
     expect(await rebinding.check(`http://rebind.example:${port}/x`)).toMatchObject({ ok: true });
-    const delivery = await webhookSender({ policy: rebinding, retryDelayMs: 1, logger: logged })(`http://rebind.example:${port}/x`, payload);
-    expect(delivery).toEqual({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 2 });
+    const delivery = await webhookSender({ policy: rebinding, retryDelayMs: 1, logger: logged })(`http://rebind.example:${port}/x`, payload, about);
+    expect(delivery).toMatchObject({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 3 });
     expect(hits).toEqual([]);
   });
 
@@ -258,24 +259,25 @@ describe("delivering a webhook", () => {
         return [{ address: "127.0.0.1", family: 4 }];
       },
     });
-    const delivery = await webhookSender({ policy: pinned, logger: logged })(`http://hooks.unmeltable.invalid:${port}/pinned`, payload);
-    expect(delivery).toEqual({ ok: true, status: 204, attempts: 1 });
+    const delivery = await webhookSender({ policy: pinned, logger: logged })(`http://hooks.unmeltable.invalid:${port}/pinned`, payload, about);
+    expect(delivery).toMatchObject({ ok: true, status: 204, attempts: 1 });
     expect(hits).toEqual(["/pinned"]);
     expect(names).toEqual(["hooks.unmeltable.invalid"]);
   });
 
   it("does not follow a redirect", async () => {
     hits.length = 0;
-    const delivery = await webhookSender({ policy: new WebhookPolicy({ allow: ["127.0.0.1"] }), retryDelayMs: 1, logger: logged })(`http://127.0.0.1:${port}/redirect`, payload);
-    expect(delivery).toEqual({ ok: false, status: 302, error: "the webhook answered 302", attempts: 2 });
-    expect(hits).toEqual(["/redirect", "/redirect"]);
+    const delivery = await webhookSender({ policy: new WebhookPolicy({ allow: ["127.0.0.1"] }), retryDelayMs: 1, logger: logged })(`http://127.0.0.1:${port}/redirect`, payload, about);
+    expect(delivery).toMatchObject({ ok: false, status: 302, error: "the webhook answered 302", attempts: 3 });
+    expect(hits).toEqual(["/redirect", "/redirect", "/redirect"]);
   });
 
   it("tells an allow-listed destination's failures in detail, as the operator's own hooks deserve", async () => {
     const send = webhookSender({ policy: new WebhookPolicy({ allow: ["127.0.0.1"] }), retryDelayMs: 1, logger: logged });
-    expect(await send(`http://127.0.0.1:${port}/gone`, payload)).toEqual({ ok: false, status: 405, error: "the webhook answered 405", attempts: 1 });
-    const refused = await send("http://127.0.0.1:1/", payload);
-    expect(refused).toEqual({ ok: false, error: "could not reach the webhook: ECONNREFUSED", attempts: 2 });
+    expect(await send(`http://127.0.0.1:${port}/gone`, payload, about)).toMatchObject({ ok: false, status: 405, error: "the webhook answered 405", attempts: 1 });
+    const refused = await send("http://127.0.0.1:1/", payload, about);
+    expect(refused).toMatchObject({ ok: false, error: "could not reach the webhook: ECONNREFUSED", attempts: 3 });
+    expect(refused.tries!.map((t) => t.error)).toEqual(Array(3).fill("could not reach the webhook: ECONNREFUSED"));
   });
 
   it("records a refused delivery in the firing history in the generic words, from the same checkAlerts the Lambda runs", async () => {
@@ -285,9 +287,11 @@ describe("delivering a webhook", () => {
     try {
       // Saved while the operator allowed it; the allow-list has changed since.
       const alert = await store.create("acme", { name: "n", query: "*", comparison: "above", threshold: 0, windowMinutes: 5, webhookUrl: `http://127.0.0.1:${port}/hook`, enabled: true }, T0);
-      await checkAlerts({ store, index: { count: async () => 3 }, send: webhookSender({ retryDelayMs: 1, logger: logged }), linkFor: (q, f, u) => searchLink("http://ui", q, f, u), now: () => T0 });
+      await checkAlerts({ store, index: { count: async () => 3 }, notify: channelNotifier({ webhooks: webhookSender({ retryDelayMs: 1, logger: logged }), publicUrl: () => "http://ui" }), linkFor: (q, f, u) => searchLink("http://ui", q, f, u), now: () => T0 });
       const [firing] = await store.firings("acme", { alertId: alert.id, limit: 10 });
-      expect(firing!.delivery).toEqual({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 2 });
+      expect(firing!.delivery).toMatchObject({ ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: 3 });
+      // Each attempt is in the history, in the same generic words: no status, no reason.
+      expect(firing!.delivery.tries).toEqual(Array(3).fill({ at: expect.any(Number), ok: false, error: GENERIC_DELIVERY_FAILURE }));
       expect(hits).toEqual([]);
     } finally {
       store.close();

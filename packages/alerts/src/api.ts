@@ -47,6 +47,8 @@ export interface AlertsApiDeps {
   maxAlertsPerTenant?: number;
   /** Where webhooks may go (default: public addresses plus UNMELTABLE_WEBHOOK_ALLOW). */
   webhooks?: WebhookPolicy;
+  /** Whether this deployment sends email (a mail server is configured): email alerts are refused otherwise. */
+  email?: boolean;
   /** The tenant's saved searches, which alerts may be built on (`savedSearchId`). */
   searches?: Pick<RecordStore<SavedSearchSpec>, "get" | "list">;
 }
@@ -81,7 +83,7 @@ export async function answerAlertsApi(req: AlertsRequest, tenant: Tenant, deps: 
         const existing = await deps.store.list(tenant.name);
         const max = deps.maxAlertsPerTenant ?? 100;
         if (existing.length >= max) throw conflict(`a tenant has at most ${max} alerts: delete one first`);
-        await allowedDestination(spec, tenant, deps);
+        await usableChannel(spec, tenant, deps);
         const created = await deps.store.create(tenant.name, spec, now);
         return ok({ alert: (await viewer(tenant, deps))(created) }, 201);
       }
@@ -101,7 +103,7 @@ export async function answerAlertsApi(req: AlertsRequest, tenant: Tenant, deps: 
         const old = await found(deps.store.get(tenant.name, id), id);
         const spec = valid(await withSavedSearch(parseBody(req.body), old, tenant, deps), old);
         // An unchanged URL is checked again at every delivery; an edit (say, disabling) need not wait on DNS.
-        if (spec.webhookUrl !== old.webhookUrl) await allowedDestination(spec, tenant, deps);
+        if (spec.webhookUrl !== old.webhookUrl || spec.channel !== old.channel) await usableChannel(spec, tenant, deps);
         const updated = await found(deps.store.update(tenant.name, id, spec, Math.max(now, old.updatedAt + 1)), id);
         return ok({ alert: (await viewer(tenant, deps))(updated) });
       }
@@ -170,6 +172,15 @@ async function viewer(tenant: Tenant, deps: AlertsApiDeps): Promise<(a: Alert) =
   };
 }
 
+/** The channel can deliver here: email needs a mail server; a webhook or Slack URL an allowed destination. */
+async function usableChannel(spec: AlertSpec, tenant: Tenant, deps: AlertsApiDeps): Promise<void> {
+  if (spec.channel === "email" && !deps.email) {
+    const message = "this server sends no email: its operator has not configured a mail server (--smtp-url; SES on AWS)";
+    throw badRequest(message, { errors: [{ field: "channel", message }] });
+  }
+  if (spec.channel === "webhook" || spec.channel === "slack" || spec.channel === undefined) await allowedDestination(spec, tenant, deps);
+}
+
 async function allowedDestination(spec: AlertSpec, tenant: Tenant, deps: AlertsApiDeps): Promise<void> {
   const check = await (deps.webhooks ?? WebhookPolicy.fromEnv()).check(spec.webhookUrl, tenant.name);
   if (!check.ok) throw badRequest(check.reason, { errors: [{ field: "webhookUrl", message: check.reason }] });
@@ -194,6 +205,10 @@ function view(a: Alert): Record<string, unknown> {
     windowMinutes: a.windowMinutes,
     webhookUrl: a.webhookUrl,
     enabled: a.enabled,
+    channel: a.channel ?? "webhook",
+    ...(a.channel === "pagerduty" ? { routingKey: a.routingKey } : {}),
+    ...(a.channel === "email" ? { emailTo: a.emailTo } : {}),
+    notifyResolved: a.notifyResolved === true,
     savedSearchId: a.savedSearchId ?? null,
     condition: describeCondition(a),
     createdAt: a.createdAt,
@@ -204,5 +219,5 @@ function view(a: Alert): Record<string, unknown> {
 
 function viewFiring(f: AlertFiring) {
   const { tenant: _tenant, ...rest } = f;
-  return rest;
+  return { ...rest, kind: f.kind ?? "triggered", channel: f.channel ?? "webhook" };
 }

@@ -9,3 +9,5 @@ export { SqliteRecordStore } from "./sqlite-records";
 export { ObjectRecordStore } from "./object-records";
 export { answerSavedSearchesApi, handleSavedSearchesApi, SAVED_SEARCHES_PATH, type SavedSearchesDeps } from "./saved-searches-api";
 export type { RecordsRequest, RecordsResponse } from "./api-common";
+export { channelNotifier, PAGERDUTY_EVENTS_URL, type ChannelNotifierOptions } from "./channels";
+export { mailerFromEnv, sesMailer, smtpMailer, type MailSender, type MailerOptions } from "./mail";

@@ -32,9 +32,14 @@ export class ObjectAlertStore implements AlertStore {
     const current = await this.get(tenant, id);
     if (!current) return undefined;
     const conditionChanged =
-      current.query !== spec.query || current.comparison !== spec.comparison || current.threshold !== spec.threshold || current.windowMinutes !== spec.windowMinutes || current.savedSearchId !== spec.savedSearchId;
+      current.query !== spec.query ||
+      current.comparison !== spec.comparison ||
+      current.threshold !== spec.threshold ||
+      current.windowMinutes !== spec.windowMinutes ||
+      current.savedSearchId !== spec.savedSearchId ||
+      (current.channel ?? "webhook") !== (spec.channel ?? "webhook");
     // A spec without savedSearchId detaches the alert: the old one must not survive the spread.
-    const { savedSearchId: _detached, ...kept } = current;
+    const { savedSearchId: _detached, routingKey: _key, emailTo: _to, ...kept } = current;
     const next: Alert = { ...kept, ...spec, updatedAt: Math.max(now, current.updatedAt + 1), state: conditionChanged ? { triggered: false } : current.state };
     await this.write(this.alertKey(tenant, id), next);
     return next;

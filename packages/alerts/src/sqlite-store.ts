@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import type { Alert, AlertComparison, AlertFiring, AlertSpec, AlertState, AlertStore } from "@unmeltable/core";
+import type { Alert, AlertChannel, AlertComparison, AlertFiring, AlertSpec, AlertState, AlertStore, DeliveryTry } from "@unmeltable/core";
 import { FIRINGS_KEPT_PER_TENANT } from "./firings";
 
 /**
@@ -63,9 +63,21 @@ export class SqliteAlertStore implements AlertStore {
       CREATE INDEX IF NOT EXISTS firings_by_tenant ON firings (tenant, seq);
       CREATE INDEX IF NOT EXISTS firings_by_alert ON firings (alert_id, seq);
     `);
-    // Data directories made before alerts could be built on saved searches.
-    const columns = this.db.prepare("PRAGMA table_info(alerts)").all() as { name: string }[];
-    if (!columns.some((c) => c.name === "saved_search_id")) this.db.exec("ALTER TABLE alerts ADD COLUMN saved_search_id TEXT");
+    // Data directories made before saved searches, channels and "resolved" notifications: their columns.
+    this.addColumns("alerts", {
+      saved_search_id: "TEXT",
+      channel: "TEXT",
+      routing_key: "TEXT",
+      email_to: "TEXT",
+      notify_resolved: "INTEGER",
+      last_resolved_at: "INTEGER",
+    });
+    this.addColumns("firings", { kind: "TEXT", channel: "TEXT", tries: "TEXT" });
+  }
+
+  private addColumns(table: string, wanted: Record<string, string>): void {
+    const have = new Set((this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+    for (const [name, type] of Object.entries(wanted)) if (!have.has(name)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
   }
 
   async list(tenant: string): Promise<Alert[]> {
@@ -81,10 +93,10 @@ export class SqliteAlertStore implements AlertStore {
     const id = randomUUID();
     this.db
       .prepare(
-        `INSERT INTO alerts (id, tenant, name, query, comparison, threshold, window_minutes, webhook_url, enabled, saved_search_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO alerts (id, tenant, name, query, comparison, threshold, window_minutes, webhook_url, enabled, saved_search_id, channel, routing_key, email_to, notify_resolved, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, tenant, spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, spec.savedSearchId ?? null, now, now);
+      .run(id, tenant, spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, ...channelColumns(spec), now, now);
     return (await this.get(tenant, id))!;
   }
 
@@ -93,14 +105,15 @@ export class SqliteAlertStore implements AlertStore {
     if (!old) return undefined;
     // A changed condition starts afresh: it may fire at the next check.
     const conditionChanged =
-      old.query !== spec.query || old.comparison !== spec.comparison || old.threshold !== spec.threshold || old.windowMinutes !== spec.windowMinutes || old.savedSearchId !== spec.savedSearchId;
+      old.query !== spec.query || old.comparison !== spec.comparison || old.threshold !== spec.threshold || old.windowMinutes !== spec.windowMinutes || old.savedSearchId !== spec.savedSearchId || (old.channel ?? "webhook") !== (spec.channel ?? "webhook");
     this.db
       .prepare(
-        `UPDATE alerts SET name = ?, query = ?, comparison = ?, threshold = ?, window_minutes = ?, webhook_url = ?, enabled = ?, saved_search_id = ?, updated_at = ?
-         ${conditionChanged ? ", last_checked_at = NULL, last_count = NULL, last_error = NULL, triggered = 0, last_fired_at = NULL" : ""}
+        `UPDATE alerts SET name = ?, query = ?, comparison = ?, threshold = ?, window_minutes = ?, webhook_url = ?, enabled = ?,
+           saved_search_id = ?, channel = ?, routing_key = ?, email_to = ?, notify_resolved = ?, updated_at = ?
+         ${conditionChanged ? ", last_checked_at = NULL, last_count = NULL, last_error = NULL, triggered = 0, last_fired_at = NULL, last_resolved_at = NULL" : ""}
          WHERE tenant = ? AND id = ?`,
       )
-      .run(spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, spec.savedSearchId ?? null, now, tenant, id);
+      .run(spec.name, spec.query, spec.comparison, spec.threshold, spec.windowMinutes, spec.webhookUrl, spec.enabled ? 1 : 0, ...channelColumns(spec), now, tenant, id);
     return this.get(tenant, id);
   }
 
@@ -121,16 +134,16 @@ export class SqliteAlertStore implements AlertStore {
 
   async saveState(alert: Pick<Alert, "tenant" | "id" | "updatedAt">, state: AlertState): Promise<void> {
     this.db
-      .prepare("UPDATE alerts SET last_checked_at = ?, last_count = ?, last_error = ?, triggered = ?, last_fired_at = ? WHERE tenant = ? AND id = ? AND updated_at = ?")
-      .run(state.lastCheckedAt ?? null, state.lastCount ?? null, state.lastError ?? null, state.triggered ? 1 : 0, state.lastFiredAt ?? null, alert.tenant, alert.id, alert.updatedAt);
+      .prepare("UPDATE alerts SET last_checked_at = ?, last_count = ?, last_error = ?, triggered = ?, last_fired_at = ?, last_resolved_at = ? WHERE tenant = ? AND id = ? AND updated_at = ?")
+      .run(state.lastCheckedAt ?? null, state.lastCount ?? null, state.lastError ?? null, state.triggered ? 1 : 0, state.lastFiredAt ?? null, state.lastResolvedAt ?? null, alert.tenant, alert.id, alert.updatedAt);
   }
 
   async addFiring(f: AlertFiring): Promise<void> {
     const insert = this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO firings (id, alert_id, alert_name, tenant, fired_at, query, count, comparison, threshold, window_minutes, range_from, range_until, link, delivered, status, error, attempts)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO firings (id, alert_id, alert_name, tenant, fired_at, query, count, comparison, threshold, window_minutes, range_from, range_until, link, delivered, status, error, attempts, kind, channel, tries)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           f.id,
@@ -150,6 +163,9 @@ export class SqliteAlertStore implements AlertStore {
           f.delivery.status ?? null,
           f.delivery.error ?? null,
           f.delivery.attempts,
+          f.kind ?? "triggered",
+          f.channel ?? "webhook",
+          f.delivery.tries ? JSON.stringify(f.delivery.tries) : null,
         );
       this.db
         .prepare("DELETE FROM firings WHERE tenant = ? AND seq <= (SELECT seq FROM firings WHERE tenant = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)")
@@ -174,6 +190,11 @@ interface AlertRow {
   webhook_url: string;
   enabled: number;
   saved_search_id: string | null;
+  channel: AlertChannel | null;
+  routing_key: string | null;
+  email_to: string | null;
+  notify_resolved: number | null;
+  last_resolved_at: number | null;
   created_at: number;
   updated_at: number;
   last_checked_at: number | null;
@@ -201,6 +222,9 @@ interface FiringRow {
   status: number | null;
   error: string | null;
   attempts: number;
+  kind: "triggered" | "resolved" | null;
+  channel: AlertChannel | null;
+  tries: string | null;
 }
 
 function toAlert(r: AlertRow): Alert {
@@ -209,6 +233,7 @@ function toAlert(r: AlertRow): Alert {
   if (r.last_count !== null) state.lastCount = r.last_count;
   if (r.last_error !== null) state.lastError = r.last_error;
   if (r.last_fired_at !== null) state.lastFiredAt = r.last_fired_at;
+  if (r.last_resolved_at !== null) state.lastResolvedAt = r.last_resolved_at;
   return {
     id: r.id,
     tenant: r.tenant,
@@ -220,6 +245,10 @@ function toAlert(r: AlertRow): Alert {
     webhookUrl: r.webhook_url,
     enabled: r.enabled === 1,
     ...(r.saved_search_id !== null ? { savedSearchId: r.saved_search_id } : {}),
+    ...(r.channel !== null ? { channel: r.channel } : {}),
+    ...(r.routing_key !== null ? { routingKey: r.routing_key } : {}),
+    ...(r.email_to !== null ? { emailTo: JSON.parse(r.email_to) as string[] } : {}),
+    ...(r.notify_resolved !== null ? { notifyResolved: r.notify_resolved === 1 } : {}),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     state,
@@ -230,8 +259,11 @@ function toFiring(r: FiringRow): AlertFiring {
   const delivery: AlertFiring["delivery"] = { ok: r.delivered === 1, attempts: r.attempts };
   if (r.status !== null) delivery.status = r.status;
   if (r.error !== null) delivery.error = r.error;
+  if (r.tries !== null) delivery.tries = JSON.parse(r.tries) as DeliveryTry[];
   return {
     id: r.id,
+    ...(r.kind !== null ? { kind: r.kind } : {}),
+    ...(r.channel !== null ? { channel: r.channel } : {}),
     alertId: r.alert_id,
     alertName: r.alert_name,
     tenant: r.tenant,
@@ -246,4 +278,15 @@ function toFiring(r: FiringRow): AlertFiring {
     link: r.link,
     delivery,
   };
+}
+
+/** saved_search_id, channel, routing_key, email_to, notify_resolved: as stored. */
+function channelColumns(spec: AlertSpec): (string | number | null)[] {
+  return [
+    spec.savedSearchId ?? null,
+    spec.channel ?? null,
+    spec.routingKey ?? null,
+    spec.emailTo ? JSON.stringify(spec.emailTo) : null,
+    spec.notifyResolved === undefined ? null : spec.notifyResolved ? 1 : 0,
+  ];
 }

@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
-import type { Logger, WebhookDelivery, WebhookPayload, WebhookSender } from "@unmeltable/core";
+import type { DeliveryTry, Logger, WebhookDelivery, WebhookSender } from "@unmeltable/core";
 import { WebhookPolicy, type ResolvedAddress } from "./destination";
 
 export interface WebhookSenderOptions {
@@ -22,7 +22,9 @@ export const GENERIC_DELIVERY_FAILURE = "the webhook could not be delivered (the
  * POSTs the payload as JSON to the webhook, on the conditions of the webhook policy: the destination is
  * checked (after DNS resolution) before every attempt, and the connection goes to exactly the addresses
  * checked, so a second DNS answer cannot swap in an internal one. Redirects are not followed (a 3xx is
- * a failed delivery). A 2xx answer is a delivery; a failure is retried once after `retryDelayMs`.
+ * a failed delivery). A 2xx answer is a delivery; a failure is retried, `attempts` in all (default 3),
+ * after `retryDelayMs` and then four times longer each time (1 s, 4 s): a receiver that restarts or sheds
+ * load for a few seconds still gets the notification. Each attempt is in the delivery's `tries`.
  *
  * The tenant's firing history must not become an oracle about the network (refused, timed out,
  * unresolvable, or answered 405?): for a destination that is merely public, every failure reads the
@@ -30,31 +32,39 @@ export const GENERIC_DELIVERY_FAILURE = "the webhook could not be delivered (the
  * server's log. For a destination the operator allow-listed (their own hooks), the tenant sees them.
  */
 export function webhookSender(opts: WebhookSenderOptions): WebhookSender {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const attempts = Math.max(1, opts.attempts ?? 2);
+  // Three attempts of at most 8 s and the waits between them fit in a 55 s check with room to spare.
+  const timeoutMs = opts.timeoutMs ?? 8_000;
+  const attempts = Math.max(1, opts.attempts ?? 3);
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const policy = opts.policy ?? WebhookPolicy.fromEnv();
   const userAgent = opts.userAgent ?? "unmeltable-alerts/0.1";
-  return async (url: string, payload: WebhookPayload): Promise<WebhookDelivery> => {
+  return async (url: string, payload: object, about: { tenant: string; alertId: string }): Promise<WebhookDelivery> => {
     const body = JSON.stringify(payload);
-    const log = opts.logger.child({ tenant: payload.tenant, alert: payload.alert.id, destination: origin(url) });
+    const log = opts.logger.child({ tenant: about.tenant, alert: about.alertId, destination: origin(url) });
     let detailed: WebhookDelivery = { ok: false, attempts: 0, error: "not sent" };
+    const tries: DeliveryTry[] = [];
     let allowListed = false;
     let attempt = 0;
     while (attempt < attempts) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs));
+      if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs * 4 ** (attempt - 1)));
       attempt++;
-      const destination = await policy.check(url, payload.tenant);
+      const at = Date.now();
+      const destination = await policy.check(url, about.tenant);
       if (!destination.ok) {
         log.warn("webhook refused: its destination is not allowed", { attempt, detail: destination.detail });
         detailed = { ok: false, error: `the webhook's destination is not allowed: ${destination.detail}`, attempts: attempt };
+        tries.push({ at, ok: false, error: detailed.error });
         continue;
       }
       allowListed = destination.allowListed;
       try {
         const status = await post(url, destination.addresses, body, { timeoutMs, userAgent });
-        if (status >= 200 && status < 300) return { ok: true, status, attempts: attempt };
+        if (status >= 200 && status < 300) {
+          tries.push({ at, ok: true, status });
+          return { ok: true, status, attempts: attempt, tries: allowListed ? tries : tries.map(generic) };
+        }
         detailed = { ok: false, status, error: `the webhook answered ${status}`, attempts: attempt };
+        tries.push({ at, ok: false, status, error: detailed.error });
         log.warn("webhook answered with a failure", { attempt, status });
         // A client error will not go away by asking again (except 408 / 429) — but skipping the retry
         // would tell a tenant a 4xx from a refused connection, so only for allow-listed destinations.
@@ -62,11 +72,17 @@ export function webhookSender(opts: WebhookSenderOptions): WebhookSender {
       } catch (err) {
         const reason = failureReason(err, timeoutMs);
         detailed = { ok: false, error: `could not reach the webhook: ${reason}`, attempts: attempt };
+        tries.push({ at, ok: false, error: detailed.error });
         log.warn("webhook could not be reached", { attempt, reason });
       }
     }
-    return allowListed ? detailed : { ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: attempt };
+    return allowListed ? { ...detailed, tries } : { ok: false, error: GENERIC_DELIVERY_FAILURE, attempts: attempt, tries: tries.map(generic) };
   };
+}
+
+/** An attempt as a tenant may see it when the destination is merely public: when, and whether it worked. */
+function generic(t: DeliveryTry): DeliveryTry {
+  return t.ok ? { at: t.at, ok: true, ...(t.status !== undefined ? { status: t.status } : {}) } : { at: t.at, ok: false, error: GENERIC_DELIVERY_FAILURE };
 }
 
 /** One POST, connected to `addresses` only; resolves to the answer's status without reading its body. */

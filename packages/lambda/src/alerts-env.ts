@@ -36,5 +36,6 @@ export function uiConfig(tenant: { name: string; ingestToken?: string }, env: No
     syslog: { port: 514, tlsPort: 6514 },
     http: { port: null, httpsPort: 443 },
     alerts: true,
+    alertChannels: ["webhook", "slack", "pagerduty", ...(env.UNMELTABLE_MAIL === "ses" && env.UNMELTABLE_MAIL_FROM ? ["email"] : [])],
   };
 }

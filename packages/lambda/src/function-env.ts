@@ -154,6 +154,11 @@ const ALERTS = {
   /** Where alerts are kept: s3://bucket/alerts/. */
   UNMELTABLE_ALERTS: z.preprocess(unsetIfEmpty, s3Url.optional()),
   UNMELTABLE_S3_ENDPOINT: ARCHIVE_STORE.UNMELTABLE_S3_ENDPOINT,
+  /** `ses`: alert emails through Amazon SES, from UNMELTABLE_MAIL_FROM (a verified identity). */
+  UNMELTABLE_MAIL: z.preprocess(unsetIfEmpty, z.enum(["ses"]).optional()),
+  UNMELTABLE_MAIL_FROM: optionalText,
+  /** PagerDuty's Events API v2 endpoint (default the US service region's). */
+  UNMELTABLE_PAGERDUTY_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()),
 };
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,17 @@
 import os from "node:os";
-import { answerAlertsApi, answerSavedSearchesApi, SqliteAlertStore, SqliteRecordStore, startAlertScheduler, webhookSender, WebhookPolicy, type RecordsRequest, type RecordsResponse } from "@unmeltable/alerts";
+import {
+  answerAlertsApi,
+  answerSavedSearchesApi,
+  channelNotifier,
+  smtpMailer,
+  SqliteAlertStore,
+  SqliteRecordStore,
+  startAlertScheduler,
+  webhookSender,
+  WebhookPolicy,
+  type RecordsRequest,
+  type RecordsResponse,
+} from "@unmeltable/alerts";
 import { badRequest, searchLink, type IndexPort, type Logger, type SavedSearchSpec, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { decodable } from "./api-http";
@@ -31,12 +43,16 @@ export function startAlerts(options: {
   logger: Logger;
   intervalMs?: number;
   webhooks?: WebhookPolicy;
+  /** Alert emails through this SMTP server; without it, email alerts cannot be saved. */
+  mail?: { smtpUrl: string; from: string };
+  pagerDutyUrl?: string;
 }): AlertsPart {
   const store = new SqliteAlertStore(options.dataDir);
   const searches = new SqliteRecordStore<SavedSearchSpec>(options.dataDir, "searches");
   const webhooks = options.webhooks ?? WebhookPolicy.fromEnv();
   const logger = options.logger;
-  logger.info(`alerts: ${webhooks.describe()}`);
+  logger.info(`alerts: ${webhooks.describe()}; email ${options.mail ? `through ${redactedUrl(options.mail.smtpUrl)} from ${options.mail.from}` : "off (--smtp-url)"}`);
+  const mail = options.mail ? smtpMailer(options.mail.smtpUrl, { from: options.mail.from, logger }) : undefined;
   const intervalMs = options.intervalMs ?? intervalFromEnv();
   const publicUrl = () => {
     if (process.env.UNMELTABLE_PUBLIC_URL) return process.env.UNMELTABLE_PUBLIC_URL;
@@ -50,7 +66,7 @@ export function startAlerts(options: {
     searches,
     index: options.index,
     // A failed delivery, in detail (the tenant's firing history says only that it failed).
-    send: webhookSender({ policy: webhooks, logger }),
+    notify: channelNotifier({ webhooks: webhookSender({ policy: webhooks, logger }), mail, pagerDutyUrl: options.pagerDutyUrl, publicUrl }),
     linkFor: (query, from, until) => searchLink(publicUrl(), query, from, until),
     intervalMs,
     logger,
@@ -63,7 +79,7 @@ export function startAlerts(options: {
     const response = await answer({ method: req.method, path: url.pathname, query: url.searchParams, headers: req.headers as Record<string, string | undefined>, body }, tenantOf(req));
     return sendJson(reply, response.status, response.body, response.headers);
   };
-  const alertsApi = handlerOf((req, tenant) => answerAlertsApi(req, tenant, { store, searches, tenants: options.tenants, webhooks }));
+  const alertsApi = handlerOf((req, tenant) => answerAlertsApi(req, tenant, { store, searches, tenants: options.tenants, webhooks, email: mail !== undefined }));
   const searchesApi = handlerOf((req, tenant) => answerSavedSearchesApi(req, tenant, { searches, alerts: store, tenants: options.tenants }));
   const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
   // Callers are authenticated before their body is read; a body over the limit is answered 413 before it is read.
@@ -81,6 +97,17 @@ export function startAlerts(options: {
       searches.close();
     },
   };
+}
+
+/** An SMTP URL without its password, for the log. */
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an invalid URL)";
+  }
 }
 
 function intervalFromEnv(): number {

@@ -320,6 +320,9 @@ interface RunFlags {
   groupPrefix?: string;
   tenants?: string;
   webhookAllow?: string[];
+  smtpUrl?: string;
+  mailFrom?: string;
+  pagerdutyUrl?: string;
   indexOpenSlices?: number;
   tenantMetricLabels: number;
 }
@@ -352,6 +355,9 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
         .env("UNMELTABLE_WEBHOOK_ALLOW")
         .argParser(allowListArg),
     );
+    cmd.addOption(new Option("--smtp-url <url>", "send alert emails through this SMTP server (smtp://user:pass@host:587, STARTTLS when offered; smtps://…:465)").env("UNMELTABLE_SMTP_URL"));
+    cmd.addOption(new Option("--mail-from <address>", "the sender of alert emails").env("UNMELTABLE_MAIL_FROM").default("unmeltable <alerts@localhost>"));
+    cmd.addOption(new Option("--pagerduty-url <url>", "PagerDuty's Events API v2 endpoint (the EU region's: https://events.eu.pagerduty.com/v2/enqueue)").env("UNMELTABLE_PAGERDUTY_URL"));
     const fds = fdLimit();
     cmd.addOption(
       new Option("--index-open-slices <n>", "index slice files kept open (up to 4 file descriptors each; the least recently used are closed beyond it)")
@@ -435,6 +441,8 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     tenantsSource: opts.tenants,
     groupPrefix: opts.groupPrefix ?? (opts.sample !== undefined ? "staging-" : undefined),
     webhookAllow: opts.webhookAllow,
+    mail: opts.smtpUrl ? { smtpUrl: opts.smtpUrl, from: opts.mailFrom ?? "unmeltable <alerts@localhost>" } : undefined,
+    pagerDutyUrl: opts.pagerdutyUrl,
     indexOpenSlices: opts.indexOpenSlices,
     tenantMetricLabels: opts.tenantMetricLabels,
     logger,

@@ -36,6 +36,10 @@ export interface StartConfig extends CollectorSettings {
   tenantsSource?: string;
   /** Where alert webhooks may go beyond public addresses: CIDRs, addresses, host names (`--webhook-allow`). */
   webhookAllow?: string[];
+  /** Alert emails: the SMTP server and the sender (`--smtp-url`, `--mail-from`); none without. */
+  mail?: { smtpUrl: string; from: string };
+  /** PagerDuty's Events API endpoint (`--pagerduty-url`; default the US one). */
+  pagerDutyUrl?: string;
   /** Slice files the embedded index keeps open (`--index-open-slices`; default from the open-files limit). */
   indexOpenSlices?: number;
   /** Tenants with their own `tenant` label on the per-tenant metrics (`--tenant-metric-labels`, default 50; the rest are "_other"). */
@@ -216,6 +220,8 @@ export async function start(config: StartConfig): Promise<Running> {
         httpAddress: () => ({ host: config.host, port: listening.http?.httpPort }),
         logger: logger.child({ component: "alerts" }),
         webhooks: new WebhookPolicy({ allow: config.webhookAllow }),
+        mail: config.mail,
+        pagerDutyUrl: config.pagerDutyUrl,
       });
       closers.push(() => alerts.stop());
       routes.push(...alerts.routes, ...stages.routes);
@@ -253,7 +259,7 @@ export async function start(config: StartConfig): Promise<Running> {
       routes.push(
         ...webUiRoutes({
           tenants,
-          info: () => ({ host: config.host, syslogPort: collector?.syslogPort, tlsPort: collector?.tlsPort, httpPort: listening.http?.httpPort, httpsPort: listening.http?.httpsPort, alerts: true }),
+          info: () => ({ host: config.host, syslogPort: collector?.syslogPort, tlsPort: collector?.tlsPort, httpPort: listening.http?.httpPort, httpsPort: listening.http?.httpsPort, alerts: true, alertChannels: ["webhook", "slack", "pagerduty", ...(config.mail ? ["email"] : [])] }),
         }),
       );
     }

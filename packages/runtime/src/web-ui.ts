@@ -15,6 +15,8 @@ export interface UiServerInfo {
   httpPort?: number;
   httpsPort?: number;
   alerts: boolean;
+  /** The alert channels this server can deliver to (email only with a mail server). */
+  alertChannels?: string[];
 }
 
 const TYPES: Record<string, string> = {
@@ -78,6 +80,7 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
         syslog: info.syslogPort === undefined ? null : { port: info.syslogPort, tlsPort: info.tlsPort ?? null },
         http: { port: info.httpPort ?? null, httpsPort: info.httpsPort ?? null },
         alerts: info.alerts,
+        alertChannels: info.alertChannels ?? ["webhook", "slack", "pagerduty"],
       },
       { "Cache-Control": "no-store" },
     );

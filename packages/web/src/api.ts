@@ -156,6 +156,8 @@ export interface UiConfig {
   syslog: { port: number; tlsPort: number | null } | null;
   http: { port: number | null; httpsPort: number | null };
   alerts: boolean;
+  /** Where alerts can notify on this deployment (email only where a mail server is configured). */
+  alertChannels?: string[];
 }
 
 /**

@@ -2,8 +2,8 @@ import { newEventId } from "../ids";
 import type { IndexPort } from "../ports/index";
 import { errorFields, noLogger, type Logger } from "../ports/logger";
 import { parseQuery } from "../query/parse";
-import { alertWindow, conditionHolds, shouldNotify, webhookPayload, type Alert, type AlertFiring, type AlertState } from "./alert";
-import type { AlertStore, WebhookSender } from "./ports";
+import { alertWindow, conditionHolds, shouldNotify, shouldResolve, type Alert, type AlertFiring, type AlertState } from "./alert";
+import type { AlertStore, Notifier } from "./ports";
 import type { RecordStore } from "../saved-searches/records";
 import type { SavedSearchSpec } from "../saved-searches/saved-search";
 
@@ -12,7 +12,8 @@ export interface AlertCheckDeps {
   index: Pick<IndexPort, "count">;
   /** Where the saved searches that alerts are built on are read (each check reads the current query). */
   searches?: Pick<RecordStore<SavedSearchSpec>, "get">;
-  send: WebhookSender;
+  /** Delivers a notification to the alert's channel (packages/alerts: `channelNotifier`). */
+  notify: Notifier;
   /** The UI link for a query over a window (see `searchLink`). */
   linkFor: (query: string, from: number, until: number) => string;
   now?: () => number;
@@ -28,6 +29,8 @@ export interface AlertCheckResult {
   count?: number;
   holds: boolean;
   fired: boolean;
+  /** A "resolved" notification went out. */
+  resolved?: boolean;
   error?: string;
 }
 
@@ -67,10 +70,14 @@ async function checkOne(alert: Alert, now: number, deps: AlertCheckDeps): Promis
     return { alertId: alert.id, tenant: alert.tenant, holds: false, fired: false, error };
   }
   const holds = conditionHolds(alert, count);
-  const state: AlertState = { lastCheckedAt: now, lastCount: count, triggered: holds, lastFiredAt: alert.state.lastFiredAt };
+  const state: AlertState = { lastCheckedAt: now, lastCount: count, triggered: holds, lastFiredAt: alert.state.lastFiredAt, lastResolvedAt: alert.state.lastResolvedAt };
+  if (state.lastResolvedAt === undefined) delete state.lastResolvedAt;
   const fire = shouldNotify(alert, holds, now);
-  if (fire) {
+  const resolve = !fire && shouldResolve(alert, holds);
+  if (fire || resolve) {
     const base: Omit<AlertFiring, "delivery" | "id"> = {
+      kind: fire ? "triggered" : "resolved",
+      channel: alert.channel ?? "webhook",
       alertId: alert.id,
       alertName: alert.name,
       tenant: alert.tenant,
@@ -84,13 +91,14 @@ async function checkOne(alert: Alert, now: number, deps: AlertCheckDeps): Promis
       until,
       link: deps.linkFor(query, from, until),
     };
-    const delivery = await deps.send(alert.webhookUrl, webhookPayload(base));
+    const delivery = await deps.notify(alert, base);
     await deps.store.addFiring({ ...base, id: newEventId(now), delivery });
-    state.lastFiredAt = now;
-    log.info("alert fired", { count, delivered: delivery.ok, status: delivery.status, ...(delivery.ok ? {} : { error: delivery.error }) });
+    if (fire) state.lastFiredAt = now;
+    else state.lastResolvedAt = now;
+    log.info(fire ? "alert fired" : "alert resolved", { count, channel: base.channel, delivered: delivery.ok, status: delivery.status, ...(delivery.ok ? {} : { error: delivery.error }) });
   }
   await deps.store.saveState(alert, state);
-  return { alertId: alert.id, tenant: alert.tenant, count, holds, fired: fire };
+  return { alertId: alert.id, tenant: alert.tenant, count, holds, fired: fire, resolved: resolve };
 }
 
 /** The query an alert counts: its saved search's, as it is now, when it is built on one. */

@@ -1,3 +1,4 @@
 export * from "./alert";
 export * from "./ports";
 export * from "./check";
+export * from "./channels";

@@ -1,4 +1,4 @@
-import type { Alert, AlertFiring, AlertSpec, AlertState, WebhookDelivery, WebhookPayload } from "./alert";
+import type { Alert, AlertFiring, AlertSpec, AlertState, WebhookDelivery } from "./alert";
 
 /**
  * Where alerts and their firings are kept: SQLite in the data directory on one machine
@@ -26,5 +26,12 @@ export interface AlertStore {
   addFiring(firing: AlertFiring): Promise<void>;
 }
 
-/** Sends a webhook; never throws (a failure is a delivery with `ok: false`). */
-export type WebhookSender = (url: string, payload: WebhookPayload) => Promise<WebhookDelivery>;
+/**
+ * POSTs a JSON body on the webhook rules (SSRF-safe destinations, retries); never throws (a failure is a
+ * delivery with `ok: false`). `about` names the tenant (whose DNS lookups are bounded) and the alert (the
+ * server's log says which failed).
+ */
+export type WebhookSender = (url: string, body: object, about: { tenant: string; alertId: string }) => Promise<WebhookDelivery>;
+
+/** Delivers one notification of an alert to its channel (webhook, Slack, PagerDuty, email); never throws. */
+export type Notifier = (alert: Alert, firing: Omit<AlertFiring, "delivery" | "id">) => Promise<WebhookDelivery>;
