@@ -29,6 +29,13 @@ interface Hook {
   firedAt: string;
 }
 
+interface PagerDutyEvent {
+  routing_key: string;
+  event_action: string;
+  dedup_key: string;
+  payload?: { summary: string; severity: string };
+}
+
 describe("the web UI, in Chromium, against the real program", () => {
   let program: Program;
   let def: TenantTokens;
@@ -38,6 +45,7 @@ describe("the web UI, in Chromium, against the real program", () => {
   let hookServer: http.Server;
   let hookUrl: string;
   const hooks: Hook[] = [];
+  const pagerDuty: PagerDutyEvent[] = [];
   const pageErrors: string[] = [];
   const cspViolations: string[] = [];
   const marker = `m${randomUUID().slice(0, 8)}`;
@@ -66,6 +74,11 @@ describe("the web UI, in Chromium, against the real program", () => {
       let body = "";
       req.on("data", (c: Buffer) => (body += c.toString()));
       req.on("end", () => {
+        if (req.method === "POST" && req.url?.startsWith("/v2/enqueue")) {
+          pagerDuty.push(JSON.parse(body) as PagerDutyEvent);
+          res.writeHead(202, { "Content-Type": "application/json" });
+          return res.end('{"status":"success","message":"Event processed"}');
+        }
         if (req.method === "POST") hooks.push(JSON.parse(body) as Hook);
         res.writeHead(200, { "Content-Type": "application/json" });
         res.end('{"ok":true}');
@@ -77,7 +90,8 @@ describe("the web UI, in Chromium, against the real program", () => {
     // Alerts are checked every half second instead of every minute; the webhook receiver here is on
     // loopback, which webhooks reach only when the operator allows it.
     process.env.UNMELTABLE_ALERT_INTERVAL_MS = "500";
-    program = await startProgram({ args: ["--webhook-allow", "127.0.0.1"] });
+    // PagerDuty's Events API is this receiver too (`--pagerduty-url`), as an operator could point it at a relay.
+    program = await startProgram({ args: ["--webhook-allow", "127.0.0.1", "--pagerduty-url", hookUrl.replace("/hooks/unmeltable", "/v2/enqueue")] });
     def = await tenantTokens(program.dataDir);
 
     browser = await launchChromium();
@@ -442,6 +456,28 @@ describe("the web UI, in Chromium, against the real program", () => {
     await item.getByRole("button", { name: "Yes, delete" }).click();
     await item.getByRole("alert").getByText(/alerts are built on "Marker errors"/).waitFor();
     expect(await item.count()).toBe(1);
+  });
+
+  it("sends an alert to PagerDuty, chosen in the form, whose settings are checked per channel", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Alerts", exact: true }).click();
+    await page.getByRole("button", { name: "New alert" }).click();
+    const form = page.locator("form.alert-form");
+    await form.getByLabel("Name", { exact: true }).fill("Marker paging");
+    await form.getByLabel("Search query").fill(`${marker} AND json.level:error`);
+    await form.getByLabel("Threshold (events)").fill("0");
+    // Slack's URL must be https: said beside the field.
+    await form.getByLabel("Notify by").selectOption("slack");
+    await form.getByLabel("Slack incoming webhook URL").fill("http://hooks.slack.com/services/T0/B0/x");
+    await form.getByRole("button", { name: "Create alert" }).click();
+    await form.locator("#err-webhookUrl").getByText("a Slack incoming webhook URL starts with https://").waitFor();
+    await form.getByLabel("Notify by").selectOption("pagerduty");
+    await form.getByLabel("PagerDuty routing key").fill("R0123456789abcdef0123456789abcdef");
+    await form.getByRole("button", { name: "Create alert" }).click();
+    const item = page.locator('[data-alert="Marker paging"]');
+    await item.getByText("PagerDuty, also when resolved.").waitFor();
+    const event = await waitFor("the PagerDuty event", async () => pagerDuty.find((e) => e.event_action === "trigger"));
+    expect(event).toMatchObject({ routing_key: "R0123456789abcdef0123456789abcdef", dedup_key: expect.stringMatching(/^unmeltable\/default\//), payload: { severity: "error", summary: expect.stringMatching(/^Marker paging: 1 event in the last 5 minutes/) } });
+    await page.locator('tr[data-firing="Marker paging"]').getByText("delivered · 202").waitFor();
   });
 
   it("exports the results as CSV or NDJSON, saved as a file", async () => {

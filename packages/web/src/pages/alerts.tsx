@@ -14,6 +14,10 @@ interface AlertView {
   windowMinutes: number;
   webhookUrl: string;
   enabled: boolean;
+  channel: Channel;
+  routingKey?: string;
+  emailTo?: string[];
+  notifyResolved: boolean;
   /** The saved search it counts; `savedSearch` is null when that search is gone. */
   savedSearchId: string | null;
   savedSearch?: { id: string; name: string } | null;
@@ -21,8 +25,13 @@ interface AlertView {
   state: { lastCheckedAt?: number; lastCount?: number; lastError?: string; triggered: boolean; lastFiredAt?: number };
 }
 
+type Channel = "webhook" | "slack" | "pagerduty" | "email";
+const CHANNEL_NAMES: Record<Channel, string> = { webhook: "Webhook", slack: "Slack", pagerduty: "PagerDuty", email: "Email" };
+
 interface Firing {
   id: string;
+  kind: "triggered" | "resolved";
+  channel: Channel;
   alertId: string;
   alertName: string;
   firedAt: number;
@@ -32,7 +41,7 @@ interface Firing {
   threshold: number;
   windowMinutes: number;
   link: string;
-  delivery: { ok: boolean; status?: number; error?: string; attempts: number };
+  delivery: { ok: boolean; status?: number; error?: string; attempts: number; tries?: { at: number; ok: boolean; status?: number; error?: string }[] };
 }
 
 interface Draft {
@@ -43,6 +52,11 @@ interface Draft {
   windowMinutes: string;
   webhookUrl: string;
   enabled: boolean;
+  channel: Channel;
+  routingKey: string;
+  /** Comma-separated addresses. */
+  emailTo: string;
+  notifyResolved: boolean;
   /** "" = the alert's own query. */
   savedSearchId: string;
 }
@@ -52,7 +66,8 @@ type FieldErrors = Partial<Record<keyof Draft | "body", string>>;
 const POLL_MS = 3000;
 
 /** Alerts: saved searches with a threshold, checked every minute, firing a webhook; and their history. */
-export function AlertsPage({ route, navigate }: PageProps) {
+export function AlertsPage({ route, navigate, config }: PageProps) {
+  const channels = (config?.alertChannels ?? ["webhook", "slack", "pagerduty"]) as Channel[];
   const [alerts, setAlerts] = useState<AlertView[] | undefined>();
   const [firings, setFirings] = useState<Firing[] | undefined>();
   const [searches, setSearches] = useState<SavedSearchView[]>([]);
@@ -84,7 +99,9 @@ export function AlertsPage({ route, navigate }: PageProps) {
   const reload = () => setTick((t) => t + 1);
 
   const startNew = (savedSearchId = "") =>
-    setEditing({ draft: { name: "", query: route.q, comparison: "above", threshold: "0", windowMinutes: "5", webhookUrl: "", enabled: true, savedSearchId } });
+    setEditing({
+      draft: { name: "", query: route.q, comparison: "above", threshold: "0", windowMinutes: "5", webhookUrl: "", enabled: true, channel: "webhook", routingKey: "", emailTo: "", notifyResolved: true, savedSearchId },
+    });
   // Arrived from a saved search's "Alert on it": a new alert on that search.
   useEffect(() => {
     if (route.saved) startNew(route.saved);
@@ -111,6 +128,7 @@ export function AlertsPage({ route, navigate }: PageProps) {
           id={editing.id}
           initial={editing.draft}
           searches={searches}
+          channels={channels}
           onCancel={() => setEditing(null)}
           onSaved={() => {
             setEditing(null);
@@ -159,6 +177,10 @@ export function AlertsPage({ route, navigate }: PageProps) {
                           windowMinutes: String(a.windowMinutes),
                           webhookUrl: a.webhookUrl,
                           enabled: a.enabled,
+                          channel: a.channel,
+                          routingKey: a.routingKey ?? "",
+                          emailTo: (a.emailTo ?? []).join(", "),
+                          notifyResolved: a.notifyResolved,
                           savedSearchId: a.savedSearch ? a.savedSearch.id : "",
                         },
                       })
@@ -185,7 +207,7 @@ export function AlertsPage({ route, navigate }: PageProps) {
                       <th scope="col">Fired</th>
                       <th scope="col">Alert</th>
                       <th scope="col">Count</th>
-                      <th scope="col">Webhook</th>
+                      <th scope="col">Delivery</th>
                       <th scope="col">
                         <span class="sr-only">Search</span>
                       </th>
@@ -199,7 +221,11 @@ export function AlertsPage({ route, navigate }: PageProps) {
                             {formatTimestamp(f.firedAt).slice(0, 19)}
                           </time>
                         </td>
-                        <td>{f.alertName}</td>
+                        <td>
+                          {f.alertName}
+                          {f.kind === "resolved" && <span class="badge badge-ok"> resolved</span>}
+                          <span class="muted small"> · {CHANNEL_NAMES[f.channel] ?? f.channel}</span>
+                        </td>
                         <td>
                           <strong>{f.count.toLocaleString()}</strong>
                           <span class="muted">
@@ -211,8 +237,8 @@ export function AlertsPage({ route, navigate }: PageProps) {
                           {f.delivery.ok ? (
                             <span class="badge badge-ok">delivered · {f.delivery.status}</span>
                           ) : (
-                            <span class="badge badge-bad" title={f.delivery.error}>
-                              failed{f.delivery.status ? ` · ${f.delivery.status}` : ""}
+                            <span class="badge badge-bad" title={triesText(f)}>
+                              failed{f.delivery.status ? ` · ${f.delivery.status}` : ""} · {f.delivery.attempts} attempt{f.delivery.attempts === 1 ? "" : "s"}
                             </span>
                           )}
                         </td>
@@ -232,6 +258,27 @@ export function AlertsPage({ route, navigate }: PageProps) {
       )}
     </div>
   );
+}
+
+/** Each attempt of a delivery, one per line (the badge's title). */
+function triesText(f: Firing): string {
+  const tries = f.delivery.tries ?? [];
+  if (tries.length === 0) return f.delivery.error ?? "";
+  return tries.map((t, i) => `${i + 1}. ${formatTimestamp(t.at).slice(11, 19)} ${t.ok ? `delivered${t.status ? ` (${t.status})` : ""}` : (t.error ?? "failed")}`).join("\n");
+}
+
+/** Where an alert's notifications go, in words. */
+function destinationOf(a: AlertView): string {
+  switch (a.channel) {
+    case "slack":
+      return "Slack";
+    case "pagerduty":
+      return "PagerDuty";
+    case "email":
+      return `Email to ${(a.emailTo ?? []).join(", ")}`;
+    default:
+      return `Webhook ${a.webhookUrl}`;
+  }
 }
 
 /** A firing's link opens here when it points at this UI. */
@@ -276,7 +323,8 @@ function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView
           {a.state.lastCheckedAt !== undefined ? `Last check ${formatAgo(a.state.lastCheckedAt, Date.now())}: ${a.state.lastCount ?? "?"} event${a.state.lastCount === 1 ? "" : "s"}. ` : ""}
           {a.state.lastFiredAt !== undefined ? `Last fired ${formatAgo(a.state.lastFiredAt, Date.now())}. ` : ""}
           {a.state.lastError ? `Error: ${a.state.lastError}. ` : ""}
-          Webhook {a.webhookUrl}
+          {destinationOf(a)}
+          {a.notifyResolved ? ", also when resolved" : ""}.
         </p>
         {problem && (
           <p class="field-error" role="alert">
@@ -319,7 +367,7 @@ function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView
   );
 }
 
-function AlertForm({ id, initial, searches, onCancel, onSaved }: { id?: string; initial: Draft; searches: SavedSearchView[]; onCancel(): void; onSaved(): void }) {
+function AlertForm({ id, initial, searches, channels, onCancel, onSaved }: { id?: string; initial: Draft; searches: SavedSearchView[]; channels: Channel[]; onCancel(): void; onSaved(): void }) {
   const [d, setD] = useState<Draft>(initial);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
@@ -329,9 +377,16 @@ function AlertForm({ id, initial, searches, onCancel, onSaved }: { id?: string; 
     e.preventDefault();
     setBusy(true);
     try {
-      const { savedSearchId, query, ...rest } = d;
+      const { savedSearchId, query, routingKey, emailTo, ...rest } = d;
       // Built on a saved search, the alert counts that search's query; otherwise its own (and it is detached).
-      const body = { ...rest, threshold: Number(d.threshold), windowMinutes: Number(d.windowMinutes), ...(savedSearchId ? { savedSearchId } : { savedSearchId: null, query }) };
+      const body = {
+        ...rest,
+        threshold: Number(d.threshold),
+        windowMinutes: Number(d.windowMinutes),
+        ...(savedSearchId ? { savedSearchId } : { savedSearchId: null, query }),
+        ...(d.channel === "pagerduty" ? { routingKey } : {}),
+        ...(d.channel === "email" ? { emailTo } : {}),
+      };
       if (id) await api(`/apiv2/alerts/${encodeURIComponent(id)}`, { method: "PUT", json: body });
       else await api("/apiv2/alerts", { method: "POST", json: body });
       onSaved();
@@ -405,12 +460,57 @@ function AlertForm({ id, initial, searches, onCancel, onSaved }: { id?: string; 
         </label>
       </div>
       <label class="field">
-        <span>Webhook URL</span>
-        <input name="webhookUrl" type="url" value={d.webhookUrl} placeholder="https://hooks.example.com/unmeltable" onInput={(e) => set("webhookUrl", (e.target as HTMLInputElement).value)} {...field("webhookUrl")} />
-        {err("webhookUrl")}
-        <span class="muted small">
-          Receives a POST with JSON <code>{"{alert, query, count, threshold, window, link}"}</code>.
-        </span>
+        <span>Notify by</span>
+        <select name="channel" value={d.channel} onChange={(e) => set("channel", (e.target as HTMLSelectElement).value as Channel)} {...field("channel")}>
+          {channels.map((c) => (
+            <option key={c} value={c}>
+              {CHANNEL_NAMES[c]}
+            </option>
+          ))}
+        </select>
+        {err("channel")}
+      </label>
+      {(d.channel === "webhook" || d.channel === "slack") && (
+        <label class="field">
+          <span>{d.channel === "slack" ? "Slack incoming webhook URL" : "Webhook URL"}</span>
+          <input
+            name="webhookUrl"
+            type="url"
+            value={d.webhookUrl}
+            placeholder={d.channel === "slack" ? "https://hooks.slack.com/services/…" : "https://hooks.example.com/unmeltable"}
+            onInput={(e) => set("webhookUrl", (e.target as HTMLInputElement).value)}
+            {...field("webhookUrl")}
+          />
+          {err("webhookUrl")}
+          <span class="muted small">
+            {d.channel === "slack" ? (
+              "Posts a message with the count and a link to the search."
+            ) : (
+              <>
+                Receives a POST with JSON <code>{"{state, alert, query, count, threshold, window, link}"}</code>.
+              </>
+            )}
+          </span>
+        </label>
+      )}
+      {d.channel === "pagerduty" && (
+        <label class="field">
+          <span>PagerDuty routing key</span>
+          <input name="routingKey" class="mono" value={d.routingKey} onInput={(e) => set("routingKey", (e.target as HTMLInputElement).value)} {...field("routingKey")} spellcheck={false} autocomplete="off" />
+          {err("routingKey")}
+          <span class="muted small">The integration key of an Events API v2 integration on your PagerDuty service: an incident opens when the alert fires.</span>
+        </label>
+      )}
+      {d.channel === "email" && (
+        <label class="field">
+          <span>Email to</span>
+          <input name="emailTo" type="text" value={d.emailTo} placeholder="oncall@example.com, dev@example.com" onInput={(e) => set("emailTo", (e.target as HTMLInputElement).value)} {...field("emailTo")} />
+          {err("emailTo")}
+        </label>
+      )}
+      <label class="check">
+        <input type="checkbox" name="notifyResolved" checked={d.notifyResolved} onChange={(e) => set("notifyResolved", (e.target as HTMLInputElement).checked)} />
+        <span>Also notify when it is resolved (the count is back)</span>
       </label>
       <label class="check">
         <input type="checkbox" name="enabled" checked={d.enabled} onChange={(e) => set("enabled", (e.target as HTMLInputElement).checked)} />
