@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ARCHIVE, DEFERRED, processFor, STAGES, tiersFor, LAMBDA_EXCLUDED, LAMBDA_KAFKA_RUNTIME, LAMBDA_RUNTIME, resolveStage, type EsmSettings } from "../../stacks/config";
 import { KAFKA_HANDLERS, LAMBDA_ONLY_TRUST } from "../../stacks/functions";
+import { alertsMail } from "../../stacks/alerts";
 import { ACCOUNT, byType, component, components, componentsOf, effectiveTrust, principals, resource, resources, runApp, T, value, type SstConfig } from "./harness";
 
 const CLUSTER_ARN = `arn:aws:kafka:eu-west-1:${ACCOUNT}:cluster/unmeltable-prod/0000-uuid-1`;
@@ -472,6 +473,19 @@ describe("prod: api and web", () => {
         resources: ["arn:aws:s3:::configbucket-mock/alerts/*"],
       });
     }
+  });
+
+  it("alert email through SES only when UNMELTABLE_ALERT_MAIL_FROM names the sender: the checker may send as that identity, nothing else", async () => {
+    // This deploy set none: no email, no SES right.
+    const alerts = (await value(component(T.function, "Alerts").args.environment)) as Record<string, string>;
+    expect(alerts.UNMELTABLE_MAIL).toBeUndefined();
+    expect(JSON.stringify(await value(component(T.function, "Alerts").args.permissions))).not.toContain("ses:");
+    expect(alertsMail("unmeltable <alerts@logs.example.com>")).toEqual({
+      environment: { UNMELTABLE_MAIL: "ses", UNMELTABLE_MAIL_FROM: "unmeltable <alerts@logs.example.com>" },
+      permissions: [{ actions: ["ses:SendEmail"], resources: ["arn:aws:ses:*:*:identity/logs.example.com", "arn:aws:ses:*:*:identity/alerts@logs.example.com"] }],
+    });
+    expect(alertsMail(" ")).toEqual({ environment: {}, permissions: [] });
+    expect(() => alertsMail("alerts")).toThrow(/is not an email address/);
   });
 
   it("the UI on S3 + CloudFront: a StaticSite of packages/web (dist/web) behind a Router that sends /apiv2 and /ui to the API", async () => {
