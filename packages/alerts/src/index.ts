@@ -11,3 +11,4 @@ export { answerSavedSearchesApi, handleSavedSearchesApi, SAVED_SEARCHES_PATH, ty
 export type { RecordsRequest, RecordsResponse } from "./api-common";
 export { channelNotifier, PAGERDUTY_EVENTS_URL, type ChannelNotifierOptions } from "./channels";
 export { mailerFromEnv, sesMailer, smtpMailer, type MailSender, type MailerOptions } from "./mail";
+export { answerRecordsApi, type RecordCollection, type Validation } from "./records-api";
