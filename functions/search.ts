@@ -10,15 +10,16 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { answerAlertsApi, answerSavedSearchesApi } from "@unmeltable/alerts";
+import { answerAlertsApi, answerDashboardsApi, answerSavedSearchesApi } from "@unmeltable/alerts";
 import { answerApi, apiErrorAnswer, apiMethodError, collectExport, exportHeaders, indexUsage, planExport, type ApiRequest, type ApiResponse } from "@unmeltable/api";
 import { authenticate, errorAnswer, errorFields, internalError, timedReads, withDeadline, type Tenant } from "@unmeltable/core";
-import { alertStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
+import { alertStore, dashboardStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const env = functionEnv("search");
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
 const alerts = env.UNMELTABLE_ALERTS ? alertStore() : undefined;
 const searches = env.UNMELTABLE_ALERTS ? savedSearchStore() : undefined;
+const dashboards = env.UNMELTABLE_ALERTS ? dashboardStore() : undefined;
 const metrics = new EmfMetrics();
 /** The retrieval API's reads, timed (the same metric as on one machine: core's QUERY_METRICS). */
 const timedIndex = timedReads(index, metrics);
@@ -47,7 +48,9 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
       ? "alerts"
       : searches && (req.path === "/apiv2/savedsearches" || req.path.startsWith("/apiv2/savedsearches/"))
         ? "savedsearches"
-        : req.path === "/ui/config"
+        : dashboards && (req.path === "/apiv2/dashboards" || req.path.startsWith("/apiv2/dashboards/"))
+          ? "dashboards"
+          : req.path === "/ui/config"
           ? "ui-config"
           : "api";
   // As on the local server, whose route table answers a wrong method before it authenticates.
@@ -59,10 +62,11 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
   } catch (err) {
     return eventResponse(apiErrorAnswer(err));
   }
-  if ((surface === "alerts" || surface === "savedsearches") && alerts && searches) {
+  if ((surface === "alerts" || surface === "savedsearches" || surface === "dashboards") && alerts && searches && dashboards) {
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
     const email = env.UNMELTABLE_MAIL === "ses" && env.UNMELTABLE_MAIL_FROM !== undefined;
     if (surface === "alerts") return eventResponse(await answerAlertsApi({ ...req, body }, tenant, { store: alerts, searches, tenants, email }));
+    if (surface === "dashboards") return eventResponse(await answerDashboardsApi({ ...req, body }, tenant, { dashboards }));
     return eventResponse(await answerSavedSearchesApi({ ...req, body }, tenant, { searches, alerts, tenants }));
   }
   if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) });

@@ -12,3 +12,4 @@ export type { RecordsRequest, RecordsResponse } from "./api-common";
 export { channelNotifier, PAGERDUTY_EVENTS_URL, type ChannelNotifierOptions } from "./channels";
 export { mailerFromEnv, sesMailer, smtpMailer, type MailSender, type MailerOptions } from "./mail";
 export { answerRecordsApi, type RecordCollection, type Validation } from "./records-api";
+export { answerDashboardsApi, DASHBOARDS_PATH, type DashboardsDeps } from "./dashboards-api";

@@ -1,5 +1,5 @@
 import { ObjectAlertStore, ObjectRecordStore } from "@unmeltable/alerts";
-import type { SavedSearchSpec } from "@unmeltable/core";
+import type { DashboardSpec, SavedSearchSpec } from "@unmeltable/core";
 import { S3Store } from "@unmeltable/archive";
 import { ALERTS_ENV, readEnv } from "./function-env";
 
@@ -14,6 +14,11 @@ export function alertStore(env: NodeJS.ProcessEnv = process.env): ObjectAlertSto
  */
 export function savedSearchStore(env: NodeJS.ProcessEnv = process.env): ObjectRecordStore<SavedSearchSpec> {
   return new ObjectRecordStore<SavedSearchSpec>(alertsBucket(env), "searches");
+}
+
+/** The dashboards, beside the saved searches (`<prefix><tenant>/dashboards/<id>.json`). */
+export function dashboardStore(env: NodeJS.ProcessEnv = process.env): ObjectRecordStore<DashboardSpec> {
+  return new ObjectRecordStore<DashboardSpec>(alertsBucket(env), "dashboards");
 }
 
 function alertsBucket(env: NodeJS.ProcessEnv): S3Store {

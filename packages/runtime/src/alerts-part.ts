@@ -1,6 +1,7 @@
 import os from "node:os";
 import {
   answerAlertsApi,
+  answerDashboardsApi,
   answerSavedSearchesApi,
   channelNotifier,
   smtpMailer,
@@ -12,7 +13,7 @@ import {
   type RecordsRequest,
   type RecordsResponse,
 } from "@unmeltable/alerts";
-import { badRequest, searchLink, type IndexPort, type Logger, type SavedSearchSpec, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { badRequest, searchLink, type DashboardSpec, type IndexPort, type Logger, type SavedSearchSpec, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { decodable } from "./api-http";
 import { sendError, sendJson, tenantOf, type HttpRoute } from "./http-server";
@@ -49,6 +50,7 @@ export function startAlerts(options: {
 }): AlertsPart {
   const store = new SqliteAlertStore(options.dataDir);
   const searches = new SqliteRecordStore<SavedSearchSpec>(options.dataDir, "searches");
+  const dashboards = new SqliteRecordStore<DashboardSpec>(options.dataDir, "dashboards");
   const webhooks = options.webhooks ?? WebhookPolicy.fromEnv();
   const logger = options.logger;
   logger.info(`alerts: ${webhooks.describe()}; email ${options.mail ? `through ${redactedUrl(options.mail.smtpUrl)} from ${options.mail.from}` : "off (--smtp-url)"}`);
@@ -81,6 +83,7 @@ export function startAlerts(options: {
   };
   const alertsApi = handlerOf((req, tenant) => answerAlertsApi(req, tenant, { store, searches, tenants: options.tenants, webhooks, email: mail !== undefined }));
   const searchesApi = handlerOf((req, tenant) => answerSavedSearchesApi(req, tenant, { searches, alerts: store, tenants: options.tenants }));
+  const dashboardsApi = handlerOf((req, tenant) => answerDashboardsApi(req, tenant, { dashboards }));
   const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
   // Callers are authenticated before their body is read; a body over the limit is answered 413 before it is read.
   const route = (url: string, handler: ReturnType<typeof handlerOf>): HttpRoute => ({ url, methods, tenants: options.tenants, body: { text: MAX_BODY_BYTES }, handler });
@@ -90,11 +93,14 @@ export function startAlerts(options: {
       route("/apiv2/alerts/*", alertsApi),
       route("/apiv2/savedsearches", searchesApi),
       route("/apiv2/savedsearches/*", searchesApi),
+      route("/apiv2/dashboards", dashboardsApi),
+      route("/apiv2/dashboards/*", dashboardsApi),
     ],
     stop: async () => {
       await scheduler?.stop();
       store.close();
       searches.close();
+      dashboards.close();
     },
   };
 }

@@ -1,0 +1,125 @@
+/**
+ * Dashboards: a named grid of charts over one time range, refreshed on their own, kept per tenant
+ * (`/apiv2/dashboards`). A chart is a search and a way to show it, each answered by the retrieval API
+ * both index engines serve:
+ *
+ *   timeline  events over time (/events/histogram), split by a field's top values when `field` is set
+ *   bar, pie  a field's top values (/fields/FIELD)
+ *   count     the number of events (/events/count)
+ *   table     a field's values with their counts (/fields/FIELD)
+ */
+import { parseQuery, QuerySyntaxError } from "../query/parse";
+import { parseTimeRange, TimeRangeError } from "../query/time";
+import type { Stored } from "../saved-searches/records";
+
+export const CHART_TYPES = ["timeline", "bar", "pie", "count", "table"] as const;
+export type ChartType = (typeof CHART_TYPES)[number];
+
+export interface ChartSpec {
+  title: string;
+  type: ChartType;
+  /** Loggly query syntax ("" = every event). */
+  query: string;
+  /** The field whose values a bar, pie or table shows, or a timeline is split by. */
+  field?: string;
+  /** How many top values (bar, pie, table, a split timeline): 1 to 20, default 5. */
+  size?: number;
+}
+
+export interface DashboardSpec {
+  name: string;
+  /** One range for every chart, Loggly time values kept as typed (default the last 24 hours). */
+  from: string;
+  until: string;
+  /** Seconds between refreshes in the UI: 0 (off), or 10 to 3600. */
+  refreshSeconds: number;
+  charts: ChartSpec[];
+}
+
+export type Dashboard = Stored<DashboardSpec>;
+
+export const DASHBOARD_LIMITS = Object.freeze({ nameLength: 100, titleLength: 100, queryLength: 4000, fieldLength: 200, charts: 24, maxSize: 20, perTenant: 200 });
+
+export interface DashboardFieldError {
+  /** `name`, `from`, …, or `charts[2].field` for a chart's. */
+  field: string;
+  message: string;
+  position?: number;
+}
+
+export type DashboardValidation = { ok: true; spec: DashboardSpec } | { ok: false; errors: DashboardFieldError[] };
+
+const FIELD_NAME = /^[\w@.$-]+$/;
+
+/** Checks a dashboard (a parsed JSON body); with `base`, a partial update (`charts`, when given, replaces all of them). */
+export function validateDashboard(input: unknown, base?: DashboardSpec, now: number = Date.now()): DashboardValidation {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return { ok: false, errors: [{ field: "body", message: "the body must be a JSON object" }] };
+  const o = input as Record<string, unknown>;
+  const errors: DashboardFieldError[] = [];
+  const pick = <K extends keyof DashboardSpec>(k: K): unknown => (k in o ? o[k] : base?.[k]);
+
+  const name = pick("name");
+  if (typeof name !== "string" || name.trim() === "") errors.push({ field: "name", message: "a name is required" });
+  else if (name.trim().length > DASHBOARD_LIMITS.nameLength) errors.push({ field: "name", message: `a name has at most ${DASHBOARD_LIMITS.nameLength} characters` });
+
+  const from = typeof pick("from") === "string" && (pick("from") as string).trim() !== "" ? (pick("from") as string).trim() : "-24h";
+  const until = typeof pick("until") === "string" && (pick("until") as string).trim() !== "" ? (pick("until") as string).trim() : "now";
+  try {
+    if (from.length > 40 || until.length > 40) throw new TimeRangeError("a time has at most 40 characters", from.length > 40 ? "from" : "until");
+    parseTimeRange(from, until, now);
+  } catch (err) {
+    if (!(err instanceof TimeRangeError)) throw err;
+    errors.push({ field: err.param ?? "from", message: err.message });
+  }
+
+  const refresh = pick("refreshSeconds") ?? 0;
+  if (typeof refresh !== "number" || !Number.isInteger(refresh) || (refresh !== 0 && (refresh < 10 || refresh > 3600))) {
+    errors.push({ field: "refreshSeconds", message: "refreshSeconds is 0 (off) or a whole number of seconds from 10 to 3600" });
+  }
+
+  const chartsIn = pick("charts") ?? [];
+  const charts: ChartSpec[] = [];
+  if (!Array.isArray(chartsIn)) errors.push({ field: "charts", message: "charts is a list" });
+  else if (chartsIn.length > DASHBOARD_LIMITS.charts) errors.push({ field: "charts", message: `a dashboard has at most ${DASHBOARD_LIMITS.charts} charts` });
+  else chartsIn.forEach((c, i) => {
+    const chart = validChart(c, `charts[${i}]`, errors);
+    if (chart) charts.push(chart);
+  });
+
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, spec: { name: (name as string).trim(), from, until, refreshSeconds: refresh as number, charts } };
+}
+
+function validChart(input: unknown, at: string, errors: DashboardFieldError[]): ChartSpec | undefined {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    errors.push({ field: at, message: `${at} is an object: {title, type, query, field?, size?}` });
+    return undefined;
+  }
+  const c = input as Record<string, unknown>;
+  const before = errors.length;
+  const title = typeof c.title === "string" ? c.title.trim() : "";
+  if (title === "" || title.length > DASHBOARD_LIMITS.titleLength) errors.push({ field: `${at}.title`, message: `a chart needs a title of 1 to ${DASHBOARD_LIMITS.titleLength} characters` });
+  const type = c.type;
+  if (!(CHART_TYPES as readonly unknown[]).includes(type)) errors.push({ field: `${at}.type`, message: `a chart's type is one of ${CHART_TYPES.join(", ")}` });
+  const query = c.query ?? "";
+  if (typeof query !== "string" || query.length > DASHBOARD_LIMITS.queryLength) errors.push({ field: `${at}.query`, message: `a chart's query is a text of at most ${DASHBOARD_LIMITS.queryLength} characters` });
+  else {
+    try {
+      parseQuery(query);
+    } catch (err) {
+      if (!(err instanceof QuerySyntaxError)) throw err;
+      errors.push({ field: `${at}.query`, message: err.message, position: err.position });
+    }
+  }
+  const field = c.field === undefined || c.field === null || c.field === "" ? undefined : c.field;
+  const needsField = type === "bar" || type === "pie" || type === "table";
+  if (field === undefined && needsField) errors.push({ field: `${at}.field`, message: `a ${String(type)} chart shows a field's values: give the field (e.g. json.level)` });
+  if (field !== undefined && (typeof field !== "string" || field.length > DASHBOARD_LIMITS.fieldLength || !FIELD_NAME.test(field))) {
+    errors.push({ field: `${at}.field`, message: "field is a field name, e.g. json.level or syslog.host" });
+  }
+  if (field !== undefined && type === "count") errors.push({ field: `${at}.field`, message: "a count chart counts events: it takes no field" });
+  const size = c.size ?? 5;
+  if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > DASHBOARD_LIMITS.maxSize) errors.push({ field: `${at}.size`, message: `size is a whole number from 1 to ${DASHBOARD_LIMITS.maxSize}` });
+  if (errors.length > before) return undefined;
+  return { title, type: type as ChartType, query: query as string, ...(field !== undefined ? { field: field as string } : {}), ...(field !== undefined ? { size: size as number } : {}) };
+}
