@@ -480,6 +480,45 @@ describe("the web UI, in Chromium, against the real program", () => {
     await page.locator('tr[data-firing="Marker paging"]').getByText("delivered · 202").waitFor();
   });
 
+  it("builds a dashboard of charts: a count, a pie, a table and a timeline split by a field, kept across reloads", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dashboards", exact: true }).click();
+    await page.getByText("No dashboards yet").waitFor();
+    await page.getByLabel("New dashboard").fill("Marker board");
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.getByRole("heading", { name: "Marker board" }).waitFor();
+    const add = async (title: string, type: string, query: string, field = "") => {
+      await page.getByRole("button", { name: "Add chart" }).click();
+      const form = page.getByRole("form", { name: "Add chart" });
+      await form.getByLabel("Title").fill(title);
+      await form.getByLabel("Chart").selectOption(type);
+      await form.getByLabel("Search query").fill(query);
+      if (field) await form.getByLabel(/Field|Split by field/).fill(field);
+      await form.getByRole("button", { name: "Add", exact: true }).click();
+      await page.locator(`[data-chart="${title}"]`).waitFor();
+    };
+    const total = await apiCount(marker);
+    const errors = await apiCount(`${marker} AND json.level:error`);
+    await add("Marker events", "count", marker);
+    await add("Levels", "pie", marker, "json.level");
+    await add("Level table", "table", marker, "json.level");
+    await add("Over time", "timeline", marker, "json.level");
+    await page.locator('[data-chart="Marker events"] .chart-value').getByText(total.toLocaleString("en-US"), { exact: true }).waitFor();
+    await page.locator('[data-chart="Levels"] .chart-legend').getByText(`error · ${errors}`).waitFor();
+    const row = page.locator('[data-chart="Level table"] tr', { hasText: "error" });
+    await row.getByText(String(errors), { exact: true }).waitFor();
+    const timeline = page.locator('[data-chart="Over time"]');
+    await timeline.locator(".chart-legend").getByText("error", { exact: true }).waitFor();
+    expect(await timeline.getByRole("img").getAttribute("aria-label")).toMatch(new RegExp(`^${total} events over time, by `));
+    await shot("dashboard");
+
+    // Kept: after a reload the same four charts come back, and one can be removed.
+    await page.reload();
+    await page.locator('[data-chart="Over time"]').waitFor();
+    expect(await page.locator(".chart-cell").count()).toBe(4);
+    await page.getByRole("button", { name: "Remove Level table" }).click();
+    await eventually(() => page.locator(".chart-cell").count()).toBe(3);
+  });
+
   it("exports the results as CSV or NDJSON, saved as a file", async () => {
     const q = `${marker} AND json.level:error`;
     await page.goto(program.url(`/#/search?q=${encodeURIComponent(q)}`));
@@ -642,6 +681,7 @@ describe("the web UI, in Chromium, against the real program", () => {
       ["Fields", () => page.locator(".page-fields h1").waitFor()],
       ["Live tail", () => page.locator(".page-tail h1").waitFor()],
       ["Saved searches", () => page.locator('[data-saved="Marker errors"]').waitFor()],
+      ["Dashboards", () => page.locator('[data-dashboard="Marker board"]').waitFor()],
       ["Alerts", () => page.locator('[data-alert="Order errors"]').waitFor()],
       ["Usage", () => page.locator(".page-usage h1").waitFor()],
       ["Send logs", () => page.locator(".page-setup h1").waitFor()],

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, getToken, onApiStatus, setToken, type UiConfig } from "./api";
 import { AlertsPage } from "./pages/alerts";
+import { DashboardsPage } from "./pages/dashboards";
 import { FieldsPage } from "./pages/fields";
 import { SavedPage } from "./pages/saved";
 import type { PageProps } from "./pages/page";
@@ -17,12 +18,13 @@ const NAV: { page: Page; label: string }[] = [
   { page: "fields", label: "Fields" },
   { page: "tail", label: "Live tail" },
   { page: "saved", label: "Saved searches" },
+  { page: "dashboards", label: "Dashboards" },
   { page: "alerts", label: "Alerts" },
   { page: "usage", label: "Usage" },
   { page: "setup", label: "Send logs" },
 ];
 
-const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", saved: "Saved searches", alerts: "Alerts", setup: "Send logs", usage: "Usage" };
+const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", saved: "Saved searches", dashboards: "Dashboards", alerts: "Alerts", setup: "Send logs", usage: "Usage" };
 
 export function App() {
   const [signedIn, setSignedIn] = useState(() => getToken() !== null);
@@ -98,6 +100,7 @@ export function App() {
         {route.page === "tail" && <TailPage {...props} />}
         {route.page === "setup" && <SetupPage {...props} />}
         {route.page === "saved" && <SavedPage {...props} />}
+        {route.page === "dashboards" && <DashboardsPage {...props} />}
         {route.page === "alerts" && <AlertsPage {...props} />}
         {route.page === "usage" && <UsagePage {...props} />}
       </div>

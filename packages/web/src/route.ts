@@ -5,8 +5,9 @@
  *   #/search?q=json.level:error&from=-1h&until=now
  *   #/search?q=...&from=2024-03-10T12:00:00.000Z&until=2024-03-10T12:30:00.000Z   (a zoomed or custom range)
  *   #/alerts?saved=ID   (a new alert on a saved search)
+ *   #/dashboards?saved=ID   (one dashboard)
  */
-export const PAGES = ["search", "fields", "tail", "setup", "saved", "alerts", "usage"] as const;
+export const PAGES = ["search", "fields", "tail", "setup", "saved", "dashboards", "alerts", "usage"] as const;
 export type Page = (typeof PAGES)[number];
 
 export interface RouteState {
