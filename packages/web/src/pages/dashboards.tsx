@@ -56,7 +56,7 @@ function DashboardList({ navigate }: { navigate: PageProps["navigate"] }) {
         Dashboards
       </h1>
       <p class="lead">A dashboard shows charts of your searches side by side over one time range, and refreshes itself. Everyone signed in to this account sees the same ones.</p>
-      <form class="card inline-form" onSubmit={(e) => void create(e)} aria-label="New dashboard">
+      <form class="card inline-form" onSubmit={(e) => void create(e)} aria-label="Create a dashboard">
         <label class="field">
           <span>New dashboard</span>
           <input name="name" value={name} placeholder="Checkout health" maxLength={100} onInput={(e) => setName((e.target as HTMLInputElement).value)} aria-invalid={problem ? "true" : undefined} aria-describedby={problem ? "dash-err" : undefined} />
