@@ -307,6 +307,21 @@ describe("the web UI, in Chromium, against the real program", () => {
     await eventually(() => page.locator("ol.events > li.event").count()).toBe(2);
   });
 
+  it("folds away a field whose every value is its own event's (an id), and opens it on demand", async () => {
+    const tag = `ids${randomUUID().slice(0, 6)}`;
+    const lines = Array.from({ length: 25 }, (_, i) => JSON.stringify({ message: `request ${i}`, requestId: randomUUID(), route: i % 2 ? "/a" : "/b" }));
+    expect((await fetch(program.url(`/bulk/${def.ingestToken}/tag/${tag}`), { method: "POST", body: lines.join("\n") })).status).toBe(200);
+    await waitFor("the requests", async () => (await apiCount(`tag:${tag}`)) === 25);
+    await page.goto(program.url(`/#/fields?q=${encodeURIComponent(`tag:${tag}`)}`));
+    const ids = page.locator('[data-field="json.requestId"]');
+    await ids.scrollIntoViewIfNeeded();
+    await ids.getByTestId("unique-field").getByText("25 distinct values, each in about one event (an id or a time): folded.").waitFor();
+    // A field with repeated values is not folded.
+    await page.locator('[data-field="json.route"]').getByRole("list", { name: "Top values of json.route" }).waitFor();
+    await ids.getByRole("button", { name: "Show values of json.requestId" }).click();
+    await ids.getByRole("list", { name: "Top values of json.requestId" }).waitFor();
+  });
+
   it("tails new events in as they are indexed, pauses and resumes", async () => {
     await page.getByRole("link", { name: "Live tail" }).click();
     await search(`tailme AND ${marker}`);

@@ -12,6 +12,8 @@ interface Term {
 }
 
 const FIRST = ["tag", "logtype"];
+/** Distinct values from which a field whose top values each occur once is folded away as unique. */
+const MIN_UNIQUE = 20;
 
 /** The field browser: the fields present in the matching events, each with its top values. */
 export function FieldsPage({ route, nonce, navigate }: PageProps) {
@@ -79,6 +81,8 @@ export function FieldsPage({ route, nonce, navigate }: PageProps) {
 function FieldCard({ field, route, total, onPick }: { field: string; route: PageProps["route"]; total?: number; onPick(clause: string): void }) {
   const [terms, setTerms] = useState<Term[] | undefined>();
   const [sampled, setSampled] = useState(false);
+  const [distinct, setDistinct] = useState<number | undefined>();
+  const [unfolded, setUnfolded] = useState(false);
   const [error, setError] = useState<string>("");
   const [visible, setVisible] = useState(false);
   const ref = useRef<HTMLLIElement>(null);
@@ -103,6 +107,7 @@ function FieldCard({ field, route, total, onPick }: { field: string; route: Page
       (r) => {
         setTerms((r[field] as Term[] | undefined) ?? []);
         setSampled(r.sampled === true);
+        if (typeof r.unique_field_count === "number") setDistinct(r.unique_field_count);
       },
       (err: Error) => err.name !== "AbortError" && setError(err.message),
     );
@@ -110,6 +115,9 @@ function FieldCard({ field, route, total, onPick }: { field: string; route: Page
   }, [visible]);
 
   const max = Math.max(1, ...(terms ?? []).map((t) => t.count));
+  // A field whose every value is its event's own (an id, a time, a request's bytes) tells nothing by its
+  // top values: it is folded to one line, and opens on demand.
+  const unique = terms !== undefined && terms.length > 0 && max === 1 && (distinct ?? 0) >= MIN_UNIQUE;
   return (
     <li class="field-card" ref={ref} data-field={field}>
       <h2 class="field-card-title">{field}</h2>
@@ -121,6 +129,14 @@ function FieldCard({ field, route, total, onPick }: { field: string; route: Page
         </p>
       ) : terms.length === 0 ? (
         <p class="muted">Present, but no values to count (long text or nested values).</p>
+      ) : unique && !unfolded ? (
+        <p class="muted small folded" data-testid="unique-field">
+          {distinct!.toLocaleString()}
+          {distinct! >= 100_000 ? "+" : ""} distinct values, each in about one event (an id or a time): folded.{" "}
+          <button type="button" class="link-button" onClick={() => setUnfolded(true)} aria-label={`Show values of ${field}`}>
+            Show values
+          </button>
+        </p>
       ) : (
         <ol class="terms" aria-label={`Top values of ${field}`}>
           {terms.map((t) => {
