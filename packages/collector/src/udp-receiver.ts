@@ -1,4 +1,4 @@
-import { startWorker, type Logger } from "@unmeltable/core";
+import { Backoff, startWorker, type Logger } from "@unmeltable/core";
 import type { Worker } from "node:worker_threads";
 
 export interface UdpReceiverInit {
@@ -51,7 +51,7 @@ export async function startUdpReceiver(
   startThread: (init: UdpReceiverInit) => Worker = (i) => startWorker(import.meta.url, "udp-receiver-worker.mjs", "udp-receiver-worker.ts", i),
 ): Promise<UdpReceiver> {
   let closing = false;
-  let restartMs = RESTART_FIRST_MS;
+  const restarts = new Backoff(RESTART_FIRST_MS, RESTART_MAX_MS);
   let restartTimer: NodeJS.Timeout | undefined;
   const spawn = (i: UdpReceiverInit) => spawnReceiver(startThread(i), deliver, refused);
   let current = await spawn(init);
@@ -59,8 +59,9 @@ export async function startUdpReceiver(
     const startedAt = Date.now();
     void running.failed.then((reason) => {
       if (closing) return;
-      if (Date.now() - startedAt >= HEALTHY_AFTER_MS) restartMs = RESTART_FIRST_MS;
-      logger.error("syslog UDP: the receiver thread failed; starting it again", { reason, restartInMs: restartMs, port: current.port });
+      if (Date.now() - startedAt >= HEALTHY_AFTER_MS) restarts.reset();
+      const firstWaitMs = restarts.next();
+      logger.error("syslog UDP: the receiver thread failed; starting it again", { reason, restartInMs: firstWaitMs, port: current.port });
       const again = () => {
         restartTimer = undefined;
         if (closing) return;
@@ -72,14 +73,13 @@ export async function startUdpReceiver(
             watch(next);
           },
           (err: unknown) => {
-            logger.error("syslog UDP: could not start the receiver thread again", { error: err instanceof Error ? err.message : String(err), restartInMs: restartMs });
-            restartTimer = setTimeout(again, restartMs);
-            restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
+            const waitMs = restarts.next();
+            logger.error("syslog UDP: could not start the receiver thread again", { error: err instanceof Error ? err.message : String(err), restartInMs: waitMs });
+            restartTimer = setTimeout(again, waitMs);
           },
         );
       };
-      restartTimer = setTimeout(again, restartMs);
-      restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
+      restartTimer = setTimeout(again, firstWaitMs);
     });
   };
   watch(current);

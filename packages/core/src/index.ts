@@ -42,3 +42,4 @@ export * from "./http/coded-error";
 export * from "./http/authenticate";
 export * from "./start-worker";
 export * from "./thread-priority";
+export * from "./backoff";

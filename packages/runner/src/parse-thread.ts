@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { noLogger, startWorker, type Logger, type ParsedRaw, type ParseRawOptions, type RawParser } from "@unmeltable/core";
+import { Backoff, noLogger, startWorker, type Logger, type ParsedRaw, type ParseRawOptions, type RawParser } from "@unmeltable/core";
 
 export interface ParseRequest {
   id: number;
@@ -34,7 +34,7 @@ export class ParseThread {
   private readonly pending = new Map<number, { resolve: (p: ParsedRaw) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private closed = false;
-  private restartMs = RESTART_FIRST_MS;
+  private readonly restarts = new Backoff(RESTART_FIRST_MS, RESTART_MAX_MS);
   private restartAt = 0;
   private readonly logger: Logger;
 
@@ -87,7 +87,7 @@ export class ParseThread {
       this.pending.delete(m.id);
       if (this.pending.size === 0) worker.unref();
       // A batch answered: the thread works, the next death starts from the first backoff again.
-      this.restartMs = RESTART_FIRST_MS;
+      this.restarts.reset();
       if ("error" in m) call.reject(new Error(`parsing failed: ${m.error}`));
       else call.resolve(m.parsed);
     });
@@ -96,9 +96,9 @@ export class ParseThread {
       this.worker = undefined;
       this.failAll(new Error(`the parse thread ${reason}; the batch is delivered again`));
       if (this.closed) return;
-      this.restartAt = Date.now() + this.restartMs;
-      this.logger.error(`the parse thread ${reason}; starting it again`, { restartInMs: this.restartMs });
-      this.restartMs = Math.min(this.restartMs * 2, RESTART_MAX_MS);
+      const waitMs = this.restarts.next();
+      this.restartAt = Date.now() + waitMs;
+      this.logger.error(`the parse thread ${reason}; starting it again`, { restartInMs: waitMs });
     };
     worker.on("error", (err) => died(`failed: ${err.message}`));
     worker.on("exit", (code) => died(`exited with code ${code}`));
