@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { handleApi, type ApiResponse } from "@unmeltable/api";
+import { collectExport, handleApi, planExport, type ApiResponse } from "@unmeltable/api";
 import {
   IndexUnavailableError,
   parseQuery,
@@ -307,6 +307,34 @@ describe("the retrieval API over both engines: deep pages, partial and slow read
       const first = await get(index, `/apiv2/events?rsid=${rsid.id}&page=0`);
       expect((body(first).events as unknown[]).length, name).toBe(5);
     }
+  });
+
+  it("exports a search's events alike from both engines, page after page, as NDJSON and CSV", async () => {
+    // 1,205 events in all: more than two of the export's 500-event pages.
+    const more = Array.from({ length: 1200 }, (_, i) => makeEvent("acme", NOW - 10_000 - i * 1000, { json: { level: i % 4 === 0 ? "warn" : "info", n: 100 + i }, logmsg: `batch line ${i}` }));
+    for (const [, index] of engines) await index.write("acme", docs(more));
+    const exported: Record<string, { ids: string[]; csv: string[] }> = {};
+    for (const [name, index] of engines) {
+      const ndjson = await planExport(new URLSearchParams({ q: "*", from: "-1h", format: "ndjson" }), acme, index, NOW);
+      expect(ndjson.matched, name).toBe(1205);
+      const lines = (await collectExport(ndjson, 64 * 1024 * 1024)).body.trimEnd().split("\n");
+      const csv = await planExport(new URLSearchParams({ q: "json.level:warn", from: "-1h", format: "csv", fields: "json.level,json.n", order: "asc" }), acme, index, NOW);
+      // The five events of beforeEach are made once per engine (ids of their own): events are told apart by time and n.
+      const key = (l: string) => {
+        const e = JSON.parse(l) as { timestamp: number; event: { json: { n: number } } };
+        return `${e.timestamp} ${e.event.json.n}`;
+      };
+      exported[name] = { ids: lines.map(key), csv: (await collectExport(csv, 64 * 1024 * 1024)).body.trimEnd().split("\r\n") };
+    }
+    const { embedded, opensearch } = exported as Record<"embedded" | "opensearch", { ids: string[]; csv: string[] }>;
+    expect(embedded.ids).toHaveLength(1205);
+    expect(new Set(embedded.ids).size).toBe(1205);
+    // Same events, same order (newest first; ties broken alike).
+    expect(opensearch.ids).toEqual(embedded.ids);
+    expect(embedded.csv[0]).toBe("timestamp,json.level,json.n");
+    expect(embedded.csv).toHaveLength(301);
+    expect(embedded.csv[1]).toBe(`${new Date(NOW - 10_000 - 1196 * 1000).toISOString()},warn,1296`);
+    expect(opensearch.csv).toEqual(embedded.csv);
   });
 
   it("answers 400 pointing at /apiv2/events/iterate when the cluster's own window is smaller, and the engines' window errors directly", async () => {
