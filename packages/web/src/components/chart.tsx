@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, qs } from "../api";
 import { fieldClause } from "../query";
-import { fillBuckets, formatTick, type Bucket } from "../time";
+import { fillBuckets, formatShort, type Bucket } from "../time";
 
 export type ChartType = "timeline" | "bar" | "pie" | "count" | "table";
 
@@ -167,8 +167,8 @@ function Timeline({ series, interval }: { series: { label: string; buckets: Buck
         })}
       </svg>
       <p class="chart-axis muted small">
-        <span>{formatTick(first, last - first)}</span>
-        <span>{formatTick(last, last - first)}</span>
+        <span>{formatShort(first)}</span>
+        <span>{formatShort(last)}</span>
       </p>
       {series.length > 1 && <Legend labels={series.map((s) => s.label)} />}
     </div>
