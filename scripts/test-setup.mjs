@@ -6,6 +6,7 @@
 // otherwise names it in one line. Nothing here is needed to run the product (`npm start`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { buildTestBroker } from "./build-test-broker.mjs";
 
 /** What the tests use, the Debian package it comes from, and how to tell it is there. */
@@ -121,5 +122,10 @@ try {
   buildTestBroker();
 } catch (err) {
   fail(`the Kafka test broker did not build: ${err.message}`);
+}
+// SST's platform (.sst/platform, generated offline from the npm registry, about a minute the first time):
+// test/stacks/sst-components.test.ts runs SST's own component code from it, and is skipped without it.
+if (spawnSync(process.execPath, [fileURLToPath(new URL("./sst-types.mjs", import.meta.url)), "--quiet"], { stdio: "inherit" }).status !== 0) {
+  console.warn("test set-up: SST's platform could not be generated (npm run sst:types); the tests of SST's own components will be skipped");
 }
 step(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, mkdirSync, openSync } from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { RecordStore, Stored } from "@unmeltable/core";
+import { openPrivateDb } from "./sqlite-file";
 
 /**
  * A tenant's named records of one kind (`searches`, …) in `<data-dir>/records.db` (SQLite, WAL), the spec
@@ -15,12 +14,7 @@ export class SqliteRecordStore<S extends object> implements RecordStore<S> {
     dataDir: string,
     private readonly kind: string,
   ) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const file = path.join(dataDir, "records.db");
-    closeSync(openSync(file, "a", 0o600));
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openPrivateDb(dataDir, "records.db");
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS records (
         kind TEXT NOT NULL,

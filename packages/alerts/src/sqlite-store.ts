@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, mkdirSync, openSync } from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { Alert, AlertChannel, AlertComparison, AlertFiring, AlertSpec, AlertState, AlertStore, DeliveryTry } from "@unmeltable/core";
 import { FIRINGS_KEPT_PER_TENANT } from "./firings";
+import { openPrivateDb } from "./sqlite-file";
 
 /**
  * Alerts and their firings in `<data-dir>/alerts.db` (SQLite, WAL): per tenant, surviving restarts.
@@ -13,13 +12,8 @@ export class SqliteAlertStore implements AlertStore {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const file = path.join(dataDir, "alerts.db");
     // Webhook URLs often carry a secret (Slack's do): the file is the service user's only, whatever the umask.
-    closeSync(openSync(file, "a", 0o600));
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openPrivateDb(dataDir, "alerts.db");
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS alerts (
         id TEXT PRIMARY KEY,

@@ -63,3 +63,19 @@ export interface UsageAnswer {
   days: UsageDay[];
   today: { day: string; percentOfPlan: number | null; bytesPercent: number | null; eventsPerSecondPercent: number | null };
 }
+
+/** A chart of a dashboard (core's dashboards/dashboard.ts validates them; the web UI draws them). */
+export const CHART_TYPES = ["timeline", "bar", "pie", "count", "table"] as const;
+export type ChartType = (typeof CHART_TYPES)[number];
+
+export interface ChartSpec {
+  title: string;
+  type: ChartType;
+  /** Loggly query syntax ("" = every event). */
+  query: string;
+  /** The field whose values a bar, pie or table shows, or a timeline is split by. */
+  field?: string;
+  /** How many top values (bar, pie, table, a split timeline): 1 to 20, default 5. */
+  size?: number;
+}
+

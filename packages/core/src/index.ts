@@ -43,3 +43,4 @@ export * from "./http/authenticate";
 export * from "./start-worker";
 export * from "./thread-priority";
 export * from "./backoff";
+export * from "./validation";

@@ -116,16 +116,7 @@ export async function download(path: string, fallbackName: string): Promise<{ fi
     emit("down");
     throw new NetworkError("The server cannot be reached.");
   }
-  if (!res.ok) {
-    let b: Record<string, unknown> = {};
-    try {
-      b = (await res.json()) as Record<string, unknown>;
-    } catch {
-      // not JSON
-    }
-    if (res.status === 401) emit("unauthorized");
-    throw new ApiError(res.status, typeof b.message === "string" ? b.message : `The server answered ${res.status}`, b);
-  }
+  if (!res.ok) throw await failureOf(res);
   const blob = await res.blob();
   const filename = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? fallbackName;
   const url = URL.createObjectURL(blob);
@@ -138,6 +129,18 @@ export async function download(path: string, fallbackName: string): Promise<{ fi
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
   const matched = Number(res.headers.get("x-unmeltable-matched"));
   return { filename, matched: Number.isFinite(matched) ? matched : undefined, truncated: res.headers.get("x-unmeltable-truncated") === "true" };
+}
+
+/** The error of a response that is not a success (a refused token signs the user out). */
+async function failureOf(res: Response): Promise<ApiError> {
+  let b: Record<string, unknown> = {};
+  try {
+    b = (await res.json()) as Record<string, unknown>;
+  } catch {
+    // not JSON
+  }
+  if (res.status === 401) emit("unauthorized");
+  return new ApiError(res.status, typeof b.message === "string" ? b.message : `The server answered ${res.status}`, b);
 }
 
 /** `?a=1&b=2` from the defined entries. */
@@ -173,16 +176,7 @@ export async function streamEvents(path: string, onOpen: () => void, onData: (da
     if ((err as Error).name === "AbortError") throw err;
     throw new NetworkError("The server cannot be reached.");
   }
-  if (!res.ok || !res.body) {
-    let b: Record<string, unknown> = {};
-    try {
-      b = (await res.json()) as Record<string, unknown>;
-    } catch {
-      // not JSON
-    }
-    if (res.status === 401) emit("unauthorized");
-    throw new ApiError(res.status, typeof b.message === "string" ? b.message : `The server answered ${res.status}`, b);
-  }
+  if (!res.ok || !res.body) throw await failureOf(res);
   onOpen();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

@@ -6,7 +6,7 @@
  * This file holds the pure parts — validation, the condition, when to notify, the webhook payload and
  * the link into the UI — so that the local timer and a scheduled Lambda run exactly the same rules.
  */
-import { parseQuery, QuerySyntaxError } from "../query/parse";
+import { nameProblem, queryProblem } from "../validation";
 import { RECORD_ID } from "../saved-searches/records";
 
 export type AlertComparison = "above" | "below";
@@ -159,20 +159,12 @@ export function validateAlertSpec(input: unknown, base?: AlertSpec): AlertValida
   const pick = <K extends keyof AlertSpec>(k: K): unknown => (k in o ? o[k] : base?.[k]);
 
   const name = pick("name");
-  if (typeof name !== "string" || name.trim() === "") errors.push({ field: "name", message: "a name is required" });
-  else if (name.trim().length > ALERT_LIMITS.nameLength) errors.push({ field: "name", message: `a name has at most ${ALERT_LIMITS.nameLength} characters` });
+  const badName = nameProblem(name, ALERT_LIMITS.nameLength);
+  if (badName) errors.push({ field: "name", message: badName });
 
   const query = pick("query");
-  if (typeof query !== "string") errors.push({ field: "query", message: "a query is required (use * for every event)" });
-  else if (query.length > ALERT_LIMITS.queryLength) errors.push({ field: "query", message: `a query has at most ${ALERT_LIMITS.queryLength} characters` });
-  else {
-    try {
-      parseQuery(query);
-    } catch (err) {
-      if (!(err instanceof QuerySyntaxError)) throw err;
-      errors.push({ field: "query", message: err.message, position: err.position });
-    }
-  }
+  const badQuery = query === undefined ? { message: "a query is required (use * for every event)" } : queryProblem(query, ALERT_LIMITS.queryLength);
+  if (badQuery) errors.push({ field: "query", ...badQuery });
 
   const comparison = pick("comparison") ?? "above";
   if (comparison !== "above" && comparison !== "below") errors.push({ field: "comparison", message: 'comparison is "above" or "below"' });

@@ -8,23 +8,12 @@
  *   count     the number of events (/events/count)
  *   table     a field's values with their counts (/fields/FIELD)
  */
-import { parseQuery, QuerySyntaxError } from "../query/parse";
+import { nameProblem, queryProblem } from "../validation";
 import { parseTimeRange, TimeRangeError } from "../query/time";
 import type { Stored } from "../saved-searches/records";
+import { CHART_TYPES, type ChartSpec, type ChartType } from "../event";
 
-export const CHART_TYPES = ["timeline", "bar", "pie", "count", "table"] as const;
-export type ChartType = (typeof CHART_TYPES)[number];
-
-export interface ChartSpec {
-  title: string;
-  type: ChartType;
-  /** Loggly query syntax ("" = every event). */
-  query: string;
-  /** The field whose values a bar, pie or table shows, or a timeline is split by. */
-  field?: string;
-  /** How many top values (bar, pie, table, a split timeline): 1 to 20, default 5. */
-  size?: number;
-}
+export { CHART_TYPES, type ChartSpec, type ChartType } from "../event";
 
 export interface DashboardSpec {
   name: string;
@@ -59,8 +48,8 @@ export function validateDashboard(input: unknown, base?: DashboardSpec, now: num
   const pick = <K extends keyof DashboardSpec>(k: K): unknown => (k in o ? o[k] : base?.[k]);
 
   const name = pick("name");
-  if (typeof name !== "string" || name.trim() === "") errors.push({ field: "name", message: "a name is required" });
-  else if (name.trim().length > DASHBOARD_LIMITS.nameLength) errors.push({ field: "name", message: `a name has at most ${DASHBOARD_LIMITS.nameLength} characters` });
+  const badName = nameProblem(name, DASHBOARD_LIMITS.nameLength);
+  if (badName) errors.push({ field: "name", message: badName });
 
   const from = typeof pick("from") === "string" && (pick("from") as string).trim() !== "" ? (pick("from") as string).trim() : "-24h";
   const until = typeof pick("until") === "string" && (pick("until") as string).trim() !== "" ? (pick("until") as string).trim() : "now";
@@ -102,15 +91,8 @@ function validChart(input: unknown, at: string, errors: DashboardFieldError[]): 
   const type = c.type;
   if (!(CHART_TYPES as readonly unknown[]).includes(type)) errors.push({ field: `${at}.type`, message: `a chart's type is one of ${CHART_TYPES.join(", ")}` });
   const query = c.query ?? "";
-  if (typeof query !== "string" || query.length > DASHBOARD_LIMITS.queryLength) errors.push({ field: `${at}.query`, message: `a chart's query is a text of at most ${DASHBOARD_LIMITS.queryLength} characters` });
-  else {
-    try {
-      parseQuery(query);
-    } catch (err) {
-      if (!(err instanceof QuerySyntaxError)) throw err;
-      errors.push({ field: `${at}.query`, message: err.message, position: err.position });
-    }
-  }
+  const badQuery = queryProblem(query, DASHBOARD_LIMITS.queryLength, "a chart's query");
+  if (badQuery) errors.push({ field: `${at}.query`, ...badQuery });
   const field = c.field === undefined || c.field === null || c.field === "" ? undefined : c.field;
   const needsField = type === "bar" || type === "pie" || type === "table";
   if (field === undefined && needsField) errors.push({ field: `${at}.field`, message: `a ${String(type)} chart shows a field's values: give the field (e.g. json.level)` });

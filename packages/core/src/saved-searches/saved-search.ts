@@ -4,7 +4,7 @@
  * as Loggly's are. Pure rules here — validation and limits — so that the server on one machine and the
  * search function on AWS answer alike.
  */
-import { parseQuery, QuerySyntaxError } from "../query/parse";
+import { nameProblem, queryProblem } from "../validation";
 import { parseTimeRange, TimeRangeError } from "../query/time";
 import type { Stored } from "./records";
 
@@ -50,20 +50,12 @@ export function validateSavedSearch(input: unknown, base?: SavedSearchSpec, now:
   const pick = <K extends keyof SavedSearchSpec>(k: K): unknown => (k in o ? o[k] : base?.[k]);
 
   const name = pick("name");
-  if (typeof name !== "string" || name.trim() === "") errors.push({ field: "name", message: "a name is required" });
-  else if (name.trim().length > SAVED_SEARCH_LIMITS.nameLength) errors.push({ field: "name", message: `a name has at most ${SAVED_SEARCH_LIMITS.nameLength} characters` });
+  const badName = nameProblem(name, SAVED_SEARCH_LIMITS.nameLength);
+  if (badName) errors.push({ field: "name", message: badName });
 
   const query = pick("query") ?? "";
-  if (typeof query !== "string") errors.push({ field: "query", message: "the query is a string (use * or leave it empty for every event)" });
-  else if (query.length > SAVED_SEARCH_LIMITS.queryLength) errors.push({ field: "query", message: `a query has at most ${SAVED_SEARCH_LIMITS.queryLength} characters` });
-  else {
-    try {
-      parseQuery(query);
-    } catch (err) {
-      if (!(err instanceof QuerySyntaxError)) throw err;
-      errors.push({ field: "query", message: err.message, position: err.position });
-    }
-  }
+  const badQuery = queryProblem(query, SAVED_SEARCH_LIMITS.queryLength);
+  if (badQuery) errors.push({ field: "query", ...badQuery });
 
   const from = timeValue(pick("from"), SAVED_SEARCH_DEFAULTS.from, "from", errors);
   const until = timeValue(pick("until"), SAVED_SEARCH_DEFAULTS.until, "until", errors);

@@ -1,17 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
+import type { ChartSpec, ChartType } from "@unmeltable/core/event";
 import { api, qs } from "../api";
 import { fieldClause } from "../query";
 import { fillBuckets, formatShort, type Bucket } from "../time";
 
-export type ChartType = "timeline" | "bar" | "pie" | "count" | "table";
-
-export interface ChartSpec {
-  title: string;
-  type: ChartType;
-  query: string;
-  field?: string;
-  size?: number;
-}
+export type { ChartSpec, ChartType };
 
 interface Term {
   term: string | number | boolean;

@@ -1,5 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
+import { ConfirmDelete } from "../components/confirm-delete";
+import { FormActions } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { listSavedSearches, type SavedSearchView } from "../saved-searches";
 import { formatAgo, formatTimestamp } from "../time";
@@ -288,7 +290,6 @@ function localLink(link: string): string {
 }
 
 function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView; onEdit(): void; onChanged(): void; onSearch(): void }) {
-  const [confirm, setConfirm] = useState(false);
   const [problem, setProblem] = useState("");
   const status = !a.enabled
     ? { cls: "off", text: "Disabled" }
@@ -347,21 +348,7 @@ function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView
         >
           {a.enabled ? "Disable" : "Enable"}
         </button>
-        {confirm ? (
-          <span class="confirm" role="group" aria-label={`Delete ${a.name}?`}>
-            <span>Delete?</span>
-            <button type="button" class="btn btn-small btn-danger" onClick={() => void act(() => api(`/apiv2/alerts/${encodeURIComponent(a.id)}`, { method: "DELETE" }))}>
-              Yes, delete
-            </button>
-            <button type="button" class="btn btn-small" onClick={() => setConfirm(false)}>
-              Keep
-            </button>
-          </span>
-        ) : (
-          <button type="button" class="btn btn-small" onClick={() => setConfirm(true)} aria-label={`Delete ${a.name}`}>
-            Delete
-          </button>
-        )}
+        <ConfirmDelete name={a.name} onDelete={() => act(() => api(`/apiv2/alerts/${encodeURIComponent(a.id)}`, { method: "DELETE" }))} />
       </div>
     </li>
   );
@@ -526,14 +513,7 @@ function AlertForm({ id, initial, searches, channels, onCancel, onSaved }: { id?
           The alert was not saved: {Object.values(errors).join("; ")}
         </p>
       )}
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={busy}>
-          {busy ? "Saving…" : id ? "Save alert" : "Create alert"}
-        </button>
-        <button type="button" class="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit={id ? "Save alert" : "Create alert"} busy={busy} onCancel={onCancel} />
     </form>
   );
 }

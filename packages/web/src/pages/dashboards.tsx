@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { Chart, type ChartSpec, type ChartType } from "../components/chart";
+import { FormActions } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { describeRange, PRESETS } from "../time";
 import type { PageProps } from "./page";
@@ -238,14 +239,7 @@ function ChartForm({ onCancel, onAdd }: { onCancel(): void; onAdd(c: ChartSpec):
           </label>
         </div>
       )}
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary">
-          Add
-        </button>
-        <button type="button" class="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Add" onCancel={onCancel} />
     </form>
   );
 }

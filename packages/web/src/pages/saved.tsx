@@ -1,5 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api";
+import { ConfirmDelete } from "../components/confirm-delete";
+import { FormActions } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { listSavedSearches, saveSearch, SaveFailed, type SavedSearchDraft, type SavedSearchErrors, type SavedSearchView } from "../saved-searches";
 import { describeRange, formatAgo } from "../time";
@@ -76,14 +78,12 @@ export function SavedPage({ navigate }: PageProps) {
 }
 
 function SavedItem({ search: s, onOpen, onAlert, onEdit, onDeleted }: { search: SavedSearchView; onOpen(): void; onAlert(): void; onEdit(): void; onDeleted(): void }) {
-  const [confirm, setConfirm] = useState(false);
   const [problem, setProblem] = useState("");
   const remove = async () => {
     try {
       await api(`/apiv2/savedsearches/${encodeURIComponent(s.id)}`, { method: "DELETE" });
       onDeleted();
     } catch (err) {
-      setConfirm(false);
       setProblem((err as Error).message);
     }
   };
@@ -122,21 +122,7 @@ function SavedItem({ search: s, onOpen, onAlert, onEdit, onDeleted }: { search: 
         <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${s.name}`}>
           Edit
         </button>
-        {confirm ? (
-          <span class="confirm" role="group" aria-label={`Delete ${s.name}?`}>
-            <span>Delete?</span>
-            <button type="button" class="btn btn-small btn-danger" onClick={() => void remove()}>
-              Yes, delete
-            </button>
-            <button type="button" class="btn btn-small" onClick={() => setConfirm(false)}>
-              Keep
-            </button>
-          </span>
-        ) : (
-          <button type="button" class="btn btn-small" onClick={() => (setProblem(""), setConfirm(true))} aria-label={`Delete ${s.name}`}>
-            Delete
-          </button>
-        )}
+        <ConfirmDelete name={s.name} onDelete={remove} />
       </div>
     </li>
   );
@@ -201,14 +187,7 @@ export function SavedSearchForm({ id, initial, onCancel, onSaved }: { id?: strin
           Not saved: {Object.values(errors).join("; ")}
         </p>
       )}
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={busy}>
-          {busy ? "Saving…" : "Save"}
-        </button>
-        <button type="button" class="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Save" busy={busy} onCancel={onCancel} />
     </form>
   );
 }
