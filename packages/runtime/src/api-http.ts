@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { answerApi, apiErrorAnswer, API_METHODS, exportHeaders, planExport } from "@unmeltable/api";
-import { badRequest, type IndexPort, type Tenant, type TenantDirectory, type UsageSource } from "@unmeltable/core";
+import { badRequest, CodedError, ERROR_CODES, type IndexPort, type Tenant, type TenantDirectory, type UsageSource } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { sendError, sendJson, tenantOf, type HttpRoute } from "./http-server";
 
@@ -45,32 +45,26 @@ const running = new Map<string, number>();
  * (the client sees an incomplete chunked body, never a short file that looks whole).
  */
 async function sendExport(req: FastifyRequest, reply: FastifyReply, params: URLSearchParams, tenant: Tenant, index: IndexPort) {
-  const busy = running.get(tenant.name) ?? 0;
-  if (busy >= EXPORTS_PER_TENANT) {
-    return sendJson(reply, 429, { response: "error", message: `at most ${EXPORTS_PER_TENANT} exports of an account run at once: try again when one has finished`, code: "UNM_INDEX_BUSY" }, { "Retry-After": "5" });
+  // The slot is taken before the first await, so that requests arriving together cannot all pass the check.
+  const release = takeExportSlot(tenant.name);
+  if (!release) {
+    const message = `at most ${EXPORTS_PER_TENANT} exports of an account run at once: try again when one has finished`;
+    return sendError(reply, new CodedError(ERROR_CODES.INDEX_BUSY, 429, message, { headers: { "Retry-After": "5" } }));
   }
   let plan;
   try {
     plan = await planExport(params, tenant, index, Date.now());
   } catch (err) {
+    release();
     const answer = apiErrorAnswer(err);
     return sendJson(reply, answer.status, answer.body, answer.headers);
   }
   reply.headers(exportHeaders(plan));
-  if (req.method === "HEAD") return reply.code(200).send();
-  running.set(tenant.name, busy + 1);
-  const done = () => {
-    const n = (running.get(tenant.name) ?? 1) - 1;
-    if (n <= 0) running.delete(tenant.name);
-    else running.set(tenant.name, n);
-  };
+  if (req.method === "HEAD") {
+    release();
+    return reply.code(200).send();
+  }
   const body = Readable.from(plan.chunks(), { objectMode: false, highWaterMark: 64 * 1024 });
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    done();
-  };
   body.once("close", release);
   // A reader that stops reading: nothing moves on the socket, and it is cut off.
   reply.raw.setTimeout(EXPORT_IDLE_MS, () => reply.raw.destroy());
@@ -79,6 +73,21 @@ async function sendExport(req: FastifyRequest, reply: FastifyReply, params: URLS
     if (!body.destroyed) body.destroy();
   });
   return reply.code(200).send(body);
+}
+
+/** One of the tenant's export slots, or undefined when all are taken; the function returned gives it back (once). */
+function takeExportSlot(tenant: string): (() => void) | undefined {
+  const busy = running.get(tenant) ?? 0;
+  if (busy >= EXPORTS_PER_TENANT) return undefined;
+  running.set(tenant, busy + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const n = (running.get(tenant) ?? 1) - 1;
+    if (n <= 0) running.delete(tenant);
+    else running.set(tenant, n);
+  };
 }
 
 /** Whether every percent-escape of a path decodes. */
