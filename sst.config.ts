@@ -55,7 +55,7 @@ export default $config({
       dev: $dev,
     };
     const topics = createTopicSetup(ctx, queue);
-    const stages = createStageFunctions(app, ctx, queue, index);
+    const stages = createStageFunctions(app, ctx, queue, index, config);
     const jobs = createArchiveJobs(app, ctx, archive, index);
     const api = createApi(ctx, index, config);
     const web = createWeb(cfg, api.api.url);

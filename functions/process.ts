@@ -3,11 +3,19 @@
  * Loggly events out to `processed.<tier>` of each tenant's tier (packages/core/src/stages/process-stage.ts);
  * the events of a tenant over its plan, beyond it, to `deferred.<tier>` (docs/plans.md).
  */
-import { createProcessStage, PlanMeter } from "@unmeltable/core";
-import { appLogger, functionEnv, stageHandler, tenantDirectory } from "@unmeltable/lambda";
+import { CachedRuleSource, createProcessStage, errorFields, PlanMeter } from "@unmeltable/core";
+import { appLogger, derivedRuleStore, functionEnv, stageHandler, tenantDirectory } from "@unmeltable/lambda";
 
-functionEnv("process"); // the whole environment checked at cold start, before the first batch
+const env = functionEnv("process"); // the whole environment checked at cold start, before the first batch
 const tenants = await tenantDirectory();
+
+/** How long a container keeps a tenant's derived-field rules before reading them from the bucket again. */
+export const DERIVED_RULES_TTL_MS = 60_000;
+// Tenants' derived-field rules, from the configuration bucket where the search API keeps them. A bucket
+// that cannot be read leaves the rules last read: events are never held back for a rule.
+const derived = env.UNMELTABLE_ALERTS
+  ? new CachedRuleSource(derivedRuleStore(), { ttlMs: DERIVED_RULES_TTL_MS, onError: (tenant, err) => appLogger.warn("derived fields: cannot read a tenant's rules", { tenant, ...errorFields(err) }) })
+  : undefined;
 
 // Each container meters the share of a tenant's plan its raw partitions carry: a tenant's batches are
 // spread over `partitionSpread` partitions, each read by one invocation at a time (docs/plans.md).
@@ -28,6 +36,7 @@ export const handler = stageHandler({
     spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
     // UNMELTABLE_PLANS=off: every event on the regular path (plans not applied).
     plans: process.env.UNMELTABLE_PLANS === "off" ? undefined : plans,
+    derived,
   }),
   stageName: "process",
 });

@@ -1,7 +1,7 @@
 /**
  * Loggly's retrieval API (apiv2) behind API Gateway or a function URL: the same route functions as the
- * local HTTP server (packages/api), plus the alerts and saved searches APIs (/apiv2/alerts,
- * /apiv2/savedsearches, both kept in S3) and the web
+ * local HTTP server (packages/api), plus the alerts, saved searches, dashboards and derived fields APIs
+ * (/apiv2/alerts, /apiv2/savedsearches, /apiv2/dashboards, /apiv2/derivedfields, all kept in S3) and the web
  * UI's /ui/config. The caller is authenticated once, by core's `authenticate` (the rules of every
  * surface), before a handler is picked; failures are answered as coded errors, as on one machine (an
  * unexpected exception too: a 500 `UNM_INTERNAL`, logged with its stack). The index's reads are timed
@@ -10,16 +10,17 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { answerAlertsApi, answerDashboardsApi, answerSavedSearchesApi } from "@unmeltable/alerts";
+import { answerAlertsApi, answerDashboardsApi, answerDerivedFieldsApi, answerSavedSearchesApi } from "@unmeltable/alerts";
 import { answerApi, apiErrorAnswer, apiMethodError, collectExport, exportHeaders, indexUsage, planExport, type ApiRequest, type ApiResponse } from "@unmeltable/api";
 import { authenticate, errorAnswer, errorFields, internalError, timedReads, withDeadline, type Tenant } from "@unmeltable/core";
-import { alertStore, dashboardStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
+import { alertStore, dashboardStore, derivedRuleStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const env = functionEnv("search");
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
 const alerts = env.UNMELTABLE_ALERTS ? alertStore() : undefined;
 const searches = env.UNMELTABLE_ALERTS ? savedSearchStore() : undefined;
 const dashboards = env.UNMELTABLE_ALERTS ? dashboardStore() : undefined;
+const derivedRules = env.UNMELTABLE_ALERTS ? derivedRuleStore() : undefined;
 const metrics = new EmfMetrics();
 /** The retrieval API's reads, timed (the same metric as on one machine: core's QUERY_METRICS). */
 const timedIndex = timedReads(index, metrics);
@@ -50,9 +51,11 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
         ? "savedsearches"
         : dashboards && (req.path === "/apiv2/dashboards" || req.path.startsWith("/apiv2/dashboards/"))
           ? "dashboards"
-          : req.path === "/ui/config"
-          ? "ui-config"
-          : "api";
+          : derivedRules && (req.path === "/apiv2/derivedfields" || req.path.startsWith("/apiv2/derivedfields/"))
+            ? "derivedfields"
+            : req.path === "/ui/config"
+              ? "ui-config"
+              : "api";
   // As on the local server, whose route table answers a wrong method before it authenticates.
   const wrongMethod = surface === "api" ? apiMethodError(req.method) : undefined;
   if (wrongMethod) return eventResponse(errorAnswer(wrongMethod));
@@ -62,11 +65,13 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
   } catch (err) {
     return eventResponse(apiErrorAnswer(err));
   }
-  if ((surface === "alerts" || surface === "savedsearches" || surface === "dashboards") && alerts && searches && dashboards) {
+  if ((surface === "alerts" || surface === "savedsearches" || surface === "dashboards" || surface === "derivedfields") && alerts && searches && dashboards && derivedRules) {
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
     const email = env.UNMELTABLE_MAIL === "ses" && env.UNMELTABLE_MAIL_FROM !== undefined;
     if (surface === "alerts") return eventResponse(await answerAlertsApi({ ...req, body }, tenant, { store: alerts, searches, tenants, email }));
     if (surface === "dashboards") return eventResponse(await answerDashboardsApi({ ...req, body }, tenant, { dashboards }));
+    // The process functions read the rules from the bucket again within a minute (functions/process.ts).
+    if (surface === "derivedfields") return eventResponse(await answerDerivedFieldsApi({ ...req, body }, tenant, { rules: derivedRules, index: timedIndex }));
     return eventResponse(await answerSavedSearchesApi({ ...req, body }, tenant, { searches, alerts, tenants }));
   }
   if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) });

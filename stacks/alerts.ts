@@ -25,6 +25,20 @@ export function alertsStore(config: PrivateBucket) {
 }
 
 /**
+ * The process function reads the tenants' derived-field rules where the search API keeps them
+ * (`<tenant>/derived/` beside the saved searches): the same variable, and only the right to read those.
+ */
+export function derivedRulesRead(config: PrivateBucket) {
+  return {
+    environment: { UNMELTABLE_ALERTS: pulumi.interpolate`s3://${config.name}/alerts/` },
+    permissions: [
+      { actions: ["s3:GetObject"], resources: [pulumi.interpolate`${config.arn}/alerts/*/derived/*`] },
+      { actions: ["s3:ListBucket"], resources: [config.arn] },
+    ],
+  };
+}
+
+/**
  * Alert emails on AWS go through Amazon SES, from the address in UNMELTABLE_ALERT_MAIL_FROM at deploy time
  * (an identity verified in SES, e.g. `alerts@logs.example.com`; out of the SES sandbox to mail anyone).
  * Unset, the stage sends no email and the API refuses email alerts. The search API needs only to know

@@ -28,6 +28,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { concurrencyPlan, DEFERRED, pascal, processFor, TOPICS, tiersFor, type EsmSettings, type StageConfig } from "./config";
 import { consumePermissions, consumerGroup, functionArgs, MSK_ESM_POLICY, openSearchPermissions, producePermissions, type FunctionContext } from "./functions";
 import type { Queue } from "./queue";
+import { derivedRulesRead } from "./alerts";
+import type { PrivateBucket } from "./storage";
 
 export interface StageFunctions {
   process: sst.aws.Function;
@@ -75,7 +77,7 @@ export function mappingArgs(
 }
 
 /** The process function, and one index function and one deferred function per tier. */
-export function createStageFunctions(app: string, ctx: FunctionContext, queue: Queue, index: { domainArns: pulumi.Output<string>[] }): StageFunctions {
+export function createStageFunctions(app: string, ctx: FunctionContext, queue: Queue, index: { domainArns: pulumi.Output<string>[] }, config?: PrivateBucket): StageFunctions {
   const cfg = ctx.cfg;
   // Reservations cap the stages so they cannot take the account's unreserved pool (stacks/config.ts).
   const plan = concurrencyPlan(cfg);
@@ -83,6 +85,8 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
   const cluster = queue.clusterArn;
   // The on-failure destination `kafka://deadletter` is written with the function's role.
   const deadLetterWrite = producePermissions(cluster, [TOPICS.deadLetter]);
+  // Tenants' derived-field rules, applied by the process stage (functions/process.ts).
+  const derived = config ? derivedRulesRead(config) : { environment: {}, permissions: [] };
 
   const process = new sst.aws.Function(
     "Process",
@@ -94,8 +98,10 @@ export function createStageFunctions(app: string, ctx: FunctionContext, queue: Q
       // Never the sst dev stub: the mapping would commit what the stub "processed" without a session.
       live: false,
       reservedConcurrency: plan?.process,
+      environment: derived.environment,
       policies: [MSK_ESM_POLICY],
       permissions: [
+        ...derived.permissions,
         ...consumePermissions(cluster, TOPICS.raw, consumerGroup(app, cfg.stage, "process")),
         ...producePermissions(cluster, [TOPICS.deadLetter, ...tiers.flatMap((t) => [TOPICS.processed(t.name), TOPICS.deferred(t.name)])]),
       ],

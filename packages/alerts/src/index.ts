@@ -13,3 +13,4 @@ export { channelNotifier, PAGERDUTY_EVENTS_URL, type ChannelNotifierOptions } fr
 export { mailerFromEnv, sesMailer, smtpMailer, type MailSender, type MailerOptions } from "./mail";
 export { answerRecordsApi, type RecordCollection, type Validation } from "./records-api";
 export { answerDashboardsApi, DASHBOARDS_PATH, type DashboardsDeps } from "./dashboards-api";
+export { answerDerivedFieldsApi, DERIVED_FIELDS_PATH, PREVIEW_LIMITS, type DerivedFieldsDeps } from "./derived-fields-api";

@@ -30,6 +30,7 @@ export * from "./query/index";
 export * from "./alerts/index";
 export * from "./saved-searches/index";
 export * from "./dashboards/index";
+export * from "./derived-fields/index";
 export * from "./lifecycle/slice-policy";
 export * from "./ports/object-store";
 export * from "./archive/layout";

@@ -287,3 +287,11 @@ export function rawBatchEventCount(value: Buffer): number {
   const at = 8 + tenantLen + collectorLen;
   return at + 4 <= value.length ? value.readUInt32BE(at) : 0;
 }
+
+/** The tenant an encoded raw batch belongs to, read from its header ("" when the value is not a raw batch). */
+export function rawBatchTenant(value: Buffer | Uint8Array): string {
+  const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (buf.length < 10 || buf[0] !== MAGIC[0] || buf[1] !== MAGIC[1] || buf[2] !== MAGIC[2]) return "";
+  const tenantLen = buf.readUInt16BE(4);
+  return 6 + tenantLen <= buf.length ? buf.toString("utf8", 6, 6 + tenantLen) : "";
+}

@@ -1,5 +1,5 @@
 import { ObjectAlertStore, ObjectRecordStore } from "@unmeltable/alerts";
-import type { DashboardSpec, SavedSearchSpec } from "@unmeltable/core";
+import type { DashboardSpec, DerivedRuleSpec, SavedSearchSpec } from "@unmeltable/core";
 import { S3Store } from "@unmeltable/archive";
 import { ALERTS_ENV, readEnv } from "./function-env";
 
@@ -19,6 +19,14 @@ export function savedSearchStore(env: NodeJS.ProcessEnv = process.env): ObjectRe
 /** The dashboards, beside the saved searches (`<prefix><tenant>/dashboards/<id>.json`). */
 export function dashboardStore(env: NodeJS.ProcessEnv = process.env): ObjectRecordStore<DashboardSpec> {
   return new ObjectRecordStore<DashboardSpec>(alertsBucket(env), "dashboards");
+}
+
+/**
+ * The derived-field rules (`<prefix><tenant>/derived/<id>.json`): written through the search API, read by
+ * the process functions (which need only the read rights).
+ */
+export function derivedRuleStore(env: NodeJS.ProcessEnv = process.env): ObjectRecordStore<DerivedRuleSpec> {
+  return new ObjectRecordStore<DerivedRuleSpec>(alertsBucket(env), "derived");
 }
 
 function alertsBucket(env: NodeJS.ProcessEnv): S3Store {

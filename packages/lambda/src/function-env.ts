@@ -165,7 +165,8 @@ const MiB = 1024 * 1024;
 
 /** Each function's variables, by the function's file name in functions/. */
 export const FUNCTION_ENVS = {
-  process: z.object({ ...KAFKA, ...TENANTS, ...STAGE }).superRefine(checkKafka),
+  // UNMELTABLE_ALERTS: where the tenants' derived-field rules are (beside the saved searches).
+  process: z.object({ ...KAFKA, ...TENANTS, ...STAGE, UNMELTABLE_ALERTS: ALERTS.UNMELTABLE_ALERTS, UNMELTABLE_S3_ENDPOINT: ALERTS.UNMELTABLE_S3_ENDPOINT }).superRefine(checkKafka),
   index: z
     .object({ ...KAFKA, ...TENANTS, ...INDEX, ...STAGE })
     .partial({ UNMELTABLE_TENANTS: true })

@@ -5,6 +5,6 @@ export { stageHandler } from "./stage-handler";
 export { ReloadingTenantDirectory, readTenants, loadTenantDirectory, updateTenant, updateTenants, DEFAULT_RETENTION_DAYS } from "@unmeltable/tenants-config";
 export { errorHandling, indexPort, kafka, kafkaProducer, resetEnvironment, tenantDirectory } from "./environment";
 export { apiRequestFromEvent, eventResponse } from "./http-event";
-export { alertStore, dashboardStore, savedSearchStore, uiConfig } from "./alerts-env";
+export { alertStore, dashboardStore, derivedRuleStore, savedSearchStore, uiConfig } from "./alerts-env";
 export { archiveStore } from "./archive-env";
 export { functionEnv, readEnv, EnvironmentError, FUNCTION_ENVS, ARCHIVE_STORE_ENV, type FunctionEnv, type FunctionName } from "./function-env";

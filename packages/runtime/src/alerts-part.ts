@@ -2,6 +2,7 @@ import os from "node:os";
 import {
   answerAlertsApi,
   answerDashboardsApi,
+  answerDerivedFieldsApi,
   answerSavedSearchesApi,
   channelNotifier,
   smtpMailer,
@@ -13,7 +14,7 @@ import {
   type RecordsRequest,
   type RecordsResponse,
 } from "@unmeltable/alerts";
-import { badRequest, searchLink, type DashboardSpec, type IndexPort, type Logger, type SavedSearchSpec, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { badRequest, searchLink, type DashboardSpec, type DerivedRuleSpec, type IndexPort, type Logger, type SavedSearchSpec, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { decodable } from "./api-http";
 import { sendError, sendJson, tenantOf, type HttpRoute } from "./http-server";
@@ -47,6 +48,8 @@ export function startAlerts(options: {
   /** Alert emails through this SMTP server; without it, email alerts cannot be saved. */
   mail?: { smtpUrl: string; from: string };
   pagerDutyUrl?: string;
+  /** Derived-field rules: their store and who is told of a change (the process stage's rule cache). */
+  derived?: { rules: SqliteRecordStore<DerivedRuleSpec>; changed: (tenant: string) => void };
 }): AlertsPart {
   const store = new SqliteAlertStore(options.dataDir);
   const searches = new SqliteRecordStore<SavedSearchSpec>(options.dataDir, "searches");
@@ -84,6 +87,10 @@ export function startAlerts(options: {
   const alertsApi = handlerOf((req, tenant) => answerAlertsApi(req, tenant, { store, searches, tenants: options.tenants, webhooks, email: mail !== undefined }));
   const searchesApi = handlerOf((req, tenant) => answerSavedSearchesApi(req, tenant, { searches, alerts: store, tenants: options.tenants }));
   const dashboardsApi = handlerOf((req, tenant) => answerDashboardsApi(req, tenant, { dashboards }));
+  // Without the process stage's rule cache (tests of the APIs alone), the rules are kept all the same.
+  const ownRules = options.derived ? undefined : new SqliteRecordStore<DerivedRuleSpec>(options.dataDir, "derived");
+  const derived = options.derived ?? { rules: ownRules!, changed: () => undefined };
+  const derivedApi = handlerOf((req, tenant) => answerDerivedFieldsApi(req, tenant, { rules: derived.rules, index: options.index, changed: derived.changed }));
   const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
   // Callers are authenticated before their body is read; a body over the limit is answered 413 before it is read.
   const route = (url: string, handler: ReturnType<typeof handlerOf>): HttpRoute => ({ url, methods, tenants: options.tenants, body: { text: MAX_BODY_BYTES }, handler });
@@ -95,12 +102,15 @@ export function startAlerts(options: {
       route("/apiv2/savedsearches/*", searchesApi),
       route("/apiv2/dashboards", dashboardsApi),
       route("/apiv2/dashboards/*", dashboardsApi),
+      route("/apiv2/derivedfields", derivedApi),
+      route("/apiv2/derivedfields/*", derivedApi),
     ],
     stop: async () => {
       await scheduler?.stop();
       store.close();
       searches.close();
       dashboards.close();
+      ownRules?.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, timedReads, type Logger, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource } from "@unmeltable/core";
+import { createIndexStage, createProcessStage, deferredTopic, PlanMeter, processedTopic, RAW_TOPIC, runLifecycle, timedReads, type Logger, type Metrics, type Queue, type QueueProducer, type Tenant, type UsageObserver, type UsageSource, type DerivedRuleSource } from "@unmeltable/core";
 import { DirectoryStore, inProcessWorker, previousDay, runArchive } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { IdleGate, ParseThread, StageRunner, type TenantShares } from "@unmeltable/runner";
@@ -51,6 +51,8 @@ export async function startStages(options: {
    * stage's usage): who sends more than its share, for the fairness between tenants (issue 16).
    */
   ingestShares?: TenantShares;
+  /** The tenants' derived-field rules, applied by the process stages. */
+  derived?: DerivedRuleSource;
 }): Promise<StagesPart> {
   const { queue, producer, tenants, metrics } = options;
   const logger = options.logger;
@@ -182,6 +184,7 @@ export async function startStages(options: {
     spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
     sampleRate: options.sampleRate,
     topicPrefix: prefix,
+    derived: options.derived,
     plans: new BacklogPlans({ planOf: () => undefined }),
   });
   const backlogRunner = new StageRunner({
@@ -220,6 +223,7 @@ export async function startStages(options: {
       spreadOf: (name) => tenants.byName(name)?.partitionSpread ?? 1,
       sampleRate: options.sampleRate,
       topicPrefix: prefix,
+      derived: options.derived,
       plans,
     }),
     divert: { topic: backlogTopic, shares: options.ingestShares },

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEAD_LETTER_TOPIC, deferredTopic, errorFields, processedTopic, RAW_TOPIC, usageObservers, type Logger, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { CachedRuleSource, DEAD_LETTER_TOPIC, deferredTopic, errorFields, processedTopic, RAW_TOPIC, usageObservers, type DerivedRuleSpec, type Logger, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { startCollector, type CollectorPart, type CollectorSettings } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
 import { redriveDeadLetters } from "./dead-letters";
@@ -15,7 +15,7 @@ import { startAlerts } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
 import { TenantStore, type LiveTenantDirectory, type TenantWithApiToken } from "./tenant-store";
 import { makeDataDirPrivate } from "./private-data-dir";
-import { WebhookPolicy } from "@unmeltable/alerts";
+import { SqliteRecordStore, WebhookPolicy } from "@unmeltable/alerts";
 import { loadTenantDirectory } from "@unmeltable/tenants-config";
 import { TenantShares } from "@unmeltable/runner";
 
@@ -192,7 +192,12 @@ export async function start(config: StartConfig): Promise<Running> {
 
     let stages: StagesPart | undefined;
     if (config.roles.stages) {
+      // Derived-field rules: kept beside the saved searches, read by the process stages, changed through the API.
+      const derivedRules = new SqliteRecordStore<DerivedRuleSpec>(config.dataDir, "derived");
+      closers.push(() => derivedRules.close());
+      const derived = new CachedRuleSource(derivedRules, { ttlMs: 60_000, onError: (tenant, err) => logger.warn(`derived fields: cannot read the rules of ${tenant}: ${err.message}`) });
       stages = await startStages({
+        derived,
         dataDir: config.dataDir,
         queue,
         producer,
@@ -222,6 +227,7 @@ export async function start(config: StartConfig): Promise<Running> {
         webhooks: new WebhookPolicy({ allow: config.webhookAllow }),
         mail: config.mail,
         pagerDutyUrl: config.pagerDutyUrl,
+        derived: { rules: derivedRules, changed: (tenant) => derived.changed(tenant) },
       });
       closers.push(() => alerts.stop());
       routes.push(...alerts.routes, ...stages.routes);

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, getToken, onApiStatus, setToken, type UiConfig } from "./api";
 import { AlertsPage } from "./pages/alerts";
 import { DashboardsPage } from "./pages/dashboards";
+import { DerivedPage } from "./pages/derived";
 import { FieldsPage } from "./pages/fields";
 import { SavedPage } from "./pages/saved";
 import type { PageProps } from "./pages/page";
@@ -20,11 +21,12 @@ const NAV: { page: Page; label: string }[] = [
   { page: "saved", label: "Saved searches" },
   { page: "dashboards", label: "Dashboards" },
   { page: "alerts", label: "Alerts" },
+  { page: "derived", label: "Derived fields" },
   { page: "usage", label: "Usage" },
   { page: "setup", label: "Send logs" },
 ];
 
-const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", saved: "Saved searches", dashboards: "Dashboards", alerts: "Alerts", setup: "Send logs", usage: "Usage" };
+const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", saved: "Saved searches", dashboards: "Dashboards", alerts: "Alerts", derived: "Derived fields", setup: "Send logs", usage: "Usage" };
 
 export function App() {
   const [signedIn, setSignedIn] = useState(() => getToken() !== null);
@@ -102,6 +104,7 @@ export function App() {
         {route.page === "saved" && <SavedPage {...props} />}
         {route.page === "dashboards" && <DashboardsPage {...props} />}
         {route.page === "alerts" && <AlertsPage {...props} />}
+        {route.page === "derived" && <DerivedPage {...props} />}
         {route.page === "usage" && <UsagePage {...props} />}
       </div>
     </Shell>

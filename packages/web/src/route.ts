@@ -7,7 +7,7 @@
  *   #/alerts?saved=ID   (a new alert on a saved search)
  *   #/dashboards?saved=ID   (one dashboard)
  */
-export const PAGES = ["search", "fields", "tail", "setup", "saved", "dashboards", "alerts", "usage"] as const;
+export const PAGES = ["search", "fields", "tail", "setup", "saved", "dashboards", "alerts", "derived", "usage"] as const;
 export type Page = (typeof PAGES)[number];
 
 export interface RouteState {

@@ -1,11 +1,15 @@
 import { decodeRawBatch, type RawRecord } from "../raw-record";
 import { toEvent, type ToEventOptions } from "../process/to-event";
 import { isSampled } from "../sampling";
+import { applyDerivedRules, compiledRules, RuleBudget, type CompiledRule } from "../derived-fields/apply";
+import type { DerivedRule } from "../derived-fields/derived-rule";
 
 export interface ParseRawOptions {
   toEvent?: ToEventOptions;
   /** Staging: keep only this fraction of events, chosen by a hash of the id (deterministic). */
   sampleRate?: number;
+  /** The derived-field rules of the batch's tenants (plain data: it crosses to the parse thread each batch). */
+  derived?: Record<string, DerivedRule[]>;
 }
 
 /**
@@ -48,6 +52,13 @@ export function parseRawRecords(values: readonly Uint8Array[], options: ParseRaw
   const docEnds: number[] = [];
   const docs = new GrowableBytes(values.reduce((n, v) => n + v.byteLength, 0) * 2 + 1024);
   let eventsIn = 0;
+  // Per tenant of the batch: its compiled rules and the time they may take (RuleBudget).
+  const rulesOf = new Map<string, { rules: CompiledRule[]; budget: RuleBudget }>();
+  const rulesFor = (tenant: string) => {
+    let r = rulesOf.get(tenant);
+    if (!r) rulesOf.set(tenant, (r = { rules: compiledRules(options.derived?.[tenant] ?? []), budget: new RuleBudget() }));
+    return r;
+  };
   for (let r = 0; r < values.length; r++) {
     let events: RawRecord[];
     try {
@@ -72,7 +83,12 @@ export function parseRawRecords(values: readonly Uint8Array[], options: ParseRaw
       if (options.sampleRate !== undefined && !isSampled(raw.id, options.sampleRate)) continue;
       let doc: string;
       try {
-        doc = JSON.stringify(toEvent(raw, options.toEvent));
+        const event = toEvent(raw, options.toEvent);
+        if (options.derived) {
+          const { rules, budget } = rulesFor(raw.tenant);
+          applyDerivedRules(event, rules, budget);
+        }
+        doc = JSON.stringify(event);
       } catch (err) {
         failures.push({ record: r, error: (err as Error).message, raw });
         continue;

@@ -2,6 +2,8 @@ import { encodeProcessedRanges } from "../processed-batch";
 import type { ToEventOptions } from "../process/to-event";
 import { deferredTopic, processedTopic } from "../topics";
 import type { PlanMeter } from "../plan-meter";
+import { rawBatchTenant } from "../raw-record";
+import type { DerivedRuleSource } from "../derived-fields/rule-source";
 import { parseRawRecords, type ParsedRaw, type ParseRawOptions } from "./parse-raw";
 import type { DeadLetter } from "../dead-letter";
 import type { OutgoingRecord, QueueRecord } from "../ports/queue";
@@ -34,6 +36,8 @@ export interface ProcessStageOptions {
    * processed topic (indexed by a lower-priority consumer, docs/plans.md). None: every event is in plan.
    */
   plans?: PlanMeter;
+  /** Tenants' derived-field rules, applied to each event after the built-in parsers. None: no rules. */
+  derived?: DerivedRuleSource;
 }
 
 /**
@@ -58,10 +62,10 @@ export function createProcessStage(options: ProcessStageOptions & { parse?: RawP
   const parse = options.parse ?? parseInline;
   const parseOptions: ParseRawOptions = { toEvent: options.toEvent, sampleRate: options.sampleRate };
   return async (records: QueueRecord[]): Promise<StageResult> => {
-    const parsed = await parse(
-      records.map((r) => r.value),
-      parseOptions,
-    );
+    const values = records.map((r) => r.value);
+    // A raw batch holds one tenant's events, named in its header: the rules are looked up before parsing.
+    const derived = options.derived ? await options.derived.rulesFor([...new Set(values.map(rawBatchTenant))].filter((t) => t !== "")) : undefined;
+    const parsed = await parse(values, derived && Object.keys(derived).length > 0 ? { ...parseOptions, derived } : parseOptions);
     const outcomes: RecordOutcome[] = parsed.recordErrors.map((error) => (error === null ? { status: "ok" } : { status: "dead", reason: "unparseable_record", error }));
     const deadLetters: DeadLetter[] = parsed.failures.map((f) => {
       const record = records[f.record]!;

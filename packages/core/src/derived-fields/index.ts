@@ -1,0 +1,3 @@
+export * from "./derived-rule";
+export * from "./apply";
+export * from "./rule-source";
