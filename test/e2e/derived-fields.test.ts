@@ -112,4 +112,24 @@ describe("derived fields, through the real program", () => {
     expect(await count(`${marker} AND later AND tag:timeout`)).toBe(0);
     expect(await count(`${marker} AND later AND derived.status_code:200`)).toBe(1);
   });
+
+  it("applies today's rules to archived days with `replay --rederive`, storing those events again in place (no duplicates)", { timeout: 120_000 }, async () => {
+    const rules = (await call("GET", "/apiv2/derivedfields")).body.derivedfields as { id: string; name: string }[];
+    const took = rules.find((r) => r.name === "request time")!;
+    expect((await call("PUT", `/apiv2/derivedfields/${took.id}`, { enabled: true })).status).toBe(200);
+    const total = await count(marker);
+    expect(await count(`${marker} AND derived.user:early`)).toBe(0);
+    expect(await count(`${marker} AND later AND derived.user:dave`)).toBe(0);
+
+    // Beside the running server, as an operator would: archive today, then replay it with the rules as they are now.
+    await cli(["archive", "--day", new Date().toISOString().slice(0, 10), "--data-dir", program.dataDir]);
+    await cli(["replay", "--tenant", "default", "--from", "-1h", "--data-dir", program.dataDir, "--rederive"]);
+
+    expect(await count(marker)).toBe(total);
+    expect(await count(`${marker} AND derived.user:early AND derived.ms:700`)).toBe(1);
+    expect(await count(`${marker} AND later AND derived.user:dave`)).toBe(1);
+    // The deleted "slow" rule no longer tags; what it tagged when it existed is stored again without it.
+    expect(await count(`${marker} AND tag:timeout`)).toBe(0);
+    expect(await count(`${marker} AND derived.ms:*`, other.apiToken)).toBe(0);
+  });
 });

@@ -10,6 +10,8 @@ import {
   ObjectNotFoundError,
   parseDay,
   type ArchiveManifest,
+  type DerivedRuleSource,
+  type IndexWriteResult,
   type IndexPort,
   type ObjectStore,
   type QueueRecord,
@@ -18,8 +20,10 @@ import {
 
 /**
  * Replay: a tenant's archived raw events fed back through the process and index stages — the same stage
- * code the pipeline runs. Event ids never change, so replaying what is indexed adds nothing ("exists"),
- * and replaying after an index was lost rebuilds it.
+ * code the pipeline runs, with the tenant's derived-field rules as they are now. Event ids never change,
+ * so replaying what is indexed adds nothing ("exists"), and replaying after an index was lost rebuilds it;
+ * with `replace`, the events already indexed are stored again in place (today's derived fields applied
+ * to archived days).
  */
 export interface ReplayOptions {
   store: ObjectStore;
@@ -29,14 +33,19 @@ export interface ReplayOptions {
   from: number;
   until: number;
   onProgress?: (p: { files: number; filesDone: number; events: number }) => void;
+  /** The tenant's derived-field rules (applied as the process stage applies them). */
+  derived?: DerivedRuleSource;
+  /** Stores events in place of those with the same ids (EmbeddedIndex.replace): re-derive, not skip. */
+  replace?: (tenant: string, docs: string[]) => Promise<(IndexWriteResult & { replaced?: boolean })[]>;
 }
 
 export interface ReplayResult {
   files: number;
   events: number;
-  /** Stored now / already there / refused by the index. */
+  /** Stored now / already there / refused by the index; `replaced`: of `indexed`, stored again in place. */
   indexed: number;
   existing: number;
+  replaced: number;
   rejected: number;
 }
 
@@ -58,10 +67,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     for (const key of await store.list(prefix)) if (key.endsWith(".ndjson.gz") && inRange(Number(key.slice(prefix.length, prefix.length + 2)))) keys.push(key);
   }
   // The index's own counts tell created from already-present events; the stage only reports totals.
-  const counting = countingIndex(options.index);
-  const processStage = createProcessStage({ tierOf: () => "replay" });
+  const counting = countingIndex(options.index, options.replace);
+  const processStage = createProcessStage({ tierOf: () => "replay", derived: options.derived });
   const indexStage = createIndexStage({ index: counting.index, stageName: "replay" });
-  const result: ReplayResult = { files: keys.length, events: 0, indexed: 0, existing: 0, rejected: 0 };
+  const result: ReplayResult = { files: keys.length, events: 0, indexed: 0, existing: 0, replaced: 0, rejected: 0 };
   let pending: RawRecord[] = [];
   let offset = 0;
   const flush = async () => {
@@ -104,8 +113,8 @@ async function readManifest(store: ObjectStore, day: string): Promise<ArchiveMan
   }
 }
 
-function countingIndex(inner: IndexPort) {
-  const counts = { indexed: 0, existing: 0, rejected: 0 };
+function countingIndex(inner: IndexPort, replace: ReplayOptions["replace"]) {
+  const counts = { indexed: 0, existing: 0, replaced: 0, rejected: 0 };
   const index: IndexPort = {
     ...inner,
     search: inner.search.bind(inner),
@@ -115,8 +124,9 @@ function countingIndex(inner: IndexPort) {
     fields: inner.fields.bind(inner),
     close: inner.close.bind(inner),
     write: async (t, docs) => {
-      const results = await inner.write(t, docs);
+      const results: (IndexWriteResult & { replaced?: boolean })[] = replace ? await replace(t, docs) : await inner.write(t, docs);
       for (const r of results) {
+        if (r.replaced) counts.replaced++;
         if (r.status === "created") counts.indexed++;
         else if (r.status === "exists") counts.existing++;
         else if (r.status === "rejected") counts.rejected++;

@@ -169,6 +169,15 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
   }
 
   /**
+   * Stores events in place of those stored with the same ids (writer.ts `replace`): replay's
+   * `--rederive`, a command of its own with the inline writer. Live tail is not told (nothing new arrived).
+   */
+  async replace(tenant: string, docs: string[]): Promise<(IndexWriteResult & { replaced?: boolean })[]> {
+    if (!this.inline) throw new Error("replacing stored events needs the inline writer (writer: \"inline\")");
+    return this.inline.replace(tenant, docs);
+  }
+
+  /**
    * Parsing, flattening and tokenising run on this thread, so the writer thread spends its time in
    * SQLite; the batch goes over in chunks, so this thread prepares the next chunk while the writer
    * stores the last one. Each chunk is its own transaction: a retry after a failure rewrites the

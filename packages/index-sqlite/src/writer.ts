@@ -5,7 +5,7 @@ import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable
 import { fieldTokens } from "./field-tokens";
 import { HandleCache, type Lease } from "./handle-cache";
 import { atReceiveTime, misplacedTimestamp } from "./placement";
-import { BlockBuilder, hasDocBlocks } from "./doc-blocks";
+import { BLOCK_SPAN, BlockBuilder, decodeBlock, encodeBlock, hasDocBlocks } from "./doc-blocks";
 import { clampTs, idBytes, openSlice, ROLLUP_FIELDS, type DocLayout } from "./schema";
 import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
@@ -172,6 +172,35 @@ export class IndexWriter {
     return results;
   }
 
+  /**
+   * Stores events in place of the stored events with the same ids (a replay that applies the tenant's
+   * derived-field rules as they are now to archived days): in one transaction per slice, each old event's
+   * row, search terms, roll-up counts and document go, and the new one is stored as a new event would be.
+   * Results as `apply`'s, with `replaced: true` where an event was stored before.
+   */
+  replace(tenant: string, docs: string[]): IndexWriteResult[] {
+    const prepared = prepareWrite(tenant, docs, this.sliceOf(tenant), undefined, this.options.retentionOf?.(tenant));
+    const results = prepared.results as (IndexWriteResult & { replaced?: boolean })[];
+    for (const slice of prepared.slices) {
+      const lease = this.sliceDb(tenant, sliceFor(slice.start, slice.length));
+      try {
+        const s = lease.value;
+        const removed: number[] = [];
+        s.db.transaction(() => {
+          for (let k = 0; k < slice.rows.length; k += ROW) if (removeEvent(s, idBytes(slice.rows[k + 2] as string))) removed.push(slice.rows[k] as number);
+          this.insertRows(s, slice.rows, slice.names, results);
+        })();
+        for (const i of removed) if (results[i]?.status === "created") results[i] = { status: "created", replaced: true };
+      } catch (err) {
+        for (let k = 0; k < slice.rows.length; k += ROW) results[slice.rows[k] as number] = { status: "retry", error: (err as Error).message };
+        if (!/^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? "")) this.closeSlice(tenant, slice.name);
+      } finally {
+        lease.release();
+      }
+    }
+    return results;
+  }
+
   private writeSlice(tenant: string, slice: Slice, rows: (string | number)[], names: string[], results: IndexWriteResult[]): void {
     const lease = this.sliceDb(tenant, slice);
     try {
@@ -283,6 +312,44 @@ export class IndexWriter {
   close(): void {
     this.open.closeAll();
   }
+}
+
+/**
+ * Removes a stored event, if there is one with this id: its FTS row (a contentless table is told the
+ * values it indexed, recomputed from the stored document as prepareWrite computed them), its roll-up
+ * counts, its document (its block written again without it) and its row. True when there was one.
+ */
+function removeEvent(s: SliceDb, idb: Buffer): boolean {
+  const rowid = s.db.prepare("SELECT rowid FROM events WHERE idb = ?").pluck().get(idb) as number | undefined;
+  if (rowid === undefined) return false;
+  let doc: string | undefined;
+  if (s.block) {
+    const candidates = s.db.prepare("SELECT first, data FROM docs WHERE first BETWEEN ? AND ? AND last >= ?").all(rowid - BLOCK_SPAN, rowid, rowid) as { first: number; data: Buffer }[];
+    for (const { first, data } of candidates) {
+      const { rowids, docs } = decodeBlock(first, data);
+      const at = rowids.indexOf(rowid);
+      if (at < 0) continue;
+      doc = docs[at];
+      s.db.prepare("DELETE FROM docs WHERE first = ?").run(first);
+      // The rest of the block, in rowid order (a block's key is its first rowid, its deltas count from it).
+      const rest = rowids.map((r, i) => [r, docs[i]!] as const).filter(([r]) => r !== rowid).sort((a, b) => a[0] - b[0]);
+      if (rest.length > 0) s.block.run(rest[0]![0], rest[rest.length - 1]![0], encodeBlock(rest.map(([r]) => r), rest.map(([, d]) => d)));
+      break;
+    }
+  } else {
+    doc = s.db.prepare("SELECT doc FROM events WHERE rowid = ?").pluck().get(rowid) as string | undefined;
+  }
+  if (doc === undefined) throw new Error(`stored event ${rowid} has no document: the slice is damaged`);
+  const ev = JSON.parse(doc) as LogEvent;
+  const fields = flattenFields(ev, { maxValue: Number.POSITIVE_INFINITY });
+  s.db.prepare("INSERT INTO fts (fts, rowid, raw, f) VALUES ('delete', ?, ?, ?)").run(rowid, ev.raw, fieldTokens(fields));
+  const minute = Math.floor(clampTs(ev.timestamp) / 60_000);
+  const less = s.db.prepare("UPDATE rollup SET n = n - 1 WHERE field = ? AND minute = ? AND value = ?");
+  less.run("*", minute, "");
+  for (const [p, v] of fields) if (ROLLUP.has(p)) less.run(p, minute, rollupValue(v));
+  s.db.prepare("DELETE FROM rollup WHERE minute = ? AND n <= 0").run(minute);
+  s.db.prepare("DELETE FROM events WHERE rowid = ?").run(rowid);
+  return true;
 }
 
 /** Roll-up values keep their type: "s" + text, "n" + number, "b" + boolean. */

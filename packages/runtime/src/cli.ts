@@ -221,10 +221,11 @@ export function buildCli(): Command {
     .addOption(new Option("--queue <kind>", "the queue to read").choices(["embedded", "kafka"]).default("embedded"))
     .addOption(new Option("--brokers <list>", "Kafka brokers, HOST:PORT,...").env("UNMELTABLE_BROKERS"))
     .action(archiveCommand);
-  storeOptions(program.command("replay").description("Feed a tenant's archived raw events back through the process and index stages (already indexed events are left alone)."))
+  storeOptions(program.command("replay").description("Feed a tenant's archived raw events back through the process and index stages, with the tenant's derived-field rules as they are now (already indexed events are left alone, unless --rederive)."))
     .requiredOption("--tenant <name>", "whose events")
     .requiredOption("--from <time>", "start: -2d, ISO-8601, epoch ms")
     .option("--until <time>", "end", "now")
+    .option("--rederive", "store the events already indexed again in place, so that they get the derived fields of today's rules")
     .action(replayCommand);
   program
     .command("lifecycle")

@@ -1,5 +1,6 @@
 import path from "node:path";
-import { noLogger, parseTime, runLifecycle, type Queue } from "@unmeltable/core";
+import { CachedRuleSource, noLogger, parseTime, runLifecycle, type DerivedRuleSpec, type Queue } from "@unmeltable/core";
+import { SqliteRecordStore } from "@unmeltable/alerts";
 import { archiveDay, DirectoryStore, previousDay, replay, S3Store, type ArchiveStore } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { EmbeddedQueue } from "@unmeltable/queue-embedded";
@@ -54,8 +55,12 @@ export async function archiveCommand(flags: StoreFlags & { day?: string; queue: 
   }
 }
 
-/** `unmeltable replay --tenant T --from F --until U`: archived events back through process and index. */
-export async function replayCommand(flags: StoreFlags & { tenant: string; from: string; until: string }): Promise<void> {
+/**
+ * `unmeltable replay --tenant T --from F --until U [--rederive]`: archived events back through process
+ * and index, with the tenant's derived-field rules as they are now; `--rederive` stores the events that
+ * are indexed already again in place, so that they get today's derived fields too.
+ */
+export async function replayCommand(flags: StoreFlags & { tenant: string; from: string; until: string; rederive?: boolean }): Promise<void> {
   const now = Date.now();
   const from = parseTime(flags.from, now, now - 86_400_000);
   const until = parseTime(flags.until, now, now);
@@ -75,6 +80,7 @@ export async function replayCommand(flags: StoreFlags & { tenant: string; from: 
     slices: Object.fromEntries(tenants.map((t) => [t.name, t.slice])),
     retentionDays: Object.fromEntries(tenants.map((t) => [t.name, t.retentionDays])),
   });
+  const rules = new SqliteRecordStore<DerivedRuleSpec>(dataDir, "derived");
   const bar = new ProgressBar(`replay ${flags.tenant}`);
   try {
     const result = await replay({
@@ -83,11 +89,15 @@ export async function replayCommand(flags: StoreFlags & { tenant: string; from: 
       tenant: flags.tenant,
       from,
       until,
+      derived: new CachedRuleSource(rules, { ttlMs: Number.POSITIVE_INFINITY }),
+      replace: flags.rederive ? (tenant, docs) => index.replace(tenant, docs) : undefined,
       onProgress: (p) => bar.update(p.files === 0 ? 1 : p.filesDone / p.files, `${p.filesDone}/${p.files} files, ${p.events.toLocaleString()} events`),
     });
-    bar.done(`${result.events.toLocaleString()} events from ${result.files} files: ${result.indexed.toLocaleString()} indexed, ${result.existing.toLocaleString()} already there, ${result.rejected} refused`);
+    const stored = flags.rederive ? `${(result.indexed - result.replaced).toLocaleString()} indexed, ${result.replaced.toLocaleString()} stored again with today's derived fields` : `${result.indexed.toLocaleString()} indexed, ${result.existing.toLocaleString()} already there`;
+    bar.done(`${result.events.toLocaleString()} events from ${result.files} files: ${stored}, ${result.rejected} refused`);
   } finally {
     await index.close();
+    rules.close();
   }
 }
 
