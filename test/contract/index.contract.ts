@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidCursorError, MAX_HISTOGRAM_BUCKETS, newEventId, parseQuery, type IndexPort, type LogEvent, type SearchQuery } from "@unmeltable/core";
+import { applyDerivedRules, compileRule, InvalidCursorError, MAX_HISTOGRAM_BUCKETS, newEventId, parseQuery, toEvent, validateDerivedRule, type IndexPort, type LogEvent, type SearchQuery } from "@unmeltable/core";
 
 /**
  * The index port's contract; every adapter runs it (embedded SQLite, OpenSearch through recorded
@@ -233,6 +233,30 @@ export function indexContract(name: string, makeHarness: () => Promise<IndexHarn
       expect(await ids(`json.trace:${long}`)).toEqual([a.id]);
       expect(await ids(`id:${b.id}`)).toEqual([b.id]);
       expect(await ids(`timestamp:>=${BASE + 500}`)).toEqual([b.id]);
+    });
+
+    it("answers term, range and exists queries, facets and field lists on derived fields as on parsed ones", async () => {
+      const t = tenantName();
+      // Made by the process stage's own code: the built-in parsers, then a tenant's regex rule.
+      const checked = validateDerivedRule({ name: "took", type: "regex", pattern: "took (?<ms>\\d+) ms for user=(?<user>\\w+)" });
+      if (!checked.ok) throw new Error("the rule is valid");
+      const rule = compileRule(checked.spec);
+      const lines = ["GET /a took 231 ms for user=alice", "GET /b took 1200 ms for user=Bob", '{"message":"json took 45 ms for user=alice"}', "no timing here"];
+      const events = lines.map((raw, i) => applyDerivedRules(toEvent({ id: newEventId(BASE + i * 1000), tenant: t, receivedAt: BASE + i * 1000, transport: "http", remote: "10.0.0.1", collector: "c1", tags: [], raw }), [rule]));
+      await h.index.write(t, docs(events));
+      await h.refresh();
+      const ids = async (text: string) => (await h.index.search({ ...all(t), query: parseQuery(text) }, { order: "asc", size: 10 })).events.map((e) => e.id);
+      expect(await ids("derived.ms:>200")).toEqual([events[0]!.id, events[1]!.id]);
+      expect(await ids("derived.ms:[40 TO 300]")).toEqual([events[0]!.id, events[2]!.id]);
+      expect(await ids("derived.user:bob")).toEqual([events[1]!.id]);
+      expect(await ids("derived.user:*")).toHaveLength(3);
+      expect(await ids("NOT derived.ms:*")).toEqual([events[3]!.id]);
+      const facet = await h.index.facet(all(t), "derived.user", 5);
+      expect(facet.terms).toEqual([
+        { term: "alice", count: 2 },
+        { term: "Bob", count: 1 },
+      ]);
+      expect(await h.index.fields(all(t))).toEqual(expect.arrayContaining(["derived.ms", "derived.user"]));
     });
 
     it("gives every query of the query-language corpus its expected hits", async () => {
