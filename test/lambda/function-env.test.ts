@@ -24,7 +24,8 @@ const contract = {
 };
 /** Each stack's own variables (stacks/*.ts). */
 const own: Record<FunctionName, Record<string, string>> = {
-  process: {},
+  // Where the tenants' derived-field rules are (stacks/alerts.ts, derivedRulesRead).
+  process: { UNMELTABLE_ALERTS: "s3://config/alerts/" },
   index: { UNMELTABLE_TIER: "bulk" },
   search: { UNMELTABLE_ALERTS: "s3://config/alerts/", UNMELTABLE_COLLECTOR_HOST: "logs.example.com" },
   alerts: { UNMELTABLE_ALERTS: "s3://config/alerts/", UNMELTABLE_PUBLIC_URL: "https://logs.example.com" },
@@ -47,6 +48,15 @@ describe("a function's environment", () => {
     expect(functionEnv("topics", local)).toMatchObject({ UNMELTABLE_PARTITIONS: 12, UNMELTABLE_TIERS: "default" });
     expect(functionEnv("process", local)).toMatchObject({ UNMELTABLE_ERROR_HANDLING: "on-demand" });
     expect(functionEnv("index", local)).toMatchObject({ UNMELTABLE_INDEX: "embedded" });
+  });
+
+  it("process: reads the derived-field rules' place (and an S3-compatible endpoint) when given, none when unset, and refuses one that is not s3://", () => {
+    expect(functionEnv("process", { ...contract, UNMELTABLE_ALERTS: "s3://config/alerts/", UNMELTABLE_S3_ENDPOINT: "http://127.0.0.1:4569" })).toMatchObject({ UNMELTABLE_ALERTS: "s3://config/alerts/", UNMELTABLE_S3_ENDPOINT: "http://127.0.0.1:4569" });
+    // Unset or empty: no rules read (a stage deployed without the config bucket).
+    expect(functionEnv("process", contract).UNMELTABLE_ALERTS).toBeUndefined();
+    expect(functionEnv("process", { ...contract, UNMELTABLE_ALERTS: "" }).UNMELTABLE_ALERTS).toBeUndefined();
+    expect(() => functionEnv("process", { ...contract, UNMELTABLE_ALERTS: "config/alerts/" })).toThrow('UNMELTABLE_ALERTS: expected s3://<bucket>/<prefix>/');
+    expect(() => functionEnv("process", { ...contract, UNMELTABLE_ALERTS: "s3://config/alerts/", UNMELTABLE_S3_ENDPOINT: "127.0.0.1:4569" })).toThrow("UNMELTABLE_S3_ENDPOINT: expected an http(s):// URL");
   });
 });
 
@@ -74,6 +84,10 @@ describe("a function's cold start", () => {
     const message = await coldStart("../../functions/process", { UNMELTABLE_ERROR_HANDLING: "sometimes", UNMELTABLE_KAFKA_BROKERS: "kafka-1" });
     expect(message).toContain('UNMELTABLE_ERROR_HANDLING: expected one of "provisioned", "on-demand", got "sometimes"');
     expect(message).toContain('UNMELTABLE_KAFKA_BROKERS: expected HOST:PORT, got "kafka-1"');
+  });
+
+  it("process: refuses a derived-field rules' place that is not s3://, naming it", async () => {
+    expect(await coldStart("../../functions/process", { UNMELTABLE_ALERTS: "https://config.s3.amazonaws.com/alerts/" })).toContain("UNMELTABLE_ALERTS: expected s3://<bucket>/<prefix>/");
   });
 
   it("refuses endpoints that are not JSON and a missing tenants config", async () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { APIGatewayProxyEventV2, MSKEvent } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   createIndexStage,
   decodeDeadLetter,
@@ -16,10 +16,11 @@ import {
   noMetrics,
   parseQuery,
   type IndexPort,
+  type LogEvent,
   type QueueRecord,
   type RawRecord,
 } from "@unmeltable/core";
-import type { PieceRequest, PieceResult } from "@unmeltable/archive";
+import { S3Store, type PieceRequest, type PieceResult } from "@unmeltable/archive";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
 import { createMskHandler, indexPort, partitionBatches, PartitionsBlockedError, resetEnvironment } from "@unmeltable/lambda";
 import { makeEvent } from "../contract/index.contract";
@@ -80,6 +81,8 @@ describe("the Lambda handlers", () => {
   let archiveHandler: Handler<{ day?: string }, { day: string; pieces: number; events: number; manifests: { day: string; events: number; files: number }[] }>;
   let archiveWorkerHandler: Handler<PieceRequest, PieceResult>;
   let lifecycleHandler: Handler<Record<string, unknown>, { prepared: { tenant: string }[]; resliced: { tenant: string; to: string }[] }>;
+  /** How long a warm process container keeps a tenant's derived-field rules (functions/process.ts). */
+  let derivedRulesTtlMs: number;
   const context = { functionName: "test", awsRequestId: "r1", getRemainingTimeInMillis: () => 60_000 };
 
   beforeAll(async () => {
@@ -120,7 +123,9 @@ describe("the Lambda handlers", () => {
       POWERTOOLS_DEV: "true",
     });
     resetEnvironment();
-    processHandler = (await import("../../functions/process")).handler as never;
+    const processModule = await import("../../functions/process");
+    processHandler = processModule.handler as never;
+    derivedRulesTtlMs = processModule.DERIVED_RULES_TTL_MS;
     indexHandler = (await import("../../functions/index")).handler as never;
     searchHandler = (await import("../../functions/search")).handler as never;
     topicsHandler = (await import("../../functions/topics")).handler as never;
@@ -459,6 +464,166 @@ describe("the Lambda handlers", () => {
       expect(counts).toBe(2);
     } finally {
       index.count = count;
+    }
+  });
+
+  // Derived fields on AWS: rules saved through the search function (S3, the config bucket's alerts/ prefix),
+  // applied by the process function, which reads them again once its cached ones are DERIVED_RULES_TTL_MS old.
+  const derivedMark = `d${randomUUID().slice(0, 8)}`;
+  const took = { name: "request time", type: "regex", pattern: "took (?<ms>\\d+) ms for user=(?<user>\\w+)" };
+  const configBucket = () => new S3Store("config", "alerts/", { endpoint: process.env.UNMELTABLE_S3_ENDPOINT, forcePathStyle: true });
+  const api = async (method: string, rawPath: string, body?: unknown, token = tenant.apiToken, rawQueryString = "") => {
+    const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+    const res = await searchHandler(
+      { ...base, rawPath, rawQueryString, body: body === undefined ? undefined : JSON.stringify(body), requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method } }, headers: { ...base.headers, authorization: `bearer ${token}` } },
+      context,
+    );
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON, checked by the matchers below
+    return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, any> };
+  };
+  /**
+   * The process container's clock moved on by whole cache lifetimes (functions/process.ts reads Date.now):
+   * what a warm container sees once DERIVED_RULES_TTL_MS has passed, without waiting for it. Only ever
+   * moved forward, so that the rules cached in one test are never younger than the clock in the next.
+   */
+  let clockAhead = 0;
+  const rulesGetOld = () => (clockAhead += derivedRulesTtlMs);
+  const withClockAhead = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const realNow = Date.now;
+    const spy = vi.spyOn(Date, "now").mockImplementation(() => realNow.call(Date) + clockAhead);
+    try {
+      return await fn();
+    } finally {
+      spy.mockRestore();
+    }
+  };
+  let rawOffset = 500;
+  const rawOf = (events: RawRecord[], partition: number): QueueRecord => ({ topic: "raw", partition, offset: rawOffset++, key: events[0]!.tenant, value: encodeRawBatch(events[0]!.tenant, "c1", events), timestamp: Date.now(), headers: {} });
+  /** One invocation of the process function; the events it put on processed.default, by id. */
+  const processed = async (raw: QueueRecord[]): Promise<Map<string, LogEvent>> => {
+    const seen = new Set((await readAll("processed.default")).map((r) => `${r.partition}@${r.offset}`));
+    expect((await processHandler(mskEvent(raw), context)).batchItemFailures).toEqual([]);
+    const out = new Map<string, LogEvent>();
+    for (const r of await readAll("processed.default")) if (!seen.has(`${r.partition}@${r.offset}`)) for (const e of decodeProcessedBatch(r.value).events) out.set(e.id, e);
+    return out;
+  };
+  /** The function's log lines (Powertools JSON: info on stdout, warnings on stderr) while `fn` runs. */
+  const logsOf = async (fn: () => Promise<void>): Promise<string> => {
+    const logged: string[] = [];
+    const spies = [process.stdout, process.stderr].map((stream) => {
+      const write = stream.write.bind(stream);
+      return vi.spyOn(stream, "write").mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        logged.push(String(chunk));
+        return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+      }) as typeof stream.write);
+    });
+    try {
+      await fn();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    return logged.join("\n");
+  };
+
+  it("derived fields: rules kept in S3 through the search API: created, listed per tenant, previewed; an invalid one is a 400 naming each field", async () => {
+    const created = await api("POST", "/apiv2/derivedfields", took);
+    expect(created.status).toBe(201);
+    expect(created.body.derivedfield).toMatchObject({ ...took, scope: {}, enabled: true, id: expect.any(String) });
+    const id = created.body.derivedfield.id as string;
+    // Where the process functions read them (and the stacks let them read nothing else): <prefix><tenant>/derived/<id>.json.
+    expect(await configBucket().list("acme/derived/")).toEqual([`acme/derived/${id}.json`]);
+    expect((await api("GET", "/apiv2/derivedfields")).body.derivedfields).toEqual([expect.objectContaining({ ...took, id, scope: {}, enabled: true })]);
+    expect((await api("GET", `/apiv2/derivedfields/${id}`)).body.derivedfield).toMatchObject({ id, name: "request time" });
+    expect((await api("GET", "/apiv2/derivedfields", undefined, big.apiToken)).body.derivedfields).toEqual([]);
+    expect((await api("POST", "/apiv2/derivedfields", { ...took, name: "REQUEST TIME" })).status).toBe(409);
+
+    const noGroups = await api("POST", "/apiv2/derivedfields", { name: "bad", type: "regex", pattern: "took \\d+ ms" });
+    expect(noGroups.status).toBe(400);
+    expect(noGroups.body).toMatchObject({ code: "UNM_BAD_REQUEST", errors: [{ field: "pattern", message: expect.stringContaining("(?<field>") }] });
+    const several = await api("POST", "/apiv2/derivedfields", { name: "", type: "keyvalue", field: "1st", scope: { tag: "two words" } });
+    expect(several.status).toBe(400);
+    expect(several.body.errors.map((e: { field: string }) => e.field)).toEqual(["name", "key", "field", "scope.tag"]);
+    expect((await api("POST", "/apiv2/derivedfields", { name: "x", type: "grok" })).body.errors).toEqual([{ field: "type", message: expect.stringContaining("regex, anchor, keyvalue, tag") }]);
+    // Nothing invalid was stored.
+    expect(await configBucket().list("acme/derived/")).toEqual([`acme/derived/${id}.json`]);
+
+    // The rule editor's preview, on the tenant's indexed events (the earlier tests': "<marker> hello" and "<marker> boom").
+    const preview = await api("POST", "/apiv2/derivedfields/preview", { rule: { type: "regex", pattern: "(?<word>hello|boom)" }, query: marker });
+    expect(preview.status).toBe(200);
+    expect(preview.body.matched).toBe(2);
+    expect(preview.body.events.map((e: { fields: unknown }) => e.fields)).toEqual(expect.arrayContaining([{ word: "hello" }, { word: "boom" }]));
+    const badPreview = await api("POST", "/apiv2/derivedfields/preview", { rule: { type: "regex", pattern: "took (\\d+" } });
+    expect(badPreview.status).toBe(400);
+    expect(badPreview.body.errors).toEqual([{ field: "rule.pattern", message: expect.stringMatching(/RE2/) }]);
+  });
+
+  it("process: applies a tenant's derived-field rules (read from S3) to its events in the batch, and not to another tenant's; the fields are searchable", async () => {
+    const acme = [rawRecord("acme", `${derivedMark} GET /b took 231 ms for user=alice`), rawRecord("acme", `${derivedMark} GET /c no timing`)];
+    const other = [rawRecord("big", `${derivedMark} GET /d took 999 ms for user=mallory`)];
+    // One MSK event with a raw batch of each tenant (a raw batch is one tenant's by its format: its header names it).
+    const out = await withClockAhead(async () => {
+      // Whatever this container cached of acme's rules before the rule was saved is now out of date.
+      rulesGetOld();
+      return processed([rawOf(acme, 0), rawOf(other, 1)]);
+    });
+    expect([...out.keys()].sort()).toEqual([...acme, ...other].map((e) => e.id).sort());
+    expect(out.get(acme[0]!.id)!.event.derived).toEqual({ ms: 231, user: "alice" });
+    expect(out.get(acme[1]!.id)!.event.derived).toBeUndefined();
+    expect(out.get(other[0]!.id)!.tenant).toBe("big");
+    expect(out.get(other[0]!.id)!.event.derived).toBeUndefined();
+    expect(out.get(other[0]!.id)!.logmsg).toContain("took 999 ms for user=mallory");
+
+    // Indexed by the index function and searched through the search function like any parsed field.
+    const fresh = (await readAll("processed.default")).filter((r) => decodeProcessedBatch(r.value).events.some((e) => out.has(e.id)));
+    expect((await indexHandler(mskEvent(fresh), context)).batchItemFailures).toEqual([]);
+    const count = async (q: string, token = tenant.apiToken) => (await api("GET", "/apiv2/events/count", undefined, token, new URLSearchParams({ q, from: "-1h", until: "now" }).toString())).body.count as number;
+    expect(await count(derivedMark)).toBe(2);
+    expect(await count(`${derivedMark} AND derived.user:alice`)).toBe(1);
+    expect(await count(`${derivedMark} AND derived.ms:>200`)).toBe(1);
+    expect(await count(derivedMark, big.apiToken)).toBe(1);
+    expect(await count(`${derivedMark} AND derived.ms:*`, big.apiToken)).toBe(0);
+  });
+
+  it("process: a rule saved while the container is warm applies once its cached rules are older than DERIVED_RULES_TTL_MS", async () => {
+    const line = `${derivedMark} GET /e took 5 ms for user=carol status_code=504`;
+    const derivedOf = async () => {
+      const e = rawRecord("acme", line);
+      return (await processed([rawOf([e], 0)])).get(e.id)!.event.derived;
+    };
+    await withClockAhead(async () => {
+      rulesGetOld();
+      // Warm: acme's rules (the regex rule only) read and cached.
+      expect(await derivedOf()).toEqual({ ms: 5, user: "carol" });
+      const saved = await api("POST", "/apiv2/derivedfields", { name: "status", type: "keyvalue", key: "status_code" });
+      expect(saved.status).toBe(201);
+      // The same container, within the cache's lifetime: the rules it read, not yet the new one.
+      expect(await derivedOf()).toEqual({ ms: 5, user: "carol" });
+      rulesGetOld();
+      expect(await derivedOf()).toEqual({ ms: 5, user: "carol", status_code: 504 });
+    });
+  });
+
+  it("process: rules that cannot be read from S3 never hold events back: a tenant keeps the rules last read, one without any gets none", async () => {
+    // An object that is not a rule (not JSON): listing the tenant's rules fails, as an unreadable bucket would.
+    const bucket = configBucket();
+    const broken = `${randomUUID()}.json`;
+    for (const name of ["acme", "big"]) await bucket.put(`${name}/derived/${broken}`, Buffer.from("{not json"), "application/json");
+    try {
+      const acme = [rawRecord("acme", `${derivedMark} GET /f took 7 ms for user=dave status_code=200`)];
+      const other = [rawRecord("big", `${derivedMark} GET /g took 8 ms for user=erin`)];
+      let out = new Map<string, LogEvent>();
+      const logs = await logsOf(() =>
+        withClockAhead(async () => {
+          rulesGetOld();
+          out = await processed([rawOf(acme, 0), rawOf(other, 1)]);
+        }),
+      );
+      expect([...out.keys()].sort()).toEqual([...acme, ...other].map((e) => e.id).sort());
+      expect(out.get(acme[0]!.id)!.event.derived).toEqual({ ms: 7, user: "dave", status_code: 200 });
+      expect(out.get(other[0]!.id)!.event.derived).toBeUndefined();
+      for (const name of ["acme", "big"]) expect(logs).toMatch(new RegExp(`derived fields: cannot read a tenant's rules[^\\n]*"tenant":\\s*"${name}"`));
+    } finally {
+      for (const name of ["acme", "big"]) await bucket.delete(`${name}/derived/${broken}`);
     }
   });
 });

@@ -475,6 +475,23 @@ describe("prod: api and web", () => {
     }
   });
 
+  it("the process function reads the tenants' derived-field rules from the alerts store: the same variable, read-only, only the rules", async () => {
+    const env = (await value(component(T.function, "Process").args.environment)) as Record<string, string>;
+    expect(env.UNMELTABLE_ALERTS).toBe("s3://configbucket-mock/alerts/");
+    const perms = (await value(component(T.function, "Process").args.permissions)) as { actions: string[]; resources: string[] }[];
+    // Everything it may do in S3: read tenants.json (every function), get the rules' objects, list the bucket.
+    expect(perms.filter((p) => p.actions.some((a) => a.startsWith("s3:")))).toEqual([
+      { actions: ["s3:GetObject"], resources: ["arn:aws:s3:::configbucket-mock/tenants.json"] },
+      { actions: ["s3:GetObject"], resources: ["arn:aws:s3:::configbucket-mock/alerts/*/derived/*"] },
+      { actions: ["s3:ListBucket"], resources: ["arn:aws:s3:::configbucket-mock"] },
+    ]);
+    // The rules are written through the search API only: the process function may not change them, nor
+    // read the alerts, firings or saved searches beside them.
+    const actions = perms.flatMap((p) => p.actions);
+    for (const a of ["s3:PutObject", "s3:DeleteObject", "s3:*"]) expect(actions).not.toContain(a);
+    expect(perms.flatMap((p) => p.resources)).not.toContain("arn:aws:s3:::configbucket-mock/alerts/*");
+  });
+
   it("alert email through SES only when UNMELTABLE_ALERT_MAIL_FROM names the sender: the checker may send as that identity, nothing else", async () => {
     // This deploy set none: no email, no SES right.
     const alerts = (await value(component(T.function, "Alerts").args.environment)) as Record<string, string>;
