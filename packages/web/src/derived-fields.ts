@@ -100,7 +100,10 @@ export interface Preview {
 /** The rule run on the tenant's newest events matching `query`. */
 export async function previewRule(d: RuleDraft, query: string, signal?: AbortSignal): Promise<Preview> {
   try {
-    return await api<Preview>("/apiv2/derivedfields/preview", { method: "POST", json: { rule: bodyOf(d), query: query || "*", from: "-24h", size: 20 }, signal });
+    // Without its name: a rule being typed may not have one yet, and the preview needs none (the API would refuse "").
+    const rule = bodyOf(d);
+    delete rule.name;
+    return await api<Preview>("/apiv2/derivedfields/preview", { method: "POST", json: { rule, query: query || "*", from: "-24h", size: 20 }, signal });
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
     throw new RuleFailed(err);
