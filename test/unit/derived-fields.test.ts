@@ -188,4 +188,12 @@ describe("CachedRuleSource", () => {
     expect((await source.rulesFor(["acme"])).acme).toHaveLength(1);
     expect(errors).toEqual(["acme: bucket unreachable"]);
   });
+
+  it("does not wait for a store that does not answer: the batch goes on with the rules last read", async () => {
+    const hanging = { list: () => new Promise<never>(() => undefined) } as unknown as RecordStore<DerivedRuleSpec>;
+    const errors: string[] = [];
+    const source = new CachedRuleSource(hanging, { ttlMs: 60_000, readTimeoutMs: 20, onError: (t, e) => errors.push(`${t}: ${e.message}`) });
+    expect(await source.rulesFor(["acme"])).toEqual({});
+    expect(errors).toEqual(["acme: the rules were not read within 20 ms"]);
+  });
 });
