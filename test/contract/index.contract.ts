@@ -259,6 +259,19 @@ export function indexContract(name: string, makeHarness: () => Promise<IndexHarn
       expect(await h.index.fields(all(t))).toEqual(expect.arrayContaining(["derived.ms", "derived.user"]));
     });
 
+    it("computes a field's numeric aggregates: numbers and numeric strings, each event once per distinct value", async () => {
+      const t = tenantName();
+      const values: unknown[] = [10, 20, 30, 40, "50", "n/a", [60, 60], true];
+      const events = values.map((ms, i) => makeEvent(t, BASE + i * 1000, { json: { ms, k: "v" } }));
+      events.push(makeEvent(t, BASE + 9000, { json: { other: 1 } }));
+      await h.index.write(t, docs(events));
+      await h.refresh();
+      expect(h.index.stats).toBeDefined();
+      expect(await h.index.stats!(all(t), "json.ms")).toEqual({ count: 6, min: 10, max: 60, avg: 35, sum: 210, p50: 30, p95: 60, p99: 60, exact: true });
+      expect(await h.index.stats!({ ...all(t), query: parseQuery("json.ms:>=30") }, "json.ms")).toEqual({ count: 4, min: 30, max: 60, avg: 45, sum: 180, p50: 40, p95: 60, p99: 60, exact: true });
+      expect(await h.index.stats!(all(t), "json.k")).toEqual({ count: 0, min: null, max: null, avg: null, sum: null, p50: null, p95: null, p99: null, exact: true });
+    });
+
     it("gives every query of the query-language corpus its expected hits", async () => {
       const corpus = loadQueryCorpus();
       const t = tenantName();

@@ -337,6 +337,25 @@ describe("the retrieval API over both engines: deep pages, partial and slow read
     expect(opensearch.csv).toEqual(embedded.csv);
   });
 
+  it("answers a field's numeric aggregates alike on both engines (GET /apiv2/fields/FIELD/stats), and refuses a missing field", async () => {
+    const more = Array.from({ length: 300 }, (_, i) => makeEvent("acme", NOW - 10_000 - i * 1000, { json: { level: i % 5 === 0 ? "error" : "info", ms: i % 7 === 0 ? String(i * 3) : i * 3 }, logmsg: `timed line ${i}` }));
+    for (const [, index] of engines) await index.write("acme", docs(more));
+    const answers: Record<string, unknown[]> = {};
+    for (const [name, index] of engines) {
+      const all = await get(index, "/apiv2/fields/json.ms/stats?q=*&from=-1h");
+      const errors = await get(index, "/apiv2/fields/json.ms/stats?q=json.level:error&from=-1h");
+      const none = await get(index, "/apiv2/fields/json.level/stats?from=-1h");
+      expect([all.status, errors.status, none.status], name).toEqual([200, 200, 200]);
+      answers[name] = [all.body, errors.body, none.body];
+      expect((await get(index, "/apiv2/fields//stats?from=-1h")).status, name).toBe(400);
+    }
+    // 0, 3, ..., 897 (every 7th a numeric string): computed by hand, nearest-rank percentiles.
+    expect(answers.embedded![0]).toEqual({ field: "json.ms", count: 300, min: 0, max: 897, sum: 134_550, avg: 448.5, p50: 447, p95: 852, p99: 888, exact: true });
+    expect((answers.embedded![1] as { count: number }).count).toBe(60);
+    expect(answers.embedded![2]).toMatchObject({ field: "json.level", count: 0, min: null, avg: null });
+    expect(answers.opensearch).toEqual(answers.embedded);
+  });
+
   it("answers 400 pointing at /apiv2/events/iterate when the cluster's own window is smaller, and the engines' window errors directly", async () => {
     modelControls(cluster).maxResultWindow = 100;
     const opensearch = engines[1]![1];

@@ -34,6 +34,7 @@ import { usageDays, usageOf } from "./usage";
  *   GET /apiv2/events/surrounding?at&id&q&size&within → {before, same, after} (./surrounding.ts)
  *   GET /apiv2/fields/?q&from&until                → {fields:[...]}
  *   GET /apiv2/fields/FIELD/?q&from&until&facet_size → {FIELD:[{term,count}], ...}
+ *   GET /apiv2/fields/FIELD/stats?q&from&until    → {field, count, min, max, avg, sum, p50, p95, p99, exact}
  *   GET /apiv2/customer                            → {tokens, subdomain, subscription}
  *   GET /apiv2/usage?days=N                        → {plan, days:[{day,events,bytes,indexed,deadLettered,...}], today} (./usage.ts)
  *   GET /apiv2/events/export?q&from&until&format&fields&limit → a CSV or NDJSON file (./export.ts; served
@@ -121,6 +122,7 @@ export async function answerApi(req: ApiRequest, tenant: Tenant, deps: ApiDeps):
     if (path === "/apiv2/events/histogram") return ok(await histogram(req, tenant, deps, now));
     if (path === "/apiv2/events/surrounding") return ok(await surrounding(req.query, tenant, deps.index));
     if (path === "/apiv2/fields") return ok(await fields(req, tenant, deps, now));
+    if (path.startsWith("/apiv2/fields/") && path.endsWith("/stats")) return ok(await stats(req, tenant, deps, now, fieldOfPath(path.slice("/apiv2/fields/".length, -"/stats".length))));
     if (path.startsWith("/apiv2/fields/")) return ok(await facet(req, tenant, deps, now, fieldOfPath(path.slice("/apiv2/fields/".length))));
     if (path === "/apiv2/usage") {
       if (!deps.usage) throw notFound("this deployment keeps no usage");
@@ -307,6 +309,16 @@ async function facet(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: number
   const body: Record<string, unknown> = { [field]: result.terms, unique_field_count: result.distinct, sampled: result.sampled };
   if (!result.distinctExact) body.unique_field_count_exact = false;
   return body;
+}
+
+/**
+ * A field's numeric aggregates over the search (core's query/numeric-stats.ts): its numbers and numeric
+ * strings, each event once per distinct value; nulls when it has none. Not Loggly's API: our own, beside it.
+ */
+async function stats(req: ApiRequest, tenant: Tenant, deps: ApiDeps, now: number, field: string) {
+  if (!field) throw badRequest("a field name is required: /apiv2/fields/<field>/stats");
+  if (!deps.index.stats) throw notFound("this deployment's index computes no numeric aggregates");
+  return { field, ...(await deps.index.stats(searchOf(req.query, tenant, now), field)) };
 }
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

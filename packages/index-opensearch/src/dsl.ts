@@ -242,6 +242,24 @@ function timestampRange(b: Partial<Record<Op, number>>): Dsl {
   return { range: { timestamp: { gte: lo, lte: hi, format: "epoch_millis" } } };
 }
 
+/**
+ * The terms aggregation behind a field's numeric aggregates: the keys of its numbers and numeric
+ * strings (tags n and q), each bucket a value with its number of events; core's NumericTally computes
+ * the statistics from them. At most `size` distinct values (beyond them `sum_other_doc_count` says so).
+ */
+export function numericAggregation(field: string, size: number): { agg: Dsl; value: (key: string | number) => number | undefined } {
+  const head = `${field}=`;
+  return {
+    agg: { terms: { field: "f.str", size, execution_hint: "map", include: `${regexEscape(head)}[${TAG.number}${TAG.numericString}].*`, order: [{ _count: "desc" }, { _key: "asc" }] } },
+    value: (k) => {
+      const key = String(k);
+      if (!key.startsWith(head)) return undefined;
+      const n = Number(key.slice(head.length + 1).trim());
+      return Number.isFinite(n) ? n : undefined;
+    },
+  };
+}
+
 /** The terms aggregation of a facet on `field`, and how its bucket keys become facet terms. */
 export function facetAggregation(field: string, size: number): { agg: Dsl; term: (key: string | number) => string | number | boolean | undefined } {
   if (field === "id" || field === "timestamp") {

@@ -1,8 +1,8 @@
 import { Client, errors } from "@opensearch-project/opensearch";
 import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws-v3";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { currentDeadline, FacetTally, IndexBusyError, IndexUnavailableError, InvalidCursorError, MAX_FIELD_NAMES, MAX_HISTOGRAM_BUCKETS, MAX_RESULT_WINDOW, QueryBudgetError, ResultWindowError, validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
-import { compileDsl, facetAggregation, type TextAnalysis } from "./dsl";
+import { currentDeadline, FacetTally, NumericTally, IndexBusyError, IndexUnavailableError, InvalidCursorError, MAX_FIELD_NAMES, MAX_HISTOGRAM_BUCKETS, MAX_RESULT_WINDOW, QueryBudgetError, ResultWindowError, validateTenantName, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type NumericStats, type SearchPage, type SearchQuery, type SearchResult, type SliceInfo } from "@unmeltable/core";
+import { compileDsl, facetAggregation, numericAggregation, type TextAnalysis } from "./dsl";
 import { excerpt, OpenSearchConfigError, OpenSearchRequestError, OpenSearchUnavailableError } from "./errors";
 import { atReceiveTime, locate, misplacedTimestamp, readPlan, receivedOrOwnTime, retentionAt, retentionFloor, type TenantLayout } from "./layout";
 import { componentTemplate, componentTemplateName, indexTemplate, indexTemplateName, poolIndexSettings, poolTemplate, poolTemplateName, type TemplateOptions } from "./mapping";
@@ -382,6 +382,32 @@ export class OpenSearchIndex implements IndexPort {
    * added up here, so the aggregation asks for more keys than terms are wanted (facetCandidates). The
    * number of distinct values is exact when every key came back (sum_other_doc_count 0), else a lower bound.
    */
+  /**
+   * Numeric aggregates of a field: its numeric keys counted under the same sampler as a facet (at most
+   * STATS_VALUES distinct values), the statistics computed by core's NumericTally as on the embedded index.
+   */
+  async stats(q: SearchQuery, field: string): Promise<NumericStats> {
+    const { tally, exact } = await this.numericValues(q, field);
+    return tally.stats(exact);
+  }
+
+  /** The values behind `stats`, for the tiers to add up before computing. */
+  async numericValues(q: SearchQuery, field: string): Promise<{ tally: NumericTally; exact: boolean }> {
+    const { agg, value } = numericAggregation(field, STATS_VALUES);
+    type Buckets = { buckets: { key: string | number; doc_count: number }[]; sum_other_doc_count?: number };
+    const aggs = { sample: { sampler: { shard_size: this.options.facetSampleSize ?? 100_000 }, aggs: { values: agg } } };
+    const res = await this.searchRequest<{ hits?: { total?: { value: number } }; aggregations?: { sample?: { doc_count: number; values?: Buckets } } }>(q, { size: 0, query: this.filtered(q), track_total_hits: true, aggs });
+    const sample = res?.aggregations?.sample;
+    const tally = new NumericTally();
+    for (const b of sample?.values?.buckets ?? []) {
+      const v = value(b.key);
+      if (v !== undefined) tally.add(v, b.doc_count);
+    }
+    const everyKey = (sample?.values?.sum_other_doc_count ?? 0) === 0;
+    const sampled = (sample?.doc_count ?? 0) < (res?.hits?.total?.value ?? 0);
+    return { tally, exact: everyKey && !sampled };
+  }
+
   async facet(q: SearchQuery, field: string, size: number): Promise<FacetResult> {
     if (size < 1) return { terms: [], sampled: false, distinct: 0, distinctExact: true };
     const { agg, term } = facetAggregation(field, facetCandidates(size));
@@ -716,6 +742,9 @@ export function backoff(retry: number, baseMs: number, capMs: number): number {
   const ms = Math.min(capMs, baseMs * 2 ** Math.min(retry - 1, 40));
   return ms / 2 + Math.random() * (ms / 2);
 }
+
+/** Distinct values a field's numeric aggregates read at most (past them, `exact` is false). */
+export const STATS_VALUES = 10_000;
 
 const SYSTEM_CLOCK = {
   now: () => Date.now(),

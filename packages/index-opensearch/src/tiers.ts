@@ -1,4 +1,4 @@
-import { FacetTally, type IndexWriteBatch, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo, type TenantDirectory } from "@unmeltable/core";
+import { FacetTally, NumericTally, type IndexWriteBatch, type NumericStats, type FacetResult, type HistogramBucket, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo, type TenantDirectory } from "@unmeltable/core";
 import { OpenSearchConfigError } from "./errors";
 import { encodeCursor, OpenSearchIndex, type OpenSearchIndexOptions } from "./opensearch-index";
 import { layoutsOver, tiersOver, type TenantLayout } from "./layout";
@@ -131,6 +131,14 @@ export function openSearchIndexForTiers(options: TieredOptions): TieredIndex {
       const withValues = parts.filter((r) => r.distinct > 0);
       const distinct = Math.max(0, ...parts.map((r) => r.distinct));
       return { terms: tally.top(size), sampled: parts.some((r) => r.sampled), distinct, distinctExact: withValues.length <= 1 && parts.every((r) => r.distinctExact) };
+    },
+
+    // The tiers' values added up, then the statistics computed once (percentiles cannot be combined).
+    stats: async (q: SearchQuery, field: string): Promise<NumericStats> => {
+      const parts = await Promise.all(readers(q).map((i) => i.numericValues(q, field)));
+      const tally = new NumericTally();
+      for (const p of parts) tally.merge(p.tally);
+      return tally.stats(parts.every((p) => p.exact));
     },
 
     histogram: async (q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> => {

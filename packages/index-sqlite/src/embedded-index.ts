@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { EventLoopUtilization } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
-import { MAX_RESULT_WINDOW, ResultWindowError, startWorker, type FacetResult, type HistogramBucket, type IndexedFeed, type IndexedListener, type IndexPort, type IndexWriteResult, type LogEvent, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo } from "@unmeltable/core";
+import { MAX_RESULT_WINDOW, ResultWindowError, startWorker, type FacetResult, type HistogramBucket, type IndexedFeed, type IndexedListener, type IndexPort, type IndexWriteResult, type LogEvent, type NumericStats, type SearchPage, type SearchQuery, type SearchResult, type SliceAdmin, type SliceInfo } from "@unmeltable/core";
 import { EVICTIONS, OPEN } from "./handle-cache";
 import { defaultOpenSlices, splitOpenSlices } from "./open-slices";
 import { IndexReader } from "./reader";
@@ -226,6 +226,10 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
 
   async histogram(q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]> {
     return this.pool ? ((await this.read(q.tenant, { op: "histogram", q, intervalMs })) as HistogramBucket[]) : this.reader.histogram(q, intervalMs, this.budget());
+  }
+
+  async stats(q: SearchQuery, field: string): Promise<NumericStats> {
+    return this.pool ? ((await this.read(q.tenant, { op: "stats", q, field })) as NumericStats) : this.reader.stats(q, field, this.budget());
   }
 
   async fields(q: SearchQuery): Promise<string[]> {

@@ -6,7 +6,8 @@ export type ReadRequest =
   | { op: "count"; q: SearchQuery }
   | { op: "facet"; q: SearchQuery; field: string; size: number }
   | { op: "histogram"; q: SearchQuery; intervalMs: number }
-  | { op: "fields"; q: SearchQuery };
+  | { op: "fields"; q: SearchQuery }
+  | { op: "stats"; q: SearchQuery; field: string };
 
 export type ReaderMessage = ({ id: number; deadline?: number } & ReadRequest) | { id: number; op: "closeSlice"; tenant: string; sliceName: string };
 

@@ -45,6 +45,8 @@ function run(msg: ReaderMessage): unknown {
       return reader.histogram(msg.q, msg.intervalMs, opts);
     case "fields":
       return reader.fields(msg.q, opts);
+    case "stats":
+      return reader.stats(msg.q, msg.field, opts);
     case "closeSlice":
       reader.closeSlice(msg.tenant, msg.sliceName);
       return null;

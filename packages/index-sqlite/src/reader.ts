@@ -6,7 +6,10 @@ import {
   facetKey,
   flattenFields,
   InvalidCursorError,
+  isNumericLiteral,
   matchesEvent,
+  NumericTally,
+  numericValue,
   MAX_FIELD_NAMES,
   MAX_HISTOGRAM_BUCKETS,
   QueryBudgetError,
@@ -14,6 +17,7 @@ import {
   type FacetResult,
   type HistogramBucket,
   type LogEvent,
+  type NumericStats,
   type SearchPage,
   type SearchQuery,
   type SearchResult,
@@ -345,6 +349,29 @@ export class IndexReader {
       }
     }
     return { terms: tally.top(size), sampled, distinct: tally.distinct, distinctExact: tally.complete && !sampled };
+  }
+
+  /**
+   * Numeric aggregates of a field (core's NumericTally) over the newest FACET_SAMPLE matching events,
+   * each counting once per distinct numeric value; `exact` is false when there were more events.
+   */
+  stats(q: SearchQuery, field: string, opts: ReadOptions = {}): NumericStats {
+    const tally = new NumericTally();
+    let seen = 0;
+    let sampled = false;
+    for (const c of this.matches(q, "desc", undefined, opts)) {
+      if (++seen > FACET_SAMPLE) {
+        sampled = true;
+        break;
+      }
+      const distinct = new Set<number>();
+      for (const v of values(c.event ?? (JSON.parse(c.doc) as LogEvent), field)) {
+        const n = numericValue(v, isNumericLiteral);
+        if (n !== undefined) distinct.add(n === 0 ? 0 : n);
+      }
+      for (const n of distinct) tally.add(n);
+    }
+    return tally.stats(!sampled);
   }
 
   /** Field names of the matching events, sorted, at most MAX_FIELD_NAMES + 1 (one more says "there are more"). */

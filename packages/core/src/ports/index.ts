@@ -1,5 +1,6 @@
 import type { LogEvent } from "../event";
 import type { Query } from "../query/ast";
+import type { NumericStats } from "../query/numeric-stats";
 import { CodedError, ERROR_CODES } from "../http/coded-error";
 
 /**
@@ -100,6 +101,11 @@ export interface IndexPort {
   facet(q: SearchQuery, field: string, size: number): Promise<FacetResult>;
   /** Counts per time bucket of `intervalMs`, buckets aligned to multiples of the interval (at most MAX_HISTOGRAM_BUCKETS). */
   histogram(q: SearchQuery, intervalMs: number): Promise<HistogramBucket[]>;
+  /**
+   * Numeric aggregates of a field over the matching events (core's query/numeric-stats.ts computes them
+   * from the values the adapter collects). Optional: without it the API answers 404.
+   */
+  stats?(q: SearchQuery, field: string): Promise<NumericStats>;
   /** Names of the fields present in the matching events (Loggly's /apiv2/fields), sorted, at most MAX_FIELD_NAMES + 1. */
   fields(q: SearchQuery): Promise<string[]>;
   close(): Promise<void>;

@@ -3,3 +3,4 @@ export * from "./parse";
 export * from "./match";
 export * from "./time";
 export * from "./facet-tally";
+export * from "./numeric-stats";

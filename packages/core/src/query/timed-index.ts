@@ -3,10 +3,10 @@ import type { IndexPort } from "../ports/index";
 
 /** The query-time metric (one name on both runtimes, as the stage metrics: see STAGE_METRICS). */
 export const QUERY_METRICS = {
-  querySeconds: { name: "unmeltable_query_seconds", cloudwatch: "QuerySeconds", kind: "histogram", help: "Time the index took to answer a read (search, count, facet, histogram, fields), by kind and outcome (ok, error) (seconds)", labels: ["kind", "outcome"] },
+  querySeconds: { name: "unmeltable_query_seconds", cloudwatch: "QuerySeconds", kind: "histogram", help: "Time the index took to answer a read (search, count, facet, stats, histogram, fields), by kind and outcome (ok, error) (seconds)", labels: ["kind", "outcome"] },
 } as const;
 
-type Read = "search" | "count" | "facet" | "histogram" | "fields";
+type Read = "search" | "count" | "facet" | "stats" | "histogram" | "fields";
 
 /**
  * The index with its reads timed: each read's time goes to `unmeltable_query_seconds` by kind and
@@ -42,6 +42,7 @@ export function timedReads(index: IndexPort, metrics: Metrics): IndexPort {
     search: time("search", (q, page) => index.search(q, page)),
     count: time("count", (q) => index.count(q)),
     facet: time("facet", (q, field, size) => index.facet(q, field, size)),
+    ...(index.stats ? { stats: time("stats", (q, field) => index.stats!(q, field)) } : {}),
     histogram: time("histogram", (q, intervalMs) => index.histogram(q, intervalMs)),
     fields: time("fields", (q) => index.fields(q)),
     close: () => index.close(),
