@@ -30,6 +30,20 @@ describe("dashboard definitions", () => {
     });
   });
 
+  it("takes a single value of a numeric field's aggregate (stat), and names what is wrong with one", () => {
+    const ok = validateDashboard({ name: "x", charts: [{ title: "p95", type: "count", query: "", stat: "p95", field: "json.ms", size: 3 }] }, undefined, T0);
+    expect(ok).toMatchObject({ ok: true, spec: { charts: [{ title: "p95", type: "count", query: "", stat: "p95", field: "json.ms" }] } });
+    expect(ok.ok && ok.spec.charts[0]).not.toHaveProperty("size");
+    const fields = (chart: Record<string, unknown>) => {
+      const r = validateDashboard({ name: "x", charts: [{ title: "t", query: "", ...chart }] }, undefined, T0);
+      return r.ok ? [] : r.errors.map((e) => `${e.field}: ${e.message}`);
+    };
+    expect(fields({ type: "count", stat: "avg" })).toEqual(["charts[0].field: the avg of which field? give a numeric field (e.g. json.ms)"]);
+    expect(fields({ type: "count", stat: "median", field: "json.ms" })).toEqual([expect.stringMatching(/^charts\[0\]\.stat: stat is one of count, min/)]);
+    expect(fields({ type: "bar", stat: "avg", field: "json.ms" })).toEqual(["charts[0].stat: only a single-value (count) chart takes a stat"]);
+    expect(fields({ type: "count", stat: "count" })).toEqual([]);
+  });
+
   it("names each chart's problem by its place", () => {
     const r = validateDashboard(
       {

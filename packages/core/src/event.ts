@@ -68,12 +68,18 @@ export interface UsageAnswer {
 export const CHART_TYPES = ["timeline", "bar", "pie", "count", "table"] as const;
 export type ChartType = (typeof CHART_TYPES)[number];
 
+/** What a single-value (`count`) chart shows: the events' count, or an aggregate of a numeric field. */
+export const CHART_STATS = ["count", "min", "max", "avg", "sum", "p50", "p95", "p99"] as const;
+export type ChartStat = (typeof CHART_STATS)[number];
+
 export interface ChartSpec {
   title: string;
   type: ChartType;
+  /** Count charts: "count" (default, no field) or an aggregate of the numeric `field` (/apiv2/fields/FIELD/stats). */
+  stat?: ChartStat;
   /** Loggly query syntax ("" = every event). */
   query: string;
-  /** The field whose values a bar, pie or table shows, or a timeline is split by. */
+  /** The field whose values a bar, pie or table shows, a timeline is split by, or a single value aggregates. */
   field?: string;
   /** How many top values (bar, pie, table, a split timeline): 1 to 20, default 5. */
   size?: number;

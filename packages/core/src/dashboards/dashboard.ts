@@ -5,15 +5,16 @@
  *
  *   timeline  events over time (/events/histogram), split by a field's top values when `field` is set
  *   bar, pie  a field's top values (/fields/FIELD)
- *   count     the number of events (/events/count)
+ *   count     a single value: the number of events (/events/count), or with `stat` an aggregate of a
+ *             numeric field (/fields/FIELD/stats: min, max, avg, sum, p50, p95, p99)
  *   table     a field's values with their counts (/fields/FIELD)
  */
 import { nameProblem, queryProblem } from "../validation";
 import { parseTimeRange, TimeRangeError } from "../query/time";
 import type { Stored } from "../saved-searches/records";
-import { CHART_TYPES, type ChartSpec, type ChartType } from "../event";
+import { CHART_STATS, CHART_TYPES, type ChartSpec, type ChartStat, type ChartType } from "../event";
 
-export { CHART_TYPES, type ChartSpec, type ChartType } from "../event";
+export { CHART_STATS, CHART_TYPES, type ChartSpec, type ChartStat, type ChartType } from "../event";
 
 export interface DashboardSpec {
   name: string;
@@ -99,9 +100,21 @@ function validChart(input: unknown, at: string, errors: DashboardFieldError[]): 
   if (field !== undefined && (typeof field !== "string" || field.length > DASHBOARD_LIMITS.fieldLength || !FIELD_NAME.test(field))) {
     errors.push({ field: `${at}.field`, message: "field is a field name, e.g. json.level or syslog.host" });
   }
-  if (field !== undefined && type === "count") errors.push({ field: `${at}.field`, message: "a count chart counts events: it takes no field" });
+  const stat = c.stat === undefined || c.stat === null || c.stat === "" ? "count" : c.stat;
+  if (!(CHART_STATS as readonly unknown[]).includes(stat)) errors.push({ field: `${at}.stat`, message: `stat is one of ${CHART_STATS.join(", ")}` });
+  else if (stat !== "count" && type !== "count") errors.push({ field: `${at}.stat`, message: "only a single-value (count) chart takes a stat" });
+  else if (type === "count" && stat === "count" && field !== undefined) errors.push({ field: `${at}.field`, message: "a count chart counts events: it takes no field (or choose a stat such as avg)" });
+  else if (type === "count" && stat !== "count" && field === undefined) errors.push({ field: `${at}.field`, message: `the ${String(stat)} of which field? give a numeric field (e.g. json.ms)` });
   const size = c.size ?? 5;
   if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > DASHBOARD_LIMITS.maxSize) errors.push({ field: `${at}.size`, message: `size is a whole number from 1 to ${DASHBOARD_LIMITS.maxSize}` });
   if (errors.length > before) return undefined;
-  return { title, type: type as ChartType, query: query as string, ...(field !== undefined ? { field: field as string } : {}), ...(field !== undefined ? { size: size as number } : {}) };
+  const single = type === "count";
+  return {
+    title,
+    type: type as ChartType,
+    query: query as string,
+    ...(single && stat !== "count" ? { stat: stat as ChartStat } : {}),
+    ...(field !== undefined ? { field: field as string } : {}),
+    ...(field !== undefined && !single ? { size: size as number } : {}),
+  };
 }
