@@ -104,7 +104,7 @@ function validChart(input: unknown, at: string, errors: DashboardFieldError[]): 
   if (!(CHART_STATS as readonly unknown[]).includes(stat)) errors.push({ field: `${at}.stat`, message: `stat is one of ${CHART_STATS.join(", ")}` });
   else if (stat !== "count" && type !== "count") errors.push({ field: `${at}.stat`, message: "only a single-value (count) chart takes a stat" });
   else if (type === "count" && stat === "count" && field !== undefined) errors.push({ field: `${at}.field`, message: "a count chart counts events: it takes no field (or choose a stat such as avg)" });
-  else if (type === "count" && stat !== "count" && field === undefined) errors.push({ field: `${at}.field`, message: `the ${String(stat)} of which field? give a numeric field (e.g. json.ms)` });
+  else if (type === "count" && stat !== "count" && field === undefined) errors.push({ field: `${at}.field`, message: `the ${stat as string} of which field? give a numeric field (e.g. json.ms)` });
   const size = c.size ?? 5;
   if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > DASHBOARD_LIMITS.maxSize) errors.push({ field: `${at}.size`, message: `size is a whole number from 1 to ${DASHBOARD_LIMITS.maxSize}` });
   if (errors.length > before) return undefined;
