@@ -20,6 +20,8 @@ import { toEvent } from "../packages/core/src/process/to-event";
 import { parseTime } from "../packages/core/src/query/time";
 import { extractLogglySd, parseSyslog } from "../packages/core/src/syslog/parse";
 import type { RawRecord } from "../packages/core/src/raw-record";
+import { applyDerivedRules, compileRule } from "../packages/core/src/derived-fields/apply";
+import { validateDerivedRule, type DerivedRuleSpec } from "../packages/core/src/derived-fields/derived-rule";
 
 const TOKEN = "3efaaddc-211f-4fa5-8b8a-10e64c81708f";
 const RECEIVED_AT = Date.parse("2024-03-15T10:00:05Z");
@@ -86,6 +88,21 @@ function record(raw: string, i: number): RawRecord {
 
 const EVENTS = [...SYSLOG, ...JSON_LINES, ...KV_LINES, ...GC_LINES].map(record);
 
+/** A tenant's derived-field rules as a user writes them (RE2 through re2js): one of each kind that extracts. */
+function rule(input: Record<string, unknown>): DerivedRuleSpec {
+  const r = validateDerivedRule({ name: "bench", ...input });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.spec;
+}
+const REGEX = compileRule(rule({ type: "regex", pattern: "(?<method>GET|POST|PUT|DELETE) (?<path>/\\S*)" }));
+const ANCHOR = compileRule(rule({ type: "anchor", before: "[", after: "]", field: "inside" }));
+const KEYVALUE = compileRule(rule({ type: "keyvalue", key: "status", field: "status" }));
+const RULES = [REGEX, ANCHOR, KEYVALUE];
+const MESSAGES = EVENTS_TEXT();
+function EVENTS_TEXT(): string[] {
+  return [...SYSLOG, ...JSON_LINES, ...KV_LINES, ...GC_LINES];
+}
+
 let sink = 0;
 /** Keeps results alive so the optimiser cannot drop the call. */
 function use(v: unknown): void {
@@ -108,6 +125,10 @@ const cases: Case[] = [
   { name: "time.leadingTimestamp", lines: LEADING.length, run: () => { for (const s of LEADING) sink += leadingTimestamp(s, undefined) > 0 ? 1 : 0; } },
   { name: "query.parseTime", lines: QUERY_TIMES.length, run: () => { for (const s of QUERY_TIMES) sink += parseTime(s, RECEIVED_AT, 0) > 0 ? 1 : 0; } },
   { name: "toEvent (all of the above)", lines: EVENTS.length, run: () => { for (const r of EVENTS) use(toEvent(r)); } },
+  { name: "derived: regex rule", lines: MESSAGES.length, run: () => { for (const m of MESSAGES) use(REGEX.extract(m)); } },
+  { name: "derived: anchor rule", lines: MESSAGES.length, run: () => { for (const m of MESSAGES) use(ANCHOR.extract(m)); } },
+  { name: "derived: keyvalue rule", lines: MESSAGES.length, run: () => { for (const m of MESSAGES) use(KEYVALUE.extract(m)); } },
+  { name: "toEvent + 3 derived rules", lines: EVENTS.length, run: () => { for (const r of EVENTS) use(applyDerivedRules(toEvent(r), RULES)); } },
 ];
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 400);
