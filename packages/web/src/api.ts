@@ -65,6 +65,23 @@ export function apiUrl(path: string): string {
   return `${API_BASE}${path}`;
 }
 
+/**
+ * Why a form's request failed, by field: the server's `errors: [{field, message}]` (a field name's
+ * `prefix` dropped, e.g. a preview's `rule.`), else the whole message under `body`.
+ */
+export class FormFailed extends Error {
+  readonly errors: Record<string, string> = {};
+  constructor(cause: unknown, prefix = "") {
+    super((cause as Error).message);
+    this.name = "FormFailed";
+    if (cause instanceof ApiError && Array.isArray(cause.body.errors)) {
+      for (const e of cause.body.errors as { field: string; message: string }[]) this.errors[e.field.startsWith(prefix) ? e.field.slice(prefix.length) : e.field] = e.message;
+    } else {
+      this.errors.body = (cause as Error).message;
+    }
+  }
+}
+
 /** A JSON request to the API; throws ApiError or NetworkError. `token` overrides the session's (sign-in). */
 export async function api<T>(path: string, init: RequestInit & { token?: string; json?: unknown } = {}): Promise<T> {
   const token = init.token ?? memoryToken ?? "";

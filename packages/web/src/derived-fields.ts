@@ -1,4 +1,4 @@
-import { api, ApiError } from "./api";
+import { api, FormFailed } from "./api";
 
 /** Loggly's four kinds of derived-field rule (core's derived-fields/derived-rule.ts). */
 export const RULE_TYPES = [
@@ -77,7 +77,7 @@ export async function saveRule(d: RuleDraft, id?: string): Promise<RuleView> {
     const path = id ? `/apiv2/derivedfields/${encodeURIComponent(id)}` : "/apiv2/derivedfields";
     return (await api<{ derivedfield: RuleView }>(path, { method: id ? "PUT" : "POST", json: bodyOf(d) })).derivedfield;
   } catch (err) {
-    throw new RuleFailed(err);
+    throw new FormFailed(err);
   }
 }
 
@@ -106,20 +106,6 @@ export async function previewRule(d: RuleDraft, query: string, signal?: AbortSig
     return await api<Preview>("/apiv2/derivedfields/preview", { method: "POST", json: { rule, query: query || "*", from: "-24h", size: 20 }, signal });
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
-    throw new RuleFailed(err);
-  }
-}
-
-/** Why a save or preview failed, by field where the server said which (`rule.` dropped). */
-export class RuleFailed extends Error {
-  readonly errors: RuleErrors = {};
-  constructor(cause: unknown) {
-    super((cause as Error).message);
-    this.name = "RuleFailed";
-    if (cause instanceof ApiError && Array.isArray(cause.body.errors)) {
-      for (const e of cause.body.errors as { field: string; message: string }[]) this.errors[e.field.replace(/^rule\./, "")] = e.message;
-    } else {
-      this.errors.body = (cause as Error).message;
-    }
+    throw new FormFailed(err, "rule.");
   }
 }

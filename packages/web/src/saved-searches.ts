@@ -1,4 +1,4 @@
-import { api, ApiError } from "./api";
+import { api, FormFailed } from "./api";
 
 /** A saved search as `/apiv2/savedsearches` shows it. */
 export interface SavedSearchView {
@@ -32,20 +32,6 @@ export async function saveSearch(draft: SavedSearchDraft, id?: string): Promise<
     const path = id ? `/apiv2/savedsearches/${encodeURIComponent(id)}` : "/apiv2/savedsearches";
     return (await api<{ savedsearch: SavedSearchView }>(path, { method: id ? "PUT" : "POST", json: draft })).savedsearch;
   } catch (err) {
-    throw new SaveFailed(err);
-  }
-}
-
-/** Why a save failed, field by field where the server said which field. */
-export class SaveFailed extends Error {
-  readonly errors: SavedSearchErrors = {};
-  constructor(cause: unknown) {
-    super((cause as Error).message);
-    this.name = "SaveFailed";
-    if (cause instanceof ApiError && Array.isArray(cause.body.errors)) {
-      for (const e of cause.body.errors as { field: keyof SavedSearchErrors; message: string }[]) this.errors[e.field] = e.message;
-    } else {
-      this.errors.body = (cause as Error).message;
-    }
+    throw new FormFailed(err);
   }
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, FormFailed } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
 import { FormActions } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
@@ -378,13 +378,7 @@ function AlertForm({ id, initial, searches, channels, onCancel, onSaved }: { id?
       else await api("/apiv2/alerts", { method: "POST", json: body });
       onSaved();
     } catch (err) {
-      if (err instanceof ApiError && Array.isArray(err.body.errors)) {
-        const fe: FieldErrors = {};
-        for (const x of err.body.errors as { field: keyof Draft | "body"; message: string }[]) fe[x.field] = x.message;
-        setErrors(fe);
-      } else {
-        setErrors({ body: (err as Error).message });
-      }
+      setErrors(new FormFailed(err).errors);
     } finally {
       setBusy(false);
     }

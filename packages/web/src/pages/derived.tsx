@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api";
+import { api, FormFailed } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
 import { FormActions } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
-import { draftOf, EMPTY_RULE, listRules, previewRule, RULE_TYPES, RuleFailed, saveRule, type Preview, type RuleDraft, type RuleErrors, type RuleView } from "../derived-fields";
+import { draftOf, EMPTY_RULE, listRules, previewRule, RULE_TYPES, saveRule, type Preview, type RuleDraft, type RuleErrors, type RuleView } from "../derived-fields";
 import { formatAgo, formatTimestamp } from "../time";
+import { useLoaded } from "../use-loaded";
 import type { PageProps } from "./page";
 
 /**
@@ -12,20 +13,8 @@ import type { PageProps } from "./page";
  * searchable as `derived.<field>`. The editor previews a rule on recent events as it is typed.
  */
 export function DerivedPage({ navigate }: PageProps) {
-  const [rules, setRules] = useState<RuleView[] | undefined>();
-  const [error, setError] = useState<unknown>(null);
+  const { value: rules, error, reload } = useLoaded(listRules);
   const [editing, setEditing] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    listRules(ctl.signal).then(
-      (r) => (setRules(r), setError(null)),
-      (err: unknown) => (err as Error).name !== "AbortError" && setError(err),
-    );
-    return () => ctl.abort();
-  }, [tick]);
-  const reload = () => setTick((t) => t + 1);
   const done = () => (setEditing(null), reload());
 
   return (
@@ -149,7 +138,7 @@ function RuleForm({ id, initial, onCancel, onSaved }: { id?: string; initial: Ru
         (err: unknown) => {
           if ((err as Error).name === "AbortError") return;
           setPreview(undefined);
-          setPreviewError(err instanceof RuleFailed ? err.errors : { body: (err as Error).message });
+          setPreviewError(err instanceof FormFailed ? err.errors : { body: (err as Error).message });
         },
       );
     }, PREVIEW_DELAY_MS);
@@ -164,7 +153,7 @@ function RuleForm({ id, initial, onCancel, onSaved }: { id?: string; initial: Ru
     try {
       onSaved(await saveRule(d, id));
     } catch (err) {
-      setErrors(err instanceof RuleFailed ? err.errors : { body: (err as Error).message });
+      setErrors(err instanceof FormFailed ? err.errors : { body: (err as Error).message });
     } finally {
       setBusy(false);
     }

@@ -1,28 +1,17 @@
-import { useEffect, useState } from "preact/hooks";
-import { api } from "../api";
+import { useState } from "preact/hooks";
+import { api, FormFailed } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
 import { FormActions } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
-import { listSavedSearches, saveSearch, SaveFailed, type SavedSearchDraft, type SavedSearchErrors, type SavedSearchView } from "../saved-searches";
+import { listSavedSearches, saveSearch, type SavedSearchDraft, type SavedSearchErrors, type SavedSearchView } from "../saved-searches";
 import { describeRange, formatAgo } from "../time";
+import { useLoaded } from "../use-loaded";
 import type { PageProps } from "./page";
 
 /** Saved searches: a query and a range under a name, shared by everyone signed in to the tenant; alerts are built on them. */
 export function SavedPage({ navigate }: PageProps) {
-  const [searches, setSearches] = useState<SavedSearchView[] | undefined>();
-  const [error, setError] = useState<unknown>(null);
+  const { value: searches, error, reload } = useLoaded(listSavedSearches);
   const [editing, setEditing] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    listSavedSearches(ctl.signal).then(
-      (s) => (setSearches(s), setError(null)),
-      (err: unknown) => (err as Error).name !== "AbortError" && setError(err),
-    );
-    return () => ctl.abort();
-  }, [tick]);
-  const reload = () => setTick((t) => t + 1);
 
   return (
     <div class="page page-saved">
@@ -140,7 +129,7 @@ export function SavedSearchForm({ id, initial, onCancel, onSaved }: { id?: strin
     try {
       onSaved(await saveSearch(d, id));
     } catch (err) {
-      setErrors(err instanceof SaveFailed ? err.errors : { body: (err as Error).message });
+      setErrors(err instanceof FormFailed ? err.errors : { body: (err as Error).message });
     } finally {
       setBusy(false);
     }
