@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseQuery } from "../../packages/core/src/query/index";
-import { eventFields, levelOf, rowMessage, rowSource } from "../../packages/web/src/fields";
+import { eventFields, formatStat, levelOf, looksNumeric, rowMessage, rowSource } from "../../packages/web/src/fields";
 import { addClause, fieldClause, highlightTerms, markTerms, quoteValue, recentQueries, rememberQuery, suggestFields } from "../../packages/web/src/query";
 import { DEFAULT_ROUTE, formatHash, parseHash } from "../../packages/web/src/route";
 import { setupSnippets } from "../../packages/web/src/setup-snippets";
@@ -236,5 +236,23 @@ describe("web UI: times in UTC when chosen", () => {
     } finally {
       setZoneMode(before);
     }
+  });
+});
+
+describe("web UI: numeric aggregates in the field browser", () => {
+  it("treats a field as numeric when most of its top values are numbers or read as numbers", () => {
+    expect(looksNumeric([{ term: 12 }, { term: "40" }, { term: "n/a" }])).toBe(true);
+    expect(looksNumeric([{ term: 12 }, { term: "GET" }, { term: "POST" }])).toBe(false);
+    expect(looksNumeric([{ term: 1 }, { term: "x" }])).toBe(false); // half is not most
+    expect(looksNumeric([])).toBe(false);
+  });
+
+  it("writes figures as people read them: separators, decimals by size, exponents at the extremes", () => {
+    expect(formatStat(4096, "en")).toBe("4,096");
+    expect(formatStat(364.575, "en")).toBe("364.6");
+    expect(formatStat(12.3456, "en")).toBe("12.35");
+    expect(formatStat(0.0012345, "en")).toBe("0.00123");
+    expect(formatStat(-2.5e22, "en")).toBe("-2.50e+22");
+    expect(formatStat(1e-9, "en")).toBe("1.00e-9");
   });
 });

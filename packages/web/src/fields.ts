@@ -1,7 +1,7 @@
 // The browser-safe entry of core: types only, no Node modules behind it.
-import type { ApiEvent } from "@unmeltable/core/event";
+import type { ApiEvent, ChartStat } from "@unmeltable/core/event";
 
-export type { ApiEvent };
+export type { ApiEvent, ChartStat };
 
 export type Scalar = string | number | boolean;
 
@@ -67,3 +67,59 @@ export function levelOf(e: Pick<ApiEvent, "event">): Level | undefined {
   if (/^(debug|trace|verbose|7)$/.test(t)) return "debug";
   return undefined;
 }
+
+/** A field's numeric aggregates over a search (`GET /apiv2/fields/FIELD/stats`); nulls when it has no numeric value. */
+export interface FieldStats {
+  field: string;
+  /** Numeric values counted (each event once per distinct value). */
+  count: number;
+  min: number | null;
+  max: number | null;
+  avg: number | null;
+  sum: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  /** False when computed from part of the matching events (the newest, or a sample). */
+  exact: boolean;
+}
+
+/** A numeric literal as the query language (and the stats endpoint) reads one: `42`, `-3.5`, `1e3`. */
+const NUMERIC_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** Whether a top value is a number: a JSON number, or text that reads as one. */
+export function isNumericTerm(term: Scalar): boolean {
+  return typeof term === "number" ? Number.isFinite(term) : typeof term === "string" && NUMERIC_TEXT.test(term.trim());
+}
+
+/** Whether a field holds numbers, judged from its top values: most of them are numbers (or numeric text). */
+export function looksNumeric(terms: ReadonlyArray<{ term: Scalar }>): boolean {
+  const numeric = terms.filter((t) => isNumericTerm(t.term)).length;
+  return terms.length > 0 && numeric * 2 > terms.length;
+}
+
+/**
+ * A figure as people read it: thousands separated, decimals by its size (`1,234.6`, `12.35`, `0.00123`);
+ * whole numbers without any. Past what decimals show well, in exponent form (`1.23e+21`).
+ */
+export function formatStat(n: number, locale?: string): string {
+  const a = Math.abs(n);
+  if (!Number.isFinite(n)) return String(n);
+  if (a >= 1e21 || (a > 0 && a < 1e-6)) return n.toExponential(2);
+  if (Number.isInteger(n)) return n.toLocaleString(locale);
+  if (a >= 100) return n.toLocaleString(locale, { maximumFractionDigits: 1 });
+  if (a >= 1) return n.toLocaleString(locale, { maximumFractionDigits: 2 });
+  return n.toLocaleString(locale, { maximumSignificantDigits: 3 });
+}
+
+/** What each aggregate is called beside a value ("p95 of json.ms") and in a chart editor's list. */
+export const STAT_NAMES: Record<ChartStat, string> = {
+  count: "count",
+  min: "min",
+  max: "max",
+  avg: "average",
+  sum: "sum",
+  p50: "p50 (median)",
+  p95: "p95",
+  p99: "p99",
+};

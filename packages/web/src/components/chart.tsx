@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
-import type { ChartSpec, ChartType } from "@unmeltable/core/event";
+import type { ChartSpec, ChartStat, ChartType } from "@unmeltable/core/event";
 import { api, qs } from "../api";
+import { formatStat, STAT_NAMES, type FieldStats } from "../fields";
 import { fieldClause } from "../query";
 import { fillBuckets, formatShort, type Bucket } from "../time";
 
-export type { ChartSpec, ChartType };
+export type { ChartSpec, ChartStat, ChartType };
 
 interface Term {
   term: string | number | boolean;
@@ -22,6 +23,7 @@ const COLOURS = ["#1a5fd0", "#c2410c", "#15803d", "#9333ea", "#b45309", "#0e7490
 
 type Data =
   | { kind: "count"; count: number }
+  | { kind: "stat"; stat: Exclude<ChartStat, "count">; field: string; value: number | null; exact: boolean }
   | { kind: "terms"; terms: Term[]; total: number }
   | { kind: "timeline"; series: { label: string; buckets: Bucket[] }[]; interval: number };
 
@@ -34,7 +36,7 @@ export function Chart({ spec, from, until, nonce }: { spec: ChartSpec; from: str
     setError(null);
     load(spec, from, until, ctl.signal).then(setData, (err: unknown) => (err as Error).name !== "AbortError" && setError((err as Error).message));
     return () => ctl.abort();
-  }, [spec.type, spec.query, spec.field, spec.size, from, until, nonce]);
+  }, [spec.type, spec.stat, spec.query, spec.field, spec.size, from, until, nonce]);
   return (
     <figure class="chart" data-chart={spec.title} aria-busy={!data && !error ? "true" : undefined}>
       <figcaption>
@@ -47,6 +49,11 @@ export function Chart({ spec, from, until, nonce }: { spec: ChartSpec; from: str
 
 async function load(spec: ChartSpec, from: string, until: string, signal: AbortSignal): Promise<Data> {
   const q = spec.query || "*";
+  if (spec.type === "count" && spec.stat && spec.stat !== "count" && spec.field) {
+    const { stat, field } = spec;
+    const s = await api<FieldStats>(`/apiv2/fields/${encodeURIComponent(field)}/stats${qs({ q, from, until })}`, { signal });
+    return { kind: "stat", stat, field, value: s[stat], exact: s.exact };
+  }
   if (spec.type === "count") return { kind: "count", count: (await api<{ count: number }>(`/apiv2/events/count${qs({ q, from, until })}`, { signal })).count };
   const facet = async () => {
     const field = spec.field!;
@@ -76,6 +83,23 @@ async function load(spec: ChartSpec, from: string, until: string, signal: AbortS
 
 function Body({ spec, data }: { spec: ChartSpec; data: Data }) {
   if (data.kind === "count") return <p class="chart-value">{data.count.toLocaleString()}</p>;
+  if (data.kind === "stat") {
+    return (
+      <>
+        {data.value === null ? (
+          <p class="chart-value chart-value-none">no numeric values</p>
+        ) : (
+          <p class="chart-value" title={String(data.value)}>
+            {formatStat(data.value)}
+          </p>
+        )}
+        <p class="chart-stat muted small">
+          {STAT_NAMES[data.stat]} of <code>{data.field}</code>
+          {data.exact ? "" : " · from the newest events only"}
+        </p>
+      </>
+    );
+  }
   if (data.kind === "terms") {
     if (data.terms.length === 0) return <p class="muted">No values of {spec.field} in this range.</p>;
     const max = Math.max(1, ...data.terms.map((t) => t.count));

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
+import { CHART_STATS } from "@unmeltable/core/event";
 import { api, ApiError } from "../api";
-import { Chart, type ChartSpec, type ChartType } from "../components/chart";
+import { Chart, type ChartSpec, type ChartStat, type ChartType } from "../components/chart";
 import { FormActions } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { describeRange, PRESETS } from "../time";
@@ -16,12 +17,18 @@ interface DashboardView {
   updatedAt: number;
 }
 
+/** A field error the server names (`charts[2].field`), or one about the dashboard itself. */
+interface FieldError {
+  field: string;
+  message: string;
+}
+
 const REFRESH = [0, 30, 60, 300];
 const TYPES: { type: ChartType; label: string }[] = [
   { type: "timeline", label: "Timeline (events over time)" },
   { type: "bar", label: "Bar (top values of a field)" },
   { type: "pie", label: "Pie (top values of a field)" },
-  { type: "count", label: "Single value (count)" },
+  { type: "count", label: "Single value (a count, an average, a p95…)" },
   { type: "table", label: "Table (values of a field)" },
 ];
 
@@ -115,16 +122,20 @@ function DashboardView({ id, navigate }: { id: string; navigate: PageProps["navi
     const t = setInterval(() => setNonce((n) => n + 1), d.refreshSeconds * 1000);
     return () => clearInterval(t);
   }, [d?.refreshSeconds]);
-  const save = async (change: Partial<DashboardView>) => {
+  /** Saves a change; the server's complaints (field by field when it names them), or none when saved. */
+  const patch = async (change: Partial<DashboardView>): Promise<FieldError[]> => {
     try {
       const b = await api<{ dashboard: DashboardView }>(`/apiv2/dashboards/${encodeURIComponent(id)}`, { method: "PATCH", json: change });
       setD(b.dashboard);
-      setProblem("");
-      return true;
+      return [];
     } catch (err) {
-      setProblem(err instanceof ApiError && Array.isArray(err.body.errors) ? (err.body.errors as { message: string }[]).map((x) => x.message).join("; ") : (err as Error).message);
-      return false;
+      return err instanceof ApiError && Array.isArray(err.body.errors) ? (err.body.errors as FieldError[]) : [{ field: "body", message: (err as Error).message }];
     }
+  };
+  const save = async (change: Partial<DashboardView>) => {
+    const errors = await patch(change);
+    setProblem(errors.map((x) => x.message).join("; "));
+    return errors.length === 0;
   };
   if (error) return <ErrorBox error={error} onRetry={() => navigate({ page: "dashboards" })} />;
   if (!d) return <Loading label="Loading the dashboard…" />;
@@ -176,10 +187,20 @@ function DashboardView({ id, navigate }: { id: string; navigate: PageProps["navi
           {problem}
         </p>
       )}
-      {adding && <ChartForm onCancel={() => setAdding(false)} onAdd={async (c) => (await save({ charts: [...d.charts, c] })) && setAdding(false)} />}
+      {adding && (
+        <ChartForm
+          at={`charts[${d.charts.length}]`}
+          onCancel={() => setAdding(false)}
+          onAdd={async (c) => {
+            const errors = await patch({ charts: [...d.charts, c] });
+            if (errors.length === 0) setAdding(false);
+            return errors;
+          }}
+        />
+      )}
       {d.charts.length === 0 && !adding ? (
         <Empty title="No charts yet" icon="▦">
-          <p>Add a chart: a timeline of a search, the top values of a field as bars, a pie or a table, or a single count.</p>
+          <p>Add a chart: a timeline of a search, the top values of a field as bars, a pie or a table, or a single value (a count of events, or a numeric field's average, p95 and the like).</p>
         </Empty>
       ) : (
         <div class="chart-grid">
@@ -197,49 +218,127 @@ function DashboardView({ id, navigate }: { id: string; navigate: PageProps["navi
   );
 }
 
-function ChartForm({ onCancel, onAdd }: { onCancel(): void; onAdd(c: ChartSpec): Promise<unknown> }) {
-  const [c, setC] = useState<ChartSpec>({ title: "", type: "timeline", query: "", field: "", size: 5 });
+type ChartDraft = Required<Pick<ChartSpec, "title" | "type" | "query" | "field" | "size" | "stat">>;
+/** The chart form's inputs, by the name the server gives their errors (`charts[N].field`). */
+type ChartErrors = Partial<Record<keyof ChartDraft | "body", string>>;
+
+/** What a single-value chart can show: the events' count, or an aggregate of a numeric field. */
+const STAT_LABELS: Record<ChartStat, string> = {
+  count: "Count of events",
+  min: "Minimum of a field",
+  max: "Maximum of a field",
+  avg: "Average of a field",
+  sum: "Sum of a field",
+  p50: "Median (p50) of a field",
+  p95: "95th percentile (p95) of a field",
+  p99: "99th percentile (p99) of a field",
+};
+
+function ChartForm({ at, onCancel, onAdd }: { at: string; onCancel(): void; onAdd(c: ChartSpec): Promise<FieldError[]> }) {
+  const [c, setC] = useState<ChartDraft>({ title: "", type: "timeline", query: "", field: "", size: 5, stat: "count" });
+  const [errors, setErrors] = useState<ChartErrors>({});
+  const [busy, setBusy] = useState(false);
+  const single = c.type === "count";
+  const aggregate = single && c.stat !== "count";
   const needsField = c.type === "bar" || c.type === "pie" || c.type === "table";
-  const submit = (e: Event) => {
+  const submit = async (e: Event) => {
     e.preventDefault();
-    const { field, size, ...rest } = c;
-    void onAdd({ ...rest, ...(field && c.type !== "count" ? { field, size } : {}) });
+    const { field, size, stat, ...rest } = c;
+    // A single value sends a field only with an aggregate; the other charts send a number of top values only with a field.
+    const spec: ChartSpec = single ? { ...rest, ...(aggregate ? { stat, ...(field ? { field } : {}) } : {}) } : { ...rest, ...(field ? { field, size } : {}) };
+    setBusy(true);
+    try {
+      const problems = await onAdd(spec);
+      // The server's errors for this chart go beside its inputs shown; anything else above the buttons.
+      const shown: readonly string[] = ["title", "type", "query", ...(single ? ["stat", ...(aggregate ? ["field"] : [])] : ["field", "size"])];
+      const found: ChartErrors = {};
+      for (const p of problems) {
+        const k = p.field.startsWith(`${at}.`) ? p.field.slice(at.length + 1) : "";
+        if (shown.includes(k)) found[k as keyof ChartDraft] = p.message;
+        else found.body = found.body ? `${found.body}; ${p.message}` : p.message;
+      }
+      setErrors(found);
+    } finally {
+      setBusy(false);
+    }
   };
+  const set = <K extends keyof ChartDraft>(k: K, v: ChartDraft[K]) => setC({ ...c, [k]: v });
+  const errId = (k: keyof ChartDraft) => `chart-err-${k}`;
+  const attrs = (k: keyof ChartDraft) => ({ "aria-invalid": errors[k] ? ("true" as const) : undefined, "aria-describedby": errors[k] ? errId(k) : undefined });
+  const err = (k: keyof ChartDraft) =>
+    errors[k] ? (
+      <span id={errId(k)} class="field-error">
+        {errors[k]}
+      </span>
+    ) : null;
+  const fieldInput = (label: string, placeholder: string) => (
+    <label class="field">
+      <span>{label}</span>
+      <input name="field" class="mono" value={c.field} placeholder={placeholder} spellcheck={false} onInput={(e) => set("field", (e.target as HTMLInputElement).value)} {...attrs("field")} />
+      {err("field")}
+    </label>
+  );
   return (
-    <form class="card alert-form" onSubmit={submit} aria-label="Add chart">
+    <form class="card alert-form" onSubmit={(e) => void submit(e)} aria-label="Add chart" noValidate>
       <div class="field-row">
         <label class="field">
           <span>Title</span>
-          <input name="title" value={c.title} maxLength={100} onInput={(e) => setC({ ...c, title: (e.target as HTMLInputElement).value })} />
+          <input name="title" value={c.title} maxLength={100} onInput={(e) => set("title", (e.target as HTMLInputElement).value)} {...attrs("title")} />
+          {err("title")}
         </label>
         <label class="field">
           <span>Chart</span>
-          <select name="type" value={c.type} onChange={(e) => setC({ ...c, type: (e.target as HTMLSelectElement).value as ChartType })}>
+          <select name="type" value={c.type} onChange={(e) => set("type", (e.target as HTMLSelectElement).value as ChartType)} {...attrs("type")}>
             {TYPES.map((t) => (
               <option key={t.type} value={t.type}>
                 {t.label}
               </option>
             ))}
           </select>
+          {err("type")}
         </label>
       </div>
       <label class="field">
         <span>Search query</span>
-        <input name="query" class="mono" value={c.query} placeholder="* (every event)" spellcheck={false} onInput={(e) => setC({ ...c, query: (e.target as HTMLInputElement).value })} />
+        <input name="query" class="mono" value={c.query} placeholder="* (every event)" spellcheck={false} onInput={(e) => set("query", (e.target as HTMLInputElement).value)} {...attrs("query")} />
+        {err("query")}
       </label>
-      {c.type !== "count" && (
+      {single ? (
         <div class="field-row">
           <label class="field">
-            <span>{needsField ? "Field" : "Split by field (optional)"}</span>
-            <input name="field" class="mono" value={c.field} placeholder="json.level" spellcheck={false} onInput={(e) => setC({ ...c, field: (e.target as HTMLInputElement).value })} />
+            <span>Shows</span>
+            <select name="stat" value={c.stat} onChange={(e) => set("stat", (e.target as HTMLSelectElement).value as ChartStat)} {...attrs("stat")}>
+              {CHART_STATS.map((stat) => (
+                <option key={stat} value={stat}>
+                  {STAT_LABELS[stat]}
+                </option>
+              ))}
+            </select>
+            {err("stat")}
           </label>
+          {aggregate && fieldInput("Numeric field", "json.ms")}
+        </div>
+      ) : (
+        <div class="field-row">
+          {fieldInput(needsField ? "Field" : "Split by field (optional)", "json.level")}
           <label class="field">
             <span>Top values</span>
-            <input name="size" type="number" min={1} max={20} value={c.size} onInput={(e) => setC({ ...c, size: Number((e.target as HTMLInputElement).value) })} />
+            <input name="size" type="number" min={1} max={20} value={c.size} onInput={(e) => set("size", Number((e.target as HTMLInputElement).value))} {...attrs("size")} />
+            {err("size")}
           </label>
         </div>
       )}
-      <FormActions submit="Add" onCancel={onCancel} />
+      {errors.body && (
+        <p class="field-error" role="alert">
+          {errors.body}
+        </p>
+      )}
+      {Object.keys(errors).length > 0 && !errors.body && (
+        <p class="sr-only" role="alert">
+          The chart was not added: {Object.values(errors).join("; ")}
+        </p>
+      )}
+      <FormActions submit="Add" busy={busy} onCancel={onCancel} />
     </form>
   );
 }

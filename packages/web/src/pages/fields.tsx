@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, qs } from "../api";
 import { QueryBar } from "../components/query-bar";
 import { Empty, ErrorBox, Loading } from "../components/states";
+import { formatStat, looksNumeric, type FieldStats } from "../fields";
 import { addClause, fieldClause } from "../query";
 import { describeRange } from "../time";
 import type { PageProps } from "./page";
@@ -85,6 +86,8 @@ function FieldCard({ field, route, total, onPick }: { field: string; route: Page
   const [unfolded, setUnfolded] = useState(false);
   const [error, setError] = useState<string>("");
   const [visible, setVisible] = useState(false);
+  const [stats, setStats] = useState<FieldStats | undefined>();
+  const [statsError, setStatsError] = useState("");
   const ref = useRef<HTMLLIElement>(null);
 
   // Top values are counted only for the cards that come into view.
@@ -114,6 +117,20 @@ function FieldCard({ field, route, total, onPick }: { field: string; route: Page
     return () => ctl.abort();
   }, [visible]);
 
+  // A field whose top values are mostly numbers gets its aggregates too, once those values are in (so
+  // only for the cards in view, and only for numeric fields); the card is remade when the search changes.
+  const numeric = terms !== undefined && looksNumeric(terms);
+  useEffect(() => {
+    if (!numeric) return;
+    const ctl = new AbortController();
+    api<FieldStats>(`/apiv2/fields/${encodeURIComponent(field)}/stats${qs({ q: route.q || "*", from: route.from, until: route.until })}`, { signal: ctl.signal }).then(
+      setStats,
+      // A deployment whose index computes no aggregates (404) shows the top values alone.
+      (err: Error) => err.name !== "AbortError" && !(err instanceof ApiError && err.status === 404) && setStatsError(err.message),
+    );
+    return () => ctl.abort();
+  }, [numeric]);
+
   const max = Math.max(1, ...(terms ?? []).map((t) => t.count));
   // A field whose every value is its event's own (an id, a time, a request's bytes) tells nothing by its
   // top values: it is folded to one line, and opens on demand.
@@ -121,6 +138,7 @@ function FieldCard({ field, route, total, onPick }: { field: string; route: Page
   return (
     <li class="field-card" ref={ref} data-field={field}>
       <h2 class="field-card-title">{field}</h2>
+      {numeric && <NumericSummary field={field} stats={stats} error={statsError} />}
       {error ? (
         <p class="field-error">{error}</p>
       ) : !terms ? (
@@ -170,5 +188,47 @@ function FieldCard({ field, route, total, onPick }: { field: string; route: Page
       )}
       {sampled && <p class="muted small">Counted over the newest 100,000 matching events.</p>}
     </li>
+  );
+}
+
+/** The aggregates a numeric field's card shows, in this order. */
+const SUMMARY = [
+  { key: "min", label: "min" },
+  { key: "avg", label: "avg" },
+  { key: "max", label: "max" },
+  { key: "p95", label: "p95" },
+] as const;
+
+/** A numeric field's min, average, max and 95th percentile over the search, and how many values they are of. */
+function NumericSummary({ field, stats, error }: { field: string; stats?: FieldStats; error: string }) {
+  if (error) return <p class="field-error small">Statistics of {field}: {error}</p>;
+  if (!stats) {
+    return (
+      <p class="muted small" aria-busy="true">
+        Computing min, average and max…
+      </p>
+    );
+  }
+  if (stats.count === 0) return <p class="muted small" data-testid="field-stats-none">No numeric values to summarize.</p>;
+  return (
+    <div class="field-stats" data-testid="field-stats">
+      <dl>
+        {SUMMARY.map(({ key, label }) => {
+          const v = stats[key];
+          return (
+            <div key={key} data-stat={key}>
+              <dt>{label}</dt>
+              <dd data-value={v === null ? "" : String(v)} title={v === null ? undefined : String(v)}>
+                {v === null ? "—" : formatStat(v)}
+              </dd>
+            </div>
+          );
+        })}
+      </dl>
+      <p class="muted small" data-testid="field-stats-note">
+        Over {stats.count.toLocaleString()} numeric value{stats.count === 1 ? "" : "s"}
+        {stats.exact ? "" : ", from the newest matching events only"}.
+      </p>
+    </div>
   );
 }
