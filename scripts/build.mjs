@@ -24,6 +24,8 @@ await build({
     "udp-receiver-worker": "packages/collector/src/udp-receiver-worker.ts",
     // The process stage's parsing in `start` (issue 16).
     "process-parse-worker": "packages/runner/src/parse-worker.ts",
+    // The derived-field rules API's pattern checks and previews, off the main thread.
+    "derived-rules-worker": "packages/alerts/src/rule-worker.ts",
   },
   outdir: "dist",
   outExtension: { ".js": ".mjs" },

@@ -1,19 +1,22 @@
 import {
   badRequest,
-  compileRule,
+  CodedError,
   DERIVED_LIMITS,
+  ERROR_CODES,
+  inlineRuleWork,
   inScope,
   messageOf,
   parseQuery,
   parseTimeRange,
   QuerySyntaxError,
-  RuleBudget,
+  RECORD_ID,
   TimeRangeError,
   validateDerivedRule,
   type DerivedRule,
   type DerivedRuleSpec,
   type IndexPort,
   type RecordStore,
+  type RuleWork,
   type Tenant,
 } from "@unmeltable/core";
 import { answerOf, notAllowed, ok, parseBody, pathParts, type RecordsRequest, type RecordsResponse } from "./api-common";
@@ -34,6 +37,8 @@ export interface DerivedFieldsDeps {
   index: IndexPort;
   /** Told after every change, so that the process stage reads the tenant's rules again. */
   changed?: (tenant: string) => void;
+  /** Where patterns are compiled and previews run (default inline; on one machine a RuleThread). */
+  work?: RuleWork;
   now?: () => number;
   maxPerTenant?: number;
 }
@@ -52,19 +57,51 @@ export async function answerDerivedFieldsApi(req: RecordsRequest, tenant: Tenant
       return answerOf(err);
     }
   }
+  const method = req.method.toUpperCase();
+  // The pattern is compiled where the work goes (off the request thread); the records API's own
+  // validation then checks the rest without compiling it again, and reports both together.
+  let badPattern: string | undefined;
+  if (method === "POST" || method === "PUT" || method === "PATCH") {
+    try {
+      badPattern = await checkPattern(req, tenant, parts, deps);
+    } catch (err) {
+      return answerOf(err);
+    }
+  }
   const answer = await answerRecordsApi(req, tenant, {
     store: deps.rules,
     plural: "derivedfields",
     singular: "derivedfield",
     noun: "derived field rule",
     nouns: "derived field rules",
-    validate: (input, base) => validateDerivedRule(input, base),
+    validate: (input, base) => {
+      const r = validateDerivedRule(input, base, { checkPattern: false });
+      if (badPattern === undefined) return r;
+      return { ok: false, errors: [...(r.ok ? [] : r.errors.filter((e) => e.field !== "pattern")), { field: "pattern", message: badPattern }] };
+    },
     maxPerTenant: deps.maxPerTenant ?? DERIVED_LIMITS.perTenant,
     now: deps.now,
     view: (r: DerivedRule) => ({ ...specOf(r), id: r.id, createdAt: r.createdAt, updatedAt: r.updatedAt }),
   });
   if (req.method.toUpperCase() !== "GET" && answer.status < 300) deps.changed?.(tenant.name);
   return answer;
+}
+
+/** What is wrong with a body's pattern (new, or on a rule whose type it changes), checked by the rule work. */
+async function checkPattern(req: RecordsRequest, tenant: Tenant, parts: string[], deps: DerivedFieldsDeps): Promise<string | undefined> {
+  let body: unknown;
+  try {
+    body = parseBody(req.body);
+  } catch {
+    return undefined; // the records API answers a body that is not JSON
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const o = body as Record<string, unknown>;
+  const stored = parts.length === 1 && RECORD_ID.test(parts[0]!) ? await deps.rules.get(tenant.name, parts[0]!) : undefined;
+  const pattern = typeof o.pattern === "string" ? o.pattern : "type" in o ? stored?.pattern : undefined;
+  const type = "type" in o ? o.type : stored?.type;
+  if (typeof pattern !== "string" || pattern === "" || pattern.length > DERIVED_LIMITS.patternLength || (type !== "regex" && type !== "tag")) return undefined;
+  return (deps.work ?? inlineRuleWork).check(pattern, type === "regex");
 }
 
 function specOf(r: DerivedRuleSpec): DerivedRuleSpec {
@@ -78,7 +115,9 @@ async function preview(body: unknown, tenant: Tenant, deps: DerivedFieldsDeps) {
   const ruleIn = o.rule;
   // A rule being written may have no name yet: the preview does not need one.
   const named = typeof ruleIn === "object" && ruleIn !== null && !Array.isArray(ruleIn) && !("name" in ruleIn) ? { ...ruleIn, name: "preview" } : ruleIn;
-  const checked = validateDerivedRule(named);
+  const checked = validateDerivedRule(named, undefined, { checkPattern: false });
+  const patternError = checked.ok && checked.spec.pattern !== undefined ? await (deps.work ?? inlineRuleWork).check(checked.spec.pattern, checked.spec.type === "regex") : undefined;
+  if (patternError) throw new CodedError(ERROR_CODES.BAD_REQUEST, 400, patternError, { details: { errors: [{ field: "rule.pattern", message: patternError }] } });
   if (!checked.ok) throw badRequest(checked.errors.map((e) => e.message).join("; "), { errors: checked.errors.map((e) => ({ ...e, field: `rule.${e.field}` })) });
   const text = (k: string): string | undefined => {
     const v = o[k];
@@ -102,27 +141,25 @@ async function preview(body: unknown, tenant: Tenant, deps: DerivedFieldsDeps) {
   }
   const size = o.size ?? PREVIEW_LIMITS.defaultSize;
   if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > PREVIEW_LIMITS.maxSize) throw badRequest(`size is a whole number from 1 to ${PREVIEW_LIMITS.maxSize}`);
-  const rule = compileRule(checked.spec);
-  // The preview runs where requests are answered: it gets the time a batch's rules get, no more.
-  const budget = new RuleBudget();
   const found = await deps.index.search({ tenant: tenant.name, query, from: range.from, until: range.until }, { order: "desc", size, maxBytes: 4 * 1024 * 1024 });
+  // Run where the work goes, within one batch's time budget (DERIVED_LIMITS.budgetMs).
+  const outcomes = await (deps.work ?? inlineRuleWork).preview(
+    checked.spec,
+    found.events.map((e) => ({ text: messageOf(e), inScope: inScope(checked.spec, e) })),
+  );
   let matched = 0;
-  const events = found.events.map((e) => {
-    const applies = inScope(checked.spec, e);
-    const tried = applies && !budget.exhausted;
-    const start = performance.now();
-    const result = tried ? rule.extract(messageOf(e)) : undefined;
-    if (tried) budget.add(performance.now() - start);
-    if (result) matched++;
+  const events = found.events.map((e, i) => {
+    const o = outcomes[i] ?? { fields: null };
+    if (o.fields || o.tag) matched++;
     const logmsg = typeof e.logmsg === "string" ? e.logmsg : "";
     return {
       id: e.id,
       timestamp: e.timestamp,
       logmsg: logmsg.length > PREVIEW_LIMITS.messageChars ? logmsg.slice(0, PREVIEW_LIMITS.messageChars) : logmsg,
-      inScope: applies,
-      ...(applies && !tried ? { skipped: true } : {}),
-      fields: result?.fields ?? null,
-      ...(result?.tag ? { tag: result.tag } : {}),
+      inScope: inScope(checked.spec, e),
+      ...(o.skipped ? { skipped: true } : {}),
+      fields: o.fields,
+      ...(o.tag ? { tag: o.tag } : {}),
     };
   });
   return { rule: specOf(checked.spec), searched: events.length, matched, events };

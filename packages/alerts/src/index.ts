@@ -14,3 +14,4 @@ export { mailerFromEnv, sesMailer, smtpMailer, type MailSender, type MailerOptio
 export { answerRecordsApi, type RecordCollection, type Validation } from "./records-api";
 export { answerDashboardsApi, DASHBOARDS_PATH, type DashboardsDeps } from "./dashboards-api";
 export { answerDerivedFieldsApi, DERIVED_FIELDS_PATH, PREVIEW_LIMITS, type DerivedFieldsDeps } from "./derived-fields-api";
+export { RuleThread, type RuleThreadOptions } from "./rule-thread";

@@ -5,6 +5,7 @@ import {
   answerDerivedFieldsApi,
   answerSavedSearchesApi,
   channelNotifier,
+  RuleThread,
   smtpMailer,
   SqliteAlertStore,
   SqliteRecordStore,
@@ -90,7 +91,9 @@ export function startAlerts(options: {
   // Without the process stage's rule cache (tests of the APIs alone), the rules are kept all the same.
   const ownRules = options.derived ? undefined : new SqliteRecordStore<DerivedRuleSpec>(options.dataDir, "derived");
   const derived = options.derived ?? { rules: ownRules!, changed: () => undefined };
-  const derivedApi = handlerOf((req, tenant) => answerDerivedFieldsApi(req, tenant, { rules: derived.rules, index: options.index, changed: derived.changed }));
+  // Patterns are compiled and previews run on a thread of their own: never on the thread that accepts syslog.
+  const ruleWork = new RuleThread();
+  const derivedApi = handlerOf((req, tenant) => answerDerivedFieldsApi(req, tenant, { rules: derived.rules, index: options.index, changed: derived.changed, work: ruleWork }));
   const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
   // Callers are authenticated before their body is read; a body over the limit is answered 413 before it is read.
   const route = (url: string, handler: ReturnType<typeof handlerOf>): HttpRoute => ({ url, methods, tenants: options.tenants, body: { text: MAX_BODY_BYTES }, handler });
@@ -111,6 +114,7 @@ export function startAlerts(options: {
       searches.close();
       dashboards.close();
       ownRules?.close();
+      await ruleWork.close();
     },
   };
 }

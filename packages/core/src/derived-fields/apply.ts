@@ -5,7 +5,7 @@
  */
 import { RE2JS } from "re2js";
 import type { FieldValue, LogEvent } from "../event";
-import { DERIVED_LIMITS, DERIVED_NAMESPACE, type DerivedRule, type DerivedRuleSpec } from "./derived-rule";
+import { DERIVED_LIMITS, DERIVED_NAMESPACE, patternProblem, type DerivedRule, type DerivedRuleSpec } from "./derived-rule";
 
 /** A rule ready to run: its matcher built once. */
 export interface CompiledRule {
@@ -182,3 +182,45 @@ function typed(value: string): FieldValue {
   if (NUMBER.test(value)) return Number(value);
   return value.length > DERIVED_LIMITS.valueChars ? value.slice(0, DERIVED_LIMITS.valueChars) : value;
 }
+
+/** What a rule yields on one message of a preview: its fields (null: no match), its tag, or not tried. */
+export interface PreviewOutcome {
+  fields: Record<string, FieldValue> | null;
+  tag?: string;
+  /** Not tried: the preview's time (DERIVED_LIMITS.budgetMs) was spent on the messages before. */
+  skipped?: boolean;
+}
+
+/** The rule run on each message in scope, within one batch's time budget (the rule editor's preview). */
+export function previewRule(spec: DerivedRuleSpec, messages: readonly { text: string; inScope: boolean }[], budget: RuleBudget = new RuleBudget()): PreviewOutcome[] {
+  const rule = compileRule(spec);
+  return messages.map((m) => {
+    if (!m.inScope) return { fields: null };
+    if (budget.exhausted) return { fields: null, skipped: true };
+    const start = performance.now();
+    let found;
+    try {
+      found = rule.extract(m.text.length > DERIVED_LIMITS.inputChars ? m.text.slice(0, DERIVED_LIMITS.inputChars) : m.text);
+    } catch {
+      found = undefined;
+    }
+    budget.add(performance.now() - start);
+    return found ? { fields: Object.keys(found.fields).length > 0 ? found.fields : null, ...(found.tag ? { tag: found.tag } : {}) } : { fields: null };
+  });
+}
+
+/**
+ * The CPU work of the rules API — checking a pattern, running a preview — where it may run: inline (a
+ * Lambda answers one request at a time), or on a thread of its own (the server on one machine, whose
+ * main thread accepts syslog: packages/alerts/src/rule-thread.ts).
+ */
+export interface RuleWork {
+  /** Why the pattern cannot be used (patternProblem), or undefined. */
+  check(pattern: string, needsGroups: boolean): Promise<string | undefined>;
+  preview(spec: DerivedRuleSpec, messages: { text: string; inScope: boolean }[]): Promise<PreviewOutcome[]>;
+}
+
+export const inlineRuleWork: RuleWork = {
+  check: (pattern, needsGroups) => Promise.resolve(patternProblem(pattern, needsGroups)),
+  preview: (spec, messages) => Promise.resolve(previewRule(spec, messages)),
+};
