@@ -229,4 +229,24 @@ describe("the Derived fields page, in Chromium, against the real program", () =>
     expect(pageErrors).toEqual([]);
     expect(cspViolations).toEqual([]);
   });
+
+  it("starts a rule from an event's \"Extract fields\": the form opens, previewed on that event alone", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Search", exact: true }).click();
+    await page.getByLabel("Search query").fill(`${marker} health`);
+    await page.getByLabel("Search query").press("Enter");
+    const rows = page.locator("ol.events > li.event");
+    await eventually(() => rows.count()).toBe(1);
+    await rows.first().getByRole("button", { expanded: false }).click();
+    await rows.first().getByRole("link", { name: "Extract fields" }).click();
+    await page.getByRole("heading", { name: "Derived fields", level: 1 }).waitFor();
+    const form = page.getByRole("form", { name: "New derived field rule" });
+    expect(await form.getByLabel("Events matching").inputValue()).toMatch(/^id:[0-9a-f-]{36}$/);
+    await form.getByLabel("Regular expression (RE2)").fill(String.raw`GET /(?<endpoint>\w+)`);
+    const preview = form.getByRole("region", { name: "Preview" });
+    await preview.getByText("Matches 1 of the 1 newest events in the range.").waitFor();
+    expect(await preview.locator(".preview-out code").allTextContents()).toEqual(['derived.endpoint = "health"']);
+    await form.getByRole("button", { name: "Cancel" }).click();
+    await form.waitFor({ state: "detached" });
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -97,13 +97,16 @@ export interface Preview {
   events: PreviewEvent[];
 }
 
-/** The rule run on the tenant's newest events matching `query`. */
-export async function previewRule(d: RuleDraft, query: string, signal?: AbortSignal): Promise<Preview> {
+/** The preview's events when no range is given: the last 24 hours. */
+export const PREVIEW_RANGE = { from: "-24h", until: "now" };
+
+/** The rule run on the tenant's newest events matching `query` in `range`. */
+export async function previewRule(d: RuleDraft, query: string, range: { from: string; until: string }, signal?: AbortSignal): Promise<Preview> {
   try {
     // Without its name: a rule being typed may not have one yet, and the preview needs none (the API would refuse "").
     const rule = bodyOf(d);
     delete rule.name;
-    return await api<Preview>("/apiv2/derivedfields/preview", { method: "POST", json: { rule, query: query || "*", from: "-24h", size: 20 }, signal });
+    return await api<Preview>("/apiv2/derivedfields/preview", { method: "POST", json: { rule, query: query || "*", from: range.from, until: range.until, size: 20 }, signal });
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
     throw new FormFailed(err, "rule.");

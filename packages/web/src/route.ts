@@ -6,6 +6,7 @@
  *   #/search?q=...&from=2024-03-10T12:00:00.000Z&until=2024-03-10T12:30:00.000Z   (a zoomed or custom range)
  *   #/alerts?saved=ID   (a new alert on a saved search)
  *   #/dashboards?saved=ID   (one dashboard)
+ *   #/derived?saved=EVENT_ID&from=T&until=T   (a new derived field rule, previewed on that event)
  */
 export const PAGES = ["search", "fields", "tail", "setup", "saved", "dashboards", "alerts", "derived", "usage"] as const;
 export type Page = (typeof PAGES)[number];
@@ -17,7 +18,10 @@ export interface RouteState {
   /** Loggly time values: `-1h`, `now`, ISO-8601, epoch ms. */
   from: string;
   until: string;
-  /** A saved search the page starts from (the alerts page's new alert); only for the page it was given to. */
+  /**
+   * What the page starts from, only for the page it was given to: the alerts page's saved search (a new
+   * alert on it), the dashboards page's dashboard, the derived fields page's event (a new rule on it).
+   */
   saved?: string;
 }
 

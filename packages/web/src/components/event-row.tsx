@@ -97,6 +97,12 @@ export function eventLink(event: ApiEvent): string {
   return formatHash({ page: "search", q: `id:${event.id}`, from: at, until: at });
 }
 
+/** The derived fields page with a new rule previewed on this event (Loggly's "Create Derived Fields" from an event). */
+function extractLink(event: ApiEvent): string {
+  const at = new Date(event.timestamp).toISOString();
+  return formatHash({ page: "derived", q: "", from: at, until: at, saved: event.id });
+}
+
 /** Copy the event (its JSON, pretty-printed) or a link to it; each says whether it worked. */
 function EventActions({ event }: { event: ApiEvent }) {
   const [status, setStatus] = useState("");
@@ -112,6 +118,9 @@ function EventActions({ event }: { event: ApiEvent }) {
       </button>
       <a class="btn btn-small" href={link}>
         Open this event alone
+      </a>
+      <a class="btn btn-small" href={extractLink(event)}>
+        Extract fields
       </a>
       <span class="muted small" role="status" aria-live="polite">
         {status}

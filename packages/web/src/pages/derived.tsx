@@ -3,7 +3,7 @@ import { api, FormFailed } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
 import { FormActions } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
-import { draftOf, EMPTY_RULE, listRules, previewRule, RULE_TYPES, saveRule, type Preview, type RuleDraft, type RuleErrors, type RuleView } from "../derived-fields";
+import { draftOf, EMPTY_RULE, listRules, PREVIEW_RANGE, previewRule, RULE_TYPES, saveRule, type Preview, type RuleDraft, type RuleErrors, type RuleView } from "../derived-fields";
 import { formatAgo, formatTimestamp } from "../time";
 import { useLoaded } from "../use-loaded";
 import type { PageProps } from "./page";
@@ -12,9 +12,11 @@ import type { PageProps } from "./page";
  * Derived fields: the tenant's own extraction rules, applied to each new event as it is processed and
  * searchable as `derived.<field>`. The editor previews a rule on recent events as it is typed.
  */
-export function DerivedPage({ navigate }: PageProps) {
+export function DerivedPage({ navigate, route }: PageProps) {
   const { value: rules, error, reload } = useLoaded(listRules);
-  const [editing, setEditing] = useState<string | null>(null);
+  // From an event's "Extract fields": a new rule, previewed on that event.
+  const fromEvent = route.saved;
+  const [editing, setEditing] = useState<string | null>(fromEvent ? "new" : null);
   const done = () => (setEditing(null), reload());
 
   return (
@@ -34,7 +36,15 @@ export function DerivedPage({ navigate }: PageProps) {
           </button>
         </p>
       )}
-      {editing === "new" && <RuleForm initial={EMPTY_RULE} onCancel={() => setEditing(null)} onSaved={done} />}
+      {editing === "new" && (
+        <RuleForm
+          initial={EMPTY_RULE}
+          sampleQuery={fromEvent ? `id:${fromEvent}` : undefined}
+          range={fromEvent ? { from: route.from, until: route.until } : undefined}
+          onCancel={() => setEditing(null)}
+          onSaved={done}
+        />
+      )}
       {error && !rules ? (
         <ErrorBox error={error} onRetry={reload} />
       ) : !rules ? (
@@ -121,11 +131,26 @@ function RuleItem({ rule: r, onEdit, onDeleted, onSearch }: { rule: RuleView; on
 
 const PREVIEW_DELAY_MS = 400;
 
-function RuleForm({ id, initial, onCancel, onSaved }: { id?: string; initial: RuleDraft; onCancel(): void; onSaved(r: RuleView): void }) {
+function RuleForm({
+  id,
+  initial,
+  sampleQuery = "*",
+  range,
+  onCancel,
+  onSaved,
+}: {
+  id?: string;
+  initial: RuleDraft;
+  /** The preview's search, and its range (default the last 24 hours). */
+  sampleQuery?: string;
+  range?: { from: string; until: string };
+  onCancel(): void;
+  onSaved(r: RuleView): void;
+}) {
   const [d, setD] = useState<RuleDraft>(initial);
   const [errors, setErrors] = useState<RuleErrors>({});
   const [busy, setBusy] = useState(false);
-  const [sample, setSample] = useState("*");
+  const [sample, setSample] = useState(sampleQuery);
   const [preview, setPreview] = useState<Preview | undefined>();
   const [previewError, setPreviewError] = useState<RuleErrors>({});
 
@@ -133,7 +158,7 @@ function RuleForm({ id, initial, onCancel, onSaved }: { id?: string; initial: Ru
   useEffect(() => {
     const ctl = new AbortController();
     const timer = setTimeout(() => {
-      previewRule(d, sample, ctl.signal).then(
+      previewRule(d, sample, range ?? PREVIEW_RANGE, ctl.signal).then(
         (p) => (setPreview(p), setPreviewError({})),
         (err: unknown) => {
           if ((err as Error).name === "AbortError") return;
@@ -256,7 +281,7 @@ function RuleForm({ id, initial, onCancel, onSaved }: { id?: string; initial: Ru
         ) : (
           <>
             <p role="status" class="preview-count">
-              Matches {preview.matched} of the {preview.searched} newest events of the last 24 hours.
+              Matches {preview.matched} of the {preview.searched} newest events {range ? "in the range" : "of the last 24 hours"}.
             </p>
             <ul class="preview-list">
               {preview.events.map((e) => (
