@@ -85,3 +85,22 @@ export interface ChartSpec {
   size?: number;
 }
 
+
+/**
+ * A field's numeric aggregates over a search (`GET /apiv2/fields/FIELD/stats` answers them with `field`):
+ * computed by core's query/numeric-stats.ts.
+ */
+export interface NumericStats {
+  /** Numeric values counted (events with the field, once per distinct value each). */
+  count: number;
+  /** Null when there were no numeric values. */
+  min: number | null;
+  max: number | null;
+  avg: number | null;
+  sum: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  /** False when the values come from part of the matching events (a sample, or more distinct values than kept). */
+  exact: boolean;
+}

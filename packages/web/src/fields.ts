@@ -1,5 +1,5 @@
 // The browser-safe entry of core: types only, no Node modules behind it.
-import type { ApiEvent, ChartStat } from "@unmeltable/core/event";
+import type { ApiEvent, ChartStat, NumericStats } from "@unmeltable/core/event";
 
 export type { ApiEvent, ChartStat };
 
@@ -69,20 +69,7 @@ export function levelOf(e: Pick<ApiEvent, "event">): Level | undefined {
 }
 
 /** A field's numeric aggregates over a search (`GET /apiv2/fields/FIELD/stats`); nulls when it has no numeric value. */
-export interface FieldStats {
-  field: string;
-  /** Numeric values counted (each event once per distinct value). */
-  count: number;
-  min: number | null;
-  max: number | null;
-  avg: number | null;
-  sum: number | null;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  /** False when computed from part of the matching events (the newest, or a sample). */
-  exact: boolean;
-}
+export type FieldStats = NumericStats & { field: string };
 
 /** A numeric literal as the query language (and the stats endpoint) reads one: `42`, `-3.5`, `1e3`. */
 const NUMERIC_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;

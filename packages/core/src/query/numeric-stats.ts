@@ -8,23 +8,8 @@
  * which is what OpenSearch's terms aggregation counts too. Percentiles are nearest-rank: the smallest
  * value that at least p % of the values are at or below (always a value that occurs).
  */
-export interface NumericStats {
-  /** Numeric values counted (events with the field, once per distinct value each). */
-  count: number;
-  /** Null when there were no numeric values. */
-  min: number | null;
-  max: number | null;
-  avg: number | null;
-  sum: number | null;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  /** False when the values come from part of the matching events (a sample, or more distinct values than kept). */
-  exact: boolean;
-}
-
-export const NUMERIC_STATS_KINDS = ["count", "min", "max", "avg", "sum", "p50", "p95", "p99"] as const;
-export type NumericStatKind = (typeof NUMERIC_STATS_KINDS)[number];
+import type { NumericStats } from "../event";
+export type { NumericStats } from "../event";
 
 export class NumericTally {
   private readonly counts = new Map<number, number>();

@@ -11,3 +11,23 @@ export function FormActions({ submit, busy = false, onCancel }: { submit: string
     </div>
   );
 }
+
+/**
+ * A form's errors that no field shows: the whole request's (`body`) in view, and, for screen readers,
+ * every error at once when the fields show theirs (`summary`: "Not saved", "The chart was not added").
+ */
+export function FormErrors({ errors, summary = "Not saved" }: { errors: Record<string, string | undefined>; summary?: string }) {
+  const messages = Object.values(errors).filter((m): m is string => typeof m === "string" && m !== "");
+  if (errors.body) {
+    return (
+      <p class="field-error" role="alert">
+        {errors.body}
+      </p>
+    );
+  }
+  return messages.length > 0 ? (
+    <p class="sr-only" role="alert">
+      {summary}: {messages.join("; ")}
+    </p>
+  ) : null;
+}

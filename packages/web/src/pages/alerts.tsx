@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, FormFailed } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
-import { FormActions } from "../components/form-actions";
+import { FormActions, FormErrors } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { listSavedSearches, type SavedSearchView } from "../saved-searches";
 import { formatAgo, formatTimestamp } from "../time";
@@ -497,16 +497,7 @@ function AlertForm({ id, initial, searches, channels, onCancel, onSaved }: { id?
         <input type="checkbox" name="enabled" checked={d.enabled} onChange={(e) => set("enabled", (e.target as HTMLInputElement).checked)} />
         <span>Enabled</span>
       </label>
-      {errors.body && (
-        <p class="field-error" role="alert">
-          {errors.body}
-        </p>
-      )}
-      {Object.keys(errors).length > 0 && !errors.body && (
-        <p class="sr-only" role="alert">
-          The alert was not saved: {Object.values(errors).join("; ")}
-        </p>
-      )}
+      <FormErrors errors={errors} summary="The alert was not saved" />
       <FormActions submit={id ? "Save alert" : "Create alert"} busy={busy} onCancel={onCancel} />
     </form>
   );

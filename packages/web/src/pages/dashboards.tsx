@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { CHART_STATS } from "@unmeltable/core/event";
 import { api, ApiError } from "../api";
 import { Chart, type ChartSpec, type ChartStat, type ChartType } from "../components/chart";
-import { FormActions } from "../components/form-actions";
+import { FormActions, FormErrors } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { describeRange, PRESETS } from "../time";
 import type { PageProps } from "./page";
@@ -328,16 +328,7 @@ function ChartForm({ at, onCancel, onAdd }: { at: string; onCancel(): void; onAd
           </label>
         </div>
       )}
-      {errors.body && (
-        <p class="field-error" role="alert">
-          {errors.body}
-        </p>
-      )}
-      {Object.keys(errors).length > 0 && !errors.body && (
-        <p class="sr-only" role="alert">
-          The chart was not added: {Object.values(errors).join("; ")}
-        </p>
-      )}
+      <FormErrors errors={errors} summary="The chart was not added" />
       <FormActions submit="Add" busy={busy} onCancel={onCancel} />
     </form>
   );

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, FormFailed } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
-import { FormActions } from "../components/form-actions";
+import { FormActions, FormErrors } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { draftOf, EMPTY_RULE, listRules, PREVIEW_RANGE, previewRule, RULE_TYPES, saveRule, type Preview, type RuleDraft, type RuleErrors, type RuleView } from "../derived-fields";
 import { formatAgo, formatTimestamp } from "../time";
@@ -254,16 +254,7 @@ function RuleForm({
       <label class="check">
         <input type="checkbox" name="enabled" checked={d.enabled} onChange={(e) => set("enabled", (e.target as HTMLInputElement).checked)} /> Apply this rule
       </label>
-      {errors.body && (
-        <p class="field-error" role="alert">
-          {errors.body}
-        </p>
-      )}
-      {Object.keys(errors).length > 0 && !errors.body && (
-        <p class="sr-only" role="alert">
-          Not saved: {Object.values(errors).join("; ")}
-        </p>
-      )}
+      <FormErrors errors={errors} />
       <FormActions submit="Save rule" busy={busy} onCancel={onCancel} />
 
       <section class="rule-preview" aria-label="Preview">

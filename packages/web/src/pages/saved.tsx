@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { api, FormFailed } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
-import { FormActions } from "../components/form-actions";
+import { FormActions, FormErrors } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { listSavedSearches, saveSearch, type SavedSearchDraft, type SavedSearchErrors, type SavedSearchView } from "../saved-searches";
 import { describeRange, formatAgo } from "../time";
@@ -166,16 +166,7 @@ export function SavedSearchForm({ id, initial, onCancel, onSaved }: { id?: strin
         </label>
       </div>
       <p class="muted small">Times as in the API: -15m, -4h, -7d, now, or a date and time such as 2024-03-10T12:00:00Z. A range back from now stays back from now.</p>
-      {errors.body && (
-        <p class="field-error" role="alert">
-          {errors.body}
-        </p>
-      )}
-      {Object.keys(errors).length > 0 && !errors.body && (
-        <p class="sr-only" role="alert">
-          Not saved: {Object.values(errors).join("; ")}
-        </p>
-      )}
+      <FormErrors errors={errors} />
       <FormActions submit="Save" busy={busy} onCancel={onCancel} />
     </form>
   );
