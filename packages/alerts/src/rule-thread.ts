@@ -24,7 +24,7 @@ export class RuleThread implements RuleWork {
   private worker: Worker | undefined;
   /** Whether the thread runs yet: a request's time counts from then (a thread's start is not the pattern's fault). */
   private online: Promise<void> | undefined;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> }>();
   private nextId = 1;
   private closed = false;
 
@@ -55,7 +55,7 @@ export class RuleThread implements RuleWork {
     const online = this.online!;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const call: { resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout } = { resolve, reject };
+      const call: { resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> } = { resolve, reject };
       this.pending.set(id, call);
       void online.then(() => {
         if (!this.pending.has(id)) return;

@@ -50,7 +50,7 @@ export class CachedRuleSource implements DerivedRuleSource {
 
   private listWithin(tenant: string): Promise<DerivedRule[]> {
     const ms = this.options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the rules were not read within ${ms} ms`)), ms);
     });
