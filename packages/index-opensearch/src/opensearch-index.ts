@@ -367,6 +367,27 @@ export class OpenSearchIndex implements IndexPort {
   }
 
   /**
+   * Numeric aggregates of a field: its numeric keys counted under the same sampler as a facet (at most
+   * STATS_VALUES distinct values), the statistics computed by core's NumericTally as on the embedded index.
+   */
+  async stats(q: SearchQuery, field: string): Promise<NumericStats> {
+    const { tally, exact } = await this.numericValues(q, field);
+    return tally.stats(exact);
+  }
+
+  /** The values behind `stats`, for the tiers to add up before computing. */
+  async numericValues(q: SearchQuery, field: string): Promise<{ tally: NumericTally; exact: boolean }> {
+    const { agg, value } = numericAggregation(field, STATS_VALUES);
+    const { buckets, everyKey, sampled } = await this.sampledTerms(q, "values", agg);
+    const tally = new NumericTally();
+    for (const b of buckets) {
+      const v = value(b.key);
+      if (v !== undefined) tally.add(v, b.doc_count);
+    }
+    return { tally, exact: everyKey && !sampled };
+  }
+
+  /**
    * A terms aggregation over the matching events, under a `sampler`: each shard counts the terms of at
    * most facetSampleSize of its matching documents (in filter context every score is equal, so the
    * first ones in index order, roughly the oldest — not the newest as in the embedded index), and the
@@ -382,48 +403,34 @@ export class OpenSearchIndex implements IndexPort {
    * added up here, so the aggregation asks for more keys than terms are wanted (facetCandidates). The
    * number of distinct values is exact when every key came back (sum_other_doc_count 0), else a lower bound.
    */
-  /**
-   * Numeric aggregates of a field: its numeric keys counted under the same sampler as a facet (at most
-   * STATS_VALUES distinct values), the statistics computed by core's NumericTally as on the embedded index.
-   */
-  async stats(q: SearchQuery, field: string): Promise<NumericStats> {
-    const { tally, exact } = await this.numericValues(q, field);
-    return tally.stats(exact);
-  }
-
-  /** The values behind `stats`, for the tiers to add up before computing. */
-  async numericValues(q: SearchQuery, field: string): Promise<{ tally: NumericTally; exact: boolean }> {
-    const { agg, value } = numericAggregation(field, STATS_VALUES);
-    type Buckets = { buckets: { key: string | number; doc_count: number }[]; sum_other_doc_count?: number };
-    const aggs = { sample: { sampler: { shard_size: this.options.facetSampleSize ?? 100_000 }, aggs: { values: agg } } };
-    const res = await this.searchRequest<{ hits?: { total?: { value: number } }; aggregations?: { sample?: { doc_count: number; values?: Buckets } } }>(q, { size: 0, query: this.filtered(q), track_total_hits: true, aggs });
-    const sample = res?.aggregations?.sample;
-    const tally = new NumericTally();
-    for (const b of sample?.values?.buckets ?? []) {
-      const v = value(b.key);
-      if (v !== undefined) tally.add(v, b.doc_count);
-    }
-    const everyKey = (sample?.values?.sum_other_doc_count ?? 0) === 0;
-    const sampled = (sample?.doc_count ?? 0) < (res?.hits?.total?.value ?? 0);
-    return { tally, exact: everyKey && !sampled };
-  }
-
   async facet(q: SearchQuery, field: string, size: number): Promise<FacetResult> {
     if (size < 1) return { terms: [], sampled: false, distinct: 0, distinctExact: true };
     const { agg, term } = facetAggregation(field, facetCandidates(size));
-    type Buckets = { buckets: { key: string | number; doc_count: number }[]; sum_other_doc_count?: number };
-    const shardSize = this.options.facetSampleSize ?? 100_000;
-    const aggs = { sample: { sampler: { shard_size: shardSize }, aggs: { facet: agg } } };
-    const res = await this.searchRequest<{ hits?: { total?: { value: number } }; aggregations?: { sample?: { doc_count: number; facet?: Buckets } } }>(q, { size: 0, query: this.filtered(q), track_total_hits: true, aggs });
-    const sample = res?.aggregations?.sample;
+    const { buckets, everyKey, sampled } = await this.sampledTerms(q, "facet", agg);
     const tally = new FacetTally();
-    for (const b of sample?.facet?.buckets ?? []) {
+    for (const b of buckets) {
       const t = term(b.key);
       if (t !== undefined) tally.add(t, b.doc_count);
     }
-    const everyKey = (sample?.facet?.sum_other_doc_count ?? 0) === 0;
-    const sampled = (sample?.doc_count ?? 0) < (res?.hits?.total?.value ?? 0);
     return { terms: tally.top(size), sampled, distinct: tally.distinct, distinctExact: everyKey && tally.complete && !sampled };
+  }
+
+  /**
+   * A terms aggregation (named `name` in the request, as recorded fixtures know it) over the matching
+   * events under the facet's `sampler` (facetSampleSize documents per shard): its buckets, whether every key came back (sum_other_doc_count 0), and whether the sample
+   * left matching documents out (its doc_count below the total hits).
+   */
+  private async sampledTerms(q: SearchQuery, name: "facet" | "values", agg: unknown): Promise<{ buckets: { key: string | number; doc_count: number }[]; everyKey: boolean; sampled: boolean }> {
+    type Buckets = { buckets: { key: string | number; doc_count: number }[]; sum_other_doc_count?: number };
+    const aggs = { sample: { sampler: { shard_size: this.options.facetSampleSize ?? 100_000 }, aggs: { [name]: agg } } };
+    const res = await this.searchRequest<{ hits?: { total?: { value: number } }; aggregations?: { sample?: { doc_count: number } & Partial<Record<typeof name, Buckets>> } }>(q, { size: 0, query: this.filtered(q), track_total_hits: true, aggs });
+    const sample = res?.aggregations?.sample;
+    const terms = sample?.[name];
+    return {
+      buckets: terms?.buckets ?? [],
+      everyKey: (terms?.sum_other_doc_count ?? 0) === 0,
+      sampled: (sample?.doc_count ?? 0) < (res?.hits?.total?.value ?? 0),
+    };
   }
 
   /** Buckets are multiples of the interval from the epoch (date_histogram's fixed_interval rounding), empty ones included. */
