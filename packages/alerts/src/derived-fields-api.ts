@@ -143,10 +143,8 @@ async function preview(body: unknown, tenant: Tenant, deps: DerivedFieldsDeps) {
   if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > PREVIEW_LIMITS.maxSize) throw badRequest(`size is a whole number from 1 to ${PREVIEW_LIMITS.maxSize}`);
   const found = await deps.index.search({ tenant: tenant.name, query, from: range.from, until: range.until }, { order: "desc", size, maxBytes: 4 * 1024 * 1024 });
   // Run where the work goes, within one batch's time budget (DERIVED_LIMITS.budgetMs).
-  const outcomes = await (deps.work ?? inlineRuleWork).preview(
-    checked.spec,
-    found.events.map((e) => ({ text: messageOf(e), inScope: inScope(checked.spec, e) })),
-  );
+  const messages = found.events.map((e) => ({ text: messageOf(e), inScope: inScope(checked.spec, e) }));
+  const outcomes = await (deps.work ?? inlineRuleWork).preview(checked.spec, messages);
   let matched = 0;
   const events = found.events.map((e, i) => {
     const o = outcomes[i] ?? { fields: null };
@@ -156,7 +154,7 @@ async function preview(body: unknown, tenant: Tenant, deps: DerivedFieldsDeps) {
       id: e.id,
       timestamp: e.timestamp,
       logmsg: logmsg.length > PREVIEW_LIMITS.messageChars ? logmsg.slice(0, PREVIEW_LIMITS.messageChars) : logmsg,
-      inScope: inScope(checked.spec, e),
+      inScope: messages[i]!.inScope,
       ...(o.skipped ? { skipped: true } : {}),
       fields: o.fields,
       ...(o.tag ? { tag: o.tag } : {}),

@@ -57,6 +57,18 @@ export class RuleBudget {
   add(ms: number): void {
     this.spent += ms;
   }
+
+  /** The rule's result on a message, its time counted; undefined for no match or a rule that failed. */
+  extract(rule: CompiledRule, message: string): ReturnType<CompiledRule["extract"]> {
+    const start = performance.now();
+    try {
+      return rule.extract(message);
+    } catch {
+      return undefined;
+    } finally {
+      this.add(performance.now() - start);
+    }
+  }
 }
 
 /** Said in `event.unmeltable.derivedRules` of an event the rules were not applied to. */
@@ -78,13 +90,10 @@ export function applyDerivedRules(event: LogEvent, rules: readonly CompiledRule[
   for (const rule of rules) {
     if (!inScope(rule.spec, event)) continue;
     let found;
-    const start = budget ? performance.now() : 0;
     try {
-      found = rule.extract(message);
+      found = budget ? budget.extract(rule, message) : rule.extract(message);
     } catch {
       continue;
-    } finally {
-      if (budget) budget.add(performance.now() - start);
     }
     if (!found) continue;
     for (const [name, value] of Object.entries(found.fields)) {
@@ -101,7 +110,11 @@ export function applyDerivedRules(event: LogEvent, rules: readonly CompiledRule[
 
 /** The text rules read: the message (the syslog MSG, or the whole line), cut at DERIVED_LIMITS.inputChars. */
 export function messageOf(event: Pick<LogEvent, "logmsg">): string {
-  const m = typeof event.logmsg === "string" ? event.logmsg : "";
+  return cutMessage(typeof event.logmsg === "string" ? event.logmsg : "");
+}
+
+/** A message as far as rules read it (DERIVED_LIMITS.inputChars). */
+function cutMessage(m: string): string {
   return m.length > DERIVED_LIMITS.inputChars ? m.slice(0, DERIVED_LIMITS.inputChars) : m;
 }
 
@@ -197,14 +210,7 @@ export function previewRule(spec: DerivedRuleSpec, messages: readonly { text: st
   return messages.map((m) => {
     if (!m.inScope) return { fields: null };
     if (budget.exhausted) return { fields: null, skipped: true };
-    const start = performance.now();
-    let found;
-    try {
-      found = rule.extract(m.text.length > DERIVED_LIMITS.inputChars ? m.text.slice(0, DERIVED_LIMITS.inputChars) : m.text);
-    } catch {
-      found = undefined;
-    }
-    budget.add(performance.now() - start);
+    const found = budget.extract(rule, cutMessage(m.text));
     return found ? { fields: Object.keys(found.fields).length > 0 ? found.fields : null, ...(found.tag ? { tag: found.tag } : {}) } : { fields: null };
   });
 }
