@@ -20,8 +20,6 @@ export interface SavedSearchDraft {
   until: string;
 }
 
-export type SavedSearchErrors = Partial<Record<keyof SavedSearchDraft | "body", string>>;
-
 export async function listSavedSearches(signal?: AbortSignal): Promise<SavedSearchView[]> {
   return (await api<{ savedsearches: SavedSearchView[] }>("/apiv2/savedsearches", { signal })).savedsearches;
 }

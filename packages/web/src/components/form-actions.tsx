@@ -1,3 +1,27 @@
+import { useState } from "preact/hooks";
+import { FormFailed } from "../api";
+
+/**
+ * A form's submit: `save` runs once per submit (busy meanwhile); a failure becomes the form's errors by
+ * field (FormFailed), replacing the last ones.
+ */
+export function useFormSave(save: () => Promise<void>): { busy: boolean; errors: Record<string, string | undefined>; submit(e: Event): Promise<void> } {
+  const [errors, setErrors] = useState<Record<string, string | undefined>>({});
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await save();
+    } catch (err) {
+      setErrors((err instanceof FormFailed ? err : new FormFailed(err)).errors);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, errors, submit };
+}
+
 /** A form's submit button (saying "Saving…" while busy) and its Cancel. */
 export function FormActions({ submit, busy = false, onCancel }: { submit: string; busy?: boolean; onCancel(): void }) {
   return (

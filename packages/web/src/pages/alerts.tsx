@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, FormFailed } from "../api";
+import { api } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
-import { FormActions, FormErrors } from "../components/form-actions";
+import { FormActions, FormErrors, useFormSave } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { listSavedSearches, type SavedSearchView } from "../saved-searches";
 import { formatAgo, formatTimestamp } from "../time";
@@ -62,8 +62,6 @@ interface Draft {
   /** "" = the alert's own query. */
   savedSearchId: string;
 }
-
-type FieldErrors = Partial<Record<keyof Draft | "body", string>>;
 
 const POLL_MS = 3000;
 
@@ -356,14 +354,9 @@ function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView
 
 function AlertForm({ id, initial, searches, channels, onCancel, onSaved }: { id?: string; initial: Draft; searches: SavedSearchView[]; channels: Channel[]; onCancel(): void; onSaved(): void }) {
   const [d, setD] = useState<Draft>(initial);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD({ ...d, [k]: v });
   const chosen = searches.find((s) => s.id === d.savedSearchId);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
+  const { busy, errors, submit } = useFormSave(async () => {
       const { savedSearchId, query, routingKey, emailTo, ...rest } = d;
       // Built on a saved search, the alert counts that search's query; otherwise its own (and it is detached).
       const body = {
@@ -377,12 +370,7 @@ function AlertForm({ id, initial, searches, channels, onCancel, onSaved }: { id?
       if (id) await api(`/apiv2/alerts/${encodeURIComponent(id)}`, { method: "PUT", json: body });
       else await api("/apiv2/alerts", { method: "POST", json: body });
       onSaved();
-    } catch (err) {
-      setErrors(new FormFailed(err).errors);
-    } finally {
-      setBusy(false);
-    }
-  };
+  });
   const field = (k: keyof Draft) => ({ "aria-invalid": errors[k] ? ("true" as const) : undefined, "aria-describedby": errors[k] ? `err-${k}` : undefined });
   const err = (k: keyof Draft) =>
     errors[k] ? (

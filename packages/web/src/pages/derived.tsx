@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, FormFailed } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
-import { FormActions, FormErrors } from "../components/form-actions";
+import { FormActions, FormErrors, useFormSave } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
 import { draftOf, EMPTY_RULE, listRules, PREVIEW_RANGE, previewRule, RULE_TYPES, saveRule, type Preview, type RuleDraft, type RuleErrors, type RuleView } from "../derived-fields";
 import { formatAgo, formatTimestamp } from "../time";
@@ -148,8 +148,6 @@ function RuleForm({
   onSaved(r: RuleView): void;
 }) {
   const [d, setD] = useState<RuleDraft>(initial);
-  const [errors, setErrors] = useState<RuleErrors>({});
-  const [busy, setBusy] = useState(false);
   const [sample, setSample] = useState(sampleQuery);
   const [preview, setPreview] = useState<Preview | undefined>();
   const [previewError, setPreviewError] = useState<RuleErrors>({});
@@ -172,17 +170,7 @@ function RuleForm({
 
   const set = (k: keyof RuleDraft, v: string | boolean) => setD({ ...d, [k]: v });
   const setScope = (k: keyof RuleDraft["scope"], v: string) => setD({ ...d, scope: { ...d.scope, [k]: v } });
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      onSaved(await saveRule(d, id));
-    } catch (err) {
-      setErrors(err instanceof FormFailed ? err.errors : { body: (err as Error).message });
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, errors, submit } = useFormSave(async () => onSaved(await saveRule(d, id)));
   const fieldId = (k: string) => `rule-err-${k.replace(/\W/g, "-")}`;
   const attrs = (k: string) => ({ "aria-invalid": errors[k] ? ("true" as const) : undefined, "aria-describedby": errors[k] ? fieldId(k) : undefined });
   const err = (k: string) =>

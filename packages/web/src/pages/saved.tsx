@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
-import { api, FormFailed } from "../api";
+import { api } from "../api";
 import { ConfirmDelete } from "../components/confirm-delete";
-import { FormActions, FormErrors } from "../components/form-actions";
+import { FormActions, FormErrors, useFormSave } from "../components/form-actions";
 import { Empty, ErrorBox, Loading } from "../components/states";
-import { listSavedSearches, saveSearch, type SavedSearchDraft, type SavedSearchErrors, type SavedSearchView } from "../saved-searches";
+import { listSavedSearches, saveSearch, type SavedSearchDraft, type SavedSearchView } from "../saved-searches";
 import { describeRange, formatAgo } from "../time";
 import { useLoaded } from "../use-loaded";
 import type { PageProps } from "./page";
@@ -120,20 +120,8 @@ function SavedItem({ search: s, onOpen, onAlert, onEdit, onDeleted }: { search: 
 /** Edits a saved search's name, query and range (a new one is saved from the search page). */
 export function SavedSearchForm({ id, initial, onCancel, onSaved }: { id?: string; initial: SavedSearchDraft; onCancel(): void; onSaved(s: SavedSearchView): void }) {
   const [d, setD] = useState<SavedSearchDraft>(initial);
-  const [errors, setErrors] = useState<SavedSearchErrors>({});
-  const [busy, setBusy] = useState(false);
+  const { busy, errors, submit } = useFormSave(async () => onSaved(await saveSearch(d, id)));
   const set = <K extends keyof SavedSearchDraft>(k: K, v: string) => setD({ ...d, [k]: v });
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      onSaved(await saveSearch(d, id));
-    } catch (err) {
-      setErrors(err instanceof FormFailed ? err.errors : { body: (err as Error).message });
-    } finally {
-      setBusy(false);
-    }
-  };
   const field = (k: keyof SavedSearchDraft) => ({ "aria-invalid": errors[k] ? ("true" as const) : undefined, "aria-describedby": errors[k] ? `saved-err-${k}` : undefined });
   const err = (k: keyof SavedSearchDraft) =>
     errors[k] ? (
