@@ -234,10 +234,13 @@ describe("the Derived fields page, in Chromium, against the real program", () =>
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Search", exact: true }).click();
     await page.getByLabel("Search query").fill(`${marker} health`);
     await page.getByLabel("Search query").press("Enter");
+    // The page opens on the last search (one row, alice's): wait for the new search's row, not any row.
     const rows = page.locator("ol.events > li.event");
+    const health = rows.filter({ hasText: "GET /health ok" });
+    await health.waitFor();
     await eventually(() => rows.count()).toBe(1);
-    await rows.first().getByRole("button", { expanded: false }).click();
-    await rows.first().getByRole("link", { name: "Extract fields" }).click();
+    await health.getByRole("button", { expanded: false }).click();
+    await health.getByRole("link", { name: "Extract fields" }).click();
     await page.getByRole("heading", { name: "Derived fields", level: 1 }).waitFor();
     const form = page.getByRole("form", { name: "New derived field rule" });
     expect(await form.getByLabel("Events matching").inputValue()).toMatch(/^id:[0-9a-f-]{36}$/);

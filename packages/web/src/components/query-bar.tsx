@@ -39,7 +39,14 @@ export function QueryBar(props: QueryBarProps) {
   };
   const [custom, setCustom] = useState(false);
   const input = useRef<HTMLInputElement>(null);
-  useEffect(() => setText(props.q), [props.q]);
+  // A new query from outside (a link, a field value clicked) replaces the text; but not on mount: the
+  // effect runs after paint, and what was typed by then (a fast typist, a busy machine) would be lost.
+  const shownQ = useRef(props.q);
+  useEffect(() => {
+    if (shownQ.current === props.q) return;
+    shownQ.current = props.q;
+    setText(props.q);
+  }, [props.q]);
 
   // Put the caret where the syntax error is.
   const position = props.error?.position;
