@@ -61,7 +61,7 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
   if (wrongMethod) return eventResponse(errorAnswer(wrongMethod));
   let tenant: Tenant;
   try {
-    tenant = authenticate(req.headers, tenants);
+    tenant = authenticate(req.headers, tenants, req);
   } catch (err) {
     return eventResponse(apiErrorAnswer(err));
   }

@@ -60,7 +60,7 @@ const MAX_FIRINGS = 500;
 export async function handleAlertsApi(req: AlertsRequest, deps: AlertsApiDeps): Promise<AlertsResponse> {
   let tenant: Tenant;
   try {
-    tenant = authenticate(req.headers, deps.tenants);
+    tenant = authenticate(req.headers, deps.tenants, req);
   } catch (err) {
     return answerOf(err);
   }

@@ -23,7 +23,7 @@ export const SAVED_SEARCHES_PATH = /^\/apiv2\/savedsearches(?:\/[^?]*)?(?:\?.*)?
 export async function handleSavedSearchesApi(req: RecordsRequest, deps: SavedSearchesDeps): Promise<RecordsResponse> {
   let tenant: Tenant;
   try {
-    tenant = authenticate(req.headers, deps.tenants);
+    tenant = authenticate(req.headers, deps.tenants, req);
   } catch (err) {
     return answerOf(err);
   }

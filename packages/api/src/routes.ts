@@ -103,7 +103,7 @@ const MAX_FIELD_NAME = 256;
 export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
   try {
     checkMethod(req.method);
-    return await answerApi(req, authenticate(req.headers, deps.tenants), deps);
+    return await answerApi(req, authenticate(req.headers, deps.tenants, req), deps);
   } catch (err) {
     return apiErrorAnswer(err);
   }

@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { authenticate, badRequest, CodedError, ERROR_CODES, errorAnswer, errorFields, internalError, methodNotAllowed, notFound, type Logger, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { badRequest, CodedError, credentialOf, ERROR_CODES, errorAnswer, errorFields, internalError, methodNotAllowed, notFound, type Credential, type Logger, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
@@ -41,13 +41,18 @@ export interface HttpServers {
 const DEFAULT_DRAIN_TIMEOUT_MS = 40_000;
 
 /** The tenant each authenticated request's credentials named (set before its handler runs). */
-const requestTenants = new WeakMap<FastifyRequest, Tenant>();
+const requestCredentials = new WeakMap<FastifyRequest, Credential>();
+
+/** The credential of a request to a route with `tenants` (authenticated before the handler): tenant, role, user. */
+export function requestCredential(req: FastifyRequest): Credential {
+  const credential = requestCredentials.get(req);
+  if (!credential) throw new Error(`${req.method} ${pathOf(req.raw.url)}: the route does not authenticate (give it \`tenants\`)`);
+  return credential;
+}
 
 /** The tenant of a request to a route with `tenants` (authenticated before the handler). */
 export function tenantOf(req: FastifyRequest): Tenant {
-  const tenant = requestTenants.get(req);
-  if (!tenant) throw new Error(`${req.method} ${pathOf(req.raw.url)}: the route does not authenticate (give it \`tenants\`)`);
-  return tenant;
+  return requestCredential(req).tenant;
 }
 
 /** The answer to a coded error (its status, headers and `{response, message, code}` body): the one error shape of every route. */
@@ -152,7 +157,7 @@ export async function startHttpServers(options: {
         onRequest: async (req, reply) => {
           if (!route.methods.includes(req.method as HttpMethod)) return sendError(reply, methodNotAllowed(`${req.method} is not allowed here; use ${allow}`, allow));
           // Once, before the body and the handler (a 401 is a CodedError: the error handler answers it).
-          if (route.tenants) requestTenants.set(req, authenticate(req.headers, route.tenants));
+          if (route.tenants) requestCredentials.set(req, credentialOf(req.headers, route.tenants, { method: req.method, path: pathOf(req.raw.url) }));
         },
         handler: async (req, reply) => {
           try {

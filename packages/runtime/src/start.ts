@@ -13,6 +13,8 @@ import { TenantMetrics } from "./tenant-metrics";
 import { UsageLedger } from "./usage-ledger";
 import { startAlerts } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
+import { AccountStore } from "./account-store";
+import { accountsRoutes } from "./accounts-api";
 import { TenantStore, type LiveTenantDirectory, type TenantWithApiToken } from "./tenant-store";
 import { makeDataDirPrivate } from "./private-data-dir";
 import { SqliteRecordStore, WebhookPolicy } from "@unmeltable/alerts";
@@ -262,6 +264,10 @@ export async function start(config: StartConfig): Promise<Running> {
     );
     // The web UI (over the search API): /ui/config and the static files at / (every GET no other route takes).
     if (stages) {
+      // Users, their sessions and tokens, and the ingest tokens, beside the tenants in the data dir.
+      const accounts = new AccountStore(config.dataDir);
+      closers.push(() => accounts.close());
+      routes.push(...accountsRoutes({ accounts, tenants, changed: () => tenants.refresh() }));
       routes.push(
         ...webUiRoutes({
           tenants,

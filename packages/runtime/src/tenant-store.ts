@@ -1,23 +1,21 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type Database from "better-sqlite3";
-import { errorFields, noLogger, validateTenantName, type Logger, type Plan, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { errorFields, isRole, noLogger, validateTenantName, type Credential, type Logger, type Plan, type Role, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { ensureAccountTables } from "./account-store";
+import { apiTokenHash, TenantError } from "./credentials";
+
+export { apiTokenHash, TenantError };
 import { openDataDirDb } from "./sqlite-file";
 
 /** A tenant as created or rotated: the only moment its API token is known in clear. */
 export type TenantWithApiToken = Tenant & { apiToken: string };
 
-/** `api`: the tenant's own token (`tenants add`, `tenants rotate-token`); `cli`: minted by a local command for its run. */
-export type ApiTokenPurpose = "api" | "cli";
-
 /**
- * The SHA-256 of an API token, as the tenant table keeps it. A token is 192 random bits, so its hash
- * cannot be reversed by guessing: a slow, salted password hash (scrypt, bcrypt) would add nothing but
- * cost on every request, and an unsalted hash can be the table's key, found with one lookup.
+ * `api`: the tenant's own token (`tenants add`, `tenants rotate-token`); `cli`: minted by a local command
+ * for its run; `session`: a user's, from signing in; `user`: an API token a user made (account-store.ts).
  */
-export function apiTokenHash(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
-}
+export type ApiTokenPurpose = "api" | "cli" | "session" | "user";
 
 /** A new API token: 24 random bytes, base64url (32 characters). */
 function newApiToken(): string {
@@ -52,6 +50,7 @@ export class TenantStore {
         expires_at INTEGER
       );
       CREATE INDEX IF NOT EXISTS api_tokens_by_tenant ON api_tokens (tenant);`);
+    ensureAccountTables(this.db);
     // Columns added after the first release: add them to older tables.
     const columns = this.columns();
     if (!columns.has("slice")) this.db.exec("ALTER TABLE tenants ADD COLUMN slice TEXT NOT NULL DEFAULT 'day'");
@@ -93,13 +92,16 @@ export class TenantStore {
     return tenant;
   }
 
-  /** Replaces every API token of the tenant (its own and any a local command minted) with a new one. */
+  /**
+   * Replaces the tenant's own API token (and any a local command minted) with a new one; its users'
+   * sessions and tokens are theirs, and stay.
+   */
   rotateApiToken(name: string): TenantWithApiToken {
     const current = this.get(name);
     if (!current) throw new TenantError(`no tenant ${name}`);
     const apiToken = newApiToken();
     this.db.transaction(() => {
-      this.db.prepare("DELETE FROM api_tokens WHERE tenant = ?").run(name);
+      this.db.prepare("DELETE FROM api_tokens WHERE tenant = ? AND user_id IS NULL").run(name);
       this.insertApiToken(apiToken, name, "api", Date.now());
     })();
     return { ...current, apiToken };
@@ -124,12 +126,30 @@ export class TenantStore {
     return this.db.prepare("DELETE FROM api_tokens WHERE token_sha256 = ?").run(apiTokenHash(token)).changes > 0;
   }
 
-  /** The hashes of the API tokens in force. */
-  apiTokens(): { sha256: string; tenant: string; purpose: ApiTokenPurpose; expiresAt?: number }[] {
+  /**
+   * The hashes of the API tokens in force, each with the role it acts with: the tenant's own, an admin's;
+   * a user's, the user's role as it is now (a token of a user since removed is gone with the user).
+   */
+  apiTokens(): StoredCredential[] {
     const rows = this.db
-      .prepare("SELECT token_sha256, tenant, purpose, expires_at FROM api_tokens WHERE expires_at IS NULL OR expires_at > ?")
-      .all(Date.now()) as { token_sha256: string; tenant: string; purpose: ApiTokenPurpose; expires_at: number | null }[];
-    return rows.map((r) => ({ sha256: r.token_sha256, tenant: r.tenant, purpose: r.purpose, ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}) }));
+      .prepare(
+        `SELECT k.token_sha256, k.tenant, k.purpose, k.expires_at, k.user_id, u.email, u.role FROM api_tokens k LEFT JOIN users u ON u.id = k.user_id AND u.tenant = k.tenant
+         WHERE (k.expires_at IS NULL OR k.expires_at > ?) AND (k.user_id IS NULL OR u.id IS NOT NULL)`,
+      )
+      .all(Date.now()) as { token_sha256: string; tenant: string; purpose: ApiTokenPurpose; expires_at: number | null; user_id: string | null; email: string | null; role: string | null }[];
+    return rows.map((r) => ({
+      sha256: r.token_sha256,
+      tenant: r.tenant,
+      purpose: r.purpose,
+      role: r.user_id === null ? "admin" : isRole(r.role) ? r.role : "readonly",
+      ...(r.user_id !== null ? { user: { id: r.user_id, email: r.email ?? "" } } : {}),
+      ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
+    }));
+  }
+
+  /** The ingest tokens added to tenants beside their first (account-store.ts manages them). */
+  extraIngestTokens(): { token: string; tenant: string }[] {
+    return this.db.prepare("SELECT token, tenant FROM ingest_tokens").all() as { token: string; tenant: string }[];
   }
 
   /** Changes a tenant's settings (a tier move, its slice length, its retention, its plan: null removes it). */
@@ -220,19 +240,23 @@ function checkPlan(plan: Plan): void {
   if (!(Number.isFinite(plan.eventsPerSecond) && plan.eventsPerSecond > 0 && plan.eventsPerSecond <= 1e8)) throw new TenantError("a plan's rate must be more than 0 and at most 10^8 events per second");
 }
 
-export class TenantError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TenantError";
-  }
+/** An API token's row as the directory keeps it: its hash, whose it is and what it may do. */
+export interface StoredCredential {
+  sha256: string;
+  tenant: string;
+  purpose: ApiTokenPurpose;
+  role: Role;
+  user?: { id: string; email: string };
+  expiresAt?: number;
 }
+
 
 /** Longer is not a token of ours: not worth hashing. */
 const MAX_TOKEN_LENGTH = 512;
 
 export class LiveTenantDirectory extends EventEmitter implements TenantDirectory {
   private byIngest = new Map<string, Tenant>();
-  private byApiHash = new Map<string, { tenant: Tenant; expiresAt?: number }>();
+  private byApiHash = new Map<string, { credential: Credential; expiresAt?: number }>();
   private byNameMap = new Map<string, Tenant>();
   private version = -1;
   private readonly timer: NodeJS.Timeout;
@@ -271,10 +295,16 @@ export class LiveTenantDirectory extends EventEmitter implements TenantDirectory
     const tenants = this.store.list();
     const byName = new Map(tenants.map((t) => [t.name, t]));
     this.byIngest = new Map(tenants.flatMap((t) => (t.ingestToken ? [[t.ingestToken, t] as const] : [])));
+    for (const extra of this.store.extraIngestTokens()) {
+      const tenant = byName.get(extra.tenant);
+      if (tenant) this.byIngest.set(extra.token, tenant);
+    }
     this.byApiHash = new Map(
       this.store.apiTokens().flatMap((k) => {
         const tenant = byName.get(k.tenant);
-        return tenant ? [[k.sha256, { tenant, expiresAt: k.expiresAt }] as const] : [];
+        if (!tenant) return [];
+        const credential: Credential = { tenant, role: k.role, ...(k.user ? { user: k.user } : {}), ...(k.purpose === "session" ? { session: true } : {}) };
+        return [[k.sha256, { credential, expiresAt: k.expiresAt }] as const];
       }),
     );
     this.byNameMap = byName;
@@ -286,6 +316,10 @@ export class LiveTenantDirectory extends EventEmitter implements TenantDirectory
   }
 
   byApiToken(token: string): Tenant | undefined {
+    return this.credential(token)?.tenant;
+  }
+
+  credential(token: string): Credential | undefined {
     if (typeof token !== "string" || token === "" || token.length > MAX_TOKEN_LENGTH) return undefined;
     // A token minted or revoked a moment ago (`unmeltable search`, `tenants rotate-token`) counts at
     // once: look again if the table changed since the last poll (one cheap pragma when it did not).
@@ -296,7 +330,7 @@ export class LiveTenantDirectory extends EventEmitter implements TenantDirectory
     }
     const entry = this.byApiHash.get(apiTokenHash(token));
     if (!entry || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return undefined;
-    return entry.tenant;
+    return entry.credential;
   }
 
   byName(name: string): Tenant | undefined {

@@ -1,4 +1,5 @@
-import type { Tenant, TenantDirectory } from "../ports/tenants";
+import { permits } from "../accounts/roles";
+import type { Credential, Tenant, TenantDirectory } from "../ports/tenants";
 import { CodedError, ERROR_CODES } from "./coded-error";
 
 /** Request headers as the local server (node) and Lambda (API Gateway) hand them over. */
@@ -38,16 +39,47 @@ export function apiTokenOf(authorization: string | undefined): string | undefine
   return token === "" ? undefined : token;
 }
 
+/** A 403: the credentials are good, but their role may not make this request. */
+export class ForbiddenError extends CodedError {
+  override name = "ForbiddenError";
+  constructor(message: string) {
+    super(ERROR_CODES.FORBIDDEN, 403, message);
+  }
+}
+
+/** The request being authorized: its method and its path, without the query. */
+export interface RequestLine {
+  method: string;
+  path: string;
+}
+
 /**
- * The tenant a request's credentials name, or UnauthorizedError (401, `WWW-Authenticate: Bearer`).
+ * The credential a request carries (the tenant, the role, the user), or UnauthorizedError (401,
+ * `WWW-Authenticate: Bearer`); with `request`, ForbiddenError (403) when the role may not make it.
  * Called once per request, before its handler (Loki's tenant-from-context middleware is the model):
  * handlers are given the tenant and never read credentials themselves.
  */
-export function authenticate(headers: RequestHeaders, tenants: TenantDirectory): Tenant {
+export function credentialOf(headers: RequestHeaders, tenants: TenantDirectory, request?: RequestLine): Credential {
   const authorization = authorizationOf(headers);
   if (!authorization) throw new UnauthorizedError("missing credentials: send Authorization: bearer <API token>");
   const token = apiTokenOf(authorization);
-  const tenant = token === undefined ? undefined : tenants.byApiToken(token);
-  if (!tenant) throw new UnauthorizedError("invalid API token");
-  return tenant;
+  const credential = token === undefined ? undefined : tenants.credential ? tenants.credential(token) : tenantToken(tenants.byApiToken(token));
+  if (!credential) throw new UnauthorizedError("invalid API token");
+  if (request && !permits(credential.role, request.method, request.path)) {
+    throw new ForbiddenError(
+      credential.role === "readonly"
+        ? `a read-only user cannot ${request.method} ${request.path}: ask an admin of ${credential.tenant.name} for the member role`
+        : `only an admin of ${credential.tenant.name} manages its users and ingest tokens`,
+    );
+  }
+  return credential;
+}
+
+function tenantToken(tenant: Tenant | undefined): Credential | undefined {
+  return tenant && { tenant, role: "admin" };
+}
+
+/** The tenant a request's credentials name (see credentialOf). */
+export function authenticate(headers: RequestHeaders, tenants: TenantDirectory, request?: RequestLine): Tenant {
+  return credentialOf(headers, tenants, request).tenant;
 }

@@ -28,6 +28,8 @@ export class CodedError extends Error {
 export const ERROR_CODES = {
   /** No or unknown API token (401). */
   UNAUTHORIZED: "UNM_UNAUTHORIZED",
+  /** Credentials that are valid but whose role may not do this (403). */
+  FORBIDDEN: "UNM_FORBIDDEN",
   /** A parameter, body or path the endpoint cannot take (400). */
   BAD_REQUEST: "UNM_BAD_REQUEST",
   /** The query does not parse (400, with `position`). */
@@ -44,6 +46,8 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: "UNM_METHOD_NOT_ALLOWED",
   /** The request body is larger than the endpoint takes (413). */
   PAYLOAD_TOO_LARGE: "UNM_PAYLOAD_TOO_LARGE",
+  /** Too many failed sign-ins for an address or from a client (429, Retry-After). */
+  TOO_MANY_ATTEMPTS: "UNM_TOO_MANY_ATTEMPTS",
   /** The request conflicts with what exists (409): a limit is reached. */
   CONFLICT: "UNM_CONFLICT",
   /** The index refused the read: every reader busy, or the cluster's queue full (503, Retry-After). */

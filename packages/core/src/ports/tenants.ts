@@ -1,3 +1,5 @@
+import type { Role } from "../accounts/roles";
+
 /** A customer of the platform. */
 export interface Tenant {
   name: string;
@@ -67,10 +69,25 @@ export interface Placement {
   retentionDays?: number;
 }
 
+/**
+ * What an API credential is: the tenant's own API token (an admin's), or one of a user's — a session
+ * from signing in, or an API token the user made — which acts with the user's role as it is now.
+ */
+export interface Credential {
+  tenant: Tenant;
+  role: Role;
+  /** The user it belongs to; none: the tenant's own API token. */
+  user?: { id: string; email: string };
+  /** A session from signing in (signing out ends it), not an API token. */
+  session?: boolean;
+}
+
 /** The in-memory view of the tenant table every request consults; lookups are synchronous and cheap. */
 export interface TenantDirectory {
   byIngestToken(token: string): Tenant | undefined;
   byApiToken(token: string): Tenant | undefined;
+  /** The credential an API token is, with its role; a directory without users: the tenant's token, an admin. */
+  credential?(token: string): Credential | undefined;
   byName(name: string): Tenant | undefined;
   list(): Tenant[];
 }
