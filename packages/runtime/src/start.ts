@@ -271,7 +271,7 @@ export async function start(config: StartConfig): Promise<Running> {
       routes.push(
         ...webUiRoutes({
           tenants,
-          info: () => ({ host: config.host, syslogPort: collector?.syslogPort, tlsPort: collector?.tlsPort, httpPort: listening.http?.httpPort, httpsPort: listening.http?.httpsPort, alerts: true, alertChannels: ["webhook", "slack", "pagerduty", ...(config.mail ? ["email"] : [])] }),
+          info: () => ({ host: config.host, syslogPort: collector?.syslogPort, tlsPort: collector?.tlsPort, httpPort: listening.http?.httpPort, httpsPort: listening.http?.httpsPort, alerts: true, alertChannels: ["webhook", "slack", "pagerduty", ...(config.mail ? ["email"] : [])], accounts: true }),
         }),
       );
     }

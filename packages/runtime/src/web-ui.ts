@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { badRequest, notFound, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { pathOf, sendError, sendJson, tenantOf, type HttpMethod, type HttpRoute } from "./http-server";
+import { pathOf, requestCredential, sendError, sendJson, type HttpMethod, type HttpRoute } from "./http-server";
 
 /** What the UI needs to know about this server to write a tenant's source setup. */
 export interface UiServerInfo {
@@ -17,6 +17,8 @@ export interface UiServerInfo {
   alerts: boolean;
   /** The alert channels this server can deliver to (email only with a mail server). */
   alertChannels?: string[];
+  /** This server keeps users (sign-in with a password, the Users and Account pages). */
+  accounts?: boolean;
 }
 
 const TYPES: Record<string, string> = {
@@ -66,7 +68,8 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
   const files = new FileCache();
 
   const config = async (req: FastifyRequest, reply: FastifyReply) => {
-    const tenant = tenantOf(req);
+    const credential = requestCredential(req);
+    const tenant = credential.tenant;
     const info = options.info();
     const wildcard = info.host === "0.0.0.0" || info.host === "::" || info.host === "";
     return sendJson(
@@ -81,6 +84,10 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
         http: { port: info.httpPort ?? null, httpsPort: info.httpsPort ?? null },
         alerts: info.alerts,
         alertChannels: info.alertChannels ?? ["webhook", "slack", "pagerduty"],
+        // Who is signed in, and whether this server has users at all (the UI shows Users and Account).
+        role: credential.role,
+        user: credential.user ? { email: credential.user.email } : null,
+        accounts: info.accounts ?? false,
       },
       { "Cache-Control": "no-store" },
     );

@@ -1,8 +1,11 @@
 /**
- * The browser's side of the API: every request carries `Authorization: bearer <API token>`; the token
- * lives in sessionStorage only (gone when the tab closes).
+ * The browser's side of the API: every request carries `Authorization: bearer <token>`. A user's session
+ * (from signing in with a password) is kept in localStorage, so that new tabs, shared links and alert
+ * links open signed in until it ends (30 days, or signing out); the tenant's API token, the operator's
+ * master key, lives in sessionStorage only (gone when the tab closes).
  */
 const TOKEN_KEY = "unmeltable.apiToken";
+const SESSION_KEY = "unmeltable.session";
 /** Where the API is: this origin, unless the UI is hosted elsewhere (a static bucket) and built with VITE_API_BASE. */
 export const API_BASE: string = (import.meta.env.VITE_API_BASE as string | undefined)?.replace(/\/+$/, "") ?? "";
 
@@ -32,20 +35,37 @@ export class NetworkError extends Error {
 
 export function getToken(): string | null {
   try {
-    return sessionStorage.getItem(TOKEN_KEY);
+    return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(SESSION_KEY);
   } catch {
     return null;
   }
 }
 
-export function setToken(token: string | null): void {
+/** Whether the token in use is a user's session (signing out ends it on the server too). */
+export function isSession(): boolean {
   try {
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    else sessionStorage.removeItem(TOKEN_KEY);
+    return sessionStorage.getItem(TOKEN_KEY) === null && localStorage.getItem(SESSION_KEY) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Keeps `token` for later requests: a session across tabs (`session`), an API token in this tab only; null forgets both. */
+export function setToken(token: string | null, kind: "api" | "session" = "api"): void {
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(SESSION_KEY);
+    if (token) (kind === "session" ? localStorage : sessionStorage).setItem(kind === "session" ? SESSION_KEY : TOKEN_KEY, token);
   } catch {
     // storage disabled: the token lasts as long as the page
   }
   memoryToken = token;
+}
+
+/** Signs out: a session is ended on the server (best effort), and the token forgotten here. */
+export async function signOut(): Promise<void> {
+  if (isSession() && memoryToken) await api("/auth/logout", { method: "POST" }).catch(() => undefined);
+  setToken(null);
 }
 
 let memoryToken: string | null = getToken();
@@ -178,6 +198,12 @@ export interface UiConfig {
   alerts: boolean;
   /** Where alerts can notify on this deployment (email only where a mail server is configured). */
   alertChannels?: string[];
+  /** What the credentials may do (none: a server from before roles, the tenant's token: admin). */
+  role?: "admin" | "member" | "readonly";
+  /** The signed-in user; null with the tenant's API token. */
+  user?: { email: string } | null;
+  /** The server keeps users: the Users and Account pages. */
+  accounts?: boolean;
 }
 
 /**

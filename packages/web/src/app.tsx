@@ -1,5 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, getToken, onApiStatus, setToken, type UiConfig } from "./api";
+import { api, getToken, onApiStatus, setToken, signOut, type UiConfig } from "./api";
+import { AccountPage } from "./pages/account";
+import { InvitePage } from "./pages/invite";
+import { UsersPage } from "./pages/users";
 import { AlertsPage } from "./pages/alerts";
 import { DashboardsPage } from "./pages/dashboards";
 import { DerivedPage } from "./pages/derived";
@@ -24,9 +27,10 @@ const NAV: { page: Page; label: string }[] = [
   { page: "derived", label: "Derived fields" },
   { page: "usage", label: "Usage" },
   { page: "setup", label: "Send logs" },
+  { page: "users", label: "Users" },
 ];
 
-const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", saved: "Saved searches", dashboards: "Dashboards", alerts: "Alerts", derived: "Derived fields", setup: "Send logs", usage: "Usage" };
+const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", saved: "Saved searches", dashboards: "Dashboards", alerts: "Alerts", derived: "Derived fields", setup: "Send logs", usage: "Usage", users: "Users", account: "Account", invite: "Join" };
 
 export function App() {
   const [signedIn, setSignedIn] = useState(() => getToken() !== null);
@@ -79,22 +83,26 @@ export function App() {
     else location.hash = hash;
   };
 
+  const signedInNow = (cfg: UiConfig) => {
+    setConfig(cfg);
+    setNotice(null);
+    setSignedIn(true);
+  };
+  // An invitation's link: before (or instead of) signing in; taking it up signs the new user in.
+  if (route.page === "invite") return <InvitePage token={route.saved ?? ""} onSignedIn={(cfg) => (signedInNow(cfg), navigate({ page: "search", saved: undefined }))} />;
+
   if (!signedIn) {
     return (
       <SignIn
         notice={notice}
-        onSignedIn={(cfg) => {
-          setConfig(cfg);
-          setNotice(null);
-          setSignedIn(true);
-        }}
+        onSignedIn={signedInNow}
       />
     );
   }
 
   const props: PageProps = { route, nonce, navigate, config };
   return (
-    <Shell route={route} config={config} down={down} navigate={navigate} zone={zone} onZone={(z) => (setZoneMode(z), setZone(z))} onSignOut={() => (setToken(null), setConfig(null), setSignedIn(false))}>
+    <Shell route={route} config={config} down={down} navigate={navigate} zone={zone} onZone={(z) => (setZoneMode(z), setZone(z))} onSignOut={() => void signOut().then(() => (setConfig(null), setSignedIn(false)))}>
       {/* Keyed by the zone: a page shows its times again when the zone changes. */}
       <div key={zone} class="page-frame">
         {route.page === "search" && <SearchPage {...props} />}
@@ -106,6 +114,8 @@ export function App() {
         {route.page === "alerts" && <AlertsPage {...props} />}
         {route.page === "derived" && <DerivedPage {...props} />}
         {route.page === "usage" && <UsagePage {...props} />}
+        {route.page === "users" && <UsersPage {...props} />}
+        {route.page === "account" && <AccountPage {...props} />}
       </div>
     </Shell>
   );
@@ -145,7 +155,7 @@ function Shell(props: {
         </a>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((n) => (
+            {NAV.filter((n) => n.page !== "users" || (props.config?.accounts && props.config.role === "admin")).map((n) => (
               <li key={n.page}>
                 <a href={href(n.page)} aria-current={route.page === n.page ? "page" : undefined}>
                   {n.label}
@@ -164,11 +174,16 @@ function Shell(props: {
           >
             Times: {zoneName()}
           </button>
-          {props.config && (
-            <span class="tenant" title="Tenant">
-              {props.config.tenant}
-            </span>
-          )}
+          {props.config &&
+            (props.config.accounts ? (
+              <a class="tenant" href="#/account" title={`Account: ${props.config.tenant}`} aria-current={route.page === "account" ? "page" : undefined}>
+                {props.config.user?.email ?? props.config.tenant}
+              </a>
+            ) : (
+              <span class="tenant" title="Tenant">
+                {props.config.tenant}
+              </span>
+            ))}
           <button type="button" class="btn btn-small" onClick={props.onSignOut}>
             Sign out
           </button>

@@ -7,8 +7,9 @@
  *   #/alerts?saved=ID   (a new alert on a saved search)
  *   #/dashboards?saved=ID   (one dashboard)
  *   #/derived?saved=EVENT_ID&from=T&until=T   (a new derived field rule, previewed on that event)
+ *   #/invite/TOKEN   (an invitation to join a tenant, opened before signing in)
  */
-export const PAGES = ["search", "fields", "tail", "setup", "saved", "dashboards", "alerts", "derived", "usage"] as const;
+export const PAGES = ["search", "fields", "tail", "setup", "saved", "dashboards", "alerts", "derived", "usage", "users", "account", "invite"] as const;
 export type Page = (typeof PAGES)[number];
 
 export interface RouteState {
@@ -32,8 +33,9 @@ export function parseHash(hash: string): RouteState {
   const qAt = text.indexOf("?");
   const pathPart = (qAt === -1 ? text : text.slice(0, qAt)).replace(/^\/+|\/+$/g, "");
   const params = new URLSearchParams(qAt === -1 ? "" : text.slice(qAt + 1));
-  const page = (PAGES as readonly string[]).includes(pathPart) ? (pathPart as Page) : DEFAULT_ROUTE.page;
-  const saved = params.get("saved");
+  const invite = /^invite\/([\w-]{1,200})$/.exec(pathPart);
+  const page = invite ? "invite" : (PAGES as readonly string[]).includes(pathPart) ? (pathPart as Page) : DEFAULT_ROUTE.page;
+  const saved = invite ? invite[1] : params.get("saved");
   return {
     page,
     q: params.get("q") ?? DEFAULT_ROUTE.q,
@@ -51,6 +53,7 @@ export function formatHash(state: RouteState): string {
     params.set("from", state.from);
     params.set("until", state.until);
   }
+  if (state.page === "invite") return `#/invite/${state.saved ?? ""}`;
   if (state.saved) params.set("saved", state.saved);
   const query = params.toString();
   return `#/${state.page}${query ? `?${query}` : ""}`;

@@ -1,0 +1,238 @@
+import { useState } from "preact/hooks";
+import { api } from "../api";
+import { formCall, loadIngestTokens, loadMe, loadTokens, ROLE_HELP, ROLE_NAMES, type Me } from "../accounts";
+import { ConfirmDelete } from "../components/confirm-delete";
+import { CopyBlock } from "../components/copy-block";
+import { FormErrors, useFormSave } from "../components/form-actions";
+import { ErrorBox, Loading } from "../components/states";
+import { formatShort } from "../time";
+import { useLoaded } from "../use-loaded";
+import type { PageProps } from "./page";
+
+/**
+ * Account: who is signed in and with what role; a user's password and API tokens (for scripts and
+ * Loggly's clients: they act with the user's role); and, for admins, the account's ingest tokens.
+ */
+export function AccountPage(_: PageProps) {
+  const { value: me, error, reload } = useLoaded(loadMe);
+  return (
+    <div class="page page-account">
+      <h1 class="page-title" tabIndex={-1}>
+        Account
+      </h1>
+      {error && !me ? (
+        <ErrorBox error={error} onRetry={reload} />
+      ) : !me ? (
+        <Loading label="Loading your account…" />
+      ) : (
+        <>
+          <Who me={me} />
+          {me.user && <PasswordForm />}
+          {me.user && <ApiTokens />}
+          {me.role === "admin" && <IngestTokens />}
+        </>
+      )}
+    </div>
+  );
+}
+
+function Who({ me }: { me: Me }) {
+  return (
+    <p class="lead" data-testid="who">
+      {me.user ? (
+        <>
+          Signed in as <strong>{me.user.name}</strong> ({me.user.email}) to <strong>{me.account}</strong>, as <strong>{ROLE_NAMES[me.role]}</strong>: {ROLE_HELP[me.role]}.
+        </>
+      ) : (
+        <>
+          Signed in to <strong>{me.account}</strong> with the account's own API token, which acts as an admin and belongs to no one. For a password and API tokens of your own, invite yourself on
+          the <a href="#/users">Users</a> page.
+        </>
+      )}
+    </p>
+  );
+}
+
+function PasswordForm() {
+  const [current, setCurrent] = useState("");
+  const [password, setPassword] = useState("");
+  const [done, setDone] = useState(false);
+  const { busy, errors, submit } = useFormSave(async () => {
+    setDone(false);
+    await formCall("/apiv2/me/password", "PUT", { current, password });
+    setCurrent("");
+    setPassword("");
+    setDone(true);
+  });
+  return (
+    <section class="account-section" aria-labelledby="password-h">
+      <h2 id="password-h">Password</h2>
+      <form class="inline-form" onSubmit={(e) => void submit(e)} aria-label="Change your password" noValidate>
+        <label class="field">
+          <span>Current password</span>
+          <input
+            name="current"
+            type="password"
+            autocomplete="current-password"
+            value={current}
+            onInput={(e) => setCurrent((e.target as HTMLInputElement).value)}
+            aria-invalid={errors.current ? "true" : undefined}
+            aria-describedby={errors.current ? "pw-err-current" : undefined}
+          />
+        </label>
+        <label class="field">
+          <span>New password</span>
+          <input name="password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit" class="btn" disabled={busy}>
+          {busy ? "Changing…" : "Change password"}
+        </button>
+      </form>
+      {errors.current && (
+        <p id="pw-err-current" class="field-error">
+          The current password is not right.
+        </p>
+      )}
+      <FormErrors errors={errors} summary="Not changed" />
+      <p class="muted small" role="status">
+        {done ? "Changed. Your other sessions (other browsers) are signed out." : "At least 10 characters. Changing it signs out your other sessions."}
+      </p>
+    </section>
+  );
+}
+
+function ApiTokens() {
+  const { value: tokens, error, reload } = useLoaded(loadTokens);
+  const [label, setLabel] = useState("");
+  const [made, setMade] = useState<{ label: string; token: string } | null>(null);
+  const { busy, errors, submit } = useFormSave(async () => {
+    const t = await formCall<{ label: string; token: string }>("/apiv2/me/tokens", "POST", { label });
+    setMade(t);
+    setLabel("");
+    reload();
+  });
+  return (
+    <section class="account-section" aria-labelledby="tokens-h">
+      <h2 id="tokens-h">Your API tokens</h2>
+      <p class="muted">For scripts and tools that read logs through the API (Loggly's clients send it as a bearer token, or as the password of HTTP basic). A token acts with your role, and stops when you revoke it or leave the account.</p>
+      <form class="inline-form" onSubmit={(e) => void submit(e)} aria-label="New API token" noValidate>
+        <label class="field">
+          <span>What it is for</span>
+          <input name="label" placeholder="e.g. grafana, nightly report" value={label} onInput={(e) => setLabel((e.target as HTMLInputElement).value)} maxLength={100} />
+        </label>
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? "Making…" : "Make token"}
+        </button>
+      </form>
+      <FormErrors errors={errors} summary="No token made" />
+      {made && <CopyBlock id="new-api-token" title={`API token “${made.label}”`} hint="Copy it now: it is not shown again." text={made.token} />}
+      {error && !tokens ? (
+        <ErrorBox error={error} onRetry={reload} />
+      ) : !tokens ? (
+        <Loading label="Loading your tokens…" />
+      ) : tokens.length === 0 ? (
+        <p class="muted">No API tokens yet.</p>
+      ) : (
+        <table class="account-table">
+          <thead>
+            <tr>
+              <th scope="col">Token</th>
+              <th scope="col">Made</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((t) => (
+              <tr key={t.id} data-token={t.label}>
+                <td>{t.label}</td>
+                <td>{formatShort(Date.parse(t.createdAt))}</td>
+                <td>
+                  <ConfirmDelete name={`token ${t.label}`} onDelete={() => api(`/apiv2/me/tokens/${encodeURIComponent(t.id)}`, { method: "DELETE" }).then(reload)} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function IngestTokens() {
+  const { value: tokens, error, reload } = useLoaded(loadIngestTokens);
+  const [label, setLabel] = useState("");
+  const [problem, setProblem] = useState("");
+  const { busy, errors, submit } = useFormSave(async () => {
+    await formCall("/apiv2/ingesttokens", "POST", { label });
+    setLabel("");
+    reload();
+  });
+  const remove = async (token: string) => {
+    setProblem("");
+    try {
+      await api(`/apiv2/ingesttokens/${encodeURIComponent(token)}`, { method: "DELETE" });
+      reload();
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  };
+  return (
+    <section class="account-section" aria-labelledby="ingest-h">
+      <h2 id="ingest-h">Ingest tokens</h2>
+      <p class="muted">
+        Senders put one in the URL (<code>/inputs/TOKEN</code>) or in the syslog structured data. To change a token without losing logs: add a new one, move the senders to it, then remove
+        the old one. Senders still using a removed token are refused.
+      </p>
+      <form class="inline-form" onSubmit={(e) => void submit(e)} aria-label="New ingest token" noValidate>
+        <label class="field">
+          <span>Which senders use it</span>
+          <input name="label" placeholder="e.g. web servers" value={label} onInput={(e) => setLabel((e.target as HTMLInputElement).value)} maxLength={100} />
+        </label>
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? "Adding…" : "Add ingest token"}
+        </button>
+      </form>
+      <FormErrors errors={errors} summary="No token added" />
+      {problem && (
+        <p class="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+      {error && !tokens ? (
+        <ErrorBox error={error} onRetry={reload} />
+      ) : !tokens ? (
+        <Loading label="Loading the ingest tokens…" />
+      ) : (
+        <table class="account-table">
+          <thead>
+            <tr>
+              <th scope="col">Token</th>
+              <th scope="col">Used by</th>
+              <th scope="col">Made</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((t) => (
+              <tr key={t.token} data-ingest-token={t.token}>
+                <td>
+                  <code>{t.token}</code>
+                </td>
+                <td>
+                  {t.label}
+                  {t.primary && <span class="badge"> shown in Send logs</span>}
+                </td>
+                <td>{formatShort(Date.parse(t.createdAt))}</td>
+                <td>{tokens.length > 1 && <ConfirmDelete name={`ingest token ${t.label}`} onDelete={() => remove(t.token)} />}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
