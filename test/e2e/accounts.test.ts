@@ -215,6 +215,19 @@ describe("user accounts, through the real program", () => {
     expect((await call("GET", "/ui/config", def.apiToken)).body.ingestToken).toBe(added.body.token);
   });
 
+  it("`unmeltable users` invites from the data dir (the link works on the running server), lists and removes", async () => {
+    const out = await cli(["users", "invite", `cli-${marker}@example.com`, "--role", "readonly", "--data-dir", program.dataDir, "--url", program.url("/")]);
+    const token = /#\/invite\/([\w-]+)/.exec(out)?.[1];
+    expect(token, out).toBeDefined();
+    expect(out).toContain(`cli-${marker}@example.com is invited to default as readonly`);
+    const taken = await call("POST", "/auth/invite", undefined, { token, name: "Cli", password: PASSWORD });
+    expect(taken.body.user).toMatchObject({ role: "readonly" });
+    const listed = (await cli(["users", "list", "--json", "--data-dir", program.dataDir])).trim().split("\n").map((l) => JSON.parse(l) as { email: string; role: string });
+    expect(listed).toContainEqual(expect.objectContaining({ email: `cli-${marker}@example.com`, role: "readonly" }));
+    await cli(["users", "remove", `cli-${marker}@example.com`, "--data-dir", program.dataDir]);
+    expect((await call("GET", "/apiv2/me", taken.body.token)).status).toBe(401);
+  });
+
   it("throttles failed sign-ins for an address: refused even with the right password until the window passes", async () => {
     await join(`slow-${marker}@example.com`, "member");
     let last = 0;

@@ -15,3 +15,4 @@ export { answerRecordsApi, type RecordCollection, type Validation } from "./reco
 export { answerDashboardsApi, DASHBOARDS_PATH, type DashboardsDeps } from "./dashboards-api";
 export { answerDerivedFieldsApi, DERIVED_FIELDS_PATH, PREVIEW_LIMITS, type DerivedFieldsDeps } from "./derived-fields-api";
 export { RuleThread, type RuleThreadOptions } from "./rule-thread";
+export { answerAccountsApi, isAccountsPath, isPublicAccountsPath, type AccountsDeps, type AccountsRequest } from "./accounts-api";

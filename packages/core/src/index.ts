@@ -44,6 +44,7 @@ export * from "./http/authenticate";
 export * from "./accounts/roles";
 export * from "./accounts/passwords";
 export * from "./accounts/sign-in-limiter";
+export * from "./accounts/account-port";
 export * from "./start-worker";
 export * from "./thread-priority";
 export * from "./backoff";

@@ -1,8 +1,31 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import { decoyHash, hashPassword, isRole, passwordProblem, verifyPassword, type Role } from "@unmeltable/core";
+import {
+  AccountError,
+  decoyHash,
+  hashPassword,
+  INVITE_TTL_MS,
+  isRole,
+  labelProblem,
+  MAX_INGEST_TOKENS,
+  MAX_SESSIONS_PER_USER,
+  MAX_TOKENS_PER_USER,
+  MAX_USERS_PER_TENANT,
+  userNameProblem,
+  normalEmail,
+  passwordProblem,
+  SESSION_TTL_MS,
+  verifyPassword,
+  type AccountPort,
+  type IngestToken,
+  type Invite,
+  type Role,
+  type Session,
+  type User,
+  type UserToken,
+} from "@unmeltable/core";
 import { openDataDirDb } from "./sqlite-file";
-import { apiTokenHash, TenantError } from "./credentials";
+import { apiTokenHash } from "./credentials";
 
 /**
  * The tables of users, invites and extra ingest tokens, in `tenants.db` beside the tenants and their API
@@ -47,71 +70,12 @@ export const API_TOKEN_USER_COLUMNS: [string, string][] = [
   ["label", "TEXT"],
 ];
 
-export const SESSION_TTL_MS = 30 * 24 * 3600_000;
-export const INVITE_TTL_MS = 7 * 24 * 3600_000;
-export const MAX_USERS_PER_TENANT = 500;
-export const MAX_TOKENS_PER_USER = 20;
-export const MAX_SESSIONS_PER_USER = 50;
-export const MAX_INGEST_TOKENS = 20;
-
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  createdAt: number;
-}
-
-export interface Invite {
-  id: string;
-  email: string;
-  role: Role;
-  createdBy: string;
-  createdAt: number;
-  expiresAt: number;
-}
-
-/** A user's API token as listed: never the token, which is shown once. */
-export interface UserToken {
-  id: string;
-  label: string;
-  createdAt: number;
-}
-
-export interface IngestToken {
-  token: string;
-  label: string;
-  createdAt: number;
-  /** The tenant's first token, the one the source setup shows and `tenants add` printed. */
-  primary: boolean;
-}
-
-/** A new session: the token the browser sends from now on. */
-export interface Session {
-  token: string;
-  expiresAt: number;
-  user: User;
-  tenant: string;
-}
-
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-
-/** Why an email address cannot be a user's, or undefined. */
-export function emailProblem(email: unknown): string | undefined {
-  if (typeof email !== "string" || !EMAIL.test(email.trim())) return "an email address is required (name@example.com)";
-  return undefined;
-}
-
-export function normalEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
 function newToken(): string {
   return randomBytes(24).toString("base64url");
 }
 
 /** The users of each tenant, their invites, sessions and API tokens, and the tenants' ingest tokens. */
-export class AccountStore {
+export class AccountStore implements AccountPort {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
@@ -132,9 +96,9 @@ export class AccountStore {
   /** An invitation for `email` to join `tenant` as `role`: the token (in the link) is shown once. */
   invite(tenant: string, spec: { email: string; role: Role; by: string }, now = Date.now()): Invite & { token: string } {
     const email = normalEmail(spec.email);
-    if (this.db.prepare("SELECT 1 FROM users WHERE tenant = ? AND email = ?").get(tenant, email)) throw new TenantError(`${email} is a user of ${tenant} already`);
+    if (this.db.prepare("SELECT 1 FROM users WHERE tenant = ? AND email = ?").get(tenant, email)) throw new AccountError(`${email} is a user of ${tenant} already`, true);
     const count = (this.db.prepare("SELECT COUNT(*) AS n FROM users WHERE tenant = ?").get(tenant) as { n: number }).n;
-    if (count >= MAX_USERS_PER_TENANT) throw new TenantError(`a tenant has at most ${MAX_USERS_PER_TENANT} users`);
+    if (count >= MAX_USERS_PER_TENANT) throw new AccountError(`a tenant has at most ${MAX_USERS_PER_TENANT} users`, true);
     const token = newToken();
     const invite: Invite = { id: randomUUID(), email, role: spec.role, createdBy: spec.by, createdAt: now, expiresAt: now + INVITE_TTL_MS };
     this.db.transaction(() => {
@@ -166,16 +130,17 @@ export class AccountStore {
   /** The invite taken up: the user made, the invite gone, and a session for the new user. */
   async acceptInvite(token: string, spec: { name: string; password: string }, now = Date.now()): Promise<Session> {
     const problem = passwordProblem(spec.password);
-    if (problem) throw new TenantError(problem);
-    const name = typeof spec.name === "string" ? spec.name.trim() : "";
-    if (name === "" || name.length > 100) throw new TenantError("a name of 1-100 characters is required");
-    if (!this.inviteByToken(token, now)) throw new TenantError("this invitation is unknown, used or expired: ask an admin for a new one");
+    if (problem) throw new AccountError(problem);
+    const badName = userNameProblem(spec.name);
+    if (badName) throw new AccountError(badName);
+    const name = spec.name.trim();
+    if (!this.inviteByToken(token, now)) throw new AccountError("this invitation is unknown, used or expired: ask an admin for a new one");
     const hash = await hashPassword(spec.password);
     // Read again after the hash (a moment later): the invite may have been taken up or revoked meanwhile.
     return this.db.transaction(() => {
       const invite = this.inviteByToken(token, now);
-      if (!invite) throw new TenantError("this invitation is unknown, used or expired: ask an admin for a new one");
-      if (this.db.prepare("SELECT 1 FROM users WHERE tenant = ? AND email = ?").get(invite.tenant, invite.email)) throw new TenantError(`${invite.email} is a user of ${invite.tenant} already`);
+      if (!invite) throw new AccountError("this invitation is unknown, used or expired: ask an admin for a new one");
+      if (this.db.prepare("SELECT 1 FROM users WHERE tenant = ? AND email = ?").get(invite.tenant, invite.email)) throw new AccountError(`${invite.email} is a user of ${invite.tenant} already`, true);
       const user: User = { id: randomUUID(), email: invite.email, name, role: invite.role, createdAt: now };
       this.db.prepare("INSERT INTO users (id, tenant, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(user.id, invite.tenant, user.email, user.name, user.role, hash, now);
       this.db.prepare("DELETE FROM invites WHERE token_sha256 = ?").run(apiTokenHash(token));
@@ -206,10 +171,10 @@ export class AccountStore {
   /** A new password; the user's other sessions end (whoever knew the old one is signed out), `keep` stays. */
   async setPassword(tenant: string, id: string, password: string, keep?: string): Promise<void> {
     const problem = passwordProblem(password);
-    if (problem) throw new TenantError(problem);
+    if (problem) throw new AccountError(problem);
     const hash = await hashPassword(password);
     this.db.transaction(() => {
-      if (this.db.prepare("UPDATE users SET password_hash = ? WHERE tenant = ? AND id = ?").run(hash, tenant, id).changes === 0) throw new TenantError(`no such user in ${tenant}`);
+      if (this.db.prepare("UPDATE users SET password_hash = ? WHERE tenant = ? AND id = ?").run(hash, tenant, id).changes === 0) throw new AccountError(`no such user in ${tenant}`);
       this.db.prepare("DELETE FROM api_tokens WHERE tenant = ? AND user_id = ? AND purpose = 'session' AND token_sha256 <> ?").run(tenant, id, keep === undefined ? "" : apiTokenHash(keep));
     })();
   }
@@ -218,7 +183,7 @@ export class AccountStore {
   setRole(tenant: string, id: string, role: Role): User {
     return this.db.transaction(() => {
       const user = this.user(tenant, id);
-      if (!user) throw new TenantError(`no such user in ${tenant}`);
+      if (!user) throw new AccountError(`no such user in ${tenant}`);
       if (user.role === "admin" && role !== "admin") this.keepAnAdmin(tenant, id);
       this.db.prepare("UPDATE users SET role = ? WHERE tenant = ? AND id = ?").run(role, tenant, id);
       return { ...user, role };
@@ -239,11 +204,12 @@ export class AccountStore {
 
   /** A named API token of the user's, acting with the user's role; shown once. */
   createUserToken(tenant: string, userId: string, label: string, now = Date.now()): UserToken & { token: string } {
-    const name = typeof label === "string" ? label.trim() : "";
-    if (name === "" || name.length > 100) throw new TenantError("a token's label is 1-100 characters (what it is for: a script, a dashboard)");
+    const bad = labelProblem(label, "what it is for: a script, a dashboard");
+    if (bad) throw new AccountError(bad);
+    const name = label.trim();
     return this.db.transaction(() => {
-      if (!this.user(tenant, userId)) throw new TenantError(`no such user in ${tenant}`);
-      if (this.userTokens(tenant, userId).length >= MAX_TOKENS_PER_USER) throw new TenantError(`a user has at most ${MAX_TOKENS_PER_USER} API tokens: revoke one first`);
+      if (!this.user(tenant, userId)) throw new AccountError(`no such user in ${tenant}`);
+      if (this.userTokens(tenant, userId).length >= MAX_TOKENS_PER_USER) throw new AccountError(`a user has at most ${MAX_TOKENS_PER_USER} API tokens: revoke one first`, true);
       const out = { id: randomUUID(), label: name, createdAt: now, token: newToken() };
       this.insertCredential(out.token, tenant, userId, "user", now, undefined, out.id, name);
       return out;
@@ -263,17 +229,18 @@ export class AccountStore {
   /** The tenant's ingest tokens: its first (in the tenants table) and those added since. */
   ingestTokens(tenant: string): IngestToken[] {
     const first = this.db.prepare("SELECT ingest_token, created_at FROM tenants WHERE name = ?").get(tenant) as { ingest_token: string; created_at: number } | undefined;
-    if (!first) throw new TenantError(`no tenant ${tenant}`);
+    if (!first) throw new AccountError(`no tenant ${tenant}`);
     const extra = this.db.prepare("SELECT token, label, created_at FROM ingest_tokens WHERE tenant = ? ORDER BY created_at").all(tenant) as { token: string; label: string; created_at: number }[];
     return [{ token: first.ingest_token, label: "first token", createdAt: first.created_at, primary: true }, ...extra.map((r) => ({ token: r.token, label: r.label, createdAt: r.created_at, primary: false }))];
   }
 
   /** Another ingest token (a new sender, or a rotation: add, reconfigure the senders, remove the old). */
   addIngestToken(tenant: string, label: string, now = Date.now()): IngestToken {
-    const name = typeof label === "string" ? label.trim() : "";
-    if (name === "" || name.length > 100) throw new TenantError("a token's label is 1-100 characters (which senders use it)");
+    const bad = labelProblem(label, "which senders use it");
+    if (bad) throw new AccountError(bad);
+    const name = label.trim();
     return this.db.transaction(() => {
-      if (this.ingestTokens(tenant).length >= MAX_INGEST_TOKENS) throw new TenantError(`a tenant has at most ${MAX_INGEST_TOKENS} ingest tokens: remove one first`);
+      if (this.ingestTokens(tenant).length >= MAX_INGEST_TOKENS) throw new AccountError(`a tenant has at most ${MAX_INGEST_TOKENS} ingest tokens: remove one first`, true);
       const token = randomUUID();
       this.db.prepare("INSERT INTO ingest_tokens (token, tenant, label, created_at) VALUES (?, ?, ?, ?)").run(token, tenant, name, now);
       return { token, label: name, createdAt: now, primary: false };
@@ -289,7 +256,7 @@ export class AccountStore {
       const tokens = this.ingestTokens(tenant);
       const found = tokens.find((t) => t.token === token);
       if (!found) return false;
-      if (tokens.length === 1) throw new TenantError("a tenant keeps at least one ingest token: add another first");
+      if (tokens.length === 1) throw new AccountError("a tenant keeps at least one ingest token: add another first", true);
       if (found.primary) {
         const next = tokens[1]!;
         this.db.prepare("DELETE FROM ingest_tokens WHERE token = ?").run(next.token);
@@ -307,7 +274,7 @@ export class AccountStore {
 
   private keepAnAdmin(tenant: string, exceptId: string): void {
     const others = (this.db.prepare("SELECT COUNT(*) AS n FROM users WHERE tenant = ? AND role = 'admin' AND id <> ?").get(tenant, exceptId) as { n: number }).n;
-    if (others === 0) throw new TenantError("the last admin cannot be removed or lose the role: make another user an admin first");
+    if (others === 0) throw new AccountError("the last admin cannot be removed or lose the role: make another user an admin first", true);
   }
 
   private newSession(tenant: string, user: User, now: number): Session {

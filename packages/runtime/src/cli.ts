@@ -11,6 +11,8 @@ import type { KafkaConnection } from "@unmeltable/queue-kafka";
 import { checkQueueConfig, parseBrokers, type QueueConfig } from "./queue-config";
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
+import { registerUsersCommands } from "./users-commands";
+import { AccountError } from "@unmeltable/core";
 import { decimalArg, describePlan, planFromFlags, type PlanFlags } from "./plan-flags";
 import { regionOption, registerAwsTenantsCommands } from "./aws-tenants-commands";
 import { PRIVATE_UMASK } from "./private-data-dir";
@@ -123,6 +125,8 @@ export function buildCli(): Command {
         store.close();
       }
     });
+
+  registerUsersCommands(program, dataDirOption);
 
   const aws = program.command("aws").description("Plan and operate an AWS deployment (docs/deploy.md): sizes and costs from a workload, tenants in its tenants.json.");
   addEstimateCommand(aws);
@@ -550,7 +554,7 @@ export async function main(argv: string[]): Promise<void> {
     await buildCli().parseAsync(argv);
   } catch (err) {
     const e = err as Error;
-    const message = process.env.UNMELTABLE_DEBUG && !(err instanceof TenantError) ? (e.stack ?? String(err)) : (e.message ?? String(err));
+    const message = process.env.UNMELTABLE_DEBUG && !(err instanceof TenantError || err instanceof AccountError) ? (e.stack ?? String(err)) : (e.message ?? String(err));
     process.stderr.write(`unmeltable: ${message}\n`);
     process.exit(1);
   }

@@ -1,0 +1,279 @@
+import {
+  AccountError,
+  apiTokenOf,
+  authorizationOf,
+  badRequest,
+  CodedError,
+  conflict,
+  emailProblem,
+  ERROR_CODES,
+  isRole,
+  notFound,
+  ROLES,
+  SignInLimiter,
+  UnauthorizedError,
+  type AccountPort,
+  type Credential,
+  type Invite,
+  type Role,
+  type Session,
+  type User,
+} from "@unmeltable/core";
+import { answerOf, ok, type RecordsRequest, type RecordsResponse } from "./api-common";
+
+/** A request to the accounts API: a records request, with the client's address (sign-in throttling). */
+export interface AccountsRequest extends RecordsRequest {
+  clientIp: string;
+}
+
+export interface AccountsDeps {
+  accounts: AccountPort;
+  /** Whether `name` is a tenant (sign-in to an unknown account is refused as a wrong password). */
+  isTenant(name: string): boolean;
+  limiter: SignInLimiter;
+  /** Ingest tokens changed: the caller's collectors look again. */
+  changed?: () => void;
+}
+
+/** Paths answered without credentials: signing in and taking up an invitation. */
+export function isPublicAccountsPath(path: string): boolean {
+  return path === "/auth/login" || path === "/auth/invite";
+}
+
+/** Every path of the accounts API. */
+export function isAccountsPath(path: string): boolean {
+  return /^\/auth\/(login|logout|invite)$/.test(path) || /^\/apiv2\/(me|users|ingesttokens)(\/|$)/.test(path);
+}
+
+/**
+ * The accounts API (README, "Users and sign-in"), as the local server and the search Lambda serve it:
+ * - `POST /auth/login` `{account, email, password}` → a session (`token`, sent as `Authorization: bearer`);
+ *   `POST /auth/logout` ends the session sent.
+ * - `GET /auth/invite?token=` what an invite offers; `POST /auth/invite` `{token, name, password}` takes it up.
+ * - `/apiv2/me`: who the credentials are; `PUT /apiv2/me/password`; `/apiv2/me/tokens`: the user's API tokens.
+ * - Admins: `/apiv2/users` (list, invite, change a role, remove; `/apiv2/users/invites/ID` revokes an
+ *   invite) and `/apiv2/ingesttokens` (list, add, remove) where the store keeps them.
+ * `credential` is the caller's, authenticated and authorized (core's `permits`) before: none only for the
+ * public paths.
+ */
+export async function answerAccountsApi(req: AccountsRequest, credential: Credential | undefined, deps: AccountsDeps): Promise<RecordsResponse> {
+  try {
+    const path = req.path.replace(/(.)\/+$/, "$1");
+    if (path === "/auth/login") return await login(req, deps);
+    if (path === "/auth/invite") return await invite(req, deps);
+    if (!credential) throw new UnauthorizedError("missing credentials: send Authorization: bearer <API token>");
+    if (path === "/auth/logout") return await logout(req, credential, deps);
+    if (path === "/apiv2/me" || path.startsWith("/apiv2/me/")) return await me(req, parts(path, "/apiv2/me"), credential, deps);
+    if (path === "/apiv2/users" || path.startsWith("/apiv2/users/")) return await users(req, parts(path, "/apiv2/users"), credential, deps);
+    if (path === "/apiv2/ingesttokens" || path.startsWith("/apiv2/ingesttokens/")) return await ingestTokens(req, parts(path, "/apiv2/ingesttokens"), credential, deps);
+    throw notFound(`no such endpoint: ${req.method} ${req.path}`);
+  } catch (err) {
+    return answerOf(translate(err));
+  }
+}
+
+async function login(req: AccountsRequest, deps: AccountsDeps): Promise<RecordsResponse> {
+  if (req.method !== "POST") throw badRequest("sign in with POST {account, email, password}");
+  const b = jsonBody(req);
+  const account = stringField(b, "account");
+  const email = stringField(b, "email").trim().toLowerCase();
+  const password = stringField(b, "password");
+  if (!deps.isTenant(account)) return refuseSignIn();
+  const key = `${account}/${email}`;
+  const wait = deps.limiter.retryAfter(key, req.clientIp);
+  if (wait > 0) throw tooMany(`too many failed sign-ins: try again in ${wait} s`, wait);
+  if (!deps.limiter.begin()) throw tooMany("too many sign-ins at once: try again in a moment", 1);
+  let session: Session | undefined;
+  try {
+    session = await deps.accounts.signIn(account, email, password);
+  } finally {
+    deps.limiter.end();
+  }
+  if (!session) {
+    deps.limiter.failed(key, req.clientIp);
+    return refuseSignIn();
+  }
+  return noStore(ok(sessionBody(session)));
+}
+
+async function invite(req: AccountsRequest, deps: AccountsDeps): Promise<RecordsResponse> {
+  if (req.method === "GET") {
+    const found = await deps.accounts.inviteByToken(req.query.get("token") ?? "");
+    if (!found) throw notFound("this invitation is unknown, used or expired: ask an admin for a new one");
+    return ok({ account: found.tenant, email: found.email, role: found.role, expiresAt: new Date(found.expiresAt).toISOString() });
+  }
+  if (req.method !== "POST") throw badRequest("read an invitation with GET ?token=, take it up with POST {token, name, password}");
+  const b = jsonBody(req);
+  const session = await deps.accounts.acceptInvite(stringField(b, "token"), { name: stringField(b, "name"), password: stringField(b, "password") });
+  return noStore(ok(sessionBody(session), 201));
+}
+
+async function logout(req: AccountsRequest, c: Credential, deps: AccountsDeps): Promise<RecordsResponse> {
+  if (req.method !== "POST") throw badRequest("sign out with POST");
+  if (!c.session) throw badRequest("these credentials are not a session: an API token is revoked from the account page (DELETE /apiv2/me/tokens/ID)");
+  const token = apiTokenOf(authorizationOf(req.headers));
+  return ok({ signedOut: token !== undefined && (await deps.accounts.signOut(token)) });
+}
+
+async function me(req: AccountsRequest, p: string[], c: Credential, deps: AccountsDeps): Promise<RecordsResponse> {
+  const tenant = c.tenant.name;
+  if (p.length === 0) {
+    if (req.method !== "GET") throw badRequest("GET /apiv2/me says who the credentials are");
+    const user = c.user && (await deps.accounts.user(tenant, c.user.id));
+    return ok({ account: tenant, role: c.role, user: user ? userBody(user) : null, session: c.session === true });
+  }
+  const user = usersOwn(c);
+  if (p[0] === "password" && p.length === 1) {
+    if (req.method !== "PUT") throw badRequest("change the password with PUT {current, password}");
+    const b = jsonBody(req);
+    if (!(await deps.accounts.verify(tenant, user.email, stringField(b, "current")))) throw badRequest("the current password is not right", { errors: [{ field: "current", message: "not the current password" }] });
+    await deps.accounts.setPassword(tenant, user.id, stringField(b, "password"), c.session ? apiTokenOf(authorizationOf(req.headers)) : undefined);
+    return ok({ changed: true });
+  }
+  if (p[0] !== "tokens" || p.length > 2) throw notFound(`no such endpoint: ${req.method} ${req.path}`);
+  if (p.length === 2) {
+    if (req.method !== "DELETE") throw badRequest("a token is revoked with DELETE");
+    if (!(await deps.accounts.revokeUserToken(tenant, user.id, p[1]!))) throw notFound("no such API token of yours");
+    return ok({ revoked: true });
+  }
+  if (req.method === "GET") return ok({ tokens: (await deps.accounts.userTokens(tenant, user.id)).map(tokenBody) });
+  if (req.method !== "POST") throw badRequest("list with GET, make one with POST {label}");
+  const made = await deps.accounts.createUserToken(tenant, user.id, stringField(jsonBody(req), "label"));
+  return noStore(ok({ ...tokenBody(made), token: made.token, role: c.role }, 201));
+}
+
+async function users(req: AccountsRequest, p: string[], c: Credential, deps: AccountsDeps): Promise<RecordsResponse> {
+  const tenant = c.tenant.name;
+  const { accounts } = deps;
+  if (p.length === 0) {
+    if (req.method === "GET") {
+      const [list, invites] = await Promise.all([accounts.users(tenant), accounts.invites(tenant)]);
+      return ok({ users: list.map(userBody), invites: invites.map(inviteBody) });
+    }
+    if (req.method !== "POST") throw badRequest("list with GET, invite with POST {email, role}");
+    const b = jsonBody(req);
+    const email = typeof b.email === "string" ? b.email : "";
+    const problem = emailProblem(b.email);
+    const role = b.role ?? "member";
+    const errors = [...(problem ? [{ field: "email", message: problem }] : []), ...(isRole(role) ? [] : [{ field: "role", message: `a role is one of ${ROLES.join(", ")}` }])];
+    if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join("; "), { errors });
+    const made = await accounts.invite(tenant, { email, role: role as Role, by: c.user?.email ?? "the tenant's API token" });
+    return noStore(ok({ ...inviteBody(made), token: made.token, path: `/#/invite/${made.token}` }, 201));
+  }
+  if (p[0] === "invites" && p.length === 2) {
+    if (req.method !== "DELETE") throw badRequest("an invitation is revoked with DELETE");
+    if (!(await accounts.revokeInvite(tenant, p[1]!))) throw notFound("no such invitation");
+    return ok({ revoked: true });
+  }
+  if (p.length !== 1) throw notFound(`no such endpoint: ${req.method} ${req.path}`);
+  const id = p[0]!;
+  if (req.method === "GET") {
+    const user = await accounts.user(tenant, id);
+    if (!user) throw notFound("no such user");
+    return ok(userBody(user));
+  }
+  if (req.method === "DELETE") {
+    if (!(await accounts.removeUser(tenant, id))) throw notFound("no such user");
+    return ok({ removed: true });
+  }
+  if (req.method !== "PUT" && req.method !== "PATCH") throw badRequest("change a role with PUT {role}");
+  const role = jsonBody(req).role;
+  if (!isRole(role)) throw badRequest(`a role is one of ${ROLES.join(", ")}`, { errors: [{ field: "role", message: `one of ${ROLES.join(", ")}` }] });
+  if (!(await accounts.user(tenant, id))) throw notFound("no such user");
+  return ok(userBody(await accounts.setRole(tenant, id, role)));
+}
+
+async function ingestTokens(req: AccountsRequest, p: string[], c: Credential, deps: AccountsDeps): Promise<RecordsResponse> {
+  const { accounts } = deps;
+  if (!accounts.ingestTokens || !accounts.addIngestToken || !accounts.removeIngestToken) {
+    throw notFound("this deployment's ingest tokens are kept in its tenants config: `unmeltable aws tenants rotate-token NAME --ingest` (docs/deploy.md)");
+  }
+  const tenant = c.tenant.name;
+  if (p.length === 1) {
+    if (req.method !== "DELETE") throw badRequest("an ingest token is removed with DELETE");
+    if (!(await accounts.removeIngestToken(tenant, p[0]!))) throw notFound("no such ingest token");
+    // The caller's collectors refuse it from this answer on (others within their poll of the table).
+    deps.changed?.();
+    return ok({ removed: true });
+  }
+  if (p.length !== 0) throw notFound(`no such endpoint: ${req.method} ${req.path}`);
+  if (req.method === "GET") return ok({ tokens: (await accounts.ingestTokens(tenant)).map(ingestBody) });
+  if (req.method !== "POST") throw badRequest("list with GET, add one with POST {label}");
+  const added = await accounts.addIngestToken(tenant, stringField(jsonBody(req), "label"));
+  deps.changed?.();
+  return ok(ingestBody(added), 201);
+}
+
+function refuseSignIn(): never {
+  throw new UnauthorizedError("wrong account, email or password");
+}
+
+function tooMany(message: string, seconds: number): CodedError {
+  return new CodedError(ERROR_CODES.TOO_MANY_ATTEMPTS, 429, message, { headers: { "Retry-After": String(seconds) } });
+}
+
+/** A store's refusal (a limit, the last admin, a bad label) as the 400 or 409 that says why. */
+function translate(err: unknown): unknown {
+  if (!(err instanceof AccountError)) return err;
+  return err.conflict ? conflict(err.message) : badRequest(err.message);
+}
+
+function noStore(r: RecordsResponse): RecordsResponse {
+  return { ...r, headers: { ...r.headers, "Cache-Control": "no-store" } };
+}
+
+/** The signed-in user of these credentials; the tenant's own token is no user. */
+function usersOwn(c: Credential): { id: string; email: string } {
+  if (!c.user) throw badRequest("these are the tenant's own API token's credentials, which belong to no user: sign in as a user for a password and API tokens of your own");
+  return c.user;
+}
+
+function jsonBody(req: RecordsRequest): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(req.body ?? "");
+  } catch {
+    throw badRequest("the body must be a JSON object");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw badRequest("the body must be a JSON object");
+  return value as Record<string, unknown>;
+}
+
+function stringField(b: Record<string, unknown>, name: string): string {
+  const v = b[name];
+  if (typeof v !== "string") throw badRequest(`"${name}" is required (a string)`, { errors: [{ field: name, message: "required" }] });
+  return v;
+}
+
+/** The path's parts after `prefix`, decoded (a malformed escape is the request's fault: 400). */
+function parts(path: string, prefix: string): string[] {
+  try {
+    return path
+      .slice(prefix.length)
+      .split("/")
+      .filter((p) => p !== "")
+      .map(decodeURIComponent);
+  } catch {
+    throw badRequest("malformed URL: the path has an invalid percent-escape");
+  }
+}
+
+function sessionBody(s: Session) {
+  return { token: s.token, expiresAt: new Date(s.expiresAt).toISOString(), account: s.tenant, user: userBody(s.user) };
+}
+
+function userBody(u: User) {
+  return { id: u.id, email: u.email, name: u.name, role: u.role, createdAt: new Date(u.createdAt).toISOString() };
+}
+
+function inviteBody(i: Invite) {
+  return { id: i.id, email: i.email, role: i.role, createdBy: i.createdBy, createdAt: new Date(i.createdAt).toISOString(), expiresAt: new Date(i.expiresAt).toISOString() };
+}
+
+function tokenBody(t: { id: string; label: string; createdAt: number }) {
+  return { id: t.id, label: t.label, createdAt: new Date(t.createdAt).toISOString() };
+}
+
+function ingestBody(t: { token: string; label: string; createdAt: number; primary: boolean }) {
+  return { token: t.token, label: t.label, createdAt: new Date(t.createdAt).toISOString(), primary: t.primary };
+}
