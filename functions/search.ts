@@ -10,10 +10,10 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { answerAlertsApi, answerDashboardsApi, answerDerivedFieldsApi, answerSavedSearchesApi } from "@unmeltable/alerts";
+import { answerAccountsApi, answerAlertsApi, answerDashboardsApi, answerDerivedFieldsApi, answerSavedSearchesApi, isAccountsPath, isPublicAccountsPath } from "@unmeltable/alerts";
 import { answerApi, apiErrorAnswer, apiMethodError, collectExport, exportHeaders, indexUsage, planExport, type ApiRequest, type ApiResponse } from "@unmeltable/api";
-import { authenticate, errorAnswer, errorFields, internalError, timedReads, withDeadline, type Tenant } from "@unmeltable/core";
-import { alertStore, dashboardStore, derivedRuleStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
+import { errorAnswer, errorFields, internalError, SignInLimiter, timedReads, withDeadline, type Credential, type Tenant } from "@unmeltable/core";
+import { accountStore, alertStore, awsAuthenticator, dashboardStore, derivedRuleStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const env = functionEnv("search");
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
@@ -21,6 +21,11 @@ const alerts = env.UNMELTABLE_ALERTS ? alertStore() : undefined;
 const searches = env.UNMELTABLE_ALERTS ? savedSearchStore() : undefined;
 const dashboards = env.UNMELTABLE_ALERTS ? dashboardStore() : undefined;
 const derivedRules = env.UNMELTABLE_ALERTS ? derivedRuleStore() : undefined;
+/** The tenants' users (UNMELTABLE_ACCOUNTS): their sessions and API tokens authenticate here besides the tenants' own tokens. */
+const accounts = accountStore();
+const auth = awsAuthenticator(tenants, accounts);
+/** Failed sign-ins, per function instance (API Gateway's route throttle on POST /auth/login bounds them all). */
+const signIns = new SignInLimiter();
 const metrics = new EmfMetrics();
 /** The retrieval API's reads, timed (the same metric as on one machine: core's QUERY_METRICS). */
 const timedIndex = timedReads(index, metrics);
@@ -56,15 +61,17 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
             : req.path === "/ui/config"
               ? "ui-config"
               : "api";
+  if (accounts && isAccountsPath(req.path.replace(/(.)\/+$/, "$1"))) return eventResponse(await answerAccounts(event, req));
   // As on the local server, whose route table answers a wrong method before it authenticates.
   const wrongMethod = surface === "api" ? apiMethodError(req.method) : undefined;
   if (wrongMethod) return eventResponse(errorAnswer(wrongMethod));
-  let tenant: Tenant;
+  let credential: Credential;
   try {
-    tenant = authenticate(req.headers, tenants, req);
+    credential = await auth.authenticate(req.headers, req);
   } catch (err) {
     return eventResponse(apiErrorAnswer(err));
   }
+  const tenant: Tenant = credential.tenant;
   if ((surface === "alerts" || surface === "savedsearches" || surface === "dashboards" || surface === "derivedfields") && alerts && searches && dashboards && derivedRules) {
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
     const email = env.UNMELTABLE_MAIL === "ses" && env.UNMELTABLE_MAIL_FROM !== undefined;
@@ -74,9 +81,27 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
     if (surface === "derivedfields") return eventResponse(await answerDerivedFieldsApi({ ...req, body }, tenant, { rules: derivedRules, index: timedIndex }));
     return eventResponse(await answerSavedSearchesApi({ ...req, body }, tenant, { searches, alerts, tenants }));
   }
-  if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant) });
+  if (surface === "ui-config") return eventResponse({ status: 200, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" }, body: uiConfig(tenant, process.env, credential) });
   if (req.path.replace(/\/+$/, "") === "/apiv2/events/export") return exportEvents(req, tenant, context);
   return eventResponse(await search(req, tenant, context));
+}
+
+/** The accounts API (packages/alerts accounts-api.ts): signing in and invitations open, the rest authenticated first. */
+async function answerAccounts(event: APIGatewayProxyEventV2, req: ApiRequest) {
+  const path = req.path.replace(/(.)\/+$/, "$1");
+  let credential: Credential | undefined;
+  if (!isPublicAccountsPath(path)) {
+    try {
+      credential = await auth.authenticate(req.headers, req);
+    } catch (err) {
+      return apiErrorAnswer(err);
+    }
+  }
+  const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  const answer = await answerAccountsApi({ ...req, body, clientIp: event.requestContext.http.sourceIp }, credential, { accounts: accounts!, isTenant: (name) => tenants.byName(name) !== undefined, limiter: signIns });
+  // This instance stops trusting a session it ended (others within CREDENTIAL_CACHE_MS).
+  if (path === "/auth/logout" && answer.status === 200) auth.forget(req.headers);
+  return answer;
 }
 
 /**

@@ -25,6 +25,18 @@ export function alertsStore(config: PrivateBucket) {
 }
 
 /**
+ * Where the tenants' users are kept (`UNMELTABLE_ACCOUNTS`: `accounts/` in the configuration bucket, with
+ * password hashes and the hashes of sessions and users' API tokens): the search function, which signs users
+ * in and authenticates them, alone may read and write it — not the alert checks, which read `alerts/`.
+ */
+export function accountsStore(config: PrivateBucket) {
+  return {
+    environment: { UNMELTABLE_ACCOUNTS: pulumi.interpolate`s3://${config.name}/accounts/` },
+    permissions: [{ actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${config.arn}/accounts/*`] }],
+  };
+}
+
+/**
  * The process function reads the tenants' derived-field rules where the search API keeps them
  * (`<tenant>/derived/` beside the saved searches): the same variable, and only the right to read those.
  */

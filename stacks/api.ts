@@ -8,13 +8,14 @@
  */
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { alertsStore } from "./alerts";
+import { accountsStore, alertsStore } from "./alerts";
 import { API_THROTTLE, concurrencyPlan } from "./config";
 import { functionArgs, openSearchPermissions, type FunctionContext } from "./functions";
 import type { PrivateBucket } from "./storage";
 
 export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Output<string>[] }, config: PrivateBucket) {
   const alerts = alertsStore(config);
+  const accounts = accountsStore(config);
   const cfg = ctx.cfg;
   // The stage is made in the API's constructor, the routes after it; API Gateway refuses a stage whose
   // route settings name routes that do not exist yet ("Unable to find Route by key …", anomalyco/sst#4501):
@@ -29,9 +30,10 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
       timeoutSeconds: 29,
       // The API also serves the alerts and the saved searches they are built on (`/apiv2/alerts`,
       // `/apiv2/savedsearches`), kept where the alert checks read them, and the UI's `/ui/config`, which
-      // tells senders the collectors' name.
-      environment: { ...alerts.environment, ...(cfg.domain ? { UNMELTABLE_COLLECTOR_HOST: cfg.domain.collectors } : {}) },
-      permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions],
+      // tells senders the collectors' name; and the users (`/auth/*`, `/apiv2/users`, `/apiv2/me`), whose
+      // sessions and API tokens it authenticates besides the tenants' own tokens.
+      environment: { ...alerts.environment, ...accounts.environment, ...(cfg.domain ? { UNMELTABLE_COLLECTOR_HOST: cfg.domain.collectors } : {}) },
+      permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions, ...accounts.permissions],
       openSearch: true,
       // Its own executions, whatever the pipeline takes (stacks/config.ts, SEARCH_RESERVED).
       reservedConcurrency: concurrencyPlan(cfg)?.search,
@@ -42,7 +44,7 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
     cors: {
       allowOrigins: cfg.domain?.web ? [`https://${cfg.domain.web}`] : ["*"],
       allowHeaders: ["authorization", "content-type", "x-requested-with"],
-      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       maxAge: "1 hour",
     },
     accessLog: { retention: "1 month" },

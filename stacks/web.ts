@@ -17,7 +17,7 @@ export const WEB = {
 };
 
 /** Paths the router sends to the API instead of the bucket. */
-export const API_PATHS = ["/apiv2", "/ui"];
+export const API_PATHS = ["/apiv2", "/ui", "/auth"];
 
 /** The part of SST's cache policy arguments this changes (SST passes them as plain values). */
 interface HeadersConfig {

@@ -104,6 +104,7 @@ describe("the Lambda handlers", () => {
     Object.assign(process.env, {
       UNMELTABLE_ARCHIVE_BUCKET: "archive",
       UNMELTABLE_ALERTS: "s3://config/alerts/",
+      UNMELTABLE_ACCOUNTS: "s3://config/accounts/",
       UNMELTABLE_S3_ENDPOINT: `http://127.0.0.1:${port}`,
       UNMELTABLE_PUBLIC_URL: "https://logs.example.com",
       // The alerts test's webhook receiver is on loopback: allowed as an operator would allow their own hooks.
@@ -472,7 +473,7 @@ describe("the Lambda handlers", () => {
   const derivedMark = `d${randomUUID().slice(0, 8)}`;
   const took = { name: "request time", type: "regex", pattern: "took (?<ms>\\d+) ms for user=(?<user>\\w+)" };
   const configBucket = () => new S3Store("config", "alerts/", { endpoint: process.env.UNMELTABLE_S3_ENDPOINT, forcePathStyle: true });
-  const api = async (method: string, rawPath: string, body?: unknown, token = tenant.apiToken, rawQueryString = "") => {
+  const api = async (method: string, rawPath: string, body?: unknown, token: string = tenant.apiToken, rawQueryString = "") => {
     const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
     const res = await searchHandler(
       { ...base, rawPath, rawQueryString, body: body === undefined ? undefined : JSON.stringify(body), requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method } }, headers: { ...base.headers, authorization: `bearer ${token}` } },
@@ -555,6 +556,47 @@ describe("the Lambda handlers", () => {
     const badPreview = await api("POST", "/apiv2/derivedfields/preview", { rule: { type: "regex", pattern: "took (\\d+" } });
     expect(badPreview.status).toBe(400);
     expect(badPreview.body.errors).toEqual([{ field: "rule.pattern", message: expect.stringMatching(/RE2/) }]);
+  });
+
+  it("users on AWS: an invitation taken up through the search function signs in; sessions and users' tokens authenticate every API with the user's role; kept under accounts/ alone", async () => {
+    const PASSWORD = "correct horse battery";
+    const invite = await api("POST", "/apiv2/users", { email: "ada@example.com", role: "readonly" });
+    expect(invite.status).toBe(201);
+    expect((await api("GET", "/auth/invite", undefined, "", `token=${invite.body.token}`)).body).toMatchObject({ account: "acme", email: "ada@example.com", role: "readonly" });
+    const joined = await api("POST", "/auth/invite", { token: invite.body.token, name: "Ada", password: PASSWORD }, "");
+    expect(joined.status).toBe(201);
+    const session = joined.body.token as string;
+    // The session reads, and is refused a change, on the retrieval API and the records APIs alike.
+    expect((await api("GET", "/apiv2/events/count", undefined, session, "q=*")).status).toBe(200);
+    const refused = await api("POST", "/apiv2/savedsearches", { name: "x", query: "*" }, session);
+    expect(refused).toMatchObject({ status: 403, body: { code: "UNM_FORBIDDEN" } });
+    expect((await api("GET", "/ui/config", undefined, session)).body).toMatchObject({ tenant: "acme", role: "readonly", user: { email: "ada@example.com" }, accounts: true, ingestTokens: false });
+    expect((await api("GET", "/apiv2/users", undefined, session)).status).toBe(403);
+    // A user's API token acts with the role too.
+    const made = await api("POST", "/apiv2/me/tokens", { label: "script" }, session);
+    expect(made.status).toBe(201);
+    expect((await api("GET", "/apiv2/me", undefined, made.body.token)).body).toMatchObject({ account: "acme", role: "readonly", session: false });
+    // Sign-in with the password; a wrong one is the one 401 for every wrong part.
+    expect((await api("POST", "/auth/login", { account: "acme", email: "ada@example.com", password: "nope nope nope" }, "")).status).toBe(401);
+    const again = await api("POST", "/auth/login", { account: "acme", email: "ADA@example.com", password: PASSWORD }, "");
+    expect(again.status).toBe(200);
+    // Signing out ends the session in this instance at once.
+    expect((await api("POST", "/auth/logout", undefined, again.body.token)).body).toEqual({ signedOut: true });
+    expect((await api("GET", "/apiv2/me", undefined, again.body.token)).status).toBe(401);
+    // The ingest tokens of a deployment are kept in tenants.json: the API says where.
+    expect((await api("GET", "/apiv2/ingesttokens")).body.message).toMatch(/tenants config/);
+
+    // Everything is under accounts/ (which only the search function may touch): no password hash, no
+    // token hash in the alerts store that the alert checks read.
+    const accountsStore = new S3Store("config", "accounts/", { endpoint: process.env.UNMELTABLE_S3_ENDPOINT, forcePathStyle: true });
+    const keys = await accountsStore.list("");
+    expect(keys.some((k) => k.startsWith("acme/users/"))).toBe(true);
+    const userKey = keys.find((k) => k.startsWith("acme/users/"))!;
+    const chunks: Buffer[] = [];
+    for await (const c of await accountsStore.get(userKey)) chunks.push(c as Buffer);
+    expect(JSON.parse(Buffer.concat(chunks).toString("utf8")).passwordHash).toMatch(/^scrypt\$/);
+    expect(JSON.stringify(keys)).not.toContain(session);
+    for (const k of await configBucket().list("")) expect(k).not.toMatch(/users|credentials|_tokens/);
   });
 
   it("process: applies a tenant's derived-field rules (read from S3) to its events in the batch, and not to another tenant's; the fields are searchable", async () => {

@@ -475,6 +475,26 @@ describe("prod: api and web", () => {
     }
   });
 
+  it("the users are kept under accounts/, which the search function alone may read and write: no other function sees a password hash", async () => {
+    const search = (await value(component(T.function, "Search").args.environment)) as Record<string, string>;
+    expect(search.UNMELTABLE_ACCOUNTS).toBe("s3://configbucket-mock/accounts/");
+    expect(await value(component(T.function, "Search").args.permissions)).toContainEqual({
+      actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+      resources: ["arn:aws:s3:::configbucket-mock/accounts/*"],
+    });
+    const functions = components.filter((c) => c.type === T.function);
+    expect(functions.length).toBeGreaterThan(3);
+    for (const f of functions.filter((c) => c.name !== "Search")) {
+      const perms = JSON.stringify((await value(f.args.permissions)) ?? []);
+      expect(perms, f.name).not.toContain("/accounts/");
+      expect(perms, f.name).not.toMatch(/configbucket-mock\/\*"/);
+      expect(((await value(f.args.environment)) as Record<string, string> | undefined)?.UNMELTABLE_ACCOUNTS, f.name).toBeUndefined();
+    }
+    // Sign-ins have a route of their own, throttled below the default (each hashes a password).
+    const stageRoutes = components.filter((c) => c.type === `${T.apiGateway}.route` && c.name === "Api").map((c) => c.args[0]);
+    expect(stageRoutes).toContain("POST /auth/login");
+  });
+
   it("the process function reads the tenants' derived-field rules from the alerts store: the same variable, read-only, only the rules", async () => {
     const env = (await value(component(T.function, "Process").args.environment)) as Record<string, string>;
     expect(env.UNMELTABLE_ALERTS).toBe("s3://configbucket-mock/alerts/");
@@ -505,11 +525,11 @@ describe("prod: api and web", () => {
     expect(() => alertsMail("alerts")).toThrow(/is not an email address/);
   });
 
-  it("the UI on S3 + CloudFront: a StaticSite of packages/web (dist/web) behind a Router that sends /apiv2 and /ui to the API", async () => {
+  it("the UI on S3 + CloudFront: a StaticSite of packages/web (dist/web) behind a Router that sends /apiv2, /ui and /auth to the API", async () => {
     const router = component(T.router, "WebRouter");
     expect(router.args.domain).toBe("app.logs.example.com");
     const routes = components.filter((c) => c.type === `${T.router}.route` && c.name === "WebRouter").map((c) => c.args);
-    expect(routes.map((r) => r[0])).toEqual(["/apiv2", "/ui"]);
+    expect(routes.map((r) => r[0])).toEqual(["/apiv2", "/ui", "/auth"]);
     for (const r of routes) expect(await value(r[1])).toBe("https://api.fake.example");
     const site = component(T.staticSite, "Web").args;
     expect(site).toMatchObject({ path: "packages/web", build: { command: "npx vite build", output: "../../dist/web" } });

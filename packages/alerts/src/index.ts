@@ -15,4 +15,5 @@ export { answerRecordsApi, type RecordCollection, type Validation } from "./reco
 export { answerDashboardsApi, DASHBOARDS_PATH, type DashboardsDeps } from "./dashboards-api";
 export { answerDerivedFieldsApi, DERIVED_FIELDS_PATH, PREVIEW_LIMITS, type DerivedFieldsDeps } from "./derived-fields-api";
 export { RuleThread, type RuleThreadOptions } from "./rule-thread";
+export { ObjectAccountStore, type AccountCredential } from "./object-accounts";
 export { answerAccountsApi, isAccountsPath, isPublicAccountsPath, type AccountsDeps, type AccountsRequest } from "./accounts-api";

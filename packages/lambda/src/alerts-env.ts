@@ -1,7 +1,7 @@
-import { ObjectAlertStore, ObjectRecordStore } from "@unmeltable/alerts";
-import type { DashboardSpec, DerivedRuleSpec, SavedSearchSpec } from "@unmeltable/core";
+import { ObjectAccountStore, ObjectAlertStore, ObjectRecordStore } from "@unmeltable/alerts";
+import type { Credential, DashboardSpec, DerivedRuleSpec, SavedSearchSpec } from "@unmeltable/core";
 import { S3Store } from "@unmeltable/archive";
-import { ALERTS_ENV, readEnv } from "./function-env";
+import { ACCOUNTS_ENV, ALERTS_ENV, readEnv } from "./function-env";
 
 /** The alert store from `UNMELTABLE_ALERTS=s3://bucket/prefix/` (shared by the checker and the search API). */
 export function alertStore(env: NodeJS.ProcessEnv = process.env): ObjectAlertStore {
@@ -29,10 +29,23 @@ export function derivedRuleStore(env: NodeJS.ProcessEnv = process.env): ObjectRe
   return new ObjectRecordStore<DerivedRuleSpec>(alertsBucket(env), "derived");
 }
 
+/**
+ * The tenants' users, their invitations, sessions and API tokens (`UNMELTABLE_ACCOUNTS=s3://bucket/accounts/`,
+ * which only the search function may read: password hashes are nowhere else); none: no users here.
+ */
+export function accountStore(env: NodeJS.ProcessEnv = process.env): ObjectAccountStore | undefined {
+  const { UNMELTABLE_ACCOUNTS: source, UNMELTABLE_S3_ENDPOINT: endpoint } = readEnv(ACCOUNTS_ENV, env);
+  return source ? new ObjectAccountStore(bucketOf(source, endpoint, "UNMELTABLE_ACCOUNTS")) : undefined;
+}
+
 function alertsBucket(env: NodeJS.ProcessEnv): S3Store {
   const { UNMELTABLE_ALERTS: source, UNMELTABLE_S3_ENDPOINT: endpoint } = readEnv(ALERTS_ENV, env);
+  return bucketOf(source, endpoint, "UNMELTABLE_ALERTS");
+}
+
+function bucketOf(source: string | undefined, endpoint: string | undefined, name: string): S3Store {
   const m = source ? /^s3:\/\/([^/]+)\/?(.*)$/.exec(source) : null;
-  if (!m) throw new Error("UNMELTABLE_ALERTS: required, s3://<bucket>/<prefix>/");
+  if (!m) throw new Error(`${name}: required, s3://<bucket>/<prefix>/`);
   return new S3Store(m[1]!, m[2] ?? "", endpoint ? { endpoint, forcePathStyle: true } : {});
 }
 
@@ -40,7 +53,7 @@ function alertsBucket(env: NodeJS.ProcessEnv): S3Store {
  * What the web UI's source-setup page needs (`GET /ui/config`): on AWS the collectors are reached by DNS
  * name (UNMELTABLE_COLLECTOR_HOST) on the standard ports.
  */
-export function uiConfig(tenant: { name: string; ingestToken?: string }, env: NodeJS.ProcessEnv = process.env) {
+export function uiConfig(tenant: { name: string; ingestToken?: string }, env: NodeJS.ProcessEnv = process.env, credential?: Pick<Credential, "role" | "user">) {
   return {
     tenant: tenant.name,
     // null where tenants.json keeps only the token's hash: it was shown once, when created.
@@ -50,5 +63,10 @@ export function uiConfig(tenant: { name: string; ingestToken?: string }, env: No
     http: { port: null, httpsPort: 443 },
     alerts: true,
     alertChannels: ["webhook", "slack", "pagerduty", ...(env.UNMELTABLE_MAIL === "ses" && env.UNMELTABLE_MAIL_FROM ? ["email"] : [])],
+    role: credential?.role ?? "admin",
+    user: credential?.user ? { email: credential.user.email } : null,
+    // Users, where the deployment keeps them; ingest tokens stay in tenants.json (`unmeltable aws tenants`).
+    accounts: env.UNMELTABLE_ACCOUNTS !== undefined && env.UNMELTABLE_ACCOUNTS !== "",
+    ingestTokens: false,
   };
 }

@@ -161,6 +161,11 @@ const ALERTS = {
   UNMELTABLE_PAGERDUTY_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()),
 };
 
+/** Where the tenants' users are kept (s3://bucket/accounts/): the search function's alone. */
+const ACCOUNTS = {
+  UNMELTABLE_ACCOUNTS: z.preprocess(unsetIfEmpty, s3Url.optional()),
+};
+
 const MiB = 1024 * 1024;
 
 /** Each function's variables, by the function's file name in functions/. */
@@ -177,7 +182,7 @@ export const FUNCTION_ENVS = {
       if (env.UNMELTABLE_INDEX === "opensearch" && !env.UNMELTABLE_TENANTS) ctx.addIssue({ code: "custom", path: ["UNMELTABLE_TENANTS"], message: "required with UNMELTABLE_INDEX=opensearch" });
     }),
   search: z
-    .object({ ...TENANTS, ...INDEX, ...ALERTS, UNMELTABLE_COLLECTOR_HOST: optionalText })
+    .object({ ...TENANTS, ...INDEX, ...ALERTS, ...ACCOUNTS, UNMELTABLE_COLLECTOR_HOST: optionalText })
     .superRefine(checkIndex),
   alerts: z
     .object({ ...TENANTS, ...INDEX, ...ALERTS, UNMELTABLE_PUBLIC_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()) })
@@ -245,3 +250,4 @@ export const INDEX_ENV = z.object(INDEX).superRefine(checkIndex);
 export const STAGE_ENV = z.object(STAGE);
 export const ARCHIVE_STORE_ENV = z.object(ARCHIVE_STORE);
 export const ALERTS_ENV = z.object(ALERTS);
+export const ACCOUNTS_ENV = z.object({ ...ACCOUNTS, UNMELTABLE_S3_ENDPOINT: ARCHIVE_STORE.UNMELTABLE_S3_ENDPOINT });

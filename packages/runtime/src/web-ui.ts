@@ -88,6 +88,8 @@ export function webUiRoutes(options: { tenants: TenantDirectory; info: () => UiS
         role: credential.role,
         user: credential.user ? { email: credential.user.email } : null,
         accounts: info.accounts ?? false,
+        // The ingest tokens are managed here (the data dir's tenants table), not in a deployment's tenants.json.
+        ingestTokens: info.accounts ?? false,
       },
       { "Cache-Control": "no-store" },
     );

@@ -204,6 +204,8 @@ export interface UiConfig {
   user?: { email: string } | null;
   /** The server keeps users: the Users and Account pages. */
   accounts?: boolean;
+  /** The server manages the ingest tokens (one machine; a deployment keeps them in tenants.json). */
+  ingestTokens?: boolean;
 }
 
 /**

@@ -65,14 +65,18 @@ export function credentialOf(headers: RequestHeaders, tenants: TenantDirectory, 
   const token = apiTokenOf(authorization);
   const credential = token === undefined ? undefined : tenants.credential ? tenants.credential(token) : tenantToken(tenants.byApiToken(token));
   if (!credential) throw new UnauthorizedError("invalid API token");
-  if (request && !permits(credential.role, request.method, request.path)) {
-    throw new ForbiddenError(
-      credential.role === "readonly"
-        ? `a read-only user cannot ${request.method} ${request.path}: ask an admin of ${credential.tenant.name} for the member role`
-        : `only an admin of ${credential.tenant.name} manages its users and ingest tokens`,
-    );
-  }
+  if (request) authorize(credential, request);
   return credential;
+}
+
+/** ForbiddenError (403) unless the credential's role may make the request (core's `permits`). */
+export function authorize(credential: Credential, request: RequestLine): void {
+  if (permits(credential.role, request.method, request.path)) return;
+  throw new ForbiddenError(
+    credential.role === "readonly"
+      ? `a read-only user cannot ${request.method} ${request.path}: ask an admin of ${credential.tenant.name} for the member role`
+      : `only an admin of ${credential.tenant.name} manages its users and ingest tokens`,
+  );
 }
 
 function tenantToken(tenant: Tenant | undefined): Credential | undefined {

@@ -13,7 +13,7 @@ import type { PageProps } from "./page";
  * Account: who is signed in and with what role; a user's password and API tokens (for scripts and
  * Loggly's clients: they act with the user's role); and, for admins, the account's ingest tokens.
  */
-export function AccountPage(_: PageProps) {
+export function AccountPage({ config }: PageProps) {
   const { value: me, error, reload } = useLoaded(loadMe);
   return (
     <div class="page page-account">
@@ -29,7 +29,7 @@ export function AccountPage(_: PageProps) {
           <Who me={me} />
           {me.user && <PasswordForm />}
           {me.user && <ApiTokens />}
-          {me.role === "admin" && <IngestTokens />}
+          {me.role === "admin" && config?.ingestTokens && <IngestTokens />}
         </>
       )}
     </div>
