@@ -13,7 +13,7 @@ import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDir, ROOT, startProgram, tenantTokens, type Program, type TenantTokens } from "../helpers/program";
-import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS } from "./chromium";
+import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS, recordFailures } from "./chromium";
 
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(ROOT, "docs/screenshots") : path.join(ROOT, "test/.artifacts/screenshots");
 const PASSWORD = "correct horse battery";
@@ -61,6 +61,8 @@ describe("user accounts, in Chromium, against the real program", () => {
     await p.getByRole("heading", { name: "Search", level: 1 }).waitFor();
   };
   const apiStatus = async (token: string) => (await fetch(program.url("/apiv2/events/count?q=*"), { headers: { Authorization: `bearer ${token}` } })).status;
+
+  recordFailures(() => admin);
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });

@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { createRequire } from "node:module";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 
 /**
  * What the browser tests share: Chromium (Debian's, driven by playwright-core) and how long a step waits.
@@ -51,4 +52,25 @@ export async function axeViolations(page: Page): Promise<string[]> {
     violations: { id: string; impact: string; help: string; nodes: { target: string[]; failureSummary: string }[] }[];
   };
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary.replace(/\s+/g, " ")}`).join(" | ")}`);
+}
+
+/**
+ * When a test fails, what its page showed: a screenshot in test/.artifacts/failures/ and the page's URL and
+ * visible text on stderr (CI keeps the log): a step that timed out says what it waited for, not what it saw.
+ */
+export function recordFailures(pageOf: () => Page | undefined): void {
+  afterEach(async (ctx) => {
+    const page = pageOf();
+    if (ctx.task.result?.state !== "fail" || !page || page.isClosed()) return;
+    const dir = path.resolve(import.meta.dirname, "../.artifacts/failures");
+    mkdirSync(dir, { recursive: true });
+    const name = ctx.task.name.replace(/[^\w-]+/g, "-").slice(0, 80);
+    try {
+      await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true, timeout: 10_000 });
+      const text = (await page.locator("main").innerText({ timeout: 5_000 })).slice(0, 2_000);
+      process.stderr.write(`\n[failed: ${ctx.task.name}] page ${page.url()}\n${text}\n`);
+    } catch (err) {
+      process.stderr.write(`\n[failed: ${ctx.task.name}] the page could not be recorded: ${(err as Error).message}\n`);
+    }
+  });
 }

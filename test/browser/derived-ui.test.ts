@@ -14,7 +14,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDir, ROOT, startProgram, tenantTokens, waitFor as waitForProbe, type Program, type TenantTokens } from "../helpers/program";
-import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS } from "./chromium";
+import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS, recordFailures } from "./chromium";
 
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(ROOT, "docs/screenshots") : path.join(ROOT, "test/.artifacts/screenshots");
 
@@ -64,6 +64,8 @@ describe("the Derived fields page, in Chromium, against the real program", () =>
     await form.locator(".preview-count").getByText(/^Matches \d+ of the \d+ newest events/).waitFor();
     return form;
   };
+
+  recordFailures(() => page);
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });

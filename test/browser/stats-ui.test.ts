@@ -16,7 +16,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDir, ROOT, startProgram, tenantTokens, waitFor as waitForProbe, type Program, type TenantTokens } from "../helpers/program";
-import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS } from "./chromium";
+import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS, recordFailures } from "./chromium";
 
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(ROOT, "docs/screenshots") : path.join(ROOT, "test/.artifacts/screenshots");
 
@@ -83,6 +83,8 @@ describe("numeric aggregates on the Fields page and a dashboard's single value, 
       none: [await chart("Route p95").locator(".chart-value").textContent(), await chart("Route p95").locator(".chart-stat").textContent()],
     };
   };
+
+  recordFailures(() => page);
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });

@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDir, ROOT, run, startProgram, tenantTokens, waitFor as waitForProbe, type Program, type TenantTokens } from "../helpers/program";
-import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS } from "./chromium";
+import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS, recordFailures } from "./chromium";
 
 /**
  * The web UI in a real headless Chromium against the real program: sign in, send events through the
@@ -67,6 +67,8 @@ describe("the web UI, in Chromium, against the real program", () => {
       if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
     });
   };
+
+  recordFailures(() => page);
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, removeDir, startProgram, tenantTokens, type Program, type TenantTokens } from "../helpers/program";
-import { eventually, launchChromium, PAGE_WAIT_MS } from "./chromium";
+import { eventually, launchChromium, PAGE_WAIT_MS, recordFailures } from "./chromium";
 
 describe("the Usage page, in Chromium, against the real program", () => {
   let program: Program;
@@ -22,6 +22,8 @@ describe("the Usage page, in Chromium, against the real program", () => {
     await page.getByRole("button", { name: "Refresh" }).click();
     await answered;
   };
+
+  recordFailures(() => page);
 
   beforeAll(async () => {
     program = await startProgram({ args: ["--max-event-bytes", "2000"] });

@@ -22,6 +22,7 @@ import {
   type User,
   type UserToken,
 } from "@unmeltable/core";
+import { readJson, writeJson } from "./object-json";
 
 /** A stored user: the listed fields and the password's scrypt hash. */
 interface UserObject extends User {
@@ -265,19 +266,12 @@ export class ObjectAccountStore implements AccountPort {
     return (await Promise.all(keys.map((k) => this.read<T>(k)))).filter((v): v is Awaited<T> => v !== undefined);
   }
 
-  private async read<T>(key: string): Promise<T | undefined> {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const c of await this.store.get(key)) chunks.push(c as Buffer);
-      return JSON.parse(Buffer.concat(chunks).toString("utf8")) as T;
-    } catch (err) {
-      if ((err as Error).name === "ObjectNotFoundError") return undefined;
-      throw err;
-    }
+  private read<T>(key: string): Promise<T | undefined> {
+    return readJson<T>(this.store, key);
   }
 
   private write(key: string, value: unknown): Promise<void> {
-    return this.store.put(key, Buffer.from(JSON.stringify(value)), "application/json");
+    return writeJson(this.store, key, value);
   }
 
   private now(): number {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { RECORD_ID, type ObjectStore, type RecordStore, type Stored } from "@unmeltable/core";
+import { readJson, writeJson } from "./object-json";
 
 /**
  * A tenant's named records of one kind in an object store (S3 on AWS, beside the alerts): one object
@@ -46,18 +47,11 @@ export class ObjectRecordStore<S extends object> implements RecordStore<S> {
     return `${tenant}/${this.kind}/${id}.json`;
   }
 
-  private async read(key: string): Promise<Stored<S> | undefined> {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const c of await this.store.get(key)) chunks.push(c as Buffer);
-      return JSON.parse(Buffer.concat(chunks).toString("utf8")) as Stored<S>;
-    } catch (err) {
-      if ((err as Error).name === "ObjectNotFoundError") return undefined;
-      throw err;
-    }
+  private read(key: string): Promise<Stored<S> | undefined> {
+    return readJson<Stored<S>>(this.store, key);
   }
 
   private write(record: Stored<S>): Promise<void> {
-    return this.store.put(this.key(record.tenant, record.id), Buffer.from(JSON.stringify(record)), "application/json");
+    return writeJson(this.store, this.key(record.tenant, record.id), record);
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Alert, AlertFiring, AlertSpec, AlertState, AlertStore, ObjectStore } from "@unmeltable/core";
 import { FIRINGS_KEPT_PER_TENANT } from "./firings";
+import { readJson, writeJson } from "./object-json";
 
 /**
  * Alerts in an object store — S3 on AWS, where the checker is a scheduled Lambda and the API runs in the
@@ -90,18 +91,11 @@ export class ObjectAlertStore implements AlertStore {
     return `${tenant}/alerts/${id}.json`;
   }
 
-  private async read<T>(key: string): Promise<T | undefined> {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const c of await this.store.get(key)) chunks.push(c as Buffer);
-      return JSON.parse(Buffer.concat(chunks).toString("utf8")) as T;
-    } catch (err) {
-      if ((err as Error).name === "ObjectNotFoundError") return undefined;
-      throw err;
-    }
+  private read<T>(key: string): Promise<T | undefined> {
+    return readJson<T>(this.store, key);
   }
 
   private write(key: string, value: unknown): Promise<void> {
-    return this.store.put(key, Buffer.from(JSON.stringify(value)), "application/json");
+    return writeJson(this.store, key, value);
   }
 }

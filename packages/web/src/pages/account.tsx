@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { api } from "../api";
 import { formCall, loadIngestTokens, loadMe, loadTokens, ROLE_HELP, ROLE_NAMES, type Me } from "../accounts";
 import { ConfirmDelete } from "../components/confirm-delete";
+import { DataTable } from "../components/data-table";
 import { CopyBlock } from "../components/copy-block";
 import { FormErrors, useFormSave } from "../components/form-actions";
 import { ErrorBox, Loading } from "../components/states";
@@ -133,28 +134,17 @@ function ApiTokens() {
       ) : tokens.length === 0 ? (
         <p class="muted">No API tokens yet.</p>
       ) : (
-        <table class="account-table">
-          <thead>
-            <tr>
-              <th scope="col">Token</th>
-              <th scope="col">Made</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
+        <DataTable columns={["Token", "Made"]}>
+          {tokens.map((t) => (
+            <tr key={t.id} data-token={t.label}>
+              <td>{t.label}</td>
+              <td>{formatShort(Date.parse(t.createdAt))}</td>
+              <td>
+                <ConfirmDelete name={`token ${t.label}`} onDelete={() => api(`/apiv2/me/tokens/${encodeURIComponent(t.id)}`, { method: "DELETE" }).then(reload)} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {tokens.map((t) => (
-              <tr key={t.id} data-token={t.label}>
-                <td>{t.label}</td>
-                <td>{formatShort(Date.parse(t.createdAt))}</td>
-                <td>
-                  <ConfirmDelete name={`token ${t.label}`} onDelete={() => api(`/apiv2/me/tokens/${encodeURIComponent(t.id)}`, { method: "DELETE" }).then(reload)} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
     </section>
   );
@@ -205,33 +195,21 @@ function IngestTokens() {
       ) : !tokens ? (
         <Loading label="Loading the ingest tokens…" />
       ) : (
-        <table class="account-table">
-          <thead>
-            <tr>
-              <th scope="col">Token</th>
-              <th scope="col">Used by</th>
-              <th scope="col">Made</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
+        <DataTable columns={["Token", "Used by", "Made"]}>
+          {tokens.map((t) => (
+            <tr key={t.token} data-ingest-token={t.token}>
+              <td>
+                <code>{t.token}</code>
+              </td>
+              <td>
+                {t.label}
+                {t.primary && <span class="badge"> shown in Send logs</span>}
+              </td>
+              <td>{formatShort(Date.parse(t.createdAt))}</td>
+              <td>{tokens.length > 1 && <ConfirmDelete name={`ingest token ${t.label}`} onDelete={() => remove(t.token)} />}</td>
             </tr>
-          </thead>
-          <tbody>
-            {tokens.map((t) => (
-              <tr key={t.token} data-ingest-token={t.token}>
-                <td>
-                  <code>{t.token}</code>
-                </td>
-                <td>
-                  {t.label}
-                  {t.primary && <span class="badge"> shown in Send logs</span>}
-                </td>
-                <td>{formatShort(Date.parse(t.createdAt))}</td>
-                <td>{tokens.length > 1 && <ConfirmDelete name={`ingest token ${t.label}`} onDelete={() => remove(t.token)} />}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
     </section>
   );

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, FormFailed, type UiConfig } from "../api";
 import { ROLE_HELP, ROLE_NAMES, type Role } from "../accounts";
+import { AuthCard } from "../components/auth-card";
 import { FormErrors, useFormSave } from "../components/form-actions";
 import { ErrorBox, Loading } from "../components/states";
 import { startSession } from "./sign-in";
@@ -37,50 +38,43 @@ export function InvitePage({ token, onSignedIn }: { token: string; onSignedIn(co
       </span>
     ) : null;
   return (
-    <main class="signin" id="main">
-      <div class="card signin-card">
-        <div class="brand brand-large" aria-hidden="true">
-          <span class="logo" />
-          unmeltable
-        </div>
-        <h1 id="invite-h">Join {offer ? offer.account : "an account"}</h1>
-        {problem ? (
-          problem instanceof ApiError && problem.status === 404 ? (
-            <p class="banner banner-warn" role="alert">
-              This invitation is unknown, used or expired. Ask an admin of the account for a new one.
-            </p>
-          ) : (
-            <ErrorBox error={problem} />
-          )
-        ) : !offer ? (
-          <Loading label="Opening the invitation…" />
+    <AuthCard headingId="invite-h" heading={`Join ${offer ? offer.account : "an account"}`}>
+      {problem ? (
+        problem instanceof ApiError && problem.status === 404 ? (
+          <p class="banner banner-warn" role="alert">
+            This invitation is unknown, used or expired. Ask an admin of the account for a new one.
+          </p>
         ) : (
-          <form onSubmit={(e) => void submit(e)} aria-labelledby="invite-h" noValidate>
-            <p>
-              You are invited as <strong>{ROLE_NAMES[offer.role]}</strong> ({ROLE_HELP[offer.role]}). Choose a name and a password to sign in with <strong>{offer.email}</strong>.
-            </p>
-            <label class="field">
-              <span>Email</span>
-              <input name="email" type="email" autocomplete="username" value={offer.email} readOnly />
-            </label>
-            <label class="field">
-              <span>Your name</span>
-              <input name="name" autocomplete="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} maxLength={100} {...field("name")} />
-              {err("name")}
-            </label>
-            <label class="field">
-              <span>Password</span>
-              <input name="password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} {...field("password")} />
-              {err("password")}
-            </label>
-            <p class="muted small">At least 10 characters; a few words you will remember are better than a short jumble.</p>
-            <FormErrors errors={errors} summary="Not joined" />
-            <button type="submit" class="btn btn-primary btn-block" disabled={busy}>
-              {busy ? "Joining…" : "Join and sign in"}
-            </button>
-          </form>
-        )}
-      </div>
-    </main>
+          <ErrorBox error={problem} />
+        )
+      ) : !offer ? (
+        <Loading label="Opening the invitation…" />
+      ) : (
+        <form onSubmit={(e) => void submit(e)} aria-labelledby="invite-h" noValidate>
+          <p>
+            You are invited as <strong>{ROLE_NAMES[offer.role]}</strong> ({ROLE_HELP[offer.role]}). Choose a name and a password to sign in with <strong>{offer.email}</strong>.
+          </p>
+          <label class="field">
+            <span>Email</span>
+            <input name="email" type="email" autocomplete="username" value={offer.email} readOnly />
+          </label>
+          <label class="field">
+            <span>Your name</span>
+            <input name="name" autocomplete="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} maxLength={100} {...field("name")} />
+            {err("name")}
+          </label>
+          <label class="field">
+            <span>Password</span>
+            <input name="password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} {...field("password")} />
+            {err("password")}
+          </label>
+          <p class="muted small">At least 10 characters; a few words you will remember are better than a short jumble.</p>
+          <FormErrors errors={errors} summary="Not joined" />
+          <button type="submit" class="btn btn-primary btn-block" disabled={busy}>
+            {busy ? "Joining…" : "Join and sign in"}
+          </button>
+        </form>
+      )}
+    </AuthCard>
   );
 }

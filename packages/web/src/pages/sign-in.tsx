@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, ApiError, NetworkError, setToken, type UiConfig } from "../api";
+import { AuthCard } from "../components/auth-card";
 
 const METHOD_KEY = "unmeltable.signInWith";
 const ACCOUNT_KEY = "unmeltable.account";
@@ -44,26 +45,19 @@ export async function startSession(session: { token: string; account: string }):
 export function SignIn({ notice, onSignedIn }: { notice?: string | null; onSignedIn(config: UiConfig): void }) {
   const [method, setMethod] = useState<"password" | "token">(() => (remembered(METHOD_KEY) === "password" ? "password" : "token"));
   return (
-    <main class="signin" id="main">
-      <div class="card signin-card">
-        <div class="brand brand-large" aria-hidden="true">
-          <span class="logo" />
-          unmeltable
-        </div>
-        <h1 id="signin-h">Sign in</h1>
-        {notice && (
-          <p class="banner banner-warn" role="status">
-            {notice}
-          </p>
-        )}
-        {method === "password" ? <PasswordForm onSignedIn={onSignedIn} /> : <TokenForm onSignedIn={onSignedIn} />}
-        <p class="signin-switch">
-          <button type="button" class="btn-link" onClick={() => setMethod(method === "password" ? "token" : "password")}>
-            {method === "password" ? "Use an API token instead" : "Use email and password instead"}
-          </button>
+    <AuthCard headingId="signin-h" heading="Sign in">
+      {notice && (
+        <p class="banner banner-warn" role="status">
+          {notice}
         </p>
-      </div>
-    </main>
+      )}
+      {method === "password" ? <PasswordForm onSignedIn={onSignedIn} /> : <TokenForm onSignedIn={onSignedIn} />}
+      <p class="signin-switch">
+        <button type="button" class="btn-link" onClick={() => setMethod(method === "password" ? "token" : "password")}>
+          {method === "password" ? "Use an API token instead" : "Use email and password instead"}
+        </button>
+      </p>
+    </AuthCard>
   );
 }
 

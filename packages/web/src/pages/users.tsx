@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { api } from "../api";
 import { formCall, inviteLink, loadUsers, ROLE_HELP, ROLE_NAMES, type InviteView, type Role, type UserView } from "../accounts";
 import { ConfirmDelete } from "../components/confirm-delete";
+import { DataTable } from "../components/data-table";
 import { CopyBlock } from "../components/copy-block";
 import { FormErrors, useFormSave } from "../components/form-actions";
 import { ErrorBox, Loading } from "../components/states";
@@ -40,45 +41,21 @@ export function UsersPage({ config }: PageProps) {
             {value.users.length === 0 ? (
               <p class="muted">No users yet: everyone signs in with the tenant's API token. Invite yourself and your colleagues above.</p>
             ) : (
-              <table class="account-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Email</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {value.users.map((u) => (
-                    <UserRow key={u.id} user={u} me={config?.user?.email === u.email} onChanged={reload} />
-                  ))}
-                </tbody>
-              </table>
+              <DataTable columns={["Name", "Email", "Role"]}>
+                {value.users.map((u) => (
+                  <UserRow key={u.id} user={u} me={config?.user?.email === u.email} onChanged={reload} />
+                ))}
+              </DataTable>
             )}
           </section>
           {value.invites.length > 0 && (
             <section class="account-section" aria-labelledby="invites-h">
               <h2 id="invites-h">Invited, not joined yet</h2>
-              <table class="account-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Email</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {value.invites.map((i) => (
-                    <InviteRow key={i.id} invite={i} onChanged={reload} />
-                  ))}
-                </tbody>
-              </table>
+              <DataTable columns={["Email", "Role", "Expires"]}>
+                {value.invites.map((i) => (
+                  <InviteRow key={i.id} invite={i} onChanged={reload} />
+                ))}
+              </DataTable>
             </section>
           )}
         </>
