@@ -20,6 +20,7 @@ import {
   type User,
 } from "@unmeltable/core";
 import { answerOf, ok, type RecordsRequest, type RecordsResponse } from "./api-common";
+import type { MailSender } from "./mail";
 
 /** A request to the accounts API: a records request, with the client's address (sign-in throttling). */
 export interface AccountsRequest extends RecordsRequest {
@@ -33,6 +34,11 @@ export interface AccountsDeps {
   limiter: SignInLimiter;
   /** Ingest tokens changed: the caller's collectors look again. */
   changed?: () => void;
+  /**
+   * Invitations by email, where the operator configured a mail server: sent with a link to `publicUrl` (the
+   * operator's address for the UI, never one a request names: an invitation must not carry a stranger's link).
+   */
+  invitations?: { mail: MailSender; publicUrl: () => string };
 }
 
 /** Paths answered without credentials: signing in and taking up an invitation. */
@@ -157,8 +163,10 @@ async function users(req: AccountsRequest, p: string[], c: Credential, deps: Acc
     const role = b.role ?? "member";
     const errors = [...(problem ? [{ field: "email", message: problem }] : []), ...(isRole(role) ? [] : [{ field: "role", message: `a role is one of ${ROLES.join(", ")}` }])];
     if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join("; "), { errors });
-    const made = await accounts.invite(tenant, { email, role: role as Role, by: c.user?.email ?? "the tenant's API token" });
-    return noStore(ok({ ...inviteBody(made), token: made.token, path: `/#/invite/${made.token}` }, 201));
+    const by = c.user?.email ?? "the tenant's API token";
+    const made = await accounts.invite(tenant, { email, role: role as Role, by });
+    const emailed = deps.invitations ? await sendInvitation(deps.invitations, tenant, made, by) : false;
+    return noStore(ok({ ...inviteBody(made), token: made.token, path: `/#/invite/${made.token}`, emailed }, 201));
   }
   if (p[0] === "invites" && p.length === 2) {
     if (req.method !== "DELETE") throw badRequest("an invitation is revoked with DELETE");
@@ -202,6 +210,21 @@ async function ingestTokens(req: AccountsRequest, p: string[], c: Credential, de
   const added = await accounts.addIngestToken(tenant, stringField(jsonBody(req), "label"));
   deps.changed?.();
   return ok(ingestBody(added), 201);
+}
+
+/** The invitation's email: who invites whom to what, and the link (the mailer retries; a failure is logged there). */
+async function sendInvitation(via: NonNullable<AccountsDeps["invitations"]>, tenant: string, invite: Invite & { token: string }, by: string): Promise<boolean> {
+  const link = `${via.publicUrl().replace(/\/+$/, "")}/#/invite/${invite.token}`;
+  const text = [
+    `${by} invites you to the log account ${tenant} on unmeltable, as ${invite.role}.`,
+    "",
+    `Choose your name and a password here (the link works once, until ${new Date(invite.expiresAt).toUTCString()}):`,
+    link,
+    "",
+    "If you did not expect this, ignore it: nothing happens until the link is used.",
+  ].join("\n");
+  const delivery = await via.mail([invite.email], { subject: `You are invited to ${tenant} on unmeltable`, text }, { tenant, alertId: "invitation" });
+  return delivery.ok;
 }
 
 function refuseSignIn(): never {

@@ -11,8 +11,14 @@ const MAX_BODY_BYTES = 8 * 1024;
  * The accounts API on the program's HTTP server (packages/alerts accounts-api.ts answers it): signing in
  * and invitations without credentials, the rest authenticated — and the role checked — by the route table.
  */
-export function accountsRoutes(options: { accounts: AccountPort; tenants: TenantDirectory; limiter?: SignInLimiter; changed?: () => void }): HttpRoute[] {
-  const deps: AccountsDeps = { accounts: options.accounts, isTenant: (name) => options.tenants.byName(name) !== undefined, limiter: options.limiter ?? new SignInLimiter(), changed: options.changed };
+export function accountsRoutes(options: { accounts: AccountPort; tenants: TenantDirectory; limiter?: SignInLimiter; changed?: () => void; invitations?: AccountsDeps["invitations"] }): HttpRoute[] {
+  const deps: AccountsDeps = {
+    accounts: options.accounts,
+    isTenant: (name) => options.tenants.byName(name) !== undefined,
+    limiter: options.limiter ?? new SignInLimiter(),
+    changed: options.changed,
+    invitations: options.invitations,
+  };
   const handler = (authenticated: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
     const url = new URL(req.raw.url ?? "/", "http://localhost");
     if (!decodable(url.pathname)) return sendError(reply, badRequest("malformed URL: the path has an invalid percent-escape"));

@@ -17,12 +17,15 @@ import {
 } from "@unmeltable/alerts";
 import { badRequest, searchLink, type DashboardSpec, type DerivedRuleSpec, type IndexPort, type Logger, type SavedSearchSpec, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { AccountsDeps } from "@unmeltable/alerts";
 import { decodable } from "./api-http";
 import { sendError, sendJson, tenantOf, type HttpRoute } from "./http-server";
 
 export interface AlertsPart {
   /** The alerts and saved searches APIs; must come before the search API's `/apiv2/` route. */
   routes: HttpRoute[];
+  /** Invitations by email, where a mail server is configured (the accounts API sends them). */
+  invitations?: AccountsDeps["invitations"];
   stop(): Promise<void>;
 }
 
@@ -108,6 +111,8 @@ export function startAlerts(options: {
       route("/apiv2/derivedfields", derivedApi),
       route("/apiv2/derivedfields/*", derivedApi),
     ],
+    // Invitations go out by the alerts' mail server, linking to the same address as the alerts' links.
+    invitations: mail ? { mail, publicUrl } : undefined,
     stop: async () => {
       await scheduler?.stop();
       store.close();

@@ -11,7 +11,7 @@ import { openQueue, type QueueConfig } from "./queue-config";
 import { startStages, type StagesPart } from "./stages-part";
 import { TenantMetrics } from "./tenant-metrics";
 import { UsageLedger } from "./usage-ledger";
-import { startAlerts } from "./alerts-part";
+import { startAlerts, type AlertsPart } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
 import { AccountStore } from "./account-store";
 import { accountsRoutes } from "./accounts-api";
@@ -193,6 +193,7 @@ export async function start(config: StartConfig): Promise<Running> {
     }
 
     let stages: StagesPart | undefined;
+    let alertsPart: AlertsPart | undefined;
     if (config.roles.stages) {
       // Derived-field rules: kept beside the saved searches, read by the process stages, changed through the API.
       const derivedRules = new SqliteRecordStore<DerivedRuleSpec>(config.dataDir, "derived");
@@ -220,7 +221,7 @@ export async function start(config: StartConfig): Promise<Running> {
       });
       closers.push(() => stages!.stop());
       // Alerts (checked by a timer) and their API.
-      const alerts = startAlerts({
+      const alerts = (alertsPart = startAlerts({
         dataDir: config.dataDir,
         index: stages.index,
         tenants,
@@ -230,7 +231,7 @@ export async function start(config: StartConfig): Promise<Running> {
         mail: config.mail,
         pagerDutyUrl: config.pagerDutyUrl,
         derived: { rules: derivedRules, changed: (tenant) => derived.changed(tenant) },
-      });
+      }));
       closers.push(() => alerts.stop());
       routes.push(...alerts.routes, ...stages.routes);
       parts.set("stages", true);
@@ -267,7 +268,7 @@ export async function start(config: StartConfig): Promise<Running> {
       // Users, their sessions and tokens, and the ingest tokens, beside the tenants in the data dir.
       const accounts = new AccountStore(config.dataDir);
       closers.push(() => accounts.close());
-      routes.push(...accountsRoutes({ accounts, tenants, changed: () => tenants.refresh() }));
+      routes.push(...accountsRoutes({ accounts, tenants, changed: () => tenants.refresh(), invitations: alertsPart?.invitations }));
       routes.push(
         ...webUiRoutes({
           tenants,

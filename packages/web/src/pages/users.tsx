@@ -15,7 +15,7 @@ const ROLES: Role[] = ["admin", "member", "readonly"];
 /** Users (admins only): the account's users and their roles, the pending invitations, and a new invitation. */
 export function UsersPage({ config }: PageProps) {
   const { value, error, reload } = useLoaded(loadUsers);
-  const [link, setLink] = useState<{ email: string; url: string } | null>(null);
+  const [link, setLink] = useState<{ email: string; url: string; emailed: boolean } | null>(null);
   return (
     <div class="page page-users">
       <h1 class="page-title" tabIndex={-1}>
@@ -27,8 +27,19 @@ export function UsersPage({ config }: PageProps) {
       </p>
       <section class="account-section" aria-labelledby="invite-h">
         <h2 id="invite-h">Invite someone</h2>
-        <InviteForm onInvited={(email, token) => (setLink({ email, url: inviteLink(token) }), reload())} />
-        {link && <CopyBlock id="invite-link" title={`Invitation for ${link.email}`} hint="Send this link to them: it works once, for 7 days, and is not shown again." text={link.url} />}
+        <InviteForm onInvited={(email, token, emailed) => (setLink({ email, url: inviteLink(token), emailed }), reload())} />
+        {link && (
+          <CopyBlock
+            id="invite-link"
+            title={`Invitation for ${link.email}`}
+            hint={
+              link.emailed
+                ? "Emailed to them. The same link, if you would rather send it yourself: it works once, for 7 days, and is not shown again."
+                : "Send this link to them: it works once, for 7 days, and is not shown again."
+            }
+            text={link.url}
+          />
+        )}
       </section>
       {error && !value ? (
         <ErrorBox error={error} onRetry={reload} />
@@ -64,13 +75,13 @@ export function UsersPage({ config }: PageProps) {
   );
 }
 
-function InviteForm({ onInvited }: { onInvited(email: string, token: string): void }) {
+function InviteForm({ onInvited }: { onInvited(email: string, token: string, emailed: boolean): void }) {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("member");
   const { busy, errors, submit } = useFormSave(async () => {
-    const made = await formCall<{ email: string; token: string }>("/apiv2/users", "POST", { email, role });
+    const made = await formCall<{ email: string; token: string; emailed: boolean }>("/apiv2/users", "POST", { email, role });
     setEmail("");
-    onInvited(made.email, made.token);
+    onInvited(made.email, made.token, made.emailed);
   });
   return (
     <form class="inline-form" onSubmit={(e) => void submit(e)} aria-label="Invite someone" noValidate>
