@@ -228,6 +228,27 @@ describe("user accounts, through the real program", () => {
     expect((await call("GET", "/apiv2/me", taken.body.token)).status).toBe(401);
   });
 
+  it("takes a user's email and password as HTTP basic, as Loggly's older clients send them; with the user's role, only while the user exists", async () => {
+    const basic = (user: string, password = PASSWORD) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+    const get = (user: string, password = PASSWORD) => fetch(program.url("/apiv2/events/count?q=*"), { headers: basic(user, password) });
+    const reader = await join(`basic-${marker}@example.com`, "readonly");
+    expect((await get(`basic-${marker}@example.com`)).status).toBe(200);
+    expect((await get(`default/basic-${marker}@example.com`)).status).toBe(200);
+    expect((await get(`basic-${marker}@example.com`, "not the password")).status).toBe(401);
+    expect((await get(`other/basic-${marker}@example.com`)).status).toBe(401);
+    // The role applies: a read-only user's basic credentials change nothing.
+    const post = await fetch(program.url("/apiv2/savedsearches"), { method: "POST", headers: { ...basic(`basic-${marker}@example.com`), "Content-Type": "application/json" }, body: JSON.stringify({ name: "n", query: "*" }) });
+    expect(post.status).toBe(403);
+    // An address that is a user of two accounts must name the account.
+    await join(`basic-${marker}@example.com`, "member", other.apiToken);
+    expect((await get(`basic-${marker}@example.com`)).status).toBe(401);
+    expect((await get(`other/basic-${marker}@example.com`)).status).toBe(200);
+    // Removed: refused at once, although its password was checked a moment ago.
+    expect((await get(`default/basic-${marker}@example.com`)).status).toBe(200);
+    await call("DELETE", `/apiv2/users/${reader.user.id}`, def.apiToken);
+    expect((await get(`default/basic-${marker}@example.com`)).status).toBe(401);
+  });
+
   it("throttles failed sign-ins for an address: refused even with the right password until the window passes", async () => {
     await join(`slow-${marker}@example.com`, "member");
     let last = 0;

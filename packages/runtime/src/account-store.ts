@@ -88,6 +88,11 @@ export class AccountStore implements AccountPort {
     return (this.db.prepare("SELECT * FROM users WHERE tenant = ? ORDER BY email").all(tenant) as UserRow[]).map(toUser);
   }
 
+  /** The tenants whose user `email` is. */
+  tenantsOf(email: string): string[] {
+    return (this.db.prepare("SELECT tenant FROM users WHERE email = ? ORDER BY tenant").all(normalEmail(email)) as { tenant: string }[]).map((r) => r.tenant);
+  }
+
   user(tenant: string, id: string): User | undefined {
     const row = this.db.prepare("SELECT * FROM users WHERE tenant = ? AND id = ?").get(tenant, id) as UserRow | undefined;
     return row && toUser(row);

@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { badRequest, CodedError, credentialOf, ERROR_CODES, errorAnswer, errorFields, internalError, methodNotAllowed, notFound, type Credential, type Logger, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { authorize, badRequest, CodedError, credentialOf, ERROR_CODES, UnauthorizedError, errorAnswer, errorFields, internalError, methodNotAllowed, notFound, type Credential, type Logger, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
@@ -86,6 +86,11 @@ export async function startHttpServers(options: {
   /** Called when draining starts, to end long-lived streams (live tail) that would otherwise hold it up. */
   onDrain?: readonly (() => void)[];
   drainTimeoutMs?: number;
+  /**
+   * Credentials a token does not name, tried before the 401: a user's email and password in HTTP basic
+   * (basic-login.ts), as Loggly's older clients send them. Undefined: not one either.
+   */
+  passwordLogin?: (headers: FastifyRequest["headers"], ip: string) => Promise<Credential | undefined>;
   logger: Logger;
 }): Promise<HttpServers> {
   const logger = options.logger;
@@ -141,6 +146,20 @@ export async function startHttpServers(options: {
     if (draining) reply.header("connection", "close");
   });
 
+  /** The request's credential: a token (core's credentialOf), else a password (`passwordLogin`); its role checked either way. */
+  const authenticated = async (req: FastifyRequest, tenants: TenantDirectory): Promise<Credential> => {
+    const line = { method: req.method, path: pathOf(req.raw.url) };
+    try {
+      return credentialOf(req.headers, tenants, line);
+    } catch (err) {
+      if (!(err instanceof UnauthorizedError) || !options.passwordLogin) throw err;
+      const credential = await options.passwordLogin(req.headers, req.ip);
+      if (!credential) throw err;
+      authorize(credential, line);
+      return credential;
+    }
+  };
+
   for (const route of options.routes) {
     await app.register(async (scope: FastifyInstance) => {
       scope.removeAllContentTypeParsers();
@@ -157,7 +176,7 @@ export async function startHttpServers(options: {
         onRequest: async (req, reply) => {
           if (!route.methods.includes(req.method as HttpMethod)) return sendError(reply, methodNotAllowed(`${req.method} is not allowed here; use ${allow}`, allow));
           // Once, before the body and the handler (a 401 is a CodedError: the error handler answers it).
-          if (route.tenants) requestCredentials.set(req, credentialOf(req.headers, route.tenants, { method: req.method, path: pathOf(req.raw.url) }));
+          if (route.tenants) requestCredentials.set(req, await authenticated(req, route.tenants));
         },
         handler: async (req, reply) => {
           try {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CachedRuleSource, DEAD_LETTER_TOPIC, deferredTopic, errorFields, processedTopic, RAW_TOPIC, usageObservers, type DerivedRuleSpec, type Logger, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { CachedRuleSource, DEAD_LETTER_TOPIC, deferredTopic, errorFields, processedTopic, RAW_TOPIC, SignInLimiter, usageObservers, type DerivedRuleSpec, type Logger, type Queue, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import { startCollector, type CollectorPart, type CollectorSettings } from "./collector-part";
 import { CONTROL_SOCKET, startControlSocket } from "./control-socket";
 import { redriveDeadLetters } from "./dead-letters";
@@ -15,6 +15,7 @@ import { startAlerts, type AlertsPart } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
 import { AccountStore } from "./account-store";
 import { accountsRoutes } from "./accounts-api";
+import { basicPasswordLogin } from "./basic-login";
 import { TenantStore, type LiveTenantDirectory, type TenantWithApiToken } from "./tenant-store";
 import { makeDataDirPrivate } from "./private-data-dir";
 import { SqliteRecordStore, WebhookPolicy } from "@unmeltable/alerts";
@@ -194,6 +195,9 @@ export async function start(config: StartConfig): Promise<Running> {
 
     let stages: StagesPart | undefined;
     let alertsPart: AlertsPart | undefined;
+    let accounts: AccountStore | undefined;
+    /** Sign-in failures, counted for the password form and HTTP basic alike. */
+    const signIns = new SignInLimiter();
     if (config.roles.stages) {
       // Derived-field rules: kept beside the saved searches, read by the process stages, changed through the API.
       const derivedRules = new SqliteRecordStore<DerivedRuleSpec>(config.dataDir, "derived");
@@ -266,9 +270,9 @@ export async function start(config: StartConfig): Promise<Running> {
     // The web UI (over the search API): /ui/config and the static files at / (every GET no other route takes).
     if (stages) {
       // Users, their sessions and tokens, and the ingest tokens, beside the tenants in the data dir.
-      const accounts = new AccountStore(config.dataDir);
-      closers.push(() => accounts.close());
-      routes.push(...accountsRoutes({ accounts, tenants, changed: () => tenants.refresh(), invitations: alertsPart?.invitations }));
+      const store = (accounts = new AccountStore(config.dataDir));
+      closers.push(() => store.close());
+      routes.push(...accountsRoutes({ accounts: store, tenants, limiter: signIns, changed: () => tenants.refresh(), invitations: alertsPart?.invitations }));
       routes.push(
         ...webUiRoutes({
           tenants,
@@ -283,6 +287,8 @@ export async function start(config: StartConfig): Promise<Running> {
       https: config.httpsPort !== undefined && tlsMaterial ? { port: config.httpsPort, ...tlsMaterial } : undefined,
       routes,
       onDrain: stages ? [() => stages.tail.endAll()] : [],
+      // Loggly's older clients: HTTP basic with a user's email and password.
+      passwordLogin: accounts ? basicPasswordLogin({ accounts, tenants, limiter: signIns }) : undefined,
       logger: logger.child({ component: "http" }),
     });
     listening.http = http;
