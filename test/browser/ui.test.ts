@@ -256,11 +256,15 @@ describe("the web UI, in Chromium, against the real program", () => {
   it("zooms into a span by dragging across the histogram; the URL holds it, so the search can be bookmarked", async () => {
     await search(marker);
     await page.getByRole("button", { name: "10 min", exact: true }).click();
+    // The last hour's answer has the same 4 events: wait for the 10 minutes' (its count, said with its range).
+    await page.getByText("4 events · Last 10 minutes").waitFor();
     await eventually(() => page.locator("ol.events > li.event").count()).toBe(4);
     const plot = page.getByTestId("histogram");
     // The plot is drawn once the histogram's answer is in (it may come after the events): wait for it laid out.
-    await eventually(async () => ((await plot.boundingBox())?.width ?? 0) > 0).toBe(true);
-    const box = (await plot.boundingBox())!;
+    const box = await waitFor("the histogram laid out", async () => {
+      const b = await plot.boundingBox();
+      return b !== null && b.width > 0 ? b : undefined;
+    });
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.8, box.y + box.height / 2, { steps: 5 });

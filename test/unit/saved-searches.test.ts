@@ -240,3 +240,20 @@ describe("ObjectAlertStore with a saved search", () => {
     }
   });
 });
+
+describe("ObjectRecordStore, over objects that are not all readable", () => {
+  it("lists a tenant's records without one that is not JSON (a torn write), and still fails when the store fails", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "unmeltable-records-torn-"));
+    try {
+      const objects = new DirectoryStore(dir);
+      const store = new ObjectRecordStore<SavedSearchSpec>(objects, "searches");
+      const kept = await store.create("acme", spec(), T0);
+      await objects.put("acme/searches/00000000-0000-4000-8000-000000000000.json", Buffer.from('{"name": "torn'));
+      expect((await store.list("acme")).map((r) => r.id)).toEqual([kept.id]);
+      const broken = new ObjectRecordStore<SavedSearchSpec>({ ...objects, location: "x", list: objects.list.bind(objects), put: objects.put.bind(objects), delete: objects.delete.bind(objects), get: () => Promise.reject(new Error("S3 is down")) }, "searches");
+      await expect(broken.list("acme")).rejects.toThrow("S3 is down");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -22,7 +22,7 @@ import {
   type User,
   type UserToken,
 } from "@unmeltable/core";
-import { readJson, writeJson } from "./object-json";
+import { readJson, readJsonEach, writeJson } from "./object-json";
 
 /** A stored user: the listed fields and the password's scrypt hash. */
 interface UserObject extends User {
@@ -263,7 +263,7 @@ export class ObjectAccountStore implements AccountPort {
 
   private async readAll<T>(prefix: string): Promise<T[]> {
     const keys = (await this.store.list(prefix)).filter((k) => k.endsWith(".json"));
-    return (await Promise.all(keys.map((k) => this.read<T>(k)))).filter((v): v is Awaited<T> => v !== undefined);
+    return readJsonEach<T>(this.store, keys);
   }
 
   private read<T>(key: string): Promise<T | undefined> {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { RECORD_ID, type ObjectStore, type RecordStore, type Stored } from "@unmeltable/core";
-import { readJson, writeJson } from "./object-json";
+import { readJson, readJsonEach, writeJson } from "./object-json";
 
 /**
  * A tenant's named records of one kind in an object store (S3 on AWS, beside the alerts): one object
@@ -13,8 +13,7 @@ export class ObjectRecordStore<S extends object> implements RecordStore<S> {
   ) {}
 
   async list(tenant: string): Promise<Stored<S>[]> {
-    const records: Stored<S>[] = [];
-    for (const r of await Promise.all((await this.store.list(`${tenant}/${this.kind}/`)).map((k) => this.read(k)))) if (r) records.push(r);
+    const records = await readJsonEach<Stored<S>>(this.store, await this.store.list(`${tenant}/${this.kind}/`));
     return records.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 

@@ -178,6 +178,7 @@ function Shell(props: {
             (props.config.accounts ? (
               <a class="tenant" href="#/account" title={`Account: ${props.config.tenant}`} aria-current={route.page === "account" ? "page" : undefined}>
                 {props.config.user?.email ?? props.config.tenant}
+                {props.config.role === "readonly" && <span class="badge"> read-only</span>}
               </a>
             ) : (
               <span class="tenant" title="Tenant">
