@@ -20,7 +20,7 @@ export function banner(opts: {
     `  data        ${opts.dataDir}`,
     `  syslog      udp+tcp ${opts.syslogPort}${opts.tlsPort ? `, tls ${opts.tlsPort}` : ""}`,
     `  http        http://localhost:${opts.httpPort}/  (ingest /inputs /bulk, /healthz, /metrics)${opts.httpsPort ? `; https ${opts.httpsPort}` : ""}`,
-    ...(opts.ui ? [`  web UI      http://localhost:${opts.httpPort}/  (sign in with the API token)`] : []),
+    ...(opts.ui ? [`  web UI      http://localhost:${opts.httpPort}/  (sign in with the API token, then invite people from Users)`] : []),
     `  no token    ${opts.defaultTenant ? `syslog without a token goes to tenant "${opts.defaultTenant}"` : "syslog without a token is refused (missing_token)"}`,
   ];
   const t = opts.tenant;
