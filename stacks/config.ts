@@ -734,7 +734,7 @@ export const API_THROTTLE = {
     "GET /apiv2/events/count": { rate: 50, burst: 100 },
     "GET /apiv2/events/histogram": { rate: 50, burst: 100 },
     "GET /apiv2/events/surrounding": { rate: 50, burst: 100 },
-    // Each sign-in hashes a password (scrypt, ~50 ms and 32 MiB): few at a time, whoever sends them;
+    // Each sign-in hashes a password (scrypt, 70-90 ms of a core and 32 MiB): few at a time, whoever sends them;
     // the function also counts failures per address and per client (core's SignInLimiter).
     "POST /auth/login": { rate: 10, burst: 20 },
   } as Record<string, { rate: number; burst: number }>,

@@ -3,9 +3,9 @@ import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 /**
  * Passwords, kept as scrypt hashes (node's own, RFC 7914) with a random salt, in one self-describing
  * string: `scrypt$N$r$p$salt$hash` (base64url), so that the cost can be raised later and old hashes still
- * check. N = 2^15, r = 8, p = 1 (OWASP's scrypt minimum is 2^17 with p = 1 at 128 MiB; 2^15 takes about
- * 50 ms here and 32 MiB, a trade for a server on two cores that also takes logs): hashed off the event loop
- * (libuv's pool), so a sign-in never stalls ingest.
+ * check. N = 2^15, r = 8, p = 1 (OWASP's scrypt minimum is 2^17 with p = 1 at 128 MiB; 2^15 took 72-90 ms
+ * here on two busy cores, and 32 MiB: a trade for a server that also takes logs). Hashed off the event
+ * loop (libuv's pool), so a sign-in never stalls ingest.
  */
 const COST = { N: 2 ** 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;

@@ -2,7 +2,7 @@
  * Failed sign-ins counted per address and per client, so that a password cannot be guessed by trying:
  * past `perAccount` failures for one address (or `perClient` from one client) in `windowMs`, sign-ins
  * are refused until the window has passed — with the right password too (else the refusal would tell).
- * Also bounds the sign-ins being hashed at once (each costs scrypt's 32 MiB and ~50 ms of a core), so a
+ * Also bounds the sign-ins being hashed at once (each costs scrypt's 32 MiB and 70-90 ms of a core), so a
  * flood of them cannot take the memory or the CPU that ingest needs. In memory: per process, forgotten
  * on restart, at most `maxKeys` keys (the oldest go first).
  */
