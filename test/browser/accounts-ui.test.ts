@@ -158,7 +158,7 @@ describe("user accounts, in Chromium, against the real program", () => {
     await ada.getByRole("link", { name: "ada@example.com" }).waitFor();
   });
 
-  it("gives a read-only user no Users page, and shows the server's refusal of a change", async () => {
+  it("gives a read-only user no Users page and no control that changes anything; the server refuses a change all the same", async () => {
     const link = await invite(ada, "rita@example.com", "Read-only");
     const { page: rita } = await newPage();
     await join(rita, link, "Rita");
@@ -166,13 +166,22 @@ describe("user accounts, in Chromium, against the real program", () => {
     expect(await rita.getByTestId("who").textContent()).toContain("as Read-only: searches and looks; changes nothing");
     expect(await nav(rita).getByRole("link", { name: "Users", exact: true }).count()).toBe(0);
     expect(await rita.getByRole("heading", { name: "Ingest tokens" }).count()).toBe(0);
+    await rita.getByRole("link", { name: /rita@example.com/ }).getByText("read-only").waitFor();
     await nav(rita).getByRole("link", { name: "Derived fields", exact: true }).click();
-    await rita.getByRole("button", { name: "New rule" }).click();
-    const form = rita.getByRole("form", { name: "New derived field rule" });
-    await form.getByLabel("Name").fill("ms");
-    await form.getByLabel("Regular expression (RE2)").fill(String.raw`(?<ms>\d+) ms`);
-    await form.getByRole("button", { name: "Save rule" }).click();
-    await form.getByText(/a read-only user cannot POST \/apiv2\/derivedfields/).waitFor();
+    await rita.getByRole("heading", { name: "Derived fields", level: 1 }).waitFor();
+    expect(await rita.getByRole("button", { name: "New rule" }).count()).toBe(0);
+    await nav(rita).getByRole("link", { name: "Search", exact: true }).click();
+    await rita.getByRole("heading", { name: "Search", level: 1 }).waitFor();
+    expect(await rita.getByRole("button", { name: "Save search" }).count()).toBe(0);
+    expect(await rita.getByRole("link", { name: "Alert on this search" }).count()).toBe(0);
+    // An admin sees them (the same page, another role).
+    await nav(ada).getByRole("link", { name: "Search", exact: true }).click();
+    await ada.getByRole("button", { name: "Save search" }).waitFor();
+    // What the page hides, the server refuses: the session's POST is a 403 that says why.
+    const token = await rita.evaluate<string | null>('localStorage.getItem("unmeltable.session")');
+    const refused = await fetch(program.url("/apiv2/savedsearches"), { method: "POST", headers: { Authorization: `bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: "n", query: "*" }) });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/read-only user cannot POST \/apiv2\/savedsearches/);
     expect(pageErrors).toEqual([]);
   });
 

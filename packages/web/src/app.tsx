@@ -195,7 +195,8 @@ function Shell(props: {
           The server cannot be reached. Showing what was loaded; trying again every few seconds.
         </p>
       )}
-      <main id="main" ref={main} tabIndex={-1}>
+      {/* A read-only user is shown no control that changes anything ([data-write]); the server refuses them anyway. */}
+      <main id="main" ref={main} tabIndex={-1} class={props.config?.role === "readonly" ? "role-readonly" : undefined}>
         {props.children}
       </main>
     </>

@@ -119,7 +119,7 @@ function EventActions({ event }: { event: ApiEvent }) {
       <a class="btn btn-small" href={link}>
         Open this event alone
       </a>
-      <a class="btn btn-small" href={extractLink(event)}>
+      <a class="btn btn-small" href={extractLink(event)} data-write>
         Extract fields
       </a>
       <span class="muted small" role="status" aria-live="polite">

@@ -114,7 +114,7 @@ export function AlertsPage({ route, navigate, config }: PageProps) {
           Alerts
         </h1>
         {!editing && (
-          <button type="button" class="btn btn-primary" onClick={() => startNew()}>
+          <button type="button" class="btn btn-primary" onClick={() => startNew()} data-write>
             New alert
           </button>
         )}
@@ -335,18 +335,21 @@ function AlertItem({ alert: a, onEdit, onChanged, onSearch }: { alert: AlertView
         <button type="button" class="btn btn-small" onClick={onSearch} aria-label={`Search ${a.name}`}>
           Search
         </button>
-        <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${a.name}`}>
+        <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${a.name}`} data-write>
           Edit
         </button>
         <button
           type="button"
           class="btn btn-small"
           aria-label={`${a.enabled ? "Disable" : "Enable"} ${a.name}`}
+          data-write
           onClick={() => void act(() => api(`/apiv2/alerts/${encodeURIComponent(a.id)}`, { method: "PATCH", json: { enabled: !a.enabled } }))}
         >
           {a.enabled ? "Disable" : "Enable"}
         </button>
-        <ConfirmDelete name={a.name} onDelete={() => act(() => api(`/apiv2/alerts/${encodeURIComponent(a.id)}`, { method: "DELETE" }))} />
+        <span data-write>
+          <ConfirmDelete name={a.name} onDelete={() => act(() => api(`/apiv2/alerts/${encodeURIComponent(a.id)}`, { method: "DELETE" }))} />
+        </span>
       </div>
     </li>
   );

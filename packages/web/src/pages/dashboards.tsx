@@ -64,7 +64,7 @@ function DashboardList({ navigate }: { navigate: PageProps["navigate"] }) {
         Dashboards
       </h1>
       <p class="lead">A dashboard shows charts of your searches side by side over one time range, and refreshes itself. Everyone signed in to this account sees the same ones.</p>
-      <form class="card inline-form" onSubmit={(e) => void create(e)} aria-label="Create a dashboard">
+      <form class="card inline-form" onSubmit={(e) => void create(e)} aria-label="Create a dashboard" data-write>
         <label class="field">
           <span>New dashboard</span>
           <input name="name" value={name} placeholder="Checkout health" maxLength={100} onInput={(e) => setName((e.target as HTMLInputElement).value)} aria-invalid={problem ? "true" : undefined} aria-describedby={problem ? "dash-err" : undefined} />
@@ -176,7 +176,7 @@ function DashboardView({ id, navigate }: { id: string; navigate: PageProps["navi
             Refresh now
           </button>
           {!adding && (
-            <button type="button" class="btn btn-primary btn-small" onClick={() => setAdding(true)}>
+            <button type="button" class="btn btn-primary btn-small" onClick={() => setAdding(true)} data-write>
               Add chart
             </button>
           )}
@@ -207,7 +207,7 @@ function DashboardView({ id, navigate }: { id: string; navigate: PageProps["navi
           {d.charts.map((c, i) => (
             <div key={`${i}-${c.title}`} class="chart-cell">
               <Chart spec={c} from={d.from} until={d.until} nonce={nonce} />
-              <button type="button" class="btn btn-small" aria-label={`Remove ${c.title}`} onClick={() => void save({ charts: d.charts.filter((_, k) => k !== i) })}>
+              <button type="button" class="btn btn-small" aria-label={`Remove ${c.title}`} onClick={() => void save({ charts: d.charts.filter((_, k) => k !== i) })} data-write>
                 Remove
               </button>
             </div>

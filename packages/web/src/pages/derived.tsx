@@ -31,7 +31,7 @@ export function DerivedPage({ navigate, route }: PageProps) {
       </p>
       {editing !== "new" && (
         <p>
-          <button type="button" class="btn btn-primary" onClick={() => setEditing("new")}>
+          <button type="button" class="btn btn-primary" onClick={() => setEditing("new")} data-write>
             New rule
           </button>
         </p>
@@ -120,10 +120,12 @@ function RuleItem({ rule: r, onEdit, onDeleted, onSearch }: { rule: RuleView; on
             Search
           </button>
         )}
-        <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${r.name}`}>
+        <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${r.name}`} data-write>
           Edit
         </button>
-        <ConfirmDelete name={r.name} onDelete={remove} />
+        <span data-write>
+          <ConfirmDelete name={r.name} onDelete={remove} />
+        </span>
       </div>
     </li>
   );

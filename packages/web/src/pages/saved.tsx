@@ -105,13 +105,15 @@ function SavedItem({ search: s, onOpen, onAlert, onEdit, onDeleted }: { search: 
         <button type="button" class="btn btn-small" onClick={onOpen} aria-label={`Search ${s.name}`}>
           Search
         </button>
-        <button type="button" class="btn btn-small" onClick={onAlert} aria-label={`New alert on ${s.name}`}>
+        <button type="button" class="btn btn-small" onClick={onAlert} aria-label={`New alert on ${s.name}`} data-write>
           New alert
         </button>
-        <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${s.name}`}>
+        <button type="button" class="btn btn-small" onClick={onEdit} aria-label={`Edit ${s.name}`} data-write>
           Edit
         </button>
-        <ConfirmDelete name={s.name} onDelete={remove} />
+        <span data-write>
+          <ConfirmDelete name={s.name} onDelete={remove} />
+        </span>
       </div>
     </li>
   );

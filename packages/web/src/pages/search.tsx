@@ -160,11 +160,11 @@ export function SearchPage({ route, nonce, navigate }: PageProps) {
                 </a>
               </span>
             ) : (
-              <button type="button" class="btn btn-small" onClick={() => setSaving(true)} aria-expanded={saving ? "true" : "false"} disabled={saving}>
+              <button type="button" class="btn btn-small" onClick={() => setSaving(true)} aria-expanded={saving ? "true" : "false"} disabled={saving} data-write>
                 Save search
               </button>
             )}
-            <a class="btn btn-small" href={`#/alerts${q ? `?q=${encodeURIComponent(q)}` : ""}`} title="Create an alert on this search">
+            <a class="btn btn-small" href={`#/alerts${q ? `?q=${encodeURIComponent(q)}` : ""}`} title="Create an alert on this search" data-write>
               Alert on this search
             </a>
             <span class="btn-group" role="group" aria-label="Export the results">
