@@ -10,7 +10,7 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { answerAccountsApi, answerAlertsApi, answerDashboardsApi, answerDerivedFieldsApi, answerSavedSearchesApi, isAccountsPath, isPublicAccountsPath } from "@unmeltable/alerts";
+import { answerAccountsApi, answerAlertsApi, mailerFromEnv, answerDashboardsApi, answerDerivedFieldsApi, answerSavedSearchesApi, isAccountsPath, isPublicAccountsPath } from "@unmeltable/alerts";
 import { answerApi, apiErrorAnswer, apiMethodError, collectExport, exportHeaders, indexUsage, planExport, type ApiRequest, type ApiResponse } from "@unmeltable/api";
 import { errorAnswer, errorFields, internalError, SignInLimiter, timedReads, withDeadline, type Credential, type Tenant } from "@unmeltable/core";
 import { accountStore, alertStore, awsAuthenticator, dashboardStore, derivedRuleStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
@@ -26,6 +26,9 @@ const accounts = accountStore();
 const auth = awsAuthenticator(tenants, accounts);
 /** Failed sign-ins, per function instance (API Gateway's route throttle on POST /auth/login bounds them all). */
 const signIns = new SignInLimiter();
+/** Invitations by email where the stage has a mail sender (SES) and the UI's address for the link. */
+const mail = mailerFromEnv(process.env, appLogger);
+const invitations = mail && env.UNMELTABLE_PUBLIC_URL ? { mail, publicUrl: () => env.UNMELTABLE_PUBLIC_URL! } : undefined;
 const metrics = new EmfMetrics();
 /** The retrieval API's reads, timed (the same metric as on one machine: core's QUERY_METRICS). */
 const timedIndex = timedReads(index, metrics);
@@ -98,7 +101,7 @@ async function answerAccounts(event: APIGatewayProxyEventV2, req: ApiRequest) {
     }
   }
   const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
-  const answer = await answerAccountsApi({ ...req, body, clientIp: event.requestContext.http.sourceIp }, credential, { accounts: accounts!, isTenant: (name) => tenants.byName(name) !== undefined, limiter: signIns });
+  const answer = await answerAccountsApi({ ...req, body, clientIp: event.requestContext.http.sourceIp }, credential, { accounts: accounts!, isTenant: (name) => tenants.byName(name) !== undefined, limiter: signIns, invitations });
   // This instance stops trusting a session it ended (others within CREDENTIAL_CACHE_MS).
   if (path === "/auth/logout" && answer.status === 200) auth.forget(req.headers);
   return answer;

@@ -8,7 +8,7 @@
  */
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { accountsStore, alertsStore } from "./alerts";
+import { accountsStore, alertsMail, alertsStore } from "./alerts";
 import { API_THROTTLE, concurrencyPlan } from "./config";
 import { functionArgs, openSearchPermissions, type FunctionContext } from "./functions";
 import type { PrivateBucket } from "./storage";
@@ -32,8 +32,15 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
       // `/apiv2/savedsearches`), kept where the alert checks read them, and the UI's `/ui/config`, which
       // tells senders the collectors' name; and the users (`/auth/*`, `/apiv2/users`, `/apiv2/me`), whose
       // sessions and API tokens it authenticates besides the tenants' own tokens.
-      environment: { ...alerts.environment, ...accounts.environment, ...(cfg.domain ? { UNMELTABLE_COLLECTOR_HOST: cfg.domain.collectors } : {}) },
-      permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions, ...accounts.permissions],
+      // Invitations are emailed (SES, as alert emails) where the stage names its sender and the UI's domain
+      // (the link's address: the router's own URL is made after this function, from the API's).
+      environment: {
+        ...alerts.environment,
+        ...accounts.environment,
+        ...(cfg.domain ? { UNMELTABLE_COLLECTOR_HOST: cfg.domain.collectors } : {}),
+        ...(cfg.domain?.web ? { UNMELTABLE_PUBLIC_URL: `https://${cfg.domain.web}` } : {}),
+      },
+      permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions, ...accounts.permissions, ...alertsMail().permissions],
       openSearch: true,
       // Its own executions, whatever the pipeline takes (stacks/config.ts, SEARCH_RESERVED).
       reservedConcurrency: concurrencyPlan(cfg)?.search,

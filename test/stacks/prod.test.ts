@@ -490,6 +490,9 @@ describe("prod: api and web", () => {
       expect(perms, f.name).not.toMatch(/configbucket-mock\/\*"/);
       expect(((await value(f.args.environment)) as Record<string, string> | undefined)?.UNMELTABLE_ACCOUNTS, f.name).toBeUndefined();
     }
+    // Invitations' links point at the UI's domain; without a mail sender named (this deploy), no SES right.
+    expect(search.UNMELTABLE_PUBLIC_URL).toBe("https://app.logs.example.com");
+    expect(JSON.stringify(await value(component(T.function, "Search").args.permissions))).not.toContain("ses:");
     // Sign-ins have a route of their own, throttled below the default (each hashes a password).
     const stageRoutes = components.filter((c) => c.type === `${T.apiGateway}.route` && c.name === "Api").map((c) => c.args[0]);
     expect(stageRoutes).toContain("POST /auth/login");

@@ -182,7 +182,7 @@ export const FUNCTION_ENVS = {
       if (env.UNMELTABLE_INDEX === "opensearch" && !env.UNMELTABLE_TENANTS) ctx.addIssue({ code: "custom", path: ["UNMELTABLE_TENANTS"], message: "required with UNMELTABLE_INDEX=opensearch" });
     }),
   search: z
-    .object({ ...TENANTS, ...INDEX, ...ALERTS, ...ACCOUNTS, UNMELTABLE_COLLECTOR_HOST: optionalText })
+    .object({ ...TENANTS, ...INDEX, ...ALERTS, ...ACCOUNTS, UNMELTABLE_COLLECTOR_HOST: optionalText, UNMELTABLE_PUBLIC_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()) })
     .superRefine(checkIndex),
   alerts: z
     .object({ ...TENANTS, ...INDEX, ...ALERTS, UNMELTABLE_PUBLIC_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()) })
