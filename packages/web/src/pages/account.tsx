@@ -104,28 +104,19 @@ function PasswordForm() {
 
 function ApiTokens() {
   const { value: tokens, error, reload } = useLoaded(loadTokens);
-  const [label, setLabel] = useState("");
   const [made, setMade] = useState<{ label: string; token: string } | null>(null);
-  const { busy, errors, submit } = useFormSave(async () => {
-    const t = await formCall<{ label: string; token: string }>("/apiv2/me/tokens", "POST", { label });
-    setMade(t);
-    setLabel("");
-    reload();
-  });
   return (
     <section class="account-section" aria-labelledby="tokens-h">
       <h2 id="tokens-h">Your API tokens</h2>
       <p class="muted">For scripts and tools that read logs through the API (Loggly's clients send it as a bearer token, or as the password of HTTP basic). A token acts with your role, and stops when you revoke it or leave the account.</p>
-      <form class="inline-form" onSubmit={(e) => void submit(e)} aria-label="New API token" noValidate>
-        <label class="field">
-          <span>What it is for</span>
-          <input name="label" placeholder="e.g. grafana, nightly report" value={label} onInput={(e) => setLabel((e.target as HTMLInputElement).value)} maxLength={100} />
-        </label>
-        <button type="submit" class="btn btn-primary" disabled={busy}>
-          {busy ? "Making…" : "Make token"}
-        </button>
-      </form>
-      <FormErrors errors={errors} summary="No token made" />
+      <LabelForm
+        name="New API token"
+        field="What it is for"
+        placeholder="e.g. grafana, nightly report"
+        submit={["Make token", "Making…"]}
+        summary="No token made"
+        onSubmit={async (label) => (setMade(await formCall<{ label: string; token: string }>("/apiv2/me/tokens", "POST", { label })), reload())}
+      />
       {made && <CopyBlock id="new-api-token" title={`API token “${made.label}”`} hint="Copy it now: it is not shown again." text={made.token} />}
       {error && !tokens ? (
         <ErrorBox error={error} onRetry={reload} />
@@ -152,13 +143,7 @@ function ApiTokens() {
 
 function IngestTokens() {
   const { value: tokens, error, reload } = useLoaded(loadIngestTokens);
-  const [label, setLabel] = useState("");
   const [problem, setProblem] = useState("");
-  const { busy, errors, submit } = useFormSave(async () => {
-    await formCall("/apiv2/ingesttokens", "POST", { label });
-    setLabel("");
-    reload();
-  });
   const remove = async (token: string) => {
     setProblem("");
     try {
@@ -175,16 +160,14 @@ function IngestTokens() {
         Senders put one in the URL (<code>/inputs/TOKEN</code>) or in the syslog structured data. To change a token without losing logs: add a new one, move the senders to it, then remove
         the old one. Senders still using a removed token are refused.
       </p>
-      <form class="inline-form" onSubmit={(e) => void submit(e)} aria-label="New ingest token" noValidate>
-        <label class="field">
-          <span>Which senders use it</span>
-          <input name="label" placeholder="e.g. web servers" value={label} onInput={(e) => setLabel((e.target as HTMLInputElement).value)} maxLength={100} />
-        </label>
-        <button type="submit" class="btn btn-primary" disabled={busy}>
-          {busy ? "Adding…" : "Add ingest token"}
-        </button>
-      </form>
-      <FormErrors errors={errors} summary="No token added" />
+      <LabelForm
+        name="New ingest token"
+        field="Which senders use it"
+        placeholder="e.g. web servers"
+        submit={["Add ingest token", "Adding…"]}
+        summary="No token added"
+        onSubmit={async (label) => (await formCall("/apiv2/ingesttokens", "POST", { label }), reload())}
+      />
       {problem && (
         <p class="field-error" role="alert">
           {problem}
@@ -212,5 +195,28 @@ function IngestTokens() {
         </DataTable>
       )}
     </section>
+  );
+}
+
+/** A one-field form that makes a token from its label (the field emptied once it is made). */
+function LabelForm(props: { name: string; field: string; placeholder: string; submit: [string, string]; summary: string; onSubmit(label: string): Promise<void> }) {
+  const [label, setLabel] = useState("");
+  const { busy, errors, submit } = useFormSave(async () => {
+    await props.onSubmit(label);
+    setLabel("");
+  });
+  return (
+    <>
+      <form class="inline-form" onSubmit={(e) => void submit(e)} aria-label={props.name} noValidate>
+        <label class="field">
+          <span>{props.field}</span>
+          <input name="label" placeholder={props.placeholder} value={label} onInput={(e) => setLabel((e.target as HTMLInputElement).value)} maxLength={100} />
+        </label>
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? props.submit[1] : props.submit[0]}
+        </button>
+      </form>
+      <FormErrors errors={errors} summary={props.summary} />
+    </>
   );
 }

@@ -99,11 +99,7 @@ function InviteForm({ onInvited }: { onInvited(email: string, token: string, ema
       <label class="field">
         <span>Role</span>
         <select name="role" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value as Role)}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {ROLE_NAMES[r]}
-            </option>
-          ))}
+          <RoleOptions />
         </select>
       </label>
       <button type="submit" class="btn btn-primary" disabled={busy}>
@@ -143,11 +139,7 @@ function UserRow({ user: u, me, onChanged }: { user: UserView; me: boolean; onCh
           value={u.role}
           onChange={(e) => void act(() => api(`/apiv2/users/${encodeURIComponent(u.id)}`, { method: "PUT", json: { role: (e.target as HTMLSelectElement).value } }))}
         >
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {ROLE_NAMES[r]}
-            </option>
-          ))}
+          <RoleOptions />
         </select>
         {problem && (
           <p class="field-error" role="alert">
@@ -188,5 +180,17 @@ function InviteRow({ invite: i, onChanged }: { invite: InviteView; onChanged(): 
         <ConfirmDelete name={`the invitation of ${i.email}`} onDelete={revoke} />
       </td>
     </tr>
+  );
+}
+
+function RoleOptions() {
+  return (
+    <>
+      {ROLES.map((r) => (
+        <option key={r} value={r}>
+          {ROLE_NAMES[r]}
+        </option>
+      ))}
+    </>
   );
 }
