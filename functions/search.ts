@@ -23,9 +23,9 @@ const dashboards = env.UNMELTABLE_ALERTS ? dashboardStore() : undefined;
 const derivedRules = env.UNMELTABLE_ALERTS ? derivedRuleStore() : undefined;
 /** The tenants' users (UNMELTABLE_ACCOUNTS): their sessions and API tokens authenticate here besides the tenants' own tokens. */
 const accounts = accountStore();
-const auth = awsAuthenticator(tenants, accounts);
 /** Failed sign-ins, per function instance (API Gateway's route throttle on POST /auth/login bounds them all). */
 const signIns = new SignInLimiter();
+const auth = awsAuthenticator(tenants, accounts, Date.now, signIns);
 /** Invitations by email where the stage has a mail sender (SES) and the UI's address for the link. */
 const mail = mailerFromEnv(process.env, appLogger);
 const invitations = mail && env.UNMELTABLE_PUBLIC_URL ? { mail, publicUrl: () => env.UNMELTABLE_PUBLIC_URL! } : undefined;
@@ -70,7 +70,7 @@ async function answer(event: APIGatewayProxyEventV2, context: Context) {
   if (wrongMethod) return eventResponse(errorAnswer(wrongMethod));
   let credential: Credential;
   try {
-    credential = await auth.authenticate(req.headers, req);
+    credential = await auth.authenticate(req.headers, req, event.requestContext.http.sourceIp);
   } catch (err) {
     return eventResponse(apiErrorAnswer(err));
   }
@@ -95,7 +95,7 @@ async function answerAccounts(event: APIGatewayProxyEventV2, req: ApiRequest) {
   let credential: Credential | undefined;
   if (!isPublicAccountsPath(path)) {
     try {
-      credential = await auth.authenticate(req.headers, req);
+      credential = await auth.authenticate(req.headers, req, event.requestContext.http.sourceIp);
     } catch (err) {
       return apiErrorAnswer(err);
     }

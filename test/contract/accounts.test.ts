@@ -16,7 +16,7 @@ import { TenantStore } from "../../packages/runtime/src/tenant-store";
  * store's own lookup on AWS.
  */
 interface Harness {
-  accounts: AccountPort;
+  accounts: AccountPort & { tenantsOf(email: string): string[] | Promise<string[]> };
   credentialOf(token: string): Promise<{ tenant: string; role: Role; userId?: string; session?: boolean } | undefined>;
   close(): Promise<void>;
 }
@@ -177,6 +177,16 @@ describe.each(harnesses)("account store contract: %s", (_name, make) => {
     expect(await h.credentialOf(token.token)).toBeDefined();
     expect(await h.accounts.verify("acme", "ada@example.com", PASSWORD)).toBeUndefined();
     expect(await h.accounts.verify("acme", "ada@example.com", "a new passphrase")).toMatchObject({ id: u.user.id });
+  });
+
+  it("knows the tenants an address is a user of (for HTTP basic), and forgets a removed user", async () => {
+    const a = await join("ada@example.com", "admin");
+    await join("ada@example.com", "member", "other");
+    expect(await h.accounts.tenantsOf("ADA@example.com")).toEqual(["acme", "other"]);
+    expect(await h.accounts.tenantsOf("nobody@example.com")).toEqual([]);
+    await join("bob@example.com", "admin");
+    await h.accounts.removeUser("acme", a.user.id);
+    expect(await h.accounts.tenantsOf("ada@example.com")).toEqual(["other"]);
   });
 
   it("an invitation's token is no credential, and no credential is an invitation", async () => {

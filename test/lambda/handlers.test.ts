@@ -586,6 +586,17 @@ describe("the Lambda handlers", () => {
     expect((await api("POST", "/auth/login", { account: "acme", email: "ada@example.com", password: "nope nope nope" }, "")).status).toBe(401);
     const again = await api("POST", "/auth/login", { account: "acme", email: "ADA@example.com", password: PASSWORD }, "");
     expect(again.status).toBe(200);
+    // Loggly's HTTP basic with the email and password, as on one machine: the user's role applies.
+    const basic = (user: string, password = PASSWORD) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+    const withHeaders = async (method: string, rawPath: string, headers: Record<string, string>, body?: unknown) => {
+      const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+      const res = await searchHandler({ ...base, rawPath, rawQueryString: "q=*", body: body === undefined ? undefined : JSON.stringify(body), requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method } }, headers: { ...base.headers, ...headers } }, context);
+      return res.statusCode;
+    };
+    expect(await withHeaders("GET", "/apiv2/events/count", basic("ada@example.com"))).toBe(200);
+    expect(await withHeaders("GET", "/apiv2/events/count", basic("acme/ada@example.com"))).toBe(200);
+    expect(await withHeaders("GET", "/apiv2/events/count", basic("ada@example.com", "wrong password"))).toBe(401);
+    expect(await withHeaders("POST", "/apiv2/savedsearches", basic("ada@example.com"), { name: "x", query: "*" })).toBe(403);
     // Signing out ends the session in this instance at once.
     expect((await api("POST", "/auth/logout", undefined, again.body.token)).body).toEqual({ signedOut: true });
     expect((await api("GET", "/apiv2/me", undefined, again.body.token)).status).toBe(401);

@@ -17,3 +17,4 @@ export { answerDerivedFieldsApi, DERIVED_FIELDS_PATH, PREVIEW_LIMITS, type Deriv
 export { RuleThread, type RuleThreadOptions } from "./rule-thread";
 export { ObjectAccountStore, type AccountCredential } from "./object-accounts";
 export { answerAccountsApi, isAccountsPath, isPublicAccountsPath, type AccountsDeps, type AccountsRequest } from "./accounts-api";
+export { basicPasswordLogin, BASIC_LOGIN_TTL_MS } from "./basic-login";

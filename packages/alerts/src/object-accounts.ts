@@ -60,6 +60,7 @@ const ID = /^[0-9a-f-]{36}$/;
  *   <tenant>/invites/<id>.json                    a pending invitation (with its token's hash)
  *   <tenant>/credentials/<user id>/<sha256>.json  a user's sessions and API tokens, listed
  *   _tokens/<sha256 of a token>.json              what a session, an API token or an invitation is
+ *   _emails/<sha256 of an email>/<tenant>.json    the tenants an address is a user of (HTTP basic)
  *
  * Tokens are kept only as SHA-256 hashes (192 random bits each). S3 has no transactions: a removed user's
  * credentials are deleted after the user (a lookup checks the user exists, so they stop at once), and two
@@ -70,6 +71,12 @@ export class ObjectAccountStore implements AccountPort {
     private readonly store: ObjectStore,
     private readonly options: { now?: () => number } = {},
   ) {}
+
+  /** The tenants whose user `email` is. */
+  async tenantsOf(email: string): Promise<string[]> {
+    const prefix = `_emails/${sha256(normalEmail(email))}/`;
+    return (await this.store.list(prefix)).map((k) => k.slice(prefix.length).replace(/\.json$/, "")).sort();
+  }
 
   async users(tenant: string): Promise<User[]> {
     const list = await this.readAll<UserObject>(`${tenant}/users/`);
@@ -134,6 +141,7 @@ export class ObjectAccountStore implements AccountPort {
     await this.revokeInvite(invite.tenant, invite.id);
     await this.write(`${invite.tenant}/users/${user.id}.json`, user);
     await this.write(this.emailKey(invite.tenant, user.email), { id: user.id });
+    await this.write(`_emails/${sha256(user.email)}/${invite.tenant}.json`, { id: user.id });
     return this.newSession(invite.tenant, publicUser(user));
   }
 
@@ -183,6 +191,7 @@ export class ObjectAccountStore implements AccountPort {
     // The user first: every lookup of their credentials checks the user, so they stop here.
     await this.store.delete(`${tenant}/users/${id}.json`);
     await this.store.delete(this.emailKey(tenant, user.email));
+    await this.store.delete(`_emails/${sha256(user.email)}/${tenant}.json`);
     for (const c of await this.credentials(tenant, id)) await this.deleteCredential(tenant, id, c.sha256);
     return true;
   }

@@ -1,5 +1,5 @@
-import type { ObjectAccountStore } from "@unmeltable/alerts";
-import { apiTokenOf, authorizationOf, authorize, credentialOf, UnauthorizedError, type Credential, type RequestHeaders, type RequestLine, type TenantDirectory } from "@unmeltable/core";
+import { basicPasswordLogin, type ObjectAccountStore } from "@unmeltable/alerts";
+import { apiTokenOf, authorizationOf, authorize, credentialOf, SignInLimiter, UnauthorizedError, type Credential, type RequestHeaders, type RequestLine, type TenantDirectory } from "@unmeltable/core";
 
 /** How long a function instance trusts what a token was found to be: a revocation reaches every instance within it. */
 export const CREDENTIAL_CACHE_MS = 30_000;
@@ -13,7 +13,9 @@ const MAX_CACHED = 10_000;
  * and a removed user, a revoked token or a changed role takes effect within that on AWS (at once on one
  * machine, where every lookup reads the table's current state).
  */
-export function awsAuthenticator(tenants: TenantDirectory, accounts: Pick<ObjectAccountStore, "credential"> | undefined, now: () => number = Date.now) {
+export function awsAuthenticator(tenants: TenantDirectory, accounts: Pick<ObjectAccountStore, "credential" | "user" | "verify" | "tenantsOf"> | undefined, now: () => number = Date.now, limiter = new SignInLimiter()) {
+  // Loggly's HTTP basic with a user's email and password, as on one machine.
+  const passwordLogin = accounts && basicPasswordLogin({ accounts, tenants, limiter, now });
   const cache = new Map<string, { at: number; value: Awaited<ReturnType<ObjectAccountStore["credential"]>> }>();
   const lookup = async (token: string) => {
     const hit = cache.get(token);
@@ -24,7 +26,7 @@ export function awsAuthenticator(tenants: TenantDirectory, accounts: Pick<Object
     return value;
   };
   return {
-    async authenticate(headers: RequestHeaders, request: RequestLine): Promise<Credential> {
+    async authenticate(headers: RequestHeaders, request: RequestLine, clientIp = ""): Promise<Credential> {
       try {
         return credentialOf(headers, tenants, request);
       } catch (err) {
@@ -32,8 +34,8 @@ export function awsAuthenticator(tenants: TenantDirectory, accounts: Pick<Object
         const token = apiTokenOf(authorizationOf(headers));
         const found = token === undefined ? undefined : await lookup(token);
         const tenant = found && tenants.byName(found.tenant);
-        if (!found || !tenant) throw err;
-        const credential: Credential = { tenant, role: found.role, user: found.user, ...(found.session ? { session: true } : {}) };
+        const credential: Credential | undefined = found && tenant ? { tenant, role: found.role, user: found.user, ...(found.session ? { session: true } : {}) } : await passwordLogin!(headers, clientIp);
+        if (!credential) throw err;
         authorize(credential, request);
         return credential;
       }

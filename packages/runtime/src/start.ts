@@ -15,7 +15,7 @@ import { startAlerts, type AlertsPart } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
 import { AccountStore } from "./account-store";
 import { accountsRoutes } from "./accounts-api";
-import { basicPasswordLogin } from "./basic-login";
+import { basicPasswordLogin } from "@unmeltable/alerts";
 import { TenantStore, type LiveTenantDirectory, type TenantWithApiToken } from "./tenant-store";
 import { makeDataDirPrivate } from "./private-data-dir";
 import { SqliteRecordStore, WebhookPolicy } from "@unmeltable/alerts";

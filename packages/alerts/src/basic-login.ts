@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { authorizationOf, MAX_PASSWORD_LENGTH, SignInLimiter, type Credential, type RequestHeaders, type TenantDirectory } from "@unmeltable/core";
-import type { AccountStore } from "./account-store";
+import { authorizationOf, MAX_PASSWORD_LENGTH, SignInLimiter, type AccountPort, type Awaitable, type Credential, type RequestHeaders, type TenantDirectory } from "@unmeltable/core";
 
 /** How long a checked email and password are trusted before scrypt runs again (a script calls every few seconds). */
 export const BASIC_LOGIN_TTL_MS = 60_000;
@@ -11,14 +10,15 @@ const MAX_CACHED = 10_000;
  * (`curl -u user:password …/apiv2/search`): `email:password`, or `account/email:password` when the address
  * is a user of several accounts. Checked with scrypt once, then trusted for BASIC_LOGIN_TTL_MS — each
  * request still reads the user (removed: refused; the role as it is now), so only a changed password
- * takes up to that long. Failures count towards the same per-address throttle as signing in.
+ * takes up to that long. Failures count towards the same per-address throttle as signing in. The same on
+ * one machine (tenants.db) and on AWS (the search function, over the account objects).
  */
-export function basicPasswordLogin(opts: { accounts: Pick<AccountStore, "user" | "verify" | "tenantsOf">; tenants: TenantDirectory; limiter: SignInLimiter; now?: () => number }) {
+export function basicPasswordLogin(opts: { accounts: Pick<AccountPort, "user" | "verify"> & { tenantsOf(email: string): Awaitable<string[]> }; tenants: TenantDirectory; limiter: SignInLimiter; now?: () => number }) {
   const cache = new Map<string, { at: number; tenant: string; userId: string }>();
   const now = opts.now ?? Date.now;
-  const credentialOf = (tenantName: string, userId: string): Credential | undefined => {
+  const credentialOf = async (tenantName: string, userId: string): Promise<Credential | undefined> => {
     const tenant = opts.tenants.byName(tenantName);
-    const user = tenant && opts.accounts.user(tenantName, userId);
+    const user = tenant && (await opts.accounts.user(tenantName, userId));
     return tenant && user ? { tenant, role: user.role, user: { id: user.id, email: user.email } } : undefined;
   };
   return async (headers: RequestHeaders, ip: string): Promise<Credential | undefined> => {
@@ -36,11 +36,11 @@ export function basicPasswordLogin(opts: { accounts: Pick<AccountStore, "user" |
 
     const key = createHash("sha256").update(header).digest("hex");
     // The account named, or the only one the address is a user of (several: it must be named).
-    const accounts = slash >= 0 ? [name.slice(0, slash)] : opts.accounts.tenantsOf(email);
+    const accounts = slash >= 0 ? [name.slice(0, slash)] : await opts.accounts.tenantsOf(email);
     if (accounts.length !== 1) return undefined;
     const hit = cache.get(key);
     if (hit && hit.tenant === accounts[0] && now() - hit.at < BASIC_LOGIN_TTL_MS) {
-      const credential = credentialOf(hit.tenant, hit.userId);
+      const credential = await credentialOf(hit.tenant, hit.userId);
       if (credential) return credential;
     }
     cache.delete(key);
