@@ -74,3 +74,17 @@ export function recordFailures(pageOf: () => Page | undefined): void {
     }
   });
 }
+
+/**
+ * A query typed into the page's query box and submitted with its button. Not with Enter: the box
+ * completes from recent queries (a datalist), and on a busy machine Chromium's suggestion popup, opened
+ * when the box took focus, can still hold the old query highlighted when Enter comes — Enter then picks
+ * that suggestion instead of submitting what was typed (seen in CI: the page stayed on the last search).
+ */
+export async function submitQuery(page: Page, q: string): Promise<void> {
+  const form = page.getByRole("search");
+  await form.getByLabel("Search query").fill(q);
+  await form.locator('button[type="submit"]').click();
+  // Submitted: the URL holds the query (what the page searches, or tails, from now on).
+  await eventually(() => new URLSearchParams(new URL(page.url()).hash.split("?")[1] ?? "").get("q") ?? "").toBe(q.trim());
+}

@@ -14,7 +14,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDir, ROOT, startProgram, tenantTokens, waitFor as waitForProbe, type Program, type TenantTokens } from "../helpers/program";
-import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS, recordFailures } from "./chromium";
+import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS, recordFailures, submitQuery } from "./chromium";
 
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(ROOT, "docs/screenshots") : path.join(ROOT, "test/.artifacts/screenshots");
 
@@ -142,8 +142,7 @@ describe("the Derived fields page, in Chromium, against the real program", () =>
     await send([`${marker} GET /cart took 87 ms for user=alice after the rule`, `${marker} GET /cart took 95 ms for user=carol after the rule`]);
     await waitFor("the new events to be searchable", async () => (await apiCount(`${marker} AND after`)) === 2);
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Search", exact: true }).click();
-    await page.getByLabel("Search query").fill(`${marker} derived.user:alice`);
-    await page.getByLabel("Search query").press("Enter");
+    await submitQuery(page, `${marker} derived.user:alice`);
     const rows = page.locator("ol.events > li.event");
     await page.getByText("1 event · Last hour").waitFor();
     await eventually(() => rows.count()).toBe(1);
@@ -234,8 +233,7 @@ describe("the Derived fields page, in Chromium, against the real program", () =>
 
   it("starts a rule from an event's \"Extract fields\": the form opens, previewed on that event alone", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Search", exact: true }).click();
-    await page.getByLabel("Search query").fill(`${marker} health`);
-    await page.getByLabel("Search query").press("Enter");
+    await submitQuery(page, `${marker} health`);
     // The page opens on the last search (one row, alice's): wait for the new search's row, not any row.
     const rows = page.locator("ol.events > li.event");
     const health = rows.filter({ hasText: "GET /health ok" });

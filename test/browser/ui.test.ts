@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDir, ROOT, run, startProgram, tenantTokens, waitFor as waitForProbe, type Program, type TenantTokens } from "../helpers/program";
-import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS, recordFailures } from "./chromium";
+import { axeViolations, eventually, launchChromium, PAGE_WAIT_MS, recordFailures, submitQuery } from "./chromium";
 
 /**
  * The web UI in a real headless Chromium against the real program: sign in, send events through the
@@ -58,8 +58,7 @@ describe("the web UI, in Chromium, against the real program", () => {
     return ((await res.json()) as { count: number }).count;
   };
   const search = async (q: string) => {
-    await page.getByLabel("Search query").fill(q);
-    await page.getByLabel("Search query").press("Enter");
+    await submitQuery(page, q);
   };
   const watch = (p: Page) => {
     p.on("pageerror", (e) => pageErrors.push(e.message));
