@@ -1,7 +1,5 @@
-import type { AddressInfo } from "node:net";
-import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSmtpServer, type ReceivedMail } from "../helpers/smtp";
 import { endProgram, startWithTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
 
 /**
@@ -13,8 +11,8 @@ import { endProgram, startWithTokens, waitFor, type Program, type TenantTokens }
 describe("invitations by email, through the real program", () => {
   let program: Program;
   let def: TenantTokens;
-  let smtp: SMTPServer;
-  const mails: { to: string[]; subject: string; text: string }[] = [];
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+  let mails: ReceivedMail[] = [];
   const refuse: string[] = [];
 
   const invite = async (email: string) => {
@@ -24,31 +22,15 @@ describe("invitations by email, through the real program", () => {
   };
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      logger: false,
-      onData(stream, session, callback) {
-        let raw = "";
-        stream.on("data", (c: Buffer) => (raw += c.toString()));
-        stream.on("end", () => {
-          const to = session.envelope.rcptTo.map((r) => r.address);
-          if (to.some((t) => refuse.includes(t))) return callback(Object.assign(new Error("no such mailbox"), { responseCode: 550 }));
-          simpleParser(raw).then((parsed) => {
-            mails.push({ to, subject: parsed.subject ?? "", text: parsed.text ?? "" });
-            callback();
-          }, callback);
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, "127.0.0.1", r));
-    const port = (smtp.server.address() as AddressInfo).port;
+    smtp = await startSmtpServer((to) => (to.some((t) => refuse.includes(t)) ? 550 : "ok"));
+    mails = smtp.mails;
+    const port = smtp.port;
     ({ program, tokens: def } = await startWithTokens({ args: ["--smtp-url", `smtp://127.0.0.1:${port}`, "--mail-from", "unmeltable <logs@example.com>"] }));
   });
 
   afterAll(async () => {
     await endProgram(program);
-    await new Promise<void>((r) => smtp.close(() => r()));
+    await smtp.close();
   });
 
   it("mails the invitation with a link to this server that lets the invitee join", async () => {

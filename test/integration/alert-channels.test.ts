@@ -3,9 +3,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSmtpServer, type ReceivedMail } from "../helpers/smtp";
 import { channelNotifier, handleAlertsApi, smtpMailer, SqliteAlertStore, webhookSender, WebhookPolicy } from "../../packages/alerts/src/index";
 import { checkAlerts, noLogger, pagerDutyDedupKey, searchLink, type AlertSpec, type Tenant, type TenantDirectory } from "../../packages/core/src/index";
 import { EmbeddedIndex } from "@unmeltable/index-sqlite";
@@ -29,9 +28,9 @@ describe("alert channels: Slack, PagerDuty, email, and resolved notifications", 
   let hooks: http.Server;
   let hookBase: string;
   const received: Received[] = [];
-  let smtp: SMTPServer;
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
   let smtpPort: number;
-  const mails: { to: string[]; raw: string; subject: string; text: string }[] = [];
+  let mails: ReceivedMail[];
   /** Answers of the SMTP server to the next messages, in order ("ok" when empty). */
   const smtpAnswers: ("ok" | 451 | 550)[] = [];
   const T0 = Date.now();
@@ -67,37 +66,16 @@ describe("alert channels: Slack, PagerDuty, email, and resolved notifications", 
     await new Promise<void>((r) => hooks.listen(0, "127.0.0.1", r));
     hookBase = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
 
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      logger: false,
-      onData(stream, session, callback) {
-        let raw = "";
-        stream.on("data", (c: Buffer) => (raw += c.toString()));
-        stream.on("end", () => {
-          const answer = smtpAnswers.shift() ?? "ok";
-          if (answer !== "ok") {
-            const err = new Error(answer === 451 ? "try again later" : "no such mailbox") as Error & { responseCode: number };
-            err.responseCode = answer;
-            return callback(err);
-          }
-          // Read back by a mail parser (headers unfolded, the body's transfer encoding undone).
-          simpleParser(raw).then((parsed) => {
-            mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: raw.replace(/\r\n[ \t]+/g, " "), subject: parsed.subject ?? "", text: parsed.text ?? "" });
-            callback();
-          }, callback);
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, "127.0.0.1", r));
-    smtpPort = (smtp.server.address() as AddressInfo).port;
+    smtp = await startSmtpServer(() => smtpAnswers.shift() ?? "ok");
+    smtpPort = smtp.port;
+    mails = smtp.mails;
   });
 
   afterAll(async () => {
     store.close();
     await index.close();
     await new Promise<void>((r) => hooks.close(() => r()));
-    await new Promise<void>((r) => smtp.close(() => r()));
+    await smtp.close();
     await rm(dir, { recursive: true, force: true });
   });
 
