@@ -174,6 +174,17 @@ describe("user accounts, in Chromium, against the real program", () => {
     await rita.getByRole("heading", { name: "Search", level: 1 }).waitFor();
     expect(await rita.getByRole("button", { name: "Save search" }).count()).toBe(0);
     expect(await rita.getByRole("link", { name: "Alert on this search" }).count()).toBe(0);
+    // A dashboard's range is the read-only user's to change for their own view; the dashboard stays as saved.
+    const board = await fetch(program.url("/apiv2/dashboards"), { method: "POST", headers: { Authorization: `bearer ${def.apiToken}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: "Board", from: "-24h", until: "now", refreshSeconds: 60, charts: [] }) });
+    const boardId = ((await board.json()) as { dashboard: { id: string } }).dashboard.id;
+    await rita.goto(program.url(`/#/dashboards?saved=${boardId}`));
+    await rita.getByRole("heading", { name: "Board", level: 1 }).waitFor();
+    await rita.getByText("for this view only").waitFor();
+    await rita.getByLabel("Range").selectOption({ label: "Last hour" });
+    expect(await rita.getByLabel("Range").inputValue()).toBe("-1h");
+    expect(await rita.locator(".field-error").count()).toBe(0);
+    const saved = await fetch(program.url(`/apiv2/dashboards/${boardId}`), { headers: { Authorization: `bearer ${def.apiToken}` } });
+    expect(((await saved.json()) as { dashboard: { from: string } }).dashboard.from).toBe("-24h");
     // An admin sees them (the same page, another role).
     await nav(ada).getByRole("link", { name: "Search", exact: true }).click();
     await ada.getByRole("button", { name: "Save search" }).waitFor();

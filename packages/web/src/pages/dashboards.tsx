@@ -33,8 +33,8 @@ const TYPES: { type: ChartType; label: string }[] = [
 ];
 
 /** Dashboards: a named grid of charts over one range, refreshed on their own (`#/dashboards`, one: `#/dashboards?saved=ID`). */
-export function DashboardsPage({ route, navigate }: PageProps) {
-  return route.saved ? <DashboardView id={route.saved} navigate={navigate} /> : <DashboardList navigate={navigate} />;
+export function DashboardsPage({ route, navigate, config }: PageProps) {
+  return route.saved ? <DashboardView id={route.saved} navigate={navigate} readOnly={config?.role === "readonly"} /> : <DashboardList navigate={navigate} />;
 }
 
 function DashboardList({ navigate }: { navigate: PageProps["navigate"] }) {
@@ -107,7 +107,8 @@ function DashboardList({ navigate }: { navigate: PageProps["navigate"] }) {
   );
 }
 
-function DashboardView({ id, navigate }: { id: string; navigate: PageProps["navigate"] }) {
+/** One dashboard; a read-only user's range and refresh apply to this view only (they cannot save the dashboard). */
+function DashboardView({ id, navigate, readOnly }: { id: string; navigate: PageProps["navigate"]; readOnly: boolean }) {
   const [d, setD] = useState<DashboardView | undefined>();
   const [error, setError] = useState<unknown>(null);
   const [nonce, setNonce] = useState(0);
@@ -133,6 +134,10 @@ function DashboardView({ id, navigate }: { id: string; navigate: PageProps["navi
     }
   };
   const save = async (change: Partial<DashboardView>) => {
+    if (readOnly) {
+      setD((current) => current && { ...current, ...change });
+      return true;
+    }
     const errors = await patch(change);
     setProblem(errors.map((x) => x.message).join("; "));
     return errors.length === 0;
@@ -172,6 +177,7 @@ function DashboardView({ id, navigate }: { id: string; navigate: PageProps["navi
               ))}
             </select>
           </label>
+          {readOnly && <span class="muted small">for this view only</span>}
           <button type="button" class="btn btn-small" onClick={() => setNonce((n) => n + 1)}>
             Refresh now
           </button>
