@@ -19,7 +19,7 @@ import {
   type Session,
   type User,
 } from "@unmeltable/core";
-import { answerOf, ok, type RecordsRequest, type RecordsResponse } from "./api-common";
+import { answerOf, ok, parseBody, pathParts, type RecordsRequest, type RecordsResponse } from "./api-common";
 import type { MailSender } from "./mail";
 
 /** A request to the accounts API: a records request, with the client's address (sign-in throttling). */
@@ -69,9 +69,9 @@ export async function answerAccountsApi(req: AccountsRequest, credential: Creden
     if (path === "/auth/invite") return await invite(req, deps);
     if (!credential) throw new UnauthorizedError("missing credentials: send Authorization: bearer <API token>");
     if (path === "/auth/logout") return await logout(req, credential, deps);
-    if (path === "/apiv2/me" || path.startsWith("/apiv2/me/")) return await me(req, parts(path, "/apiv2/me"), credential, deps);
-    if (path === "/apiv2/users" || path.startsWith("/apiv2/users/")) return await users(req, parts(path, "/apiv2/users"), credential, deps);
-    if (path === "/apiv2/ingesttokens" || path.startsWith("/apiv2/ingesttokens/")) return await ingestTokens(req, parts(path, "/apiv2/ingesttokens"), credential, deps);
+    if (path === "/apiv2/me" || path.startsWith("/apiv2/me/")) return await me(req, pathParts(path), credential, deps);
+    if (path === "/apiv2/users" || path.startsWith("/apiv2/users/")) return await users(req, pathParts(path), credential, deps);
+    if (path === "/apiv2/ingesttokens" || path.startsWith("/apiv2/ingesttokens/")) return await ingestTokens(req, pathParts(path), credential, deps);
     throw notFound(`no such endpoint: ${req.method} ${req.path}`);
   } catch (err) {
     return answerOf(translate(err));
@@ -85,21 +85,11 @@ async function login(req: AccountsRequest, deps: AccountsDeps): Promise<RecordsR
   const email = stringField(b, "email").trim().toLowerCase();
   const password = stringField(b, "password");
   if (!deps.isTenant(account)) return refuseSignIn();
-  const key = `${account}/${email}`;
-  const wait = deps.limiter.retryAfter(key, req.clientIp);
-  if (wait > 0) throw tooMany(`too many failed sign-ins: try again in ${wait} s`, wait);
-  if (!deps.limiter.begin()) throw tooMany("too many sign-ins at once: try again in a moment", 1);
-  let session: Session | undefined;
-  try {
-    session = await deps.accounts.signIn(account, email, password);
-  } finally {
-    deps.limiter.end();
-  }
-  if (!session) {
-    deps.limiter.failed(key, req.clientIp);
-    return refuseSignIn();
-  }
-  return noStore(ok(sessionBody(session)));
+  const result = await deps.limiter.check(`${account}/${email}`, req.clientIp, () => deps.accounts.signIn(account, email, password));
+  if ("ok" in result) return noStore(ok(sessionBody(result.ok)));
+  if (result.refused === "throttled") throw tooMany(`too many failed sign-ins: try again in ${result.retryAfter} s`, result.retryAfter);
+  if (result.refused === "busy") throw tooMany("too many sign-ins at once: try again in a moment", 1);
+  return refuseSignIn();
 }
 
 async function invite(req: AccountsRequest, deps: AccountsDeps): Promise<RecordsResponse> {
@@ -251,13 +241,9 @@ function usersOwn(c: Credential): { id: string; email: string } {
   return c.user;
 }
 
+/** The body: JSON (api-common's parseBody says what is wrong), and an object. */
 function jsonBody(req: RecordsRequest): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(req.body ?? "");
-  } catch {
-    throw badRequest("the body must be a JSON object");
-  }
+  const value = parseBody(req.body);
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw badRequest("the body must be a JSON object");
   return value as Record<string, unknown>;
 }
@@ -266,19 +252,6 @@ function stringField(b: Record<string, unknown>, name: string): string {
   const v = b[name];
   if (typeof v !== "string") throw badRequest(`"${name}" is required (a string)`, { errors: [{ field: name, message: "required" }] });
   return v;
-}
-
-/** The path's parts after `prefix`, decoded (a malformed escape is the request's fault: 400). */
-function parts(path: string, prefix: string): string[] {
-  try {
-    return path
-      .slice(prefix.length)
-      .split("/")
-      .filter((p) => p !== "")
-      .map(decodeURIComponent);
-  } catch {
-    throw badRequest("malformed URL: the path has an invalid percent-escape");
-  }
 }
 
 function sessionBody(s: Session) {

@@ -46,20 +46,10 @@ export function basicPasswordLogin(opts: { accounts: Pick<AccountPort, "user" | 
     cache.delete(key);
     if (!opts.tenants.byName(accounts[0]!)) return undefined;
     const tenant = accounts[0]!;
-    const throttle = `${tenant}/${email}`;
-    if (opts.limiter.retryAfter(throttle, ip) > 0 || !opts.limiter.begin()) return undefined;
-    let user;
-    try {
-      user = await opts.accounts.verify(tenant, email, password);
-    } finally {
-      opts.limiter.end();
-    }
-    if (!user) {
-      opts.limiter.failed(throttle, ip);
-      return undefined;
-    }
+    const result = await opts.limiter.check(`${tenant}/${email}`, ip, () => opts.accounts.verify(tenant, email, password));
+    if (!("ok" in result)) return undefined;
     if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
-    cache.set(key, { at: now(), tenant, userId: user.id });
-    return credentialOf(tenant, user.id);
+    cache.set(key, { at: now(), tenant, userId: result.ok.id });
+    return credentialOf(tenant, result.ok.id);
   };
 }

@@ -1,5 +1,5 @@
 import { basicPasswordLogin, type ObjectAccountStore } from "@unmeltable/alerts";
-import { apiTokenOf, authorizationOf, authorize, credentialOf, SignInLimiter, UnauthorizedError, type Credential, type RequestHeaders, type RequestLine, type TenantDirectory } from "@unmeltable/core";
+import { apiTokenOf, authorizationOf, credentialOrElse, SignInLimiter, type Credential, type RequestHeaders, type RequestLine, type TenantDirectory } from "@unmeltable/core";
 
 /** How long a function instance trusts what a token was found to be: a revocation reaches every instance within it. */
 export const CREDENTIAL_CACHE_MS = 30_000;
@@ -25,20 +25,16 @@ export function awsAuthenticator(tenants: TenantDirectory, accounts: Pick<Object
     cache.set(token, { at: now(), value });
     return value;
   };
+  /** A user's session or API token, from the account store (through the cache). */
+  const userToken = async (headers: RequestHeaders): Promise<Credential | undefined> => {
+    const token = apiTokenOf(authorizationOf(headers));
+    const found = token === undefined ? undefined : await lookup(token);
+    const tenant = found && tenants.byName(found.tenant);
+    return found && tenant ? { tenant, role: found.role, user: found.user, ...(found.session ? { session: true } : {}) } : undefined;
+  };
   return {
-    async authenticate(headers: RequestHeaders, request: RequestLine, clientIp = ""): Promise<Credential> {
-      try {
-        return credentialOf(headers, tenants, request);
-      } catch (err) {
-        if (!(err instanceof UnauthorizedError) || !accounts) throw err;
-        const token = apiTokenOf(authorizationOf(headers));
-        const found = token === undefined ? undefined : await lookup(token);
-        const tenant = found && tenants.byName(found.tenant);
-        const credential: Credential | undefined = found && tenant ? { tenant, role: found.role, user: found.user, ...(found.session ? { session: true } : {}) } : await passwordLogin!(headers, clientIp);
-        if (!credential) throw err;
-        authorize(credential, request);
-        return credential;
-      }
+    authenticate(headers: RequestHeaders, request: RequestLine, clientIp = ""): Promise<Credential> {
+      return credentialOrElse(headers, tenants, request, passwordLogin && (async (h) => (await userToken(h)) ?? passwordLogin(h, clientIp)));
     },
     /** A token this instance knows to be gone (signed out here): not trusted from the cache any more. */
     forget(headers: RequestHeaders): void {

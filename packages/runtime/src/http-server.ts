@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { authorize, badRequest, CodedError, credentialOf, ERROR_CODES, UnauthorizedError, errorAnswer, errorFields, internalError, methodNotAllowed, notFound, type Credential, type Logger, type Tenant, type TenantDirectory } from "@unmeltable/core";
+import { badRequest, CodedError, credentialOrElse, ERROR_CODES, errorAnswer, errorFields, internalError, methodNotAllowed, notFound, type Credential, type Logger, type Tenant, type TenantDirectory } from "@unmeltable/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
@@ -147,17 +147,9 @@ export async function startHttpServers(options: {
   });
 
   /** The request's credential: a token (core's credentialOf), else a password (`passwordLogin`); its role checked either way. */
-  const authenticated = async (req: FastifyRequest, tenants: TenantDirectory): Promise<Credential> => {
-    const line = { method: req.method, path: pathOf(req.raw.url) };
-    try {
-      return credentialOf(req.headers, tenants, line);
-    } catch (err) {
-      if (!(err instanceof UnauthorizedError) || !options.passwordLogin) throw err;
-      const credential = await options.passwordLogin(req.headers, req.ip);
-      if (!credential) throw err;
-      authorize(credential, line);
-      return credential;
-    }
+  const authenticated = (req: FastifyRequest, tenants: TenantDirectory): Promise<Credential> => {
+    const { passwordLogin } = options;
+    return credentialOrElse(req.headers, tenants, { method: req.method, path: pathOf(req.raw.url) }, passwordLogin && ((headers) => passwordLogin(headers, req.ip)));
   };
 
   for (const route of options.routes) {

@@ -37,6 +37,28 @@ export class SignInLimiter {
     while (this.failures.size > max) this.failures.delete(this.failures.keys().next().value!);
   }
 
+  /**
+   * A password check within the limits: not run while `account` or `client` is held back ("throttled",
+   * with the seconds to wait) or while as many checks as allowed are hashing ("busy"); one that finds
+   * nothing ("wrong") counts as a failure. The one sequence every sign-in goes through.
+   */
+  async check<T>(account: string, client: string, verify: () => Promise<T | undefined>): Promise<{ ok: T } | { refused: "throttled"; retryAfter: number } | { refused: "busy" | "wrong" }> {
+    const wait = this.retryAfter(account, client);
+    if (wait > 0) return { refused: "throttled", retryAfter: wait };
+    if (!this.begin()) return { refused: "busy" };
+    let found: T | undefined;
+    try {
+      found = await verify();
+    } finally {
+      this.end();
+    }
+    if (found === undefined) {
+      this.failed(account, client);
+      return { refused: "wrong" };
+    }
+    return { ok: found };
+  }
+
   /** A slot to hash a password in, or false when as many sign-ins as allowed are being hashed. */
   begin(): boolean {
     if (this.inFlight >= (this.options.maxConcurrent ?? 4)) return false;

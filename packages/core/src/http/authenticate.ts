@@ -69,6 +69,23 @@ export function credentialOf(headers: RequestHeaders, tenants: TenantDirectory, 
   return credential;
 }
 
+/**
+ * As credentialOf, with another way to find the credential when no token of the directory matches (a
+ * user's session kept elsewhere, a password in HTTP basic): `orElse` is asked then, and what it finds has
+ * its role checked as a token's is. The one sequence of every surface that has such a way.
+ */
+export async function credentialOrElse(headers: RequestHeaders, tenants: TenantDirectory, request: RequestLine, orElse: ((headers: RequestHeaders) => Promise<Credential | undefined>) | undefined): Promise<Credential> {
+  try {
+    return credentialOf(headers, tenants, request);
+  } catch (err) {
+    if (!(err instanceof UnauthorizedError) || !orElse) throw err;
+    const credential = await orElse(headers);
+    if (!credential) throw err;
+    authorize(credential, request);
+    return credential;
+  }
+}
+
 /** ForbiddenError (403) unless the credential's role may make the request (core's `permits`). */
 export function authorize(credential: Credential, request: RequestLine): void {
   if (permits(credential.role, request.method, request.path)) return;
