@@ -197,4 +197,33 @@ describe("embedded queue durability", () => {
       await queue.close();
     }
   });
+
+  it("bounds a consumer's batch by the bytes it holds in memory, inflated values counted as such", async () => {
+    const dir = await tempDir();
+    const lines = Array.from({ length: 300 }, (_, i) => `<14>1 2026-01-05T12:00:00.000Z web-${i % 7} app - - - request ${i} completed in ${i * 3} ms`).join("\n");
+    const big = Buffer.from(lines);
+    const queue = await EmbeddedQueue.open({ dir });
+    try {
+      await queue.admin.ensureTopics([{ name: RAW_TOPIC, partitions: 1 }]);
+      await queue.producer().send(RAW_TOPIC, Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, partition: 0, value: big })));
+      const stored = (await queue.reader.read(RAW_TOPIC, 0, 0, 1))[0]!;
+      expect(stored.value.length).toBe(big.length);
+      // Three inflated values' worth per batch: counted on disk (deflated, several times smaller) all 12
+      // would come at once.
+      const consumer = queue.consumer({ group: "g", topics: [RAW_TOPIC], fromBeginning: true, maxBatchRecords: 100, maxBatchBytes: 3 * big.length, maxWaitMs: 0 });
+      const sizes: number[] = [];
+      let seen = 0;
+      const done = consumer.run(async (batch) => {
+        sizes.push(batch.records.length);
+        seen += batch.records.length;
+        if (seen >= 12) void consumer.stop();
+      });
+      await done;
+      expect(seen).toBe(12);
+      expect(sizes.length).toBeGreaterThanOrEqual(3);
+      for (const n of sizes) expect(n).toBeLessThanOrEqual(3);
+    } finally {
+      await queue.close();
+    }
+  });
 });

@@ -58,6 +58,15 @@ export class AppendAbortedError extends Error {
 const INDEX_EVERY_BYTES = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
 
+/**
+ * What a read record holds in memory: a deflated value is returned inflated (4-5× its stored size for
+ * log lines), so a reader's byte limit counts that, not the bytes on disk: a batch bounded to 4 MiB is
+ * 4 MiB in memory, and what a stage makes of it scales with that.
+ */
+function heldBytes(r: StoredRecord): number {
+  return Math.max(r.size, r.value.length);
+}
+
 export class PartitionLog extends EventEmitter {
   private segments: Segment[] = [];
   private active: FileHandle | undefined;
@@ -269,7 +278,7 @@ export class PartitionLog extends EventEmitter {
       if (got.length === 0) break;
       for (const r of got) {
         out.push(r);
-        bytes += r.size;
+        bytes += heldBytes(r);
       }
       next = got[got.length - 1]!.offset + 1;
     }
@@ -329,7 +338,7 @@ export class PartitionLog extends EventEmitter {
         if (r.offset >= this.durableEnd) return out;
         if (r.offset >= offset) {
           out.push(r);
-          bytes += r.size;
+          bytes += heldBytes(r);
         }
       }
       if (!progressed && at === 0 && chunkSize <= len) break; // cannot happen with a consistent file
