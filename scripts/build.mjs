@@ -3,11 +3,16 @@
 import { build } from "esbuild";
 import { buildWeb } from "./build-web.mjs";
 
+// Compiled in, from the version the importing workspace package names: npm hoists another major version of
+// these to the top node_modules for other tools (sst needs openid-client 5; packages/alerts needs 6), so
+// at run time dist/ would load the wrong one. Pure JavaScript, no native parts.
+const BUNDLED = new Set(["openid-client", "oauth4webapi", "jose"]);
+
 const externalizeDependencies = {
   name: "externalize-dependencies",
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith("@unmeltable/")) return undefined;
+      if (args.path.startsWith("@unmeltable/") || BUNDLED.has(args.path.split("/")[0])) return undefined;
       return { path: args.path, external: true };
     });
   },

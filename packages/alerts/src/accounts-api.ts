@@ -21,6 +21,7 @@ import {
 } from "@unmeltable/core";
 import { answerOf, ok, parseBody, pathParts, type RecordsRequest, type RecordsResponse } from "./api-common";
 import type { MailSender } from "./mail";
+import type { SingleSignOn } from "./sso";
 
 /** A request to the accounts API: a records request, with the client's address (sign-in throttling). */
 export interface AccountsRequest extends RecordsRequest {
@@ -39,16 +40,18 @@ export interface AccountsDeps {
    * operator's address for the UI, never one a request names: an invitation must not carry a stranger's link).
    */
   invitations?: { mail: MailSender; publicUrl: () => string };
+  /** Single sign-on, where the deployment names an OpenID Connect provider. */
+  sso?: SingleSignOn;
 }
 
 /** Paths answered without credentials: signing in and taking up an invitation. */
 export function isPublicAccountsPath(path: string): boolean {
-  return path === "/auth/login" || path === "/auth/invite";
+  return path === "/auth/login" || path === "/auth/invite" || path === "/auth/methods" || path === "/auth/sso" || path === "/auth/sso/callback";
 }
 
 /** Every path of the accounts API. */
 export function isAccountsPath(path: string): boolean {
-  return /^\/auth\/(login|logout|invite)$/.test(path) || /^\/apiv2\/(me|users|ingesttokens)(\/|$)/.test(path);
+  return /^\/auth\/(login|logout|invite|methods|sso|sso\/callback)$/.test(path) || /^\/apiv2\/(me|users|ingesttokens)(\/|$)/.test(path);
 }
 
 /**
@@ -56,6 +59,9 @@ export function isAccountsPath(path: string): boolean {
  * - `POST /auth/login` `{account, email, password}` → a session (`token`, sent as `Authorization: bearer`);
  *   `POST /auth/logout` ends the session sent.
  * - `GET /auth/invite?token=` what an invite offers; `POST /auth/invite` `{token, name, password}` takes it up.
+ * - `GET /auth/methods`: how one signs in here (password; single sign-on and its name, where configured).
+ *   `GET /auth/sso?account=NAME` goes to the identity provider, which sends the browser back to
+ *   `GET /auth/sso/callback`; that one goes to the UI with a session (sso.ts).
  * - `/apiv2/me`: who the credentials are; `PUT /apiv2/me/password`; `/apiv2/me/tokens`: the user's API tokens.
  * - Admins: `/apiv2/users` (list, invite, change a role, remove; `/apiv2/users/invites/ID` revokes an
  *   invite) and `/apiv2/ingesttokens` (list, add, remove) where the store keeps them.
@@ -67,6 +73,8 @@ export async function answerAccountsApi(req: AccountsRequest, credential: Creden
     const path = req.path.replace(/(.)\/+$/, "$1");
     if (path === "/auth/login") return await login(req, deps);
     if (path === "/auth/invite") return await invite(req, deps);
+    if (path === "/auth/methods") return ok({ password: true, sso: deps.sso ? { name: deps.sso.name } : null });
+    if (path === "/auth/sso" || path === "/auth/sso/callback") return await singleSignOn(req, path, deps);
     if (!credential) throw new UnauthorizedError("missing credentials: send Authorization: bearer <API token>");
     if (path === "/auth/logout") return await logout(req, credential, deps);
     if (path === "/apiv2/me" || path.startsWith("/apiv2/me/")) return await me(req, pathParts(path), credential, deps);
@@ -102,6 +110,27 @@ async function invite(req: AccountsRequest, deps: AccountsDeps): Promise<Records
   const b = jsonBody(req);
   const session = await deps.accounts.acceptInvite(stringField(b, "token"), { name: stringField(b, "name"), password: stringField(b, "password") });
   return noStore(ok(sessionBody(session), 201));
+}
+
+async function singleSignOn(req: AccountsRequest, path: string, deps: AccountsDeps): Promise<RecordsResponse> {
+  const { sso } = deps;
+  if (!sso) throw notFound("single sign-on is not configured here: sign in with email and password (the operator sets it up with --oidc-issuer, README)");
+  if (req.method !== "GET") throw badRequest("single sign-on is a browser's navigation: GET");
+  let step;
+  if (path === "/auth/sso/callback") step = await sso.callback(req.query, req.headers.cookie);
+  else {
+    const account = (req.query.get("account") ?? "").trim();
+    const back = req.query.get("back") ?? "";
+    if (!account) step = sso.failed("Fill in the account (the name of your tenant) first.", back);
+    else {
+      try {
+        step = await sso.start(account, back);
+      } catch (err) {
+        step = sso.failed(`Single sign-on is not available now: ${(err as Error).message}`, back);
+      }
+    }
+  }
+  return { status: 302, headers: { Location: step.location, "Set-Cookie": step.cookie, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" }, body: { location: step.location } };
 }
 
 async function logout(req: AccountsRequest, c: Credential, deps: AccountsDeps): Promise<RecordsResponse> {

@@ -16,5 +16,6 @@ export { answerDashboardsApi, DASHBOARDS_PATH, type DashboardsDeps } from "./das
 export { answerDerivedFieldsApi, DERIVED_FIELDS_PATH, PREVIEW_LIMITS, type DerivedFieldsDeps } from "./derived-fields-api";
 export { RuleThread, type RuleThreadOptions } from "./rule-thread";
 export { ObjectAccountStore, type AccountCredential } from "./object-accounts";
+export { SingleSignOn, type SsoOptions, type SsoRedirect } from "./sso";
 export { answerAccountsApi, isAccountsPath, isPublicAccountsPath, type AccountsDeps, type AccountsRequest } from "./accounts-api";
 export { basicPasswordLogin, BASIC_LOGIN_TTL_MS } from "./basic-login";

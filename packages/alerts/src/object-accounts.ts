@@ -12,6 +12,7 @@ import {
   normalEmail,
   passwordProblem,
   SESSION_TTL_MS,
+  ssoUserName,
   userNameProblem,
   verifyPassword,
   type AccountPort,
@@ -156,6 +157,22 @@ export class ObjectAccountStore implements AccountPort {
   async signIn(tenant: string, email: string, password: string): Promise<Session | undefined> {
     const user = await this.verify(tenant, email, password);
     return user && this.newSession(tenant, user);
+  }
+
+  async ssoSignIn(tenant: string, email: string, name: string): Promise<Session | undefined> {
+    const address = normalEmail(email);
+    const ref = await this.read<{ id: string }>(this.emailKey(tenant, address));
+    const existing = ref && (await this.userObject(tenant, ref.id));
+    if (existing) return this.newSession(tenant, publicUser(existing));
+    const invite = (await this.invites(tenant)).find((i) => i.email === address);
+    if (!invite) return undefined;
+    // A password nobody knows: the user signs in through the identity provider.
+    const user: UserObject = { id: randomUUID(), email: address, name: ssoUserName(name, address), role: invite.role, createdAt: this.now(), passwordHash: await hashPassword(newToken()) };
+    await this.revokeInvite(tenant, invite.id);
+    await this.write(`${tenant}/users/${user.id}.json`, user);
+    await this.write(this.emailKey(tenant, user.email), { id: user.id });
+    await this.write(`_emails/${sha256(user.email)}/${tenant}.json`, { id: user.id });
+    return this.newSession(tenant, publicUser(user));
   }
 
   async signOut(token: string): Promise<boolean> {

@@ -15,6 +15,7 @@ import {
   normalEmail,
   passwordProblem,
   SESSION_TTL_MS,
+  ssoUserName,
   verifyPassword,
   type AccountPort,
   type IngestToken,
@@ -158,6 +159,29 @@ export class AccountStore implements AccountPort {
     const user = await this.verify(tenant, email, password);
     // Read again: the user may have been removed while the password was hashed.
     return user && this.db.transaction(() => (this.user(tenant, user.id) ? this.newSession(tenant, user, now) : undefined))();
+  }
+
+  /**
+   * A session for the user with this email, proven by single sign-on; an invitation to the address is
+   * taken up (the user gets a password nobody knows: they sign in through the identity provider).
+   */
+  async ssoSignIn(tenant: string, email: string, name: string, now = Date.now()): Promise<Session | undefined> {
+    const address = normalEmail(email);
+    const userRow = () => this.db.prepare("SELECT * FROM users WHERE tenant = ? AND email = ?").get(tenant, address) as UserRow | undefined;
+    const inviteRow = () => this.db.prepare("SELECT * FROM invites WHERE tenant = ? AND email = ? AND expires_at > ?").get(tenant, address, now) as (InviteRow & { token_sha256: string }) | undefined;
+    if (!userRow() && !inviteRow()) return undefined;
+    const hash = await hashPassword(newToken());
+    // Read again after the hash: the user may have been removed, or the invitation taken up, meanwhile.
+    return this.db.transaction(() => {
+      const row = userRow();
+      if (row) return this.newSession(tenant, toUser(row), now);
+      const invite = inviteRow();
+      if (!invite) return undefined;
+      const user: User = { id: randomUUID(), email: address, name: ssoUserName(name, address), role: isRole(invite.role) ? invite.role : "readonly", createdAt: now };
+      this.db.prepare("INSERT INTO users (id, tenant, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(user.id, tenant, user.email, user.name, user.role, hash, now);
+      this.db.prepare("DELETE FROM invites WHERE token_sha256 = ?").run(invite.token_sha256);
+      return this.newSession(tenant, user, now);
+    })();
   }
 
   /** The user with this email, if `password` is theirs. */

@@ -11,13 +11,14 @@ const MAX_BODY_BYTES = 8 * 1024;
  * The accounts API on the program's HTTP server (packages/alerts accounts-api.ts answers it): signing in
  * and invitations without credentials, the rest authenticated — and the role checked — by the route table.
  */
-export function accountsRoutes(options: { accounts: AccountPort; tenants: TenantDirectory; limiter?: SignInLimiter; changed?: () => void; invitations?: AccountsDeps["invitations"] }): HttpRoute[] {
+export function accountsRoutes(options: { accounts: AccountPort; tenants: TenantDirectory; limiter?: SignInLimiter; changed?: () => void; invitations?: AccountsDeps["invitations"]; sso?: AccountsDeps["sso"] }): HttpRoute[] {
   const deps: AccountsDeps = {
     accounts: options.accounts,
     isTenant: (name) => options.tenants.byName(name) !== undefined,
     limiter: options.limiter ?? new SignInLimiter(),
     changed: options.changed,
     invitations: options.invitations,
+    sso: options.sso,
   };
   const handler = (authenticated: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
     const url = new URL(req.raw.url ?? "/", "http://localhost");
@@ -33,6 +34,7 @@ export function accountsRoutes(options: { accounts: AccountPort; tenants: Tenant
   return [
     { url: "/auth/login", methods: ["POST"], body, handler: handler(false) },
     { url: "/auth/invite", methods: ["GET", "POST"], body, handler: handler(false) },
+    ...["/auth/methods", "/auth/sso", "/auth/sso/callback"].map((url) => ({ url, methods: ["GET" as const], handler: handler(false) })),
     { url: "/auth/logout", methods: ["POST"], tenants, handler: handler(true) },
     { url: "/apiv2/me", methods: ["GET"], tenants, handler: handler(true) },
     ...["/apiv2/me/*", "/apiv2/users", "/apiv2/users/*", "/apiv2/ingesttokens", "/apiv2/ingesttokens/*"].map((url) => ({ url, methods: all, tenants, body, handler: handler(true) })),

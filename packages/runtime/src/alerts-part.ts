@@ -40,6 +40,17 @@ const MAX_BODY_BYTES = 64 * 1024;
  * `UNMELTABLE_PUBLIC_URL` (default: this server's HTTP address). Webhooks go where `webhooks` allows
  * (public addresses, plus the operator's `--webhook-allow`), checked when saved and at each delivery.
  */
+/**
+ * The UI's address as users reach it, for the links the server hands out (alerts, invitations, the single
+ * sign-on's redirect): `--public-url` (UNMELTABLE_PUBLIC_URL), else this machine's name and HTTP port.
+ */
+export function publicUrlOf(http: { host: string; port: number | undefined }): string {
+  if (process.env.UNMELTABLE_PUBLIC_URL) return process.env.UNMELTABLE_PUBLIC_URL;
+  const { host, port } = http;
+  const name = host === "0.0.0.0" || host === "::" || host === "" ? os.hostname() : host.includes(":") ? `[${host}]` : host;
+  return `http://${name}:${port ?? 8080}`;
+}
+
 export function startAlerts(options: {
   dataDir: string;
   index: IndexPort;
@@ -63,12 +74,7 @@ export function startAlerts(options: {
   logger.info(`alerts: ${webhooks.describe()}; email ${options.mail ? `through ${redactedUrl(options.mail.smtpUrl)} from ${options.mail.from}` : "off (--smtp-url)"}`);
   const mail = options.mail ? smtpMailer(options.mail.smtpUrl, { from: options.mail.from, logger }) : undefined;
   const intervalMs = options.intervalMs ?? intervalFromEnv();
-  const publicUrl = () => {
-    if (process.env.UNMELTABLE_PUBLIC_URL) return process.env.UNMELTABLE_PUBLIC_URL;
-    const { host, port } = options.httpAddress();
-    const name = host === "0.0.0.0" || host === "::" || host === "" ? os.hostname() : host.includes(":") ? `[${host}]` : host;
-    return `http://${name}:${port ?? 8080}`;
-  };
+  const publicUrl = () => publicUrlOf(options.httpAddress());
   // 0 turns the checker off here (the API stays): when several processes share the work, one checks.
   const scheduler = intervalMs === 0 ? undefined : startAlertScheduler({
     store,

@@ -328,6 +328,10 @@ interface RunFlags {
   smtpUrl?: string;
   mailFrom?: string;
   pagerdutyUrl?: string;
+  oidcIssuer?: string;
+  oidcClientId?: string;
+  oidcClientSecret?: string;
+  oidcName: string;
   indexOpenSlices?: number;
   tenantMetricLabels: number;
 }
@@ -363,6 +367,10 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
     cmd.addOption(new Option("--smtp-url <url>", "send alert emails through this SMTP server (smtp://user:pass@host:587, STARTTLS when offered; smtps://…:465)").env("UNMELTABLE_SMTP_URL"));
     cmd.addOption(new Option("--mail-from <address>", "the sender of alert emails").env("UNMELTABLE_MAIL_FROM").default("unmeltable <alerts@localhost>"));
     cmd.addOption(new Option("--pagerduty-url <url>", "PagerDuty's Events API v2 endpoint (the EU region's: https://events.eu.pagerduty.com/v2/enqueue)").env("UNMELTABLE_PAGERDUTY_URL"));
+    cmd.addOption(new Option("--oidc-issuer <url>", "single sign-on: the OpenID Connect provider's issuer URL (https://…; register <UNMELTABLE_PUBLIC_URL>/auth/sso/callback as its redirect URI)").env("UNMELTABLE_OIDC_ISSUER"));
+    cmd.addOption(new Option("--oidc-client-id <id>", "single sign-on: this server's client id at the provider").env("UNMELTABLE_OIDC_CLIENT_ID"));
+    cmd.addOption(new Option("--oidc-client-secret <secret>", "single sign-on: the client secret (prefer the environment variable)").env("UNMELTABLE_OIDC_CLIENT_SECRET"));
+    cmd.addOption(new Option("--oidc-name <name>", "single sign-on: the provider's name on the sign-in button").env("UNMELTABLE_OIDC_NAME").default("single sign-on"));
     const fds = fdLimit();
     cmd.addOption(
       new Option("--index-open-slices <n>", "index slice files kept open (up to 4 file descriptors each; the least recently used are closed beyond it)")
@@ -415,6 +423,21 @@ function queueConfig(opts: RunFlags): QueueConfig {
   return config;
 }
 
+/** Single sign-on's flags: all three or none, the issuer https (plain HTTP only on this machine's loopback). */
+function ssoConfig(opts: RunFlags): { issuer: string; clientId: string; clientSecret: string; name: string } | undefined {
+  if (!opts.oidcIssuer && !opts.oidcClientId && !opts.oidcClientSecret) return undefined;
+  if (!opts.oidcIssuer || !opts.oidcClientId || !opts.oidcClientSecret) throw new InvalidArgumentError("single sign-on needs --oidc-issuer, --oidc-client-id and --oidc-client-secret together");
+  let url: URL;
+  try {
+    url = new URL(opts.oidcIssuer);
+  } catch {
+    throw new InvalidArgumentError(`--oidc-issuer ${JSON.stringify(opts.oidcIssuer)} is not a URL`);
+  }
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) throw new InvalidArgumentError("--oidc-issuer must be an https:// URL (plain http only for a provider on this machine's loopback)");
+  return { issuer: opts.oidcIssuer, clientId: opts.oidcClientId, clientSecret: opts.oidcClientSecret, name: opts.oidcName.slice(0, 60) };
+}
+
 async function runAction(opts: RunFlags, roles: { collector: boolean; stages: boolean }): Promise<void> {
   const dataDir = path.resolve(opts.dataDir);
   // Readable lines on stderr; UNMELTABLE_LOG_FORMAT=json for pino's JSON (packages/runtime/src/logger.ts).
@@ -448,6 +471,7 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     webhookAllow: opts.webhookAllow,
     mail: opts.smtpUrl ? { smtpUrl: opts.smtpUrl, from: opts.mailFrom ?? "unmeltable <alerts@localhost>" } : undefined,
     pagerDutyUrl: opts.pagerdutyUrl,
+    sso: ssoConfig(opts),
     indexOpenSlices: opts.indexOpenSlices,
     tenantMetricLabels: opts.tenantMetricLabels,
     logger,

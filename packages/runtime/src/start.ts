@@ -11,11 +11,11 @@ import { openQueue, type QueueConfig } from "./queue-config";
 import { startStages, type StagesPart } from "./stages-part";
 import { TenantMetrics } from "./tenant-metrics";
 import { UsageLedger } from "./usage-ledger";
-import { startAlerts, type AlertsPart } from "./alerts-part";
+import { publicUrlOf, startAlerts, type AlertsPart } from "./alerts-part";
 import { webUiRoutes } from "./web-ui";
 import { AccountStore } from "./account-store";
 import { accountsRoutes } from "./accounts-api";
-import { basicPasswordLogin } from "@unmeltable/alerts";
+import { basicPasswordLogin, SingleSignOn } from "@unmeltable/alerts";
 import { TenantStore, type LiveTenantDirectory, type TenantWithApiToken } from "./tenant-store";
 import { makeDataDirPrivate } from "./private-data-dir";
 import { SqliteRecordStore, WebhookPolicy } from "@unmeltable/alerts";
@@ -41,6 +41,8 @@ export interface StartConfig extends CollectorSettings {
   webhookAllow?: string[];
   /** Alert emails: the SMTP server and the sender (`--smtp-url`, `--mail-from`); none without. */
   mail?: { smtpUrl: string; from: string };
+  /** Single sign-on through an OpenID Connect provider (`--oidc-issuer`, `--oidc-client-id`, `--oidc-client-secret`, `--oidc-name`). */
+  sso?: { issuer: string; clientId: string; clientSecret: string; name: string };
   /** PagerDuty's Events API endpoint (`--pagerduty-url`; default the US one). */
   pagerDutyUrl?: string;
   /** Slice files the embedded index keeps open (`--index-open-slices`; default from the open-files limit). */
@@ -272,7 +274,9 @@ export async function start(config: StartConfig): Promise<Running> {
       // Users, their sessions and tokens, and the ingest tokens, beside the tenants in the data dir.
       const store = (accounts = new AccountStore(config.dataDir));
       closers.push(() => store.close());
-      routes.push(...accountsRoutes({ accounts: store, tenants, limiter: signIns, changed: () => tenants.refresh(), invitations: alertsPart?.invitations }));
+      const sso = config.sso && new SingleSignOn({ ...config.sso, publicUrl: () => publicUrlOf({ host: config.host, port: listening.http?.httpPort }), logger: logger.child({ component: "sso" }) }, store);
+      if (sso) logger.info(`single sign-on through ${config.sso!.issuer}: register ${sso.redirectUri()} as the redirect URI there`, { component: "sso" });
+      routes.push(...accountsRoutes({ accounts: store, tenants, limiter: signIns, changed: () => tenants.refresh(), invitations: alertsPart?.invitations, sso }));
       routes.push(
         ...webUiRoutes({
           tenants,

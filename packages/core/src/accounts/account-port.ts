@@ -18,6 +18,12 @@ export interface AccountPort {
   /** The user, if `password` is theirs. */
   verify(tenant: string, email: string, password: string): Promise<User | undefined>;
   signIn(tenant: string, email: string, password: string): Promise<Session | undefined>;
+  /**
+   * A session for `email`, whose address the deployment's single sign-on proved (no password): the user's,
+   * or — for a live invitation to that address — the invitation taken up, the new user named `name`.
+   * Undefined: the address is neither a user of the tenant nor invited to it.
+   */
+  ssoSignIn(tenant: string, email: string, name: string): Promise<Session | undefined>;
   /** Ends a session; false if the token is none. */
   signOut(token: string): Awaitable<boolean>;
   /** A new password; the user's other sessions end (`keep` stays). */
@@ -109,6 +115,11 @@ export function normalEmail(email: string): string {
 export function labelProblem(label: unknown, what: string): string | undefined {
   const name = typeof label === "string" ? label.trim() : "";
   return name === "" || name.length > 100 ? `a token's label is 1-100 characters (${what})` : undefined;
+}
+
+/** The name of a user made by single sign-on: the identity provider's, or the address's local part. */
+export function ssoUserName(name: string, email: string): string {
+  return userNameProblem(name) === undefined ? name.trim() : email.split("@")[0]!.slice(0, 100);
 }
 
 /** Why a user's name cannot be used, or undefined. */
