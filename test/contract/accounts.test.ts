@@ -93,6 +93,27 @@ describe.each(harnesses)("account store contract: %s", (_name, make) => {
     expect(await h.accounts.users("other")).toEqual([]);
   });
 
+  it("single sign-on: an address proven by the provider signs its user in, or takes its invitation up; nobody else", async () => {
+    const ada = await join("ada@example.com", "admin");
+    const again = await h.accounts.ssoSignIn("acme", " ADA@example.com", "Someone Else");
+    expect(again).toMatchObject({ tenant: "acme", user: { id: ada.user.id, name: "ada", role: "admin" } });
+    expect(again!.token).not.toBe(ada.token);
+    expect(await h.credentialOf(again!.token)).toEqual({ tenant: "acme", role: "admin", userId: ada.user.id, session: true });
+
+    const invite = await h.accounts.invite("acme", { email: "bob@example.com", role: "readonly", by: "ada" });
+    const bob = await h.accounts.ssoSignIn("acme", "bob@example.com", "");
+    // The invitation's role; the address's local part when the provider gives no name.
+    expect(bob).toMatchObject({ tenant: "acme", user: { email: "bob@example.com", name: "bob", role: "readonly" } });
+    expect(await h.accounts.inviteByToken(invite.token)).toBeUndefined();
+    expect(await h.accounts.invites("acme")).toEqual([]);
+    // No password works for a user made this way: the provider is the way in.
+    expect(await h.accounts.verify("acme", "bob@example.com", "")).toBeUndefined();
+
+    expect(await h.accounts.ssoSignIn("acme", "mallory@example.com", "Mallory")).toBeUndefined();
+    expect(await h.accounts.ssoSignIn("other", "ada@example.com", "Ada")).toBeUndefined();
+    expect((await h.accounts.users("acme")).map((u) => u.email)).toEqual(["ada@example.com", "bob@example.com"]);
+  });
+
   it("refuses an invitation for a user who exists, a weak password, and no name", async () => {
     await join("ada@example.com", "member");
     await expect(Promise.resolve().then(() => h.accounts.invite("acme", { email: "ADA@example.com", role: "member", by: "x" }))).rejects.toMatchObject({ conflict: true });

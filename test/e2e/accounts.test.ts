@@ -42,6 +42,13 @@ describe("user accounts, through the real program", () => {
     await endProgram(program);
   });
 
+  it("says how one signs in here: a password, no single sign-on unless configured (which the SSO routes then say)", async () => {
+    expect(await call("GET", "/auth/methods", undefined)).toMatchObject({ status: 200, body: { password: true, sso: null } });
+    const sso = await call("GET", "/auth/sso?account=default", undefined);
+    expect(sso.status).toBe(404);
+    expect(sso.body.message).toMatch(/single sign-on is not configured here/);
+  });
+
   it("invites a user, who takes the invite up with a password and is signed in; the link works once", async () => {
     const invite = await call("POST", "/apiv2/users", def.apiToken, { email: " Ada@Example.com ", role: "admin" });
     expect(invite.status).toBe(201);

@@ -129,7 +129,7 @@ export class SingleSignOn {
     }
     if (!session) return fail(`${email} is not a user of the account ${flow.account}: ask one of its admins to invite you.`, flow.back);
     const params = new URLSearchParams({ token: session.token, account: session.tenant, back: flow.back });
-    return { location: `${this.base()}/#/sso?${params}`, cookie: clear };
+    return { location: `${this.base()}/#/sso?${params.toString()}`, cookie: clear };
   }
 
   /** The provider's metadata, read once; a failed read is tried again at the next sign-in. */
@@ -149,7 +149,7 @@ export class SingleSignOn {
   }
 
   private ui(kind: "error", message: string, back: string): string {
-    return `${this.base()}/#/sso?${new URLSearchParams({ [kind]: message, back })}`;
+    return `${this.base()}/#/sso?${new URLSearchParams({ [kind]: message, back }).toString()}`;
   }
 
   private base(): string {

@@ -11,7 +11,7 @@ import { SavedPage } from "./pages/saved";
 import type { PageProps } from "./pages/page";
 import { SearchPage } from "./pages/search";
 import { SetupPage } from "./pages/setup";
-import { SignIn } from "./pages/sign-in";
+import { SignIn, startSession } from "./pages/sign-in";
 import { TailPage } from "./pages/tail";
 import { UsagePage } from "./pages/usage";
 import { formatHash, parseHash, type Page, type RouteState } from "./route";
@@ -32,8 +32,23 @@ const NAV: { page: Page; label: string }[] = [
 
 const TITLES: Record<Page, string> = { search: "Search", fields: "Fields", tail: "Live tail", saved: "Saved searches", dashboards: "Dashboards", alerts: "Alerts", derived: "Derived fields", setup: "Send logs", usage: "Usage", users: "Users", account: "Account", invite: "Join" };
 
+/**
+ * Single sign-on's return (`#/sso?token=&account=&back=`, or `?error=&back=`: packages/alerts sso.ts), read
+ * once at load and taken out of the address bar and the history at once: a session token must not stay in
+ * a URL. The UI goes on at `back`, where the user was before signing in (a shared link).
+ */
+function takeSsoReturn(): { token: string | null; account: string | null; error: string | null } | null {
+  if (!location.hash.startsWith("#/sso?")) return null;
+  const p = new URLSearchParams(location.hash.slice("#/sso?".length));
+  const back = p.get("back") ?? "";
+  history.replaceState(null, "", `${location.pathname}${location.search}${/^#\/(?!sso)/.test(back) ? back : "#/search"}`);
+  return { token: p.get("token"), account: p.get("account"), error: p.get("error") };
+}
+
 export function App() {
-  const [signedIn, setSignedIn] = useState(() => getToken() !== null);
+  // First: the address bar is the return's until it is read.
+  const [ssoReturn] = useState(takeSsoReturn);
+  const [signedIn, setSignedIn] = useState(() => getToken() !== null && !ssoReturn?.token);
   const [config, setConfig] = useState<UiConfig | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [route, setRoute] = useState<RouteState>(() => parseHash(location.hash));
@@ -88,6 +103,13 @@ export function App() {
     setNotice(null);
     setSignedIn(true);
   };
+  useEffect(() => {
+    if (!ssoReturn) return;
+    if (ssoReturn.error) setNotice(ssoReturn.error);
+    else if (ssoReturn.token && ssoReturn.account) {
+      startSession({ token: ssoReturn.token, account: ssoReturn.account }).then(signedInNow, (err: Error) => setNotice(`Signing in failed: ${err.message}`));
+    }
+  }, []);
   // An invitation's link: before (or instead of) signing in; taking it up signs the new user in.
   if (route.page === "invite") return <InvitePage token={route.saved ?? ""} onSignedIn={(cfg) => (signedInNow(cfg), navigate({ page: "search", saved: undefined }))} />;
 

@@ -1,5 +1,5 @@
-import { useState } from "preact/hooks";
-import { api, ApiError, NetworkError, setToken, type UiConfig } from "../api";
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError, apiUrl, NetworkError, setToken, type UiConfig } from "../api";
 import { AuthCard } from "../components/auth-card";
 
 const METHOD_KEY = "unmeltable.signInWith";
@@ -38,12 +38,37 @@ export async function startSession(session: { token: string; account: string }):
   return cfg;
 }
 
+/** How one signs in here (`GET /auth/methods`): single sign-on's name where the server has it. */
+function useSso(): { name: string } | null {
+  const [sso, setSso] = useState<{ name: string } | null>(null);
+  useEffect(() => {
+    api<{ sso: { name: string } | null }>("/auth/methods", { token: "" }).then(
+      (m) => setSso(m.sso),
+      () => undefined, // an older server, or none: email and password, or a token
+    );
+  }, []);
+  return sso;
+}
+
+/** Off to the identity provider, which sends the browser back to the UI with a session (app.tsx, `#/sso`). */
+export function startSso(account: string): void {
+  remember(ACCOUNT_KEY, account);
+  remember(METHOD_KEY, "password");
+  const back = location.hash.startsWith("#/") && !location.hash.startsWith("#/sso") ? location.hash : "#/search";
+  location.assign(apiUrl(`/auth/sso?${new URLSearchParams({ account, back })}`));
+}
+
 /**
  * Sign-in: with email and password (a user's session, kept across tabs), or with the tenant's API token
  * (this tab only) — what a newcomer has from the first start, and what the browser used last time.
  */
 export function SignIn({ notice, onSignedIn }: { notice?: string | null; onSignedIn(config: UiConfig): void }) {
   const [method, setMethod] = useState<"password" | "token">(() => (remembered(METHOD_KEY) === "password" ? "password" : "token"));
+  const sso = useSso();
+  // Where the server has single sign-on, its button (on the account form) is what a user looks for first.
+  useEffect(() => {
+    if (sso && remembered(METHOD_KEY) === null) setMethod("password");
+  }, [sso]);
   return (
     <AuthCard headingId="signin-h" heading="Sign in">
       {notice && (
@@ -51,7 +76,7 @@ export function SignIn({ notice, onSignedIn }: { notice?: string | null; onSigne
           {notice}
         </p>
       )}
-      {method === "password" ? <PasswordForm onSignedIn={onSignedIn} /> : <TokenForm onSignedIn={onSignedIn} />}
+      {method === "password" ? <PasswordForm onSignedIn={onSignedIn} sso={sso} /> : <TokenForm onSignedIn={onSignedIn} />}
       <p class="signin-switch">
         <button type="button" class="btn-link" onClick={() => setMethod(method === "password" ? "token" : "password")}>
           {method === "password" ? "Use an API token instead" : "Use email and password instead"}
@@ -61,7 +86,7 @@ export function SignIn({ notice, onSignedIn }: { notice?: string | null; onSigne
   );
 }
 
-function PasswordForm({ onSignedIn }: { onSignedIn(config: UiConfig): void }) {
+function PasswordForm({ onSignedIn, sso }: { onSignedIn(config: UiConfig): void; sso: { name: string } | null }) {
   const [account, setAccount] = useState(() => remembered(ACCOUNT_KEY) ?? "");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -108,6 +133,24 @@ function PasswordForm({ onSignedIn }: { onSignedIn(config: UiConfig): void }) {
       <button type="submit" class="btn btn-primary btn-block" disabled={busy}>
         {busy ? "Signing in…" : "Sign in"}
       </button>
+      {sso && (
+        <>
+          <p class="signin-or muted small" aria-hidden="true">
+            or
+          </p>
+          <button
+            type="button"
+            class="btn btn-block"
+            disabled={busy}
+            onClick={() => {
+              if (!account.trim()) return setError("Fill in the account (the name of your tenant) first.");
+              startSso(account.trim());
+            }}
+          >
+            Sign in with {sso.name}
+          </button>
+        </>
+      )}
     </form>
   );
 }
