@@ -47,7 +47,10 @@ export async function startTestIdp(redirectUri: string): Promise<TestIdp> {
   provider.on("server_error", (_ctx: unknown, err: Error) => console.error("test IdP:", err));
   const callback = provider.callback();
   server.on("request", (req, res) => {
-    if (!req.url?.startsWith("/interaction/")) return callback(req, res);
+    if (!req.url?.startsWith("/interaction/")) {
+      void callback(req, res);
+      return;
+    }
     // The test's sign-in page: the named person signs in, then consents to what the client asked.
     void (async () => {
       try {
