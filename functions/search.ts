@@ -13,7 +13,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { answerAccountsApi, answerAlertsApi, mailerFromEnv, answerDashboardsApi, answerDerivedFieldsApi, answerSavedSearchesApi, isAccountsPath, isPublicAccountsPath } from "@unmeltable/alerts";
 import { answerApi, apiErrorAnswer, apiMethodError, collectExport, exportHeaders, indexUsage, planExport, type ApiRequest, type ApiResponse } from "@unmeltable/api";
 import { errorAnswer, errorFields, internalError, SignInLimiter, timedReads, withDeadline, type Credential, type Tenant } from "@unmeltable/core";
-import { accountStore, alertStore, awsAuthenticator, dashboardStore, derivedRuleStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
+import { accountStore, alertStore, awsAuthenticator, singleSignOn, dashboardStore, derivedRuleStore, savedSearchStore, apiRequestFromEvent, appLogger, EmfMetrics, eventResponse, functionEnv, indexPort, logger, tenantDirectory, uiConfig } from "@unmeltable/lambda";
 
 const env = functionEnv("search");
 const [index, tenants] = await Promise.all([indexPort(), tenantDirectory()]);
@@ -29,6 +29,8 @@ const auth = awsAuthenticator(tenants, accounts, Date.now, signIns);
 /** Invitations by email where the stage has a mail sender (SES) and the UI's address for the link. */
 const mail = mailerFromEnv(process.env, appLogger);
 const invitations = mail && env.UNMELTABLE_PUBLIC_URL ? { mail, publicUrl: () => env.UNMELTABLE_PUBLIC_URL! } : undefined;
+/** Single sign-on where the stage names an OpenID Connect provider (UNMELTABLE_OIDC_*, docs/deploy.md). */
+const sso = accounts && singleSignOn(accounts);
 const metrics = new EmfMetrics();
 /** The retrieval API's reads, timed (the same metric as on one machine: core's QUERY_METRICS). */
 const timedIndex = timedReads(index, metrics);
@@ -101,7 +103,7 @@ async function answerAccounts(event: APIGatewayProxyEventV2, req: ApiRequest) {
     }
   }
   const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
-  const answer = await answerAccountsApi({ ...req, body, clientIp: event.requestContext.http.sourceIp }, credential, { accounts: accounts!, isTenant: (name) => tenants.byName(name) !== undefined, limiter: signIns, invitations });
+  const answer = await answerAccountsApi({ ...req, body, clientIp: event.requestContext.http.sourceIp }, credential, { accounts: accounts!, isTenant: (name) => tenants.byName(name) !== undefined, limiter: signIns, invitations, sso });
   // This instance stops trusting a session it ended (others within CREDENTIAL_CACHE_MS).
   if (path === "/auth/logout" && answer.status === 200) auth.forget(req.headers);
   return answer;

@@ -68,6 +68,42 @@ export function alertsMail(from: string | undefined = process.env.UNMELTABLE_ALE
   };
 }
 
+/** The deploy-time settings of single sign-on (docs/deploy.md, "Single sign-on"). */
+export interface SsoSettings {
+  issuer: string;
+  clientId: string;
+  name?: string;
+}
+
+/**
+ * Single sign-on through the company's OpenID Connect provider, answered by the search function: the issuer
+ * and client id from UNMELTABLE_OIDC_ISSUER and UNMELTABLE_OIDC_CLIENT_ID at deploy time (UNMELTABLE_OIDC_NAME
+ * for the button), the client secret kept as an SST secret (`sst secret set OidcClientSecret <secret>
+ * --stage X`), never in the repository. The provider sends users back to the UI's own domain, so the stage
+ * needs one (`domain.web`): that is the redirect URI to register, https://<web>/auth/sso/callback.
+ * Unset: no single sign-on (users sign in with a password).
+ */
+export function singleSignOnEnvironment(web: string | undefined, settings: SsoSettings | undefined = ssoFromEnv(process.env)): Record<string, pulumi.Input<string>> {
+  if (!settings) return {};
+  if (!/^https:\/\/[^\s/]+/.test(settings.issuer)) throw new Error(`UNMELTABLE_OIDC_ISSUER: ${JSON.stringify(settings.issuer)} is not the provider's https:// issuer URL`);
+  if (!web) throw new Error("single sign-on needs the stage's web domain (domain.web in stacks/config.ts): the provider sends users back to https://<web>/auth/sso/callback");
+  const secret = new sst.Secret("OidcClientSecret");
+  return {
+    UNMELTABLE_OIDC_ISSUER: settings.issuer,
+    UNMELTABLE_OIDC_CLIENT_ID: settings.clientId,
+    UNMELTABLE_OIDC_CLIENT_SECRET: secret.value,
+    ...(settings.name ? { UNMELTABLE_OIDC_NAME: settings.name } : {}),
+  };
+}
+
+function ssoFromEnv(env: NodeJS.ProcessEnv): SsoSettings | undefined {
+  const issuer = env.UNMELTABLE_OIDC_ISSUER?.trim();
+  const clientId = env.UNMELTABLE_OIDC_CLIENT_ID?.trim();
+  if (!issuer && !clientId) return undefined;
+  if (!issuer || !clientId) throw new Error("single sign-on needs both UNMELTABLE_OIDC_ISSUER and UNMELTABLE_OIDC_CLIENT_ID at deploy time");
+  return { issuer, clientId, name: env.UNMELTABLE_OIDC_NAME?.trim() || undefined };
+}
+
 export function createAlerts(ctx: FunctionContext, config: PrivateBucket, index: { domainArns: pulumi.Output<string>[] }, webUrl: pulumi.Output<string>) {
   const store = alertsStore(config);
   const fn = new sst.aws.Function(

@@ -8,7 +8,7 @@
  */
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { accountsStore, alertsMail, alertsStore } from "./alerts";
+import { accountsStore, alertsMail, alertsStore, singleSignOnEnvironment } from "./alerts";
 import { API_THROTTLE, concurrencyPlan } from "./config";
 import { functionArgs, openSearchPermissions, type FunctionContext } from "./functions";
 import type { PrivateBucket } from "./storage";
@@ -39,6 +39,8 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
         ...accounts.environment,
         ...(cfg.domain ? { UNMELTABLE_COLLECTOR_HOST: cfg.domain.collectors } : {}),
         ...(cfg.domain?.web ? { UNMELTABLE_PUBLIC_URL: `https://${cfg.domain.web}` } : {}),
+        // Single sign-on where the deploy names a provider (stacks/alerts.ts singleSignOnEnvironment).
+        ...singleSignOnEnvironment(cfg.domain?.web),
       },
       permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions, ...accounts.permissions, ...alertsMail().permissions],
       openSearch: true,

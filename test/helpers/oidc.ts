@@ -111,9 +111,10 @@ export class CookieJar {
 
 /**
  * Follows a browser's redirects from `url` until an answer that is none, or a redirect into the UI's hash
- * (`/#/...`), which a browser would not request: that location is returned.
+ * (`/#/...`), which a browser would not request, or one `stopAt` picks (a server the test calls itself):
+ * that location is returned.
  */
-export async function navigate(url: string, jar: CookieJar, maxHops = 20): Promise<{ location: string; hops: string[] }> {
+export async function navigate(url: string, jar: CookieJar, stopAt: (url: URL) => boolean = () => false, maxHops = 20): Promise<{ location: string; hops: string[] }> {
   const hops: string[] = [];
   let at = url;
   for (let i = 0; i < maxHops; i++) {
@@ -124,7 +125,7 @@ export async function navigate(url: string, jar: CookieJar, maxHops = 20): Promi
     const next = res.headers.get("location");
     if (res.status < 300 || res.status >= 400 || !next) return { location: at, hops };
     at = new URL(next, at).href;
-    if (new URL(at).hash.startsWith("#/")) return { location: at, hops };
+    if (new URL(at).hash.startsWith("#/") || stopAt(new URL(at))) return { location: at, hops };
   }
   throw new Error(`more than ${maxHops} redirects: ${hops.join(" -> ")}`);
 }

@@ -28,6 +28,7 @@ import { credentialCases, expectJudged } from "../helpers/credentials";
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { toMskRecord } from "../helpers/esm";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
+import { CookieJar, navigate, startTestIdp, type TestIdp } from "../helpers/oidc";
 // @ts-expect-error -- s3rver ships no type declarations
 import S3rver from "s3rver";
 
@@ -81,6 +82,7 @@ describe("the Lambda handlers", () => {
   let archiveHandler: Handler<{ day?: string }, { day: string; pieces: number; events: number; manifests: { day: string; events: number; files: number }[] }>;
   let archiveWorkerHandler: Handler<PieceRequest, PieceResult>;
   let lifecycleHandler: Handler<Record<string, unknown>, { prepared: { tenant: string }[]; resliced: { tenant: string; to: string }[] }>;
+  let idp: TestIdp;
   /** How long a warm process container keeps a tenant's derived-field rules (functions/process.ts). */
   let derivedRulesTtlMs: number;
   const context = { functionName: "test", awsRequestId: "r1", getRemainingTimeInMillis: () => 60_000 };
@@ -99,6 +101,9 @@ describe("the Lambda handlers", () => {
     const { ingestToken: bigIngest, apiToken: bigApi, ...bigRest } = big;
     writeFileSync(path.join(dir, "tenants.json"), JSON.stringify([tenant, { ...bigRest, ingestTokenSha256: tokenSha256(bigIngest), apiTokenSha256: tokenSha256(bigApi) }, metered]));
     const port = await startS3(0);
+    // Single sign-on's provider (a real one on loopback); its users come back to the UI's address.
+    idp = await startTestIdp("https://logs.example.com/auth/sso/callback");
+    Object.assign(process.env, { UNMELTABLE_OIDC_ISSUER: idp.issuer, UNMELTABLE_OIDC_CLIENT_ID: idp.clientId, UNMELTABLE_OIDC_CLIENT_SECRET: idp.clientSecret, UNMELTABLE_OIDC_NAME: "Corp SSO" });
     Object.assign(process.env, {
       UNMELTABLE_ARCHIVE_BUCKET: "archive",
       UNMELTABLE_ALERTS: "s3://config/alerts/",
@@ -146,6 +151,7 @@ describe("the Lambda handlers", () => {
     await queue.close();
     await cluster.stop();
     await s3.close();
+    await idp?.close();
   });
 
   async function readAll(topic: string): Promise<QueueRecord[]> {
@@ -614,6 +620,43 @@ describe("the Lambda handlers", () => {
     expect(JSON.parse(Buffer.concat(chunks).toString("utf8")).passwordHash).toMatch(/^scrypt\$/);
     expect(JSON.stringify(keys)).not.toContain(session);
     for (const k of await configBucket().list("")) expect(k).not.toMatch(/users|credentials|_tokens/);
+  });
+
+  it("single sign-on on AWS: the search function sends the browser to the provider and turns its answer into a session of the invited user", async () => {
+    const base = JSON.parse(readFileSync(path.join(FIXTURES, "api-gateway-v2-event.json"), "utf8")) as APIGatewayProxyEventV2;
+    const get = async (rawPath: string, rawQueryString: string, cookie?: string) => {
+      const headers: Record<string, string | undefined> = { ...base.headers, authorization: undefined };
+      if (cookie) headers.cookie = cookie;
+      const res = await searchHandler({ ...base, rawPath, rawQueryString, body: undefined, requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method: "GET" } }, headers }, context);
+      return { status: res.statusCode, headers: (res as { headers?: Record<string, string> }).headers ?? {} };
+    };
+    expect((await api("GET", "/auth/methods", undefined, "")).body).toEqual({ password: true, sso: { name: "Corp SSO" } });
+    expect((await api("POST", "/apiv2/users", { email: "grace@example.com", role: "member" })).status).toBe(201);
+    idp.nextUser = { email: "grace@example.com", email_verified: true, name: "Grace" };
+
+    const start = await get("/auth/sso", "account=acme&back=%23%2Fdashboards");
+    expect(start.status).toBe(302);
+    expect(start.headers.Location!.startsWith(`${idp.issuer}/`)).toBe(true);
+    // Secure: the UI's address is https.
+    expect(start.headers["Set-Cookie"]).toMatch(/^unmeltable_sso=[\w-]+; Path=\/auth\/sso; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
+    const flowCookie = start.headers["Set-Cookie"]!.split(";")[0]!;
+    // Through the provider (a browser's redirects), until it sends the browser back to the UI's address.
+    const { location } = await navigate(start.headers.Location!, new CookieJar(), (u) => u.origin === "https://logs.example.com");
+    const back = new URL(location);
+    expect(back.pathname).toBe("/auth/sso/callback");
+    const done = await get(back.pathname, back.search.slice(1), flowCookie);
+    expect(done.status).toBe(302);
+    const ui = new URL(done.headers.Location!);
+    expect(`${ui.origin}${ui.pathname}`).toBe("https://logs.example.com/");
+    const params = new URLSearchParams(ui.hash.slice("#/sso?".length));
+    expect(params.get("error")).toBeNull();
+    expect(params.get("account")).toBe("acme");
+    expect(params.get("back")).toBe("#/dashboards");
+    const me = await api("GET", "/apiv2/me", undefined, params.get("token")!);
+    expect(me).toMatchObject({ status: 200, body: { account: "acme", role: "member", session: true, user: { email: "grace@example.com", name: "Grace" } } });
+    // The flow's cookie is spent: the same answer again is refused.
+    const replay = await get(back.pathname, back.search.slice(1));
+    expect(new URLSearchParams(new URL(replay.headers.Location!).hash.slice("#/sso?".length)).get("error")).toMatch(/took too long or was started in another browser/);
   });
 
   it("process: applies a tenant's derived-field rules (read from S3) to its events in the batch, and not to another tenant's; the fields are searchable", async () => {

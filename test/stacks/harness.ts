@@ -151,6 +151,10 @@ function fakeSst() {
           get id() {
             return pulumi.output(`${this.fakeName}-id`);
           }
+          /** sst.Secret's value: like SST's own (platform/src/components/secret.ts), SST_SECRET_<name> from the environment, as a secret. */
+          get value() {
+            return type === "sst:Secret" ? pulumi.secret(process.env[`SST_SECRET_${this.fakeName}`]) : undefined;
+          }
           get privateSubnets() {
             return pulumi.output(["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"]);
           }

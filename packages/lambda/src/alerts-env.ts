@@ -1,7 +1,7 @@
-import { ObjectAccountStore, ObjectAlertStore, ObjectRecordStore } from "@unmeltable/alerts";
+import { ObjectAccountStore, ObjectAlertStore, ObjectRecordStore, SingleSignOn } from "@unmeltable/alerts";
 import type { Credential, DashboardSpec, DerivedRuleSpec, SavedSearchSpec } from "@unmeltable/core";
 import { S3Store } from "@unmeltable/archive";
-import { ACCOUNTS_ENV, ALERTS_ENV, readEnv } from "./function-env";
+import { ACCOUNTS_ENV, ALERTS_ENV, readEnv, SSO_ENV } from "./function-env";
 
 /** The alert store from `UNMELTABLE_ALERTS=s3://bucket/prefix/` (shared by the checker and the search API). */
 export function alertStore(env: NodeJS.ProcessEnv = process.env): ObjectAlertStore {
@@ -36,6 +36,17 @@ export function derivedRuleStore(env: NodeJS.ProcessEnv = process.env): ObjectRe
 export function accountStore(env: NodeJS.ProcessEnv = process.env): ObjectAccountStore | undefined {
   const { UNMELTABLE_ACCOUNTS: source, UNMELTABLE_S3_ENDPOINT: endpoint } = readEnv(ACCOUNTS_ENV, env);
   return source ? new ObjectAccountStore(bucketOf(source, endpoint, "UNMELTABLE_ACCOUNTS")) : undefined;
+}
+
+/**
+ * Single sign-on where the stage names an OpenID Connect provider (UNMELTABLE_OIDC_*: the search
+ * function's schema checks them all or none, with UNMELTABLE_PUBLIC_URL); none without.
+ */
+export function singleSignOn(accounts: ObjectAccountStore, env: NodeJS.ProcessEnv = process.env): SingleSignOn | undefined {
+  const e = readEnv(SSO_ENV, env);
+  if (!e.UNMELTABLE_OIDC_ISSUER || !e.UNMELTABLE_OIDC_CLIENT_ID || !e.UNMELTABLE_OIDC_CLIENT_SECRET || !e.UNMELTABLE_PUBLIC_URL) return undefined;
+  const publicUrl = e.UNMELTABLE_PUBLIC_URL;
+  return new SingleSignOn({ issuer: e.UNMELTABLE_OIDC_ISSUER, clientId: e.UNMELTABLE_OIDC_CLIENT_ID, clientSecret: e.UNMELTABLE_OIDC_CLIENT_SECRET, name: e.UNMELTABLE_OIDC_NAME, publicUrl: () => publicUrl }, accounts);
 }
 
 function alertsBucket(env: NodeJS.ProcessEnv): S3Store {

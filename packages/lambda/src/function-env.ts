@@ -166,6 +166,25 @@ const ACCOUNTS = {
   UNMELTABLE_ACCOUNTS: z.preprocess(unsetIfEmpty, s3Url.optional()),
 };
 
+/**
+ * Single sign-on through an OpenID Connect provider (packages/alerts sso.ts): the issuer, the client, the
+ * button's name. The redirect URI is UNMELTABLE_PUBLIC_URL + /auth/sso/callback.
+ */
+const SSO = {
+  UNMELTABLE_OIDC_ISSUER: z.preprocess(unsetIfEmpty, z.string().regex(/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/\S*)?)$/, "expected the provider's https:// issuer URL (plain http only on loopback)").optional()),
+  UNMELTABLE_OIDC_CLIENT_ID: optionalText,
+  UNMELTABLE_OIDC_CLIENT_SECRET: optionalText,
+  UNMELTABLE_OIDC_NAME: z.preprocess(unsetIfEmpty, z.string().max(60).default("single sign-on")),
+};
+
+function checkSso(env: { UNMELTABLE_OIDC_ISSUER?: string; UNMELTABLE_OIDC_CLIENT_ID?: string; UNMELTABLE_OIDC_CLIENT_SECRET?: string; UNMELTABLE_PUBLIC_URL?: string; UNMELTABLE_ACCOUNTS?: string }, ctx: z.RefinementCtx): void {
+  const set = [env.UNMELTABLE_OIDC_ISSUER, env.UNMELTABLE_OIDC_CLIENT_ID, env.UNMELTABLE_OIDC_CLIENT_SECRET].filter((v) => v !== undefined).length;
+  if (set === 0) return;
+  if (set < 3) ctx.addIssue({ code: "custom", path: ["UNMELTABLE_OIDC_ISSUER"], message: "single sign-on needs UNMELTABLE_OIDC_ISSUER, UNMELTABLE_OIDC_CLIENT_ID and UNMELTABLE_OIDC_CLIENT_SECRET together" });
+  if (!env.UNMELTABLE_PUBLIC_URL) ctx.addIssue({ code: "custom", path: ["UNMELTABLE_PUBLIC_URL"], message: "required with single sign-on: the UI's address, whose /auth/sso/callback the provider sends users back to" });
+  if (!env.UNMELTABLE_ACCOUNTS) ctx.addIssue({ code: "custom", path: ["UNMELTABLE_ACCOUNTS"], message: "required with single sign-on: the users it signs in" });
+}
+
 const MiB = 1024 * 1024;
 
 /** Each function's variables, by the function's file name in functions/. */
@@ -182,8 +201,11 @@ export const FUNCTION_ENVS = {
       if (env.UNMELTABLE_INDEX === "opensearch" && !env.UNMELTABLE_TENANTS) ctx.addIssue({ code: "custom", path: ["UNMELTABLE_TENANTS"], message: "required with UNMELTABLE_INDEX=opensearch" });
     }),
   search: z
-    .object({ ...TENANTS, ...INDEX, ...ALERTS, ...ACCOUNTS, UNMELTABLE_COLLECTOR_HOST: optionalText, UNMELTABLE_PUBLIC_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()) })
-    .superRefine(checkIndex),
+    .object({ ...TENANTS, ...INDEX, ...ALERTS, ...ACCOUNTS, ...SSO, UNMELTABLE_COLLECTOR_HOST: optionalText, UNMELTABLE_PUBLIC_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()) })
+    .superRefine((env, ctx) => {
+      checkIndex(env, ctx);
+      checkSso(env, ctx);
+    }),
   alerts: z
     .object({ ...TENANTS, ...INDEX, ...ALERTS, UNMELTABLE_PUBLIC_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()) })
     .partial({ UNMELTABLE_TENANTS: true })
@@ -251,3 +273,4 @@ export const STAGE_ENV = z.object(STAGE);
 export const ARCHIVE_STORE_ENV = z.object(ARCHIVE_STORE);
 export const ALERTS_ENV = z.object(ALERTS);
 export const ACCOUNTS_ENV = z.object({ ...ACCOUNTS, UNMELTABLE_S3_ENDPOINT: ARCHIVE_STORE.UNMELTABLE_S3_ENDPOINT });
+export const SSO_ENV = z.object({ ...SSO, UNMELTABLE_PUBLIC_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()) });

@@ -5,7 +5,7 @@ export { stageHandler } from "./stage-handler";
 export { ReloadingTenantDirectory, readTenants, loadTenantDirectory, updateTenant, updateTenants, DEFAULT_RETENTION_DAYS } from "@unmeltable/tenants-config";
 export { errorHandling, indexPort, kafka, kafkaProducer, resetEnvironment, tenantDirectory } from "./environment";
 export { apiRequestFromEvent, eventResponse } from "./http-event";
-export { accountStore, alertStore, dashboardStore, derivedRuleStore, savedSearchStore, uiConfig } from "./alerts-env";
+export { accountStore, alertStore, dashboardStore, derivedRuleStore, savedSearchStore, singleSignOn, uiConfig } from "./alerts-env";
 export { awsAuthenticator, CREDENTIAL_CACHE_MS } from "./authenticate";
 export { archiveStore } from "./archive-env";
 export { functionEnv, readEnv, EnvironmentError, FUNCTION_ENVS, ARCHIVE_STORE_ENV, type FunctionEnv, type FunctionName } from "./function-env";
