@@ -5,6 +5,9 @@ import type { ApiRequest, ApiResponse } from "@unmeltable/api";
 export function apiRequestFromEvent(event: APIGatewayProxyEventV2): ApiRequest {
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) headers[k.toLowerCase()] = v;
+  // Payload 2.0 takes the request's cookies out of the headers into `cookies` (API Gateway's developer
+  // guide, "Payload format differences"); the handlers read them as a server would, from Cookie.
+  if (event.cookies && event.cookies.length > 0) headers.cookie = event.cookies.join("; ");
   const host = headers["x-forwarded-host"] ?? headers.host ?? event.requestContext?.domainName ?? "localhost";
   const proto = headers["x-forwarded-proto"] ?? "https";
   return {
@@ -16,6 +19,8 @@ export function apiRequestFromEvent(event: APIGatewayProxyEventV2): ApiRequest {
   };
 }
 
+/** The answer as API Gateway takes it: a cookie set goes in `cookies`, which it turns into Set-Cookie (payload 2.0). */
 export function eventResponse(res: ApiResponse): APIGatewayProxyStructuredResultV2 {
-  return { statusCode: res.status, headers: res.headers, body: JSON.stringify(res.body) };
+  const { "Set-Cookie": cookie, ...headers } = res.headers;
+  return { statusCode: res.status, headers, body: JSON.stringify(res.body), ...(cookie ? { cookies: [cookie] } : {}) };
 }
