@@ -41,8 +41,18 @@ export function createApi(ctx: FunctionContext, index: { domainArns: pulumi.Outp
         ...(cfg.domain?.web ? { UNMELTABLE_PUBLIC_URL: `https://${cfg.domain.web}` } : {}),
         // Single sign-on where the deploy names a provider (stacks/alerts.ts singleSignOnEnvironment).
         ...singleSignOnEnvironment(cfg.domain?.web),
+        // Admins add and remove their tenant's ingest tokens from the UI: written into tenants.json.
+        UNMELTABLE_MANAGE_INGEST_TOKENS: "true",
       },
-      permissions: [...openSearchPermissions(index.domainArns), ...alerts.permissions, ...accounts.permissions, ...alertsMail().permissions],
+      permissions: [
+        ...openSearchPermissions(index.domainArns),
+        ...alerts.permissions,
+        ...accounts.permissions,
+        ...alertsMail().permissions,
+        // The ingest tokens (only hashes are written), one conditional write on tenants.json's ETag each, as
+        // the lifecycle function writes slice lengths there.
+        { actions: ["s3:PutObject"], resources: [ctx.tenantsObjectArn] },
+      ],
       openSearch: true,
       // Its own executions, whatever the pipeline takes (stacks/config.ts, SEARCH_RESERVED).
       reservedConcurrency: concurrencyPlan(cfg)?.search,

@@ -203,7 +203,7 @@ describe("user accounts, through the real program", () => {
 
   it("manages the ingest tokens: a new one takes events at once, a removed one is refused, the last one stays", async () => {
     const listed = await call("GET", "/apiv2/ingesttokens", def.apiToken);
-    expect(listed.body.tokens).toEqual([{ token: def.ingestToken, label: "first token", createdAt: expect.any(String), primary: true }]);
+    expect(listed.body.tokens).toEqual([{ id: def.ingestToken, token: def.ingestToken, label: "first token", createdAt: expect.any(String), primary: true }]);
     const added = await call("POST", "/apiv2/ingesttokens", def.apiToken, { label: "web servers" });
     expect(added.status).toBe(201);
     const send = (token: string) => fetch(program.url(`/inputs/${token}/tag/${marker}`), { method: "POST", body: `${marker} via ${token}` });
@@ -214,7 +214,7 @@ describe("user accounts, through the real program", () => {
     expect((await call("DELETE", `/apiv2/ingesttokens/${def.ingestToken}`, def.apiToken)).body).toEqual({ removed: true });
     expect((await send(def.ingestToken)).status).toBe(401);
     const now = await call("GET", "/apiv2/ingesttokens", def.apiToken);
-    expect(now.body.tokens).toEqual([{ token: added.body.token, label: "first token", createdAt: expect.any(String), primary: true }]);
+    expect(now.body.tokens).toEqual([{ id: added.body.token, token: added.body.token, label: "first token", createdAt: expect.any(String), primary: true }]);
     expect((await call("DELETE", `/apiv2/ingesttokens/${added.body.token}`, def.apiToken)).status).toBe(409);
     // Another tenant's token is not this tenant's to remove.
     expect((await call("DELETE", `/apiv2/ingesttokens/${other.ingestToken}`, def.apiToken)).status).toBe(404);

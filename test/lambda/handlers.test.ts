@@ -1,4 +1,4 @@
-import { tokenSha256 } from "@unmeltable/tenants-config";
+import { readTenants, ReloadingTenantDirectory, tokenSha256 } from "@unmeltable/tenants-config";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -108,6 +108,8 @@ describe("the Lambda handlers", () => {
       UNMELTABLE_ARCHIVE_BUCKET: "archive",
       UNMELTABLE_ALERTS: "s3://config/alerts/",
       UNMELTABLE_ACCOUNTS: "s3://config/accounts/",
+      // Admins manage ingest tokens from the UI: written into tenants.json (here a file, as updateTenants allows).
+      UNMELTABLE_MANAGE_INGEST_TOKENS: "true",
       UNMELTABLE_S3_ENDPOINT: `http://127.0.0.1:${port}`,
       UNMELTABLE_PUBLIC_URL: "https://logs.example.com",
       // The alerts test's webhook receiver is on loopback: allowed as an operator would allow their own hooks.
@@ -582,7 +584,7 @@ describe("the Lambda handlers", () => {
     expect((await api("GET", "/apiv2/events/count", undefined, session, "q=*")).status).toBe(200);
     const refused = await api("POST", "/apiv2/savedsearches", { name: "x", query: "*" }, session);
     expect(refused).toMatchObject({ status: 403, body: { code: "UNM_FORBIDDEN" } });
-    expect((await api("GET", "/ui/config", undefined, session)).body).toMatchObject({ tenant: "acme", role: "readonly", user: { email: "ada@example.com" }, accounts: true, ingestTokens: false });
+    expect((await api("GET", "/ui/config", undefined, session)).body).toMatchObject({ tenant: "acme", role: "readonly", user: { email: "ada@example.com" }, accounts: true, ingestTokens: true });
     expect((await api("GET", "/apiv2/users", undefined, session)).status).toBe(403);
     // A user's API token acts with the role too.
     const made = await api("POST", "/apiv2/me/tokens", { label: "script" }, session);
@@ -606,8 +608,8 @@ describe("the Lambda handlers", () => {
     // Signing out ends the session in this instance at once.
     expect((await api("POST", "/auth/logout", undefined, again.body.token)).body).toEqual({ signedOut: true });
     expect((await api("GET", "/apiv2/me", undefined, again.body.token)).status).toBe(401);
-    // The ingest tokens of a deployment are kept in tenants.json: the API says where.
-    expect((await api("GET", "/apiv2/ingesttokens")).body.message).toMatch(/tenants config/);
+    // Ingest tokens are an admin's: a read-only session is refused them.
+    expect((await api("POST", "/apiv2/ingesttokens", { label: "x" }, session)).status).toBe(403);
 
     // Everything is under accounts/ (which only the search function may touch): no password hash, no
     // token hash in the alerts store that the alert checks read.
@@ -620,6 +622,27 @@ describe("the Lambda handlers", () => {
     expect(JSON.parse(Buffer.concat(chunks).toString("utf8")).passwordHash).toMatch(/^scrypt\$/);
     expect(JSON.stringify(keys)).not.toContain(session);
     for (const k of await configBucket().list("")) expect(k).not.toMatch(/users|credentials|_tokens/);
+  });
+
+  it("ingest tokens on AWS: an admin adds one through the search function, shown once and written to tenants.json as its hash, which collectors then accept; removes it again", async () => {
+    const listed = await api("GET", "/apiv2/ingesttokens", undefined, big.apiToken);
+    expect(listed.body.tokens).toEqual([{ id: tokenSha256(big.ingestToken).slice(0, 16), label: "first token", createdAt: expect.any(String), primary: true }]);
+    const added = await api("POST", "/apiv2/ingesttokens", { label: "web servers" }, big.apiToken);
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ label: "web servers", primary: false, token: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    const file = readFileSync(path.join(dir, "tenants.json"), "utf8");
+    expect(file).not.toContain(added.body.token);
+    expect(JSON.parse(file).find((t: { name: string }) => t.name === "big").extraIngestTokens).toEqual([{ sha256: tokenSha256(added.body.token), label: "web servers", createdAt: expect.any(Number) }]);
+    // What a collector loads from the file on its next read (every 30 s) takes the new token.
+    const collectorView = new ReloadingTenantDirectory(await readTenants(path.join(dir, "tenants.json"), undefined));
+    expect(collectorView.byIngestToken(added.body.token)?.name).toBe("big");
+    expect((await api("GET", "/apiv2/ingesttokens", undefined, big.apiToken)).body.tokens.map((t: { label: string; token?: string }) => [t.label, t.token])).toEqual([
+      ["first token", undefined],
+      ["web servers", undefined],
+    ]);
+    expect((await api("DELETE", `/apiv2/ingesttokens/${added.body.id}`, undefined, big.apiToken)).body).toEqual({ removed: true });
+    expect(new ReloadingTenantDirectory(await readTenants(path.join(dir, "tenants.json"), undefined)).byIngestToken(added.body.token)).toBeUndefined();
+    expect((await api("DELETE", `/apiv2/ingesttokens/${tokenSha256(big.ingestToken).slice(0, 16)}`, undefined, big.apiToken)).status).toBe(409);
   });
 
   it("single sign-on on AWS: the search function sends the browser to the provider and turns its answer into a session of the invited user", async () => {

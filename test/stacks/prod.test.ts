@@ -493,6 +493,14 @@ describe("prod: api and web", () => {
     // Invitations' links point at the UI's domain; without a mail sender named (this deploy), no SES right.
     expect(search.UNMELTABLE_PUBLIC_URL).toBe("https://app.logs.example.com");
     expect(JSON.stringify(await value(component(T.function, "Search").args.permissions))).not.toContain("ses:");
+    // Admins manage ingest tokens from the UI: the search function writes tenants.json (hashes only), as the
+    // lifecycle function does; no other function may.
+    expect(search.UNMELTABLE_MANAGE_INGEST_TOKENS).toBe("true");
+    const tenantsWrite = { actions: ["s3:PutObject"], resources: ["arn:aws:s3:::configbucket-mock/tenants.json"] };
+    for (const f of functions) {
+      const writes = ((await value(f.args.permissions)) ?? []) as { actions: string[]; resources: string[] }[];
+      expect(writes.some((p) => p.actions.includes("s3:PutObject") && p.resources.includes(tenantsWrite.resources[0]!)), f.name).toBe(f.name === "Search" || f.name === "Lifecycle");
+    }
     // Sign-ins have a route of their own, throttled below the default (each hashes a password).
     const stageRoutes = components.filter((c) => c.type === `${T.apiGateway}.route` && c.name === "Api").map((c) => c.args[0]);
     expect(stageRoutes).toContain("POST /auth/login");

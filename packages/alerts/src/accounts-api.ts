@@ -14,6 +14,7 @@ import {
   UnauthorizedError,
   type AccountPort,
   type Credential,
+  type IngestToken,
   type Invite,
   type Role,
   type Session,
@@ -213,7 +214,7 @@ async function users(req: AccountsRequest, p: string[], c: Credential, deps: Acc
 async function ingestTokens(req: AccountsRequest, p: string[], c: Credential, deps: AccountsDeps): Promise<RecordsResponse> {
   const { accounts } = deps;
   if (!accounts.ingestTokens || !accounts.addIngestToken || !accounts.removeIngestToken) {
-    throw notFound("this deployment's ingest tokens are kept in its tenants config: `unmeltable aws tenants rotate-token NAME --ingest` (docs/deploy.md)");
+    throw notFound("this deployment's ingest tokens are kept in its tenants config, which this API may not change: `unmeltable aws tenants rotate-token NAME --ingest` (docs/deploy.md)");
   }
   const tenant = c.tenant.name;
   if (p.length === 1) {
@@ -299,6 +300,6 @@ function tokenBody(t: { id: string; label: string; createdAt: number }) {
   return { id: t.id, label: t.label, createdAt: new Date(t.createdAt).toISOString() };
 }
 
-function ingestBody(t: { token: string; label: string; createdAt: number; primary: boolean }) {
-  return { token: t.token, label: t.label, createdAt: new Date(t.createdAt).toISOString(), primary: t.primary };
+function ingestBody(t: IngestToken) {
+  return { id: t.id, ...(t.token !== undefined ? { token: t.token } : {}), label: t.label, createdAt: new Date(t.createdAt).toISOString(), primary: t.primary };
 }

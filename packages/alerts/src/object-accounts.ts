@@ -16,6 +16,7 @@ import {
   userNameProblem,
   verifyPassword,
   type AccountPort,
+  type IngestTokenStore,
   type Invite,
   type ObjectStore,
   type Role,
@@ -68,10 +69,22 @@ const ID = /^[0-9a-f-]{36}$/;
  * admins acting on the same user at the same moment may both succeed — the last write wins.
  */
 export class ObjectAccountStore implements AccountPort {
+  ingestTokens?: AccountPort["ingestTokens"];
+  addIngestToken?: AccountPort["addIngestToken"];
+  removeIngestToken?: AccountPort["removeIngestToken"];
+
   constructor(
     private readonly store: ObjectStore,
-    private readonly options: { now?: () => number } = {},
-  ) {}
+    /** `ingestTokens`: where the deployment keeps the tenants' ingest tokens, if this API may change them. */
+    private readonly options: { now?: () => number; ingestTokens?: IngestTokenStore } = {},
+  ) {
+    const tokens = options.ingestTokens;
+    if (tokens) {
+      this.ingestTokens = (tenant) => tokens.list(tenant);
+      this.addIngestToken = (tenant, label) => tokens.add(tenant, label);
+      this.removeIngestToken = (tenant, id) => tokens.remove(tenant, id);
+    }
+  }
 
   /** The tenants whose user `email` is. */
   async tenantsOf(email: string): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { ObjectAccountStore, ObjectAlertStore, ObjectRecordStore, SingleSignOn } from "@unmeltable/alerts";
 import type { Credential, DashboardSpec, DerivedRuleSpec, SavedSearchSpec } from "@unmeltable/core";
 import { S3Store } from "@unmeltable/archive";
+import { TenantsConfigIngestTokens } from "@unmeltable/tenants-config";
 import { ACCOUNTS_ENV, ALERTS_ENV, readEnv, SSO_ENV } from "./function-env";
 
 /** The alert store from `UNMELTABLE_ALERTS=s3://bucket/prefix/` (shared by the checker and the search API). */
@@ -34,8 +35,11 @@ export function derivedRuleStore(env: NodeJS.ProcessEnv = process.env): ObjectRe
  * which only the search function may read: password hashes are nowhere else); none: no users here.
  */
 export function accountStore(env: NodeJS.ProcessEnv = process.env): ObjectAccountStore | undefined {
-  const { UNMELTABLE_ACCOUNTS: source, UNMELTABLE_S3_ENDPOINT: endpoint } = readEnv(ACCOUNTS_ENV, env);
-  return source ? new ObjectAccountStore(bucketOf(source, endpoint, "UNMELTABLE_ACCOUNTS")) : undefined;
+  const { UNMELTABLE_ACCOUNTS: source, UNMELTABLE_S3_ENDPOINT: endpoint, UNMELTABLE_MANAGE_INGEST_TOKENS: manage, UNMELTABLE_TENANTS: tenants } = readEnv(ACCOUNTS_ENV, env);
+  if (!source) return undefined;
+  // The ingest tokens live in tenants.json, which this function may write only where the stack allows it.
+  const ingestTokens = manage === "true" && tenants ? new TenantsConfigIngestTokens(tenants) : undefined;
+  return new ObjectAccountStore(bucketOf(source, endpoint, "UNMELTABLE_ACCOUNTS"), { ingestTokens });
 }
 
 /**
@@ -76,8 +80,9 @@ export function uiConfig(tenant: { name: string; ingestToken?: string }, env: No
     alertChannels: ["webhook", "slack", "pagerduty", ...(env.UNMELTABLE_MAIL === "ses" && env.UNMELTABLE_MAIL_FROM ? ["email"] : [])],
     role: credential?.role ?? "admin",
     user: credential?.user ? { email: credential.user.email } : null,
-    // Users, where the deployment keeps them; ingest tokens stay in tenants.json (`unmeltable aws tenants`).
+    // Users, where the deployment keeps them; ingest tokens from the UI where the stack lets this function
+    // write tenants.json (else `unmeltable aws tenants rotate-token NAME --ingest`).
     accounts: env.UNMELTABLE_ACCOUNTS !== undefined && env.UNMELTABLE_ACCOUNTS !== "",
-    ingestTokens: false,
+    ingestTokens: env.UNMELTABLE_MANAGE_INGEST_TOKENS === "true" && Boolean(env.UNMELTABLE_ACCOUNTS),
   };
 }

@@ -164,6 +164,11 @@ const ALERTS = {
 /** Where the tenants' users are kept (s3://bucket/accounts/): the search function's alone. */
 const ACCOUNTS = {
   UNMELTABLE_ACCOUNTS: z.preprocess(unsetIfEmpty, s3Url.optional()),
+  /**
+   * `true`: admins manage the tenants' ingest tokens from the UI and `/apiv2/ingesttokens`, written into
+   * UNMELTABLE_TENANTS (the stack gives the search function that write and this variable together).
+   */
+  UNMELTABLE_MANAGE_INGEST_TOKENS: z.preprocess(unsetIfEmpty, z.enum(["true", "false"]).default("false")),
 };
 
 /**
@@ -272,5 +277,5 @@ export const INDEX_ENV = z.object(INDEX).superRefine(checkIndex);
 export const STAGE_ENV = z.object(STAGE);
 export const ARCHIVE_STORE_ENV = z.object(ARCHIVE_STORE);
 export const ALERTS_ENV = z.object(ALERTS);
-export const ACCOUNTS_ENV = z.object({ ...ACCOUNTS, UNMELTABLE_S3_ENDPOINT: ARCHIVE_STORE.UNMELTABLE_S3_ENDPOINT });
+export const ACCOUNTS_ENV = z.object({ ...ACCOUNTS, UNMELTABLE_S3_ENDPOINT: ARCHIVE_STORE.UNMELTABLE_S3_ENDPOINT, UNMELTABLE_TENANTS: z.preprocess(unsetIfEmpty, z.string().optional()) });
 export const SSO_ENV = z.object({ ...SSO, UNMELTABLE_PUBLIC_URL: z.preprocess(unsetIfEmpty, httpUrl.optional()) });

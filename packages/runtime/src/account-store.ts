@@ -260,7 +260,7 @@ export class AccountStore implements AccountPort {
     const first = this.db.prepare("SELECT ingest_token, created_at FROM tenants WHERE name = ?").get(tenant) as { ingest_token: string; created_at: number } | undefined;
     if (!first) throw new AccountError(`no tenant ${tenant}`);
     const extra = this.db.prepare("SELECT token, label, created_at FROM ingest_tokens WHERE tenant = ? ORDER BY created_at").all(tenant) as { token: string; label: string; created_at: number }[];
-    return [{ token: first.ingest_token, label: "first token", createdAt: first.created_at, primary: true }, ...extra.map((r) => ({ token: r.token, label: r.label, createdAt: r.created_at, primary: false }))];
+    return [{ id: first.ingest_token, token: first.ingest_token, label: "first token", createdAt: first.created_at, primary: true }, ...extra.map((r) => ({ id: r.token, token: r.token, label: r.label, createdAt: r.created_at, primary: false }))];
   }
 
   /** Another ingest token (a new sender, or a rotation: add, reconfigure the senders, remove the old). */
@@ -272,7 +272,7 @@ export class AccountStore implements AccountPort {
       if (this.ingestTokens(tenant).length >= MAX_INGEST_TOKENS) throw new AccountError(`a tenant has at most ${MAX_INGEST_TOKENS} ingest tokens: remove one first`, true);
       const token = randomUUID();
       this.db.prepare("INSERT INTO ingest_tokens (token, tenant, label, created_at) VALUES (?, ?, ?, ?)").run(token, tenant, name, now);
-      return { token, label: name, createdAt: now, primary: false };
+      return { id: token, token, label: name, createdAt: now, primary: false };
     })();
   }
 
@@ -283,13 +283,13 @@ export class AccountStore implements AccountPort {
   removeIngestToken(tenant: string, token: string): boolean {
     return this.db.transaction(() => {
       const tokens = this.ingestTokens(tenant);
-      const found = tokens.find((t) => t.token === token);
+      const found = tokens.find((t) => t.id === token);
       if (!found) return false;
       if (tokens.length === 1) throw new AccountError("a tenant keeps at least one ingest token: add another first", true);
       if (found.primary) {
         const next = tokens[1]!;
-        this.db.prepare("DELETE FROM ingest_tokens WHERE token = ?").run(next.token);
-        this.db.prepare("UPDATE tenants SET ingest_token = ? WHERE name = ?").run(next.token, tenant);
+        this.db.prepare("DELETE FROM ingest_tokens WHERE token = ?").run(next.id);
+        this.db.prepare("UPDATE tenants SET ingest_token = ? WHERE name = ?").run(next.id, tenant);
       } else {
         this.db.prepare("DELETE FROM ingest_tokens WHERE token = ? AND tenant = ?").run(token, tenant);
       }

@@ -47,7 +47,7 @@ export class ReloadingTenantDirectory implements TenantDirectory {
 
   replace(tenants: Tenant[]): void {
     this.byIngest = new Map(tenants.flatMap((t) => (t.ingestToken ? [[t.ingestToken, t] as const] : [])));
-    this.byIngestHash = new Map(tenants.flatMap((t) => (t.ingestTokenSha256 ? [[t.ingestTokenSha256, t] as const] : [])));
+    this.byIngestHash = new Map(tenants.flatMap((t) => [...(t.ingestTokenSha256 ? [t.ingestTokenSha256] : []), ...(t.extraIngestTokens ?? []).map((x) => x.sha256)].map((h) => [h, t] as const)));
     this.byApi = new Map(tenants.flatMap((t) => (t.apiToken ? [[t.apiToken, t] as const] : [])));
     this.byApiHash = new Map(tenants.flatMap((t) => (t.apiTokenSha256 ? [[t.apiTokenSha256, t] as const] : [])));
     this.byNameMap = new Map(tenants.map((t) => [t.name, t]));
@@ -106,6 +106,11 @@ export const TENANT_ENTRY = z
     /** The ingest token, or (better) only its hex SHA-256 in `ingestTokenSha256`: one of the two. */
     ingestToken: z.string().min(8, "an ingest token has at least 8 characters").optional(),
     ingestTokenSha256: SHA256_HEX.optional(),
+    /** More ingest tokens, as their SHA-256 (added from the UI or `/apiv2/ingesttokens`): senders may use any. */
+    extraIngestTokens: z
+      .array(z.object({ sha256: SHA256_HEX, label: z.string().trim().min(1).max(100), createdAt: z.number().int().min(0) }).strict())
+      .max(19, "a tenant has at most 20 ingest tokens")
+      .optional(),
     /** The API token, or (better) only its hex SHA-256 in `apiTokenSha256`: one of the two. */
     apiToken: z.string().min(1).optional(),
     apiTokenSha256: SHA256_HEX.optional(),
@@ -178,6 +183,12 @@ export function parseTenants(text: string, source: string, tiers?: readonly stri
       if (first !== undefined) problems.push(`[${i}].${key}: the same as tenant [${first}]'s`);
       else seen[key].set(v, i);
     }
+    // Every ingest token, the first and the added ones, is one credential of one tenant.
+    (t.extraIngestTokens ?? []).forEach((x, k) => {
+      const first = seen.ingestToken.get(x.sha256);
+      if (first !== undefined) problems.push(`[${i}].extraIngestTokens.${k}: the same token as ${first === i ? "another of this tenant's" : `tenant [${first}]'s`}`);
+      else seen.ingestToken.set(x.sha256, i);
+    });
     if (tiers && !tiers.includes(t.tier)) problems.push(`[${i}].tier: "${t.tier}" is not a tier of this deployment (${tiers.join(", ")}); deploy the tier first (tenant ${t.name})`);
     (t.placements ?? []).forEach((p, k) => {
       if (tiers && p.tier !== undefined && !tiers.includes(p.tier)) problems.push(`[${i}].placements.${k}.tier: "${p.tier}" is not a tier of this deployment (${tiers.join(", ")}) (tenant ${t.name})`);

@@ -40,7 +40,10 @@ export interface TokenView {
 }
 
 export interface IngestTokenView {
-  token: string;
+  /** What removes it (DELETE /apiv2/ingesttokens/ID). */
+  id: string;
+  /** Absent where the deployment keeps only its hash (AWS): shown once, when made. */
+  token?: string;
   label: string;
   createdAt: string;
   primary: boolean;

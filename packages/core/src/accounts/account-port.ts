@@ -36,10 +36,18 @@ export interface AccountPort {
   /** The tenant's ingest tokens, where this store manages them (one machine); none: not here. */
   ingestTokens?(tenant: string): Awaitable<IngestToken[]>;
   addIngestToken?(tenant: string, label: string): Awaitable<IngestToken>;
-  removeIngestToken?(tenant: string, token: string): Awaitable<boolean>;
+  /** Removes the token `id` names (IngestToken.id, or the token itself). */
+  removeIngestToken?(tenant: string, id: string): Awaitable<boolean>;
 }
 
 export type Awaitable<T> = T | Promise<T>;
+
+/** Where a deployment keeps its tenants' ingest tokens apart from its users (AWS: tenants.json). */
+export interface IngestTokenStore {
+  list(tenant: string): Promise<IngestToken[]>;
+  add(tenant: string, label: string): Promise<IngestToken>;
+  remove(tenant: string, id: string): Promise<boolean>;
+}
 
 export interface User {
   id: string;
@@ -66,7 +74,10 @@ export interface UserToken {
 }
 
 export interface IngestToken {
-  token: string;
+  /** What names it in the API (DELETE /apiv2/ingesttokens/ID): the token itself where it is kept, else a prefix of its SHA-256. */
+  id: string;
+  /** The token, where the store keeps it (one machine); a deployment's keeps only a hash: shown once, when made. */
+  token?: string;
   label: string;
   createdAt: number;
   /** The tenant's first token, the one the source setup shows and `tenants add` printed. */

@@ -12,6 +12,12 @@ export interface Tenant {
   /** Hex SHA-256 of the ingest token, where the directory keeps the hash instead of the token. */
   ingestTokenSha256?: string;
   /**
+   * More ingest tokens beside the first, added from the UI or the API on a deployment (a new sender, or a
+   * rotation: add, move the senders, remove the old one), kept as their SHA-256 with a label. The
+   * directory takes each like the first.
+   */
+  extraIngestTokens?: { sha256: string; label: string; createdAt: number }[];
+  /**
    * Bearer token for the search API, where the directory keeps it: a deployment's tenants config does;
    * a single machine's tenant table keeps only its SHA-256 (the token is shown when created or rotated),
    * so its tenants carry none.

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api } from "../api";
-import { formCall, loadIngestTokens, loadMe, loadTokens, ROLE_HELP, ROLE_NAMES, type Me } from "../accounts";
+import { formCall, loadIngestTokens, loadMe, loadTokens, ROLE_HELP, ROLE_NAMES, type IngestTokenView, type Me } from "../accounts";
 import { ConfirmDelete } from "../components/confirm-delete";
 import { DataTable } from "../components/data-table";
 import { CopyBlock } from "../components/copy-block";
@@ -144,10 +144,11 @@ function ApiTokens() {
 function IngestTokens() {
   const { value: tokens, error, reload } = useLoaded(loadIngestTokens);
   const [problem, setProblem] = useState("");
-  const remove = async (token: string) => {
+  const [made, setMade] = useState<IngestTokenView | null>(null);
+  const remove = async (id: string) => {
     setProblem("");
     try {
-      await api(`/apiv2/ingesttokens/${encodeURIComponent(token)}`, { method: "DELETE" });
+      await api(`/apiv2/ingesttokens/${encodeURIComponent(id)}`, { method: "DELETE" });
       reload();
     } catch (err) {
       setProblem((err as Error).message);
@@ -166,8 +167,9 @@ function IngestTokens() {
         placeholder="e.g. web servers"
         submit={["Add ingest token", "Adding…"]}
         summary="No token added"
-        onSubmit={async (label) => (await formCall("/apiv2/ingesttokens", "POST", { label }), reload())}
+        onSubmit={async (label) => (setMade(await formCall<IngestTokenView>("/apiv2/ingesttokens", "POST", { label })), reload())}
       />
+      {made?.token && <CopyBlock id="new-ingest-token" title={`Ingest token “${made.label}”`} hint={tokens?.some((t) => t.token === undefined) ? "Copy it now: it is not shown again." : "Put it in the senders' configuration."} text={made.token} />}
       {problem && (
         <p class="field-error" role="alert">
           {problem}
@@ -180,16 +182,14 @@ function IngestTokens() {
       ) : (
         <DataTable columns={["Token", "Used by", "Made"]}>
           {tokens.map((t) => (
-            <tr key={t.token} data-ingest-token={t.token}>
-              <td>
-                <code>{t.token}</code>
-              </td>
+            <tr key={t.id} data-ingest-token={t.token ?? t.id}>
+              <td>{t.token !== undefined ? <code>{t.token}</code> : <span class="muted">shown once, when made</span>}</td>
               <td>
                 {t.label}
                 {t.primary && <span class="badge"> shown in Send logs</span>}
               </td>
               <td>{formatShort(Date.parse(t.createdAt))}</td>
-              <td>{tokens.length > 1 && <ConfirmDelete name={`ingest token ${t.label}`} onDelete={() => remove(t.token)} />}</td>
+              <td>{tokens.length > 1 && <ConfirmDelete name={`ingest token ${t.label}`} onDelete={() => remove(t.id)} />}</td>
             </tr>
           ))}
         </DataTable>
