@@ -204,6 +204,8 @@ describe("user accounts, in Chromium, against the real program", () => {
     const row = ada.locator("[data-ingest-token]").filter({ hasText: "web servers" });
     await row.waitFor();
     const token = (await row.getAttribute("data-ingest-token"))!;
+    // The new token is offered to copy at once (on AWS, where only its hash is kept, this is the one time).
+    expect(await ada.locator('[data-snippet="new-ingest-token"] code').textContent()).toBe(token);
     const send = () => fetch(program.url(`/inputs/${token}`), { method: "POST", body: "hello" });
     expect((await send()).status).toBe(200);
     await row.getByRole("button", { name: "Delete ingest token web servers" }).click();
