@@ -95,7 +95,7 @@ export class SingleSignOn {
    * nonce), then a session for the address it proves. Every outcome is a redirect to the UI, which shows the
    * error or keeps the session: the browser is navigating, not calling an API.
    */
-  async callback(query: URLSearchParams, cookieHeader: string | undefined): Promise<SsoRedirect> {
+  async callback(query: URLSearchParams, cookieHeader: string | undefined, isTenant: (name: string) => boolean = () => true): Promise<SsoRedirect> {
     const clear = this.cookie("", 0);
     const flow = this.unseal(cookieOf(cookieHeader, COOKIE));
     const fail = (message: string, back = "#/search"): SsoRedirect => ({ location: this.ui("error", message, back), cookie: clear });
@@ -122,7 +122,8 @@ export class SingleSignOn {
     const name = typeof claims?.name === "string" ? claims.name : "";
     let session: Session | undefined;
     try {
-      session = await this.accounts.ssoSignIn(flow.account, email, name);
+      // An account that is no tenant is answered as one the address is no user of (as a password's sign-in).
+      session = isTenant(flow.account) ? await this.accounts.ssoSignIn(flow.account, email, name) : undefined;
     } catch (err) {
       this.options.logger?.warn(`single sign-on: ${(err as Error).message}`, { error: (err as Error).message });
       return fail(`Signing in failed: ${(err as Error).message}`, flow.back);
