@@ -329,8 +329,11 @@ describe("the web UI, in Chromium, against the real program", () => {
 
   it("tails new events in as they are indexed, pauses and resumes", async () => {
     await page.getByRole("link", { name: "Live tail" }).click();
-    await search(`tailme AND ${marker}`);
+    // The tail page must be in place before the query is typed: typed into the search page's box while
+    // the route changes, it is lost with that box (seen in CI on a busy machine).
     const status = page.getByTestId("tail-status");
+    await status.waitFor();
+    await search(`tailme AND ${marker}`);
     await status.getByText("Live").waitFor();
     await page.getByText("Waiting for new events").waitFor();
     const send = async (text: string) => expect((await fetch(program.url(`/inputs/${def.ingestToken}/tag/tail`), { method: "POST", body: text })).status).toBe(200);
