@@ -166,6 +166,47 @@ describe("embedded queue durability", () => {
       await queue.close();
     }
   });
+  it("rolls an index feed's segments smaller than the other topics, so that little of it stays on disk once indexed", async () => {
+    const dir = await tempDir();
+    const queue = await EmbeddedQueue.open({ dir, segmentBytes: 256 * 1024, feedSegmentBytes: 8 * 1024 });
+    const onDisk = async (topic: string) => {
+      const part = path.join(dir, "topics", topic, "0");
+      const names = (await readdir(part)).filter((n) => n.endsWith(".log"));
+      return (await Promise.all(names.map((n) => stat(path.join(part, n))))).reduce((n, st) => n + st.size, 0);
+    };
+    try {
+      const feed = processedTopic("default");
+      await queue.admin.ensureTopics([
+        { name: feed, partitions: 1 },
+        { name: RAW_TOPIC, partitions: 1 },
+      ]);
+      const producer = queue.producer();
+      for (let i = 0; i < 100; i++) {
+        await producer.send(feed, [{ key: "k", partition: 0, value: Buffer.alloc(1000, 97) }]);
+        await producer.send(RAW_TOPIC, [{ key: "k", partition: 0, value: Buffer.alloc(1000, 97) }]);
+      }
+      const consumer = queue.consumer({ group: "index", topics: [feed], fromBeginning: true, maxBatchRecords: 50, maxWaitMs: 0 });
+      let consumed = 0;
+      const running = consumer.run(async (b) => {
+        consumed += b.records.length;
+      });
+      while ((await queue.admin.committed("index", feed)).get(0) !== 100) await new Promise((r) => setTimeout(r, 10));
+      await consumer.stop();
+      await running;
+      expect(consumed).toBe(100);
+      const before = await onDisk(feed);
+      expect(before).toBeGreaterThan(100_000);
+      await queue.applyRetention();
+      // All of the feed was consumed: only its active segment stays, under one feed segment's size.
+      expect(await onDisk(feed)).toBeLessThanOrEqual(8 * 1024);
+      expect((await queue.admin.offsets(feed))[0]!.start).toBeGreaterThan(90);
+      // The raw topic rolls at the general size: still one segment, all of it there.
+      expect((await queue.admin.offsets(RAW_TOPIC))[0]!.start).toBe(0);
+      expect(await onDisk(RAW_TOPIC)).toBeGreaterThan(100_000);
+    } finally {
+      await queue.close();
+    }
+  });
   it("stores the raw topic's large values deflated and gives them back as written, also after a restart", async () => {
     const dir = await tempDir();
     const lines = Array.from({ length: 300 }, (_, i) => `<14>1 2026-01-05T12:00:00.000Z web-${i % 7} app - - - request ${i} completed in ${i * 3} ms`).join("\n");
