@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 import { CLI, freePort, removeDir, ROOT, run, startProgram, tempDataDir, tenantTokens, waitFor, type Program, type TenantTokens } from "../helpers/program";
 
@@ -67,6 +67,12 @@ describe("the pipeline on Kafka", () => {
     c = await cluster();
     program = await startProgram({ args: kafkaArgs(c) });
     tokens = await tenantTokens(program.dataDir);
+  });
+  afterEach((ctx) => {
+    // A program that died mid-test is the failure to explain: show what it said last.
+    if (ctx.task.result?.state === "fail" && program.child.exitCode !== null) {
+      process.stderr.write(`\n[the program exited with ${program.child.exitCode} (signal ${program.child.signalCode})]\n${program.output().split("\n").slice(-60).join("\n")}\n`);
+    }
   });
   afterAll(async () => {
     if (program.child.exitCode === null) await program.kill();

@@ -59,7 +59,7 @@ export interface Program {
   kill(): Promise<void>;
 }
 
-type StartOptions = { dataDir?: string; args?: string[]; syslogPort?: number; httpPort?: number; tlsPort?: number; command?: "start" | "collector" };
+type StartOptions = { dataDir?: string; args?: string[]; syslogPort?: number; httpPort?: number; tlsPort?: number; command?: "start" | "collector"; /** Node's own flags, before the program (e.g. a preload). */ nodeArgs?: string[] };
 
 /**
  * How long the program may take to become healthy before the start counts as failed. The wait is for
@@ -91,7 +91,7 @@ async function startOnce(opts: StartOptions): Promise<Program> {
   const args = [CLI, opts.command ?? "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--syslog-port", String(syslogPort), "--http-port", String(httpPort)];
   if (opts.tlsPort !== undefined) args.push("--tls-port", String(opts.tlsPort));
   args.push(...(opts.args ?? []));
-  const child = spawn(process.execPath, ["--enable-source-maps", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--enable-source-maps", ...(opts.nodeArgs ?? []), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));

@@ -12,7 +12,7 @@ import { checkQueueConfig, parseBrokers, type QueueConfig } from "./queue-config
 import { DEFAULTS, start } from "./start";
 import { TenantError, TenantStore } from "./tenant-store";
 import { registerUsersCommands } from "./users-commands";
-import { AccountError } from "@unmeltable/core";
+import { AccountError, errorFields } from "@unmeltable/core";
 import { decimalArg, describePlan, planFromFlags, type PlanFlags } from "./plan-flags";
 import { regionOption, registerAwsTenantsCommands } from "./aws-tenants-commands";
 import { PRIVATE_UMASK } from "./private-data-dir";
@@ -442,6 +442,10 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
   const dataDir = path.resolve(opts.dataDir);
   // Readable lines on stderr; UNMELTABLE_LOG_FORMAT=json for pino's JSON (packages/runtime/src/logger.ts).
   const logger = createLogger(loggerOptionsFromEnv());
+  // A promise that some part left unhandled (a library's background work, such as a Kafka client's
+  // reconnects while brokers come back) must not take the process down: what was acknowledged is durable,
+  // but a dead collector refuses everything sent after. Node 20 would exit; say it loudly and go on.
+  process.on("unhandledRejection", (reason) => logger.error("unhandled promise rejection (a bug: please report it); the program goes on", errorFields(reason)));
   const running = await start({
     dataDir,
     host: opts.host,
