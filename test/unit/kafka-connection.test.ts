@@ -110,3 +110,18 @@ describe("Kafka connection settings, native client (librdkafka)", () => {
     expect(token.lifetime).toBeGreaterThan(Date.now());
   });
 });
+
+describe("broker connections of the pure-JS client", () => {
+  it("never turn a connection's second error into an uncaught exception (the program would end)", async () => {
+    const { Connection } = await import("@platformatic/kafka");
+    // Any of the adapter's clients installs the guard: their options come from platformaticConnection.
+    platformaticConnection({ brokers: ["127.0.0.1:9092"] });
+    const c = new Connection("unmeltable-test");
+    // As the library's pool does: one listener, once.
+    c.once("error", () => undefined);
+    c.emit("error", new Error("the socket was reset"));
+    // Without the guard this emit throws ERR_UNHANDLED_ERROR (an uncaught exception inside a socket event).
+    expect(() => c.emit("error", new Error("a write on the reset socket"))).not.toThrow();
+    expect(c.listenerCount("error")).toBe(1);
+  });
+});

@@ -1,3 +1,5 @@
+import { subscribe } from "node:diagnostics_channel";
+import type { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import type { BaseOptions, SASLOptions } from "@platformatic/kafka";
 import { mskIamTokenProvider, type KafkaConnection } from "./connection";
@@ -15,6 +17,7 @@ export type PlatformaticConnectionOptions = Pick<BaseOptions, "clientId" | "boot
  */
 export function platformaticConnection(conn: KafkaConnection): PlatformaticConnectionOptions {
   if (conn.brokers.length === 0) throw new Error("no Kafka brokers given (--brokers HOST:PORT,...)");
+  guardConnectionErrors();
   const sasl = conn.sasl;
   const tls = conn.ssl || sasl?.mechanism === "aws-msk-iam";
   const options: PlatformaticConnectionOptions = { clientId: conn.clientId ?? "unmeltable", bootstrapBrokers: conn.brokers };
@@ -52,4 +55,27 @@ export function mskIamTokenRefresher(region: string, now: () => number = Date.no
       .finally(() => (pending = undefined));
     return pending;
   };
+}
+
+/**
+ * @platformatic/kafka 1.35 listens for a broker connection's 'error' event only while it waits for the
+ * connection (`ready`) and once in its pool (`once`, to drop it). A connection that errs a second time —
+ * a write on a socket already reset, while brokers go down or come back — emits 'error' to nobody, and
+ * Node turns that into an uncaught exception: the whole program gone (seen once in CI as the program
+ * vanishing while the test brokers came back). The errors themselves reach the requests that were using
+ * the connection (their callbacks fail, the clients retry); this only makes sure each connection always
+ * has a listener. Connections announce themselves on the library's `plt:kafka:instances` channel.
+ */
+let guarded = false;
+export function guardConnectionErrors(): void {
+  if (guarded) return;
+  guarded = true;
+  subscribe("plt:kafka:instances", (message) => {
+    const { type, instance } = message as { type: string; instance: EventEmitter };
+    if (type === "connection") instance.on("error", ignoreConnectionError);
+  });
+}
+
+function ignoreConnectionError(): void {
+  // Reported to the requests on the connection; see guardConnectionErrors.
 }
