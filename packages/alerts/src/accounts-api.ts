@@ -118,7 +118,7 @@ async function singleSignOn(req: AccountsRequest, path: string, deps: AccountsDe
   if (!sso) throw notFound("single sign-on is not configured here: sign in with email and password (the operator sets it up with --oidc-issuer, README)");
   if (req.method !== "GET") throw badRequest("single sign-on is a browser's navigation: GET");
   let step;
-  if (path === "/auth/sso/callback") step = await sso.callback(req.query, req.headers.cookie, deps.isTenant);
+  if (path === "/auth/sso/callback") step = await sso.callback(req.query, req.headers.cookie, (name) => deps.isTenant(name));
   else {
     const account = (req.query.get("account") ?? "").trim();
     const back = req.query.get("back") ?? "";
