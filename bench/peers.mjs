@@ -14,7 +14,8 @@
  *   npm run bench:peers                                           # everything, ~15-20 min
  *   PARTS="tcp" SERVERS="unmcoll" RUNS=1 DURATION=5 npm run bench:peers   # a quick look
  *
- * Extra arguments go to side-by-side.sh as they are.
+ * rsyslog comes from RSYSLOG_ROOT (an unpacked .deb), by default the copy `npm test`'s set-up unpacked into
+ * node_modules/.cache/unmeltable-test/rsyslog. Extra arguments go to side-by-side.sh as they are.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -45,5 +46,11 @@ const copy = path.join(ROOT, "bench/out/side-by-side.sh");
 mkdirSync(path.dirname(copy), { recursive: true });
 writeFileSync(copy, original.replace(listing, "node dist/unmeltable.mjs tenants rotate-token default --data-dir \"$1\" --json"));
 
-const run = spawnSync("bash", [copy, ...process.argv.slice(2)], { cwd: ROOT, stdio: "inherit", env: { ...process.env, UNM: ROOT, PEERS_DIR: process.env.PEERS_DIR ?? dir } });
+// rsyslog: the copy npm test's set-up unpacked, unless RSYSLOG_ROOT names another. Always absolute: rsyslogd
+// loads its modules (lmnsd_ptcp for TCP) from that path in a folder of its own, where a relative one
+// found nothing (the rsyslog column of a run went missing that way).
+const unpacked = path.join(ROOT, "node_modules/.cache/unmeltable-test/rsyslog");
+const rsyslogRoot = process.env.RSYSLOG_ROOT ? path.resolve(process.env.RSYSLOG_ROOT) : existsSync(path.join(unpacked, "usr/sbin/rsyslogd")) ? unpacked : undefined;
+const env = { ...process.env, UNM: ROOT, PEERS_DIR: process.env.PEERS_DIR ?? dir, ...(rsyslogRoot ? { RSYSLOG_ROOT: rsyslogRoot } : {}) };
+const run = spawnSync("bash", [copy, ...process.argv.slice(2)], { cwd: ROOT, stdio: "inherit", env });
 process.exit(run.status ?? (run.signal ? 1 : 0));
