@@ -16,6 +16,21 @@ afterEach(async () => {
   while (dirs.length) await rm(dirs.pop()!, { recursive: true, force: true });
 });
 
+/** An index feed and the raw topic, one partition each, with `count` records of `bytes` each in both. */
+async function fillFeedAndRaw(queue: EmbeddedQueue, count: number, bytes: number): Promise<string> {
+  const feed = processedTopic("default");
+  await queue.admin.ensureTopics([
+    { name: feed, partitions: 1 },
+    { name: RAW_TOPIC, partitions: 1 },
+  ]);
+  const producer = queue.producer();
+  for (let i = 0; i < count; i++) {
+    await producer.send(feed, [{ key: "k", partition: 0, value: Buffer.alloc(bytes, 97) }]);
+    await producer.send(RAW_TOPIC, [{ key: "k", partition: 0, value: Buffer.alloc(bytes, 97) }]);
+  }
+  return feed;
+}
+
 describe("embedded queue durability", () => {
   it("keeps every acknowledged record when the writer is killed with SIGKILL mid-stream", async () => {
     const dir = await tempDir();
@@ -135,16 +150,7 @@ describe("embedded queue durability", () => {
     // Default retention (48 h): only the index feed may go before it.
     const queue = await EmbeddedQueue.open({ dir, segmentBytes: 1024 });
     try {
-      const feed = processedTopic("default");
-      await queue.admin.ensureTopics([
-        { name: feed, partitions: 1 },
-        { name: RAW_TOPIC, partitions: 1 },
-      ]);
-      const producer = queue.producer();
-      for (let i = 0; i < 40; i++) {
-        await producer.send(feed, [{ key: "k", partition: 0, value: Buffer.alloc(200, 97) }]);
-        await producer.send(RAW_TOPIC, [{ key: "k", partition: 0, value: Buffer.alloc(200, 97) }]);
-      }
+      const feed = await fillFeedAndRaw(queue, 40, 200);
       const consumer = queue.consumer({ group: "index", topics: [feed, RAW_TOPIC], fromBeginning: true, maxBatchRecords: 20, maxWaitMs: 0 });
       const consumed = new Map<string, number>();
       const running = consumer.run(async (b) => {
@@ -175,16 +181,7 @@ describe("embedded queue durability", () => {
       return (await Promise.all(names.map((n) => stat(path.join(part, n))))).reduce((n, st) => n + st.size, 0);
     };
     try {
-      const feed = processedTopic("default");
-      await queue.admin.ensureTopics([
-        { name: feed, partitions: 1 },
-        { name: RAW_TOPIC, partitions: 1 },
-      ]);
-      const producer = queue.producer();
-      for (let i = 0; i < 100; i++) {
-        await producer.send(feed, [{ key: "k", partition: 0, value: Buffer.alloc(1000, 97) }]);
-        await producer.send(RAW_TOPIC, [{ key: "k", partition: 0, value: Buffer.alloc(1000, 97) }]);
-      }
+      const feed = await fillFeedAndRaw(queue, 100, 1000);
       const consumer = queue.consumer({ group: "index", topics: [feed], fromBeginning: true, maxBatchRecords: 50, maxWaitMs: 0 });
       let consumed = 0;
       const running = consumer.run(async (b) => {

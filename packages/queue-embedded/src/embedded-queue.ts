@@ -112,10 +112,11 @@ export class EmbeddedQueue implements Queue {
   }
 
   static async open(options: EmbeddedQueueOptions): Promise<EmbeddedQueue> {
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     const q = new EmbeddedQueue({
       dir: options.dir,
-      segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
-      feedSegmentBytes: Math.min(options.feedSegmentBytes ?? DEFAULT_FEED_SEGMENT_BYTES, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES),
+      segmentBytes,
+      feedSegmentBytes: Math.min(options.feedSegmentBytes ?? DEFAULT_FEED_SEGMENT_BYTES, segmentBytes),
       retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
       retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION_BYTES,
       retentionCheckMs: options.retentionCheckMs ?? 60_000,
