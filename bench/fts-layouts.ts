@@ -22,22 +22,45 @@ const END = Date.UTC(2024, 2, 18, 0, 0, 0);
 const START = END - SPAN;
 const dir = path.resolve(import.meta.dirname, "out/fts-layouts");
 
+/** One candidate: its tables, and how one prepared row (rowid, event text, field tokens) goes into them. */
 interface Layout {
   name: string;
   ddl: string;
-  insert: string;
-  /** The values bound after the rowid, from the text and the field tokens. */
-  values(raw: string, f: string): string[];
+  writer(db: Database.Database): (rowid: number, raw: string, f: string) => void;
+}
+const FTS = "content='', columnsize=0, tokenize='unicode61 remove_diacritics 2'";
+/** A layout of one FTS table whose columns get `values` of the text and the field tokens. */
+function oneTable(name: string, columns: string, options: string, values: (raw: string, f: string) => string[]): Layout {
+  const cols = columns.split(", ");
+  return {
+    name,
+    ddl: `CREATE VIRTUAL TABLE fts USING fts5(${columns}, ${options}${FTS})`,
+    writer: (db) => {
+      const ins = db.prepare(`INSERT INTO fts (rowid, ${columns}) VALUES (?, ${cols.map(() => "?").join(", ")})`);
+      return (rowid, raw, f) => void ins.run(rowid, ...values(raw, f));
+    },
+  };
 }
 const noExists = (f: string) => f.split(" ").filter((t) => !t.startsWith("x")).join(" ");
 const layouts: Layout[] = [
-  { name: "today: fts5(raw, f), detail=full", ddl: "CREATE VIRTUAL TABLE fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2')", insert: "INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)", values: (r, f) => [r, f] },
-  { name: "one column: text then field tokens", ddl: "CREATE VIRTUAL TABLE fts USING fts5(raw, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2')", insert: "INSERT INTO fts (rowid, raw) VALUES (?, ?)", values: (r, f) => [`${r} ${f}`] },
-  { name: "one column: field tokens then text", ddl: "CREATE VIRTUAL TABLE fts USING fts5(raw, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2')", insert: "INSERT INTO fts (rowid, raw) VALUES (?, ?)", values: (r, f) => [`${f} ${r}`] },
-  { name: "fts5(raw, f), detail=column", ddl: "CREATE VIRTUAL TABLE fts USING fts5(raw, f, content='', columnsize=0, detail=column, tokenize='unicode61 remove_diacritics 2')", insert: "INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)", values: (r, f) => [r, f] },
-  { name: "text only (no field tokens)", ddl: "CREATE VIRTUAL TABLE fts USING fts5(raw, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2')", insert: "INSERT INTO fts (rowid, raw) VALUES (?, ?)", values: (r) => [r] },
-  { name: "fts5(raw, f) without exists tokens", ddl: "CREATE VIRTUAL TABLE fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2')", insert: "INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)", values: (r, f) => [r, noExists(f)] },
-  { name: "text fts5 detail=full + field tokens in a second fts5 detail=none", ddl: "CREATE VIRTUAL TABLE fts USING fts5(raw, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2'); CREATE VIRTUAL TABLE ftsf USING fts5(f, content='', columnsize=0, detail=none, tokenize='unicode61 remove_diacritics 2')", insert: "", values: () => [] },
+  oneTable("today: fts5(raw, f), detail=full", "raw, f", "", (r, f) => [r, f]),
+  oneTable("one column: text then field tokens", "raw", "", (r, f) => [`${r} ${f}`]),
+  oneTable("one column: field tokens then text", "raw", "", (r, f) => [`${f} ${r}`]),
+  oneTable("fts5(raw, f), detail=column", "raw, f", "detail=column, ", (r, f) => [r, f]),
+  oneTable("text only (no field tokens)", "raw", "", (r) => [r]),
+  oneTable("fts5(raw, f) without exists tokens", "raw, f", "", (r, f) => [r, noExists(f)]),
+  {
+    name: "text fts5 detail=full + field tokens in a second fts5 detail=none",
+    ddl: `CREATE VIRTUAL TABLE fts USING fts5(raw, ${FTS}); CREATE VIRTUAL TABLE ftsf USING fts5(f, detail=none, ${FTS})`,
+    writer: (db) => {
+      const text = db.prepare("INSERT INTO fts (rowid, raw) VALUES (?, ?)");
+      const fields = db.prepare("INSERT INTO ftsf (rowid, f) VALUES (?, ?)");
+      return (rowid, raw, f) => {
+        text.run(rowid, raw);
+        fields.run(rowid, f);
+      };
+    },
+  },
 ];
 
 function ftsBytes(db: Database.Database): number {
@@ -51,7 +74,7 @@ const dbs = layouts.map((l, i) => {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = OFF");
   db.exec(l.ddl);
-  return db;
+  return { db, write: l.writer(db) };
 });
 const corpus = new Corpus(1);
 let rawBytes = 0;
@@ -66,11 +89,7 @@ for (let i = 0; i < N; i += BATCH) {
   const prepared = prepareWrite("t", docs, "day");
   for (const slice of prepared.slices) {
     const rows = slice.rows;
-    layouts.forEach((l, li) => {
-      const db = dbs[li]!;
-      const two = l.insert === "";
-      const ins = db.prepare(two ? "INSERT INTO fts (rowid, raw) VALUES (?, ?)" : l.insert);
-      const insF = two ? db.prepare("INSERT INTO ftsf (rowid, f) VALUES (?, ?)") : undefined;
+    for (const { db, write } of dbs) {
       let seq = 0;
       let last = -1;
       db.transaction(() => {
@@ -78,19 +97,16 @@ for (let i = 0; i < N; i += BATCH) {
           const ts = rows[k + 1] as number;
           seq = ts === last ? seq + 1 : 0;
           last = ts;
-          const rowid = ts * 1000 + seq;
-          if (two) {
-            ins.run(rowid, rows[k + 3]);
-            insF!.run(rowid, rows[k + 5]);
-          } else ins.run(rowid, ...l.values(rows[k + 3] as string, rows[k + 5] as string));
+          write(ts * 1000 + seq, rows[k + 3] as string, rows[k + 5] as string);
         }
       })();
-    });
+    }
   }
 }
 console.log(`${N.toLocaleString()} events, raw ${(rawBytes / N).toFixed(1)} B/event`);
 layouts.forEach((l, i) => {
-  dbs[i]!.pragma("wal_checkpoint(TRUNCATE)");
-  console.log(`| ${l.name} | ${(ftsBytes(dbs[i]!) / N).toFixed(1)} |`);
-  dbs[i]!.close();
+  const { db } = dbs[i]!;
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  console.log(`| ${l.name} | ${(ftsBytes(db) / N).toFixed(1)} |`);
+  db.close();
 });
