@@ -4,7 +4,7 @@
 // and a real browser, so they need a few Debian packages; the optional native Kafka client is built too
 // (its adapter has a contract run of its own, and typecheck reads its types). This installs what is missing when it may (root, or sudo without a password) and
 // otherwise names it in one line. Nothing here is needed to run the product (`npm start`).
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { buildTestBroker } from "./build-test-broker.mjs";
@@ -107,21 +107,29 @@ if (!onPath("rsyslogd") && !existsSync(`${RSYSLOG_ROOT}/usr/sbin/rsyslogd`)) {
   execFileSync("dpkg", ["-x", `${RSYSLOG_ROOT}/deb/${deb}`, RSYSLOG_ROOT]);
 }
 
+// The Kafka client and the test broker are two long builds (about two minutes and one): they run side by
+// side, the client's npm install mostly waiting on npm while the broker compiles. The broker then takes
+// librdkafka's source from the npm tarball, not from the client's copy that npm is writing meanwhile.
+let clientBuilt;
 if (clientMissing) {
   // npm skipped the optional Kafka client (its prebuilt binary is on GitHub, its bundled librdkafka does
   // not build offline): install it again, linked against the system's librdkafka.
-  step("building the Kafka client @confluentinc/kafka-javascript against the system's librdkafka (about two minutes)");
-  try {
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CKJS_LINKING: "dynamic" } });
-  } catch {
-    fail(`the Kafka client did not build: see npm's output above (it needs ${KAFKA_CLIENT_BUILD.join(" ")})`);
-  }
-  if (!kafkaClientLoads()) fail("the Kafka client was built but does not load: run `CKJS_LINKING=dynamic npm install` and read its output");
+  step("building the Kafka client @confluentinc/kafka-javascript against the system's librdkafka (about two minutes), beside the test broker");
+  clientBuilt = new Promise((resolve) => {
+    const npm = spawn("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CKJS_LINKING: "dynamic" } });
+    npm.on("error", () => resolve(false));
+    npm.on("exit", (code) => resolve(code === 0));
+  });
+  process.env.UNMELTABLE_TEST_BROKER_FROM_NPM = "1";
 }
 try {
   buildTestBroker();
 } catch (err) {
   fail(`the Kafka test broker did not build: ${err.message}`);
+}
+if (clientBuilt) {
+  if (!(await clientBuilt)) fail(`the Kafka client did not build: see npm's output above (it needs ${KAFKA_CLIENT_BUILD.join(" ")})`);
+  if (!kafkaClientLoads()) fail("the Kafka client was built but does not load: run `CKJS_LINKING=dynamic npm install` and read its output");
 }
 // SST's platform (.sst/platform, generated offline from the npm registry, about a minute the first time):
 // test/stacks/sst-components.test.ts runs SST's own component code from it, and is skipped without it.
