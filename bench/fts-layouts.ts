@@ -2,7 +2,8 @@
  * Candidates for the FTS table's bytes per event (issue 16 §2, disk): the same prepared rows of the seeded
  * mixed corpus (bench/lib/corpus.ts, as bench/index-writer.ts makes them) inserted into fresh FTS5 tables
  * of each layout, one day slice's worth per file, in the writer's batches and rowid order; bytes from
- * SQLite's dbstat (no 'optimize' merge, as the writer never runs one). Writes bench/out/fts-layouts/.
+ * SQLite's dbstat as the writer leaves them, and again after FTS5's 'optimize' (every table's segments
+ * merged into one b-tree, as a sealed slice could be once its day is over). Writes bench/out/fts-layouts/.
  *
  *   npm run bench:fts-layouts -- [--events 200000]
  */
@@ -104,9 +105,18 @@ for (let i = 0; i < N; i += BATCH) {
   }
 }
 console.log(`${N.toLocaleString()} events, raw ${(rawBytes / N).toFixed(1)} B/event`);
+console.log("| layout | FTS B/event as written | after 'optimize' | optimize took |");
+console.log("|---|---|---|---|");
 layouts.forEach((l, i) => {
   const { db } = dbs[i]!;
   db.pragma("wal_checkpoint(TRUNCATE)");
-  console.log(`| ${l.name} | ${(ftsBytes(db) / N).toFixed(1)} |`);
+  const written = ftsBytes(db);
+  const started = performance.now();
+  for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'").all() as { name: string }[]) {
+    db.prepare(`INSERT INTO ${name} (${name}) VALUES ('optimize')`).run();
+  }
+  const took = performance.now() - started;
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  console.log(`| ${l.name} | ${(written / N).toFixed(1)} | ${(ftsBytes(db) / N).toFixed(1)} | ${(took / 1000).toFixed(1)} s |`);
   db.close();
 });

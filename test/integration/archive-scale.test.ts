@@ -22,6 +22,7 @@ import { LeaseHeldError, runArchive, S3Store, type PieceRequest, type PieceResul
 import { PlatformaticKafkaQueue } from "@unmeltable/queue-kafka";
 import { startMockCluster, type MockCluster } from "../helpers/kafka";
 import { startConditionalS3, type ConditionalS3 } from "../helpers/s3-conditional";
+import { bundleChild } from "../helpers/child-bundle";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const DAY = "2026-02-10";
@@ -38,6 +39,8 @@ describe("the archive at scale: Kafka test broker → workers in their own proce
   let work: string;
   let tmpfs: string;
   let mounted = false;
+  /** test/helpers/archive-worker-child.ts, bundled: some twenty workers start in this file. */
+  let workerScript: string;
   /** Every event produced, by id → its day. */
   const produced = new Map<string, RawRecord>();
   let rawBytes = 0;
@@ -52,6 +55,7 @@ describe("the archive at scale: Kafka test broker → workers in their own proce
     } catch {
       // Not root here: the folder stays a plain one, and must stay empty all the same.
     }
+    workerScript = await bundleChild("test/helpers/archive-worker-child.ts");
     cluster = await startMockCluster(3);
     queue = new PlatformaticKafkaQueue({ brokers: cluster.brokers, createTopics: (t) => cluster.createTopics(t) });
     await queue.admin.ensureTopics([{ name: RAW_TOPIC, partitions: 6 }]);
@@ -102,6 +106,7 @@ describe("the archive at scale: Kafka test broker → workers in their own proce
     if (mounted) execFileSync("umount", [tmpfs]);
     rmSync(tmpfs, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
+    if (workerScript) rmSync(workerScript, { force: true });
   });
 
   /** A worker process for one piece; `hangAfterBytes`: it stops halfway and is SIGKILLed there. */
@@ -112,8 +117,7 @@ describe("the archive at scale: Kafka test broker → workers in their own proce
         const hangAfterBytes = options.hangAfterBytes?.(request);
         // Few open streams and a small hold: ended streams go up both ways (held and put, deferred multipart).
         const input = { request, brokers: cluster.brokers, endpoint: conditional.url, bucket: "archive", maxOpen: 6, partBytes: 5 * MB, holdBytes: 256 * 1024, hangAfterBytes };
-        // tsx keeps its compile cache in TMPDIR: off, so that the folder shows only what the worker writes.
-        const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/archive-worker-child.ts", JSON.stringify(input)], { cwd: ROOT, env: { ...process.env, TMPDIR: tmpfs, TSX_DISABLE_CACHE: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [workerScript, JSON.stringify(input)], { cwd: ROOT, env: { ...process.env, TMPDIR: tmpfs }, stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
         let err = "";
         child.stdout.on("data", (c: Buffer) => {
