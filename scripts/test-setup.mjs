@@ -42,6 +42,10 @@ function debianInstalled(pkg) {
   return r.status === 0 && r.stdout.trim() === "installed";
 }
 
+function kafkaClientInstalled() {
+  return existsSync("node_modules/@confluentinc/kafka-javascript/package.json");
+}
+
 function kafkaClientLoads() {
   // In a child process: a half-built addon must not take this script with it.
   const code = "require(require.resolve('@confluentinc/kafka-javascript', { paths: [process.cwd() + '/packages/queue-kafka'] }))";
@@ -126,8 +130,8 @@ if (clientMissing) {
   // not build offline): install it again, linked against the system's librdkafka.
   step("building the Kafka client @confluentinc/kafka-javascript against the system's librdkafka (about two minutes), beside the test broker");
   clientBuilt = new Promise((resolve) => {
-    // JOBS: node-gyp compiles the addon's eleven C++ files one at a time unless told otherwise.
-    const npm = spawn("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CKJS_LINKING: "dynamic", JOBS: "max" } });
+    // (Not JOBS=max for node-gyp: its make then runs librdkafka's configure and build steps out of order.)
+    const npm = spawn("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CKJS_LINKING: "dynamic" } });
     npm.on("error", () => resolve(false));
     npm.on("exit", (code) => resolve(code === 0));
   });
@@ -140,7 +144,11 @@ try {
 }
 if (clientBuilt) {
   if (!(await clientBuilt)) fail(`the Kafka client did not build: see npm's output above (it needs ${KAFKA_CLIENT_BUILD.join(" ")})`);
-  if (!kafkaClientLoads()) fail("the Kafka client was built but does not load: run `CKJS_LINKING=dynamic npm install` and read its output");
+  if (!kafkaClientInstalled()) {
+    // An optional dependency that fails to build is left out by npm, which still exits 0.
+    fail(`npm could not build the Kafka client and went on without it (an optional dependency): \`CKJS_LINKING=dynamic npm install --foreground-scripts\` shows why (it needs ${KAFKA_CLIENT_BUILD.join(" ")})`);
+  }
+  if (!kafkaClientLoads()) fail("the Kafka client was built but does not load: run `CKJS_LINKING=dynamic npm install --foreground-scripts` and read its output");
 }
 if (!(await sstPlatform)) {
   console.warn("test set-up: SST's platform could not be generated (npm run sst:types); the tests of SST's own components will be skipped");
