@@ -234,6 +234,14 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
     );
   }
 
+  if (!udp.priorityRaised) {
+    // Measured in `start` at 50k datagrams/s with the 4 MiB cap (bench/RESULTS.md, issue 16): 0.7-7.8 % lost
+    // at the process's priority, none 5 levels above it.
+    (options.logger ?? noLogger).info(
+      "syslog UDP: the receiver thread runs at the process's priority (raising it needs root or CAP_SYS_NICE); while the stages keep the CPUs busy, bursts may overflow the receive buffer",
+    );
+  }
+
   let tlsServer: tls.Server | undefined;
   let tlsPort: number | undefined;
   if (options.tls) {

@@ -18,12 +18,18 @@ export interface UdpBatch {
   refused: number;
 }
 
-export type UdpReceiverReply = UdpBatch | { kind: "ready"; port: number; receiveBufferBytes: number } | { kind: "error"; message: string } | { kind: "closed" };
+export type UdpReceiverReply = UdpBatch | ({ kind: "ready" } & ReceiverStarted) | { kind: "error"; message: string } | { kind: "closed" };
 
-export interface UdpReceiver {
+/** What a receiver thread reports once its socket is bound. */
+interface ReceiverStarted {
   port: number;
   /** What the kernel granted of the receive buffer asked for (Linux reports twice the usable size). */
   receiveBufferBytes: number;
+  /** Whether the thread runs above the process's priority (allowed to root and CAP_SYS_NICE only). */
+  priorityRaised: boolean;
+}
+
+export interface UdpReceiver extends ReceiverStarted {
   /** Stops receiving and delivers what was received; resolves once the worker has exited. */
   close(): Promise<void>;
 }
@@ -86,6 +92,7 @@ export async function startUdpReceiver(
   return {
     port: current.port,
     receiveBufferBytes: current.receiveBufferBytes,
+    priorityRaised: current.priorityRaised,
     close: async () => {
       closing = true;
       clearTimeout(restartTimer);
@@ -94,9 +101,7 @@ export async function startUdpReceiver(
   };
 }
 
-interface Running {
-  port: number;
-  receiveBufferBytes: number;
+interface Running extends ReceiverStarted {
   /** Resolves with the reason when the thread ends without being asked to. */
   failed: Promise<string>;
   close(): Promise<void>;
@@ -108,7 +113,7 @@ async function spawnReceiver(worker: Worker, deliver: (frames: Buffer[], remote:
   let asked = false;
   let fail: (reason: string) => void = () => undefined;
   const failed = new Promise<string>((resolve) => (fail = resolve));
-  const ready = new Promise<{ port: number; receiveBufferBytes: number }>((resolve, reject) => {
+  const ready = new Promise<ReceiverStarted>((resolve, reject) => {
     worker.on("error", (err) => {
       reject(err);
       fail(err.message);
@@ -140,7 +145,7 @@ async function spawnReceiver(worker: Worker, deliver: (frames: Buffer[], remote:
       }
     });
   });
-  let started: { port: number; receiveBufferBytes: number };
+  let started: ReceiverStarted;
   try {
     started = await ready;
   } catch (err) {
@@ -152,6 +157,7 @@ async function spawnReceiver(worker: Worker, deliver: (frames: Buffer[], remote:
   return {
     port: started.port,
     receiveBufferBytes: started.receiveBufferBytes,
+    priorityRaised: started.priorityRaised,
     failed,
     close: async () => {
       asked = true;

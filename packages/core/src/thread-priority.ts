@@ -20,3 +20,23 @@ export function lowerThreadPriority(steps: number): boolean {
     return false;
   }
 }
+
+/**
+ * Raises the calling thread's scheduling priority by `steps` nice levels above the process's (at most to
+ * -20), where it is allowed: Linux lets only root or CAP_SYS_NICE go above the process's nice value, and
+ * elsewhere this returns false with nothing changed. For threads that must never wait for the CPU and do
+ * little with it (the UDP receiver: the kernel drops what its receive buffer cannot hold while it waits).
+ */
+export function raiseThreadPriority(steps: number): boolean {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (!Number.isInteger(tid) || tid <= 0) return false;
+    const now = os.getPriority(tid);
+    const wanted = Math.max(-20, now - steps);
+    if (wanted === now) return false;
+    os.setPriority(tid, wanted);
+    return os.getPriority(tid) === wanted;
+  } catch {
+    return false;
+  }
+}
