@@ -280,7 +280,9 @@ describe("collector user data", () => {
   it("runs the collector as a systemd service on the spool mount, with the TLS material from SSM", () => {
     const s = collectorUserData(input);
     expect(s).toContain("RequiresMountsFor=/var/lib/unmeltable");
-    expect(s).toContain("AmbientCapabilities=CAP_NET_BIND_SERVICE");
+    // Port 514 without root, and the UDP receiver thread above the process's priority (README, "UDP").
+    expect(s).toContain("AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_SYS_NICE");
+    expect(s).toContain("CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SYS_NICE");
     expect(s).toContain("ExecStartPre=+/usr/local/libexec/unmeltable-tls");
     expect(s).toContain("--tls-port 6514 --https-port 443");
     expect(s).toContain("for pair in cert:/unmeltable/prod/tls/cert key:/unmeltable/prod/tls/key; do");
