@@ -12,8 +12,8 @@ import os from "node:os";
  */
 export function lowerThreadPriority(steps: number): boolean {
   try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (!Number.isInteger(tid) || tid <= 0) return false;
+    const tid = threadId();
+    if (tid === undefined) return false;
     os.setPriority(tid, Math.min(19, os.getPriority(tid) + steps));
     return true;
   } catch {
@@ -29,8 +29,8 @@ export function lowerThreadPriority(steps: number): boolean {
  */
 export function raiseThreadPriority(steps: number): boolean {
   try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (!Number.isInteger(tid) || tid <= 0) return false;
+    const tid = threadId();
+    if (tid === undefined) return false;
     const now = os.getPriority(tid);
     const wanted = Math.max(-20, now - steps);
     if (wanted === now) return false;
@@ -39,4 +39,10 @@ export function raiseThreadPriority(steps: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The calling thread's id on Linux (/proc/thread-self → "<pid>/task/<tid>"); throws where there is no /proc. */
+function threadId(): number | undefined {
+  const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+  return Number.isInteger(tid) && tid > 0 ? tid : undefined;
 }
