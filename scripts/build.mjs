@@ -1,22 +1,8 @@
 // Bundles the program with esbuild: our workspace packages (TypeScript sources) are compiled in,
-// third-party packages stay in node_modules (some are native, like better-sqlite3).
+// third-party packages stay in node_modules (scripts/esbuild-externals.mjs).
 import { build } from "esbuild";
 import { buildWeb } from "./build-web.mjs";
-
-// Compiled in, from the version the importing workspace package names: npm hoists another major version of
-// these to the top node_modules for other tools (sst needs openid-client 5; packages/alerts needs 6), so
-// at run time dist/ would load the wrong one. Pure JavaScript, no native parts.
-const BUNDLED = new Set(["openid-client", "oauth4webapi", "jose"]);
-
-const externalizeDependencies = {
-  name: "externalize-dependencies",
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith("@unmeltable/") || BUNDLED.has(args.path.split("/")[0])) return undefined;
-      return { path: args.path, external: true };
-    });
-  },
-};
+import { externalizeDependencies } from "./esbuild-externals.mjs";
 
 const started = Date.now();
 await build({

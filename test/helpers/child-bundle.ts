@@ -6,16 +6,10 @@
  * must stay empty cannot keep).
  */
 import path from "node:path";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
+import { externalizeDependencies } from "../../scripts/esbuild-externals.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-
-const externalizeDependencies: Plugin = {
-  name: "externalize-dependencies",
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@unmeltable/") ? undefined : { path: args.path, external: true }));
-  },
-};
 
 /** Bundles `script` (relative to the repository) and gives the bundle's path, inside node_modules/.cache so that its imports resolve. */
 export async function bundleChild(script: string): Promise<string> {
