@@ -1,6 +1,6 @@
 /**
  * FTS5's `automerge` for the slices (schema.ts FTS_AUTOMERGE), measured: the writer's prepared rows of the
- * seeded corpus (one day slice, batches of 5,000 in rowid order, as bench/fts-layouts.ts) inserted into one
+ * seeded corpus (one day slice, batches of 5,000 in rowid order: lib/prepared-day.ts) inserted into one
  * fresh FTS table per setting, the insert CPU per event, the segments and bytes left, then the median of 15
  * runs of each query shape the reader compiles to (newest 100 of a rare term, of a common term, of a field
  * token, of a field AND a term; a count of a common term). Files in bench/out/fts-automerge/.
@@ -11,16 +11,10 @@ import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
-import { newEventId, toEvent } from "@unmeltable/core";
-import { prepareWrite } from "@unmeltable/index-sqlite";
-import { Corpus, rfc5424 } from "./lib/corpus";
+import { FTS_OPTIONS, insertPrepared, preparedDay } from "./lib/prepared-day";
 
 const { values: args } = parseArgs({ options: { events: { type: "string", default: "1000000" } } });
 const N = Number(args.events);
-const BATCH = 5000;
-const SPAN = 24 * 3_600_000;
-const END = Date.UTC(2024, 2, 18, 0, 0, 0);
-const START = END - SPAN;
 const SETTINGS = [4, 8, 16];
 const dir = path.resolve(import.meta.dirname, "out/fts-automerge");
 
@@ -30,32 +24,16 @@ const tables = SETTINGS.map((automerge) => {
   const db = new Database(path.join(dir, `${automerge}.db`));
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
-  db.exec("CREATE VIRTUAL TABLE fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2')");
+  db.exec(`CREATE VIRTUAL TABLE fts USING fts5(raw, f, ${FTS_OPTIONS})`);
   db.exec(`INSERT INTO fts (fts, rank) VALUES ('automerge', ${automerge})`);
   return { automerge, db, insert: db.prepare("INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)"), cpuMicros: 0 };
 });
 
-const corpus = new Corpus(1);
-for (let i = 0; i < N; i += BATCH) {
-  const docs: string[] = [];
-  for (let k = i; k < Math.min(N, i + BATCH); k++) {
-    const at = START + Math.floor((k / N) * SPAN) - (k % 7) * 300;
-    const raw = rfc5424(corpus.next(new Date(at)), undefined, new Date(at));
-    docs.push(JSON.stringify(toEvent({ id: newEventId(at), tenant: "t", receivedAt: at, transport: "tcp", remote: "10.0.0.1", collector: "bench", tags: ["bench"], raw })));
-  }
-  for (const { rows } of prepareWrite("t", docs, "day").slices) {
+for (const { slices } of preparedDay(N)) {
+  for (const rows of slices) {
     for (const t of tables) {
       const before = process.cpuUsage();
-      let seq = 0;
-      let last = -1;
-      t.db.transaction(() => {
-        for (let k = 0; k < rows.length; k += 7) {
-          const ts = rows[k + 1] as number;
-          seq = ts === last ? seq + 1 : 0;
-          last = ts;
-          t.insert.run(ts * 1000 + seq, rows[k + 3], rows[k + 5]);
-        }
-      })();
+      insertPrepared(t.db, rows, (rowid, raw, f) => void t.insert.run(rowid, raw, f));
       const used = process.cpuUsage(before);
       t.cpuMicros += used.user + used.system;
     }

@@ -11,16 +11,10 @@ import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
-import { newEventId, toEvent } from "@unmeltable/core";
-import { prepareWrite } from "@unmeltable/index-sqlite";
-import { Corpus, rfc5424 } from "./lib/corpus";
+import { FTS_OPTIONS as FTS, insertPrepared, preparedDay } from "./lib/prepared-day";
 
 const { values: args } = parseArgs({ options: { events: { type: "string", default: "200000" } } });
 const N = Number(args.events);
-const BATCH = 5000;
-const SPAN = 24 * 3_600_000;
-const END = Date.UTC(2024, 2, 18, 0, 0, 0);
-const START = END - SPAN;
 const dir = path.resolve(import.meta.dirname, "out/fts-layouts");
 
 /** One candidate: its tables, and how one prepared row (rowid, event text, field tokens) goes into them. */
@@ -29,7 +23,6 @@ interface Layout {
   ddl: string;
   writer(db: Database.Database): (rowid: number, raw: string, f: string) => void;
 }
-const FTS = "content='', columnsize=0, tokenize='unicode61 remove_diacritics 2'";
 /** A layout of one FTS table whose columns get `values` of the text and the field tokens. */
 function oneTable(name: string, columns: string, options: string, values: (raw: string, f: string) => string[]): Layout {
   const cols = columns.split(", ");
@@ -77,32 +70,10 @@ const dbs = layouts.map((l, i) => {
   db.exec(l.ddl);
   return { db, write: l.writer(db) };
 });
-const corpus = new Corpus(1);
 let rawBytes = 0;
-for (let i = 0; i < N; i += BATCH) {
-  const docs: string[] = [];
-  for (let k = i; k < Math.min(N, i + BATCH); k++) {
-    const at = START + Math.floor((k / N) * SPAN) - (k % 7) * 300;
-    const raw = rfc5424(corpus.next(new Date(at)), undefined, new Date(at));
-    rawBytes += Buffer.byteLength(raw);
-    docs.push(JSON.stringify(toEvent({ id: newEventId(at), tenant: "t", receivedAt: at, transport: "tcp", remote: "10.0.0.1", collector: "bench", tags: ["bench"], raw })));
-  }
-  const prepared = prepareWrite("t", docs, "day");
-  for (const slice of prepared.slices) {
-    const rows = slice.rows;
-    for (const { db, write } of dbs) {
-      let seq = 0;
-      let last = -1;
-      db.transaction(() => {
-        for (let k = 0; k < rows.length; k += 7) {
-          const ts = rows[k + 1] as number;
-          seq = ts === last ? seq + 1 : 0;
-          last = ts;
-          write(ts * 1000 + seq, rows[k + 3] as string, rows[k + 5] as string);
-        }
-      })();
-    }
-  }
+for (const batch of preparedDay(N)) {
+  rawBytes += batch.rawBytes;
+  for (const rows of batch.slices) for (const { db, write } of dbs) insertPrepared(db, rows, write);
 }
 console.log(`${N.toLocaleString()} events, raw ${(rawBytes / N).toFixed(1)} B/event`);
 console.log("| layout | FTS B/event as written | after 'optimize' | optimize took |");
