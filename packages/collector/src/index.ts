@@ -2,6 +2,7 @@ export { RawBatcher, RAW_BATCH_BYTES, NotStoredError, type RawSink, type Batcher
 export { DeadLetterWriter, DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from "./dead-letters";
 export { Ingestor, type IngestorOptions } from "./ingestor";
 export { startSyslogListeners, normalizeAddress, DEFAULT_STREAM_LIMITS, type StreamLimits, type SyslogListeners, type SyslogListenerOptions } from "./syslog-listeners";
+export { type UdpReceivePath } from "./udp-receiver";
 export {
   answerWhenDurable,
   createIngestHandler,

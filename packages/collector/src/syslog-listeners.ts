@@ -3,7 +3,7 @@ import tls from "node:tls";
 import { noLogger, noMetrics, SyslogDeframer, trimTrailer, type Logger, type Metrics, type Transport } from "@unmeltable/core";
 import type { RawBatcher } from "./batcher";
 import type { Ingestor } from "./ingestor";
-import { startUdpReceiver } from "./udp-receiver";
+import { startUdpReceiver, type UdpReceivePath } from "./udp-receiver";
 import { UnfinishedFrames, type FrameHolder } from "./unfinished-frames";
 
 /**
@@ -44,6 +44,8 @@ export interface SyslogListenerOptions {
   batcher: RawBatcher;
   /** Kernel receive buffer for UDP; bursts beyond it are lost by the kernel before we see them. */
   udpReceiveBufferBytes?: number;
+  /** How UDP is received (udp-receiver.ts): native recvmmsg where built, else Node's dgram. */
+  udpReceivePath?: UdpReceivePath;
   limits?: Partial<StreamLimits>;
   metrics?: Metrics;
   /** Where connections refused and closed are said (warnings, at most one line per kind per 10 s). */
@@ -211,7 +213,7 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
   // kernel's receive buffer. Up to 1024 batches of 64 KiB may wait for the main thread.
   const askedBufferBytes = options.udpReceiveBufferBytes ?? 32 * 1024 * 1024;
   const udp = await startUdpReceiver(
-    { host: options.host, port: tcpPort, receiveBufferBytes: askedBufferBytes, maxBatchesHeld: 1024 },
+    { host: options.host, port: tcpPort, receiveBufferBytes: askedBufferBytes, maxBatchesHeld: 1024, receivePath: options.udpReceivePath },
     (datagrams, remote) => {
       const frames: Buffer[] = [];
       for (const d of datagrams) {
@@ -232,6 +234,12 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
         `bursts may overflow it and lose datagrams: raise it with \`sysctl -w net.core.rmem_max=${askedBufferBytes}\``,
       { grantedBytes: udp.receiveBufferBytes / 2, askedBytes: askedBufferBytes },
     );
+  }
+
+  if (udp.fallbackReason) {
+    // Measured (bench/RESULTS.md, issue 16): dgram takes ~9 us of CPU per datagram, so above ~100k/s one
+    // thread of it loses datagrams where the native path does not.
+    (options.logger ?? noLogger).warn(`syslog UDP: receiving with Node's dgram, not the native path (${udp.fallbackReason}); above ~100k datagrams/s it loses datagrams`);
   }
 
   if (!udp.priorityRaised) {

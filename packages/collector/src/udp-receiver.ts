@@ -1,5 +1,6 @@
 import { Backoff, startWorker, type Logger } from "@unmeltable/core";
 import type { Worker } from "node:worker_threads";
+import { loadNativeUdp, type NativeUdp } from "./udp-native";
 
 export interface UdpReceiverInit {
   host: string;
@@ -7,7 +8,14 @@ export interface UdpReceiverInit {
   receiveBufferBytes: number;
   /** Batches the main thread may be behind before datagrams are refused (each at most 64 KiB). */
   maxBatchesHeld: number;
+  /**
+   * How datagrams are received: "native" (recvmmsg in a thread of its own, udp-native.ts), "dgram" (Node's
+   * dgram in a worker thread), or "auto" (default): native where it is built, else dgram.
+   */
+  receivePath?: UdpReceivePath;
 }
+
+export type UdpReceivePath = "auto" | "native" | "dgram";
 
 export interface UdpBatch {
   kind: "batch";
@@ -29,7 +37,19 @@ interface ReceiverStarted {
   priorityRaised: boolean;
 }
 
-export interface UdpReceiver extends ReceiverStarted {
+export interface UdpReceiverPath {
+  /** The receive path in use. */
+  path: "native" | "dgram";
+  /** Why not native, when "auto" fell back to dgram. */
+  fallbackReason?: string;
+}
+
+/** The receiver thread's priority above the process's, where allowed (see udp-receiver-worker.ts). */
+const NICE_RAISE = 5;
+/** A batch not yet full is handed over after this long: the worker's FLUSH_MS. */
+const NATIVE_FLUSH_MS = 1;
+
+export interface UdpReceiver extends ReceiverStarted, UdpReceiverPath {
   /** Stops receiving and delivers what was received; resolves once the worker has exited. */
   close(): Promise<void>;
 }
@@ -53,13 +73,15 @@ export async function startUdpReceiver(
   deliver: (frames: Buffer[], remote: string) => void,
   refused: (n: number) => void,
   logger: Logger,
-  /** Starts the receiver thread (tests keep a handle on it); default: udp-receiver-worker.ts, from its bundle when built. */
-  startThread: (init: UdpReceiverInit) => Worker = (i) => startWorker(import.meta.url, "udp-receiver-worker.mjs", "udp-receiver-worker.ts", i),
+  /** Starts a dgram receiver thread (tests keep a handle on it; given, the path is dgram); default: udp-receiver-worker.ts, from its bundle when built. */
+  startThread?: (init: UdpReceiverInit) => Worker,
 ): Promise<UdpReceiver> {
+  const chosen = chooseReceivePath(startThread ? "dgram" : (init.receivePath ?? "auto"));
   let closing = false;
   const restarts = new Backoff(RESTART_FIRST_MS, RESTART_MAX_MS);
   let restartTimer: NodeJS.Timeout | undefined;
-  const spawn = (i: UdpReceiverInit) => spawnReceiver(startThread(i), deliver, refused);
+  const startDgram = startThread ?? ((i: UdpReceiverInit) => startWorker(import.meta.url, "udp-receiver-worker.mjs", "udp-receiver-worker.ts", i));
+  const spawn = async (i: UdpReceiverInit) => ("udp" in chosen ? spawnNativeReceiver(chosen.udp, i, deliver, refused) : spawnReceiver(startDgram(i), deliver, refused));
   let current = await spawn(init);
   const watch = (running: Running) => {
     const startedAt = Date.now();
@@ -90,6 +112,8 @@ export async function startUdpReceiver(
   };
   watch(current);
   return {
+    path: "udp" in chosen ? "native" : "dgram",
+    ...("reason" in chosen && chosen.reason ? { fallbackReason: chosen.reason } : {}),
     port: current.port,
     receiveBufferBytes: current.receiveBufferBytes,
     priorityRaised: current.priorityRaised,
@@ -99,6 +123,14 @@ export async function startUdpReceiver(
       await current.close();
     },
   };
+}
+
+function chooseReceivePath(asked: UdpReceivePath): { udp: NativeUdp } | { reason?: string } {
+  if (asked === "dgram") return {};
+  const native = loadNativeUdp();
+  if ("udp" in native) return native;
+  if (asked === "native") throw new Error(`syslog UDP: the native receive path was asked for, but ${native.reason}`);
+  return native;
 }
 
 interface Running extends ReceiverStarted {
@@ -167,6 +199,34 @@ async function spawnReceiver(worker: Worker, deliver: (frames: Buffer[], remote:
         worker.postMessage("close");
       });
       await worker.terminate();
+    },
+  };
+}
+
+/** The native receive path (udp-native.ts): its thread binds the socket before this returns. */
+function spawnNativeReceiver(udp: NativeUdp, init: UdpReceiverInit, deliver: (frames: Buffer[], remote: string) => void, refused: (n: number) => void): Running {
+  let asked = false;
+  let closed: () => void = () => undefined;
+  const whenClosed = new Promise<void>((resolve) => (closed = resolve));
+  let fail: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolve) => (fail = resolve));
+  const opened = udp.open(init.host, init.port, init.receiveBufferBytes, init.maxBatchesHeld, NATIVE_FLUSH_MS, NICE_RAISE, (batch, count, n, error, isClosed) => {
+    if (n > 0) refused(n);
+    if (batch && count > 0) unpack(batch, deliver);
+    if (isClosed) {
+      if (!asked) fail(error ?? "the receive thread stopped");
+      closed();
+    }
+  });
+  return {
+    port: opened.port,
+    receiveBufferBytes: opened.receiveBufferBytes,
+    priorityRaised: opened.priorityRaised,
+    failed,
+    close: async () => {
+      asked = true;
+      udp.close(opened.handle);
+      await whenClosed;
     },
   };
 }

@@ -303,6 +303,7 @@ interface RunFlags {
   collectorId: string;
   maxEventBytes: number;
   syslogMaxConnections: number;
+  udpReceiver: "auto" | "native" | "dgram";
   syslogBufferBytes: number;
   syslogIdleTimeout: number;
   syslogFrameTimeout: number;
@@ -349,6 +350,12 @@ function addRunOptions(cmd: Command, roles: { collector: boolean; stages: boolea
       .addOption(new Option("--default-tenant <name>", "tenant for syslog messages that carry no [TOKEN@41058] (off by default)").env("UNMELTABLE_DEFAULT_TENANT"))
       .addOption(new Option("--collector-id <id>", "name of this collector in every raw record").env("UNMELTABLE_COLLECTOR_ID").default(DEFAULTS.collectorId))
       .addOption(sizeOption("--max-event-bytes <n>", "largest accepted event", "UNMELTABLE_MAX_EVENT_BYTES", DEFAULTS.maxEventBytes))
+      .addOption(
+        new Option("--udp-receiver <path>", "how syslog UDP is received: native (recvmmsg in a thread of its own; built at install where a C compiler is present), dgram (Node's dgram in a worker thread), or auto: native where built")
+          .env("UNMELTABLE_UDP_RECEIVER")
+          .choices(["auto", "native", "dgram"])
+          .default("auto"),
+      )
       .addOption(positiveOption("--syslog-max-connections <n>", "open syslog TCP (and TLS) connections per listener; beyond it new ones are refused", "UNMELTABLE_SYSLOG_MAX_CONNECTIONS", DEFAULT_STREAM_LIMITS.maxConnections))
       .addOption(positiveOption("--syslog-buffer-bytes <n>", "unfinished syslog frames of all connections together; beyond it the connections holding one longest are closed", "UNMELTABLE_SYSLOG_BUFFER_BYTES", DEFAULT_STREAM_LIMITS.bufferBytes))
       .addOption(secondsOption("--syslog-idle-timeout <seconds>", "close a syslog connection that sends nothing for this long", "UNMELTABLE_SYSLOG_IDLE_TIMEOUT", DEFAULT_STREAM_LIMITS.idleTimeoutMs / 1000))
@@ -458,6 +465,7 @@ async function runAction(opts: RunFlags, roles: { collector: boolean; stages: bo
     collectorId: opts.collectorId ?? DEFAULTS.collectorId,
     maxEventBytes: opts.maxEventBytes ?? DEFAULTS.maxEventBytes,
     maxRequestBytes: DEFAULTS.maxRequestBytes,
+    udpReceivePath: opts.udpReceiver,
     syslogLimits: {
       maxConnections: opts.syslogMaxConnections,
       bufferBytes: opts.syslogBufferBytes,

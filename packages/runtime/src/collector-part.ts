@@ -10,6 +10,7 @@ import {
   type RawSink,
   type WriteFailure,
   type StreamLimits,
+  type UdpReceivePath,
 } from "@unmeltable/collector";
 import type { HttpRoute } from "./http-server";
 import { ingestRoutes } from "./ingest-http";
@@ -38,6 +39,8 @@ export interface CollectorSettings {
   maxRequestBytes: number;
   /** Bounds on syslog stream connections (defaults: DEFAULT_STREAM_LIMITS). */
   syslogLimits?: Partial<StreamLimits>;
+  /** How syslog UDP is received (udp-receiver.ts; default "auto": native where built). */
+  udpReceivePath?: UdpReceivePath;
   /** Bounds on storing refused messages (defaults: DEFAULT_DEAD_LETTER_LIMITS). */
   deadLetterLimits?: Partial<DeadLetterLimits>;
 }
@@ -112,6 +115,7 @@ export async function startCollector(
     ingestor,
     batcher,
     limits: options.syslogLimits,
+    udpReceivePath: options.udpReceivePath,
     metrics,
     logger: options.logger,
   });
