@@ -17,6 +17,12 @@ const args = process.argv.slice(2);
 const outDir = path.resolve(root, args.includes("--out") ? args[args.indexOf("--out") + 1] : "dist/artifacts");
 const readJson = (p) => JSON.parse(readFileSync(p, "utf8"));
 
+/**
+ * The native UDP receive path as source, with its build script, at the same places as in the repository:
+ * the boot script compiles it on the instance (`node scripts/build-native.mjs`), for that instance.
+ */
+export const NATIVE_SOURCES = ["scripts/build-native.mjs", "packages/collector/native/udp-recvmmsg.c"];
+
 /** Third-party packages the bundles load: the workspace packages' dependencies whose names the bundles mention. */
 export function runtimeDependencies(bundles, workspaceDeps) {
   const text = bundles.join("\n");
@@ -102,6 +108,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   mkdirSync(path.join(stage, "dist"), { recursive: true });
   cpSync(path.join(root, "bin"), path.join(stage, "bin"), { recursive: true });
   for (const f of readdirSync(path.join(root, "dist"))) if (/\.mjs(\.map)?$/.test(f)) cpSync(path.join(root, "dist", f), path.join(stage, "dist", f));
+  // Not dist/udp-recvmmsg.node: built for this machine, it may not load on the instance (NATIVE_SOURCES).
+  for (const f of NATIVE_SOURCES) cpSync(path.join(root, f), path.join(stage, f));
   writeFileSync(path.join(stage, "package.json"), JSON.stringify(packageJson, null, 2) + "\n");
   writeFileSync(path.join(stage, "package-lock.json"), JSON.stringify(lockfile, null, 2) + "\n");
   const tarball = path.join(outDir, `${name}.tgz`);

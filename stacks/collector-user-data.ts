@@ -62,6 +62,10 @@ function installProgram(a: CollectorArtifact, region: string, kafkaClient: Kafka
       // repository's): `npm ci` installs exactly those versions, and builds or downloads the native ones
       // here, for this instance. The native Kafka client is optional: installed only when configured.
       `cd /opt/unmeltable && npm ci --omit=dev${kafkaClient === "native" ? "" : " --omit=optional"} --no-audit --no-fund`,
+      // The UDP socket's native receive path, compiled here for this instance (the artifact carries its C
+      // source, never a binary of the machine that made it). Without it the collector receives UDP with
+      // Node's dgram and says so in the journal; the script only warns.
+      "cd /opt/unmeltable && node scripts/build-native.mjs",
     ].join("\n");
   }
   return [

@@ -3,9 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, readTopic, removeDir, run, startProgram, waitFor, type Program, type TenantTokens } from "../helpers/program";
 
 /**
- * Syslog over UDP goes through the receiver worker thread (packages/collector/src/udp-receiver-worker.ts):
- * two real senders (`logger`, one datagram per line) of two tenants at once; every datagram arrives once,
- * in its tenant, with its sender's address, and what was counted durable survives a SIGKILL.
+ * Syslog over UDP, through each receive path (packages/collector/src/udp-receiver.ts): the native one
+ * (recvmmsg in a thread of its own, native/udp-recvmmsg.c, built by the tests' global set-up with the
+ * program) and Node's dgram in a worker thread. Two real senders (`logger`, one datagram per line) of two
+ * tenants at once; every datagram arrives once, in its tenant, with its sender's address, and what was
+ * counted durable survives a SIGKILL.
  */
 
 async function metric(program: Program, line: RegExp): Promise<number> {
@@ -14,12 +16,12 @@ async function metric(program: Program, line: RegExp): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-describe("syslog over UDP through the receiver thread", () => {
+describe.each(["native", "dgram"])("syslog over UDP through the %s receive path", (receivePath) => {
   let program: Program;
   const tenants: TenantTokens[] = [];
 
   beforeAll(async () => {
-    program = await startProgram({ command: "collector" });
+    program = await startProgram({ command: "collector", args: ["--udp-receiver", receivePath] });
     for (const name of ["udpa", "udpb"]) {
       const t = JSON.parse(await cli(["tenants", "add", name, "--data-dir", program.dataDir, "--json"])) as TenantTokens;
       await waitFor(`tenant ${name} known to the server`, async () => (await fetch(program.url(`/inputs/${t.ingestToken}/tag/probe`), { method: "POST", body: "probe" })).status === 200, 60_000);
@@ -29,6 +31,10 @@ describe("syslog over UDP through the receiver thread", () => {
   afterAll(async () => {
     if (program.child.exitCode === null) await program.kill();
     await removeDir(program.dataDir);
+  });
+
+  it("says which receive path it uses on /metrics", async () => {
+    expect(await metric(program, new RegExp(`^unmeltable_syslog_udp_receive_path\\{path="${receivePath}"\\} (\\d+)`, "m"))).toBe(1);
   });
 
   it("takes every datagram of two concurrent senders once, in its tenant, and keeps what was durable after SIGKILL", async () => {

@@ -1,6 +1,8 @@
 /** The config table, its validation, and the pure pieces of the stacks (no Pulumi engine needed). */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import dgram from "node:dgram";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,7 +13,8 @@ import { subnetCidr, regionId } from "../../stacks/network";
 import { mappingArgs } from "../../stacks/pipeline";
 import { topicPlan, serverProperties } from "../../stacks/queue";
 import { functionRoles, planMappings, type SecurityRole } from "../../stacks/handlers/index-access";
-import { artifactManifest, runtimeDependencies } from "../../scripts/sst-collector-artifact.mjs";
+import { artifactManifest, NATIVE_SOURCES, runtimeDependencies } from "../../scripts/sst-collector-artifact.mjs";
+import type { NativeUdp } from "../../packages/collector/src/udp-native";
 
 describe("stages", () => {
   afterEach(() => {
@@ -336,6 +339,44 @@ describe("the collectors' Kafka client", () => {
     expect(s).not.toContain(NATIVE_KAFKA_CLIENT.name);
   });
 });
+
+describe("the collectors' native UDP receive path", () => {
+  it("is compiled on the instance from the artifact's source, after npm ci, and then loads and receives", async () => {
+    const s = collectorUserData(input);
+    const line = s.split("\n").find((l) => l.includes("build-native.mjs"));
+    expect(line).toBe("cd /opt/unmeltable && node scripts/build-native.mjs");
+    expect(s.indexOf("npm ci")).toBeLessThan(s.indexOf(line!));
+    // The artifact's files (NATIVE_SOURCES, as sst-collector-artifact.mjs copies them) in a folder of their
+    // own; the boot script's line run there by bash with this machine's node and compiler.
+    const program = mkdtempSync(path.join(tmpdir(), "collector-native-"));
+    try {
+      for (const f of NATIVE_SOURCES) {
+        mkdirSync(path.dirname(path.join(program, f)), { recursive: true });
+        copyFileSync(f, path.join(program, f));
+      }
+      execFileSync("bash", ["-c", `set -euo pipefail\nexport PATH=${path.dirname(process.execPath)}:$PATH\n${line!.replaceAll("/opt/unmeltable", program)}`], { stdio: "pipe" });
+      const addon = path.join(program, "dist/udp-recvmmsg.node");
+      const native = createRequire(import.meta.url)(addon) as NativeUdp;
+      const got: string[] = [];
+      const opened = native.open("127.0.0.1", 0, 1 << 20, 4, 1, 0, (batch, count) => {
+        if (batch && count > 0) got.push(batch.toString("latin1"));
+      });
+      const socket = dgram.createSocket("udp4");
+      await new Promise<void>((resolve) => socket.send("<13>built on the instance", opened.port, "127.0.0.1", () => resolve()));
+      socket.close();
+      for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      native.close(opened.handle);
+      expect(got.join("")).toContain("<13>built on the instance");
+    } finally {
+      rmSync(program, { recursive: true, force: true });
+    }
+  });
+
+  it("is not in the artifact as a binary of the machine that made it", () => {
+    expect(NATIVE_SOURCES.every((f) => !f.endsWith(".node"))).toBe(true);
+  });
+});
+
 
 describe("the OpenSearch role mapping step", () => {
   const plan = planMappings({

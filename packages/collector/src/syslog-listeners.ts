@@ -236,6 +236,7 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
     );
   }
 
+  metrics.gauge("unmeltable_syslog_udp_receive_path", "1 for the receive path syslog UDP uses: native (recvmmsg) or dgram (Node's, fallback or --udp-receiver dgram)", ["path"]).set(1, { path: udp.path });
   if (udp.fallbackReason) {
     // Measured (bench/RESULTS.md, issue 16): dgram takes ~9 us of CPU per datagram, so above ~100k/s one
     // thread of it loses datagrams where the native path does not.

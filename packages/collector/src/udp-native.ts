@@ -25,9 +25,10 @@ export interface NativeUdp {
 
 export const NATIVE_UDP_FILE = "udp-recvmmsg.node";
 
-/** Where the built addon is looked for: beside the bundle (dist/), or the repository's dist/ when run from source. */
-function candidates(): string[] {
-  return [new URL(`./${NATIVE_UDP_FILE}`, import.meta.url), new URL(`../../../dist/${NATIVE_UDP_FILE}`, import.meta.url)].map((u) => fileURLToPath(u));
+/** Where the built addon is: beside the bundle (dist/), or in the repository's dist/ when run from source. */
+function addonFile(): string {
+  const fromSource = import.meta.url.endsWith(".ts");
+  return fileURLToPath(new URL(fromSource ? `../../../dist/${NATIVE_UDP_FILE}` : `./${NATIVE_UDP_FILE}`, import.meta.url));
 }
 
 let loaded: { udp: NativeUdp } | { reason: string } | undefined;
@@ -36,8 +37,8 @@ let loaded: { udp: NativeUdp } | { reason: string } | undefined;
 export function loadNativeUdp(): { udp: NativeUdp } | { reason: string } {
   if (loaded) return loaded;
   if (process.platform !== "linux") return (loaded = { reason: `recvmmsg is Linux only (this is ${process.platform})` });
-  const file = candidates().find((f) => existsSync(f));
-  if (!file) return (loaded = { reason: `${NATIVE_UDP_FILE} is not built (scripts/build-native.mjs needs a C compiler and Node's headers)` });
+  const file = addonFile();
+  if (!existsSync(file)) return (loaded = { reason: `${NATIVE_UDP_FILE} is not built (scripts/build-native.mjs needs a C compiler and Node's headers)` });
   try {
     return (loaded = { udp: createRequire(import.meta.url)(file) as NativeUdp });
   } catch (err) {

@@ -1,0 +1,148 @@
+import { spawnSync } from "node:child_process";
+import dgram from "node:dgram";
+import { readdirSync, readFileSync } from "node:fs";
+import os from "node:os";
+import { afterEach, describe, expect, it } from "vitest";
+import { MemoryLogger } from "@unmeltable/core";
+import { loadNativeUdp } from "../../packages/collector/src/udp-native";
+import { startUdpReceiver, type UdpReceiver, type UdpReceiverInit } from "../../packages/collector/src/udp-receiver";
+import { run, waitFor } from "../helpers/program";
+
+/**
+ * The UDP socket's native receive path (packages/collector/native/udp-recvmmsg.c, built into dist/ by the
+ * tests' global set-up): datagrams from real senders (`logger` from util-linux; Node's dgram for sizes
+ * logger will not send) arrive whole, once, with their sender's address, on IPv4 and dual-stack sockets;
+ * memory stays bounded while the JavaScript thread cannot take batches (every datagram is delivered or
+ * counted refused, none vanishes); a port in use is a clear error; close delivers what was received.
+ */
+
+let receiver: UdpReceiver | undefined;
+afterEach(async () => {
+  await receiver?.close();
+  receiver = undefined;
+});
+
+interface Received {
+  text: string;
+  remote: string;
+}
+
+async function start(init: Partial<UdpReceiverInit> & { host: string }, received: Received[], refused: { n: number } = { n: 0 }): Promise<UdpReceiver> {
+  return startUdpReceiver(
+    { port: 0, receiveBufferBytes: 1 << 20, maxBatchesHeld: 16, receivePath: "native", ...init },
+    (frames, remote) => {
+      for (const f of frames) received.push({ text: f.toString("latin1"), remote });
+    },
+    (n) => (refused.n += n),
+    new MemoryLogger(),
+  );
+}
+
+const logger = (host: string, port: number, lines: string[]) => run("logger", ["-n", host, "-P", String(port), "-d", "--rfc5424"], lines.join("\n") + "\n");
+
+describe("the native UDP receive path", () => {
+  it("is built here (the program receives UDP with it by default)", () => {
+    const native = loadNativeUdp();
+    expect("reason" in native ? native.reason : "loaded").toBe("loaded");
+  });
+
+  it("delivers every datagram of a real sender once, in order, with its address", async () => {
+    const received: Received[] = [];
+    receiver = await start({ host: "127.0.0.1" }, received);
+    expect(receiver.path).toBe("native");
+    expect(receiver.port).toBeGreaterThan(0);
+    expect(receiver.receiveBufferBytes).toBeGreaterThan(0);
+    const lines = Array.from({ length: 500 }, (_, i) => `native-order-${i}`);
+    await logger("127.0.0.1", receiver.port, lines);
+    await waitFor("500 datagrams", async () => received.length >= 500, 30_000);
+    expect(received.map((r) => r.text.slice(r.text.indexOf("native-order-")))).toEqual(lines);
+    expect(new Set(received.map((r) => r.remote))).toEqual(new Set(["127.0.0.1"]));
+    expect(received[0]!.text).toMatch(/^<13>1 \d{4}-/);
+  });
+
+  it("takes IPv4 and IPv6 senders on a dual-stack socket, IPv4 shown as IPv4", async () => {
+    const received: Received[] = [];
+    receiver = await start({ host: "::" }, received);
+    await logger("127.0.0.1", receiver.port, ["from-v4"]);
+    await logger("::1", receiver.port, ["from-v6"]);
+    await waitFor("both datagrams", async () => received.length >= 2, 30_000);
+    expect(received.find((r) => r.text.endsWith("from-v4"))?.remote).toBe("127.0.0.1");
+    expect(received.find((r) => r.text.endsWith("from-v6"))?.remote).toBe("::1");
+  });
+
+  it("delivers a datagram of 60,000 bytes whole, beside small ones", async () => {
+    const received: Received[] = [];
+    receiver = await start({ host: "127.0.0.1" }, received);
+    const big = "<14>" + "x".repeat(60_000 - 5) + "!";
+    const socket = dgram.createSocket("udp4");
+    try {
+      for (const m of ["small-1", big, "small-2"]) await new Promise<void>((resolve, reject) => socket.send(m, receiver!.port, "127.0.0.1", (err) => (err ? reject(err) : resolve())));
+    } finally {
+      socket.close();
+    }
+    await waitFor("three datagrams", async () => received.length >= 3, 30_000);
+    expect(received.map((r) => r.text.length)).toEqual([7, 60_000, 7]);
+    expect(received[1]!.text).toBe(big);
+  });
+
+  it("bounds what waits for a busy JavaScript thread: every datagram is delivered or counted refused", async () => {
+    const received: Received[] = [];
+    const refused = { n: 0 };
+    // One batch may wait; the main thread is then blocked for the whole send (spawnSync), so the
+    // receiving thread holds one batch and must refuse the rest instead of queueing them.
+    receiver = await start({ host: "127.0.0.1", maxBatchesHeld: 1, receiveBufferBytes: 4 << 20 }, received, refused);
+    const N = 3000;
+    const lines = Array.from({ length: N }, (_, i) => `held-${i}`).join("\n") + "\n";
+    const sent = spawnSync("logger", ["-n", "127.0.0.1", "-P", String(receiver.port), "-d", "--rfc5424"], { input: lines });
+    expect(sent.status).toBe(0);
+    await waitFor("every datagram delivered or refused", async () => received.length + refused.n >= N, 30_000);
+    expect(received.length + refused.n).toBe(N);
+    expect(refused.n).toBeGreaterThan(0);
+    expect(received.length).toBeGreaterThan(0);
+    // What was delivered is whole and not repeated.
+    expect(new Set(received.map((r) => r.text.slice(r.text.indexOf("held-")))).size).toBe(received.length);
+  });
+
+  it("says clearly when its port is taken", async () => {
+    receiver = await start({ host: "127.0.0.1" }, []);
+    await expect(start({ host: "127.0.0.1", port: receiver.port }, [])).rejects.toThrow(/udp bind: Address already in use/);
+  });
+
+  it("delivers what it received before close, and nothing after", async () => {
+    const received: Received[] = [];
+    const r = await start({ host: "127.0.0.1" }, received);
+    await logger("127.0.0.1", r.port, ["before-close"]);
+    await waitFor("the datagram", async () => received.length >= 1, 30_000);
+    await r.close();
+    const socket = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => socket.send("after-close", r.port, "127.0.0.1", () => resolve()));
+    socket.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(received.map((x) => x.text.slice(x.text.lastIndexOf(" ") + 1))).toEqual(["before-close"]);
+  });
+
+  it("runs its thread above the process's priority where allowed (root, CAP_SYS_NICE), and says whether it does", async () => {
+    const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]}`);
+    const allowed = (capEff & (1n << 23n)) !== 0n;
+    const processNice = os.getPriority();
+    const threadNices = () =>
+      readdirSync("/proc/self/task").flatMap((tid) => {
+        try {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+          return [Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])];
+        } catch {
+          return [];
+        }
+      });
+    const above = threadNices().filter((n) => n < processNice).length;
+    receiver = await start({ host: "127.0.0.1" }, []);
+    expect(receiver.priorityRaised).toBe(allowed && processNice > -20);
+    const raised = threadNices().filter((n) => n < processNice);
+    if (receiver.priorityRaised) {
+      expect(raised.length).toBe(above + 1);
+      expect(raised).toContain(Math.max(-20, processNice - 5));
+    } else {
+      expect(raised.length).toBe(above);
+    }
+  });
+});
