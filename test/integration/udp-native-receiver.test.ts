@@ -103,6 +103,38 @@ describe("the native UDP receive path", () => {
     expect(new Set(received.map((r) => r.text.slice(r.text.indexOf("held-")))).size).toBe(received.length);
   });
 
+  it("hands over a batch once it is flushMs old even while datagrams keep coming, not only when full", async () => {
+    const native = loadNativeUdp();
+    if (!("udp" in native)) throw new Error(native.reason);
+    let received = 0;
+    let sent = 0;
+    let sending = true;
+    let whileSending = 0;
+    // A 100 ms flush and a datagram every ~2 ms: the socket never goes quiet for 100 ms, and what is sent
+    // in a second (~500 × 40 bytes) stays far below a full 64 KiB batch.
+    const opened = native.udp.open("127.0.0.1", 0, 1 << 20, 16, 100, 0, (batch, count) => {
+      if (batch && count > 0) {
+        received += count;
+        if (sending) whileSending++;
+      }
+    });
+    const socket = dgram.createSocket("udp4");
+    try {
+      const until = Date.now() + 1000;
+      while (Date.now() < until) {
+        await new Promise<void>((resolve) => socket.send("<14>a steady trickle", opened.port, "127.0.0.1", () => resolve()));
+        sent++;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      sending = false;
+      await waitFor("every datagram", async () => received >= sent, 30_000);
+    } finally {
+      socket.close();
+      native.udp.close(opened.handle);
+    }
+    expect(whileSending).toBeGreaterThan(0);
+  });
+
   it("says clearly when its port is taken", async () => {
     receiver = await start({ host: "127.0.0.1" }, []);
     await expect(start({ host: "127.0.0.1", port: receiver.port }, [])).rejects.toThrow(/udp bind: Address already in use/);

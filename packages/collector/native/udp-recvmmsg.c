@@ -34,6 +34,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VLEN 32
@@ -142,7 +143,15 @@ typedef struct {
   size_t p;
   uint32_t count;
   uint32_t refused;
+  /* When the batch's first datagram (or refusal) came: it is handed over flush_ms after, full or not. */
+  int64_t since_ms;
 } pending_t;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Hands the batch over (or, past max_held, counts its datagrams refused); the caller starts a new one. */
 static int flush(receiver_t *r, pending_t *pb, const char *error, int closed) {
@@ -194,8 +203,15 @@ static void *receive_loop(void *arg) {
   if (!slots) error = dup_error("udp receive", ENOMEM);
 
   while (!error && !atomic_load(&r->stopping)) {
+    int waiting = pb.count > 0 || pb.refused > 0;
+    int64_t left = waiting ? pb.since_ms + r->flush_ms - now_ms() : IDLE_POLL_MS;
+    if (waiting && left <= 0) {
+      /* Due, even while datagrams keep coming (a steady trickle must not wait for a full batch). */
+      flush(r, &pb, NULL, 0);
+      continue;
+    }
     struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
-    int ready = poll(&pfd, 1, pb.count > 0 || pb.refused > 0 ? r->flush_ms : IDLE_POLL_MS);
+    int ready = poll(&pfd, 1, (int)left);
     if (ready < 0) {
       if (errno == EINTR) continue;
       error = dup_error("udp poll", errno);
@@ -230,10 +246,12 @@ static void *receive_loop(void *arg) {
       if (!pb.buf) {
         pb.buf = malloc(BATCH_BYTES > need ? BATCH_BYTES : need);
         if (!pb.buf) {
+          if (pb.count == 0 && pb.refused == 0) pb.since_ms = now_ms();
           pb.refused++;
           continue;
         }
       }
+      if (pb.count == 0 && pb.refused == 0) pb.since_ms = now_ms();
       char *q = pb.buf + pb.p;
       q[0] = (char)alen;
       memcpy(q + 1, address, alen);
