@@ -240,7 +240,7 @@ export async function startSyslogListeners(options: SyslogListenerOptions): Prom
   if (udp.fallbackReason) {
     // Measured (bench/RESULTS.md, issue 16): dgram takes ~9 us of CPU per datagram, so above ~100k/s one
     // thread of it loses datagrams where the native path does not.
-    (options.logger ?? noLogger).warn(`syslog UDP: receiving with Node's dgram, not the native path (${udp.fallbackReason}); above ~100k datagrams/s it loses datagrams`);
+    (options.logger ?? noLogger).warn(`syslog UDP: receiving with Node's dgram, which loses datagrams above ~100k/s, instead of the native path: ${udp.fallbackReason}`);
   }
 
   if (!udp.priorityRaised) {

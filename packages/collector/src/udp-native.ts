@@ -38,7 +38,7 @@ export function loadNativeUdp(): { udp: NativeUdp } | { reason: string } {
   if (loaded) return loaded;
   if (process.platform !== "linux") return (loaded = { reason: `recvmmsg is Linux only (this is ${process.platform})` });
   const file = addonFile();
-  if (!existsSync(file)) return (loaded = { reason: `${NATIVE_UDP_FILE} is not built (scripts/build-native.mjs needs a C compiler and Node's headers)` });
+  if (!existsSync(file)) return (loaded = { reason: `${file} is not built (\`node scripts/build-native.mjs\` builds it with a C compiler and Node's headers, and says why not)` });
   try {
     return (loaded = { udp: createRequire(import.meta.url)(file) as NativeUdp });
   } catch (err) {
