@@ -135,6 +135,17 @@ describe("the native UDP receive path", () => {
     expect(whileSending).toBeGreaterThan(0);
   });
 
+  it("is started again on the same port after its thread fails, and receives again", async () => {
+    // In a child process (test/fixtures/children/udp-native-restart.ts): it closes the socket's descriptor
+    // under the thread, which no other file of that quiet process can take meanwhile.
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "test/fixtures/children/udp-native-restart.ts"]);
+    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { port: number; path: string; failed?: { reason: string; port: number }; restarted: boolean; got: string[] };
+    expect(result.path).toBe("native");
+    expect(result.failed).toMatchObject({ reason: "udp recvmmsg: Bad file descriptor", port: result.port });
+    expect(result.restarted).toBe(true);
+    expect(result.got).toEqual(["<13>after the restart"]);
+  });
+
   it("says clearly when its port is taken", async () => {
     receiver = await start({ host: "127.0.0.1" }, []);
     await expect(start({ host: "127.0.0.1", port: receiver.port }, [])).rejects.toThrow(/udp bind: Address already in use/);

@@ -53,8 +53,10 @@ typedef struct {
   int nice_raise;
   int priority_raised;
   sem_t started;
-  /* The thread and the JavaScript handle each hold one; the last to let go frees it. */
+  /* The thread, the JavaScript handle and the thread-safe function each hold one; the last frees it. */
   atomic_int refs;
+  /* Set on the JavaScript thread once the thread-safe function is gone (the thread stopped). */
+  int tsfn_finalized;
 } receiver_t;
 
 static void release_receiver(receiver_t *r) {
@@ -200,6 +202,8 @@ static void *receive_loop(void *arg) {
   char *slots = malloc((size_t)VLEN * SLOT_BYTES);
   pending_t pb = {0};
   char *error = NULL;
+  /* EBADF: someone else closed the descriptor; its number may belong to another file by now. */
+  int fd_gone = 0;
   if (!slots) error = dup_error("udp receive", ENOMEM);
 
   while (!error && !atomic_load(&r->stopping)) {
@@ -214,6 +218,7 @@ static void *receive_loop(void *arg) {
     int ready = poll(&pfd, 1, (int)left);
     if (ready < 0) {
       if (errno == EINTR) continue;
+      fd_gone = errno == EBADF;
       error = dup_error("udp poll", errno);
       break;
     }
@@ -234,6 +239,7 @@ static void *receive_loop(void *arg) {
     if (n < 0) {
       /* ECONNREFUSED and the like are ICMP errors of earlier sends on this socket: not ours to stop for. */
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNREFUSED || errno == ENOMEM) continue;
+      fd_gone = errno == EBADF;
       error = dup_error("udp recvmmsg", errno);
       break;
     }
@@ -267,7 +273,7 @@ static void *receive_loop(void *arg) {
     }
   }
   flush(r, &pb, NULL, 0);
-  close(r->fd);
+  if (!fd_gone) close(r->fd);
   flush(r, &pb, error, 1);
   free(pb.buf);
   free(error);
@@ -275,6 +281,14 @@ static void *receive_loop(void *arg) {
   napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
   release_receiver(r);
   return NULL;
+}
+
+static void finalize_tsfn(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  receiver_t *r = data;
+  r->tsfn_finalized = 1;
+  release_receiver(r);
 }
 
 static void finalize_receiver(napi_env env, void *data, void *hint) {
@@ -362,10 +376,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   r->flush_ms = flush_ms > 0 ? (int)flush_ms : 1;
   r->nice_raise = (int)nice_raise;
   sem_init(&r->started, 0, 0);
-  atomic_store(&r->refs, 2);
+  atomic_store(&r->refs, 3);
   napi_value name;
   napi_create_string_utf8(env, "unmeltable-udp-recvmmsg", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[6], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &r->tsfn) != napi_ok) {
+  if (napi_create_threadsafe_function(env, argv[6], NULL, name, 0, 1, r, finalize_tsfn, NULL, call_js, &r->tsfn) != napi_ok) {
     close(fd);
     sem_destroy(&r->started);
     free(r);
@@ -377,10 +391,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   pthread_t thread;
   int err = pthread_create(&thread, NULL, receive_loop, r);
   if (err != 0) {
-    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
     close(fd);
-    sem_destroy(&r->started);
-    free(r);
+    /* No thread and no handle: the thread-safe function's finalizer, which the release leads to, frees r. */
+    atomic_store(&r->refs, 1);
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
     return throw_errno(env, "udp receiver thread", err);
   }
   pthread_detach(thread);
@@ -408,7 +422,11 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "close(handle)");
     return NULL;
   }
-  atomic_store(&((receiver_t *)data)->stopping, 1);
+  receiver_t *r = data;
+  atomic_store(&r->stopping, 1);
+  /* Until the thread's last batch (closed) has reached JavaScript, keep the event loop alive for it: a
+     close awaited at shutdown must not be cut short by an event loop with nothing else to do. */
+  if (!r->tsfn_finalized) napi_ref_threadsafe_function(env, r->tsfn);
   return NULL;
 }
 

@@ -193,6 +193,9 @@ async function spawnReceiver(worker: Worker, deliver: (frames: Buffer[], remote:
     failed,
     close: async () => {
       asked = true;
+      // Referenced again until it has delivered what it held: a close awaited at shutdown must not be cut
+      // short by an event loop that has nothing else to do.
+      worker.ref();
       await new Promise<void>((resolve) => {
         closed = resolve;
         worker.once("exit", () => resolve());
