@@ -1,12 +1,11 @@
 import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
-import { readdirSync, readFileSync } from "node:fs";
-import os from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryLogger } from "@unmeltable/core";
 import { loadNativeUdp } from "../../packages/collector/src/udp-native";
 import { startUdpReceiver, type UdpReceiver, type UdpReceiverInit } from "../../packages/collector/src/udp-receiver";
 import { run, waitFor } from "../helpers/program";
+import { expectRaisedWhereAllowed } from "../helpers/thread-nice";
 
 /**
  * The UDP socket's native receive path (packages/collector/native/udp-recvmmsg.c, built into dist/ by the
@@ -165,27 +164,6 @@ describe("the native UDP receive path", () => {
   });
 
   it("runs its thread above the process's priority where allowed (root, CAP_SYS_NICE), and says whether it does", async () => {
-    const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]}`);
-    const allowed = (capEff & (1n << 23n)) !== 0n;
-    const processNice = os.getPriority();
-    const threadNices = () =>
-      readdirSync("/proc/self/task").flatMap((tid) => {
-        try {
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-          return [Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])];
-        } catch {
-          return [];
-        }
-      });
-    const above = threadNices().filter((n) => n < processNice).length;
-    receiver = await start({ host: "127.0.0.1" }, []);
-    expect(receiver.priorityRaised).toBe(allowed && processNice > -20);
-    const raised = threadNices().filter((n) => n < processNice);
-    if (receiver.priorityRaised) {
-      expect(raised.length).toBe(above + 1);
-      expect(raised).toContain(Math.max(-20, processNice - 5));
-    } else {
-      expect(raised.length).toBe(above);
-    }
+    receiver = await expectRaisedWhereAllowed(() => start({ host: "127.0.0.1" }, []));
   });
 });

@@ -1,10 +1,9 @@
-import { readdirSync, readFileSync } from "node:fs";
-import os from "node:os";
 import type { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryLogger, startWorker } from "@unmeltable/core";
 import { startUdpReceiver, type UdpReceiver, type UdpReceiverInit } from "../../packages/collector/src/udp-receiver";
 import { run, waitFor } from "../helpers/program";
+import { expectRaisedWhereAllowed } from "../helpers/thread-nice";
 
 /**
  * The UDP receiver thread (collector/src/udp-receiver.ts) that dies after it started is logged and started
@@ -75,31 +74,10 @@ describe("the UDP receiver thread", () => {
   });
 
   it("runs above the process's priority where that is allowed (root, CAP_SYS_NICE), and says whether it does", async () => {
-    // Whether this process may raise a thread above its own nice value: CAP_SYS_NICE (bit 23) in its effective set.
-    const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]}`);
-    const allowed = (capEff & (1n << 23n)) !== 0n;
-    const processNice = os.getPriority();
-    /** Nice values of this process's threads (field 19 of /proc/self/task/TID/stat). */
-    const threadNices = () =>
-      readdirSync("/proc/self/task").flatMap((tid) => {
-        try {
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-          return [Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])];
-        } catch {
-          return []; // the thread ended meanwhile
-        }
-      });
-    const above = threadNices().filter((n) => n < processNice).length;
-    receiver = await startUdpReceiver({ host: "127.0.0.1", port: 0, receiveBufferBytes: 1 << 20, maxBatchesHeld: 16 }, () => undefined, () => undefined, new MemoryLogger(), (init) =>
-      startWorker(new URL("../../packages/collector/src/udp-receiver.ts", import.meta.url).href, "none.mjs", "udp-receiver-worker.ts", init),
+    receiver = await expectRaisedWhereAllowed(() =>
+      startUdpReceiver({ host: "127.0.0.1", port: 0, receiveBufferBytes: 1 << 20, maxBatchesHeld: 16 }, () => undefined, () => undefined, new MemoryLogger(), (init) =>
+        startWorker(new URL("../../packages/collector/src/udp-receiver.ts", import.meta.url).href, "none.mjs", "udp-receiver-worker.ts", init),
+      ),
     );
-    expect(receiver.priorityRaised).toBe(allowed && processNice > -20);
-    const raised = threadNices().filter((n) => n < processNice);
-    if (receiver.priorityRaised) {
-      expect(raised.length).toBe(above + 1);
-      expect(raised).toContain(Math.max(-20, processNice - 5));
-    } else {
-      expect(raised.length).toBe(above);
-    }
   });
 });
