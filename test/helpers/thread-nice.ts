@@ -2,10 +2,18 @@ import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { expect } from "vitest";
 
-/** Whether this process may raise a thread above its own nice value: CAP_SYS_NICE (bit 23) in its effective set. */
-export function mayRaisePriority(): boolean {
+/** Whether this process has a capability in its effective set (linux/capability.h numbers). */
+export function hasCapability(bit: number): boolean {
   const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]}`);
-  return (capEff & (1n << 23n)) !== 0n;
+  return (capEff & (1n << BigInt(bit))) !== 0n;
+}
+
+export const CAP_NET_ADMIN = 12;
+const CAP_SYS_NICE = 23;
+
+/** Whether this process may raise a thread above its own nice value (CAP_SYS_NICE). */
+export function mayRaisePriority(): boolean {
+  return hasCapability(CAP_SYS_NICE);
 }
 
 /** Nice values of this process's threads (field 19 of /proc/self/task/TID/stat). */

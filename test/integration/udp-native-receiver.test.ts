@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryLogger } from "@unmeltable/core";
 import { loadNativeUdp } from "../../packages/collector/src/udp-native";
 import { startUdpReceiver, type UdpReceiver, type UdpReceiverInit } from "../../packages/collector/src/udp-receiver";
 import { run, waitFor } from "../helpers/program";
-import { expectRaisedWhereAllowed } from "../helpers/thread-nice";
+import { CAP_NET_ADMIN, expectRaisedWhereAllowed, hasCapability } from "../helpers/thread-nice";
 
 /**
  * The UDP socket's native receive path (packages/collector/native/udp-recvmmsg.c, built into dist/ by the
@@ -143,6 +144,14 @@ describe("the native UDP receive path", () => {
     expect(result.failed).toMatchObject({ reason: "udp recvmmsg: Bad file descriptor", port: result.port });
     expect(result.restarted).toBe(true);
     expect(result.got).toEqual(["<13>after the restart"]);
+  });
+
+  it("gets a receive buffer past net.core.rmem_max where allowed (CAP_NET_ADMIN, as rsyslog does as root), else what the cap allows", async () => {
+    const rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+    const asked = Math.min(rmemMax * 2, 1 << 28);
+    receiver = await start({ host: "127.0.0.1", receiveBufferBytes: asked }, []);
+    // Linux reports twice what it grants (its bookkeeping), capped at twice rmem_max without the capability.
+    expect(receiver.receiveBufferBytes).toBe(hasCapability(CAP_NET_ADMIN) || asked <= rmemMax ? asked * 2 : rmemMax * 2);
   });
 
   it("says clearly when its port is taken", async () => {

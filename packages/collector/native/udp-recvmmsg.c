@@ -351,8 +351,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     int off = 0; /* both IPv4 and IPv6 on "::", as dgram's udp6 does */
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
   }
-  /* The kernel caps it at net.core.rmem_max; the default is what we get then. */
-  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  /* Past net.core.rmem_max where allowed (CAP_NET_ADMIN, as rsyslog does as root); elsewhere the kernel
+     caps it at rmem_max, and the program says so at start. */
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   if (bind(fd, (struct sockaddr *)&ss, sslen) != 0) {
     int err = errno;
     close(fd);
