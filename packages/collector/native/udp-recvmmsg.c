@@ -156,10 +156,17 @@ static int64_t now_ms(void) {
 }
 
 /* Hands the batch over (or, past max_held, counts its datagrams refused); the caller starts a new one. */
-static int flush(receiver_t *r, pending_t *pb, const char *error, int closed) {
-  if (pb->count == 0 && pb->refused == 0 && !error && !closed) return 0;
+static void flush(receiver_t *r, pending_t *pb, const char *error, int closed) {
+  if (pb->count == 0 && pb->refused == 0 && !error && !closed) return;
   batch_t *b = calloc(1, sizeof *b);
-  if (!b) return -1;
+  if (!b) {
+    /* Out of memory: the batch's datagrams are refused (counted with the next one), and its buffer is
+       emptied either way, so that the next datagram is never copied past its end. */
+    pb->refused += pb->count;
+    pb->p = 0;
+    pb->count = 0;
+    return;
+  }
   b->r = r;
   b->refused = pb->refused;
   b->closed = closed;
@@ -184,7 +191,6 @@ static int flush(receiver_t *r, pending_t *pb, const char *error, int closed) {
   pb->p = 0;
   pb->count = 0;
   pb->refused = 0;
-  return 0;
 }
 
 static void *receive_loop(void *arg) {
