@@ -2,7 +2,7 @@
 // dist/udp-recvmmsg.node, with the machine's C compiler and the running Node's headers (N-API, so one
 // build serves every Node version from 20 on). Linux only. Optional: without a compiler or the headers
 // the program receives UDP with Node's dgram and says so at start; this script then only warns.
-//   node scripts/build-native.mjs [--out FILE] [--quiet]
+//   node scripts/build-native.mjs [--out FILE]
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import path from "node:path";
@@ -38,10 +38,14 @@ export function buildNativeUdp(out, source = NATIVE_UDP_SOURCE) {
   return { built: true };
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const out = path.resolve(args.includes("--out") ? args[args.indexOf("--out") + 1] : path.join(root, "dist/udp-recvmmsg.node"));
+/** Builds `out` (default: dist/ of the repository, beside the bundle) and says on stderr what came of it. */
+export function buildNativeUdpAndSay(out = path.join(root, "dist/udp-recvmmsg.node")) {
   const result = buildNativeUdp(out);
   if (result.skipped) process.stderr.write(`note: the native UDP receive path was not built (${result.skipped}); syslog UDP will use Node's dgram, which loses datagrams above ~100k/s\n`);
-  else if (result.built && !args.includes("--quiet")) process.stderr.write(`built ${path.relative(process.cwd(), out)}\n`);
+  else if (result.built) process.stderr.write(`built ${path.relative(process.cwd(), out)}\n`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  buildNativeUdpAndSay(args.includes("--out") ? path.resolve(args[args.indexOf("--out") + 1]) : undefined);
 }

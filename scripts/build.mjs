@@ -1,7 +1,7 @@
 // Bundles the program with esbuild: our workspace packages (TypeScript sources) are compiled in,
 // third-party packages stay in node_modules (scripts/esbuild-externals.mjs).
 import { build } from "esbuild";
-import { buildNativeUdp } from "./build-native.mjs";
+import { buildNativeUdpAndSay } from "./build-native.mjs";
 import { buildWeb } from "./build-web.mjs";
 import { externalizeDependencies } from "./esbuild-externals.mjs";
 
@@ -32,9 +32,7 @@ await build({
 process.stderr.write(`built dist/ in ${Date.now() - started} ms\n`);
 
 // The UDP socket's native receive path, beside the bundle (optional: without it UDP uses Node's dgram).
-const native = buildNativeUdp("dist/udp-recvmmsg.node");
-if (native.skipped) process.stderr.write(`note: the native UDP receive path was not built (${native.skipped}); syslog UDP will use Node's dgram, which loses datagrams above ~100k/s\n`);
-else if (native.built) process.stderr.write("built dist/udp-recvmmsg.node\n");
+buildNativeUdpAndSay();
 
 // The web UI (Vite), served by the program at `/`.
 const web = await buildWeb({ force: process.argv.includes("--force") });

@@ -3,8 +3,8 @@
  * Node's dgram hands over one datagram per callback, and on the main thread every pause of that thread
  * (a batch's encoding, a GC, the stages in `start`) left the kernel's receive buffer (net.core.rmem_max,
  * 4 MiB on many machines: about 30 ms at 150k datagrams/s) to overflow. Here the datagrams are copied into
- * a batch buffer that is handed to the main thread whole (transferred, not copied) every BATCH_BYTES or
- * FLUSH_MS, whichever comes first.
+ * a batch buffer that is handed to the main thread whole (transferred, not copied) every UDP_BATCH_BYTES or
+ * UDP_FLUSH_MS, whichever comes first.
  *
  * Batch layout, per datagram: u8 address length, the sender's address (latin1), u32 (LE) length, bytes.
  */
@@ -12,20 +12,18 @@ import dgram from "node:dgram";
 import net from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { raiseThreadPriority } from "@unmeltable/core";
+import { UDP_BATCH_BYTES, UDP_FLUSH_MS, UDP_NICE_RAISE } from "./udp-batching";
 import type { UdpBatch, UdpReceiverInit, UdpReceiverReply } from "./udp-receiver";
-
-const BATCH_BYTES = 64 * 1024;
-const FLUSH_MS = 1;
 
 const init = workerData as UdpReceiverInit;
 // Above the other threads where allowed (root, CAP_SYS_NICE: what binds port 514 usually has one of them):
 // in `start` the stages keep both cores busy, and a receiver that waits its turn for ~50 ms loses what
 // overflows the kernel's buffer meanwhile. It does little with the CPU it gets. Elsewhere a no-op.
-const raised = raiseThreadPriority(5);
+const raised = raiseThreadPriority(UDP_NICE_RAISE);
 const port = parentPort!;
 const post = (m: UdpReceiverReply, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
-let buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
+let buf = Buffer.allocUnsafeSlow(UDP_BATCH_BYTES);
 let p = 0;
 let count = 0;
 /** Batches handed over and not yet taken in by the main thread: beyond maxBatchesHeld, datagrams are refused. */
@@ -40,7 +38,7 @@ function flush(): void {
   const batch: UdpBatch = { kind: "batch", buffer: buf.buffer, bytes: p, count, refused };
   post(batch, [batch.buffer]);
   if (count > 0) held++;
-  buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  buf = Buffer.allocUnsafeSlow(UDP_BATCH_BYTES);
   p = 0;
   count = 0;
   refused = 0;
@@ -51,7 +49,7 @@ socket.on("message", (msg, rinfo) => {
   if (held >= init.maxBatchesHeld) {
     // The main thread is this far behind: UDP cannot slow the sender down, so memory is bounded here.
     refused++;
-    timer ??= setTimeout(flush, FLUSH_MS);
+    timer ??= setTimeout(flush, UDP_FLUSH_MS);
     return;
   }
   const address = rinfo.address.startsWith("::ffff:") ? rinfo.address.slice(7) : rinfo.address;
@@ -66,8 +64,8 @@ socket.on("message", (msg, rinfo) => {
   buf.set(msg, p + 4);
   p += 4 + msg.length;
   count++;
-  if (p >= BATCH_BYTES) flush();
-  else timer ??= setTimeout(flush, FLUSH_MS);
+  if (p >= UDP_BATCH_BYTES) flush();
+  else timer ??= setTimeout(flush, UDP_FLUSH_MS);
 });
 socket.on("error", () => undefined);
 port.on("message", (m: "taken" | "close") => {

@@ -1,5 +1,6 @@
 import { Backoff, startWorker, type Logger } from "@unmeltable/core";
 import type { Worker } from "node:worker_threads";
+import { UDP_FLUSH_MS, UDP_NICE_RAISE } from "./udp-batching";
 import { loadNativeUdp, type NativeUdp } from "./udp-native";
 
 export interface UdpReceiverInit {
@@ -43,11 +44,6 @@ export interface UdpReceiverPath {
   /** Why not native, when "auto" fell back to dgram. */
   fallbackReason?: string;
 }
-
-/** The receiver thread's priority above the process's, where allowed (see udp-receiver-worker.ts). */
-const NICE_RAISE = 5;
-/** A batch not yet full is handed over after this long: the worker's FLUSH_MS. */
-const NATIVE_FLUSH_MS = 1;
 
 export interface UdpReceiver extends ReceiverStarted, UdpReceiverPath {
   /** Stops receiving and delivers what was received; resolves once the worker has exited. */
@@ -213,7 +209,7 @@ function spawnNativeReceiver(udp: NativeUdp, init: UdpReceiverInit, deliver: (fr
   const whenClosed = new Promise<void>((resolve) => (closed = resolve));
   let fail: (reason: string) => void = () => undefined;
   const failed = new Promise<string>((resolve) => (fail = resolve));
-  const opened = udp.open(init.host, init.port, init.receiveBufferBytes, init.maxBatchesHeld, NATIVE_FLUSH_MS, NICE_RAISE, (batch, count, n, error, isClosed) => {
+  const opened = udp.open(init.host, init.port, init.receiveBufferBytes, init.maxBatchesHeld, UDP_FLUSH_MS, UDP_NICE_RAISE, (batch, count, n, error, isClosed) => {
     if (n > 0) refused(n);
     if (batch && count > 0) unpack(batch, deliver);
     if (isClosed) {
