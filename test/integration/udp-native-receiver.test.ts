@@ -1,6 +1,9 @@
-import { spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import dgram from "node:dgram";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryLogger } from "@unmeltable/core";
 import { loadNativeUdp } from "../../packages/collector/src/udp-native";
@@ -37,6 +40,11 @@ async function start(init: Partial<UdpReceiverInit> & { host: string }, received
     new MemoryLogger(),
   );
 }
+
+/** A loopback with a long IPv6 address, in a network namespace of the test's own (unshare, as an unprivileged user too). */
+const LONG_IPV6_SETUP = "ip link set lo up && ip -6 addr add 2001:db8::1234/128 dev lo nodad";
+const SBIN_PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
+const namespaces = spawnSync("unshare", ["-rn", "sh", "-c", LONG_IPV6_SETUP], { stdio: "ignore", env: { ...process.env, PATH: SBIN_PATH } }).status === 0;
 
 const logger = (host: string, port: number, lines: string[]) => run("logger", ["-n", host, "-P", String(port), "-d", "--rfc5424"], lines.join("\n") + "\n");
 
@@ -152,6 +160,28 @@ describe("the native UDP receive path", () => {
     receiver = await start({ host: "127.0.0.1", receiveBufferBytes: asked }, []);
     // Linux reports twice what it grants (its bookkeeping), capped at twice rmem_max without the capability.
     expect(receiver.receiveBufferBytes).toBe(hasCapability(CAP_NET_ADMIN) || asked <= rmemMax ? asked * 2 : rmemMax * 2);
+  });
+
+  it.skipIf(!namespaces)("stays within its buffers when IPv6's largest datagrams from a long address follow a refused batch (an AddressSanitizer build)", async () => {
+    // A batch refused past maxBatchesHeld keeps its 64 KiB buffer; 65,527 bytes from "2001:db8::1234" need
+    // more than that. The child (test/fixtures/children/udp-native-big-datagrams.mjs) runs an ASan build of
+    // the addon, which fails the process on any write past a buffer.
+    const dir = mkdtempSync(path.join(tmpdir(), "udp-asan-"));
+    try {
+      const addon = path.join(dir, "udp-recvmmsg-asan.node");
+      const include = path.resolve(path.dirname(process.execPath), "../include/node");
+      execFileSync("cc", ["-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer", "-shared", "-fPIC", `-I${include}`, "-o", addon, "packages/collector/native/udp-recvmmsg.c", "-lpthread"]);
+      const libasan = execFileSync("cc", ["-print-file-name=libasan.so"], { encoding: "utf8" }).trim();
+      expect(path.isAbsolute(libasan)).toBe(true);
+      const { stdout } = await promisify(execFile)("unshare", ["-rn", "sh", "-c", `${LONG_IPV6_SETUP} && exec "$0" test/fixtures/children/udp-native-big-datagrams.mjs "$1"`, process.execPath, addon], {
+        env: { ...process.env, PATH: SBIN_PATH, LD_PRELOAD: libasan, ASAN_OPTIONS: "detect_leaks=0" },
+      });
+      const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { sent: number; got: number; refused: number };
+      expect(result.got + result.refused).toBe(result.sent);
+      expect(result.refused).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("says clearly when its port is taken", async () => {

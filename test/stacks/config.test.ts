@@ -377,7 +377,6 @@ describe("the collectors' native UDP receive path", () => {
   });
 });
 
-
 describe("the OpenSearch role mapping step", () => {
   const plan = planMappings({
     endpoints: { default: "https://a", bulk: "https://b" },

@@ -142,6 +142,9 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
 
 typedef struct {
   char *buf;
+  /* What buf holds: BATCH_BYTES, or one datagram's need when that is more (an IPv6 datagram of 65,527
+     bytes from a long address). A batch refused past max_held keeps its buffer for the next one. */
+  size_t cap;
   size_t p;
   uint32_t count;
   uint32_t refused;
@@ -255,8 +258,14 @@ static void *receive_loop(void *arg) {
       size_t len = msgs[i].msg_len;
       size_t need = 1 + alen + 4 + len;
       if (pb.buf && pb.p + need > BATCH_BYTES) flush(r, &pb, NULL, 0);
+      if (pb.buf && pb.p + need > pb.cap) {
+        /* Empty now (flushed just above), but a kept buffer too small for this datagram. */
+        free(pb.buf);
+        pb.buf = NULL;
+      }
       if (!pb.buf) {
-        pb.buf = malloc(BATCH_BYTES > need ? BATCH_BYTES : need);
+        pb.cap = BATCH_BYTES > need ? BATCH_BYTES : need;
+        pb.buf = malloc(pb.cap);
         if (!pb.buf) {
           if (pb.count == 0 && pb.refused == 0) pb.since_ms = now_ms();
           pb.refused++;
