@@ -10,6 +10,7 @@ import { readdirSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
 import { messageRing, sendTcp } from "./lib/senders";
 import { startServer } from "./lib/server";
 
@@ -40,6 +41,30 @@ function show(label: string, p: Record<string, number>, raw: number): void {
   console.log(`${label}: ${(total / N).toFixed(0)} B/event = ${(total / raw).toFixed(2)}× raw (${list})`);
 }
 
+/** The index slices' bytes per event by table and index (SQLite's dbstat), FTS5's shadow tables summed as one. */
+function indexTables(dir: string): string {
+  const by = new Map<string, number>();
+  const walk = (p: string): void => {
+    for (const e of readdirSync(p, { withFileTypes: true })) {
+      const f = path.join(p, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (e.name.endsWith(".db")) {
+        const db = new Database(f, { readonly: true });
+        try {
+          for (const r of db.prepare("SELECT name, sum(pgsize) AS b FROM dbstat GROUP BY name").all() as { name: string; b: number }[]) {
+            const k = r.name.startsWith("fts_") ? "fts (all shadow tables)" : r.name;
+            by.set(k, (by.get(k) ?? 0) + r.b);
+          }
+        } finally {
+          db.close();
+        }
+      }
+    }
+  };
+  walk(dir);
+  return [...by].sort((a, b) => b[1] - a[1]).map(([k, b]) => `${k} ${(b / N).toFixed(1)}`).join(", ");
+}
+
 const s = await startServer([], args.port ? { syslogPort: Number(args.port) } : {});
 try {
   const ring = messageRing({ seed: Number(args.seed), size: 0, token: s.ingestToken, count: 65_536 });
@@ -51,6 +76,7 @@ try {
   // The queue's retention runs every minute.
   await new Promise((r) => setTimeout(r, 65_000));
   show("after the queue's retention ran", parts(s.dataDir), raw);
+  console.log(`index by table, B/event: ${indexTables(path.join(s.dataDir, "index"))}`);
   console.log(`peak RSS ${s.stats().peakRssMiB} MiB`);
 } finally {
   await s.stop();

@@ -43,6 +43,9 @@ const layouts: Layout[] = [
   oneTable("fts5(raw, f), detail=column", "raw, f", "detail=column, ", (r, f) => [r, f]),
   oneTable("text only (no field tokens)", "raw", "", (r) => [r]),
   oneTable("fts5(raw, f) without exists tokens", "raw, f", "", (r, f) => [r, noExists(f)]),
+  oneTable("one column, detail=none: text then field tokens", "raw", "detail=none, ", (r, f) => [`${r} ${f}`]),
+  oneTable("one column, detail=none, without exists tokens", "raw", "detail=none, ", (r, f) => [`${r} ${noExists(f)}`]),
+  oneTable("text only, detail=none", "raw", "detail=none, ", (r) => [r]),
   {
     name: "text fts5 detail=full + field tokens in a second fts5 detail=none",
     ddl: `CREATE VIRTUAL TABLE fts USING fts5(raw, ${FTS}); CREATE VIRTUAL TABLE ftsf USING fts5(f, detail=none, ${FTS})`,

@@ -5,10 +5,11 @@
  * SQLite inserts, FTS5, compression), bytes on disk per event by table, then the query targets of issue 16
  * at this scale (warm median and first run).
  *
- *   npm run bench:index-writer -- [--events 1000000] [--layout blocks|rows] [--batch 5000] [--runs 5] [--queries-only]
+ *   npm run bench:index-writer -- [--events 1000000] [--layout blocks|rows] [--fts one|two] [--batch 5000] [--runs 5] [--queries-only]
  *
  * CPU time (process.cpuUsage), not wall time: the machine is shared. Generating the corpus is not counted.
- * Writes into bench/out/writer-<layout>-<events>/ (deleted first) and prints a Markdown row.
+ * `--fts` is the FTS layout of new slices (packages/index-sqlite/src/schema.ts FtsLayout).
+ * Writes into bench/out/writer-<layout>-<fts>-<events>/ (deleted first) and prints a Markdown row.
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
@@ -22,18 +23,20 @@ import { queryCases } from "./lib/query-cases";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, layout: { type: "string", default: "blocks" }, batch: { type: "string", default: "5000" }, runs: { type: "string", default: "5" }, "queries-only": { type: "boolean", default: false }, seed: { type: "string", default: "1" } },
+  options: { events: { type: "string", default: "1000000" }, layout: { type: "string", default: "blocks" }, fts: { type: "string", default: "one" }, batch: { type: "string", default: "5000" }, runs: { type: "string", default: "5" }, "queries-only": { type: "boolean", default: false }, seed: { type: "string", default: "1" } },
 });
 const N = Number(args.events);
 const BATCH = Number(args.batch);
 const layout = args.layout as "blocks" | "rows";
 if (layout !== "blocks" && layout !== "rows") throw new Error("--layout is blocks or rows");
+const fts = args.fts as "one" | "two";
+if (fts !== "one" && fts !== "two") throw new Error("--fts is one or two");
 const SPAN = 72 * 3_600_000;
 const END = Date.UTC(2024, 2, 18, 0, 0, 0);
 const START = END - SPAN;
 const TENANT = "bench";
 const RARE = 10;
-const dir = path.join(ROOT, "bench/out", `writer-${layout}-${N}`);
+const dir = path.join(ROOT, "bench/out", `writer-${layout}-${fts}-${N}`);
 
 function cpu(): number {
   const u = process.cpuUsage();
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
 async function load(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const writer = new IndexWriter(dir, () => "day", { layout });
+  const writer = new IndexWriter(dir, () => "day", { layout, fts });
   const corpus = new Corpus(Number(args.seed));
   const rareEvery = Math.floor(N / RARE);
   let prepareCpu = 0;

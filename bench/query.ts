@@ -4,7 +4,8 @@
  *   npm run bench:query -- [--events 10000000] [--seed 1] [--runs 5]
  *
  * The first run loads the corpus (parsed by the real process stage code, written by the real index
- * writer, 72 hours of events, day slices) into bench/out/index-<events>-s<seed>/ and reuses it after.
+ * writer, 72 hours of events, day slices, FTS layout --fts: schema.ts FtsLayout) into
+ * bench/out/index-<events>-s<seed>-<fts>/ and reuses it after.
  * Then each query runs once cold (freshly opened files) and `runs` times warm; the median warm and the
  * cold time are printed and written to bench/out/query-<timestamp>.json.
  */
@@ -17,21 +18,23 @@ import { Corpus, rfc5424 } from "./lib/corpus";
 import { queryCases } from "./lib/query-cases";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const { values: args } = parseArgs({ options: { events: { type: "string", default: "10000000" }, seed: { type: "string", default: "1" }, runs: { type: "string", default: "5" } } });
+const { values: args } = parseArgs({ options: { events: { type: "string", default: "10000000" }, seed: { type: "string", default: "1" }, runs: { type: "string", default: "5" }, fts: { type: "string", default: "one" } } });
+if (args.fts !== "one" && args.fts !== "two") throw new Error(`--fts is one (new slices' FTS layout) or two (the layout before), not ${args.fts}`);
+const FTS = args.fts;
 const N = Number(args.events);
 const SEED = Number(args.seed);
 const SPAN = 72 * 3_600_000;
 const END = Date.UTC(2024, 2, 18, 0, 0, 0);
 const START = END - SPAN;
 const TENANT = "bench";
-const dir = path.join(ROOT, "bench/out", `index-${N}-s${SEED}`);
+const dir = path.join(ROOT, "bench/out", `index-${N}-s${SEED}-${FTS}`);
 /** Exactly this many events contain the rare word. */
 const RARE = 10;
 
 async function load(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const writer = new IndexWriter(dir, () => "day");
+  const writer = new IndexWriter(dir, () => "day", { fts: FTS });
   const corpus = new Corpus(SEED);
   const batch = 10_000;
   const started = performance.now();
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     rows.push(row);
     process.stderr.write(`${JSON.stringify(row)}\n`);
   }
-  console.log(`\nquery latency over ${N.toLocaleString()} events (72 h, day slices, seed ${SEED}); "cold" = first query on freshly opened files (the OS page cache may be warm)`);
+  console.log(`\nquery latency over ${N.toLocaleString()} events (72 h, day slices, FTS layout ${FTS}, seed ${SEED}); "cold" = first query on freshly opened files (the OS page cache may be warm)`);
   console.log("| query | result | cold ms | warm median ms |\n|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.name}: \`${r.query}\` | ${r.result} | ${r.coldMs} | ${r.warmMedianMs} |`);
   const file = path.join(ROOT, "bench/out", `query-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);

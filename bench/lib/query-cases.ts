@@ -19,6 +19,10 @@ export function queryCases(tenant: string, start: number, end: number): { name: 
     { name: "field filter + numeric range in a 1-hour window", query: "syslog.host:web-03 AND json.status:>=500", run: async (ix) => `${(await ix.search(q("syslog.host:web-03 AND json.status:>=500", oneHour, oneHour + hour - 1), { order: "desc", size: 100 })).events.length} events` },
     { name: "top-10 facet over 24 h", query: "* | syslog.appName", run: async (ix) => (await ix.facet(q("*", end - day, end - 1), "syslog.appName", 10)).terms.slice(0, 2).map((t) => `${t.term}=${t.count}`).join(" ") },
     { name: "per-minute histogram over 24 h", query: "*", run: async (ix) => `${(await ix.histogram(q("*", end - day, end - 1), 60_000)).length} buckets` },
+    // Several words in sequence: a phrase, answered from FTS5's positions (without them, by checking every candidate that has each word).
+    { name: "phrase, newest 100", query: '"Pause Young"', run: async (ix) => `${(await ix.search(q('"Pause Young"', start, end), { order: "desc", size: 100 })).events.length} events` },
+    { name: "phrase, per-minute histogram over 24 h", query: '"Pause Young"', run: async (ix) => `${(await ix.histogram(q('"Pause Young"', end - day, end - 1), 60_000)).reduce((n, b) => n + b.count, 0)} events` },
+    { name: "an IP address (words 10, 1, 2, 3), newest 100", query: "10.1.2.3", run: async (ix) => `${(await ix.search(q("10.1.2.3", start, end), { order: "desc", size: 100 })).events.length} events` },
     { name: "per-minute histogram over 24 h of a search", query: "POST", run: async (ix) => `${(await ix.histogram(q("POST", end - day, end - 1), 60_000)).reduce((n, b) => n + b.count, 0)} events` },
   ];
 }

@@ -65,9 +65,10 @@ describe("embedded index: stored documents in compressed blocks, and slices of t
     db.close();
   });
 
-  for (const layout of ["blocks", "rows"] as const) {
-    it(`stores events again in place (replay --rederive), in a slice of ${layout}: old terms, counts and documents go`, async () => {
-      const writer = new IndexWriter(dir, () => "day", { layout });
+  // Document layouts, each with the search terms' layout (schema.ts FtsLayout) of its time and today's.
+  for (const [layout, fts] of [["blocks", "one"], ["blocks", "two"], ["rows", "two"]] as const) {
+    it(`stores events again in place (replay --rederive), in a slice of ${layout} and FTS layout ${fts}: old terms, counts and documents go`, async () => {
+      const writer = new IndexWriter(dir, () => "day", { layout, fts });
       const written = Array.from({ length: 200 }, (_, i) => makeEvent("t1", BASE + i * 997, { logmsg: `gamma ${i}`, host: `web-${i % 3}`, json: { old: "yes", n: i } }));
       writer.write("t1", written.map((e) => JSON.stringify(e)));
       // Every other event again, as a replay with a derived-field rule makes it: same id, time and text.

@@ -1,7 +1,11 @@
+import { FIELD_MARK } from "./schema";
+
 /**
  * Exact-match terms of an event, as FTS5 tokens. A field's value is indexed as one opaque token derived
- * from (path, value), in a second FTS column next to the text, so `json.level:error AND timeout` is one
- * FTS query: both conditions intersect in the same posting lists, and no per-field table is needed.
+ * from (path, value), in the slice's FTS table beside the text (schema.ts FtsLayout), so
+ * `json.level:error AND timeout` is one FTS query: both conditions intersect in the same posting lists, and no per-field table is needed.
+ *
+ * Each token begins with FIELD_MARK (schema.ts), which keeps it apart from the words of the text.
  *
  *   x<hash(path)>                 the field exists (every ancestor path too: `json.req` exists when
  *                                 `json.req.id` does)
@@ -84,11 +88,11 @@ function cachedValueToken(p: PathTokens, path: string, key: string): string {
 }
 
 export function existsToken(path: string): string {
-  return `x${cyrb53(path).toString(36)}`;
+  return `${FIELD_MARK}x${cyrb53(path).toString(36)}`;
 }
 
 export function valueToken(path: string, normalized: string): string {
-  return `v${cyrb53(`${path}\u0000${normalized}`).toString(36)}`;
+  return `${FIELD_MARK}v${cyrb53(`${path}\u0000${normalized}`).toString(36)}`;
 }
 
 /** The normalised form a stored value is indexed under. */

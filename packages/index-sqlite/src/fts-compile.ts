@@ -1,9 +1,11 @@
 import { tokenize, tokenPrefixOf, type Query } from "@unmeltable/core";
 import { existsToken, hasValueTokens, MAX_TERM_KEY, queryValueKeys, valueToken } from "./field-tokens";
+import type { FtsLayout } from "./schema";
 
 /**
- * Compiles the query AST to an FTS5 MATCH expression over the slice's `fts` table (column `raw`: the
- * event text; column `f`: the field tokens).
+ * Compiles the query AST to an FTS5 MATCH expression over a slice's `fts` table, in its layout
+ * (schema.ts FtsLayout): "two" has column `raw` (the event text) and column `f` (the field tokens); "one"
+ * has both in one column, field tokens apart by their mark.
  *
  * The expression is always a necessary condition: every matching event satisfies it. When `exact`, it
  * is also sufficient, and the engine counts and pages straight off FTS. Otherwise (ranges, value
@@ -29,7 +31,32 @@ const INTRINSIC = new Set(["timestamp", "id"]);
  */
 const MAX_FTS_DEPTH = 12;
 
-export function compileFts(q: Query, depth = 0): FtsPlan {
+/** How each kind of condition is written in one FTS layout. */
+interface Dialect {
+  /** The event text holds these words (at least one), in sequence. */
+  text(tokens: string[]): FtsPlan;
+  /** A word of the text begins with `prefix`. */
+  prefix(prefix: string): string;
+  /** The event has this field token. */
+  field(token: string): string;
+}
+
+const DIALECTS: Record<FtsLayout, Dialect> = {
+  two: {
+    text: (tokens) => ({ expr: `raw : "${tokens.join(" ")}"`, exact: true }),
+    prefix: (p) => `raw : "${p}" *`,
+    field: (t) => `f : "${t}"`,
+  },
+  // No column filters: field tokens and text words cannot meet (schema.ts FtsLayout).
+  one: {
+    text: (tokens) => ({ expr: `"${tokens.join(" ")}"`, exact: true }),
+    prefix: (p) => `"${p}" *`,
+    field: (t) => `"${t}"`,
+  },
+};
+
+export function compileFts(q: Query, layout: FtsLayout = "one", depth = 0): FtsPlan {
+  const d = DIALECTS[layout];
   if (INTRINSIC.has(q.type === "exists" || q.type === "range" || q.type === "fieldWildcard" || q.type === "term" ? q.field : "")) {
     return { expr: null, exact: q.type === "exists" };
   }
@@ -40,50 +67,51 @@ export function compileFts(q: Query, depth = 0): FtsPlan {
       // The same tokens FTS5's unicode61 tokenizer made of the text; a text without any matches everything.
       const tokens = tokenize(q.value);
       if (tokens.length === 0) return { expr: null, exact: true };
-      return { expr: `raw : "${tokens.join(" ")}"`, exact: true };
+      return d.text(tokens);
     }
     case "textWildcard": {
       // A trailing * on one whole token is a token-prefix query; anything else is a glob over the text.
       const prefix = tokenPrefixOf(q.pattern);
-      return prefix === null ? { expr: null, exact: false } : { expr: `raw : "${prefix}" *`, exact: true };
+      return prefix === null ? { expr: null, exact: false } : { expr: d.prefix(prefix), exact: true };
     }
     case "term": {
       const keys = queryValueKeys(q.value);
       // A value without a token of its own (too long, or a timestamp): candidates are the events that have the field.
-      if (!hasValueTokens(q.field) || keys.every((k) => k.length > MAX_TERM_KEY)) return { expr: `f : ${existsToken(q.field)}`, exact: false };
-      return { expr: `f : (${keys.filter((k) => k.length <= MAX_TERM_KEY).map((k) => valueToken(q.field, k)).join(" OR ")})`, exact: keys.every((k) => k.length <= MAX_TERM_KEY) };
+      if (!hasValueTokens(q.field) || keys.every((k) => k.length > MAX_TERM_KEY)) return { expr: d.field(existsToken(q.field)), exact: false };
+      const tokens = keys.filter((k) => k.length <= MAX_TERM_KEY).map((k) => d.field(valueToken(q.field, k)));
+      return { expr: tokens.length === 1 ? tokens[0]! : `(${tokens.join(" OR ")})`, exact: keys.every((k) => k.length <= MAX_TERM_KEY) };
     }
     case "exists":
-      return { expr: `f : ${existsToken(q.field)}`, exact: true };
+      return { expr: d.field(existsToken(q.field)), exact: true };
     case "fieldWildcard":
     case "range":
       // Only events that have the field can match.
-      return { expr: `f : ${existsToken(q.field)}`, exact: false };
+      return { expr: d.field(existsToken(q.field)), exact: false };
     case "not":
       return { expr: null, exact: false };
     case "and":
-      return depth >= MAX_FTS_DEPTH ? { expr: null, exact: false } : compileAnd(q.children, depth + 1);
+      return depth >= MAX_FTS_DEPTH ? { expr: null, exact: false } : compileAnd(q.children, layout, depth + 1);
     case "or": {
       if (depth >= MAX_FTS_DEPTH) return { expr: null, exact: false };
-      const parts = q.children.map((c) => compileFts(c, depth + 1));
+      const parts = q.children.map((c) => compileFts(c, layout, depth + 1));
       if (parts.some((p) => p.expr === null)) return { expr: null, exact: false };
       return { expr: parts.map((p) => `(${p.expr})`).join(" OR "), exact: parts.every((p) => p.exact) };
     }
   }
 }
 
-function compileAnd(children: Query[], depth: number): FtsPlan {
+function compileAnd(children: Query[], layout: FtsLayout, depth: number): FtsPlan {
   const positive: string[] = [];
   const negative: string[] = [];
   let exact = true;
   for (const child of children) {
     if (child.type === "not") {
-      const inner = compileFts(child.child, depth);
+      const inner = compileFts(child.child, layout, depth);
       if (inner.expr !== null && inner.exact) negative.push(inner.expr);
       else exact = false;
       continue;
     }
-    const p = compileFts(child, depth);
+    const p = compileFts(child, layout, depth);
     if (!p.exact) exact = false;
     if (p.expr !== null) positive.push(p.expr);
   }

@@ -18,6 +18,7 @@ import {
   type HistogramBucket,
   type LogEvent,
   type NumericStats,
+  type Query,
   type SearchPage,
   type SearchQuery,
   type SearchResult,
@@ -25,7 +26,7 @@ import {
 import { DocReader } from "./doc-blocks";
 import { compileFts, type FtsPlan } from "./fts-compile";
 import { HandleCache, type Lease } from "./handle-cache";
-import { openSlice, ROLLUP_FIELDS, rowidRange } from "./schema";
+import { ftsLayoutOf, openSlice, ROLLUP_FIELDS, rowidRange, type FtsLayout } from "./schema";
 import { overlapping, parseSliceName, type Slice } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
@@ -126,8 +127,7 @@ export class IndexReader {
    * candidate against the reference semantics when the FTS condition is not exact.
    */
   *matches(q: SearchQuery, order: "asc" | "desc" = "desc", startAfter?: number, opts: ReadOptions = {}): Generator<Candidate> {
-    const plan = compileFts(q.query);
-    if (plan.never) return;
+    const plans = new Plans(q.query);
     let [lo, hi] = rowidRange(q.from, q.until);
     if (startAfter !== undefined) {
       if (order === "desc") hi = Math.min(hi, startAfter - 1);
@@ -141,7 +141,7 @@ export class IndexReader {
       // Released when the walk moves on, or when its consumer stops early (return() runs the finally).
       const lease = this.db(q.tenant, slice);
       try {
-        yield* this.sliceMatches(lease.value, plan, q, slo, shi, order, opts);
+        yield* this.sliceMatches(lease.value, plans.of(lease.value), q, slo, shi, order, opts);
       } finally {
         lease.release();
       }
@@ -149,6 +149,7 @@ export class IndexReader {
   }
 
   private *sliceMatches(db: Database.Database, plan: FtsPlan, q: SearchQuery, lo: number, hi: number, order: "asc" | "desc", opts: ReadOptions): Generator<Candidate> {
+    if (plan.never) return;
     const dir = order === "desc" ? "DESC" : "ASC";
     const docOf = new DocReader(db);
     const stmt =
@@ -211,8 +212,6 @@ export class IndexReader {
   }
 
   count(q: SearchQuery, opts: ReadOptions = {}): number {
-    const plan = compileFts(q.query);
-    if (plan.never) return 0;
     let n = 0;
     if (q.query.type === "all") {
       // All events: whole minutes from the roll-up, the ragged ends counted directly.
@@ -224,17 +223,19 @@ export class IndexReader {
       }
       return n;
     }
-    if (plan.exact && plan.expr !== null) {
-      for (const { db, lo, hi } of this.sliceRanges(q)) {
+    const plans = new Plans(q.query);
+    for (const { db, lo, hi } of this.sliceRanges(q)) {
+      const plan = plans.of(db);
+      if (plan.exact && plan.expr !== null) {
         const stmt = db.prepare("SELECT count(*) FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ?").pluck();
         for (const [a, b] of pieces(lo, hi)) {
           checkDeadline(opts);
           n += stmt.get(plan.expr, a, b) as number;
         }
+      } else {
+        for (const _ of this.sliceMatches(db, plan, q, lo, hi, "desc", opts)) n++;
       }
-      return n;
     }
-    for (const _ of this.matches(q, "desc", undefined, opts)) n++;
     return n;
   }
 
@@ -268,35 +269,37 @@ export class IndexReader {
     if (q.until >= first && Math.floor((q.until - first) / intervalMs) + 1 > MAX_HISTOGRAM_BUCKETS) {
       throw new RangeError(`a histogram has at most ${MAX_HISTOGRAM_BUCKETS} buckets: an interval of ${intervalMs} ms over this range gives more`);
     }
-    const plan = compileFts(q.query);
+    const plans = new Plans(q.query);
     const buckets = new Map<number, number>();
     const add = (time: number, count: number) => buckets.set(time, (buckets.get(time) ?? 0) + count);
     const width = intervalMs * 1000;
-    if (!plan.never) {
-      if (q.query.type === "all" && intervalMs % 60_000 === 0) {
-        for (const { db, minutes, edges } of this.minuteSpans(q)) {
+    if (q.query.type === "all" && intervalMs % 60_000 === 0) {
+      for (const { db, minutes, edges } of this.minuteSpans(q)) {
+        checkDeadline(opts);
+        if (minutes) {
+          const perMinute = db.prepare("SELECT minute, n FROM rollup WHERE field = '*' AND value = '' AND minute BETWEEN ? AND ?").all(minutes[0], minutes[1]) as { minute: number; n: number }[];
+          for (const r of perMinute) add(Math.floor((r.minute * 60_000) / intervalMs) * intervalMs, r.n);
+        }
+        const edge = db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM events WHERE rowid BETWEEN ? AND ? GROUP BY b");
+        for (const [a, b] of edges) for (const r of edge.all(width, a, b) as { b: number; n: number }[]) add(Math.floor(r.b) * intervalMs, r.n);
+      }
+    } else {
+      for (const { db, lo, hi } of this.sliceRanges(q)) {
+        const plan = plans.of(db);
+        if (plan.never) continue;
+        if (!plan.exact) {
+          for (const c of this.sliceMatches(db, plan, q, lo, hi, "desc", opts)) add(Math.floor(c.rowid / width) * intervalMs, 1);
+          continue;
+        }
+        const stmt =
+          plan.expr === null
+            ? db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM events WHERE rowid BETWEEN ? AND ? GROUP BY b")
+            : db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? GROUP BY b");
+        for (const [a, b] of pieces(lo, hi)) {
           checkDeadline(opts);
-          if (minutes) {
-            const perMinute = db.prepare("SELECT minute, n FROM rollup WHERE field = '*' AND value = '' AND minute BETWEEN ? AND ?").all(minutes[0], minutes[1]) as { minute: number; n: number }[];
-            for (const r of perMinute) add(Math.floor((r.minute * 60_000) / intervalMs) * intervalMs, r.n);
-          }
-          const edge = db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM events WHERE rowid BETWEEN ? AND ? GROUP BY b");
-          for (const [a, b] of edges) for (const r of edge.all(width, a, b) as { b: number; n: number }[]) add(Math.floor(r.b) * intervalMs, r.n);
+          const rows = (plan.expr === null ? stmt.all(width, a, b) : stmt.all(width, plan.expr, a, b)) as { b: number; n: number }[];
+          for (const r of rows) add(Math.floor(r.b) * intervalMs, r.n);
         }
-      } else if (plan.exact) {
-        for (const { db, lo, hi } of this.sliceRanges(q)) {
-          const stmt =
-            plan.expr === null
-              ? db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM events WHERE rowid BETWEEN ? AND ? GROUP BY b")
-              : db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? GROUP BY b");
-          for (const [a, b] of pieces(lo, hi)) {
-            checkDeadline(opts);
-            const rows = (plan.expr === null ? stmt.all(width, a, b) : stmt.all(width, plan.expr, a, b)) as { b: number; n: number }[];
-            for (const r of rows) add(Math.floor(r.b) * intervalMs, r.n);
-          }
-        }
-      } else {
-        for (const c of this.matches(q, "desc", undefined, opts)) add(Math.floor(c.rowid / width) * intervalMs, 1);
       }
     }
     // Every bucket of the range, empty ones included, oldest first: what a chart needs.
@@ -403,6 +406,22 @@ export class IndexReader {
 
   close(): void {
     this.open.closeAll();
+  }
+}
+
+/**
+ * A query compiled once for each FTS layout it meets: a range of time may cover slices made before and
+ * after a layout change (schema.ts FtsLayout), each answered in its own.
+ */
+class Plans {
+  private readonly byLayout = new Map<FtsLayout, FtsPlan>();
+  constructor(private readonly query: Query) {}
+
+  of(db: Database.Database): FtsPlan {
+    const layout = ftsLayoutOf(db);
+    let plan = this.byLayout.get(layout);
+    if (plan === undefined) this.byLayout.set(layout, (plan = compileFts(this.query, layout)));
+    return plan;
   }
 }
 

@@ -12,9 +12,8 @@ import Database from "better-sqlite3";
  * - `events.rowid` is the time: `timestamp_ms * 1000 + seq`. A time range is a rowid range for every
  *   structure, and newest-first comes straight off the FTS posting lists, without a sort.
  * - The FTS table is contentless (the text lives once, inside the event's document, stored compressed in
- *   blocks: doc-blocks.ts) with `columnsize=0` (logs are
- *   ordered by time, not ranked), tokenizer unicode61 with diacritics removed. Column `raw` holds the
- *   event text, column `f` the exact-match field tokens (field-tokens.ts).
+ *   blocks: doc-blocks.ts) with `columnsize=0` (logs are ordered by time, not ranked), tokenizer unicode61
+ *   with diacritics removed. Its layout (FtsLayout, below) is "one" for new slices.
  * - `idb` (the event id, 16 bytes) is unique: writing an event twice stores it once.
  * - `rollup` counts events per (field, minute, value) for a few low-cardinality fields (and `*` for all
  *   events), so unfiltered facets, counts and histograms never scan the events.
@@ -26,6 +25,48 @@ import Database from "better-sqlite3";
  *   millisecond (bench/RESULTS.md, "FTS5 automerge").
  */
 export const ROLLUP_FIELDS = ["tag", "logtype", "syslog.host", "syslog.appName", "syslog.severity", "syslog.facility", "json.level", "apache.status", "nginx.status"] as const;
+
+/**
+ * How a slice's FTS table keeps its terms.
+ * - "one" (new slices): one column `t`, the event text then its field tokens (field-tokens.ts), with
+ *   positions. Field tokens begin with FIELD_MARK, a token character of this table only (`tokenchars`),
+ *   which the event text gives up (ftsText): no word of a text can equal a field token, no text query can
+ *   reach one (core's tokenizer splits at FIELD_MARK, as unicode61 does by default), and a phrase never
+ *   runs from the text into them, so one column needs no column filter and FTS5 stores no column number
+ *   per field token. Measured (bench/fts-layouts.ts, 200,000 events of the seeded mixed corpus): 312 FTS
+ *   bytes per event against 361 for "two"; every query stays exact.
+ * - "two" (slices made before): `fts5(raw, f)`, `raw` the text and `f` the field tokens; its tokenizer
+ *   drops FIELD_MARK, so the same field tokens find its terms.
+ * Measured and not taken (bench/RESULTS.md, issue 16 §2): `detail=none` (no positions: 201 B/event, but a
+ * phrase, an IP address or a host name like web-01 is then checked on every candidate's stored event —
+ * a phrase's histogram over a day 10-17× slower), and field tokens in a second FTS table (263 B/event, but
+ * a query of text and fields joins two tables: 40-700× slower than one posting-list merge).
+ */
+export type FtsLayout = "one" | "two";
+
+/** The first character of every field token (see FtsLayout). */
+export const FIELD_MARK = "~";
+
+const FTS_ONE_DDL = `CREATE VIRTUAL TABLE fts USING fts5(t, content='', columnsize=0, tokenize="unicode61 remove_diacritics 2 tokenchars '${FIELD_MARK}'")`;
+
+/** The value a "one" slice's FTS column gets for an event: its text without FIELD_MARK, then its field tokens. */
+export function ftsText(raw: string, fieldTokens: string): string {
+  const text = raw.includes(FIELD_MARK) ? raw.replaceAll(FIELD_MARK, " ") : raw;
+  return fieldTokens === "" ? text : `${text} ${fieldTokens}`;
+}
+
+const layouts = new WeakMap<Database.Database, FtsLayout>();
+
+/** A slice's FTS layout, read once per connection. */
+export function ftsLayoutOf(db: Database.Database): FtsLayout {
+  let l = layouts.get(db);
+  if (l === undefined) {
+    const sql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'fts'").pluck().get() as string | undefined;
+    l = sql !== undefined && /fts5\(\s*t\s*,/i.test(sql) ? "one" : "two";
+    layouts.set(db, l);
+  }
+  return l;
+}
 
 /** FTS5's `automerge`: how many segments of one level wait before they are merged (see above). */
 export const FTS_AUTOMERGE = 8;
@@ -40,7 +81,7 @@ export const PAGE_CACHE_KIB = 16_384;
  */
 export type DocLayout = "blocks" | "rows";
 
-export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000, layout: DocLayout = "blocks"): Database.Database {
+export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000, layout: DocLayout = "blocks", fts: FtsLayout = "one"): Database.Database {
   const db = new Database(file, { readonly, fileMustExist: readonly });
   try {
     // First: the statements below wait for a lock too (set after them, a locked file failed at once).
@@ -56,6 +97,8 @@ export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000,
           CREATE TABLE docs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, data BLOB NOT NULL);
         `);
       }
+      // Likewise its FTS layout: only a new slice gets today's.
+      if (fresh && fts === "one") db.exec(FTS_ONE_DDL);
       db.exec(`
         CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE, doc TEXT NOT NULL);
         CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');

@@ -6,7 +6,7 @@ import { fieldTokens } from "./field-tokens";
 import { HandleCache, type Lease } from "./handle-cache";
 import { atReceiveTime, misplacedTimestamp } from "./placement";
 import { BLOCK_SPAN, BlockBuilder, decodeBlock, encodeBlock, hasDocBlocks } from "./doc-blocks";
-import { clampTs, idBytes, openSlice, ROLLUP_FIELDS, type DocLayout } from "./schema";
+import { clampTs, ftsLayoutOf, ftsText, idBytes, openSlice, ROLLUP_FIELDS, type DocLayout, type FtsLayout } from "./schema";
 import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
@@ -92,7 +92,10 @@ interface SliceDb {
   insert: Database.Statement;
   /** Set when the slice stores its documents in blocks (doc-blocks.ts). */
   block?: Database.Statement;
-  fts: Database.Statement;
+  /** Indexes an event's text and field tokens, in the slice's FTS layout. */
+  fts: (rowid: number, raw: string, fieldTokens: string) => void;
+  /** Tells the contentless FTS table what it indexed for an event that goes (its 'delete' command). */
+  ftsDelete: (rowid: number, raw: string, fieldTokens: string) => void;
   maxInMs: Database.Statement;
   rollup: Database.Statement;
   fieldname: Database.Statement;
@@ -115,6 +118,8 @@ export interface IndexWriterOptions {
   retentionOf?: (tenant: string) => number | undefined;
   /** How new slices store documents (schema.ts DocLayout); default "blocks". */
   layout?: DocLayout;
+  /** How new slices keep their search terms (schema.ts FtsLayout); default "one". */
+  fts?: FtsLayout;
 }
 
 export class IndexWriter {
@@ -223,7 +228,7 @@ export class IndexWriter {
           continue;
         }
         blocks?.add(rowid, rows[k + 4] as string);
-        s.fts.run(rowid, rows[k + 3], rows[k + 5]);
+        s.fts(rowid, rows[k + 3] as string, rows[k + 5] as string);
         const minute = Math.floor(ts / 60_000);
         bump(rollup, `*\u0000${minute}\u0000`);
         const pairs = rows[k + 6] as string;
@@ -282,15 +287,21 @@ export class IndexWriter {
     // A short wait for a lock: this thread writes for every tenant, and a slice locked for longer is
     // retried by the stage (with backoff) instead of holding up the others.
     const file = path.join(dir, `${slice.name}.db`);
-    if (!existsSync(file)) createSliceFile(file, this.options.layout ?? "blocks");
+    if (!existsSync(file)) createSliceFile(file, this.options.layout ?? "blocks", this.options.fts ?? "one");
     const db = openSlice(file, false, WRITER_BUSY_TIMEOUT_MS);
     const blocks = hasDocBlocks(db);
+    const oneColumn = ftsLayoutOf(db) === "one";
+    const ftsInsert = db.prepare(oneColumn ? "INSERT INTO fts (rowid, t) VALUES (?, ?)" : "INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)");
+    const ftsDelete = db.prepare(oneColumn ? "INSERT INTO fts (fts, rowid, t) VALUES ('delete', ?, ?)" : "INSERT INTO fts (fts, rowid, raw, f) VALUES ('delete', ?, ?, ?)");
+    const ftsValues = (stmt: Database.Statement) =>
+      oneColumn ? (rowid: number, raw: string, f: string) => void stmt.run(rowid, ftsText(raw, f)) : (rowid: number, raw: string, f: string) => void stmt.run(rowid, raw, f);
     const s: SliceDb = {
       db,
       // A known id is skipped by the unique index (idempotent writes); a taken rowid still raises.
       insert: db.prepare(blocks ? "INSERT INTO events (rowid, idb) VALUES (?, ?) ON CONFLICT (idb) DO NOTHING" : "INSERT INTO events (rowid, idb, doc) VALUES (?, ?, ?) ON CONFLICT (idb) DO NOTHING"),
       block: blocks ? db.prepare("INSERT INTO docs (first, last, data) VALUES (?, ?, ?)") : undefined,
-      fts: db.prepare("INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)"),
+      fts: ftsValues(ftsInsert),
+      ftsDelete: ftsValues(ftsDelete),
       maxInMs: db.prepare("SELECT max(rowid) AS m FROM events WHERE rowid BETWEEN ? AND ?"),
       rollup: db.prepare("INSERT INTO rollup (field, minute, value, n) VALUES (?, ?, ?, ?) ON CONFLICT (field, minute, value) DO UPDATE SET n = n + excluded.n"),
       fieldname: db.prepare("INSERT OR IGNORE INTO fieldnames (name) VALUES (?)"),
@@ -342,7 +353,7 @@ function removeEvent(s: SliceDb, idb: Buffer): boolean {
   if (doc === undefined) throw new Error(`stored event ${rowid} has no document: the slice is damaged`);
   const ev = JSON.parse(doc) as LogEvent;
   const fields = flattenFields(ev, { maxValue: Number.POSITIVE_INFINITY });
-  s.db.prepare("INSERT INTO fts (fts, rowid, raw, f) VALUES ('delete', ?, ?, ?)").run(rowid, ev.raw, fieldTokens(fields));
+  s.ftsDelete(rowid, ev.raw, fieldTokens(fields));
   const minute = Math.floor(clampTs(ev.timestamp) / 60_000);
   const less = s.db.prepare("UPDATE rollup SET n = n - 1 WHERE field = ? AND minute = ? AND value = ?");
   less.run("*", minute, "");
@@ -366,11 +377,11 @@ function bump(map: Map<string, number>, key: string): void {
  * readers find slices by listing the directory, and one opened between the file's creation and its
  * tables answered "no such table: events" (a 500) for a tenant's first events.
  */
-function createSliceFile(file: string, layout: DocLayout): void {
+function createSliceFile(file: string, layout: DocLayout, fts: FtsLayout): void {
   const creating = `${file}.creating`;
   for (const leftover of [creating, `${creating}-wal`, `${creating}-shm`]) rmSync(leftover, { force: true });
   // Closing the only connection checkpoints the WAL into the file and removes it: the file is whole.
-  openSlice(creating, false, WRITER_BUSY_TIMEOUT_MS, layout).close();
+  openSlice(creating, false, WRITER_BUSY_TIMEOUT_MS, layout, fts).close();
   renameSync(creating, file);
 }
 
