@@ -57,6 +57,11 @@ export function ftsText(raw: string, fieldTokens: string): string {
 
 const layouts = new WeakMap<Database.Database, FtsLayout>();
 
+/** Whether a slice keeps its events' ids in table `ids` (IdLayout "table"). */
+export function hasIdTable(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ids'").get() !== undefined;
+}
+
 /** A slice's FTS layout, read once per connection. */
 export function ftsLayoutOf(db: Database.Database): FtsLayout {
   let l = layouts.get(db);
@@ -81,24 +86,63 @@ export const PAGE_CACHE_KIB = 16_384;
  */
 export type DocLayout = "blocks" | "rows";
 
-export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000, layout: DocLayout = "blocks", fts: FtsLayout = "one"): Database.Database {
+/**
+ * Where a slice of blocks keeps its events' ids: "table" (new slices), a table `ids(idb, rowid)` keyed by
+ * the id beside a table `events` of rowids alone; "column" (slices made before), `events.idb` with a
+ * unique index — the id's 16 bytes twice, once in the row and once in the index. Measured in `start`'s
+ * data folder (bench/RESULTS.md, issue 16 §2): 64.8 B/event before, 46 after.
+ */
+export type IdLayout = "table" | "column";
+
+/** How a new slice is made; an existing slice keeps the layout it was made with. */
+export interface SliceLayout {
+  docs: DocLayout;
+  fts: FtsLayout;
+  ids: IdLayout;
+}
+export const NEW_SLICE_LAYOUT: SliceLayout = { docs: "blocks", fts: "one", ids: "table" };
+
+/**
+ * Page size of a new slice, bytes. A block of 32 documents deflates to 2.5-4 KiB: with SQLite's default
+ * 4 KiB pages one block took a page and up to a third of it stayed empty. Measured in `start`'s data folder
+ * (bench/RESULTS.md, issue 16 §2): the stored documents 129 → 101 B/event with 16 KiB pages (93 with
+ * 32 KiB, but every commit writes its pages whole to the WAL: a quiet tenant's small batches would write
+ * twice the bytes again), the other tables within 1 %.
+ */
+export const SLICE_PAGE_SIZE = 16_384;
+
+/**
+ * The WAL of a slice in bytes, whatever its page size: checkpointed at this size (SQLite's default is
+ * 1,000 pages, 4 MiB of 4 KiB pages), and cut back to it after a checkpoint (it otherwise keeps its largest
+ * size on disk for as long as a connection is open).
+ */
+export const WAL_BYTES = 4 * 1024 * 1024;
+
+export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000, layout: SliceLayout = NEW_SLICE_LAYOUT): Database.Database {
   const db = new Database(file, { readonly, fileMustExist: readonly });
   try {
     // First: the statements below wait for a lock too (set after them, a locked file failed at once).
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     if (!readonly) {
-      db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = FULL");
       // An existing slice keeps its layout: a `docs` table added to a "rows" slice would hide its documents.
       const fresh = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() === undefined;
-      if (fresh && layout === "blocks") {
-        db.exec(`
-          CREATE TABLE events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE);
-          CREATE TABLE docs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, data BLOB NOT NULL);
-        `);
+      // Before the first table (and before WAL, which fixes the page size): a slice made before keeps its own.
+      if (fresh) db.pragma(`page_size = ${SLICE_PAGE_SIZE}`);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(WAL_BYTES / (db.pragma("page_size", { simple: true }) as number)))}`);
+      db.pragma(`journal_size_limit = ${WAL_BYTES}`);
+      if (fresh && layout.docs === "blocks") {
+        db.exec(
+          layout.ids === "table"
+            ? `CREATE TABLE events (rowid INTEGER PRIMARY KEY);
+               CREATE TABLE ids (idb BLOB PRIMARY KEY, rowid INTEGER NOT NULL) WITHOUT ROWID;`
+            : "CREATE TABLE events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE);",
+        );
+        db.exec("CREATE TABLE docs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, data BLOB NOT NULL);");
       }
       // Likewise its FTS layout: only a new slice gets today's.
-      if (fresh && fts === "one") db.exec(FTS_ONE_DDL);
+      if (fresh && layout.fts === "one") db.exec(FTS_ONE_DDL);
       db.exec(`
         CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE, doc TEXT NOT NULL);
         CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');

@@ -5,8 +5,8 @@ import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable
 import { fieldTokens } from "./field-tokens";
 import { HandleCache, type Lease } from "./handle-cache";
 import { atReceiveTime, misplacedTimestamp } from "./placement";
-import { BLOCK_SPAN, BlockBuilder, decodeBlock, encodeBlock, hasDocBlocks } from "./doc-blocks";
-import { clampTs, ftsLayoutOf, ftsText, idBytes, openSlice, ROLLUP_FIELDS, type DocLayout, type FtsLayout } from "./schema";
+import { BLOCK_SPAN, BlockBuilder, buildDictionary, currentDictionary, decodeBlock, dictionaries, DICTS_DDL, encodeBlock, hasDocBlocks, type Dictionary } from "./doc-blocks";
+import { clampTs, ftsLayoutOf, ftsText, hasIdTable, idBytes, NEW_SLICE_LAYOUT, openSlice, ROLLUP_FIELDS, type DocLayout, type FtsLayout, type IdLayout, type SliceLayout } from "./schema";
 import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
@@ -89,9 +89,16 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
 
 interface SliceDb {
   db: Database.Database;
-  insert: Database.Statement;
+  /** Stores an event's row (and its id); false when the id is stored already. Throws on a taken rowid. */
+  insert: (rowid: number, idb: Buffer, doc: string | undefined) => boolean;
+  /** The rowid of a stored id. */
+  rowidOf: Database.Statement;
+  /** Removes an event's row (and its id). */
+  forget: (rowid: number, idb: Buffer) => void;
   /** Set when the slice stores its documents in blocks (doc-blocks.ts). */
   block?: Database.Statement;
+  /** The dictionary its new blocks are compressed with (doc-blocks.ts), once it has one. */
+  dict?: Dictionary;
   /** Indexes an event's text and field tokens, in the slice's FTS layout. */
   fts: (rowid: number, raw: string, fieldTokens: string) => void;
   /** Tells the contentless FTS table what it indexed for an event that goes (its 'delete' command). */
@@ -120,6 +127,8 @@ export interface IndexWriterOptions {
   layout?: DocLayout;
   /** How new slices keep their search terms (schema.ts FtsLayout); default "one". */
   fts?: FtsLayout;
+  /** Where new slices of blocks keep the events' ids (schema.ts IdLayout); default "table". */
+  ids?: IdLayout;
 }
 
 export class IndexWriter {
@@ -195,6 +204,7 @@ export class IndexWriter {
           for (let k = 0; k < slice.rows.length; k += ROW) if (removeEvent(s, idBytes(slice.rows[k + 2] as string))) removed.push(slice.rows[k] as number);
           this.insertRows(s, slice.rows, slice.names, results);
         })();
+        if (s.block) s.dict = currentDictionary(s.db);
         for (const i of removed) if (results[i]?.status === "created") results[i] = { status: "created", replaced: true };
       } catch (err) {
         for (let k = 0; k < slice.rows.length; k += ROW) results[slice.rows[k] as number] = { status: "retry", error: (err as Error).message };
@@ -217,8 +227,10 @@ export class IndexWriter {
 
   private insertRows(s: SliceDb, rows: (string | number)[], names: string[], results: IndexWriteResult[]): void {
     const rollup = new Map<string, number>();
+    let dict = s.dict;
     s.db.transaction(() => {
-      const blocks = s.block ? new BlockBuilder(s.block) : undefined;
+      if (s.block && dict === undefined) dict = newDictionary(s.db, rows);
+      const blocks = s.block ? new BlockBuilder(s.block, dict) : undefined;
       for (let k = 0; k < rows.length; k += ROW) {
         const i = rows[k] as number;
         const ts = rows[k + 1] as number;
@@ -247,6 +259,9 @@ export class IndexWriter {
       for (const name of names) s.fieldname.run(name);
       blocks?.flush();
     })();
+    // Only once committed (a transaction that failed took its new dictionary's row with it); inside a
+    // caller's transaction (replace), the caller reads it again after its commit.
+    if (!s.db.inTransaction) s.dict = dict;
   }
 
   /** Inserts at the first free rowid of the event's millisecond; undefined when the id is already stored. */
@@ -268,7 +283,7 @@ export class IndexWriter {
       s.nextSeq.set(ms, seq + 1);
       const rowid = ms * 1000 + seq;
       try {
-        return (doc === undefined ? s.insert.run(rowid, idb) : s.insert.run(rowid, idb, doc)).changes === 0 ? undefined : rowid;
+        return s.insert(rowid, idb, doc) ? rowid : undefined;
       } catch (err) {
         if ((err as { code?: string }).code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw err;
         // Someone else's rowid (the sequence cache was cleared): look again.
@@ -287,9 +302,13 @@ export class IndexWriter {
     // A short wait for a lock: this thread writes for every tenant, and a slice locked for longer is
     // retried by the stage (with backoff) instead of holding up the others.
     const file = path.join(dir, `${slice.name}.db`);
-    if (!existsSync(file)) createSliceFile(file, this.options.layout ?? "blocks", this.options.fts ?? "one");
+    if (!existsSync(file)) {
+      const o = this.options;
+      createSliceFile(file, { docs: o.layout ?? NEW_SLICE_LAYOUT.docs, fts: o.fts ?? NEW_SLICE_LAYOUT.fts, ids: o.ids ?? NEW_SLICE_LAYOUT.ids });
+    }
     const db = openSlice(file, false, WRITER_BUSY_TIMEOUT_MS);
     const blocks = hasDocBlocks(db);
+    if (blocks) db.exec(DICTS_DDL);
     const oneColumn = ftsLayoutOf(db) === "one";
     const ftsInsert = db.prepare(oneColumn ? "INSERT INTO fts (rowid, t) VALUES (?, ?)" : "INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)");
     const ftsDelete = db.prepare(oneColumn ? "INSERT INTO fts (fts, rowid, t) VALUES ('delete', ?, ?)" : "INSERT INTO fts (fts, rowid, raw, f) VALUES ('delete', ?, ?, ?)");
@@ -297,9 +316,9 @@ export class IndexWriter {
       oneColumn ? (rowid: number, raw: string, f: string) => void stmt.run(rowid, ftsText(raw, f)) : (rowid: number, raw: string, f: string) => void stmt.run(rowid, raw, f);
     const s: SliceDb = {
       db,
-      // A known id is skipped by the unique index (idempotent writes); a taken rowid still raises.
-      insert: db.prepare(blocks ? "INSERT INTO events (rowid, idb) VALUES (?, ?) ON CONFLICT (idb) DO NOTHING" : "INSERT INTO events (rowid, idb, doc) VALUES (?, ?, ?) ON CONFLICT (idb) DO NOTHING"),
+      ...idStatements(db, blocks),
       block: blocks ? db.prepare("INSERT INTO docs (first, last, data) VALUES (?, ?, ?)") : undefined,
+      dict: blocks ? currentDictionary(db) : undefined,
       fts: ftsValues(ftsInsert),
       ftsDelete: ftsValues(ftsDelete),
       maxInMs: db.prepare("SELECT max(rowid) AS m FROM events WHERE rowid BETWEEN ? AND ?"),
@@ -331,20 +350,20 @@ export class IndexWriter {
  * counts, its document (its block written again without it) and its row. True when there was one.
  */
 function removeEvent(s: SliceDb, idb: Buffer): boolean {
-  const rowid = s.db.prepare("SELECT rowid FROM events WHERE idb = ?").pluck().get(idb) as number | undefined;
+  const rowid = s.rowidOf.get(idb) as number | undefined;
   if (rowid === undefined) return false;
   let doc: string | undefined;
   if (s.block) {
     const candidates = s.db.prepare("SELECT first, data FROM docs WHERE first BETWEEN ? AND ? AND last >= ?").all(rowid - BLOCK_SPAN, rowid, rowid) as { first: number; data: Buffer }[];
     for (const { first, data } of candidates) {
-      const { rowids, docs } = decodeBlock(first, data);
+      const { rowids, docs } = decodeBlock(first, data, dictionaries(s.db));
       const at = rowids.indexOf(rowid);
       if (at < 0) continue;
       doc = docs[at];
       s.db.prepare("DELETE FROM docs WHERE first = ?").run(first);
       // The rest of the block, in rowid order (a block's key is its first rowid, its deltas count from it).
       const rest = rowids.map((r, i) => [r, docs[i]!] as const).filter(([r]) => r !== rowid).sort((a, b) => a[0] - b[0]);
-      if (rest.length > 0) s.block.run(rest[0]![0], rest[rest.length - 1]![0], encodeBlock(rest.map(([r]) => r), rest.map(([, d]) => d)));
+      if (rest.length > 0) s.block.run(rest[0]![0], rest[rest.length - 1]![0], encodeBlock(rest.map(([r]) => r), rest.map(([, d]) => d), s.dict));
       break;
     }
   } else {
@@ -359,8 +378,51 @@ function removeEvent(s: SliceDb, idb: Buffer): boolean {
   less.run("*", minute, "");
   for (const [p, v] of fields) if (ROLLUP.has(p)) less.run(p, minute, rollupValue(v));
   s.db.prepare("DELETE FROM rollup WHERE minute = ? AND n <= 0").run(minute);
-  s.db.prepare("DELETE FROM events WHERE rowid = ?").run(rowid);
+  s.forget(rowid, idb);
   return true;
+}
+
+/**
+ * How a slice stores, finds and removes an event's row and id, in its layout (schema.ts IdLayout and
+ * DocLayout). A known id is not stored again (idempotent writes); a taken rowid raises.
+ */
+function idStatements(db: Database.Database, blocks: boolean): Pick<SliceDb, "insert" | "rowidOf" | "forget"> {
+  const unrow = db.prepare("DELETE FROM events WHERE rowid = ?");
+  if (hasIdTable(db)) {
+    const row = db.prepare("INSERT INTO events (rowid) VALUES (?)");
+    const id = db.prepare("INSERT INTO ids (idb, rowid) VALUES (?, ?) ON CONFLICT (idb) DO NOTHING");
+    const unid = db.prepare("DELETE FROM ids WHERE idb = ?");
+    return {
+      insert: (rowid, idb) => {
+        row.run(rowid);
+        if (id.run(idb, rowid).changes > 0) return true;
+        // Stored already (a repeat is rare: a replay, a retried batch): the row goes again.
+        unrow.run(rowid);
+        return false;
+      },
+      rowidOf: db.prepare("SELECT rowid FROM ids WHERE idb = ?").pluck(),
+      forget: (rowid, idb) => {
+        unid.run(idb);
+        unrow.run(rowid);
+      },
+    };
+  }
+  const insert = db.prepare(blocks ? "INSERT INTO events (rowid, idb) VALUES (?, ?) ON CONFLICT (idb) DO NOTHING" : "INSERT INTO events (rowid, idb, doc) VALUES (?, ?, ?) ON CONFLICT (idb) DO NOTHING");
+  return {
+    insert: (rowid, idb, doc) => (blocks ? insert.run(rowid, idb) : insert.run(rowid, idb, doc)).changes > 0,
+    rowidOf: db.prepare("SELECT rowid FROM events WHERE idb = ?").pluck(),
+    forget: (rowid) => void unrow.run(rowid),
+  };
+}
+
+/** Makes the slice's dictionary from a batch's documents (rows as prepareWrite makes them), if the batch is big enough. */
+function newDictionary(db: Database.Database, rows: (string | number)[]): Dictionary | undefined {
+  const docs: string[] = [];
+  for (let k = 4; k < rows.length; k += ROW) docs.push(rows[k] as string);
+  const data = buildDictionary(docs);
+  if (data === undefined) return undefined;
+  const id = Number(db.prepare("INSERT INTO dicts (data) VALUES (?)").run(data).lastInsertRowid);
+  return { id, data };
 }
 
 /** Roll-up values keep their type: "s" + text, "n" + number, "b" + boolean. */
@@ -377,11 +439,11 @@ function bump(map: Map<string, number>, key: string): void {
  * readers find slices by listing the directory, and one opened between the file's creation and its
  * tables answered "no such table: events" (a 500) for a tenant's first events.
  */
-function createSliceFile(file: string, layout: DocLayout, fts: FtsLayout): void {
+function createSliceFile(file: string, layout: SliceLayout): void {
   const creating = `${file}.creating`;
   for (const leftover of [creating, `${creating}-wal`, `${creating}-shm`]) rmSync(leftover, { force: true });
   // Closing the only connection checkpoints the WAL into the file and removes it: the file is whole.
-  openSlice(creating, false, WRITER_BUSY_TIMEOUT_MS, layout, fts).close();
+  openSlice(creating, false, WRITER_BUSY_TIMEOUT_MS, layout).close();
   renameSync(creating, file);
 }
 
