@@ -1,5 +1,6 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type Database from "better-sqlite3";
+import { hasTable } from "./schema";
 
 /**
  * Stored events in compressed blocks: a slice keeps each event's JSON document inside a block of up to
@@ -121,11 +122,8 @@ export class BlockBuilder {
 
 /** Whether a slice keeps its documents in blocks (slices made before keep them in `events.doc`). */
 export function hasDocBlocks(db: Database.Database): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'docs'").get() !== undefined;
+  return hasTable(db, "docs");
 }
-
-/** The table of a slice's dictionaries; made by the writer in every slice of blocks it opens. */
-export const DICTS_DDL = "CREATE TABLE IF NOT EXISTS dicts (id INTEGER PRIMARY KEY, data BLOB NOT NULL)";
 
 const dictCache = new WeakMap<Database.Database, Map<number, Buffer>>();
 
@@ -147,8 +145,7 @@ export function dictionaries(db: Database.Database): (id: number) => Buffer {
 
 /** The dictionary new blocks of a slice use (its newest), if it has one. */
 export function currentDictionary(db: Database.Database): Dictionary | undefined {
-  const row = db.prepare("SELECT id, data FROM dicts ORDER BY id DESC LIMIT 1").get() as Dictionary | undefined;
-  return row;
+  return db.prepare("SELECT id, data FROM dicts ORDER BY id DESC LIMIT 1").get() as Dictionary | undefined;
 }
 
 /**

@@ -34,7 +34,7 @@ const MAX_FTS_DEPTH = 12;
 /** How each kind of condition is written in one FTS layout. */
 interface Dialect {
   /** The event text holds these words (at least one), in sequence. */
-  text(tokens: string[]): FtsPlan;
+  text(tokens: string[]): string;
   /** A word of the text begins with `prefix`. */
   prefix(prefix: string): string;
   /** The event has this field token. */
@@ -43,13 +43,13 @@ interface Dialect {
 
 const DIALECTS: Record<FtsLayout, Dialect> = {
   two: {
-    text: (tokens) => ({ expr: `raw : "${tokens.join(" ")}"`, exact: true }),
+    text: (tokens) => `raw : "${tokens.join(" ")}"`,
     prefix: (p) => `raw : "${p}" *`,
     field: (t) => `f : "${t}"`,
   },
   // No column filters: field tokens and text words cannot meet (schema.ts FtsLayout).
   one: {
-    text: (tokens) => ({ expr: `"${tokens.join(" ")}"`, exact: true }),
+    text: (tokens) => `"${tokens.join(" ")}"`,
     prefix: (p) => `"${p}" *`,
     field: (t) => `"${t}"`,
   },
@@ -67,7 +67,7 @@ export function compileFts(q: Query, layout: FtsLayout = "one", depth = 0): FtsP
       // The same tokens FTS5's unicode61 tokenizer made of the text; a text without any matches everything.
       const tokens = tokenize(q.value);
       if (tokens.length === 0) return { expr: null, exact: true };
-      return d.text(tokens);
+      return { expr: d.text(tokens), exact: true };
     }
     case "textWildcard": {
       // A trailing * on one whole token is a token-prefix query; anything else is a glob over the text.

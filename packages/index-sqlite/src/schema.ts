@@ -55,12 +55,12 @@ export function ftsText(raw: string, fieldTokens: string): string {
   return fieldTokens === "" ? text : `${text} ${fieldTokens}`;
 }
 
-const layouts = new WeakMap<Database.Database, FtsLayout>();
-
-/** Whether a slice keeps its events' ids in table `ids` (IdLayout "table"). */
-export function hasIdTable(db: Database.Database): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ids'").get() !== undefined;
+/** Whether a slice has table `name` (what a slice has tells the layout it was made with). */
+export function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
+
+const layouts = new WeakMap<Database.Database, FtsLayout>();
 
 /** A slice's FTS layout, read once per connection. */
 export function ftsLayoutOf(db: Database.Database): FtsLayout {
@@ -90,7 +90,7 @@ export type DocLayout = "blocks" | "rows";
  * Where a slice of blocks keeps its events' ids: "table" (new slices), a table `ids(idb, rowid)` keyed by
  * the id beside a table `events` of rowids alone; "column" (slices made before), `events.idb` with a
  * unique index — the id's 16 bytes twice, once in the row and once in the index. Measured in `start`'s
- * data folder (bench/RESULTS.md, issue 16 §2): 64.8 B/event before, 46 after.
+ * data folder (bench/RESULTS.md, issue 16 §2): 64.8 B/event before, 47.7 after.
  */
 export type IdLayout = "table" | "column";
 
@@ -125,7 +125,7 @@ export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000,
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     if (!readonly) {
       // An existing slice keeps its layout: a `docs` table added to a "rows" slice would hide its documents.
-      const fresh = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() === undefined;
+      const fresh = !hasTable(db, "events");
       // Before the first table (and before WAL, which fixes the page size): a slice made before keeps its own.
       if (fresh) db.pragma(`page_size = ${SLICE_PAGE_SIZE}`);
       db.pragma("journal_mode = WAL");
@@ -148,6 +148,7 @@ export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000,
         CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');
         CREATE TABLE IF NOT EXISTS rollup (field TEXT NOT NULL, minute INTEGER NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, minute, value)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS fieldnames (name TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS dicts (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
       `);
       // Kept in the slice (fts_config), so it is set once; slices made before get it when next written.
       if (db.prepare("SELECT v FROM fts_config WHERE k = 'automerge'").pluck().get() !== FTS_AUTOMERGE) {

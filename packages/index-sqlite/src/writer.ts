@@ -5,8 +5,8 @@ import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable
 import { fieldTokens } from "./field-tokens";
 import { HandleCache, type Lease } from "./handle-cache";
 import { atReceiveTime, misplacedTimestamp } from "./placement";
-import { BLOCK_SPAN, BlockBuilder, buildDictionary, currentDictionary, decodeBlock, dictionaries, DICTS_DDL, encodeBlock, hasDocBlocks, type Dictionary } from "./doc-blocks";
-import { clampTs, ftsLayoutOf, ftsText, hasIdTable, idBytes, NEW_SLICE_LAYOUT, openSlice, ROLLUP_FIELDS, type DocLayout, type FtsLayout, type IdLayout, type SliceLayout } from "./schema";
+import { BLOCK_SPAN, BlockBuilder, buildDictionary, currentDictionary, decodeBlock, dictionaries, encodeBlock, hasDocBlocks, type Dictionary } from "./doc-blocks";
+import { clampTs, ftsLayoutOf, ftsText, hasTable, idBytes, NEW_SLICE_LAYOUT, openSlice, ROLLUP_FIELDS, type DocLayout, type FtsLayout, type IdLayout, type SliceLayout } from "./schema";
 import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
@@ -308,7 +308,6 @@ export class IndexWriter {
     }
     const db = openSlice(file, false, WRITER_BUSY_TIMEOUT_MS);
     const blocks = hasDocBlocks(db);
-    if (blocks) db.exec(DICTS_DDL);
     const oneColumn = ftsLayoutOf(db) === "one";
     const ftsInsert = db.prepare(oneColumn ? "INSERT INTO fts (rowid, t) VALUES (?, ?)" : "INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)");
     const ftsDelete = db.prepare(oneColumn ? "INSERT INTO fts (fts, rowid, t) VALUES ('delete', ?, ?)" : "INSERT INTO fts (fts, rowid, raw, f) VALUES ('delete', ?, ?, ?)");
@@ -388,7 +387,7 @@ function removeEvent(s: SliceDb, idb: Buffer): boolean {
  */
 function idStatements(db: Database.Database, blocks: boolean): Pick<SliceDb, "insert" | "rowidOf" | "forget"> {
   const unrow = db.prepare("DELETE FROM events WHERE rowid = ?");
-  if (hasIdTable(db)) {
+  if (hasTable(db, "ids")) {
     const row = db.prepare("INSERT INTO events (rowid) VALUES (?)");
     const id = db.prepare("INSERT INTO ids (idb, rowid) VALUES (?, ?) ON CONFLICT (idb) DO NOTHING");
     const unid = db.prepare("DELETE FROM ids WHERE idb = ?");
