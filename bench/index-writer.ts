@@ -5,7 +5,7 @@
  * SQLite inserts, FTS5, compression), bytes on disk per event by table, then the query targets of issue 16
  * at this scale (warm median and first run).
  *
- *   npm run bench:index-writer -- [--events 1000000] [--layout blocks|rows] [--fts one|two] [--batch 5000] [--runs 5] [--queries-only]
+ *   npm run bench:index-writer -- [--events 1000000] [--layout blocks|rows] [--fts keyed|one|two] [--batch 5000] [--runs 5] [--queries-only]
  *
  * CPU time (process.cpuUsage), not wall time: the machine is shared. Generating the corpus is not counted.
  * `--fts` is the FTS layout of new slices (packages/index-sqlite/src/schema.ts FtsLayout).
@@ -20,17 +20,18 @@ import { newEventId, toEvent } from "@unmeltable/core";
 import { EmbeddedIndex, IndexWriter, prepareWrite } from "@unmeltable/index-sqlite";
 import { Corpus, rfc5424 } from "./lib/corpus";
 import { queryCases } from "./lib/query-cases";
+import type { FtsLayout } from "../packages/index-sqlite/src/schema";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, layout: { type: "string", default: "blocks" }, fts: { type: "string", default: "one" }, batch: { type: "string", default: "5000" }, runs: { type: "string", default: "5" }, "queries-only": { type: "boolean", default: false }, seed: { type: "string", default: "1" } },
+  options: { events: { type: "string", default: "1000000" }, layout: { type: "string", default: "blocks" }, fts: { type: "string", default: "keyed" }, batch: { type: "string", default: "5000" }, runs: { type: "string", default: "5" }, "queries-only": { type: "boolean", default: false }, seed: { type: "string", default: "1" } },
 });
 const N = Number(args.events);
 const BATCH = Number(args.batch);
 const layout = args.layout as "blocks" | "rows";
 if (layout !== "blocks" && layout !== "rows") throw new Error("--layout is blocks or rows");
-const fts = args.fts as "one" | "two";
-if (fts !== "one" && fts !== "two") throw new Error("--fts is one or two");
+const fts = args.fts as FtsLayout;
+if (!["keyed", "one", "two"].includes(fts)) throw new Error("--fts is keyed, one or two");
 const SPAN = 72 * 3_600_000;
 const END = Date.UTC(2024, 2, 18, 0, 0, 0);
 const START = END - SPAN;

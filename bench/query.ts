@@ -16,11 +16,12 @@ import { newEventId, toEvent } from "@unmeltable/core";
 import { EmbeddedIndex, IndexWriter } from "@unmeltable/index-sqlite";
 import { Corpus, rfc5424 } from "./lib/corpus";
 import { queryCases } from "./lib/query-cases";
+import type { FtsLayout } from "../packages/index-sqlite/src/schema";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const { values: args } = parseArgs({ options: { events: { type: "string", default: "10000000" }, seed: { type: "string", default: "1" }, runs: { type: "string", default: "5" }, fts: { type: "string", default: "one" } } });
-if (args.fts !== "one" && args.fts !== "two") throw new Error(`--fts is one (new slices' FTS layout) or two (the layout before), not ${args.fts}`);
-const FTS = args.fts;
+const { values: args } = parseArgs({ options: { events: { type: "string", default: "10000000" }, seed: { type: "string", default: "1" }, runs: { type: "string", default: "5" }, fts: { type: "string", default: "keyed" } } });
+if (!["keyed", "one", "two"].includes(args.fts)) throw new Error(`--fts is keyed (new slices' FTS layout), one or two (the layouts before), not ${args.fts}`);
+const FTS = args.fts as FtsLayout;
 const N = Number(args.events);
 const SEED = Number(args.seed);
 const SPAN = 72 * 3_600_000;

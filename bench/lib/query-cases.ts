@@ -23,6 +23,10 @@ export function queryCases(tenant: string, start: number, end: number): { name: 
     { name: "phrase, newest 100", query: '"Pause Young"', run: async (ix) => `${(await ix.search(q('"Pause Young"', start, end), { order: "desc", size: 100 })).events.length} events` },
     { name: "phrase, per-minute histogram over 24 h", query: '"Pause Young"', run: async (ix) => `${(await ix.histogram(q('"Pause Young"', end - day, end - 1), 60_000)).reduce((n, b) => n + b.count, 0)} events` },
     { name: "an IP address (words 10, 1, 2, 3), newest 100", query: "10.1.2.3", run: async (ix) => `${(await ix.search(q("10.1.2.3", start, end), { order: "desc", size: 100 })).events.length} events` },
+    // A field's existence: in "keyed" slices an FTS5 prefix query over the path's value tokens (one term per
+    // distinct value), in the layouts before one exists token. gc.gcId has a new value in almost every event.
+    { name: "field exists, count over 24 h", query: "json.status:*", run: async (ix) => `${await ix.count(q("json.status:*", end - day, end - 1))} events` },
+    { name: "high-cardinality field exists, count over 24 h", query: "gc.gcId:*", run: async (ix) => `${await ix.count(q("gc.gcId:*", end - day, end - 1))} events` },
     { name: "per-minute histogram over 24 h of a search", query: "POST", run: async (ix) => `${(await ix.histogram(q("POST", end - day, end - 1), 60_000)).reduce((n, b) => n + b.count, 0)} events` },
   ];
 }

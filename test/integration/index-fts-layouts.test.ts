@@ -1,8 +1,9 @@
 /**
  * The slices' FTS layouts (packages/index-sqlite/src/schema.ts FtsLayout): new slices keep text and field
- * tokens in one column ("one"), slices made before keep them in two ("two"). Both answer every query with the reference
+ * tokens in one column with value tokens keyed by their path ("keyed"), slices made before keep them in one
+ * column with an exists token per path ("one") or in two ("two"). All answer every query with the reference
  * semantics (core's matchesEvent, as worked out by hand in the query-language corpus), also when one time
- * range covers slices of both; field tokens never meet the words of a text.
+ * range covers slices of each; field tokens never meet the words of a text.
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -11,7 +12,8 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { matchesEvent, parseQuery, type LogEvent } from "@unmeltable/core";
 import { IndexReader, IndexWriter } from "@unmeltable/index-sqlite";
-import { existsToken, valueToken } from "../../packages/index-sqlite/src/field-tokens";
+import { existsToken, keyedValueToken, valueToken } from "../../packages/index-sqlite/src/field-tokens";
+import type { FtsLayout } from "../../packages/index-sqlite/src/schema";
 import { loadQueryCorpus, makeEvent } from "../contract/index.contract";
 
 const DAY = 86_400_000;
@@ -21,7 +23,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const write = (fts: "one" | "two", tenant: string, events: LogEvent[]) => {
+const write = (fts: FtsLayout, tenant: string, events: LogEvent[]) => {
   const writer = new IndexWriter(dir, () => "day", { fts });
   try {
     expect(writer.write(tenant, events.map((e) => JSON.stringify(e))).map((r) => r.status)).toEqual(events.map(() => "created"));
@@ -59,62 +61,129 @@ function differences(reader: IndexReader, tenant: string, from: number, until: n
   return out;
 }
 
+/** The distinct terms of a tenant's slice (FTS5's vocabulary table over it). */
+function termsOf(tenant: string): Set<string> {
+  const [file] = readdirSync(path.join(dir, tenant)).filter((f) => f.endsWith(".db"));
+  const db = new Database(path.join(dir, tenant, file!));
+  try {
+    db.exec("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, fts, 'row')");
+    return new Set(db.prepare("SELECT term FROM temp.vocab").pluck().all() as string[]);
+  } finally {
+    db.close();
+  }
+}
+
+const LAYOUTS: FtsLayout[] = ["keyed", "one", "two"];
+
 describe("the slices' FTS layouts", () => {
-  it("makes new slices of one column, and answers every query of the query-language corpus in either layout", () => {
+  it("makes new slices keyed, and answers every query of the query-language corpus in each layout", () => {
     const corpus = loadQueryCorpus();
     const times = corpus.events.map((e) => e.timestamp);
-    write("one", "fresh", corpus.events.map((e) => ({ ...e, tenant: "fresh" })));
+    // Today's writer, without a layout named: new slices are "keyed".
+    const writer = new IndexWriter(dir, () => "day");
+    try {
+      writer.write("fresh", corpus.events.map((e) => JSON.stringify({ ...e, tenant: "fresh" })));
+    } finally {
+      writer.close();
+    }
+    write("one", "one", corpus.events.map((e) => ({ ...e, tenant: "one" })));
     write("two", "older", corpus.events.map((e) => ({ ...e, tenant: "older" })));
-    expect(ftsSqlOf("fresh")).toEqual([expect.stringMatching(/fts5\(t,.*tokenchars/)]);
+    expect(ftsSqlOf("fresh")).toEqual([expect.stringMatching(/fts5\(k,.*tokenchars/)]);
+    expect(ftsSqlOf("one")).toEqual([expect.stringMatching(/fts5\(t,.*tokenchars/)]);
     expect(ftsSqlOf("older")).toEqual([expect.stringMatching(/fts5\(raw, f,/)]);
     const reader = new IndexReader(dir);
     try {
-      // Phrases are among the cases (word order matters: "timed out" is not "out timed").
+      // Phrases are among the cases (word order matters: "timed out" is not "out timed"), and so are the
+      // existence of fields, ranges and value wildcards (which the "keyed" layout answers from value tokens).
       expect(corpus.cases.filter((c) => c.query.startsWith('"') && c.expected.length > 0).length).toBeGreaterThan(3);
-      expect(differences(reader, "fresh", Math.min(...times), Math.max(...times), corpus.cases)).toEqual([]);
-      expect(differences(reader, "older", Math.min(...times), Math.max(...times), corpus.cases)).toEqual([]);
+      expect(corpus.cases.filter((c) => /:\*$/.test(c.query) && c.expected.length > 0).length).toBeGreaterThan(1);
+      expect(corpus.cases.filter((c) => /:\s*[<>]/.test(c.query) && c.expected.length > 0).length).toBeGreaterThan(1);
+      for (const tenant of ["fresh", "one", "older"]) expect({ tenant, differences: differences(reader, tenant, Math.min(...times), Math.max(...times), corpus.cases) }).toEqual({ tenant, differences: [] });
     } finally {
       reader.close();
     }
   });
 
-  it("answers one time range over slices of both layouts, and keeps writing each slice in its own", () => {
+  it("answers one time range over slices of every layout, and keeps writing each slice in its own", () => {
     const corpus = loadQueryCorpus();
-    // Every other event a day later, in a slice of today's layout; the rest in a slice made before.
-    const events = corpus.events.map((e, i) => ({ ...e, tenant: "mixed", timestamp: e.timestamp + (i % 2) * DAY }));
-    write("two", "mixed", events.filter((_, i) => i % 2 === 0));
-    write("one", "mixed", events.filter((_, i) => i % 2 === 1));
-    expect(ftsSqlOf("mixed")).toEqual([expect.stringMatching(/fts5\(raw, f,/), expect.stringMatching(/fts5\(t,/)]);
-    // Today's writer adds to the older slice in that slice's layout: its new event is found like the others.
-    const late = makeEvent("mixed", events[0]!.timestamp + 1, { logmsg: "late arrival", json: { level: "late" } });
-    write("one", "mixed", [late]);
-    expect(ftsSqlOf("mixed")).toEqual([expect.stringMatching(/fts5\(raw, f,/), expect.stringMatching(/fts5\(t,/)]);
+    // Events over three days, a slice of each layout, oldest first (earlier, not later: an event stating a
+    // time days after its receipt is placed at its receipt).
+    const events = corpus.events.map((e, i) => ({ ...e, tenant: "mixed", timestamp: e.timestamp - (2 - (i % 3)) * DAY }));
+    LAYOUTS.slice().reverse().forEach((fts, day) => write(fts, "mixed", events.filter((_, i) => i % 3 === day)));
+    const sqls = [expect.stringMatching(/fts5\(raw, f,/), expect.stringMatching(/fts5\(t,/), expect.stringMatching(/fts5\(k,/)];
+    expect(ftsSqlOf("mixed")).toEqual(sqls);
+    // Today's writer adds to the older slices in each slice's layout: their new events are found like the others.
+    const lates = [0, 1].map((day) => makeEvent("mixed", events[day]!.timestamp + 1, { logmsg: `late arrival ${day}`, json: { level: "late", req: { id: `r-${day}` }, note: "x".repeat(100) } }));
+    write("keyed", "mixed", lates);
+    expect(ftsSqlOf("mixed")).toEqual(sqls);
     const times = events.map((e) => e.timestamp);
     // The corpus's expectations hold whatever the day (its one query on the event time aside); the late
-    // event is a hit where the reference semantics say so.
-    const cases = corpus.cases.filter((c) => !c.query.startsWith("timestamp:")).map((c) => ({ query: c.query, expected: matchesEvent(parseQuery(c.query), late) ? [...c.expected, late.id] : c.expected }));
-    expect(cases.filter((c) => c.expected.includes(late.id)).length).toBeGreaterThan(5);
+    // events are hits where the reference semantics say so.
+    const cases = corpus.cases
+      .filter((c) => !c.query.startsWith("timestamp:"))
+      .map((c) => ({ query: c.query, expected: [...c.expected, ...lates.filter((late) => matchesEvent(parseQuery(c.query), late)).map((late) => late.id)] }));
+    for (const late of lates) expect(cases.filter((c) => c.expected.includes(late.id)).length).toBeGreaterThan(5);
+    const extra = ["json.req:*", "json.req.id:r-1", "json.note:*", "json.level:late", "NOT json.req:*"];
+    cases.push(...extra.map((query) => ({ query, expected: [...corpus.events, ...lates].filter((e) => matchesEvent(parseQuery(query), e)).map((e) => e.id) })));
     const reader = new IndexReader(dir);
     try {
       expect(differences(reader, "mixed", Math.min(...times), Math.max(...times), cases)).toEqual([]);
       const range = { tenant: "mixed", from: Math.min(...times), until: Math.max(...times) };
-      expect(reader.search({ ...range, query: parseQuery('"late arrival" AND json.level:late') }, { order: "desc", size: 10 }).events.map((e) => e.id)).toEqual([late.id]);
+      for (const [day, late] of lates.entries()) {
+        expect(reader.search({ ...range, query: parseQuery(`"late arrival ${day}" AND json.level:late`) }, { order: "desc", size: 10 }).events.map((e) => e.id)).toEqual([late.id]);
+      }
     } finally {
       reader.close();
     }
   });
 
-  it("keeps field tokens apart from the words of a text, in either layout", () => {
+  it("gives a keyed slice exists tokens only where no value token says the field is there", () => {
+    const at = Date.UTC(2026, 0, 5, 12, 0, 0);
+    const long = "a long text ".repeat(10);
+    const events = [
+      makeEvent("t", at, { logmsg: "short", json: { level: "error", req: { id: "r-1", path: "/a" } } }),
+      makeEvent("t", at + 1, { logmsg: "long", json: { level: long, when: { timestamp: "2026-01-05T12:00:00Z" } } }),
+      makeEvent("t", at + 2, { logmsg: "none" }),
+    ];
+    for (const fts of LAYOUTS) write(fts, `t-${fts}`, events.map((e) => ({ ...e, tenant: `t-${fts}` })));
+    const keyed = termsOf("t-keyed");
+    const one = termsOf("t-one");
+    // A leaf with a value token: the value token, keyed by its path, and no exists token ("one": both).
+    expect(keyed.has(keyedValueToken("json.level", "error"))).toBe(true);
+    expect(keyed.has(existsToken("json.req.id"))).toBe(false);
+    expect(one.has(existsToken("json.req.id")) && one.has(valueToken("json.req.id", "r-1"))).toBe(true);
+    // Objects, a long value and a timestamp: exists tokens.
+    for (const p of ["json", "json.req", "json.when", "json.when.timestamp"]) expect({ p, keyed: keyed.has(existsToken(p)) }).toEqual({ p, keyed: true });
+    // json.level is a value in one event and too long for one in the other: it has both kinds of token.
+    expect(keyed.has(existsToken("json.level"))).toBe(true);
+    expect([...keyed].filter((t) => t.startsWith("~x")).length).toBeLessThan([...one].filter((t) => t.startsWith("~x")).length);
+    const reader = new IndexReader(dir);
+    try {
+      const queries = ["json.level:*", "json.req:*", "json.req.id:*", "json.req.path:*", "json.when:*", "json.when.timestamp:*", "json.level:error", `json.level:"${long.trim()}"`, "json.req.id:r*", "json.req.id:>r-0", "NOT json.level:*", "NOT json.req.id:* AND json:*", "json.nothing:*"];
+      for (const fts of LAYOUTS) {
+        for (const text of queries) {
+          const q = { tenant: `t-${fts}`, query: parseQuery(text), from: at - 1, until: at + 10 };
+          const want = events.filter((e) => matchesEvent(q.query, e)).map((e) => e.id);
+          expect({ fts, text, ids: reader.search(q, { order: "asc", size: 10 }).events.map((e) => e.id), count: reader.count(q) }).toEqual({ fts, text, ids: want, count: want.length });
+        }
+      }
+    } finally {
+      reader.close();
+    }
+  });
+
+  it("keeps field tokens apart from the words of a text, in each layout", () => {
     const at = Date.UTC(2026, 0, 5, 12, 0, 0);
     // Texts that spell a field's tokens, with and without their mark, and an event that has the field.
     const exists = existsToken("json.level");
     const value = valueToken("json.level", "error");
-    const spelled = makeEvent("t", at, { logmsg: `${exists} ${value} ${exists.slice(1)} ${value.slice(1)} ~~ tilde~word` });
+    const keyed = keyedValueToken("json.level", "error");
+    const spelled = makeEvent("t", at, { logmsg: `${exists} ${value} ${keyed} ${exists.slice(1)} ${value.slice(1)} ${keyed.slice(1)} ~~ tilde~word` });
     const real = makeEvent("t", at + 1, { logmsg: "real one", json: { level: "error" } });
     const plain = makeEvent("t", at + 2, { logmsg: "tilde word" });
     const events = [spelled, real, plain];
-    const queries = ["json.level:*", "json.level:error", value.slice(1), exists.slice(1), `"${value}"`, `${value.slice(1, 4)}*`, '"tilde word"', "tilde", "word"];
-    for (const fts of ["one", "two"] as const) {
+    const queries = ["json.level:*", "json.level:error", value.slice(1), keyed.slice(1), exists.slice(1), `"${value}"`, `"${keyed}"`, `${value.slice(1, 4)}*`, `${keyed.slice(1, 6)}*`, '"tilde word"', "tilde", "word"];
+    for (const fts of LAYOUTS) {
       const tenant = `t-${fts}`;
       write(fts, tenant, events.map((e) => ({ ...e, tenant })));
       const reader = new IndexReader(dir);
@@ -126,7 +195,7 @@ describe("the slices' FTS layouts", () => {
         }
         // The field's queries find the field only; the spelled tokens are words of the text.
         expect(reader.count({ tenant, query: parseQuery("json.level:*"), from: at - 1, until: at + 10 })).toBe(1);
-        expect(reader.count({ tenant, query: parseQuery(value.slice(1)), from: at - 1, until: at + 10 })).toBe(1);
+        expect(reader.count({ tenant, query: parseQuery(keyed.slice(1)), from: at - 1, until: at + 10 })).toBe(1);
         // "tilde~word" is the words "tilde word", as core's tokenizer (and unicode61 by default) reads it.
         expect(reader.count({ tenant, query: parseQuery('"tilde word"'), from: at - 1, until: at + 10 })).toBe(2);
       } finally {

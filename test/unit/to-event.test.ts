@@ -262,6 +262,12 @@ describe("flattenFields", () => {
     return { id: ID, tenant: "t", receivedAt: 0, timestamp: 0, tags: [], logtypes: [], raw: "", logmsg: "", unparsed: null, event: fields, ...extra };
   }
 
+  it("takes a stored document of another shape (no tags, logtypes or fields; odd types) without throwing", () => {
+    const odd = { id: ID, tenant: "t", receivedAt: 0, timestamp: 0, raw: "x" } as unknown as LogEvent;
+    expect(flattenFields(odd)).toEqual([]);
+    expect(flattenFields({ ...odd, event: "text", tags: "prod", logtypes: [7, "json"] } as unknown as LogEvent)).toEqual([["logtype", "json"]]);
+  });
+
   it("dots nested paths, repeats array paths, flattens objects in arrays, skips nulls", () => {
     const flat = flattenFields(
       event(

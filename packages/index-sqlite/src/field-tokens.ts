@@ -5,22 +5,37 @@ import { FIELD_MARK } from "./schema";
  * from (path, value), in the slice's FTS table beside the text (schema.ts FtsLayout), so
  * `json.level:error AND timeout` is one FTS query: both conditions intersect in the same posting lists, and no per-field table is needed.
  *
- * Each token begins with FIELD_MARK (schema.ts), which keeps it apart from the words of the text.
+ * Each token begins with FIELD_MARK (schema.ts), which keeps it apart from the words of the text. There are
+ * two schemes (TokenScheme), one per kind of slice:
  *
- *   x<hash(path)>                 the field exists (every ancestor path too: `json.req` exists when
- *                                 `json.req.id` does)
- *   v<hash(path = value)>         the field has this value: strings lower-cased (term queries are
- *                                 case-insensitive); numbers as "n:<canonical number>" so that 500,
- *                                 "500" and 500.0 meet where the query semantics say they do
+ * "keyed" (slices of FtsLayout "keyed", the new ones):
+ *   v<key(path)><hash(value)>     the field has this value; key(path) is PATH_KEY_LENGTH characters, so the
+ *                                 values of one path share a prefix and `path:*` is an FTS5 prefix query
+ *   x<hash(path)>                 the field exists, only where no value token says so: for objects (the
+ *                                 ancestors of a leaf: `json.req` exists when `json.req.id` does) and for
+ *                                 leaves without a value token (long texts, timestamps)
+ * "exists" (slices made before):
+ *   x<hash(path)>                 for every path and all its ancestors
+ *   v<hash(path = value)>         the field has this value
  *
- * The hash is 53 bits (cyrb53): a false match needs a collision between two of the (path, value) pairs
- * a tenant's slice holds — about one in 10^9 for a million distinct pairs.
+ * Values are strings lower-cased (term queries are case-insensitive), numbers "n:<canonical number>", so
+ * that 500, "500" and 500.0 meet where the query semantics say they do.
+ *
+ * Why "keyed": the exists token of a leaf that has a value token repeats what the value token says, and
+ * every event carries ~13 of them (dense posting lists, a position each). Measured: bench/RESULTS.md,
+ * issue 16 §2, "value tokens keyed by their path".
+ *
+ * The hashes are 53 bits (cyrb53), the path key 41: a false match needs a collision between two of the
+ * (path, value) pairs a tenant's slice holds — about one in 10^9 for a million distinct pairs — or two of
+ * its paths sharing a key (one in 10^4 for 10,000 paths, and then only `path:*` finds both).
  *
  * Only keyword-like values get a value token: numbers, booleans and strings of at most MAX_TERM_KEY
  * characters. Field tokens are most of the FTS work per event (measured: 24k events/s without them,
  * 15k with every value), and long texts (messages, stack traces) are searched as text anyway. A term
  * query for a longer value is answered by the exists token plus a check of each candidate.
  */
+export type TokenScheme = "keyed" | "exists";
+
 export const MAX_TERM_KEY = 64;
 
 export function cyrb53(text: string, seed = 0): number {
@@ -53,7 +68,9 @@ interface PathTokens {
   exists: string;
   /** Ancestor paths, nearest first: `json.req.id` → [`json.req`, `json`]. */
   ancestors: string[];
-  values: Map<string, string>;
+  /** Value tokens by value key, of each scheme. */
+  keyed: Map<string, string>;
+  hashed: Map<string, string>;
 }
 const byPath = new Map<string, PathTokens>();
 let cachedValues = 0;
@@ -67,21 +84,25 @@ function pathTokens(path: string): PathTokens {
     }
     const ancestors: string[] = [];
     for (let i = path.lastIndexOf("."); i > 0; i = path.lastIndexOf(".", i - 1)) ancestors.push(path.slice(0, i));
-    p = { exists: existsToken(path), ancestors, values: new Map() };
+    p = { exists: existsToken(path), ancestors, keyed: new Map(), hashed: new Map() };
     byPath.set(path, p);
   }
   return p;
 }
 
-function cachedValueToken(p: PathTokens, path: string, key: string): string {
-  let t = p.values.get(key);
+function cachedValueToken(p: PathTokens, path: string, key: string, scheme: TokenScheme): string {
+  const cache = scheme === "keyed" ? p.keyed : p.hashed;
+  let t = cache.get(key);
   if (t === undefined) {
     if (cachedValues >= 100_000) {
-      for (const x of byPath.values()) x.values.clear();
+      for (const x of byPath.values()) {
+        x.keyed.clear();
+        x.hashed.clear();
+      }
       cachedValues = 0;
     }
-    t = valueToken(path, key);
-    p.values.set(key, t);
+    t = scheme === "keyed" ? keyedValueToken(path, key) : valueToken(path, key);
+    cache.set(key, t);
     cachedValues++;
   }
   return t;
@@ -91,8 +112,22 @@ export function existsToken(path: string): string {
   return `${FIELD_MARK}x${cyrb53(path).toString(36)}`;
 }
 
+/** A value token of the "exists" scheme. */
 export function valueToken(path: string, normalized: string): string {
   return `${FIELD_MARK}v${cyrb53(`${path}\u0000${normalized}`).toString(36)}`;
+}
+
+/** Characters of a path's key in the "keyed" scheme: base 36, 41 bits. */
+export const PATH_KEY_LENGTH = 8;
+
+/** What every value token of `path` begins with, in the "keyed" scheme. */
+export function keyedValuePrefix(path: string): string {
+  return `${FIELD_MARK}v${(cyrb53(path) % 36 ** PATH_KEY_LENGTH).toString(36).padStart(PATH_KEY_LENGTH, "0")}`;
+}
+
+/** A value token of the "keyed" scheme. */
+export function keyedValueToken(path: string, normalized: string): string {
+  return `${keyedValuePrefix(path)}${cyrb53(normalized).toString(36)}`;
 }
 
 /** The normalised form a stored value is indexed under. */
@@ -119,25 +154,33 @@ function canonicalNumber(n: number): string {
   return Object.is(n, -0) ? "0" : String(n);
 }
 
-/** All FTS tokens for an event's flattened fields, space-separated. */
-export function fieldTokens(fields: Iterable<[string, string | number | boolean]>): string {
+/** All FTS tokens for an event's flattened fields in a scheme (see TokenScheme), space-separated. */
+export function fieldTokens(fields: Iterable<[string, string | number | boolean]>, scheme: TokenScheme = "keyed"): string {
   let out = "";
-  const seen = new Set<string>();
+  // Paths given an exists token; and leaves whose ancestors were seen to. Invariant: a path in `exists`
+  // has its ancestors in it too, so a walk up stops at the first one there.
+  const exists = new Set<string>();
+  const walked = new Set<string>();
+  const add = (token: string) => {
+    out += out === "" ? token : ` ${token}`;
+  };
   for (const [path, value] of fields) {
     const p = pathTokens(path);
-    if (!seen.has(path)) {
-      seen.add(path);
-      out += out === "" ? p.exists : ` ${p.exists}`;
-      // Ancestors exist too; once one is known, so are the ones above it.
+    const key = hasValueTokens(path) ? storedValueKey(value) : undefined;
+    const valued = key !== undefined && key.length <= MAX_TERM_KEY;
+    if ((scheme === "exists" || !valued) && !exists.has(path)) {
+      exists.add(path);
+      add(p.exists);
+    }
+    if (!walked.has(path)) {
+      walked.add(path);
       for (const a of p.ancestors) {
-        if (seen.has(a)) break;
-        seen.add(a);
-        out += ` ${pathTokens(a).exists}`;
+        if (exists.has(a)) break;
+        exists.add(a);
+        add(pathTokens(a).exists);
       }
     }
-    if (!hasValueTokens(path)) continue;
-    const key = storedValueKey(value);
-    if (key.length <= MAX_TERM_KEY) out += ` ${cachedValueToken(p, path, key)}`;
+    if (valued) add(cachedValueToken(p, path, key, scheme));
   }
   return out;
 }

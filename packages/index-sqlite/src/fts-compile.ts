@@ -1,11 +1,12 @@
 import { tokenize, tokenPrefixOf, type Query } from "@unmeltable/core";
-import { existsToken, hasValueTokens, MAX_TERM_KEY, queryValueKeys, valueToken } from "./field-tokens";
+import { existsToken, hasValueTokens, keyedValuePrefix, keyedValueToken, MAX_TERM_KEY, queryValueKeys, valueToken } from "./field-tokens";
 import type { FtsLayout } from "./schema";
 
 /**
  * Compiles the query AST to an FTS5 MATCH expression over a slice's `fts` table, in its layout
  * (schema.ts FtsLayout): "two" has column `raw` (the event text) and column `f` (the field tokens); "one"
- * has both in one column, field tokens apart by their mark.
+ * and "keyed" have both in one column, field tokens apart by their mark; "keyed" writes them in the
+ * "keyed" scheme (field-tokens.ts), where a field exists when it has a value token or an exists token.
  *
  * The expression is always a necessary condition: every matching event satisfies it. When `exact`, it
  * is also sufficient, and the engine counts and pages straight off FTS. Otherwise (ranges, value
@@ -18,6 +19,13 @@ export interface FtsPlan {
   exact: boolean;
   /** True when the query can match nothing (e.g. a text query without a single token). */
   never?: boolean;
+  /**
+   * True when `expr` has a prefix query (a word's prefix, or a field's existence in a "keyed" slice). FTS5
+   * merges a prefix's terms over the whole slice in each statement, whatever its rowid range: such a plan is
+   * read in as few statements as can be (reader.ts). Measured over a day slice of 100,000 events: a field's
+   * existence counted in 24 hourly statements 55-58 ms, in one 2.6-3.6 ms.
+   */
+  prefix?: boolean;
 }
 
 /** Fields every event has (top-level properties, not in `event`): they have no exists or value tokens
@@ -37,25 +45,43 @@ interface Dialect {
   text(tokens: string[]): string;
   /** A word of the text begins with `prefix`. */
   prefix(prefix: string): string;
-  /** The event has this field token. */
-  field(token: string): string;
+  /** The event has field `path`. */
+  exists(path: string): string;
+  /** The event's field `path` has a value of this key (field-tokens.ts storedValueKey). */
+  value(path: string, key: string): string;
 }
 
 const DIALECTS: Record<FtsLayout, Dialect> = {
   two: {
     text: (tokens) => `raw : "${tokens.join(" ")}"`,
     prefix: (p) => `raw : "${p}" *`,
-    field: (t) => `f : "${t}"`,
+    exists: (path) => `f : "${existsToken(path)}"`,
+    value: (path, key) => `f : "${valueToken(path, key)}"`,
   },
   // No column filters: field tokens and text words cannot meet (schema.ts FtsLayout).
   one: {
     text: (tokens) => `"${tokens.join(" ")}"`,
     prefix: (p) => `"${p}" *`,
-    field: (t) => `"${t}"`,
+    exists: (path) => `"${existsToken(path)}"`,
+    value: (path, key) => `"${valueToken(path, key)}"`,
+  },
+  keyed: {
+    text: (tokens) => `"${tokens.join(" ")}"`,
+    prefix: (p) => `"${p}" *`,
+    // Any value of the path (a prefix query over its value tokens), or its exists token (an object, or a
+    // leaf without a value token).
+    exists: (path) => `("${existsToken(path)}" OR "${keyedValuePrefix(path)}" *)`,
+    value: (path, key) => `"${keyedValueToken(path, key)}"`,
   },
 };
 
-export function compileFts(q: Query, layout: FtsLayout = "one", depth = 0): FtsPlan {
+export function compileFts(q: Query, layout: FtsLayout = "keyed"): FtsPlan {
+  const plan = compile(q, layout, 0);
+  // A prefix query is the only FTS5 syntax with a "*" (words and field tokens are letters and digits).
+  return plan.expr?.includes("*") ? { ...plan, prefix: true } : plan;
+}
+
+function compile(q: Query, layout: FtsLayout, depth: number): FtsPlan {
   const d = DIALECTS[layout];
   if (INTRINSIC.has(q.type === "exists" || q.type === "range" || q.type === "fieldWildcard" || q.type === "term" ? q.field : "")) {
     return { expr: null, exact: q.type === "exists" };
@@ -77,23 +103,23 @@ export function compileFts(q: Query, layout: FtsLayout = "one", depth = 0): FtsP
     case "term": {
       const keys = queryValueKeys(q.value);
       // A value without a token of its own (too long, or a timestamp): candidates are the events that have the field.
-      if (!hasValueTokens(q.field) || keys.every((k) => k.length > MAX_TERM_KEY)) return { expr: d.field(existsToken(q.field)), exact: false };
-      const tokens = keys.filter((k) => k.length <= MAX_TERM_KEY).map((k) => d.field(valueToken(q.field, k)));
+      if (!hasValueTokens(q.field) || keys.every((k) => k.length > MAX_TERM_KEY)) return { expr: d.exists(q.field), exact: false };
+      const tokens = keys.filter((k) => k.length <= MAX_TERM_KEY).map((k) => d.value(q.field, k));
       return { expr: tokens.length === 1 ? tokens[0]! : `(${tokens.join(" OR ")})`, exact: keys.every((k) => k.length <= MAX_TERM_KEY) };
     }
     case "exists":
-      return { expr: d.field(existsToken(q.field)), exact: true };
+      return { expr: d.exists(q.field), exact: true };
     case "fieldWildcard":
     case "range":
       // Only events that have the field can match.
-      return { expr: d.field(existsToken(q.field)), exact: false };
+      return { expr: d.exists(q.field), exact: false };
     case "not":
       return { expr: null, exact: false };
     case "and":
       return depth >= MAX_FTS_DEPTH ? { expr: null, exact: false } : compileAnd(q.children, layout, depth + 1);
     case "or": {
       if (depth >= MAX_FTS_DEPTH) return { expr: null, exact: false };
-      const parts = q.children.map((c) => compileFts(c, layout, depth + 1));
+      const parts = q.children.map((c) => compile(c, layout, depth + 1));
       if (parts.some((p) => p.expr === null)) return { expr: null, exact: false };
       return { expr: parts.map((p) => `(${p.expr})`).join(" OR "), exact: parts.every((p) => p.exact) };
     }
@@ -106,12 +132,12 @@ function compileAnd(children: Query[], layout: FtsLayout, depth: number): FtsPla
   let exact = true;
   for (const child of children) {
     if (child.type === "not") {
-      const inner = compileFts(child.child, layout, depth);
+      const inner = compile(child.child, layout, depth);
       if (inner.expr !== null && inner.exact) negative.push(inner.expr);
       else exact = false;
       continue;
     }
-    const p = compileFts(child, layout, depth);
+    const p = compile(child, layout, depth);
     if (!p.exact) exact = false;
     if (p.expr !== null) positive.push(p.expr);
   }

@@ -31,6 +31,8 @@ import { overlapping, parseSliceName, type Slice } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
 const CHUNK = 500;
+/** Rows per statement of a plan with a prefix query (FtsPlan.prefix). */
+const PREFIX_CHUNK = 5_000;
 /** Facets over a filtered search count the newest this-many matches, and say so. */
 export const FACET_SAMPLE = 100_000;
 /** Events a filtered fields() reads at most. */
@@ -39,7 +41,8 @@ const FIELDS_SAMPLE = 10_000;
 const DEFAULT_OPEN = 64;
 /**
  * Rowids (an hour of time) one SQL statement covers at most, so that a read checks its deadline between
- * statements: a statement cannot be interrupted once it runs.
+ * statements: a statement cannot be interrupted once it runs. Not for a plan with a prefix query
+ * (FtsPlan.prefix): each statement would merge the prefix's terms over the whole slice again.
  */
 const SPAN = 3_600_000_000;
 /** Highest rowid: event times are clamped to 9e12 ms (schema.ts), 1000 rowids per millisecond. */
@@ -152,10 +155,12 @@ export class IndexReader {
     if (plan.never) return;
     const dir = order === "desc" ? "DESC" : "ASC";
     const docOf = new DocReader(db);
+    // Fewer, longer statements for a prefix (see FtsPlan.prefix).
+    const chunk = plan.prefix ? PREFIX_CHUNK : CHUNK;
     const stmt =
       plan.expr !== null
-        ? db.prepare(`SELECT rowid FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`).pluck()
-        : db.prepare(`SELECT rowid FROM events WHERE rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${CHUNK}`).pluck();
+        ? db.prepare(`SELECT rowid FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${chunk}`).pluck()
+        : db.prepare(`SELECT rowid FROM events WHERE rowid BETWEEN ? AND ? ORDER BY rowid ${dir} LIMIT ${chunk}`).pluck();
     let [a, b] = [lo, hi];
     for (;;) {
       checkDeadline(opts);
@@ -171,7 +176,7 @@ export class IndexReader {
         const event = JSON.parse(doc) as LogEvent;
         if (matchesEvent(q.query, event)) yield { rowid, doc, event };
       }
-      if (rows.length < CHUNK) return;
+      if (rows.length < chunk) return;
       if (order === "desc") b = rows[rows.length - 1]! - 1;
       else a = rows[rows.length - 1]! + 1;
     }
@@ -228,7 +233,7 @@ export class IndexReader {
       const plan = plans.of(db);
       if (plan.exact && plan.expr !== null) {
         const stmt = db.prepare("SELECT count(*) FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ?").pluck();
-        for (const [a, b] of pieces(lo, hi)) {
+        for (const [a, b] of plan.prefix ? [[lo, hi]] : pieces(lo, hi)) {
           checkDeadline(opts);
           n += stmt.get(plan.expr, a, b) as number;
         }
@@ -295,7 +300,7 @@ export class IndexReader {
           plan.expr === null
             ? db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM events WHERE rowid BETWEEN ? AND ? GROUP BY b")
             : db.prepare("SELECT rowid / ? AS b, count(*) AS n FROM fts WHERE fts MATCH ? AND rowid BETWEEN ? AND ? GROUP BY b");
-        for (const [a, b] of pieces(lo, hi)) {
+        for (const [a, b] of plan.prefix ? [[lo, hi]] : pieces(lo, hi)) {
           checkDeadline(opts);
           const rows = (plan.expr === null ? stmt.all(width, a, b) : stmt.all(width, plan.expr, a, b)) as { b: number; n: number }[];
           for (const r of rows) add(Math.floor(r.b) * intervalMs, r.n);

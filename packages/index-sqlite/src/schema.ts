@@ -28,28 +28,41 @@ export const ROLLUP_FIELDS = ["tag", "logtype", "syslog.host", "syslog.appName",
 
 /**
  * How a slice's FTS table keeps its terms.
- * - "one" (new slices): one column `t`, the event text then its field tokens (field-tokens.ts), with
- *   positions. Field tokens begin with FIELD_MARK, a token character of this table only (`tokenchars`),
+ * - "keyed" (new slices): one column `k`, the event text then its field tokens in field-tokens.ts's "keyed"
+ *   scheme: a leaf's value token begins with its path's key, and only objects and leaves without a value
+ *   token get an exists token. `path:*` is then a prefix query over the path's values, or its exists token.
+ *   Measured (bench/RESULTS.md, issue 16 §2, "value tokens keyed by their path"): fewer tokens per event,
+ *   fewer FTS bytes, every query exact as before.
+ * - "one" (slices made before): one column `t`, the event text then its field tokens in the "exists" scheme
+ *   (an exists token for every path), with positions.
+ *   In both, field tokens begin with FIELD_MARK, a token character of this table only (`tokenchars`),
  *   which the event text gives up (ftsText): no word of a text can equal a field token, no text query can
  *   reach one (core's tokenizer splits at FIELD_MARK, as unicode61 does by default), and a phrase never
  *   runs from the text into them, so one column needs no column filter and FTS5 stores no column number
  *   per field token. Measured (bench/fts-layouts.ts, 200,000 events of the seeded mixed corpus): 312 FTS
  *   bytes per event against 361 for "two"; every query stays exact.
- * - "two" (slices made before): `fts5(raw, f)`, `raw` the text and `f` the field tokens; its tokenizer
- *   drops FIELD_MARK, so the same field tokens find its terms.
+ * - "two" (slices made before "one"): `fts5(raw, f)`, `raw` the text and `f` the field tokens in the "exists"
+ *   scheme; its tokenizer drops FIELD_MARK, so the same field tokens find its terms.
  * Measured and not taken (bench/RESULTS.md, issue 16 §2): `detail=none` (no positions: 201 B/event, but a
  * phrase, an IP address or a host name like web-01 is then checked on every candidate's stored event —
  * a phrase's histogram over a day 10-17× slower), and field tokens in a second FTS table (263 B/event, but
  * a query of text and fields joins two tables: 40-700× slower than one posting-list merge).
  */
-export type FtsLayout = "one" | "two";
+export type FtsLayout = "keyed" | "one" | "two";
 
 /** The first character of every field token (see FtsLayout). */
 export const FIELD_MARK = "~";
 
-const FTS_ONE_DDL = `CREATE VIRTUAL TABLE fts USING fts5(t, content='', columnsize=0, tokenize="unicode61 remove_diacritics 2 tokenchars '${FIELD_MARK}'")`;
+/** The FTS table of a one-column layout ("keyed": column `k`, "one": column `t`). */
+const oneColumnDdl = (column: string) =>
+  `CREATE VIRTUAL TABLE fts USING fts5(${column}, content='', columnsize=0, tokenize="unicode61 remove_diacritics 2 tokenchars '${FIELD_MARK}'")`;
 
-/** The value a "one" slice's FTS column gets for an event: its text without FIELD_MARK, then its field tokens. */
+/** The column of a one-column layout; undefined for "two". */
+export function ftsColumnOf(layout: FtsLayout): string | undefined {
+  return layout === "keyed" ? "k" : layout === "one" ? "t" : undefined;
+}
+
+/** The value a one-column slice's FTS column gets for an event: its text without FIELD_MARK, then its field tokens. */
 export function ftsText(raw: string, fieldTokens: string): string {
   const text = raw.includes(FIELD_MARK) ? raw.replaceAll(FIELD_MARK, " ") : raw;
   return fieldTokens === "" ? text : `${text} ${fieldTokens}`;
@@ -67,7 +80,8 @@ export function ftsLayoutOf(db: Database.Database): FtsLayout {
   let l = layouts.get(db);
   if (l === undefined) {
     const sql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'fts'").pluck().get() as string | undefined;
-    l = sql !== undefined && /fts5\(\s*t\s*,/i.test(sql) ? "one" : "two";
+    const column = sql === undefined ? undefined : /fts5\(\s*(\w+)\s*,/i.exec(sql)?.[1];
+    l = column === "k" ? "keyed" : column === "t" ? "one" : "two";
     layouts.set(db, l);
   }
   return l;
@@ -100,7 +114,7 @@ export interface SliceLayout {
   fts: FtsLayout;
   ids: IdLayout;
 }
-export const NEW_SLICE_LAYOUT: SliceLayout = { docs: "blocks", fts: "one", ids: "table" };
+export const NEW_SLICE_LAYOUT: SliceLayout = { docs: "blocks", fts: "keyed", ids: "table" };
 
 /**
  * Page size of a new slice, bytes. A block of 32 documents deflates to 2.5-4 KiB: with SQLite's default
@@ -142,7 +156,8 @@ export function openSlice(file: string, readonly: boolean, busyTimeoutMs = 5000,
         db.exec("CREATE TABLE docs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, data BLOB NOT NULL);");
       }
       // Likewise its FTS layout: only a new slice gets today's.
-      if (fresh && layout.fts === "one") db.exec(FTS_ONE_DDL);
+      const column = ftsColumnOf(layout.fts);
+      if (fresh && column !== undefined) db.exec(oneColumnDdl(column));
       db.exec(`
         CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, idb BLOB NOT NULL UNIQUE, doc TEXT NOT NULL);
         CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(raw, f, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');

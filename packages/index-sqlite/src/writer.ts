@@ -2,11 +2,11 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { flattenFields, type IndexWriteResult, type LogEvent } from "@unmeltable/core";
-import { fieldTokens } from "./field-tokens";
+import { fieldTokens, type TokenScheme } from "./field-tokens";
 import { HandleCache, type Lease } from "./handle-cache";
 import { atReceiveTime, misplacedTimestamp } from "./placement";
 import { BLOCK_SPAN, BlockBuilder, buildDictionary, currentDictionary, decodeBlock, dictionaries, encodeBlock, hasDocBlocks, type Dictionary } from "./doc-blocks";
-import { clampTs, ftsLayoutOf, ftsText, hasTable, idBytes, NEW_SLICE_LAYOUT, openSlice, ROLLUP_FIELDS, type DocLayout, type FtsLayout, type IdLayout, type SliceLayout } from "./schema";
+import { clampTs, ftsColumnOf, ftsLayoutOf, ftsText, hasTable, idBytes, NEW_SLICE_LAYOUT, openSlice, ROLLUP_FIELDS, type DocLayout, type FtsLayout, type IdLayout, type SliceLayout } from "./schema";
 import { sliceFor, sliceStart, type Slice, type SliceLength } from "./slices";
 
 const ROLLUP = new Set<string>(ROLLUP_FIELDS);
@@ -80,7 +80,8 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
         names.add(p);
         if (ROLLUP.has(p)) pairs += `${pairs === "" ? "" : "\u0001"}${p}\u0000${rollupValue(v)}`;
       }
-      rows.push(i, ts, ev.id, ev.raw, doc, fieldTokens(fields), pairs);
+      // In the scheme of new slices; a slice made before gets its own from the document (SliceDb.tokens).
+      rows.push(i, ts, ev.id, ev.raw, doc, fieldTokens(fields, "keyed"), pairs);
     }
     slices.push({ name: sliceFor(start, length).name, start, length, rows, names: [...names] });
   }
@@ -99,6 +100,13 @@ interface SliceDb {
   block?: Database.Statement;
   /** The dictionary its new blocks are compressed with (doc-blocks.ts), once it has one. */
   dict?: Dictionary;
+  /**
+   * An event's field tokens in the slice's scheme, from its prepared tokens (the "keyed" scheme) or, in a
+   * slice made before, from its document (a late event or a replay into such a slice: rare, and dearer).
+   */
+  tokens: (prepared: string, doc: string) => string;
+  /** The field-token scheme of the slice (field-tokens.ts). */
+  scheme: TokenScheme;
   /** Indexes an event's text and field tokens, in the slice's FTS layout. */
   fts: (rowid: number, raw: string, fieldTokens: string) => void;
   /** Tells the contentless FTS table what it indexed for an event that goes (its 'delete' command). */
@@ -125,7 +133,7 @@ export interface IndexWriterOptions {
   retentionOf?: (tenant: string) => number | undefined;
   /** How new slices store documents (schema.ts DocLayout); default "blocks". */
   layout?: DocLayout;
-  /** How new slices keep their search terms (schema.ts FtsLayout); default "one". */
+  /** How new slices keep their search terms (schema.ts FtsLayout); default "keyed". */
   fts?: FtsLayout;
   /** Where new slices of blocks keep the events' ids (schema.ts IdLayout); default "table". */
   ids?: IdLayout;
@@ -240,7 +248,7 @@ export class IndexWriter {
           continue;
         }
         blocks?.add(rowid, rows[k + 4] as string);
-        s.fts(rowid, rows[k + 3] as string, rows[k + 5] as string);
+        s.fts(rowid, rows[k + 3] as string, s.tokens(rows[k + 5] as string, rows[k + 4] as string));
         const minute = Math.floor(ts / 60_000);
         bump(rollup, `*\u0000${minute}\u0000`);
         const pairs = rows[k + 6] as string;
@@ -308,16 +316,20 @@ export class IndexWriter {
     }
     const db = openSlice(file, false, WRITER_BUSY_TIMEOUT_MS);
     const blocks = hasDocBlocks(db);
-    const oneColumn = ftsLayoutOf(db) === "one";
-    const ftsInsert = db.prepare(oneColumn ? "INSERT INTO fts (rowid, t) VALUES (?, ?)" : "INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)");
-    const ftsDelete = db.prepare(oneColumn ? "INSERT INTO fts (fts, rowid, t) VALUES ('delete', ?, ?)" : "INSERT INTO fts (fts, rowid, raw, f) VALUES ('delete', ?, ?, ?)");
+    const layout = ftsLayoutOf(db);
+    const column = ftsColumnOf(layout);
+    const ftsInsert = db.prepare(column !== undefined ? `INSERT INTO fts (rowid, ${column}) VALUES (?, ?)` : "INSERT INTO fts (rowid, raw, f) VALUES (?, ?, ?)");
+    const ftsDelete = db.prepare(column !== undefined ? `INSERT INTO fts (fts, rowid, ${column}) VALUES ('delete', ?, ?)` : "INSERT INTO fts (fts, rowid, raw, f) VALUES ('delete', ?, ?, ?)");
     const ftsValues = (stmt: Database.Statement) =>
-      oneColumn ? (rowid: number, raw: string, f: string) => void stmt.run(rowid, ftsText(raw, f)) : (rowid: number, raw: string, f: string) => void stmt.run(rowid, raw, f);
+      column !== undefined ? (rowid: number, raw: string, f: string) => void stmt.run(rowid, ftsText(raw, f)) : (rowid: number, raw: string, f: string) => void stmt.run(rowid, raw, f);
+    const scheme: TokenScheme = layout === "keyed" ? "keyed" : "exists";
     const s: SliceDb = {
       db,
       ...idStatements(db, blocks),
       block: blocks ? db.prepare("INSERT INTO docs (first, last, data) VALUES (?, ?, ?)") : undefined,
       dict: blocks ? currentDictionary(db) : undefined,
+      scheme,
+      tokens: scheme === "keyed" ? (prepared) => prepared : (_, doc) => fieldTokens(flattenFields(JSON.parse(doc) as LogEvent, { maxValue: Number.POSITIVE_INFINITY }), scheme),
       fts: ftsValues(ftsInsert),
       ftsDelete: ftsValues(ftsDelete),
       maxInMs: db.prepare("SELECT max(rowid) AS m FROM events WHERE rowid BETWEEN ? AND ?"),
@@ -371,7 +383,7 @@ function removeEvent(s: SliceDb, idb: Buffer): boolean {
   if (doc === undefined) throw new Error(`stored event ${rowid} has no document: the slice is damaged`);
   const ev = JSON.parse(doc) as LogEvent;
   const fields = flattenFields(ev, { maxValue: Number.POSITIVE_INFINITY });
-  s.ftsDelete(rowid, ev.raw, fieldTokens(fields));
+  s.ftsDelete(rowid, ev.raw, fieldTokens(fields, s.scheme));
   const minute = Math.floor(clampTs(ev.timestamp) / 60_000);
   const less = s.db.prepare("UPDATE rollup SET n = n - 1 WHERE field = ? AND minute = ? AND value = ?");
   less.run("*", minute, "");

@@ -24,11 +24,15 @@ export function flattenFields(event: LogEvent, limits: { maxValue?: number } = {
   const out: Array<[string, FlatValue]> = [];
   const fields = event.event;
   const maxValue = limits.maxValue ?? MAX_FIELD_VALUE;
-  for (const ns in fields) {
-    if (Object.hasOwn(fields, ns)) walk(fields[ns], ns, out, 0, maxValue);
+  // A stored document of another shape (an older version's, a damaged one) gives what it has, never a throw:
+  // the index stage would otherwise retry its whole batch for ever.
+  if (typeof fields === "object" && fields !== null) {
+    for (const ns in fields) {
+      if (Object.hasOwn(fields, ns)) walk(fields[ns], ns, out, 0, maxValue);
+    }
   }
-  for (const t of event.tags) if (typeof t === "string" && t.length <= maxValue) out.push(["tag", t]);
-  for (const l of event.logtypes) out.push(["logtype", l]);
+  if (Array.isArray(event.tags)) for (const t of event.tags) if (typeof t === "string" && t.length <= maxValue) out.push(["tag", t]);
+  if (Array.isArray(event.logtypes)) for (const l of event.logtypes) if (typeof l === "string") out.push(["logtype", l]);
   return out;
 }
 
