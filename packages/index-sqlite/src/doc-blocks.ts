@@ -27,8 +27,15 @@ import { hasTable } from "./schema";
  * and common values. Measured on 55,000 documents of the seeded mixed corpus (bench/RESULTS.md, issue 16
  * §2), blocks of 32 at level 1: 130.9 B/event without, 109.9 with a 32 KiB dictionary, at the same CPU
  * (4.8 µs/event to compress, 37 µs a block to decode); level 6 with it gives 90.0 B/event for 8.8 µs.
+ *
+ * Blocks are deflated at BLOCK_LEVEL 6 since the field tokens' "keyed" scheme (field-tokens.ts) took ~10 µs
+ * per event off the writer thread: measured on a 100,000-event slice of the seeded corpus (bench/RESULTS.md,
+ * issue 16 §2), with the dictionary, level 1 116.4 B/event, 3 106.8, 5 100.3, 6 96.3, 9 95.7, for 4.2, 5.4,
+ * 7.4, 9.3 and 10.9 µs/event of compression; blocks of 48 or 64 instead of 32 change the bytes by < 1 %.
  */
 export const BLOCK_EVENTS = 32;
+/** Deflate's level for blocks (see above). Decoding costs the same whatever the level. */
+const BLOCK_LEVEL = 6;
 export const BLOCK_SPAN = 60_000_000;
 const CODEC_DEFLATE = 1;
 const CODEC_DEFLATE_DICT = 2;
@@ -66,13 +73,13 @@ export function encodeBlock(rowids: readonly number[], docs: readonly string[], 
   for (let i = 0; i < rowids.length; i++) head += (i === 0 ? "" : ",") + (rowids[i]! - first).toString(36);
   const text = Buffer.from(`${head}\n${docs.join("\n")}`, "utf8");
   if (dict === undefined) {
-    const z = deflateRawSync(text, { level: 1 });
+    const z = deflateRawSync(text, { level: BLOCK_LEVEL });
     const out = Buffer.allocUnsafe(z.length + 1);
     out[0] = CODEC_DEFLATE;
     z.copy(out, 1);
     return out;
   }
-  const z = deflateRawSync(text, { level: 1, dictionary: dict.data });
+  const z = deflateRawSync(text, { level: BLOCK_LEVEL, dictionary: dict.data });
   const out = Buffer.allocUnsafe(z.length + 5);
   out[0] = CODEC_DEFLATE_DICT;
   out.writeUInt32LE(dict.id, 1);
