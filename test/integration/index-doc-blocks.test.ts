@@ -68,7 +68,7 @@ describe("embedded index: stored documents in compressed blocks, and slices of t
   });
 
   // Document layouts, each with the search terms' and ids' layouts (schema.ts) of its time and today's.
-  for (const [layout, fts, ids] of [["blocks", "one", "table"], ["blocks", "two", "column"], ["rows", "two", "column"]] as const) {
+  for (const [layout, fts, ids] of [["blocks", "keyed", "table"], ["blocks", "one", "table"], ["blocks", "two", "column"], ["rows", "two", "column"]] as const) {
     it(`stores events again in place (replay --rederive), in a slice of ${layout}, FTS layout ${fts}, ids in a ${ids}: old terms, counts and documents go`, async () => {
       const writer = new IndexWriter(dir, () => "day", { layout, fts, ids });
       // A repeated id is stored once, in the same batch or a later one.
