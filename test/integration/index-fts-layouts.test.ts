@@ -11,7 +11,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { matchesEvent, parseQuery, type LogEvent } from "@unmeltable/core";
-import { IndexReader, IndexWriter } from "@unmeltable/index-sqlite";
+import { EmbeddedIndex, IndexReader, IndexWriter, prepareWrite } from "@unmeltable/index-sqlite";
 import { existsToken, keyedValueToken, valueToken } from "../../packages/index-sqlite/src/field-tokens";
 import type { FtsLayout } from "../../packages/index-sqlite/src/schema";
 import { loadQueryCorpus, makeEvent } from "../contract/index.contract";
@@ -135,6 +135,42 @@ describe("the slices' FTS layouts", () => {
     } finally {
       reader.close();
     }
+  });
+
+  it("prepares the events for a slice made before in that slice's scheme once the writer has opened it", async () => {
+    const at = Date.UTC(2026, 0, 5, 12, 0, 0);
+    const events = Array.from({ length: 9 }, (_, i) => makeEvent("lazy", at + (i === 8 ? DAY : 0) + i, { logmsg: `event ${i}`, json: { level: i % 2 ? "odd" : "even", req: { id: `r-${i}` } } }));
+    const ev = (i: number) => events[i]!;
+    write("one", "lazy", [ev(0)]);
+    const [oldSlice] = readdirSync(path.join(dir, "lazy")).map((f) => f.replace(/\.db$/, ""));
+    const writer = new IndexWriter(dir, () => "day");
+    try {
+      // Unknown until opened: prepared keyed, and the writer makes the slice's own tokens from the documents.
+      expect(writer.schemeOf("lazy")(oldSlice!)).toBe("keyed");
+      expect(writer.write("lazy", [JSON.stringify(ev(1))])).toEqual([{ status: "created" }]);
+      expect(writer.schemeOf("lazy")(oldSlice!)).toBe("exists");
+      const prepared = prepareWrite("lazy", [JSON.stringify(ev(2))], "day", undefined, undefined, writer.schemeOf("lazy"));
+      expect(prepared.slices.map((s) => s.scheme)).toEqual(["exists"]);
+      expect((prepared.slices[0]!.rows[5] as string).split(" ")).toContain(existsToken("json.req.id"));
+      expect(writer.apply("lazy", prepared)).toEqual([{ status: "created" }]);
+    } finally {
+      writer.close();
+    }
+    // The writer thread says which slices are of the scheme before; the next chunks are prepared in it.
+    const index = new EmbeddedIndex({ dir, writer: "thread", defaultSlice: "day" });
+    try {
+      for (const batch of [[3, 4], [5, 6], [7]]) expect(await index.write("lazy", batch.map((i) => JSON.stringify(ev(i))))).toEqual(batch.map(() => ({ status: "created" })));
+      expect(await index.write("lazy", [JSON.stringify(ev(8))])).toEqual([{ status: "created" }]);
+      const q = (text: string) => ({ tenant: "lazy", query: parseQuery(text), from: at - 1, until: at + 2 * DAY });
+      expect(await index.count(q("json.level:odd"))).toBe(4);
+      expect(await index.count(q("json.level:even"))).toBe(5);
+      expect(await index.count(q("json.req.id:*"))).toBe(9);
+      expect(await index.count(q("json.req:* AND event"))).toBe(9);
+      expect((await index.search(q("json.req.id:r-7"), { order: "asc", size: 10 })).events.map((e) => e.id)).toEqual([ev(7).id]);
+    } finally {
+      await index.close();
+    }
+    expect(ftsSqlOf("lazy")).toEqual([expect.stringMatching(/fts5\(t,/), expect.stringMatching(/fts5\(k,/)]);
   });
 
   it("gives a keyed slice exists tokens only where no value token says the field is there", () => {

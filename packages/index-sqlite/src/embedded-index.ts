@@ -8,7 +8,7 @@ import { defaultOpenSlices, splitOpenSlices } from "./open-slices";
 import { IndexReader } from "./reader";
 import { DEFAULT_QUERY_TIMEOUT_MS, eventLoopLoad, ReaderPool } from "./reader-pool";
 import type { ReadRequest } from "./reader-protocol";
-import { IndexWriter, prepareWrite } from "./writer";
+import { IndexWriter, LEGACY_KEPT, prepareWrite, type SchemeOf } from "./writer";
 import type { SliceLength } from "./slices";
 
 export interface EmbeddedIndexOptions {
@@ -76,6 +76,11 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
   private readonly counters = new Int32Array(new SharedArrayBuffer(8));
   private readonly openSlicesLimit: number;
   private readonly indexedListeners = new Set<IndexedListener>();
+  /**
+   * `tenant/slice` of the slices made before the "keyed" field-token scheme that the writer thread has
+   * written to (its replies' `legacy`): their events are prepared in their own scheme (writer.ts SchemeOf).
+   */
+  private readonly legacy = new Set<string>();
 
   constructor(private readonly options: EmbeddedIndexOptions) {
     mkdirSync(options.dir, { recursive: true });
@@ -117,7 +122,11 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
       return;
     }
     this.worker = startWorker(import.meta.url, "index-writer-worker.mjs", "writer-worker.ts", { root: options.dir, openSlices: share.writer, counters: counters.buffer });
-    this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string }) => {
+    this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string; legacy?: string[] }) => {
+      if (msg.legacy !== undefined) {
+        if (this.legacy.size >= LEGACY_KEPT) this.legacy.clear();
+        for (const key of msg.legacy) this.legacy.add(key);
+      }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -159,7 +168,7 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
     // Live tail wants the created events as objects: keep the ones preparing parsed, not parse twice.
     const parsed: LogEvent[] | undefined = this.indexedListeners.size > 0 ? new Array<LogEvent>(docs.length) : undefined;
     const results = this.inline
-      ? this.inline.apply(tenant, prepareWrite(tenant, docs, length, parsed && ((i, ev) => (parsed[i] = ev)), retentionDays))
+      ? this.inline.apply(tenant, prepareWrite(tenant, docs, length, parsed && ((i, ev) => (parsed[i] = ev)), retentionDays, this.inline.schemeOf(tenant)))
       : await this.writeInChunks(tenant, docs, length, parsed, retentionDays);
     if (parsed) {
       const created = results.flatMap((r, i) => (r.status === "created" ? [parsed[i]!] : []));
@@ -187,7 +196,8 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
     const calls: Promise<IndexWriteResult[]>[] = [];
     for (let i = 0; i < docs.length; i += WRITE_CHUNK) {
       const keep = parsed && ((k: number, ev: LogEvent) => (parsed[i + k] = ev));
-      calls.push(this.call({ type: "apply", tenant, prepared: prepareWrite(tenant, docs.slice(i, i + WRITE_CHUNK), length, keep, retentionDays) }));
+      const schemeOf: SchemeOf = (name) => (this.legacy.has(`${tenant}/${name}`) ? "exists" : "keyed");
+      calls.push(this.call({ type: "apply", tenant, prepared: prepareWrite(tenant, docs.slice(i, i + WRITE_CHUNK), length, keep, retentionDays, schemeOf) }));
       // Let the chunk reach the writer before this thread starts on the next one.
       if (i + WRITE_CHUNK < docs.length) await new Promise<void>((r) => setImmediate(r));
     }

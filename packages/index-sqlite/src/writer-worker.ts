@@ -1,6 +1,7 @@
 /**
  * The index writer's thread: SQLite writes are synchronous, so they run here, off the event loop that
- * serves the collectors and the search API. Messages: {type:"apply", id, tenant, prepared} → {id, results};
+ * serves the collectors and the search API. Messages: {type:"apply", id, tenant, prepared} → {id, results,
+ * legacy?: the `tenant/slice` of those of its slices made before the keyed field tokens};
  * {type:"prepare", id, tenant, at, length}; {type:"closeSlice", id, tenant, sliceName}; {type:"close"}.
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -16,7 +17,11 @@ const writer = new IndexWriter(root, () => "day", { openSlices, counters: counte
 parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; sliceName?: string; at?: number; length?: SliceLength; prepared?: PreparedWrite }) => {
   if (msg.type === "apply") {
     try {
-      parentPort!.postMessage({ id: msg.id, results: writer.apply(msg.tenant!, msg.prepared!) });
+      const results = writer.apply(msg.tenant!, msg.prepared!);
+      // Slices made before the keyed field tokens, so that the next events for them are prepared in their scheme.
+      const schemeOf = writer.schemeOf(msg.tenant!);
+      const legacy = msg.prepared!.slices.filter((s) => schemeOf(s.name) === "exists").map((s) => `${msg.tenant}/${s.name}`);
+      parentPort!.postMessage({ id: msg.id, results, ...(legacy.length > 0 ? { legacy } : {}) });
     } catch (err) {
       parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
     }

@@ -15,6 +15,8 @@ const DEFAULT_OPEN = 32;
 const WRITER_BUSY_TIMEOUT_MS = 1000;
 /** Values per event in a prepared slice's rows: index, time, id, raw, document, field tokens, roll-up pairs. */
 const ROW = 7;
+/** Slices made before the "keyed" scheme a writer remembers (IndexWriter.schemeOf). */
+export const LEGACY_KEPT = 10_000;
 
 /**
  * Events made ready for the writer: parsed, checked, grouped by slice and sorted, with their field tokens
@@ -25,16 +27,27 @@ const ROW = 7;
 export interface PreparedWrite {
   /** Per document: its result already (rejected), or null until the writer stores it. */
   results: (IndexWriteResult | null)[];
-  /** Per slice: its rows, and the field names its events have (Loggly's /apiv2/fields). */
-  slices: { name: string; start: number; length: SliceLength; rows: (string | number)[]; names: string[] }[];
+  /**
+   * Per slice: its rows, the field names its events have (Loggly's /apiv2/fields), and the scheme its rows'
+   * field tokens are in (field-tokens.ts; the writer makes them again from the documents if the slice's
+   * own differs).
+   */
+  slices: { name: string; start: number; length: SliceLength; rows: (string | number)[]; names: string[]; scheme: TokenScheme }[];
 }
+
+/**
+ * The field-token scheme of a tenant's slice as the caller knows it: "keyed" (new slices) unless the
+ * writer has said the slice is one made before (IndexWriter.schemeOf, and `legacy` in its worker's replies).
+ */
+export type SchemeOf = (sliceName: string) => TokenScheme;
+const ALL_KEYED: SchemeOf = () => "keyed";
 
 /**
  * `onParsed` receives each valid event as parsed (and as stored), for callers that need the objects too.
  * With the tenant's `retentionDays`, an event stating a time past it is stored at its receive time
  * (placement.ts).
  */
-export function prepareWrite(tenant: string, docs: string[], length: SliceLength, onParsed?: (i: number, ev: LogEvent) => void, retentionDays?: number): PreparedWrite {
+export function prepareWrite(tenant: string, docs: string[], length: SliceLength, onParsed?: (i: number, ev: LogEvent) => void, retentionDays?: number, schemeOf: SchemeOf = ALL_KEYED): PreparedWrite {
   const results: (IndexWriteResult | null)[] = new Array<(IndexWriteResult | null)>(docs.length).fill(null);
   const groups = new Map<number, { i: number; ev: LogEvent; ts: number; doc: string }[]>();
   for (let i = 0; i < docs.length; i++) {
@@ -72,6 +85,8 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
     // below the previous one (40 % slower ingest, measured).
     items.sort((a, b) => a.ts - b.ts || (a.ev.id < b.ev.id ? -1 : a.ev.id > b.ev.id ? 1 : 0));
     const rows: (string | number)[] = [];
+    const name = sliceFor(start, length).name;
+    const scheme = schemeOf(name);
     for (const { i, ev, ts, doc } of items) {
       // The id gets no token: unique per event, it would add a term to the FTS dictionary per event.
       const fields = flattenFields(ev, { maxValue: Number.POSITIVE_INFINITY });
@@ -80,10 +95,9 @@ export function prepareWrite(tenant: string, docs: string[], length: SliceLength
         names.add(p);
         if (ROLLUP.has(p)) pairs += `${pairs === "" ? "" : "\u0001"}${p}\u0000${rollupValue(v)}`;
       }
-      // In the scheme of new slices; a slice made before gets its own from the document (SliceDb.tokens).
-      rows.push(i, ts, ev.id, ev.raw, doc, fieldTokens(fields, "keyed"), pairs);
+      rows.push(i, ts, ev.id, ev.raw, doc, fieldTokens(fields, scheme), pairs);
     }
-    slices.push({ name: sliceFor(start, length).name, start, length, rows, names: [...names] });
+    slices.push({ name, start, length, rows, names: [...names], scheme });
   }
   return { results, slices };
 }
@@ -101,10 +115,10 @@ interface SliceDb {
   /** The dictionary its new blocks are compressed with (doc-blocks.ts), once it has one. */
   dict?: Dictionary;
   /**
-   * An event's field tokens in the slice's scheme, from its prepared tokens (the "keyed" scheme) or, in a
-   * slice made before, from its document (a late event or a replay into such a slice: rare, and dearer).
+   * An event's field tokens in the slice's scheme: the prepared ones when prepared in it, else made again
+   * from its document (dearer: the first batch into a slice made before, until the caller learns its scheme).
    */
-  tokens: (prepared: string, doc: string) => string;
+  tokens: (prepared: string, preparedScheme: TokenScheme, doc: string) => string;
   /** The field-token scheme of the slice (field-tokens.ts). */
   scheme: TokenScheme;
   /** Indexes an event's text and field tokens, in the slice's FTS layout. */
@@ -159,6 +173,17 @@ export class IndexWriter {
     });
   }
 
+  /**
+   * The field-token scheme of a tenant's slices as far as this writer has seen them open: "exists" for a
+   * slice made before the "keyed" scheme, so that the caller prepares its events in it (see SliceDb.tokens).
+   */
+  schemeOf(tenant: string): SchemeOf {
+    return (sliceName) => (this.legacy.has(`${tenant}/${sliceName}`) ? "exists" : "keyed");
+  }
+
+  /** Slices of the "exists" scheme this writer has opened (at most LEGACY_KEPT, then forgotten). */
+  private readonly legacy = new Set<string>();
+
   /** Slice connections open now. */
   get openSlices(): number {
     return this.open.size;
@@ -170,7 +195,7 @@ export class IndexWriter {
 
   /** Parses, prepares and stores events: what the inline mode does in one call. */
   write(tenant: string, docs: string[]): IndexWriteResult[] {
-    return this.apply(tenant, prepareWrite(tenant, docs, this.sliceOf(tenant), undefined, this.options.retentionOf?.(tenant)));
+    return this.apply(tenant, prepareWrite(tenant, docs, this.sliceOf(tenant), undefined, this.options.retentionOf?.(tenant), this.schemeOf(tenant)));
   }
 
   /**
@@ -183,7 +208,7 @@ export class IndexWriter {
     const results = prepared.results as IndexWriteResult[];
     for (const slice of prepared.slices) {
       try {
-        this.writeSlice(tenant, sliceFor(slice.start, slice.length), slice.rows, slice.names, results);
+        this.writeSlice(tenant, sliceFor(slice.start, slice.length), slice.rows, slice.names, slice.scheme, results);
       } catch (err) {
         // Nothing of this slice's transaction was kept.
         for (let k = 0; k < slice.rows.length; k += ROW) results[slice.rows[k] as number] = { status: "retry", error: (err as Error).message };
@@ -201,7 +226,7 @@ export class IndexWriter {
    * Results as `apply`'s, with `replaced: true` where an event was stored before.
    */
   replace(tenant: string, docs: string[]): IndexWriteResult[] {
-    const prepared = prepareWrite(tenant, docs, this.sliceOf(tenant), undefined, this.options.retentionOf?.(tenant));
+    const prepared = prepareWrite(tenant, docs, this.sliceOf(tenant), undefined, this.options.retentionOf?.(tenant), this.schemeOf(tenant));
     const results = prepared.results as (IndexWriteResult & { replaced?: boolean })[];
     for (const slice of prepared.slices) {
       const lease = this.sliceDb(tenant, sliceFor(slice.start, slice.length));
@@ -210,7 +235,7 @@ export class IndexWriter {
         const removed: number[] = [];
         s.db.transaction(() => {
           for (let k = 0; k < slice.rows.length; k += ROW) if (removeEvent(s, idBytes(slice.rows[k + 2] as string))) removed.push(slice.rows[k] as number);
-          this.insertRows(s, slice.rows, slice.names, results);
+          this.insertRows(s, slice.rows, slice.names, slice.scheme, results);
         })();
         if (s.block) s.dict = currentDictionary(s.db);
         for (const i of removed) if (results[i]?.status === "created") results[i] = { status: "created", replaced: true };
@@ -224,16 +249,16 @@ export class IndexWriter {
     return results;
   }
 
-  private writeSlice(tenant: string, slice: Slice, rows: (string | number)[], names: string[], results: IndexWriteResult[]): void {
+  private writeSlice(tenant: string, slice: Slice, rows: (string | number)[], names: string[], scheme: TokenScheme, results: IndexWriteResult[]): void {
     const lease = this.sliceDb(tenant, slice);
     try {
-      this.insertRows(lease.value, rows, names, results);
+      this.insertRows(lease.value, rows, names, scheme, results);
     } finally {
       lease.release();
     }
   }
 
-  private insertRows(s: SliceDb, rows: (string | number)[], names: string[], results: IndexWriteResult[]): void {
+  private insertRows(s: SliceDb, rows: (string | number)[], names: string[], scheme: TokenScheme, results: IndexWriteResult[]): void {
     const rollup = new Map<string, number>();
     let dict = s.dict;
     s.db.transaction(() => {
@@ -248,7 +273,7 @@ export class IndexWriter {
           continue;
         }
         blocks?.add(rowid, rows[k + 4] as string);
-        s.fts(rowid, rows[k + 3] as string, s.tokens(rows[k + 5] as string, rows[k + 4] as string));
+        s.fts(rowid, rows[k + 3] as string, s.tokens(rows[k + 5] as string, scheme, rows[k + 4] as string));
         const minute = Math.floor(ts / 60_000);
         bump(rollup, `*\u0000${minute}\u0000`);
         const pairs = rows[k + 6] as string;
@@ -323,13 +348,17 @@ export class IndexWriter {
     const ftsValues = (stmt: Database.Statement) =>
       column !== undefined ? (rowid: number, raw: string, f: string) => void stmt.run(rowid, ftsText(raw, f)) : (rowid: number, raw: string, f: string) => void stmt.run(rowid, raw, f);
     const scheme: TokenScheme = layout === "keyed" ? "keyed" : "exists";
+    if (scheme !== "keyed") {
+      if (this.legacy.size >= LEGACY_KEPT) this.legacy.clear();
+      this.legacy.add(`${tenant}/${slice.name}`);
+    }
     const s: SliceDb = {
       db,
       ...idStatements(db, blocks),
       block: blocks ? db.prepare("INSERT INTO docs (first, last, data) VALUES (?, ?, ?)") : undefined,
       dict: blocks ? currentDictionary(db) : undefined,
       scheme,
-      tokens: scheme === "keyed" ? (prepared) => prepared : (_, doc) => fieldTokens(flattenFields(JSON.parse(doc) as LogEvent, { maxValue: Number.POSITIVE_INFINITY }), scheme),
+      tokens: (prepared, preparedScheme, doc) => (preparedScheme === scheme ? prepared : fieldTokens(flattenFields(JSON.parse(doc) as LogEvent, { maxValue: Number.POSITIVE_INFINITY }), scheme)),
       fts: ftsValues(ftsInsert),
       ftsDelete: ftsValues(ftsDelete),
       maxInMs: db.prepare("SELECT max(rowid) AS m FROM events WHERE rowid BETWEEN ? AND ?"),
