@@ -20,12 +20,12 @@ export interface FtsPlan {
   /** True when the query can match nothing (e.g. a text query without a single token). */
   never?: boolean;
   /**
-   * True when `expr` has a prefix query (a word's prefix, or a field's existence in a "keyed" slice). FTS5
-   * merges a prefix's terms over the whole slice in each statement, whatever its rowid range: such a plan is
-   * read in as few statements as can be (reader.ts). Measured over a day slice of 100,000 events: a field's
-   * existence counted in 24 hourly statements 55-58 ms, in one 2.6-3.6 ms.
+   * True when `expr` only says that a field exists, for a condition checked on each candidate anyway (a
+   * range, a value wildcard, a value too long for a token). In a "keyed" slice that is a prefix query, and
+   * FTS5 merges a prefix's terms over the whole slice in each statement whatever its rowid range (at 10M
+   * events, `json.status:*` over a day: ~80 ms): beside another condition of an AND it is left out (compileAnd).
    */
-  prefix?: boolean;
+  prefilter?: boolean;
 }
 
 /** Fields every event has (top-level properties, not in `event`): they have no exists or value tokens
@@ -76,9 +76,7 @@ const DIALECTS: Record<FtsLayout, Dialect> = {
 };
 
 export function compileFts(q: Query, layout: FtsLayout = "keyed"): FtsPlan {
-  const plan = compile(q, layout, 0);
-  // A prefix query is the only FTS5 syntax with a "*" (words and field tokens are letters and digits).
-  return plan.expr?.includes("*") ? { ...plan, prefix: true } : plan;
+  return compile(q, layout, 0);
 }
 
 function compile(q: Query, layout: FtsLayout, depth: number): FtsPlan {
@@ -103,7 +101,7 @@ function compile(q: Query, layout: FtsLayout, depth: number): FtsPlan {
     case "term": {
       const keys = queryValueKeys(q.value);
       // A value without a token of its own (too long, or a timestamp): candidates are the events that have the field.
-      if (!hasValueTokens(q.field) || keys.every((k) => k.length > MAX_TERM_KEY)) return { expr: d.exists(q.field), exact: false };
+      if (!hasValueTokens(q.field) || keys.every((k) => k.length > MAX_TERM_KEY)) return { expr: d.exists(q.field), exact: false, prefilter: true };
       const tokens = keys.filter((k) => k.length <= MAX_TERM_KEY).map((k) => d.value(q.field, k));
       return { expr: tokens.length === 1 ? tokens[0]! : `(${tokens.join(" OR ")})`, exact: keys.every((k) => k.length <= MAX_TERM_KEY) };
     }
@@ -112,7 +110,7 @@ function compile(q: Query, layout: FtsLayout, depth: number): FtsPlan {
     case "fieldWildcard":
     case "range":
       // Only events that have the field can match.
-      return { expr: d.exists(q.field), exact: false };
+      return { expr: d.exists(q.field), exact: false, prefilter: true };
     case "not":
       return { expr: null, exact: false };
     case "and":
@@ -127,7 +125,7 @@ function compile(q: Query, layout: FtsLayout, depth: number): FtsPlan {
 }
 
 function compileAnd(children: Query[], layout: FtsLayout, depth: number): FtsPlan {
-  const positive: string[] = [];
+  const positive: FtsPlan[] = [];
   const negative: string[] = [];
   let exact = true;
   for (const child of children) {
@@ -139,12 +137,15 @@ function compileAnd(children: Query[], layout: FtsLayout, depth: number): FtsPla
     }
     const p = compile(child, layout, depth);
     if (!p.exact) exact = false;
-    if (p.expr !== null) positive.push(p.expr);
+    if (p.expr !== null) positive.push(p);
   }
-  if (positive.length === 0) return { expr: null, exact: false };
-  const expr = positive.map((e) => `(${e})`).join(" AND ");
-  if (negative.length === 0) return { expr, exact };
+  // A field's existence as a prefix query costs more than checking the candidates the other conditions leave.
+  const kept = layout === "keyed" && positive.some((p) => !p.prefilter) ? positive.filter((p) => !p.prefilter) : positive;
+  if (kept.length === 0) return { expr: null, exact: false };
+  const expr = kept.map((p) => `(${p.expr})`).join(" AND ");
+  const prefilter = kept.every((p) => p.prefilter) ? { prefilter: true } : {};
+  if (negative.length === 0) return { expr, exact, ...prefilter };
   // FTS5's NOT is binary: "a NOT b". It needs a positive side, which we have here. All negatives go in one
   // OR (a NOT per negative nests one level each, and FTS5's parser overflows at about a hundred levels).
-  return { expr: `(${expr}) NOT (${negative.map((n) => `(${n})`).join(" OR ")})`, exact };
+  return { expr: `(${expr}) NOT (${negative.map((n) => `(${n})`).join(" OR ")})`, exact, ...prefilter };
 }
