@@ -5,7 +5,7 @@
  * semantics (core's matchesEvent, as worked out by hand in the query-language corpus), also when one time
  * range covers slices of each; field tokens never meet the words of a text.
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -156,6 +156,24 @@ describe("the slices' FTS layouts", () => {
     } finally {
       writer.close();
     }
+    // A slice made again under the same name (retention removed it) is a keyed one, and known as such.
+    const again = new IndexWriter(dir, () => "day");
+    const copy = path.join(os.tmpdir(), `unmeltable-lazy-${process.pid}.db`);
+    try {
+      expect(again.write("lazy", [JSON.stringify(ev(0))])).toEqual([{ status: "exists" }]);
+      expect(again.schemeOf("lazy")(oldSlice!)).toBe("exists");
+      again.closeSlice("lazy", oldSlice!);
+      renameSync(path.join(dir, "lazy", `${oldSlice}.db`), copy);
+      expect(again.write("lazy", [JSON.stringify(ev(1))])).toEqual([{ status: "created" }]);
+      expect(again.schemeOf("lazy")(oldSlice!)).toBe("keyed");
+      expect(ftsSqlOf("lazy")).toEqual([expect.stringMatching(/fts5\(k,/)]);
+    } finally {
+      again.close();
+    }
+    // The slice made before, back as it was, for the rest of the test.
+    rmSync(path.join(dir, "lazy"), { recursive: true, force: true });
+    mkdirSync(path.join(dir, "lazy"));
+    renameSync(copy, path.join(dir, "lazy", `${oldSlice}.db`));
     // The writer thread says which slices are of the scheme before; the next chunks are prepared in it.
     const index = new EmbeddedIndex({ dir, writer: "thread", defaultSlice: "day" });
     try {

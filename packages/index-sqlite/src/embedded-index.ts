@@ -8,6 +8,7 @@ import { defaultOpenSlices, splitOpenSlices } from "./open-slices";
 import { IndexReader } from "./reader";
 import { DEFAULT_QUERY_TIMEOUT_MS, eventLoopLoad, ReaderPool } from "./reader-pool";
 import type { ReadRequest } from "./reader-protocol";
+import type { TokenScheme } from "./field-tokens";
 import { IndexWriter, LEGACY_KEPT, prepareWrite, type SchemeOf } from "./writer";
 import type { SliceLength } from "./slices";
 
@@ -78,7 +79,7 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
   private readonly indexedListeners = new Set<IndexedListener>();
   /**
    * `tenant/slice` of the slices made before the "keyed" field-token scheme that the writer thread has
-   * written to (its replies' `legacy`): their events are prepared in their own scheme (writer.ts SchemeOf).
+   * written to (its replies' `schemes`): their events are prepared in their own scheme (writer.ts SchemeOf).
    */
   private readonly legacy = new Set<string>();
 
@@ -122,10 +123,13 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
       return;
     }
     this.worker = startWorker(import.meta.url, "index-writer-worker.mjs", "writer-worker.ts", { root: options.dir, openSlices: share.writer, counters: counters.buffer });
-    this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string; legacy?: string[] }) => {
-      if (msg.legacy !== undefined) {
-        if (this.legacy.size >= LEGACY_KEPT) this.legacy.clear();
-        for (const key of msg.legacy) this.legacy.add(key);
+    this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string; schemes?: [string, TokenScheme][] }) => {
+      for (const [key, scheme] of msg.schemes ?? []) {
+        if (scheme === "keyed") this.legacy.delete(key);
+        else {
+          if (this.legacy.size >= LEGACY_KEPT) this.legacy.clear();
+          this.legacy.add(key);
+        }
       }
       const p = this.pending.get(msg.id);
       if (!p) return;

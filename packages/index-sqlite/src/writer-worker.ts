@@ -1,7 +1,7 @@
 /**
  * The index writer's thread: SQLite writes are synchronous, so they run here, off the event loop that
  * serves the collectors and the search API. Messages: {type:"apply", id, tenant, prepared} → {id, results,
- * legacy?: the `tenant/slice` of those of its slices made before the keyed field tokens};
+ * schemes?: [`tenant/slice`, scheme] of those of its slices prepared in another field-token scheme than theirs};
  * {type:"prepare", id, tenant, at, length}; {type:"closeSlice", id, tenant, sliceName}; {type:"close"}.
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -18,10 +18,11 @@ parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; sl
   if (msg.type === "apply") {
     try {
       const results = writer.apply(msg.tenant!, msg.prepared!);
-      // Slices made before the keyed field tokens, so that the next events for them are prepared in their scheme.
+      // The slices whose events were prepared in another field-token scheme than their own, with their own:
+      // the next events for them are prepared in it.
       const schemeOf = writer.schemeOf(msg.tenant!);
-      const legacy = msg.prepared!.slices.filter((s) => schemeOf(s.name) === "exists").map((s) => `${msg.tenant}/${s.name}`);
-      parentPort!.postMessage({ id: msg.id, results, ...(legacy.length > 0 ? { legacy } : {}) });
+      const schemes = msg.prepared!.slices.filter((s) => schemeOf(s.name) !== s.scheme).map((s) => [`${msg.tenant}/${s.name}`, schemeOf(s.name)]);
+      parentPort!.postMessage({ id: msg.id, results, ...(schemes.length > 0 ? { schemes } : {}) });
     } catch (err) {
       parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
     }

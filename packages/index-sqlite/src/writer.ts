@@ -37,7 +37,7 @@ export interface PreparedWrite {
 
 /**
  * The field-token scheme of a tenant's slice as the caller knows it: "keyed" (new slices) unless the
- * writer has said the slice is one made before (IndexWriter.schemeOf, and `legacy` in its worker's replies).
+ * writer has said the slice is one made before (IndexWriter.schemeOf, and `schemes` in its worker's replies).
  */
 export type SchemeOf = (sliceName: string) => TokenScheme;
 const ALL_KEYED: SchemeOf = () => "keyed";
@@ -348,10 +348,11 @@ export class IndexWriter {
     const ftsValues = (stmt: Database.Statement) =>
       column !== undefined ? (rowid: number, raw: string, f: string) => void stmt.run(rowid, ftsText(raw, f)) : (rowid: number, raw: string, f: string) => void stmt.run(rowid, raw, f);
     const scheme: TokenScheme = layout === "keyed" ? "keyed" : "exists";
+    // A slice's file may be made again (retention removed it): what this opening says is what holds.
     if (scheme !== "keyed") {
       if (this.legacy.size >= LEGACY_KEPT) this.legacy.clear();
       this.legacy.add(`${tenant}/${slice.name}`);
-    }
+    } else this.legacy.delete(`${tenant}/${slice.name}`);
     const s: SliceDb = {
       db,
       ...idStatements(db, blocks),
