@@ -72,18 +72,13 @@ export function encodeBlock(rowids: readonly number[], docs: readonly string[], 
   let head = "";
   for (let i = 0; i < rowids.length; i++) head += (i === 0 ? "" : ",") + (rowids[i]! - first).toString(36);
   const text = Buffer.from(`${head}\n${docs.join("\n")}`, "utf8");
-  if (dict === undefined) {
-    const z = deflateRawSync(text, { level: BLOCK_LEVEL });
-    const out = Buffer.allocUnsafe(z.length + 1);
-    out[0] = CODEC_DEFLATE;
-    z.copy(out, 1);
-    return out;
-  }
-  const z = deflateRawSync(text, { level: BLOCK_LEVEL, dictionary: dict.data });
-  const out = Buffer.allocUnsafe(z.length + 5);
-  out[0] = CODEC_DEFLATE_DICT;
-  out.writeUInt32LE(dict.id, 1);
-  z.copy(out, 5);
+  const z = deflateRawSync(text, dict === undefined ? { level: BLOCK_LEVEL } : { level: BLOCK_LEVEL, dictionary: dict.data });
+  // Codec 2 names its dictionary in bytes 1-4.
+  const start = dict === undefined ? 1 : 5;
+  const out = Buffer.allocUnsafe(start + z.length);
+  out[0] = dict === undefined ? CODEC_DEFLATE : CODEC_DEFLATE_DICT;
+  if (dict !== undefined) out.writeUInt32LE(dict.id, 1);
+  z.copy(out, start);
   return out;
 }
 

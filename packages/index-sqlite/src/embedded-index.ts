@@ -9,7 +9,7 @@ import { IndexReader } from "./reader";
 import { DEFAULT_QUERY_TIMEOUT_MS, eventLoopLoad, ReaderPool } from "./reader-pool";
 import type { ReadRequest } from "./reader-protocol";
 import type { TokenScheme } from "./field-tokens";
-import { IndexWriter, LEGACY_KEPT, prepareWrite, type SchemeOf } from "./writer";
+import { IndexWriter, prepareWrite, SliceSchemes } from "./writer";
 import type { SliceLength } from "./slices";
 
 export interface EmbeddedIndexOptions {
@@ -77,11 +77,8 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
   private readonly counters = new Int32Array(new SharedArrayBuffer(8));
   private readonly openSlicesLimit: number;
   private readonly indexedListeners = new Set<IndexedListener>();
-  /**
-   * `tenant/slice` of the slices made before the "keyed" field-token scheme that the writer thread has
-   * written to (its replies' `schemes`): their events are prepared in their own scheme (writer.ts SchemeOf).
-   */
-  private readonly legacy = new Set<string>();
+  /** Slices made before the "keyed" field tokens, as the writer thread's replies (`schemes`) say. */
+  private readonly schemes = new SliceSchemes();
 
   constructor(private readonly options: EmbeddedIndexOptions) {
     mkdirSync(options.dir, { recursive: true });
@@ -124,13 +121,7 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
     }
     this.worker = startWorker(import.meta.url, "index-writer-worker.mjs", "writer-worker.ts", { root: options.dir, openSlices: share.writer, counters: counters.buffer });
     this.worker.on("message", (msg: { id: number; results?: IndexWriteResult[]; error?: string; schemes?: [string, TokenScheme][] }) => {
-      for (const [key, scheme] of msg.schemes ?? []) {
-        if (scheme === "keyed") this.legacy.delete(key);
-        else {
-          if (this.legacy.size >= LEGACY_KEPT) this.legacy.clear();
-          this.legacy.add(key);
-        }
-      }
+      for (const [key, scheme] of msg.schemes ?? []) this.schemes.learn(key, scheme);
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -198,9 +189,9 @@ export class EmbeddedIndex implements IndexPort, SliceAdmin, IndexedFeed {
    */
   private async writeInChunks(tenant: string, docs: string[], length: SliceLength, parsed: LogEvent[] | undefined, retentionDays: number | undefined): Promise<IndexWriteResult[]> {
     const calls: Promise<IndexWriteResult[]>[] = [];
+    const schemeOf = this.schemes.of(tenant);
     for (let i = 0; i < docs.length; i += WRITE_CHUNK) {
       const keep = parsed && ((k: number, ev: LogEvent) => (parsed[i + k] = ev));
-      const schemeOf: SchemeOf = (name) => (this.legacy.has(`${tenant}/${name}`) ? "exists" : "keyed");
       calls.push(this.call({ type: "apply", tenant, prepared: prepareWrite(tenant, docs.slice(i, i + WRITE_CHUNK), length, keep, retentionDays, schemeOf) }));
       // Let the chunk reach the writer before this thread starts on the next one.
       if (i + WRITE_CHUNK < docs.length) await new Promise<void>((r) => setImmediate(r));

@@ -163,7 +163,10 @@ function canonicalNumber(n: number): string {
 export function fieldTokens(fields: Iterable<[string, string | number | boolean]>, scheme: TokenScheme = "keyed"): string {
   // The caches are bounded between events only: a path's marks must last the whole event (a 70,000-key
   // body may grow them past the bound for one call).
-  if (byPath.size >= 10_000) byPath.clear();
+  if (byPath.size >= 10_000) {
+    byPath.clear();
+    cachedValues = 0;
+  }
   if (cachedValues >= 100_000) {
     for (const x of byPath.values()) {
       x.keyed.clear();

@@ -51,6 +51,12 @@ interface Dialect {
   value(path: string, key: string): string;
 }
 
+/** The text in the one-column layouts: no column filters, field tokens and text words cannot meet (schema.ts FtsLayout). */
+const ONE_COLUMN_TEXT: Pick<Dialect, "text" | "prefix"> = {
+  text: (tokens) => `"${tokens.join(" ")}"`,
+  prefix: (p) => `"${p}" *`,
+};
+
 const DIALECTS: Record<FtsLayout, Dialect> = {
   two: {
     text: (tokens) => `raw : "${tokens.join(" ")}"`,
@@ -58,16 +64,13 @@ const DIALECTS: Record<FtsLayout, Dialect> = {
     exists: (path) => `f : "${existsToken(path)}"`,
     value: (path, key) => `f : "${valueToken(path, key)}"`,
   },
-  // No column filters: field tokens and text words cannot meet (schema.ts FtsLayout).
   one: {
-    text: (tokens) => `"${tokens.join(" ")}"`,
-    prefix: (p) => `"${p}" *`,
+    ...ONE_COLUMN_TEXT,
     exists: (path) => `"${existsToken(path)}"`,
     value: (path, key) => `"${valueToken(path, key)}"`,
   },
   keyed: {
-    text: (tokens) => `"${tokens.join(" ")}"`,
-    prefix: (p) => `"${p}" *`,
+    ...ONE_COLUMN_TEXT,
     // Any value of the path (a prefix query over its value tokens), or its exists token (an object, or a
     // leaf without a value token).
     exists: (path) => `("${existsToken(path)}" OR "${keyedValuePrefix(path)}" *)`,
@@ -75,11 +78,7 @@ const DIALECTS: Record<FtsLayout, Dialect> = {
   },
 };
 
-export function compileFts(q: Query, layout: FtsLayout = "keyed"): FtsPlan {
-  return compile(q, layout, 0);
-}
-
-function compile(q: Query, layout: FtsLayout, depth: number): FtsPlan {
+export function compileFts(q: Query, layout: FtsLayout = "keyed", depth = 0): FtsPlan {
   const d = DIALECTS[layout];
   if (INTRINSIC.has(q.type === "exists" || q.type === "range" || q.type === "fieldWildcard" || q.type === "term" ? q.field : "")) {
     return { expr: null, exact: q.type === "exists" };
@@ -117,7 +116,7 @@ function compile(q: Query, layout: FtsLayout, depth: number): FtsPlan {
       return depth >= MAX_FTS_DEPTH ? { expr: null, exact: false } : compileAnd(q.children, layout, depth + 1);
     case "or": {
       if (depth >= MAX_FTS_DEPTH) return { expr: null, exact: false };
-      const parts = q.children.map((c) => compile(c, layout, depth + 1));
+      const parts = q.children.map((c) => compileFts(c, layout, depth + 1));
       if (parts.some((p) => p.expr === null)) return { expr: null, exact: false };
       return { expr: parts.map((p) => `(${p.expr})`).join(" OR "), exact: parts.every((p) => p.exact) };
     }
@@ -130,12 +129,12 @@ function compileAnd(children: Query[], layout: FtsLayout, depth: number): FtsPla
   let exact = true;
   for (const child of children) {
     if (child.type === "not") {
-      const inner = compile(child.child, layout, depth);
+      const inner = compileFts(child.child, layout, depth);
       if (inner.expr !== null && inner.exact) negative.push(inner.expr);
       else exact = false;
       continue;
     }
-    const p = compile(child, layout, depth);
+    const p = compileFts(child, layout, depth);
     if (!p.exact) exact = false;
     if (p.expr !== null) positive.push(p);
   }

@@ -5,7 +5,7 @@
  * {type:"prepare", id, tenant, at, length}; {type:"closeSlice", id, tenant, sliceName}; {type:"close"}.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { IndexWriter, type PreparedWrite } from "./writer";
+import { IndexWriter, SliceSchemes, type PreparedWrite } from "./writer";
 import type { SliceLength } from "./slices";
 
 // At the process's priority, as the parse thread: lowering both measured no gain for ingest, and on a machine
@@ -21,7 +21,7 @@ parentPort!.on("message", (msg: { type: string; id?: number; tenant?: string; sl
       // The slices whose events were prepared in another field-token scheme than their own, with their own:
       // the next events for them are prepared in it.
       const schemeOf = writer.schemeOf(msg.tenant!);
-      const schemes = msg.prepared!.slices.filter((s) => schemeOf(s.name) !== s.scheme).map((s) => [`${msg.tenant}/${s.name}`, schemeOf(s.name)]);
+      const schemes = msg.prepared!.slices.filter((s) => schemeOf(s.name) !== s.scheme).map((s) => [SliceSchemes.key(msg.tenant!, s.name), schemeOf(s.name)]);
       parentPort!.postMessage({ id: msg.id, results, ...(schemes.length > 0 ? { schemes } : {}) });
     } catch (err) {
       parentPort!.postMessage({ id: msg.id, error: (err as Error).message });

@@ -15,8 +15,8 @@ const DEFAULT_OPEN = 32;
 const WRITER_BUSY_TIMEOUT_MS = 1000;
 /** Values per event in a prepared slice's rows: index, time, id, raw, document, field tokens, roll-up pairs. */
 const ROW = 7;
-/** Slices made before the "keyed" scheme a writer remembers (IndexWriter.schemeOf). */
-export const LEGACY_KEPT = 10_000;
+/** Slices made before the "keyed" scheme remembered at most (SliceSchemes). */
+const LEGACY_KEPT = 10_000;
 
 /**
  * Events made ready for the writer: parsed, checked, grouped by slice and sorted, with their field tokens
@@ -41,6 +41,31 @@ export interface PreparedWrite {
  */
 export type SchemeOf = (sliceName: string) => TokenScheme;
 const ALL_KEYED: SchemeOf = () => "keyed";
+
+/**
+ * The slices known to be of the scheme before "keyed" (`tenant/slice`; at most LEGACY_KEPT, then forgotten:
+ * forgetting only costs the writer the work of making their tokens again). Kept by the writer from what it
+ * opens, and by the thread that prepares from what the writer thread replies.
+ */
+export class SliceSchemes {
+  private readonly legacy = new Set<string>();
+
+  static key(tenant: string, sliceName: string): string {
+    return `${tenant}/${sliceName}`;
+  }
+
+  of(tenant: string): SchemeOf {
+    return (sliceName) => (this.legacy.has(SliceSchemes.key(tenant, sliceName)) ? "exists" : "keyed");
+  }
+
+  learn(key: string, scheme: TokenScheme): void {
+    if (scheme === "keyed") this.legacy.delete(key);
+    else {
+      if (this.legacy.size >= LEGACY_KEPT) this.legacy.clear();
+      this.legacy.add(key);
+    }
+  }
+}
 
 /**
  * `onParsed` receives each valid event as parsed (and as stored), for callers that need the objects too.
@@ -178,11 +203,11 @@ export class IndexWriter {
    * slice made before the "keyed" scheme, so that the caller prepares its events in it (see SliceDb.tokens).
    */
   schemeOf(tenant: string): SchemeOf {
-    return (sliceName) => (this.legacy.has(`${tenant}/${sliceName}`) ? "exists" : "keyed");
+    return this.schemes.of(tenant);
   }
 
-  /** Slices of the "exists" scheme this writer has opened (at most LEGACY_KEPT, then forgotten). */
-  private readonly legacy = new Set<string>();
+  /** What this writer's openings said of each slice's scheme. */
+  private readonly schemes = new SliceSchemes();
 
   /** Slice connections open now. */
   get openSlices(): number {
@@ -349,10 +374,7 @@ export class IndexWriter {
       column !== undefined ? (rowid: number, raw: string, f: string) => void stmt.run(rowid, ftsText(raw, f)) : (rowid: number, raw: string, f: string) => void stmt.run(rowid, raw, f);
     const scheme: TokenScheme = layout === "keyed" ? "keyed" : "exists";
     // A slice's file may be made again (retention removed it): what this opening says is what holds.
-    if (scheme !== "keyed") {
-      if (this.legacy.size >= LEGACY_KEPT) this.legacy.clear();
-      this.legacy.add(`${tenant}/${slice.name}`);
-    } else this.legacy.delete(`${tenant}/${slice.name}`);
+    this.schemes.learn(SliceSchemes.key(tenant, slice.name), scheme);
     const s: SliceDb = {
       db,
       ...idStatements(db, blocks),
